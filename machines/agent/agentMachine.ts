@@ -1,0 +1,285 @@
+import { assign, fromCallback, setup, type ActorRefFrom, type SnapshotFrom } from "xstate"
+import type {
+  AgentContext,
+  AgentEvent,
+  AgentInput,
+  ApplyInput,
+  ApplyOutput,
+  ApplyRequest,
+  DeadlineInput,
+  LifecycleAction,
+  RemoveInput,
+  StepError,
+  WakeInput
+} from "./agentTypes.ts"
+
+/** Bumped whenever a change would misread a snapshot persisted by the previous version. */
+export const AGENT_MACHINE_VERSION = "1"
+
+const MAX_RETRY_DELAY_MS = 60_000
+
+/**
+ * Placeholder for a side-effect actor: `src/agents` provides the real one with `.provide()`.
+ * Running the machine unprovided is a wiring bug, so it fails loudly.
+ */
+const unprovided = <I>(name: string) =>
+  fromCallback<AgentEvent, I>(() => {
+    throw new Error(`agent machine: actor "${name}" was not provided`)
+  })
+
+/**
+ * Fires `deadline.reached` at an absolute instant. Timeouts are deadlines in context plus this
+ * invoked waiter, because XState does not restore `after` timers (stack.md); a restored actor
+ * re-invokes it and it fires on time, or at once if the instant has passed.
+ */
+export const wallClockDeadline = fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
+  const delay = Math.min(Math.max(0, input.at - Date.now()), 2 ** 31 - 1)
+  const timer = setTimeout(() => sendBack({ type: "deadline.reached", at: Date.now() }), delay)
+  return () => clearTimeout(timer)
+})
+
+const retryDelayMs = (context: AgentContext, error: StepError): number =>
+  Math.max(error.retryAfterMs ?? 0, Math.min(MAX_RETRY_DELAY_MS, context.policy.retryBaseMs * 2 ** context.attempts))
+
+const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest, "action">>): ApplyRequest => ({
+  action,
+  resetSession: options?.resetSession ?? action === "update",
+  forceBootstrap: options?.forceBootstrap ?? false,
+  rotateToken: options?.rotateToken ?? true
+})
+
+const applyInput = ({ context }: { context: AgentContext }): ApplyInput => ({
+  agentId: context.agentId,
+  gatewayId: context.gatewayId,
+  boardId: context.boardId,
+  role: context.role,
+  gatewayAgentId: context.gatewayAgentId,
+  sessionKey: context.sessionKey,
+  spec: context.spec,
+  request: context.request,
+  generation: context.generation
+})
+
+const identityOf = (context: AgentContext): RemoveInput => ({
+  agentId: context.agentId,
+  gatewayId: context.gatewayId,
+  boardId: context.boardId,
+  role: context.role,
+  gatewayAgentId: context.gatewayAgentId,
+  sessionKey: context.sessionKey
+})
+
+const deadlineInput = ({ context }: { context: AgentContext }): DeadlineInput => ({ at: context.deadline ?? 0 })
+
+/**
+ * The agent lifecycle. Pure: side effects are the named actors `applyAgent`, `wakeAgent`,
+ * `removeAgent` and `deadline`, provided by `src/agents`. Top-level states are the agent's
+ * status; failure and retry are substates (`provisioning.retrying`, `updating.failed`), never
+ * a sticky status. Tags: `busy` while gateway work is under way, `live` while online.
+ */
+export const agentMachine = setup({
+  types: {
+    context: {} as AgentContext,
+    events: {} as AgentEvent,
+    input: {} as AgentInput
+  },
+  actors: {
+    applyAgent: unprovided<ApplyInput>("applyAgent"),
+    wakeAgent: unprovided<WakeInput>("wakeAgent"),
+    removeAgent: unprovided<RemoveInput>("removeAgent"),
+    deadline: wallClockDeadline
+  },
+  guards: {
+    canRetry: ({ context, event }) =>
+      "error" in event && event.error.transient && context.attempts + 1 < context.policy.maxAttempts,
+    hasWakesLeft: ({ context }) => context.wakeAttempts < context.policy.maxWakeAttempts,
+    isWantedUpdate: ({ event }) =>
+      event.type === "agent.update" && (event.force === true || Object.keys(event.changes).length > 0)
+  },
+  actions: {
+    recordHeartbeat: assign(({ event }) =>
+      event.type === "agent.heartbeat" ? { lastSeenAt: event.at, reportedStatus: event.status ?? null } : {}
+    ),
+    recordFailure: assign(({ context, event }) =>
+      "error" in event ? { lastError: event.error, attempts: context.attempts + 1 } : {}
+    ),
+    scheduleRetry: assign(({ context, event }) =>
+      "error" in event ? { deadline: event.at + retryDelayMs(context, event.error) } : {}
+    ),
+    clearDeadline: assign({ deadline: null }),
+    acceptApply: assign(({ event }) => ({
+      tokenHash: event.type === "apply.done" ? event.output.tokenHash : null,
+      attempts: 0,
+      wakeAttempts: 0,
+      lastError: null
+    })),
+    acceptWake: assign(({ context, event }) => ({
+      attempts: 0,
+      wakeAttempts: context.wakeAttempts + 1,
+      deadline: event.at + context.policy.checkinTimeoutMs
+    })),
+    startUpdate: assign(({ context, event }) => {
+      if (event.type === "agent.update") {
+        return {
+          spec: { ...context.spec, ...event.changes },
+          request: requestFor("update", event.options),
+          generation: context.generation + 1,
+          attempts: 0,
+          offlineReason: null
+        }
+      }
+      return { request: requestFor("update"), generation: context.generation + 1, attempts: 0, offlineReason: null }
+    }),
+    retryNow: assign(({ context }) => ({ attempts: 0, generation: context.generation + 1, deadline: null })),
+    goOnline: assign(({ context, event }) => ({
+      lastSeenAt: event.type === "agent.heartbeat" ? event.at : context.lastSeenAt,
+      reportedStatus: event.type === "agent.heartbeat" ? (event.status ?? null) : context.reportedStatus,
+      offlineReason: null,
+      lastError: null,
+      wakeAttempts: 0
+    })),
+    armOfflineDeadline: assign(({ context }) => ({
+      deadline: (context.lastSeenAt ?? 0) + context.policy.offlineAfterMs
+    })),
+    markSilent: assign(({ context }) => ({
+      offlineReason: `no heartbeat for ${Math.round(context.policy.offlineAfterMs / 1000)} s`,
+      deadline: null
+    })),
+    markNoCheckin: assign(({ context }) => ({
+      offlineReason: `did not check in after wake (${context.wakeAttempts} wakes)`,
+      deadline: null
+    }))
+  }
+}).createMachine({
+  id: "agent",
+  version: AGENT_MACHINE_VERSION,
+  context: ({ input }) => ({
+    ...input,
+    request: requestFor("provision"),
+    generation: 1,
+    attempts: 0,
+    wakeAttempts: 0,
+    lastError: null,
+    lastSeenAt: null,
+    reportedStatus: null,
+    tokenHash: null,
+    deadline: null,
+    offlineReason: null
+  }),
+  initial: "provisioning",
+  on: {
+    "agent.heartbeat": { actions: "recordHeartbeat" },
+    "agent.update": { guard: "isWantedUpdate", target: ".updating", actions: "startUpdate" },
+    "agent.delete": { target: ".deleting" }
+  },
+  states: {
+    provisioning: { tags: ["busy"], ...lifecycleStates() },
+    updating: { tags: ["busy"], ...lifecycleStates() },
+    online: {
+      tags: ["live"],
+      entry: "armOfflineDeadline",
+      invoke: { src: "deadline", input: deadlineInput },
+      on: {
+        "agent.heartbeat": { target: "online", reenter: true, actions: "goOnline" },
+        "deadline.reached": { target: "offline", actions: "markSilent" }
+      }
+    },
+    offline: {
+      on: {
+        "agent.heartbeat": { target: "online", actions: "goOnline" },
+        "agent.retry": { target: "updating", actions: "startUpdate" }
+      }
+    },
+    deleting: {
+      tags: ["busy"],
+      initial: "removing",
+      entry: assign({ attempts: 0, deadline: null }),
+      on: { "agent.update": {}, "agent.delete": {} },
+      states: {
+        removing: {
+          invoke: { src: "removeAgent", input: ({ context }) => identityOf(context) },
+          on: {
+            "remove.done": { target: "#agent.deleted", actions: "clearDeadline" },
+            "remove.failed": [
+              { guard: "canRetry", target: "retrying", actions: ["recordFailure", "scheduleRetry"] },
+              { target: "failed", actions: "recordFailure" }
+            ]
+          }
+        },
+        retrying: {
+          invoke: { src: "deadline", input: deadlineInput },
+          on: { "deadline.reached": "removing" }
+        },
+        failed: { on: { "agent.retry": { target: "removing", actions: "retryNow" }, "agent.delete": { target: "removing", actions: "retryNow" } } }
+      }
+    },
+    deleted: { type: "final" }
+  }
+})
+
+/**
+ * The substates shared by provisioning and updating: apply on the gateway, wake, await the
+ * check-in. A transient failure waits in `retrying` until its deadline; a terminal one, or too
+ * many attempts, stops in `failed` until `agent.retry`.
+ */
+function lifecycleStates() {
+  return {
+    initial: "applying" as const,
+    states: {
+      applying: {
+        entry: "clearDeadline" as const,
+        invoke: { src: "applyAgent" as const, input: applyInput },
+        on: {
+          "apply.done": { target: "waking", actions: "acceptApply" as const },
+          "apply.failed": [
+            { guard: "canRetry" as const, target: "retrying", actions: ["recordFailure", "scheduleRetry"] as const },
+            { target: "failed", actions: "recordFailure" as const }
+          ]
+        }
+      },
+      retrying: {
+        invoke: { src: "deadline" as const, input: deadlineInput },
+        on: { "deadline.reached": "applying" }
+      },
+      waking: {
+        invoke: {
+          src: "wakeAgent" as const,
+          input: ({ context }: { context: AgentContext }): WakeInput => ({
+            ...identityOf(context),
+            name: context.spec.name,
+            action: context.request.action,
+            generation: context.generation,
+            attempt: context.wakeAttempts + 1
+          })
+        },
+        on: {
+          "wake.done": { target: "awaiting", actions: "acceptWake" as const },
+          "wake.failed": [
+            { guard: "canRetry" as const, target: "retrying", actions: ["recordFailure", "scheduleRetry"] as const },
+            { target: "failed", actions: "recordFailure" as const }
+          ],
+          "agent.heartbeat": { target: "#agent.online", actions: "goOnline" as const }
+        }
+      },
+      awaiting: {
+        invoke: { src: "deadline" as const, input: deadlineInput },
+        on: {
+          "agent.heartbeat": { target: "#agent.online", actions: "goOnline" as const },
+          "deadline.reached": [
+            { guard: "hasWakesLeft" as const, target: "waking" },
+            { target: "#agent.offline", actions: "markNoCheckin" as const }
+          ]
+        }
+      },
+      failed: {
+        entry: "clearDeadline" as const,
+        on: { "agent.retry": { target: "applying", actions: "retryNow" as const } }
+      }
+    }
+  }
+}
+
+export type AgentMachine = typeof agentMachine
+export type AgentActor = ActorRefFrom<AgentMachine>
+export type AgentSnapshot = SnapshotFrom<AgentMachine>
+export type { ApplyOutput }

@@ -1,0 +1,146 @@
+/**
+ * Types of the agent machine. Plain data only: every value here is JSON, because the machine's
+ * snapshot is persisted after every transition. No secret ever appears here (the agent token
+ * lives only inside the `applyAgent` invoke; the context keeps its hash).
+ */
+
+/** Heartbeat cadence pushed to the gateway (`agents.entries.<id>.heartbeat`, gateway protocol §5). */
+export interface HeartbeatConfig {
+  readonly every: string
+  readonly target: string
+}
+
+export type IdentityProfile = Readonly<Record<string, string | ReadonlyArray<string> | null>>
+
+/** What the operator asked for. `agent.update` merges `changes` into it. */
+export interface AgentSpec {
+  readonly name: string
+  readonly heartbeat: HeartbeatConfig
+  readonly identityProfile: IdentityProfile | null
+  readonly identityTemplate: string | null
+  readonly soulTemplate: string | null
+}
+
+/** Time limits, in ms. Refreshed from config when an actor is restored. */
+export interface AgentPolicy {
+  /** Silence after the last heartbeat before online → offline. */
+  readonly offlineAfterMs: number
+  /** How long an agent has to check in after a wake. */
+  readonly checkinTimeoutMs: number
+  /** Wakes without a check-in before the agent goes offline. */
+  readonly maxWakeAttempts: number
+  /** Attempts of a failing gateway step before it stops in `failed`. */
+  readonly maxAttempts: number
+  /** First delay between attempts; doubles per attempt, capped at 60 s. */
+  readonly retryBaseMs: number
+}
+
+export type AgentRole = "worker" | "lead" | "main"
+
+/** Fixed at creation: the gateway-side identity (Mission Control naming, reference §2.2). */
+export interface AgentIdentity {
+  readonly agentId: string
+  readonly gatewayId: string
+  readonly boardId: string | null
+  readonly role: AgentRole
+  readonly gatewayAgentId: string
+  readonly sessionKey: string
+}
+
+export type LifecycleAction = "provision" | "update"
+
+/** The options of the apply currently wanted (provision, PATCH, retry, template sync). */
+export interface ApplyRequest {
+  readonly action: LifecycleAction
+  readonly resetSession: boolean
+  readonly forceBootstrap: boolean
+  readonly rotateToken: boolean
+}
+
+/** A typed failure of an invoked program, as data (its `_tag` is the Effect error's tag). */
+export interface StepError {
+  readonly tag: string
+  readonly message: string
+  readonly transient: boolean
+  readonly retryAfterMs?: number | undefined
+  readonly step: "apply" | "wake" | "remove"
+  readonly at: number
+}
+
+export interface AgentContext extends AgentIdentity {
+  readonly spec: AgentSpec
+  readonly policy: AgentPolicy
+  readonly request: ApplyRequest
+  /** Bumped on every apply cycle; part of idempotency keys (wake messages). */
+  readonly generation: number
+  /** Attempts of the current step, reset when it succeeds. */
+  readonly attempts: number
+  readonly wakeAttempts: number
+  readonly lastError: StepError | null
+  /** Epoch ms of the last heartbeat. */
+  readonly lastSeenAt: number | null
+  /** Free-form status the agent reported with its last heartbeat. */
+  readonly reportedStatus: string | null
+  readonly tokenHash: string | null
+  /** Epoch ms at which the current waiter fires (retry, check-in or offline), if any. */
+  readonly deadline: number | null
+  readonly offlineReason: string | null
+}
+
+export interface AgentInput extends AgentIdentity {
+  readonly spec: AgentSpec
+  readonly policy: AgentPolicy
+}
+
+export type AgentUpdateChanges = Partial<AgentSpec>
+
+/** Events from outside. Every event carries `at`, the epoch ms when it was accepted. */
+export type AgentExternalEvent =
+  | { readonly type: "agent.heartbeat"; readonly at: number; readonly status?: string | undefined }
+  | {
+      readonly type: "agent.update"
+      readonly at: number
+      readonly changes: AgentUpdateChanges
+      readonly force?: boolean | undefined
+      readonly options?: Partial<Omit<ApplyRequest, "action">> | undefined
+    }
+  | { readonly type: "agent.delete"; readonly at: number }
+  | { readonly type: "agent.retry"; readonly at: number }
+
+/** Events the invoked actors send back (see src/agents/effectActor.ts). */
+export type AgentInternalEvent =
+  | { readonly type: "apply.done"; readonly at: number; readonly output: ApplyOutput }
+  | { readonly type: "apply.failed"; readonly at: number; readonly error: StepError }
+  | { readonly type: "wake.done"; readonly at: number; readonly output: null }
+  | { readonly type: "wake.failed"; readonly at: number; readonly error: StepError }
+  | { readonly type: "remove.done"; readonly at: number; readonly output: null }
+  | { readonly type: "remove.failed"; readonly at: number; readonly error: StepError }
+  | { readonly type: "deadline.reached"; readonly at: number }
+
+export type AgentEvent = AgentExternalEvent | AgentInternalEvent
+
+export interface ApplyInput extends AgentIdentity {
+  readonly spec: AgentSpec
+  readonly request: ApplyRequest
+  readonly generation: number
+}
+
+export interface ApplyOutput {
+  /** sha256 hex of the token written into the workspace. */
+  readonly tokenHash: string
+}
+
+export interface WakeInput extends AgentIdentity {
+  readonly name: string
+  readonly action: LifecycleAction
+  /** Makes the wake's idempotency key: one chat message per generation and attempt. */
+  readonly generation: number
+  readonly attempt: number
+}
+
+export type RemoveInput = AgentIdentity
+
+export interface DeadlineInput {
+  /** Epoch ms. */
+  readonly at: number
+}

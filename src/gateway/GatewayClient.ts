@@ -1,0 +1,169 @@
+import { randomUUID } from "node:crypto"
+import { Context, Effect, Layer, PubSub, Redacted, Stream } from "effect"
+import { GatewayConnection } from "./GatewayConnection.ts"
+import {
+  GatewayConnectionError,
+  GatewayProtocolError,
+  GatewayTimeoutError,
+  rpcError,
+  type GatewayError
+} from "./GatewayError.ts"
+import { Methods, type EventFrame, type Method, type MethodResult } from "./protocol.ts"
+
+/** Where a gateway is and how to authenticate; the token stays `Redacted` end to end. */
+export interface GatewayTarget {
+  readonly id: string
+  readonly url: string
+  readonly token: Redacted.Redacted<string>
+}
+
+/** A server-pushed event (tick, presence, health, agent, chat, shutdown …; gateway protocol §6). */
+export interface GatewayEvent {
+  readonly gatewayId: string
+  readonly event: string
+  readonly payload: unknown
+  readonly seq?: number | undefined
+}
+
+export interface CallOptions {
+  /** Per-call timeout in ms; defaults to the client's `callTimeoutMs`. */
+  readonly timeoutMs?: number
+}
+
+export interface GatewayClientShape {
+  /**
+   * Calls `method` on the target's shared socket and decodes the result with the method's zod
+   * schema. Side-effecting methods whose params admit one (`chat.send`) get an
+   * `idempotencyKey` when the caller did not pass one; callers that retry pass a stable key.
+   * Fails with a `GatewayError`: `GatewayRpcError` (ok:false), `GatewayConnectionError`,
+   * `GatewayTimeoutError` or `GatewayProtocolError` (payload did not match the schema).
+   */
+  readonly call: <M extends Method>(
+    target: GatewayTarget,
+    method: M,
+    params: Record<string, unknown>,
+    options?: CallOptions
+  ) => Effect.Effect<MethodResult<M>, GatewayError>
+  /** Opens the socket if needed and returns the gateway's `hello-ok.server.version`. */
+  readonly connect: (target: GatewayTarget) => Effect.Effect<string, GatewayConnectionError>
+  /** Every event pushed by any gateway this client is connected to. */
+  readonly events: Stream.Stream<GatewayEvent>
+  /** Sockets opened so far, over all gateways (handshakes, reconnects included). */
+  readonly socketsOpened: Effect.Effect<number>
+  /** Drops the socket of a gateway (deleted, or its url or token changed). */
+  readonly forget: (gatewayId: string) => Effect.Effect<void>
+}
+
+/** The gateway RPC client: one persistent, multiplexed socket per gateway (gateway protocol §1). */
+export class GatewayClient extends Context.Tag("switchyard/GatewayClient")<GatewayClient, GatewayClientShape>() {}
+
+export interface GatewayClientConfig {
+  /** Default per-call timeout in ms (reference client: 30 000). */
+  readonly callTimeoutMs: number
+  /** Handshake timeout in ms (reference client: 15 000). */
+  readonly handshakeTimeoutMs: number
+  readonly clientVersion: string
+}
+
+interface PoolEntry {
+  readonly connection: GatewayConnection
+  readonly fingerprint: string
+}
+
+const fingerprintOf = (target: GatewayTarget) => `${target.url}\u0000${Redacted.value(target.token)}`
+
+/** Builds the live client; sockets are closed when the layer's scope closes. */
+export const makeGatewayClient = (config: GatewayClientConfig) =>
+  Effect.gen(function* () {
+    const pool = new Map<string, PoolEntry>()
+    const hub = yield* PubSub.sliding<GatewayEvent>(4096)
+    let retiredSockets = 0
+    // A PubSub is an Enqueue, so the socket's callback can offer without a fiber.
+    const publish = (gatewayId: string) => (frame: EventFrame) => {
+      hub.unsafeOffer({ gatewayId, event: frame.event, payload: frame.payload, seq: frame.seq })
+    }
+
+    const connectionFor = (target: GatewayTarget): GatewayConnection => {
+      const fingerprint = fingerprintOf(target)
+      const existing = pool.get(target.id)
+      if (existing !== undefined && existing.fingerprint === fingerprint) return existing.connection
+      if (existing !== undefined) {
+        retiredSockets += existing.connection.opened
+        existing.connection.dispose()
+      }
+      const connection = new GatewayConnection({
+        url: target.url,
+        token: Redacted.value(target.token),
+        handshakeTimeoutMs: config.handshakeTimeoutMs,
+        clientVersion: config.clientVersion,
+        onEvent: publish(target.id)
+      })
+      pool.set(target.id, { connection, fingerprint })
+      return connection
+    }
+
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const entry of pool.values()) entry.connection.dispose()
+        pool.clear()
+      })
+    )
+
+    const call = <M extends Method>(
+      target: GatewayTarget,
+      method: M,
+      params: Record<string, unknown>,
+      options?: CallOptions
+    ): Effect.Effect<MethodResult<M>, GatewayError> => {
+      const spec = Methods[method]
+      const timeoutMs = options?.timeoutMs ?? config.callTimeoutMs
+      const body = spec.idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
+      const send = Effect.async<MethodResult<M>, GatewayError>((resume) => {
+        const connection = connectionFor(target)
+        const id = randomUUID()
+        connection.request(id, method, body).then(
+          (frame) => {
+            if (!frame.ok) return resume(Effect.fail(rpcError(method, frame.error ?? { code: "UNKNOWN", message: "ok:false without error" })))
+            const decoded = spec.result.safeParse(frame.payload)
+            resume(
+              decoded.success
+                ? Effect.succeed(decoded.data as MethodResult<M>)
+                : Effect.fail(new GatewayProtocolError({ method, message: `unexpected ${method} result: ${decoded.error.issues[0]?.message ?? "invalid"}` }))
+            )
+          },
+          (error: unknown) =>
+            resume(Effect.fail(error instanceof GatewayConnectionError ? error : new GatewayConnectionError({ reason: "unreachable", message: String(error), retryable: true })))
+        )
+        return Effect.sync(() => connection.cancel(id))
+      })
+      return send.pipe(
+        Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new GatewayTimeoutError({ method, timeoutMs }) }),
+        Effect.withSpan(`gateway.${method}`, { attributes: { gatewayId: target.id } })
+      )
+    }
+
+    const connect = (target: GatewayTarget) =>
+      Effect.tryPromise({
+        try: () => connectionFor(target).connect(),
+        catch: (error) =>
+          error instanceof GatewayConnectionError ? error : new GatewayConnectionError({ reason: "unreachable", message: String(error), retryable: true })
+      }).pipe(Effect.map(() => connectionFor(target).hello?.server.version ?? "unknown"))
+
+    return GatewayClient.of({
+      call,
+      connect,
+      events: Stream.fromPubSub(hub),
+      socketsOpened: Effect.sync(() => retiredSockets + [...pool.values()].reduce((n, entry) => n + entry.connection.opened, 0)),
+      forget: (gatewayId) =>
+        Effect.sync(() => {
+          const entry = pool.get(gatewayId)
+          if (entry === undefined) return
+          retiredSockets += entry.connection.opened
+          entry.connection.dispose()
+          pool.delete(gatewayId)
+        })
+    })
+  })
+
+/** Live layer; the sockets live as long as the layer. */
+export const GatewayClientLive = (config: GatewayClientConfig) => Layer.scoped(GatewayClient, makeGatewayClient(config))

@@ -1,0 +1,131 @@
+import { Data } from "effect"
+import type { ErrorShape } from "./protocol.ts"
+
+/**
+ * What a gateway RPC failure means to Switchyard. The gateway reports most conditions only as
+ * `INVALID_REQUEST` plus a message (gateway protocol §3, §5), so this is the one place where
+ * message text is read; everything else branches on `kind`.
+ */
+export type RpcErrorKind =
+  | "agent_not_found"
+  | "agent_exists"
+  | "unsupported_file"
+  | "file_conflict"
+  | "config_conflict"
+  | "config_base_hash_required"
+  | "main_session"
+  | "missing_scope"
+  | "rate_limited"
+  | "unavailable"
+  | "invalid_request"
+  | "other"
+
+/** The gateway answered `ok:false` (gateway protocol §3). */
+export class GatewayRpcError extends Data.TaggedError("GatewayRpcError")<{
+  readonly method: string
+  readonly code: string
+  readonly kind: RpcErrorKind
+  readonly message: string
+  readonly retryable: boolean
+  readonly retryAfterMs?: number | undefined
+  readonly details?: unknown
+}> {}
+
+/** The socket could not be opened, the handshake failed, or it closed under a pending call. */
+export class GatewayConnectionError extends Data.TaggedError("GatewayConnectionError")<{
+  readonly reason: "unreachable" | "closed" | "handshake" | "auth"
+  readonly message: string
+  readonly closeCode?: number | undefined
+  readonly retryable: boolean
+  readonly retryAfterMs?: number | undefined
+}> {}
+
+/** No response within the per-call timeout (`CLIENT_TIMEOUT` in the reference client). */
+export class GatewayTimeoutError extends Data.TaggedError("GatewayTimeoutError")<{
+  readonly method: string
+  readonly timeoutMs: number
+}> {}
+
+/** A frame or payload did not match the protocol schema: a version drift, never retried. */
+export class GatewayProtocolError extends Data.TaggedError("GatewayProtocolError")<{
+  readonly method: string
+  readonly message: string
+}> {}
+
+export type GatewayError = GatewayRpcError | GatewayConnectionError | GatewayTimeoutError | GatewayProtocolError
+
+/** Close codes after which a reconnect is expected to succeed (gateway protocol §1). */
+const TRANSIENT_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013, 4000, 4001])
+
+export const isTransientCloseCode = (code: number): boolean => TRANSIENT_CLOSE_CODES.has(code)
+
+/**
+ * Transient errors are worth retrying with backoff: socket loss, restarts (1012), policy
+ * changes (4001), `retryable:true`, `UNAVAILABLE`, rate limits and timeouts. Everything else
+ * (bad params, missing scope, unsupported file) is terminal and goes to the agent machine.
+ */
+export const isTransient = (error: GatewayError): boolean => {
+  switch (error._tag) {
+    case "GatewayTimeoutError":
+      return true
+    case "GatewayConnectionError":
+      return error.retryable
+    case "GatewayRpcError":
+      return error.retryable || error.kind === "unavailable" || error.kind === "rate_limited"
+    case "GatewayProtocolError":
+      return false
+  }
+}
+
+const detailCode = (details: unknown): string | undefined =>
+  typeof details === "object" && details !== null && "code" in details && typeof details.code === "string"
+    ? details.code
+    : undefined
+
+const detailType = (details: unknown): string | undefined =>
+  typeof details === "object" && details !== null && "type" in details && typeof details.type === "string"
+    ? details.type
+    : undefined
+
+const classify = (error: ErrorShape): RpcErrorKind => {
+  const message = error.message
+  if (error.code === "UNAVAILABLE") return /rate|too many/i.test(message) ? "rate_limited" : "unavailable"
+  if (error.code === "FORBIDDEN" || detailCode(error.details) === "MISSING_SCOPE") return "missing_scope"
+  if (detailType(error.details) === "agent_file_conflict") return "file_conflict"
+  if (detailCode(error.details) === "UNKNOWN_AGENT_ID" || /^agent "[^"]*" not found/i.test(message)) return "agent_not_found"
+  if (/already exists/i.test(message)) return "agent_exists"
+  if (/^unsupported file/i.test(message)) return "unsupported_file"
+  if (/config changed since last load/i.test(message)) return "config_conflict"
+  if (/config base hash required/i.test(message)) return "config_base_hash_required"
+  if (/cannot delete the main session/i.test(message)) return "main_session"
+  if (/rate limit|too many/i.test(message)) return "rate_limited"
+  return error.code === "INVALID_REQUEST" ? "invalid_request" : "other"
+}
+
+/** Builds the typed error for an `ok:false` response of `method`. */
+export const rpcError = (method: string, error: ErrorShape): GatewayRpcError => {
+  const kind = classify(error)
+  return new GatewayRpcError({
+    method,
+    code: error.code,
+    kind,
+    message: error.message,
+    retryable: error.retryable ?? false,
+    retryAfterMs: error.retryAfterMs,
+    details: error.details
+  })
+}
+
+/** A short, secret-free description for logs, the agent's `lastError` and HTTP answers. */
+export const describeGatewayError = (error: GatewayError): string => {
+  switch (error._tag) {
+    case "GatewayRpcError":
+      return `${error.method}: ${error.code} ${error.message}`
+    case "GatewayConnectionError":
+      return `connection ${error.reason}${error.closeCode === undefined ? "" : ` (${error.closeCode})`}: ${error.message}`
+    case "GatewayTimeoutError":
+      return `${error.method}: no answer within ${error.timeoutMs} ms`
+    case "GatewayProtocolError":
+      return `${error.method}: ${error.message}`
+  }
+}

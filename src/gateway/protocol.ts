@@ -1,0 +1,152 @@
+/**
+ * OpenClaw gateway protocol 4 wire schemas (gateway protocol §1–§6, observed on openclaw 2026.9.6).
+ *
+ * Only the fields Switchyard reads are declared; every object is `loose` so that new gateway
+ * fields never break decoding. Types are inferred from these schemas, never written twice.
+ */
+import { z } from "zod"
+
+export const PROTOCOL_VERSION = 4
+
+/** Client identity for a co-located backend: the no-pairing loopback path (protocol §0.3). */
+export const BACKEND_CLIENT = { id: "gateway-client", mode: "backend" } as const
+
+/** Scopes Switchyard asks for; `operator.admin` covers agent, file and config writes (protocol §4). */
+export const OPERATOR_SCOPES = [
+  "operator.read",
+  "operator.write",
+  "operator.admin",
+  "operator.approvals",
+  "operator.pairing"
+] as const
+
+export const ErrorShape = z.looseObject({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+  retryable: z.boolean().optional(),
+  retryAfterMs: z.number().optional()
+})
+export type ErrorShape = z.infer<typeof ErrorShape>
+
+export const RequestFrame = z.object({
+  type: z.literal("req"),
+  id: z.string().min(1),
+  method: z.string().min(1),
+  params: z.unknown().optional()
+})
+export type RequestFrame = z.infer<typeof RequestFrame>
+
+export const ResponseFrame = z.looseObject({
+  type: z.literal("res"),
+  id: z.string(),
+  ok: z.boolean(),
+  payload: z.unknown().optional(),
+  error: ErrorShape.optional()
+})
+export type ResponseFrame = z.infer<typeof ResponseFrame>
+
+export const EventFrame = z.looseObject({
+  type: z.literal("event"),
+  event: z.string(),
+  payload: z.unknown().optional(),
+  seq: z.number().optional()
+})
+export type EventFrame = z.infer<typeof EventFrame>
+
+export const ServerFrame = z.discriminatedUnion("type", [ResponseFrame, EventFrame])
+export type ServerFrame = z.infer<typeof ServerFrame>
+
+export const ConnectChallenge = z.looseObject({ nonce: z.string(), ts: z.number() })
+
+export const HelloOk = z.looseObject({
+  type: z.literal("hello-ok"),
+  protocol: z.number(),
+  server: z.looseObject({ version: z.string(), connId: z.string().optional() }),
+  features: z
+    .looseObject({ methods: z.array(z.string()), events: z.array(z.string()) })
+    .optional(),
+  auth: z.looseObject({ scopes: z.array(z.string()), deviceToken: z.string().optional() }),
+  policy: z.looseObject({ tickIntervalMs: z.number(), maxPayload: z.number().optional() })
+})
+export type HelloOk = z.infer<typeof HelloOk>
+
+// ---- method results (protocol §5) ----
+
+export const AgentsListResult = z.looseObject({
+  defaultId: z.string().optional(),
+  agents: z.array(z.looseObject({ id: z.string(), name: z.string().optional(), workspace: z.string().optional() }))
+})
+
+export const AgentsCreateResult = z.looseObject({ ok: z.literal(true), agentId: z.string(), workspace: z.string().optional() })
+export const AgentsUpdateResult = z.looseObject({ ok: z.literal(true), agentId: z.string() })
+export const AgentsDeleteResult = z.looseObject({ ok: z.literal(true), agentId: z.string() })
+
+export const AgentFileEntry = z.looseObject({
+  name: z.string(),
+  missing: z.boolean().optional(),
+  size: z.number().optional()
+})
+export const AgentsFilesListResult = z.looseObject({ agentId: z.string(), files: z.array(AgentFileEntry) })
+
+export const AgentFile = z.looseObject({
+  name: z.string(),
+  missing: z.boolean().optional(),
+  hash: z.string().optional(),
+  content: z.string().optional()
+})
+export const AgentsFilesGetResult = z.looseObject({ agentId: z.string(), file: AgentFile })
+export const AgentsFilesSetResult = z.looseObject({ ok: z.literal(true), file: AgentFile })
+
+export const ConfigGetResult = z.looseObject({
+  hash: z.string(),
+  exists: z.boolean().optional(),
+  config: z.record(z.string(), z.unknown()).nullish(),
+  parsed: z.record(z.string(), z.unknown()).nullish()
+})
+export const ConfigPatchResult = z.looseObject({ ok: z.literal(true), hash: z.string() })
+
+export const SessionsPatchResult = z.looseObject({ ok: z.literal(true), key: z.string() })
+export const SessionsResetResult = z.looseObject({ ok: z.literal(true), key: z.string() })
+export const SessionsDeleteResult = z.looseObject({ ok: z.literal(true), deleted: z.boolean().optional() })
+export const SessionsListResult = z.looseObject({
+  sessions: z.array(z.looseObject({ key: z.string(), agentId: z.string().optional() }))
+})
+
+export const ChatSendResult = z.looseObject({ runId: z.string(), status: z.string() })
+export const ChatHistoryResult = z.looseObject({
+  messages: z.array(z.looseObject({ role: z.string(), content: z.unknown() }))
+})
+
+export const HealthResult = z.looseObject({ ok: z.boolean() })
+
+/**
+ * The methods Switchyard calls, with the result schema each is decoded with. `sideEffect`
+ * methods whose params schema admits it carry an `idempotencyKey` (protocol §1: only
+ * `chat.send` accepts one; every other params object is closed).
+ */
+export const Methods = {
+  health: { result: HealthResult, idempotent: false },
+  "agents.list": { result: AgentsListResult, idempotent: false },
+  "agents.create": { result: AgentsCreateResult, idempotent: false },
+  "agents.update": { result: AgentsUpdateResult, idempotent: false },
+  "agents.delete": { result: AgentsDeleteResult, idempotent: false },
+  "agents.files.list": { result: AgentsFilesListResult, idempotent: false },
+  "agents.files.get": { result: AgentsFilesGetResult, idempotent: false },
+  "agents.files.set": { result: AgentsFilesSetResult, idempotent: false },
+  "config.get": { result: ConfigGetResult, idempotent: false },
+  "config.patch": { result: ConfigPatchResult, idempotent: false },
+  "sessions.list": { result: SessionsListResult, idempotent: false },
+  "sessions.patch": { result: SessionsPatchResult, idempotent: false },
+  "sessions.reset": { result: SessionsResetResult, idempotent: false },
+  "sessions.delete": { result: SessionsDeleteResult, idempotent: false },
+  "chat.send": { result: ChatSendResult, idempotent: true },
+  "chat.history": { result: ChatHistoryResult, idempotent: false }
+} as const satisfies Record<string, { result: z.ZodType; idempotent: boolean }>
+
+export type Method = keyof typeof Methods
+export type MethodResult<M extends Method> = z.infer<(typeof Methods)[M]["result"]>
+
+/** Workspace file names the gateway accepts (protocol §0.8). */
+export const SUPPORTED_FILES = ["AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "MEMORY.md", "BOOTSTRAP.md"] as const
+export type WorkspaceFileName = (typeof SUPPORTED_FILES)[number]

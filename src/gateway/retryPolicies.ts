@@ -1,0 +1,42 @@
+import { Duration, Schedule } from "effect"
+import type { GatewayError } from "./GatewayError.ts"
+
+/**
+ * Named retry schedules, applied with `Effect.retry({ schedule, while: isTransient })`.
+ * Each is exponential, jittered, capped per delay and bounded in total time, so a hung or
+ * restarting gateway ends in a visible machine state rather than a stuck one.
+ */
+
+/** Honour the gateway's `retryAfterMs` when it is longer than our own next delay. */
+const retryAfter = Schedule.identity<GatewayError>().pipe(
+  Schedule.addDelay((error) =>
+    "retryAfterMs" in error && typeof error.retryAfterMs === "number" ? Duration.millis(error.retryAfterMs) : Duration.zero
+  )
+)
+
+/**
+ * One gateway call inside a lifecycle step: 250 ms → 5 s, or the gateway's `retryAfterMs`
+ * when longer; at most ~30 s in total.
+ */
+export const gatewayTransient = Schedule.exponential("250 millis", 2).pipe(
+  Schedule.union(Schedule.spaced("5 seconds")),
+  Schedule.jittered,
+  Schedule.intersect(retryAfter),
+  Schedule.upTo("30 seconds")
+)
+
+/**
+ * Waiting for an agent that `agents.create` acknowledged ~1.5 s before it is usable
+ * (gateway protocol §0.6): 200 ms → 1 s, at most 15 s.
+ */
+export const agentReadiness = Schedule.exponential("200 millis", 1.5).pipe(
+  Schedule.union(Schedule.spaced("1 second")),
+  Schedule.upTo("15 seconds")
+)
+
+/** Background reconnects of a gateway socket: 250 ms → 30 s, jittered, unbounded. */
+export const reconnectDelayMs = (attempt: number): number => {
+  const base = Math.min(30_000, 250 * 2 ** Math.min(attempt, 10))
+  return Math.round(base / 2 + Math.random() * (base / 2))
+}
+

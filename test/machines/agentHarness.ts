@@ -1,0 +1,105 @@
+import { createActor, fromCallback, SimulatedClock, type Snapshot } from "xstate"
+import { agentMachine } from "../../machines/agent/agentMachine.ts"
+import type { AgentEvent, AgentInput, DeadlineInput, StepError } from "../../machines/agent/agentTypes.ts"
+
+export const policy = {
+  offlineAfterMs: 600_000,
+  checkinTimeoutMs: 30_000,
+  maxWakeAttempts: 3,
+  maxAttempts: 3,
+  retryBaseMs: 1_000
+}
+
+export const input: AgentInput = {
+  agentId: "7b0c0a4e-0000-4000-8000-000000000001",
+  gatewayId: "g1",
+  boardId: "b1",
+  role: "worker",
+  gatewayAgentId: "mc-7b0c0a4e-0000-4000-8000-000000000001",
+  sessionKey: "agent:mc-7b0c0a4e-0000-4000-8000-000000000001:main",
+  spec: { name: "Ada", heartbeat: { every: "10m", target: "none" }, identityProfile: null, identityTemplate: null, soulTemplate: null },
+  policy
+}
+
+type Outcome = "done" | StepError
+
+/**
+ * An agent actor on a SimulatedClock whose side-effect actors answer from scripted queues:
+ * each invoke of `applyAgent`/`wakeAgent`/`removeAgent` takes the next outcome (default
+ * "done"), so a test states exactly which gateway step fails and how.
+ */
+export const makeHarness = (
+  options: { snapshot?: Snapshot<unknown>; start?: number; apply?: Outcome[]; wake?: Outcome[]; remove?: Outcome[] } = {}
+) => {
+  const clock = new SimulatedClock()
+  clock.set(options.start ?? 1_000_000)
+  const script = { apply: [...(options.apply ?? [])], wake: [...(options.wake ?? [])], remove: [...(options.remove ?? [])] }
+  const calls = { apply: 0, wake: 0, remove: 0 }
+  const wakeInputs: unknown[] = []
+
+  const scripted = (step: "apply" | "wake" | "remove", output: unknown) =>
+    fromCallback<AgentEvent, unknown>(({ sendBack, input }) => {
+      calls[step] += 1
+      if (step === "wake") wakeInputs.push(input)
+      const outcome = script[step].shift() ?? "done"
+      const timer = clock.setTimeout(() => {
+        const at = clock.now()
+        sendBack(
+          outcome === "done"
+            ? ({ type: `${step}.done`, at, output } as AgentEvent)
+            : ({ type: `${step}.failed`, at, error: { ...outcome, at } } as AgentEvent)
+        )
+      }, 10)
+      return () => clock.clearTimeout(timer)
+    })
+
+  const logic = agentMachine.provide({
+    actors: {
+      applyAgent: scripted("apply", { tokenHash: "h".repeat(64) }),
+      wakeAgent: scripted("wake", null),
+      removeAgent: scripted("remove", null),
+      deadline: fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
+        const timer = clock.setTimeout(() => sendBack({ type: "deadline.reached", at: clock.now() }), Math.max(0, input.at - clock.now()))
+        return () => clock.clearTimeout(timer)
+      })
+    }
+  })
+  const actor =
+    options.snapshot === undefined
+      ? createActor(logic, { input, clock })
+      : createActor(logic, { snapshot: options.snapshot, clock })
+  actor.start()
+
+  return {
+    actor,
+    clock,
+    script,
+    calls,
+    wakeInputs,
+    /** Moves time in small steps so that timers scheduled along the way fire in order. */
+    advance: (ms: number) => {
+      for (let left = ms; left > 0; left -= 5) clock.increment(Math.min(5, left))
+      if (ms === 0) clock.increment(0)
+    },
+    send: (event: AgentEvent) => actor.send(event),
+    now: () => clock.now(),
+    state: () => JSON.stringify(actor.getSnapshot().value),
+    context: () => actor.getSnapshot().context
+  }
+}
+
+export const transientError = (step: StepError["step"]): StepError => ({
+  tag: "GatewayConnectionError",
+  message: "connection closed (1012): service restart",
+  transient: true,
+  step,
+  at: 0
+})
+
+export const terminalError = (step: StepError["step"]): StepError => ({
+  tag: "GatewayRpcError",
+  message: "agents.create: INVALID_REQUEST invalid params",
+  transient: false,
+  step,
+  at: 0
+})
