@@ -1,6 +1,6 @@
 import { createActor, fromCallback, SimulatedClock, type Snapshot } from "xstate"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
-import type { AgentEvent, AgentInput, DeadlineInput, StepError } from "../../machines/agent/agentTypes.ts"
+import type { AgentEvent, AgentInput, ApplyInput, DeadlineInput, RemoveInput, StepError, WakeInput } from "../../machines/agent/agentTypes.ts"
 
 export const policy = {
   offlineAfterMs: 600_000,
@@ -37,8 +37,8 @@ export const makeHarness = (
   const calls = { apply: 0, wake: 0, remove: 0 }
   const wakeInputs: unknown[] = []
 
-  const scripted = (step: "apply" | "wake" | "remove", output: unknown) =>
-    fromCallback<AgentEvent, unknown>(({ sendBack, input }) => {
+  const scripted = <I>(step: "apply" | "wake" | "remove", output: unknown) =>
+    fromCallback<AgentEvent, I>(({ sendBack, input }) => {
       calls[step] += 1
       if (step === "wake") wakeInputs.push(input)
       const outcome = script[step].shift() ?? "done"
@@ -55,9 +55,9 @@ export const makeHarness = (
 
   const logic = agentMachine.provide({
     actors: {
-      applyAgent: scripted("apply", { tokenHash: "h".repeat(64) }),
-      wakeAgent: scripted("wake", null),
-      removeAgent: scripted("remove", null),
+      applyAgent: scripted<ApplyInput>("apply", { tokenHash: "h".repeat(64) }),
+      wakeAgent: scripted<WakeInput>("wake", null),
+      removeAgent: scripted<RemoveInput>("remove", null),
       deadline: fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
         const timer = clock.setTimeout(() => sendBack({ type: "deadline.reached", at: clock.now() }), Math.max(0, input.at - clock.now()))
         return () => clock.clearTimeout(timer)
@@ -67,7 +67,7 @@ export const makeHarness = (
   const actor =
     options.snapshot === undefined
       ? createActor(logic, { input, clock })
-      : createActor(logic, { snapshot: options.snapshot, clock })
+      : createActor(logic, { snapshot: options.snapshot, clock, input })
   actor.start()
 
   return {

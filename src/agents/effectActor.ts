@@ -1,0 +1,35 @@
+import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect"
+import { fromCallback } from "xstate"
+import type { AgentEvent, StepError } from "../../machines/agent/agentTypes.ts"
+import { toStepError } from "./stepError.ts"
+
+/**
+ * The one bridge from Effect to XState. It runs `program(input)` on the service runtime and
+ * maps its Exit to `<step>.done { output }` or `<step>.failed { error }`, where `error` is the
+ * typed failure as data (its `_tag`), so the machine's guards can read it. Leaving the state
+ * stops the callback actor, which interrupts the fiber; a late result is never delivered.
+ */
+export const effectActor = <I, O, E, R>(
+  runtime: Runtime.Runtime<R>,
+  step: StepError["step"],
+  program: (input: I) => Effect.Effect<O, E, R>
+) =>
+  fromCallback<AgentEvent, I>(({ input, sendBack }) => {
+    let stopped = false
+    const fiber = Runtime.runFork(runtime)(
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(program(input))
+        const at = yield* Clock.currentTimeMillis
+        if (stopped || (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))) return
+        sendBack(
+          Exit.isSuccess(exit)
+            ? ({ type: `${step}.done`, at, output: exit.value } as AgentEvent)
+            : ({ type: `${step}.failed`, at, error: toStepError(step, exit.cause, at) } as AgentEvent)
+        )
+      })
+    )
+    return () => {
+      stopped = true
+      Runtime.runFork(runtime)(Fiber.interrupt(fiber))
+    }
+  })

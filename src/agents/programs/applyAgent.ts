@@ -1,0 +1,83 @@
+import { Effect, Option, Redacted } from "effect"
+import type { ApplyInput, ApplyOutput } from "../../../machines/agent/agentTypes.ts"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { SUPPORTED_FILES } from "../../gateway/protocol.ts"
+import { AgentRepo } from "../../store/AgentRepo.ts"
+import { BoardRepo } from "../../store/BoardRepo.ts"
+import { buildTemplateContext } from "../../templates/TemplateContext.ts"
+import { PRESERVED_FILES, renderWorkspaceFiles, shouldIncludeBootstrap } from "../../templates/renderWorkspaceFiles.ts"
+import { mintAgentToken } from "../agentTokens.ts"
+import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts"
+import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
+import { gatewayCall } from "./gatewayCall.ts"
+import { loadGateway } from "./loadGateway.ts"
+import { pushHeartbeatConfig } from "./pushHeartbeatConfig.ts"
+
+/**
+ * Applies an agent on its gateway, for action "provision" or "update" (seed
+ * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create or
+ * update the agent and wait until it is usable, push its heartbeat config (skipped when
+ * unchanged), render the templates with a freshly minted token and write each supported file
+ * (USER.md and MEMORY.md are never overwritten once they exist), then reset the session when
+ * asked. The token's hash is staged before any file holds the token, so the agent can
+ * authenticate as soon as it reads it. Idempotent, because a restore re-runs it.
+ * Output: the token's hash. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
+ */
+export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
+  const config = yield* AppConfig
+  const { gateway, target } = yield* loadGateway(input.gatewayId)
+  const board = input.boardId === null ? Option.none() : yield* Effect.flatMap(BoardRepo, (repo) => repo.get(input.boardId!))
+  const workspace = workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
+
+  yield* gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name })
+  const listed = yield* ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, name: input.spec.name, workspace })
+  yield* pushHeartbeatConfig(target, input.gatewayAgentId, input.spec.heartbeat)
+
+  const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
+  const { token, hash } = mintAgentToken()
+  yield* Effect.flatMap(AgentRepo, (repo) => repo.stagePendingToken(input.agentId, hash))
+
+  const context = buildTemplateContext({
+    agent: {
+      id: input.agentId,
+      name: input.spec.name,
+      gatewayAgentId: input.gatewayAgentId,
+      sessionKey: input.sessionKey,
+      workspacePath: workspace,
+      isBoardLead: input.role === "lead",
+      isMainAgent: input.role === "main",
+      identityProfile: input.spec.identityProfile as Record<string, string | string[] | null> | null,
+      heartbeatEvery: input.spec.heartbeat.every
+    },
+    board: Option.match(board, {
+      onNone: () => null,
+      onSome: (row) => ({ id: row.id, name: row.name })
+    }),
+    gateway: {
+      workspaceRoot: gateway.workspaceRoot,
+      mainSessionKey: sessionKeyFor(gatewayAgentIdFor("main", { agentId: input.agentId, boardId: null, gatewayId: gateway.id }))
+    },
+    baseUrl: config.baseUrl,
+    authToken: Redacted.value(token)
+  })
+  // IDENTITY.md is writable but never listed by agents.files.list (gateway protocol §0.8).
+  const supported = SUPPORTED_FILES.filter((name) => existing.has(name) || name === "IDENTITY.md" || PRESERVED_FILES.has(name))
+  const rendered = yield* renderWorkspaceFiles({
+    context,
+    files: supported,
+    includeBootstrap: shouldIncludeBootstrap({ action: input.request.action, forceBootstrap: input.request.forceBootstrap, existing }),
+    overrides: { identityTemplate: input.spec.identityTemplate, soulTemplate: input.spec.soulTemplate }
+  })
+
+  for (const [name, content] of rendered) {
+    if (PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
+    yield* gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
+      Effect.catchIf(
+        (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
+        () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
+      )
+    )
+  }
+  if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
+  return { tokenHash: hash } satisfies ApplyOutput
+})

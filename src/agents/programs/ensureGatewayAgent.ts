@@ -1,0 +1,37 @@
+import { Effect } from "effect"
+import type { GatewayTarget } from "../../gateway/GatewayClient.ts"
+import type { GatewayRpcError } from "../../gateway/GatewayError.ts"
+import { agentReadiness } from "../../gateway/retryPolicies.ts"
+import { gatewayCall } from "./gatewayCall.ts"
+
+const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError" && (error as GatewayRpcError).kind === "agent_not_found"
+
+/**
+ * Creates the agent on the gateway, or updates it when it exists, and returns its workspace
+ * file list once the gateway can serve it. `agents.create` derives the id from `name`, so it
+ * is created under the gateway agent id and renamed after (gateway protocol §5); it acks
+ * ~1.5 s before the agent is usable (§0.6), so `agents.files.list` is retried on "not found".
+ * Idempotent: a restore that re-runs it finds the agent and updates it.
+ */
+export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
+  target: GatewayTarget,
+  agent: { gatewayAgentId: string; name: string; workspace: string }
+) {
+  const listed = yield* gatewayCall(target, "agents.list", {})
+  const exists = listed.agents.some((entry) => entry.id === agent.gatewayAgentId)
+  if (!exists) {
+    yield* gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
+      Effect.catchIf(
+        (error) => error._tag === "GatewayRpcError" && error.kind === "agent_exists",
+        () => Effect.void
+      )
+    )
+  }
+  const files = yield* gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId }).pipe(
+    Effect.retry({ schedule: agentReadiness, while: isNotFound })
+  )
+  yield* gatewayCall(target, "agents.update", { agentId: agent.gatewayAgentId, name: agent.name, workspace: agent.workspace }).pipe(
+    Effect.retry({ schedule: agentReadiness, while: isNotFound })
+  )
+  return files.files
+})

@@ -1,0 +1,36 @@
+import { Cause, Option } from "effect"
+import type { StepError } from "../../machines/agent/agentTypes.ts"
+import { describeGatewayError, isTransient, type GatewayError } from "../gateway/GatewayError.ts"
+
+const GATEWAY_TAGS = new Set(["GatewayRpcError", "GatewayConnectionError", "GatewayTimeoutError", "GatewayProtocolError"])
+
+const isGatewayError = (error: unknown): error is GatewayError =>
+  typeof error === "object" && error !== null && "_tag" in error && GATEWAY_TAGS.has(String(error._tag))
+
+/** Failures the lifecycle programs may end with that are worth another attempt. */
+const TRANSIENT_TAGS = new Set(["SqlError", "AgentNotReady"])
+
+/**
+ * A program's failure as machine data: tag, secret-free message, whether another attempt may
+ * succeed, and the gateway's `retryAfterMs`. Defects become a terminal `Defect`.
+ */
+export const toStepError = (step: StepError["step"], cause: Cause.Cause<unknown>, at: number): StepError => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) {
+    return { tag: "Defect", message: Cause.pretty(cause).split("\n")[0] ?? "defect", transient: false, step, at }
+  }
+  const error = failure.value
+  if (isGatewayError(error)) {
+    return {
+      tag: error._tag,
+      message: describeGatewayError(error),
+      transient: isTransient(error),
+      retryAfterMs: "retryAfterMs" in error ? error.retryAfterMs : undefined,
+      step,
+      at
+    }
+  }
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "UnknownError"
+  const message = typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
+  return { tag, message, transient: TRANSIENT_TAGS.has(tag), step, at }
+}

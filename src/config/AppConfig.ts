@@ -1,0 +1,80 @@
+import { Config, Context, Effect, Layer, Option, type Redacted } from "effect"
+
+/**
+ * Every setting of the service, read once here (README "Configuration"). Secrets stay
+ * `Redacted`; no other module reads `process.env`.
+ */
+export interface AppConfigShape {
+  /** HTTP port (`PORT`, default 8000). */
+  readonly port: number
+  /** External Postgres (`DATABASE_URL`); none means the embedded default. */
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  /** Where the embedded database and the generated admin token live (`SWITCHYARD_DATA_DIR`). */
+  readonly dataDir: string
+  /** Admin bearer token (`SWITCHYARD_ADMIN_TOKEN`); none means generate one on first start. */
+  readonly adminToken: Option.Option<Redacted.Redacted<string>>
+  /** The URL agents call back, rendered into their workspace (`SWITCHYARD_BASE_URL`). */
+  readonly baseUrl: string
+  /** Silence before online → offline, ms (`SWITCHYARD_OFFLINE_AFTER_MS`, default 10 min). */
+  readonly offlineAfterMs: number
+  /** Check-in deadline after a wake, ms (`SWITCHYARD_CHECKIN_TIMEOUT_MS`, default 30 s). */
+  readonly checkinTimeoutMs: number
+  /** Wakes without a check-in before offline (`SWITCHYARD_MAX_WAKE_ATTEMPTS`, default 3). */
+  readonly maxWakeAttempts: number
+  /** Attempts of a failing lifecycle step before `failed` (`SWITCHYARD_MAX_ATTEMPTS`, default 5). */
+  readonly maxAttempts: number
+  /** First delay between lifecycle attempts, ms (`SWITCHYARD_RETRY_BASE_MS`, default 2 s). */
+  readonly retryBaseMs: number
+  /** Per-call gateway timeout, ms (`SWITCHYARD_GATEWAY_CALL_TIMEOUT_MS`, default 30 s). */
+  readonly gatewayCallTimeoutMs: number
+}
+
+export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
+
+const positive = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 })
+  )
+
+export const appConfig: Config.Config<AppConfigShape> = Config.all({
+  port: Config.port("PORT").pipe(Config.withDefault(8000)),
+  databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  dataDir: Config.string("SWITCHYARD_DATA_DIR").pipe(Config.withDefault(".switchyard")),
+  adminToken: Config.option(Config.redacted("SWITCHYARD_ADMIN_TOKEN")),
+  baseUrl: Config.option(Config.string("SWITCHYARD_BASE_URL")),
+  offlineAfterMs: positive("SWITCHYARD_OFFLINE_AFTER_MS", 600_000),
+  checkinTimeoutMs: positive("SWITCHYARD_CHECKIN_TIMEOUT_MS", 30_000),
+  maxWakeAttempts: positive("SWITCHYARD_MAX_WAKE_ATTEMPTS", 3),
+  maxAttempts: positive("SWITCHYARD_MAX_ATTEMPTS", 5),
+  retryBaseMs: positive("SWITCHYARD_RETRY_BASE_MS", 2_000),
+  gatewayCallTimeoutMs: positive("SWITCHYARD_GATEWAY_CALL_TIMEOUT_MS", 30_000)
+}).pipe(
+  Config.map(({ baseUrl, ...rest }) => ({
+    ...rest,
+    baseUrl: Option.getOrElse(baseUrl, () => `http://127.0.0.1:${rest.port}`).replace(/\/+$/, "")
+  }))
+)
+
+/** Reads the configuration from the environment. */
+export const AppConfigLive = Layer.effect(AppConfig, Effect.map(appConfig, (config) => AppConfig.of(config)))
+
+/** A config for tests: defaults overridden by `overrides`. */
+export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
+  Layer.succeed(
+    AppConfig,
+    AppConfig.of({
+      port: 0,
+      databaseUrl: Option.none(),
+      dataDir: ".switchyard-test",
+      adminToken: Option.none(),
+      baseUrl: "http://127.0.0.1:8000",
+      offlineAfterMs: 600_000,
+      checkinTimeoutMs: 30_000,
+      maxWakeAttempts: 3,
+      maxAttempts: 5,
+      retryBaseMs: 2_000,
+      gatewayCallTimeoutMs: 30_000,
+      ...overrides
+    })
+  )

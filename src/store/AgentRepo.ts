@@ -1,0 +1,139 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Effect, Layer, Option } from "effect"
+import type { AgentProjection } from "../agents/agentProjection.ts"
+
+/** The agents read model, as stored (camelCase); `snapshot` is the persisted actor snapshot. */
+export interface AgentRow extends AgentProjection {
+  readonly id: string
+  readonly gatewayId: string
+  readonly boardId: string | null
+  readonly role: string
+  readonly gatewayAgentId: string
+  readonly sessionKey: string
+  readonly machineVersion: string
+  readonly version: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export interface NewAgent {
+  readonly id: string
+  readonly gatewayId: string
+  readonly boardId: string | null
+  readonly role: string
+  readonly gatewayAgentId: string
+  readonly sessionKey: string
+  readonly projection: AgentProjection
+  readonly snapshot: unknown
+  readonly machineVersion: string
+}
+
+export interface StoredSnapshot {
+  readonly id: string
+  readonly snapshot: unknown
+  readonly machineVersion: string
+  readonly version: string
+}
+
+export interface AgentPage {
+  readonly items: ReadonlyArray<AgentRow>
+  readonly total: number
+}
+
+export interface AgentRepoShape {
+  readonly insert: (agent: NewAgent) => Effect.Effect<void, SqlError>
+  /** Writes the projection and snapshot of `version`; an older version never overwrites a newer. */
+  readonly save: (id: string, projection: AgentProjection, snapshot: unknown, version: number) => Effect.Effect<void, SqlError>
+  /** Records the hash of a token about to be written, so the agent can authenticate at once. */
+  readonly stagePendingToken: (id: string, tokenHash: string) => Effect.Effect<void, SqlError>
+  /** Every agent that is not deleted, with its snapshot, for restore at start-up. */
+  readonly live: Effect.Effect<ReadonlyArray<StoredSnapshot>, SqlError>
+  readonly get: (id: string) => Effect.Effect<Option.Option<AgentRow & { snapshot: unknown }>, SqlError>
+  readonly list: (filter: { boardId?: string | undefined; gatewayId?: string | undefined; limit: number; offset: number }) => Effect.Effect<AgentPage, SqlError>
+  /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
+  readonly findIdByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<string>, SqlError>
+  readonly findByName: (filter: { name: string; boardId: string | null; gatewayId: string }) => Effect.Effect<Option.Option<string>, SqlError>
+}
+
+/** Agents table: the read model is a projection of the actor snapshot, written after every transition. */
+export class AgentRepo extends Context.Tag("switchyard/AgentRepo")<AgentRepo, AgentRepoShape>() {}
+
+const READ_COLUMNS = `id, gateway_id, board_id, name, role, gateway_agent_id, session_key, status, state_path,
+  last_seen_at, last_error, offline_reason, heartbeat_config, identity_profile, identity_template, soul_template,
+  token_hash, machine_version, version, created_at, updated_at`
+
+const columns = (p: AgentProjection) => ({
+  name: p.name,
+  status: p.status,
+  statePath: p.statePath,
+  lastSeenAt: p.lastSeenAt,
+  lastError: p.lastError === null ? null : JSON.stringify(p.lastError),
+  offlineReason: p.offlineReason,
+  tokenHash: p.tokenHash,
+  heartbeatConfig: JSON.stringify(p.heartbeatConfig),
+  identityProfile: p.identityProfile === null ? null : JSON.stringify(p.identityProfile),
+  identityTemplate: p.identityTemplate,
+  soulTemplate: p.soulTemplate
+})
+
+export const AgentRepoLive = Layer.effect(
+  AgentRepo,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const read = sql.unsafe(READ_COLUMNS)
+    return AgentRepo.of({
+      insert: (agent) =>
+        sql`insert into agents ${sql.insert({
+          id: agent.id,
+          gatewayId: agent.gatewayId,
+          boardId: agent.boardId,
+          role: agent.role,
+          gatewayAgentId: agent.gatewayAgentId,
+          sessionKey: agent.sessionKey,
+          ...columns(agent.projection),
+          snapshot: JSON.stringify(agent.snapshot),
+          machineVersion: agent.machineVersion,
+          version: 0
+        })}`.pipe(Effect.asVoid),
+      save: (id, projection, snapshot, version) =>
+        sql`update agents set ${sql.update({
+          ...columns(projection),
+          snapshot: JSON.stringify(snapshot),
+          version,
+          updatedAt: new Date()
+        })},
+          pending_token_hash = case when pending_token_hash = ${projection.tokenHash} then null else pending_token_hash end,
+          deleted_at = case when ${projection.status} = 'deleted' then coalesce(deleted_at, now()) else null end
+          where id = ${id} and version < ${version}`.pipe(Effect.asVoid),
+      stagePendingToken: (id, tokenHash) => sql`update agents set pending_token_hash = ${tokenHash} where id = ${id}`.pipe(Effect.asVoid),
+      live: sql<StoredSnapshot>`select id, snapshot, machine_version, version from agents where deleted_at is null order by created_at`,
+      get: (id) =>
+        sql<AgentRow & { snapshot: unknown }>`select ${read}, snapshot from agents where id = ${id} and deleted_at is null`.pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0]))
+        ),
+      list: ({ boardId, gatewayId, limit, offset }) => {
+        const where = sql.and([
+          sql`deleted_at is null`,
+          ...(boardId === undefined ? [] : [sql`board_id = ${boardId}`]),
+          ...(gatewayId === undefined ? [] : [sql`gateway_id = ${gatewayId}`])
+        ])
+        return Effect.all({
+          items: sql<AgentRow>`select ${read} from agents where ${where} order by created_at, id limit ${limit} offset ${offset}`,
+          total: sql<{ count: string }>`select count(*) from agents where ${where}`.pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
+        })
+      },
+      findIdByTokenHash: (tokenHash) =>
+        sql<{ id: string }>`
+          select id from agents where token_hash = ${tokenHash} and deleted_at is null
+          union all
+          select id from agents where pending_token_hash = ${tokenHash} and deleted_at is null
+          limit 1`.pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id))),
+      findByName: ({ name, boardId, gatewayId }) =>
+        (boardId === null
+          ? sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and board_id is null and lower(name) = lower(${name}) and deleted_at is null`
+          : sql<{ id: string }>`select id from agents where board_id = ${boardId} and lower(name) = lower(${name}) and deleted_at is null`
+        ).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id)))
+    })
+  })
+)

@@ -1,0 +1,158 @@
+import { spawn } from "node:child_process"
+import { createHash, randomBytes } from "node:crypto"
+import { existsSync } from "node:fs"
+import { mkdir, mkdtemp, open, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
+import { fileURLToPath } from "node:url"
+import { connectRaw, RawConnectError } from "./rawGatewayClient.ts"
+
+export interface RealGateway {
+  /** `ws://127.0.0.1:<port>` */
+  url: string
+  /** Shared token for `connect.params.auth.token`. */
+  token: string
+  pid: number
+  /** The gateway's `OPENCLAW_STATE_DIR` (equals `hello-ok.snapshot.stateDir`); removed by `stop`. */
+  stateDir: string
+  /** SIGTERM, SIGKILL after 10 s, then removes the temp dir. Idempotent. */
+  stop(): Promise<void>
+}
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+export const OPENCLAW_BIN = join(ROOT, ".tools/openclaw/node_modules/.bin/openclaw")
+export const NODE24_BIN_DIR = join(ROOT, ".tools/node24/node_modules/.bin")
+
+const READY_TIMEOUT_MS = 90_000
+const STOP_GRACE_MS = 10_000
+const UID = process.getuid?.() ?? 0
+// OpenClaw's rolling-log folder: fixed at /tmp/openclaw, else <os.tmpdir()>/openclaw-<uid>.
+const SHARED_LOG_DIRS = [...new Set(["/tmp/openclaw", join(tmpdir(), "openclaw"), join(tmpdir(), `openclaw-${UID}`)])]
+// Shared per-uid SQLite lock dir, hardcoded to /tmp; each gateway adds
+// `<family>.<sha256(realpath(stateDir)/state/openclaw.sqlite)[0:8]>.lock.sqlite` files.
+const STATE_LOCKS_DIR = `/tmp/openclaw-state-locks-${UID}`
+
+/**
+ * Starts a real OpenClaw gateway (`.tools/openclaw`, run under `.tools/node24`) on loopback,
+ * in token mode, with all state in a fresh temp dir (isolation env of protocol §7) and a
+ * minimal environment (no VITEST, provider keys or OPENCLAW_* from the caller).
+ *
+ * `opts.port` defaults to a free port. Resolves once a protocol 4 handshake returns
+ * `hello-ok` (typically 6–13 s; gives up after 90 s). Rejects with the tail of the gateway's
+ * console log if it exits first or never gets ready.
+ */
+export async function startOpenClawGateway(opts: { port?: number } = {}): Promise<RealGateway> {
+  if (!existsSync(OPENCLAW_BIN)) throw new Error(`${OPENCLAW_BIN} missing: run scripts/install-openclaw.sh`)
+  const root = await mkdtemp(join(tmpdir(), "switchyard-gw-"))
+  const stateDir = join(root, ".openclaw")
+  const logPath = join(root, "gateway.log")
+  const port = opts.port ?? (await freePort())
+  const token = randomBytes(24).toString("hex")
+  const url = `ws://127.0.0.1:${port}`
+  const sharedLogDirsBefore = SHARED_LOG_DIRS.filter((dir) => existsSync(dir))
+
+  await mkdir(stateDir, { recursive: true })
+  await mkdir(join(root, "tmp"))
+  // gateway.mode pre-set avoids the "config written without gateway.mode" trap (protocol §7);
+  // logging.file keeps the rolling log out of the shared /tmp/openclaw.
+  const config = { gateway: { mode: "local" }, logging: { file: join(root, "openclaw.log") } }
+  await writeFile(join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2))
+
+  const log = await open(logPath, "a")
+  const args = ["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--auth", "token", "--token", token, "--port", String(port)]
+  const child = spawn(OPENCLAW_BIN, args, { cwd: root, env: isolatedEnv(root), stdio: ["ignore", log.fd, log.fd] })
+  await log.close()
+  const exited = new Promise<string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`))
+  )
+  let exitReason: string | undefined
+  void exited.then((why) => (exitReason = why))
+  const killOnExit = () => child.kill("SIGKILL")
+  process.once("exit", killOnExit)
+
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      process.off("exit", killOnExit)
+      if (exitReason === undefined) {
+        child.kill("SIGTERM")
+        const killed = await Promise.race([exited, sleep(STOP_GRACE_MS).then(() => undefined)])
+        if (killed === undefined) {
+          child.kill("SIGKILL")
+          await exited
+        }
+      }
+      await removeLockFiles(stateDir)
+      await rm(root, { recursive: true, force: true })
+      for (const dir of SHARED_LOG_DIRS) {
+        if (!sharedLogDirsBefore.includes(dir)) await rm(dir, { recursive: true, force: true })
+      }
+    })())
+
+  const fail = async (why: string): Promise<never> => {
+    const tail = (await readFile(logPath, "utf8").catch(() => "")).split("\n").slice(-40).join("\n")
+    await stop()
+    throw new Error(`OpenClaw gateway ${why}; last log lines:\n${tail}`)
+  }
+
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    if (exitReason !== undefined) return fail(exitReason)
+    if (Date.now() > deadline) return fail(`not ready within ${READY_TIMEOUT_MS} ms`)
+    try {
+      const conn = await connectRaw({ url, token })
+      await conn.close()
+      if (child.pid === undefined) return fail("has no pid")
+      return { url, token, pid: child.pid, stateDir, stop }
+    } catch (err) {
+      if (!isNotYet(err)) return fail(`refused the handshake: ${String(err)}`)
+      await sleep(250)
+    }
+  }
+}
+
+async function removeLockFiles(stateDir: string): Promise<void> {
+  const db = join(await realpath(stateDir).catch(() => stateDir), "state/openclaw.sqlite")
+  const tag = `.${createHash("sha256").update(db).digest("hex").slice(0, 8)}.`
+  const names = await readdir(STATE_LOCKS_DIR).catch(() => [])
+  await Promise.all(names.filter((n) => n.includes(tag)).map((n) => rm(join(STATE_LOCKS_DIR, n), { force: true })))
+}
+
+/** Connection refused, `UNAVAILABLE` (startup sidecars), close 1013, or any transport error. */
+function isNotYet(err: unknown): boolean {
+  if (!(err instanceof RawConnectError)) return false
+  if (err.error !== undefined) return err.error.code === "UNAVAILABLE"
+  return true
+}
+
+function isolatedEnv(root: string): NodeJS.ProcessEnv {
+  const keep = ["LANG", "LC_ALL", "TZ", "TERM"].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]]))
+  return {
+    ...Object.fromEntries(keep),
+    PATH: [NODE24_BIN_DIR, join(ROOT, ".tools/openclaw/node_modules/.bin"), process.env.PATH ?? "/usr/bin:/bin"].join(":"),
+    HOME: root,
+    TMPDIR: join(root, "tmp"),
+    OPENCLAW_HOME: root,
+    OPENCLAW_STATE_DIR: join(root, ".openclaw"),
+    OPENCLAW_CONFIG_PATH: join(root, ".openclaw/openclaw.json"),
+    OPENCLAW_NO_AUTO_UPDATE: "1",
+    OPENCLAW_DISABLE_BONJOUR: "1",
+    OPENCLAW_SKIP_CHANNELS: "1",
+    OPENCLAW_NO_RESPAWN: "1",
+    DO_NOT_TRACK: "1"
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}

@@ -1,0 +1,38 @@
+import type { SimulatorInternals, SimulatorState } from "./SimulatorState.ts"
+
+/** The `error` of a `res` frame (protocol §1, §3). */
+export interface RpcError {
+  code: string
+  message: string
+  details?: unknown
+  retryable?: boolean
+  retryAfterMs?: number
+}
+
+/** What a method handler answers: the `res` frame minus `type`/`id`. */
+export type Reply = { ok: true; payload: unknown } | { ok: false; error: RpcError }
+
+/** Everything a method handler may touch. */
+export interface SimulatorContext {
+  state: SimulatorState
+  internals: SimulatorInternals
+  agentReadyDelayMs: number
+  now(): number
+  /** Sends an event to every handshaken connection. */
+  broadcast(event: string, payload: unknown): void
+  /** Runs `fn` right after the current reply has been sent (e.g. the 4001 close of protocol §0.7). */
+  afterReply(fn: () => void): void
+  /** Closes every open socket. */
+  closeAll(code: number, reason: string): void
+}
+
+export type MethodHandler = (params: Record<string, unknown>, ctx: SimulatorContext) => Reply
+
+export const ok = (payload: unknown): Reply => ({ ok: true, payload })
+
+export function fail(code: string, message: string, extra: Omit<RpcError, "code" | "message"> = {}): Reply {
+  return { ok: false, error: { code, message, ...extra } }
+}
+
+export const invalid = (message: string, extra: Omit<RpcError, "code" | "message"> = {}): Reply =>
+  fail("INVALID_REQUEST", message, extra)

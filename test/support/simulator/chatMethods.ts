@@ -1,0 +1,57 @@
+import { randomUUID } from "node:crypto"
+import { invalid, ok } from "./SimulatorContext.ts"
+import type { MethodHandler } from "./SimulatorContext.ts"
+import { canonicalSessionKey, ensureSession, SESSION_DEFAULTS, sessionRow } from "./sessionMethods.ts"
+
+/**
+ * chat.send (protocol §5): `runId` is the `idempotencyKey`; the user message is appended once.
+ * Runs never finish here (there is no model), so a replay with the same key and message answers
+ * `in_flight`, and a replay with a different message gets the real conflict error.
+ */
+const send: MethodHandler = (params, ctx) => {
+  const runId = String(params.idempotencyKey)
+  const message = String(params.message)
+  const session = ensureSession(ctx, String(params.sessionKey))
+  const known = ctx.internals.runs.get(runId)
+  if (known !== undefined) {
+    if (known.message !== message || known.sessionKey !== session.key) {
+      return invalid(
+        "This message ID was already used for different input. Check the conversation history and use a new message ID to send again.",
+        { details: { reason: "chat-request-conflict" } }
+      )
+    }
+    return ok({ runId, status: "in_flight" })
+  }
+  const now = ctx.now()
+  ctx.internals.runs.set(runId, { sessionKey: session.key, message })
+  let history = ctx.state.chat.get(session.key)
+  if (history === undefined) ctx.state.chat.set(session.key, (history = []))
+  history.push({ role: "user", content: message, idempotencyKey: `${runId}:user`, timestamp: now })
+  session.updatedAt = now
+  return ok({ runId, status: "started" })
+}
+
+/** chat.history (protocol §5): the last `limit` rows; an unknown key is an empty list, not an error. */
+const history: MethodHandler = (params, ctx) => {
+  const { key } = canonicalSessionKey(String(params.sessionKey))
+  const rows = ctx.state.chat.get(key) ?? []
+  const limit = typeof params.limit === "number" ? params.limit : 200
+  const start = Math.max(0, rows.length - limit)
+  const session = ctx.state.sessions.get(key)
+  const messages = rows.slice(start).map((row, i) => {
+    const timestamp = row.timestamp ?? ctx.now()
+    const keyed = row.idempotencyKey === undefined ? {} : { idempotencyKey: row.idempotencyKey }
+    return { role: row.role, content: row.content, timestamp, ...keyed, __openclaw: { id: randomUUID(), ...keyed, seq: start + i + 1 } }
+  })
+  return ok({
+    sessionKey: key,
+    ...(session === undefined ? {} : { sessionId: session.sessionId, sessionInfo: sessionRow(ctx, session) }),
+    messages,
+    pendingInputs: { items: [], total: 0 },
+    hasMore: start > 0,
+    totalMessages: rows.length,
+    defaults: SESSION_DEFAULTS
+  })
+}
+
+export const chatMethods: Record<string, MethodHandler> = { "chat.send": send, "chat.history": history }
