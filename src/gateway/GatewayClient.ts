@@ -50,6 +50,12 @@ export interface GatewayClientShape {
   readonly events: Stream.Stream<GatewayEvent>
   /** Sockets opened so far, over all gateways (handshakes, reconnects included). */
   readonly socketsOpened: Effect.Effect<number>
+  /**
+   * Runs `effect` while holding the gateway's config-write lock: config writes are serialised
+   * per gateway (read hash → patch), so concurrent agents do not invalidate each other's
+   * `baseHash` (gateway protocol §5 config.patch).
+   */
+  readonly withConfigLock: <A, E, R>(gatewayId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Drops the socket of a gateway (deleted, or its url or token changed). */
   readonly forget: (gatewayId: string) => Effect.Effect<void>
 }
@@ -76,6 +82,14 @@ const fingerprintOf = (target: GatewayTarget) => `${target.url}\u0000${Redacted.
 export const makeGatewayClient = (config: GatewayClientConfig) =>
   Effect.gen(function* () {
     const pool = new Map<string, PoolEntry>()
+    const configLocks = new Map<string, Effect.Semaphore>()
+    const configLock = (gatewayId: string) => {
+      const existing = configLocks.get(gatewayId)
+      if (existing !== undefined) return existing
+      const created = Effect.unsafeMakeSemaphore(1)
+      configLocks.set(gatewayId, created)
+      return created
+    }
     const hub = yield* PubSub.sliding<GatewayEvent>(4096)
     let retiredSockets = 0
     // A PubSub is an Enqueue, so the socket's callback can offer without a fiber.
@@ -153,6 +167,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       call,
       connect,
       events: Stream.fromPubSub(hub),
+      withConfigLock: (gatewayId, effect) => configLock(gatewayId).withPermits(1)(effect),
       socketsOpened: Effect.sync(() => retiredSockets + [...pool.values()].reduce((n, entry) => n + entry.connection.opened, 0)),
       forget: (gatewayId) =>
         Effect.sync(() => {

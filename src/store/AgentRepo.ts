@@ -49,7 +49,8 @@ export interface AgentRepoShape {
   readonly stagePendingToken: (id: string, tokenHash: string) => Effect.Effect<void, SqlError>
   /** Every agent that is not deleted, with its snapshot, for restore at start-up. */
   readonly live: Effect.Effect<ReadonlyArray<StoredSnapshot>, SqlError>
-  readonly get: (id: string) => Effect.Effect<Option.Option<AgentRow & { snapshot: unknown }>, SqlError>
+  /** The agent's read model and snapshot; a deleted agent only with `includeDeleted`. */
+  readonly get: (id: string, options?: { includeDeleted?: boolean }) => Effect.Effect<Option.Option<AgentRow & { snapshot: unknown }>, SqlError>
   readonly list: (filter: { boardId?: string | undefined; gatewayId?: string | undefined; limit: number; offset: number }) => Effect.Effect<AgentPage, SqlError>
   /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
   readonly findIdByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<string>, SqlError>
@@ -108,8 +109,10 @@ export const AgentRepoLive = Layer.effect(
           where id = ${id} and version < ${version}`.pipe(Effect.asVoid),
       stagePendingToken: (id, tokenHash) => sql`update agents set pending_token_hash = ${tokenHash} where id = ${id}`.pipe(Effect.asVoid),
       live: sql<StoredSnapshot>`select id, snapshot, machine_version, version from agents where deleted_at is null order by created_at`,
-      get: (id) =>
-        sql<AgentRow & { snapshot: unknown }>`select ${read}, snapshot from agents where id = ${id} and deleted_at is null`.pipe(
+      get: (id, options) =>
+        sql<AgentRow & { snapshot: unknown }>`select ${read}, snapshot from agents where id = ${id} ${
+          options?.includeDeleted === true ? sql`` : sql`and deleted_at is null`
+        }`.pipe(
           Effect.map((rows) => Option.fromNullable(rows[0]))
         ),
       list: ({ boardId, gatewayId, limit, offset }) => {

@@ -1,6 +1,6 @@
-import { Effect, Equal, Data } from "effect"
+import { Data, Effect, Equal, Schedule } from "effect"
 import type { HeartbeatConfig } from "../../../machines/agent/agentTypes.ts"
-import type { GatewayTarget } from "../../gateway/GatewayClient.ts"
+import { GatewayClient, type GatewayTarget } from "../../gateway/GatewayClient.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 
 const currentHeartbeat = (config: Record<string, unknown> | null | undefined, agentId: string): unknown => {
@@ -20,8 +20,9 @@ const sameHeartbeat = (current: unknown, wanted: HeartbeatConfig) =>
 /**
  * Sets `agents.entries.<id>.heartbeat` with `config.patch` and the `baseHash` from
  * `config.get` (gateway protocol §5). Skipped when the gateway already has it: every patch
- * counts against the gateway's write limit and may restart it (Mission Control #317). A stale
- * hash (`config_conflict`) re-reads and re-applies, up to 3 times. Returns whether it patched.
+ * counts against the gateway's write limit and may restart it (Mission Control #317). Writes
+ * are serialised per gateway; a stale hash (`config_conflict`: any `agents.create` changes the
+ * hash) re-reads and re-applies, up to 8 times with jitter. Returns whether it patched.
  */
 export const pushHeartbeatConfig = Effect.fn("Agents.pushHeartbeatConfig")(function* (
   target: GatewayTarget,
@@ -35,7 +36,12 @@ export const pushHeartbeatConfig = Effect.fn("Agents.pushHeartbeatConfig")(funct
     yield* gatewayCall(target, "config.patch", { raw, baseHash: config.hash, note: `switchyard: heartbeat for ${gatewayAgentId}` })
     return true
   })
-  return yield* attempt.pipe(
-    Effect.retry({ times: 3, while: (error) => error._tag === "GatewayRpcError" && error.kind === "config_conflict" })
+  const client = yield* GatewayClient
+  return yield* client.withConfigLock(target.id, attempt).pipe(
+    Effect.retry({
+      schedule: Schedule.jittered(Schedule.spaced("100 millis")),
+      times: 8,
+      while: (error) => error._tag === "GatewayRpcError" && error.kind === "config_conflict"
+    })
   )
 })

@@ -1,0 +1,15 @@
+import { Data } from "effect"
+
+/**
+ * An answer other than success: the HTTP status and a message for humans (`detail`), in
+ * Mission Control's error shape `{ detail }`. Bad input is 422 and changes nothing.
+ */
+export class ApiError extends Data.TaggedError("ApiError")<{
+  readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 502 | 503
+  readonly detail: string
+  readonly errors?: ReadonlyArray<{ readonly path: string; readonly message: string }> | undefined
+}> {}
+
+export const notFound = (what: string) => new ApiError({ status: 404, detail: `${what} not found` })
+export const conflict = (detail: string) => new ApiError({ status: 409, detail })
+export const invalid = (detail: string) => new ApiError({ status: 422, detail })

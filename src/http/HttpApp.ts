@@ -1,0 +1,35 @@
+import { createServer } from "node:http"
+import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { AdminToken } from "./auth.ts"
+import { resolveAdminToken } from "./adminToken.ts"
+import { agentRoutes } from "./routes/agentRoutes.ts"
+import { boardRoutes } from "./routes/boardRoutes.ts"
+import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
+import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
+import { systemRoutes } from "./routes/systemRoutes.ts"
+
+/** Every route; an unknown path is a JSON 404, an unexpected failure a JSON 500 (logged). */
+export const router = HttpRouter.concatAll(systemRoutes, gatewayRoutes, boardRoutes, heartbeatRoutes, agentRoutes).pipe(
+  HttpRouter.catchAllCause((cause) =>
+    cause._tag === "Fail" && (cause.error as { _tag?: string })._tag === "RouteNotFound"
+      ? Effect.succeed(HttpServerResponse.unsafeJson({ detail: "not found" }, { status: 404 }))
+      : Effect.logError("unhandled request failure", cause).pipe(
+          Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))
+        )
+  )
+)
+
+export const AdminTokenLive = Layer.effect(AdminToken, resolveAdminToken)
+
+/** The HTTP server on `PORT`, serving the router with request logging. */
+export const HttpLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) =>
+    HttpServer.serve(router, HttpMiddleware.logger).pipe(
+      HttpServer.withLogAddress,
+      Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
+    )
+  )
+).pipe(Layer.provide(AdminTokenLive))

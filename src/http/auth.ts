@@ -1,0 +1,51 @@
+import { timingSafeEqual } from "node:crypto"
+import { HttpServerRequest } from "@effect/platform"
+import { Context, Effect, Option, Redacted } from "effect"
+import { hashAgentToken } from "../agents/agentTokens.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
+import { ApiError } from "./ApiError.ts"
+
+/** The admin token the HTTP layer checks `Authorization: Bearer` against. */
+export class AdminToken extends Context.Tag("switchyard/AdminToken")<AdminToken, Redacted.Redacted<string>>() {}
+
+export type Caller = { readonly kind: "admin" } | { readonly kind: "agent"; readonly agentId: string }
+
+const unauthorized = new ApiError({ status: 401, detail: "missing or invalid credentials" })
+
+const sameSecret = (given: string, expected: string) => {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+const bearer = (headers: Readonly<Record<string, string | undefined>>) => {
+  const value = headers["authorization"]
+  return value !== undefined && value.toLowerCase().startsWith("bearer ") ? value.slice(7).trim() : undefined
+}
+
+/**
+ * Who is calling: the admin (`Authorization: Bearer <admin token>`, constant-time compare), or
+ * an agent (`X-Agent-Token`, or a bearer that is not the admin token), found in O(1) through
+ * the token-hash index. Fails with a 401 ApiError.
+ */
+export const authenticate = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const admin = yield* AdminToken
+  const token = bearer(request.headers)
+  if (token !== undefined && sameSecret(token, Redacted.value(admin))) return { kind: "admin" } as Caller
+  const agentToken = request.headers["x-agent-token"] ?? token
+  if (agentToken === undefined || agentToken === "") return yield* unauthorized
+  const repo = yield* AgentRepo
+  const agentId = yield* repo.findIdByTokenHash(hashAgentToken(agentToken))
+  return Option.isSome(agentId) ? ({ kind: "agent", agentId: agentId.value } as Caller) : yield* unauthorized
+})
+
+/** Only the admin may call; an agent gets 403. */
+export const requireAdmin = Effect.flatMap(authenticate, (caller) =>
+  caller.kind === "admin" ? Effect.void : Effect.fail(new ApiError({ status: 403, detail: "admin token required" }))
+)
+
+/** Only an agent may call (`X-Agent-Token`); returns its id. */
+export const requireAgent = Effect.flatMap(authenticate, (caller) =>
+  caller.kind === "agent" ? Effect.succeed(caller.agentId) : Effect.fail(new ApiError({ status: 403, detail: "agent token required" }))
+)

@@ -1,0 +1,64 @@
+import { z } from "zod"
+
+/**
+ * The HTTP contract: request schemas of `/api/v1` (Mission Control's shapes, reference
+ * §1.3–1.5), kept apart from the handlers. Every input is validated here; types are inferred.
+ */
+const name = z.string().trim().min(1, "must not be empty").max(120)
+const uuid = z.uuid()
+const wsUrl = z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" })
+const absolutePath = z.string().trim().regex(/^\//, "must be an absolute path")
+
+export const IdParams = z.object({ id: uuid })
+
+export const GatewayCreate = z.strictObject({ name, url: wsUrl, token: z.string().min(1), workspace_root: absolutePath })
+export const GatewayUpdate = GatewayCreate.partial()
+
+export const BoardCreate = z.strictObject({ name, gateway_id: uuid })
+export const BoardQuery = z.object({ gateway_id: uuid.optional() })
+
+/** A heartbeat cadence such as "10m", "30s" or "1h" (`agents.entries.<id>.heartbeat.every`). */
+export const HeartbeatConfigInput = z.strictObject({
+  every: z.string().regex(/^\d+(s|m|h)$/, 'must look like "30s", "10m" or "1h"').default("10m"),
+  target: z.enum(["none", "last", "owner"]).default("none")
+})
+
+const IdentityProfile = z.record(z.string().max(64), z.union([z.string().max(2_000), z.array(z.string().max(500)).max(20), z.null()]))
+
+const agentFields = {
+  name,
+  heartbeat_config: HeartbeatConfigInput.optional(),
+  identity_profile: IdentityProfile.nullable().optional(),
+  identity_template: z.string().max(24_000).nullable().optional(),
+  soul_template: z.string().max(24_000).nullable().optional()
+}
+
+export const AgentCreate = z.strictObject({ ...agentFields, board_id: uuid, is_board_lead: z.boolean().default(false) })
+
+/** `status` is refused with a clear message: it is driven by heartbeats and the lifecycle. */
+export const AgentUpdate = z
+  .strictObject({ ...agentFields, name: name.optional(), status: z.unknown().optional() })
+  .refine((body) => body.status === undefined, { message: "status is controlled by heartbeats and the lifecycle; it cannot be set", path: ["status"] })
+
+const stateOrTag = z.string().regex(/^[a-z][a-z.]*$/, "must be a state path such as online or provisioning.awaiting, or a tag")
+
+export const WaitQuery = z.object({
+  wait_for: stateOrTag.optional(),
+  timeout_ms: z.coerce.number().int().min(1).max(600_000).default(30_000)
+})
+
+export const AgentUpdateQuery = WaitQuery.extend({ force: z.stringbool().default(false) })
+
+export const AgentListQuery = z.object({
+  board_id: uuid.optional(),
+  gateway_id: uuid.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(200),
+  offset: z.coerce.number().int().min(0).default(0)
+})
+
+export const HeartbeatBody = z.strictObject({ status: z.string().trim().min(1).max(64).optional() })
+export const HeartbeatOrCreateBody = z.strictObject({
+  name,
+  board_id: uuid.optional(),
+  status: z.string().trim().min(1).max(64).optional()
+})

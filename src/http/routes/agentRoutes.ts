@@ -1,0 +1,142 @@
+import { randomUUID } from "node:crypto"
+import { HttpRouter } from "@effect/platform"
+import { Clock, Effect, Option } from "effect"
+import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
+import { AgentSystem } from "../../agents/AgentSystem.ts"
+import { AgentRepo } from "../../store/AgentRepo.ts"
+import { BoardRepo } from "../../store/BoardRepo.ts"
+import { conflict, invalid, notFound } from "../ApiError.ts"
+import { answerAgent, checkWaitFor } from "../answerAgent.ts"
+import { requireAdmin } from "../auth.ts"
+import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, WaitQuery } from "../contract.ts"
+import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
+import { handle, json } from "../respond.ts"
+import { agentView } from "../views.ts"
+
+const DEFAULT_HEARTBEAT = { every: "10m", target: "none" } as const
+
+/** 404 unless the agent exists and is not deleted. */
+const existingAgent = (id: string) =>
+  Effect.flatMap(AgentRepo, (repo) => repo.get(id)).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("agent")), onSome: Effect.succeed }))
+  )
+
+/**
+ * `/api/v1/agents` (admin). Handlers validate, send an event to the agent's actor (or create
+ * it) and answer with the persisted read model; they never call the gateway.
+ */
+export const agentRoutes = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/api/v1/agents",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const query = yield* decodeQuery(AgentListQuery)
+        const page = yield* Effect.flatMap(AgentRepo, (repo) =>
+          repo.list({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, offset: query.offset })
+        )
+        return json({ items: page.items.map(agentView), total: page.total, limit: query.limit, offset: query.offset })
+      })
+    )
+  ),
+  HttpRouter.post(
+    "/api/v1/agents",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const wait = yield* decodeQuery(WaitQuery)
+        yield* checkWaitFor(wait)
+        const body = yield* decodeBody(AgentCreate)
+        const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(body.board_id))
+        if (Option.isNone(board)) return yield* invalid(`board_id: no board ${body.board_id}`)
+        const repo = yield* AgentRepo
+        const taken = yield* repo.findByName({ name: body.name, boardId: body.board_id, gatewayId: board.value.gatewayId })
+        if (Option.isSome(taken)) return yield* conflict(`an agent named "${body.name}" already exists on this board`)
+        const agentId = randomUUID()
+        yield* Effect.flatMap(AgentSystem, (system) =>
+          system.create({
+            agentId,
+            gatewayId: board.value.gatewayId,
+            boardId: body.board_id,
+            role: body.is_board_lead ? "lead" : "worker",
+            spec: {
+              name: body.name,
+              heartbeat: body.heartbeat_config ?? DEFAULT_HEARTBEAT,
+              identityProfile: body.identity_profile ?? null,
+              identityTemplate: body.identity_template ?? null,
+              soulTemplate: body.soul_template ?? null
+            }
+          })
+        )
+        return yield* answerAgent(agentId, wait, 201)
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/agents/:id",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        return json(agentView(yield* existingAgent(id)))
+      })
+    )
+  ),
+  HttpRouter.patch(
+    "/api/v1/agents/:id",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        const query = yield* decodeQuery(AgentUpdateQuery)
+        yield* checkWaitFor(query)
+        const body = yield* decodeBody(AgentUpdate)
+        const agent = yield* existingAgent(id)
+        if (body.name !== undefined && body.name.toLowerCase() !== agent.name.toLowerCase()) {
+          const taken = yield* Effect.flatMap(AgentRepo, (repo) => repo.findByName({ name: body.name!, boardId: agent.boardId, gatewayId: agent.gatewayId }))
+          if (Option.isSome(taken)) return yield* conflict(`an agent named "${body.name}" already exists on this board`)
+        }
+        const changes: AgentUpdateChanges = {
+          ...(body.name === undefined ? {} : { name: body.name }),
+          ...(body.heartbeat_config === undefined ? {} : { heartbeat: body.heartbeat_config }),
+          ...(body.identity_profile === undefined ? {} : { identityProfile: body.identity_profile }),
+          ...(body.identity_template === undefined ? {} : { identityTemplate: body.identity_template }),
+          ...(body.soul_template === undefined ? {} : { soulTemplate: body.soul_template })
+        }
+        const at = yield* Clock.currentTimeMillis
+        yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type: "agent.update", at, changes, force: query.force }))
+        return yield* answerAgent(id, query)
+      })
+    )
+  ),
+  HttpRouter.del(
+    "/api/v1/agents/:id",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        const wait = yield* decodeQuery(WaitQuery)
+        yield* checkWaitFor(wait)
+        yield* existingAgent(id)
+        const at = yield* Clock.currentTimeMillis
+        yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type: "agent.delete", at }))
+        return yield* answerAgent(id, wait, wait.wait_for === undefined ? 202 : 200)
+      })
+    )
+  ),
+  HttpRouter.post(
+    "/api/v1/agents/:id/retry",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        const wait = yield* decodeQuery(WaitQuery)
+        yield* checkWaitFor(wait)
+        yield* existingAgent(id)
+        const at = yield* Clock.currentTimeMillis
+        yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type: "agent.retry", at }))
+        return yield* answerAgent(id, wait)
+      })
+    )
+  )
+)

@@ -1,0 +1,66 @@
+import type { AgentContext } from "../../machines/agent/agentTypes.ts"
+import type { AgentRow } from "../store/AgentRepo.ts"
+import type { BoardRow } from "../store/BoardRepo.ts"
+import type { GatewayRow } from "../store/GatewayRepo.ts"
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString())
+
+/** A gateway as the API shows it; its token is never returned. */
+export const gatewayView = (row: GatewayRow) => ({
+  id: row.id,
+  name: row.name,
+  url: row.url,
+  workspace_root: row.workspaceRoot,
+  created_at: iso(row.createdAt),
+  updated_at: iso(row.updatedAt)
+})
+
+export const boardView = (row: BoardRow) => ({
+  id: row.id,
+  name: row.name,
+  gateway_id: row.gatewayId,
+  created_at: iso(row.createdAt),
+  updated_at: iso(row.updatedAt)
+})
+
+/**
+ * An agent from its persisted read model; with the snapshot, also the lifecycle details an
+ * operator needs to see why it is where it is (attempts, next deadline, last error).
+ */
+export const agentView = (row: AgentRow & { snapshot?: unknown }) => {
+  const context = (row.snapshot as { context?: AgentContext } | undefined)?.context
+  return {
+    id: row.id,
+    name: row.name,
+    board_id: row.boardId,
+    gateway_id: row.gatewayId,
+    role: row.role,
+    is_board_lead: row.role === "lead",
+    is_gateway_main: row.role === "main",
+    gateway_agent_id: row.gatewayAgentId,
+    session_key: row.sessionKey,
+    status: row.status,
+    state: row.statePath,
+    last_seen_at: iso(row.lastSeenAt),
+    last_error: row.lastError,
+    offline_reason: row.offlineReason,
+    heartbeat_config: row.heartbeatConfig,
+    identity_profile: row.identityProfile,
+    identity_template: row.identityTemplate,
+    soul_template: row.soulTemplate,
+    version: Number(row.version),
+    ...(context === undefined
+      ? {}
+      : {
+          lifecycle: {
+            generation: context.generation,
+            attempts: context.attempts,
+            wake_attempts: context.wakeAttempts,
+            deadline_at: context.deadline === null ? null : new Date(context.deadline).toISOString(),
+            reported_status: context.reportedStatus
+          }
+        }),
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt)
+  }
+}

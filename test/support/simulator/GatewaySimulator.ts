@@ -1,0 +1,178 @@
+import { randomBytes, randomUUID } from "node:crypto"
+import type { AddressInfo } from "node:net"
+import { setTimeout as sleep } from "node:timers/promises"
+import WebSocket, { WebSocketServer } from "ws"
+import { MAX_PAYLOAD } from "./helloOk.ts"
+import { sendEvent, serveConnection } from "./serveConnection.ts"
+import type { Hub } from "./serveConnection.ts"
+import type { SimulatorContext } from "./SimulatorContext.ts"
+import { createSimulatorState } from "./SimulatorState.ts"
+import type { SimulatorState } from "./SimulatorState.ts"
+
+export type { SimAgent, SimChatMessage, SimSession, SimulatorState } from "./SimulatorState.ts"
+
+export interface SimulatorOptions {
+  /** Shared token clients must send in `connect.params.auth.token`; random when omitted. */
+  token?: string
+  /** Added before every response, ms. Default 0. */
+  latencyMs?: number
+  /** How long a created agent stays invisible after the ack, ms. Default 0; the real gateway ~1200–1500 (protocol §0.6). */
+  agentReadyDelayMs?: number
+  /** Extra delay before config.patch answers, ms (the real one waits for hot reload, 0.3–3.4 s). Default 0. */
+  configPatchDelayMs?: number
+  /** `hello-ok.policy.tickIntervalMs` and the `tick` event period, ms. Default 30000. */
+  tickIntervalMs?: number
+  /** `hello-ok.server.version`. Default "2026.9.6". */
+  version?: string
+}
+
+/** One queued misbehaviour for the next `times` requests of `method` ("connect" targets the handshake). */
+export interface SimulatorFault {
+  method: string
+  /** Default 1. */
+  times?: number
+  /** Answer with this error instead (default when nothing else is set: retryable UNAVAILABLE). */
+  error?: { code: string; message: string; retryable?: boolean; retryAfterMs?: number; details?: unknown }
+  /** Never answer. */
+  hang?: boolean
+  /** Close the socket with this code instead of answering. */
+  closeWith?: number
+}
+
+/** A running in-process OpenClaw gateway double (protocol 4 over `ws`, loopback only). */
+export interface GatewaySimulator {
+  /** `ws://127.0.0.1:<port>` */
+  url: string
+  token: string
+  /** Total WebSocket connections accepted, handshaken or not. */
+  readonly connectionsOpened: number
+  /** Every request after a handshake, in arrival order; `at` is epoch ms. */
+  calls: Array<{ method: string; params: unknown; at: number }>
+  countOf(method: string): number
+  /** Faults take precedence over normal handling, in injection order. */
+  inject(fault: SimulatorFault): void
+  /** Closes every socket, e.g. 1012 (restart) or 4001 (policy change). */
+  closeAll(code: number, reason?: string): void
+  /**
+   * Sends `shutdown {reason, restartExpectedMs}`, closes every socket with 1012, then answers
+   * `connect` with UNAVAILABLE `startup-sidecars` and closes 1013 for `downMs` (protocol §1, §2
+   * step 5). State is kept; `hello-ok.server.bootId` changes. Resolves when handshakes succeed again.
+   */
+  restart(opts?: { downMs?: number }): Promise<void>
+  /** Live state: read it, or seed it before clients connect. */
+  readonly state: SimulatorState
+  /** Sends `shutdown`, closes every socket (1012) and the listener. Idempotent. */
+  stop(): Promise<void>
+}
+
+/** Starts a simulator on 127.0.0.1 with an ephemeral port. */
+export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promise<GatewaySimulator> {
+  const { state, internals } = createSimulatorState()
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: MAX_PAYLOAD, perMessageDeflate: false })
+  await new Promise<void>((resolve, reject) => {
+    wss.once("listening", resolve)
+    wss.once("error", reject)
+  })
+  const port = (wss.address() as AddressInfo).port
+  const timers = new Set<NodeJS.Timeout>()
+  let downUntil = 0
+  let opened = 0
+  let stopped: Promise<void> | undefined
+
+  const closeAll = (code: number, reason = "") => {
+    for (const conn of hub.connections) conn.ws.close(code, reason)
+  }
+  const ctx: SimulatorContext = {
+    state,
+    internals,
+    agentReadyDelayMs: opts.agentReadyDelayMs ?? 0,
+    now: () => Date.now(),
+    broadcast: (event, payload) => {
+      for (const conn of hub.connections) if (conn.open) sendEvent(conn, event, payload)
+    },
+    afterReply: (fn) => fn(),
+    closeAll
+  }
+  const hub: Hub = {
+    ctx,
+    version: opts.version ?? "2026.9.6",
+    token: opts.token ?? randomBytes(16).toString("hex"),
+    latencyMs: opts.latencyMs ?? 0,
+    configPatchDelayMs: opts.configPatchDelayMs ?? 0,
+    tickIntervalMs: opts.tickIntervalMs ?? 30_000,
+    connections: new Set(),
+    faults: [],
+    calls: [],
+    buckets: new Map(),
+    isStarting: () => Date.now() < downUntil,
+    later: (ms, fn) => {
+      if (stopped !== undefined) return
+      if (ms <= 0) return fn()
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        fn()
+      }, ms)
+      timers.add(timer)
+    }
+  }
+  const ticker = setInterval(() => ctx.broadcast("tick", { ts: Date.now() }), hub.tickIntervalMs)
+  ticker.unref()
+
+  wss.on("connection", (ws, req) => {
+    opened += 1
+    serveConnection(hub, ws, req)
+  })
+
+  const shutdown = (reason: string, restartExpectedMs?: number) => {
+    ctx.broadcast("shutdown", restartExpectedMs === undefined ? { reason } : { reason, restartExpectedMs })
+    closeAll(1012, "service restart")
+  }
+
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    token: hub.token,
+    get connectionsOpened() {
+      return opened
+    },
+    calls: hub.calls,
+    countOf: (method) => hub.calls.filter((call) => call.method === method).length,
+    inject: (fault) => {
+      hub.faults.push({
+        method: fault.method,
+        remaining: fault.times ?? 1,
+        ...(fault.error === undefined ? {} : { error: fault.error }),
+        ...(fault.hang === undefined ? {} : { hang: fault.hang }),
+        ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith })
+      })
+    },
+    closeAll,
+    restart: async ({ downMs = 0 } = {}) => {
+      shutdown("gateway restarting", downMs)
+      internals.bootId = randomUUID()
+      // A new process forgets its control-plane write budget (docs gateway/security/rate-limiting).
+      hub.buckets.clear()
+      downUntil = Date.now() + downMs
+      if (downMs > 0) await sleep(downMs)
+    },
+    get state() {
+      return state
+    },
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(ticker)
+        for (const timer of timers) clearTimeout(timer)
+        shutdown("gateway stopping")
+        await waitForClose([...hub.connections].map((conn) => conn.ws), 500)
+        await new Promise<void>((resolve) => wss.close(() => resolve()))
+      })())
+  }
+}
+
+// Gives close handshakes a moment, then cuts whatever is left so stop() never hangs.
+async function waitForClose(sockets: Array<WebSocket>, graceMs: number): Promise<void> {
+  const closed = sockets.map(
+    (ws) => new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once("close", () => resolve())))
+  )
+  await Promise.race([Promise.all(closed), sleep(graceMs)])
+  for (const ws of sockets) if (ws.readyState !== WebSocket.CLOSED) ws.terminate()
+}

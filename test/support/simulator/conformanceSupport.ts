@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from "node:crypto"
+import { setTimeout as sleep } from "node:timers/promises"
+import { expect } from "vitest"
+import { Methods } from "../../../src/gateway/protocol.ts"
+import type { Method, MethodResult } from "../../../src/gateway/protocol.ts"
+import type { RawCallResult, RawConnection, RawError } from "../rawGatewayClient.ts"
+
+/** Where the conformance cases point: the simulator or a real gateway. */
+export interface ConformanceTarget {
+  url: string
+  token: string
+}
+
+/** A short id unique to this test run, so cases never collide with leftovers on a shared gateway. */
+export const runId = (): string => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`
+
+export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex")
+
+/** Calls `method` and decodes the payload with Switchyard's own schema (src/gateway/protocol.ts). */
+export async function callOk<M extends Method>(gw: RawConnection, method: M, params?: unknown): Promise<MethodResult<M>> {
+  const res = await gw.call(method, params)
+  expect(res.error, `${method} failed`).toBeUndefined()
+  expect(res.ok).toBe(true)
+  return Methods[method].result.parse(res.payload) as MethodResult<M>
+}
+
+/** Calls `method` expecting a refusal; returns the error for further checks. */
+export async function callFail(gw: RawConnection, method: string, params?: unknown): Promise<RawError> {
+  const res: RawCallResult = await gw.call(method, params)
+  expect(res.ok, `${method} unexpectedly succeeded: ${JSON.stringify(res.payload)?.slice(0, 200)}`).toBe(false)
+  expect(res.error).toBeDefined()
+  return res.error as RawError
+}
+
+/**
+ * Polls agents.list until `agentId` shows up (protocol §0.6: about 1.2–1.5 s on the real
+ * gateway). A plain loop rather than `expect.poll`, so that hooks can use it too.
+ */
+export async function waitForAgent(gw: RawConnection, agentId: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { agents } = await callOk(gw, "agents.list", {})
+    if (agents.some((a) => a.id === agentId)) return
+    if (Date.now() > deadline) throw new Error(`agent ${agentId} not listed within ${timeoutMs} ms`)
+    await sleep(150)
+  }
+}
+
+/** Creates an agent, waits until it is usable and registers it for cleanup. */
+export async function createReadyAgent(gw: RawConnection, name: string, created: Set<string>): Promise<string> {
+  const { agentId } = await callOk(gw, "agents.create", { name })
+  created.add(agentId)
+  await waitForAgent(gw, agentId)
+  return agentId
+}
+
+/** Best-effort removal of everything a run created; a real gateway outlives the test file. */
+export async function deleteAgents(gw: RawConnection | undefined, created: Set<string>): Promise<void> {
+  if (gw === undefined) return
+  for (const agentId of created) await gw.call("agents.delete", { agentId, deleteFiles: true }).catch(() => undefined)
+  created.clear()
+}
