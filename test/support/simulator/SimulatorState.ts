@@ -61,6 +61,11 @@ export interface SimulatorInternals {
   runs: Map<string, { sessionKey: string; message: string }>
   /** `${agentId}/${name}` → last write, epoch ms. */
   fileTimes: Map<string, number>
+  /**
+   * Deleted agents the runtime config still holds until `until` (epoch ms): the real gateway
+   * keeps listing them and serving agents.files.* for about as long as a new agent stays hidden.
+   */
+  lingering: Map<string, { agent: SimAgent; until: number }>
   bootId: string
   startedAt: number
 }
@@ -90,6 +95,7 @@ export function createSimulatorState(): { state: SimulatorState; internals: Simu
     hashSecret: randomUUID(),
     runs: new Map(),
     fileTimes: new Map(),
+    lingering: new Map(),
     bootId: randomUUID(),
     startedAt: now
   }
@@ -100,16 +106,29 @@ export function seededFiles(name: string): Map<string, string> {
   return new Map(Object.entries(SEEDED_FILES).map(([file, template]) => [file, template(name)]))
 }
 
-/** Agents past their ready delay, `main` first then by id (the real agents.list order). */
-export function visibleAgents(state: SimulatorState, now: number): Array<SimAgent> {
-  const ready = [...state.agents.values()].filter((a) => a.readyAt <= now)
-  return ready.sort((a, b) => (a.id === "main" ? -1 : b.id === "main" ? 1 : a.id.localeCompare(b.id)))
+type World = { state: SimulatorState; internals: SimulatorInternals }
+
+function lingeringAgents(world: World, now: number): Array<SimAgent> {
+  for (const [id, entry] of world.internals.lingering) if (entry.until <= now) world.internals.lingering.delete(id)
+  return [...world.internals.lingering.values()].map((entry) => entry.agent).filter((a) => !world.state.agents.has(a.id))
 }
 
-export function visibleAgent(state: SimulatorState, id: unknown, now: number): SimAgent | undefined {
+/**
+ * What the gateway's runtime config shows: agents past their ready delay plus recently deleted
+ * ones still lingering, `main` first then by id (the real agents.list order).
+ */
+export function visibleAgents(world: World, now: number): Array<SimAgent> {
+  const ready = [...world.state.agents.values()].filter((a) => a.readyAt <= now)
+  return [...ready, ...lingeringAgents(world, now)].sort((a, b) => (a.id === "main" ? -1 : b.id === "main" ? 1 : a.id.localeCompare(b.id)))
+}
+
+/** One agent as agents.files.* see it (`withLingering`) or as the config-writing methods do. */
+export function visibleAgent(world: World, id: unknown, now: number, withLingering = false): SimAgent | undefined {
   if (typeof id !== "string") return undefined
-  const agent = state.agents.get(id.trim().toLowerCase())
-  return agent !== undefined && agent.readyAt <= now ? agent : undefined
+  const key = id.trim().toLowerCase()
+  const agent = world.state.agents.get(key)
+  if (agent !== undefined) return agent.readyAt <= now ? agent : undefined
+  return withLingering ? lingeringAgents(world, now).find((a) => a.id === key) : undefined
 }
 
 /** Lowercase sha256 hex, as agents.files.* report `hash` (protocol §5). */

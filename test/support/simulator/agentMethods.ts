@@ -51,7 +51,7 @@ function withEntries(ctx: SimulatorContext, edit: (entries: Record<string, unkno
 
 /** agents.list (protocol §5): `main` first, then ready agents by id. */
 const list: MethodHandler = (_params, ctx) => {
-  const agents = visibleAgents(ctx.state, ctx.now())
+  const agents = visibleAgents(ctx, ctx.now())
   return ok({
     defaultId: "main",
     ownership: agents.length > 1 ? "explicit" : "sole",
@@ -72,6 +72,7 @@ const create: MethodHandler = (params, ctx) => {
   if (id === undefined) return invalid(`Agent name "${name}" has no valid id characters. Use at least one letter a-z or digit.`)
   if (ctx.state.agents.has(id)) return invalid(`agent "${id}" already exists`)
   const now = ctx.now()
+  ctx.internals.lingering.delete(id)
   const workspace = typeof params.workspace === "string" ? params.workspace.trim() : `${STATE_DIR}/workspace-${id}`
   const model = typeof params.model === "string" ? params.model.trim() : undefined
   const agent: SimAgent = {
@@ -95,7 +96,7 @@ const create: MethodHandler = (params, ctx) => {
 
 /** agents.update (protocol §5): name, workspace and model land in the agent's config entry. */
 const update: MethodHandler = (params, ctx) => {
-  const agent = visibleAgent(ctx.state, params.agentId, ctx.now())
+  const agent = visibleAgent(ctx, params.agentId, ctx.now())
   if (agent === undefined) return notFound(params.agentId)
   const name = typeof params.name === "string" ? params.name.trim() : undefined
   if (name !== undefined) agent.name = name
@@ -115,7 +116,11 @@ const update: MethodHandler = (params, ctx) => {
   return ok({ ok: true, agentId: agent.id })
 }
 
-/** agents.delete (protocol §5): refuses `main`; removes the config entry, files, sessions and chat. */
+/**
+ * agents.delete (protocol §5): refuses `main`; removes the config entry, files, sessions and chat.
+ * Like the real gateway, agents.list and agents.files.* still show the agent for
+ * `agentReadyDelayMs` after the ack, while a second delete already answers "not found".
+ */
 const remove: MethodHandler = (params, ctx) => {
   const id = String(params.agentId).trim().toLowerCase()
   if (id === "main") {
@@ -123,9 +128,10 @@ const remove: MethodHandler = (params, ctx) => {
       'Agent "main" owns the legacy shared auth store and cannot be deleted. Run openclaw doctor --fix to migrate shared auth, then retry.'
     )
   }
-  const agent = visibleAgent(ctx.state, id, ctx.now())
+  const agent = visibleAgent(ctx, id, ctx.now())
   if (agent === undefined) return notFound(params.agentId)
   ctx.state.agents.delete(id)
+  ctx.internals.lingering.set(id, { agent, until: ctx.now() + ctx.agentReadyDelayMs })
   ctx.state.files.delete(id)
   for (const key of [...ctx.state.sessions.keys()]) {
     if (key.startsWith(`agent:${id}:`)) ctx.state.sessions.delete(key)

@@ -33,7 +33,9 @@ export function defineConformanceCases(getTarget: () => ConformanceTarget): void
   })
 
   describe("handshake", () => {
-    it("answers connect with hello-ok, then a health event", async () => {
+    // No `health` event is asserted: the real gateway broadcasts it on its 60 s health refresh,
+    // not per connection, so a new socket may wait a minute for one.
+    it("sends connect.challenge, then answers connect with hello-ok", async () => {
       const hello = HelloOk.parse(conn().hello)
       expect(hello.protocol).toBe(PROTOCOL_VERSION)
       expect(hello.auth.scopes).toEqual(expect.arrayContaining(["operator.read", "operator.write", "operator.admin"]))
@@ -42,7 +44,6 @@ export function defineConformanceCases(getTarget: () => ConformanceTarget): void
       const [first] = conn().events
       expect(first?.event).toBe("connect.challenge")
       ConnectChallenge.parse(first?.payload)
-      await expect.poll(() => conn().events.map((e) => e.event)).toContain("health")
     })
 
     it("refuses a wrong token with AUTH_TOKEN_MISMATCH and closes 1008", async () => {

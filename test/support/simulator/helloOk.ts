@@ -53,7 +53,7 @@ export function healthPayload(ctx: SimulatorContext): Record<string, unknown> {
     channelLabels: {},
     heartbeatSeconds: 1800,
     defaultAgentId: "main",
-    agents: visibleAgents(ctx.state, now).map((agent) => ({
+    agents: visibleAgents(ctx, now).map((agent) => ({
       agentId: agent.id,
       ...(agent.name === undefined ? {} : { name: agent.name }),
       isDefault: agent.id === "main",
@@ -79,7 +79,7 @@ export interface HelloInput {
 /** The `hello-ok` payload (protocol §2 step 4), shaped like the recorded one. */
 export function helloOk(ctx: SimulatorContext, input: HelloInput): Record<string, unknown> {
   const now = ctx.now()
-  const ownership = visibleAgents(ctx.state, now).length > 1 ? "explicit" : "sole"
+  const ownership = visibleAgents(ctx, now).length > 1 ? "explicit" : "sole"
   return {
     type: "hello-ok",
     protocol: 4,
