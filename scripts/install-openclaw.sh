@@ -13,7 +13,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OPENCLAW_VERSION="2026.9.6"
 NODE_DIR="$ROOT/.tools/node24"
 OPENCLAW_DIR="$ROOT/.tools/openclaw"
-NODE_BIN="$NODE_DIR/node_modules/.bin/node"
 OPENCLAW_PKG="$OPENCLAW_DIR/node_modules/openclaw/package.json"
 
 command -v npm >/dev/null || { echo "install-openclaw: npm not found on PATH" >&2; exit 1; }
@@ -30,20 +29,8 @@ npm_install() {
   log "installed $spec into ${dir#"$ROOT"/} in $((SECONDS - start)) s"
 }
 
-node_ok() {
-  [ -x "$NODE_BIN" ] && "$NODE_BIN" -e '
-    const [maj, min] = process.versions.node.split(".").map(Number)
-    process.exit(maj === 24 && min >= 16 ? 0 : 1)' 2>/dev/null
-}
-
-if node_ok; then
-  log "node $("$NODE_BIN" --version) already in .tools/node24"
-else
-  npm_install "$NODE_DIR" "node@24"
-  node_ok || { echo "install-openclaw: $NODE_BIN is not Node >= 24.16 after install" >&2; exit 1; }
-fi
-
-export PATH="$NODE_DIR/node_modules/.bin:$PATH"
+# Node 24 first: openclaw's preinstall must run under it.
+source "$ROOT/scripts/install-node.sh"
 
 installed_openclaw() {
   [ -f "$OPENCLAW_PKG" ] && node -p 'require(process.argv[1]).version' "$OPENCLAW_PKG" 2>/dev/null || true

@@ -1,4 +1,4 @@
-import { Config, Context, Effect, Layer, Option, type Redacted } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 
 /**
  * Every setting of the service, read once here (README "Configuration"). Secrets stay
@@ -41,7 +41,12 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(8000)),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   dataDir: Config.string("SWITCHYARD_DATA_DIR").pipe(Config.withDefault(".switchyard")),
-  adminToken: Config.option(Config.redacted("SWITCHYARD_ADMIN_TOKEN")),
+  // An empty token would let "Bearer " in; a short one is guessable. Both are refused at start.
+  adminToken: Config.option(
+    Config.redacted("SWITCHYARD_ADMIN_TOKEN").pipe(
+      Config.validate({ message: "SWITCHYARD_ADMIN_TOKEN must be at least 16 characters", validation: (token) => Redacted.value(token).length >= 16 })
+    )
+  ),
   baseUrl: Config.option(Config.string("SWITCHYARD_BASE_URL")),
   offlineAfterMs: positive("SWITCHYARD_OFFLINE_AFTER_MS", 600_000),
   checkinTimeoutMs: positive("SWITCHYARD_CHECKIN_TIMEOUT_MS", 30_000),

@@ -48,8 +48,8 @@ export interface GatewayClientShape {
   readonly connect: (target: GatewayTarget) => Effect.Effect<string, GatewayConnectionError>
   /** Every event pushed by any gateway this client is connected to. */
   readonly events: Stream.Stream<GatewayEvent>
-  /** Sockets opened so far, over all gateways (handshakes, reconnects included). */
-  readonly socketsOpened: Effect.Effect<number>
+  /** Sockets opened so far (reconnects included) and calls made, by method, over all gateways. */
+  readonly stats: Effect.Effect<{ readonly socketsOpened: number; readonly calls: Readonly<Record<string, number>> }>
   /**
    * Runs `effect` while holding the gateway's config-write lock: config writes are serialised
    * per gateway (read hash → patch), so concurrent agents do not invalidate each other's
@@ -92,6 +92,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     }
     const hub = yield* PubSub.sliding<GatewayEvent>(4096)
     let retiredSockets = 0
+    const calls: Record<string, number> = {}
     // A PubSub is an Enqueue, so the socket's callback can offer without a fiber.
     const publish = (gatewayId: string) => (frame: EventFrame) => {
       hub.unsafeOffer({ gatewayId, event: frame.event, payload: frame.payload, seq: frame.seq })
@@ -133,6 +134,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       const timeoutMs = options?.timeoutMs ?? config.callTimeoutMs
       const body = spec.idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
       const send = Effect.async<MethodResult<M>, GatewayError>((resume) => {
+        calls[method] = (calls[method] ?? 0) + 1
         const connection = connectionFor(target)
         const id = randomUUID()
         connection.request(id, method, body).then(
@@ -168,7 +170,10 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       connect,
       events: Stream.fromPubSub(hub),
       withConfigLock: (gatewayId, effect) => configLock(gatewayId).withPermits(1)(effect),
-      socketsOpened: Effect.sync(() => retiredSockets + [...pool.values()].reduce((n, entry) => n + entry.connection.opened, 0)),
+      stats: Effect.sync(() => ({
+        socketsOpened: retiredSockets + [...pool.values()].reduce((n, entry) => n + entry.connection.opened, 0),
+        calls: { ...calls }
+      })),
       forget: (gatewayId) =>
         Effect.sync(() => {
           const entry = pool.get(gatewayId)

@@ -29,7 +29,7 @@ export const HttpLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
     HttpServer.serve(router, HttpMiddleware.logger).pipe(
       HttpServer.withLogAddress,
-      Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
+      Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
     )
   )
 ).pipe(Layer.provide(AdminTokenLive))

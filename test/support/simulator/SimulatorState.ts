@@ -62,8 +62,8 @@ export interface SimulatorInternals {
   /** `${agentId}/${name}` → last write, epoch ms. */
   fileTimes: Map<string, number>
   /**
-   * Deleted agents the runtime config still holds until `until` (epoch ms): the real gateway
-   * keeps listing them and serving agents.files.* for about as long as a new agent stays hidden.
+   * Deleted agents agents.list still shows until `until` (epoch ms): the real gateway's list
+   * lags a delete about as long as it lags a create.
    */
   lingering: Map<string, { agent: SimAgent; until: number }>
   bootId: string
@@ -122,13 +122,11 @@ export function visibleAgents(world: World, now: number): Array<SimAgent> {
   return [...ready, ...lingeringAgents(world, now)].sort((a, b) => (a.id === "main" ? -1 : b.id === "main" ? 1 : a.id.localeCompare(b.id)))
 }
 
-/** One agent as agents.files.* see it (`withLingering`) or as the config-writing methods do. */
-export function visibleAgent(world: World, id: unknown, now: number, withLingering = false): SimAgent | undefined {
+/** One ready agent, as agents.files.*, agents.update and agents.delete resolve it (lingering ones are gone). */
+export function visibleAgent(world: World, id: unknown, now: number): SimAgent | undefined {
   if (typeof id !== "string") return undefined
-  const key = id.trim().toLowerCase()
-  const agent = world.state.agents.get(key)
-  if (agent !== undefined) return agent.readyAt <= now ? agent : undefined
-  return withLingering ? lingeringAgents(world, now).find((a) => a.id === key) : undefined
+  const agent = world.state.agents.get(id.trim().toLowerCase())
+  return agent !== undefined && agent.readyAt <= now ? agent : undefined
 }
 
 /** Lowercase sha256 hex, as agents.files.* report `hash` (protocol §5). */

@@ -50,6 +50,9 @@ export function defineAgentCases(conn: () => RawConnection, run: string, created
         message: 'agent file "SOUL.md" changed since it was read',
         details: { type: "agent_file_conflict", name: "SOUL.md", currentHash: sha256Hex(content) }
       })
+      expect(await callFail(gw, "agents.files.set", { agentId, name: "SOUL.md", content: "v2\n", expectedHash: "abc" })).toMatchObject({
+        message: 'invalid agents.files.set params: at /expectedHash: must not have fewer than 64 characters; at /expectedHash: must match pattern "^[a-fA-F0-9]{64}$"'
+      })
       const fresh = await callOk(gw, "agents.files.set", { agentId, name: "SOUL.md", content: "v2\n", expectedHash: sha256Hex(content) })
       expect(fresh.file.hash).toBe(sha256Hex("v2\n"))
 

@@ -19,16 +19,12 @@ interface Resolved {
 
 // The real handler checks the agent before the file name, so an unknown agent wins.
 function resolve(params: Record<string, unknown>, ctx: SimulatorContext): Resolved | Reply {
-  const agent = visibleAgent(ctx, params.agentId, ctx.now(), true)
+  const agent = visibleAgent(ctx, params.agentId, ctx.now())
   if (agent === undefined) return invalid(`agent "${String(params.agentId)}" not found`)
   const name = String(params.name).trim()
   if (!SUPPORTED_FILE_NAMES.includes(name)) return invalid(`unsupported file "${name}"`)
   let files = ctx.state.files.get(agent.id)
-  if (files === undefined) {
-    files = new Map()
-    // A lingering (deleted) agent's writes go nowhere, as its workspace is already in the trash.
-    if (ctx.state.agents.has(agent.id)) ctx.state.files.set(agent.id, files)
-  }
+  if (files === undefined) ctx.state.files.set(agent.id, (files = new Map()))
   return { agent, files, name }
 }
 
@@ -40,7 +36,7 @@ function updatedAt(ctx: SimulatorContext, agent: SimAgent, name: string): number
 
 /** agents.files.list (protocol §5): no hash or content; absent MEMORY.md is `expectedAbsent`. */
 const list: MethodHandler = (params, ctx) => {
-  const agent = visibleAgent(ctx, params.agentId, ctx.now(), true)
+  const agent = visibleAgent(ctx, params.agentId, ctx.now())
   if (agent === undefined) return invalid(`agent "${String(params.agentId)}" not found`)
   const files = ctx.state.files.get(agent.id) ?? new Map<string, string>()
   return ok({

@@ -40,12 +40,14 @@ function agentRow(agent: SimAgent): Record<string, unknown> {
   }
 }
 
+// Roster writes also pin the explicit roster and `main` as system agent, as the real ones do.
 function withEntries(ctx: SimulatorContext, edit: (entries: Record<string, unknown>) => void): void {
   const next = structuredClone(ctx.state.config)
   const agents = isPlainObject(next.agents) ? next.agents : {}
+  const defaults = isPlainObject(agents.defaults) ? agents.defaults : { systemAgent: { agentId: "main" }, heartbeat: { agentId: "main" } }
   const entries = isPlainObject(agents.entries) ? agents.entries : {}
   edit(entries)
-  next.agents = { ...agents, entries }
+  next.agents = { ...agents, ownership: "explicit", defaults, entries }
   writeConfig(ctx, next)
 }
 
@@ -118,8 +120,8 @@ const update: MethodHandler = (params, ctx) => {
 
 /**
  * agents.delete (protocol §5): refuses `main`; removes the config entry, files, sessions and chat.
- * Like the real gateway, agents.list and agents.files.* still show the agent for
- * `agentReadyDelayMs` after the ack, while a second delete already answers "not found".
+ * Like the real gateway, agents.list still shows the agent for `agentReadyDelayMs` after the ack,
+ * while agents.files.*, agents.update and a second delete already answer "not found".
  */
 const remove: MethodHandler = (params, ctx) => {
   const id = String(params.agentId).trim().toLowerCase()

@@ -1,16 +1,21 @@
 import { randomUUID } from "node:crypto"
 import { invalid, ok } from "./SimulatorContext.ts"
 import type { MethodHandler } from "./SimulatorContext.ts"
+import { visibleAgent } from "./SimulatorState.ts"
 import { canonicalSessionKey, ensureSession, SESSION_DEFAULTS, sessionRow } from "./sessionMethods.ts"
 
 /**
  * chat.send (protocol §5): `runId` is the `idempotencyKey`; the user message is appended once.
  * Runs never finish here (there is no model), so a replay with the same key and message answers
- * `in_flight`, and a replay with a different message gets the real conflict error.
+ * `in_flight`, and a replay with a different message gets the real conflict error. (The real
+ * gateway, without model credentials, fails the run within seconds; a later replay then answers
+ * `ok: false` with the run's error.) A session of an unknown agent is refused.
  */
 const send: MethodHandler = (params, ctx) => {
   const runId = String(params.idempotencyKey)
   const message = String(params.message)
+  const { agentId } = canonicalSessionKey(String(params.sessionKey))
+  if (visibleAgent(ctx, agentId, ctx.now()) === undefined) return invalid(`Agent "${agentId}" no longer exists in configuration`)
   const session = ensureSession(ctx, String(params.sessionKey))
   const known = ctx.internals.runs.get(runId)
   if (known !== undefined) {
@@ -31,7 +36,10 @@ const send: MethodHandler = (params, ctx) => {
   return ok({ runId, status: "started" })
 }
 
-/** chat.history (protocol §5): the last `limit` rows; an unknown key is an empty list, not an error. */
+/**
+ * chat.history (protocol §5): the last `limit` rows; an unknown key is an empty list, not an error.
+ * `system` rows (the reset marker) carry their text as `[{type: "text", text}]`, as the real ones do.
+ */
 const history: MethodHandler = (params, ctx) => {
   const { key } = canonicalSessionKey(String(params.sessionKey))
   const rows = ctx.state.chat.get(key) ?? []
@@ -41,7 +49,8 @@ const history: MethodHandler = (params, ctx) => {
   const messages = rows.slice(start).map((row, i) => {
     const timestamp = row.timestamp ?? ctx.now()
     const keyed = row.idempotencyKey === undefined ? {} : { idempotencyKey: row.idempotencyKey }
-    return { role: row.role, content: row.content, timestamp, ...keyed, __openclaw: { id: randomUUID(), ...keyed, seq: start + i + 1 } }
+    const content = row.role === "system" ? [{ type: "text", text: row.content }] : row.content
+    return { role: row.role, content, timestamp, ...keyed, __openclaw: { id: randomUUID(), ...keyed, seq: start + i + 1 } }
   })
   return ok({
     sessionKey: key,

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto"
 import { isPlainObject } from "./checkParams.ts"
 import { destructiveArrayPaths, diffLeafPaths, getPath, mergePatch } from "./mergePatch.ts"
+import { parseJson5 } from "./parseJson5.ts"
 import { invalid, ok } from "./SimulatorContext.ts"
 import type { MethodHandler, SimulatorContext } from "./SimulatorContext.ts"
 import { CONFIG_PATH } from "./SimulatorState.ts"
@@ -80,7 +81,7 @@ const configGet: MethodHandler = (_params, ctx) => {
 /**
  * config.patch, in the real handler's order (`src/gateway/server-methods/config.ts`): stale
  * `baseHash` → parse → array-shrink guard → hashless guard (every changed leaf path needs a
- * `baseHash`, not only existing ones) → no-op → schema → write. Parses JSON only, not full JSON5.
+ * `baseHash`, not only existing ones) → no-op → schema → write. `raw` is JSON5.
  * A write touching `gateway.*` closes every socket with 4001 after the reply (protocol §0.7).
  */
 const configPatch: MethodHandler = (params, ctx) => {
@@ -90,9 +91,9 @@ const configPatch: MethodHandler = (params, ctx) => {
   }
   let patch: unknown
   try {
-    patch = JSON.parse(String(params.raw))
+    patch = parseJson5(String(params.raw))
   } catch (err) {
-    return invalid(`SyntaxError: JSON5: ${err instanceof Error ? err.message : String(err)}`)
+    return invalid(String(err))
   }
   if (!isPlainObject(patch)) return invalid("config.patch raw must be an object")
   const current = ctx.state.config
@@ -117,7 +118,7 @@ const configPatch: MethodHandler = (params, ctx) => {
   if (changed.some((path) => path === "gateway" || path.startsWith("gateway."))) {
     ctx.afterReply(() => ctx.closeAll(4001, "gateway policy changed"))
   }
-  const note = typeof params.note === "string" ? params.note : undefined
+  const note = typeof params.note === "string" ? params.note : null
   return ok({
     ok: true,
     path: CONFIG_PATH,
@@ -126,7 +127,7 @@ const configPatch: MethodHandler = (params, ctx) => {
     changedPaths: changed,
     sentinel: {
       persisted: true,
-      payload: { kind: "config-patch", status: "ok", ...(note === undefined ? {} : { message: note }), stats: { requiresRestart: false } }
+      payload: { kind: "config-patch", status: "ok", ts: ctx.now(), message: note, stats: { mode: "config.patch", root: CONFIG_PATH, requiresRestart: false } }
     }
   })
 }

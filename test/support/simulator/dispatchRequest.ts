@@ -90,7 +90,7 @@ function rateLimited(buckets: RateBuckets, method: string, now: number): Reply |
 
 /**
  * Answers one post-handshake request the way the gateway's `handleGatewayRequest` does:
- * scope → unknown method → control-plane rate limit → params schema → handler.
+ * unknown method → scope → session target → control-plane rate limit → params schema → handler.
  * The rate-limit buckets are shared by all connections, as every loopback client without a
  * device shares the key `unknown-device|127.0.0.1` on the real gateway.
  */
@@ -105,6 +105,10 @@ export function dispatchRequest(
   const needed = requiredScope(method, isPlainObject(raw) ? raw : {})
   if (needed !== undefined && !allows(input.scopes, needed)) {
     return fail("FORBIDDEN", `missing scope: ${needed}`, { details: { code: "MISSING_SCOPE", missingScope: needed, requiredScopes: [needed] } })
+  }
+  // The real pre-dispatch authorization resolves chat.send's session before any schema check.
+  if (method === "chat.send" && !(isPlainObject(raw) && typeof raw.sessionKey === "string")) {
+    return invalid("session mutation target is unavailable", { details: { code: "SESSION_MUTATION_TARGET_REQUIRED", method } })
   }
   const limited = rateLimited(input.buckets, method, ctx.now())
   if (limited !== undefined) return limited

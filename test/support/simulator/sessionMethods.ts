@@ -118,8 +118,8 @@ const patch: MethodHandler = (params, ctx) => {
 }
 
 /**
- * sessions.reset (protocol §5): unknown keys are created. The recording kept `sessionId` and
- * changed `lifecycleRevision`; the simulator does the same and clears the chat history.
+ * sessions.reset (protocol §5): unknown keys are created. Like the real gateway it keeps
+ * `sessionId`, changes `lifecycleRevision` and leaves the history holding one `system` "Reset" row.
  */
 const reset: MethodHandler = (params, ctx) => {
   const session = ensureSession(ctx, String(params.key))
@@ -129,7 +129,7 @@ const reset: MethodHandler = (params, ctx) => {
   const now = ctx.now()
   session.lifecycleRevision = randomUUID()
   session.updatedAt = now
-  ctx.state.chat.delete(session.key)
+  ctx.state.chat.set(session.key, [{ role: "system", content: "Reset", timestamp: now }])
   return ok({
     ok: true,
     key: session.key,

@@ -39,13 +39,28 @@ export function defineStateCases(conn: () => RawConnection, run: string, created
       expect(hashless.message).toBe(`config base hash required for agents.entries.${agentId}.heartbeat.every; re-run config.get and retry with baseHash`)
     })
 
-    it("rejects the retired agents.list config shape", async () => {
+    it("rejects the retired agents.list shape, unknown root keys and bad JSON5", async () => {
       const gw = conn()
       const { hash } = await callOk(gw, "config.get", {})
-      const raw = JSON.stringify({ agents: { list: [{ id: agentId, heartbeat: { every: "10m" } }] } })
+      const raw = JSON.stringify({ agents: { list: [{ id: agentId, heartbeat: { every: "10m" } }] }, bogus: 1 })
       const error = await callFail(gw, "config.patch", { raw, baseHash: hash })
-      expect(error).toMatchObject({ code: "INVALID_REQUEST", message: 'invalid config: agents: Unrecognized key: "list"' })
-      expect(error.details).toMatchObject({ issues: [{ path: "agents", message: 'Unrecognized key: "list"' }] })
+      expect(error).toMatchObject({
+        code: "INVALID_REQUEST",
+        message: 'invalid config: agents: Unrecognized key: "list"; <root>: Unrecognized key: "bogus"'
+      })
+      expect(error.details).toEqual({
+        issues: [
+          { path: "agents", message: 'Unrecognized key: "list"' },
+          { path: "", message: 'Unrecognized key: "bogus"' }
+        ]
+      })
+      expect(await callFail(gw, "config.patch", { raw: "{ a: @ }", baseHash: hash })).toMatchObject({
+        message: "SyntaxError: JSON5: invalid character '@' at 1:6"
+      })
+      const json5 = `{ agents: { entries: { '${agentId}': { heartbeat: { every: "1h", includeReasoning: false, }, }, }, }, }`
+      expect(await callFail(gw, "config.patch", { raw: json5, baseHash: hash })).toMatchObject({
+        message: `invalid config: agents.entries.${agentId}.heartbeat: Unrecognized key: "includeReasoning"`
+      })
     })
 
     it("ensures, lists, resets and deletes sessions, refusing the main one", async () => {
@@ -78,6 +93,15 @@ export function defineStateCases(conn: () => RawConnection, run: string, created
       const params = { sessionKey, message: `hello ${run}`, deliver: false, idempotencyKey }
       expect(await callOk(gw, "chat.send", params)).toEqual({ runId: idempotencyKey, status: "started" })
       expect(await callOk(gw, "chat.send", params)).toEqual({ runId: idempotencyKey, status: "in_flight" })
+      expect(await callFail(gw, "chat.send", { ...params, message: "something else" })).toMatchObject({
+        code: "INVALID_REQUEST",
+        details: { reason: "chat-request-conflict" }
+      })
+      const ghost = `conf-ghost-${run}`
+      expect(await callFail(gw, "chat.send", { ...params, sessionKey: `agent:${ghost}:main`, idempotencyKey: randomUUID() })).toMatchObject({
+        code: "INVALID_REQUEST",
+        message: `Agent "${ghost}" no longer exists in configuration`
+      })
 
       await expect
         .poll(async () => (await callOk(gw, "chat.history", { sessionKey, limit: 20 })).messages, { timeout: 15_000, interval: 200 })

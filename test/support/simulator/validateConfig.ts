@@ -1,6 +1,6 @@
 import { isPlainObject } from "./checkParams.ts"
 
-/** One config schema violation, as config.patch reports it in `details.issues` (protocol §5). */
+/** One config schema violation, as config.patch reports it in `details.issues` (protocol §5); the root is "". */
 export interface ConfigIssue {
   path: string
   message: string
@@ -50,7 +50,7 @@ export function validateConfig(config: unknown): Array<ConfigIssue> {
 
 /** `invalid config: <path>: <message>; …` with at most three issues (real `summarizeConfigValidationIssues`). */
 export function summarizeIssues(issues: ReadonlyArray<ConfigIssue>): string {
-  const lines = issues.slice(0, 3).map((issue) => `${issue.path}: ${issue.message}`)
+  const lines = issues.slice(0, 3).map((issue) => `${issue.path === "" ? "<root>" : issue.path}: ${issue.message}`)
   const hidden = issues.length - lines.length
   return `invalid config: ${lines.join("; ")}${hidden > 0 ? ` (+${hidden} more issue${hidden === 1 ? "" : "s"})` : ""}`
 }
@@ -66,15 +66,15 @@ function walk(node: unknown, path: Array<string>, issues: Array<ConfigIssue>): v
     }
     return
   }
+  // zod order: children, then this object's unknown keys, then its refinements.
+  const known = STRICT_KEYS[pattern]
+  for (const key of known ?? Object.keys(node)) if (key in node) walk(node[key], [...path, key], issues)
+  const unknown = known === undefined ? [] : Object.keys(node).filter((key) => !known.includes(key))
+  if (unknown.length > 0) {
+    const list = unknown.map((key) => JSON.stringify(key)).join(", ")
+    issues.push({ path: dotted, message: `Unrecognized key${unknown.length === 1 ? "" : "s"}: ${list}` })
+  }
   if (pattern === "agents.entries.*.heartbeat" && typeof node.every === "string" && !DURATION.test(node.every.trim())) {
     issues.push({ path: `${dotted}.every`, message: "invalid duration (use ms, s, m, h)" })
   }
-  const known = STRICT_KEYS[pattern]
-  const keys = known ?? Object.keys(node)
-  for (const key of keys) if (key in node) walk(node[key], [...path, key], issues)
-  if (known === undefined) return
-  const unknown = Object.keys(node).filter((key) => !known.includes(key))
-  if (unknown.length === 0) return
-  const list = unknown.map((key) => JSON.stringify(key)).join(", ")
-  issues.push({ path: dotted === "" ? "<root>" : dotted, message: `Unrecognized key${unknown.length === 1 ? "" : "s"}: ${list}` })
 }

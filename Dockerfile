@@ -1,0 +1,12 @@
+# Switchyard on Node 24 LTS. Runs TypeScript through tsx, as `npm start` does.
+FROM node:24-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY machines ./machines
+COPY templates ./templates
+ENV PORT=8000 SWITCHYARD_DATA_DIR=/data
+EXPOSE 8000
+CMD ["npm", "start"]

@@ -1,0 +1,4 @@
+/** `npm run bench`: every benchmark in turn; each prints its own figures. */
+import { provisionTen } from "./provisionTen.ts"
+
+await provisionTen()
