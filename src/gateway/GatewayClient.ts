@@ -139,7 +139,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         const id = randomUUID()
         connection.request(id, method, body).then(
           (frame) => {
-            if (!frame.ok) return resume(Effect.fail(rpcError(method, frame.error ?? { code: "UNKNOWN", message: "ok:false without error" })))
+            if (!frame.ok) return resume(Effect.fail(rpcError(method, frame.error ?? { code: "UNKNOWN", message: "ok:false without error" }, frame.payload)))
             const decoded = spec.result.safeParse(frame.payload)
             resume(
               decoded.success

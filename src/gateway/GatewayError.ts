@@ -16,6 +16,7 @@ export type RpcErrorKind =
   | "main_session"
   | "missing_scope"
   | "rate_limited"
+  | "chat_run_failed"
   | "unavailable"
   | "invalid_request"
   | "other"
@@ -71,7 +72,7 @@ export const isTransient = (error: GatewayError): boolean => {
     case "GatewayConnectionError":
       return error.retryable
     case "GatewayRpcError":
-      return error.retryable || error.kind === "unavailable" || error.kind === "rate_limited"
+      return error.kind !== "chat_run_failed" && (error.retryable || error.kind === "unavailable" || error.kind === "rate_limited")
     case "GatewayProtocolError":
       return false
   }
@@ -87,8 +88,13 @@ const detailType = (details: unknown): string | undefined =>
     ? details.type
     : undefined
 
-const classify = (error: ErrorShape): RpcErrorKind => {
+const classify = (method: string, error: ErrorShape, payload: unknown): RpcErrorKind => {
   const message = error.message
+  // A `chat.send` replayed after its run failed: the message was accepted the first time and the
+  // answer carries that run (`payload.runId`, `status:"error"`), e.g. no model credentials.
+  if (method === "chat.send" && typeof payload === "object" && payload !== null && "status" in payload && payload.status === "error") {
+    return "chat_run_failed"
+  }
   if (error.code === "UNAVAILABLE") return /rate|too many/i.test(message) ? "rate_limited" : "unavailable"
   if (error.code === "FORBIDDEN" || detailCode(error.details) === "MISSING_SCOPE") return "missing_scope"
   if (detailType(error.details) === "agent_file_conflict") return "file_conflict"
@@ -102,9 +108,9 @@ const classify = (error: ErrorShape): RpcErrorKind => {
   return error.code === "INVALID_REQUEST" ? "invalid_request" : "other"
 }
 
-/** Builds the typed error for an `ok:false` response of `method`. */
-export const rpcError = (method: string, error: ErrorShape): GatewayRpcError => {
-  const kind = classify(error)
+/** Builds the typed error for an `ok:false` response of `method` (with the frame's payload, if any). */
+export const rpcError = (method: string, error: ErrorShape, payload?: unknown): GatewayRpcError => {
+  const kind = classify(method, error, payload)
   return new GatewayRpcError({
     method,
     code: error.code,

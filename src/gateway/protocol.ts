@@ -104,7 +104,8 @@ export const ConfigGetResult = z.looseObject({
   config: z.record(z.string(), z.unknown()).nullish(),
   parsed: z.record(z.string(), z.unknown()).nullish()
 })
-export const ConfigPatchResult = z.looseObject({ ok: z.literal(true), hash: z.string() })
+/** A patch that changes nothing answers `{ok, noop:true}` without a new `hash`. */
+export const ConfigPatchResult = z.looseObject({ ok: z.literal(true), hash: z.string().optional(), noop: z.boolean().optional() })
 
 export const SessionsPatchResult = z.looseObject({ ok: z.literal(true), key: z.string() })
 export const SessionsResetResult = z.looseObject({ ok: z.literal(true), key: z.string() })

@@ -55,6 +55,8 @@ export interface AgentRepoShape {
   /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
   readonly findIdByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly findByName: (filter: { name: string; boardId: string | null; gatewayId: string }) => Effect.Effect<Option.Option<string>, SqlError>
+  /** Whether a live agent other than `exceptId` has `name` on the gateway (names are unique per gateway). */
+  readonly nameTaken: (filter: { name: string; gatewayId: string; exceptId?: string | undefined }) => Effect.Effect<boolean, SqlError>
 }
 
 /** Agents table: the read model is a projection of the actor snapshot, written after every transition. */
@@ -136,7 +138,11 @@ export const AgentRepoLive = Layer.effect(
         (boardId === null
           ? sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and board_id is null and lower(name) = lower(${name}) and deleted_at is null`
           : sql<{ id: string }>`select id from agents where board_id = ${boardId} and lower(name) = lower(${name}) and deleted_at is null`
-        ).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id)))
+        ).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id))),
+      nameTaken: ({ name, gatewayId, exceptId }) =>
+        sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and lower(name) = lower(${name}) and deleted_at is null`.pipe(
+          Effect.map((rows) => rows.some((row) => row.id !== exceptId))
+        )
     })
   })
 )

@@ -362,6 +362,7 @@ describe.each(backends)("persistence on $name", (backend) => {
     let service: InProcessService | undefined
     let agentId: string
     let versionBefore: number
+    let restoreFailure: Cause.Cause<unknown> | undefined
 
     // The first argument is ignored when `overrides` chooses the embedded default.
     const start = () => {
@@ -428,6 +429,7 @@ describe.each(backends)("persistence on $name", (backend) => {
       const restarted = service
       const outcome = await service.runtime.runPromiseExit(Effect.flatMap(AgentSystem, (system) => system.restoreAll))
       expect(Exit.isFailure(outcome)).toBe(true)
+      if (Exit.isFailure(outcome)) restoreFailure = outcome.cause
       const error = Exit.isFailure(outcome) ? Option.getOrUndefined(Cause.failureOption(outcome.cause)) : undefined
       expect(error).toMatchObject({ _tag: "MachineVersionUnknown", agentId, version: "999" })
 
@@ -440,6 +442,15 @@ describe.each(backends)("persistence on $name", (backend) => {
       // The row is left as found: nothing guessed, nothing rewritten.
       const row = await service.api("GET", `/api/v1/agents/${agentId}`)
       expect(row.body).toMatchObject({ status: "online" })
+    })
+
+    // RestoreLive logs this cause (Cause.pretty) and nothing else: it is all an operator gets.
+    it("the logged restore failure names the agent and the unknown machine version", () => {
+      expect(restoreFailure).toBeDefined()
+      const logged = Cause.pretty(restoreFailure!)
+      expect(logged).toContain("MachineVersionUnknown")
+      expect(logged).toContain(agentId)
+      expect(logged).toContain("999")
     })
   })
 })

@@ -12,8 +12,9 @@ export const wakeMessage = (name: string, action: WakeInput["action"]) =>
 /**
  * Wakes the agent with `chat.send { deliver: true }` on its main session (gateway protocol §5).
  * The idempotency key is fixed per generation and wake attempt, so a retried or re-run wake
- * is answered `in_flight` instead of sending a second message. Errors: GatewayError,
- * AgentGatewayMissing, SqlError.
+ * is answered `in_flight` instead of sending a second message; if that first run has already
+ * failed (no model credentials, say), the replay answers with the failed run, which still
+ * means the message was delivered. Errors: GatewayError, AgentGatewayMissing, SqlError.
  */
 export const wakeAgent = Effect.fn("Agents.wake")(function* (input: WakeInput) {
   const { target } = yield* loadGateway(input.gatewayId)
@@ -22,6 +23,11 @@ export const wakeAgent = Effect.fn("Agents.wake")(function* (input: WakeInput) {
     message: wakeMessage(input.name, input.action),
     deliver: true,
     idempotencyKey: `wake-${input.agentId}-${input.generation}-${input.attempt}`
-  })
+  }).pipe(
+    Effect.catchIf(
+      (error) => error._tag === "GatewayRpcError" && error.kind === "chat_run_failed",
+      (error) => Effect.logWarning(`wake of ${input.gatewayAgentId} was delivered, but its run failed: ${error.message.slice(0, 200)}`)
+    )
+  )
   return null
 })

@@ -50,8 +50,9 @@ export const agentRoutes = HttpRouter.empty.pipe(
         const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(body.board_id))
         if (Option.isNone(board)) return yield* invalid(`board_id: no board ${body.board_id}`)
         const repo = yield* AgentRepo
-        const taken = yield* repo.findByName({ name: body.name, boardId: body.board_id, gatewayId: board.value.gatewayId })
-        if (Option.isSome(taken)) return yield* conflict(`an agent named "${body.name}" already exists on this board`)
+        if (yield* repo.nameTaken({ name: body.name, gatewayId: board.value.gatewayId })) {
+          return yield* conflict(`an agent named "${body.name}" already exists on this gateway`)
+        }
         const agentId = randomUUID()
         yield* Effect.flatMap(AgentSystem, (system) =>
           system.create({
@@ -92,9 +93,9 @@ export const agentRoutes = HttpRouter.empty.pipe(
         yield* checkWaitFor(query)
         const body = yield* decodeBody(AgentUpdate)
         const agent = yield* existingAgent(id)
-        if (body.name !== undefined && body.name.toLowerCase() !== agent.name.toLowerCase()) {
-          const taken = yield* Effect.flatMap(AgentRepo, (repo) => repo.findByName({ name: body.name!, boardId: agent.boardId, gatewayId: agent.gatewayId }))
-          if (Option.isSome(taken)) return yield* conflict(`an agent named "${body.name}" already exists on this board`)
+        // Names are unique per gateway; a clash would otherwise surface only when the snapshot is saved.
+        if (body.name !== undefined && (yield* Effect.flatMap(AgentRepo, (repo) => repo.nameTaken({ name: body.name!, gatewayId: agent.gatewayId, exceptId: id })))) {
+          return yield* conflict(`an agent named "${body.name}" already exists on this gateway`)
         }
         const changes: AgentUpdateChanges = {
           ...(body.name === undefined ? {} : { name: body.name }),

@@ -28,11 +28,14 @@ export interface SimulatorContext {
 
 export type MethodHandler = (params: Record<string, unknown>, ctx: SimulatorContext) => Reply
 
+/** A successful reply. */
 export const ok = (payload: unknown): Reply => ({ ok: true, payload })
 
+/** A refusal with any top-level code (protocol §3 `ErrorCodes`). */
 export function fail(code: string, message: string, extra: Omit<RpcError, "code" | "message"> = {}): Reply {
   return { ok: false, error: { code, message, ...extra } }
 }
 
+/** The gateway's most common refusal, `INVALID_REQUEST`. */
 export const invalid = (message: string, extra: Omit<RpcError, "code" | "message"> = {}): Reply =>
   fail("INVALID_REQUEST", message, extra)

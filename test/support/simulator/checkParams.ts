@@ -19,6 +19,7 @@ export type Rule =
 
 export type Shape = Record<string, { rule: Rule; optional: boolean }>
 
+/** Rule builders mirroring TypeBox: `str(minLength?)`, `int(min?, max?)`, `oneOf(...)`, `nullable(rule)` … */
 export const str = (minLength?: number, more: { maxLength?: number; pattern?: string } = {}): Rule =>
   minLength === undefined ? { kind: "string", ...more } : { kind: "string", minLength, ...more }
 /** `NonEmptyString` in the gateway's schemas. */

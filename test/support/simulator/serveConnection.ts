@@ -115,6 +115,8 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
         handshake = "done"
         conn.open = true
         conn.scopes = outcome.scopes
+        // The real gateway only broadcasts `health` on its 60 s refresh (the recorded first client
+        // happened to get one as seq 1); sending it at once keeps simulated clients from waiting.
         sendEvent(conn, "health", healthPayload(hub.ctx), { stateVersion: { presence: 1, health: 1 } })
       }
     ])

@@ -1,0 +1,346 @@
+import { randomUUID } from "node:crypto"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+
+interface Answer {
+  readonly status: number
+  readonly body: any
+  readonly contentType: string | null
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+/** States an agent rests in without a call to the gateway. */
+const QUIET = new Set(["provisioning.awaiting", "online", "offline"])
+
+describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
+  let db: { url: string; drop: () => Promise<void> }
+  let simulator: GatewaySimulator
+  let service: InProcessService
+  /** Every response body this file received, to check the gateway token never leaks. */
+  const seen: Array<string> = []
+
+  /** A call with exactly `headers` (no admin token unless given). */
+  const call = async (method: string, route: string, options: { headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> => {
+    const response = await fetch(`${service.url}${route}`, {
+      method,
+      headers: { "content-type": "application/json", ...options.headers },
+      ...(options.body === undefined ? {} : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) })
+    })
+    const text = await response.text()
+    seen.push(text)
+    return { status: response.status, body: text === "" ? null : JSON.parse(text), contentType: response.headers.get("content-type") }
+  }
+  /** An admin call. */
+  const admin = async (method: string, route: string, body?: unknown) => {
+    const answer = await service.api(method, route, body)
+    seen.push(JSON.stringify(answer.body))
+    return answer
+  }
+  const asAgent = (token: string, method: string, route: string, body?: unknown) => call(method, route, { headers: { "x-agent-token": token }, body })
+  const tokenOf = (agentId: string) => /AUTH_TOKEN="([^"]+)"/.exec(simulator.state.files.get(`mc-${agentId}`)?.get("AGENTS.md") ?? "")?.[1]
+  const listAll = async () => (await admin("GET", "/api/v1/agents")).body as { items: Array<{ id: string; name: string; state: string; version: number }>; total: number }
+  /** Waits until no agent is doing gateway work, so the simulator's call log is still. */
+  const quiet = () =>
+    expect
+      .poll(async () => (await listAll()).items.filter((agent) => !QUIET.has(agent.state)).map((agent) => `${agent.name}: ${agent.state}`), { timeout: 30_000, interval: 50 })
+      .toEqual([])
+
+  let gatewayId: string
+  let boardId: string
+  let otherGatewayId: string
+  let otherBoardId: string
+  let ada: { id: string; token: string }
+  let bob: { id: string; token: string }
+
+  /** Creates an agent, waits for it to await its check-in, and reads its token from AGENTS.md on the simulator. */
+  const provisioned = async (name: string, board: string) => {
+    const created = await admin("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=30000", { name, board_id: board })
+    expect(created.status).toBe(201)
+    expect(created.body.state).toBe("provisioning.awaiting")
+    const token = tokenOf(created.body.id)
+    expect(token).toMatch(/^sy_/)
+    return { id: created.body.id as string, token: token! }
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    simulator = await startGatewaySimulator()
+    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, retryBaseMs: 50, gatewayCallTimeoutMs: 5_000 })
+    const gateway = await admin("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
+    expect(gateway.status).toBe(201)
+    gatewayId = gateway.body.id
+    const other = await admin("POST", "/api/v1/gateways", { name: "Sim two", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/other" })
+    expect(other.status).toBe(201)
+    otherGatewayId = other.body.id
+    boardId = (await admin("POST", "/api/v1/boards", { name: "Main", gateway_id: gatewayId })).body.id
+    otherBoardId = (await admin("POST", "/api/v1/boards", { name: "Elsewhere", gateway_id: otherGatewayId })).body.id
+    expect(boardId).toMatch(UUID)
+    expect(otherBoardId).toMatch(UUID)
+  })
+
+  afterAll(async () => {
+    await service?.stop()
+    await simulator?.stop()
+    await db?.drop()
+  })
+
+  it("/healthz and /readyz answer 200", async () => {
+    expect((await call("GET", "/healthz")).status).toBe(200)
+    await expect.poll(async () => (await call("GET", "/readyz")).status, { timeout: 10_000, interval: 50 }).toBe(200)
+    expect((await call("GET", "/readyz")).body).toEqual({ ok: true })
+  })
+
+  it("GET /api/v1/machines/agent describes the agent machine as JSON", async () => {
+    const machine = await call("GET", "/api/v1/machines/agent")
+    expect(machine.status).toBe(200)
+    expect(machine.contentType).toContain("application/json")
+    expect(machine.body.version).toBe("1")
+    expect(Object.keys(machine.body.config.states)).toEqual(expect.arrayContaining(["provisioning", "online", "updating", "offline", "deleting"]))
+    expect(Object.keys(machine.body.config.states.provisioning.states)).toEqual(expect.arrayContaining(["applying", "retrying", "waking", "awaiting", "failed"]))
+  })
+
+  it("POST /api/v1/agents → 201 in a provisioning state, then the agent awaits its check-in", async () => {
+    const created = await admin("POST", "/api/v1/agents", { name: "Ada", board_id: boardId })
+    expect(created.status).toBe(201)
+    expect(created.body).toMatchObject({ name: "Ada", board_id: boardId, gateway_id: gatewayId, status: "provisioning", role: "worker", is_board_lead: false })
+    expect(created.body.id).toMatch(UUID)
+    expect(created.body.state).toMatch(/^provisioning\./)
+    await expect.poll(async () => (await admin("GET", `/api/v1/agents/${created.body.id}`)).body.state, { timeout: 30_000, interval: 50 }).toBe("provisioning.awaiting")
+    const token = tokenOf(created.body.id)
+    expect(token).toMatch(/^sy_/)
+    ada = { id: created.body.id, token: token! }
+    bob = await provisioned("Bob", boardId)
+  })
+
+  it("401 without or with bad credentials; 403 for an agent token on admin routes", async () => {
+    for (const [method, route] of [["GET", "/api/v1/agents"], ["POST", "/api/v1/agents"], ["GET", "/api/v1/gateways"], ["GET", `/api/v1/agents/${ada.id}`], ["POST", "/api/v1/agent/heartbeat"]] as const) {
+      const anonymous = await call(method, route, { body: method === "POST" ? { name: "Eve", board_id: boardId } : undefined })
+      expect(anonymous.status, `${method} ${route}`).toBe(401)
+      expect(anonymous.body).toEqual({ detail: "missing or invalid credentials" })
+    }
+    expect((await call("GET", "/api/v1/agents", { headers: { authorization: "Bearer not-the-admin-token" } })).status).toBe(401)
+    expect((await call("GET", "/api/v1/agents", { headers: { authorization: "Basic dXNlcjpwYXNz" } })).status).toBe(401)
+    expect((await call("GET", "/api/v1/agents", { headers: { "x-agent-token": "sy_forged" } })).status).toBe(401)
+    expect((await asAgent("sy_forged", "POST", "/api/v1/agent/heartbeat")).status).toBe(401)
+
+    for (const [method, route, body] of [
+      ["GET", "/api/v1/agents", undefined],
+      ["GET", `/api/v1/agents/${bob.id}`, undefined],
+      ["POST", "/api/v1/agents", { name: "Eve", board_id: boardId }],
+      ["DELETE", `/api/v1/agents/${bob.id}`, undefined],
+      ["POST", "/api/v1/gateways", { name: "Evil", url: "ws://127.0.0.1:9", token: "x", workspace_root: "/x" }],
+      ["GET", "/api/v1/boards", undefined]
+    ] as const) {
+      const forbidden = await asAgent(ada.token, method, route, body)
+      expect(forbidden.status, `${method} ${route}`).toBe(403)
+      expect(forbidden.body).toEqual({ detail: "admin token required" })
+    }
+    // An agent token may also travel as a bearer; it is still not the admin's.
+    expect((await call("GET", "/api/v1/agents", { headers: { authorization: `Bearer ${ada.token}` } })).status).toBe(403)
+    const page = await listAll()
+    expect(page.total).toBe(2)
+    expect(page.items.map((agent) => agent.name).sort()).toEqual(["Ada", "Bob"])
+    expect((await admin("GET", `/api/v1/agents/${bob.id}`)).body.status).toBe("provisioning")
+    expect((await admin("POST", "/api/v1/agent/heartbeat")).body).toEqual({ detail: "agent token required" })
+  })
+
+  it("422 for bad input, with a clear detail, and nothing changes", async () => {
+    await quiet()
+    const before = { agents: await listAll(), calls: simulator.calls.length, ada: (await admin("GET", `/api/v1/agents/${ada.id}`)).body }
+    const gatewaysBefore = (await admin("GET", "/api/v1/gateways")).body.total
+    const boardsBefore = (await admin("GET", "/api/v1/boards")).body.total
+    const rejected = async (method: string, route: string, body: unknown, mentions: ReadonlyArray<string>) => {
+      const answer = await admin(method, route, body)
+      expect(answer.status, `${method} ${route} ${JSON.stringify(body)}`).toBe(422)
+      expect(typeof answer.body.detail).toBe("string")
+      for (const text of mentions) expect(answer.body.detail, `${method} ${route}`).toContain(text)
+      return answer
+    }
+
+    const unknownField = await rejected("POST", "/api/v1/agents", { name: "Eve", board_id: boardId, colour: "red" }, ["colour"])
+    expect(unknownField.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ message: expect.stringContaining("colour") })]))
+    await rejected("POST", "/api/v1/agents", { name: "Eve", board_id: boardId, heartbeat_config: { every: "often" } }, ["heartbeat_config.every", "30s"])
+    await rejected("POST", "/api/v1/agents", { name: "Eve", board_id: boardId, heartbeat_config: { every: "10m", target: "everyone" } }, ["heartbeat_config.target"])
+    await rejected("POST", "/api/v1/agents", { name: "Eve", board_id: "not-a-uuid" }, ["board_id"])
+    await rejected("POST", "/api/v1/agents", { name: "Eve", board_id: randomUUID() }, ["board_id", "no board"])
+    await rejected("POST", "/api/v1/agents", { name: "   ", board_id: boardId }, ["name"])
+    await rejected("POST", "/api/v1/agents", { board_id: boardId }, ["name"])
+    await rejected("POST", "/api/v1/agents", '{"name": "Eve", "board_id": ', ["not valid JSON"])
+    await rejected("POST", "/api/v1/agents", "[1, 2", ["not valid JSON"])
+    await rejected("POST", "/api/v1/agents?wait_for=nonsense", { name: "Eve", board_id: boardId }, ["wait_for", "nonsense"])
+    await rejected("POST", "/api/v1/agents?wait_for=Online!", { name: "Eve", board_id: boardId }, ["wait_for"])
+    await rejected("POST", "/api/v1/agents?wait_for=online&timeout_ms=0", { name: "Eve", board_id: boardId }, ["timeout_ms"])
+    await rejected("PATCH", `/api/v1/agents/${ada.id}`, { status: "online" }, ["status"])
+    await rejected("PATCH", `/api/v1/agents/${ada.id}`, { name: "Ada II", status: "offline" }, ["status"])
+    await rejected("PATCH", `/api/v1/agents/${ada.id}?wait_for=nonsense`, { name: "Ada II" }, ["wait_for"])
+    await rejected("PATCH", `/api/v1/agents/${ada.id}`, { heartbeat_config: { every: "5 minutes" } }, ["heartbeat_config.every"])
+    await rejected("DELETE", `/api/v1/agents/${ada.id}?wait_for=nonsense`, undefined, ["wait_for"])
+    await rejected("POST", `/api/v1/agents/${ada.id}/retry?wait_for=nonsense`, undefined, ["wait_for"])
+    await rejected("GET", "/api/v1/agents/not-a-uuid", undefined, ["id"])
+    await rejected("GET", "/api/v1/agents?limit=0", undefined, ["limit"])
+    await rejected("GET", "/api/v1/agents?board_id=abc", undefined, ["board_id"])
+    await rejected("POST", "/api/v1/gateways", { name: "Bad", url: "http://127.0.0.1:1", token: "t", workspace_root: "/srv" }, ["url"])
+    await rejected("POST", "/api/v1/gateways", { name: "Bad", url: "ws://127.0.0.1:1", token: "t", workspace_root: "relative/path" }, ["workspace_root"])
+    await rejected("POST", "/api/v1/boards", { name: "Nowhere", gateway_id: randomUUID() }, ["gateway_id"])
+    await rejected("POST", "/api/v1/agents/heartbeat", { name: "Eve" }, ["board_id"])
+
+    const after = await listAll()
+    expect(after.total).toBe(before.agents.total)
+    expect(after.items).toEqual(before.agents.items)
+    expect(simulator.calls.length).toBe(before.calls)
+    expect((await admin("GET", `/api/v1/agents/${ada.id}`)).body).toEqual(before.ada)
+    expect((await admin("GET", "/api/v1/gateways")).body.total).toBe(gatewaysBefore)
+    expect((await admin("GET", "/api/v1/boards")).body.total).toBe(boardsBefore)
+  })
+
+  it("404 for an unknown agent, board, gateway or route, always as JSON", async () => {
+    const missing = randomUUID()
+    for (const [method, route, body, detail] of [
+      ["GET", `/api/v1/agents/${missing}`, undefined, "agent not found"],
+      ["PATCH", `/api/v1/agents/${missing}`, { name: "Ghost" }, "agent not found"],
+      ["DELETE", `/api/v1/agents/${missing}`, undefined, "agent not found"],
+      ["POST", `/api/v1/agents/${missing}/retry`, undefined, "agent not found"],
+      ["POST", `/api/v1/agents/${missing}/heartbeat`, undefined, "agent not found"],
+      ["GET", `/api/v1/boards/${missing}`, undefined, "board not found"],
+      ["GET", `/api/v1/gateways/${missing}`, undefined, "gateway not found"],
+      ["PATCH", `/api/v1/gateways/${missing}`, { name: "Ghost" }, "gateway not found"],
+      ["DELETE", `/api/v1/gateways/${missing}`, undefined, "gateway not found"],
+      ["GET", "/api/v1/nothing-here", undefined, "not found"],
+      ["POST", "/api/v2/agents", { name: "Eve" }, "not found"],
+      ["GET", "/", undefined, "not found"]
+    ] as const) {
+      const answer = await call(method, route, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, body })
+      expect(answer.status, `${method} ${route}`).toBe(404)
+      expect(answer.contentType, `${method} ${route}`).toContain("application/json")
+      expect(answer.body, `${method} ${route}`).toEqual({ detail })
+    }
+    expect((await listAll()).total).toBe(2)
+  })
+
+  it("409 for a duplicate agent name on a board (any case), a duplicate board name, and a gateway that still has agents", async () => {
+    const callsBefore = simulator.calls.length
+    const duplicate = await admin("POST", "/api/v1/agents", { name: "aDA", board_id: boardId })
+    expect(duplicate.status).toBe(409)
+    expect(duplicate.body.detail).toContain("already exists")
+    const rename = await admin("PATCH", `/api/v1/agents/${bob.id}`, { name: "ADA" })
+    expect(rename.status).toBe(409)
+    expect((await admin("GET", `/api/v1/agents/${bob.id}`)).body.name).toBe("Bob")
+    const byName = await admin("POST", "/api/v1/agents/heartbeat", { name: "ada", board_id: boardId })
+    expect(byName.status).toBe(200)
+    expect(byName.body.id).toBe(ada.id)
+    expect((await listAll()).total).toBe(2)
+    expect(simulator.calls.length).toBe(callsBefore)
+
+    const board = await admin("POST", "/api/v1/boards", { name: "main", gateway_id: gatewayId })
+    expect(board.status).toBe(409)
+    expect(board.body.detail).toContain("already exists")
+    expect((await admin("POST", "/api/v1/boards", { name: "Main", gateway_id: otherGatewayId })).status).toBe(201)
+    expect((await admin("POST", "/api/v1/gateways", { name: "SIM", url: simulator.url, token: "x", workspace_root: "/srv" })).status).toBe(409)
+
+    const busy = await admin("DELETE", `/api/v1/gateways/${gatewayId}`)
+    expect(busy.status).toBe(409)
+    expect(busy.body.detail).toContain("agents")
+    expect((await admin("GET", `/api/v1/gateways/${gatewayId}`)).status).toBe(200)
+    expect((await admin("GET", `/api/v1/agents/${ada.id}`)).status).toBe(200)
+  })
+
+  it("GET /api/v1/agents pages as {items,total,limit,offset} and filters by board_id and gateway_id", async () => {
+    const cy = await admin("POST", "/api/v1/agents", { name: "Cy", board_id: boardId })
+    const dee = await admin("POST", "/api/v1/agents", { name: "Dee", board_id: otherBoardId })
+    expect([cy.status, dee.status]).toEqual([201, 201])
+    expect(dee.body.gateway_id).toBe(otherGatewayId)
+
+    const all = await admin("GET", "/api/v1/agents")
+    expect(all.body).toMatchObject({ total: 4, limit: 200, offset: 0 })
+    expect(Object.keys(all.body).sort()).toEqual(["items", "limit", "offset", "total"])
+    const ids = all.body.items.map((agent: { id: string }) => agent.id)
+    expect(new Set(ids).size).toBe(4)
+
+    const first = await admin("GET", "/api/v1/agents?limit=3&offset=0")
+    const second = await admin("GET", "/api/v1/agents?limit=3&offset=3")
+    const beyond = await admin("GET", "/api/v1/agents?limit=3&offset=9")
+    expect(first.body).toMatchObject({ total: 4, limit: 3, offset: 0 })
+    expect(second.body).toMatchObject({ total: 4, limit: 3, offset: 3 })
+    expect(beyond.body).toEqual({ items: [], total: 4, limit: 3, offset: 9 })
+    expect([...first.body.items, ...second.body.items].map((agent: { id: string }) => agent.id)).toEqual(ids)
+
+    const onBoard = await admin("GET", `/api/v1/agents?board_id=${boardId}`)
+    expect(onBoard.body.total).toBe(3)
+    expect(onBoard.body.items.map((agent: { name: string }) => agent.name).sort()).toEqual(["Ada", "Bob", "Cy"])
+    const onOther = await admin("GET", `/api/v1/agents?gateway_id=${otherGatewayId}`)
+    expect(onOther.body).toMatchObject({ total: 1, items: [{ id: dee.body.id, name: "Dee" }] })
+    expect((await admin("GET", `/api/v1/agents?gateway_id=${gatewayId}&board_id=${otherBoardId}`)).body.total).toBe(0)
+    expect((await admin("GET", `/api/v1/agents?board_id=${randomUUID()}`)).body).toMatchObject({ items: [], total: 0 })
+    await quiet()
+  })
+
+  it("?wait_for=online&timeout_ms=300 on a create answers 202 with the current state when online is not reached", async () => {
+    const started = Date.now()
+    const created = await admin("POST", "/api/v1/agents?wait_for=online&timeout_ms=300", { name: "Eve", board_id: otherBoardId })
+    const elapsed = Date.now() - started
+    expect(created.status).toBe(202)
+    expect(created.body).toMatchObject({ name: "Eve", status: "provisioning" })
+    expect(created.body.state).toMatch(/^provisioning\./)
+    expect(elapsed).toBeGreaterThanOrEqual(300)
+    expect(elapsed).toBeLessThan(10_000)
+    expect((await admin("GET", `/api/v1/agents/${created.body.id}`)).status).toBe(200)
+    await quiet()
+  })
+
+  it("heartbeats: an agent beats itself (online), never another agent (403); the admin may beat or create by name", async () => {
+    const own = await asAgent(ada.token, "POST", "/api/v1/agent/heartbeat", { status: "working" })
+    expect(own.status).toBe(200)
+    expect(own.body).toMatchObject({ id: ada.id, status: "online", state: "online", lifecycle: { reported_status: "working" } })
+    expect(own.body.last_seen_at).not.toBeNull()
+
+    const bobBefore = (await admin("GET", `/api/v1/agents/${bob.id}`)).body
+    const foreign = await asAgent(ada.token, "POST", `/api/v1/agents/${bob.id}/heartbeat`)
+    expect(foreign.status).toBe(403)
+    expect(foreign.body.detail).toContain("only heartbeat itself")
+    expect((await admin("GET", `/api/v1/agents/${bob.id}`)).body).toEqual(bobBefore)
+    expect((await asAgent(ada.token, "POST", `/api/v1/agents/${ada.id}/heartbeat`)).body).toMatchObject({ id: ada.id, status: "online" })
+    // An agent on the by-name route heartbeats itself, whatever name it sends.
+    expect((await asAgent(bob.token, "POST", "/api/v1/agents/heartbeat", { name: "Ada", board_id: boardId })).body).toMatchObject({ id: bob.id, status: "online" })
+
+    const total = (await listAll()).total
+    const created = await admin("POST", "/api/v1/agents/heartbeat", { name: "Zed", board_id: boardId })
+    expect(created.status).toBe(201)
+    expect(created.body).toMatchObject({ name: "Zed", board_id: boardId, status: "provisioning" })
+    const again = await admin("POST", "/api/v1/agents/heartbeat", { name: "zed", board_id: boardId, status: "idle" })
+    expect(again.status).toBe(200)
+    expect(again.body.id).toBe(created.body.id)
+    expect(again.body.last_seen_at).not.toBeNull()
+    expect(again.body.lifecycle.reported_status).toBe("idle")
+    expect((await listAll()).total).toBe(total + 1)
+    await quiet()
+  })
+
+  it("an agent deleted from a gateway frees it for deletion", async () => {
+    const onOther = (await admin("GET", `/api/v1/agents?gateway_id=${otherGatewayId}`)).body.items as Array<{ id: string }>
+    expect(onOther.length).toBeGreaterThan(0)
+    for (const agent of onOther) {
+      const deleted = await admin("DELETE", `/api/v1/agents/${agent.id}?wait_for=deleted&timeout_ms=30000`)
+      expect(deleted.status).toBe(200)
+      expect(deleted.body.status).toBe("deleted")
+      expect((await admin("GET", `/api/v1/agents/${agent.id}`)).status).toBe(404)
+    }
+    expect((await admin("DELETE", `/api/v1/gateways/${otherGatewayId}`)).status).toBe(200)
+    expect((await admin("GET", `/api/v1/gateways/${otherGatewayId}`)).status).toBe(404)
+  })
+
+  it("the gateway token never appears in any response", async () => {
+    const one = await admin("GET", `/api/v1/gateways/${gatewayId}`)
+    expect(one.body).toMatchObject({ id: gatewayId, name: "Sim", url: simulator.url, workspace_root: "/srv/gw/workspaces" })
+    expect(one.body).not.toHaveProperty("token")
+    const listed = await admin("GET", "/api/v1/gateways")
+    for (const gateway of listed.body.items) expect(gateway).not.toHaveProperty("token")
+    const renamed = await admin("PATCH", `/api/v1/gateways/${gatewayId}`, { name: "Sim renamed" })
+    expect(renamed.status).toBe(200)
+    expect(renamed.body).not.toHaveProperty("token")
+    expect(seen.length).toBeGreaterThan(50)
+    const leaks = seen.filter((text) => text.includes(simulator.token))
+    expect(leaks).toEqual([])
+  })
+})
