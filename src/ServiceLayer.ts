@@ -25,7 +25,7 @@ const GatewayLive = Layer.unwrapEffect(
 /** Restores every agent actor in the background, so `/readyz` can report progress. */
 const RestoreLive = Layer.scopedDiscard(
   Effect.flatMap(AgentSystem, (system) => system.restoreAll).pipe(
-    Effect.tapErrorCause((cause) => Effect.logError("restoring agent actors failed; /readyz stays 503", cause)),
+    Effect.tapError((error) => Effect.logError(`restoring agent actors failed; /readyz stays 503: ${error.message}`)),
     Effect.ignore,
     Effect.forkScoped
   )

@@ -23,7 +23,14 @@ import { SnapshotWriter } from "./SnapshotWriter.ts"
 export class AgentNotFound extends Data.TaggedError("AgentNotFound")<{ readonly agentId: string }> {}
 export class AgentWaitTimeout extends Data.TaggedError("AgentWaitTimeout")<{ readonly agentId: string; readonly timeoutMs: number; readonly statePath: string }> {}
 /** A stored snapshot was written by a machine version this build does not know: never guess. */
-export class MachineVersionUnknown extends Data.TaggedError("MachineVersionUnknown")<{ readonly agentId: string; readonly version: string }> {}
+export class MachineVersionUnknown extends Data.TaggedError("MachineVersionUnknown")<{ readonly agentId: string; readonly version: string }> {
+  override get message() {
+    return `agent ${this.agentId} was persisted by agent machine version "${this.version}"; this build runs version "${AGENT_MACHINE_VERSION}"`
+  }
+}
+
+/** Restore progress, as `/readyz` reports it. */
+export type Readiness = { readonly state: "restoring" } | { readonly state: "ready" } | { readonly state: "failed"; readonly reason: string }
 
 export interface NewAgentRequest {
   readonly agentId: string
@@ -46,8 +53,8 @@ export interface AgentSystemShape {
   ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout>
   /** Restores every agent that is not deleted from its snapshot; in-flight work resumes. */
   readonly restoreAll: Effect.Effect<number, SqlError | MachineVersionUnknown>
-  /** True once `restoreAll` has finished. */
-  readonly ready: Effect.Effect<boolean>
+  /** `ready` once `restoreAll` has finished; `failed` with the reason if it could not. */
+  readonly readiness: Effect.Effect<Readiness>
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
 }
 
@@ -65,7 +72,7 @@ export const AgentSystemLive = Layer.scoped(
     const runtime = yield* Effect.runtime<AppConfig | GatewayClient | GatewayRepo | BoardRepo | AgentRepo | ActivityRepo | SqlClient.SqlClient>()
     const config = yield* AppConfig
     const repo = yield* AgentRepo
-    const ready = yield* Ref.make(false)
+    const readiness = yield* Ref.make<Readiness>({ state: "restoring" })
     const entries = new Map<string, Entry>()
     const runFork = Runtime.runFork(runtime)
     const policy = (): AgentPolicy => ({
@@ -90,9 +97,11 @@ export const AgentSystemLive = Layer.scoped(
       actor.subscribe({
         next: (snapshot) => {
           const projection = projectSnapshot(snapshot)
-          writer.offer(actor.getPersistedSnapshot(), projection, lifecycleActivity(snapshot.context, previous, projection))
+          const version = writer.offer(actor.getPersistedSnapshot(), projection, lifecycleActivity(snapshot.context, previous, projection))
           previous = projection
-          if (snapshot.status === "done") entries.delete(agentId)
+          // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
+          // reader that no longer finds it can trust the database.
+          if (snapshot.status === "done") runFork(Effect.andThen(writer.awaitPersisted(version), () => void entries.delete(agentId)))
         },
         error: (error) => runFork(Effect.logError(`agent ${agentId} actor failed`, error))
       })
@@ -154,6 +163,7 @@ export const AgentSystemLive = Layer.scoped(
           return snapshot
         }),
       restoreAll: Effect.gen(function* () {
+        yield* Ref.set(readiness, { state: "restoring" })
         const rows = yield* repo.live
         for (const row of rows) {
           if (entries.has(row.id)) continue
@@ -166,11 +176,15 @@ export const AgentSystemLive = Layer.scoped(
           const actor = createActor(logic, { snapshot: snapshot as never, input: snapshot.context as unknown as AgentInput })
           start(row.id, actor, Number(row.version))
         }
-        yield* Ref.set(ready, true)
+        yield* Ref.set(readiness, { state: "ready" })
         yield* Effect.logInfo(`restored ${rows.length} agent actors`)
         return rows.length
-      }),
-      ready: Ref.get(ready),
+      }).pipe(
+        Effect.tapError((error) =>
+          Ref.set(readiness, { state: "failed", reason: error._tag === "MachineVersionUnknown" ? error.message : `database: ${error.message}` })
+        )
+      ),
+      readiness: Ref.get(readiness),
       snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot()
     })
   })

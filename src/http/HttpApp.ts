@@ -11,15 +11,18 @@ import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
 import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
 
-/** Every route; an unknown path is a JSON 404, an unexpected failure a JSON 500 (logged). */
+/** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
 export const router = HttpRouter.concatAll(systemRoutes, gatewayRoutes, boardRoutes, heartbeatRoutes, agentRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
-    cause._tag === "Fail" && (cause.error as { _tag?: string })._tag === "RouteNotFound"
-      ? Effect.succeed(HttpServerResponse.unsafeJson({ detail: "not found" }, { status: 404 }))
-      : Effect.logError("unhandled request failure", cause).pipe(
-          Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))
-        )
+    Effect.logError("unhandled request failure", cause).pipe(
+      Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))
+    )
   )
+)
+
+/** The router as served: the router itself raises `RouteNotFound`, so it is caught outside it. */
+export const app = router.pipe(
+  Effect.catchTag("RouteNotFound", () => Effect.succeed(HttpServerResponse.unsafeJson({ detail: "not found" }, { status: 404 })))
 )
 
 export const AdminTokenLive = Layer.effect(AdminToken, resolveAdminToken)
@@ -27,7 +30,7 @@ export const AdminTokenLive = Layer.effect(AdminToken, resolveAdminToken)
 /** The HTTP server on `PORT`, serving the router with request logging. */
 export const HttpLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
-    HttpServer.serve(router, HttpMiddleware.logger).pipe(
+    HttpServer.serve(app, HttpMiddleware.logger).pipe(
       HttpServer.withLogAddress,
       Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
     )

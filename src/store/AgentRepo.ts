@@ -3,27 +3,25 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
 import type { AgentProjection } from "../agents/agentProjection.ts"
 
-/** The agents read model, as stored (camelCase); `snapshot` is the persisted actor snapshot. */
-export interface AgentRow extends AgentProjection {
+/** Who an agent is, fixed at creation (Mission Control naming, reference §2.2). */
+export interface AgentKeys {
   readonly id: string
   readonly gatewayId: string
   readonly boardId: string | null
   readonly role: string
   readonly gatewayAgentId: string
   readonly sessionKey: string
+}
+
+/** The agents read model, as stored (camelCase); `snapshot` is the persisted actor snapshot. */
+export interface AgentRow extends AgentKeys, AgentProjection {
   readonly machineVersion: string
   readonly version: string
   readonly createdAt: Date
   readonly updatedAt: Date
 }
 
-export interface NewAgent {
-  readonly id: string
-  readonly gatewayId: string
-  readonly boardId: string | null
-  readonly role: string
-  readonly gatewayAgentId: string
-  readonly sessionKey: string
+export interface NewAgent extends AgentKeys {
   readonly projection: AgentProjection
   readonly snapshot: unknown
   readonly machineVersion: string

@@ -1,7 +1,7 @@
 import { Effect, Layer, Option, Redacted } from "effect"
-import { AgentRepo } from "../../src/store/AgentRepo.ts"
-import { BoardRepo, type BoardRow } from "../../src/store/BoardRepo.ts"
-import { GatewayRepo, type GatewayRecord } from "../../src/store/GatewayRepo.ts"
+import { AgentRepo, type AgentRepoShape } from "../../src/store/AgentRepo.ts"
+import { BoardRepo, type BoardRepoShape, type BoardRow } from "../../src/store/BoardRepo.ts"
+import { GatewayRepo, type GatewayRecord, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
 
 /**
  * In-memory repositories for the lifecycle programs. Only what the programs use is stubbed
@@ -15,8 +15,20 @@ export interface FakeStore {
   readonly staged: Array<{ readonly agentId: string; readonly tokenHash: string; readonly stamp: number }>
 }
 
-const unstubbed = (method: string) =>
-  Effect.dieMessage(`${method} is not stubbed by test/agents/fakeRepos.ts; a lifecycle program should not call it`)
+/**
+ * `stubs` as a full service: any other member dies with its name when called (or, for an
+ * Effect-valued member such as `AgentRepo.live`, when run). The Effect examples' `makeTestLayer`.
+ */
+const dieOnUnstubbed = <S extends object>(service: string, stubs: Partial<S>): S =>
+  new Proxy(stubs as S, {
+    get(target, prop, receiver) {
+      if (prop in target || typeof prop === "symbol") return Reflect.get(target, prop, receiver)
+      const dead = Effect.dieMessage(`${service}.${prop} is not stubbed by test/agents/fakeRepos.ts; a lifecycle program should not call it`)
+      const member = Object.assign(() => dead, dead)
+      Object.setPrototypeOf(member, Object.getPrototypeOf(dead))
+      return member
+    }
+  })
 
 export const makeGatewayRecord = (fields: { id: string; url: string; token: string; workspaceRoot?: string }): GatewayRecord => ({
   id: fields.id,
@@ -37,33 +49,20 @@ export const makeFakeRepos = (options: { stamp?: () => number } = {}) => {
   const store: FakeStore = { gateways: new Map(), boards: new Map(), staged: [] }
   const gatewayRepo = Layer.succeed(
     GatewayRepo,
-    GatewayRepo.of({
-      get: (id) => Effect.sync(() => Option.fromNullable(store.gateways.get(id))),
-      insert: () => unstubbed("GatewayRepo.insert"),
-      list: unstubbed("GatewayRepo.list"),
-      update: () => unstubbed("GatewayRepo.update"),
-      remove: () => unstubbed("GatewayRepo.remove")
+    dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", {
+      get: (id) => Effect.sync(() => Option.fromNullable(store.gateways.get(id)))
     })
   )
   const boardRepo = Layer.succeed(
     BoardRepo,
-    BoardRepo.of({
-      get: (id) => Effect.sync(() => Option.fromNullable(store.boards.get(id))),
-      insert: () => unstubbed("BoardRepo.insert"),
-      list: () => unstubbed("BoardRepo.list")
+    dieOnUnstubbed<BoardRepoShape>("BoardRepo", {
+      get: (id) => Effect.sync(() => Option.fromNullable(store.boards.get(id)))
     })
   )
   const agentRepo = Layer.succeed(
     AgentRepo,
-    AgentRepo.of({
-      stagePendingToken: (agentId, tokenHash) => Effect.sync(() => void store.staged.push({ agentId, tokenHash, stamp: stamp() })),
-      insert: () => unstubbed("AgentRepo.insert"),
-      save: () => unstubbed("AgentRepo.save"),
-      live: unstubbed("AgentRepo.live"),
-      get: () => unstubbed("AgentRepo.get"),
-      list: () => unstubbed("AgentRepo.list"),
-      findIdByTokenHash: () => unstubbed("AgentRepo.findIdByTokenHash"),
-      findByName: () => unstubbed("AgentRepo.findByName")
+    dieOnUnstubbed<AgentRepoShape>("AgentRepo", {
+      stagePendingToken: (agentId, tokenHash) => Effect.sync(() => void store.staged.push({ agentId, tokenHash, stamp: stamp() }))
     })
   )
   return { store, layer: Layer.mergeAll(gatewayRepo, boardRepo, agentRepo) }

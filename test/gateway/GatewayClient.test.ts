@@ -181,6 +181,20 @@ describe("GatewayClient (against the simulator)", () => {
     })
   )
 
+  // Fails today: see the report. The timeout only forgets the pending id; a request still waiting
+  // for the handshake is sent once it completes, so the gateway runs a call its caller gave up on.
+  it.scopedLive("does not send a call that timed out while the socket was still handshaking", () =>
+    Effect.gen(function* () {
+      const { sim, client, target } = yield* setup({ latencyMs: 300 })
+      const error = yield* Effect.flip(client.call(target, "agents.create", { name: "too-late" }, { timeoutMs: 100 }))
+      expect(error).toBeInstanceOf(GatewayTimeoutError)
+      // Frames on one socket arrive in order: once this answer is back, an earlier send would have landed.
+      yield* client.call(target, "agents.list", {})
+      expect(sim.calls.map((call) => call.method)).toEqual(["agents.list"])
+      expect(sim.state.agents.has("too-late")).toBe(false)
+    })
+  )
+
   for (const closeCode of [1012, 4001]) {
     it.scopedLive(`fails a pending call on close ${closeCode} with a retryable GatewayConnectionError, then reconnects`, () =>
       Effect.gen(function* () {
@@ -337,6 +351,10 @@ describe("isTransient", () => {
     expect(isTransient(rpc({ retryable: true, kind: "other" }))).toBe(true)
   })
 
+  it("never retries a replayed chat.send whose first run failed, even when marked retryable", () => {
+    expect(isTransient(rpc({ method: "chat.send", code: "UNAVAILABLE", kind: "chat_run_failed", retryable: true }))).toBe(false)
+  })
+
   it("does not retry auth, protocol drift or terminal RPC refusals", () => {
     expect(isTransient(new GatewayConnectionError({ reason: "auth", message: "x", closeCode: 1008, retryable: false }))).toBe(false)
     expect(isTransient(new GatewayProtocolError({ method: "m", message: "x" }))).toBe(false)
@@ -385,6 +403,17 @@ describe("rpcError classifies the real gateway's words (recordings of openclaw 2
       expect(isTransient(classified)).toBe(false)
     })
   }
+
+  it("reads a chat.send refusal that carries its failed run (status:error) as chat_run_failed", () => {
+    const error = { code: "UNAVAILABLE", message: "No route-compatible authentication source is configured for openai.", retryable: true }
+    const runId = "wake-a-1-1"
+    const replay = rpcError("chat.send", error, { runId, status: "error" })
+    expect(replay).toMatchObject({ kind: "chat_run_failed", method: "chat.send" })
+    expect(isTransient(replay)).toBe(false)
+    // Only chat.send, and only with a failed run attached.
+    expect(rpcError("chat.send", error, { runId, status: "in_flight" }).kind).toBe("unavailable")
+    expect(rpcError("agents.create", error, { runId, status: "error" }).kind).toBe("unavailable")
+  })
 
   it("keeps the recorded details and the gateway's retry hints", () => {
     const { method, error } = recorded("agents.files.set (stale expectedHash)")

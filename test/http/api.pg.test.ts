@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
@@ -18,7 +19,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
   let db: { url: string; drop: () => Promise<void> }
   let simulator: GatewaySimulator
   let service: InProcessService
-  /** Every response body this file received, to check the gateway token never leaks. */
+  /** Every response body this file received, to check that no secret ever leaks. */
   const seen: Array<string> = []
 
   /** A call with exactly `headers` (no admin token unless given). */
@@ -195,7 +196,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     expect((await admin("GET", "/api/v1/boards")).body.total).toBe(boardsBefore)
   })
 
-  it("404 for an unknown agent, board, gateway or route, always as JSON", async () => {
+  it("404 for an unknown agent, board or gateway, as JSON", async () => {
     const missing = randomUUID()
     for (const [method, route, body, detail] of [
       ["GET", `/api/v1/agents/${missing}`, undefined, "agent not found"],
@@ -206,10 +207,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
       ["GET", `/api/v1/boards/${missing}`, undefined, "board not found"],
       ["GET", `/api/v1/gateways/${missing}`, undefined, "gateway not found"],
       ["PATCH", `/api/v1/gateways/${missing}`, { name: "Ghost" }, "gateway not found"],
-      ["DELETE", `/api/v1/gateways/${missing}`, undefined, "gateway not found"],
-      ["GET", "/api/v1/nothing-here", undefined, "not found"],
-      ["POST", "/api/v2/agents", { name: "Eve" }, "not found"],
-      ["GET", "/", undefined, "not found"]
+      ["DELETE", `/api/v1/gateways/${missing}`, undefined, "gateway not found"]
     ] as const) {
       const answer = await call(method, route, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, body })
       expect(answer.status, `${method} ${route}`).toBe(404)
@@ -217,6 +215,28 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
       expect(answer.body, `${method} ${route}`).toEqual({ detail })
     }
     expect((await listAll()).total).toBe(2)
+  })
+
+  it("404 for an unknown route, as JSON like every other error", async () => {
+    for (const [method, route, body] of [
+      ["GET", "/api/v1/nothing-here", undefined],
+      ["POST", "/api/v2/agents", { name: "Eve" }],
+      ["GET", "/", undefined]
+    ] as const) {
+      const response = await fetch(`${service.url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      })
+      const text = await response.text()
+      seen.push(text)
+      expect(response.status, `${method} ${route}`).toBe(404)
+      expect({ route, contentType: response.headers.get("content-type"), text }).toEqual({
+        route,
+        contentType: expect.stringContaining("application/json"),
+        text: JSON.stringify({ detail: "not found" })
+      })
+    }
   })
 
   it("409 for a duplicate agent name on a board (any case), a duplicate board name, and a gateway that still has agents", async () => {
@@ -227,9 +247,9 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     const rename = await admin("PATCH", `/api/v1/agents/${bob.id}`, { name: "ADA" })
     expect(rename.status).toBe(409)
     expect((await admin("GET", `/api/v1/agents/${bob.id}`)).body.name).toBe("Bob")
-    const byName = await admin("POST", "/api/v1/agents/heartbeat", { name: "ada", board_id: boardId })
+    const byName = await admin("POST", "/api/v1/agents/heartbeat", { name: "bOB", board_id: boardId })
     expect(byName.status).toBe(200)
-    expect(byName.body.id).toBe(ada.id)
+    expect(byName.body.id).toBe(bob.id)
     expect((await listAll()).total).toBe(2)
     expect(simulator.calls.length).toBe(callsBefore)
 
@@ -247,7 +267,9 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
   })
 
   it("GET /api/v1/agents pages as {items,total,limit,offset} and filters by board_id and gateway_id", async () => {
-    const cy = await admin("POST", "/api/v1/agents", { name: "Cy", board_id: boardId })
+    const identity_profile = { communication_style: "terse", favourite_tools: ["rg", "jq"], role_description: null }
+    const cy = await admin("POST", "/api/v1/agents", { name: "Cy", board_id: boardId, identity_profile })
+    expect(cy.body.identity_profile).toEqual(identity_profile)
     const dee = await admin("POST", "/api/v1/agents", { name: "Dee", board_id: otherBoardId })
     expect([cy.status, dee.status]).toEqual([201, 201])
     expect(dee.body.gateway_id).toBe(otherGatewayId)
@@ -273,6 +295,16 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     expect(onOther.body).toMatchObject({ total: 1, items: [{ id: dee.body.id, name: "Dee" }] })
     expect((await admin("GET", `/api/v1/agents?gateway_id=${gatewayId}&board_id=${otherBoardId}`)).body.total).toBe(0)
     expect((await admin("GET", `/api/v1/agents?board_id=${randomUUID()}`)).body).toMatchObject({ items: [], total: 0 })
+    expect((await admin("GET", `/api/v1/agents/${cy.body.id}`)).body.identity_profile).toEqual(identity_profile)
+    await quiet()
+  })
+
+  it("two concurrent creates with one name: one 201, one 409, one agent", async () => {
+    const total = (await listAll()).total
+    const answers = await Promise.all([admin("POST", "/api/v1/agents", { name: "Twin", board_id: boardId }), admin("POST", "/api/v1/agents", { name: "twin", board_id: boardId })])
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409])
+    expect(answers.find((answer) => answer.status === 409)?.body.detail).toContain("already exists")
+    expect((await listAll()).total).toBe(total + 1)
     await quiet()
   })
 
@@ -290,6 +322,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
   })
 
   it("heartbeats: an agent beats itself (online), never another agent (403); the admin may beat or create by name", async () => {
+    expect((await admin("GET", `/api/v1/agents/${ada.id}`)).body.state).toBe("provisioning.awaiting")
     const own = await asAgent(ada.token, "POST", "/api/v1/agent/heartbeat", { status: "working" })
     expect(own.status).toBe(200)
     expect(own.body).toMatchObject({ id: ada.id, status: "online", state: "online", lifecycle: { reported_status: "working" } })
@@ -317,20 +350,50 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     await quiet()
   })
 
-  it("an agent deleted from a gateway frees it for deletion", async () => {
+  const deletions: Array<{ id: string; status: number; body: any }> = []
+  const tokensOfDeleted: Array<string> = []
+
+  it("DELETE ?wait_for=deleted answers 200 with the agent as deleted", async () => {
     const onOther = (await admin("GET", `/api/v1/agents?gateway_id=${otherGatewayId}`)).body.items as Array<{ id: string }>
-    expect(onOther.length).toBeGreaterThan(0)
-    for (const agent of onOther) {
-      const deleted = await admin("DELETE", `/api/v1/agents/${agent.id}?wait_for=deleted&timeout_ms=30000`)
-      expect(deleted.status).toBe(200)
-      expect(deleted.body.status).toBe("deleted")
-      expect((await admin("GET", `/api/v1/agents/${agent.id}`)).status).toBe(404)
+    expect(onOther.length).toBe(2)
+    // A database slow to take writes (as under load) must not change the answer: while the
+    // `deleting` write is held, the simulator finishes the removal, so the wait is answered
+    // after the actor is done but before its final snapshot is in.
+    const sql = new pg.Client({ connectionString: db.url })
+    await sql.connect()
+    try {
+      await sql.query("create function test_slow_final_write() returns trigger language plpgsql as $$ begin perform pg_sleep(0.4); return new; end $$")
+      await sql.query("create trigger test_slow_final_write before update on agents for each row when (new.status in ('deleting', 'deleted')) execute function test_slow_final_write()")
+      tokensOfDeleted.push(...onOther.map((agent) => tokenOf(agent.id)).filter((token) => token !== undefined))
+    for (const agent of onOther) deletions.push({ id: agent.id, ...(await admin("DELETE", `/api/v1/agents/${agent.id}?wait_for=deleted&timeout_ms=30000`)) })
+    } finally {
+      await sql.query("drop trigger if exists test_slow_final_write on agents")
+      await sql.query("drop function if exists test_slow_final_write()")
+      await sql.end()
     }
+    for (const agent of onOther) {
+      await expect.poll(async () => (await admin("GET", `/api/v1/agents/${agent.id}`)).status, { timeout: 30_000, interval: 50 }).toBe(404)
+    }
+    expect(simulator.state.agents.has(`mc-${onOther[0]!.id}`)).toBe(false)
+    // The answer to a wait that was reached must show the state waited for.
+    expect(deletions.map(({ status, body }) => ({ status, state: body.state, agentStatus: body.status }))).toEqual(
+      onOther.map(() => ({ status: 200, state: "deleted", agentStatus: "deleted" }))
+    )
+  })
+
+  it("a gateway whose agents are all deleted can be deleted", async () => {
+    expect(deletions).toHaveLength(2)
+    await expect.poll(async () => (await admin("GET", `/api/v1/agents?gateway_id=${otherGatewayId}`)).body.total, { timeout: 30_000, interval: 50 }).toBe(0)
     expect((await admin("DELETE", `/api/v1/gateways/${otherGatewayId}`)).status).toBe(200)
     expect((await admin("GET", `/api/v1/gateways/${otherGatewayId}`)).status).toBe(404)
   })
 
-  it("the gateway token never appears in any response", async () => {
+  it("a deleted agent's token no longer authenticates", async () => {
+    expect(tokensOfDeleted.length).toBeGreaterThan(0)
+    for (const token of tokensOfDeleted) expect((await asAgent(token, "POST", "/api/v1/agent/heartbeat")).status).toBe(401)
+  })
+
+  it("neither the gateway token nor any agent token appears in any response", async () => {
     const one = await admin("GET", `/api/v1/gateways/${gatewayId}`)
     expect(one.body).toMatchObject({ id: gatewayId, name: "Sim", url: simulator.url, workspace_root: "/srv/gw/workspaces" })
     expect(one.body).not.toHaveProperty("token")
@@ -340,7 +403,8 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     expect(renamed.status).toBe(200)
     expect(renamed.body).not.toHaveProperty("token")
     expect(seen.length).toBeGreaterThan(50)
-    const leaks = seen.filter((text) => text.includes(simulator.token))
+    const secrets = [simulator.token, ada.token, bob.token, ...tokensOfDeleted]
+    const leaks = seen.filter((text) => secrets.some((secret) => text.includes(secret)))
     expect(leaks).toEqual([])
   })
 })

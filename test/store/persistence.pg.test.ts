@@ -289,6 +289,19 @@ describe.each(backends)("persistence on $name", (backend) => {
     expect(Option.isNone(await find("Main Agent", boardC, otherGatewayId))).toBe(true)
   })
 
+  it("nameTaken is case-insensitive across the whole gateway, ignores deleted agents and `exceptId`", async () => {
+    const taken = (name: string, gateway: string, exceptId?: string) => run(Effect.flatMap(AgentRepo, (repo) => repo.nameTaken({ name, gatewayId: gateway, exceptId })))
+    const grace = Option.getOrThrow(await run(Effect.flatMap(AgentRepo, (repo) => repo.findByName({ name: "Grace Hopper", boardId: boardA, gatewayId }))))
+    expect(await taken("GRACE hopper", gatewayId)).toBe(true)
+    expect(await taken("Grace Hopper", otherGatewayId)).toBe(false)
+    expect(await taken("Grace Hopper", gatewayId, grace)).toBe(false)
+    expect(await taken("Grace Hopper", gatewayId, randomUUID())).toBe(true)
+    expect(await taken("main agent", otherGatewayId)).toBe(true)
+    expect(await taken("Nobody", gatewayId)).toBe(false)
+    // "Doomed" was deleted, and its name reused by a live "doomed" on the same gateway.
+    expect(await taken("DOOMED", gatewayId)).toBe(true)
+  })
+
   it("unique indexes reject a duplicate name on a board and a duplicate token hash with a recognisable SqlError", async () => {
     const first = newAgent({ gatewayId, boardId: boardB }, { name: "Unique", tokenHash: hash() })
     await run(Effect.flatMap(AgentRepo, (repo) => repo.insert(first)))
@@ -296,6 +309,11 @@ describe.each(backends)("persistence on $name", (backend) => {
     const sameName = await sqlFailureOf(store, Effect.flatMap(AgentRepo, (repo) => repo.insert(newAgent({ gatewayId, boardId: boardB }, { name: "uNIQUE" }))))
     expect(sameName._tag).toBe("SqlError")
     expect(isUniqueViolation(sameName)).toBe(true)
+
+    // Names are unique per gateway too, so another board of the same gateway cannot reuse it.
+    const sameGateway = await sqlFailureOf(store, Effect.flatMap(AgentRepo, (repo) => repo.insert(newAgent({ gatewayId, boardId: boardA }, { name: "UNIQUE" }))))
+    expect(isUniqueViolation(sameGateway)).toBe(true)
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.insert(newAgent({ gatewayId: otherGatewayId, boardId: boardC }, { name: "Unique" }))))
 
     const sameToken = await sqlFailureOf(store, Effect.flatMap(AgentRepo, (repo) => repo.insert(newAgent({ gatewayId: otherGatewayId, boardId: boardC }, { name: "Other", tokenHash: first.projection.tokenHash }))))
     expect(isUniqueViolation(sameToken)).toBe(true)
@@ -438,7 +456,11 @@ describe.each(backends)("persistence on $name", (backend) => {
       expect(new Set(answers)).toEqual(new Set([503]))
       expect(await (await fetch(`${restarted.url}/readyz`)).json()).toMatchObject({ ok: false })
       expect((await service.agents()).snapshot(agentId)).toBeUndefined()
-      expect(await service.runtime.runPromise(Effect.flatMap(AgentSystem, (system) => system.ready))).toBe(false)
+      expect(await service.runtime.runPromise(Effect.flatMap(AgentSystem, (system) => system.readiness))).toMatchObject({
+        state: "failed",
+        reason: expect.stringContaining(agentId)
+      })
+      expect(await (await fetch(`${restarted.url}/readyz`)).json()).toMatchObject({ detail: expect.stringContaining('version "999"') })
       // The row is left as found: nothing guessed, nothing rewritten.
       const row = await service.api("GET", `/api/v1/agents/${agentId}`)
       expect(row.body).toMatchObject({ status: "online" })

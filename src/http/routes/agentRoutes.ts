@@ -22,6 +22,24 @@ const existingAgent = (id: string) =>
   )
 
 /**
+ * A body-less lifecycle event for one agent (`agent.delete`, `agent.retry`): answers with the
+ * read model, `accepted` while it is still under way, or 200 once `wait_for` is reached.
+ */
+const lifecycleEvent = (type: "agent.delete" | "agent.retry", accepted: 200 | 202) =>
+  handle(
+    Effect.gen(function* () {
+      yield* requireAdmin
+      const { id } = yield* decodeParams(IdParams)
+      const wait = yield* decodeQuery(WaitQuery)
+      yield* checkWaitFor(wait)
+      yield* existingAgent(id)
+      const at = yield* Clock.currentTimeMillis
+      yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type, at }))
+      return yield* answerAgent(id, wait, wait.wait_for === undefined ? accepted : 200)
+    })
+  )
+
+/**
  * `/api/v1/agents` (admin). Handlers validate, send an event to the agent's actor (or create
  * it) and answer with the persisted read model; they never call the gateway.
  */
@@ -110,34 +128,6 @@ export const agentRoutes = HttpRouter.empty.pipe(
       })
     )
   ),
-  HttpRouter.del(
-    "/api/v1/agents/:id",
-    handle(
-      Effect.gen(function* () {
-        yield* requireAdmin
-        const { id } = yield* decodeParams(IdParams)
-        const wait = yield* decodeQuery(WaitQuery)
-        yield* checkWaitFor(wait)
-        yield* existingAgent(id)
-        const at = yield* Clock.currentTimeMillis
-        yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type: "agent.delete", at }))
-        return yield* answerAgent(id, wait, wait.wait_for === undefined ? 202 : 200)
-      })
-    )
-  ),
-  HttpRouter.post(
-    "/api/v1/agents/:id/retry",
-    handle(
-      Effect.gen(function* () {
-        yield* requireAdmin
-        const { id } = yield* decodeParams(IdParams)
-        const wait = yield* decodeQuery(WaitQuery)
-        yield* checkWaitFor(wait)
-        yield* existingAgent(id)
-        const at = yield* Clock.currentTimeMillis
-        yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type: "agent.retry", at }))
-        return yield* answerAgent(id, wait)
-      })
-    )
-  )
+  HttpRouter.del("/api/v1/agents/:id", lifecycleEvent("agent.delete", 202)),
+  HttpRouter.post("/api/v1/agents/:id/retry", lifecycleEvent("agent.retry", 200))
 )

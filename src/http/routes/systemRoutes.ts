@@ -15,8 +15,17 @@ export const systemRoutes = HttpRouter.empty.pipe(
   HttpRouter.get("/healthz", Effect.succeed(json({ ok: true }))),
   HttpRouter.get(
     "/readyz",
-    Effect.flatMap(AgentSystem, (system) => system.ready).pipe(
-      Effect.map((ready) => (ready ? json({ ok: true }) : json({ ok: false, detail: "restoring agent actors" }, 503)))
+    Effect.flatMap(AgentSystem, (system) => system.readiness).pipe(
+      Effect.map((readiness) => {
+        switch (readiness.state) {
+          case "ready":
+            return json({ ok: true })
+          case "restoring":
+            return json({ ok: false, detail: "restoring agent actors" }, 503)
+          case "failed":
+            return json({ ok: false, detail: `restoring agent actors failed: ${readiness.reason}` }, 503)
+        }
+      })
     )
   ),
   HttpRouter.get("/api/v1/machines/agent", Effect.succeed(json(machineDefinition)))

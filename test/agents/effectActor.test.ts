@@ -1,0 +1,118 @@
+import { it } from "@effect/vitest"
+import { Deferred, Effect, TestClock } from "effect"
+import { describe, expect } from "vitest"
+import { createActor, setup } from "xstate"
+import type { AgentEvent } from "../../machines/agent/agentTypes.ts"
+import { AgentGatewayMissing } from "../../src/agents/AgentGatewayMissing.ts"
+import { effectActor } from "../../src/agents/effectActor.ts"
+import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
+
+type ParentEvent = AgentEvent | { readonly type: "leave" }
+
+/**
+ * A parent machine that invokes `effectActor(runtime, "apply", program)` in `running`, records
+ * every event it gets back, and leaves `running` (stopping the invoked actor) on `leave`.
+ * The runtime is the test's, so its TestClock drives the program.
+ */
+const runBridge = <E>(program: (input: { n: number }) => Effect.Effect<unknown, E>) =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const received: Array<ParentEvent> = []
+    const record = ({ event }: { event: ParentEvent }) => void received.push(event)
+    const machine = setup({
+      types: { events: {} as ParentEvent },
+      actors: { step: effectActor(runtime, "apply", program) }
+    }).createMachine({
+      initial: "running",
+      on: { "apply.done": { actions: record }, "apply.failed": { actions: record } },
+      states: {
+        running: { invoke: { src: "step", input: { n: 21 } }, on: { leave: "left" } },
+        left: {}
+      }
+    })
+    const actor = createActor(machine).start()
+    yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+    return { actor, received }
+  })
+
+/** Yields to other fibers until `check` holds, at most `rounds` times (the clock does not move). */
+const settle = (check: () => boolean, rounds = 1_000) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < rounds && !check(); i++) yield* Effect.yieldNow()
+    return check()
+  })
+
+describe("effectActor", () => {
+  it.scoped("sends <step>.done with the program's output and the clock's time", () =>
+    Effect.gen(function* () {
+      yield* TestClock.adjust("1234 millis")
+      const { received } = yield* runBridge(({ n }) => Effect.succeed({ tokenHash: `h${n * 2}` }))
+      expect(yield* settle(() => received.length > 0)).toBe(true)
+      expect(received).toEqual([{ type: "apply.done", at: 1_234, output: { tokenHash: "h42" } }])
+    })
+  )
+
+  it.scoped("sends <step>.failed with the typed error as data, its tag the Effect error's _tag", () =>
+    Effect.gen(function* () {
+      const rpc = new GatewayRpcError({ method: "agents.create", code: "INVALID_REQUEST", kind: "invalid_request", message: "bad params", retryable: false })
+      const first = yield* runBridge(() => Effect.fail(rpc))
+      const missing = yield* runBridge(() => Effect.fail(new AgentGatewayMissing({ gatewayId: "gw-1", message: "gateway gw-1 no longer exists" })))
+      const unavailable = yield* runBridge(() =>
+        Effect.fail(new GatewayRpcError({ method: "health", code: "UNAVAILABLE", kind: "unavailable", message: "busy", retryable: true, retryAfterMs: 700 }))
+      )
+      const defect = yield* runBridge(() => Effect.die(new Error("kaboom")))
+      expect(yield* settle(() => [first, missing, unavailable, defect].every((bridge) => bridge.received.length > 0))).toBe(true)
+
+      expect(first.received).toEqual([
+        { type: "apply.failed", at: 0, error: { tag: rpc._tag, message: "agents.create: INVALID_REQUEST bad params", transient: false, retryAfterMs: undefined, step: "apply", at: 0 } }
+      ])
+      expect(missing.received[0]).toMatchObject({ type: "apply.failed", error: { tag: "AgentGatewayMissing", message: "gateway gw-1 no longer exists", transient: false } })
+      expect(unavailable.received[0]).toMatchObject({ type: "apply.failed", error: { tag: "GatewayRpcError", transient: true, retryAfterMs: 700 } })
+      expect(defect.received[0]).toMatchObject({ type: "apply.failed", error: { tag: "Defect", transient: false } })
+      // The machine gets plain data it can persist, not the error instance.
+      expect(JSON.parse(JSON.stringify(first.received[0]))).toEqual(first.received[0])
+    })
+  )
+
+  it.scoped("interrupts the fiber when the state is left, and sends nothing afterwards", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      let interrupted = false
+      const { actor, received } = yield* runBridge(() =>
+        Deferred.succeed(started, undefined).pipe(
+          Effect.zipRight(Effect.sleep("10 seconds")),
+          Effect.as({ tokenHash: "late" }),
+          Effect.onInterrupt(() => Effect.sync(() => void (interrupted = true)))
+        )
+      )
+      yield* Deferred.await(started)
+      expect(interrupted).toBe(false)
+      actor.send({ type: "leave" })
+      expect(actor.getSnapshot().value).toBe("left")
+      expect(yield* settle(() => interrupted)).toBe(true)
+      // Had the fiber survived, its sleep would end here and `apply.done` would follow.
+      yield* TestClock.adjust("1 minute")
+      expect(yield* settle(() => received.length > 0, 100)).toBe(false)
+      expect(actor.getSnapshot().value).toBe("left")
+    })
+  )
+
+  it.scoped("drops a result that completes while the actor is being stopped", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const finished = yield* Deferred.make<void>()
+      // The program cannot be interrupted, so it completes after the stop: the bridge must drop it.
+      const { actor, received } = yield* runBridge(() =>
+        Effect.uninterruptible(
+          Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(release)), Effect.as({ tokenHash: "late" }))
+        ).pipe(Effect.ensuring(Deferred.succeed(finished, undefined)))
+      )
+      yield* Deferred.await(started)
+      actor.send({ type: "leave" })
+      yield* Deferred.succeed(release, undefined)
+      yield* Deferred.await(finished)
+      expect(yield* settle(() => received.length > 0, 100)).toBe(false)
+    })
+  )
+})
