@@ -133,11 +133,11 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       const spec = Methods[method]
       const timeoutMs = options?.timeoutMs ?? config.callTimeoutMs
       const body = spec.idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
-      const send = Effect.async<MethodResult<M>, GatewayError>((resume) => {
+      const send = Effect.async<MethodResult<M>, GatewayError>((resume, signal) => {
         calls[method] = (calls[method] ?? 0) + 1
         const connection = connectionFor(target)
         const id = randomUUID()
-        connection.request(id, method, body).then(
+        connection.request(id, method, body, signal).then(
           (frame) => {
             if (!frame.ok) return resume(Effect.fail(rpcError(method, frame.error ?? { code: "UNKNOWN", message: "ok:false without error" }, frame.payload)))
             const decoded = spec.result.safeParse(frame.payload)

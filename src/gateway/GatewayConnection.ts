@@ -52,9 +52,15 @@ export class GatewayConnection {
 
   constructor(private readonly options: ConnectionOptions) {}
 
-  /** Sends one request frame and resolves with its response frame (ok or not). */
-  async request(id: string, method: string, params: unknown): Promise<ResponseFrame> {
+  /**
+   * Sends one request frame and resolves with its response frame (ok or not). A caller that
+   * gave up (`signal` aborted) while the socket was still connecting sends nothing.
+   */
+  async request(id: string, method: string, params: unknown, signal?: AbortSignal): Promise<ResponseFrame> {
     await this.connect()
+    if (signal?.aborted === true) {
+      throw new GatewayConnectionError({ reason: "closed", message: "caller gave up before the request was sent", retryable: true })
+    }
     const socket = this.socket
     if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
       throw new GatewayConnectionError({ reason: "closed", message: "socket not open", retryable: true })

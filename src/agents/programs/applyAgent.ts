@@ -18,7 +18,7 @@ import { pushHeartbeatConfig } from "./pushHeartbeatConfig.ts"
  * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create or
  * update the agent and wait until it is usable, push its heartbeat config (skipped when
  * unchanged), render the templates with a freshly minted token and write each supported file
- * (USER.md and MEMORY.md are never overwritten once they exist), then reset the session when
+ * (on update, USER.md and MEMORY.md are never overwritten once they exist), then reset the session when
  * asked. The token's hash is staged before any file holds the token, so the agent can
  * authenticate as soon as it reads it. Idempotent, because a restore re-runs it.
  * Output: the token's hash. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
@@ -70,7 +70,8 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   })
 
   for (const [name, content] of rendered) {
-    if (PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
+    // On provision the gateway's own seeded USER.md is replaced; on update the agent's edits stand.
+    if (input.request.action === "update" && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
     yield* gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
       Effect.catchIf(
         (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",

@@ -10,23 +10,21 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  * Creates the agent on the gateway, or updates it when it exists, and returns its workspace
  * file list once the gateway can serve it. `agents.create` derives the id from `name`, so it
  * is created under the gateway agent id and renamed after (gateway protocol §5); it acks
- * ~1.5 s before the agent is usable (§0.6), so `agents.files.list` is retried on "not found".
+ * before the agent is usable (§0.6), so `agents.files.list` is retried on "not found".
+ * It always tries `agents.create` ("already exists" means done): `agents.list` lags behind
+ * a delete, so asking it first would skip re-creating an id deleted moments ago.
  * Idempotent: a restore that re-runs it finds the agent and updates it.
  */
 export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
   target: GatewayTarget,
   agent: { gatewayAgentId: string; name: string; workspace: string }
 ) {
-  const listed = yield* gatewayCall(target, "agents.list", {})
-  const exists = listed.agents.some((entry) => entry.id === agent.gatewayAgentId)
-  if (!exists) {
-    yield* gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
-      Effect.catchIf(
-        (error) => error._tag === "GatewayRpcError" && error.kind === "agent_exists",
-        () => Effect.void
-      )
+  yield* gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
+    Effect.catchIf(
+      (error) => error._tag === "GatewayRpcError" && error.kind === "agent_exists",
+      () => Effect.void
     )
-  }
+  )
   const files = yield* gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId }).pipe(
     Effect.retry({ schedule: agentReadiness, while: isNotFound })
   )
