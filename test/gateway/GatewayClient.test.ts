@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url"
 import { readFileSync } from "node:fs"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
@@ -365,7 +366,8 @@ describe("isTransient", () => {
 })
 
 describe("rpcError classifies the real gateway's words (recordings of openclaw 2026.9.6)", () => {
-  const RECORDINGS = "/work/shared/reference/gateway-recordings"
+  // ../shared sits beside the checkout, for developers and CI alike.
+  const RECORDINGS = fileURLToPath(new URL("../../../shared/reference/gateway-recordings", import.meta.url))
   const recording = JSON.parse(readFileSync(join(RECORDINGS, "openclaw-2026.9.6-rpc-and-handshakes.json"), "utf8")) as {
     rpc: Array<{ label: string; method?: string; error?: unknown }>
   }
