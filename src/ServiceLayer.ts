@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import { AgentSystem, AgentSystemLive } from "./agents/AgentSystem.ts"
+import { HeartbeatConfigBatcherLive } from "./agents/HeartbeatConfigBatcher.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { HttpLive } from "./http/HttpApp.ts"
@@ -22,6 +23,8 @@ const GatewayLive = Layer.unwrapEffect(
   )
 )
 
+const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => HeartbeatConfigBatcherLive(config.configBatchMs)))
+
 /** Restores every agent actor in the background, so `/readyz` can report progress. */
 const RestoreLive = Layer.scopedDiscard(
   Effect.flatMap(AgentSystem, (system) => system.restoreAll).pipe(
@@ -34,6 +37,7 @@ const RestoreLive = Layer.scopedDiscard(
 /** Everything below the HTTP server: database, repositories, gateway client, agent actors. */
 export const CoreLive = RestoreLive.pipe(
   Layer.provideMerge(AgentSystemLive),
+  Layer.provideMerge(BatcherLive),
   Layer.provideMerge(Layer.mergeAll(ReposLive, GatewayLive)),
   Layer.provideMerge(DatabaseLive)
 )

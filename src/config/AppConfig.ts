@@ -27,6 +27,8 @@ export interface AppConfigShape {
   readonly retryBaseMs: number
   /** Per-call gateway timeout, ms (`SWITCHYARD_GATEWAY_CALL_TIMEOUT_MS`, default 30 s). */
   readonly gatewayCallTimeoutMs: number
+  /** How long heartbeat-config changes for one gateway are gathered into one patch, ms (`SWITCHYARD_CONFIG_BATCH_MS`, default 250). */
+  readonly configBatchMs: number
 }
 
 export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
@@ -53,7 +55,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   maxWakeAttempts: positive("SWITCHYARD_MAX_WAKE_ATTEMPTS", 3),
   maxAttempts: positive("SWITCHYARD_MAX_ATTEMPTS", 5),
   retryBaseMs: positive("SWITCHYARD_RETRY_BASE_MS", 2_000),
-  gatewayCallTimeoutMs: positive("SWITCHYARD_GATEWAY_CALL_TIMEOUT_MS", 30_000)
+  gatewayCallTimeoutMs: positive("SWITCHYARD_GATEWAY_CALL_TIMEOUT_MS", 30_000),
+  configBatchMs: positive("SWITCHYARD_CONFIG_BATCH_MS", 250)
 }).pipe(
   Config.map(({ baseUrl, ...rest }) => ({
     ...rest,
@@ -80,6 +83,7 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       maxAttempts: 5,
       retryBaseMs: 2_000,
       gatewayCallTimeoutMs: 30_000,
+      configBatchMs: 50,
       ...overrides
     })
   )

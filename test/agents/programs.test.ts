@@ -6,7 +6,7 @@ import { AgentGatewayMissing } from "../../src/agents/AgentGatewayMissing.ts"
 import { hashAgentToken } from "../../src/agents/agentTokens.ts"
 import { applyAgent } from "../../src/agents/programs/applyAgent.ts"
 import { ensureGatewayAgent } from "../../src/agents/programs/ensureGatewayAgent.ts"
-import { pushHeartbeatConfig } from "../../src/agents/programs/pushHeartbeatConfig.ts"
+import { HeartbeatConfigBatcher, HeartbeatConfigBatcherLive } from "../../src/agents/HeartbeatConfigBatcher.ts"
 import { removeAgent } from "../../src/agents/programs/removeAgent.ts"
 import { wakeAgent, wakeMessage } from "../../src/agents/programs/wakeAgent.ts"
 import { toStepError } from "../../src/agents/stepError.ts"
@@ -46,7 +46,7 @@ const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...iden
 /** Written on every provision (USER.md too, once the bug in the report is fixed). */
 const PROVISIONED = ["AGENTS.md", "BOOTSTRAP.md", "IDENTITY.md", "MEMORY.md", "SOUL.md"]
 
-type Services = AppConfig | GatewayClient | GatewayRepo | BoardRepo | AgentRepo
+type Services = AppConfig | GatewayClient | HeartbeatConfigBatcher | GatewayRepo | BoardRepo | AgentRepo
 
 /**
  * A simulator, the live gateway client pointed at it, `AppConfigTest` and the in-memory repos
@@ -60,10 +60,14 @@ const harness = (options: SimulatorOptions = {}) =>
     store.gateways.set("gw-1", makeGatewayRecord({ id: "gw-1", url: sim.url, token: sim.token, workspaceRoot: WORKSPACE_ROOT }))
     store.boards.set("b1", { id: "b1", gatewayId: "gw-1", name: "Launch Board", createdAt: new Date(0), updatedAt: new Date(0) })
     const context = yield* Layer.build(
-      Layer.mergeAll(
-        AppConfigTest({ baseUrl: BASE_URL }),
-        repos,
-        GatewayClientLive({ callTimeoutMs: 2_000, handshakeTimeoutMs: 2_000, clientVersion: "0.0.0-test" })
+      HeartbeatConfigBatcherLive(20).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            AppConfigTest({ baseUrl: BASE_URL }),
+            repos,
+            GatewayClientLive({ callTimeoutMs: 2_000, handshakeTimeoutMs: 2_000, clientVersion: "0.0.0-test" })
+          )
+        )
       )
     )
     const run = <A, E>(effect: Effect.Effect<A, E, Services>) => Effect.provide(effect, context)
@@ -243,37 +247,6 @@ describe("applyAgent", () => {
         expect(toStepError("apply", Cause.fail(error), 0)).toMatchObject({ tag: "AgentGatewayMissing", transient: false })
       }
       expect(sim.calls).toHaveLength(0)
-    })
-  )
-})
-
-describe("pushHeartbeatConfig", () => {
-  it.scopedLive("patches once, then reports the unchanged heartbeat as skipped", () =>
-    Effect.gen(function* () {
-      const { sim, run, target } = yield* harness()
-      expect(yield* run(pushHeartbeatConfig(target, "hb-agent", { every: "15m", target: "none" }))).toBe(true)
-      expect(yield* run(pushHeartbeatConfig(target, "hb-agent", { every: "15m", target: "none" }))).toBe(false)
-      expect(sim.countOf("config.patch")).toBe(1)
-      expect(yield* run(pushHeartbeatConfig(target, "hb-agent", { every: "20m", target: "none" }))).toBe(true)
-      expect(sim.countOf("config.patch")).toBe(2)
-      const patch = sim.calls.find((call) => call.method === "config.patch")?.params as { raw: string; baseHash?: string }
-      expect(JSON.parse(patch.raw)).toEqual({ agents: { entries: { "hb-agent": { heartbeat: { every: "15m", target: "none" } } } } })
-      expect(patch.baseHash).toEqual(expect.any(String))
-    })
-  )
-
-  it.scopedLive("serialises concurrent pushes on one gateway, so neither meets a stale hash", () =>
-    Effect.gen(function* () {
-      const { sim, run, target } = yield* harness({ latencyMs: 10 })
-      const pushed = yield* Effect.all(
-        ["hb-a", "hb-b", "hb-c"].map((id) => run(pushHeartbeatConfig(target, id, { every: "5m", target: "none" }))),
-        { concurrency: "unbounded" }
-      )
-      expect(pushed).toEqual([true, true, true])
-      // Without the per-gateway lock two pushes read the same hash and one is refused and re-read.
-      expect(sim.countOf("config.get")).toBe(3)
-      expect(sim.countOf("config.patch")).toBe(3)
-      expect(sim.calls.map((call) => call.method)).toEqual(["config.get", "config.patch", "config.get", "config.patch", "config.get", "config.patch"])
     })
   )
 })

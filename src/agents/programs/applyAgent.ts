@@ -7,17 +7,17 @@ import { BoardRepo } from "../../store/BoardRepo.ts"
 import { buildTemplateContext } from "../../templates/TemplateContext.ts"
 import { PRESERVED_FILES, renderWorkspaceFiles, shouldIncludeBootstrap } from "../../templates/renderWorkspaceFiles.ts"
 import { mintAgentToken } from "../agentTokens.ts"
+import { HeartbeatConfigBatcher } from "../HeartbeatConfigBatcher.ts"
 import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
-import { pushHeartbeatConfig } from "./pushHeartbeatConfig.ts"
 
 /**
  * Applies an agent on its gateway, for action "provision" or "update" (seed
  * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create or
- * update the agent and wait until it is usable, push its heartbeat config (skipped when
- * unchanged), render the templates with a freshly minted token and write each supported file
+ * update the agent and wait until it is usable, push its heartbeat config (batched per gateway,
+ * skipped when unchanged), render the templates with a freshly minted token and write each supported file
  * (on update, USER.md and MEMORY.md are never overwritten once they exist), then reset the session when
  * asked. The token's hash is staged before any file holds the token, so the agent can
  * authenticate as soon as it reads it. Idempotent, because a restore re-runs it.
@@ -31,7 +31,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
 
   yield* gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name })
   const listed = yield* ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, name: input.spec.name, workspace })
-  yield* pushHeartbeatConfig(target, input.gatewayAgentId, input.spec.heartbeat)
+  yield* Effect.flatMap(HeartbeatConfigBatcher, (batcher) => batcher.set(target, input.gatewayAgentId, input.spec.heartbeat))
 
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
   const { token, hash } = mintAgentToken()

@@ -1,0 +1,108 @@
+import { it } from "@effect/vitest"
+import { Effect, Either, Layer, Redacted } from "effect"
+import { describe, expect } from "vitest"
+import { HeartbeatConfigBatcher, HeartbeatConfigBatcherLive } from "../../src/agents/HeartbeatConfigBatcher.ts"
+import { GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
+import { startGatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
+
+const TEN_MINUTES = { every: "10m", target: "none" } as const
+
+/** A simulator, the live client, and a batcher with a `windowMs` window. */
+const harness = (windowMs: number, options: SimulatorOptions = {}) =>
+  Effect.gen(function* () {
+    const sim = yield* Effect.acquireRelease(Effect.promise(() => startGatewaySimulator(options)), (s) => Effect.promise(() => s.stop()))
+    const context = yield* Layer.build(
+      HeartbeatConfigBatcherLive(windowMs).pipe(
+        Layer.provideMerge(GatewayClientLive({ callTimeoutMs: 5_000, handshakeTimeoutMs: 2_000, clientVersion: "0.0.0-test" }))
+      )
+    )
+    const target: GatewayTarget = { id: "gw-1", url: sim.url, token: Redacted.make(sim.token) }
+    const set = (agentId: string, heartbeat: { every: string; target: string } = TEN_MINUTES) =>
+      Effect.flatMap(HeartbeatConfigBatcher, (batcher) => batcher.set(target, agentId, heartbeat)).pipe(Effect.provide(context))
+    const setMany = (ids: ReadonlyArray<string>, heartbeat?: { every: string; target: string }) =>
+      Effect.all(ids.map((id) => set(id, heartbeat)), { concurrency: "unbounded" })
+    const entries = () =>
+      ((sim.state.config["agents"] as { entries?: Record<string, { heartbeat?: unknown }> } | undefined)?.entries ?? {})
+    return { sim, set, setMany, entries }
+  })
+
+const ids = (n: number, prefix = "agent") => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
+
+describe("HeartbeatConfigBatcher", () => {
+  it.scopedLive("fifty agents at once become one config.patch, and a repeat writes nothing", () =>
+    Effect.gen(function* () {
+      const { sim, setMany, entries } = yield* harness(50)
+      expect(yield* setMany(ids(50))).toEqual(Array(50).fill(true))
+      expect(sim.countOf("config.patch")).toBe(1)
+      expect(Object.keys(entries()).filter((id) => id.startsWith("agent-"))).toHaveLength(50)
+      expect(entries()["agent-7"]?.heartbeat).toEqual(TEN_MINUTES)
+
+      expect(yield* setMany(ids(50))).toEqual(Array(50).fill(false))
+      expect(sim.countOf("config.patch")).toBe(1)
+    })
+  )
+
+  it.scopedLive("patches only the entries that differ, and says which changed", () =>
+    Effect.gen(function* () {
+      const { sim, set, setMany } = yield* harness(30)
+      yield* set("same")
+      const [unchanged, changed] = yield* Effect.all([set("same"), set("other", { every: "5m", target: "none" })], { concurrency: "unbounded" })
+      expect([unchanged, changed]).toEqual([false, true])
+      const last = sim.calls.filter((call) => call.method === "config.patch").at(-1)?.params as { raw: string }
+      expect(Object.keys(JSON.parse(last.raw).agents.entries)).toEqual(["other"])
+      expect(yield* setMany(["other"], { every: "5m", target: "none" })).toEqual([false])
+    })
+  )
+
+  it.scopedLive("gathers requests that arrive while a patch is under way into the next batch", () =>
+    Effect.gen(function* () {
+      const { sim, setMany } = yield* harness(20, { configPatchDelayMs: 150 })
+      const first = yield* Effect.fork(setMany(ids(10, "early")))
+      yield* Effect.sleep("80 millis")
+      const second = yield* setMany(ids(10, "late"))
+      expect(second).toEqual(Array(10).fill(true))
+      expect((yield* first)).toEqual(Array(10).fill(true))
+      expect(sim.countOf("config.patch")).toBe(2)
+    })
+  )
+
+  it.scopedLive("re-reads and re-applies after a stale baseHash", () =>
+    Effect.gen(function* () {
+      const { sim, setMany, entries } = yield* harness(20)
+      sim.inject({ method: "config.patch", error: { code: "INVALID_REQUEST", message: "config changed since last load; re-run config.get and retry" } })
+      expect(yield* setMany(ids(3))).toEqual([true, true, true])
+      expect(sim.countOf("config.get")).toBe(2)
+      expect(sim.countOf("config.patch")).toBe(2)
+      expect(entries()["agent-2"]?.heartbeat).toEqual(TEN_MINUTES)
+    })
+  )
+
+  it.scopedLive("waits out the gateway's rate limit (retryAfterMs) instead of failing", () =>
+    Effect.gen(function* () {
+      const { sim, setMany } = yield* harness(20)
+      sim.inject({
+        method: "config.patch",
+        error: { code: "UNAVAILABLE", message: "rate limit exceeded for config.patch; retry after 1s", retryable: true, retryAfterMs: 400 }
+      })
+      const started = Date.now()
+      expect(yield* setMany(ids(2))).toEqual([true, true])
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400)
+      expect(sim.countOf("config.patch")).toBe(2)
+    })
+  )
+
+  it.scopedLive("a terminal refusal fails every request of its batch with the typed error", () =>
+    Effect.gen(function* () {
+      const h = yield* harness(20)
+      h.sim.inject({ method: "config.patch", error: { code: "INVALID_REQUEST", message: 'invalid config: agents.entries: Unrecognized key: "x"' } })
+      const outcomes = yield* Effect.all(
+        ids(3).map((id) => Effect.either(h.set(id))),
+        { concurrency: "unbounded" }
+      )
+      for (const outcome of outcomes) {
+        expect(Either.isLeft(outcome)).toBe(true)
+        if (Either.isLeft(outcome)) expect(outcome.left).toMatchObject({ _tag: "GatewayRpcError", kind: "invalid_request" })
+      }
+    })
+  )
+})
