@@ -48,6 +48,8 @@ export const provisionTen = async () => {
     console.log(`  WebSocket connections opened: ${stats.socketsOpened}`)
     console.log(`  config.patch calls: ${stats.calls["config.patch"] ?? 0}`)
     console.log(`  gateway calls by method: ${JSON.stringify(stats.calls)}`)
+    const mean = Object.fromEntries(Object.entries(stats.totalMs).map(([method, ms]) => [method, Math.round(ms / (stats.calls[method] ?? 1))]))
+    console.log(`  mean latency by method (ms): ${JSON.stringify(mean)}`)
   } finally {
     await service.stop()
     await db.drop()

@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import { AgentSystem, AgentSystemLive } from "./agents/AgentSystem.ts"
-import { HeartbeatConfigBatcherLive } from "./agents/HeartbeatConfigBatcher.ts"
+import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { HttpLive } from "./http/HttpApp.ts"
@@ -23,7 +23,7 @@ const GatewayLive = Layer.unwrapEffect(
   )
 )
 
-const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => HeartbeatConfigBatcherLive(config.configBatchMs)))
+const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentConfigBatcherLive(config.configBatchMs)))
 
 /** Restores every agent actor in the background, so `/readyz` can report progress. */
 const RestoreLive = Layer.scopedDiscard(

@@ -10,7 +10,7 @@ import { ActivityRepo } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
-import { HeartbeatConfigBatcher } from "./HeartbeatConfigBatcher.ts"
+import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
 import { lifecycleActivity } from "./lifecycleActivity.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor } from "./effectActor.ts"
@@ -71,7 +71,7 @@ export const AgentSystemLive = Layer.scoped(
   AgentSystem,
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<
-      AppConfig | GatewayClient | HeartbeatConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | ActivityRepo | SqlClient.SqlClient
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | ActivityRepo | SqlClient.SqlClient
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo

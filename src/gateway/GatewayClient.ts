@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { Context, Effect, Layer, PubSub, Redacted, Stream } from "effect"
+import { Context, Duration, Effect, Layer, PubSub, Redacted, Stream } from "effect"
 import { GatewayConnection } from "./GatewayConnection.ts"
 import {
   GatewayConnectionError,
@@ -48,8 +48,12 @@ export interface GatewayClientShape {
   readonly connect: (target: GatewayTarget) => Effect.Effect<string, GatewayConnectionError>
   /** Every event pushed by any gateway this client is connected to. */
   readonly events: Stream.Stream<GatewayEvent>
-  /** Sockets opened so far (reconnects included) and calls made, by method, over all gateways. */
-  readonly stats: Effect.Effect<{ readonly socketsOpened: number; readonly calls: Readonly<Record<string, number>> }>
+  /** Sockets opened so far (reconnects included), and calls made and their summed latency (ms), by method. */
+  readonly stats: Effect.Effect<{
+    readonly socketsOpened: number
+    readonly calls: Readonly<Record<string, number>>
+    readonly totalMs: Readonly<Record<string, number>>
+  }>
   /**
    * Runs `effect` while holding the gateway's config-write lock: config writes are serialised
    * per gateway (read hash → patch), so concurrent agents do not invalidate each other's
@@ -93,6 +97,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     const hub = yield* PubSub.sliding<GatewayEvent>(4096)
     let retiredSockets = 0
     const calls: Record<string, number> = {}
+    const totalMs: Record<string, number> = {}
     // A PubSub is an Enqueue, so the socket's callback can offer without a fiber.
     const publish = (gatewayId: string) => (frame: EventFrame) => {
       hub.unsafeOffer({ gatewayId, event: frame.event, payload: frame.payload, seq: frame.seq })
@@ -154,6 +159,11 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       })
       return send.pipe(
         Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new GatewayTimeoutError({ method, timeoutMs }) }),
+        Effect.timed,
+        Effect.map(([elapsed, result]) => {
+          totalMs[method] = (totalMs[method] ?? 0) + Duration.toMillis(elapsed)
+          return result
+        }),
         Effect.withSpan(`gateway.${method}`, { attributes: { gatewayId: target.id } })
       )
     }
@@ -172,7 +182,8 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       withConfigLock: (gatewayId, effect) => configLock(gatewayId).withPermits(1)(effect),
       stats: Effect.sync(() => ({
         socketsOpened: retiredSockets + [...pool.values()].reduce((n, entry) => n + entry.connection.opened, 0),
-        calls: { ...calls }
+        calls: { ...calls },
+        totalMs: { ...totalMs }
       })),
       forget: (gatewayId) =>
         Effect.sync(() => {

@@ -6,12 +6,12 @@ import { AgentGatewayMissing } from "../../src/agents/AgentGatewayMissing.ts"
 import { hashAgentToken } from "../../src/agents/agentTokens.ts"
 import { applyAgent } from "../../src/agents/programs/applyAgent.ts"
 import { ensureGatewayAgent } from "../../src/agents/programs/ensureGatewayAgent.ts"
-import { HeartbeatConfigBatcher, HeartbeatConfigBatcherLive } from "../../src/agents/HeartbeatConfigBatcher.ts"
+import { AgentConfigBatcher, AgentConfigBatcherLive } from "../../src/agents/AgentConfigBatcher.ts"
 import { removeAgent } from "../../src/agents/programs/removeAgent.ts"
 import { wakeAgent, wakeMessage } from "../../src/agents/programs/wakeAgent.ts"
 import { toStepError } from "../../src/agents/stepError.ts"
 import { AppConfigTest, type AppConfig } from "../../src/config/AppConfig.ts"
-import { GatewayClient, GatewayClientLive } from "../../src/gateway/GatewayClient.ts"
+import { GatewayClient, GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 import { AgentRepo } from "../../src/store/AgentRepo.ts"
 import type { BoardRepo } from "../../src/store/BoardRepo.ts"
@@ -46,7 +46,7 @@ const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...iden
 /** Written on every provision (USER.md too, once the bug in the report is fixed). */
 const PROVISIONED = ["AGENTS.md", "BOOTSTRAP.md", "IDENTITY.md", "MEMORY.md", "SOUL.md"]
 
-type Services = AppConfig | GatewayClient | HeartbeatConfigBatcher | GatewayRepo | BoardRepo | AgentRepo
+type Services = AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo
 
 /**
  * A simulator, the live gateway client pointed at it, `AppConfigTest` and the in-memory repos
@@ -60,7 +60,7 @@ const harness = (options: SimulatorOptions = {}) =>
     store.gateways.set("gw-1", makeGatewayRecord({ id: "gw-1", url: sim.url, token: sim.token, workspaceRoot: WORKSPACE_ROOT }))
     store.boards.set("b1", { id: "b1", gatewayId: "gw-1", name: "Launch Board", createdAt: new Date(0), updatedAt: new Date(0) })
     const context = yield* Layer.build(
-      HeartbeatConfigBatcherLive(20).pipe(
+      AgentConfigBatcherLive(20).pipe(
         Layer.provideMerge(
           Layer.mergeAll(
             AppConfigTest({ baseUrl: BASE_URL }),
@@ -79,6 +79,12 @@ const harness = (options: SimulatorOptions = {}) =>
     return { sim, store, run, files, written, target }
   })
 
+/** The agent's name as `agents.list` shows it. */
+const listedName = (run: <A, E>(effect: Effect.Effect<A, E, Services>) => Effect.Effect<A, E>, target: GatewayTarget) =>
+  run(Effect.flatMap(GatewayClient, (client) => client.call(target, "agents.list", {}))).pipe(
+    Effect.map((listed) => listed.agents.find((agent) => agent.id === GATEWAY_AGENT_ID)?.name)
+  )
+
 const tokenIn = (agentsMd: string | undefined): string => {
   const match = /AUTH_TOKEN="([^"]+)"/.exec(agentsMd ?? "")
   if (match?.[1] === undefined) throw new Error("AGENTS.md carries no AUTH_TOKEN")
@@ -88,10 +94,13 @@ const tokenIn = (agentsMd: string | undefined): string => {
 describe("applyAgent", () => {
   it.scopedLive("provision: creates the agent, waits until it is usable, pushes the heartbeat and writes the workspace", () =>
     Effect.gen(function* () {
-      const { sim, store, run, files, written } = yield* harness({ agentReadyDelayMs: 300 })
+      const { sim, store, run, files, written, target } = yield* harness({ agentReadyDelayMs: 300 })
       const output = yield* run(applyAgent(applyInput()))
 
-      expect(sim.state.agents.get(GATEWAY_AGENT_ID)).toMatchObject({ name: "Ada", workspace: `${WORKSPACE_ROOT}/workspace-${GATEWAY_AGENT_ID}` })
+      expect(sim.state.agents.get(GATEWAY_AGENT_ID)).toMatchObject({ workspace: `${WORKSPACE_ROOT}/workspace-${GATEWAY_AGENT_ID}` })
+      expect(yield* listedName(run, target)).toBe("Ada")
+      // The display name rides in the batched config patch; no separate agents.update write.
+      expect(sim.countOf("agents.update")).toBe(0)
       expect(sim.countOf("agents.create")).toBe(1)
       // The gateway answered "not found" while the agent was hidden; the program kept asking.
       expect(sim.countOf("agents.files.list")).toBeGreaterThanOrEqual(2)
@@ -176,7 +185,7 @@ describe("applyAgent", () => {
       expect([...sim.state.agents.keys()].sort()).toEqual(["main", GATEWAY_AGENT_ID].sort())
       // The same agent, updated in place rather than deleted and re-created.
       expect(sim.state.agents.get(GATEWAY_AGENT_ID)?.createdAt).toBe(created)
-      expect(sim.countOf("agents.update")).toBe(2)
+      expect(sim.countOf("config.patch")).toBe(1)
       expect(hashAgentToken(tokenIn(files().get("AGENTS.md")))).toBe(again.tokenHash)
     })
   )
@@ -257,10 +266,10 @@ describe("ensureGatewayAgent", () => {
       const { sim, run, target } = yield* harness({ agentReadyDelayMs: 300 })
       const workspace = `${WORKSPACE_ROOT}/workspace-${GATEWAY_AGENT_ID}`
       yield* run(Effect.flatMap(GatewayClient, (client) => client.call(target, "agents.create", { name: GATEWAY_AGENT_ID, workspace })))
-      const files = yield* run(ensureGatewayAgent(target, { gatewayAgentId: GATEWAY_AGENT_ID, name: "Ada", workspace }))
+      const files = yield* run(ensureGatewayAgent(target, { gatewayAgentId: GATEWAY_AGENT_ID, workspace }))
       expect(sim.countOf("agents.create")).toBe(2)
       expect(files.map((file) => file.name)).toContain("AGENTS.md")
-      expect(sim.state.agents.get(GATEWAY_AGENT_ID)?.name).toBe("Ada")
+      expect(yield* listedName(run, target)).toBe(GATEWAY_AGENT_ID)
     })
   )
 

@@ -7,7 +7,7 @@ import { BoardRepo } from "../../store/BoardRepo.ts"
 import { buildTemplateContext } from "../../templates/TemplateContext.ts"
 import { PRESERVED_FILES, renderWorkspaceFiles, shouldIncludeBootstrap } from "../../templates/renderWorkspaceFiles.ts"
 import { mintAgentToken } from "../agentTokens.ts"
-import { HeartbeatConfigBatcher } from "../HeartbeatConfigBatcher.ts"
+import { AgentConfigBatcher } from "../AgentConfigBatcher.ts"
 import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
@@ -15,9 +15,8 @@ import { loadGateway } from "./loadGateway.ts"
 
 /**
  * Applies an agent on its gateway, for action "provision" or "update" (seed
- * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create or
- * update the agent and wait until it is usable, push its heartbeat config (batched per gateway,
- * skipped when unchanged), render the templates with a freshly minted token and write each supported file
+ * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create the agent and wait until it is usable,
+ * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with a freshly minted token and write each supported file
  * (on update, USER.md and MEMORY.md are never overwritten once they exist), then reset the session when
  * asked. The token's hash is staged before any file holds the token, so the agent can
  * authenticate as soon as it reads it. Idempotent, because a restore re-runs it.
@@ -29,9 +28,14 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   const board = input.boardId === null ? Option.none() : yield* Effect.flatMap(BoardRepo, (repo) => repo.get(input.boardId!))
   const workspace = workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
 
-  yield* gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name })
-  const listed = yield* ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, name: input.spec.name, workspace })
-  yield* Effect.flatMap(HeartbeatConfigBatcher, (batcher) => batcher.set(target, input.gatewayAgentId, input.spec.heartbeat))
+  const batcher = yield* AgentConfigBatcher
+  const listed = yield* batcher.preparing(
+    target.id,
+    gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }).pipe(
+      Effect.zipRight(ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace }))
+    )
+  )
+  yield* batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat })
 
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
   const { token, hash } = mintAgentToken()

@@ -7,9 +7,10 @@ import { gatewayCall } from "./gatewayCall.ts"
 const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError" && (error as GatewayRpcError).kind === "agent_not_found"
 
 /**
- * Creates the agent on the gateway, or updates it when it exists, and returns its workspace
- * file list once the gateway can serve it. `agents.create` derives the id from `name`, so it
- * is created under the gateway agent id and renamed after (gateway protocol §5); it acks
+ * Creates the agent on the gateway unless it exists, and returns its workspace file list once
+ * the gateway can serve it. `agents.create` derives the id from `name`, so it is created under
+ * the gateway agent id; the display name is set with the agent's config entry
+ * (AgentConfigBatcher), which saves the config write `agents.update` would cost. It acks
  * before the agent is usable (§0.6), so `agents.files.list` is retried on "not found".
  * It always tries `agents.create` ("already exists" means done): `agents.list` lags behind
  * a delete, so asking it first would skip re-creating an id deleted moments ago.
@@ -17,7 +18,7 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  */
 export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
   target: GatewayTarget,
-  agent: { gatewayAgentId: string; name: string; workspace: string }
+  agent: { gatewayAgentId: string; workspace: string }
 ) {
   yield* gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
     Effect.catchIf(
@@ -26,9 +27,6 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
     )
   )
   const files = yield* gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId }).pipe(
-    Effect.retry({ schedule: agentReadiness, while: isNotFound })
-  )
-  yield* gatewayCall(target, "agents.update", { agentId: agent.gatewayAgentId, name: agent.name, workspace: agent.workspace }).pipe(
     Effect.retry({ schedule: agentReadiness, while: isNotFound })
   )
   return files.files

@@ -51,9 +51,20 @@ function withEntries(ctx: SimulatorContext, edit: (entries: Record<string, unkno
   writeConfig(ctx, next)
 }
 
-/** agents.list (protocol §5): `main` first, then ready agents by id. */
+/** The display name in the agent's config entry: the real gateway lists what the config says. */
+const configuredName = (ctx: Parameters<MethodHandler>[1], agentId: string): string | undefined => {
+  const agents = ctx.state.config["agents"]
+  const entries = isPlainObject(agents) ? agents["entries"] : undefined
+  const entry = isPlainObject(entries) ? entries[agentId] : undefined
+  return isPlainObject(entry) && typeof entry["name"] === "string" ? entry["name"] : undefined
+}
+
+/** agents.list (protocol §5): `main` first, then ready agents by id, named as their config entry says. */
 const list: MethodHandler = (_params, ctx) => {
-  const agents = visibleAgents(ctx, ctx.now())
+  const agents = visibleAgents(ctx, ctx.now()).map((agent) => {
+    const name = configuredName(ctx, agent.id) ?? agent.name
+    return name === undefined ? agent : { ...agent, name }
+  })
   return ok({
     defaultId: "main",
     ownership: agents.length > 1 ? "explicit" : "sole",

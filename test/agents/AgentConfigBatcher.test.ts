@@ -1,7 +1,7 @@
 import { it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted } from "effect"
 import { describe, expect } from "vitest"
-import { HeartbeatConfigBatcher, HeartbeatConfigBatcherLive } from "../../src/agents/HeartbeatConfigBatcher.ts"
+import { AgentConfigBatcher, AgentConfigBatcherLive } from "../../src/agents/AgentConfigBatcher.ts"
 import { GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import { startGatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
 
@@ -12,30 +12,35 @@ const harness = (windowMs: number, options: SimulatorOptions = {}) =>
   Effect.gen(function* () {
     const sim = yield* Effect.acquireRelease(Effect.promise(() => startGatewaySimulator(options)), (s) => Effect.promise(() => s.stop()))
     const context = yield* Layer.build(
-      HeartbeatConfigBatcherLive(windowMs).pipe(
+      AgentConfigBatcherLive(windowMs).pipe(
         Layer.provideMerge(GatewayClientLive({ callTimeoutMs: 5_000, handshakeTimeoutMs: 2_000, clientVersion: "0.0.0-test" }))
       )
     )
     const target: GatewayTarget = { id: "gw-1", url: sim.url, token: Redacted.make(sim.token) }
     const set = (agentId: string, heartbeat: { every: string; target: string } = TEN_MINUTES) =>
-      Effect.flatMap(HeartbeatConfigBatcher, (batcher) => batcher.set(target, agentId, heartbeat)).pipe(Effect.provide(context))
+      Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.set(target, agentId, { name: `Agent ${agentId}`, heartbeat })).pipe(
+        Effect.provide(context)
+      )
     const setMany = (ids: ReadonlyArray<string>, heartbeat?: { every: string; target: string }) =>
       Effect.all(ids.map((id) => set(id, heartbeat)), { concurrency: "unbounded" })
     const entries = () =>
-      ((sim.state.config["agents"] as { entries?: Record<string, { heartbeat?: unknown }> } | undefined)?.entries ?? {})
-    return { sim, set, setMany, entries }
+      ((sim.state.config["agents"] as { entries?: Record<string, { name?: string; identity?: { name?: string }; heartbeat?: unknown }> } | undefined)
+        ?.entries ?? {})
+    const preparing = <A>(effect: Effect.Effect<A>) =>
+      Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.preparing("gw-1", effect)).pipe(Effect.provide(context))
+    return { sim, set, setMany, entries, preparing }
   })
 
 const ids = (n: number, prefix = "agent") => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
 
-describe("HeartbeatConfigBatcher", () => {
+describe("AgentConfigBatcher", () => {
   it.scopedLive("fifty agents at once become one config.patch, and a repeat writes nothing", () =>
     Effect.gen(function* () {
       const { sim, setMany, entries } = yield* harness(50)
       expect(yield* setMany(ids(50))).toEqual(Array(50).fill(true))
       expect(sim.countOf("config.patch")).toBe(1)
       expect(Object.keys(entries()).filter((id) => id.startsWith("agent-"))).toHaveLength(50)
-      expect(entries()["agent-7"]?.heartbeat).toEqual(TEN_MINUTES)
+      expect(entries()["agent-7"]).toMatchObject({ name: "Agent agent-7", identity: { name: "Agent agent-7" }, heartbeat: TEN_MINUTES })
 
       expect(yield* setMany(ids(50))).toEqual(Array(50).fill(false))
       expect(sim.countOf("config.patch")).toBe(1)
@@ -63,6 +68,21 @@ describe("HeartbeatConfigBatcher", () => {
       expect(second).toEqual(Array(10).fill(true))
       expect((yield* first)).toEqual(Array(10).fill(true))
       expect(sim.countOf("config.patch")).toBe(2)
+    })
+  )
+
+  it.scopedLive("holds a batch while agents on the gateway are still preparing, then patches once", () =>
+    Effect.gen(function* () {
+      const { sim, set, preparing } = yield* harness(20)
+      const creating = yield* Effect.fork(preparing(Effect.sleep("300 millis")))
+      const early = yield* Effect.fork(set("early"))
+      yield* Effect.sleep("150 millis")
+      expect(sim.countOf("config.patch")).toBe(0)
+      const late = yield* Effect.fork(set("late"))
+      yield* creating
+      expect(yield* early).toBe(true)
+      expect(yield* late).toBe(true)
+      expect(sim.countOf("config.patch")).toBe(1)
     })
   )
 

@@ -1,0 +1,166 @@
+import { Context, Deferred, Duration, Effect, Layer, Schedule } from "effect"
+import { z } from "zod"
+import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
+import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
+import type { GatewayError } from "../gateway/GatewayError.ts"
+import { gatewayCall } from "./programs/gatewayCall.ts"
+
+/** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */
+export interface AgentEntry {
+  readonly name: string
+  readonly heartbeat: HeartbeatConfig
+}
+
+export interface AgentConfigBatcherShape {
+  /**
+   * Wants `agents.entries.<gatewayAgentId>` to carry `entry` (its `name`, `identity.name` and
+   * `heartbeat`). Requests for one gateway that arrive within the batch window (or while its
+   * previous patch is under way) go out as ONE `config.get` + `config.patch` holding every
+   * entry that differs; nothing is written when nothing differs. Completes with whether this
+   * entry changed. Errors: GatewayError (after retries), shared by every request of the batch.
+   */
+  readonly set: (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry) => Effect.Effect<boolean, GatewayError>
+  /**
+   * Runs the steps that come before an agent's own `set` (session, `agents.create`, readiness)
+   * while the gateway's pending batch waits for them. The gateway serialises config writes, so
+   * a patch between creates would split a burst into many batches.
+   */
+  readonly preparing: <A, E, R>(gatewayId: string, steps: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+/**
+ * Coalesces agent config writes per gateway. The gateway serialises config writes and waits for
+ * a hot reload on each (0.3–3.4 s), counts `config.patch` against ~30 writes per minute, and a
+ * patch once restarted it mid-provision (Mission Control #317). So 50 agents provisioned at
+ * once must not become 50 patches, and the rename that `agents.update` would make as a separate
+ * write rides in the same patch (gateway protocol §5 config.patch, agents.update).
+ */
+export class AgentConfigBatcher extends Context.Tag("switchyard/AgentConfigBatcher")<AgentConfigBatcher, AgentConfigBatcherShape>() {}
+
+interface Request {
+  readonly gatewayAgentId: string
+  readonly entry: AgentEntry
+  readonly done: Deferred.Deferred<boolean, GatewayError>
+}
+
+interface Batch {
+  target: GatewayTarget
+  requests: Request[]
+  scheduled: boolean
+}
+
+/** A batch waits for preparing agents at most this long after its window closes. */
+const MAX_HOLD_MS = 15_000
+const HOLD_POLL_MS = 25
+
+const ConfigEntry = z.looseObject({
+  name: z.string().optional(),
+  identity: z.looseObject({ name: z.string().optional() }).optional(),
+  heartbeat: z.looseObject({ every: z.string().optional(), target: z.string().optional() }).optional()
+})
+const ConfigAgents = z.looseObject({ agents: z.looseObject({ entries: z.record(z.string(), ConfigEntry).optional() }).optional() })
+
+const currentEntry = (config: unknown, agentId: string) => {
+  const parsed = ConfigAgents.safeParse(config)
+  return parsed.success ? parsed.data.agents?.entries?.[agentId] : undefined
+}
+
+const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: AgentEntry) =>
+  current !== undefined &&
+  current.name === wanted.name &&
+  current.identity?.name === wanted.name &&
+  current.heartbeat?.every === wanted.heartbeat.every &&
+  current.heartbeat?.target === wanted.heartbeat.target
+
+/** A stale `baseHash` (any `agents.create` changes the hash): re-read and re-apply. */
+const onConflict = {
+  schedule: Schedule.jittered(Schedule.spaced("100 millis")),
+  times: 8,
+  while: (error: GatewayError) => error._tag === "GatewayRpcError" && error.kind === "config_conflict"
+}
+
+/** One batch: read the config, patch every entry that differs, under the gateway's config lock. */
+const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>) =>
+  Effect.gen(function* () {
+    const config = yield* gatewayCall(target, "config.get", {})
+    const current = config.config ?? config.parsed
+    const changed = [...wanted].filter(([agentId, entry]) => !sameEntry(currentEntry(current, agentId), entry))
+    if (changed.length === 0) return new Set<string>()
+    const entries = Object.fromEntries(
+      changed.map(([agentId, entry]) => [agentId, { name: entry.name, identity: { name: entry.name }, heartbeat: entry.heartbeat }])
+    )
+    yield* gatewayCall(target, "config.patch", {
+      raw: JSON.stringify({ agents: { entries } }),
+      baseHash: config.hash,
+      note: `switchyard: ${changed.length} agent entr${changed.length === 1 ? "y" : "ies"}`
+    })
+    return new Set(changed.map(([agentId]) => agentId))
+  }).pipe(Effect.retry(onConflict))
+
+/** `windowMs`: how long a batch stays open for more requests after its first one. */
+export const AgentConfigBatcherLive = (windowMs: number) =>
+  Layer.scoped(
+    AgentConfigBatcher,
+    Effect.gen(function* () {
+      const client = yield* GatewayClient
+      const scope = yield* Effect.scope
+      const batches = new Map<string, Batch>()
+      const preparingCount = new Map<string, number>()
+      const creates = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
+
+      const flush = (gatewayId: string): Effect.Effect<void> =>
+        Effect.gen(function* () {
+          const batch = batches.get(gatewayId)
+          if (batch === undefined) return
+          const requests = batch.requests
+          batch.requests = []
+          batch.scheduled = false
+          // The last request for an agent wins; every request still gets the outcome.
+          const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
+          const outcome = yield* Effect.either(client.withConfigLock(gatewayId, writeBatch(batch.target, wanted)))
+          for (const request of requests) {
+            yield* outcome._tag === "Right"
+              ? Deferred.succeed(request.done, outcome.right.has(request.gatewayAgentId))
+              : Deferred.fail(request.done, outcome.left)
+          }
+        }).pipe(Effect.provideService(GatewayClient, client))
+
+      /** After the window, hold while agents on the gateway are still preparing (up to MAX_HOLD_MS). */
+      const holdForCreates = (gatewayId: string) =>
+        Effect.sleep(Duration.millis(HOLD_POLL_MS)).pipe(
+          Effect.repeat({ while: () => creates(gatewayId) > 0 }),
+          Effect.timeout(Duration.millis(MAX_HOLD_MS)),
+          Effect.ignore
+        )
+
+      const schedule = (gatewayId: string) =>
+        Effect.sleep(Duration.millis(windowMs)).pipe(
+          Effect.zipRight(Effect.suspend(() => (creates(gatewayId) > 0 ? holdForCreates(gatewayId) : Effect.void))),
+          Effect.zipRight(flush(gatewayId)),
+          Effect.forkIn(scope),
+          Effect.asVoid
+        )
+
+      return AgentConfigBatcher.of({
+        set: (target, gatewayAgentId, entry) =>
+          Effect.gen(function* () {
+            const done = yield* Deferred.make<boolean, GatewayError>()
+            const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
+            batch.target = target
+            batch.requests.push({ gatewayAgentId, entry, done })
+            batches.set(target.id, batch)
+            if (!batch.scheduled) {
+              batch.scheduled = true
+              yield* schedule(target.id)
+            }
+            return yield* Deferred.await(done)
+          }),
+        preparing: (gatewayId, steps) =>
+          Effect.acquireUseRelease(
+            Effect.sync(() => preparingCount.set(gatewayId, creates(gatewayId) + 1)),
+            () => steps,
+            () => Effect.sync(() => preparingCount.set(gatewayId, creates(gatewayId) - 1))
+          )
+      })
+    })
+  )

@@ -1,0 +1,49 @@
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+
+const gateway = inject("realGateway")
+const BURST = 50
+
+describe.skipIf(gateway === null)("a burst of agents against a real OpenClaw gateway", () => {
+  let db: { url: string; drop: () => Promise<void> }
+  let service: InProcessService
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    service = await startInProcessService(db.url, { checkinTimeoutMs: 600_000, configBatchMs: 250 })
+  })
+  afterAll(async () => {
+    await service?.stop()
+    await db?.drop()
+  })
+
+  it(`provisions ${BURST} agents at once with a handful of config.patch calls and no gateway restart`, async () => {
+    const gw = await service.api("POST", "/api/v1/gateways", {
+      name: "burst",
+      url: gateway!.url,
+      token: gateway!.token,
+      workspace_root: mkdtempSync(path.join(tmpdir(), "sy-burst-"))
+    })
+    const board = await service.api("POST", "/api/v1/boards", { name: "burst", gateway_id: gw.body.id })
+    const before = await service.gatewayStats()
+    const started = Date.now()
+    const created = await Promise.all(
+      Array.from({ length: BURST }, (_, i) =>
+        service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=240000", { name: `burst-${i}`, board_id: board.body.id })
+      )
+    )
+    const elapsed = Date.now() - started
+    expect(created.map((answer) => answer.status)).toEqual(Array(BURST).fill(201))
+    const after = await service.gatewayStats()
+    const patches = (after.calls["config.patch"] ?? 0) - (before.calls["config.patch"] ?? 0)
+    console.log(`[measure] ${BURST} agents provisioned in ${elapsed} ms with ${patches} config.patch calls and ${after.socketsOpened} socket(s)`)
+    expect(patches).toBeGreaterThan(0)
+    expect(patches).toBeLessThanOrEqual(5)
+    // One socket, never reopened: the gateway was not restarted under us (Mission Control #317).
+    expect(after.socketsOpened).toBe(1)
+  })
+})
