@@ -4,28 +4,32 @@ import path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+import { startOpenClawGateway, type RealGateway } from "../support/openclawGateway.ts"
 
-const gateway = inject("realGateway")
 const BURST = 50
 
-describe.skipIf(gateway === null)("a burst of agents against a real OpenClaw gateway", () => {
+// Its own gateway: fifty agents would slow every suite that shares one after it.
+describe.skipIf(inject("realGateway") === null)("a burst of agents against a real OpenClaw gateway", () => {
   let db: { url: string; drop: () => Promise<void> }
   let service: InProcessService
+  let gateway: RealGateway
 
   beforeAll(async () => {
+    gateway = await startOpenClawGateway()
     db = await createTestDatabase()
     service = await startInProcessService(db.url, { checkinTimeoutMs: 600_000, configBatchMs: 250 })
   })
   afterAll(async () => {
     await service?.stop()
     await db?.drop()
+    await gateway?.stop()
   })
 
   it(`provisions ${BURST} agents at once with a handful of config.patch calls and no gateway restart`, async () => {
     const gw = await service.api("POST", "/api/v1/gateways", {
       name: "burst",
-      url: gateway!.url,
-      token: gateway!.token,
+      url: gateway.url,
+      token: gateway.token,
       workspace_root: mkdtempSync(path.join(tmpdir(), "sy-burst-"))
     })
     const board = await service.api("POST", "/api/v1/boards", { name: "burst", gateway_id: gw.body.id })
