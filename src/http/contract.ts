@@ -14,7 +14,19 @@ export const IdParams = z.object({ id: uuid })
 export const GatewayCreate = z.strictObject({ name, url: wsUrl, token: z.string().min(1), workspace_root: absolutePath })
 export const GatewayUpdate = GatewayCreate.partial()
 
-export const BoardCreate = z.strictObject({ name, gateway_id: uuid })
+/** A board's goal and settings (reference §2.1 boards); all optional, database defaults apply. */
+const boardFields = {
+  board_type: z.enum(["goal", "general"]).optional(),
+  objective: z.string().trim().max(4_000).nullable().optional(),
+  success_metrics: z.record(z.string(), z.unknown()).nullable().optional(),
+  target_date: z.iso.date().nullable().optional(),
+  goal_confirmed: z.boolean().optional(),
+  max_agents: z.number().int().min(0).max(1_000).optional(),
+  paused: z.boolean().optional()
+}
+
+export const BoardCreate = z.strictObject({ name, gateway_id: uuid, ...boardFields })
+export const BoardUpdate = z.strictObject({ name: name.optional(), ...boardFields })
 export const BoardQuery = z.object({ gateway_id: uuid.optional() })
 
 /** A heartbeat cadence such as "10m", "30s" or "1h" (`agents.entries.<id>.heartbeat.every`). */
@@ -33,7 +45,15 @@ const agentFields = {
   soul_template: z.string().max(24_000).nullable().optional()
 }
 
-export const AgentCreate = z.strictObject({ ...agentFields, board_id: uuid, is_board_lead: z.boolean().default(false) })
+/** `board_id` is required of the admin; a lead's agents always go on the lead's own board. */
+export const AgentCreate = z.strictObject({ ...agentFields, board_id: uuid.optional(), is_board_lead: z.boolean().default(false) })
+
+/** `ensure lead`: every field optional; what is given is reconciled onto an existing lead. */
+export const LeadEnsure = z.strictObject({
+  name: name.optional(),
+  heartbeat_config: HeartbeatConfigInput.optional(),
+  identity_profile: IdentityProfile.nullable().optional()
+})
 
 /** `status` is refused with a clear message: it is driven by heartbeats and the lifecycle. */
 export const AgentUpdate = z

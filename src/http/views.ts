@@ -19,6 +19,13 @@ export const boardView = (row: BoardRow) => ({
   id: row.id,
   name: row.name,
   gateway_id: row.gatewayId,
+  board_type: row.boardType,
+  objective: row.objective,
+  success_metrics: row.successMetrics,
+  target_date: row.targetDate,
+  goal_confirmed: row.goalConfirmed,
+  max_agents: row.maxAgents,
+  paused: row.paused,
   created_at: iso(row.createdAt),
   updated_at: iso(row.updatedAt)
 })

@@ -53,6 +53,10 @@ export interface AgentRepoShape {
   /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
   readonly findIdByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly findByName: (filter: { name: string; boardId: string | null; gatewayId: string }) => Effect.Effect<Option.Option<string>, SqlError>
+  /** The live lead of a board, if any. */
+  readonly leadOf: (boardId: string) => Effect.Effect<Option.Option<string>, SqlError>
+  /** Live non-lead agents on a board (what `max_agents` caps). */
+  readonly workerCount: (boardId: string) => Effect.Effect<number, SqlError>
   /** Whether a live agent other than `exceptId` has `name` on the gateway (names are unique per gateway). */
   readonly nameTaken: (filter: { name: string; gatewayId: string; exceptId?: string | undefined }) => Effect.Effect<boolean, SqlError>
 }
@@ -137,6 +141,14 @@ export const AgentRepoLive = Layer.effect(
           ? sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and board_id is null and lower(name) = lower(${name}) and deleted_at is null`
           : sql<{ id: string }>`select id from agents where board_id = ${boardId} and lower(name) = lower(${name}) and deleted_at is null`
         ).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id))),
+      leadOf: (boardId) =>
+        sql<{ id: string }>`select id from agents where board_id = ${boardId} and role = 'lead' and deleted_at is null`.pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0]?.id))
+        ),
+      workerCount: (boardId) =>
+        sql<{ count: string }>`select count(*) from agents where board_id = ${boardId} and role = 'worker' and deleted_at is null`.pipe(
+          Effect.map((rows) => Number(rows[0]?.count ?? 0))
+        ),
       nameTaken: ({ name, gatewayId, exceptId }) =>
         sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and lower(name) = lower(${name}) and deleted_at is null`.pipe(
           Effect.map((rows) => rows.some((row) => row.id !== exceptId))

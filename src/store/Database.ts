@@ -4,12 +4,16 @@ import { Effect, Layer, Option, String } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
 import init from "./migrations/0001_init.ts"
+import boardGoals from "./migrations/0003_board_goals.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
 
 /** Ordered migrations; the key's number is the migration id (@effect/sql Migrator). */
-export const migrations = PgMigrator.fromRecord({ "0001_init": init })
+export const migrations = PgMigrator.fromRecord({
+  "0001_init": init,
+  "0003_board_goals": boardGoals
+})
 
 /**
  * The SQL client: `DATABASE_URL` when set, otherwise the embedded default (a real Postgres

@@ -21,6 +21,11 @@ export const TemplateContext = z.object({
   board_name: z.string(),
   board_objective: z.string(),
   board_type: z.string(),
+  /** The board's success metrics as JSON text ('' when none). */
+  board_success_metrics: z.string(),
+  /** YYYY-MM-DD, or ''. */
+  board_target_date: z.string(),
+  board_goal_confirmed: z.boolean(),
   is_board_lead: z.boolean(),
   is_main_agent: z.boolean(),
   session_key: required,
@@ -74,7 +79,15 @@ export interface TemplateInput {
     identityProfile: IdentityProfile | null
     heartbeatEvery: string
   }
-  board: { id: string; name: string; objective?: string | null; boardType?: string | null } | null
+  board: {
+    id: string
+    name: string
+    objective?: string | null
+    boardType?: string | null
+    successMetrics?: Readonly<Record<string, unknown>> | null
+    targetDate?: string | null
+    goalConfirmed?: boolean
+  } | null
   gateway: { workspaceRoot: string; mainSessionKey: string }
   user?: {
     name?: string
@@ -135,6 +148,9 @@ export const buildTemplateContext = (input: TemplateInput): TemplateContext => {
     board_name: board?.name ?? "",
     board_objective: board?.objective ?? "",
     board_type: board?.boardType ?? "",
+    board_success_metrics: board?.successMetrics == null ? "" : JSON.stringify(board.successMetrics),
+    board_target_date: board?.targetDate ?? "",
+    board_goal_confirmed: board?.goalConfirmed ?? false,
     is_board_lead: agent.isBoardLead,
     is_main_agent: agent.isMainAgent,
     session_key: agent.sessionKey,

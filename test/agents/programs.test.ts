@@ -58,7 +58,20 @@ const harness = (options: SimulatorOptions = {}) =>
     const sim = yield* Effect.acquireRelease(Effect.promise(() => startGatewaySimulator(options)), (s) => Effect.promise(() => s.stop()))
     const { store, layer: repos } = makeFakeRepos({ stamp: () => sim.calls.length })
     store.gateways.set("gw-1", makeGatewayRecord({ id: "gw-1", url: sim.url, token: sim.token, workspaceRoot: WORKSPACE_ROOT }))
-    store.boards.set("b1", { id: "b1", gatewayId: "gw-1", name: "Launch Board", createdAt: new Date(0), updatedAt: new Date(0) })
+    store.boards.set("b1", {
+      id: "b1",
+      gatewayId: "gw-1",
+      name: "Launch Board",
+      boardType: "goal",
+      objective: "Ship the launch",
+      successMetrics: null,
+      targetDate: null,
+      goalConfirmed: true,
+      maxAgents: 1,
+      paused: false,
+      createdAt: new Date(0),
+      updatedAt: new Date(0)
+    })
     const context = yield* Layer.build(
       AgentConfigBatcherLive(20).pipe(
         Layer.provideMerge(

@@ -136,7 +136,8 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     ] as const) {
       const forbidden = await asAgent(ada.token, method, route, body)
       expect(forbidden.status, `${method} ${route}`).toBe(403)
-      expect(forbidden.body).toEqual({ detail: "admin token required" })
+      // A lead may create agents, so a worker asking to is told that, not that it is no admin.
+      expect(forbidden.body).toEqual({ detail: route === "/api/v1/agents" && method === "POST" ? "only a board lead may create agents" : "admin token required" })
     }
     // An agent token may also travel as a bearer; it is still not the admin's.
     expect((await call("GET", "/api/v1/agents", { headers: { authorization: `Bearer ${ada.token}` } })).status).toBe(403)

@@ -55,7 +55,15 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     },
     board: Option.match(board, {
       onNone: () => null,
-      onSome: (row) => ({ id: row.id, name: row.name })
+      onSome: (row) => ({
+        id: row.id,
+        name: row.name,
+        objective: row.objective,
+        boardType: row.boardType,
+        successMetrics: row.successMetrics,
+        targetDate: row.targetDate,
+        goalConfirmed: row.goalConfirmed
+      })
     }),
     gateway: {
       workspaceRoot: gateway.workspaceRoot,

@@ -1,25 +1,50 @@
-import { randomUUID } from "node:crypto"
 import { HttpRouter } from "@effect/platform"
 import { Clock, Effect, Option } from "effect"
 import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
-import { conflict, invalid, notFound } from "../ApiError.ts"
+import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
+import { createAgent } from "../createAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
-import { requireAdmin } from "../auth.ts"
+import { authenticate, requireAdmin } from "../auth.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, WaitQuery } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { handle, json } from "../respond.ts"
 import { agentView } from "../views.ts"
 
-const DEFAULT_HEARTBEAT = { every: "10m", target: "none" } as const
+const forbidden = (detail: string) => new ApiError({ status: 403, detail })
 
 /** 404 unless the agent exists and is not deleted. */
 const existingAgent = (id: string) =>
   Effect.flatMap(AgentRepo, (repo) => repo.get(id)).pipe(
     Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("agent")), onSome: Effect.succeed }))
   )
+
+const boardOrInvalid = (boardId: string) =>
+  Effect.flatMap(BoardRepo, (repo) => repo.get(boardId)).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(invalid(`board_id: no board ${boardId}`)), onSome: Effect.succeed }))
+  )
+
+/** The admin names the board. */
+const adminBoard = (boardId: string | undefined) =>
+  boardId === undefined ? Effect.fail(invalid("board_id: required")) : boardOrInvalid(boardId)
+
+/**
+ * A lead creates workers on its own board only, up to the board's `max_agents` (reference §1.4;
+ * 409 beyond it); any other agent gets 403.
+ */
+const leadBoard = (callerId: string, body: { board_id?: string | undefined; is_board_lead: boolean }) =>
+  Effect.gen(function* () {
+    const caller = yield* existingAgent(callerId)
+    if (caller.role !== "lead" || caller.boardId === null) return yield* forbidden("only a board lead may create agents")
+    if (body.is_board_lead) return yield* forbidden("a lead cannot create another lead")
+    if (body.board_id !== undefined && body.board_id !== caller.boardId) return yield* forbidden("a lead creates agents on its own board only")
+    const board = yield* boardOrInvalid(caller.boardId)
+    const workers = yield* Effect.flatMap(AgentRepo, (repo) => repo.workerCount(board.id))
+    if (workers >= board.maxAgents) return yield* conflict(`board allows ${board.maxAgents} agent(s) besides its lead; it has ${workers}`)
+    return board
+  })
 
 /**
  * A body-less lifecycle event for one agent (`agent.delete`, `agent.retry`): answers with the
@@ -40,7 +65,7 @@ const lifecycleEvent = (type: "agent.delete" | "agent.retry", accepted: 200 | 20
   )
 
 /**
- * `/api/v1/agents` (admin). Handlers validate, send an event to the agent's actor (or create
+ * `/api/v1/agents` (admin; a board lead may create workers). Handlers validate, send an event to the agent's actor (or create
  * it) and answer with the persisted read model; they never call the gateway.
  */
 export const agentRoutes = HttpRouter.empty.pipe(
@@ -61,32 +86,19 @@ export const agentRoutes = HttpRouter.empty.pipe(
     "/api/v1/agents",
     handle(
       Effect.gen(function* () {
-        yield* requireAdmin
+        const caller = yield* authenticate
         const wait = yield* decodeQuery(WaitQuery)
         yield* checkWaitFor(wait)
         const body = yield* decodeBody(AgentCreate)
-        const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(body.board_id))
-        if (Option.isNone(board)) return yield* invalid(`board_id: no board ${body.board_id}`)
-        const repo = yield* AgentRepo
-        if (yield* repo.nameTaken({ name: body.name, gatewayId: board.value.gatewayId })) {
-          return yield* conflict(`an agent named "${body.name}" already exists on this gateway`)
-        }
-        const agentId = randomUUID()
-        yield* Effect.flatMap(AgentSystem, (system) =>
-          system.create({
-            agentId,
-            gatewayId: board.value.gatewayId,
-            boardId: body.board_id,
-            role: body.is_board_lead ? "lead" : "worker",
-            spec: {
-              name: body.name,
-              heartbeat: body.heartbeat_config ?? DEFAULT_HEARTBEAT,
-              identityProfile: body.identity_profile ?? null,
-              identityTemplate: body.identity_template ?? null,
-              soulTemplate: body.soul_template ?? null
-            }
-          })
-        )
+        const board = caller.kind === "admin" ? yield* adminBoard(body.board_id) : yield* leadBoard(caller.agentId, body)
+        const agentId = yield* createAgent(board, {
+          name: body.name,
+          role: body.is_board_lead ? "lead" : "worker",
+          heartbeat: body.heartbeat_config,
+          identityProfile: body.identity_profile,
+          identityTemplate: body.identity_template,
+          soulTemplate: body.soul_template
+        })
         return yield* answerAgent(agentId, wait, 201)
       })
     )

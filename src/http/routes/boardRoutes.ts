@@ -1,16 +1,47 @@
 import { randomUUID } from "node:crypto"
 import { HttpRouter } from "@effect/platform"
-import { Effect, Option } from "effect"
-import { BoardRepo } from "../../store/BoardRepo.ts"
+import { Clock, Effect, Option } from "effect"
+import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
+import { AgentSystem } from "../../agents/AgentSystem.ts"
+import { AgentRepo } from "../../store/AgentRepo.ts"
+import { BoardRepo, type BoardChanges } from "../../store/BoardRepo.ts"
 import { GatewayRepo } from "../../store/GatewayRepo.ts"
-import { invalid, notFound } from "../ApiError.ts"
+import { conflict, invalid, notFound } from "../ApiError.ts"
+import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { requireAdmin } from "../auth.ts"
-import { BoardCreate, BoardQuery, IdParams } from "../contract.ts"
+import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, WaitQuery } from "../contract.ts"
+import { createAgent } from "../createAgent.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { handle, json } from "../respond.ts"
 import { boardView } from "../views.ts"
 
-/** `/api/v1/boards` (admin): a board belongs to one gateway. */
+/** A lead's identity unless the operator gives one (reference §2.2 board lead). */
+const LEAD_PROFILE = { role: "Board Lead", communication_style: "direct, concise, decisive", emoji: ":compass:" }
+
+const settingsOf = (body: {
+  board_type?: "goal" | "general" | undefined
+  objective?: string | null | undefined
+  success_metrics?: Record<string, unknown> | null | undefined
+  target_date?: string | null | undefined
+  goal_confirmed?: boolean | undefined
+  max_agents?: number | undefined
+  paused?: boolean | undefined
+}): BoardChanges => ({
+  ...(body.board_type === undefined ? {} : { boardType: body.board_type }),
+  ...(body.objective === undefined ? {} : { objective: body.objective }),
+  ...(body.success_metrics === undefined ? {} : { successMetrics: body.success_metrics }),
+  ...(body.target_date === undefined ? {} : { targetDate: body.target_date }),
+  ...(body.goal_confirmed === undefined ? {} : { goalConfirmed: body.goal_confirmed }),
+  ...(body.max_agents === undefined ? {} : { maxAgents: body.max_agents }),
+  ...(body.paused === undefined ? {} : { paused: body.paused })
+})
+
+const existingBoard = (id: string) =>
+  Effect.flatMap(BoardRepo, (repo) => repo.get(id)).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("board")), onSome: Effect.succeed }))
+  )
+
+/** `/api/v1/boards` (admin): a board belongs to one gateway; it has a goal, a worker cap and one lead. */
 export const boardRoutes = HttpRouter.empty.pipe(
   HttpRouter.post(
     "/api/v1/boards",
@@ -20,7 +51,9 @@ export const boardRoutes = HttpRouter.empty.pipe(
         const body = yield* decodeBody(BoardCreate)
         const gateway = yield* Effect.flatMap(GatewayRepo, (repo) => repo.get(body.gateway_id))
         if (Option.isNone(gateway)) return yield* invalid(`gateway_id: no gateway ${body.gateway_id}`)
-        const row = yield* Effect.flatMap(BoardRepo, (repo) => repo.insert({ id: randomUUID(), gatewayId: body.gateway_id, name: body.name }))
+        const row = yield* Effect.flatMap(BoardRepo, (repo) =>
+          repo.insert({ id: randomUUID(), gatewayId: body.gateway_id, name: body.name, ...settingsOf(body) })
+        )
         return json(boardView(row), 201)
       })
     )
@@ -42,9 +75,71 @@ export const boardRoutes = HttpRouter.empty.pipe(
       Effect.gen(function* () {
         yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
-        const row = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(id))
+        return json(boardView(yield* existingBoard(id)))
+      })
+    )
+  ),
+  HttpRouter.patch(
+    "/api/v1/boards/:id",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        const body = yield* decodeBody(BoardUpdate)
+        const row = yield* Effect.flatMap(BoardRepo, (repo) => repo.update(id, { ...settingsOf(body), ...(body.name === undefined ? {} : { name: body.name }) }))
         if (Option.isNone(row)) return yield* notFound("board")
         return json(boardView(row.value))
+      })
+    )
+  ),
+  HttpRouter.del(
+    "/api/v1/boards/:id",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        yield* existingBoard(id)
+        const agents = yield* Effect.flatMap(AgentRepo, (repo) => repo.list({ boardId: id, limit: 1, offset: 0 }))
+        if (agents.total > 0) return yield* conflict(`board has ${agents.total} agents; delete them first`)
+        yield* Effect.flatMap(BoardRepo, (repo) => repo.remove(id))
+        return json({ ok: true })
+      })
+    )
+  ),
+  HttpRouter.post(
+    "/api/v1/boards/:id/lead",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        const wait = yield* decodeQuery(WaitQuery)
+        yield* checkWaitFor(wait)
+        const body = yield* decodeBody(LeadEnsure)
+        const board = yield* existingBoard(id)
+        const lead = yield* Effect.flatMap(AgentRepo, (repo) => repo.leadOf(board.id))
+        if (Option.isNone(lead)) {
+          const agentId = yield* createAgent(board, {
+            name: body.name ?? `${board.name} Lead`,
+            role: "lead",
+            heartbeat: body.heartbeat_config,
+            identityProfile: body.identity_profile === undefined ? LEAD_PROFILE : body.identity_profile
+          })
+          return yield* answerAgent(agentId, wait, 201)
+        }
+        // Reconcile: what the caller states is applied to the existing lead; nothing else changes.
+        if (body.name !== undefined && (yield* Effect.flatMap(AgentRepo, (repo) => repo.nameTaken({ name: body.name!, gatewayId: board.gatewayId, exceptId: lead.value })))) {
+          return yield* conflict(`an agent named "${body.name}" already exists on this gateway`)
+        }
+        const changes: AgentUpdateChanges = {
+          ...(body.name === undefined ? {} : { name: body.name }),
+          ...(body.heartbeat_config === undefined ? {} : { heartbeat: body.heartbeat_config }),
+          ...(body.identity_profile === undefined ? {} : { identityProfile: body.identity_profile })
+        }
+        if (Object.keys(changes).length > 0) {
+          const at = yield* Clock.currentTimeMillis
+          yield* Effect.flatMap(AgentSystem, (system) => system.send(lead.value, { type: "agent.update", at, changes }))
+        }
+        return yield* answerAgent(lead.value, wait)
       })
     )
   )

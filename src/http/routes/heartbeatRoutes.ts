@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto"
 import { HttpRouter } from "@effect/platform"
 import { Clock, Effect, Option } from "effect"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
@@ -6,6 +5,7 @@ import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
 import { ApiError, invalid } from "../ApiError.ts"
 import { answerAgent } from "../answerAgent.ts"
+import { createAgent } from "../createAgent.ts"
 import { authenticate, requireAgent } from "../auth.ts"
 import { HeartbeatBody, HeartbeatOrCreateBody, IdParams } from "../contract.ts"
 import { decodeBody, decodeParams } from "../decode.ts"
@@ -51,16 +51,7 @@ export const heartbeatRoutes = HttpRouter.empty.pipe(
           repo.findByName({ name: body.name, boardId: board.value.id, gatewayId: board.value.gatewayId })
         )
         if (Option.isSome(existing)) return yield* beat(existing.value, body.status)
-        const agentId = randomUUID()
-        yield* Effect.flatMap(AgentSystem, (system) =>
-          system.create({
-            agentId,
-            gatewayId: board.value.gatewayId,
-            boardId: board.value.id,
-            role: "worker",
-            spec: { name: body.name, heartbeat: { every: "10m", target: "none" }, identityProfile: null, identityTemplate: null, soulTemplate: null }
-          })
-        )
+        const agentId = yield* createAgent(board.value, { name: body.name, role: "worker" })
         return yield* answerAgent(agentId, NO_WAIT, 201)
       })
     )

@@ -1,0 +1,50 @@
+import { randomUUID } from "node:crypto"
+import { Effect, Option } from "effect"
+import type { AgentRole, HeartbeatConfig, IdentityProfile } from "../../machines/agent/agentTypes.ts"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
+import type { BoardRow } from "../store/BoardRepo.ts"
+import { conflict } from "./ApiError.ts"
+
+export const DEFAULT_HEARTBEAT: HeartbeatConfig = { every: "10m", target: "none" }
+
+export interface NewAgentFields {
+  readonly name: string
+  readonly role: Exclude<AgentRole, "main">
+  readonly heartbeat?: HeartbeatConfig | undefined
+  readonly identityProfile?: IdentityProfile | null | undefined
+  readonly identityTemplate?: string | null | undefined
+  readonly soulTemplate?: string | null | undefined
+}
+
+/**
+ * Creates an agent on `board` (its actor starts provisioning) and returns its id. A name taken
+ * on the gateway, or a second lead on the board, is a 409 that creates nothing.
+ */
+export const createAgent = (board: BoardRow, fields: NewAgentFields) =>
+  Effect.gen(function* () {
+    const repo = yield* AgentRepo
+    if (yield* repo.nameTaken({ name: fields.name, gatewayId: board.gatewayId })) {
+      return yield* conflict(`an agent named "${fields.name}" already exists on this gateway`)
+    }
+    if (fields.role === "lead" && Option.isSome(yield* repo.leadOf(board.id))) {
+      return yield* conflict(`board ${board.id} already has a lead; use POST /api/v1/boards/${board.id}/lead`)
+    }
+    const agentId = randomUUID()
+    yield* Effect.flatMap(AgentSystem, (system) =>
+      system.create({
+        agentId,
+        gatewayId: board.gatewayId,
+        boardId: board.id,
+        role: fields.role,
+        spec: {
+          name: fields.name,
+          heartbeat: fields.heartbeat ?? DEFAULT_HEARTBEAT,
+          identityProfile: fields.identityProfile ?? null,
+          identityTemplate: fields.identityTemplate ?? null,
+          soulTemplate: fields.soulTemplate ?? null
+        }
+      })
+    )
+    return agentId
+  })

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+
+describe("boards and board leads (in-process service, simulated gateway)", () => {
+  let db: { url: string; drop: () => Promise<void> }
+  let simulator: GatewaySimulator
+  let service: InProcessService
+  let gatewayId: string
+
+  const tokenOf = (gatewayAgentId: string) => /AUTH_TOKEN="([^"]+)"/.exec(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? "")?.[1]
+  const asAgent = async (token: string, method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${service.url}${route}`, {
+      method,
+      headers: { "content-type": "application/json", "x-agent-token": token },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    return { status: response.status, body: (await response.json()) as any }
+  }
+  const newBoard = async (name: string, extra: Record<string, unknown> = {}) => {
+    const created = await service.api("POST", "/api/v1/boards", { name, gateway_id: gatewayId, ...extra })
+    expect(created.status).toBe(201)
+    return created.body as { id: string; max_agents: number }
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    simulator = await startGatewaySimulator()
+    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000 })
+    const gateway = await service.api("POST", "/api/v1/gateways", { name: "sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/ws" })
+    gatewayId = gateway.body.id
+  })
+  afterAll(async () => {
+    await service?.stop()
+    await simulator?.stop()
+    await db?.drop()
+  })
+
+  it("creates, reads and patches a board's goal, and renders it into MEMORY.md", async () => {
+    const board = await newBoard("Launch", {
+      board_type: "goal",
+      objective: "Ship v1 by spring",
+      success_metrics: { signups: 1000 },
+      target_date: "2027-03-01",
+      max_agents: 2
+    })
+    expect(board).toMatchObject({
+      board_type: "goal",
+      objective: "Ship v1 by spring",
+      success_metrics: { signups: 1000 },
+      target_date: "2027-03-01",
+      goal_confirmed: false,
+      max_agents: 2,
+      paused: false
+    })
+    const patched = await service.api("PATCH", `/api/v1/boards/${board.id}`, { goal_confirmed: true, paused: true })
+    expect(patched.body).toMatchObject({ goal_confirmed: true, paused: true, objective: "Ship v1 by spring" })
+    expect((await service.api("GET", `/api/v1/boards/${board.id}`)).body).toMatchObject({ goal_confirmed: true })
+
+    const agent = await service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=20000", { name: "Mem", board_id: board.id })
+    const memory = simulator.state.files.get(agent.body.gateway_agent_id)?.get("MEMORY.md") ?? ""
+    expect(memory).toContain("Ship v1 by spring")
+    expect(memory).toContain('{"signups":1000}')
+    expect(memory).toContain("2027-03-01")
+  })
+
+  it("refuses bad goal fields with 422 and changes nothing", async () => {
+    const board = await newBoard("Strict")
+    for (const body of [{ target_date: "next week" }, { board_type: "sprint" }, { max_agents: -1 }, { gateway_id: gatewayId }]) {
+      const answer = await service.api("PATCH", `/api/v1/boards/${board.id}`, body)
+      expect(answer.status, JSON.stringify(body)).toBe(422)
+    }
+    expect((await service.api("GET", `/api/v1/boards/${board.id}`)).body).toMatchObject({ board_type: "general", max_agents: 1, target_date: null })
+  })
+
+  it("ensure lead creates lead-<board id> with a lead profile, and a second call returns the same lead", async () => {
+    const board = await newBoard("Ops")
+    const first = await service.api("POST", `/api/v1/boards/${board.id}/lead?wait_for=provisioning.awaiting&timeout_ms=20000`, {})
+    expect(first.status).toBe(201)
+    expect(first.body).toMatchObject({
+      name: "Ops Lead",
+      role: "lead",
+      is_board_lead: true,
+      gateway_agent_id: `lead-${board.id}`,
+      session_key: `agent:lead-${board.id}:main`,
+      identity_profile: { role: "Board Lead" }
+    })
+    expect(simulator.state.files.get(`lead-${board.id}`)?.get("AGENTS.md")).toContain("board lead")
+
+    const again = await service.api("POST", `/api/v1/boards/${board.id}/lead`, {})
+    expect(again.status).toBe(200)
+    expect(again.body.id).toBe(first.body.id)
+    expect(again.body.state).toBe("provisioning.awaiting")
+
+    const renamed = await service.api("POST", `/api/v1/boards/${board.id}/lead?wait_for=updating.awaiting&timeout_ms=20000`, { name: "Ops Captain" })
+    expect(renamed.body).toMatchObject({ id: first.body.id, name: "Ops Captain", state: "updating.awaiting" })
+
+    const second = await service.api("POST", "/api/v1/agents", { name: "Usurper", board_id: board.id, is_board_lead: true })
+    expect(second.status).toBe(409)
+  })
+
+  it("a lead creates workers on its own board up to max_agents; others may not", async () => {
+    const board = await newBoard("Crew", { max_agents: 1 })
+    const other = await newBoard("Elsewhere")
+    const lead = await service.api("POST", `/api/v1/boards/${board.id}/lead?wait_for=provisioning.awaiting&timeout_ms=20000`, {})
+    const leadToken = tokenOf(lead.body.gateway_agent_id)!
+
+    const worker = await asAgent(leadToken, "POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=20000", { name: "Crew Worker" })
+    expect(worker.status).toBe(201)
+    expect(worker.body).toMatchObject({ board_id: board.id, role: "worker" })
+
+    const beyond = await asAgent(leadToken, "POST", "/api/v1/agents", { name: "One Too Many" })
+    expect(beyond.status).toBe(409)
+    expect(beyond.body.detail).toContain("allows 1")
+    expect((await asAgent(leadToken, "POST", "/api/v1/agents", { name: "Abroad", board_id: other.id })).status).toBe(403)
+    expect((await asAgent(leadToken, "POST", "/api/v1/agents", { name: "Deputy", is_board_lead: true })).status).toBe(403)
+
+    const workerToken = tokenOf(worker.body.gateway_agent_id)!
+    expect((await asAgent(workerToken, "POST", "/api/v1/agents", { name: "Minion" })).status).toBe(403)
+    const names = (await service.api("GET", `/api/v1/agents?board_id=${board.id}`)).body.items.map((agent: { name: string }) => agent.name)
+    expect(names.sort()).toEqual(["Crew Lead", "Crew Worker"])
+  })
+
+  it("deleting a board with agents is a 409; an empty board is deleted", async () => {
+    const busy = await newBoard("Busy")
+    await service.api("POST", "/api/v1/agents", { name: "Busy Bee", board_id: busy.id })
+    expect((await service.api("DELETE", `/api/v1/boards/${busy.id}`)).status).toBe(409)
+    const empty = await newBoard("Empty")
+    expect((await service.api("DELETE", `/api/v1/boards/${empty.id}`)).status).toBe(200)
+    expect((await service.api("GET", `/api/v1/boards/${empty.id}`)).status).toBe(404)
+  })
+})
