@@ -9,13 +9,14 @@ import { AgentRepoLive } from "./store/AgentRepo.ts"
 import { BoardRepoLive } from "./store/BoardRepo.ts"
 import { MigrationsLive, SqlLive } from "./store/Database.ts"
 import { GatewayRepoLive } from "./store/GatewayRepo.ts"
+import { TaskRepoLive } from "./store/TaskRepo.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
 /** The SQL client, with migrations applied before anything else can use it. */
 const DatabaseLive = Layer.provideMerge(MigrationsLive, SqlLive)
 
-const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, ActivityRepoLive)
+const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive)
 
 const GatewayLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>

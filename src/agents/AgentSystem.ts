@@ -9,6 +9,7 @@ import { GatewayClient } from "../gateway/GatewayClient.ts"
 import { ActivityRepo } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
+import { TaskRepo } from "../store/TaskRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
 import { lifecycleActivity } from "./lifecycleActivity.ts"
@@ -71,7 +72,7 @@ export const AgentSystemLive = Layer.scoped(
   AgentSystem,
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<
-      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | ActivityRepo | SqlClient.SqlClient
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | SqlClient.SqlClient
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo

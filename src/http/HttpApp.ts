@@ -10,9 +10,10 @@ import { boardRoutes } from "./routes/boardRoutes.ts"
 import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
 import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
+import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, gatewayRoutes, boardRoutes, heartbeatRoutes, agentRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, agentRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

@@ -76,6 +76,13 @@ export const AgentListQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0)
 })
 
+const taskStatus = z.enum(["inbox", "in_progress", "review", "done"])
+
+export const TaskParams = z.object({ id: uuid, task_id: uuid })
+export const TaskCreate = z.strictObject({ title: z.string().trim().min(1).max(500), status: taskStatus.default("inbox"), assigned_agent_id: uuid.nullable().default(null) })
+export const TaskUpdate = z.strictObject({ title: z.string().trim().min(1).max(500).optional(), status: taskStatus.optional(), assigned_agent_id: uuid.nullable().optional() })
+export const TaskQuery = z.object({ status: taskStatus.optional(), assigned_agent_id: uuid.optional() })
+
 export const HeartbeatBody = z.strictObject({ status: z.string().trim().min(1).max(64).optional() })
 export const HeartbeatOrCreateBody = z.strictObject({
   name,

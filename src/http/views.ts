@@ -2,6 +2,7 @@ import type { AgentContext } from "../../machines/agent/agentTypes.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
 import type { GatewayRow } from "../store/GatewayRepo.ts"
+import type { TaskRow } from "../store/TaskRepo.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
@@ -71,3 +72,13 @@ export const agentView = (row: AgentRow & { snapshot?: unknown }) => {
     updated_at: iso(row.updatedAt)
   }
 }
+
+export const taskView = (row: TaskRow) => ({
+  id: row.id,
+  board_id: row.boardId,
+  title: row.title,
+  status: row.status,
+  assigned_agent_id: row.assignedAgentId,
+  created_at: iso(row.createdAt),
+  updated_at: iso(row.updatedAt)
+})

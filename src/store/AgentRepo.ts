@@ -53,6 +53,8 @@ export interface AgentRepoShape {
   /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
   readonly findIdByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly findByName: (filter: { name: string; boardId: string | null; gatewayId: string }) => Effect.Effect<Option.Option<string>, SqlError>
+  /** The live gateway-main agent of a gateway (its session key), if any. */
+  readonly mainOf: (gatewayId: string) => Effect.Effect<Option.Option<{ readonly id: string; readonly sessionKey: string }>, SqlError>
   /** The live lead of a board, if any. */
   readonly leadOf: (boardId: string) => Effect.Effect<Option.Option<string>, SqlError>
   /** Live non-lead agents on a board (what `max_agents` caps). */
@@ -141,6 +143,10 @@ export const AgentRepoLive = Layer.effect(
           ? sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and board_id is null and lower(name) = lower(${name}) and deleted_at is null`
           : sql<{ id: string }>`select id from agents where board_id = ${boardId} and lower(name) = lower(${name}) and deleted_at is null`
         ).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id))),
+      mainOf: (gatewayId) =>
+        sql<{ id: string; sessionKey: string }>`select id, session_key from agents where gateway_id = ${gatewayId} and role = 'main' and deleted_at is null`.pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0]))
+        ),
       leadOf: (boardId) =>
         sql<{ id: string }>`select id from agents where board_id = ${boardId} and role = 'lead' and deleted_at is null`.pipe(
           Effect.map((rows) => Option.fromNullable(rows[0]?.id))

@@ -5,6 +5,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
 import init from "./migrations/0001_init.ts"
 import boardGoals from "./migrations/0003_board_goals.ts"
+import tasks from "./migrations/0004_tasks.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -12,7 +13,8 @@ const names = { transformResultNames: String.snakeToCamel, transformQueryNames: 
 /** Ordered migrations; the key's number is the migration id (@effect/sql Migrator). */
 export const migrations = PgMigrator.fromRecord({
   "0001_init": init,
-  "0003_board_goals": boardGoals
+  "0003_board_goals": boardGoals,
+  "0004_tasks": tasks
 })
 
 /**

@@ -2,10 +2,12 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { AgentRepo, type AgentRepoShape } from "../../src/store/AgentRepo.ts"
 import { BoardRepo, type BoardRepoShape, type BoardRow } from "../../src/store/BoardRepo.ts"
 import { GatewayRepo, type GatewayRecord, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
+import { TaskRepo, type TaskRepoShape } from "../../src/store/TaskRepo.ts"
 
 /**
  * In-memory repositories for the lifecycle programs. Only what the programs use is stubbed
- * (`GatewayRepo.get`, `BoardRepo.get`, `AgentRepo.stagePendingToken`); every other method dies
+ * (`GatewayRepo.get`, `BoardRepo.get`, `AgentRepo.stagePendingToken`/`mainOf`,
+ * `TaskRepo.releaseAgent`); every other method dies
  * with its name, so a test shows exactly which storage a program touches (STYLE §2).
  */
 export interface FakeStore {
@@ -13,6 +15,10 @@ export interface FakeStore {
   readonly boards: Map<string, BoardRow>
   /** Every staged token hash, in order, with `stamp()` taken when it was staged. */
   readonly staged: Array<{ readonly agentId: string; readonly tokenHash: string; readonly stamp: number }>
+  /** gateway id → its main agent, as `AgentRepo.mainOf` answers. */
+  readonly mains: Map<string, { readonly id: string; readonly sessionKey: string }>
+  /** Agent ids whose tasks were released, in order. */
+  readonly released: Array<string>
 }
 
 /**
@@ -41,12 +47,12 @@ export const makeGatewayRecord = (fields: { id: string; url: string; token: stri
 })
 
 /**
- * The three repositories over one `FakeStore`. `stamp` orders a staged token against other
+ * The four repositories over one `FakeStore`. `stamp` orders a staged token against other
  * observations (e.g. `() => sim.calls.length`); it defaults to `Date.now`.
  */
 export const makeFakeRepos = (options: { stamp?: () => number } = {}) => {
   const stamp = options.stamp ?? Date.now
-  const store: FakeStore = { gateways: new Map(), boards: new Map(), staged: [] }
+  const store: FakeStore = { gateways: new Map(), boards: new Map(), staged: [], mains: new Map(), released: [] }
   const gatewayRepo = Layer.succeed(
     GatewayRepo,
     dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", {
@@ -62,8 +68,15 @@ export const makeFakeRepos = (options: { stamp?: () => number } = {}) => {
   const agentRepo = Layer.succeed(
     AgentRepo,
     dieOnUnstubbed<AgentRepoShape>("AgentRepo", {
-      stagePendingToken: (agentId, tokenHash) => Effect.sync(() => void store.staged.push({ agentId, tokenHash, stamp: stamp() }))
+      stagePendingToken: (agentId, tokenHash) => Effect.sync(() => void store.staged.push({ agentId, tokenHash, stamp: stamp() })),
+      mainOf: (gatewayId) => Effect.sync(() => Option.fromNullable(store.mains.get(gatewayId)))
     })
   )
-  return { store, layer: Layer.mergeAll(gatewayRepo, boardRepo, agentRepo) }
+  const taskRepo = Layer.succeed(
+    TaskRepo,
+    dieOnUnstubbed<TaskRepoShape>("TaskRepo", {
+      releaseAgent: (agentId) => Effect.sync(() => store.released.push(agentId))
+    })
+  )
+  return { store, layer: Layer.mergeAll(gatewayRepo, boardRepo, agentRepo, taskRepo) }
 }

@@ -14,6 +14,7 @@ import { AppConfigTest, type AppConfig } from "../../src/config/AppConfig.ts"
 import { GatewayClient, GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 import { AgentRepo } from "../../src/store/AgentRepo.ts"
+import type { TaskRepo } from "../../src/store/TaskRepo.ts"
 import type { BoardRepo } from "../../src/store/BoardRepo.ts"
 import { targetOf, type GatewayRepo } from "../../src/store/GatewayRepo.ts"
 import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
@@ -46,7 +47,7 @@ const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...iden
 /** Written on every provision (USER.md too, once the bug in the report is fixed). */
 const PROVISIONED = ["AGENTS.md", "BOOTSTRAP.md", "IDENTITY.md", "MEMORY.md", "SOUL.md"]
 
-type Services = AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo
+type Services = AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo
 
 /**
  * A simulator, the live gateway client pointed at it, `AppConfigTest` and the in-memory repos
@@ -384,6 +385,27 @@ describe("removeAgent", () => {
       expect(yield* run(removeAgent(identity))).toBeNull()
       expect(sim.countOf("agents.delete")).toBe(2)
       expect(sim.countOf("sessions.delete")).toBe(2)
+    })
+  )
+
+  it.scopedLive("releases the agent's tasks and asks the gateway-main agent, once, to remove the workspace", () =>
+    Effect.gen(function* () {
+      const { sim, store, run, target } = yield* harness()
+      yield* run(Effect.flatMap(GatewayClient, (client) => client.call(target, "agents.create", { name: "mc-gateway-gw-1", workspace: "/srv/gw/main" })))
+      yield* run(applyAgent(applyInput()))
+      yield* run(removeAgent(identity))
+      expect(store.released).toEqual([AGENT_ID])
+      // No main agent on this gateway yet: nobody to ask.
+      expect(sim.countOf("chat.send")).toBe(0)
+
+      store.mains.set("gw-1", { id: "main-agent", sessionKey: "agent:mc-gateway-gw-1:main" })
+      yield* run(removeAgent(identity))
+      yield* run(removeAgent(identity))
+      const asks = sim.calls.filter((call) => call.method === "chat.send").map((call) => call.params as { sessionKey: string; message: string; idempotencyKey: string })
+      expect(asks).toHaveLength(2)
+      expect(new Set(asks.map((ask) => ask.idempotencyKey))).toEqual(new Set([`cleanup-${AGENT_ID}`]))
+      expect(asks[0]).toMatchObject({ sessionKey: "agent:mc-gateway-gw-1:main", message: expect.stringContaining(`workspace-${GATEWAY_AGENT_ID}`) })
+      expect(sim.state.chat.get("agent:mc-gateway-gw-1:main")?.filter((row) => row.role === "user")).toHaveLength(1)
     })
   )
 

@@ -130,4 +130,38 @@ describe("boards and board leads (in-process service, simulated gateway)", () =>
     expect((await service.api("DELETE", `/api/v1/boards/${empty.id}`)).status).toBe(200)
     expect((await service.api("GET", `/api/v1/boards/${empty.id}`)).status).toBe(404)
   })
+
+  it("tasks: create, list, patch; assignees must be agents of the board", async () => {
+    const board = await newBoard("Tasks", { max_agents: 5 })
+    const other = await newBoard("Other Tasks")
+    const worker = await service.api("POST", "/api/v1/agents", { name: "Tasker", board_id: board.id })
+    const stranger = await service.api("POST", "/api/v1/agents", { name: "Stranger", board_id: other.id })
+
+    const task = await service.api("POST", `/api/v1/boards/${board.id}/tasks`, { title: "Write the launch post", assigned_agent_id: worker.body.id })
+    expect(task.status).toBe(201)
+    expect(task.body).toMatchObject({ title: "Write the launch post", status: "inbox", assigned_agent_id: worker.body.id, board_id: board.id })
+    expect((await service.api("POST", `/api/v1/boards/${board.id}/tasks`, { title: "x", assigned_agent_id: stranger.body.id })).status).toBe(422)
+    expect((await service.api("POST", `/api/v1/boards/${board.id}/tasks`, { title: "x", status: "blocked" })).status).toBe(422)
+
+    const moved = await service.api("PATCH", `/api/v1/boards/${board.id}/tasks/${task.body.id}`, { status: "in_progress" })
+    expect(moved.body).toMatchObject({ status: "in_progress", assigned_agent_id: worker.body.id })
+    expect((await service.api("PATCH", `/api/v1/boards/${other.id}/tasks/${task.body.id}`, { status: "done" })).status).toBe(404)
+    const listed = await service.api("GET", `/api/v1/boards/${board.id}/tasks?status=in_progress`)
+    expect(listed.body.items.map((item: { id: string }) => item.id)).toEqual([task.body.id])
+  })
+
+  it("deleting an agent sends its in-progress tasks back to the inbox unassigned and unassigns the rest", async () => {
+    const board = await newBoard("Handover", { max_agents: 5 })
+    const worker = await service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=20000", { name: "Leaver", board_id: board.id })
+    const task = (title: string, status: string) =>
+      service.api("POST", `/api/v1/boards/${board.id}/tasks`, { title, status, assigned_agent_id: worker.body.id }).then((answer) => answer.body.id as string)
+    const doing = await task("doing", "in_progress")
+    const reviewing = await task("reviewing", "review")
+
+    const deleted = await service.api("DELETE", `/api/v1/agents/${worker.body.id}?wait_for=deleted&timeout_ms=20000`)
+    expect(deleted.body.status).toBe("deleted")
+    const tasks = (await service.api("GET", `/api/v1/boards/${board.id}/tasks`)).body.items as Array<{ id: string; status: string; assigned_agent_id: string | null }>
+    expect(tasks.find((t) => t.id === doing)).toMatchObject({ status: "inbox", assigned_agent_id: null })
+    expect(tasks.find((t) => t.id === reviewing)).toMatchObject({ status: "review", assigned_agent_id: null })
+  })
 })

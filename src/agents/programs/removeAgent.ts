@@ -1,17 +1,28 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { RemoveInput } from "../../../machines/agent/agentTypes.ts"
+import { AgentRepo } from "../../store/AgentRepo.ts"
+import { TaskRepo } from "../../store/TaskRepo.ts"
+import { workspacePathFor } from "../naming.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
+
+/** The cleanup request to the gateway-main agent (seed `delete_agent`). */
+export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
+  `Cleanup request: agent ${gatewayAgentId} was deleted by Switchyard. ` +
+  `Remove the workspace directory ${workspace} if it still exists. Reply NO_REPLY.`
 
 /**
  * Deletes the agent on the gateway with `agents.delete { deleteFiles: true }` (files go to the
  * gateway's trash), treating "not found" as done so a re-run is harmless; then a best-effort
  * `sessions.delete`. The gateway refuses to delete a main session and `agents.delete` already
- * trashes the sessions dir (gateway protocol §5), so that second call's failure is ignored.
+ * trashes the sessions dir (gateway protocol §5), so that call's failure is ignored. Then, as
+ * the seed's `delete_agent` does: its in-progress tasks go back to the inbox unassigned, the rest
+ * are unassigned, and the gateway-main agent, if there is one, is asked to remove the workspace
+ * (best effort, one message per agent thanks to its idempotency key).
  * Errors: GatewayError, AgentGatewayMissing, SqlError.
  */
 export const removeAgent = Effect.fn("Agents.remove")(function* (input: RemoveInput) {
-  const { target } = yield* loadGateway(input.gatewayId)
+  const { gateway, target } = yield* loadGateway(input.gatewayId)
   yield* gatewayCall(target, "agents.delete", { agentId: input.gatewayAgentId, deleteFiles: true }).pipe(
     Effect.catchIf(
       (error) => error._tag === "GatewayRpcError" && error.kind === "agent_not_found",
@@ -19,5 +30,15 @@ export const removeAgent = Effect.fn("Agents.remove")(function* (input: RemoveIn
     )
   )
   yield* gatewayCall(target, "sessions.delete", { key: input.sessionKey }).pipe(Effect.ignore)
+  yield* Effect.flatMap(TaskRepo, (tasks) => tasks.releaseAgent(input.agentId))
+  const main = yield* Effect.flatMap(AgentRepo, (agents) => agents.mainOf(input.gatewayId))
+  if (Option.isSome(main) && main.value.id !== input.agentId) {
+    yield* gatewayCall(target, "chat.send", {
+      sessionKey: main.value.sessionKey,
+      message: cleanupMessage(input.gatewayAgentId, workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)),
+      deliver: false,
+      idempotencyKey: `cleanup-${input.agentId}`
+    }).pipe(Effect.ignore)
+  }
   return null
 })
