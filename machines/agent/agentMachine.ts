@@ -33,8 +33,14 @@ const unprovided = <I>(name: string) =>
  * re-invokes it and it fires on time, or at once if the instant has passed.
  */
 export const wallClockDeadline = fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
-  const delay = Math.min(Math.max(0, input.at - Date.now()), 2 ** 31 - 1)
-  const timer = setTimeout(() => sendBack({ type: "deadline.reached", at: Date.now() }), delay)
+  let timer: ReturnType<typeof setTimeout>
+  // setTimeout caps a delay at ~24.8 days; a longer deadline re-arms until it is really due.
+  const arm = () => {
+    const left = input.at - Date.now()
+    if (left <= 0) return sendBack({ type: "deadline.reached", at: Date.now() })
+    timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1))
+  }
+  timer = setTimeout(arm, 0)
   return () => clearTimeout(timer)
 })
 
@@ -57,7 +63,8 @@ const applyInput = ({ context }: { context: AgentContext }): ApplyInput => ({
   sessionKey: context.sessionKey,
   spec: context.spec,
   request: context.request,
-  generation: context.generation
+  generation: context.generation,
+  workspaceSeeded: context.workspaceSeeded
 })
 
 const identityOf = (context: AgentContext): RemoveInput => ({
@@ -109,6 +116,7 @@ export const agentMachine = setup({
     clearDeadline: assign({ deadline: null }),
     acceptApply: assign(({ event }) => ({
       tokenHash: event.type === "apply.done" ? event.output.tokenHash : null,
+      workspaceSeeded: true,
       attempts: 0,
       wakeAttempts: 0,
       lastError: null
@@ -163,6 +171,7 @@ export const agentMachine = setup({
     lastSeenAt: null,
     reportedStatus: null,
     tokenHash: null,
+    workspaceSeeded: false,
     deadline: null,
     offlineReason: null
   }),
@@ -219,8 +228,8 @@ export const agentMachine = setup({
 
 /**
  * The substates shared by provisioning and updating: apply on the gateway, wake, await the
- * check-in. A transient failure waits in `retrying` until its deadline; a terminal one, or too
- * many attempts, stops in `failed` until `agent.retry`.
+ * check-in. A transient failure waits in `retrying` (apply) or `wakeRetrying` (wake) until its
+ * deadline; a terminal one, or too many attempts, stops in `failed` until `agent.retry`.
  */
 function lifecycleStates() {
   return {
@@ -241,6 +250,11 @@ function lifecycleStates() {
         invoke: { src: "deadline" as const, input: deadlineInput },
         on: { "deadline.reached": "applying" }
       },
+      // A failed wake is retried on its own: re-applying would mint a new token and reset the counters.
+      wakeRetrying: {
+        invoke: { src: "deadline" as const, input: deadlineInput },
+        on: { "deadline.reached": "waking" }
+      },
       waking: {
         invoke: {
           src: "wakeAgent" as const,
@@ -255,7 +269,7 @@ function lifecycleStates() {
         on: {
           "wake.done": { target: "awaiting", actions: "acceptWake" as const },
           "wake.failed": [
-            { guard: "canRetry" as const, target: "retrying", actions: ["recordFailure", "scheduleRetry"] as const },
+            { guard: "canRetry" as const, target: "wakeRetrying", actions: ["recordFailure", "scheduleRetry"] as const },
             { target: "failed", actions: "recordFailure" as const }
           ],
           "agent.heartbeat": { target: "#agent.online", actions: "goOnline" as const }

@@ -82,6 +82,8 @@ export interface AgentContext extends AgentIdentity {
   /** Free-form status the agent reported with its last heartbeat. */
   readonly reportedStatus: string | null
   readonly tokenHash: string | null
+  /** Set by the first successful apply: from then on the agent's own files (USER.md, MEMORY.md) stand. */
+  readonly workspaceSeeded: boolean
   /** Epoch ms at which the current waiter fires (retry, check-in or offline), if any. */
   readonly deadline: number | null
   readonly offlineReason: string | null
@@ -123,6 +125,8 @@ export interface ApplyInput extends AgentIdentity {
   readonly spec: AgentSpec
   readonly request: ApplyRequest
   readonly generation: number
+  /** Whether an earlier apply already wrote the workspace (then agent-editable files are kept). */
+  readonly workspaceSeeded: boolean
 }
 
 export interface ApplyOutput {

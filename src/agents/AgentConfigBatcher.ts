@@ -83,8 +83,13 @@ const onConflict = {
 const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>) =>
   Effect.gen(function* () {
     const config = yield* gatewayCall(target, "config.get", {})
-    const current = config.config ?? config.parsed
-    const changed = [...wanted].filter(([agentId, entry]) => !sameEntry(currentEntry(current, agentId), entry))
+    // The file (`parsed`) is what a patch merges into; the runtime view can lag a create.
+    const current = config.parsed ?? config.config
+    // An entry missing from the file belongs to an agent deleted meanwhile: never re-add it.
+    const changed = [...wanted].filter(([agentId, entry]) => {
+      const existing = currentEntry(current, agentId)
+      return existing !== undefined && !sameEntry(existing, entry)
+    })
     if (changed.length === 0) return new Set<string>()
     const entries = Object.fromEntries(
       changed.map(([agentId, entry]) => [agentId, { name: entry.name, identity: { name: entry.name }, heartbeat: entry.heartbeat }])
@@ -117,11 +122,18 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
           batch.scheduled = false
           // The last request for an agent wins; every request still gets the outcome.
           const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
-          const outcome = yield* Effect.either(client.withConfigLock(gatewayId, writeBatch(batch.target, wanted)))
+          const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeBatch(batch.target, entries)))
+          const outcome = yield* write(wanted)
+          // One bad entry must not fail its neighbours: after a refusal, each entry goes alone.
+          const outcomes =
+            outcome._tag === "Left" && wanted.size > 1
+              ? new Map(yield* Effect.forEach([...wanted], ([agentId, entry]) => Effect.map(write(new Map([[agentId, entry]])), (one) => [agentId, one] as const)))
+              : new Map([...wanted.keys()].map((agentId) => [agentId, outcome] as const))
           for (const request of requests) {
-            yield* outcome._tag === "Right"
-              ? Deferred.succeed(request.done, outcome.right.has(request.gatewayAgentId))
-              : Deferred.fail(request.done, outcome.left)
+            const result = outcomes.get(request.gatewayAgentId)!
+            yield* result._tag === "Right"
+              ? Deferred.succeed(request.done, result.right.has(request.gatewayAgentId))
+              : Deferred.fail(request.done, result.left)
           }
         }).pipe(Effect.provideService(GatewayClient, client))
 
@@ -153,7 +165,15 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
               batch.scheduled = true
               yield* schedule(target.id)
             }
-            return yield* Deferred.await(done)
+            return yield* Deferred.await(done).pipe(
+              // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
+              Effect.onInterrupt(() =>
+                Effect.sync(() => {
+                  const pending = batches.get(target.id)
+                  if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
+                })
+              )
+            )
           }),
         preparing: (gatewayId, steps) =>
           Effect.acquireUseRelease(

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Data, Effect, Layer, Ref, Runtime } from "effect"
+import { Context, Effect, Layer, Ref, Runtime } from "effect"
 import { createActor, waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy, AgentRole, AgentSpec } from "../../machines/agent/agentTypes.ts"
@@ -14,25 +14,27 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
 import { lifecycleActivity } from "./lifecycleActivity.ts"
 import { projectSnapshot } from "./agentProjection.ts"
-import { effectActor } from "./effectActor.ts"
+import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
 import { applyAgent } from "./programs/applyAgent.ts"
 import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
-import { PersistedAgentSnapshot } from "./PersistedAgentSnapshot.ts"
+import {
+  AgentNotFound,
+  AgentPersistTimeout,
+  AgentsRestoring,
+  AgentWaitTimeout,
+  MachineVersionUnknown,
+  SnapshotInvalid,
+  type Readiness
+} from "./AgentSystemErrors.ts"
+import { restorableSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter } from "./SnapshotWriter.ts"
 
-export class AgentNotFound extends Data.TaggedError("AgentNotFound")<{ readonly agentId: string }> {}
-export class AgentWaitTimeout extends Data.TaggedError("AgentWaitTimeout")<{ readonly agentId: string; readonly timeoutMs: number; readonly statePath: string }> {}
-/** A stored snapshot was written by a machine version this build does not know: never guess. */
-export class MachineVersionUnknown extends Data.TaggedError("MachineVersionUnknown")<{ readonly agentId: string; readonly version: string }> {
-  override get message() {
-    return `agent ${this.agentId} was persisted by agent machine version "${this.version}"; this build runs version "${AGENT_MACHINE_VERSION}"`
-  }
-}
+export { AgentNotFound, AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
 
-/** Restore progress, as `/readyz` reports it. */
-export type Readiness = { readonly state: "restoring" } | { readonly state: "ready" } | { readonly state: "failed"; readonly reason: string }
+/** How long a caller waits for its event's snapshot to reach the database before a 503. */
+const PERSIST_TIMEOUT_MS = 15_000
 
 export interface NewAgentRequest {
   readonly agentId: string
@@ -44,17 +46,25 @@ export interface NewAgentRequest {
 
 export interface AgentSystemShape {
   /** Inserts the agent with its initial snapshot, then starts its actor (provisioning begins). */
-  readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, SqlError>
-  /** Sends an event and completes once the snapshot it produced is persisted. */
-  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound>
+  readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, SqlError | AgentPersistTimeout>
+  /**
+   * Sends an event and completes once the snapshot it produced is persisted. Fails with
+   * AgentsRestoring while actors are still being restored, AgentPersistTimeout when the
+   * database does not take the snapshot within 15 s (the event stands and is saved later).
+   */
+  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentPersistTimeout>
   /** Waits until `predicate` holds for the agent's snapshot (then until it is persisted), or `timeoutMs`. */
   readonly waitFor: (
     agentId: string,
     predicate: (snapshot: AgentSnapshot) => boolean,
     timeoutMs: number
-  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout>
-  /** Restores every agent that is not deleted from its snapshot; in-flight work resumes. */
-  readonly restoreAll: Effect.Effect<number, SqlError | MachineVersionUnknown>
+  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout>
+  /**
+   * Restores every agent that is not deleted from its snapshot; in-flight work resumes. Each
+   * row is restored on its own; if any cannot be, the rest still are, readiness says which
+   * failed, and the first failure is returned.
+   */
+  readonly restoreAll: Effect.Effect<number, SqlError | MachineVersionUnknown | SnapshotInvalid>
   /** `ready` once `restoreAll` has finished; `failed` with the reason if it could not. */
   readonly readiness: Effect.Effect<Readiness>
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
@@ -86,15 +96,19 @@ export const AgentSystemLive = Layer.scoped(
       maxAttempts: config.maxAttempts,
       retryBaseMs: config.retryBaseMs
     })
+    const lanes: ProgramLanes = new Map()
     const logic = agentMachine.provide({
       actors: {
-        applyAgent: effectActor(runtime, "apply", applyAgent),
-        wakeAgent: effectActor(runtime, "wake", wakeAgent),
-        removeAgent: effectActor(runtime, "remove", removeAgent)
+        applyAgent: effectActor(runtime, lanes, "apply", applyAgent),
+        wakeAgent: effectActor(runtime, lanes, "wake", wakeAgent),
+        removeAgent: effectActor(runtime, lanes, "remove", removeAgent)
       }
     })
 
     const start = (agentId: string, actor: Entry["actor"], version: number) => {
+      // A row restored while its create was still starting it must not get a second actor.
+      const existing = entries.get(agentId)
+      if (existing !== undefined) return existing
       const writer = new SnapshotWriter(agentId, version, version, (effect) => void runFork(effect))
       const entry = { actor, writer }
       let previous = projectSnapshot(actor.getSnapshot())
@@ -114,10 +128,19 @@ export const AgentSystemLive = Layer.scoped(
       return entry
     }
 
-    const find = (agentId: string) => {
-      const entry = entries.get(agentId)
-      return entry === undefined ? Effect.fail(new AgentNotFound({ agentId })) : Effect.succeed(entry)
-    }
+    const find = (agentId: string) =>
+      Effect.suspend(() => {
+        const entry = entries.get(agentId)
+        if (entry !== undefined) return Effect.succeed(entry)
+        return Effect.flatMap(Ref.get(readiness), (state) =>
+          Effect.fail(state.state === "restoring" ? new AgentsRestoring({ agentId }) : new AgentNotFound({ agentId }))
+        )
+      })
+
+    const persisted = (agentId: string, entry: Entry) =>
+      entry.writer.awaitPersisted(entry.writer.version).pipe(
+        Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
+      )
 
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
@@ -127,8 +150,9 @@ export const AgentSystemLive = Layer.scoped(
     )
 
     return AgentSystem.of({
+      // Uninterruptible: a client that hangs up after the insert must not leave a row without an actor.
       create: (request) =>
-        Effect.gen(function* () {
+        Effect.uninterruptible(Effect.gen(function* () {
           const gatewayAgentId = gatewayAgentIdFor(request.role, request)
           const input: AgentInput = { ...request, gatewayAgentId, sessionKey: sessionKeyFor(gatewayAgentId), policy: policy() }
           const actor = createActor(logic, { input })
@@ -144,15 +168,13 @@ export const AgentSystemLive = Layer.scoped(
             snapshot: actor.getPersistedSnapshot(),
             machineVersion: AGENT_MACHINE_VERSION
           })
-          const entry = start(request.agentId, actor, 0)
-          yield* entry.writer.awaitPersisted(entry.writer.version)
-          return actor.getSnapshot()
-        }),
+          return start(request.agentId, actor, 0)
+        })).pipe(Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot()))),
       send: (agentId, event) =>
         Effect.gen(function* () {
           const entry = yield* find(agentId)
           entry.actor.send(event)
-          yield* entry.writer.awaitPersisted(entry.writer.version)
+          yield* persisted(agentId, entry)
           return entry.actor.getSnapshot()
         }),
       waitFor: (agentId, predicate, timeoutMs) =>
@@ -163,29 +185,34 @@ export const AgentSystemLive = Layer.scoped(
             catch: () =>
               new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath })
           })
-          yield* entry.writer.awaitPersisted(entry.writer.version)
+          yield* persisted(agentId, entry)
           return snapshot
         }),
       restoreAll: Effect.gen(function* () {
         yield* Ref.set(readiness, { state: "restoring" })
         const rows = yield* repo.live
+        const failures: Array<MachineVersionUnknown | SnapshotInvalid> = []
         for (const row of rows) {
-          if (entries.has(row.id)) continue
-          if (row.machineVersion !== AGENT_MACHINE_VERSION) {
-            return yield* new MachineVersionUnknown({ agentId: row.id, version: row.machineVersion })
+          const snapshot = yield* Effect.either(restorableSnapshot(row, policy()))
+          if (snapshot._tag === "Left") {
+            failures.push(snapshot.left)
+            yield* Effect.logError(snapshot.left.message)
+            continue
           }
-          const stored = PersistedAgentSnapshot.parse(row.snapshot)
-          // Time limits follow the current config, not the one in force when the snapshot was taken.
-          const snapshot = { ...stored, context: { ...stored.context, policy: policy() } }
-          const actor = createActor(logic, { snapshot: snapshot as never, input: snapshot.context as unknown as AgentInput })
+          const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
           start(row.id, actor, Number(row.version))
+        }
+        const first = failures[0]
+        if (first !== undefined) {
+          yield* Ref.set(readiness, { state: "failed", reason: failures.map((failure) => failure.message).join("; ") })
+          return yield* first
         }
         yield* Ref.set(readiness, { state: "ready" })
         yield* Effect.logInfo(`restored ${rows.length} agent actors`)
         return rows.length
       }).pipe(
         Effect.tapError((error) =>
-          Ref.set(readiness, { state: "failed", reason: error._tag === "MachineVersionUnknown" ? error.message : `database: ${error.message}` })
+          error._tag === "SqlError" ? Ref.set(readiness, { state: "failed", reason: `database: ${error.message}` }) : Effect.void
         )
       ),
       readiness: Ref.get(readiness),

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Deferred, Effect, Schedule } from "effect"
+import { Deferred, Duration, Effect, FiberId } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
@@ -10,8 +10,8 @@ interface Pending {
   readonly projection: AgentProjection
 }
 
-/** Keeps retrying a write while the database is away; an accepted event's snapshot is never dropped. */
-const untilWritten = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
+/** Delay before the next attempt of a failed write: 100 ms doubling to 5 s. */
+const retryDelay = (failures: number) => Duration.millis(Math.min(5_000, 100 * 2 ** failures))
 
 /**
  * Persists one agent's snapshots in order, one write at a time (writes are serialised per
@@ -48,8 +48,10 @@ export class SnapshotWriter {
 
   /** Completes once the snapshot of `version` (or a later one) is in the database. */
   awaitPersisted(version: number): Effect.Effect<void> {
-    if (this.persisted >= version) return Effect.void
-    return Effect.flatMap(Deferred.make<void>(), (done) => {
+    // Check and enqueue in one synchronous step, so a drain finishing in between is not missed.
+    return Effect.suspend(() => {
+      if (this.persisted >= version) return Effect.void
+      const done = Deferred.unsafeMake<void>(FiberId.none)
       this.waiters.push({ version, done })
       return Deferred.await(done)
     })
@@ -61,17 +63,24 @@ export class SnapshotWriter {
       const sql = yield* SqlClient.SqlClient
       const agents = yield* AgentRepo
       const activityRepo = yield* ActivityRepo
+      let failures = 0
       while (self.latest !== undefined && self.latest.version > self.persisted) {
+        // Always the newest snapshot: a later one may succeed where an earlier one could not.
         const item = self.latest
         const activity = self.activity
         self.activity = []
-        yield* Effect.forEach(activity, (entry) => activityRepo.record(entry), { discard: true }).pipe(
+        const written = yield* Effect.forEach(activity, (entry) => activityRepo.record(entry), { discard: true }).pipe(
           Effect.zipRight(agents.save(self.agentId, item.projection, item.snapshot, item.version)),
           sql.withTransaction,
-          Effect.tapError((error) => Effect.logError(`persisting agent ${self.agentId} failed, retrying`, error)),
-          Effect.retry(untilWritten),
-          Effect.orDie
+          Effect.either
         )
+        if (written._tag === "Left") {
+          self.activity = [...activity, ...self.activity]
+          yield* Effect.logError(`persisting agent ${self.agentId} failed (attempt ${failures + 1}); retrying`, written.left)
+          yield* Effect.sleep(retryDelay(failures++))
+          continue
+        }
+        failures = 0
         self.persisted = item.version
         for (const waiter of self.waiters.filter((w) => w.version <= item.version)) {
           self.waiters.splice(self.waiters.indexOf(waiter), 1)

@@ -3,21 +3,30 @@ import { fromCallback } from "xstate"
 import type { AgentEvent, StepError } from "../../machines/agent/agentTypes.ts"
 import { toStepError } from "./stepError.ts"
 
+/** The program fiber last started for each agent: one agent's programs never overlap. */
+export type ProgramLanes = Map<string, Fiber.RuntimeFiber<void, never>>
+
 /**
  * The one bridge from Effect to XState. It runs `program(input)` on the service runtime and
  * maps its Exit to `<step>.done { output }` or `<step>.failed { error }`, where `error` is the
  * typed failure as data (its `_tag`), so the machine's guards can read it. Leaving the state
  * stops the callback actor, which interrupts the fiber; a late result is never delivered.
+ * A program starts only once the agent's previous one has ended (its uninterruptible parts,
+ * such as an `agents.create` already sent, run to completion), so a delete never overtakes a
+ * create in flight.
  */
-export const effectActor = <I, O, E, R>(
+export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
   runtime: Runtime.Runtime<R>,
+  lanes: ProgramLanes,
   step: StepError["step"],
   program: (input: I) => Effect.Effect<O, E, R>
 ) =>
   fromCallback<AgentEvent, I>(({ input, sendBack }) => {
     let stopped = false
+    const previous = lanes.get(input.agentId)
     const fiber = Runtime.runFork(runtime)(
       Effect.gen(function* () {
+        if (previous !== undefined) yield* Fiber.await(previous)
         const exit = yield* Effect.exit(program(input))
         const at = yield* Clock.currentTimeMillis
         if (stopped || (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))) return
@@ -28,6 +37,10 @@ export const effectActor = <I, O, E, R>(
         )
       })
     )
+    lanes.set(input.agentId, fiber)
+    fiber.addObserver(() => {
+      if (lanes.get(input.agentId) === fiber) lanes.delete(input.agentId)
+    })
     return () => {
       stopped = true
       Runtime.runFork(runtime)(Fiber.interrupt(fiber))

@@ -4,7 +4,13 @@ import { z } from "zod"
  * The HTTP contract: request schemas of `/api/v1` (Mission Control's shapes, reference
  * §1.3–1.5), kept apart from the handlers. Every input is validated here; types are inferred.
  */
-const name = z.string().trim().min(1, "must not be empty").max(120)
+/** One line, no markdown control characters: names are rendered into the agent's AGENTS.md. */
+const name = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(120)
+  .regex(/^[^\r\n\t`|<>*#[\]\\]+$/, "must be one line without the characters ` | < > * # [ ] \\")
 const uuid = z.uuid()
 const wsUrl = z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" })
 const absolutePath = z.string().trim().regex(/^\//, "must be an absolute path")
@@ -31,7 +37,7 @@ export const BoardQuery = z.object({ gateway_id: uuid.optional() })
 
 /** A heartbeat cadence such as "10m", "30s" or "1h" (`agents.entries.<id>.heartbeat.every`). */
 export const HeartbeatConfigInput = z.strictObject({
-  every: z.string().regex(/^\d+(s|m|h)$/, 'must look like "30s", "10m" or "1h"').default("10m"),
+  every: z.string().regex(/^[1-9]\d*(s|m|h)$/, 'must look like "30s", "10m" or "1h" (more than zero)').default("10m"),
   target: z.enum(["none", "last", "owner"]).default("none")
 })
 

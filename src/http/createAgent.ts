@@ -48,3 +48,13 @@ export const createAgent = (board: BoardRow, fields: NewAgentFields) =>
     )
     return agentId
   })
+
+/** A rename: 409 if the name is taken on the gateway, else claimed in the database at once. */
+export const claimName = (agent: { id: string; gatewayId: string }, name: string) =>
+  Effect.gen(function* () {
+    const repo = yield* AgentRepo
+    if (yield* repo.nameTaken({ name, gatewayId: agent.gatewayId, exceptId: agent.id })) {
+      return yield* conflict(`an agent named "${name}" already exists on this gateway`)
+    }
+    yield* repo.claimName(agent.id, name)
+  })

@@ -59,6 +59,12 @@ export interface AgentRepoShape {
   readonly leadOf: (boardId: string) => Effect.Effect<Option.Option<string>, SqlError>
   /** Live non-lead agents on a board (what `max_agents` caps). */
   readonly workerCount: (boardId: string) => Effect.Effect<number, SqlError>
+  /**
+   * Writes a new name into the read model before the rename event is sent, so the unique
+   * index settles a race between two renames (SqlError 23505 → 409) instead of a snapshot
+   * save that could never succeed.
+   */
+  readonly claimName: (id: string, name: string) => Effect.Effect<void, SqlError>
   /** Whether a live agent other than `exceptId` has `name` on the gateway (names are unique per gateway). */
   readonly nameTaken: (filter: { name: string; gatewayId: string; exceptId?: string | undefined }) => Effect.Effect<boolean, SqlError>
 }
@@ -155,6 +161,7 @@ export const AgentRepoLive = Layer.effect(
         sql<{ count: string }>`select count(*) from agents where board_id = ${boardId} and role = 'worker' and deleted_at is null`.pipe(
           Effect.map((rows) => Number(rows[0]?.count ?? 0))
         ),
+      claimName: (id, name) => sql`update agents set name = ${name} where id = ${id}`.pipe(Effect.asVoid),
       nameTaken: ({ name, gatewayId, exceptId }) =>
         sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and lower(name) = lower(${name}) and deleted_at is null`.pipe(
           Effect.map((rows) => rows.some((row) => row.id !== exceptId))

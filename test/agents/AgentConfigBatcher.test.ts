@@ -17,18 +17,25 @@ const harness = (windowMs: number, options: SimulatorOptions = {}) =>
       )
     )
     const target: GatewayTarget = { id: "gw-1", url: sim.url, token: Redacted.make(sim.token) }
+    /** Agents exist on the gateway before their entry is set (agents.create writes it). */
+    const seed = (agentIds: ReadonlyArray<string>) => {
+      const agents = (sim.state.config["agents"] ?? {}) as { entries?: Record<string, unknown> }
+      agents.entries = { ...agents.entries, ...Object.fromEntries(agentIds.map((id) => [id, { name: id, workspace: `/srv/ws/${id}` }])) }
+      sim.state.config["agents"] = agents
+    }
     const set = (agentId: string, heartbeat: { every: string; target: string } = TEN_MINUTES) =>
       Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.set(target, agentId, { name: `Agent ${agentId}`, heartbeat })).pipe(
         Effect.provide(context)
       )
     const setMany = (ids: ReadonlyArray<string>, heartbeat?: { every: string; target: string }) =>
       Effect.all(ids.map((id) => set(id, heartbeat)), { concurrency: "unbounded" })
+    seed([...ids(50), ...ids(10, "early"), ...ids(10, "late"), "same", "other"])
     const entries = () =>
       ((sim.state.config["agents"] as { entries?: Record<string, { name?: string; identity?: { name?: string }; heartbeat?: unknown }> } | undefined)
         ?.entries ?? {})
     const preparing = <A>(effect: Effect.Effect<A>) =>
       Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.preparing("gw-1", effect)).pipe(Effect.provide(context))
-    return { sim, set, setMany, entries, preparing }
+    return { sim, set, setMany, entries, preparing, seed }
   })
 
 const ids = (n: number, prefix = "agent") => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
@@ -73,7 +80,8 @@ describe("AgentConfigBatcher", () => {
 
   it.scopedLive("holds a batch while agents on the gateway are still preparing, then patches once", () =>
     Effect.gen(function* () {
-      const { sim, set, preparing } = yield* harness(20)
+      const { sim, set, preparing, seed } = yield* harness(20)
+      seed(["early", "late"])
       const creating = yield* Effect.fork(preparing(Effect.sleep("300 millis")))
       const early = yield* Effect.fork(set("early"))
       yield* Effect.sleep("150 millis")
@@ -111,10 +119,28 @@ describe("AgentConfigBatcher", () => {
     })
   )
 
-  it.scopedLive("a terminal refusal fails every request of its batch with the typed error", () =>
+  it.scopedLive("never re-adds the entry of an agent that is no longer on the gateway", () =>
+    Effect.gen(function* () {
+      const { sim, setMany, entries } = yield* harness(20)
+      expect(yield* setMany(["ghost", "agent-1"])).toEqual([false, true])
+      expect(entries()["ghost"]).toBeUndefined()
+      expect(sim.countOf("config.patch")).toBe(1)
+    })
+  )
+
+  it.scopedLive("after a refusal each entry is tried alone, so one bad entry does not fail its neighbours", () =>
+    Effect.gen(function* () {
+      const { sim, setMany } = yield* harness(20)
+      sim.inject({ method: "config.patch", error: { code: "INVALID_REQUEST", message: 'invalid config: agents.entries.agent-0.heartbeat: Invalid input' } })
+      expect(yield* setMany(ids(3))).toEqual([true, true, true])
+      expect(sim.countOf("config.patch")).toBe(4)
+    })
+  )
+
+  it.scopedLive("a terminal refusal of every entry fails each request with the typed error", () =>
     Effect.gen(function* () {
       const h = yield* harness(20)
-      h.sim.inject({ method: "config.patch", error: { code: "INVALID_REQUEST", message: 'invalid config: agents.entries: Unrecognized key: "x"' } })
+      h.sim.inject({ method: "config.patch", times: 10, error: { code: "INVALID_REQUEST", message: 'invalid config: agents.entries: Unrecognized key: "x"' } })
       const outcomes = yield* Effect.all(
         ids(3).map((id) => Effect.either(h.set(id))),
         { concurrency: "unbounded" }

@@ -4,29 +4,29 @@ import { describe, expect } from "vitest"
 import { createActor, setup } from "xstate"
 import type { AgentEvent } from "../../machines/agent/agentTypes.ts"
 import { AgentGatewayMissing } from "../../src/agents/AgentGatewayMissing.ts"
-import { effectActor } from "../../src/agents/effectActor.ts"
+import { effectActor, type ProgramLanes } from "../../src/agents/effectActor.ts"
 import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 
 type ParentEvent = AgentEvent | { readonly type: "leave" }
 
 /**
- * A parent machine that invokes `effectActor(runtime, "apply", program)` in `running`, records
+ * A parent machine that invokes `effectActor(runtime, lanes, "apply", program)` in `running`, records
  * every event it gets back, and leaves `running` (stopping the invoked actor) on `leave`.
  * The runtime is the test's, so its TestClock drives the program.
  */
-const runBridge = <E>(program: (input: { n: number }) => Effect.Effect<unknown, E>) =>
+const runBridge = <E>(program: (input: { agentId: string; n: number }) => Effect.Effect<unknown, E>, lanes: ProgramLanes = new Map()) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const received: Array<ParentEvent> = []
     const record = ({ event }: { event: ParentEvent }) => void received.push(event)
     const machine = setup({
       types: { events: {} as ParentEvent },
-      actors: { step: effectActor(runtime, "apply", program) }
+      actors: { step: effectActor(runtime, lanes, "apply", program) }
     }).createMachine({
       initial: "running",
       on: { "apply.done": { actions: record }, "apply.failed": { actions: record } },
       states: {
-        running: { invoke: { src: "step", input: { n: 21 } }, on: { leave: "left" } },
+        running: { invoke: { src: "step", input: { agentId: "a1", n: 21 } }, on: { leave: "left" } },
         left: {}
       }
     })
@@ -113,6 +113,26 @@ describe("effectActor", () => {
       yield* Deferred.succeed(release, undefined)
       yield* Deferred.await(finished)
       expect(yield* settle(() => received.length > 0, 100)).toBe(false)
+    })
+  )
+
+  it.scoped("an agent's next program waits until its previous one, interrupted but uninterruptible, has ended", () =>
+    Effect.gen(function* () {
+      const lanes: ProgramLanes = new Map()
+      const log: Array<string> = []
+      const release = yield* Deferred.make<void>()
+      const first = yield* runBridge(
+        () => Effect.uninterruptible(Effect.zipRight(Deferred.await(release), Effect.sync(() => log.push("create finished")))),
+        lanes
+      )
+      expect(yield* settle(() => lanes.size === 1)).toBe(true)
+      first.actor.send({ type: "leave" })
+      yield* runBridge(() => Effect.sync(() => log.push("delete started")), lanes)
+      yield* settle(() => log.length > 0, 200)
+      expect(log).toEqual([])
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* settle(() => log.length === 2)).toBe(true)
+      expect(log).toEqual(["create finished", "delete started"])
     })
   )
 })

@@ -40,7 +40,9 @@ const applyInput = (request: Partial<ApplyRequest> = {}): ApplyInput => ({
   ...identity,
   spec,
   request: { action: "provision", resetSession: false, forceBootstrap: false, rotateToken: false, ...request },
-  generation: 1
+  generation: 1,
+  // An update re-applies a workspace an earlier apply wrote; a provision is the first.
+  workspaceSeeded: request.action === "update"
 })
 const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...identity, name: "Ada", action: "provision", generation, attempt })
 

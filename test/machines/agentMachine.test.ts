@@ -180,4 +180,28 @@ describe("agentMachine", () => {
     expect(text).not.toMatch(/sy_[A-Za-z0-9_-]{20,}/)
     expect(text.length).toBeLessThan(4_000)
   })
+
+  it("retries a failed wake on its own, without re-applying, and stops after maxAttempts", () => {
+    const h = makeHarness({ wake: Array.from({ length: 20 }, () => transientError("wake")) })
+    h.advance(10)
+    expect(h.context().workspaceSeeded).toBe(true)
+    h.advance(10)
+    expect(h.state()).toBe('{"provisioning":"wakeRetrying"}')
+    h.advance(2_000)
+    expect(h.state()).toBe('{"provisioning":"waking"}')
+    h.advance(10)
+    h.advance(4_000)
+    h.advance(10)
+    expect(h.state()).toBe('{"provisioning":"failed"}')
+    expect(h.calls).toMatchObject({ apply: 1, wake: 3 })
+    expect(h.context().lastError).toMatchObject({ step: "wake", transient: true })
+  })
+
+  it("a wake that succeeds after a failed one resets the step's attempts but keeps counting wakes", () => {
+    const h = makeHarness({ wake: [transientError("wake")] })
+    h.advance(20)
+    h.advance(2_010)
+    expect(h.state()).toBe('{"provisioning":"awaiting"}')
+    expect(h.context()).toMatchObject({ attempts: 0, wakeAttempts: 1 })
+  })
 })

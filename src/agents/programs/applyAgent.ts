@@ -17,7 +17,7 @@ import { loadGateway } from "./loadGateway.ts"
  * Applies an agent on its gateway, for action "provision" or "update" (seed
  * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create the agent and wait until it is usable,
  * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with a freshly minted token and write each supported file
- * (on update, USER.md and MEMORY.md are never overwritten once they exist), then reset the session when
+ * (once the workspace has been seeded, USER.md and MEMORY.md are never overwritten), then reset the session when
  * asked. The token's hash is staged before any file holds the token, so the agent can
  * authenticate as soon as it reads it. Idempotent, because a restore re-runs it.
  * Output: the token's hash. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
@@ -82,8 +82,8 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   })
 
   for (const [name, content] of rendered) {
-    // On provision the gateway's own seeded USER.md is replaced; on update the agent's edits stand.
-    if (input.request.action === "update" && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
+    // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
+    if (input.workspaceSeeded && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
     yield* gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
       Effect.catchIf(
         (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",

@@ -20,14 +20,17 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   target: GatewayTarget,
   agent: { gatewayAgentId: string; workspace: string }
 ) {
-  yield* gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
+  const create = gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
     Effect.catchIf(
       (error) => error._tag === "GatewayRpcError" && error.kind === "agent_exists",
       () => Effect.void
     )
   )
-  const files = yield* gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId }).pipe(
+  const ready = gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId }).pipe(
     Effect.retry({ schedule: agentReadiness, while: isNotFound })
   )
+  // Once a create is sent it runs until the agent is usable, even if the state is left: a
+  // delete that follows then finds the agent instead of racing it ("not found" → orphan).
+  const files = yield* Effect.uninterruptible(Effect.zipRight(create, ready))
   return files.files
 })

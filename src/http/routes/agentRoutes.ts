@@ -5,7 +5,7 @@ import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
 import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
-import { createAgent } from "../createAgent.ts"
+import { claimName, createAgent } from "../createAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { authenticate, requireAdmin } from "../auth.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, WaitQuery } from "../contract.ts"
@@ -14,6 +14,7 @@ import { handle, json } from "../respond.ts"
 import { agentView } from "../views.ts"
 
 const forbidden = (detail: string) => new ApiError({ status: 403, detail })
+
 
 /** 404 unless the agent exists and is not deleted. */
 const existingAgent = (id: string) =>
@@ -124,9 +125,7 @@ export const agentRoutes = HttpRouter.empty.pipe(
         const body = yield* decodeBody(AgentUpdate)
         const agent = yield* existingAgent(id)
         // Names are unique per gateway; a clash would otherwise surface only when the snapshot is saved.
-        if (body.name !== undefined && (yield* Effect.flatMap(AgentRepo, (repo) => repo.nameTaken({ name: body.name!, gatewayId: agent.gatewayId, exceptId: id })))) {
-          return yield* conflict(`an agent named "${body.name}" already exists on this gateway`)
-        }
+        if (body.name !== undefined) yield* claimName(agent, body.name)
         const changes: AgentUpdateChanges = {
           ...(body.name === undefined ? {} : { name: body.name }),
           ...(body.heartbeat_config === undefined ? {} : { heartbeat: body.heartbeat_config }),

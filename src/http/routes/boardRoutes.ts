@@ -10,7 +10,7 @@ import { conflict, invalid, notFound } from "../ApiError.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { requireAdmin } from "../auth.ts"
 import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, WaitQuery } from "../contract.ts"
-import { createAgent } from "../createAgent.ts"
+import { claimName, createAgent } from "../createAgent.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { handle, json } from "../respond.ts"
 import { boardView } from "../views.ts"
@@ -127,9 +127,7 @@ export const boardRoutes = HttpRouter.empty.pipe(
           return yield* answerAgent(agentId, wait, 201)
         }
         // Reconcile: what the caller states is applied to the existing lead; nothing else changes.
-        if (body.name !== undefined && (yield* Effect.flatMap(AgentRepo, (repo) => repo.nameTaken({ name: body.name!, gatewayId: board.gatewayId, exceptId: lead.value })))) {
-          return yield* conflict(`an agent named "${body.name}" already exists on this gateway`)
-        }
+        if (body.name !== undefined) yield* claimName({ id: lead.value, gatewayId: board.gatewayId }, body.name)
         const changes: AgentUpdateChanges = {
           ...(body.name === undefined ? {} : { name: body.name }),
           ...(body.heartbeat_config === undefined ? {} : { heartbeat: body.heartbeat_config }),

@@ -1,0 +1,30 @@
+import { Data } from "effect"
+import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
+
+/** No actor for that agent in this process (unknown, or deleted). */
+export class AgentNotFound extends Data.TaggedError("AgentNotFound")<{ readonly agentId: string }> {}
+
+/** The actors are still being restored after a start; ask again shortly. */
+export class AgentsRestoring extends Data.TaggedError("AgentsRestoring")<{ readonly agentId: string }> {}
+
+export class AgentWaitTimeout extends Data.TaggedError("AgentWaitTimeout")<{ readonly agentId: string; readonly timeoutMs: number; readonly statePath: string }> {}
+
+/** The event was accepted but its snapshot is not in the database yet (database away); it will be. */
+export class AgentPersistTimeout extends Data.TaggedError("AgentPersistTimeout")<{ readonly agentId: string; readonly timeoutMs: number }> {}
+
+/** A stored snapshot was written by a machine version this build does not know: never guess. */
+export class MachineVersionUnknown extends Data.TaggedError("MachineVersionUnknown")<{ readonly agentId: string; readonly version: string }> {
+  override get message() {
+    return `agent ${this.agentId} was persisted by agent machine version "${this.version}"; this build runs version "${AGENT_MACHINE_VERSION}"`
+  }
+}
+
+/** A stored snapshot does not have the shape a restore needs. */
+export class SnapshotInvalid extends Data.TaggedError("SnapshotInvalid")<{ readonly agentId: string; readonly reason: string }> {
+  override get message() {
+    return `agent ${this.agentId} has an unreadable snapshot: ${this.reason}`
+  }
+}
+
+/** Restore progress, as `/readyz` reports it. */
+export type Readiness = { readonly state: "restoring" } | { readonly state: "ready" } | { readonly state: "failed"; readonly reason: string }
