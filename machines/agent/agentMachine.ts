@@ -12,6 +12,8 @@ import type {
   StepError,
   WakeInput
 } from "./agentTypes.ts"
+import { deadlineInput, identityOf } from "./invokeInputs.ts"
+import { lifecycleStates } from "./lifecycleStates.ts"
 
 /** Bumped whenever a change would misread a snapshot persisted by the previous version. */
 export const AGENT_MACHINE_VERSION = "1"
@@ -54,29 +56,8 @@ const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest
   rotateToken: options?.rotateToken ?? true
 })
 
-const applyInput = ({ context }: { context: AgentContext }): ApplyInput => ({
-  agentId: context.agentId,
-  gatewayId: context.gatewayId,
-  boardId: context.boardId,
-  role: context.role,
-  gatewayAgentId: context.gatewayAgentId,
-  sessionKey: context.sessionKey,
-  spec: context.spec,
-  request: context.request,
-  generation: context.generation,
-  workspaceSeeded: context.workspaceSeeded
-})
 
-const identityOf = (context: AgentContext): RemoveInput => ({
-  agentId: context.agentId,
-  gatewayId: context.gatewayId,
-  boardId: context.boardId,
-  role: context.role,
-  gatewayAgentId: context.gatewayAgentId,
-  sessionKey: context.sessionKey
-})
 
-const deadlineInput = ({ context }: { context: AgentContext }): DeadlineInput => ({ at: context.deadline ?? 0 })
 
 /**
  * The agent lifecycle. Pure: side effects are the named actors `applyAgent`, `wakeAgent`,
@@ -225,73 +206,6 @@ export const agentMachine = setup({
     deleted: { type: "final" }
   }
 })
-
-/**
- * The substates shared by provisioning and updating: apply on the gateway, wake, await the
- * check-in. A transient failure waits in `retrying` (apply) or `wakeRetrying` (wake) until its
- * deadline; a terminal one, or too many attempts, stops in `failed` until `agent.retry`.
- */
-function lifecycleStates() {
-  return {
-    initial: "applying" as const,
-    states: {
-      applying: {
-        entry: "clearDeadline" as const,
-        invoke: { src: "applyAgent" as const, input: applyInput },
-        on: {
-          "apply.done": { target: "waking", actions: "acceptApply" as const },
-          "apply.failed": [
-            { guard: "canRetry" as const, target: "retrying", actions: ["recordFailure", "scheduleRetry"] as const },
-            { target: "failed", actions: "recordFailure" as const }
-          ]
-        }
-      },
-      retrying: {
-        invoke: { src: "deadline" as const, input: deadlineInput },
-        on: { "deadline.reached": "applying" }
-      },
-      // A failed wake is retried on its own: re-applying would mint a new token and reset the counters.
-      wakeRetrying: {
-        invoke: { src: "deadline" as const, input: deadlineInput },
-        on: { "deadline.reached": "waking" }
-      },
-      waking: {
-        invoke: {
-          src: "wakeAgent" as const,
-          input: ({ context }: { context: AgentContext }): WakeInput => ({
-            ...identityOf(context),
-            name: context.spec.name,
-            action: context.request.action,
-            generation: context.generation,
-            attempt: context.wakeAttempts + 1
-          })
-        },
-        on: {
-          "wake.done": { target: "awaiting", actions: "acceptWake" as const },
-          "wake.failed": [
-            { guard: "canRetry" as const, target: "wakeRetrying", actions: ["recordFailure", "scheduleRetry"] as const },
-            { target: "failed", actions: "recordFailure" as const }
-          ],
-          "agent.heartbeat": { target: "#agent.online", actions: "goOnline" as const }
-        }
-      },
-      awaiting: {
-        invoke: { src: "deadline" as const, input: deadlineInput },
-        on: {
-          "agent.heartbeat": { target: "#agent.online", actions: "goOnline" as const },
-          "deadline.reached": [
-            { guard: "hasWakesLeft" as const, target: "waking" },
-            { target: "#agent.offline", actions: "markNoCheckin" as const }
-          ]
-        }
-      },
-      failed: {
-        entry: "clearDeadline" as const,
-        on: { "agent.retry": { target: "applying", actions: "retryNow" as const } }
-      }
-    }
-  }
-}
 
 export type AgentMachine = typeof agentMachine
 export type AgentActor = ActorRefFrom<AgentMachine>

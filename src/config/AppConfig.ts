@@ -13,6 +13,11 @@ export interface AppConfigShape {
   readonly dataDir: string
   /** Admin bearer token (`SWITCHYARD_ADMIN_TOKEN`); none means generate one on first start. */
   readonly adminToken: Option.Option<Redacted.Redacted<string>>
+  /**
+   * Key for gateway secrets at rest (`SWITCHYARD_SECRET_KEY`): 32 bytes, base64 or base64url.
+   * None means `<dataDir>/secret-key`, generated on first start.
+   */
+  readonly secretKey: Option.Option<Redacted.Redacted<string>>
   /** The URL agents call back, rendered into their workspace (`SWITCHYARD_BASE_URL`). */
   readonly baseUrl: string
   /** Silence before online → offline, ms (`SWITCHYARD_OFFLINE_AFTER_MS`, default 10 min). */
@@ -33,6 +38,12 @@ export interface AppConfigShape {
 
 export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
 
+/** A 32-byte key written in base64 or base64url (padding optional). */
+export const isSecretKey = (text: string): boolean => /^[A-Za-z0-9+/_-]{43}=?$/.test(text.trim()) && Buffer.from(text.trim(), "base64").length === 32
+
+/** Fixed key of `AppConfigTest`, so test runtimes over one database read each other's secrets. */
+const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString("base64")
+
 const positive = (name: string, fallback: number) =>
   Config.integer(name).pipe(
     Config.withDefault(fallback),
@@ -47,6 +58,11 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   adminToken: Config.option(
     Config.redacted("SWITCHYARD_ADMIN_TOKEN").pipe(
       Config.validate({ message: "SWITCHYARD_ADMIN_TOKEN must be at least 16 characters", validation: (token) => Redacted.value(token).length >= 16 })
+    )
+  ),
+  secretKey: Config.option(
+    Config.redacted("SWITCHYARD_SECRET_KEY").pipe(
+      Config.validate({ message: "SWITCHYARD_SECRET_KEY must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)", validation: (key) => isSecretKey(Redacted.value(key)) })
     )
   ),
   baseUrl: Config.option(Config.string("SWITCHYARD_BASE_URL")),
@@ -76,6 +92,7 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       databaseUrl: Option.none(),
       dataDir: ".switchyard-test",
       adminToken: Option.none(),
+      secretKey: Option.some(Redacted.make(TEST_SECRET_KEY)),
       baseUrl: "http://127.0.0.1:8000",
       offlineAfterMs: 600_000,
       checkinTimeoutMs: 30_000,

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto"
-import { Context, Duration, Effect, Layer, PubSub, Redacted, Stream } from "effect"
-import { GatewayConnection } from "./GatewayConnection.ts"
+import { Context, Duration, Effect, Layer, PubSub, Redacted, Runtime, Stream } from "effect"
+import type { DeviceIdentity } from "./DeviceIdentity.ts"
+import { GatewayConnection, type ConnectionFailure } from "./GatewayConnection.ts"
 import {
   GatewayConnectionError,
+  GatewayPairingRequired,
   GatewayProtocolError,
   GatewayTimeoutError,
   rpcError,
@@ -10,11 +12,32 @@ import {
 } from "./GatewayError.ts"
 import { Methods, type EventFrame, type Method, type MethodResult } from "./protocol.ts"
 
-/** Where a gateway is and how to authenticate; the token stays `Redacted` end to end. */
+/** This service's identity towards one gateway (gateway protocol §0.4, §2.3). */
+export interface GatewayDevice {
+  readonly identity: DeviceIdentity
+  /** Issued by the gateway once an operator approved the pairing (`hello-ok.auth.deviceToken`). */
+  readonly deviceToken?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * Where a gateway is and how to authenticate; tokens stay `Redacted` end to end. A loopback
+ * gateway needs only `token`. A remote one needs `device` too: the first `connect` then fails
+ * with `GatewayPairingRequired` until an operator approves it, and the device token the gateway
+ * issues afterwards is handed to `onDeviceToken` for storage. An empty `token` means "device
+ * token only".
+ */
 export interface GatewayTarget {
   readonly id: string
   readonly url: string
   readonly token: Redacted.Redacted<string>
+  readonly device?: GatewayDevice | undefined
+  /**
+   * Run (in the background, failures logged without detail) when the gateway issues a device
+   * token this socket did not know; store it, e.g. `GatewayRepo.setDeviceToken`.
+   */
+  readonly onDeviceToken?: ((deviceToken: Redacted.Redacted<string>) => Effect.Effect<void, unknown>) | undefined
+  /** Extra WebSocket upgrade headers. For tests only (`X-Forwarded-For` to look remote). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
 /** A server-pushed event (tick, presence, health, agent, chat, shutdown …; gateway protocol §6). */
@@ -44,8 +67,11 @@ export interface GatewayClientShape {
     params: Record<string, unknown>,
     options?: CallOptions
   ) => Effect.Effect<MethodResult<M>, GatewayError>
-  /** Opens the socket if needed and returns the gateway's `hello-ok.server.version`. */
-  readonly connect: (target: GatewayTarget) => Effect.Effect<string, GatewayConnectionError>
+  /**
+   * Opens the socket if needed and returns the gateway's `hello-ok.server.version`. Fails with
+   * `GatewayConnectionError`, or `GatewayPairingRequired` while the target's device awaits approval.
+   */
+  readonly connect: (target: GatewayTarget) => Effect.Effect<string, GatewayConnectionError | GatewayPairingRequired>
   /** Every event pushed by any gateway this client is connected to. */
   readonly events: Stream.Stream<GatewayEvent>
   /** Sockets opened so far (reconnects included), and calls made and their summed latency (ms), by method. */
@@ -80,12 +106,32 @@ interface PoolEntry {
   readonly fingerprint: string
 }
 
-const fingerprintOf = (target: GatewayTarget) => `${target.url}\u0000${Redacted.value(target.token)}`
+/**
+ * What makes a new socket necessary. The device token is left out: the socket learns a newly
+ * issued one itself, and storing it must not re-dial.
+ */
+const fingerprintOf = (target: GatewayTarget) =>
+  [target.url, Redacted.value(target.token), target.device?.identity.deviceId ?? "", JSON.stringify(target.headers ?? {})].join("\u0000")
+
+const asFailure = (error: unknown): ConnectionFailure =>
+  error instanceof GatewayConnectionError || error instanceof GatewayPairingRequired
+    ? error
+    : new GatewayConnectionError({ reason: "unreachable", message: String(error), retryable: true })
 
 /** Builds the live client; sockets are closed when the layer's scope closes. */
 export const makeGatewayClient = (config: GatewayClientConfig) =>
   Effect.gen(function* () {
     const pool = new Map<string, PoolEntry>()
+    const runtime = yield* Effect.runtime<never>()
+    const storeDeviceToken = (target: GatewayTarget) => (deviceToken: string) => {
+      const store = target.onDeviceToken
+      if (store === undefined) return
+      Runtime.runFork(runtime)(
+        Effect.suspend(() => store(Redacted.make(deviceToken))).pipe(
+          Effect.catchAllCause(() => Effect.logWarning(`gateway ${target.id}: storing the issued device token failed`))
+        )
+      )
+    }
     const configLocks = new Map<string, Effect.Semaphore>()
     const configLock = (gatewayId: string) => {
       const existing = configLocks.get(gatewayId)
@@ -109,11 +155,18 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       if (existing !== undefined && existing.fingerprint === fingerprint) return existing.connection
       if (existing !== undefined) {
         retiredSockets += existing.connection.opened
-        existing.connection.dispose()
+        existing.connection.dispose(true)
       }
+      const device = target.device
       const connection = new GatewayConnection({
         url: target.url,
         token: Redacted.value(target.token),
+        device:
+          device === undefined
+            ? undefined
+            : { identity: device.identity, deviceToken: device.deviceToken === undefined ? undefined : Redacted.value(device.deviceToken) },
+        onDeviceToken: storeDeviceToken(target),
+        headers: target.headers,
         handshakeTimeoutMs: config.handshakeTimeoutMs,
         clientVersion: config.clientVersion,
         onEvent: publish(target.id)
@@ -152,8 +205,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
                 : Effect.fail(new GatewayProtocolError({ method, message: `unexpected ${method} result: ${decoded.error.issues[0]?.message ?? "invalid"}` }))
             )
           },
-          (error: unknown) =>
-            resume(Effect.fail(error instanceof GatewayConnectionError ? error : new GatewayConnectionError({ reason: "unreachable", message: String(error), retryable: true })))
+          (error: unknown) => resume(Effect.fail(asFailure(error)))
         )
         return Effect.sync(() => connection.cancel(id))
       })
@@ -171,8 +223,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     const connect = (target: GatewayTarget) =>
       Effect.tryPromise({
         try: () => connectionFor(target).connect(),
-        catch: (error) =>
-          error instanceof GatewayConnectionError ? error : new GatewayConnectionError({ reason: "unreachable", message: String(error), retryable: true })
+        catch: asFailure
       }).pipe(Effect.map(() => connectionFor(target).hello?.server.version ?? "unknown"))
 
     return GatewayClient.of({

@@ -1,22 +1,24 @@
 import { randomUUID } from "node:crypto"
 import WebSocket from "ws"
-import {
-  BACKEND_CLIENT,
-  ConnectChallenge,
-  HelloOk,
-  OPERATOR_SCOPES,
-  PROTOCOL_VERSION,
-  ServerFrame,
-  type EventFrame,
-  type ResponseFrame
-} from "./protocol.ts"
+import { ConnectChallenge, HelloOk, ServerFrame, type EventFrame, type ResponseFrame } from "./protocol.ts"
+import { connectParams, connectRejected, type ConnectionFailure } from "./connectParams.ts"
+import type { DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnectionError, isTransientCloseCode } from "./GatewayError.ts"
 import { reconnectDelayMs } from "./retryPolicies.ts"
 
 export interface ConnectionOptions {
   readonly url: string
-  /** The gateway's shared token; only ever sent inside the `connect` frame. */
+  /** The gateway's shared token; only ever sent inside the `connect` frame. Empty: none (device token only). */
   readonly token: string
+  /**
+   * A device identity makes `connect` carry a signed `device` proof, plus `auth.deviceToken`
+   * once one is known (gateway protocol §0.4, §2.3). Needed for a non-loopback gateway.
+   */
+  readonly device?: { readonly identity: DeviceIdentity; readonly deviceToken?: string | undefined } | undefined
+  /** Called with `hello-ok.auth.deviceToken` whenever it differs from the one this connection knew. */
+  readonly onDeviceToken?: ((deviceToken: string) => void) | undefined
+  /** Extra headers on the WebSocket upgrade request (tests: `X-Forwarded-For` behind a trusted proxy). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
   /** Handshake budget in ms (the reference client uses 15 000). */
   readonly handshakeTimeoutMs: number
   readonly clientVersion: string
@@ -26,18 +28,27 @@ export interface ConnectionOptions {
 
 export type ConnectionStatus = "connecting" | "ready" | "closed"
 
+export type { ConnectionFailure } from "./connectParams.ts"
+
 interface Pending {
   readonly resolve: (frame: ResponseFrame) => void
   readonly reject: (error: GatewayConnectionError) => void
+  /** The socket the request went out on: only its close fails the request. */
+  readonly socket: WebSocket
 }
+
+/** Silence (no frame, no ping) after which a socket counts as dead: the reference client's 2 × tick. */
+const silenceLimitMs = (hello: HelloOk | undefined) => 2 * (hello?.policy.tickIntervalMs ?? 30_000)
 
 /**
  * One persistent, multiplexed WebSocket to one gateway (gateway protocol §1–§2). It connects on
- * the first request, answers `connect.challenge` as `gateway-client`/`backend` with token auth,
- * matches responses to requests by id (they may arrive out of order), and after an unexpected
- * close (1012 restart, 4001 policy change, 1013 starting, network loss) reconnects in the
- * background with jittered backoff. Calls pending at a close fail with a retryable
- * `GatewayConnectionError`; retrying is the caller's schedule's job.
+ * the first request, answers `connect.challenge` as `gateway-client`/`backend` with token auth
+ * (plus a device proof and device token when it has an identity), matches responses to requests
+ * by id (they may arrive out of order), and after an unexpected close (1012 restart, 4001 policy
+ * change, 1013 starting, network loss) reconnects in the background with jittered backoff. Calls
+ * pending at a close fail with a retryable `GatewayConnectionError`; retrying is the caller's
+ * schedule's job. A device awaiting approval fails with `GatewayPairingRequired` (never retried
+ * in the background).
  */
 export class GatewayConnection {
   private socket: WebSocket | undefined
@@ -48,9 +59,14 @@ export class GatewayConnection {
   private disposed = false
   /** Number of sockets this connection has opened (one per successful or failed dial). */
   opened = 0
+  /** The last `hello-ok`, without `auth.deviceToken`. */
   hello: HelloOk | undefined
+  /** The device token sent on the next dial: the configured one, then the latest issued. */
+  private deviceToken: string | undefined
 
-  constructor(private readonly options: ConnectionOptions) {}
+  constructor(private readonly options: ConnectionOptions) {
+    this.deviceToken = options.device?.deviceToken
+  }
 
   /**
    * Sends one request frame and resolves with its response frame (ok or not). A caller that
@@ -66,7 +82,7 @@ export class GatewayConnection {
       throw new GatewayConnectionError({ reason: "closed", message: "socket not open", retryable: true })
     }
     return new Promise<ResponseFrame>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      this.pending.set(id, { resolve, reject, socket })
       socket.send(JSON.stringify({ type: "req", id, method, params }), (error) => {
         if (error !== undefined && error !== null) {
           this.pending.delete(id)
@@ -95,19 +111,25 @@ export class GatewayConnection {
     return this.ready
   }
 
-  /** Closes the socket for good and fails pending calls. */
-  dispose(): void {
+  /**
+   * Closes the socket for good and fails pending calls: retryable when the connection is being
+   * `replaced` (the gateway's url or credentials changed; a retry goes out on the new one).
+   */
+  dispose(replaced = false): void {
     this.disposed = true
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer)
     this.socket?.close(1000, "client shutdown")
-    this.failPending(new GatewayConnectionError({ reason: "closed", message: "connection disposed", retryable: false }))
+    this.failPending(new GatewayConnectionError({ reason: "closed", message: replaced ? "connection replaced" : "connection disposed", retryable: replaced }))
   }
 
   private dial(): Promise<void> {
     this.options.onStatus?.("connecting")
     this.opened += 1
     return new Promise<void>((resolve, reject) => {
-      const socket = new WebSocket(this.options.url, { handshakeTimeout: this.options.handshakeTimeoutMs })
+      const socket = new WebSocket(this.options.url, {
+        handshakeTimeout: this.options.handshakeTimeoutMs,
+        ...(this.options.headers === undefined ? {} : { headers: { ...this.options.headers } })
+      })
       this.socket = socket
       let handshaking = true
       let wasReady = false
@@ -116,30 +138,46 @@ export class GatewayConnection {
         fail(new GatewayConnectionError({ reason: "handshake", message: "handshake timed out", retryable: true }))
         socket.terminate()
       }, this.options.handshakeTimeoutMs)
-      const fail = (error: GatewayConnectionError) => {
+      const fail = (error: ConnectionFailure) => {
         if (!handshaking) return
         handshaking = false
         clearTimeout(timer)
         reject(error)
+        // A refused or broken handshake leaves nothing worth keeping open.
+        if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.terminate()
       }
+      // A half-open socket (network gone, no FIN) never closes by itself: silence ends it.
+      let watchdog: NodeJS.Timeout | undefined
+      const heard = () => {
+        if (!wasReady) return
+        if (watchdog !== undefined) clearTimeout(watchdog)
+        watchdog = setTimeout(() => socket.terminate(), silenceLimitMs(this.hello))
+        watchdog.unref()
+      }
+      socket.on("ping", heard)
 
       socket.on("message", (data) => {
+        heard()
         const frame = parseFrame(data.toString())
         if (frame === undefined) return
         if (handshaking) {
           if (frame.type === "event" && frame.event === "connect.challenge") {
             const challenge = ConnectChallenge.safeParse(frame.payload)
             if (!challenge.success) return fail(handshakeError("malformed connect.challenge"))
-            socket.send(JSON.stringify({ type: "req", id: connectId, method: "connect", params: this.connectParams() }))
+            const params = connectParams(this.options, this.deviceToken, challenge.data)
+            socket.send(JSON.stringify({ type: "req", id: connectId, method: "connect", params }))
           } else if (frame.type === "res" && frame.id === connectId) {
-            if (!frame.ok) return fail(connectRejected(frame))
+            if (!frame.ok) return fail(connectRejected(frame, this.options.device?.identity.deviceId))
             const hello = HelloOk.safeParse(frame.payload)
             if (!hello.success) return fail(handshakeError("malformed hello-ok"))
-            this.hello = hello.data
+            const { deviceToken, ...auth } = hello.data.auth
+            this.hello = { ...hello.data, auth }
+            if (deviceToken !== undefined) this.deviceTokenIssued(deviceToken)
             handshaking = false
             clearTimeout(timer)
             this.reconnectAttempt = 0
             wasReady = true
+            heard()
             this.options.onStatus?.("ready")
             resolve()
           }
@@ -160,6 +198,7 @@ export class GatewayConnection {
       })
 
       socket.on("close", (code, reasonBuffer) => {
+        if (watchdog !== undefined) clearTimeout(watchdog)
         const reason = reasonBuffer.toString()
         fail(
           new GatewayConnectionError({
@@ -180,21 +219,21 @@ export class GatewayConnection {
             message: reason || "socket closed",
             closeCode: code,
             retryable: isTransientCloseCode(code) || code === 1005
-          })
+          }),
+          socket
         )
         if (wasReady) this.scheduleReconnect()
       })
     })
   }
 
-  private connectParams() {
-    return {
-      minProtocol: PROTOCOL_VERSION,
-      maxProtocol: PROTOCOL_VERSION,
-      client: { ...BACKEND_CLIENT, version: this.options.clientVersion, platform: process.platform },
-      role: "operator",
-      scopes: [...OPERATOR_SCOPES],
-      auth: { token: this.options.token }
+  private deviceTokenIssued(deviceToken: string): void {
+    if (this.options.device === undefined || deviceToken === this.deviceToken) return
+    this.deviceToken = deviceToken
+    try {
+      this.options.onDeviceToken?.(deviceToken)
+    } catch {
+      // The owner's callback must not break the socket; it reports its own failures.
     }
   }
 
@@ -210,10 +249,13 @@ export class GatewayConnection {
     this.reconnectTimer.unref()
   }
 
-  private failPending(error: GatewayConnectionError): void {
-    const entries = [...this.pending.values()]
-    this.pending.clear()
-    for (const entry of entries) entry.reject(error)
+  /** Fails the pending calls sent on `socket` (all of them when none is named). */
+  private failPending(error: GatewayConnectionError, socket?: WebSocket): void {
+    for (const [id, entry] of [...this.pending]) {
+      if (socket !== undefined && entry.socket !== socket) continue
+      this.pending.delete(id)
+      entry.reject(error)
+    }
   }
 }
 
@@ -228,15 +270,3 @@ const parseFrame = (text: string): ServerFrame | undefined => {
 
 const handshakeError = (message: string) =>
   new GatewayConnectionError({ reason: "handshake", message, retryable: false })
-
-/** `connect` refused: `UNAVAILABLE` while sidecars start is transient (protocol §2.5); auth is not. */
-const connectRejected = (frame: ResponseFrame): GatewayConnectionError => {
-  const error = frame.error
-  const retryable = error?.retryable === true || error?.code === "UNAVAILABLE"
-  return new GatewayConnectionError({
-    reason: retryable ? "handshake" : "auth",
-    message: `${error?.code ?? "ERROR"}: ${error?.message ?? "connect rejected"}`,
-    retryable,
-    retryAfterMs: error?.retryAfterMs
-  })
-}

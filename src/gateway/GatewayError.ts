@@ -53,7 +53,24 @@ export class GatewayProtocolError extends Data.TaggedError("GatewayProtocolError
   readonly message: string
 }> {}
 
-export type GatewayError = GatewayRpcError | GatewayConnectionError | GatewayTimeoutError | GatewayProtocolError
+/**
+ * A remote gateway refused `connect` with `NOT_PAIRED` / `details.code: "PAIRING_REQUIRED"`
+ * (gateway protocol §0.4, §3): this device identity waits for an operator to approve
+ * `requestId` (`openclaw devices approve <requestId>` or the `device.pair.approve` RPC).
+ * Retrying does not help until then, so it is never transient. `reason` is the gateway's
+ * (`not-paired`, or an upgrade such as `scope-upgrade`).
+ */
+export class GatewayPairingRequired extends Data.TaggedError("GatewayPairingRequired")<{
+  readonly requestId: string | undefined
+  readonly deviceId: string
+  readonly reason: string | undefined
+}> {
+  override get message(): string {
+    return `waiting for pairing approval, request id ${this.requestId ?? "(none reported)"}`
+  }
+}
+
+export type GatewayError = GatewayRpcError | GatewayConnectionError | GatewayTimeoutError | GatewayProtocolError | GatewayPairingRequired
 
 /** Close codes after which a reconnect is expected to succeed (gateway protocol §1). */
 const TRANSIENT_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013, 4000, 4001])
@@ -74,6 +91,7 @@ export const isTransient = (error: GatewayError): boolean => {
     case "GatewayRpcError":
       return error.kind !== "chat_run_failed" && (error.retryable || error.kind === "unavailable" || error.kind === "rate_limited")
     case "GatewayProtocolError":
+    case "GatewayPairingRequired":
       return false
   }
 }
@@ -133,5 +151,7 @@ export const describeGatewayError = (error: GatewayError): string => {
       return `${error.method}: no answer within ${error.timeoutMs} ms`
     case "GatewayProtocolError":
       return `${error.method}: ${error.message}`
+    case "GatewayPairingRequired":
+      return error.message
   }
 }

@@ -59,6 +59,18 @@ export type ServerFrame = z.infer<typeof ServerFrame>
 
 export const ConnectChallenge = z.looseObject({ nonce: z.string(), ts: z.number() })
 
+/**
+ * `error.details` of a `connect` refused with `NOT_PAIRED` because the device waits for approval
+ * (gateway protocol §2 handshake matrix; `reason` is `not-paired` or an upgrade such as
+ * `scope-upgrade`).
+ */
+export const PairingRequiredDetails = z.looseObject({
+  code: z.literal("PAIRING_REQUIRED"),
+  requestId: z.string().optional(),
+  deviceId: z.string().optional(),
+  reason: z.string().optional()
+})
+
 export const HelloOk = z.looseObject({
   type: z.literal("hello-ok"),
   protocol: z.number(),

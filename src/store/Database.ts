@@ -4,6 +4,7 @@ import { Effect, Layer, Option, String } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
 import init from "./migrations/0001_init.ts"
+import gatewaySecrets from "./migrations/0002_gateway_secrets.ts"
 import boardGoals from "./migrations/0003_board_goals.ts"
 import tasks from "./migrations/0004_tasks.ts"
 
@@ -13,6 +14,7 @@ const names = { transformResultNames: String.snakeToCamel, transformQueryNames: 
 /** Ordered migrations; the key's number is the migration id (@effect/sql Migrator). */
 export const migrations = PgMigrator.fromRecord({
   "0001_init": init,
+  "0002_gateway_secrets": gatewaySecrets,
   "0003_board_goals": boardGoals,
   "0004_tasks": tasks
 })

@@ -1,7 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
-import type { GatewayTarget } from "../gateway/GatewayClient.ts"
+import type { GatewayDevice, GatewayTarget } from "../gateway/GatewayClient.ts"
+import { generateDeviceIdentity, parseDeviceIdentity, serializeDeviceIdentity, type DeviceIdentity } from "../gateway/DeviceIdentity.ts"
+import { SecretBox, SecretBoxLive } from "./SecretBox.ts"
 
 /** A gateway as the API shows it: never its token. */
 export interface GatewayRow {
@@ -15,6 +17,8 @@ export interface GatewayRow {
 
 export interface GatewayRecord extends GatewayRow {
   readonly token: Redacted.Redacted<string>
+  /** This service's device identity towards the gateway, once `ensureDevice` made one. */
+  readonly device?: GatewayDevice | undefined
 }
 
 export interface NewGateway {
@@ -34,43 +38,143 @@ export interface GatewayRepoShape {
     changes: Partial<Omit<NewGateway, "id">>
   ) => Effect.Effect<Option.Option<GatewayRow>, SqlError>
   readonly remove: (id: string) => Effect.Effect<boolean, SqlError>
+  /**
+   * The gateway's device identity, created and stored (encrypted) on first use; none when the
+   * gateway does not exist. Concurrent callers all get the one that was stored.
+   */
+  readonly ensureDevice: (id: string) => Effect.Effect<Option.Option<DeviceIdentity>, SqlError>
+  /** Stores the device token the gateway issued after pairing (`null` forgets it); false when the gateway does not exist. */
+  readonly setDeviceToken: (id: string, deviceToken: Redacted.Redacted<string> | null) => Effect.Effect<boolean, SqlError>
 }
 
-/** Gateways table. The token is read only to build a `GatewayTarget` for the gateway client. */
+/**
+ * Gateways table. The shared token, the device identity and the device token are stored only
+ * encrypted (`SecretBox`, bound to their row and column); they are read only to build a
+ * `GatewayTarget` for the gateway client. A plaintext `token` left by migration 0001 is encrypted
+ * the first time `get` reads its row. A value that does not decrypt (wrong
+ * `SWITCHYARD_SECRET_KEY`, altered row) is a defect naming the gateway and column, never the value.
+ */
 export class GatewayRepo extends Context.Tag("switchyard/GatewayRepo")<GatewayRepo, GatewayRepoShape>() {}
 
 interface Raw extends GatewayRow {
-  readonly token: string
+  readonly token: string | null
+  readonly tokenEncrypted: string | null
+  readonly deviceIdentityEncrypted: string | null
+  readonly deviceTokenEncrypted: string | null
 }
 
-const publicRow = ({ token: _token, ...row }: Raw): GatewayRow => row
-const record = (raw: Raw): GatewayRecord => ({ ...raw, token: Redacted.make(raw.token) })
+const publicRow = (raw: Raw): GatewayRow => ({
+  id: raw.id,
+  name: raw.name,
+  url: raw.url,
+  workspaceRoot: raw.workspaceRoot,
+  createdAt: raw.createdAt,
+  updatedAt: raw.updatedAt
+})
 
-/** The gateway client's view of a gateway record. */
-export const targetOf = (gateway: GatewayRecord): GatewayTarget => ({ id: gateway.id, url: gateway.url, token: gateway.token })
+/** Associated data of each sealed column: a value copied to another row or column does not open. */
+const sealedAs = {
+  token: (id: string) => `gateways.token:${id}`,
+  deviceIdentity: (id: string) => `gateways.device_identity:${id}`,
+  deviceToken: (id: string) => `gateways.device_token:${id}`
+}
 
-export const GatewayRepoLive = Layer.effect(
-  GatewayRepo,
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    return GatewayRepo.of({
-      insert: (gateway) =>
-        sql<Raw>`insert into gateways ${sql.insert({ ...gateway, token: Redacted.value(gateway.token) })} returning *`.pipe(
-          Effect.map((rows) => publicRow(rows[0]!))
-        ),
-      list: sql<Raw>`select * from gateways order by created_at`.pipe(Effect.map((rows) => rows.map(publicRow))),
-      get: (id) => sql<Raw>`select * from gateways where id = ${id}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(record)))),
-      update: (id, changes) => {
-        const values: Record<string, string> = {}
+/**
+ * The gateway client's view of a gateway record. Pass `onDeviceToken` (e.g.
+ * `(token) => repo.setDeviceToken(gateway.id, token)`) to keep the token a remote gateway issues.
+ */
+export const targetOf = (
+  gateway: GatewayRecord,
+  options: { readonly onDeviceToken?: GatewayTarget["onDeviceToken"] } = {}
+): GatewayTarget => ({
+  id: gateway.id,
+  url: gateway.url,
+  token: gateway.token,
+  ...(gateway.device === undefined ? {} : { device: gateway.device }),
+  ...(options.onDeviceToken === undefined ? {} : { onDeviceToken: options.onDeviceToken })
+})
+
+/** The repository over `SqlClient` and `SecretBox`. */
+export const makeGatewayRepo = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const box = yield* SecretBox
+  const seal = (value: Redacted.Redacted<string>, context: string) => box.encrypt(value, context)
+  const open = (sealed: string, context: string) => box.decrypt(sealed, context).pipe(Effect.orDie)
+
+  /** Moves a plaintext token (migration 0001) into `token_encrypted`. */
+  const migrateToken = (raw: Raw): Effect.Effect<Raw, SqlError> => {
+    if (raw.tokenEncrypted !== null || raw.token === null) return Effect.succeed(raw)
+    const plain = raw.token
+    return seal(Redacted.make(plain), sealedAs.token(raw.id)).pipe(
+      Effect.tap((sealed) => sql`update gateways set token_encrypted = ${sealed}, token = null where id = ${raw.id} and token_encrypted is null`),
+      Effect.map((sealed) => ({ ...raw, token: null, tokenEncrypted: sealed }))
+    )
+  }
+
+  const identityOf = (raw: Raw) =>
+    raw.deviceIdentityEncrypted === null
+      ? Effect.succeed(undefined)
+      : open(raw.deviceIdentityEncrypted, sealedAs.deviceIdentity(raw.id)).pipe(Effect.flatMap((text) => Effect.try({ try: () => parseDeviceIdentity(text), catch: (error) => error })), Effect.orDie)
+
+  const record = (stored: Raw): Effect.Effect<GatewayRecord, SqlError> =>
+    Effect.gen(function* () {
+      const raw = yield* migrateToken(stored)
+      const token = raw.tokenEncrypted === null ? Redacted.make("") : yield* open(raw.tokenEncrypted, sealedAs.token(raw.id))
+      const identity = yield* identityOf(raw)
+      if (identity === undefined) return { ...publicRow(raw), token }
+      const deviceToken = raw.deviceTokenEncrypted === null ? undefined : yield* open(raw.deviceTokenEncrypted, sealedAs.deviceToken(raw.id))
+      return { ...publicRow(raw), token, device: { identity, deviceToken } }
+    })
+
+  const selectRaw = (id: string) => sql<Raw>`select * from gateways where id = ${id}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+  return GatewayRepo.of({
+    insert: (gateway) =>
+      Effect.gen(function* () {
+        const { token, ...fields } = gateway
+        const tokenEncrypted = yield* seal(token, sealedAs.token(gateway.id))
+        const rows = yield* sql<Raw>`insert into gateways ${sql.insert({ ...fields, token: null, tokenEncrypted })} returning *`
+        return publicRow(rows[0]!)
+      }),
+    list: sql<Raw>`select * from gateways order by created_at`.pipe(Effect.map((rows) => rows.map(publicRow))),
+    get: (id) =>
+      selectRaw(id).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.succeed(Option.none()), onSome: (raw) => Effect.map(record(raw), Option.some) }))
+      ),
+    update: (id, changes) =>
+      Effect.gen(function* () {
+        const values: Record<string, string | null> = {}
         if (changes.name !== undefined) values["name"] = changes.name
         if (changes.url !== undefined) values["url"] = changes.url
         if (changes.workspaceRoot !== undefined) values["workspaceRoot"] = changes.workspaceRoot
-        if (changes.token !== undefined) values["token"] = Redacted.value(changes.token)
-        return sql<Raw>`update gateways set ${sql.update({ ...values, updatedAt: new Date() })} where id = ${id} returning *`.pipe(
-          Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(publicRow)))
-        )
-      },
-      remove: (id) => sql`delete from gateways where id = ${id} returning id`.pipe(Effect.map((rows) => rows.length > 0))
-    })
+        if (changes.token !== undefined) {
+          values["tokenEncrypted"] = yield* seal(changes.token, sealedAs.token(id))
+          values["token"] = null
+        }
+        const rows = yield* sql<Raw>`update gateways set ${sql.update({ ...values, updatedAt: new Date() })} where id = ${id} returning *`
+        return Option.fromNullable(rows[0]).pipe(Option.map(publicRow))
+      }),
+    remove: (id) => sql`delete from gateways where id = ${id} returning id`.pipe(Effect.map((rows) => rows.length > 0)),
+    ensureDevice: (id) =>
+      Effect.gen(function* () {
+        const stored = yield* selectRaw(id)
+        if (Option.isNone(stored)) return Option.none()
+        if (stored.value.deviceIdentityEncrypted === null) {
+          const sealed = yield* seal(serializeDeviceIdentity(generateDeviceIdentity()), sealedAs.deviceIdentity(id))
+          yield* sql`update gateways set device_identity_encrypted = ${sealed} where id = ${id} and device_identity_encrypted is null`
+        }
+        const current = stored.value.deviceIdentityEncrypted === null ? yield* selectRaw(id) : stored
+        if (Option.isNone(current)) return Option.none()
+        return Option.fromNullable(yield* identityOf(current.value))
+      }),
+    setDeviceToken: (id, deviceToken) =>
+      Effect.gen(function* () {
+        const sealed = deviceToken === null ? null : yield* seal(deviceToken, sealedAs.deviceToken(id))
+        const rows = yield* sql`update gateways set device_token_encrypted = ${sealed} where id = ${id} returning id`
+        return rows.length > 0
+      })
   })
-)
+})
+
+/** Live layer: needs `SqlClient` and `AppConfig` (for the `SecretBoxLive` key it builds). */
+export const GatewayRepoLive = Layer.effect(GatewayRepo, makeGatewayRepo).pipe(Layer.provide(SecretBoxLive))

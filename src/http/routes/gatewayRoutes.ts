@@ -20,6 +20,8 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
         const body = yield* decodeBody(GatewayCreate)
         const repo = yield* GatewayRepo
         const row = yield* repo.insert({ id: randomUUID(), name: body.name, url: body.url, token: Redacted.make(body.token), workspaceRoot: body.workspace_root })
+        // Every gateway gets a device identity: on loopback it is admitted at once, remotely it pairs.
+        yield* repo.ensureDevice(row.id)
         return json(gatewayView(row), 201)
       })
     )
