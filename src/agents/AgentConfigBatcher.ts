@@ -3,6 +3,7 @@ import { z } from "zod"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import type { GatewayError } from "../gateway/GatewayError.ts"
+import { configConflict } from "../gateway/retryPolicies.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
 
 /** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */
@@ -72,13 +73,6 @@ const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: Age
   current.heartbeat?.every === wanted.heartbeat.every &&
   current.heartbeat?.target === wanted.heartbeat.target
 
-/** A stale `baseHash` (any `agents.create` changes the hash): re-read and re-apply. */
-const onConflict = {
-  schedule: Schedule.jittered(Schedule.spaced("100 millis")),
-  times: 8,
-  while: (error: GatewayError) => error._tag === "GatewayRpcError" && error.kind === "config_conflict"
-}
-
 /** One batch: read the config, patch every entry that differs, under the gateway's config lock. */
 const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>) =>
   Effect.gen(function* () {
@@ -100,7 +94,7 @@ const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntr
       note: `switchyard: ${changed.length} agent entr${changed.length === 1 ? "y" : "ies"}`
     })
     return new Set(changed.map(([agentId]) => agentId))
-  }).pipe(Effect.retry(onConflict))
+  }).pipe(Effect.retry(configConflict))
 
 /** `windowMs`: how long a batch stays open for more requests after its first one. */
 export const AgentConfigBatcherLive = (windowMs: number) =>

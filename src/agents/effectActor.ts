@@ -1,7 +1,7 @@
 import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect"
 import { fromCallback } from "xstate"
 import type { AgentEvent, StepError } from "../../machines/agent/agentTypes.ts"
-import { toStepError } from "./stepError.ts"
+import { toStepError } from "./toStepError.ts"
 
 /** The program fiber last started for each agent: one agent's programs never overlap. */
 export type ProgramLanes = Map<string, Fiber.RuntimeFiber<void, never>>

@@ -40,3 +40,10 @@ export const reconnectDelayMs = (attempt: number): number => {
   return Math.round(base / 2 + Math.random() * (base / 2))
 }
 
+
+/** A stale config `baseHash` (any `agents.create` changes the hash): re-read and re-apply, 8 times at most. */
+export const configConflict = {
+  schedule: Schedule.jittered(Schedule.spaced("100 millis")),
+  times: 8,
+  while: (error: GatewayError) => error._tag === "GatewayRpcError" && error.kind === "config_conflict"
+}

@@ -7,6 +7,9 @@
  * `board_*` fields are the empty string.
  */
 import { z } from "zod"
+import type { IdentityProfile } from "../../machines/agent/agentTypes.ts"
+
+export type { IdentityProfile }
 
 // Values the agent cannot work without: a blank one would render a workspace that silently fails.
 const required = z.string().min(1)
@@ -56,14 +59,6 @@ export const TemplateContext = z.object({
 })
 export type TemplateContext = z.infer<typeof TemplateContext>
 
-/**
- * An agent's free-form identity profile as stored (JSON). Known keys: role, communication_style,
- * emoji, autonomy_level, verbosity, output_format, update_cadence, purpose, personality,
- * custom_instructions; others are ignored.
- */
-export interface IdentityProfile {
-  [key: string]: string | string[] | null | undefined
-}
 
 /** Everything `buildTemplateContext` needs; `board` is null for a gateway-main agent. */
 export interface TemplateInput {

@@ -9,7 +9,7 @@ import { ensureGatewayAgent } from "../../src/agents/programs/ensureGatewayAgent
 import { AgentConfigBatcher, AgentConfigBatcherLive } from "../../src/agents/AgentConfigBatcher.ts"
 import { removeAgent } from "../../src/agents/programs/removeAgent.ts"
 import { wakeAgent, wakeMessage } from "../../src/agents/programs/wakeAgent.ts"
-import { toStepError } from "../../src/agents/stepError.ts"
+import { toStepError } from "../../src/agents/toStepError.ts"
 import { AppConfigTest, type AppConfig } from "../../src/config/AppConfig.ts"
 import { GatewayClient, GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"

@@ -85,8 +85,8 @@ describe("buildTemplateContext", () => {
       expect(context.identity_purpose).toBe("ship it")
     })
 
-    it("treats blank strings, empty lists, null and undefined as unset", () => {
-      const context = withProfile({ role: "   ", communication_style: [" ", ""], emoji: null, verbosity: undefined, purpose: [] })
+    it("treats blank strings, empty lists, null and absent keys as unset", () => {
+      const context = withProfile({ role: "   ", communication_style: [" ", ""], emoji: null, purpose: [] })
       expect(context.identity_role).toBe("Generalist")
       expect(context.identity_communication_style).toBe("direct, concise, practical")
       expect(context.identity_emoji).toBe(":gear:")

@@ -50,7 +50,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
       workspacePath: workspace,
       isBoardLead: input.role === "lead",
       isMainAgent: input.role === "main",
-      identityProfile: input.spec.identityProfile as Record<string, string | string[] | null> | null,
+      identityProfile: input.spec.identityProfile,
       heartbeatEvery: input.spec.heartbeat.every
     },
     board: Option.match(board, {
