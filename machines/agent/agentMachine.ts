@@ -97,6 +97,7 @@ export const agentMachine = setup({
     clearDeadline: assign({ deadline: null }),
     acceptApply: assign(({ event }) => ({
       tokenHash: event.type === "apply.done" ? event.output.tokenHash : null,
+      tokenSource: event.type === "apply.done" ? event.output.tokenSource : null,
       workspaceSeeded: true,
       attempts: 0,
       wakeAttempts: 0,
@@ -152,6 +153,7 @@ export const agentMachine = setup({
     lastSeenAt: null,
     reportedStatus: null,
     tokenHash: null,
+    tokenSource: null,
     workspaceSeeded: false,
     deadline: null,
     offlineReason: null

@@ -82,6 +82,8 @@ export interface AgentContext extends AgentIdentity {
   /** Free-form status the agent reported with its last heartbeat. */
   readonly reportedStatus: string | null
   readonly tokenHash: string | null
+  /** How the last apply got its token (recovered, minted, or minted after a mismatch). */
+  readonly tokenSource: TokenSource | null
   /** Set by the first successful apply: from then on the agent's own files (USER.md, MEMORY.md) stand. */
   readonly workspaceSeeded: boolean
   /** Epoch ms at which the current waiter fires (retry, check-in or offline), if any. */
@@ -127,11 +129,21 @@ export interface ApplyInput extends AgentIdentity {
   readonly generation: number
   /** Whether an earlier apply already wrote the workspace (then agent-editable files are kept). */
   readonly workspaceSeeded: boolean
+  /** The hash of the token the workspace should hold, to recover it when `rotateToken` is false. */
+  readonly tokenHash: string | null
 }
+
+/**
+ * Where the token written by an apply came from: freshly `minted` (rotation asked, or nothing to
+ * keep), `recovered` from the workspace and matching the stored hash, or minted because the one
+ * in the workspace did not match (`mismatch`) or was `missing`.
+ */
+export type TokenSource = "minted" | "recovered" | "mismatch" | "missing"
 
 export interface ApplyOutput {
   /** sha256 hex of the token written into the workspace. */
   readonly tokenHash: string
+  readonly tokenSource: TokenSource
 }
 
 export interface WakeInput extends AgentIdentity {

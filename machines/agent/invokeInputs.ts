@@ -11,7 +11,8 @@ export const applyInput = ({ context }: { context: AgentContext }): ApplyInput =
   spec: context.spec,
   request: context.request,
   generation: context.generation,
-  workspaceSeeded: context.workspaceSeeded
+  workspaceSeeded: context.workspaceSeeded,
+  tokenHash: context.tokenHash
 })
 
 /** The agent's fixed gateway identity, as every side-effect actor receives it. */

@@ -65,7 +65,8 @@ export const agentView = (row: AgentRow & { snapshot?: unknown }) => {
             attempts: context.attempts,
             wake_attempts: context.wakeAttempts,
             deadline_at: context.deadline === null ? null : new Date(context.deadline).toISOString(),
-            reported_status: context.reportedStatus
+            reported_status: context.reportedStatus,
+            token_source: context.tokenSource
           }
         }),
     created_at: iso(row.createdAt),

@@ -36,13 +36,14 @@ const identity: AgentIdentity = {
 }
 const spec: AgentSpec = { name: "Ada", heartbeat: { every: "10m", target: "none" }, identityProfile: null, identityTemplate: null, soulTemplate: null }
 
-const applyInput = (request: Partial<ApplyRequest> = {}): ApplyInput => ({
+const applyInput = (request: Partial<ApplyRequest> = {}, tokenHash: string | null = null): ApplyInput => ({
   ...identity,
   spec,
-  request: { action: "provision", resetSession: false, forceBootstrap: false, rotateToken: false, ...request },
+  request: { action: "provision", resetSession: false, forceBootstrap: false, rotateToken: true, ...request },
   generation: 1,
   // An update re-applies a workspace an earlier apply wrote; a provision is the first.
-  workspaceSeeded: request.action === "update"
+  workspaceSeeded: request.action === "update",
+  tokenHash
 })
 const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...identity, name: "Ada", action: "provision", generation, attempt })
 
@@ -369,6 +370,53 @@ describe("fakeRepos", () => {
       expect(String(called)).toContain("AgentRepo.save is not stubbed")
       expect(String(ran)).toContain("AgentRepo.live is not stubbed")
       expect(Exit.isFailure(called) && Cause.isDie(called.cause)).toBe(true)
+    })
+  )
+})
+
+describe("applyAgent token recovery (rotateToken: false)", () => {
+  it.scopedLive("keeps the token in AGENTS.md when it matches the stored hash, and stages nothing", () =>
+    Effect.gen(function* () {
+      const { run, files, store } = yield* harness()
+      const first = yield* run(applyAgent(applyInput()))
+      expect(first.tokenSource).toBe("minted")
+      const token = tokenIn(files().get("AGENTS.md"))
+      const staged = store.staged.length
+      const again = yield* run(applyAgent(applyInput({ action: "update", rotateToken: false }, first.tokenHash)))
+      expect(again).toEqual({ tokenHash: first.tokenHash, tokenSource: "recovered" })
+      expect(tokenIn(files().get("AGENTS.md"))).toBe(token)
+      expect(store.staged).toHaveLength(staged)
+    })
+  )
+
+  it.scopedLive("mints a new token when the workspace holds another one, and says so", () =>
+    Effect.gen(function* () {
+      const { run, files } = yield* harness()
+      yield* run(applyAgent(applyInput()))
+      const again = yield* run(applyAgent(applyInput({ action: "update", rotateToken: false }, "0".repeat(64))))
+      expect(again.tokenSource).toBe("mismatch")
+      expect(hashAgentToken(tokenIn(files().get("AGENTS.md")))).toBe(again.tokenHash)
+    })
+  )
+
+  it.scopedLive("mints a new token when AGENTS.md carries none", () =>
+    Effect.gen(function* () {
+      const { sim, run } = yield* harness()
+      const first = yield* run(applyAgent(applyInput()))
+      sim.state.files.get(GATEWAY_AGENT_ID)?.set("AGENTS.md", "# edited by hand, no token here\n")
+      const again = yield* run(applyAgent(applyInput({ action: "update", rotateToken: false }, first.tokenHash)))
+      expect(again.tokenSource).toBe("missing")
+      expect(again.tokenHash).not.toBe(first.tokenHash)
+    })
+  )
+
+  it.scopedLive("rotates when asked, whatever the workspace holds", () =>
+    Effect.gen(function* () {
+      const { run } = yield* harness()
+      const first = yield* run(applyAgent(applyInput()))
+      const again = yield* run(applyAgent(applyInput({ action: "update", rotateToken: true }, first.tokenHash)))
+      expect(again.tokenSource).toBe("minted")
+      expect(again.tokenHash).not.toBe(first.tokenHash)
     })
   )
 })

@@ -2,13 +2,12 @@ import { Effect, Option, Redacted } from "effect"
 import type { ApplyInput, ApplyOutput } from "../../../machines/agent/agentTypes.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { SUPPORTED_FILES } from "../../gateway/protocol.ts"
-import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
 import { buildTemplateContext } from "../../templates/TemplateContext.ts"
 import { PRESERVED_FILES, renderWorkspaceFiles, shouldIncludeBootstrap } from "../../templates/renderWorkspaceFiles.ts"
-import { mintAgentToken } from "../agentTokens.ts"
 import { AgentConfigBatcher } from "../AgentConfigBatcher.ts"
 import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts"
+import { agentToken } from "./agentToken.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
@@ -16,11 +15,11 @@ import { loadGateway } from "./loadGateway.ts"
 /**
  * Applies an agent on its gateway, for action "provision" or "update" (seed
  * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create the agent and wait until it is usable,
- * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with a freshly minted token and write each supported file
+ * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with the agent's token (freshly minted, or recovered from the workspace
+ * when rotation is not asked; see `agentToken`) and write each supported file
  * (once the workspace has been seeded, USER.md and MEMORY.md are never overwritten), then reset the session when
- * asked. The token's hash is staged before any file holds the token, so the agent can
- * authenticate as soon as it reads it. Idempotent, because a restore re-runs it.
- * Output: the token's hash. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
+ * asked. Idempotent, because a restore re-runs it.
+ * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
   const config = yield* AppConfig
@@ -38,8 +37,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   yield* batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat })
 
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
-  const { token, hash } = mintAgentToken()
-  yield* Effect.flatMap(AgentRepo, (repo) => repo.stagePendingToken(input.agentId, hash))
+  const { token, hash, source } = yield* agentToken(target, input, existing.get("AGENTS.md")?.missing === false)
 
   const context = buildTemplateContext({
     agent: {
@@ -92,5 +90,5 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     )
   }
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
-  return { tokenHash: hash } satisfies ApplyOutput
+  return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
 })
