@@ -95,6 +95,7 @@ export const agentMachine = setup({
       "error" in event ? { deadline: event.at + retryDelayMs(context, event.error) } : {}
     ),
     clearDeadline: assign({ deadline: null }),
+    adoptPolicy: assign(({ context, event }) => (event.type === "system.policy" ? { policy: event.policy } : { policy: context.policy })),
     acceptApply: assign(({ event }) => ({
       tokenHash: event.type === "apply.done" ? event.output.tokenHash : null,
       tokenSource: event.type === "apply.done" ? event.output.tokenSource : null,
@@ -162,7 +163,8 @@ export const agentMachine = setup({
   on: {
     "agent.heartbeat": { actions: "recordHeartbeat" },
     "agent.update": { guard: "isWantedUpdate", target: ".updating", actions: "startUpdate" },
-    "agent.delete": { target: ".deleting" }
+    "agent.delete": { target: ".deleting" },
+    "system.policy": { actions: "adoptPolicy" }
   },
   states: {
     provisioning: { tags: ["busy"], ...lifecycleStates() },
@@ -173,7 +175,9 @@ export const agentMachine = setup({
       invoke: { src: "deadline", input: deadlineInput },
       on: {
         "agent.heartbeat": { target: "online", reenter: true, actions: "goOnline" },
-        "deadline.reached": { target: "offline", actions: "markSilent" }
+        "deadline.reached": { target: "offline", actions: "markSilent" },
+        // Re-entering re-arms the offline deadline under the new threshold.
+        "system.policy": { target: "online", reenter: true, actions: "adoptPolicy" }
       }
     },
     offline: {

@@ -120,6 +120,8 @@ export type AgentInternalEvent =
   | { readonly type: "remove.done"; readonly at: number; readonly output: null }
   | { readonly type: "remove.failed"; readonly at: number; readonly error: StepError }
   | { readonly type: "deadline.reached"; readonly at: number }
+  /** The service's time limits, sent to a restored actor when they changed since its snapshot. */
+  | { readonly type: "system.policy"; readonly at: number; readonly policy: AgentPolicy }
 
 export type AgentEvent = AgentExternalEvent | AgentInternalEvent
 

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Ref, Runtime } from "effect"
+import { Clock, Context, Effect, Layer, Ref, Runtime } from "effect"
 import { createActor, waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy, AgentRole, AgentSpec } from "../../machines/agent/agentTypes.ts"
@@ -28,7 +28,7 @@ import {
   SnapshotInvalid,
   type Readiness
 } from "./AgentSystemErrors.ts"
-import { restorableSnapshot } from "./restoreAgent.ts"
+import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter } from "./SnapshotWriter.ts"
 
 export { AgentNotFound, AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
@@ -193,7 +193,7 @@ export const AgentSystemLive = Layer.scoped(
         const rows = yield* repo.live
         const failures: Array<MachineVersionUnknown | SnapshotInvalid> = []
         for (const row of rows) {
-          const snapshot = yield* Effect.either(restorableSnapshot(row, policy()))
+          const snapshot = yield* Effect.either(restorableSnapshot(row))
           if (snapshot._tag === "Left") {
             failures.push(snapshot.left)
             yield* Effect.logError(snapshot.left.message)
@@ -201,6 +201,11 @@ export const AgentSystemLive = Layer.scoped(
           }
           const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
           start(row.id, actor, Number(row.version))
+          // Time limits follow the current config; the actor re-arms its deadline under them.
+          const current = policy()
+          if (policyChanged(snapshot.right.context.policy, current)) {
+            actor.send({ type: "system.policy", at: yield* Clock.currentTimeMillis, policy: current })
+          }
         }
         const first = failures[0]
         if (first !== undefined) {

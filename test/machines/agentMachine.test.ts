@@ -204,4 +204,18 @@ describe("agentMachine", () => {
     expect(h.state()).toBe('{"provisioning":"awaiting"}')
     expect(h.context()).toMatchObject({ attempts: 0, wakeAttempts: 1 })
   })
+
+  it("system.policy re-arms an online agent's offline deadline under the new threshold", () => {
+    const h = makeHarness()
+    h.advance(20)
+    h.send({ type: "agent.heartbeat", at: h.now() })
+    const seen = h.now()
+    h.advance(60_000)
+    h.send({ type: "system.policy", at: h.now(), policy: { ...h.context().policy, offlineAfterMs: 90_000 } })
+    expect(h.state()).toBe('"online"')
+    expect(h.context().deadline).toBe(seen + 90_000)
+    h.advance(30_001)
+    expect(h.state()).toBe('"offline"')
+    expect(h.context().offlineReason).toBe("no heartbeat for 90 s")
+  })
 })
