@@ -2,7 +2,7 @@ import { Context, Deferred, Duration, Effect, Layer, Schedule } from "effect"
 import { z } from "zod"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
-import type { GatewayError } from "../gateway/GatewayError.ts"
+import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import { configConflict } from "../gateway/retryPolicies.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
 
@@ -108,27 +108,36 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
       const creates = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
 
       const flush = (gatewayId: string): Effect.Effect<void> =>
-        Effect.gen(function* () {
+        Effect.suspend(() => {
           const batch = batches.get(gatewayId)
-          if (batch === undefined) return
+          if (batch === undefined) return Effect.void
           const requests = batch.requests
           batch.requests = []
           batch.scheduled = false
           // The last request for an agent wins; every request still gets the outcome.
           const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
           const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeBatch(batch.target, entries)))
-          const outcome = yield* write(wanted)
-          // One bad entry must not fail its neighbours: after a refusal, each entry goes alone.
-          const outcomes =
-            outcome._tag === "Left" && wanted.size > 1
-              ? new Map(yield* Effect.forEach([...wanted], ([agentId, entry]) => Effect.map(write(new Map([[agentId, entry]])), (one) => [agentId, one] as const)))
-              : new Map([...wanted.keys()].map((agentId) => [agentId, outcome] as const))
-          for (const request of requests) {
-            const result = outcomes.get(request.gatewayAgentId)!
-            yield* result._tag === "Right"
-              ? Deferred.succeed(request.done, result.right.has(request.gatewayAgentId))
-              : Deferred.fail(request.done, result.left)
-          }
+          return Effect.gen(function* () {
+            const outcome = yield* write(wanted)
+            // A refusal of the patch itself may be one bad entry's fault: then each entry goes alone,
+            // so it does not fail its neighbours. A transient failure (gateway away) is everyone's.
+            const blameable = outcome._tag === "Left" && !isTransient(outcome.left) && outcome.left._tag === "GatewayRpcError" && outcome.left.kind === "invalid_request"
+            const outcomes =
+              blameable && wanted.size > 1
+                ? new Map(yield* Effect.forEach([...wanted], ([agentId, entry]) => Effect.map(write(new Map([[agentId, entry]])), (one) => [agentId, one] as const)))
+                : new Map([...wanted.keys()].map((agentId) => [agentId, outcome] as const))
+            for (const request of requests) {
+              const result = outcomes.get(request.gatewayAgentId)!
+              yield* result._tag === "Right"
+                ? Deferred.succeed(request.done, result.right.has(request.gatewayAgentId))
+                : Deferred.fail(request.done, result.left)
+            }
+          }).pipe(
+            // Whatever happens to the flush (a defect, an interruption), no waiter is left hanging.
+            Effect.onExit((exit) =>
+              exit._tag === "Failure" ? Effect.forEach(requests, (request) => Deferred.failCause(request.done, exit.cause), { discard: true }) : Effect.void
+            )
+          )
         }).pipe(Effect.provideService(GatewayClient, client))
 
       /** After the window, hold while agents on the gateway are still preparing (up to MAX_HOLD_MS). */
@@ -151,14 +160,18 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
         set: (target, gatewayAgentId, entry) =>
           Effect.gen(function* () {
             const done = yield* Deferred.make<boolean, GatewayError>()
-            const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
-            batch.target = target
-            batch.requests.push({ gatewayAgentId, entry, done })
-            batches.set(target.id, batch)
-            if (!batch.scheduled) {
-              batch.scheduled = true
-              yield* schedule(target.id)
-            }
+            // Enqueue and schedule as one step: an interruption between them would stop batching.
+            yield* Effect.uninterruptible(
+              Effect.suspend(() => {
+                const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
+                batch.target = target
+                batch.requests.push({ gatewayAgentId, entry, done })
+                batches.set(target.id, batch)
+                if (batch.scheduled) return Effect.void
+                batch.scheduled = true
+                return schedule(target.id)
+              })
+            )
             return yield* Deferred.await(done).pipe(
               // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
               Effect.onInterrupt(() =>

@@ -68,6 +68,8 @@ export interface AgentSystemShape {
   /** `ready` once `restoreAll` has finished; `failed` with the reason if it could not. */
   readonly readiness: Effect.Effect<Readiness>
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
+  /** Succeeds when the agent's actor is running here (check it before writing anything for an event). */
+  readonly requireActor: (agentId: string) => Effect.Effect<void, AgentNotFound | AgentsRestoring>
 }
 
 /** The agent actors of this process: one XState actor per agent, persisted after every transition. */
@@ -221,7 +223,8 @@ export const AgentSystemLive = Layer.scoped(
         )
       ),
       readiness: Ref.get(readiness),
-      snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot()
+      snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot(),
+      requireActor: (agentId) => Effect.asVoid(find(agentId))
     })
   })
 )

@@ -1,4 +1,4 @@
-import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect"
+import { Clock, Effect, Exit, Fiber, Runtime } from "effect"
 import { fromCallback } from "xstate"
 import type { AgentEvent, StepError } from "../../machines/agent/agentTypes.ts"
 import { toStepError } from "./toStepError.ts"
@@ -29,7 +29,9 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
         if (previous !== undefined) yield* Fiber.await(previous)
         const exit = yield* Effect.exit(program(input))
         const at = yield* Clock.currentTimeMillis
-        if (stopped || (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))) return
+        // Stopped by leaving the state: nobody is listening. Any other end, an interruption from
+        // elsewhere (shutdown) included, reaches the machine, or it would wait for ever.
+        if (stopped) return
         sendBack(
           Exit.isSuccess(exit)
             ? ({ type: `${step}.done`, at, output: exit.value } as AgentEvent)

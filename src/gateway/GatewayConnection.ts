@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import WebSocket from "ws"
-import { ConnectChallenge, HelloOk, ServerFrame, type EventFrame, type ResponseFrame } from "./protocol.ts"
+import { ConnectChallenge, HelloOk, PROTOCOL_VERSION, ServerFrame, type EventFrame, type ResponseFrame } from "./protocol.ts"
 import { connectParams, connectRejected, type ConnectionFailure } from "./connectParams.ts"
 import type { DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnectionError, isTransientCloseCode } from "./GatewayError.ts"
@@ -36,6 +36,9 @@ interface Pending {
   /** The socket the request went out on: only its close fails the request. */
   readonly socket: WebSocket
 }
+
+/** What Switchyard needs of a socket: agent, file and config writes need admin (gateway protocol §4). */
+const REQUIRED_SCOPES = ["operator.read", "operator.write", "operator.admin"] as const
 
 /** Silence (no frame, no ping) after which a socket counts as dead: the reference client's 2 × tick. */
 const silenceLimitMs = (hello: HelloOk | undefined) => 2 * (hello?.policy.tickIntervalMs ?? 30_000)
@@ -170,6 +173,19 @@ export class GatewayConnection {
             if (!frame.ok) return fail(connectRejected(frame, this.options.device?.identity.deviceId))
             const hello = HelloOk.safeParse(frame.payload)
             if (!hello.success) return fail(handshakeError("malformed hello-ok"))
+            // hello-ok.auth.scopes is the socket's live authority (gateway protocol §2.4): a
+            // socket without admin would fail every lifecycle call one by one, so refuse it here.
+            if (hello.data.protocol !== PROTOCOL_VERSION) return fail(handshakeError(`gateway speaks protocol ${hello.data.protocol}, not ${PROTOCOL_VERSION}`))
+            const missing = REQUIRED_SCOPES.filter((scope) => !hello.data.auth.scopes.includes(scope))
+            if (missing.length > 0) {
+              return fail(
+                new GatewayConnectionError({
+                  reason: "auth",
+                  message: `the gateway granted scopes [${hello.data.auth.scopes.join(", ")}], without ${missing.join(", ")}: a remote gateway needs this device paired`,
+                  retryable: false
+                })
+              )
+            }
             const { deviceToken, ...auth } = hello.data.auth
             this.hello = { ...hello.data, auth }
             if (deviceToken !== undefined) this.deviceTokenIssued(deviceToken)
@@ -218,7 +234,9 @@ export class GatewayConnection {
             reason: "closed",
             message: reason || "socket closed",
             closeCode: code,
-            retryable: isTransientCloseCode(code) || code === 1005
+            // A socket that was working and closes (a proxy's idle 1000, an oversized frame's 1009)
+            // is reopened below, so its calls may be retried too; only an auth close (1008) is final.
+            retryable: isTransientCloseCode(code) || code === 1005 || (wasReady && code !== 1008)
           }),
           socket
         )

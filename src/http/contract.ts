@@ -12,7 +12,13 @@ const name = z
   .max(120)
   .regex(/^[^\r\n\t`|<>*#[\]\\]+$/, "must be one line without the characters ` | < > * # [ ] \\")
 const uuid = z.uuid()
-const wsUrl = z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" })
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/
+/** `wss://`, or `ws://` to loopback only: the gateway token and device proof must not cross a network in clear. */
+const wsUrl = z
+  .url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" })
+  .refine((url) => new URL(url).protocol === "wss:" || LOOPBACK_HOST.test(new URL(url).hostname), {
+    message: "a gateway that is not on loopback must use wss:// (its token would otherwise travel in clear)"
+  })
 const absolutePath = z.string().trim().regex(/^\//, "must be an absolute path")
 
 export const IdParams = z.object({ id: uuid })

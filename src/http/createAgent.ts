@@ -52,6 +52,9 @@ export const createAgent = (board: BoardRow, fields: NewAgentFields) =>
 /** A rename: 409 if the name is taken on the gateway, else claimed in the database at once. */
 export const claimName = (agent: { id: string; gatewayId: string }, name: string) =>
   Effect.gen(function* () {
+    // Claim only for a running actor: a claim whose rename event cannot be sent would leave the
+    // old name free in the database but still in the actor's snapshot, which could then never save.
+    yield* Effect.flatMap(AgentSystem, (system) => system.requireActor(agent.id))
     const repo = yield* AgentRepo
     if (yield* repo.nameTaken({ name, gatewayId: agent.gatewayId, exceptId: agent.id })) {
       return yield* conflict(`an agent named "${name}" already exists on this gateway`)

@@ -145,7 +145,11 @@ export const makeGatewayRepo = Effect.gen(function* () {
       Effect.gen(function* () {
         const values: Record<string, string | null> = {}
         if (changes.name !== undefined) values["name"] = changes.name
-        if (changes.url !== undefined) values["url"] = changes.url
+        if (changes.url !== undefined) {
+          values["url"] = changes.url
+          // A device token is the old gateway's credential: never send it to a new address.
+          values["deviceTokenEncrypted"] = null
+        }
         if (changes.workspaceRoot !== undefined) values["workspaceRoot"] = changes.workspaceRoot
         if (changes.token !== undefined) {
           values["tokenEncrypted"] = yield* seal(changes.token, sealedAs.token(id))

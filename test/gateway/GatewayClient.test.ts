@@ -46,7 +46,7 @@ const setup = (options: SimulatorOptions = {}) =>
 const retried = <A, R>(effect: Effect.Effect<A, GatewayError, R>) => effect.pipe(Effect.retry({ schedule: gatewayTransient, while: isTransient }))
 
 /** The minimal hello-ok our HelloOk schema accepts. */
-const HELLO = { type: "hello-ok", protocol: 4, server: { version: "fake" }, auth: { scopes: [] }, policy: { tickIntervalMs: 30_000 } }
+const HELLO = { type: "hello-ok", protocol: 4, server: { version: "fake" }, auth: { scopes: ["operator.read", "operator.write", "operator.admin"] }, policy: { tickIntervalMs: 30_000 } }
 
 /** A gateway that handshakes correctly, then answers every request with `payload` (to test result decoding). */
 const fakeGateway = (payload: unknown) =>

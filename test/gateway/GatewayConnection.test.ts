@@ -22,7 +22,7 @@ const silentGateway = async (tickIntervalMs: number) => {
           type: "res",
           id,
           ok: true,
-          payload: { type: "hello-ok", protocol: 4, server: { version: "2026.9.6" }, auth: { scopes: [] }, policy: { tickIntervalMs } }
+          payload: { type: "hello-ok", protocol: 4, server: { version: "2026.9.6" }, auth: { scopes: ["operator.read", "operator.write", "operator.admin"] }, policy: { tickIntervalMs } }
         })
       )
     })
@@ -52,5 +52,30 @@ describe("GatewayConnection", () => {
     expect(error).toMatchObject({ reason: "closed", retryable: true, closeCode: 1006 })
     expect(Date.now() - started).toBeLessThan(1_500)
     await expect.poll(() => gateway.connections(), { timeout: 3_000 }).toBeGreaterThanOrEqual(2)
+  })
+
+  it("refuses a socket the gateway admitted without the scopes Switchyard needs, with a clear non-retryable error", async () => {
+    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    server.on("connection", (ws) => {
+      ws.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n", ts: Date.now() } }))
+      ws.once("message", (data) => {
+        const { id } = JSON.parse(data.toString()) as { id: string }
+        // What a remote client without a paired device gets (gateway protocol §0.4).
+        ws.send(JSON.stringify({ type: "res", id, ok: true, payload: { type: "hello-ok", protocol: 4, server: { version: "2026.9.6" }, auth: { scopes: [] }, policy: { tickIntervalMs: 30_000 } } }))
+      })
+    })
+    const connection = new GatewayConnection({
+      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: "t",
+      handshakeTimeoutMs: 2_000,
+      clientVersion: "test",
+      onEvent: () => undefined
+    })
+    cleanups.push(() => connection.dispose())
+    const error = await connection.request("r1", "agents.list", {}).catch((e: unknown) => e)
+    expect(error).toMatchObject({ reason: "auth", retryable: false })
+    expect(String((error as Error).message)).toContain("without operator.read, operator.write, operator.admin")
   })
 })
