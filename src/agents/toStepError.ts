@@ -12,9 +12,12 @@ const TRANSIENT_TAGS = new Set(["SqlError"])
 
 /**
  * A program's failure as machine data: tag, secret-free message, whether another attempt may
- * succeed, and the gateway's `retryAfterMs`. Defects become a terminal `Defect`.
+ * succeed, and the gateway's `retryAfterMs`. Defects become a terminal `Defect`; an
+ * interruption a transient `Interrupted`.
  */
 export const toStepError = (step: StepError["step"], cause: Cause.Cause<unknown>, at: number): StepError => {
+  // Interrupted from outside (shutdown, a lost fiber): the work did not fail, it stopped; try again.
+  if (Cause.isInterruptedOnly(cause)) return { tag: "Interrupted", message: "the step was interrupted", transient: true, step, at }
   const failure = Cause.failureOption(cause)
   if (Option.isNone(failure)) {
     return { tag: "Defect", message: Cause.pretty(cause).split("\n")[0] ?? "defect", transient: false, step, at }
