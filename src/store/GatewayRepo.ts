@@ -128,6 +128,11 @@ export const makeGatewayRepo = Effect.gen(function* () {
 
   const selectRaw = (id: string) => sql<Raw>`select * from gateways where id = ${id}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
+  // No plaintext token outlives the start-up: rows from before migration 0002 are sealed now,
+  // not whenever they happen to be read.
+  const plaintext = yield* sql<Raw>`select * from gateways where token is not null and token_encrypted is null`
+  yield* Effect.forEach(plaintext, migrateToken, { discard: true })
+
   return GatewayRepo.of({
     insert: (gateway) =>
       Effect.gen(function* () {
