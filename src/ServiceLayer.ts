@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import { AgentSystem, AgentSystemLive } from "./agents/AgentSystem.ts"
 import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
+import { GatewayJanitorLive } from "./agents/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { HttpLive } from "./http/HttpApp.ts"
@@ -36,7 +37,7 @@ const RestoreLive = Layer.scopedDiscard(
 )
 
 /** Everything below the HTTP server: database, repositories, gateway client, agent actors. */
-export const CoreLive = RestoreLive.pipe(
+export const CoreLive = Layer.merge(RestoreLive, GatewayJanitorLive).pipe(
   Layer.provideMerge(AgentSystemLive),
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(Layer.mergeAll(ReposLive, GatewayLive)),

@@ -88,6 +88,8 @@ export interface GatewayClientShape {
   readonly withConfigLock: <A, E, R>(gatewayId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Drops the socket of a gateway (deleted, or its url or token changed). */
   readonly forget: (gatewayId: string) => Effect.Effect<void>
+  /** The ids of the gateways this client holds a connection for. */
+  readonly connected: Effect.Effect<ReadonlyArray<string>>
 }
 
 /** The gateway RPC client: one persistent, multiplexed socket per gateway (gateway protocol §1). */
@@ -236,6 +238,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         calls: { ...calls },
         totalMs: { ...totalMs }
       })),
+      connected: Effect.sync(() => [...pool.keys()]),
       forget: (gatewayId) =>
         Effect.sync(() => {
           const entry = pool.get(gatewayId)
