@@ -16,7 +16,7 @@ const retryAfter = Schedule.identity<GatewayError>().pipe(
 
 /**
  * One gateway call inside a lifecycle step: 250 ms → 5 s, or the gateway's `retryAfterMs`
- * when longer; at most ~30 s in total.
+ * when longer; no new attempt starts after 30 s of retrying (the calls' own time comes on top).
  */
 export const gatewayTransient = Schedule.exponential("250 millis", 2).pipe(
   Schedule.union(Schedule.spaced("5 seconds")),

@@ -6,9 +6,12 @@ import { gatewayTransient } from "../../gateway/retryPolicies.ts"
 
 /**
  * One gateway call retried on transient errors with the `gatewayTransient` schedule (restart
- * 1012, policy change 4001, `UNAVAILABLE`, timeouts); terminal errors fail at once.
+ * 1012, policy change 4001, `UNAVAILABLE`); terminal errors fail at once. A timeout is not
+ * retried here: a gateway that does not answer must show in the agent's state (`retrying` with
+ * its last error) after one call timeout, not after a hidden round of retries; the machine
+ * retries the step.
  */
 export const gatewayCall = <M extends Method>(target: GatewayTarget, method: M, params: Record<string, unknown>, options?: CallOptions) =>
   Effect.flatMap(GatewayClient, (client) => client.call(target, method, params, options)).pipe(
-    Effect.retry({ schedule: gatewayTransient, while: isTransient })
+    Effect.retry({ schedule: gatewayTransient, while: (error) => isTransient(error) && error._tag !== "GatewayTimeoutError" })
   )
