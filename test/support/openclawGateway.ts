@@ -62,14 +62,22 @@ export async function startOpenClawGateway(opts: { port?: number } = {}): Promis
 
   const log = await open(logPath, "a")
   const args = ["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--auth", "token", "--token", token, "--port", String(port)]
-  const child = spawn(OPENCLAW_BIN, args, { cwd: root, env: isolatedEnv(root), stdio: ["ignore", log.fd, log.fd] })
+  // Its own process group: the gateway's workers (spawn broker, sqlite readers) go with it.
+  const child = spawn(OPENCLAW_BIN, args, { cwd: root, env: isolatedEnv(root), stdio: ["ignore", log.fd, log.fd], detached: true })
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal)
+    } catch {
+      // The group is already gone.
+    }
+  }
   await log.close()
   const exited = new Promise<string>((resolve) =>
     child.once("exit", (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`))
   )
   let exitReason: string | undefined
   void exited.then((why) => (exitReason = why))
-  const killOnExit = () => child.kill("SIGKILL")
+  const killOnExit = () => signalGroup("SIGKILL")
   process.once("exit", killOnExit)
 
   let stopped: Promise<void> | undefined
@@ -77,13 +85,15 @@ export async function startOpenClawGateway(opts: { port?: number } = {}): Promis
     (stopped ??= (async () => {
       process.off("exit", killOnExit)
       if (exitReason === undefined) {
-        child.kill("SIGTERM")
+        signalGroup("SIGTERM")
         const killed = await Promise.race([exited, sleep(STOP_GRACE_MS).then(() => undefined)])
         if (killed === undefined) {
-          child.kill("SIGKILL")
+          signalGroup("SIGKILL")
           await exited
         }
       }
+      // Workers that outlived a clean gateway exit would otherwise linger as orphans.
+      signalGroup("SIGKILL")
       await removeLockFiles(stateDir)
       await rm(root, { recursive: true, force: true })
       for (const dir of SHARED_LOG_DIRS) {
