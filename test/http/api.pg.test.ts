@@ -97,9 +97,10 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     const machine = await call("GET", "/api/v1/machines/agent")
     expect(machine.status).toBe(200)
     expect(machine.contentType).toContain("application/json")
-    expect(machine.body.version).toBe("1")
-    expect(Object.keys(machine.body.config.states)).toEqual(expect.arrayContaining(["provisioning", "online", "updating", "offline", "deleting"]))
-    expect(Object.keys(machine.body.config.states.provisioning.states)).toEqual(expect.arrayContaining(["applying", "retrying", "waking", "awaiting", "failed"]))
+    expect(machine.body).toMatchObject({ id: "agent", version: "1", initial: "provisioning" })
+    expect(Object.keys(machine.body.states)).toEqual(expect.arrayContaining(["provisioning", "online", "updating", "offline", "deleting"]))
+    expect(Object.keys(machine.body.states.provisioning.states)).toEqual(expect.arrayContaining(["applying", "retrying", "wakeRetrying", "waking", "awaiting", "failed"]))
+    expect(machine.body.states.provisioning.states.applying.invoke.src).toBe("applyAgent")
   })
 
   it("POST /api/v1/agents → 201 in a provisioning state, then the agent awaits its check-in", async () => {

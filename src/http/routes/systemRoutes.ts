@@ -4,8 +4,12 @@ import { AGENT_MACHINE_VERSION, agentMachine } from "../../../machines/agent/age
 import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { json } from "../respond.ts"
 
-/** The machine's config as JSON (functions dropped), importable in Stately's visualiser. */
-const machineDefinition = { version: AGENT_MACHINE_VERSION, config: JSON.parse(JSON.stringify(agentMachine.config)) as unknown }
+/**
+ * The machine's config as JSON (functions dropped; guards, actions and actors by name), as
+ * `createMachine` takes it, so Stately's visualiser imports it as is. It carries `version`.
+ */
+const machineDefinition = JSON.parse(JSON.stringify(agentMachine.config)) as { readonly version?: string }
+if (machineDefinition.version !== AGENT_MACHINE_VERSION) throw new Error("the agent machine config must carry its version")
 
 /**
  * `/healthz` answers while the process is up; `/readyz` only once migrations have run (they
