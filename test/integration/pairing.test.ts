@@ -84,10 +84,13 @@ describe.skipIf(inject("realGateway") === null)("pairing a remote gateway (real 
   const repo = <A, E>(use: (repo: GatewayRepo["Type"]) => Effect.Effect<A, E>) => run(Effect.flatMap(GatewayRepo, use))
   const client = <A, E>(use: (client: GatewayClient["Type"]) => Effect.Effect<A, E>) => run(Effect.flatMap(GatewayClient, use))
 
-  it("a remote backend with the shared token but no device is admitted without scopes", async () => {
+  it("a remote backend with the shared token but no device is admitted without scopes, which the client refuses at once", async () => {
     const target: GatewayTarget = { id: `no-device-${randomUUID()}`, url: gateway.url, token: Redacted.make(gateway.token), headers: REMOTE }
     const failure = await client((c) => Effect.flip(c.call(target, "agents.list", {})))
-    expect(failure).toMatchObject({ _tag: "GatewayRpcError", kind: "missing_scope" })
+    // The gateway says hello-ok with scopes [] (protocol §0.4); every call would then fail one by
+    // one with missing_scope, so the handshake itself fails with what to do about it.
+    expect(failure).toMatchObject({ _tag: "GatewayConnectionError", reason: "auth", retryable: false })
+    expect((failure as { message: string }).message).toContain("needs this device paired")
     await client((c) => c.forget(target.id))
   })
 
