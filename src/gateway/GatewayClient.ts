@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 import { Context, Duration, Effect, Layer, PubSub, Redacted, Runtime, Stream } from "effect"
 import type { DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnection, type ConnectionFailure } from "./GatewayConnection.ts"
@@ -112,8 +112,14 @@ interface PoolEntry {
  * What makes a new socket necessary. The device token is left out: the socket learns a newly
  * issued one itself, and storing it must not re-dial.
  */
+/** What makes a connection reusable for a target; the token enters only as a hash. */
 const fingerprintOf = (target: GatewayTarget) =>
-  [target.url, Redacted.value(target.token), target.device?.identity.deviceId ?? "", JSON.stringify(target.headers ?? {})].join("\u0000")
+  [
+    target.url,
+    createHash("sha256").update(Redacted.value(target.token)).digest("hex"),
+    target.device?.identity.deviceId ?? "",
+    JSON.stringify(target.headers ?? {})
+  ].join("\u0000")
 
 const asFailure = (error: unknown): ConnectionFailure =>
   error instanceof GatewayConnectionError || error instanceof GatewayPairingRequired
@@ -125,11 +131,11 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
   Effect.gen(function* () {
     const pool = new Map<string, PoolEntry>()
     const runtime = yield* Effect.runtime<never>()
-    const storeDeviceToken = (target: GatewayTarget) => (deviceToken: string) => {
+    const storeDeviceToken = (target: GatewayTarget) => (deviceToken: Redacted.Redacted<string>) => {
       const store = target.onDeviceToken
       if (store === undefined) return
       Runtime.runFork(runtime)(
-        Effect.suspend(() => store(Redacted.make(deviceToken))).pipe(
+        Effect.suspend(() => store(deviceToken)).pipe(
           Effect.catchAllCause(() => Effect.logWarning(`gateway ${target.id}: storing the issued device token failed`))
         )
       )
@@ -162,11 +168,8 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       const device = target.device
       const connection = new GatewayConnection({
         url: target.url,
-        token: Redacted.value(target.token),
-        device:
-          device === undefined
-            ? undefined
-            : { identity: device.identity, deviceToken: device.deviceToken === undefined ? undefined : Redacted.value(device.deviceToken) },
+        token: target.token,
+        device: device === undefined ? undefined : { identity: device.identity, deviceToken: device.deviceToken },
         onDeviceToken: storeDeviceToken(target),
         headers: target.headers,
         handshakeTimeoutMs: config.handshakeTimeoutMs,

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto"
+import { Redacted } from "effect"
 import WebSocket from "ws"
 import { ConnectChallenge, HelloOk, PROTOCOL_VERSION, ServerFrame, type EventFrame, type ResponseFrame } from "./protocol.ts"
 import { connectParams, connectRejected, type ConnectionFailure } from "./connectParams.ts"
@@ -9,14 +10,14 @@ import { reconnectDelayMs } from "./retryPolicies.ts"
 export interface ConnectionOptions {
   readonly url: string
   /** The gateway's shared token; only ever sent inside the `connect` frame. Empty: none (device token only). */
-  readonly token: string
+  readonly token: Redacted.Redacted<string>
   /**
    * A device identity makes `connect` carry a signed `device` proof, plus `auth.deviceToken`
    * once one is known (gateway protocol §0.4, §2.3). Needed for a non-loopback gateway.
    */
-  readonly device?: { readonly identity: DeviceIdentity; readonly deviceToken?: string | undefined } | undefined
+  readonly device?: { readonly identity: DeviceIdentity; readonly deviceToken?: Redacted.Redacted<string> | undefined } | undefined
   /** Called with `hello-ok.auth.deviceToken` whenever it differs from the one this connection knew. */
-  readonly onDeviceToken?: ((deviceToken: string) => void) | undefined
+  readonly onDeviceToken?: ((deviceToken: Redacted.Redacted<string>) => void) | undefined
   /** Extra headers on the WebSocket upgrade request (tests: `X-Forwarded-For` behind a trusted proxy). */
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Handshake budget in ms (the reference client uses 15 000). */
@@ -65,7 +66,7 @@ export class GatewayConnection {
   /** The last `hello-ok`, without `auth.deviceToken`. */
   hello: HelloOk | undefined
   /** The device token sent on the next dial: the configured one, then the latest issued. */
-  private deviceToken: string | undefined
+  private deviceToken: Redacted.Redacted<string> | undefined
 
   constructor(private readonly options: ConnectionOptions) {
     this.deviceToken = options.device?.deviceToken
@@ -245,8 +246,9 @@ export class GatewayConnection {
     })
   }
 
-  private deviceTokenIssued(deviceToken: string): void {
-    if (this.options.device === undefined || deviceToken === this.deviceToken) return
+  private deviceTokenIssued(issued: string): void {
+    if (this.options.device === undefined || (this.deviceToken !== undefined && Redacted.value(this.deviceToken) === issued)) return
+    const deviceToken = Redacted.make(issued)
     this.deviceToken = deviceToken
     try {
       this.options.onDeviceToken?.(deviceToken)

@@ -1,3 +1,4 @@
+import { Redacted } from "effect"
 import { signConnect, type DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnectionError, GatewayPairingRequired } from "./GatewayError.ts"
 import { BACKEND_CLIENT, OPERATOR_SCOPES, PairingRequiredDetails, PROTOCOL_VERSION, type ResponseFrame } from "./protocol.ts"
@@ -7,8 +8,8 @@ export type ConnectionFailure = GatewayConnectionError | GatewayPairingRequired
 
 interface ConnectAs {
   readonly clientVersion: string
-  /** The shared token; empty means none. */
-  readonly token: string
+  /** The shared token; empty means none. Unwrapped only into the frame. */
+  readonly token: Redacted.Redacted<string>
   readonly device?: { readonly identity: DeviceIdentity } | undefined
 }
 
@@ -19,13 +20,18 @@ interface ConnectAs {
  * `auth.deviceToken` (§2.3). An empty shared token is left out, so the device token alone
  * authenticates.
  */
-export const connectParams = (as: ConnectAs, knownDeviceToken: string | undefined, challenge: { readonly nonce: string; readonly ts: number }) => {
+export const connectParams = (
+  as: ConnectAs,
+  knownDeviceToken: Redacted.Redacted<string> | undefined,
+  challenge: { readonly nonce: string; readonly ts: number }
+) => {
   const client = { ...BACKEND_CLIENT, version: as.clientVersion, platform: process.platform }
   const role = "operator"
   const scopes = [...OPERATOR_SCOPES]
-  const token = as.token === "" ? undefined : as.token
+  const shared = Redacted.value(as.token)
+  const token = shared === "" ? undefined : shared
   const identity = as.device?.identity
-  const deviceToken = identity === undefined ? undefined : knownDeviceToken
+  const deviceToken = identity === undefined || knownDeviceToken === undefined ? undefined : Redacted.value(knownDeviceToken)
   const auth = { ...(token === undefined ? {} : { token }), ...(deviceToken === undefined ? {} : { deviceToken }) }
   const signed = { clientId: client.id, clientMode: client.mode, role, scopes, signedAt: challenge.ts, token: token ?? deviceToken, nonce: challenge.nonce, platform: client.platform }
   return {

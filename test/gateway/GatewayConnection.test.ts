@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net"
+import { Redacted } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { WebSocketServer } from "ws"
 import { GatewayConnection } from "../../src/gateway/GatewayConnection.ts"
@@ -43,7 +44,7 @@ describe("GatewayConnection", () => {
   it("ends a socket that has been silent for two tick intervals, fails its calls as retryable, and reconnects", async () => {
     const gateway = await silentGateway(100)
     cleanups.push(gateway.stop)
-    const connection = new GatewayConnection({ url: gateway.url, token: "t", handshakeTimeoutMs: 2_000, clientVersion: "test", onEvent: () => undefined })
+    const connection = new GatewayConnection({ url: gateway.url, token: Redacted.make("t"), handshakeTimeoutMs: 2_000, clientVersion: "test", onEvent: () => undefined })
     cleanups.push(() => connection.dispose())
 
     const started = Date.now()
@@ -68,7 +69,7 @@ describe("GatewayConnection", () => {
     })
     const connection = new GatewayConnection({
       url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      token: "t",
+      token: Redacted.make("t"),
       handshakeTimeoutMs: 2_000,
       clientVersion: "test",
       onEvent: () => undefined

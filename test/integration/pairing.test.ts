@@ -189,8 +189,8 @@ describe.skipIf(inject("realGateway") === null)("pairing a remote gateway (real 
     // The same, one level down, to read what the gateway says about the socket.
     const connection = new GatewayConnection({
       url: gateway.url,
-      token: "",
-      device: { identity, deviceToken },
+      token: Redacted.make(""),
+      device: { identity, deviceToken: Redacted.make(deviceToken) },
       headers: REMOTE,
       handshakeTimeoutMs: 15_000,
       clientVersion: "0.0.0-pairing-test",
