@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Ref, Runtime } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Ref, Runtime } from "effect"
 import { createActor, waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy, AgentRole, AgentSpec } from "../../machines/agent/agentTypes.ts"
@@ -144,10 +144,22 @@ export const AgentSystemLive = Layer.scoped(
         Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
       )
 
+    // On shutdown the actors stop, the programs they interrupt end (an agents.create already sent
+    // runs to usable), and the last snapshots reach the database while it is still there.
+    // Each wait is bounded: a dead gateway or database must not hold the process.
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        for (const entry of entries.values()) entry.actor.stop()
+      Effect.gen(function* () {
+        const stopping = [...entries.values()]
+        for (const entry of stopping) entry.actor.stop()
         entries.clear()
+        yield* Effect.forEach([...lanes.values()], (fiber) => Fiber.await(fiber), { discard: true, concurrency: "unbounded" }).pipe(
+          Effect.timeout("10 seconds"),
+          Effect.ignore
+        )
+        yield* Effect.forEach(stopping, (entry) => entry.writer.awaitPersisted(entry.writer.version), { discard: true, concurrency: "unbounded" }).pipe(
+          Effect.timeout("5 seconds"),
+          Effect.ignore
+        )
       })
     )
 
