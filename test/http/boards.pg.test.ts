@@ -100,6 +100,13 @@ describe("boards and board leads (in-process service, simulated gateway)", () =>
     expect(second.status).toBe(409)
   })
 
+  it("concurrent ensure-lead calls all answer with the one lead", async () => {
+    const board = await newBoard("Race")
+    const answers = await Promise.all(Array.from({ length: 5 }, () => service.api("POST", `/api/v1/boards/${board.id}/lead`, {})))
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 200, 200, 201])
+    expect(new Set(answers.map((answer) => answer.body.id)).size).toBe(1)
+  })
+
   it("a lead creates workers on its own board up to max_agents; others may not", async () => {
     const board = await newBoard("Crew", { max_agents: 1 })
     const other = await newBoard("Elsewhere")

@@ -6,6 +6,7 @@ import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo, type BoardChanges } from "../../store/BoardRepo.ts"
 import { GatewayRepo } from "../../store/GatewayRepo.ts"
+import { isUniqueViolation } from "../../store/sqlErrors.ts"
 import { conflict, invalid, notFound } from "../ApiError.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { requireAdmin } from "../auth.ts"
@@ -118,13 +119,23 @@ export const boardRoutes = HttpRouter.empty.pipe(
         const board = yield* existingBoard(id)
         const lead = yield* Effect.flatMap(AgentRepo, (repo) => repo.leadOf(board.id))
         if (Option.isNone(lead)) {
-          const agentId = yield* createAgent(board, {
+          const created = yield* createAgent(board, {
             name: body.name ?? `${board.name} Lead`,
             role: "lead",
             heartbeat: body.heartbeat_config,
             identityProfile: body.identity_profile === undefined ? LEAD_PROFILE : body.identity_profile
-          })
-          return yield* answerAgent(agentId, wait, 201)
+          }).pipe(
+            Effect.map((agentId) => ({ agentId, status: 201 as const })),
+            // Two concurrent ensures: the one that lost the race answers with the winner's lead.
+            Effect.catchIf(
+              (error) => (error._tag === "SqlError" && isUniqueViolation(error)) || (error._tag === "ApiError" && error.status === 409),
+              (error) =>
+                Effect.flatMap(Effect.flatMap(AgentRepo, (repo) => repo.leadOf(board.id)), (winner) =>
+                  Option.isSome(winner) ? Effect.succeed({ agentId: winner.value, status: 200 as const }) : Effect.fail(error)
+                )
+            )
+          )
+          return yield* answerAgent(created.agentId, wait, created.status)
         }
         // Reconcile: what the caller states is applied to the existing lead; nothing else changes.
         if (body.name !== undefined) yield* claimName({ id: lead.value, gatewayId: board.gatewayId }, body.name)
