@@ -1,8 +1,13 @@
+import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
 import { GatewayClient, type CallOptions, type GatewayTarget } from "../../gateway/GatewayClient.ts"
 import { isTransient } from "../../gateway/GatewayError.ts"
-import type { Method } from "../../gateway/protocol.ts"
+import { Methods, type Method } from "../../gateway/protocol.ts"
 import { gatewayTransient } from "../../gateway/retryPolicies.ts"
+
+/** A side-effecting call keeps one idempotency key across its retries, so a retry is not a second send. */
+const withIdempotencyKey = (method: Method, params: Record<string, unknown>) =>
+  Methods[method].idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
 
 /**
  * One gateway call retried on transient errors with the `gatewayTransient` schedule (restart
@@ -11,7 +16,9 @@ import { gatewayTransient } from "../../gateway/retryPolicies.ts"
  * its last error) after one call timeout, not after a hidden round of retries; the machine
  * retries the step.
  */
-export const gatewayCall = <M extends Method>(target: GatewayTarget, method: M, params: Record<string, unknown>, options?: CallOptions) =>
-  Effect.flatMap(GatewayClient, (client) => client.call(target, method, params, options)).pipe(
+export const gatewayCall = <M extends Method>(target: GatewayTarget, method: M, params: Record<string, unknown>, options?: CallOptions) => {
+  const body = withIdempotencyKey(method, params)
+  return Effect.flatMap(GatewayClient, (client) => client.call(target, method, body, options)).pipe(
     Effect.retry({ schedule: gatewayTransient, while: (error) => isTransient(error) && error._tag !== "GatewayTimeoutError" })
   )
+}
