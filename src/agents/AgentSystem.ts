@@ -13,7 +13,7 @@ import { TaskRepo } from "../store/TaskRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
 import { lifecycleActivity } from "./lifecycleActivity.ts"
-import { projectSnapshot } from "./agentProjection.ts"
+import { projectSnapshot, type AgentProjection } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
 import { applyAgent } from "./programs/applyAgent.ts"
@@ -113,7 +113,8 @@ export const AgentSystemLive = Layer.scoped(
       if (existing !== undefined) return existing
       const writer = new SnapshotWriter(agentId, version, version, (effect) => void runFork(effect))
       const entry = { actor, writer }
-      let previous = projectSnapshot(actor.getSnapshot())
+      // A new agent (version 0) gets an `agent.created` row with its first snapshot.
+      let previous: AgentProjection | undefined = version === 0 ? undefined : projectSnapshot(actor.getSnapshot())
       actor.subscribe({
         next: (snapshot) => {
           const projection = projectSnapshot(snapshot)

@@ -81,6 +81,11 @@ export const WaitQuery = z.object({
 
 export const AgentUpdateQuery = WaitQuery.extend({ force: z.stringbool().default(false) })
 
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0)
+})
+
 export const AgentListQuery = z.object({
   board_id: uuid.optional(),
   gateway_id: uuid.optional(),

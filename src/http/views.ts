@@ -1,4 +1,5 @@
 import type { AgentContext } from "../../machines/agent/agentTypes.ts"
+import type { ActivityRow } from "../store/ActivityRepo.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
 import type { GatewayRow } from "../store/GatewayRepo.ts"
@@ -82,4 +83,14 @@ export const taskView = (row: TaskRow) => ({
   assigned_agent_id: row.assignedAgentId,
   created_at: iso(row.createdAt),
   updated_at: iso(row.updatedAt)
+})
+
+export const activityView = (row: ActivityRow) => ({
+  id: Number(row.id),
+  event_type: row.eventType,
+  message: row.message,
+  agent_id: row.agentId,
+  board_id: row.boardId,
+  gateway_id: row.gatewayId,
+  created_at: iso(row.createdAt)
 })

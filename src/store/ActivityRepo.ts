@@ -17,7 +17,11 @@ export interface ActivityRow extends Required<ActivityEntry> {
 
 export interface ActivityRepoShape {
   readonly record: (entry: ActivityEntry) => Effect.Effect<void, SqlError>
-  readonly forAgent: (agentId: string, limit: number) => Effect.Effect<ReadonlyArray<ActivityRow>, SqlError>
+  /** An agent's entries, newest first, a page at a time; `total` counts them all. */
+  readonly forAgent: (
+    agentId: string,
+    page: { readonly limit: number; readonly offset: number }
+  ) => Effect.Effect<{ readonly items: ReadonlyArray<ActivityRow>; readonly total: number }, SqlError>
 }
 
 /** The lifecycle log: one row per lifecycle transition (never one per heartbeat). */
@@ -36,8 +40,11 @@ export const ActivityRepoLive = Layer.effect(
           boardId: entry.boardId ?? null,
           gatewayId: entry.gatewayId ?? null
         })}`.pipe(Effect.asVoid),
-      forAgent: (agentId, limit) =>
-        sql<ActivityRow>`select * from activity where agent_id = ${agentId} order by id desc limit ${limit}`
+      forAgent: (agentId, { limit, offset }) =>
+        Effect.all({
+          items: sql<ActivityRow>`select * from activity where agent_id = ${agentId} order by id desc limit ${limit} offset ${offset}`,
+          total: sql<{ count: string }>`select count(*) from activity where agent_id = ${agentId}`.pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
+        })
     })
   })
 )

@@ -171,4 +171,22 @@ describe("boards and board leads (in-process service, simulated gateway)", () =>
     expect(tasks.find((t) => t.id === doing)).toMatchObject({ status: "inbox", assigned_agent_id: null })
     expect(tasks.find((t) => t.id === reviewing)).toMatchObject({ status: "review", assigned_agent_id: null })
   })
+
+  it("an agent's activity: lifecycle changes newest first, paginated, none per heartbeat, kept after delete", async () => {
+    const board = await newBoard("Audit", { max_agents: 5 })
+    const agent = await service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=20000", { name: "Audited", board_id: board.id })
+    const token = tokenOf(agent.body.gateway_agent_id)!
+    for (let i = 0; i < 5; i++) expect((await asAgent(token, "POST", "/api/v1/agent/heartbeat")).status).toBe(200)
+    await service.api("DELETE", `/api/v1/agents/${agent.body.id}?wait_for=deleted&timeout_ms=20000`)
+
+    const log = await service.api("GET", `/api/v1/agents/${agent.body.id}/activity`)
+    expect(log.status).toBe(200)
+    expect(log.body.items.map((entry: { event_type: string }) => entry.event_type)).toEqual(["agent.deleted", "agent.deleting", "agent.online", "agent.created"])
+    expect(log.body).toMatchObject({ total: 4, limit: 50, offset: 0 })
+    expect(log.body.items[2].message).toContain("provisioning → online")
+    expect(log.body.items[3].message).toBe(`Audited: created as worker ${agent.body.gateway_agent_id}`)
+    const page = await service.api("GET", `/api/v1/agents/${agent.body.id}/activity?limit=1&offset=1`)
+    expect(page.body.items.map((entry: { event_type: string }) => entry.event_type)).toEqual(["agent.deleting"])
+    expect((await service.api("GET", `/api/v1/agents/00000000-0000-4000-8000-000000000000/activity`)).status).toBe(404)
+  })
 })

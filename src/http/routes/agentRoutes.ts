@@ -2,16 +2,17 @@ import { HttpRouter } from "@effect/platform"
 import { Clock, Effect, Option } from "effect"
 import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
+import { ActivityRepo } from "../../store/ActivityRepo.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
 import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
 import { claimName, createAgent } from "../createAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { authenticate, requireAdmin } from "../auth.ts"
-import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, WaitQuery } from "../contract.ts"
+import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, PageQuery, WaitQuery } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { handle, json } from "../respond.ts"
-import { agentView } from "../views.ts"
+import { activityView, agentView } from "../views.ts"
 
 const forbidden = (detail: string) => new ApiError({ status: 403, detail })
 
@@ -136,6 +137,21 @@ export const agentRoutes = HttpRouter.empty.pipe(
         const at = yield* Clock.currentTimeMillis
         yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type: "agent.update", at, changes, force: query.force }))
         return yield* answerAgent(id, query)
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/agents/:id/activity",
+    handle(
+      Effect.gen(function* () {
+        yield* requireAdmin
+        const { id } = yield* decodeParams(IdParams)
+        const page = yield* decodeQuery(PageQuery)
+        // A deleted agent's history stays readable: it is the record of what happened.
+        const agent = yield* Effect.flatMap(AgentRepo, (repo) => repo.get(id, { includeDeleted: true }))
+        if (Option.isNone(agent)) return yield* notFound("agent")
+        const log = yield* Effect.flatMap(ActivityRepo, (repo) => repo.forAgent(id, page))
+        return json({ items: log.items.map(activityView), total: log.total, limit: page.limit, offset: page.offset })
       })
     )
   ),
