@@ -11,7 +11,7 @@ export const json = (body: unknown, status = 200) => HttpServerResponse.unsafeJs
 const retryLater = (detail: string, seconds: number) =>
   HttpServerResponse.unsafeJson({ detail }, { status: 503, headers: { "retry-after": String(seconds) } })
 
-type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentPersistTimeout | SqlError
+export type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentPersistTimeout | SqlError
 
 /**
  * Turns a handler's typed failure into an answer: ApiError as given, a missing actor as 404,

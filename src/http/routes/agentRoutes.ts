@@ -8,9 +8,10 @@ import { BoardRepo } from "../../store/BoardRepo.ts"
 import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
 import { claimName, createAgent } from "../createAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
-import { authenticate, requireAdmin } from "../auth.ts"
+import { authenticate } from "../auth.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, PageQuery, WaitQuery } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
+import { admin } from "../admin.ts"
 import { handle, json } from "../respond.ts"
 import { activityView, agentView } from "../views.ts"
 
@@ -53,9 +54,8 @@ const leadBoard = (callerId: string, body: { board_id?: string | undefined; is_b
  * read model, `accepted` while it is still under way, or 200 once `wait_for` is reached.
  */
 const lifecycleEvent = (type: "agent.delete" | "agent.retry", accepted: 200 | 202) =>
-  handle(
+  admin(
     Effect.gen(function* () {
-      yield* requireAdmin
       const { id } = yield* decodeParams(IdParams)
       const wait = yield* decodeQuery(WaitQuery)
       yield* checkWaitFor(wait)
@@ -73,9 +73,8 @@ const lifecycleEvent = (type: "agent.delete" | "agent.retry", accepted: 200 | 20
 export const agentRoutes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/agents",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const query = yield* decodeQuery(AgentListQuery)
         const page = yield* Effect.flatMap(AgentRepo, (repo) =>
           repo.list({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, offset: query.offset })
@@ -107,9 +106,8 @@ export const agentRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/agents/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         return json(agentView(yield* existingAgent(id)))
       })
@@ -117,9 +115,8 @@ export const agentRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.patch(
     "/api/v1/agents/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const query = yield* decodeQuery(AgentUpdateQuery)
         yield* checkWaitFor(query)
@@ -142,9 +139,8 @@ export const agentRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/agents/:id/activity",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const page = yield* decodeQuery(PageQuery)
         // A deleted agent's history stays readable: it is the record of what happened.

@@ -9,11 +9,11 @@ import { GatewayRepo } from "../../store/GatewayRepo.ts"
 import { isUniqueViolation } from "../../store/sqlErrors.ts"
 import { conflict, invalid, notFound } from "../ApiError.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
-import { requireAdmin } from "../auth.ts"
 import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, WaitQuery } from "../contract.ts"
 import { claimName, createAgent } from "../createAgent.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
-import { handle, json } from "../respond.ts"
+import { admin } from "../admin.ts"
+import { json } from "../respond.ts"
 import { boardView } from "../views.ts"
 
 /** A lead's identity unless the operator gives one (reference §2.2 board lead). */
@@ -46,9 +46,8 @@ const existingBoard = (id: string) =>
 export const boardRoutes = HttpRouter.empty.pipe(
   HttpRouter.post(
     "/api/v1/boards",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const body = yield* decodeBody(BoardCreate)
         const gateway = yield* Effect.flatMap(GatewayRepo, (repo) => repo.get(body.gateway_id))
         if (Option.isNone(gateway)) return yield* invalid(`gateway_id: no gateway ${body.gateway_id}`)
@@ -61,9 +60,8 @@ export const boardRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/boards",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const query = yield* decodeQuery(BoardQuery)
         const rows = yield* Effect.flatMap(BoardRepo, (repo) => repo.list({ gatewayId: query.gateway_id }))
         return json({ items: rows.map(boardView), total: rows.length })
@@ -72,9 +70,8 @@ export const boardRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/boards/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         return json(boardView(yield* existingBoard(id)))
       })
@@ -82,9 +79,8 @@ export const boardRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.patch(
     "/api/v1/boards/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const body = yield* decodeBody(BoardUpdate)
         const row = yield* Effect.flatMap(BoardRepo, (repo) => repo.update(id, { ...settingsOf(body), ...(body.name === undefined ? {} : { name: body.name }) }))
@@ -95,9 +91,8 @@ export const boardRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.del(
     "/api/v1/boards/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         yield* existingBoard(id)
         const agents = yield* Effect.flatMap(AgentRepo, (repo) => repo.list({ boardId: id, limit: 1, offset: 0 }))
@@ -109,9 +104,8 @@ export const boardRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.post(
     "/api/v1/boards/:id/lead",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const wait = yield* decodeQuery(WaitQuery)
         yield* checkWaitFor(wait)

@@ -4,19 +4,18 @@ import { Effect, Option, Redacted } from "effect"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { GatewayRepo } from "../../store/GatewayRepo.ts"
 import { conflict, notFound } from "../ApiError.ts"
-import { requireAdmin } from "../auth.ts"
 import { GatewayCreate, GatewayUpdate, IdParams } from "../contract.ts"
 import { decodeBody, decodeParams } from "../decode.ts"
-import { handle, json } from "../respond.ts"
+import { admin } from "../admin.ts"
+import { json } from "../respond.ts"
 import { gatewayView } from "../views.ts"
 
 /** `/api/v1/gateways` CRUD (admin). The token is stored, never returned. */
 export const gatewayRoutes = HttpRouter.empty.pipe(
   HttpRouter.post(
     "/api/v1/gateways",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const body = yield* decodeBody(GatewayCreate)
         const repo = yield* GatewayRepo
         const row = yield* repo.insert({ id: randomUUID(), name: body.name, url: body.url, token: Redacted.make(body.token), workspaceRoot: body.workspace_root })
@@ -28,9 +27,8 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/gateways",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const rows = yield* Effect.flatMap(GatewayRepo, (repo) => repo.list)
         return json({ items: rows.map(gatewayView), total: rows.length })
       })
@@ -38,9 +36,8 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/gateways/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const row = yield* Effect.flatMap(GatewayRepo, (repo) => repo.get(id))
         return Option.match(row, { onNone: () => json({ detail: "gateway not found" }, 404), onSome: (gateway) => json(gatewayView(gateway)) })
@@ -49,9 +46,8 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.patch(
     "/api/v1/gateways/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const body = yield* decodeBody(GatewayUpdate)
         const row = yield* Effect.flatMap(GatewayRepo, (repo) =>
@@ -69,9 +65,8 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.del(
     "/api/v1/gateways/:id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const agents = yield* Effect.flatMap(AgentRepo, (repo) => repo.list({ gatewayId: id, limit: 1, offset: 0 }))
         // Removing our agents from the gateway is a lifecycle job, not a handler's (fleet operations).

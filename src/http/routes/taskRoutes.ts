@@ -5,10 +5,10 @@ import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
 import { TaskRepo } from "../../store/TaskRepo.ts"
 import { invalid, notFound } from "../ApiError.ts"
-import { requireAdmin } from "../auth.ts"
 import { IdParams, TaskCreate, TaskParams, TaskQuery, TaskUpdate } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
-import { handle, json } from "../respond.ts"
+import { admin } from "../admin.ts"
+import { json } from "../respond.ts"
 import { taskView } from "../views.ts"
 
 const existingBoard = (id: string) =>
@@ -32,9 +32,8 @@ const checkAssignee = (boardId: string, agentId: string | null | undefined) =>
 export const taskRoutes = HttpRouter.empty.pipe(
   HttpRouter.post(
     "/api/v1/boards/:id/tasks",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const body = yield* decodeBody(TaskCreate)
         yield* existingBoard(id)
@@ -48,9 +47,8 @@ export const taskRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/boards/:id/tasks",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const { id } = yield* decodeParams(IdParams)
         const query = yield* decodeQuery(TaskQuery)
         yield* existingBoard(id)
@@ -61,9 +59,8 @@ export const taskRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.patch(
     "/api/v1/boards/:id/tasks/:task_id",
-    handle(
+    admin(
       Effect.gen(function* () {
-        yield* requireAdmin
         const params = yield* decodeParams(TaskParams)
         const body = yield* decodeBody(TaskUpdate)
         yield* checkAssignee(params.id, body.assigned_agent_id)
