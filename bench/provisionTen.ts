@@ -4,11 +4,8 @@
  * opened, and gateway calls by method (config.patch among them).
  * Gateway: a real OpenClaw gateway (default) or the simulator (`--simulator`, 5 ms latency).
  */
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import path from "node:path"
 import { createTestDatabase } from "../test/support/database.ts"
-import { startInProcessService } from "../test/support/inProcessService.ts"
+import { registerGatewayAndBoard, startInProcessService } from "../test/support/inProcessService.ts"
 import { startOpenClawGateway } from "../test/support/openclawGateway.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 
@@ -22,20 +19,14 @@ export const provisionTen = async () => {
   const db = await createTestDatabase()
   const service = await startInProcessService(db.url, { checkinTimeoutMs: 600_000 })
   try {
-    const gw = await service.api("POST", "/api/v1/gateways", {
-      name: "bench",
-      url: gateway.url,
-      token: gateway.token,
-      workspace_root: mkdtempSync(path.join(tmpdir(), "sy-bench-"))
-    })
-    const board = await service.api("POST", "/api/v1/boards", { name: "bench", gateway_id: gw.body.id })
+    const { boardId } = await registerGatewayAndBoard(service, gateway, "bench")
     const started = Date.now()
     const timings = await Promise.all(
       Array.from({ length: AGENTS }, async (_, i) => {
         const t0 = Date.now()
         const created = await service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=120000", {
           name: `bench-${i}`,
-          board_id: board.body.id
+          board_id: boardId
         })
         if (created.status !== 201) throw new Error(`agent ${i}: ${created.status} ${JSON.stringify(created.body)}`)
         return Date.now() - t0

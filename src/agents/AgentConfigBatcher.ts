@@ -105,7 +105,7 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
       const scope = yield* Effect.scope
       const batches = new Map<string, Batch>()
       const preparingCount = new Map<string, number>()
-      const creates = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
+      const preparing = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
 
       const flush = (gatewayId: string): Effect.Effect<void> =>
         Effect.suspend(() => {
@@ -141,16 +141,16 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
         }).pipe(Effect.provideService(GatewayClient, client))
 
       /** After the window, hold while agents on the gateway are still preparing (up to MAX_HOLD_MS). */
-      const holdForCreates = (gatewayId: string) =>
+      const holdForPreparing = (gatewayId: string) =>
         Effect.sleep(Duration.millis(HOLD_POLL_MS)).pipe(
-          Effect.repeat({ while: () => creates(gatewayId) > 0 }),
+          Effect.repeat({ while: () => preparing(gatewayId) > 0 }),
           Effect.timeout(Duration.millis(MAX_HOLD_MS)),
           Effect.ignore
         )
 
       const schedule = (gatewayId: string) =>
         Effect.sleep(Duration.millis(windowMs)).pipe(
-          Effect.zipRight(Effect.suspend(() => (creates(gatewayId) > 0 ? holdForCreates(gatewayId) : Effect.void))),
+          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? holdForPreparing(gatewayId) : Effect.void))),
           Effect.zipRight(flush(gatewayId)),
           Effect.forkIn(scope),
           Effect.asVoid
@@ -184,9 +184,9 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
           }),
         preparing: (gatewayId, steps) =>
           Effect.acquireUseRelease(
-            Effect.sync(() => preparingCount.set(gatewayId, creates(gatewayId) + 1)),
+            Effect.sync(() => preparingCount.set(gatewayId, preparing(gatewayId) + 1)),
             () => steps,
-            () => Effect.sync(() => preparingCount.set(gatewayId, creates(gatewayId) - 1))
+            () => Effect.sync(() => preparingCount.set(gatewayId, preparing(gatewayId) - 1))
           )
       })
     })

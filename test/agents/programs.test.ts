@@ -19,6 +19,7 @@ import type { BoardRepo } from "../../src/store/BoardRepo.ts"
 import { targetOf, type GatewayRepo } from "../../src/store/GatewayRepo.ts"
 import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
 import { makeFakeRepos, makeGatewayRecord } from "./fakeRepos.ts"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 const AGENT_ID = "7b0c0a4e-0000-4000-8000-000000000001"
 const GATEWAY_AGENT_ID = `mc-${AGENT_ID}`
@@ -103,9 +104,9 @@ const listedName = (run: <A, E>(effect: Effect.Effect<A, E, Services>) => Effect
   )
 
 const tokenIn = (agentsMd: string | undefined): string => {
-  const match = /AUTH_TOKEN="([^"]+)"/.exec(agentsMd ?? "")
-  if (match?.[1] === undefined) throw new Error("AGENTS.md carries no AUTH_TOKEN")
-  return match[1]
+  const token = readAuthToken(agentsMd ?? "")
+  if (token === undefined) throw new Error("AGENTS.md carries no AUTH_TOKEN")
+  return token
 }
 
 describe("applyAgent", () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 interface Answer {
   readonly status: number
@@ -40,7 +41,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     return answer
   }
   const asAgent = (token: string, method: string, route: string, body?: unknown) => call(method, route, { headers: { "x-agent-token": token }, body })
-  const tokenOf = (agentId: string) => /AUTH_TOKEN="([^"]+)"/.exec(simulator.state.files.get(`mc-${agentId}`)?.get("AGENTS.md") ?? "")?.[1]
+  const tokenOf = (agentId: string) => readAuthToken(simulator.state.files.get(`mc-${agentId}`)?.get("AGENTS.md") ?? "")
   const listAll = async () => (await admin("GET", "/api/v1/agents")).body as { items: Array<{ id: string; name: string; state: string; version: number }>; total: number }
   /** Waits until no agent is doing gateway work, so the simulator's call log is still. */
   const quiet = () =>

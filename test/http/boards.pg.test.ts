@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 describe("boards and board leads (in-process service, simulated gateway)", () => {
   let db: { url: string; drop: () => Promise<void> }
@@ -9,7 +10,7 @@ describe("boards and board leads (in-process service, simulated gateway)", () =>
   let service: InProcessService
   let gatewayId: string
 
-  const tokenOf = (gatewayAgentId: string) => /AUTH_TOKEN="([^"]+)"/.exec(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? "")?.[1]
+  const tokenOf = (gatewayAgentId: string) => readAuthToken(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? "")
   const asAgent = async (token: string, method: string, route: string, body?: unknown) => {
     const response = await fetch(`${service.url}${route}`, {
       method,

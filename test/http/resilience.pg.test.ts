@@ -3,6 +3,7 @@ import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 /**
  * Gateway faults in the middle of lifecycle work (gateway protocol §1: 1012 restart, 4001
@@ -51,7 +52,7 @@ const withStack = async (simulatorOptions: SimulatorOptions, config: Partial<App
       boardId: board.body.id,
       agents: async () => (await api("GET", "/api/v1/agents")).body.items as Array<AgentView>,
       agent: async (id) => (await api("GET", `/api/v1/agents/${id}`)).body as AgentView,
-      tokenOf: (gatewayAgentId) => /AUTH_TOKEN="([^"]+)"/.exec(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? "")?.[1],
+      tokenOf: (gatewayAgentId) => readAuthToken(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? ""),
       heartbeat: async (token) => {
         const response = await fetch(`${url}/api/v1/agent/heartbeat`, {
           method: "POST",

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { createTestDatabase } from "../support/database.ts"
 import { connectRaw, type RawConnection } from "../support/rawGatewayClient.ts"
 import { startService, type ServiceProcess } from "../support/serviceProcess.ts"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 const gateway = inject("realGateway")
 const OFFLINE_AFTER_MS = 4_000
@@ -19,7 +20,6 @@ const until = async <T>(read: () => Promise<T>, accept: (value: T) => boolean, m
   }
 }
 
-const tokenIn = (agentsMd: string) => /AUTH_TOKEN="([^"]+)"/.exec(agentsMd)?.[1]
 
 describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real OpenClaw gateway", () => {
   let db: { url: string; drop: () => Promise<void> }
@@ -74,7 +74,7 @@ describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real Open
     const agentsMd = await fileOn(agent.gateway_agent_id, "AGENTS.md")
     expect(agentsMd?.content).toContain(service.url)
     expect(agentsMd?.content).toContain("/api/v1/agent/heartbeat")
-    firstToken = tokenIn(agentsMd?.content ?? "")!
+    firstToken = readAuthToken(agentsMd?.content ?? "")!
     expect(firstToken).toMatch(/^sy_/)
     expect((await fileOn(agent.gateway_agent_id, "IDENTITY.md"))?.content).toContain("Ada")
     const config = (await raw.call("config.get", {})).payload as { config: { agents: { entries: Record<string, { heartbeat?: unknown }> } } }
@@ -110,7 +110,7 @@ describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real Open
     expect(patched.body).toMatchObject({ status: "updating", name: "Ada Lovelace" })
     const agentsMd = (await fileOn(agent.gateway_agent_id, "AGENTS.md"))?.content ?? ""
     expect(agentsMd).toContain("Ada Lovelace")
-    const newToken = tokenIn(agentsMd)!
+    const newToken = readAuthToken(agentsMd)!
     expect(newToken).not.toBe(firstToken)
     expect((await fileOn(agent.gateway_agent_id, "USER.md"))?.content).toBe(edited)
     expect((await heartbeat(firstToken)).status).toBe(401)
@@ -139,7 +139,7 @@ describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real Open
     const after = await gatewayAgentIds()
     expect(after.filter((id) => id === `mc-${created.body.id}`)).toHaveLength(1)
     expect(after.filter((id) => !before.includes(id))).toEqual([`mc-${created.body.id}`])
-    const token = tokenIn((await fileOn(`mc-${created.body.id}`, "AGENTS.md"))?.content ?? "")!
+    const token = readAuthToken((await fileOn(`mc-${created.body.id}`, "AGENTS.md"))?.content ?? "")!
     expect((await (await heartbeat(token)).json()).status).toBe("online")
   })
 })

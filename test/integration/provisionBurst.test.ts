@@ -1,9 +1,6 @@
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import path from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { createTestDatabase } from "../support/database.ts"
-import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startOpenClawGateway, type RealGateway } from "../support/openclawGateway.ts"
 
 const BURST = 50
@@ -26,18 +23,12 @@ describe.skipIf(inject("realGateway") === null)("a burst of agents against a rea
   })
 
   it(`provisions ${BURST} agents at once with a handful of config.patch calls and no gateway restart`, async () => {
-    const gw = await service.api("POST", "/api/v1/gateways", {
-      name: "burst",
-      url: gateway.url,
-      token: gateway.token,
-      workspace_root: mkdtempSync(path.join(tmpdir(), "sy-burst-"))
-    })
-    const board = await service.api("POST", "/api/v1/boards", { name: "burst", gateway_id: gw.body.id })
+    const { boardId } = await registerGatewayAndBoard(service, gateway, "burst")
     const before = await service.gatewayStats()
     const started = Date.now()
     const created = await Promise.all(
       Array.from({ length: BURST }, (_, i) =>
-        service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=240000", { name: `burst-${i}`, board_id: board.body.id })
+        service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=240000", { name: `burst-${i}`, board_id: boardId })
       )
     )
     const elapsed = Date.now() - started

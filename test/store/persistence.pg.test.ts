@@ -17,6 +17,7 @@ import { isUniqueViolation } from "../../src/store/sqlErrors.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 /** Where a test's data lives: config overrides that select it, and how to throw it away. */
 interface Storage {
@@ -434,7 +435,7 @@ describe.each(backends)("persistence on $name", (backend) => {
       expect(actor?.matches({ provisioning: "awaiting" })).toBe(true)
 
       const agentsMd = simulator.state.files.get(`mc-${agentId}`)?.get("AGENTS.md") ?? ""
-      const token = /AUTH_TOKEN="([^"]+)"/.exec(agentsMd)?.[1]
+      const token = readAuthToken(agentsMd)
       expect(token).toMatch(/^sy_/)
       const beat = await asAgent(service, "POST", "/api/v1/agent/heartbeat", token!)
       expect(beat.status).toBe(200)

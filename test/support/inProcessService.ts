@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import path from "node:path"
 import { HttpServer } from "@effect/platform"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import { AgentSystem } from "../../src/agents/AgentSystem.ts"
@@ -48,3 +51,18 @@ export const startInProcessService = async (databaseUrl: string, overrides: Part
 }
 
 export type InProcessService = Awaited<ReturnType<typeof startInProcessService>>
+
+/**
+ * Registers `gateway` (a simulator or a real one) with a fresh workspace root, and one board on
+ * it; returns both ids.
+ */
+export const registerGatewayAndBoard = async (service: InProcessService, gateway: { url: string; token: string }, name: string) => {
+  const created = await service.api("POST", "/api/v1/gateways", {
+    name,
+    url: gateway.url,
+    token: gateway.token,
+    workspace_root: mkdtempSync(path.join(tmpdir(), `sy-${name}-`))
+  })
+  const board = await service.api("POST", "/api/v1/boards", { name, gateway_id: created.body.id })
+  return { gatewayId: created.body.id as string, boardId: board.body.id as string }
+}

@@ -4,7 +4,6 @@ import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { ActivityRepo } from "../../store/ActivityRepo.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
-import { BoardRepo } from "../../store/BoardRepo.ts"
 import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
 import { claimName, createAgent } from "../createAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
@@ -12,22 +11,11 @@ import { authenticate } from "../auth.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, PageQuery, WaitQuery } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
+import { boardOrInvalid, existingAgent } from "../lookups.ts"
 import { handle, json } from "../respond.ts"
 import { activityView, agentView } from "../views.ts"
 
 const forbidden = (detail: string) => new ApiError({ status: 403, detail })
-
-
-/** 404 unless the agent exists and is not deleted. */
-const existingAgent = (id: string) =>
-  Effect.flatMap(AgentRepo, (repo) => repo.get(id)).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("agent")), onSome: Effect.succeed }))
-  )
-
-const boardOrInvalid = (boardId: string) =>
-  Effect.flatMap(BoardRepo, (repo) => repo.get(boardId)).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(invalid(`board_id: no board ${boardId}`)), onSome: Effect.succeed }))
-  )
 
 /** The admin names the board. */
 const adminBoard = (boardId: string | undefined) =>

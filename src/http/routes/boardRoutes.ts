@@ -13,6 +13,7 @@ import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, WaitQuery }
 import { claimName, createAgent } from "../createAgent.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
+import { existingBoard } from "../lookups.ts"
 import { json } from "../respond.ts"
 import { boardView } from "../views.ts"
 
@@ -36,11 +37,6 @@ const settingsOf = (body: {
   ...(body.max_agents === undefined ? {} : { maxAgents: body.max_agents }),
   ...(body.paused === undefined ? {} : { paused: body.paused })
 })
-
-const existingBoard = (id: string) =>
-  Effect.flatMap(BoardRepo, (repo) => repo.get(id)).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("board")), onSome: Effect.succeed }))
-  )
 
 /** `/api/v1/boards` (admin): a board belongs to one gateway; it has a goal, a worker cap and one lead. */
 export const boardRoutes = HttpRouter.empty.pipe(

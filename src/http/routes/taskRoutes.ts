@@ -2,19 +2,14 @@ import { randomUUID } from "node:crypto"
 import { HttpRouter } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { AgentRepo } from "../../store/AgentRepo.ts"
-import { BoardRepo } from "../../store/BoardRepo.ts"
 import { TaskRepo } from "../../store/TaskRepo.ts"
 import { invalid, notFound } from "../ApiError.ts"
 import { IdParams, TaskCreate, TaskParams, TaskQuery, TaskUpdate } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
+import { existingBoard } from "../lookups.ts"
 import { json } from "../respond.ts"
 import { taskView } from "../views.ts"
-
-const existingBoard = (id: string) =>
-  Effect.flatMap(BoardRepo, (repo) => repo.get(id)).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("board")), onSome: Effect.succeed }))
-  )
 
 /** A task may be assigned only to a live agent of its own board (422 otherwise). */
 const checkAssignee = (boardId: string, agentId: string | null | undefined) =>
