@@ -53,7 +53,9 @@ const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest
   action,
   resetSession: options?.resetSession ?? action === "update",
   forceBootstrap: options?.forceBootstrap ?? false,
-  rotateToken: options?.rotateToken ?? true
+  rotateToken: options?.rotateToken ?? true,
+  wake: options?.wake ?? true,
+  overwrite: options?.overwrite ?? false
 })
 
 
@@ -80,6 +82,8 @@ export const agentMachine = setup({
   guards: {
     canRetry: ({ context, event }) =>
       "error" in event && event.error.transient && context.attempts + 1 < context.policy.maxAttempts,
+    skipsWakeSeen: ({ context }) => context.request.wake === false && context.lastSeenAt !== null,
+    skipsWakeUnseen: ({ context }) => context.request.wake === false && context.lastSeenAt === null,
     hasWakesLeft: ({ context }) => context.wakeAttempts < context.policy.maxWakeAttempts,
     isWantedUpdate: ({ event }) =>
       event.type === "agent.update" && (event.force === true || Object.keys(event.changes).length > 0)
@@ -136,6 +140,7 @@ export const agentMachine = setup({
       offlineReason: `no heartbeat for ${Math.round(context.policy.offlineAfterMs / 1000)} s`,
       deadline: null
     })),
+    markNeverSeen: assign({ offlineReason: "files applied without a wake; no heartbeat yet", deadline: null }),
     markNoCheckin: assign(({ context }) => ({
       offlineReason: `did not check in after wake (${context.wakeAttempts} wakes)`,
       deadline: null

@@ -55,6 +55,14 @@ export interface ApplyRequest {
   readonly resetSession: boolean
   readonly forceBootstrap: boolean
   readonly rotateToken: boolean
+  /**
+   * Whether a wake follows the apply. Template sync writes files without waking (seed
+   * `sync_gateway_templates`, `wake=False`); the agent then returns to the liveness its
+   * heartbeats show. Absent in snapshots from before it existed, which means true.
+   */
+  readonly wake?: boolean | undefined
+  /** Rewrite USER.md and MEMORY.md even after the workspace was seeded (template sync `overwrite`). */
+  readonly overwrite?: boolean | undefined
 }
 
 /** A typed failure of an invoked program, as data (its `_tag` is the Effect error's tag). */

@@ -14,7 +14,13 @@ export function lifecycleStates() {
         entry: "clearDeadline" as const,
         invoke: { src: "applyAgent" as const, input: applyInput },
         on: {
-          "apply.done": { target: "waking", actions: "acceptApply" as const },
+          // Without a wake (template sync) liveness is what the heartbeats say: online re-arms the
+          // offline deadline from the last heartbeat, and an agent never seen waits offline.
+          "apply.done": [
+            { guard: "skipsWakeSeen" as const, target: "#agent.online", actions: "acceptApply" as const },
+            { guard: "skipsWakeUnseen" as const, target: "#agent.offline", actions: ["acceptApply", "markNeverSeen"] as const },
+            { target: "waking", actions: "acceptApply" as const }
+          ],
           "apply.failed": [
             { guard: "canRetry" as const, target: "retrying", actions: ["recordFailure", "scheduleRetry"] as const },
             { target: "failed", actions: "recordFailure" as const }

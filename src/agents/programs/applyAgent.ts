@@ -17,7 +17,7 @@ import { loadGateway } from "./loadGateway.ts"
  * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create the agent and wait until it is usable,
  * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with the agent's token (freshly minted, or recovered from the workspace
  * when rotation is not asked; see `agentToken`) and write each supported file
- * (once the workspace has been seeded, USER.md and MEMORY.md are never overwritten), then reset the session when
+ * (once the workspace has been seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked), then reset the session when
  * asked. Idempotent, because a restore re-runs it.
  * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
  */
@@ -81,7 +81,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
 
   for (const [name, content] of rendered) {
     // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
-    if (input.workspaceSeeded && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
+    if (input.workspaceSeeded && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
     yield* gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
       Effect.catchIf(
         (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
