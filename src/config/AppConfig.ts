@@ -34,6 +34,16 @@ export interface AppConfigShape {
   readonly gatewayCallTimeoutMs: number
   /** How long heartbeat-config changes for one gateway are gathered into one patch, ms (`SWITCHYARD_CONFIG_BATCH_MS`, default 250). */
   readonly configBatchMs: number
+  /**
+   * Oldest gateway release accepted, CalVer `YYYY.M.D` (`SWITCHYARD_GATEWAY_MIN_VERSION`, default
+   * 2026.9.6, the release the protocol reference was observed on). Non-CalVer builds (`dev`)
+   * pass on their protocol alone (MC #159).
+   */
+  readonly gatewayMinVersion: string
+  /** Agents of one gateway a template sync updates at once (`SWITCHYARD_SYNC_CONCURRENCY`, default 8). */
+  readonly syncConcurrency: number
+  /** How long a template sync waits for one agent's update to settle, ms (`SWITCHYARD_SYNC_AGENT_TIMEOUT_MS`, default 3 min). */
+  readonly syncAgentTimeoutMs: number
 }
 
 export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
@@ -72,7 +82,13 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   maxAttempts: positive("SWITCHYARD_MAX_ATTEMPTS", 5),
   retryBaseMs: positive("SWITCHYARD_RETRY_BASE_MS", 2_000),
   gatewayCallTimeoutMs: positive("SWITCHYARD_GATEWAY_CALL_TIMEOUT_MS", 30_000),
-  configBatchMs: positive("SWITCHYARD_CONFIG_BATCH_MS", 250)
+  configBatchMs: positive("SWITCHYARD_CONFIG_BATCH_MS", 250),
+  gatewayMinVersion: Config.string("SWITCHYARD_GATEWAY_MIN_VERSION").pipe(
+    Config.withDefault("2026.9.6"),
+    Config.validate({ message: "SWITCHYARD_GATEWAY_MIN_VERSION must be CalVer YYYY.M.D", validation: (text) => /^\d{4}\.\d{1,2}\.\d{1,2}$/.test(text) })
+  ),
+  syncConcurrency: positive("SWITCHYARD_SYNC_CONCURRENCY", 8),
+  syncAgentTimeoutMs: positive("SWITCHYARD_SYNC_AGENT_TIMEOUT_MS", 180_000)
 }).pipe(
   Config.map(({ baseUrl, ...rest }) => ({
     ...rest,
@@ -101,6 +117,9 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       retryBaseMs: 2_000,
       gatewayCallTimeoutMs: 30_000,
       configBatchMs: 50,
+      gatewayMinVersion: "2026.9.6",
+      syncConcurrency: 8,
+      syncAgentTimeoutMs: 180_000,
       ...overrides
     })
   )

@@ -40,6 +40,14 @@ export interface GatewayTarget {
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
+/** The parts of `hello-ok` a caller may show: the server's version, protocol, and advertised methods and events. */
+export interface GatewayHello {
+  readonly serverVersion: string
+  readonly protocol: number
+  readonly methods: ReadonlyArray<string>
+  readonly events: ReadonlyArray<string>
+}
+
 /** A server-pushed event (tick, presence, health, agent, chat, shutdown …; gateway protocol §6). */
 export interface GatewayEvent {
   readonly gatewayId: string
@@ -68,10 +76,11 @@ export interface GatewayClientShape {
     options?: CallOptions
   ) => Effect.Effect<MethodResult<M>, GatewayError>
   /**
-   * Opens the socket if needed and returns the gateway's `hello-ok.server.version`. Fails with
-   * `GatewayConnectionError`, or `GatewayPairingRequired` while the target's device awaits approval.
+   * Opens the socket if needed and returns what the gateway said of itself in `hello-ok`
+   * (gateway protocol §2.3). Fails with `GatewayConnectionError` (unreachable, refused, wrong
+   * protocol or scopes), or `GatewayPairingRequired` while the target's device awaits approval.
    */
-  readonly connect: (target: GatewayTarget) => Effect.Effect<string, GatewayConnectionError | GatewayPairingRequired>
+  readonly connect: (target: GatewayTarget) => Effect.Effect<GatewayHello, GatewayConnectionError | GatewayPairingRequired>
   /** Every event pushed by any gateway this client is connected to. */
   readonly events: Stream.Stream<GatewayEvent>
   /** Sockets opened so far (reconnects included), and calls made and their summed latency (ms), by method. */
@@ -229,7 +238,17 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       Effect.tryPromise({
         try: () => connectionFor(target).connect(),
         catch: asFailure
-      }).pipe(Effect.map(() => connectionFor(target).hello?.server.version ?? "unknown"))
+      }).pipe(
+        Effect.map((): GatewayHello => {
+          const hello = connectionFor(target).hello
+          return {
+            serverVersion: hello?.server.version ?? "unknown",
+            protocol: hello?.protocol ?? 0,
+            methods: hello?.features?.methods ?? [],
+            events: hello?.features?.events ?? []
+          }
+        })
+      )
 
     return GatewayClient.of({
       call,

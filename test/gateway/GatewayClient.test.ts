@@ -89,7 +89,7 @@ describe("GatewayClient (against the simulator)", () => {
       const stats = yield* client.stats
       expect(stats.socketsOpened).toBe(1)
       expect(stats.calls["agents.list"]).toBe(20)
-      expect(yield* client.connect(target)).toBe("2026.9.6")
+      expect(yield* client.connect(target)).toMatchObject({ serverVersion: "2026.9.6", protocol: 4 })
       expect(sim.connectionsOpened).toBe(1)
     })
   )

@@ -1,0 +1,54 @@
+import { randomUUID } from "node:crypto"
+import { Effect, Option } from "effect"
+import type { HeartbeatConfig, IdentityProfile } from "../../machines/agent/agentTypes.ts"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
+import { isUniqueViolation } from "../store/sqlErrors.ts"
+
+/** Seed `DefaultGatewayMainAgentManager.build_identity_profile`. */
+export const MAIN_IDENTITY_PROFILE: IdentityProfile = {
+  role: "Gateway Agent",
+  communication_style: "direct, concise, practical",
+  emoji: ":compass:"
+}
+
+const MAIN_HEARTBEAT: HeartbeatConfig = { every: "10m", target: "none" }
+
+/** Seed `build_main_agent_name`: "<gateway name> Gateway Agent". */
+export const mainAgentName = (gatewayName: string): string => `${gatewayName} Gateway Agent`
+
+/**
+ * Ensures the gateway has its one gateway-main agent (board null, gateway agent id
+ * `mc-gateway-<gateway id>`, main templates; reference §2.2, seed `ensure_main_agent`). A
+ * missing one is created and its actor starts provisioning; an existing one is left as it is.
+ * Concurrent callers converge on one agent: the unique index on (gateway, gateway agent id)
+ * turns the loser's insert into a read.
+ * Output: the main agent's id and whether this call created it. Errors: SqlError,
+ * AgentPersistTimeout.
+ */
+export const ensureMainAgent = Effect.fn("Gateways.ensureMainAgent")(function* (gateway: { readonly id: string; readonly name: string }) {
+  const repo = yield* AgentRepo
+  const existing = yield* repo.mainOf(gateway.id)
+  if (Option.isSome(existing)) return { agentId: existing.value.id, created: false }
+  const system = yield* AgentSystem
+  const agentId = randomUUID()
+  // Names are unique per gateway; a worker that already took the usual one must not block the main agent.
+  const preferred = mainAgentName(gateway.name)
+  const name = (yield* repo.nameTaken({ name: preferred, gatewayId: gateway.id })) ? `${preferred} (${gateway.id.slice(0, 8)})` : preferred
+  const created = yield* Effect.either(
+    system.create({
+      agentId,
+      gatewayId: gateway.id,
+      boardId: null,
+      role: "main",
+      spec: { name, heartbeat: MAIN_HEARTBEAT, identityProfile: MAIN_IDENTITY_PROFILE, identityTemplate: null, soulTemplate: null }
+    })
+  )
+  if (created._tag === "Right") return { agentId, created: true }
+  const error = created.left
+  if (error._tag === "SqlError" && isUniqueViolation(error)) {
+    const winner = yield* repo.mainOf(gateway.id)
+    if (Option.isSome(winner)) return { agentId: winner.value.id, created: false }
+  }
+  return yield* error
+})
