@@ -74,7 +74,7 @@ describe("architecture rules (STYLE.md: the shape)", () => {
     const violations = files.flatMap((file) => {
       const source = readFileSync(path.join(ROOT, file), "utf8")
       const imports = specifiersOf(source)
-        .filter((specifier) => resolved(file, specifier).startsWith("src/gateway"))
+        .filter((specifier) => resolved(file, specifier).startsWith("src/gateway/"))
         .map((specifier) => `${file} imports ${specifier}`)
       return /\bGatewayClient\b/.test(source) ? [...imports, `${file} mentions GatewayClient`] : imports
     })
