@@ -85,6 +85,10 @@ export const agentMachine = setup({
     skipsWakeSeen: ({ context }) => context.request.wake === false && context.lastSeenAt !== null,
     skipsWakeUnseen: ({ context }) => context.request.wake === false && context.lastSeenAt === null,
     hasWakesLeft: ({ context }) => context.wakeAttempts < context.policy.maxWakeAttempts,
+    isForced: ({ event }) => event.type === "agent.delete" && event.force === true,
+    isNewIdentity: ({ context, event }) =>
+      event.type === "agent.convert" &&
+      (event.identity.gatewayAgentId !== context.gatewayAgentId || event.identity.boardId !== context.boardId || event.identity.role !== context.role),
     isWantedUpdate: ({ event }) =>
       event.type === "agent.update" && (event.force === true || Object.keys(event.changes).length > 0)
   },
@@ -101,6 +105,7 @@ export const agentMachine = setup({
     clearDeadline: assign({ deadline: null }),
     adoptPolicy: assign(({ context, event }) => (event.type === "system.policy" ? { policy: event.policy } : { policy: context.policy })),
     acceptApply: assign(({ event }) => ({
+      retired: null,
       tokenHash: event.type === "apply.done" ? event.output.tokenHash : null,
       tokenSource: event.type === "apply.done" ? event.output.tokenSource : null,
       workspaceSeeded: true,
@@ -125,6 +130,22 @@ export const agentMachine = setup({
       }
       return { request: requestFor("update"), generation: context.generation + 1, attempts: 0, offlineReason: null }
     }),
+    startConversion: assign(({ context, event }) => {
+      if (event.type !== "agent.convert") return {}
+      // The first identity is the one to retire: an earlier conversion not yet applied never created it.
+      const original = context.retired ?? { gatewayAgentId: context.gatewayAgentId, sessionKey: context.sessionKey }
+      return {
+        ...event.identity,
+        retired: original.gatewayAgentId === event.identity.gatewayAgentId ? null : original,
+        request: requestFor("update", { rotateToken: true, resetSession: false }),
+        generation: context.generation + 1,
+        // A new gateway agent has a fresh workspace: seed it whole.
+        workspaceSeeded: false,
+        attempts: 0,
+        offlineReason: null
+      }
+    }),
+    markRemovedLocally: assign({ offlineReason: "removed locally; the gateway was not cleaned up (forced delete)" }),
     retryNow: assign(({ context }) => ({ attempts: 0, generation: context.generation + 1, deadline: null })),
     goOnline: assign(({ context, event }) => ({
       lastSeenAt: event.type === "agent.heartbeat" ? event.at : context.lastSeenAt,
@@ -162,13 +183,15 @@ export const agentMachine = setup({
     tokenSource: null,
     workspaceSeeded: false,
     deadline: null,
-    offlineReason: null
+    offlineReason: null,
+    retired: null
   }),
   initial: "provisioning",
   on: {
     "agent.heartbeat": { actions: "recordHeartbeat" },
     "agent.update": { guard: "isWantedUpdate", target: ".updating", actions: "startUpdate" },
     "agent.delete": { target: ".deleting" },
+    "agent.convert": { guard: "isNewIdentity", target: ".updating", actions: "startConversion" },
     "system.policy": { actions: "adoptPolicy" }
   },
   states: {
@@ -195,7 +218,7 @@ export const agentMachine = setup({
       tags: ["busy"],
       initial: "removing",
       entry: assign({ attempts: 0, deadline: null }),
-      on: { "agent.update": {}, "agent.delete": {} },
+      on: { "agent.update": {}, "agent.delete": {}, "agent.convert": {} },
       states: {
         removing: {
           invoke: { src: "removeAgent", input: ({ context }) => identityOf(context) },
@@ -211,7 +234,15 @@ export const agentMachine = setup({
           invoke: { src: "deadline", input: deadlineInput },
           on: { "deadline.reached": "removing" }
         },
-        failed: { on: { "agent.retry": { target: "removing", actions: "retryNow" }, "agent.delete": { target: "removing", actions: "retryNow" } } }
+        failed: {
+          on: {
+            "agent.retry": { target: "removing", actions: "retryNow" },
+            "agent.delete": [
+              { guard: "isForced", target: "#agent.deleted", actions: "markRemovedLocally" },
+              { target: "removing", actions: "retryNow" }
+            ]
+          }
+        }
       }
     },
     deleted: { type: "final" }

@@ -75,6 +75,15 @@ export interface StepError {
   readonly at: number
 }
 
+/** A gateway agent this agent used to be (before a main⇄board conversion), removed once the new one is applied. */
+export interface RetiredIdentity {
+  readonly gatewayAgentId: string
+  readonly sessionKey: string
+}
+
+/** What a main⇄board conversion changes (`PATCH /agents/{id}` with `is_gateway_main`). */
+export type ConvertedIdentity = Pick<AgentIdentity, "role" | "boardId" | "gatewayAgentId" | "sessionKey">
+
 export interface AgentContext extends AgentIdentity {
   readonly spec: AgentSpec
   readonly policy: AgentPolicy
@@ -97,6 +106,8 @@ export interface AgentContext extends AgentIdentity {
   /** Epoch ms at which the current waiter fires (retry, check-in or offline), if any. */
   readonly deadline: number | null
   readonly offlineReason: string | null
+  /** Set by a conversion until the apply under the new identity has removed the old one. Absent in older snapshots. */
+  readonly retired?: RetiredIdentity | null | undefined
 }
 
 export interface AgentInput extends AgentIdentity {
@@ -116,7 +127,13 @@ export type AgentExternalEvent =
       readonly force?: boolean | undefined
       readonly options?: Partial<Omit<ApplyRequest, "action">> | undefined
     }
-  | { readonly type: "agent.delete"; readonly at: number }
+  /**
+   * `force` leaves a delete whose gateway cleanup failed (`deleting.failed`) without cleaning up:
+   * the operator's call when the gateway is gone for good. Elsewhere it is a plain delete.
+   */
+  | { readonly type: "agent.delete"; readonly at: number; readonly force?: boolean | undefined }
+  /** Main⇄board conversion: the agent takes a new gateway identity and the old one is removed. */
+  | { readonly type: "agent.convert"; readonly at: number; readonly identity: ConvertedIdentity }
   | { readonly type: "agent.retry"; readonly at: number }
 
 /** Events the invoked actors send back (see src/agents/effectActor.ts). */
@@ -141,6 +158,8 @@ export interface ApplyInput extends AgentIdentity {
   readonly workspaceSeeded: boolean
   /** The hash of the token the workspace should hold, to recover it when `rotateToken` is false. */
   readonly tokenHash: string | null
+  /** The gateway agent to remove once this apply has succeeded (after a conversion). */
+  readonly retired: RetiredIdentity | null
 }
 
 /**

@@ -12,7 +12,8 @@ export const applyInput = ({ context }: { context: AgentContext }): ApplyInput =
   request: context.request,
   generation: context.generation,
   workspaceSeeded: context.workspaceSeeded,
-  tokenHash: context.tokenHash
+  tokenHash: context.tokenHash,
+  retired: context.retired ?? null
 })
 
 /** The agent's fixed gateway identity, as every side-effect actor receives it. */

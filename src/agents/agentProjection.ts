@@ -7,6 +7,11 @@ export interface AgentProjection {
   readonly status: string
   /** Full state path, e.g. `provisioning.retrying`. */
   readonly statePath: string
+  /** Identity columns: fixed at creation except through a main⇄board conversion. */
+  readonly role: string
+  readonly boardId: string | null
+  readonly gatewayAgentId: string
+  readonly sessionKey: string
   readonly name: string
   readonly lastSeenAt: Date | null
   readonly lastError: StepError | null
@@ -34,6 +39,10 @@ export const projectSnapshot = (snapshot: Pick<AgentSnapshot, "value" | "context
   return {
     status: statePath.split(".")[0] ?? statePath,
     statePath,
+    role: context.role,
+    boardId: context.boardId,
+    gatewayAgentId: context.gatewayAgentId,
+    sessionKey: context.sessionKey,
     name: context.spec.name,
     lastSeenAt: context.lastSeenAt === null ? null : new Date(context.lastSeenAt),
     lastError: context.lastError,

@@ -13,6 +13,8 @@ export const gatewayView = (row: GatewayRow) => ({
   name: row.name,
   url: row.url,
   workspace_root: row.workspaceRoot,
+  status: row.deletingAt === null ? "active" : "deleting",
+  deleting_since: row.deletingAt === null ? null : iso(row.deletingAt),
   created_at: iso(row.createdAt),
   updated_at: iso(row.updatedAt)
 })

@@ -65,6 +65,15 @@ export interface AgentRepoShape {
    * save that could never succeed.
    */
   readonly claimName: (id: string, name: string) => Effect.Effect<void, SqlError>
+  /**
+   * Writes a converted identity into the read model before the `agent.convert` event is sent,
+   * so the unique index on (gateway, gateway agent id) refuses a second main agent (23505 → 409)
+   * instead of a snapshot save that could never succeed.
+   */
+  readonly claimIdentity: (
+    id: string,
+    identity: { readonly role: string; readonly boardId: string | null; readonly gatewayAgentId: string; readonly sessionKey: string }
+  ) => Effect.Effect<void, SqlError>
   /** Whether a live agent other than `exceptId` has `name` on the gateway (names are unique per gateway). */
   readonly nameTaken: (filter: { name: string; gatewayId: string; exceptId?: string | undefined }) => Effect.Effect<boolean, SqlError>
 }
@@ -77,6 +86,10 @@ const READ_COLUMNS = `id, gateway_id, board_id, name, role, gateway_agent_id, se
   token_hash, machine_version, version, created_at, updated_at`
 
 const columns = (p: AgentProjection) => ({
+  role: p.role,
+  boardId: p.boardId,
+  gatewayAgentId: p.gatewayAgentId,
+  sessionKey: p.sessionKey,
   name: p.name,
   status: p.status,
   statePath: p.statePath,
@@ -98,13 +111,13 @@ export const AgentRepoLive = Layer.effect(
     return AgentRepo.of({
       insert: (agent) =>
         sql`insert into agents ${sql.insert({
+          ...columns(agent.projection),
           id: agent.id,
           gatewayId: agent.gatewayId,
           boardId: agent.boardId,
           role: agent.role,
           gatewayAgentId: agent.gatewayAgentId,
           sessionKey: agent.sessionKey,
-          ...columns(agent.projection),
           snapshot: JSON.stringify(agent.snapshot),
           machineVersion: agent.machineVersion,
           version: 0
@@ -162,6 +175,10 @@ export const AgentRepoLive = Layer.effect(
           Effect.map((rows) => Number(rows[0]?.count ?? 0))
         ),
       claimName: (id, name) => sql`update agents set name = ${name} where id = ${id}`.pipe(Effect.asVoid),
+      claimIdentity: (id, identity) =>
+        sql`update agents set ${sql.update({ role: identity.role, boardId: identity.boardId, gatewayAgentId: identity.gatewayAgentId, sessionKey: identity.sessionKey })} where id = ${id}`.pipe(
+          Effect.asVoid
+        ),
       nameTaken: ({ name, gatewayId, exceptId }) =>
         sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and lower(name) = lower(${name}) and deleted_at is null`.pipe(
           Effect.map((rows) => rows.some((row) => row.id !== exceptId))

@@ -11,6 +11,8 @@ export interface GatewayRow {
   readonly name: string
   readonly url: string
   readonly workspaceRoot: string
+  /** Set once a delete was asked: the row stays until the gateway's agents are removed from it. */
+  readonly deletingAt: Date | null
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -27,6 +29,8 @@ export interface NewGateway {
   readonly url: string
   readonly token: Redacted.Redacted<string>
   readonly workspaceRoot: string
+  /** The device identity a probe already presented (a pairing request is bound to it); none makes one on first use. */
+  readonly deviceIdentity?: DeviceIdentity | undefined
 }
 
 export interface GatewayRepoShape {
@@ -38,6 +42,10 @@ export interface GatewayRepoShape {
     changes: Partial<Omit<NewGateway, "id">>
   ) => Effect.Effect<Option.Option<GatewayRow>, SqlError>
   readonly remove: (id: string) => Effect.Effect<boolean, SqlError>
+  /** Marks the gateway as being deleted (idempotent: the first instant stays); false when it does not exist. */
+  readonly markDeleting: (id: string) => Effect.Effect<boolean, SqlError>
+  /** The ids of gateways marked as being deleted. */
+  readonly deleting: Effect.Effect<ReadonlyArray<string>, SqlError>
   /**
    * The gateway's device identity, created and stored (encrypted) on first use; none when the
    * gateway does not exist. Concurrent callers all get the one that was stored.
@@ -68,6 +76,7 @@ const publicRow = (raw: Raw): GatewayRow => ({
   name: raw.name,
   url: raw.url,
   workspaceRoot: raw.workspaceRoot,
+  deletingAt: raw.deletingAt ?? null,
   createdAt: raw.createdAt,
   updatedAt: raw.updatedAt
 })
@@ -136,9 +145,11 @@ export const makeGatewayRepo = Effect.gen(function* () {
   return GatewayRepo.of({
     insert: (gateway) =>
       Effect.gen(function* () {
-        const { token, ...fields } = gateway
+        const { token, deviceIdentity, ...fields } = gateway
         const tokenEncrypted = yield* seal(token, sealedAs.token(gateway.id))
-        const rows = yield* sql<Raw>`insert into gateways ${sql.insert({ ...fields, token: null, tokenEncrypted })} returning *`
+        const deviceIdentityEncrypted =
+          deviceIdentity === undefined ? null : yield* seal(serializeDeviceIdentity(deviceIdentity), sealedAs.deviceIdentity(gateway.id))
+        const rows = yield* sql<Raw>`insert into gateways ${sql.insert({ ...fields, token: null, tokenEncrypted, deviceIdentityEncrypted })} returning *`
         return publicRow(rows[0]!)
       }),
     list: sql<Raw>`select * from gateways order by created_at`.pipe(Effect.map((rows) => rows.map(publicRow))),
@@ -164,6 +175,9 @@ export const makeGatewayRepo = Effect.gen(function* () {
         return Option.fromNullable(rows[0]).pipe(Option.map(publicRow))
       }),
     remove: (id) => sql`delete from gateways where id = ${id} returning id`.pipe(Effect.map((rows) => rows.length > 0)),
+    markDeleting: (id) =>
+      sql`update gateways set deleting_at = coalesce(deleting_at, now()) where id = ${id} returning id`.pipe(Effect.map((rows) => rows.length > 0)),
+    deleting: sql<{ id: string }>`select id from gateways where deleting_at is not null order by deleting_at`.pipe(Effect.map((rows) => rows.map((row) => row.id))),
     ensureDevice: (id) =>
       Effect.gen(function* () {
         const stored = yield* selectRaw(id)

@@ -5,7 +5,7 @@ import { GatewayJanitorLive } from "../../src/agents/GatewayJanitor.ts"
 import { GatewayClient, type GatewayClientShape } from "../../src/gateway/GatewayClient.ts"
 import { GatewayRepo, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
 
-const row = (id: string) => ({ id, name: id, url: "ws://127.0.0.1:1", workspaceRoot: "/srv", createdAt: new Date(0), updatedAt: new Date(0) })
+const row = (id: string) => ({ id, name: id, url: "ws://127.0.0.1:1", workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) })
 
 it.scoped("forgets, once a minute, the sockets of gateways that are no longer stored", () =>
   Effect.gen(function* () {

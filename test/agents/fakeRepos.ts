@@ -42,6 +42,7 @@ export const makeGatewayRecord = (fields: { id: string; url: string; token: stri
   url: fields.url,
   token: Redacted.make(fields.token),
   workspaceRoot: fields.workspaceRoot ?? "/srv/gw/.openclaw",
+  deletingAt: null,
   createdAt: new Date(0),
   updatedAt: new Date(0)
 })

@@ -42,6 +42,7 @@ const applyInput = (request: Partial<ApplyRequest> = {}, tokenHash: string | nul
   spec,
   request: { action: "provision", resetSession: false, forceBootstrap: false, rotateToken: true, ...request },
   generation: 1,
+  retired: null,
   // An update re-applies a workspace an earlier apply wrote; a provision is the first.
   workspaceSeeded: request.action === "update",
   tokenHash

@@ -36,11 +36,13 @@ export const makeHarness = (
   const script = { apply: [...(options.apply ?? [])], wake: [...(options.wake ?? [])], remove: [...(options.remove ?? [])] }
   const calls = { apply: 0, wake: 0, remove: 0 }
   const wakeInputs: unknown[] = []
+  const applyInputs: ApplyInput[] = []
 
   const scripted = <I>(step: "apply" | "wake" | "remove", output: unknown) =>
     fromCallback<AgentEvent, I>(({ sendBack, input }) => {
       calls[step] += 1
       if (step === "wake") wakeInputs.push(input)
+      if (step === "apply") applyInputs.push(input as ApplyInput)
       const outcome = script[step].shift() ?? "done"
       const timer = clock.setTimeout(() => {
         const at = clock.now()
@@ -76,6 +78,7 @@ export const makeHarness = (
     script,
     calls,
     wakeInputs,
+    applyInputs,
     /** Moves time in small steps so that timers scheduled along the way fire in order. */
     advance: (ms: number) => {
       for (let left = ms; left > 0; left -= 5) clock.increment(Math.min(5, left))

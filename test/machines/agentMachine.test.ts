@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { makeHarness, terminalError, transientError } from "./agentHarness.ts"
+import { input, makeHarness, terminalError, transientError } from "./agentHarness.ts"
 
 describe("agentMachine", () => {
   it("provisions: applying → waking → awaiting → online on the first heartbeat", () => {
@@ -244,5 +244,49 @@ describe("agentMachine", () => {
     expect(h.calls.wake).toBe(1)
     h.send({ type: "agent.heartbeat", at: h.now() })
     expect(h.state()).toBe('"online"')
+  })
+
+  it("a main⇄board conversion re-applies under the new identity, then retires the old gateway agent once", () => {
+    const h = makeHarness()
+    h.advance(20)
+    h.send({ type: "agent.heartbeat", at: h.now() })
+    const identity = { role: "main" as const, boardId: null, gatewayAgentId: "mc-gateway-g1", sessionKey: "agent:mc-gateway-g1:main" }
+    h.send({ type: "agent.convert", at: h.now(), identity })
+    expect(h.state()).toBe('{"updating":"applying"}')
+    expect(h.context()).toMatchObject({ ...identity, generation: 2, workspaceSeeded: false, retired: { gatewayAgentId: input.gatewayAgentId, sessionKey: input.sessionKey } })
+    expect(h.applyInputs.at(-1)).toMatchObject({ ...identity, retired: { gatewayAgentId: input.gatewayAgentId }, request: { rotateToken: true } })
+    h.advance(10)
+    expect(h.context().retired).toBeNull()
+    // Converting to the identity it already has changes nothing.
+    h.send({ type: "agent.convert", at: h.now(), identity })
+    expect(h.context().generation).toBe(2)
+  })
+
+  it("converting back before the first conversion was applied retires nothing", () => {
+    const h = makeHarness({ apply: ["done", terminalError("apply")] })
+    h.advance(20)
+    h.send({ type: "agent.convert", at: h.now(), identity: { role: "main", boardId: null, gatewayAgentId: "mc-gateway-g1", sessionKey: "agent:mc-gateway-g1:main" } })
+    h.advance(10)
+    expect(h.state()).toBe('{"updating":"failed"}')
+    h.send({ type: "agent.convert", at: h.now(), identity: { role: input.role, boardId: input.boardId, gatewayAgentId: input.gatewayAgentId, sessionKey: input.sessionKey } })
+    expect(h.context().retired).toBeNull()
+    expect(h.context().gatewayAgentId).toBe(input.gatewayAgentId)
+  })
+
+  it("a forced delete leaves a failed gateway cleanup as deleted; an unforced one retries the cleanup", () => {
+    const h = makeHarness({ remove: [terminalError("remove"), terminalError("remove")] })
+    h.advance(20)
+    h.send({ type: "agent.delete", at: h.now(), force: true })
+    expect(h.state()).toBe('{"deleting":"removing"}')
+    h.advance(10)
+    expect(h.state()).toBe('{"deleting":"failed"}')
+    h.send({ type: "agent.delete", at: h.now() })
+    expect(h.state()).toBe('{"deleting":"removing"}')
+    h.advance(10)
+    expect(h.calls.remove).toBe(2)
+    h.send({ type: "agent.delete", at: h.now(), force: true })
+    expect(h.state()).toBe('"deleted"')
+    expect(h.context().offlineReason).toMatch(/not cleaned up/)
+    expect(h.calls.remove).toBe(2)
   })
 })

@@ -68,7 +68,7 @@ describe("GatewayRepo secrets at rest (SecretBox, migration 0002) on the machine
 
     const rotated = `gw-rotated-${randomUUID()}`
     const updated = Option.getOrThrow(await repo((r) => r.update(id, { token: Redacted.make(rotated) })))
-    expect(Object.keys(updated).sort()).toEqual(["createdAt", "id", "name", "updatedAt", "url", "workspaceRoot"])
+    expect(Object.keys(updated).sort()).toEqual(["createdAt", "deletingAt", "id", "name", "updatedAt", "url", "workspaceRoot"])
     expect((await stored(id)).tokenEncrypted).not.toBe(row.tokenEncrypted)
     expect(Redacted.value(Option.getOrThrow(await repo((r) => r.get(id))).token)).toBe(rotated)
   })

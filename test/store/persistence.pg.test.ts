@@ -63,7 +63,14 @@ const withStore = async <A>(storage: Storage, use: (store: Store) => Promise<A>)
   }
 }
 
+/** The identity columns of a stored agent, as its projection repeats them. */
+const keysOf = (agent: NewAgent) => ({ role: agent.role, boardId: agent.boardId, gatewayAgentId: agent.gatewayAgentId, sessionKey: agent.sessionKey })
+
 const projection = (overrides: Partial<AgentProjection> = {}): AgentProjection => ({
+  role: "worker",
+  boardId: null,
+  gatewayAgentId: "mc-unset",
+  sessionKey: "agent:mc-unset:main",
   status: "provisioning",
   statePath: "provisioning.applying",
   name: "Ada",
@@ -87,7 +94,7 @@ const newAgent = (ids: { gatewayId: string; boardId: string | null }, overrides:
     role: "worker",
     gatewayAgentId: `mc-${id}`,
     sessionKey: `agent:mc-${id}:main`,
-    projection: projection(overrides),
+    projection: projection({ boardId: ids.boardId, gatewayAgentId: `mc-${id}`, sessionKey: `agent:mc-${id}:main`, ...overrides }),
     snapshot,
     machineVersion: "1"
   }
@@ -202,15 +209,15 @@ describe.each(backends)("persistence on $name", (backend) => {
     const read = async () => Option.getOrThrow(await run(Effect.flatMap(AgentRepo, (repo) => repo.get(agent.id))))
     expect(Number((await read()).version)).toBe(0)
 
-    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ name: "Versioned", statePath: "provisioning.waking" }), { step: 2 }, 2)))
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ ...keysOf(agent), name: "Versioned", statePath: "provisioning.waking" }), { step: 2 }, 2)))
     expect(await read()).toMatchObject({ version: "2", statePath: "provisioning.waking", snapshot: { step: 2 } })
 
-    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ name: "Versioned", statePath: "provisioning.applying" }), { step: 1 }, 1)))
-    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ name: "Versioned", statePath: "offline", status: "offline" }), { step: "again 2" }, 2)))
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ ...keysOf(agent), name: "Versioned", statePath: "provisioning.applying" }), { step: 1 }, 1)))
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ ...keysOf(agent), name: "Versioned", statePath: "offline", status: "offline" }), { step: "again 2" }, 2)))
     expect(await read()).toMatchObject({ version: "2", statePath: "provisioning.waking", status: "provisioning", snapshot: { step: 2 } })
 
     const seen = new Date("2030-01-02T03:04:05.678Z")
-    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ name: "Versioned", status: "online", statePath: "online", lastSeenAt: seen }), { step: 3 }, 3)))
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ ...keysOf(agent), name: "Versioned", status: "online", statePath: "online", lastSeenAt: seen }), { step: 3 }, 3)))
     const latest = await read()
     expect(latest).toMatchObject({ version: "3", status: "online", statePath: "online", snapshot: { step: 3 } })
     expect(latest.lastSeenAt?.getTime()).toBe(seen.getTime())
@@ -219,7 +226,7 @@ describe.each(backends)("persistence on $name", (backend) => {
   it("get hides a deleted agent unless asked; list and token lookup never show it", async () => {
     const agent = newAgent({ gatewayId, boardId: boardB }, { name: "Doomed", tokenHash: hash() })
     await run(Effect.flatMap(AgentRepo, (repo) => repo.insert(agent)))
-    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ name: "Doomed", status: "deleted", statePath: "deleted", tokenHash: agent.projection.tokenHash }), { value: "deleted" }, 1)))
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ ...keysOf(agent), name: "Doomed", status: "deleted", statePath: "deleted", tokenHash: agent.projection.tokenHash }), { value: "deleted" }, 1)))
     expect(Option.isNone(await run(Effect.flatMap(AgentRepo, (repo) => repo.get(agent.id))))).toBe(true)
     expect(Option.getOrThrow(await run(Effect.flatMap(AgentRepo, (repo) => repo.get(agent.id, { includeDeleted: true }))))).toMatchObject({ id: agent.id, status: "deleted" })
     const page = await run(Effect.flatMap(AgentRepo, (repo) => repo.list({ boardId: boardB, limit: 50, offset: 0 })))
@@ -272,7 +279,7 @@ describe.each(backends)("persistence on $name", (backend) => {
     expect(await find(pending)).toEqual(Option.some(agent.id))
     expect(await find(tokenHash)).toEqual(Option.some(agent.id))
     // Once a snapshot carrying the staged hash is saved, the pending slot is cleared and the old hash no longer works.
-    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ name: "Tokened", tokenHash: pending }), {}, 1)))
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ ...keysOf(agent), name: "Tokened", tokenHash: pending }), {}, 1)))
     expect(await find(pending)).toEqual(Option.some(agent.id))
     expect(Option.isNone(await find(tokenHash))).toBe(true)
     const pendingColumn = await run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ pendingTokenHash: string | null }>`select pending_token_hash from agents where id = ${agent.id}`))
@@ -325,7 +332,7 @@ describe.each(backends)("persistence on $name", (backend) => {
 
     const second = newAgent({ gatewayId: otherGatewayId, boardId: boardC }, { name: "Second" })
     await run(Effect.flatMap(AgentRepo, (repo) => repo.insert(second)))
-    const saveSameToken = await sqlFailureOf(store, Effect.flatMap(AgentRepo, (repo) => repo.save(second.id, projection({ name: "Second", tokenHash: first.projection.tokenHash }), {}, 1)))
+    const saveSameToken = await sqlFailureOf(store, Effect.flatMap(AgentRepo, (repo) => repo.save(second.id, projection({ ...keysOf(second), name: "Second", tokenHash: first.projection.tokenHash }), {}, 1)))
     expect(isUniqueViolation(saveSameToken)).toBe(true)
 
     const duplicateBoard = await sqlFailureOf(store, Effect.flatMap(BoardRepo, (repo) => repo.insert({ id: randomUUID(), gatewayId, name: "ALPHA" })))
@@ -373,7 +380,7 @@ describe.each(backends)("persistence on $name", (backend) => {
     expect(live?.snapshot).toStrictEqual(snapshot)
 
     const saved = { ...snapshot, value: "online", context: { ...snapshot.context, last_seen: 42 } }
-    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ name: "Round Trip", identityProfile }), saved, 1)))
+    await run(Effect.flatMap(AgentRepo, (repo) => repo.save(agent.id, projection({ ...keysOf(agent), name: "Round Trip", identityProfile }), saved, 1)))
     const after = Option.getOrThrow(await run(Effect.flatMap(AgentRepo, (repo) => repo.get(agent.id))))
     expect(after.snapshot).toStrictEqual(saved)
     expect(after.identityProfile).toStrictEqual(identityProfile)

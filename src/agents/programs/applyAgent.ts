@@ -11,6 +11,7 @@ import { agentToken } from "./agentToken.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
+import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
 /**
  * Applies an agent on its gateway, for action "provision" or "update" (seed
@@ -18,7 +19,7 @@ import { loadGateway } from "./loadGateway.ts"
  * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with the agent's token (freshly minted, or recovered from the workspace
  * when rotation is not asked; see `agentToken`) and write each supported file
  * (once the workspace has been seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked), then reset the session when
- * asked. Idempotent, because a restore re-runs it.
+ * asked; after a conversion, remove the agent's old gateway agent. Idempotent, because a restore re-runs it.
  * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
@@ -90,5 +91,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     )
   }
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
+  // After a main⇄board conversion the old gateway agent goes only once the new one is complete.
+  if (input.retired !== null) yield* removeGatewayAgent(target, input.retired.gatewayAgentId, input.retired.sessionKey)
   return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
 })

@@ -5,6 +5,7 @@ import { TaskRepo } from "../../store/TaskRepo.ts"
 import { workspacePathFor } from "../naming.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
+import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
 /** The cleanup request to the gateway-main agent (seed `delete_agent`). */
 export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
@@ -12,10 +13,7 @@ export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
   `Remove the workspace directory ${workspace} if it still exists. Reply NO_REPLY.`
 
 /**
- * Deletes the agent on the gateway with `agents.delete { deleteFiles: true }` (files go to the
- * gateway's trash), treating "not found" as done so a re-run is harmless; then a best-effort
- * `sessions.delete`. The gateway refuses to delete a main session and `agents.delete` already
- * trashes the sessions dir (gateway protocol §5), so that call's failure is ignored. Then, as
+ * Deletes the agent on the gateway (`removeGatewayAgent`). Then, as
  * the seed's `delete_agent` does: its in-progress tasks go back to the inbox unassigned, the rest
  * are unassigned, and the gateway-main agent, if there is one, is asked to remove the workspace
  * (best effort, one message per agent thanks to its idempotency key).
@@ -23,13 +21,7 @@ export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
  */
 export const removeAgent = Effect.fn("Agents.remove")(function* (input: RemoveInput) {
   const { gateway, target } = yield* loadGateway(input.gatewayId)
-  yield* gatewayCall(target, "agents.delete", { agentId: input.gatewayAgentId, deleteFiles: true }).pipe(
-    Effect.catchIf(
-      (error) => error._tag === "GatewayRpcError" && error.kind === "agent_not_found",
-      () => Effect.void
-    )
-  )
-  yield* gatewayCall(target, "sessions.delete", { key: input.sessionKey }).pipe(Effect.ignore)
+  yield* removeGatewayAgent(target, input.gatewayAgentId, input.sessionKey)
   yield* Effect.flatMap(TaskRepo, (tasks) => tasks.releaseAgent(input.agentId))
   const main = yield* Effect.flatMap(AgentRepo, (agents) => agents.mainOf(input.gatewayId))
   if (Option.isSome(main) && main.value.id !== input.agentId) {
