@@ -1,0 +1,84 @@
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { Effect, Stream } from "effect"
+import { SyncJobs } from "../../sync/SyncJobs.ts"
+import type { SyncJobEvent } from "../../sync/SyncJobFeed.ts"
+import { conflict, notFound } from "../ApiError.ts"
+import { admin } from "../admin.ts"
+import { IdParams } from "../contract.ts"
+import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
+import { json } from "../respond.ts"
+import { SyncBody, SyncJobParams, SyncQuery, syncOptions } from "../syncContract.ts"
+
+/** Keeps idle proxies from closing a quiet event stream. */
+const PING_EVERY = "15 seconds"
+
+const jobPath = (gatewayId: string, jobId: string) => `/api/v1/gateways/${gatewayId}/templates/sync/${jobId}`
+
+/** One server-sent event: its type as `event`, the whole event as JSON `data`. */
+const sse = (event: SyncJobEvent) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+
+const jobNotFound = () => Effect.fail(notFound("sync job"))
+
+/**
+ * Template sync as a background job (admin; reference §1.3, §4.4). The handlers validate,
+ * queue the job and read its stored result or live feed; the job itself runs in `SyncJobs`.
+ */
+export const syncRoutes = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    "/api/v1/gateways/:id/templates/sync",
+    admin(
+      Effect.gen(function* () {
+        const { id } = yield* decodeParams(IdParams)
+        const query = yield* decodeQuery(SyncQuery)
+        const body = yield* decodeBody(SyncBody)
+        const options = yield* syncOptions(query, body)
+        const jobs = yield* SyncJobs
+        return yield* jobs.start(id, options).pipe(
+          Effect.map((job) =>
+            HttpServerResponse.unsafeJson(
+              { job_id: job.id, gateway_id: job.gatewayId, status: job.status, href: jobPath(id, job.id), events_href: `${jobPath(id, job.id)}/events` },
+              { status: 202, headers: { location: jobPath(id, job.id) } }
+            )
+          ),
+          Effect.catchTags({
+            SyncGatewayNotFound: () => Effect.fail(notFound("gateway")),
+            SyncGatewayDeleting: () => Effect.fail(conflict("the gateway is being deleted; nothing is synced to it")),
+            SyncBoardNotFound: () => Effect.fail(notFound("board on this gateway")),
+            SyncJobActive: (active) =>
+              Effect.succeed(
+                json({ detail: `a template sync of this gateway is already queued or running: job ${active.jobId}`, job_id: active.jobId, href: jobPath(id, active.jobId) }, 409)
+              )
+          })
+        )
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/gateways/:id/templates/sync/:job",
+    admin(
+      Effect.gen(function* () {
+        const { id, job } = yield* decodeParams(SyncJobParams)
+        const report = yield* Effect.flatMap(SyncJobs, (jobs) => jobs.report(id, job)).pipe(Effect.catchTag("SyncJobNotFound", jobNotFound))
+        return json(report)
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/gateways/:id/templates/sync/:job/events",
+    admin(
+      Effect.gen(function* () {
+        const { id, job } = yield* decodeParams(SyncJobParams)
+        const events = yield* Effect.flatMap(SyncJobs, (jobs) => jobs.events(id, job)).pipe(Effect.catchTag("SyncJobNotFound", jobNotFound))
+        const pings = Stream.tick(PING_EVERY).pipe(
+          Stream.drop(1),
+          Stream.map(() => ": ping\n\n")
+        )
+        const body = Stream.merge(Stream.map(events, sse), pings, { haltStrategy: "left" }).pipe(Stream.encodeText)
+        return HttpServerResponse.stream(body, {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        })
+      })
+    )
+  )
+)

@@ -1,0 +1,57 @@
+import { Effect } from "effect"
+import { z } from "zod"
+import type { SyncJobOptions } from "../store/SyncJobRepo.ts"
+import { invalid } from "./ApiError.ts"
+
+/**
+ * The template sync contract (`POST /api/v1/gateways/{id}/templates/sync`, reference §1.3):
+ * Mission Control's query flags, also accepted as a JSON body. Unknown names are refused, so a
+ * misspelt flag is a 422 rather than a silent default.
+ */
+const queryFlag = z.stringbool().optional()
+
+export const SyncQuery = z.strictObject({
+  include_main: queryFlag,
+  lead_only: queryFlag,
+  reset_sessions: queryFlag,
+  rotate_tokens: queryFlag,
+  force_bootstrap: queryFlag,
+  overwrite: queryFlag,
+  board_id: z.uuid().optional()
+})
+
+export const SyncBody = z.strictObject({
+  include_main: z.boolean().optional(),
+  lead_only: z.boolean().optional(),
+  reset_sessions: z.boolean().optional(),
+  rotate_tokens: z.boolean().optional(),
+  force_bootstrap: z.boolean().optional(),
+  overwrite: z.boolean().optional(),
+  board_id: z.uuid().nullable().optional()
+})
+
+export const SyncJobParams = z.object({ id: z.uuid(), job: z.uuid() })
+
+/** Defaults of Mission Control: only `include_main` is on. */
+const DEFAULTS = { include_main: true, lead_only: false, reset_sessions: false, rotate_tokens: false, force_bootstrap: false, overwrite: false } as const
+type FlagName = keyof typeof DEFAULTS
+
+/**
+ * The job's options from the query and the body; a flag given in both with different values is
+ * a 422 (which one was meant is not ours to guess).
+ */
+export const syncOptions = (query: z.infer<typeof SyncQuery>, body: z.infer<typeof SyncBody>) => {
+  const names = [...(Object.keys(DEFAULTS) as Array<FlagName>), "board_id" as const]
+  const clashes = names.filter((name) => query[name] !== undefined && body[name] !== undefined && query[name] !== body[name])
+  if (clashes.length > 0) return Effect.fail(invalid(`given in both the query and the body with different values: ${clashes.join(", ")}`))
+  const flag = (name: FlagName) => body[name] ?? query[name] ?? DEFAULTS[name]
+  return Effect.succeed<SyncJobOptions>({
+    includeMain: flag("include_main"),
+    leadOnly: flag("lead_only"),
+    resetSessions: flag("reset_sessions"),
+    rotateTokens: flag("rotate_tokens"),
+    forceBootstrap: flag("force_bootstrap"),
+    overwrite: flag("overwrite"),
+    boardId: body.board_id ?? query.board_id ?? null
+  })
+}

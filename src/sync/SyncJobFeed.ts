@@ -1,0 +1,91 @@
+import { Effect, Stream, SubscriptionRef } from "effect"
+import type { SyncAgentResult, SyncAgentRow, SyncJobRow, SyncJobStatus } from "../store/SyncJobRepo.ts"
+import { agentView, progressOf, type SyncAgentView, type SyncJobReport, type SyncProgress } from "./syncJobReport.ts"
+
+/** What a job's event stream carries: progress, one event per agent result, then the final result. */
+export type SyncJobEvent =
+  | { readonly type: "progress"; readonly job_id: string; readonly status: SyncJobStatus; readonly progress: SyncProgress }
+  | { readonly type: "agent"; readonly job_id: string; readonly agent: SyncAgentView; readonly progress: SyncProgress }
+  | { readonly type: "done"; readonly job_id: string; readonly result: SyncJobReport }
+
+interface FeedState {
+  readonly status: SyncJobStatus
+  readonly progress: SyncProgress
+  /** The event that produced this state (none for the initial one). */
+  readonly change: SyncJobEvent | null
+  readonly result: SyncJobReport | null
+}
+
+/**
+ * The live state of one running job, fed by its runner and read by any number of event-stream
+ * clients without touching the database: a `SubscriptionRef`, so a client that joins gets the
+ * current state and then every change, with nothing lost or doubled in between.
+ */
+export interface SyncJobFeed {
+  /** The job's agents are known (selected, or read back on resume). */
+  readonly started: (rows: ReadonlyArray<SyncAgentRow>) => Effect.Effect<void>
+  /** One agent's result was recorded. */
+  readonly recorded: (row: SyncAgentRow, result: SyncAgentResult) => Effect.Effect<void>
+  readonly finished: (result: SyncJobReport) => Effect.Effect<void>
+  /** Current progress first, then each change; ends after `done`. */
+  readonly events: Stream.Stream<SyncJobEvent>
+}
+
+const progressEvent = (jobId: string, state: FeedState): SyncJobEvent => ({ type: "progress", job_id: jobId, status: state.status, progress: state.progress })
+
+const doneEvent = (jobId: string, result: SyncJobReport): SyncJobEvent => ({ type: "done", job_id: jobId, result })
+
+/** The events of a job that has no feed (finished before the client came): its stored state, then done. */
+export const storedEvents = (result: SyncJobReport): Stream.Stream<SyncJobEvent> => {
+  const progress: SyncJobEvent = { type: "progress", job_id: result.job_id, status: result.status, progress: result.progress }
+  const finished = result.status === "done" || result.status === "failed"
+  return Stream.fromIterable(finished ? [progress, doneEvent(result.job_id, result)] : [progress])
+}
+
+const bump = (progress: SyncProgress, status: SyncAgentResult["status"]): SyncProgress => ({
+  total: progress.total,
+  done: progress.done + 1,
+  updated: progress.updated + (status === "updated" ? 1 : 0),
+  skipped: progress.skipped + (status === "skipped" ? 1 : 0),
+  failed: progress.failed + (status === "error" ? 1 : 0)
+})
+
+export const makeSyncJobFeed = (job: SyncJobRow): Effect.Effect<SyncJobFeed> =>
+  Effect.map(
+    SubscriptionRef.make<FeedState>({
+      status: job.status,
+      progress: { total: job.totalCount, done: 0, updated: 0, skipped: 0, failed: 0 },
+      change: null,
+      result: null
+    }),
+    (ref): SyncJobFeed => ({
+      started: (rows) =>
+        SubscriptionRef.update(ref, (state) => {
+          const next = { ...state, status: "running" as const, progress: progressOf(rows) }
+          return { ...next, change: progressEvent(job.id, next) }
+        }),
+      recorded: (row, result) =>
+        SubscriptionRef.update(ref, (state) => {
+          const progress = bump(state.progress, result.status)
+          const agent = agentView({ ...row, ...result })
+          const change: SyncJobEvent = { type: "agent", job_id: job.id, agent, progress }
+          return { ...state, progress, change }
+        }),
+      finished: (result) =>
+        SubscriptionRef.update(ref, (state) => ({
+          ...state,
+          status: result.status,
+          progress: result.progress,
+          result,
+          change: doneEvent(job.id, result)
+        })),
+      events: ref.changes.pipe(
+        Stream.zipWithIndex,
+        Stream.flatMap(([state, index]) => {
+          if (index > 0) return state.change === null ? Stream.empty : Stream.make(state.change)
+          return Stream.fromIterable(state.result === null ? [progressEvent(job.id, state)] : [progressEvent(job.id, state), doneEvent(job.id, state.result)])
+        }),
+        Stream.takeUntil((event) => event.type === "done")
+      )
+    })
+  )

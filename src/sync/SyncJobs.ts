@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Cause, Context, Effect, FiberMap, Layer, Option, Stream } from "effect"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
+import { BoardRepo } from "../store/BoardRepo.ts"
+import { GatewayRepo } from "../store/GatewayRepo.ts"
+import { isUniqueViolation } from "../store/sqlErrors.ts"
+import { SyncJobRepo, type SyncJobOptions, type SyncJobRow } from "../store/SyncJobRepo.ts"
+import { runSyncJob } from "./runSyncJob.ts"
+import { SyncBoardNotFound, SyncGatewayDeleting, SyncGatewayNotFound, SyncJobActive, SyncJobNotFound } from "./SyncJobErrors.ts"
+import { makeSyncJobFeed, storedEvents, type SyncJobEvent, type SyncJobFeed } from "./SyncJobFeed.ts"
+import { syncJobReport, type SyncJobReport } from "./syncJobReport.ts"
+import { syncJobRestart } from "./syncPolicies.ts"
+
+export { SyncBoardNotFound, SyncGatewayDeleting, SyncGatewayNotFound, SyncJobActive, SyncJobNotFound }
+
+export interface SyncJobsShape {
+  /**
+   * Queues a template sync of the gateway's agents and starts it in the background; answers at
+   * once with the queued job. Errors: SyncGatewayNotFound, SyncGatewayDeleting, SyncBoardNotFound
+   * (`boardId` not on that gateway), SyncJobActive (the gateway's queued or running job), SqlError.
+   */
+  readonly start: (
+    gatewayId: string,
+    options: SyncJobOptions
+  ) => Effect.Effect<SyncJobRow, SyncGatewayNotFound | SyncGatewayDeleting | SyncBoardNotFound | SyncJobActive | SqlError>
+  /** The job's stored result (seed `GatewayTemplatesSyncResult` plus progress). Errors: SyncJobNotFound, SqlError. */
+  readonly report: (gatewayId: string, jobId: string) => Effect.Effect<SyncJobReport, SyncJobNotFound | SqlError>
+  /**
+   * The job's events: its current progress, one event per agent result, then `done` with the
+   * result, then the end. A running job's come from its in-process feed (no database reads
+   * per client); a finished job's from one read. Errors: SyncJobNotFound, SqlError.
+   */
+  readonly events: (gatewayId: string, jobId: string) => Effect.Effect<Stream.Stream<SyncJobEvent>, SyncJobNotFound | SqlError>
+}
+
+/** Template sync as background jobs (issue 3 §5; reference §4.4): persisted, resumed after a restart. */
+export class SyncJobs extends Context.Tag("switchyard/SyncJobs")<SyncJobs, SyncJobsShape>() {}
+
+/**
+ * Starts every queued or running job found at start-up (each waits until the agent actors are
+ * restored), and every new one. Runs live in the layer's scope: shutdown interrupts them and
+ * the next start resumes them.
+ */
+export const SyncJobsLive = Layer.scoped(
+  SyncJobs,
+  Effect.gen(function* () {
+    const repo = yield* SyncJobRepo
+    const gateways = yield* GatewayRepo
+    const boards = yield* BoardRepo
+    const services = yield* Effect.context<SyncJobRepo | GatewayRepo | AgentRepo | AgentSystem | AppConfig>()
+    const runs = yield* FiberMap.make<string>()
+    const feeds = new Map<string, SyncJobFeed>()
+
+    // A run that fails on the database restarts (it resumes); after that the job is marked failed.
+    const failJob = (jobId: string, feed: SyncJobFeed, cause: Cause.Cause<unknown>) =>
+      Effect.gen(function* () {
+        yield* Effect.logError(`template sync job ${jobId} failed`, cause)
+        yield* repo.finish(jobId, "failed", "the job stopped on an internal error; see the service log")
+        const job = yield* repo.get(jobId)
+        if (Option.isSome(job)) yield* feed.finished(syncJobReport(job.value, yield* repo.agents(jobId)))
+      }).pipe(Effect.catchAllCause((again) => Effect.logError(`template sync job ${jobId}: could not record its failure; it resumes at the next start`, again)))
+
+    const launch = (job: SyncJobRow) =>
+      Effect.gen(function* () {
+        const feed = yield* makeSyncJobFeed(job)
+        feeds.set(job.id, feed)
+        const run = runSyncJob(job.id, feed).pipe(
+          Effect.retry({ schedule: syncJobRestart }),
+          Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : failJob(job.id, feed, cause))),
+          Effect.ensuring(Effect.sync(() => feeds.delete(job.id))),
+          Effect.provide(services)
+        )
+        yield* FiberMap.run(runs, job.id, run)
+      })
+
+    const find = (gatewayId: string, jobId: string) =>
+      repo.get(jobId).pipe(
+        Effect.flatMap((job) =>
+          Option.isSome(job) && job.value.gatewayId === gatewayId ? Effect.succeed(job.value) : Effect.fail(new SyncJobNotFound({ gatewayId, jobId }))
+        )
+      )
+
+    const insert = (gatewayId: string, options: SyncJobOptions): Effect.Effect<SyncJobRow, SqlError> => repo.insert({ id: randomUUID(), gatewayId, options })
+
+    // A concurrent request won the gateway's one active slot: answer with its job. If that job
+    // ended in between, the slot is free again: try once more.
+    const activeOrRetry = (gatewayId: string, options: SyncJobOptions, error: SqlError): Effect.Effect<SyncJobRow, SqlError | SyncJobActive> =>
+      isUniqueViolation(error)
+        ? Effect.flatMap(repo.active(gatewayId), (active): Effect.Effect<SyncJobRow, SqlError | SyncJobActive> =>
+            Option.isSome(active) ? Effect.fail(new SyncJobActive({ gatewayId, jobId: active.value.id })) : insert(gatewayId, options)
+          )
+        : Effect.fail(error)
+
+    for (const job of yield* repo.unfinished) yield* launch(job)
+
+    return SyncJobs.of({
+      start: (gatewayId, options) =>
+        Effect.gen(function* () {
+          const gateway = yield* gateways.get(gatewayId)
+          if (Option.isNone(gateway)) return yield* new SyncGatewayNotFound({ gatewayId })
+          if (gateway.value.deletingAt !== null) return yield* new SyncGatewayDeleting({ gatewayId })
+          if (options.boardId !== null) {
+            const board = yield* boards.get(options.boardId)
+            if (Option.isNone(board) || board.value.gatewayId !== gatewayId) return yield* new SyncBoardNotFound({ gatewayId, boardId: options.boardId })
+          }
+          const active = yield* repo.active(gatewayId)
+          if (Option.isSome(active)) return yield* new SyncJobActive({ gatewayId, jobId: active.value.id })
+          const job = yield* insert(gatewayId, options).pipe(Effect.catchTag("SqlError", (error) => activeOrRetry(gatewayId, options, error)))
+          yield* launch(job)
+          return job
+        }),
+      report: (gatewayId, jobId) =>
+        Effect.flatMap(find(gatewayId, jobId), (job) => Effect.map(repo.agents(jobId), (rows) => syncJobReport(job, rows))),
+      events: (gatewayId, jobId) =>
+        Effect.gen(function* () {
+          const job = yield* find(gatewayId, jobId)
+          const feed = feeds.get(jobId)
+          if (feed !== undefined) return feed.events
+          return storedEvents(syncJobReport(job, yield* repo.agents(jobId)))
+        })
+    })
+  })
+)

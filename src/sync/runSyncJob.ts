@@ -1,0 +1,86 @@
+import { Array as Arr, Effect, Option, Schedule } from "effect"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { ensureMainAgent } from "../fleet/ensureMainAgent.ts"
+import { GatewayRepo } from "../store/GatewayRepo.ts"
+import { SyncJobRepo, type SyncAgentRow, type SyncJobRow } from "../store/SyncJobRepo.ts"
+import { planSync } from "./planSync.ts"
+import { syncAgent } from "./syncAgent.ts"
+import type { SyncJobFeed } from "./SyncJobFeed.ts"
+import { syncJobReport } from "./syncJobReport.ts"
+
+/** Waits until the agent actors are restored (or their restore has failed: the rest can still be synced). */
+const actorsRestored = Effect.flatMap(AgentSystem, (system) =>
+  system.readiness.pipe(Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (readiness) => readiness.state !== "restoring" }))
+)
+
+/**
+ * Selects and stores the job's agents (once per job; a resumed job keeps its selection).
+ * Output: why the job cannot run (gateway gone or being deleted), or null.
+ */
+const plan = Effect.fn("Sync.plan")(function* (job: SyncJobRow) {
+  const repo = yield* SyncJobRepo
+  const gateway = yield* Effect.flatMap(GatewayRepo, (gateways) => gateways.get(job.gatewayId))
+  if (Option.isNone(gateway)) return "gateway not found"
+  if (gateway.value.deletingAt !== null) return "gateway is being deleted"
+  // Seed step 1 (`ensure_gateway_agents_exist`): the main agent exists before it is synced.
+  const main = job.options.includeMain ? yield* ensureMainAgent({ id: gateway.value.id, name: gateway.value.name }) : null
+  const candidates = yield* repo.candidates(job.gatewayId)
+  yield* repo.plan(job.id, planSync(candidates, job.options, main))
+  return null
+})
+
+/**
+ * Runs one template sync job to its end (reference §4.4): waits for the agent actors to be
+ * restored, selects the agents unless an earlier run did, then syncs every agent still
+ * pending (`syncAgent`), board agents `syncConcurrency` at a time and the main agent last, and
+ * records each result as it comes (database and `feed`). Resumable at any point: what is
+ * recorded is not redone, and an update already sent is awaited rather than sent again.
+ * Unlike the seed, no agent's failure or timeout stops the rest.
+ * Errors: SqlError, AgentPersistTimeout (the caller restarts the run).
+ */
+export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, feed: SyncJobFeed) {
+  const repo = yield* SyncJobRepo
+  const config = yield* AppConfig
+  yield* actorsRestored
+  const job = yield* repo.get(jobId)
+  // Gone with its gateway, or finished by an earlier run.
+  if (Option.isNone(job) || job.value.status === "done" || job.value.status === "failed") return
+  yield* repo.markRunning(jobId)
+  const refusal = job.value.planned ? null : yield* plan(job.value)
+  if (refusal !== null) {
+    yield* repo.finish(jobId, "failed", refusal)
+  } else {
+    const rows = yield* repo.agents(jobId)
+    yield* feed.started(rows)
+    const syncOne = (row: SyncAgentRow) => {
+      let attempts = row.attempts
+      return syncAgent({
+        agentId: row.agentId,
+        options: job.value.options,
+        sentGeneration: row.sentGeneration,
+        attempts: row.attempts,
+        timeoutMs: config.syncAgentTimeoutMs,
+        retryBaseMs: config.retryBaseMs,
+        onSend: (generation, attempt) => {
+          attempts = attempt
+          return repo.markSent(jobId, row.agentId, generation, attempt)
+        }
+      }).pipe(
+        Effect.flatMap((result) =>
+          Effect.flatMap(repo.record(jobId, row.agentId, result), (recorded) => (recorded ? feed.recorded({ ...row, attempts }, result) : Effect.void))
+        )
+      )
+    }
+    const [board, main] = Arr.partition(
+      rows.filter((row) => row.status === "pending"),
+      (row) => row.role === "main"
+    )
+    yield* Effect.forEach(board, syncOne, { concurrency: config.syncConcurrency, discard: true })
+    // Seed step 6: the gateway-main agent after every board agent.
+    yield* Effect.forEach(main, syncOne, { discard: true })
+    yield* repo.finish(jobId, "done", null)
+  }
+  const finished = yield* repo.get(jobId)
+  if (Option.isSome(finished)) yield* feed.finished(syncJobReport(finished.value, yield* repo.agents(jobId)))
+})

@@ -1,0 +1,128 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Data, Effect, Option } from "effect"
+import type { AgentExternalEvent, StepError, TokenSource } from "../../machines/agent/agentTypes.ts"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { statePathOf } from "../agents/agentProjection.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
+import type { SyncAgentResult, SyncJobOptions } from "../store/SyncJobRepo.ts"
+import { outcomeOf, readyForUpdate, settledAt } from "./agentSettled.ts"
+import { SKIP_REASONS } from "./planSync.ts"
+import { SYNC_AGENT_ATTEMPTS, syncAgentRetry } from "./syncPolicies.ts"
+
+/** The agent's update ended in `failed` with a transient error: the job may try it again. */
+class SyncAgentRetryable extends Data.TaggedError("SyncAgentRetryable")<{ readonly error: StepError }> {}
+
+/** The agent did not settle within the sync's per-agent limit. */
+class SyncAgentTimedOut extends Data.TaggedError("SyncAgentTimedOut")<{ readonly timeoutMs: number }> {}
+
+/** The warning the seed records per agent when the workspace token could not be kept (reference §4.4 step 4). */
+export const TOKEN_WARNINGS: Partial<Record<TokenSource, string>> = {
+  mismatch: "AUTH_TOKEN in AGENTS.md did not match the stored hash; a new token was written",
+  missing: "AUTH_TOKEN was missing from AGENTS.md; a new token was written"
+}
+
+export interface SyncAgentInput {
+  readonly agentId: string
+  readonly options: SyncJobOptions
+  /** The generation an earlier run already sent (stored before sending), if any. */
+  readonly sentGeneration: number | null
+  /** Updates sent by earlier runs of this job. */
+  readonly attempts: number
+  /** Limit for the whole agent (every attempt and wait), ms. */
+  readonly timeoutMs: number
+  /** First delay between a job's attempts, ms. */
+  readonly retryBaseMs: number
+  /** Stores the generation and attempt number an update is about to be sent with. */
+  readonly onSend: (generation: number, attempt: number) => Effect.Effect<void, SqlError>
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
+
+/**
+ * Re-applies one agent for a template sync (seed `_sync_one_agent`, reference §4.4 steps 4–5)
+ * by sending `agent.update` (force, no wake, the job's options) to its actor and awaiting the
+ * generation that update produces. An agent still doing gateway work is awaited first, so a
+ * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
+ * generation reached) is only awaited, never sent twice. A transient failure is tried again
+ * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
+ * Output: updated (with the token source; a mismatch or missing token carries a warning),
+ * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
+ * with the SqlError of `onSend`.
+ */
+export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInput) {
+  const system = yield* AgentSystem
+  let sent = input.sentGeneration
+  let attempts = input.attempts
+  const update: Omit<Extract<AgentExternalEvent, { type: "agent.update" }>, "at"> = {
+    type: "agent.update",
+    changes: {},
+    force: true,
+    options: {
+      wake: false,
+      resetSession: input.options.resetSessions,
+      forceBootstrap: input.options.forceBootstrap,
+      rotateToken: input.options.rotateTokens,
+      overwrite: input.options.overwrite
+    }
+  }
+
+  const attempt = Effect.gen(function* () {
+    const current = system.snapshot(input.agentId)
+    if (sent === null || current === undefined || current.context.generation < sent) {
+      const ready = yield* system.waitFor(input.agentId, readyForUpdate, input.timeoutMs)
+      const gone = outcomeOf(ready).kind === "gone"
+      if (!gone) {
+        const generation = ready.context.generation + 1
+        attempts += 1
+        yield* input.onSend(generation, attempts)
+        const at = yield* Clock.currentTimeMillis
+        // Accepted even if the database is slow to save it (AgentPersistTimeout): the actor has it.
+        yield* system.send(input.agentId, { ...update, at }).pipe(Effect.catchTag("AgentPersistTimeout", () => Effect.void))
+        sent = generation
+      }
+    }
+    const settled = yield* system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs)
+    const outcome = outcomeOf(settled)
+    if (outcome.kind === "failed" && outcome.error.transient && attempts < SYNC_AGENT_ATTEMPTS) {
+      sent = null
+      return yield* new SyncAgentRetryable({ error: outcome.error })
+    }
+    return outcome
+  })
+
+  const stateNow = () => {
+    const snapshot = system.snapshot(input.agentId)
+    return snapshot === undefined ? "" : ` in ${statePathOf(snapshot.value)}`
+  }
+  const error = (message: string): SyncAgentResult => ({ status: "error", message, tokenSource: null })
+
+  return yield* attempt.pipe(
+    Effect.retry({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure) => failure._tag === "SyncAgentRetryable" }),
+    Effect.timeoutFail({ duration: input.timeoutMs, onTimeout: () => new SyncAgentTimedOut({ timeoutMs: input.timeoutMs }) }),
+    Effect.map((outcome): SyncAgentResult => {
+      switch (outcome.kind) {
+        case "gone":
+          return { status: "skipped", message: SKIP_REASONS.agentDeleted, tokenSource: null }
+        case "failed":
+          return error(`${outcome.error.tag}: ${outcome.error.message}`)
+        case "applied":
+          return { status: "updated", message: TOKEN_WARNINGS[outcome.tokenSource ?? "minted"] ?? null, tokenSource: outcome.tokenSource }
+      }
+    }),
+    Effect.catchTags({
+      SyncAgentRetryable: (failure) => Effect.succeed(error(`${failure.error.tag}: ${failure.error.message}`)),
+      SyncAgentTimedOut: (failure) => Effect.succeed(error(`timed out after ${seconds(failure.timeoutMs)}${stateNow()}`)),
+      AgentWaitTimeout: (failure) => Effect.succeed(error(`timed out after ${seconds(failure.timeoutMs)} in ${failure.statePath}`)),
+      AgentsRestoring: () => Effect.succeed(error("agent actors are still being restored")),
+      AgentPersistTimeout: () => Effect.succeed(error("the database did not save the agent's state in time")),
+      // No actor: deleted (its row says so), or an actor that could not be restored.
+      AgentNotFound: () =>
+        Effect.flatMap(AgentRepo, (repo) => repo.get(input.agentId)).pipe(
+          Effect.map(
+            (row): SyncAgentResult =>
+              Option.isNone(row) ? { status: "skipped", message: SKIP_REASONS.agentDeleted, tokenSource: null } : error("the agent's actor is not running")
+          )
+        )
+    })
+  )
+})

@@ -1,0 +1,283 @@
+import { randomUUID } from "node:crypto"
+import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
+import type { StepError } from "../../machines/agent/agentTypes.ts"
+import { AppConfigTest, type AppConfigShape } from "../../src/config/AppConfig.ts"
+import type { SyncJobOptions, SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import { SyncJobRepo } from "../../src/store/SyncJobRepo.ts"
+import { runSyncJob } from "../../src/sync/runSyncJob.ts"
+import { makeSyncJobFeed, type SyncJobEvent } from "../../src/sync/SyncJobFeed.ts"
+import { syncJobReport } from "../../src/sync/syncJobReport.ts"
+import { GATEWAY_ID, makeFakeFleet, type FakeFleet, type FleetAgent } from "./fakeFleet.ts"
+import { makeMemorySyncJobRepo } from "./memorySyncJobRepo.ts"
+
+const BOARD_A = "00000000-0000-4000-8000-0000000000a1"
+const BOARD_B = "00000000-0000-4000-8000-0000000000b1"
+const BOARD_PAUSED = "00000000-0000-4000-8000-0000000000c1"
+
+const DEFAULTS: SyncJobOptions = { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null }
+
+const worker = (name: string, boardId: string | null = BOARD_A): FleetAgent => ({ id: randomUUID(), name, boardId, role: "worker" })
+
+const transient: StepError = { tag: "GatewayConnectionError", message: "connection closed (1012): service restart", transient: true, step: "apply", at: 0 }
+const terminal: StepError = { tag: "GatewayRpcError", message: "agents.files.set: INVALID_REQUEST invalid params", transient: false, step: "apply", at: 0 }
+
+let fleets: Array<FakeFleet> = []
+const fleetOf = (options: Parameters<typeof makeFakeFleet>[0] = {}) => {
+  const fleet = makeFakeFleet(options)
+  for (const board of [BOARD_A, BOARD_B]) fleet.boards.set(board, { paused: false })
+  fleet.boards.set(BOARD_PAUSED, { paused: true })
+  fleets.push(fleet)
+  return fleet
+}
+afterEach(() => {
+  for (const fleet of fleets) fleet.stop()
+  fleets = []
+})
+
+/**
+ * Runs one sync job over `fleet` to its end with the in-memory repository (or `seeded`, a job
+ * a crashed run left) and collects its event stream from the start.
+ */
+const runJob = async (
+  fleet: FakeFleet,
+  options: Partial<SyncJobOptions> = {},
+  config: Partial<AppConfigShape> = {},
+  memory = makeMemorySyncJobRepo(fleet.candidates),
+  seeded?: SyncJobRow
+) => {
+  const layer = Layer.mergeAll(fleet.layer, memory.layer, AppConfigTest({ syncConcurrency: 8, syncAgentTimeoutMs: 5_000, retryBaseMs: 10, ...config }))
+  const started = Date.now()
+  const events = await Effect.runPromise(
+    Effect.gen(function* () {
+      const repo = yield* SyncJobRepo
+      const job = seeded ?? (yield* repo.insert({ id: randomUUID(), gatewayId: GATEWAY_ID, options: { ...DEFAULTS, ...options } }))
+      const feed = yield* makeSyncJobFeed(job)
+      const collecting = yield* Effect.fork(Stream.runCollect(feed.events))
+      yield* Effect.yieldNow()
+      yield* runSyncJob(job.id, feed)
+      return Chunk.toArray(yield* Fiber.join(collecting))
+    }).pipe(Effect.provide(layer))
+  )
+  const job = [...memory.jobs.values()].at(-1)!
+  const report = syncJobReport(job, memory.agents.get(job.id) ?? [])
+  const byName = (name: string) => report.agents.find((agent) => agent.agent_name === name)
+  return { report, events, memory, byName, elapsedMs: Date.now() - started }
+}
+
+const appliesOf = (fleet: FakeFleet, agentId: string) => fleet.applies.filter((call) => call.agentId === agentId)
+
+describe("runSyncJob (template sync over agent actors)", () => {
+  it("sends every agent a forced update without a wake, the job's options, at most syncConcurrency at once", async () => {
+    const fleet = fleetOf({ applyMs: 30 })
+    const agents = Array.from({ length: 10 }, (_, i) => worker(`w${i}`))
+    for (const agent of agents) await fleet.addOnline(agent)
+    fleet.flight.max = 0
+    const before = fleet.applies.length
+    const wakes = fleet.wakes.length
+
+    const { report, events } = await runJob(fleet, { resetSessions: true, forceBootstrap: true, overwrite: true }, { syncConcurrency: 3 })
+
+    expect(fleet.flight.max).toBe(3)
+    const sent = fleet.applies.slice(before)
+    expect(sent.map((call) => call.agentId).sort()).toEqual(agents.map((agent) => agent.id).sort())
+    for (const call of sent) {
+      expect(call.request).toMatchObject({ action: "update", wake: false, resetSession: true, forceBootstrap: true, rotateToken: false, overwrite: true })
+    }
+    expect(fleet.wakes.length).toBe(wakes)
+    for (const agent of agents) expect(fleet.state(agent.id)).toBe("online")
+    expect(report).toMatchObject({ status: "done", agents_updated: 10, agents_skipped: 0, main_updated: false, errors: [] })
+    expect(report.agents.every((agent) => agent.status === "updated" && agent.token_source === "recovered")).toBe(true)
+
+    const types = events.map((event) => event.type)
+    expect(types[0]).toBe("progress")
+    expect(types.filter((type) => type === "agent")).toHaveLength(10)
+    expect(types.at(-1)).toBe("done")
+    const done = events.at(-1) as Extract<SyncJobEvent, { type: "done" }>
+    expect(done.result.progress).toEqual({ total: 10, done: 10, updated: 10, skipped: 0, failed: 0 })
+  })
+
+  it("one agent's terminal failure or timeout never stops the others; each is recorded with its reason", async () => {
+    const fleet = fleetOf({ applyMs: 10 })
+    const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
+    for (const agent of agents) await fleet.addOnline(agent)
+    fleet.script.set(agents[1]!.id, [terminal])
+    fleet.script.set(agents[2]!.id, ["hang"])
+
+    const { report, byName, elapsedMs } = await runJob(fleet, {}, { syncConcurrency: 2, syncAgentTimeoutMs: 300 })
+
+    expect(report.status).toBe("done")
+    expect(byName("w1")).toMatchObject({ status: "error", message: "GatewayRpcError: agents.files.set: INVALID_REQUEST invalid params" })
+    expect(byName("w2")).toMatchObject({ status: "error", message: "timed out after 0.3 s in updating.applying" })
+    for (const name of ["w0", "w3", "w4", "w5"]) expect(byName(name)?.status).toBe("updated")
+    expect(report).toMatchObject({ agents_updated: 4, agents_skipped: 2 })
+    expect(report.errors.map((error) => error.agent_name).sort()).toEqual(["w1", "w2"])
+    // The failure stays visible on the agent itself.
+    expect(fleet.state(agents[1]!.id)).toBe("updating.failed")
+    expect(elapsedMs).toBeLessThan(3_000)
+  })
+
+  it("an agent whose update failed transiently is tried again after a backoff, up to 2 attempts", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const once = worker("once")
+    const twice = worker("twice")
+    for (const agent of [once, twice]) await fleet.addOnline(agent)
+    fleet.script.set(once.id, [transient])
+    fleet.script.set(twice.id, [transient, transient])
+    const before = fleet.applies.length
+
+    const { byName } = await runJob(fleet)
+
+    expect(byName("once")).toMatchObject({ status: "updated", attempts: 2 })
+    expect(byName("twice")).toMatchObject({ status: "error", attempts: 2, message: "GatewayConnectionError: connection closed (1012): service restart" })
+    expect(fleet.applies.slice(before).filter((call) => call.agentId === twice.id)).toHaveLength(2)
+  })
+
+  describe("selection", () => {
+    const fleetWithBoards = async () => {
+      const fleet = fleetOf({ applyMs: 5 })
+      const lead: FleetAgent = { id: randomUUID(), name: "lead A", boardId: BOARD_A, role: "lead" }
+      const main: FleetAgent = { id: randomUUID(), name: "Fleet Gateway Agent", boardId: null, role: "main" }
+      const agents = [lead, worker("worker A"), worker("worker B", BOARD_B), worker("worker paused", BOARD_PAUSED), main]
+      for (const agent of agents) await fleet.addOnline(agent)
+      return { fleet, main }
+    }
+
+    it("skips paused boards, and syncs the main agent last when include_main", async () => {
+      const { fleet, main } = await fleetWithBoards()
+      const before = fleet.applies.length
+      const { report, byName } = await runJob(fleet, { includeMain: true }, { syncConcurrency: 8 })
+      expect(byName("worker paused")).toMatchObject({ status: "skipped", message: "board paused" })
+      expect(report).toMatchObject({ agents_updated: 3, agents_skipped: 1, main_updated: true, errors: [] })
+      const order = fleet.applies.slice(before).map((call) => call.agentId)
+      expect(order).toHaveLength(4)
+      expect(order.at(-1)).toBe(main.id)
+      expect(report.agents.at(-1)?.agent_id).toBe(main.id)
+    })
+
+    it("board_id keeps that board's agents, lead_only the leads; the main agent follows include_main", async () => {
+      const { fleet } = await fleetWithBoards()
+      const onBoard = await runJob(fleet, { boardId: BOARD_B, includeMain: true })
+      expect(onBoard.report.agents.map((agent) => agent.agent_name)).toEqual(["worker B", "Fleet Gateway Agent"])
+      const leads = await runJob(fleet, { leadOnly: true, includeMain: false })
+      expect(leads.report.agents.map((agent) => agent.agent_name)).toEqual(["lead A"])
+    })
+
+    it("an agent whose board is gone is skipped and reported", async () => {
+      const fleet = fleetOf({ applyMs: 5 })
+      await fleet.addOnline(worker("orphan", "00000000-0000-4000-8000-0000000000d1"))
+      const { report } = await runJob(fleet)
+      expect(report.agents).toMatchObject([{ agent_name: "orphan", status: "skipped", message: "board not found for agent" }])
+      expect(report.errors).toMatchObject([{ agent_name: "orphan", message: "board not found for agent" }])
+    })
+  })
+
+  it("creates a missing main agent first and awaits its provisioning instead of sending it an update", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    await fleet.addOnline(worker("w0"))
+    const { report } = await runJob(fleet, { includeMain: true })
+    const main = report.agents.at(-1)!
+    expect(main).toMatchObject({ agent_name: "Fleet Gateway Agent", status: "updated", token_source: "minted" })
+    expect(appliesOf(fleet, main.agent_id).map((call) => call.request.action)).toEqual(["provision"])
+    // Its provisioning kept its wake.
+    expect(fleet.wakes).toContain(main.agent_id)
+    expect(report.main_updated).toBe(true)
+  })
+
+  it("an agent still provisioning is awaited first, so its first wake is not lost, then updated", async () => {
+    const fleet = fleetOf({ applyMs: 50 })
+    const fresh = worker("fresh")
+    fleet.add(fresh)
+    const { byName } = await runJob(fleet)
+    expect(byName("fresh")?.status).toBe("updated")
+    expect(appliesOf(fleet, fresh.id).map((call) => call.request.action)).toEqual(["provision", "update"])
+    expect(fleet.wakes.filter((id) => id === fresh.id)).toHaveLength(1)
+  })
+
+  it("an agent deleted while the job runs is recorded as skipped", async () => {
+    const fleet = fleetOf({ applyMs: 30 })
+    const agents = [worker("first"), worker("doomed")]
+    for (const agent of agents) await fleet.addOnline(agent)
+    const deleting = setTimeout(() => fleet.send(agents[1]!.id, { type: "agent.delete", at: Date.now() }), 10)
+    const { byName } = await runJob(fleet, {}, { syncConcurrency: 1 })
+    clearTimeout(deleting)
+    expect(byName("first")?.status).toBe("updated")
+    expect(byName("doomed")).toMatchObject({ status: "skipped", message: "agent deleted" })
+  })
+
+  it("reports a token that did not match its hash, or was missing, as a warning of an updated agent", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const [mismatch, missing] = [worker("mismatch"), worker("missing")]
+    for (const agent of [mismatch, missing]) await fleet.addOnline(agent)
+    fleet.tokenSources.set(mismatch.id, "mismatch")
+    fleet.tokenSources.set(missing.id, "missing")
+    const { report, byName } = await runJob(fleet)
+    expect(byName("mismatch")).toMatchObject({ status: "updated", token_source: "mismatch" })
+    expect(report.errors).toEqual([
+      { agent_id: mismatch.id, agent_name: "mismatch", board_id: BOARD_A, message: "AUTH_TOKEN in AGENTS.md did not match the stored hash; a new token was written" },
+      { agent_id: missing.id, agent_name: "missing", board_id: BOARD_A, message: "AUTH_TOKEN was missing from AGENTS.md; a new token was written" }
+    ])
+  })
+
+  it("resumes a job: recorded agents are not redone, a sent update is awaited and not sent again", async () => {
+    const fleet = fleetOf({ applyMs: 80 })
+    const [done, sent, fresh] = [worker("done"), worker("sent"), worker("fresh")]
+    for (const agent of [done, sent, fresh]) await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    // A crashed run had recorded `done`, and sent `sent` its update (generation g + 1), which is still applying.
+    const generation = fleet.snapshot(sent.id)!.context.generation + 1
+    fleet.send(sent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false } })
+    expect(fleet.snapshot(sent.id)?.context.generation).toBe(generation)
+    const job: SyncJobRow = {
+      id: randomUUID(),
+      gatewayId: GATEWAY_ID,
+      options: DEFAULTS,
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 3,
+      updatedCount: 1,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    const row = (agent: FleetAgent, position: number) => ({
+      jobId: job.id,
+      agentId: agent.id,
+      position,
+      agentName: agent.name,
+      boardId: agent.boardId,
+      role: agent.role,
+      status: "pending" as const,
+      message: null,
+      tokenSource: null,
+      sentGeneration: null,
+      attempts: 0,
+      updatedAt: new Date()
+    })
+    memory.seed(job, [
+      { ...row(done, 0), status: "updated", tokenSource: "recovered", attempts: 1, sentGeneration: 2 },
+      { ...row(sent, 1), sentGeneration: generation, attempts: 1 },
+      row(fresh, 2)
+    ])
+    const before = fleet.applies.length
+
+    const { report, events } = await runJob(fleet, {}, {}, memory, job)
+
+    const after = fleet.applies.slice(before).map((call) => call.agentId)
+    expect(after).toEqual([fresh.id])
+    expect(fleet.snapshot(sent.id)?.context.generation).toBe(generation)
+    expect(memory.sent.map((call) => call.agentId)).toEqual([fresh.id])
+    expect(report).toMatchObject({ status: "done", agents_updated: 3, progress: { total: 3, done: 3, updated: 3, skipped: 0, failed: 0 } })
+    expect(report.agents.map((agent) => [agent.agent_name, agent.status, agent.attempts])).toEqual([
+      ["done", "updated", 1],
+      ["sent", "updated", 1],
+      ["fresh", "updated", 1]
+    ])
+    // A resumed job's stream starts from what was already recorded.
+    expect(events[0]).toMatchObject({ type: "progress" })
+    expect(events.filter((event) => event.type === "agent")).toHaveLength(2)
+  })
+})
