@@ -3,6 +3,7 @@ import { AgentSystem, AgentSystemLive } from "./agents/AgentSystem.ts"
 import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
 import { GatewayJanitorLive } from "./agents/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"
+import { GatewayAdminLive } from "./fleet/GatewayAdmin.ts"
 import { GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { HttpLive } from "./http/HttpApp.ts"
 import { ActivityRepoLive } from "./store/ActivityRepo.ts"
@@ -10,14 +11,16 @@ import { AgentRepoLive } from "./store/AgentRepo.ts"
 import { BoardRepoLive } from "./store/BoardRepo.ts"
 import { MigrationsLive, SqlLive } from "./store/Database.ts"
 import { GatewayRepoLive } from "./store/GatewayRepo.ts"
+import { SyncJobRepoLive } from "./store/SyncJobRepo.ts"
 import { TaskRepoLive } from "./store/TaskRepo.ts"
+import { SyncJobsLive } from "./sync/SyncJobs.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
 /** The SQL client, with migrations applied before anything else can use it. */
 const DatabaseLive = Layer.provideMerge(MigrationsLive, SqlLive)
 
-const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive)
+const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive)
 
 const GatewayLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
@@ -37,7 +40,7 @@ const RestoreLive = Layer.scopedDiscard(
 )
 
 /** Everything below the HTTP server: database, repositories, gateway client, agent actors. */
-export const CoreLive = Layer.merge(RestoreLive, GatewayJanitorLive).pipe(
+export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayAdminLive, SyncJobsLive).pipe(
   Layer.provideMerge(AgentSystemLive),
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(Layer.mergeAll(ReposLive, GatewayLive)),

@@ -24,6 +24,15 @@ export class GatewayIncompatible extends Data.TaggedError("GatewayIncompatible")
   }
 }
 
+/**
+ * Ids of throwaway targets (an unsaved url and token being checked): their socket is closed by
+ * the probe itself, so the janitor must not take it for a deleted gateway's.
+ */
+export const PROBE_ID_PREFIX = "probe-"
+
+/** A target id for probing an unsaved url and token. */
+export const probeTargetId = (): string => `${PROBE_ID_PREFIX}${crypto.randomUUID()}`
+
 export type ProbeError = GatewayUnreachable | GatewayIncompatible | GatewayPairingRequired
 
 /** What a probe learnt, as `/gateways/{id}/status` shows it. */

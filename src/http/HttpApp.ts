@@ -9,11 +9,12 @@ import { agentRoutes } from "./routes/agentRoutes.ts"
 import { boardRoutes } from "./routes/boardRoutes.ts"
 import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
 import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
+import { syncRoutes } from "./routes/syncRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
 import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, agentRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, agentRoutes, syncRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

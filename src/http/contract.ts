@@ -25,6 +25,8 @@ export const IdParams = z.object({ id: uuid })
 
 export const GatewayCreate = z.strictObject({ name, url: wsUrl, token: z.string().min(1), workspace_root: absolutePath })
 export const GatewayUpdate = GatewayCreate.partial()
+/** `DELETE /gateways/{id}?force=true`: agents whose gateway cleanup failed are removed locally. */
+export const ForceQuery = z.object({ force: z.stringbool().default(false) })
 
 /** A board's goal and settings (reference §2.1 boards); all optional, database defaults apply. */
 const boardFields = {
@@ -68,9 +70,17 @@ export const LeadEnsure = z.strictObject({
 })
 
 /** `status` is refused with a clear message: it is driven by heartbeats and the lifecycle. */
+/**
+ * `is_gateway_main` converts between the gateway-main agent and a board agent (reference §1.4);
+ * `board_id` names the board a main agent moves to, and is allowed only for that.
+ */
 export const AgentUpdate = z
-  .strictObject({ ...agentFields, name: name.optional(), status: z.unknown().optional() })
+  .strictObject({ ...agentFields, name: name.optional(), status: z.unknown().optional(), is_gateway_main: z.boolean().optional(), board_id: uuid.optional() })
   .refine((body) => body.status === undefined, { message: "status is controlled by heartbeats and the lifecycle; it cannot be set", path: ["status"] })
+  .refine((body) => body.board_id === undefined || body.is_gateway_main === false, {
+    message: "board_id is only for converting the gateway-main agent to a board agent (with is_gateway_main: false)",
+    path: ["board_id"]
+  })
 
 const stateOrTag = z.string().regex(/^[a-z][a-z.]*$/, "must be a state path such as online or provisioning.awaiting, or a tag")
 

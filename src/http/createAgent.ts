@@ -5,6 +5,7 @@ import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
 import { conflict } from "./ApiError.ts"
+import { activeGateway } from "./lookups.ts"
 
 export const DEFAULT_HEARTBEAT: HeartbeatConfig = { every: "10m", target: "none" }
 
@@ -19,10 +20,11 @@ export interface NewAgentFields {
 
 /**
  * Creates an agent on `board` (its actor starts provisioning) and returns its id. A name taken
- * on the gateway, or a second lead on the board, is a 409 that creates nothing.
+ * on the gateway, a second lead on the board, or a gateway being deleted is a 409 that creates nothing.
  */
 export const createAgent = (board: BoardRow, fields: NewAgentFields) =>
   Effect.gen(function* () {
+    yield* activeGateway(board.gatewayId)
     const repo = yield* AgentRepo
     if (yield* repo.nameTaken({ name: fields.name, gatewayId: board.gatewayId })) {
       return yield* conflict(`an agent named "${fields.name}" already exists on this gateway`)

@@ -1,7 +1,8 @@
 import { Effect, Option } from "effect"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
-import { type ApiError, invalid, notFound } from "./ApiError.ts"
+import { GatewayRepo } from "../store/GatewayRepo.ts"
+import { type ApiError, conflict, invalid, notFound } from "./ApiError.ts"
 
 /** The value, or `orElse` when there is none. */
 const orFail =
@@ -18,3 +19,16 @@ export const existingBoard = (id: string) => Effect.flatMap(BoardRepo, (repo) =>
 /** The board named in a body's `board_id`; 422 when there is none (bad input, not a missing resource). */
 export const boardOrInvalid = (boardId: string) =>
   Effect.flatMap(BoardRepo, (repo) => repo.get(boardId)).pipe(Effect.flatMap(orFail(() => invalid(`board_id: no board ${boardId}`))))
+
+/**
+ * The gateway that new boards and agents go on: 422 when there is none, 409 while it is being
+ * deleted (its agents are being removed from it; nothing new may land there).
+ */
+export const activeGateway = (gatewayId: string) =>
+  Effect.flatMap(GatewayRepo, (repo) => repo.get(gatewayId)).pipe(
+    Effect.flatMap(orFail(() => invalid(`gateway_id: no gateway ${gatewayId}`))),
+    Effect.filterOrFail(
+      (gateway) => gateway.deletingAt === null,
+      () => conflict(`gateway ${gatewayId} is being deleted`)
+    )
+  )

@@ -7,6 +7,7 @@ import init from "./migrations/0001_init.ts"
 import gatewaySecrets from "./migrations/0002_gateway_secrets.ts"
 import boardGoals from "./migrations/0003_board_goals.ts"
 import tasks from "./migrations/0004_tasks.ts"
+import syncJobs from "./migrations/0005_sync_jobs.ts"
 import gatewayDeleting from "./migrations/0006_gateway_deleting.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
@@ -18,6 +19,7 @@ export const migrations = PgMigrator.fromRecord({
   "0002_gateway_secrets": gatewaySecrets,
   "0003_board_goals": boardGoals,
   "0004_tasks": tasks,
+  "0005_sync_jobs": syncJobs,
   "0006_gateway_deleting": gatewayDeleting
 })
 

@@ -42,7 +42,12 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
   }
   const asAgent = (token: string, method: string, route: string, body?: unknown) => call(method, route, { headers: { "x-agent-token": token }, body })
   const tokenOf = (agentId: string) => readAuthToken(simulator.state.files.get(`mc-${agentId}`)?.get("AGENTS.md") ?? "")
-  const listAll = async () => (await admin("GET", "/api/v1/agents")).body as { items: Array<{ id: string; name: string; state: string; version: number }>; total: number }
+  /** The board agents (each gateway's main agent is left out: these tests are about board agents). */
+  const listAll = async () => {
+    const page = (await admin("GET", "/api/v1/agents")).body as { items: Array<{ id: string; name: string; state: string; version: number; role: string }> }
+    const items = page.items.filter((agent) => agent.role !== "main")
+    return { items, total: items.length }
+  }
   /** Waits until no agent is doing gateway work, so the simulator's call log is still. */
   const quiet = () =>
     expect
@@ -76,6 +81,14 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     const other = await admin("POST", "/api/v1/gateways", { name: "Sim two", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/other" })
     expect(other.status).toBe(201)
     otherGatewayId = other.body.id
+    // Each gateway's main agent provisions at once; later call counts must not see it.
+    for (const main of [gateway.body.main_agent_id, other.body.main_agent_id]) {
+      const deadline = Date.now() + 30_000
+      while ((await admin("GET", `/api/v1/agents/${main}`)).body.state !== "provisioning.awaiting") {
+        if (Date.now() > deadline) throw new Error(`main agent ${main} did not provision`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
     boardId = (await admin("POST", "/api/v1/boards", { name: "Main", gateway_id: gatewayId })).body.id
     otherBoardId = (await admin("POST", "/api/v1/boards", { name: "Elsewhere", gateway_id: otherGatewayId })).body.id
     expect(boardId).toMatch(UUID)
@@ -242,7 +255,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     }
   })
 
-  it("409 for a duplicate agent name on a board (any case), a duplicate board name, and a gateway that still has agents", async () => {
+  it("409 for a duplicate agent name on a board (any case) and a duplicate board or gateway name", async () => {
     const callsBefore = simulator.calls.length
     const duplicate = await admin("POST", "/api/v1/agents", { name: "aDA", board_id: boardId })
     expect(duplicate.status).toBe(409)
@@ -261,11 +274,6 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     expect(board.body.detail).toContain("already exists")
     expect((await admin("POST", "/api/v1/boards", { name: "Main", gateway_id: otherGatewayId })).status).toBe(201)
     expect((await admin("POST", "/api/v1/gateways", { name: "SIM", url: simulator.url, token: "x", workspace_root: "/srv" })).status).toBe(409)
-
-    const busy = await admin("DELETE", `/api/v1/gateways/${gatewayId}`)
-    expect(busy.status).toBe(409)
-    expect(busy.body.detail).toContain("agents")
-    expect((await admin("GET", `/api/v1/gateways/${gatewayId}`)).status).toBe(200)
     expect((await admin("GET", `/api/v1/agents/${ada.id}`)).status).toBe(200)
   })
 
@@ -277,25 +285,28 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     expect([cy.status, dee.status]).toEqual([201, 201])
     expect(dee.body.gateway_id).toBe(otherGatewayId)
 
+    // Four board agents and the two gateways' main agents.
     const all = await admin("GET", "/api/v1/agents")
-    expect(all.body).toMatchObject({ total: 4, limit: 200, offset: 0 })
+    expect(all.body).toMatchObject({ total: 6, limit: 200, offset: 0 })
     expect(Object.keys(all.body).sort()).toEqual(["items", "limit", "offset", "total"])
     const ids = all.body.items.map((agent: { id: string }) => agent.id)
-    expect(new Set(ids).size).toBe(4)
+    expect(new Set(ids).size).toBe(6)
 
-    const first = await admin("GET", "/api/v1/agents?limit=3&offset=0")
-    const second = await admin("GET", "/api/v1/agents?limit=3&offset=3")
-    const beyond = await admin("GET", "/api/v1/agents?limit=3&offset=9")
-    expect(first.body).toMatchObject({ total: 4, limit: 3, offset: 0 })
-    expect(second.body).toMatchObject({ total: 4, limit: 3, offset: 3 })
-    expect(beyond.body).toEqual({ items: [], total: 4, limit: 3, offset: 9 })
+    const first = await admin("GET", "/api/v1/agents?limit=4&offset=0")
+    const second = await admin("GET", "/api/v1/agents?limit=4&offset=4")
+    const beyond = await admin("GET", "/api/v1/agents?limit=4&offset=9")
+    expect(first.body).toMatchObject({ total: 6, limit: 4, offset: 0 })
+    expect(second.body).toMatchObject({ total: 6, limit: 4, offset: 4 })
+    expect(second.body.items).toHaveLength(2)
+    expect(beyond.body).toEqual({ items: [], total: 6, limit: 4, offset: 9 })
     expect([...first.body.items, ...second.body.items].map((agent: { id: string }) => agent.id)).toEqual(ids)
 
     const onBoard = await admin("GET", `/api/v1/agents?board_id=${boardId}`)
     expect(onBoard.body.total).toBe(3)
     expect(onBoard.body.items.map((agent: { name: string }) => agent.name).sort()).toEqual(["Ada", "Bob", "Cy"])
     const onOther = await admin("GET", `/api/v1/agents?gateway_id=${otherGatewayId}`)
-    expect(onOther.body).toMatchObject({ total: 1, items: [{ id: dee.body.id, name: "Dee" }] })
+    expect(onOther.body.total).toBe(2)
+    expect(onOther.body.items.map((agent: { name: string; role: string }) => [agent.name, agent.role]).sort()).toEqual([["Dee", "worker"], ["Sim two Gateway Agent", "main"]])
     expect((await admin("GET", `/api/v1/agents?gateway_id=${gatewayId}&board_id=${otherBoardId}`)).body.total).toBe(0)
     expect((await admin("GET", `/api/v1/agents?board_id=${randomUUID()}`)).body).toMatchObject({ items: [], total: 0 })
     expect((await admin("GET", `/api/v1/agents/${cy.body.id}`)).body.identity_profile).toEqual(identity_profile)
@@ -357,8 +368,9 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
   const tokensOfDeleted: Array<string> = []
 
   it("DELETE ?wait_for=deleted answers 200 with the agent as deleted", async () => {
+    // Two board agents and the gateway's main agent.
     const onOther = (await admin("GET", `/api/v1/agents?gateway_id=${otherGatewayId}`)).body.items as Array<{ id: string }>
-    expect(onOther.length).toBe(2)
+    expect(onOther.length).toBe(3)
     // A database slow to take writes (as under load) must not change the answer: while the
     // `deleting` write is held, the simulator finishes the removal, so the wait is answered
     // after the actor is done but before its final snapshot is in.
@@ -385,7 +397,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
   })
 
   it("a gateway whose agents are all deleted can be deleted", async () => {
-    expect(deletions).toHaveLength(2)
+    expect(deletions).toHaveLength(3)
     await expect.poll(async () => (await admin("GET", `/api/v1/agents?gateway_id=${otherGatewayId}`)).body.total, { timeout: 30_000, interval: 50 }).toBe(0)
     expect((await admin("DELETE", `/api/v1/gateways/${otherGatewayId}`)).status).toBe(200)
     expect((await admin("GET", `/api/v1/gateways/${otherGatewayId}`)).status).toBe(404)

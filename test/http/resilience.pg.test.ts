@@ -42,7 +42,11 @@ const withStack = async (simulatorOptions: SimulatorOptions, config: Partial<App
     service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, ...config })
     const api = service.api
     const gateway = await api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
-    expect(gateway.status).toBe(201)
+    expect(gateway.status, JSON.stringify(gateway.body)).toBe(201)
+    // The gateway-main agent provisions first, so faults a test injects reach only its own agents.
+    await expect
+      .poll(async () => (await api("GET", `/api/v1/agents/${gateway.body.main_agent_id}`)).body.state, { timeout: 10_000, interval: 20 })
+      .toBe("provisioning.awaiting")
     const board = await api("POST", "/api/v1/boards", { name: "Resilience", gateway_id: gateway.body.id })
     expect(board.status).toBe(201)
     const url = service.url
@@ -50,7 +54,8 @@ const withStack = async (simulatorOptions: SimulatorOptions, config: Partial<App
       simulator,
       service,
       boardId: board.body.id,
-      agents: async () => (await api("GET", "/api/v1/agents")).body.items as Array<AgentView>,
+      // The board's agents: the gateway-main agent provisions beside them and is not under test here.
+      agents: async () => (await api("GET", `/api/v1/agents?board_id=${board.body.id}`)).body.items as Array<AgentView>,
       agent: async (id) => (await api("GET", `/api/v1/agents/${id}`)).body as AgentView,
       tokenOf: (gatewayAgentId) => readAuthToken(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? ""),
       heartbeat: async (token) => {
@@ -100,8 +105,10 @@ const callsAround = (simulator: GatewaySimulator, at: number, after: number) => 
  */
 const expectConsistentFleet = async (stack: Stack, agents: ReadonlyArray<AgentView>) => {
   const { simulator } = stack
-  const expected = agents.map((agent) => agent.gateway_agent_id).sort()
-  expect([...simulator.state.agents.keys()].filter((id) => id !== "main").sort()).toEqual(expected)
+  // Every Switchyard agent, the gateway-main one included, exactly once.
+  const everyone = (await stack.service.api("GET", "/api/v1/agents")).body.items as Array<AgentView>
+  expect(everyone.map((agent) => agent.gateway_agent_id)).toEqual(expect.arrayContaining(agents.map((agent) => agent.gateway_agent_id)))
+  expect([...simulator.state.agents.keys()].filter((id) => id !== "main").sort()).toEqual(everyone.map((agent) => agent.gateway_agent_id).sort())
   const entries = configEntries(simulator)
   for (const agent of agents) expect(entries[agent.gateway_agent_id]?.name, agent.name).toBe(agent.name)
   for (const agent of agents) {
@@ -122,8 +129,10 @@ const expectConsistentFleet = async (stack: Stack, agents: ReadonlyArray<AgentVi
  */
 const hangEvery = (simulator: GatewaySimulator, method: string) => {
   let injected = 0
+  // Calls made before (the gateway-main agent's) used no fault.
+  const before = simulator.countOf(method)
   const topUp = () => {
-    while (injected - simulator.countOf(method) < 1) {
+    while (injected - (simulator.countOf(method) - before) < 1) {
       simulator.inject({ method, hang: true, times: 1 })
       injected += 1
     }
@@ -216,7 +225,8 @@ describe("gateway faults mid-lifecycle (in-process service, simulated gateway)",
       expect(around.before).toContain("sessions.patch")
       expect(around.after).toEqual(expect.arrayContaining(["config.patch", "agents.files.set", "sessions.reset", "chat.send"]))
       expect((await stack.agents()).map((agent) => agent.name).sort()).toEqual(agents.map((agent) => `Renamed ${agent.name}`).sort())
-      expect([...simulator.state.agents.keys()].filter((id) => id !== "main").sort()).toEqual(agents.map((agent) => agent.gateway_agent_id).sort())
+      const boardAgentIds = [...simulator.state.agents.keys()].filter((id) => id !== "main" && !id.startsWith("mc-gateway-"))
+      expect(boardAgentIds.sort()).toEqual(agents.map((agent) => agent.gateway_agent_id).sort())
       const entries = configEntries(simulator)
       for (const agent of agents) expect(entries[agent.gateway_agent_id]?.name).toBe(`Renamed ${agent.name}`)
       for (const agent of agents) {

@@ -6,6 +6,7 @@ import { ActivityRepo } from "../../store/ActivityRepo.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
 import { claimName, createAgent } from "../createAgent.ts"
+import { convertAgent } from "../convertAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { authenticate } from "../auth.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, PageQuery, WaitQuery } from "../contract.ts"
@@ -112,6 +113,7 @@ export const agentRoutes = HttpRouter.empty.pipe(
         const agent = yield* existingAgent(id)
         // Names are unique per gateway; a clash would otherwise surface only when the snapshot is saved.
         if (body.name !== undefined) yield* claimName(agent, body.name)
+        if (body.is_gateway_main !== undefined) yield* convertAgent(agent, body.is_gateway_main, body.board_id)
         const changes: AgentUpdateChanges = {
           ...(body.name === undefined ? {} : { name: body.name }),
           ...(body.heartbeat_config === undefined ? {} : { heartbeat: body.heartbeat_config }),

@@ -5,7 +5,6 @@ import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo, type BoardChanges } from "../../store/BoardRepo.ts"
-import { GatewayRepo } from "../../store/GatewayRepo.ts"
 import { isUniqueViolation } from "../../store/sqlErrors.ts"
 import { conflict, invalid, notFound } from "../ApiError.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
@@ -13,7 +12,7 @@ import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, WaitQuery }
 import { claimName, createAgent } from "../createAgent.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
-import { existingBoard } from "../lookups.ts"
+import { activeGateway, existingBoard } from "../lookups.ts"
 import { json } from "../respond.ts"
 import { boardView } from "../views.ts"
 
@@ -45,8 +44,7 @@ export const boardRoutes = HttpRouter.empty.pipe(
     admin(
       Effect.gen(function* () {
         const body = yield* decodeBody(BoardCreate)
-        const gateway = yield* Effect.flatMap(GatewayRepo, (repo) => repo.get(body.gateway_id))
-        if (Option.isNone(gateway)) return yield* invalid(`gateway_id: no gateway ${body.gateway_id}`)
+        yield* activeGateway(body.gateway_id)
         const row = yield* Effect.flatMap(BoardRepo, (repo) =>
           repo.insert({ id: randomUUID(), gatewayId: body.gateway_id, name: body.name, ...settingsOf(body) })
         )

@@ -1,27 +1,74 @@
-import { randomUUID } from "node:crypto"
 import { HttpRouter } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
-import { AgentRepo } from "../../store/AgentRepo.ts"
+import type { CheckOutcome, GatewayDeleting, GatewayNameTaken, GatewayNotFound, RegisteredGateway } from "../../fleet/GatewayAdmin.ts"
+import type { GatewayIncompatible, GatewayUnreachable } from "../../fleet/probeGateway.ts"
+import { GatewayAdmin } from "../../fleet/GatewayAdmin.ts"
 import { GatewayRepo } from "../../store/GatewayRepo.ts"
-import { conflict, notFound } from "../ApiError.ts"
-import { GatewayCreate, GatewayUpdate, IdParams } from "../contract.ts"
-import { decodeBody, decodeParams } from "../decode.ts"
+import { ApiError, conflict, notFound } from "../ApiError.ts"
+import { ForceQuery, GatewayCreate, GatewayUpdate, IdParams } from "../contract.ts"
+import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
 import { json } from "../respond.ts"
 import { gatewayView } from "../views.ts"
 
-/** `/api/v1/gateways` CRUD (admin). The token is stored, never returned. */
+const checkView = (check: CheckOutcome | null) =>
+  check === null
+    ? { runtime: null, pairing: null }
+    : check.state === "ready"
+      ? { runtime: { server_version: check.runtime.serverVersion, protocol: check.runtime.protocol, version_checked: check.runtime.versionChecked }, pairing: null }
+      : {
+          runtime: null,
+          pairing: {
+            request_id: check.requestId ?? null,
+            detail: `${check.message}; approve it on the gateway host (openclaw devices approve ${check.requestId ?? "<request id>"}), then POST this gateway's /check`
+          }
+        }
+
+const registeredView = (registered: RegisteredGateway) => ({
+  ...gatewayView(registered.gateway),
+  main_agent_id: registered.mainAgentId,
+  ...checkView(registered.check)
+})
+
+type AdminFailure = GatewayNotFound | GatewayNameTaken | GatewayDeleting | GatewayIncompatible | GatewayUnreachable
+const ADMIN_FAILURES = new Set(["GatewayNotFound", "GatewayNameTaken", "GatewayDeleting", "GatewayIncompatible", "GatewayUnreachable"])
+const isAdminFailure = (error: { readonly _tag: string }): error is AdminFailure => ADMIN_FAILURES.has(error._tag)
+
+/** The typed refusals of gateway administration as answers: 404, 409 (name taken, deleting), 422 (refused), 502 (unreachable). */
+const answerFailures = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, AdminFailure> | ApiError, R> =>
+  Effect.mapError(effect, (error) => {
+    if (!isAdminFailure(error)) return error as Exclude<E, AdminFailure>
+    switch (error._tag) {
+      case "GatewayNotFound":
+        return notFound("gateway")
+      case "GatewayNameTaken":
+      case "GatewayDeleting":
+        return conflict(error.message)
+      case "GatewayIncompatible":
+        return new ApiError({ status: 422, detail: error.message })
+      case "GatewayUnreachable":
+        return new ApiError({ status: 502, detail: error.message })
+    }
+  })
+
+/**
+ * `/api/v1/gateways` (admin). Create and url/token changes run the runtime check first (422 too
+ * old or refused, 502 unreachable; nothing is stored either way); create also provisions the
+ * gateway-main agent. Delete removes our agents from the gateway before the row goes. The
+ * token is stored encrypted and never returned.
+ */
 export const gatewayRoutes = HttpRouter.empty.pipe(
   HttpRouter.post(
     "/api/v1/gateways",
     admin(
       Effect.gen(function* () {
         const body = yield* decodeBody(GatewayCreate)
-        const repo = yield* GatewayRepo
-        const row = yield* repo.insert({ id: randomUUID(), name: body.name, url: body.url, token: Redacted.make(body.token), workspaceRoot: body.workspace_root })
-        // Every gateway gets a device identity: on loopback it is admitted at once, remotely it pairs.
-        yield* repo.ensureDevice(row.id)
-        return json(gatewayView(row), 201)
+        const registered = yield* answerFailures(
+          Effect.flatMap(GatewayAdmin, (gateways) =>
+            gateways.register({ name: body.name, url: body.url, token: Redacted.make(body.token), workspaceRoot: body.workspace_root })
+          )
+        )
+        return json(registeredView(registered), registered.check.state === "ready" ? 201 : 202)
       })
     )
   ),
@@ -50,16 +97,27 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
       Effect.gen(function* () {
         const { id } = yield* decodeParams(IdParams)
         const body = yield* decodeBody(GatewayUpdate)
-        const row = yield* Effect.flatMap(GatewayRepo, (repo) =>
-          repo.update(id, {
-            ...(body.name === undefined ? {} : { name: body.name }),
-            ...(body.url === undefined ? {} : { url: body.url }),
-            ...(body.token === undefined ? {} : { token: Redacted.make(body.token) }),
-            ...(body.workspace_root === undefined ? {} : { workspaceRoot: body.workspace_root })
-          })
+        const updated = yield* answerFailures(
+          Effect.flatMap(GatewayAdmin, (gateways) =>
+            gateways.update(id, {
+              ...(body.name === undefined ? {} : { name: body.name }),
+              ...(body.url === undefined ? {} : { url: body.url }),
+              ...(body.token === undefined ? {} : { token: Redacted.make(body.token) }),
+              ...(body.workspace_root === undefined ? {} : { workspaceRoot: body.workspace_root })
+            })
+          )
         )
-        if (Option.isNone(row)) return yield* notFound("gateway")
-        return json(gatewayView(row.value))
+        return json({ ...gatewayView(updated.gateway), ...checkView(updated.check) }, updated.check?.state === "pairing" ? 202 : 200)
+      })
+    )
+  ),
+  HttpRouter.post(
+    "/api/v1/gateways/:id/check",
+    admin(
+      Effect.gen(function* () {
+        const { id } = yield* decodeParams(IdParams)
+        const checked = yield* answerFailures(Effect.flatMap(GatewayAdmin, (gateways) => gateways.check(id)))
+        return json(registeredView(checked), checked.check.state === "ready" ? 200 : 202)
       })
     )
   ),
@@ -68,12 +126,13 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
     admin(
       Effect.gen(function* () {
         const { id } = yield* decodeParams(IdParams)
-        const agents = yield* Effect.flatMap(AgentRepo, (repo) => repo.list({ gatewayId: id, limit: 1, offset: 0 }))
-        // Removing our agents from the gateway is a lifecycle job, not a handler's (fleet operations).
-        if (agents.total > 0) return yield* conflict(`gateway has ${agents.total} agents; delete them first`)
-        const removed = yield* Effect.flatMap(GatewayRepo, (repo) => repo.remove(id))
-        if (!removed) return yield* notFound("gateway")
-        return json({ ok: true })
+        const { force } = yield* decodeQuery(ForceQuery)
+        const outcome = yield* answerFailures(Effect.flatMap(GatewayAdmin, (gateways) => gateways.remove(id, { force })))
+        if (outcome.deleted) return json({ ok: true, deleted: true })
+        const row = yield* Effect.flatMap(GatewayRepo, (repo) => repo.get(id))
+        // Removed by a sweep in between: as good as done.
+        if (Option.isNone(row)) return json({ ok: true, deleted: true })
+        return json({ ...gatewayView(row.value), agents_remaining: outcome.agentsRemaining }, 202)
       })
     )
   )

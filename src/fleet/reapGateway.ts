@@ -1,0 +1,57 @@
+import { Clock, Effect } from "effect"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { GatewayClient } from "../gateway/GatewayClient.ts"
+import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
+import { GatewayRepo } from "../store/GatewayRepo.ts"
+
+const PAGE = 500
+
+/** Every live agent of a gateway (deleted ones are gone from the list). */
+const agentsOf = (gatewayId: string) =>
+  Effect.gen(function* () {
+    const repo = yield* AgentRepo
+    const rows: Array<AgentRow> = []
+    for (let offset = 0; ; offset += PAGE) {
+      const page = yield* repo.list({ gatewayId, limit: PAGE, offset })
+      rows.push(...page.items)
+      if (page.items.length < PAGE) return rows
+    }
+  })
+
+export interface ReapOptions {
+  /**
+   * Re-send `agent.delete` to agents whose gateway cleanup already failed (an operator asking
+   * again); with `force` those are then removed locally without cleaning up the gateway.
+   */
+  readonly retryFailed: boolean
+  readonly force: boolean
+}
+
+/**
+ * One step of deleting a gateway (marked `deleting_at`): every board agent gets `agent.delete`,
+ * so its own actor removes it from the gateway with retries; the gateway-main agent goes last,
+ * because board agents' deletes ask it to clean up their workspaces; once no agent is left the
+ * row goes and the socket is closed. Mission Control deleted only its rows and left the agents
+ * on the gateway (reference §1.3). Agents already deleting are left to their actors unless
+ * `retryFailed`. Safe to repeat: the service sweeps deleting gateways until they are gone.
+ * Output: the live agents still on the gateway (0 once the row is deleted).
+ * Errors: SqlError, AgentsRestoring / AgentNotFound / AgentPersistTimeout from sending.
+ */
+export const reapGateway = Effect.fn("Gateways.reap")(function* (gatewayId: string, options: ReapOptions) {
+  const system = yield* AgentSystem
+  const agents = yield* agentsOf(gatewayId)
+  const boardAgents = agents.filter((agent) => agent.role !== "main")
+  const wave = boardAgents.length > 0 ? boardAgents : agents
+  const at = yield* Clock.currentTimeMillis
+  for (const agent of wave) {
+    const failed = agent.statePath === "deleting.failed"
+    if (agent.status !== "deleting" || (failed && options.retryFailed)) {
+      yield* system.send(agent.id, { type: "agent.delete", at, force: failed && options.force })
+    }
+  }
+  if (agents.length > 0) return agents.length
+  yield* Effect.flatMap(GatewayRepo, (repo) => repo.remove(gatewayId))
+  yield* Effect.flatMap(GatewayClient, (client) => client.forget(gatewayId))
+  yield* Effect.logInfo(`gateway ${gatewayId} deleted: its agents were removed from it`)
+  return 0
+})
