@@ -21,6 +21,7 @@ import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
 import {
   AgentNotFound,
+  BoardFull,
   AgentPersistTimeout,
   AgentsRestoring,
   AgentWaitTimeout,
@@ -31,7 +32,7 @@ import {
 import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter } from "./SnapshotWriter.ts"
 
-export { AgentNotFound, AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
+export { AgentNotFound, AgentPersistTimeout, BoardFull, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
 
 /** How long a caller waits for its event's snapshot to reach the database before a 503. */
 const PERSIST_TIMEOUT_MS = 15_000
@@ -42,11 +43,16 @@ export interface NewAgentRequest {
   readonly boardId: string | null
   readonly role: AgentRole
   readonly spec: AgentSpec
+  /** Refuse (BoardFull) when the board already has this many live workers: a lead's creates (reference §1.4). */
+  readonly workerCap?: number | undefined
 }
 
 export interface AgentSystemShape {
-  /** Inserts the agent with its initial snapshot, then starts its actor (provisioning begins). */
-  readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, SqlError | AgentPersistTimeout>
+  /**
+   * Inserts the agent with its initial snapshot, then starts its actor (provisioning begins).
+   * Errors: BoardFull (over `workerCap`; nothing inserted), SqlError, AgentPersistTimeout.
+   */
+  readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, BoardFull | SqlError | AgentPersistTimeout>
   /**
    * Sends an event and completes once the snapshot it produced is persisted. Fails with
    * AgentsRestoring while actors are still being restored, AgentPersistTimeout when the
@@ -172,7 +178,7 @@ export const AgentSystemLive = Layer.scoped(
           const input: AgentInput = { ...request, gatewayAgentId, sessionKey: sessionKeyFor(gatewayAgentId), policy: policy() }
           const actor = createActor(logic, { input })
           const initial = actor.getSnapshot()
-          yield* repo.insert({
+          const inserted = yield* repo.insert({
             id: request.agentId,
             gatewayId: request.gatewayId,
             boardId: request.boardId,
@@ -182,7 +188,8 @@ export const AgentSystemLive = Layer.scoped(
             projection: projectSnapshot(initial),
             snapshot: actor.getPersistedSnapshot(),
             machineVersion: AGENT_MACHINE_VERSION
-          })
+          }, { workerCap: request.workerCap })
+          if (!inserted) return yield* new BoardFull({ boardId: request.boardId ?? "", maxAgents: request.workerCap ?? 0 })
           return start(request.agentId, actor, 0)
         })).pipe(Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot()))),
       send: (agentId, event) =>

@@ -4,6 +4,13 @@ import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
 /** No actor for that agent in this process (unknown, or deleted). */
 export class AgentNotFound extends Data.TaggedError("AgentNotFound")<{ readonly agentId: string }> {}
 
+/** A board lead asked for a worker beyond its board's `max_agents` (checked under a per-board lock). */
+export class BoardFull extends Data.TaggedError("BoardFull")<{ readonly boardId: string; readonly maxAgents: number }> {
+  override get message() {
+    return `board ${this.boardId} allows ${this.maxAgents} agent(s) besides its lead`
+  }
+}
+
 /** The actors are still being restored after a start; ask again shortly. */
 export class AgentsRestoring extends Data.TaggedError("AgentsRestoring")<{ readonly agentId: string }> {}
 

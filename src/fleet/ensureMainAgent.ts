@@ -42,7 +42,10 @@ export const ensureMainAgent = Effect.fn("Gateways.ensureMainAgent")(function* (
       boardId: null,
       role: "main",
       spec: { name, heartbeat: MAIN_HEARTBEAT, identityProfile: MAIN_IDENTITY_PROFILE, identityTemplate: null, soulTemplate: null }
-    })
+    }).pipe(
+      // Only a capped create can find its board full; a main agent has no board.
+      Effect.catchTag("BoardFull", (full) => Effect.die(full))
+    )
   )
   if (created._tag === "Right") return { agentId, created: true }
   const error = created.left

@@ -16,6 +16,8 @@ export interface NewAgentFields {
   readonly identityProfile?: IdentityProfile | null | undefined
   readonly identityTemplate?: string | null | undefined
   readonly soulTemplate?: string | null | undefined
+  /** A lead's create: refused with 409 when the board already has this many workers. */
+  readonly workerCap?: number | undefined
 }
 
 /**
@@ -39,6 +41,7 @@ export const createAgent = (board: BoardRow, fields: NewAgentFields) =>
         gatewayId: board.gatewayId,
         boardId: board.id,
         role: fields.role,
+        workerCap: fields.workerCap,
         spec: {
           name: fields.name,
           heartbeat: fields.heartbeat ?? DEFAULT_HEARTBEAT,
@@ -46,7 +49,7 @@ export const createAgent = (board: BoardRow, fields: NewAgentFields) =>
           identityTemplate: fields.identityTemplate ?? null,
           soulTemplate: fields.soulTemplate ?? null
         }
-      })
+      }).pipe(Effect.catchTag("BoardFull", (full) => conflict(full.message)))
     )
     return agentId
   })

@@ -40,7 +40,12 @@ export interface AgentPage {
 }
 
 export interface AgentRepoShape {
-  readonly insert: (agent: NewAgent) => Effect.Effect<void, SqlError>
+  /**
+   * Inserts the agent. With `workerCap`, the board's live workers are counted under a per-board
+   * advisory lock in the same transaction, so concurrent creates (on any instance) cannot pass
+   * the cap together; the answer is then false and nothing is inserted.
+   */
+  readonly insert: (agent: NewAgent, options?: { readonly workerCap?: number | undefined }) => Effect.Effect<boolean, SqlError>
   /** Writes the projection and snapshot of `version`; an older version never overwrites a newer. */
   readonly save: (id: string, projection: AgentProjection, snapshot: unknown, version: number) => Effect.Effect<void, SqlError>
   /** Records the hash of a token about to be written, so the agent can authenticate at once. */
@@ -109,8 +114,8 @@ export const AgentRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const read = sql.unsafe(READ_COLUMNS)
     return AgentRepo.of({
-      insert: (agent) =>
-        sql`insert into agents ${sql.insert({
+      insert: (agent, options) => {
+        const row = sql`insert into agents ${sql.insert({
           ...columns(agent.projection),
           id: agent.id,
           gatewayId: agent.gatewayId,
@@ -121,7 +126,17 @@ export const AgentRepoLive = Layer.effect(
           snapshot: JSON.stringify(agent.snapshot),
           machineVersion: agent.machineVersion,
           version: 0
-        })}`.pipe(Effect.asVoid),
+        })}`
+        const cap = options?.workerCap
+        if (cap === undefined || agent.boardId === null) return Effect.as(row, true)
+        return Effect.gen(function* () {
+          yield* sql`select pg_advisory_xact_lock(hashtext(${`board-workers:${agent.boardId}`}))`
+          const [counted] = yield* sql<{ count: string }>`select count(*) from agents where board_id = ${agent.boardId} and role = 'worker' and deleted_at is null`
+          if (Number(counted?.count ?? 0) >= cap) return false
+          yield* row
+          return true
+        }).pipe(sql.withTransaction)
+      },
       save: (id, projection, snapshot, version) =>
         sql`update agents set ${sql.update({
           ...columns(projection),

@@ -130,6 +130,16 @@ describe("boards and board leads (in-process service, simulated gateway)", () =>
     expect(names.sort()).toEqual(["Crew Lead", "Crew Worker"])
   })
 
+  it("concurrent creates by a lead never pass max_agents together", async () => {
+    const board = await newBoard("Cap race", { max_agents: 2 })
+    const lead = await service.api("POST", `/api/v1/boards/${board.id}/lead?wait_for=provisioning.awaiting&timeout_ms=20000`, {})
+    const leadToken = tokenOf(lead.body.gateway_agent_id)!
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => asAgent(leadToken, "POST", "/api/v1/agents", { name: `Racer ${i}` })))
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, 409, 409, 409, 409])
+    for (const refused of answers.filter((answer) => answer.status === 409)) expect(refused.body.detail).toContain("allows 2")
+    expect((await service.api("GET", `/api/v1/agents?board_id=${board.id}`)).body.total).toBe(3)
+  })
+
   it("deleting a board with agents is a 409; an empty board is deleted", async () => {
     const busy = await newBoard("Busy")
     await service.api("POST", "/api/v1/agents", { name: "Busy Bee", board_id: busy.id })

@@ -24,7 +24,7 @@ const adminBoard = (boardId: string | undefined) =>
 
 /**
  * A lead creates workers on its own board only, up to the board's `max_agents` (reference §1.4;
- * 409 beyond it); any other agent gets 403.
+ * 409 beyond it, enforced by `createAgent`); any other agent gets 403.
  */
 const leadBoard = (callerId: string, body: { board_id?: string | undefined; is_board_lead: boolean }) =>
   Effect.gen(function* () {
@@ -32,10 +32,7 @@ const leadBoard = (callerId: string, body: { board_id?: string | undefined; is_b
     if (caller.role !== "lead" || caller.boardId === null) return yield* forbidden("only a board lead may create agents")
     if (body.is_board_lead) return yield* forbidden("a lead cannot create another lead")
     if (body.board_id !== undefined && body.board_id !== caller.boardId) return yield* forbidden("a lead creates agents on its own board only")
-    const board = yield* boardOrInvalid(caller.boardId)
-    const workers = yield* Effect.flatMap(AgentRepo, (repo) => repo.workerCount(board.id))
-    if (workers >= board.maxAgents) return yield* conflict(`board allows ${board.maxAgents} agent(s) besides its lead; it has ${workers}`)
-    return board
+    return yield* boardOrInvalid(caller.boardId)
   })
 
 /**
@@ -82,6 +79,8 @@ export const agentRoutes = HttpRouter.empty.pipe(
         const body = yield* decodeBody(AgentCreate)
         const board = caller.kind === "admin" ? yield* adminBoard(body.board_id) : yield* leadBoard(caller.agentId, body)
         const agentId = yield* createAgent(board, {
+          // The cap is counted under a per-board lock with the insert, so concurrent creates cannot pass it together.
+          workerCap: caller.kind === "admin" ? undefined : board.maxAgents,
           name: body.name,
           role: body.is_board_lead ? "lead" : "worker",
           heartbeat: body.heartbeat_config,
