@@ -62,8 +62,6 @@ export interface AgentRepoShape {
   readonly mainOf: (gatewayId: string) => Effect.Effect<Option.Option<{ readonly id: string; readonly sessionKey: string }>, SqlError>
   /** The live lead of a board, if any. */
   readonly leadOf: (boardId: string) => Effect.Effect<Option.Option<string>, SqlError>
-  /** Live non-lead agents on a board (what `max_agents` caps). */
-  readonly workerCount: (boardId: string) => Effect.Effect<number, SqlError>
   /**
    * Writes a new name into the read model before the rename event is sent, so the unique
    * index settles a race between two renames (SqlError 23505 → 409) instead of a snapshot
@@ -184,10 +182,6 @@ export const AgentRepoLive = Layer.effect(
       leadOf: (boardId) =>
         sql<{ id: string }>`select id from agents where board_id = ${boardId} and role = 'lead' and deleted_at is null`.pipe(
           Effect.map((rows) => Option.fromNullable(rows[0]?.id))
-        ),
-      workerCount: (boardId) =>
-        sql<{ count: string }>`select count(*) from agents where board_id = ${boardId} and role = 'worker' and deleted_at is null`.pipe(
-          Effect.map((rows) => Number(rows[0]?.count ?? 0))
         ),
       claimName: (id, name) => sql`update agents set name = ${name} where id = ${id}`.pipe(Effect.asVoid),
       claimIdentity: (id, identity) =>
