@@ -1,0 +1,78 @@
+import { randomUUID } from "node:crypto"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { ensureMainAgent } from "../../src/fleet/ensureMainAgent.ts"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+
+const gateway = inject("realGateway")
+
+describe.skipIf(gateway === null)("gateway runtime queries against a real OpenClaw gateway", () => {
+  let db: { url: string; drop: () => Promise<void> }
+  let service: InProcessService
+  let gatewayId: string
+  // A session of the gateway's own `main` agent, fresh per run: chat.send creates it.
+  const key = `agent:main:switchyard-query-${randomUUID().slice(0, 8)}`
+  const route = (suffix: string) => `/api/v1/gateways/${gatewayId}${suffix}`
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000 })
+    const created = await service.api("POST", "/api/v1/gateways", {
+      name: "real-queries",
+      url: gateway!.url,
+      token: gateway!.token,
+      workspace_root: mkdtempSync(path.join(tmpdir(), "sy-queries-"))
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    gatewayId = created.body.id
+    // The main agent's provisioning (agents.create, a hot-reloading config.patch, a wake) slows
+    // the gateway for seconds; let it settle so the timings below are the queries' own.
+    const main = await service.runtime.runPromise(ensureMainAgent({ id: gatewayId, name: "real-queries" }))
+    const deadline = Date.now() + 90_000
+    while ((await service.api("GET", `/api/v1/agents/${main.agentId}`)).body.state !== "provisioning.awaiting") {
+      if (Date.now() > deadline) throw new Error("the main agent did not finish provisioning within 90 s")
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  })
+  afterAll(async () => {
+    await service?.stop()
+    await db?.drop()
+  })
+
+  it("reports status connected with the gateway's version and protocol", async () => {
+    const status = await service.api("GET", route("/status"))
+    expect(status.status).toBe(200)
+    expect(status.body, status.body.error ?? "").toMatchObject({ connected: true, server_version: "2026.9.6", protocol: 4, version_checked: true, error: null, pairing: null })
+    expect(status.body.sessions_count).toBe(status.body.sessions.length)
+    expect(status.body.main_session).toMatchObject({ key: `agent:mc-gateway-${gatewayId}:main` })
+    expect(JSON.stringify(status.body)).not.toContain(gateway!.token)
+  })
+
+  it("lists the commands the gateway advertised", async () => {
+    const commands = await service.api("GET", route("/commands"))
+    expect(commands.status).toBe(200)
+    expect(commands.body.protocol_version).toBe(4)
+    expect(commands.body.methods).toContain("chat.send")
+    expect(commands.body.events).toContain("tick")
+  })
+
+  it("sends a message that the session's history then shows, and reads the session by its encoded key", async () => {
+    const content = `switchyard query test ${randomUUID()}`
+    const sent = await service.api("POST", route(`/sessions/${encodeURIComponent(key)}/message`), { content }, { "idempotency-key": `sy-${randomUUID()}` })
+    expect(sent.status).toBe(202)
+    expect(sent.body).toMatchObject({ ok: true, status: "started" })
+    // The gateway writes the user row when the run starts, not at the ack: 0.5 s warm, about 6 s for a first run.
+    await expect
+      .poll(async () => (await service.api("GET", route(`/sessions/${encodeURIComponent(key)}/history?limit=20`))).body.history, { timeout: 30_000, interval: 250 })
+      .toEqual(expect.arrayContaining([expect.objectContaining({ role: "user", content })]))
+    const sessions = await service.api("GET", route("/sessions"))
+    expect(sessions.status).toBe(200)
+    expect(sessions.body.sessions.map((session: { key: string }) => session.key)).toContain(key)
+    const one = await service.api("GET", route(`/sessions/${encodeURIComponent(key)}`))
+    expect(one.status).toBe(200)
+    expect(one.body.session).toMatchObject({ key, agentId: "main" })
+  })
+})
