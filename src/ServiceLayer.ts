@@ -4,6 +4,7 @@ import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
 import { GatewayJanitorLive } from "./agents/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GatewayAdminLive } from "./fleet/GatewayAdmin.ts"
+import { GatewayQueriesLive } from "./fleet/GatewayQueries.ts"
 import { GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { HttpLive } from "./http/HttpApp.ts"
 import { ActivityRepoLive } from "./store/ActivityRepo.ts"
@@ -40,7 +41,7 @@ const RestoreLive = Layer.scopedDiscard(
 )
 
 /** Everything below the HTTP server: database, repositories, gateway client, agent actors. */
-export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayAdminLive, SyncJobsLive).pipe(
+export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive).pipe(
   Layer.provideMerge(AgentSystemLive),
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(Layer.mergeAll(ReposLive, GatewayLive)),

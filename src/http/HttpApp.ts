@@ -7,6 +7,7 @@ import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
 import { agentRoutes } from "./routes/agentRoutes.ts"
 import { boardRoutes } from "./routes/boardRoutes.ts"
+import { gatewayQueryRoutes } from "./routes/gatewayQueryRoutes.ts"
 import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
 import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
 import { syncRoutes } from "./routes/syncRoutes.ts"
@@ -14,7 +15,7 @@ import { systemRoutes } from "./routes/systemRoutes.ts"
 import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, agentRoutes, syncRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, gatewayQueryRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, agentRoutes, syncRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))
