@@ -51,8 +51,12 @@ const classify = (target: GatewayTarget, error: GatewayConnectionError | Gateway
       return error.closeCode === 1002
         ? new GatewayIncompatible({ url: target.url, reason: `protocol mismatch (closed with 1002): ${error.message}` })
         : new GatewayUnreachable({ url: target.url, reason: error.message })
-    case "auth":
     case "handshake":
+      // A handshake that timed out (retryable) is a gateway not answering; a malformed one is not ours to fix by retrying.
+      return error.retryable
+        ? new GatewayUnreachable({ url: target.url, reason: error.message })
+        : new GatewayIncompatible({ url: target.url, reason: error.message })
+    case "auth":
       return new GatewayIncompatible({ url: target.url, reason: error.message })
   }
 }

@@ -19,6 +19,8 @@ const wsUrl = z
   .refine((url) => new URL(url).protocol === "wss:" || LOOPBACK_HOST.test(new URL(url).hostname), {
     message: "a gateway that is not on loopback must use wss:// (its token would otherwise travel in clear)"
   })
+  // The URL is shown and logged; credentials belong in `token`.
+  .refine((url) => new URL(url).username === "" && new URL(url).password === "", { message: "must not carry credentials; pass the token in `token`" })
 const absolutePath = z.string().trim().regex(/^\//, "must be an absolute path")
 
 export const IdParams = z.object({ id: uuid })

@@ -200,6 +200,7 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     await rejected("GET", "/api/v1/agents?board_id=abc", undefined, ["board_id"])
     await rejected("POST", "/api/v1/gateways", { name: "Bad", url: "http://127.0.0.1:1", token: "t", workspace_root: "/srv" }, ["url"])
     await rejected("POST", "/api/v1/gateways", { name: "Bad", url: "ws://127.0.0.1:1", token: "t", workspace_root: "relative/path" }, ["workspace_root"])
+    await rejected("POST", "/api/v1/gateways", { name: "Bad", url: "ws://user:secret@127.0.0.1:1", token: "t", workspace_root: "/srv" }, ["url"])
     await rejected("POST", "/api/v1/boards", { name: "Nowhere", gateway_id: randomUUID() }, ["gateway_id"])
     await rejected("POST", "/api/v1/agents/heartbeat", { name: "Eve" }, ["board_id"])
 
