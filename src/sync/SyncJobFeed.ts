@@ -50,6 +50,7 @@ const bump = (progress: SyncProgress, status: SyncAgentResult["status"]): SyncPr
   failed: progress.failed + (status === "error" ? 1 : 0)
 })
 
+/** A feed for `job`, starting from its stored counts (before its agents are read). */
 export const makeSyncJobFeed = (job: SyncJobRow): Effect.Effect<SyncJobFeed> =>
   Effect.map(
     SubscriptionRef.make<FeedState>({

@@ -61,7 +61,9 @@ export const SyncJobsLive = Layer.scoped(
         yield* repo.finish(jobId, "failed", "the job stopped on an internal error; see the service log")
         const job = yield* repo.get(jobId)
         if (Option.isSome(job)) yield* feed.finished(syncJobReport(job.value, yield* repo.agents(jobId)))
-      }).pipe(Effect.catchAllCause((again) => Effect.logError(`template sync job ${jobId}: could not record its failure; it resumes at the next start`, again)))
+      }).pipe(
+        Effect.catchAllCause((again) => Effect.logError(`template sync job ${jobId}: could not record its failure; it resumes at the next start`, again))
+      )
 
     const launch = (job: SyncJobRow) =>
       Effect.gen(function* () {

@@ -81,6 +81,7 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     yield* Effect.forEach(main, syncOne, { discard: true })
     yield* repo.finish(jobId, "done", null)
   }
-  const finished = yield* repo.get(jobId)
-  if (Option.isSome(finished)) yield* feed.finished(syncJobReport(finished.value, yield* repo.agents(jobId)))
+  // A job deleted with its gateway meanwhile still ends for the clients following it.
+  const finished = Option.getOrElse(yield* repo.get(jobId), () => ({ ...job.value, status: "failed" as const, message: "the gateway was deleted", finishedAt: new Date() }))
+  yield* feed.finished(syncJobReport(finished, yield* repo.agents(jobId)))
 })

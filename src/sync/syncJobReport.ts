@@ -31,6 +31,7 @@ export interface SyncErrorView {
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
+/** A stored agent result in the API's shape. */
 export const agentView = (row: SyncAgentRow): SyncAgentView => ({
   agent_id: row.agentId,
   agent_name: row.agentName,

@@ -241,6 +241,42 @@ describe("POST /gateways/{id}/templates/sync (in-process service, simulated gate
     }, 60_000)
   }
 
+  it("the service stops mid-sync; started again on the same database, the job resumes and every agent gets exactly one update", async () => {
+    const db = await createTestDatabase()
+    const simulator = await startGatewaySimulator({ latencyMs: 30 })
+    const config = { checkinTimeoutMs: 600_000, retryBaseMs: 100, syncConcurrency: 2 }
+    let service = await startInProcessService(db.url, config)
+    try {
+      const gateway = await service.api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/ws" })
+      const board = await service.api("POST", "/api/v1/boards", { name: "Resume", gateway_id: gateway.body.id })
+      const created = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=20000", { name: `Resume ${i}`, board_id: board.body.id })
+        )
+      )
+      const path = `/api/v1/gateways/${gateway.body.id}/templates/sync`
+      const job = await service.api("POST", `${path}?include_main=false`)
+      await expect.poll(async () => (await service.api("GET", `${path}/${job.body.job_id}`)).body.progress.done, { timeout: 20_000, interval: 20 }).toBeGreaterThanOrEqual(2)
+      await service.stop()
+      service = await startInProcessService(db.url, config)
+      // Stopped partway: the restart found work left.
+      expect((await service.api("GET", `${path}/${job.body.job_id}`)).body.progress.done).toBeLessThan(8)
+
+      await expect.poll(async () => (await service.api("GET", `${path}/${job.body.job_id}`)).body.status, { timeout: 30_000, interval: 50 }).toBe("done")
+      const result = (await service.api("GET", `${path}/${job.body.job_id}`)).body
+      expect(result).toMatchObject({ agents_updated: 8, errors: [], progress: { total: 8, done: 8, updated: 8 } })
+      // Provisioning was generation 1; one update each makes 2, whatever side of the stop it fell on.
+      for (const agent of created) {
+        const seen = (await service.api("GET", `/api/v1/agents/${agent.body.id}`)).body
+        expect({ name: seen.name, state: seen.state, generation: seen.lifecycle.generation }).toEqual({ name: seen.name, state: "offline", generation: 2 })
+      }
+    } finally {
+      await service.stop()
+      await simulator.stop()
+      await db.drop()
+    }
+  }, 60_000)
+
   it("a gateway that never answers: the job ends in bounded time, each agent's error in the result and on the agent", async () => {
     const config = { gatewayCallTimeoutMs: 300, maxAttempts: 2, retryBaseMs: 100, syncAgentTimeoutMs: 15_000, syncConcurrency: 8 }
     await withStack({}, config, async (stack) => {

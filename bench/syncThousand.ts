@@ -1,0 +1,83 @@
+/**
+ * Template sync of 1,000 agents against the simulator (5 ms a call) and prints: the time to
+ * provision them (separately), the time from `POST /templates/sync` to the job's end, its
+ * result counts, and the gateway calls of the sync by method with their mean latency.
+ * Provisioning goes through the API like an operator's script would: `POST /agents`, 100 in
+ * flight, then a wait until every agent is provisioned. `--concurrency N` sets
+ * SWITCHYARD_SYNC_CONCURRENCY (default 8).
+ */
+import { createTestDatabase } from "../test/support/database.ts"
+import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../test/support/inProcessService.ts"
+import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+
+const AGENTS = 1_000
+const IN_FLIGHT = 100
+const flag = process.argv.indexOf("--concurrency")
+const concurrency = flag === -1 ? 8 : Number(process.argv[flag + 1])
+
+const provision = async (service: InProcessService, gatewayId: string, boardId: string) => {
+  let next = 0
+  const worker = async () => {
+    while (next < AGENTS) {
+      const i = next++
+      const created = await service.api("POST", "/api/v1/agents", { name: `bench-${i}`, board_id: boardId })
+      if (created.status !== 201) throw new Error(`agent ${i}: ${created.status} ${JSON.stringify(created.body)}`)
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+  // Every agent has written its files and been woken once it waits for its check-in.
+  for (;;) {
+    const provisioned = await Promise.all(
+      Array.from({ length: Math.ceil((AGENTS + 1) / 200) }, (_, page) =>
+        service.api("GET", `/api/v1/agents?gateway_id=${gatewayId}&limit=200&offset=${page * 200}`)
+      )
+    )
+    const states = provisioned.flatMap((answer) => answer.body.items.map((agent: { state: string }) => agent.state))
+    if (states.length >= AGENTS && states.every((state: string) => state === "provisioning.awaiting")) return
+    if (states.some((state: string) => state.endsWith("failed"))) throw new Error("an agent failed to provision")
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+export const syncThousand = async () => {
+  const simulator = await startGatewaySimulator({ latencyMs: 5 })
+  const db = await createTestDatabase()
+  const service = await startInProcessService(db.url, { checkinTimeoutMs: 3_600_000, syncConcurrency: concurrency })
+  try {
+    const { gatewayId, boardId } = await registerGatewayAndBoard(service, simulator, "bench")
+    const provisionStarted = Date.now()
+    await provision(service, gatewayId, boardId)
+    const provisionMs = Date.now() - provisionStarted
+
+    const before = await service.gatewayStats()
+    const started = Date.now()
+    // overwrite: USER.md and MEMORY.md are written too, so every agent gets all six of its files.
+    const job = await service.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync?overwrite=true`)
+    if (job.status !== 202) throw new Error(`sync: ${job.status} ${JSON.stringify(job.body)}`)
+    const answeredMs = Date.now() - started
+    let result: any
+    for (;;) {
+      result = (await service.api("GET", `/api/v1/gateways/${gatewayId}/templates/sync/${job.body.job_id}`)).body
+      if (result.status === "done" || result.status === "failed") break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const syncMs = Date.now() - started
+    const after = await service.gatewayStats()
+    const calls = Object.fromEntries(Object.keys(after.calls).map((method) => [method, (after.calls[method] ?? 0) - (before.calls[method] ?? 0)]).filter(([, n]) => n !== 0))
+    const mean = Object.fromEntries(
+      Object.entries(calls).map(([method, n]) => [method, Math.round(((after.totalMs[method] ?? 0) - (before.totalMs[method] ?? 0)) / Number(n))])
+    )
+    console.log(`template sync of ${AGENTS} agents (+ the gateway-main agent) against the simulator (5 ms latency), sync concurrency ${concurrency}`)
+    console.log(`  provisioning ${AGENTS} agents through POST /agents (${IN_FLIGHT} in flight): ${provisionMs} ms`)
+    console.log(`  POST /templates/sync answered in ${answeredMs} ms; job ${result.status} after ${syncMs} ms (${Math.round((AGENTS + 1) / (syncMs / 1000))} agents/s)`)
+    console.log(`  result: ${JSON.stringify(result.progress)}, main_updated ${result.main_updated}, errors ${result.errors.length}`)
+    console.log(`  gateway calls of the sync by method: ${JSON.stringify(calls)}`)
+    console.log(`  mean latency by method (ms): ${JSON.stringify(mean)}`)
+  } finally {
+    await service.stop()
+    await db.drop()
+    await simulator.stop()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await syncThousand()
