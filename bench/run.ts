@@ -1,4 +1,6 @@
 /** `npm run bench`: every benchmark in turn; each prints its own figures. */
 import { provisionTen } from "./provisionTen.ts"
+import { syncThousand } from "./syncThousand.ts"
 
 await provisionTen()
+await syncThousand()

@@ -161,7 +161,8 @@ export const agentMachine = setup({
       offlineReason: `no heartbeat for ${Math.round(context.policy.offlineAfterMs / 1000)} s`,
       deadline: null
     })),
-    markNeverSeen: assign({ offlineReason: "files applied without a wake; no heartbeat yet", deadline: null }),
+    // Offline, not `updating.awaiting`: a sync must not leave agents showing as updating (MC #206); agent.retry wakes it.
+    markNeverSeen: assign({ offlineReason: "no heartbeat yet; its files were applied without a wake (agent.retry wakes it)", deadline: null }),
     markNoCheckin: assign(({ context }) => ({
       offlineReason: `did not check in after wake (${context.wakeAttempts} wakes)`,
       deadline: null
