@@ -5,11 +5,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+import { startOpenClawGateway, type RealGateway } from "../support/openclawGateway.ts"
 import { connectRaw, type RawConnection } from "../support/rawGatewayClient.ts"
 
-const gateway = inject("realGateway")
-
-describe.skipIf(gateway === null)("gateway lifecycle against a real OpenClaw gateway: main agent, board lead, delete", () => {
+// Its own gateway: in a full run the shared gateway once refused connections for a while right
+// after this suite's deletes (a restart, cause not pinned down), and other suites must not see that.
+describe.skipIf(inject("realGateway") === null)("gateway lifecycle against a real OpenClaw gateway: main agent, board lead, delete", () => {
+  let gateway: RealGateway | undefined
   let db: { url: string; drop: () => Promise<void> }
   let service: InProcessService
   let raw: RawConnection
@@ -20,7 +22,19 @@ describe.skipIf(gateway === null)("gateway lifecycle against a real OpenClaw gat
   let workerId: string
 
   const api = (method: string, route: string, body?: unknown) => service.api(method, route, body)
-  const gatewayAgentIds = async () => ((await raw.call("agents.list", {})).payload as { agents: Array<{ id: string }> }).agents.map((agent) => agent.id)
+  /** The gateway's agent ids; across a gateway restart, once it answers again. */
+  const gatewayAgentIds = async (): Promise<Array<string>> => {
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const listed = await raw.call("agents.list", {}).catch(() => undefined)
+      const agents = (listed?.payload as { agents?: Array<{ id: string }> } | undefined)?.agents
+      if (agents !== undefined) return agents.map((agent) => agent.id)
+      if (Date.now() > deadline) throw new Error(`agents.list did not answer: ${JSON.stringify(listed?.error)}`)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await raw.close().catch(() => undefined)
+      raw = await connectRaw(gateway!).catch(() => raw)
+    }
+  }
   const fileOn = async (agentId: string, name: string) =>
     ((await raw.call("agents.files.get", { agentId, name })).payload as { file?: { content?: string } } | undefined)?.file?.content ?? ""
   const awaitState = async (agentId: string, state: string, ms = 90_000) => {
@@ -34,6 +48,7 @@ describe.skipIf(gateway === null)("gateway lifecycle against a real OpenClaw gat
   }
 
   beforeAll(async () => {
+    gateway = await startOpenClawGateway()
     db = await createTestDatabase()
     service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 })
     raw = await connectRaw(gateway!)
@@ -42,6 +57,7 @@ describe.skipIf(gateway === null)("gateway lifecycle against a real OpenClaw gat
     await raw?.close()
     await service?.stop()
     await db?.drop()
+    await gateway?.stop()
   })
 
   it("a gateway older than the configured minimum is refused with 422 and not stored", async () => {

@@ -156,7 +156,7 @@ describe.skipIf(inject("realGateway") === null)("pairing a remote gateway (real 
 
     // 3. Reconnect: hello-ok carries a device token, which lands in the repository (encrypted).
     started = Date.now()
-    expect(await client((c) => c.connect(target))).toEqual(expect.any(String))
+    expect(await client((c) => c.connect(target))).toMatchObject({ serverVersion: expect.any(String), protocol: 4 })
     const pairedConnectMs = Date.now() - started
     const agents = await client((c) => c.call(target, "agents.list", {}))
     expect(agents.agents.map((agent) => agent.id)).toContain("main")

@@ -35,10 +35,12 @@ describe.skipIf(inject("realGateway") === null)("a burst of agents against a rea
     expect(created.map((answer) => answer.status)).toEqual(Array(BURST).fill(201))
     const after = await service.gatewayStats()
     const patches = (after.calls["config.patch"] ?? 0) - (before.calls["config.patch"] ?? 0)
-    console.log(`[measure] ${BURST} agents provisioned in ${elapsed} ms with ${patches} config.patch calls and ${after.socketsOpened} socket(s)`)
+    // Registering opened two: the create's runtime check (a throwaway socket) and the gateway's own.
+    const sockets = after.socketsOpened - before.socketsOpened
+    console.log(`[measure] ${BURST} agents provisioned in ${elapsed} ms with ${patches} config.patch calls and ${sockets} new socket(s)`)
     expect(patches).toBeGreaterThan(0)
     expect(patches).toBeLessThanOrEqual(5)
-    // One socket, never reopened: the gateway was not restarted under us (Mission Control #317).
-    expect(after.socketsOpened).toBe(1)
+    // No socket opened during the burst: the gateway was not restarted under us (Mission Control #317).
+    expect(sockets).toBe(0)
   })
 })
