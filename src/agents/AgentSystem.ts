@@ -11,8 +11,9 @@ import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { TaskRepo } from "../store/TaskRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
+import { TransitionRepo } from "../store/TransitionRepo.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
-import { lifecycleActivity } from "./lifecycleActivity.ts"
+import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
 import { projectSnapshot, type AgentProjection } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
@@ -90,7 +91,7 @@ export const AgentSystemLive = Layer.scoped(
   AgentSystem,
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<
-      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | SqlClient.SqlClient
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo
@@ -117,21 +118,32 @@ export const AgentSystemLive = Layer.scoped(
       // A row restored while its create was still starting it must not get a second actor.
       const existing = entries.get(agentId)
       if (existing !== undefined) return existing
-      const writer = new SnapshotWriter(agentId, version, version, (effect) => void runFork(effect))
+      const writer = new SnapshotWriter(agentId, version, version, (effect) => void runFork(effect), config.transitionsKeepPerAgent)
       const entry = { actor, writer }
       // A new agent (version 0) gets an `agent.created` row with its first snapshot.
       let previous: AgentProjection | undefined = version === 0 ? undefined : projectSnapshot(actor.getSnapshot())
-      actor.subscribe({
-        next: (snapshot) => {
-          const projection = projectSnapshot(snapshot)
-          const version = writer.offer(actor.getPersistedSnapshot(), projection, lifecycleActivity(snapshot.context, previous, projection))
-          previous = projection
-          // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
-          // reader that no longer finds it can trust the database.
-          if (snapshot.status === "done") runFork(Effect.andThen(writer.awaitPersisted(version), () => void entries.delete(agentId)))
-        },
-        error: (error) => runFork(Effect.logError(`agent ${agentId} actor failed`, error))
+      let last: unknown
+      // `@xstate.snapshot` carries each snapshot with the event that produced it (`subscribe`
+      // gives the snapshot alone; the last event seen would be wrong when a child's event is
+      // queued behind the one being processed). It fires synchronously in the same update,
+      // right after subscribers, so `send` still finds the new version offered when it returns.
+      actor.system.inspect((inspection) => {
+        if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
+        const snapshot = actor.getSnapshot()
+        if (snapshot.status === "error") return
+        const projection = projectSnapshot(snapshot)
+        // No transition: an event nothing accepted leaves the same snapshot object, and a restored
+        // actor re-emits its stored snapshot on start.
+        const moved = snapshot !== last && !(inspection.event.type === "xstate.init" && previous !== undefined)
+        const transition = moved ? lifecycleTransition(snapshot.context, previous, projection, inspection.event, Date.now()) : undefined
+        const version = writer.offer(actor.getPersistedSnapshot(), projection, lifecycleActivity(snapshot.context, previous, projection), transition)
+        previous = projection
+        last = snapshot
+        // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
+        // reader that no longer finds it can trust the database.
+        if (snapshot.status === "done") runFork(Effect.andThen(writer.awaitPersisted(version), () => void entries.delete(agentId)))
       })
+      actor.subscribe({ error: (error) => runFork(Effect.logError(`agent ${agentId} actor failed`, error)) })
       entries.set(agentId, entry)
       actor.start()
       return entry

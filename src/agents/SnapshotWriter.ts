@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Deferred, Duration, Effect, FiberId } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
+import { TransitionRepo, type NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
 
 interface Pending {
@@ -13,15 +14,25 @@ interface Pending {
 /** Delay before the next attempt of a failed write: 100 ms doubling to 5 s. */
 const retryDelay = (failures: number) => Duration.millis(Math.min(5_000, 100 * 2 ** failures))
 
+/** What the writer's effects need. */
+export type WriterServices = SqlClient.SqlClient | AgentRepo | ActivityRepo | TransitionRepo
+
 /**
  * Persists one agent's snapshots in order, one write at a time (writes are serialised per
  * agent). Snapshots that arrive while a write is under way are coalesced: only the newest is
- * written, because it contains every earlier change; activity entries are never coalesced and
- * go in the same transaction. Versions are monotonic per agent.
+ * written, because it contains every earlier change; activity entries and transitions are never
+ * coalesced and go in the same transaction, so a transition is recorded exactly when the
+ * snapshot it led to (or a later one) is saved. Versions are monotonic per agent. The agent's
+ * transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
+ * transitions (one indexed delete, amortised), so between trims it holds fewer than
+ * keep + ⌈keep/10⌉ rows.
  */
 export class SnapshotWriter {
   private latest: Pending | undefined
   private activity: ActivityEntry[] = []
+  private transitions: NewTransition[] = []
+  /** Transitions recorded since the last trim. */
+  private untrimmed = 0
   private writing = false
   private readonly waiters: Array<{ version: number; done: Deferred.Deferred<void> }> = []
 
@@ -31,14 +42,25 @@ export class SnapshotWriter {
     public version: number,
     /** Version of the last snapshot known to be in the database. */
     public persisted: number,
-    private readonly run: (effect: Effect.Effect<void, never, SqlClient.SqlClient | AgentRepo | ActivityRepo>) => void
+    private readonly run: (effect: Effect.Effect<void, never, WriterServices>) => void,
+    /** Transitions kept per agent (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`). */
+    private readonly transitionsKeep = 500
   ) {}
 
-  /** Queues a snapshot; returns its version. */
-  offer(snapshot: unknown, projection: AgentProjection, activity: ReadonlyArray<ActivityEntry>): number {
+  /**
+   * Queues a snapshot with the activity rows and the transition (if it was one) that led to it;
+   * the transition is stamped with the snapshot's version. Returns the version.
+   */
+  offer(
+    snapshot: unknown,
+    projection: AgentProjection,
+    activity: ReadonlyArray<ActivityEntry>,
+    transition?: Omit<NewTransition, "version"> | undefined
+  ): number {
     this.version += 1
     this.latest = { version: this.version, snapshot, projection }
     this.activity.push(...activity)
+    if (transition !== undefined) this.transitions.push({ ...transition, version: this.version })
     if (!this.writing) {
       this.writing = true
       this.run(this.drain())
@@ -57,30 +79,41 @@ export class SnapshotWriter {
     })
   }
 
-  private drain(): Effect.Effect<void, never, SqlClient.SqlClient | AgentRepo | ActivityRepo> {
+  private drain(): Effect.Effect<void, never, WriterServices> {
     const self = this
     return Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const agents = yield* AgentRepo
       const activityRepo = yield* ActivityRepo
+      const transitionRepo = yield* TransitionRepo
+      const trimEvery = Math.ceil(self.transitionsKeep / 10)
       let failures = 0
       while (self.latest !== undefined && self.latest.version > self.persisted) {
         // Always the newest snapshot: a later one may succeed where an earlier one could not.
         const item = self.latest
         const activity = self.activity
+        const transitions = self.transitions
         self.activity = []
+        self.transitions = []
+        const trim = self.untrimmed + transitions.length >= trimEvery
         const written = yield* Effect.forEach(activity, (entry) => activityRepo.record(entry), { discard: true }).pipe(
           Effect.zipRight(agents.save(self.agentId, item.projection, item.snapshot, item.version)),
+          // Room for this write's transitions is made before they go in.
+          Effect.zipRight(trim ? transitionRepo.prune(self.agentId, Math.max(0, self.transitionsKeep - transitions.length)) : Effect.void),
+          // The transitions go last: their insert holds the cursor lock until the commit.
+          Effect.zipRight(transitionRepo.record(self.agentId, transitions)),
           sql.withTransaction,
           Effect.either
         )
         if (written._tag === "Left") {
           self.activity = [...activity, ...self.activity]
+          self.transitions = [...transitions, ...self.transitions]
           yield* Effect.logError(`persisting agent ${self.agentId} failed (attempt ${failures + 1}); retrying`, written.left)
           yield* Effect.sleep(retryDelay(failures++))
           continue
         }
         failures = 0
+        self.untrimmed = trim ? 0 : self.untrimmed + transitions.length
         self.persisted = item.version
         for (const waiter of self.waiters.filter((w) => w.version <= item.version)) {
           self.waiters.splice(self.waiters.indexOf(waiter), 1)

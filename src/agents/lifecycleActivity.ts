@@ -1,5 +1,6 @@
 import type { AgentContext } from "../../machines/agent/agentTypes.ts"
 import type { ActivityEntry } from "../store/ActivityRepo.ts"
+import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
 
 /**
@@ -26,4 +27,29 @@ export const lifecycleActivity = (
     entries.push({ ...ids, eventType: `agent.${after.status}`, message: `${after.name}: ${before.status} → ${after.status}${reason}` })
   }
   return entries
+}
+
+/**
+ * The transition row for a snapshot that changed (issue 5 §2): from the previous state path
+ * (null for a new agent's first state) to the new one, the type of the event that caused it,
+ * the `tag` of the step error a `*.failed` event carried, and when: the event's `at` (when it
+ * was accepted, the machine's own clock) or, for `xstate.init`, `now`.
+ */
+export const lifecycleTransition = (
+  context: AgentContext,
+  before: AgentProjection | undefined,
+  after: AgentProjection,
+  event: { readonly type: string; readonly [key: string]: unknown },
+  now: number
+): Omit<NewTransition, "version"> => {
+  const error = event["error"] as { tag?: unknown } | undefined
+  return {
+    gatewayId: context.gatewayId,
+    boardId: context.boardId,
+    fromState: before?.statePath ?? null,
+    toState: after.statePath,
+    eventType: event.type,
+    errorTag: typeof error?.tag === "string" ? error.tag : null,
+    at: new Date(typeof event["at"] === "number" ? event["at"] : now)
+  }
 }

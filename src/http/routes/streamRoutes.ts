@@ -1,0 +1,100 @@
+import { Sse } from "@effect/experimental"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Duration, Effect, Option, Stream } from "effect"
+import { AgentChangeFeed, type AgentChange } from "../../streams/AgentChangeFeed.ts"
+import type { AgentStreamOverflow } from "../../streams/AgentStreamErrors.ts"
+import { AgentRepo } from "../../store/AgentRepo.ts"
+import { TransitionRepo } from "../../store/TransitionRepo.ts"
+import { notFound } from "../ApiError.ts"
+import { admin } from "../admin.ts"
+import { agentChangeEvent, AgentStreamQuery, lastEventIdOf, transitionView } from "../agentStreamContract.ts"
+import { IdParams, PageQuery } from "../contract.ts"
+import { decodeParams, decodeQuery } from "../decode.ts"
+import { json } from "../respond.ts"
+
+/** Keeps idle proxies from closing a quiet stream (Mission Control pings every 15 s too, reference §5.4). */
+export const PING_EVERY = Duration.seconds(15)
+
+const frames = new WeakMap<AgentChange, string>()
+
+/** One `agent` event; its JSON is built once however many clients receive the same change. */
+const frame = (change: AgentChange): string => {
+  let text = frames.get(change)
+  if (text === undefined) {
+    text = Sse.encoder.write({ _tag: "Event", event: "agent", id: String(change.cursor), data: JSON.stringify(agentChangeEvent(change)) })
+    frames.set(change, text)
+  }
+  return text
+}
+
+/**
+ * The text of an agent event stream: a `retry` hint first (it also sends the headers at once),
+ * then one frame per change, with a `: ping` comment every `pingEvery` while it is quiet. A
+ * client dropped for being slow, or whose replay could not be read, gets a closing comment and
+ * the end of the stream; it reconnects with `Last-Event-ID` and misses nothing.
+ */
+export const sseBody = (changes: Stream.Stream<AgentChange, AgentStreamOverflow | SqlError>, pingEvery: Duration.DurationInput): Stream.Stream<string> => {
+  const events = changes.pipe(
+    Stream.map(frame),
+    Stream.catchAll((error) =>
+      Stream.make(
+        error._tag === "AgentStreamOverflow"
+          ? `: dropped: more than ${error.capacity} changes behind; reconnect with Last-Event-ID\n\n`
+          : ": closing: the database could not be read; reconnect with Last-Event-ID\n\n"
+      )
+    )
+  )
+  const pings = Stream.tick(pingEvery).pipe(
+    Stream.drop(1),
+    Stream.map(() => ": ping\n\n")
+  )
+  const retry = Sse.encoder.write(new Sse.Retry({ duration: Duration.seconds(2), lastEventId: undefined }))
+  return Stream.concat(Stream.make(retry), Stream.merge(events, pings, { haltStrategy: "left" }))
+}
+
+/**
+ * Push stream of agent changes and the transition history it is cut from (admin; issue 5).
+ *
+ * `GET /api/v1/agents/stream?board_id&gateway_id` is `text/event-stream`: every transition of
+ * every matching agent as it commits, on whichever instance made it (heartbeats, going
+ * offline, failures, deletion), as `event: agent`, `id: <cursor>`, `data: {cursor, version,
+ * agent, transition: {from, to, event, at, error_tag}}`. The SSE `id` is the global
+ * transitions cursor, not the agent's `version`: one `Last-Event-ID` must say how far a client
+ * got across every agent of the stream, and only a cursor shared by all agents can; the
+ * per-agent monotonic `version` is in the data. Reconnecting with `Last-Event-ID` (or
+ * `?last_event_id=`) replays what was missed, then goes live without a gap or duplicate.
+ * Nothing polls the database: see AgentChangeFeed.
+ */
+export const streamRoutes = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/api/v1/agents/stream",
+    admin(
+      Effect.gen(function* () {
+        const query = yield* decodeQuery(AgentStreamQuery)
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const header = yield* lastEventIdOf(request.headers["last-event-id"])
+        const feed = yield* AgentChangeFeed
+        const changes = feed.changes({ boardId: query.board_id, gatewayId: query.gateway_id }, header ?? query.last_event_id)
+        return HttpServerResponse.stream(Stream.encodeText(sseBody(changes, PING_EVERY)), {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        })
+      })
+    )
+  ),
+  HttpRouter.get(
+    "/api/v1/agents/:id/transitions",
+    admin(
+      Effect.gen(function* () {
+        const { id } = yield* decodeParams(IdParams)
+        const page = yield* decodeQuery(PageQuery)
+        // Like /activity, a deleted agent's history stays readable.
+        const agent = yield* Effect.flatMap(AgentRepo, (repo) => repo.get(id, { includeDeleted: true }))
+        if (Option.isNone(agent)) return yield* notFound("agent")
+        const history = yield* Effect.flatMap(TransitionRepo, (repo) => repo.forAgent(id, page))
+        return json({ items: history.items.map(transitionView), total: history.total, limit: page.limit, offset: page.offset })
+      })
+    )
+  )
+)

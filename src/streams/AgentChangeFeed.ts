@@ -1,0 +1,162 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { Chunk, Context, Deferred, Effect, Layer, Option, Queue, Stream } from "effect"
+import { AGENT_CHANGES_CHANNEL, TransitionRepo, type TransitionFilter, type TransitionRepoShape, type TransitionWithAgent } from "../store/TransitionRepo.ts"
+import { AgentStreamOverflow } from "./AgentStreamErrors.ts"
+import { makeChangeHub, type ChangeHub } from "./changeHub.ts"
+import { listenerConnection, runPgListener } from "./pgListener.ts"
+
+/**
+ * One committed transition with its agent's read model as read right after it committed (so at
+ * `transition.version` or later); `cursor` is its place in the global, commit-ordered stream.
+ */
+export interface AgentChange extends TransitionWithAgent {
+  readonly cursor: number
+}
+
+/** On the transition's board and gateway (where the agent was when it happened). */
+export type AgentChangeFilter = TransitionFilter
+
+export interface AgentChangeFeedShape {
+  /**
+   * Every change matching `filter`, each once, in cursor order. With `after` (a cursor), first
+   * the stored transitions after it (as far as retention keeps them), then live ones as they
+   * commit on any instance; without it, live ones only. It subscribes before it replays and
+   * drops live changes the replay already gave, so the seam has no gap and no duplicate.
+   * Fails with AgentStreamOverflow when the consumer falls `CLIENT_BUFFER` changes behind
+   * (resume from the last cursor: nothing is lost), with SqlError when the replay cannot read.
+   */
+  readonly changes: (filter: AgentChangeFilter, after: number | undefined) => Stream.Stream<AgentChange, AgentStreamOverflow | SqlError>
+  /** Consumers of `changes` on this instance. */
+  readonly subscribers: Effect.Effect<number>
+}
+
+/**
+ * Agent changes for push streams. Each instance holds ONE Postgres listener and one in-process
+ * hub: a committed write announces itself with `pg_notify`, the instance reads the new rows
+ * once and fans them out to all its stream clients, whichever instance made the change. No
+ * client ever polls the database; a client only reads it to replay after a reconnect.
+ */
+export class AgentChangeFeed extends Context.Tag("switchyard/AgentChangeFeed")<AgentChangeFeed, AgentChangeFeedShape>() {}
+
+/** Changes a client may be behind before it is dropped (about 1.5 KB each: ~1.5 MB a client). */
+export const CLIENT_BUFFER = 1_000
+const PAGE = 500
+
+/** Where the replay reads history from. */
+type History = Pick<TransitionRepoShape, "after" | "latestCursor">
+
+const toChange = (row: TransitionWithAgent): AgentChange => ({ ...row, cursor: Number(row.transition.id) })
+
+const matches = (filter: AgentChangeFilter) => (change: AgentChange) =>
+  (filter.boardId === undefined || change.transition.boardId === filter.boardId) &&
+  (filter.gatewayId === undefined || change.transition.gatewayId === filter.gatewayId)
+
+/** Stored changes after `after`, a page at a time, until the history has no more. */
+const replay = (history: History, filter: AgentChangeFilter, after: number) =>
+  Stream.paginateChunkEffect(after, (cursor) =>
+    history.after(cursor, filter, PAGE).pipe(
+      Effect.map((rows) => {
+        const changes = rows.map(toChange)
+        const last = changes.at(-1)
+        return [Chunk.unsafeFromArray(changes), rows.length < PAGE || last === undefined ? Option.none() : Option.some(last.cursor)] as const
+      })
+    )
+  )
+
+/** `changes` over a hub fed in cursor order and a history that holds every committed change. */
+export const makeChanges =
+  (hub: ChangeHub<AgentChange>, history: History): AgentChangeFeedShape["changes"] =>
+  (filter, after) =>
+    Stream.unwrapScoped(
+      Effect.gen(function* () {
+        const subscription = yield* hub.subscribe(matches(filter), CLIENT_BUFFER)
+        // A cursor from another database must not hide live changes below it.
+        const from = after === undefined ? undefined : Math.min(after, yield* history.latestCursor)
+        let last = from ?? 0
+        const overflowed = Effect.zipRight(Deferred.await(subscription.overflowed), Effect.fail(new AgentStreamOverflow({ capacity: CLIENT_BUFFER })))
+        // Cursors are drawn in commit order, so a live change at or below the last replayed
+        // cursor was visible to the replay: it is a duplicate.
+        return Stream.concat(from === undefined ? Stream.empty : replay(history, filter, from), Stream.fromQueue(subscription.queue)).pipe(
+          Stream.filter((change) => {
+            if (change.cursor <= last) return false
+            last = change.cursor
+            return true
+          }),
+          Stream.interruptWhen(overflowed)
+        )
+      })
+    )
+
+/** Parses a notice's cursor; anything unreadable counts as new (a read too many is harmless). */
+const noticeCursor = (payload: string): number => {
+  try {
+    const cursor = (JSON.parse(payload) as { cursor?: unknown }).cursor
+    return typeof cursor === "number" ? cursor : Number.POSITIVE_INFINITY
+  } catch {
+    return Number.POSITIVE_INFINITY
+  }
+}
+
+export const AgentChangeFeedLive = Layer.scoped(
+  AgentChangeFeed,
+  Effect.gen(function* () {
+    const repo = yield* TransitionRepo
+    const pg = yield* PgClient.PgClient
+    const hub = makeChangeHub<AgentChange>()
+    // What committed before this is history (replayed on request); the feed publishes what follows.
+    let published = yield* repo.latestCursor
+    // At most one pending read: notifications that arrive during a read are served by the next.
+    const wake = yield* Queue.sliding<void>(1)
+    const read = Effect.gen(function* () {
+      for (;;) {
+        const rows = yield* repo.after(published, {}, PAGE)
+        for (const row of rows) {
+          const change = toChange(row)
+          hub.publish(change)
+          published = change.cursor
+        }
+        if (rows.length < PAGE) return
+      }
+    })
+    yield* Queue.take(wake).pipe(
+      Effect.zipRight(read),
+      Effect.catchAll((error) =>
+        Effect.logWarning("agent change feed: reading new transitions failed; retrying in 1 s", error).pipe(
+          Effect.zipRight(Effect.sleep("1 second")),
+          Effect.zipRight(Queue.offer(wake, undefined))
+        )
+      ),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    yield* runPgListener(listenerConnection(pg.config), AGENT_CHANGES_CHANNEL, {
+      // Also after a reconnect: whatever committed while the connection was down is read now.
+      onListening: () => void Queue.unsafeOffer(wake, undefined),
+      onNotification: (payload) => {
+        if (noticeCursor(payload) > published) Queue.unsafeOffer(wake, undefined)
+      }
+    }).pipe(Effect.forkScoped)
+    return AgentChangeFeed.of({ changes: makeChanges(hub, repo), subscribers: Effect.sync(hub.size) })
+  })
+)
+
+/**
+ * A feed without Postgres for tests: `publish` stores a change in an in-memory history and
+ * hands it to live subscribers, as a commit would. Changes must be published in cursor order.
+ */
+export const makeAgentChangeFeedTest = () => {
+  const hub = makeChangeHub<AgentChange>()
+  const stored: Array<AgentChange> = []
+  const history: History = {
+    after: (cursor, filter, limit) => Effect.sync(() => stored.filter((change) => change.cursor > cursor && matches(filter)(change)).slice(0, limit)),
+    latestCursor: Effect.sync(() => stored.at(-1)?.cursor ?? 0)
+  }
+  return {
+    layer: Layer.succeed(AgentChangeFeed, AgentChangeFeed.of({ changes: makeChanges(hub, history), subscribers: Effect.sync(hub.size) })),
+    publish: (change: AgentChange) => {
+      stored.push(change)
+      hub.publish(change)
+    }
+  }
+}
