@@ -1,0 +1,98 @@
+import { Effect, Either, Option } from "effect"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { loadGateway } from "../agents/programs/loadGateway.ts"
+import { GatewayClient } from "../gateway/GatewayClient.ts"
+import { describeGatewayError, isTransient, type GatewayError } from "../gateway/GatewayError.ts"
+import { ActivityRepo } from "../store/ActivityRepo.ts"
+import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
+import { MessageRepo, type MessageRow } from "../store/MessageRepo.ts"
+import { deliveryActivity } from "./deliveryActivity.ts"
+import { actorsRestoring, messageDelivery } from "./deliverySchedule.ts"
+import { MessageTargetUnavailable } from "./MessageErrors.ts"
+
+export interface DeliveryOptions {
+  /** How long a target that is not yet provisioned on its gateway may take to become so, ms. */
+  readonly readyTimeoutMs: number
+  /** Per `chat.send` call, ms. */
+  readonly callTimeoutMs: number
+}
+
+/** The gateway idempotency key of a ledger message: fixed by its id, so every retry, and a resume after a restart, is the same send. */
+export const chatIdempotencyKey = (messageId: string) => `msg-${messageId}`
+
+const isGatewayError = (error: { readonly _tag: string }): error is GatewayError => error._tag.startsWith("Gateway")
+
+/**
+ * Waits until the target has been applied on its gateway once (`workspaceSeeded`): a lead just
+ * created for a lead message, say, has no session the gateway would accept before that.
+ */
+const awaitProvisioned = (agent: AgentRow, timeoutMs: number) =>
+  Effect.flatMap(AgentSystem, (system) => system.waitFor(agent.id, (snapshot) => snapshot.context.workspaceSeeded, timeoutMs)).pipe(
+    Effect.retry({ schedule: actorsRestoring, while: (error) => error._tag === "AgentsRestoring" }),
+    Effect.catchTags({
+      // The predicate held; only its snapshot is not saved yet. The gateway has the agent.
+      AgentPersistTimeout: () => Effect.void,
+      AgentNotFound: () => Effect.fail(new MessageTargetUnavailable({ agentId: agent.id, reason: "gone", message: `agent ${agent.name} was deleted` })),
+      AgentWaitTimeout: (timeout) =>
+        Effect.fail(
+          new MessageTargetUnavailable({
+            agentId: agent.id,
+            reason: "not_ready",
+            message: `agent ${agent.name} was not provisioned on its gateway within ${timeoutMs} ms (it is ${timeout.statePath})`
+          })
+        ),
+      AgentsRestoring: () =>
+        Effect.fail(new MessageTargetUnavailable({ agentId: agent.id, reason: "not_ready", message: "agent actors were still being restored" }))
+    }),
+    Effect.asVoid
+  )
+
+/** `chat.send` under the message's fixed key, retried on transient errors; each attempt is counted and its error kept. */
+const send = (message: MessageRow, agent: AgentRow, callTimeoutMs: number) =>
+  Effect.gen(function* () {
+    const repo = yield* MessageRepo
+    const client = yield* GatewayClient
+    const { target } = yield* loadGateway(agent.gatewayId)
+    const params = { sessionKey: agent.sessionKey, message: message.body, deliver: message.deliver, idempotencyKey: chatIdempotencyKey(message.id) }
+    const once = repo.recordAttempt(message.id).pipe(
+      Effect.zipRight(client.call(target, "chat.send", params, { timeoutMs: callTimeoutMs })),
+      Effect.asVoid,
+      // A replay after the first run failed (no model credentials, say): the message was taken the first time.
+      Effect.catchIf(
+        (error) => error._tag === "GatewayRpcError" && error.kind === "chat_run_failed",
+        () => Effect.void
+      ),
+      Effect.tapError((error) => (isGatewayError(error) && isTransient(error) ? repo.recordError(message.id, describeGatewayError(error)) : Effect.void))
+    )
+    // Timeouts retry here too: the fixed idempotency key makes a send the gateway did take answer `in_flight`.
+    yield* Effect.retry(once, { schedule: messageDelivery, while: (error) => isGatewayError(error) && isTransient(error) })
+  })
+
+/**
+ * Delivers one pending gateway-channel message: waits until its target is provisioned, then
+ * `chat.send {sessionKey, message, deliver, idempotencyKey: msg-<id>}` with `messageDelivery`
+ * retries, and settles the row `delivered` or `failed` with the reason (a gateway error,
+ * `MessageTargetUnavailable`, or `AgentGatewayMissing`), recording the kind's activity event.
+ * Output: the settled row, or none if it was already settled elsewhere. A database failure
+ * leaves the row `pending` (resumed at the next start) and fails with SqlError.
+ */
+export const deliverMessage = Effect.fn("Messages.deliver")(function* (message: MessageRow, options: DeliveryOptions) {
+  const repo = yield* MessageRepo
+  const agent = yield* Effect.flatMap(AgentRepo, (agents) => agents.get(message.targetAgentId))
+  const outcome = Option.isNone(agent)
+    ? Either.left(new MessageTargetUnavailable({ agentId: message.targetAgentId, reason: "gone", message: `agent ${message.targetAgentId} was deleted` }))
+    : yield* Effect.either(Effect.zipRight(awaitProvisioned(agent.value, options.readyTimeoutMs), send(message, agent.value, options.callTimeoutMs)))
+  if (Either.isLeft(outcome) && outcome.left._tag === "SqlError") return yield* outcome.left
+  const settled = Either.isRight(outcome)
+    ? yield* repo.markDelivered(message.id)
+    : yield* repo.markFailed(message.id, isGatewayError(outcome.left) ? describeGatewayError(outcome.left) : outcome.left.message)
+  if (Option.isSome(settled) && Option.isSome(agent)) {
+    const reason = settled.value.lastError ?? ""
+    const entry = deliveryActivity(message.kind, agent.value.name, settled.value.status === "delivered" ? { delivered: true } : { delivered: false, reason })
+    if (entry !== undefined) {
+      const actor = message.senderAgentId ?? agent.value.id
+      yield* Effect.flatMap(ActivityRepo, (activity) => activity.record({ ...entry, agentId: actor, boardId: agent.value.boardId, gatewayId: agent.value.gatewayId }))
+    }
+  }
+  return settled
+})
