@@ -4,6 +4,7 @@ import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import { configConflict } from "../gateway/retryPolicies.ts"
+import { recordConfigPatch } from "../observability/gatewayMetrics.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
 
 /** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */
@@ -93,6 +94,7 @@ const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntr
       baseHash: config.hash,
       note: `switchyard: ${changed.length} agent entr${changed.length === 1 ? "y" : "ies"}`
     })
+    yield* recordConfigPatch(changed.length)
     return new Set(changed.map(([agentId]) => agentId))
   }).pipe(Effect.retry(configConflict))
 

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Deferred, Duration, Effect, FiberId } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
+import { observeEventToPersist } from "../observability/agentMetrics.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { TransitionRepo, type NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
@@ -34,6 +35,8 @@ export class SnapshotWriter {
   /** Transitions recorded since the last trim. */
   private untrimmed = 0
   private writing = false
+  /** When each snapshot not yet saved was offered (`performance.now()`), for the persist-latency metric. */
+  private offeredAt: number[] = []
   private readonly waiters: Array<{ version: number; done: Deferred.Deferred<void> }> = []
 
   constructor(
@@ -58,6 +61,7 @@ export class SnapshotWriter {
     transition?: Omit<NewTransition, "version"> | undefined
   ): number {
     this.version += 1
+    this.offeredAt.push(performance.now())
     this.latest = { version: this.version, snapshot, projection }
     this.activity.push(...activity)
     if (transition !== undefined) this.transitions.push({ ...transition, version: this.version })
@@ -114,6 +118,7 @@ export class SnapshotWriter {
         }
         failures = 0
         self.untrimmed = trim ? 0 : self.untrimmed + transitions.length
+        observeEventToPersist(self.offeredAt.splice(0, item.version - self.persisted))
         self.persisted = item.version
         for (const waiter of self.waiters.filter((w) => w.version <= item.version)) {
           self.waiters.splice(self.waiters.indexOf(waiter), 1)

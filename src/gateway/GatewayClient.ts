@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto"
 import { Context, Duration, Effect, Layer, PubSub, Redacted, Runtime, Stream } from "effect"
+import { countReconnects, measureRpc } from "../observability/gatewayMetrics.ts"
 import type { DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnection, type ConnectionFailure } from "./GatewayConnection.ts"
 import {
@@ -183,7 +184,8 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         headers: target.headers,
         handshakeTimeoutMs: config.handshakeTimeoutMs,
         clientVersion: config.clientVersion,
-        onEvent: publish(target.id)
+        onEvent: publish(target.id),
+        onStatus: countReconnects(target.id)
       })
       pool.set(target.id, { connection, fingerprint })
       return connection
@@ -230,6 +232,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
           totalMs[method] = (totalMs[method] ?? 0) + Duration.toMillis(elapsed)
           return result
         }),
+        measureRpc(method),
         Effect.withSpan(`gateway.${method}`, { attributes: { gatewayId: target.id } })
       )
     }

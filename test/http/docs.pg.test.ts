@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { z } from "zod"
+import { GatewayCommands, GatewaySessions, GatewayStatus, RegisteredGateway } from "../../src/http/openapi/gatewaySchemas.ts"
+import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
+import { TransitionView } from "../../src/http/openapi/streamPaths.ts"
+import { SyncJobReport, SyncJobStarted } from "../../src/http/openapi/syncSchemas.ts"
+import { ActivityView, AgentView, BoardView, GatewayView, listOf, pageOf, TaskView } from "../../src/http/openapi/viewSchemas.ts"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+
+/**
+ * GET /docs and GET /openapi.json (issue 5 §4): the page and everything it loads come from the
+ * service itself, and the document's response schemas describe what the service answers.
+ */
+let db: Awaited<ReturnType<typeof createTestDatabase>>
+let simulator: GatewaySimulator
+let service: InProcessService
+
+beforeAll(async () => {
+  db = await createTestDatabase()
+  simulator = await startGatewaySimulator()
+  service = await startInProcessService(db.url, { checkinTimeoutMs: 600_000 })
+})
+
+afterAll(async () => {
+  await service?.stop()
+  await simulator?.stop()
+  await db?.drop()
+})
+
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${service.url}${path}`, { headers })
+
+describe("GET /docs", () => {
+  it("serves Swagger UI offline: no external URL in the page, every asset it names loads from the service", async () => {
+    const page = await get("/docs")
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(page.headers.get("content-security-policy")).toMatch(/^default-src 'self'; script-src 'self';.*connect-src 'self'/)
+    const html = await page.text()
+    expect(html).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i)
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!)
+    expect(assets.sort()).toEqual(["/docs/docs.css", "/docs/docs.js", "/docs/favicon-32x32.png", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"])
+    for (const asset of assets) {
+      const response = await get(asset)
+      expect(response.status, asset).toBe(200)
+      expect(response.headers.get("content-type"), asset).toMatch(asset.endsWith(".js") ? /^text\/javascript/ : asset.endsWith(".css") ? /^text\/css/ : /^image\/png/)
+      expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(100)
+    }
+    // The start-up script points Swagger UI at this service's document, with the online validator off.
+    const script = await (await get("/docs/docs.js")).text()
+    expect(script).toContain('url: "/openapi.json"')
+    expect(script).toContain("validatorUrl: null")
+  })
+
+  it("revalidates assets by ETag and serves nothing outside its list", async () => {
+    const first = await get("/docs/swagger-ui.css")
+    const etag = first.headers.get("etag")!
+    expect(etag).toMatch(/^"[\w-]{22}"$/)
+    expect((await get("/docs/swagger-ui.css", { "if-none-match": etag })).status).toBe(304)
+    for (const path of ["/docs/index.html", "/docs/package.json", "/docs/..%2Fpackage.json", "/docs/swagger-ui-bundle.js.map"]) expect((await get(path)).status, path).toBe(404)
+  })
+})
+
+describe("GET /openapi.json", () => {
+  it("is the generated OpenAPI 3.1 document, public", async () => {
+    const response = await get("/openapi.json")
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/)
+    expect(await response.json()).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())))
+  })
+
+  it("describes what the service answers: live answers parse with the response schemas, field for field", async () => {
+    const { api } = service
+    /** The answer parses, and names exactly the schema's fields. */
+    const conforms = (schema: z.ZodObject, body: unknown, where: string) => {
+      const parsed = schema.safeParse(body)
+      expect(parsed.error?.issues ?? [], where).toEqual([])
+      const optional = Object.entries(schema.shape).filter(([, field]) => (field as z.ZodType).safeParse(undefined).success).map(([key]) => key)
+      expect(Object.keys(body as object).sort(), where).toEqual(Object.keys(schema.shape).filter((key) => !optional.includes(key) || key in (body as object)).sort())
+    }
+    const gateway = await api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
+    conforms(RegisteredGateway, gateway.body, "POST /gateways")
+    const gatewayId: string = gateway.body.id
+    const board = await api("POST", "/api/v1/boards", { name: "Docs", gateway_id: gatewayId })
+    conforms(BoardView, board.body, "POST /boards")
+    const agent = await api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=20000", { name: "Ada", board_id: board.body.id })
+    expect(agent.status).toBe(201)
+    conforms(AgentView, agent.body, "POST /agents")
+    const task = await api("POST", `/api/v1/boards/${board.body.id}/tasks`, { title: "Write the docs", assigned_agent_id: agent.body.id })
+    conforms(TaskView, task.body, "POST /tasks")
+
+    conforms(listOf(GatewayView), (await api("GET", "/api/v1/gateways")).body, "GET /gateways")
+    conforms(listOf(BoardView), (await api("GET", "/api/v1/boards")).body, "GET /boards")
+    const agents = (await api("GET", "/api/v1/agents")).body
+    conforms(pageOf(AgentView), agents, "GET /agents")
+    for (const item of agents.items) conforms(AgentView, item, "GET /agents item")
+    conforms(pageOf(ActivityView), (await api("GET", `/api/v1/agents/${agent.body.id}/activity`)).body, "GET /agents/{id}/activity")
+    const transitions = (await api("GET", `/api/v1/agents/${agent.body.id}/transitions`)).body
+    conforms(pageOf(TransitionView), transitions, "GET /agents/{id}/transitions")
+    conforms(TransitionView, transitions.items[0], "transition")
+    conforms(GatewayStatus, (await api("GET", `/api/v1/gateways/${gatewayId}/status`)).body, "GET /gateways/{id}/status")
+    conforms(GatewaySessions, (await api("GET", `/api/v1/gateways/${gatewayId}/sessions`)).body, "GET /gateways/{id}/sessions")
+    conforms(GatewayCommands, (await api("GET", `/api/v1/gateways/${gatewayId}/commands`)).body, "GET /gateways/{id}/commands")
+
+    const job = await api("POST", `/api/v1/gateways/${gatewayId}/templates/sync`, {})
+    expect(job.status).toBe(202)
+    conforms(SyncJobStarted, job.body, "POST /templates/sync")
+    await expect.poll(async () => (await api("GET", job.body.href)).body.status, { timeout: 20_000 }).toBe("done")
+    conforms(SyncJobReport, (await api("GET", job.body.href)).body, "GET /templates/sync/{job}")
+  })
+})

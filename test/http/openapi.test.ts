@@ -1,0 +1,103 @@
+import { Validator } from "@seriousme/openapi-schema-validator"
+import { Chunk } from "effect"
+import { describe, expect, it } from "vitest"
+import { router } from "../../src/http/HttpApp.ts"
+import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
+
+/**
+ * GET /openapi.json (issue 5 §4): generated from the zod contract, valid OpenAPI 3.1, and
+ * complete: every route the router serves is an operation, and every operation is served.
+ */
+const document = buildOpenApiDocument()
+
+type Operation = { operationId?: string; tags?: Array<string>; security?: Array<Record<string, Array<string>>>; parameters?: Array<{ in: string; name: string }> } & Record<
+  string,
+  unknown
+>
+const METHODS = ["get", "put", "post", "delete", "patch", "options", "head"] as const
+
+/** `METHOD /path/{param}` of every operation in the document. */
+const operations = Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
+  METHODS.flatMap((method) => {
+    const operation = (item as Record<string, Operation | undefined>)[method]
+    return operation === undefined ? [] : [{ key: `${method.toUpperCase()} ${path}`, path, operation }]
+  })
+)
+const byKey = new Map(operations.map((entry) => [entry.key, entry.operation]))
+const operation = (key: string) => {
+  const found = byKey.get(key)
+  if (found === undefined) throw new Error(`no operation ${key}`)
+  return found
+}
+
+/** The router's routes in OpenAPI spelling: `:id` → `{id}`. */
+const routed = Chunk.toReadonlyArray(router.routes).map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}")}`)
+
+describe("GET /openapi.json: the OpenAPI document", () => {
+  it("has an operation for every route the router serves, and no operation that is not served", () => {
+    expect(routed.length).toBeGreaterThan(30)
+    const undocumented = routed.filter((key) => !byKey.has(key))
+    // A new route needs its operation in src/http/openapi/<area>Paths.ts.
+    expect(undocumented).toEqual([])
+    expect(operations.map((entry) => entry.key).filter((key) => !routed.includes(key))).toEqual([])
+  })
+
+  it("validates as OpenAPI 3.1", async () => {
+    const validator = new Validator()
+    const result = await validator.validate(JSON.parse(JSON.stringify(document)) as Record<string, unknown>)
+    expect(result.errors ?? []).toEqual([])
+    expect(result.valid).toBe(true)
+    expect(validator.version).toBe("3.1")
+  })
+
+  it("declares every path parameter, with unique operation ids", () => {
+    for (const { key, path, operation: op } of operations) {
+      const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]).sort()
+      const declared = (op.parameters ?? []).filter((parameter) => parameter.in === "path").map((parameter) => parameter.name).sort()
+      expect(declared, key).toEqual(inPath)
+    }
+    const ids = operations.map((entry) => entry.operation.operationId)
+    expect(ids.every((id) => typeof id === "string")).toBe(true)
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  it("tags the agents' own operations with their role tags, with the hints their AGENTS.md filters on", () => {
+    const everyAgent = ["agent-main", "agent-lead", "agent-worker"]
+    expect(operation("POST /api/v1/agent/heartbeat").tags).toEqual(everyAgent)
+    expect(operation("POST /api/v1/agents/{id}/heartbeat").tags).toEqual([...everyAgent, "admin", "agents"])
+    expect(operation("POST /api/v1/agents/heartbeat").tags).toEqual([...everyAgent, "admin", "agents"])
+    // Only a lead creates agents (and the admin).
+    expect(operation("POST /api/v1/agents").tags).toEqual(["agent-lead", "admin", "agents"])
+    for (const { key, operation: op } of operations.filter((entry) => entry.operation.tags?.some((tag) => tag.startsWith("agent-")))) {
+      expect(op["x-llm-intent"], key).toEqual(expect.any(String))
+      expect(op["x-when-to-use"], key).toEqual(expect.arrayContaining([expect.any(String)]))
+      expect(op.security, key).toEqual(expect.arrayContaining([{ agentToken: [] }]))
+    }
+    // What a worker's discovery command (templates/AGENTS.md.njk) keeps: no admin-only operation.
+    const workerOps = operations.filter((entry) => entry.operation.tags?.includes("agent-worker")).map((entry) => entry.key)
+    expect(workerOps.sort()).toEqual(["POST /api/v1/agent/heartbeat", "POST /api/v1/agents/heartbeat", "POST /api/v1/agents/{id}/heartbeat"])
+  })
+
+  it("tags every admin operation `admin` plus its resource, secured by the admin bearer", () => {
+    const resources = ["gateways", "boards", "tasks", "agents", "template-sync"]
+    const adminOnly = operations.filter((entry) => entry.operation.tags?.[0] === "admin")
+    expect(adminOnly.length).toBeGreaterThan(25)
+    for (const { key, operation: op } of adminOnly) {
+      expect(op.tags, key).toHaveLength(2)
+      expect(resources, key).toContain(op.tags?.[1])
+      expect(op.security, key).toEqual([{ adminBearer: [] }])
+    }
+    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual(["adminBearer", "agentBearer", "agentToken"])
+    expect(document.components?.securitySchemes?.["agentToken"]).toMatchObject({ type: "apiKey", in: "header", name: "X-Agent-Token" })
+    // Public operations need no credentials.
+    expect(operation("GET /healthz").security).toEqual([])
+    expect(operation("GET /metrics").security).toEqual([])
+  })
+
+  it("takes request schemas from the contract (a strict body stays strict, a default stays a default)", () => {
+    const body = (operation("POST /api/v1/agents").requestBody as { content: Record<string, { schema: Record<string, unknown> }> }).content["application/json"]!.schema
+    expect(body).toMatchObject({ type: "object", additionalProperties: false, required: ["name"] })
+    const wait = (operation("POST /api/v1/agents").parameters ?? []).find((parameter) => parameter.name === "timeout_ms") as { schema?: { default?: number } } | undefined
+    expect(wait?.schema?.default).toBe(30_000)
+  })
+})
