@@ -1,0 +1,38 @@
+import { z } from "zod"
+
+/**
+ * The contract of the agent inbox (`/api/gateway/*`, Clawith's pull API) and the activity feed:
+ * request schemas only, kept apart from the handlers. Agents are LLMs, so each message says
+ * what is wrong; unknown fields are refused rather than ignored.
+ */
+const uuid = z.uuid()
+/** Postgres text cannot hold NUL; refused here as bad input rather than failing in the database. */
+const text = (max: number) =>
+  z
+    .string()
+    .min(1, "must not be empty")
+    .max(max)
+    .refine((value) => !value.includes("\u0000"), { message: "must not contain NUL characters" })
+
+export const AgentIdParams = z.object({ agent_id: uuid })
+
+export const PollQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) })
+
+export const ReportBody = z.strictObject({ message_id: uuid, result: text(100_000) })
+
+export const SendMessageBody = z.strictObject({
+  /** The contact's exact name (case does not matter); see `contacts` in the poll answer. */
+  to: z.string().trim().min(1, "must not be empty").max(120),
+  content: text(100_000),
+  /** Replaying a key sends nothing twice; without one, every call is a new message. */
+  idempotency_key: z.string().trim().min(1).max(200).optional()
+})
+
+export const InboxHeartbeatBody = z.strictObject({ status: z.string().trim().min(1).max(64).optional() })
+
+export const ActivityQuery = z.object({
+  agent_id: uuid.optional(),
+  board_id: uuid.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0)
+})
