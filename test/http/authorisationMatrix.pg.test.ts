@@ -1,0 +1,203 @@
+import { Chunk } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { router } from "../../src/http/HttpApp.ts"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { createFleet, issueInboxKey, type Fleet } from "./agentFleet.ts"
+
+/**
+ * The authorisation matrix (issue 4 §4): every route the router serves × every kind of caller,
+ * each cell allow or deny, each cell asked over HTTP. The rows are keyed by the router's own
+ * `METHOD /path/:param`, so a route without a row (or a row without a route) fails the test.
+ *
+ * - allow: the call got past authentication and authorisation, i.e. any answer but 401/403
+ *   (never a 5xx). Probes are chosen so that an allowed call changes nothing that matters: a
+ *   missing id (404), a taken name (409) or a bad body (422), each decided after the checks.
+ * - deny: 401 or 403; a caller with no credentials at all is always 401.
+ *
+ * To add a route: add its row to MATRIX with `who` (the cells) and `probe` (the request).
+ */
+const ACTORS = ["admin", "main", "lead", "worker", "otherWorker", "inboxKey", "none"] as const
+type Actor = (typeof ACTORS)[number]
+type Cell = "allow" | "deny"
+
+/** What the fixture gives a probe: the fleet, and the ids a probe should not touch. */
+interface World extends Fleet {
+  /** A well-formed id that names nothing. */
+  readonly missing: string
+}
+
+interface Probe {
+  readonly path: string
+  readonly body?: unknown
+}
+
+interface Row {
+  readonly who: Readonly<Record<Actor, Cell>>
+  readonly probe: (world: World, actor: Actor) => Probe
+}
+
+/** The cells of a row: `allowed` may call, everyone else is denied. */
+const only = (...allowed: ReadonlyArray<Actor>): Readonly<Record<Actor, Cell>> =>
+  Object.fromEntries(ACTORS.map((actor) => [actor, allowed.includes(actor) ? "allow" : "deny"])) as Record<Actor, Cell>
+
+const EVERYONE = only(...ACTORS)
+const ADMIN = only("admin")
+/** Every agent with its `X-Agent-Token`, whatever its role or board. */
+const AGENT_TOKENS: ReadonlyArray<Actor> = ["main", "lead", "worker", "otherWorker"]
+/** The inbox routes: the agent's own `X-Api-Key` only. */
+const INBOX = only("inboxKey")
+
+const path = (text: string): Row["probe"] => () => ({ path: text })
+
+/** Every row: keep them grouped by route file, in router order. */
+const MATRIX: Readonly<Record<string, Row>> = {
+  // systemRoutes, docsRoutes, metricsRoutes, inspectRoutes: public.
+  "GET /healthz": { who: EVERYONE, probe: path("/healthz") },
+  "GET /readyz": { who: EVERYONE, probe: path("/readyz") },
+  "GET /api/v1/machines/agent": { who: EVERYONE, probe: path("/api/v1/machines/agent") },
+  "GET /openapi.json": { who: EVERYONE, probe: path("/openapi.json") },
+  "GET /docs": { who: EVERYONE, probe: path("/docs") },
+  "GET /docs/:asset": { who: EVERYONE, probe: path("/docs/docs.css") },
+  "GET /metrics": { who: EVERYONE, probe: path("/metrics") },
+  "GET /inspect": { who: EVERYONE, probe: path("/inspect") },
+  "GET /inspect/assets/:name": { who: EVERYONE, probe: path("/inspect/assets/main.js") },
+
+  // gatewayQueryRoutes: admin.
+  "POST /api/v1/gateways/status": { who: ADMIN, probe: () => ({ path: "/api/v1/gateways/status", body: {} }) },
+  "GET /api/v1/gateways/:id/status": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/status` }) },
+  "GET /api/v1/gateways/:id/sessions": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions` }) },
+  "GET /api/v1/gateways/:id/sessions/:key": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions/agent:nobody:main` }) },
+  "GET /api/v1/gateways/:id/sessions/:key/history": {
+    who: ADMIN,
+    probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions/agent:nobody:main/history` })
+  },
+  "POST /api/v1/gateways/:id/sessions/:key/message": {
+    who: ADMIN,
+    probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions/agent:nobody:main/message`, body: {} })
+  },
+  "GET /api/v1/gateways/:id/commands": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/commands` }) },
+
+  // gatewayRoutes: admin.
+  "POST /api/v1/gateways": { who: ADMIN, probe: () => ({ path: "/api/v1/gateways", body: {} }) },
+  "GET /api/v1/gateways": { who: ADMIN, probe: path("/api/v1/gateways") },
+  "GET /api/v1/gateways/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}` }) },
+  "PATCH /api/v1/gateways/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}`, body: { name: "" } }) },
+  "POST /api/v1/gateways/:id/check": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.missing}/check` }) },
+  "DELETE /api/v1/gateways/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.missing}` }) },
+
+  // boardRoutes, taskRoutes: admin.
+  "POST /api/v1/boards": { who: ADMIN, probe: () => ({ path: "/api/v1/boards", body: {} }) },
+  "GET /api/v1/boards": { who: ADMIN, probe: path("/api/v1/boards") },
+  "GET /api/v1/boards/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}` }) },
+  "PATCH /api/v1/boards/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}`, body: { max_agents: -1 } }) },
+  "DELETE /api/v1/boards/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.missing}` }) },
+  "POST /api/v1/boards/:id/lead": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.missing}/lead`, body: {} }) },
+  "POST /api/v1/boards/:id/tasks": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}/tasks`, body: {} }) },
+  "GET /api/v1/boards/:id/tasks": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}/tasks` }) },
+  "PATCH /api/v1/boards/:id/tasks/:task_id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}/tasks/${w.missing}`, body: {} }) },
+
+  // heartbeatRoutes: agents heartbeat themselves; the admin any agent, or by name.
+  "POST /api/v1/agent/heartbeat": { who: only(...AGENT_TOKENS), probe: () => ({ path: "/api/v1/agent/heartbeat", body: {} }) },
+  // A valid body: the admin finds Ada by name and heartbeats her; an agent heartbeats itself.
+  "POST /api/v1/agents/heartbeat": { who: only("admin", ...AGENT_TOKENS), probe: (w) => ({ path: "/api/v1/agents/heartbeat", body: { name: "Ada", board_id: w.boards.board } }) },
+  "POST /api/v1/agents/:id/heartbeat": { who: only("admin", "worker"), probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}/heartbeat`, body: {} }) },
+
+  // streamRoutes: admin.
+  "GET /api/v1/agents/stream": { who: ADMIN, probe: path("/api/v1/agents/stream") },
+  "GET /api/v1/agents/:id/transitions": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}/transitions` }) },
+
+  // agentRoutes: admin; a lead creates workers on its own board (a taken name: 409 after the role check).
+  "GET /api/v1/agents": { who: ADMIN, probe: path("/api/v1/agents") },
+  "POST /api/v1/agents": { who: only("admin", "lead"), probe: (w) => ({ path: "/api/v1/agents", body: { name: "Ada", board_id: w.boards.board } }) },
+  "GET /api/v1/agents/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}` }) },
+  "PATCH /api/v1/agents/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}`, body: { status: "online" } }) },
+  "GET /api/v1/agents/:id/activity": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}/activity` }) },
+  "DELETE /api/v1/agents/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.missing}` }) },
+  "POST /api/v1/agents/:id/retry": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.missing}/retry` }) },
+
+  // syncRoutes: admin.
+  "POST /api/v1/gateways/:id/templates/sync": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.missing}/templates/sync`, body: {} }) },
+  "GET /api/v1/gateways/:id/templates/sync/:job": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/templates/sync/${w.missing}` }) },
+  "GET /api/v1/gateways/:id/templates/sync/:job/events": {
+    who: ADMIN,
+    probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/templates/sync/${w.missing}/events` })
+  },
+
+  // inboxRoutes: the key is issued by the admin; the inbox takes only the agent's own X-Api-Key (the inbox key is the worker's).
+  "POST /api/v1/agents/:id/api-key": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.missing}/api-key` }) },
+  "GET /api/gateway/poll": { who: INBOX, probe: path("/api/gateway/poll") },
+  "POST /api/gateway/report": { who: INBOX, probe: () => ({ path: "/api/gateway/report", body: {} }) },
+  "POST /api/gateway/heartbeat": { who: INBOX, probe: () => ({ path: "/api/gateway/heartbeat", body: {} }) },
+  "POST /api/gateway/send-message": { who: INBOX, probe: () => ({ path: "/api/gateway/send-message", body: {} }) },
+  "GET /api/gateway/setup-guide/:agent_id": { who: only("admin", "inboxKey"), probe: (w) => ({ path: `/api/gateway/setup-guide/${w.agents.ada.id}` }) },
+
+  // activityRoutes: the admin reads all; an agent its own entries.
+  "GET /api/v1/activity": { who: only("admin", ...AGENT_TOKENS), probe: path("/api/v1/activity") }
+}
+
+/** The router's routes as `METHOD /path/:param`, in router order. */
+const ROUTES = Chunk.toReadonlyArray(router.routes).map((route) => `${route.method} ${route.path}`)
+
+describe("authorisation matrix: every route × admin, main, lead, worker, worker of another board, inbox key, no credentials", () => {
+  let db: { url: string; drop: () => Promise<void> }
+  let simulator: GatewaySimulator
+  let service: InProcessService
+  let world: World
+  let credentials: Record<Actor, Record<string, string>>
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    simulator = await startGatewaySimulator()
+    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, retryBaseMs: 50 })
+    const fleet = await createFleet(service, simulator)
+    world = { ...fleet, missing: crypto.randomUUID() }
+    const inboxKey = await issueInboxKey(service, fleet.agents.ada.id)
+    credentials = {
+      admin: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+      main: { "x-agent-token": fleet.agents.main.token },
+      lead: { "x-agent-token": fleet.agents.lead.token },
+      worker: { "x-agent-token": fleet.agents.ada.token },
+      otherWorker: { "x-agent-token": fleet.agents.carol.token },
+      inboxKey: { "x-api-key": inboxKey },
+      none: {}
+    }
+  })
+
+  afterAll(async () => {
+    await service?.stop()
+    await simulator?.stop()
+    await db?.drop()
+  })
+
+  /** One cell: the status the actor gets for the row's probe (streams are cut after the headers). */
+  const ask = async (route: string, actor: Actor) => {
+    const method = route.slice(0, route.indexOf(" "))
+    const probe = MATRIX[route]!.probe(world, actor)
+    const response = await fetch(`${service.url}${probe.path}`, {
+      method,
+      headers: { ...(probe.body === undefined ? {} : { "content-type": "application/json" }), ...credentials[actor] },
+      ...(probe.body === undefined ? {} : { body: JSON.stringify(probe.body) })
+    })
+    await response.body?.cancel()
+    return response.status
+  }
+
+  it("has exactly one row per route the router serves", () => {
+    expect(ROUTES.length).toBeGreaterThan(40)
+    expect(new Set(ROUTES).size).toBe(ROUTES.length)
+    // A route without a row: add it to MATRIX (who may call it, and a probe that changes nothing).
+    expect(ROUTES.filter((route) => MATRIX[route] === undefined)).toEqual([])
+    // A row without a route: the route was removed or renamed.
+    expect(Object.keys(MATRIX).filter((route) => !ROUTES.includes(route))).toEqual([])
+  })
+
+  it.each(ROUTES.filter((route) => MATRIX[route] !== undefined))("%s", async (route) => {
+    const statuses = Object.fromEntries(await Promise.all(ACTORS.map(async (actor) => [actor, await ask(route, actor)] as const))) as Record<Actor, number>
+    const cells = Object.fromEntries(ACTORS.map((actor) => [actor, statuses[actor] === 401 || statuses[actor] === 403 ? "deny" : "allow"]))
+    expect({ cells, statuses }).toEqual({ cells: MATRIX[route]!.who, statuses: expect.anything() })
+    for (const actor of ACTORS) expect(statuses[actor], `${actor}: ${statuses[actor]}`).toBeLessThan(500)
+    if (MATRIX[route]!.who.none === "deny") expect(statuses.none).toBe(401)
+  })
+})
