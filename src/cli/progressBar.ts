@@ -11,8 +11,9 @@ export interface Progress {
 const WIDTH = 24
 
 /** `[██████░░░░░░]  3/8  updated 2  skipped 1  failed 0` */
-export const progressLine = (progress: Progress): string => {
-  const filled = progress.total === 0 ? WIDTH : Math.round((progress.done / progress.total) * WIDTH)
+export const progressLine = (progress: Progress, finished = false): string => {
+  // Before the job has read its agents the total is 0: nothing done yet, unless it is over.
+  const filled = progress.total === 0 ? (finished ? WIDTH : 0) : Math.round((progress.done / progress.total) * WIDTH)
   const bar = "█".repeat(filled) + "░".repeat(WIDTH - filled)
   return `[${bar}]  ${progress.done}/${progress.total}  updated ${progress.updated}  skipped ${progress.skipped}  failed ${progress.failed}`
 }
@@ -25,8 +26,8 @@ export const progressBar = (stream: CliStream, label: string) => {
   let last = ""
   let drawn = false
   return {
-    update(progress: Progress) {
-      const text = `${label} ${progressLine(progress)}`
+    update(progress: Progress, finished = false) {
+      const text = `${label} ${progressLine(progress, finished)}`
       if (text === last) return
       last = text
       if (stream.isTTY === true) {

@@ -1,6 +1,12 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import { chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { z } from "zod"
 import { GatewayCommands, GatewaySessions, GatewayStatus, RegisteredGateway } from "../../src/http/openapi/gatewaySchemas.ts"
+import { InboxPolled } from "../../src/http/openapi/inboxPaths.ts"
 import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
 import { TransitionView } from "../../src/http/openapi/streamPaths.ts"
 import { SyncJobReport, SyncJobStarted } from "../../src/http/openapi/syncSchemas.ts"
@@ -62,6 +68,46 @@ describe("GET /docs", () => {
   })
 })
 
+const CHROMIUM = "/usr/bin/chromium"
+const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts")
+
+/** The page as a browser runs it, under its Content-Security-Policy (`bash scripts/install-chromium.sh`; skipped without Chromium). */
+describe.skipIf(!existsSync(CHROMIUM))("GET /docs in headless Chromium", () => {
+  it("renders every operation from /openapi.json, requesting nothing from another origin, without errors", async () => {
+    const profile = mkdtempSync(path.join(tmpdir(), "sy-docs-chromium-"))
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    })
+    try {
+      const page = context.pages()[0] ?? (await context.newPage())
+      const requested: Array<string> = []
+      const errors: Array<string> = []
+      page.on("request", (request) => requested.push(request.url()))
+      page.on("pageerror", (error) => errors.push(error.message))
+      // A Content-Security-Policy violation is a console error too.
+      page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())))
+      await page.goto(`${service.url}/docs`)
+      await expect.poll(() => page.locator(".swagger-ui .info .title").textContent({ timeout: 1_000 }).catch(() => null), { timeout: 30_000 }).toMatch(/^Switchyard/)
+      // Swagger UI lists an operation under each of its tags.
+      const listed = Object.values(buildOpenApiDocument().paths ?? {})
+        .flatMap((item) => Object.values(item as Record<string, { tags?: Array<string> }>))
+        .reduce((sum, operation) => sum + (operation.tags?.length ?? 1), 0)
+      await expect.poll(() => page.locator(".opblock").count(), { timeout: 10_000 }).toBe(listed)
+      expect(await page.locator('.opblock-tag[data-tag="agent-worker"]').count()).toBe(1)
+      mkdirSync(ARTIFACTS, { recursive: true })
+      await page.screenshot({ path: path.join(ARTIFACTS, "docs.png") })
+      const origin = new URL(service.url).origin
+      expect(requested.filter((url) => !url.startsWith("data:") && new URL(url).origin !== origin)).toEqual([])
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+      rmSync(profile, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("GET /openapi.json", () => {
   it("is the generated OpenAPI 3.1 document, public", async () => {
     const response = await get("/openapi.json")
@@ -102,6 +148,13 @@ describe("GET /openapi.json", () => {
     conforms(GatewayStatus, (await api("GET", `/api/v1/gateways/${gatewayId}/status`)).body, "GET /gateways/{id}/status")
     conforms(GatewaySessions, (await api("GET", `/api/v1/gateways/${gatewayId}/sessions`)).body, "GET /gateways/{id}/sessions")
     conforms(GatewayCommands, (await api("GET", `/api/v1/gateways/${gatewayId}/commands`)).body, "GET /gateways/{id}/commands")
+
+    conforms(pageOf(ActivityView), (await api("GET", "/api/v1/activity")).body, "GET /activity")
+    const key = await api("POST", `/api/v1/agents/${agent.body.id}/api-key`)
+    expect(key.status).toBe(201)
+    const poll = await api("GET", "/api/gateway/poll", undefined, { "x-api-key": key.body.api_key })
+    expect(poll.status).toBe(200)
+    conforms(InboxPolled, poll.body, "GET /api/gateway/poll")
 
     const job = await api("POST", `/api/v1/gateways/${gatewayId}/templates/sync`, {})
     expect(job.status).toBe(202)

@@ -75,11 +75,11 @@ describe("GET /openapi.json: the OpenAPI document", () => {
     }
     // What a worker's discovery command (templates/AGENTS.md.njk) keeps: no admin-only operation.
     const workerOps = operations.filter((entry) => entry.operation.tags?.includes("agent-worker")).map((entry) => entry.key)
-    expect(workerOps.sort()).toEqual(["POST /api/v1/agent/heartbeat", "POST /api/v1/agents/heartbeat", "POST /api/v1/agents/{id}/heartbeat"])
+    expect(workerOps.sort()).toEqual(["GET /api/v1/activity", "POST /api/v1/agent/heartbeat", "POST /api/v1/agents/heartbeat", "POST /api/v1/agents/{id}/heartbeat"])
   })
 
   it("tags every admin operation `admin` plus its resource, secured by the admin bearer", () => {
-    const resources = ["gateways", "boards", "tasks", "agents", "template-sync"]
+    const resources = ["gateways", "boards", "tasks", "agents", "template-sync", "activity"]
     const adminOnly = operations.filter((entry) => entry.operation.tags?.[0] === "admin")
     expect(adminOnly.length).toBeGreaterThan(25)
     for (const { key, operation: op } of adminOnly) {
@@ -87,7 +87,7 @@ describe("GET /openapi.json: the OpenAPI document", () => {
       expect(resources, key).toContain(op.tags?.[1])
       expect(op.security, key).toEqual([{ adminBearer: [] }])
     }
-    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual(["adminBearer", "agentBearer", "agentToken"])
+    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual(["adminBearer", "agentBearer", "agentToken", "inboxKey"])
     expect(document.components?.securitySchemes?.["agentToken"]).toMatchObject({ type: "apiKey", in: "header", name: "X-Agent-Token" })
     // Public operations need no credentials.
     expect(operation("GET /healthz").security).toEqual([])

@@ -51,7 +51,7 @@ const follow = async (io: CliIo, api: ApiClient, jobPath: string, json: boolean)
       for await (const message of api.events(`${jobPath}/events`)) {
         const event = JSON.parse(message.data) as JobEvent
         if (event.type === "done") {
-          bar.update(event.result.progress)
+          bar.update(event.result.progress, true)
           return event.result
         }
         bar.update(event.progress)

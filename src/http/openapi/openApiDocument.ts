@@ -3,6 +3,7 @@ import packageJson from "../../../package.json" with { type: "json" }
 import { agentPaths } from "./agentPaths.ts"
 import { boardPaths } from "./boardPaths.ts"
 import { gatewayPaths } from "./gatewayPaths.ts"
+import { inboxPaths } from "./inboxPaths.ts"
 import { syncPaths } from "./syncPaths.ts"
 import { SyncJobEventSchema } from "./syncSchemas.ts"
 import { streamPaths } from "./streamPaths.ts"
@@ -27,6 +28,8 @@ const TAGS: ZodOpenApiObject["tags"] = [
   { name: "tasks", description: "A minimal task list per board." },
   { name: "agents", description: "Agents and their lifecycle." },
   { name: "template-sync", description: "Re-rendering every agent's workspace files as a background job." },
+  { name: "activity", description: "The lifecycle and coordination log." },
+  { name: "inbox", description: "The agent inbox (Clawith's pull API): poll, report, send; authenticated by the agent's inbox key in `X-Api-Key`." },
   { name: "system", description: "Health, this document, the docs and visualiser pages, and metrics." }
 ]
 
@@ -40,12 +43,13 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...systemPaths, ...gatewayPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...streamPaths },
+    paths: { ...systemPaths, ...gatewayPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...streamPaths, ...inboxPaths },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },
         agentToken: { type: "apiKey", in: "header", name: "X-Agent-Token", description: "The agent's own token, as written in its AGENTS.md." },
-        agentBearer: { type: "http", scheme: "bearer", description: "The agent's own token as a bearer (any bearer that is not the admin token)." }
+        agentBearer: { type: "http", scheme: "bearer", description: "The agent's own token as a bearer (any bearer that is not the admin token)." },
+        inboxKey: { type: "apiKey", in: "header", name: "X-Api-Key", description: "The agent's inbox key (POST /api/v1/agents/{id}/api-key issues one)." }
       },
       schemas: { SyncJobEvent: SyncJobEventSchema }
     }

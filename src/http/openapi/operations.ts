@@ -9,7 +9,7 @@ import { ErrorBody } from "./viewSchemas.ts"
  * `agent-worker`, plus `x-llm-intent` and `x-when-to-use`; admin operations carry `admin`
  * and the resource they act on.
  */
-export type ResourceTag = "gateways" | "boards" | "tasks" | "agents" | "template-sync" | "system"
+export type ResourceTag = "gateways" | "boards" | "tasks" | "agents" | "template-sync" | "activity" | "system"
 export type RoleTag = "agent-main" | "agent-lead" | "agent-worker"
 
 export const ALL_AGENTS: ReadonlyArray<RoleTag> = ["agent-main", "agent-lead", "agent-worker"]
@@ -47,7 +47,7 @@ export interface OperationSpec extends Omit<ZodOpenApiOperationObject, "tags" | 
 }
 
 /** The operation's own answers win over the shared ones; listed in status order. */
-const withFailures = (responses: ZodOpenApiResponsesObject, codes: ReadonlyArray<FailureCode>): ZodOpenApiResponsesObject => {
+export const withFailures = (responses: ZodOpenApiResponsesObject, codes: ReadonlyArray<FailureCode>): ZodOpenApiResponsesObject => {
   const merged: ZodOpenApiResponsesObject = { ...Object.fromEntries(codes.map((code) => [String(code), FAILURES[code]])), ...responses }
   return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)))
 }
