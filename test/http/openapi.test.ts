@@ -99,5 +99,8 @@ describe("GET /openapi.json: the OpenAPI document", () => {
     expect(body).toMatchObject({ type: "object", additionalProperties: false, required: ["name"] })
     const wait = (operation("POST /api/v1/agents").parameters ?? []).find((parameter) => parameter.name === "timeout_ms") as { schema?: { default?: number } } | undefined
     expect(wait?.schema?.default).toBe(30_000)
+    // A `z.stringbool()` query flag is a boolean on the wire.
+    const flag = (operation("POST /api/v1/gateways/{id}/templates/sync").parameters ?? []).find((parameter) => parameter.name === "rotate_tokens") as { schema?: { type?: string } } | undefined
+    expect(flag?.schema?.type).toBe("boolean")
   })
 })
