@@ -1,0 +1,38 @@
+import { Effect } from "effect"
+import { MessageLedger } from "../messages/MessageLedger.ts"
+import type { AgentRow } from "../store/AgentRepo.ts"
+import { agentOnBoard, boardFor, requireLead } from "./callerScope.ts"
+
+export interface NudgeRequest {
+  readonly caller: AgentRow
+  readonly boardId: string
+  readonly targetAgentId: string
+  readonly message: string
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * A lead nudges an agent of its board (Mission Control `POST /agent/boards/{b}/agents/{a}/nudge`,
+ * seed `nudge_board_agent`): a ledger message of kind `nudge`, delivered with `chat.send
+ * {deliver: true}` into the target's session and retried by the delivery worker; the
+ * `agent.nudge.sent` / `.failed` activity is recorded when it settles. Output: the target and
+ * the ledger send. Errors: CoordinationRefused (403 not the board's lead, 404 board or target),
+ * MessageIdempotencyConflict, MessageTargetNotFound, SqlError.
+ */
+export const nudgeAgent = Effect.fn("Coordination.nudge")(function* (request: NudgeRequest) {
+  const board = yield* boardFor({ kind: "agent", agent: request.caller }, request.boardId)
+  yield* requireLead(request.caller, board, "nudge its agents")
+  const target = yield* agentOnBoard(board, request.targetAgentId)
+  const sent = yield* Effect.flatMap(MessageLedger, (ledger) =>
+    ledger.send({
+      targetAgentId: target.id,
+      sender: { kind: "agent", agentId: request.caller.id },
+      kind: "nudge",
+      channel: "gateway",
+      body: request.message,
+      deliver: true,
+      idempotencyKey: request.idempotencyKey
+    })
+  )
+  return { target, sent }
+})

@@ -1,0 +1,90 @@
+import { z } from "zod"
+
+/**
+ * The HTTP contract of the coordination API (`/api/v1/agent/*`, board memory, onboarding,
+ * message look-ups): Mission Control's request shapes (reference §1.5, §1.7, §1.8), kept apart
+ * from the handlers. Types are inferred.
+ */
+const uuid = z.uuid()
+const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max)
+const tag = z.string().trim().min(1).max(64)
+
+export const BoardParams = z.object({ board_id: uuid })
+export const BoardAgentParams = z.object({ board_id: uuid, agent_id: uuid })
+export const MessageParams = z.object({ id: uuid })
+
+/** `GET /agent/agents`: a board agent may name its own board only; the main agent any board of its gateway. */
+export const AgentScopeQuery = z.object({
+  board_id: uuid.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(200),
+  offset: z.coerce.number().int().min(0).default(0)
+})
+
+/**
+ * How long a send waits for its delivery before answering (ms): 200 delivered, 202 still
+ * pending (look it up at `GET /api/v1/messages/{id}`), 502 failed with the reason.
+ */
+export const DeliveryWaitQuery = z.object({ wait_ms: z.coerce.number().int().min(0).max(60_000).default(5_000) })
+
+export const NudgeBody = z.strictObject({ message: text(8_000) })
+
+/** Mission Control `SoulUpdateRequest`; `reason` and `source_url` go into the activity record. */
+export const SoulBody = z.strictObject({
+  content: text(24_000),
+  reason: z.string().trim().max(2_000).optional(),
+  source_url: z.url().max(2_000).optional()
+})
+
+const replyRouting = {
+  correlation_id: z.string().trim().max(200).optional(),
+  reply_tags: z.array(tag).max(20).optional(),
+  reply_source: z.string().trim().min(1).max(200).optional()
+}
+
+/** Mission Control `GatewayMainAskUserRequest`. */
+export const AskUserBody = z.strictObject({ content: text(8_000), preferred_channel: z.string().trim().max(100).optional(), ...replyRouting })
+
+/** Mission Control `GatewayLeadMessageRequest`. */
+export const LeadMessageBody = z.strictObject({ kind: z.enum(["question", "handoff"]).default("question"), content: text(8_000), ...replyRouting })
+
+/** Mission Control `GatewayLeadBroadcastRequest`: every board of the gateway, or the listed ones. */
+export const LeadBroadcastBody = LeadMessageBody.extend({ board_ids: z.array(uuid).min(1).max(200).optional() })
+
+/** Mission Control `BoardMemoryCreate`: a `chat` tag makes it board chat. */
+export const MemoryBody = z.strictObject({ content: text(20_000), tags: z.array(tag).max(20).default([]), source: z.string().trim().min(1).max(200).optional() })
+
+export const MemoryQuery = z.object({
+  is_chat: z.stringbool().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(200),
+  offset: z.coerce.number().int().min(0).default(0)
+})
+
+/** Mission Control `BoardOnboardingAnswer`. */
+export const OnboardingAnswerBody = z.strictObject({ answer: text(8_000), other_text: z.string().trim().max(8_000).optional() })
+
+const OnboardingQuestion = z.strictObject({
+  question: text(2_000),
+  options: z.array(z.strictObject({ id: z.string().trim().min(1).max(64), label: text(500) })).max(20).default([])
+})
+
+const OnboardingComplete = z.looseObject({
+  status: z.literal("complete"),
+  board_type: z.enum(["goal", "general"]),
+  objective: z.string().trim().max(4_000).nullish(),
+  success_metrics: z.record(z.string(), z.unknown()).nullish(),
+  target_date: z.iso.date().nullish(),
+  user_profile: z.record(z.string(), z.unknown()).nullish(),
+  lead_agent: z.record(z.string(), z.unknown()).nullish()
+})
+
+/**
+ * What the main agent posts back (Mission Control `BoardOnboardingAgentUpdate`): one question
+ * with options, or `status: "complete"` with the draft goal. A goal board needs an objective.
+ */
+export const OnboardingAgentBody = z.union([
+  OnboardingQuestion,
+  OnboardingComplete.refine((body) => body.board_type !== "goal" || (body.objective ?? "").trim() !== "", {
+    message: "a goal board needs an objective",
+    path: ["objective"]
+  })
+])

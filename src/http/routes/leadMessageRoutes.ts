@@ -1,0 +1,99 @@
+import { HttpRouter } from "@effect/platform"
+import { Effect } from "effect"
+import type { z } from "zod"
+import { boardFor, requireMain } from "../../coordination/callerScope.ts"
+import { messageLead } from "../../coordination/messageLead.ts"
+import { MessageLedger } from "../../messages/MessageLedger.ts"
+import type { AgentRow } from "../../store/AgentRepo.ts"
+import { BoardRepo, type BoardRow } from "../../store/BoardRepo.ts"
+import { answerSend, asAgent, idempotencyKeyHeader, messageView, withCoordinationAnswers } from "../coordinationAnswers.ts"
+import { BoardParams, DeliveryWaitQuery, LeadBroadcastBody, LeadMessageBody } from "../coordinationContract.ts"
+import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
+import { ensureBoardLead } from "../ensureBoardLead.ts"
+import { json } from "../respond.ts"
+
+type LeadMessage = z.infer<typeof LeadMessageBody>
+
+/** Ensures `board`'s lead (creating it if missing), then records the message to it in the ledger. */
+const sendToLead = (caller: AgentRow, board: BoardRow, body: LeadMessage, idempotencyKey: string | undefined) =>
+  Effect.gen(function* () {
+    const { lead, created } = yield* ensureBoardLead(board)
+    const sent = yield* messageLead({
+      caller,
+      board,
+      lead,
+      kind: body.kind,
+      content: body.content,
+      correlationId: body.correlation_id,
+      replyTags: body.reply_tags,
+      replySource: body.reply_source,
+      idempotencyKey
+    })
+    return { lead, created, sent }
+  })
+
+const reasonOf = (error: { readonly _tag: string; readonly message: string; readonly detail?: unknown }) =>
+  typeof error.detail === "string" ? error.detail : error.message
+
+/**
+ * The gateway-main agent's messages to board leads (Mission Control `POST
+ * /agent/gateway/boards/{b}/lead/message` and `/agent/gateway/leads/broadcast`, seed
+ * `message_gateway_board_lead` / `broadcast_gateway_lead_message`): main only, boards of its own
+ * gateway only; a board without a lead gets one first (`lead_created`).
+ */
+export const leadMessageRoutes = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    "/api/v1/agent/gateway/boards/:board_id/lead/message",
+    asAgent((caller) =>
+      Effect.gen(function* () {
+        const { board_id } = yield* decodeParams(BoardParams)
+        const { wait_ms } = yield* decodeQuery(DeliveryWaitQuery)
+        const body = yield* decodeBody(LeadMessageBody)
+        const idempotencyKey = yield* idempotencyKeyHeader
+        yield* requireMain(caller, "message board leads")
+        const board = yield* boardFor({ kind: "agent", agent: caller }, board_id)
+        const { lead, created, sent } = yield* sendToLead(caller, board, body, idempotencyKey)
+        return yield* answerSend(sent, wait_ms, { board_id, lead_agent_id: lead.id, lead_agent_name: lead.name, lead_created: created })
+      })
+    )
+  ),
+  HttpRouter.post(
+    "/api/v1/agent/gateway/leads/broadcast",
+    asAgent((caller) =>
+      Effect.gen(function* () {
+        const { wait_ms } = yield* decodeQuery(DeliveryWaitQuery)
+        const body = yield* decodeBody(LeadBroadcastBody)
+        const idempotencyKey = yield* idempotencyKeyHeader
+        yield* requireMain(caller, "broadcast to board leads")
+        const boards = yield* Effect.flatMap(BoardRepo, (repo) => repo.list({ gatewayId: caller.gatewayId }))
+        const wanted = body.board_ids === undefined ? boards.map((board) => board.id) : [...new Set(body.board_ids)]
+        const ledger = yield* MessageLedger
+        // Per board, as Mission Control: one board's failure is its result, not the broadcast's.
+        const results = yield* Effect.forEach(
+          wanted,
+          (boardId) => {
+            const board = boards.find((candidate) => candidate.id === boardId)
+            if (board === undefined) return Effect.succeed({ board_id: boardId, ok: false, error: "board not found on this gateway" })
+            return withCoordinationAnswers(sendToLead(caller, board, body, idempotencyKey === undefined ? undefined : `${idempotencyKey}:${board.id}`)).pipe(
+              Effect.flatMap(({ lead, created, sent }) =>
+                Effect.map(wait_ms > 0 ? ledger.awaitSettled(sent.message.id, wait_ms) : Effect.succeed(sent.message), (message) => ({
+                  board_id: board.id,
+                  lead_agent_id: lead.id,
+                  lead_agent_name: lead.name,
+                  lead_created: created,
+                  ok: message.status !== "failed",
+                  error: message.status === "failed" ? message.lastError : null,
+                  message: messageView(message)
+                }))
+              ),
+              Effect.catchAll((error) => Effect.succeed({ board_id: board.id, ok: false, error: reasonOf(error) }))
+            )
+          },
+          { concurrency: 4 }
+        )
+        const sent = results.filter((result) => result.ok).length
+        return json({ ok: true, sent, failed: results.length - sent, results })
+      })
+    )
+  )
+)
