@@ -104,7 +104,7 @@ export class SnapshotWriter {
           Effect.zipRight(agents.save(self.agentId, item.projection, item.snapshot, item.version)),
           // Room for this write's transitions is made before they go in.
           Effect.zipRight(trim ? transitionRepo.prune(self.agentId, Math.max(0, self.transitionsKeep - transitions.length)) : Effect.void),
-          // The transitions go last: their insert holds the cursor lock until the commit.
+          // Numbered and announced by a trigger at commit (migration 0007).
           Effect.zipRight(transitionRepo.record(self.agentId, transitions)),
           sql.withTransaction,
           Effect.either

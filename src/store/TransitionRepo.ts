@@ -1,9 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { AgentRow } from "./AgentRepo.ts"
 
-/** The Postgres channel a committed write announces its transitions on (payload: `AgentChangeNotice`). */
+/** The Postgres channel each committed transition is announced on (payload: `AgentChangeNotice`; sent by migration 0007's trigger). */
 export const AGENT_CHANGES_CHANNEL = "switchyard_agent_changes"
 
 /** One transition of one agent, as the snapshot writer records it. */
@@ -35,11 +35,10 @@ export interface TransitionWithAgent {
   readonly agent: AgentRow & { readonly snapshot: unknown }
 }
 
-/** What `pg_notify` carries (well under Postgres' 8000-byte payload limit). */
+/** What `pg_notify` carries, one per transition (~100 bytes, far under Postgres' 8000-byte limit). */
 export interface AgentChangeNotice {
   readonly agent_id: string
   readonly version: number
-  /** The highest cursor the write committed. */
   readonly cursor: number
 }
 
@@ -50,15 +49,13 @@ export interface TransitionFilter {
 
 export interface TransitionRepoShape {
   /**
-   * Inserts one agent's transitions and announces them with `pg_notify`. Call it inside the
-   * transaction that saves the snapshot: it takes a transaction-scoped advisory lock first, so
-   * cursors are drawn in commit order across every service instance (a bigserial alone is
-   * drawn at insert time, and a reader that saw cursor 101 before 100 committed would skip
-   * 100 for ever). The lock is held only for the insert, the notify and the commit; NOTIFY
-   * serialises commits itself anyway (it holds a global lock while committing). Inserts
-   * nothing when the agent's row is gone. Answers the highest cursor drawn, if any.
+   * Inserts one agent's transitions; call it in the transaction that saves their snapshot. At
+   * that transaction's commit, a trigger numbers them with the global cursor, in commit order
+   * across every service instance, and announces each on `AGENT_CHANGES_CHANNEL` with
+   * `pg_notify` (migration 0007 says why the cursor is drawn then). Inserts nothing when the
+   * agent's row is gone.
    */
-  readonly record: (agentId: string, transitions: ReadonlyArray<NewTransition>) => Effect.Effect<Option.Option<number>, SqlError>
+  readonly record: (agentId: string, transitions: ReadonlyArray<NewTransition>) => Effect.Effect<void, SqlError>
   /** Deletes the agent's transitions beyond the newest `keep` (index range on (agent_id, id)). */
   readonly prune: (agentId: string, keep: number) => Effect.Effect<void, SqlError>
   /** The agent's transitions, newest first, a page at a time; `total` counts them all. */
@@ -72,7 +69,7 @@ export interface TransitionRepoShape {
   readonly latestCursor: Effect.Effect<number, SqlError>
 }
 
-/** The transition history (`agent_transitions`) and the commit-ordered cursor of the agent change stream. */
+/** The transition history (`agent_transitions`), numbered by the commit-ordered cursor of the agent change stream. */
 export class TransitionRepo extends Context.Tag("switchyard/TransitionRepo")<TransitionRepo, TransitionRepoShape>() {}
 
 const TRANSITION_COLUMNS = "id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at"
@@ -121,38 +118,30 @@ export const TransitionRepoLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return TransitionRepo.of({
-      record: (agentId, transitions) =>
-        Effect.gen(function* () {
-          if (transitions.length === 0) return Option.none()
-          const rows = transitions.map((t) => ({
-            gateway_id: t.gatewayId,
-            board_id: t.boardId,
-            version: t.version,
-            from_state: t.fromState,
-            to_state: t.toState,
-            event_type: t.eventType,
-            error_tag: t.errorTag,
-            at: t.at.toISOString()
-          }))
-          yield* sql`select pg_advisory_xact_lock(hashtext('switchyard:agent-transitions'))`
-          // Joined with the agent's row: an agent whose row is gone records nothing (rather than
-          // failing its writer for ever on the foreign key).
-          const inserted = yield* sql<{ id: string }>`
-            insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
-            select a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
-            from agents a,
-              jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(gateway_id uuid, board_id uuid, version bigint, from_state text,
-                to_state text, event_type text, error_tag text, at timestamptz)
-            where a.id = ${agentId}
-            order by v.version
-            returning id`
-          if (inserted.length === 0) return Option.none()
-          const cursor = Math.max(...inserted.map((row) => Number(row.id)))
-          const notice: AgentChangeNotice = { agent_id: agentId, version: transitions[transitions.length - 1]!.version, cursor }
-          // `sql.notify` is broken in @effect/sql-pg 0.53 (stack.md); NOTIFY is delivered at commit.
-          yield* sql`select pg_notify(${AGENT_CHANGES_CHANNEL}, ${JSON.stringify(notice)})`
-          return Option.some(cursor)
-        }),
+      record: (agentId, transitions) => {
+        if (transitions.length === 0) return Effect.void
+        const rows = transitions.map((t) => ({
+          gateway_id: t.gatewayId,
+          board_id: t.boardId,
+          version: t.version,
+          from_state: t.fromState,
+          to_state: t.toState,
+          event_type: t.eventType,
+          error_tag: t.errorTag,
+          at: t.at.toISOString()
+        }))
+        // Joined with the agent's row: an agent whose row is gone records nothing (rather than
+        // failing its writer for ever on the foreign key). In version order, which the commit
+        // trigger keeps when it numbers them.
+        return sql`
+          insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
+          select a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
+          from agents a,
+            jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(gateway_id uuid, board_id uuid, version bigint, from_state text,
+              to_state text, event_type text, error_tag text, at timestamptz)
+          where a.id = ${agentId}
+          order by v.version`.pipe(Effect.asVoid)
+      },
       prune: (agentId, keep) =>
         sql`
           delete from agent_transitions
