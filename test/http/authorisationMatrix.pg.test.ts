@@ -4,11 +4,13 @@ import { router } from "../../src/http/HttpApp.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
-import { createFleet, issueInboxKey, type Fleet } from "./agentFleet.ts"
+import { callWith, createFleet, issueInboxKey, type Fleet } from "./agentFleet.ts"
 
 /**
- * The authorisation matrix (issue 4 §4): every route the router serves × every kind of caller,
- * each cell allow or deny, each cell asked over HTTP. The rows are keyed by the router's own
+ * The authorisation matrix (issue 4 §4): every route the router serves × every kind of caller
+ * (the admin; the main agent, the lead and a worker of one board, all on gateway "home"; a
+ * worker of another board of that gateway; the main agent of another gateway; the worker's
+ * inbox key; no credentials), each cell allow or deny, each cell asked over HTTP. The rows are keyed by the router's own
  * `METHOD /path/:param`, so a route without a row (or a row without a route) fails the test.
  *
  * - allow: the call got past authentication and authorisation, i.e. any answer but 401/403
@@ -18,7 +20,7 @@ import { createFleet, issueInboxKey, type Fleet } from "./agentFleet.ts"
  *
  * To add a route: add its row to MATRIX with `who` (the cells) and `probe` (the request).
  */
-const ACTORS = ["admin", "main", "lead", "worker", "otherWorker", "inboxKey", "none"] as const
+const ACTORS = ["admin", "main", "lead", "worker", "otherWorker", "otherMain", "inboxKey", "none"] as const
 type Actor = (typeof ACTORS)[number]
 type Cell = "allow" | "deny"
 
@@ -26,6 +28,8 @@ type Cell = "allow" | "deny"
 interface World extends Fleet {
   /** A well-formed id that names nothing. */
   readonly missing: string
+  /** A ledger message the worker (Ada) sent. */
+  readonly workerMessage: string
 }
 
 interface Probe {
@@ -35,7 +39,7 @@ interface Probe {
 
 interface Row {
   readonly who: Readonly<Record<Actor, Cell>>
-  readonly probe: (world: World, actor: Actor) => Probe
+  readonly probe: (world: World) => Probe
 }
 
 /** The cells of a row: `allowed` may call, everyone else is denied. */
@@ -44,8 +48,8 @@ const only = (...allowed: ReadonlyArray<Actor>): Readonly<Record<Actor, Cell>> =
 
 const EVERYONE = only(...ACTORS)
 const ADMIN = only("admin")
-/** Every agent with its `X-Agent-Token`, whatever its role or board. */
-const AGENT_TOKENS: ReadonlyArray<Actor> = ["main", "lead", "worker", "otherWorker"]
+/** Every agent with its `X-Agent-Token`, whatever its role, board or gateway. */
+const AGENT_TOKENS: ReadonlyArray<Actor> = ["main", "lead", "worker", "otherWorker", "otherMain"]
 /** The inbox routes: the agent's own `X-Api-Key` only. */
 const INBOX = only("inboxKey")
 
@@ -134,13 +138,72 @@ const MATRIX: Readonly<Record<string, Row>> = {
   "GET /api/gateway/setup-guide/:agent_id": { who: only("admin", "inboxKey"), probe: (w) => ({ path: `/api/gateway/setup-guide/${w.agents.ada.id}` }) },
 
   // activityRoutes: the admin reads all; an agent its own entries.
-  "GET /api/v1/activity": { who: only("admin", ...AGENT_TOKENS), probe: path("/api/v1/activity") }
+  "GET /api/v1/activity": { who: only("admin", ...AGENT_TOKENS), probe: path("/api/v1/activity") },
+
+  // agentApiRoutes (/api/v1/agent/*): agents only; a board agent its own board, the main agent its gateway's boards.
+  "GET /api/v1/agent/healthz": { who: only(...AGENT_TOKENS), probe: path("/api/v1/agent/healthz") },
+  "GET /api/v1/agent/boards": { who: only(...AGENT_TOKENS), probe: path("/api/v1/agent/boards") },
+  "GET /api/v1/agent/boards/:board_id": { who: only("main", "lead", "worker"), probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}` }) },
+  "GET /api/v1/agent/agents": { who: only(...AGENT_TOKENS), probe: path("/api/v1/agent/agents") },
+  // The lead nudges its board's agents (a missing one: 404 after the role check).
+  "POST /api/v1/agent/boards/:board_id/agents/:agent_id/nudge": {
+    who: only("lead"),
+    probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}/agents/${w.missing}/nudge?wait_ms=0`, body: { message: "matrix probe" } })
+  },
+  // The lead, or the agent itself (the worker's own SOUL.md).
+  "GET /api/v1/agent/boards/:board_id/agents/:agent_id/soul": {
+    who: only("lead", "worker"),
+    probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}/agents/${w.agents.ada.id}/soul` })
+  },
+  "PUT /api/v1/agent/boards/:board_id/agents/:agent_id/soul": {
+    who: only("lead"),
+    probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}/agents/${w.missing}/soul?wait_ms=0`, body: { content: "# SOUL", reason: "matrix probe" } })
+  },
+  "POST /api/v1/agent/boards/:board_id/gateway/main/ask-user": {
+    who: only("lead"),
+    probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}/gateway/main/ask-user?wait_ms=0`, body: { content: "matrix probe" } })
+  },
+
+  // leadMessageRoutes: a gateway-main agent, to boards of its own gateway (a broadcast to a board elsewhere is a per-board miss, 200).
+  "POST /api/v1/agent/gateway/boards/:board_id/lead/message": {
+    who: only("main"),
+    probe: (w) => ({ path: `/api/v1/agent/gateway/boards/${w.boards.board}/lead/message?wait_ms=0`, body: { content: "matrix probe" } })
+  },
+  "POST /api/v1/agent/gateway/leads/broadcast": {
+    who: only("main", "otherMain"),
+    probe: (w) => ({ path: "/api/v1/agent/gateway/leads/broadcast?wait_ms=0", body: { content: "matrix probe", board_ids: [w.missing] } })
+  },
+
+  // boardMemoryRoutes: the admin, the board's agents and its gateway's main agent.
+  "GET /api/v1/boards/:id/memory": { who: only("admin", "main", "lead", "worker"), probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}/memory` }) },
+  "POST /api/v1/boards/:id/memory": {
+    who: only("admin", "main", "lead", "worker"),
+    probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}/memory`, body: { content: "matrix probe" } })
+  },
+  "GET /api/v1/agent/boards/:board_id/memory": { who: only("admin", "main", "lead", "worker"), probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}/memory` }) },
+  "POST /api/v1/agent/boards/:board_id/memory": {
+    who: only("admin", "main", "lead", "worker"),
+    probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}/memory`, body: { content: "matrix probe" } })
+  },
+
+  // onboardingRoutes: the admin drives it; the gateway-main agent posts back (no onboarding started: 404 after the checks).
+  "GET /api/v1/boards/:id/onboarding": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.boards.board}/onboarding` }) },
+  "POST /api/v1/boards/:id/onboarding/start": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.missing}/onboarding/start?wait_ms=0` }) },
+  "POST /api/v1/boards/:id/onboarding/answer": { who: ADMIN, probe: (w) => ({ path: `/api/v1/boards/${w.missing}/onboarding/answer?wait_ms=0`, body: { answer: "probe" } }) },
+  "POST /api/v1/agent/boards/:board_id/onboarding": {
+    who: only("main"),
+    probe: (w) => ({ path: `/api/v1/agent/boards/${w.boards.board}/onboarding`, body: { question: "matrix probe?" } })
+  },
+
+  // messageRoutes: one message for the admin or the agent that sent it; an agent's received messages for the admin.
+  "GET /api/v1/messages/:id": { who: only("admin", "worker"), probe: (w) => ({ path: `/api/v1/messages/${w.workerMessage}` }) },
+  "GET /api/v1/agents/:id/messages": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}/messages` }) }
 }
 
 /** The router's routes as `METHOD /path/:param`, in router order. */
 const ROUTES = Chunk.toReadonlyArray(router.routes).map((route) => `${route.method} ${route.path}`)
 
-describe("authorisation matrix: every route × admin, main, lead, worker, worker of another board, inbox key, no credentials", () => {
+describe("authorisation matrix: every route × admin, main, lead, worker, worker of another board, main of another gateway, inbox key, no credentials", () => {
   let db: { url: string; drop: () => Promise<void> }
   let simulator: GatewaySimulator
   let service: InProcessService
@@ -152,14 +215,17 @@ describe("authorisation matrix: every route × admin, main, lead, worker, worker
     simulator = await startGatewaySimulator()
     service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, retryBaseMs: 50 })
     const fleet = await createFleet(service, simulator)
-    world = { ...fleet, missing: crypto.randomUUID() }
     const inboxKey = await issueInboxKey(service, fleet.agents.ada.id)
+    const sent = await callWith(service.url, "POST", "/api/gateway/send-message", { "x-api-key": inboxKey }, { to: "Bob", content: "matrix" })
+    expect(sent.status).toBe(202)
+    world = { ...fleet, missing: crypto.randomUUID(), workerMessage: sent.body.message_id }
     credentials = {
       admin: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
       main: { "x-agent-token": fleet.agents.main.token },
       lead: { "x-agent-token": fleet.agents.lead.token },
       worker: { "x-agent-token": fleet.agents.ada.token },
       otherWorker: { "x-agent-token": fleet.agents.carol.token },
+      otherMain: { "x-agent-token": fleet.agents.awayMain.token },
       inboxKey: { "x-api-key": inboxKey },
       none: {}
     }
@@ -174,7 +240,7 @@ describe("authorisation matrix: every route × admin, main, lead, worker, worker
   /** One cell: the status the actor gets for the row's probe (streams are cut after the headers). */
   const ask = async (route: string, actor: Actor) => {
     const method = route.slice(0, route.indexOf(" "))
-    const probe = MATRIX[route]!.probe(world, actor)
+    const probe = MATRIX[route]!.probe(world)
     const response = await fetch(`${service.url}${probe.path}`, {
       method,
       headers: { ...(probe.body === undefined ? {} : { "content-type": "application/json" }), ...credentials[actor] },
