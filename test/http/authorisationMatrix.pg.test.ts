@@ -10,12 +10,14 @@ import { callWith, createFleet, issueInboxKey, type Fleet } from "./agentFleet.t
  * The authorisation matrix (issue 4 §4): every route the router serves × every kind of caller
  * (the admin; the main agent, the lead and a worker of one board, all on gateway "home"; a
  * worker of another board of that gateway; the main agent of another gateway; the worker's
- * inbox key; no credentials), each cell allow or deny, each cell asked over HTTP. The rows are keyed by the router's own
- * `METHOD /path/:param`, so a route without a row (or a row without a route) fails the test.
+ * inbox key; no credentials), each cell allow or deny, each cell asked over HTTP. The rows are
+ * keyed by the router's own `METHOD /path/:param`, so a route without a row (or a row without a
+ * route) fails the test.
  *
  * - allow: the call got past authentication and authorisation, i.e. any answer but 401/403
- *   (never a 5xx). Probes are chosen so that an allowed call changes nothing that matters: a
- *   missing id (404), a taken name (409) or a bad body (422), each decided after the checks.
+ *   (never a 5xx). Probes are chosen so that an allowed call leaves the other cells alone: a
+ *   missing id (404), a taken name (409) or a bad body (422), each decided after the checks,
+ *   or at most a message to the simulated gateway or a board memory entry.
  * - deny: 401 or 403; a caller with no credentials at all is always 401.
  *
  * To add a route: add its row to MATRIX with `who` (the cells) and `probe` (the request).
