@@ -94,7 +94,9 @@ export const InboxRepoLive = Layer.effect(
                 or (m.target_agent_id = ${message.senderAgentId} and m.sender_agent_id = ${message.targetAgentId}))`
         return sql<InboxMessageRow>`
           select ${columns} from messages m left join agents s on s.id = m.sender_agent_id
-          where m.channel = 'inbox' and ${fromSender} and m.id <> ${message.id} and m.created_at <= ${message.createdAt}
+          where m.channel = 'inbox' and ${fromSender} and m.id <> ${message.id}
+            -- Compared in the database: a JS Date would drop the microseconds.
+            and m.created_at <= (select created_at from messages where id = ${message.id})
           order by m.created_at desc, m.id desc limit ${limit}`.pipe(Effect.map(byCreation))
       },
       lockOwn: (agentId, messageId) =>

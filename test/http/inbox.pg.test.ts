@@ -292,6 +292,14 @@ describe("agent inbox: keys, poll, report, send-message, heartbeat, setup guide,
     expect((await callWith(service.url, "GET", "/api/v1/activity", {})).status).toBe(401)
     expect((await service.api("GET", "/api/v1/activity?limit=0")).status).toBe(422)
   })
+
+  it("a deleted agent's inbox key stops working, and nobody can message it any more", async () => {
+    const { dave } = fleet.agents
+    expect((await service.api("DELETE", `/api/v1/agents/${dave.id}`)).status).toBeLessThan(300)
+    await expect.poll(async () => (await inboxOf("dave").call("GET", "/api/gateway/poll")).status, { timeout: 30_000, interval: 100 }).toBe(401)
+    expect((await inboxOf("awayMain").send("Dave", "are you there?")).status).toBe(404)
+    expect((await inboxOf("awayMain").poll()).contacts).toEqual([])
+  })
 })
 
 /** `AppConfigTest`'s fixed secret key, so a child service reads the gateway secrets the in-process one stored. */
