@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite from nothing: Node 24, the dependencies, the pinned OpenClaw gateway
-# (real-gateway suite included, never skipped), the machine's Postgres, then `npm test`.
+# (real-gateway suite included, never skipped), Chromium, the machine's Postgres, then `npm test`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/install-openclaw.sh
+# Debian Chromium for the visualiser's browser test (apt; skipped when /usr/bin/chromium exists).
+bash scripts/install-chromium.sh
 source scripts/install-node.sh
 # The machine's Postgres (127.0.0.1:5432); the newest cluster, as test/support/globalSetup.ts picks.
 if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q && [ -d /etc/postgresql ]; then

@@ -1,27 +1,38 @@
 import { Effect, Layer } from "effect"
 import { AgentSystem, AgentSystemLive } from "./agents/AgentSystem.ts"
 import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
+import { SoulFilesLive } from "./coordination/SoulFiles.ts"
 import { GatewayJanitorLive } from "./agents/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GatewayAdminLive } from "./fleet/GatewayAdmin.ts"
 import { GatewayQueriesLive } from "./fleet/GatewayQueries.ts"
 import { GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { HttpLive } from "./http/HttpApp.ts"
+import { AgentInboxLive } from "./inbox/AgentInbox.ts"
+import { MessageLedgerLive } from "./messages/MessageLedger.ts"
+import { ActivityFeedRepoLive } from "./store/ActivityFeedRepo.ts"
 import { ActivityRepoLive } from "./store/ActivityRepo.ts"
+import { AgentApiKeyRepoLive } from "./store/AgentApiKeyRepo.ts"
 import { AgentRepoLive } from "./store/AgentRepo.ts"
+import { BoardMemoryRepoLive } from "./store/BoardMemoryRepo.ts"
+import { BoardOnboardingRepoLive } from "./store/BoardOnboardingRepo.ts"
 import { BoardRepoLive } from "./store/BoardRepo.ts"
 import { MigrationsLive, SqlLive } from "./store/Database.ts"
 import { GatewayRepoLive } from "./store/GatewayRepo.ts"
+import { InboxRepoLive } from "./store/InboxRepo.ts"
+import { MessageRepoLive } from "./store/MessageRepo.ts"
 import { SyncJobRepoLive } from "./store/SyncJobRepo.ts"
 import { TaskRepoLive } from "./store/TaskRepo.ts"
+import { TransitionRepoLive } from "./store/TransitionRepo.ts"
 import { SyncJobsLive } from "./sync/SyncJobs.ts"
+import { AgentChangeFeedLive, AgentStreamsDrainLive } from "./streams/AgentChangeFeed.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
 /** The SQL client, with migrations applied before anything else can use it. */
 const DatabaseLive = Layer.provideMerge(MigrationsLive, SqlLive)
 
-const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive)
+const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive, TransitionRepoLive, InboxRepoLive, AgentApiKeyRepoLive, ActivityFeedRepoLive, MessageRepoLive, BoardMemoryRepoLive, BoardOnboardingRepoLive)
 
 const GatewayLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
@@ -41,7 +52,8 @@ const RestoreLive = Layer.scopedDiscard(
 )
 
 /** Everything below the HTTP server: database, repositories, gateway client, agent actors. */
-export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive).pipe(
+export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
+  Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(AgentSystemLive),
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(Layer.mergeAll(ReposLive, GatewayLive)),
@@ -49,4 +61,5 @@ export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQ
 )
 
 /** The whole service for a given configuration layer. */
-export const ServiceLive = HttpLive.pipe(Layer.provideMerge(CoreLive))
+// The stream drain is built after the server, so it ends open streams before the server closes.
+export const ServiceLive = AgentStreamsDrainLive.pipe(Layer.provideMerge(HttpLive), Layer.provideMerge(CoreLive))

@@ -44,6 +44,10 @@ export interface AppConfigShape {
   readonly syncConcurrency: number
   /** How long a template sync waits for one agent's update to settle, ms (`SWITCHYARD_SYNC_AGENT_TIMEOUT_MS`, default 3 min). */
   readonly syncAgentTimeoutMs: number
+  /** Transitions kept per agent in its history and the change stream's replay (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`, default 500). */
+  readonly transitionsKeepPerAgent: number
+  /** How long a polled inbox message stays leased before it is delivered again, ms (`SWITCHYARD_INBOX_LEASE_MS`, default 60 s). */
+  readonly inboxLeaseMs: number
 }
 
 export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
@@ -88,7 +92,9 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     Config.validate({ message: "SWITCHYARD_GATEWAY_MIN_VERSION must be CalVer YYYY.M.D", validation: (text) => /^\d{4}\.\d{1,2}\.\d{1,2}$/.test(text) })
   ),
   syncConcurrency: positive("SWITCHYARD_SYNC_CONCURRENCY", 8),
-  syncAgentTimeoutMs: positive("SWITCHYARD_SYNC_AGENT_TIMEOUT_MS", 180_000)
+  syncAgentTimeoutMs: positive("SWITCHYARD_SYNC_AGENT_TIMEOUT_MS", 180_000),
+  transitionsKeepPerAgent: positive("SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT", 500),
+  inboxLeaseMs: positive("SWITCHYARD_INBOX_LEASE_MS", 60_000)
 }).pipe(
   Config.map(({ baseUrl, ...rest }) => ({
     ...rest,
@@ -120,6 +126,8 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       gatewayMinVersion: "2026.9.6",
       syncConcurrency: 8,
       syncAgentTimeoutMs: 180_000,
+      transitionsKeepPerAgent: 500,
+      inboxLeaseMs: 60_000,
       ...overrides
     })
   )

@@ -3,19 +3,30 @@ import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@eff
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { inspectRoutes } from "../inspect/inspectRoutes.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
+import { activityRoutes } from "./routes/activityRoutes.ts"
+import { agentApiRoutes } from "./routes/agentApiRoutes.ts"
 import { agentRoutes } from "./routes/agentRoutes.ts"
+import { boardMemoryRoutes } from "./routes/boardMemoryRoutes.ts"
 import { boardRoutes } from "./routes/boardRoutes.ts"
+import { docsRoutes } from "./routes/docsRoutes.ts"
 import { gatewayQueryRoutes } from "./routes/gatewayQueryRoutes.ts"
 import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
 import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
+import { inboxRoutes } from "./routes/inboxRoutes.ts"
+import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
+import { messageRoutes } from "./routes/messageRoutes.ts"
+import { metricsRoutes } from "./routes/metricsRoutes.ts"
+import { onboardingRoutes } from "./routes/onboardingRoutes.ts"
+import { streamRoutes } from "./routes/streamRoutes.ts"
 import { syncRoutes } from "./routes/syncRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
 import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, gatewayQueryRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, agentRoutes, syncRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, gatewayQueryRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, streamRoutes, agentRoutes, syncRoutes, inboxRoutes, activityRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes, messageRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

@@ -9,6 +9,9 @@ import boardGoals from "./migrations/0003_board_goals.ts"
 import tasks from "./migrations/0004_tasks.ts"
 import syncJobs from "./migrations/0005_sync_jobs.ts"
 import gatewayDeleting from "./migrations/0006_gateway_deleting.ts"
+import agentTransitions from "./migrations/0007_agent_transitions.ts"
+import messages from "./migrations/0008_messages.ts"
+import boardMemory from "./migrations/0009_board_memory.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -20,7 +23,10 @@ export const migrations = PgMigrator.fromRecord({
   "0003_board_goals": boardGoals,
   "0004_tasks": tasks,
   "0005_sync_jobs": syncJobs,
-  "0006_gateway_deleting": gatewayDeleting
+  "0006_gateway_deleting": gatewayDeleting,
+  "0007_agent_transitions": agentTransitions,
+  "0008_messages": messages,
+  "0009_board_memory": boardMemory
 })
 
 /**
