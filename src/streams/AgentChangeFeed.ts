@@ -2,7 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Chunk, Context, Deferred, Effect, Layer, Option, Queue, Stream } from "effect"
 import { AGENT_CHANGES_CHANNEL, TransitionRepo, type TransitionFilter, type TransitionRepoShape, type TransitionWithAgent } from "../store/TransitionRepo.ts"
-import { AgentStreamOverflow } from "./AgentStreamErrors.ts"
+import { AgentStreamClosed, AgentStreamOverflow } from "./AgentStreamErrors.ts"
 import { makeChangeHub, type ChangeHub } from "./changeHub.ts"
 import { listenerConnection, runPgListener } from "./pgListener.ts"
 
@@ -24,11 +24,20 @@ export interface AgentChangeFeedShape {
    * commit on any instance; without it, live ones only. It subscribes before it replays and
    * drops live changes the replay already gave, so the seam has no gap and no duplicate.
    * Fails with AgentStreamOverflow when the consumer falls `CLIENT_BUFFER` changes behind
-   * (resume from the last cursor: nothing is lost), with SqlError when the replay cannot read.
+   * (resume from the last cursor: nothing is lost), AgentStreamClosed once `close` ran, and
+   * SqlError when the replay cannot read.
    */
-  readonly changes: (filter: AgentChangeFilter, after: number | undefined) => Stream.Stream<AgentChange, AgentStreamOverflow | SqlError>
+  readonly changes: (
+    filter: AgentChangeFilter,
+    after: number | undefined
+  ) => Stream.Stream<AgentChange, AgentStreamOverflow | AgentStreamClosed | SqlError>
   /** Consumers of `changes` on this instance. */
   readonly subscribers: Effect.Effect<number>
+  /**
+   * Ends every stream of this instance (AgentStreamClosed) and every later one. Run before the
+   * HTTP server closes: it waits for open responses, and a stream never ends by itself.
+   */
+  readonly close: Effect.Effect<void>
 }
 
 /**
@@ -74,7 +83,9 @@ export const makeChanges =
         // A cursor from another database must not hide live changes below it.
         const from = after === undefined ? undefined : Math.min(after, yield* history.latestCursor)
         let last = from ?? 0
-        const overflowed = Effect.zipRight(Deferred.await(subscription.overflowed), Effect.fail(new AgentStreamOverflow({ capacity: CLIENT_BUFFER })))
+        const ended = Effect.flatMap(Deferred.await(subscription.ended), (reason): Effect.Effect<never, AgentStreamOverflow | AgentStreamClosed> =>
+          reason === "overflow" ? Effect.fail(new AgentStreamOverflow({ capacity: CLIENT_BUFFER })) : Effect.fail(new AgentStreamClosed())
+        )
         // Cursors are drawn in commit order, so a live change at or below the last replayed
         // cursor was visible to the replay: it is a duplicate.
         return Stream.concat(from === undefined ? Stream.empty : replay(history, filter, from), Stream.fromQueue(subscription.queue)).pipe(
@@ -83,7 +94,7 @@ export const makeChanges =
             last = change.cursor
             return true
           }),
-          Stream.interruptWhen(overflowed)
+          Stream.interruptWhen(ended)
         )
       })
     )
@@ -137,9 +148,15 @@ export const AgentChangeFeedLive = Layer.scoped(
         if (noticeCursor(payload) > published) Queue.unsafeOffer(wake, undefined)
       }
     }).pipe(Effect.forkScoped)
-    return AgentChangeFeed.of({ changes: makeChanges(hub, repo), subscribers: Effect.sync(hub.size) })
+    return AgentChangeFeed.of({ changes: makeChanges(hub, repo), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
   })
 )
+
+/**
+ * Ends the streams when the service stops. Build it after the HTTP server (so it is released
+ * before the server, which otherwise waits for open streams for ever).
+ */
+export const AgentStreamsDrainLive = Layer.scopedDiscard(Effect.flatMap(AgentChangeFeed, (feed) => Effect.addFinalizer(() => feed.close)))
 
 /**
  * A feed without Postgres for tests: `publish` stores a change in an in-memory history and
@@ -153,7 +170,7 @@ export const makeAgentChangeFeedTest = () => {
     latestCursor: Effect.sync(() => stored.at(-1)?.cursor ?? 0)
   }
   return {
-    layer: Layer.succeed(AgentChangeFeed, AgentChangeFeed.of({ changes: makeChanges(hub, history), subscribers: Effect.sync(hub.size) })),
+    layer: Layer.succeed(AgentChangeFeed, AgentChangeFeed.of({ changes: makeChanges(hub, history), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })),
     publish: (change: AgentChange) => {
       stored.push(change)
       hub.publish(change)

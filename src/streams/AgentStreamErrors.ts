@@ -18,3 +18,9 @@ export class PgListenerLost extends Data.TaggedError("PgListenerLost")<{
   readonly phase: "connect" | "listen" | "listening"
   readonly cause: unknown
 }> {}
+
+/**
+ * The service is shutting down: its streams end so that the HTTP server can close (it waits for
+ * open responses). Clients reconnect, to another instance or later, with `Last-Event-ID`.
+ */
+export class AgentStreamClosed extends Data.TaggedError("AgentStreamClosed")<{}> {}

@@ -1,23 +1,28 @@
 import { Deferred, Effect, Queue, type Scope } from "effect"
 
-/** One subscriber's view: its own bounded queue, and a signal that it was dropped. */
+/** Why a subscriber gets nothing more: it fell `capacity` behind, or the hub was closed. */
+export type ChangeHubEnd = "overflow" | "closed"
+
+/** One subscriber's view: its own bounded queue, and the signal that it was cut off. */
 export interface ChangeSubscription<A> {
   readonly queue: Queue.Dequeue<A>
-  /** Completes when the subscriber fell `capacity` changes behind; it gets nothing more. */
-  readonly overflowed: Deferred.Deferred<void>
+  /** Completes, with the reason, when the subscriber is cut off; nothing more is queued then. */
+  readonly ended: Deferred.Deferred<ChangeHubEnd>
 }
 
 /**
  * In-process fan-out of changes to any number of subscribers, each with a filter and a queue
  * of its own (an Effect `PubSub` shares one buffer, so one slow subscriber would hold back, or
  * drop changes for, all the others). Publishing never waits: a subscriber whose queue is full
- * is dropped, so memory stays bounded by subscribers × capacity.
+ * is cut off, so memory stays bounded by subscribers × capacity.
  */
 export interface ChangeHub<A> {
   /** Hands `change` to every subscriber that accepts it; synchronous. */
   readonly publish: (change: A) => void
-  /** A subscriber until the scope closes. */
+  /** A subscriber until the scope closes (one that subscribes after `close` is ended at once). */
   readonly subscribe: (accepts: (change: A) => boolean, capacity: number) => Effect.Effect<ChangeSubscription<A>, never, Scope.Scope>
+  /** Ends every subscriber ("closed") and every later one. */
+  readonly close: () => void
   /** Current subscribers. */
   readonly size: () => number
 }
@@ -29,26 +34,32 @@ interface Subscriber<A> extends ChangeSubscription<A> {
 
 export const makeChangeHub = <A>(): ChangeHub<A> => {
   const subscribers = new Set<Subscriber<A>>()
+  let closed = false
+  const end = (subscriber: Subscriber<A>, reason: ChangeHubEnd) => {
+    subscribers.delete(subscriber)
+    Deferred.unsafeDone(subscriber.ended, Effect.succeed(reason))
+  }
   return {
     publish: (change) => {
       for (const subscriber of subscribers) {
-        if (!subscriber.accepts(change)) continue
         // A bounded queue refuses rather than suspends when full.
-        if (!Queue.unsafeOffer(subscriber.queue, change)) {
-          subscribers.delete(subscriber)
-          Deferred.unsafeDone(subscriber.overflowed, Effect.void)
-        }
+        if (subscriber.accepts(change) && !Queue.unsafeOffer(subscriber.queue, change)) end(subscriber, "overflow")
       }
     },
     subscribe: (accepts, capacity) =>
       Effect.acquireRelease(
         Effect.gen(function* () {
-          const subscriber: Subscriber<A> = { accepts, queue: yield* Queue.bounded<A>(capacity), overflowed: yield* Deferred.make<void>() }
+          const subscriber: Subscriber<A> = { accepts, queue: yield* Queue.bounded<A>(capacity), ended: yield* Deferred.make<ChangeHubEnd>() }
           subscribers.add(subscriber)
+          if (closed) end(subscriber, "closed")
           return subscriber
         }),
         (subscriber) => Effect.zipRight(Effect.sync(() => subscribers.delete(subscriber)), Queue.shutdown(subscriber.queue))
       ),
+    close: () => {
+      closed = true
+      for (const subscriber of subscribers) end(subscriber, "closed")
+    },
     size: () => subscribers.size
   }
 }

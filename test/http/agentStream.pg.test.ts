@@ -348,3 +348,21 @@ describe("agent change stream across two instances (in-process services, simulat
     await expect.poll(subscribers, { timeout: 5_000 }).toBe(0)
   })
 })
+
+describe("stopping a service with open streams", () => {
+  it("ends them with a closing comment, so the HTTP server can close", async () => {
+    const db = await createTestDatabase()
+    try {
+      const service = await startInProcessService(db.url)
+      const stream = await openStream(service)
+      expect(stream.status).toBe(200)
+      const started = Date.now()
+      await service.stop()
+      expect(Date.now() - started).toBeLessThan(5_000)
+      await expect.poll(() => stream.text(), { timeout: 2_000 }).toContain(": closing: the service is shutting down; reconnect with Last-Event-ID")
+      await stream.close()
+    } finally {
+      await db.drop()
+    }
+  })
+})

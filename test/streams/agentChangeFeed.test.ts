@@ -23,9 +23,22 @@ describe("changeHub: bounded per-subscriber fan-out", () => {
       const slow = yield* hub.subscribe(() => true, 2)
       const even = yield* hub.subscribe((n) => n % 2 === 0, 10)
       for (const n of [1, 2, 3, 4]) hub.publish(n)
-      expect(yield* slow.overflowed.pipe(Effect.as(true), Effect.timeoutTo({ duration: 0, onTimeout: () => false, onSuccess: () => true }))).toBe(true)
+      expect(yield* Deferred.poll(slow.ended).pipe(Effect.flatMap((ended) => ended._tag === "Some" ? ended.value : Effect.succeed("running")))).toBe("overflow")
       expect(hub.size()).toBe(1)
       expect(Chunk.toReadonlyArray(yield* even.queue.takeAll)).toEqual([2, 4])
+    })
+  )
+
+  it.scoped("close ends every subscriber, and any later one at once", () =>
+    Effect.gen(function* () {
+      const hub = makeChangeHub<number>()
+      const before = yield* hub.subscribe(() => true, 10)
+      hub.close()
+      const after = yield* hub.subscribe(() => true, 10)
+      expect(yield* Deferred.await(before.ended)).toBe("closed")
+      expect(yield* Deferred.await(after.ended)).toBe("closed")
+      hub.publish(1)
+      expect(yield* before.queue.size).toBe(0)
     })
   )
 
@@ -124,8 +137,13 @@ describe("sseBody", () => {
       expect(Chunk.toReadonlyArray(yield* Fiber.join(body))).toEqual(["retry: 2000\n\n", ": ping\n\n"])
       const overflow = Stream.fail({ _tag: "AgentStreamOverflow", capacity: 7 } as never)
       const closing = yield* sseBody(overflow, PING_EVERY).pipe(Stream.runCollect)
-      expect(Chunk.toReadonlyArray(closing).at(-1)).toContain(": dropped: more than 7 changes behind")
+      expect(Chunk.toReadonlyArray(closing).at(-1)).toBe(": dropped: more than 7 changes behind; reconnect with Last-Event-ID\n\n")
       expect(Option.isSome(Chunk.head(closing))).toBe(true)
+      // Shutting down: every open stream ends with a comment saying so.
+      const open = yield* sseBody(changes.changes({}, undefined), PING_EVERY).pipe(Stream.runCollect, Effect.fork)
+      yield* subscribed(changes.subscribers, 1)
+      yield* changes.close
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(open)).at(-1)).toBe(": closing: the service is shutting down; reconnect with Last-Event-ID\n\n")
     })
   )
 })

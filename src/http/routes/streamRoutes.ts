@@ -3,7 +3,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Option, Stream } from "effect"
 import { AgentChangeFeed, type AgentChange } from "../../streams/AgentChangeFeed.ts"
-import type { AgentStreamOverflow } from "../../streams/AgentStreamErrors.ts"
+import type { AgentStreamClosed, AgentStreamOverflow } from "../../streams/AgentStreamErrors.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { TransitionRepo } from "../../store/TransitionRepo.ts"
 import { notFound } from "../ApiError.ts"
@@ -28,22 +28,31 @@ const frame = (change: AgentChange): string => {
   return text
 }
 
+const closing = (error: AgentStreamOverflow | AgentStreamClosed | SqlError) => {
+  switch (error._tag) {
+    case "AgentStreamOverflow":
+      return `dropped: more than ${error.capacity} changes behind`
+    case "AgentStreamClosed":
+      return "closing: the service is shutting down"
+    case "SqlError":
+      return "closing: the database could not be read"
+  }
+}
+
 /**
  * The text of an agent event stream: a `retry` hint first (it also sends the headers at once),
  * then one frame per change, with a `: ping` comment every `pingEvery` while it is quiet. A
- * client dropped for being slow, or whose replay could not be read, gets a closing comment and
- * the end of the stream; it reconnects with `Last-Event-ID` and misses nothing.
+ * client dropped for being slow, whose replay could not be read, or whose service is stopping,
+ * gets a closing comment and the end of the stream; it reconnects with `Last-Event-ID` and
+ * misses nothing.
  */
-export const sseBody = (changes: Stream.Stream<AgentChange, AgentStreamOverflow | SqlError>, pingEvery: Duration.DurationInput): Stream.Stream<string> => {
+export const sseBody = (
+  changes: Stream.Stream<AgentChange, AgentStreamOverflow | AgentStreamClosed | SqlError>,
+  pingEvery: Duration.DurationInput
+): Stream.Stream<string> => {
   const events = changes.pipe(
     Stream.map(frame),
-    Stream.catchAll((error) =>
-      Stream.make(
-        error._tag === "AgentStreamOverflow"
-          ? `: dropped: more than ${error.capacity} changes behind; reconnect with Last-Event-ID\n\n`
-          : ": closing: the database could not be read; reconnect with Last-Event-ID\n\n"
-      )
-    )
+    Stream.catchAll((error) => Stream.make(`: ${closing(error)}; reconnect with Last-Event-ID\n\n`))
   )
   const pings = Stream.tick(pingEvery).pipe(
     Stream.drop(1),
