@@ -16,8 +16,7 @@ export type CoordinationFailure = CoordinationRefused | SoulReadFailed | Message
 
 const TAGS: ReadonlySet<string> = new Set(["CoordinationRefused", "SoulReadFailed", "MessageIdempotencyConflict", "MessageTargetNotFound", "MessageNotFound"])
 
-const isCoordinationFailure = <E>(error: E): error is Extract<E, CoordinationFailure> =>
-  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" && TAGS.has(error._tag)
+const isCoordinationFailure = (error: KnownError | CoordinationFailure): error is CoordinationFailure => TAGS.has(error._tag)
 
 const toApiError = (error: CoordinationFailure): ApiError => {
   switch (error._tag) {
@@ -38,8 +37,8 @@ const toApiError = (error: CoordinationFailure): ApiError => {
  * The coordination errors as answers: refusals by reason (403 wrong role or board, 404, 422,
  * 409), a replayed key with another message 409, a gateway read 502. Other errors pass through.
  */
-export const withCoordinationAnswers = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.catchIf(effect, isCoordinationFailure, (error) => Effect.fail(toApiError(error)))
+export const withCoordinationAnswers = <A, R>(effect: Effect.Effect<A, KnownError | CoordinationFailure, R>): Effect.Effect<A, KnownError, R> =>
+  Effect.mapError(effect, (error) => (isCoordinationFailure(error) ? toApiError(error) : error))
 
 /** `Idempotency-Key` if the client sent one: a retry with it sends nothing twice. Absent: every request is a new send. */
 export const idempotencyKeyHeader = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
@@ -89,15 +88,15 @@ export const answerSend = (sent: { readonly message: MessageRow; readonly replay
  * credentials, 403 for the admin token, then `body` with the caller's read model (its role and
  * board are on the row). Coordination errors become answers.
  */
-export const asAgent = <E extends KnownError | CoordinationFailure, R>(body: (caller: AgentRow) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
-  handle(withCoordinationAnswers(Effect.flatMap(Effect.flatMap(requireAgent, callerAgent), body)) as Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError, R>)
+export const asAgent = <R>(body: (caller: AgentRow) => Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError | CoordinationFailure, R>) =>
+  handle(withCoordinationAnswers(Effect.flatMap(Effect.flatMap(requireAgent, callerAgent), body)))
 
 /** A route for the admin or an agent (Mission Control `require_user_or_agent`); the body decides what each may do. */
-export const asActor = <E extends KnownError | CoordinationFailure, R>(body: (actor: Actor) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+export const asActor = <R>(body: (actor: Actor) => Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError | CoordinationFailure, R>) =>
   handle(
     withCoordinationAnswers(
       Effect.flatMap(authenticate, (caller) =>
         caller.kind === "admin" ? body({ kind: "admin" }) : Effect.flatMap(callerAgent(caller.agentId), (agent) => body({ kind: "agent", agent }))
       )
-    ) as Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError, R>
+    )
   )

@@ -35,14 +35,17 @@ export const SoulBody = z.strictObject({
   source_url: z.url().max(2_000).optional()
 })
 
+/** Rendered into the reply instructions' JSON example, so plain tokens only: no quotes, spaces or line breaks. */
+const token = z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1–64 letters, digits or _ . : -")
+
 const replyRouting = {
-  correlation_id: z.string().trim().max(200).optional(),
-  reply_tags: z.array(tag).max(20).optional(),
-  reply_source: z.string().trim().min(1).max(200).optional()
+  correlation_id: z.string().trim().max(200).regex(/^[^\r\n]*$/, "must be one line").optional(),
+  reply_tags: z.array(token).min(1).max(20).optional(),
+  reply_source: token.optional()
 }
 
 /** Mission Control `GatewayMainAskUserRequest`. */
-export const AskUserBody = z.strictObject({ content: text(8_000), preferred_channel: z.string().trim().max(100).optional(), ...replyRouting })
+export const AskUserBody = z.strictObject({ content: text(8_000), preferred_channel: z.string().trim().max(100).regex(/^[^\r\n]*$/, "must be one line").optional(), ...replyRouting })
 
 /** Mission Control `GatewayLeadMessageRequest`. */
 export const LeadMessageBody = z.strictObject({ kind: z.enum(["question", "handoff"]).default("question"), content: text(8_000), ...replyRouting })

@@ -55,7 +55,7 @@ const send = (message: MessageRow, agent: AgentRow, callTimeoutMs: number) =>
     const { target } = yield* loadGateway(agent.gatewayId)
     const params = { sessionKey: agent.sessionKey, message: message.body, deliver: message.deliver, idempotencyKey: chatIdempotencyKey(message.id) }
     const once = repo.recordAttempt(message.id).pipe(
-      Effect.zipRight(client.call(target, "chat.send", params, { timeoutMs: callTimeoutMs })),
+      Effect.zipRight(Effect.suspend(() => client.call(target, "chat.send", params, { timeoutMs: callTimeoutMs }))),
       Effect.asVoid,
       // A replay after the first run failed (no model credentials, say): the message was taken the first time.
       Effect.catchIf(
