@@ -1,9 +1,10 @@
 import { HttpRouter } from "@effect/platform"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { z } from "zod"
 import { boardFor, requireMain } from "../../coordination/callerScope.ts"
 import { messageLead } from "../../coordination/messageLead.ts"
-import { MessageLedger } from "../../messages/MessageLedger.ts"
+import { MessageLedger, type MessageNotFound } from "../../messages/MessageLedger.ts"
 import type { AgentRow } from "../../store/AgentRepo.ts"
 import { BoardRepo, type BoardRow } from "../../store/BoardRepo.ts"
 import { answerSend, asAgent, idempotencyKeyHeader, messageView, withCoordinationAnswers } from "../coordinationAnswers.ts"
@@ -31,6 +32,9 @@ const sendToLead = (caller: AgentRow, board: BoardRow, body: LeadMessage, idempo
     })
     return { lead, created, sent }
   })
+
+/** One board's line of a broadcast answer (Mission Control `GatewayLeadBroadcastBoardResult`, plus the ledger message). */
+type BoardResult = { readonly board_id: string; readonly ok: boolean; readonly error: string | null; readonly [detail: string]: unknown }
 
 const reasonOf = (error: { readonly _tag: string; readonly message: string; readonly detail?: unknown }) =>
   typeof error.detail === "string" ? error.detail : error.message
@@ -69,27 +73,34 @@ export const leadMessageRoutes = HttpRouter.empty.pipe(
         const wanted = body.board_ids === undefined ? boards.map((board) => board.id) : [...new Set(body.board_ids)]
         const ledger = yield* MessageLedger
         // Per board, as Mission Control: one board's failure is its result, not the broadcast's.
-        const results = yield* Effect.forEach(
+        const recorded = yield* Effect.forEach(
           wanted,
           (boardId) => {
             const board = boards.find((candidate) => candidate.id === boardId)
-            if (board === undefined) return Effect.succeed({ board_id: boardId, ok: false, error: "board not found on this gateway" })
+            if (board === undefined) return Effect.succeed({ board_id: boardId, ok: false, error: "board not found on this gateway" } as const)
             return withCoordinationAnswers(sendToLead(caller, board, body, idempotencyKey === undefined ? undefined : `${idempotencyKey}:${board.id}`)).pipe(
-              Effect.flatMap(({ lead, created, sent }) =>
-                Effect.map(wait_ms > 0 ? ledger.awaitSettled(sent.message.id, wait_ms) : Effect.succeed(sent.message), (message) => ({
-                  board_id: board.id,
-                  lead_agent_id: lead.id,
-                  lead_agent_name: lead.name,
-                  lead_created: created,
-                  ok: message.status !== "failed",
-                  error: message.status === "failed" ? message.lastError : null,
-                  message: messageView(message)
-                }))
-              ),
-              Effect.catchAll((error) => Effect.succeed({ board_id: board.id, ok: false, error: reasonOf(error) }))
+              Effect.map((done) => ({ board_id: board.id, ok: true, ...done }) as const),
+              Effect.catchAll((error) => Effect.succeed({ board_id: board.id, ok: false, error: reasonOf(error) } as const))
             )
           },
           { concurrency: 4 }
+        )
+        // Then every delivery is awaited at once, so the answer comes within one `wait_ms`.
+        const results = yield* Effect.forEach(
+          recorded,
+          (result): Effect.Effect<BoardResult, SqlError | MessageNotFound> =>
+            !result.ok
+              ? Effect.succeed(result)
+              : Effect.map(wait_ms > 0 ? ledger.awaitSettled(result.sent.message.id, wait_ms) : Effect.succeed(result.sent.message), (message) => ({
+                  board_id: result.board_id,
+                  lead_agent_id: result.lead.id,
+                  lead_agent_name: result.lead.name,
+                  lead_created: result.created,
+                  ok: message.status !== "failed",
+                  error: message.status === "failed" ? message.lastError : null,
+                  message: messageView(message)
+                })),
+          { concurrency: "unbounded" }
         )
         const sent = results.filter((result) => result.ok).length
         return json({ ok: true, sent, failed: results.length - sent, results })
