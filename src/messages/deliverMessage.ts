@@ -20,7 +20,9 @@ export interface DeliveryOptions {
 /** The gateway idempotency key of a ledger message: fixed by its id, so every retry, and a resume after a restart, is the same send. */
 export const chatIdempotencyKey = (messageId: string) => `msg-${messageId}`
 
-const isGatewayError = (error: { readonly _tag: string }): error is GatewayError => error._tag.startsWith("Gateway")
+const GATEWAY_ERRORS: ReadonlySet<string> = new Set(["GatewayRpcError", "GatewayConnectionError", "GatewayTimeoutError", "GatewayProtocolError", "GatewayPairingRequired"])
+
+const isGatewayError = (error: { readonly _tag: string }): error is GatewayError => GATEWAY_ERRORS.has(error._tag)
 
 /**
  * Waits until the target has been applied on its gateway once (`workspaceSeeded`): a lead just
