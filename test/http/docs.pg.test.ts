@@ -5,12 +5,14 @@ import { fileURLToPath } from "node:url"
 import { chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { z } from "zod"
+import { BoardMemory, LedgerMessage, MemoryPosted } from "../../src/http/openapi/coordinationSchemas.ts"
 import { GatewayCommands, GatewaySessions, GatewayStatus, RegisteredGateway } from "../../src/http/openapi/gatewaySchemas.ts"
 import { InboxPolled } from "../../src/http/openapi/inboxPaths.ts"
 import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
 import { TransitionView } from "../../src/http/openapi/streamPaths.ts"
 import { SyncJobReport, SyncJobStarted } from "../../src/http/openapi/syncSchemas.ts"
 import { ActivityView, AgentView, BoardView, GatewayView, listOf, pageOf, TaskView } from "../../src/http/openapi/viewSchemas.ts"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
@@ -90,14 +92,20 @@ describe.skipIf(!existsSync(CHROMIUM))("GET /docs in headless Chromium", () => {
       page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())))
       await page.goto(`${service.url}/docs`)
       await expect.poll(() => page.locator(".swagger-ui .info .title").textContent({ timeout: 1_000 }).catch(() => null), { timeout: 30_000 }).toMatch(/^Switchyard/)
-      // Swagger UI lists an operation under each of its tags.
+      mkdirSync(ARTIFACTS, { recursive: true })
+      await page.screenshot({ path: path.join(ARTIFACTS, "docs.png") })
+      // Swagger UI lists an operation under each of its tags, and renders a long list as it scrolls into view.
       const listed = Object.values(buildOpenApiDocument().paths ?? {})
         .flatMap((item) => Object.values(item as Record<string, { tags?: Array<string> }>))
         .reduce((sum, operation) => sum + (operation.tags?.length ?? 1), 0)
-      await expect.poll(() => page.locator(".opblock").count(), { timeout: 10_000 }).toBe(listed)
-      expect(await page.locator('.opblock-tag[data-tag="agent-worker"]').count()).toBe(1)
-      mkdirSync(ARTIFACTS, { recursive: true })
-      await page.screenshot({ path: path.join(ARTIFACTS, "docs.png") })
+      const seen = new Set<string>()
+      for (let scrolled = 0; scrolled <= (await page.locator("html").evaluate((html) => html.scrollHeight)); scrolled += 500) {
+        for (const id of await page.locator(".opblock").evaluateAll((blocks) => blocks.map((block) => block.id))) seen.add(id)
+        await page.mouse.wheel(0, 500)
+        await page.waitForTimeout(50)
+      }
+      expect(seen.size).toBe(listed)
+      expect(seen).toContain("operations-agent-worker-agentHeartbeat")
       const origin = new URL(service.url).origin
       expect(requested.filter((url) => !url.startsWith("data:") && new URL(url).origin !== origin)).toEqual([])
       expect(errors).toEqual([])
@@ -155,6 +163,16 @@ describe("GET /openapi.json", () => {
     const poll = await api("GET", "/api/gateway/poll", undefined, { "x-api-key": key.body.api_key })
     expect(poll.status).toBe(200)
     conforms(InboxPolled, poll.body, "GET /api/gateway/poll")
+
+    // The coordination API: the agent itself, board memory, the message ledger.
+    const token = readAuthToken(simulator.state.files.get(agent.body.gateway_agent_id)?.get("AGENTS.md") ?? "")
+    const whoAmI = await fetch(`${service.url}/api/v1/agent/healthz`, { headers: { "x-agent-token": token! } })
+    expect(await whoAmI.json()).toMatchObject({ ok: true, agent_id: agent.body.id, role: "worker" })
+    const posted = await api("POST", `/api/v1/boards/${board.body.id}/memory`, { content: "Docs are generated", tags: ["decision"] })
+    expect(posted.status).toBe(201)
+    conforms(MemoryPosted, posted.body, "POST /boards/{id}/memory")
+    conforms(pageOf(BoardMemory), (await api("GET", `/api/v1/boards/${board.body.id}/memory`)).body, "GET /boards/{id}/memory")
+    conforms(pageOf(LedgerMessage), (await api("GET", `/api/v1/agents/${agent.body.id}/messages`)).body, "GET /agents/{id}/messages")
 
     const job = await api("POST", `/api/v1/gateways/${gatewayId}/templates/sync`, {})
     expect(job.status).toBe(202)

@@ -73,13 +73,26 @@ describe("GET /openapi.json: the OpenAPI document", () => {
       expect(op["x-when-to-use"], key).toEqual(expect.arrayContaining([expect.any(String)]))
       expect(op.security, key).toEqual(expect.arrayContaining([{ agentToken: [] }]))
     }
-    // What a worker's discovery command (templates/AGENTS.md.njk) keeps: no admin-only operation.
-    const workerOps = operations.filter((entry) => entry.operation.tags?.includes("agent-worker")).map((entry) => entry.key)
-    expect(workerOps.sort()).toEqual(["GET /api/v1/activity", "POST /api/v1/agent/heartbeat", "POST /api/v1/agents/heartbeat", "POST /api/v1/agents/{id}/heartbeat"])
+    // What each role's discovery command (templates/AGENTS.md.njk) keeps: Mission Control's role split (reference §1.5).
+    const tagged = (role: string) => operations.filter((entry) => entry.operation.tags?.includes(role)).map((entry) => entry.key)
+    const leadOnly = [
+      "POST /api/v1/agents",
+      "POST /api/v1/agent/boards/{board_id}/agents/{agent_id}/nudge",
+      "PUT /api/v1/agent/boards/{board_id}/agents/{agent_id}/soul",
+      "POST /api/v1/agent/boards/{board_id}/gateway/main/ask-user"
+    ]
+    const mainOnly = ["POST /api/v1/agent/gateway/boards/{board_id}/lead/message", "POST /api/v1/agent/gateway/leads/broadcast", "POST /api/v1/agent/boards/{board_id}/onboarding"]
+    const everyone = ["POST /api/v1/agent/heartbeat", "GET /api/v1/agent/healthz", "GET /api/v1/agent/boards", "GET /api/v1/agent/boards/{board_id}/memory"]
+    expect(tagged("agent-lead")).toEqual(expect.arrayContaining([...everyone, ...leadOnly, "GET /api/v1/agent/boards/{board_id}/agents/{agent_id}/soul"]))
+    expect(tagged("agent-main")).toEqual(expect.arrayContaining([...everyone, ...mainOnly]))
+    expect(tagged("agent-worker")).toEqual(expect.arrayContaining(everyone))
+    expect(tagged("agent-worker").filter((key) => [...leadOnly, ...mainOnly].includes(key))).toEqual([])
+    expect(tagged("agent-main").filter((key) => leadOnly.includes(key))).toEqual([])
+    expect(tagged("agent-lead").filter((key) => mainOnly.includes(key))).toEqual([])
   })
 
   it("tags every admin operation `admin` plus its resource, secured by the admin bearer", () => {
-    const resources = ["gateways", "boards", "tasks", "agents", "template-sync", "activity"]
+    const resources = ["gateways", "boards", "tasks", "agents", "template-sync", "activity", "messages"]
     const adminOnly = operations.filter((entry) => entry.operation.tags?.[0] === "admin")
     expect(adminOnly.length).toBeGreaterThan(25)
     for (const { key, operation: op } of adminOnly) {

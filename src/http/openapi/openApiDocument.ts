@@ -1,6 +1,8 @@
 import { createDocument, type CreateDocumentOptions, type ZodOpenApiObject } from "zod-openapi"
 import packageJson from "../../../package.json" with { type: "json" }
 import { agentPaths } from "./agentPaths.ts"
+import { agentApiPaths } from "./agentApiPaths.ts"
+import { boardMemoryPaths } from "./boardMemoryPaths.ts"
 import { boardPaths } from "./boardPaths.ts"
 import { gatewayPaths } from "./gatewayPaths.ts"
 import { inboxPaths } from "./inboxPaths.ts"
@@ -29,6 +31,7 @@ const TAGS: ZodOpenApiObject["tags"] = [
   { name: "agents", description: "Agents and their lifecycle." },
   { name: "template-sync", description: "Re-rendering every agent's workspace files as a background job." },
   { name: "activity", description: "The lifecycle and coordination log." },
+  { name: "messages", description: "The message ledger: every message sent to an agent and how its delivery stands." },
   { name: "inbox", description: "The agent inbox (Clawith's pull API): poll, report, send; authenticated by the agent's inbox key in `X-Api-Key`." },
   { name: "system", description: "Health, this document, the docs and visualiser pages, and metrics." }
 ]
@@ -55,7 +58,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...systemPaths, ...gatewayPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...streamPaths, ...inboxPaths },
+    paths: { ...systemPaths, ...gatewayPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...streamPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },

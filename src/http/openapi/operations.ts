@@ -9,7 +9,7 @@ import { ErrorBody } from "./viewSchemas.ts"
  * `agent-worker`, plus `x-llm-intent` and `x-when-to-use`; admin operations carry `admin`
  * and the resource they act on.
  */
-export type ResourceTag = "gateways" | "boards" | "tasks" | "agents" | "template-sync" | "activity" | "system"
+export type ResourceTag = "gateways" | "boards" | "tasks" | "agents" | "template-sync" | "activity" | "messages" | "system"
 export type RoleTag = "agent-main" | "agent-lead" | "agent-worker"
 
 export const ALL_AGENTS: ReadonlyArray<RoleTag> = ["agent-main", "agent-lead", "agent-worker"]
