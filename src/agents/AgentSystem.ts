@@ -130,7 +130,8 @@ export const AgentSystemLive = Layer.scoped(
       actor.system.inspect((inspection) => {
         if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
         const snapshot = actor.getSnapshot()
-        if (snapshot.status === "error") return
+        // What `subscribe` would see: not the stopped snapshot of a shutdown, nor an error.
+        if (snapshot.status !== "active" && snapshot.status !== "done") return
         const projection = projectSnapshot(snapshot)
         // No transition: an event nothing accepted leaves the same snapshot object, and a restored
         // actor re-emits its stored snapshot on start.

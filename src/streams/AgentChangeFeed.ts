@@ -1,9 +1,10 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Chunk, Context, Deferred, Effect, Layer, Option, Queue, Stream } from "effect"
-import { AGENT_CHANGES_CHANNEL, TransitionRepo, type TransitionFilter, type TransitionRepoShape, type TransitionWithAgent } from "../store/TransitionRepo.ts"
-import { AgentStreamClosed, AgentStreamOverflow } from "./AgentStreamErrors.ts"
-import { makeChangeHub, type ChangeHub } from "./changeHub.ts"
+import { Context, Effect, Layer, Queue, type Stream } from "effect"
+import { AGENT_CHANGES_CHANNEL, TransitionRepo, type TransitionFilter, type TransitionWithAgent } from "../store/TransitionRepo.ts"
+import { PAGE, agentChanges, matches, toChange, type ChangeHistory } from "./agentChanges.ts"
+import type { AgentStreamClosed, AgentStreamOverflow } from "./AgentStreamErrors.ts"
+import { makeChangeHub } from "./changeHub.ts"
 import { listenerConnection, runPgListener } from "./pgListener.ts"
 
 /**
@@ -48,56 +49,7 @@ export interface AgentChangeFeedShape {
  */
 export class AgentChangeFeed extends Context.Tag("switchyard/AgentChangeFeed")<AgentChangeFeed, AgentChangeFeedShape>() {}
 
-/** Changes a client may be behind before it is dropped (about 1.5 KB each: ~1.5 MB a client). */
-export const CLIENT_BUFFER = 1_000
-const PAGE = 500
-
-/** Where the replay reads history from. */
-type History = Pick<TransitionRepoShape, "after" | "latestCursor">
-
-const toChange = (row: TransitionWithAgent): AgentChange => ({ ...row, cursor: Number(row.transition.id) })
-
-const matches = (filter: AgentChangeFilter) => (change: AgentChange) =>
-  (filter.boardId === undefined || change.transition.boardId === filter.boardId) &&
-  (filter.gatewayId === undefined || change.transition.gatewayId === filter.gatewayId)
-
-/** Stored changes after `after`, a page at a time, until the history has no more. */
-const replay = (history: History, filter: AgentChangeFilter, after: number) =>
-  Stream.paginateChunkEffect(after, (cursor) =>
-    history.after(cursor, filter, PAGE).pipe(
-      Effect.map((rows) => {
-        const changes = rows.map(toChange)
-        const last = changes.at(-1)
-        return [Chunk.unsafeFromArray(changes), rows.length < PAGE || last === undefined ? Option.none() : Option.some(last.cursor)] as const
-      })
-    )
-  )
-
-/** `changes` over a hub fed in cursor order and a history that holds every committed change. */
-export const makeChanges =
-  (hub: ChangeHub<AgentChange>, history: History): AgentChangeFeedShape["changes"] =>
-  (filter, after) =>
-    Stream.unwrapScoped(
-      Effect.gen(function* () {
-        const subscription = yield* hub.subscribe(matches(filter), CLIENT_BUFFER)
-        // A cursor from another database must not hide live changes below it.
-        const from = after === undefined ? undefined : Math.min(after, yield* history.latestCursor)
-        let last = from ?? 0
-        const ended = Effect.flatMap(Deferred.await(subscription.ended), (reason): Effect.Effect<never, AgentStreamOverflow | AgentStreamClosed> =>
-          reason === "overflow" ? Effect.fail(new AgentStreamOverflow({ capacity: CLIENT_BUFFER })) : Effect.fail(new AgentStreamClosed())
-        )
-        // Cursors are drawn in commit order, so a live change at or below the last replayed
-        // cursor was visible to the replay: it is a duplicate.
-        return Stream.concat(from === undefined ? Stream.empty : replay(history, filter, from), Stream.fromQueue(subscription.queue)).pipe(
-          Stream.filter((change) => {
-            if (change.cursor <= last) return false
-            last = change.cursor
-            return true
-          }),
-          Stream.interruptWhen(ended)
-        )
-      })
-    )
+export { CLIENT_BUFFER } from "./agentChanges.ts"
 
 /** Parses a notice's cursor; anything unreadable counts as new (a read too many is harmless). */
 const noticeCursor = (payload: string): number => {
@@ -109,6 +61,12 @@ const noticeCursor = (payload: string): number => {
   }
 }
 
+/**
+ * The feed on Postgres: one listener connection (`runPgListener`) and one reader fiber, which on
+ * each notification (or reconnect) reads the transitions after the last it published, a page at
+ * a time, and hands each to every subscribed client. Fails to build with SqlError when the
+ * newest cursor cannot be read at start.
+ */
 export const AgentChangeFeedLive = Layer.scoped(
   AgentChangeFeed,
   Effect.gen(function* () {
@@ -132,8 +90,9 @@ export const AgentChangeFeedLive = Layer.scoped(
     })
     yield* Queue.take(wake).pipe(
       Effect.zipRight(read),
-      Effect.catchAll((error) =>
-        Effect.logWarning("agent change feed: reading new transitions failed; retrying in 1 s", error).pipe(
+      // Whatever the failure, the reader must go on (a dead reader would silence every stream).
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("agent change feed: reading new transitions failed; retrying in 1 s", cause).pipe(
           Effect.zipRight(Effect.sleep("1 second")),
           Effect.zipRight(Queue.offer(wake, undefined))
         )
@@ -148,7 +107,7 @@ export const AgentChangeFeedLive = Layer.scoped(
         if (noticeCursor(payload) > published) Queue.unsafeOffer(wake, undefined)
       }
     }).pipe(Effect.forkScoped)
-    return AgentChangeFeed.of({ changes: makeChanges(hub, repo), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
+    return AgentChangeFeed.of({ changes: agentChanges(hub, repo), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
   })
 )
 
@@ -165,12 +124,12 @@ export const AgentStreamsDrainLive = Layer.scopedDiscard(Effect.flatMap(AgentCha
 export const makeAgentChangeFeedTest = () => {
   const hub = makeChangeHub<AgentChange>()
   const stored: Array<AgentChange> = []
-  const history: History = {
+  const history: ChangeHistory = {
     after: (cursor, filter, limit) => Effect.sync(() => stored.filter((change) => change.cursor > cursor && matches(filter)(change)).slice(0, limit)),
     latestCursor: Effect.sync(() => stored.at(-1)?.cursor ?? 0)
   }
   return {
-    layer: Layer.succeed(AgentChangeFeed, AgentChangeFeed.of({ changes: makeChanges(hub, history), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })),
+    layer: Layer.succeed(AgentChangeFeed, AgentChangeFeed.of({ changes: agentChanges(hub, history), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })),
     publish: (change: AgentChange) => {
       stored.push(change)
       hub.publish(change)

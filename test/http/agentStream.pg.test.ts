@@ -349,6 +349,30 @@ describe("agent change stream across two instances (in-process services, simulat
   })
 })
 
+describe("restarts", () => {
+  it("a restored actor records no transition (nothing happened), and the history survives the restart", async () => {
+    const db = await createTestDatabase()
+    const simulator = await startGatewaySimulator()
+    let service: InProcessService | undefined
+    try {
+      service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000 })
+      const gateway = await service.api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
+      const main = gateway.body.main_agent_id as string
+      await expect.poll(async () => (await service!.api("GET", `/api/v1/agents/${main}`)).body.state, { timeout: 20_000 }).toBe("provisioning.awaiting")
+      const before = (await service.api("GET", `/api/v1/agents/${main}/transitions`)).body
+      expect(before.items.map((row: { to: string }) => row.to).reverse()).toEqual(["provisioning.applying", "provisioning.waking", "provisioning.awaiting"])
+      await service.stop()
+      service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000 })
+      await expect.poll(async () => (await fetch(`${service!.url}/readyz`)).status, { timeout: 10_000 }).toBe(200)
+      expect((await service.api("GET", `/api/v1/agents/${main}/transitions`)).body).toEqual(before)
+    } finally {
+      await service?.stop()
+      await simulator.stop()
+      await db.drop()
+    }
+  })
+})
+
 describe("stopping a service with open streams", () => {
   it("ends them with a closing comment, so the HTTP server can close", async () => {
     const db = await createTestDatabase()

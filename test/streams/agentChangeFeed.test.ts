@@ -1,6 +1,7 @@
 import { Chunk, Deferred, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import { describe, expect, it } from "@effect/vitest"
-import { CLIENT_BUFFER, makeAgentChangeFeedTest, makeChanges, AgentChangeFeed, type AgentChange } from "../../src/streams/AgentChangeFeed.ts"
+import { CLIENT_BUFFER, makeAgentChangeFeedTest, AgentChangeFeed, type AgentChange } from "../../src/streams/AgentChangeFeed.ts"
+import { agentChanges } from "../../src/streams/agentChanges.ts"
 import { makeChangeHub } from "../../src/streams/changeHub.ts"
 import { PING_EVERY, sseBody } from "../../src/http/routes/streamRoutes.ts"
 
@@ -59,7 +60,7 @@ describe("AgentChangeFeed.changes: replay then live, at the seam no gap and no d
       const stored = [change(1), change(2), change(3)]
       // The replay's read waits for the gate, so a change can commit between subscribe and read.
       const gate = yield* Deferred.make<void>()
-      const changes = makeChanges(hub, {
+      const changes = agentChanges(hub, {
         after: (cursor) => Effect.zipRight(Deferred.await(gate), Effect.sync(() => stored.filter((c) => c.cursor > cursor))),
         latestCursor: Effect.sync(() => stored.at(-1)!.cursor)
       })
