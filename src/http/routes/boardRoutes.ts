@@ -5,20 +5,18 @@ import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo, type BoardChanges } from "../../store/BoardRepo.ts"
-import { isUniqueViolation } from "../../store/sqlErrors.ts"
-import { conflict, invalid, notFound } from "../ApiError.ts"
+import { conflict, notFound } from "../ApiError.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, WaitQuery } from "../contract.ts"
-import { claimName, createAgent } from "../createAgent.ts"
+import { claimName } from "../createAgent.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
+import { ensureBoardLead } from "../ensureBoardLead.ts"
 import { activeGateway, existingBoard } from "../lookups.ts"
 import { json } from "../respond.ts"
 import { boardView } from "../views.ts"
 
 /** A lead's identity unless the operator gives one (reference §2.2 board lead). */
-const LEAD_PROFILE = { role: "Board Lead", communication_style: "direct, concise, decisive", emoji: ":compass:" }
-
 const settingsOf = (body: {
   board_type?: "goal" | "general" | undefined
   objective?: string | null | undefined
@@ -105,28 +103,11 @@ export const boardRoutes = HttpRouter.empty.pipe(
         yield* checkWaitFor(wait)
         const body = yield* decodeBody(LeadEnsure)
         const board = yield* existingBoard(id)
-        const lead = yield* Effect.flatMap(AgentRepo, (repo) => repo.leadOf(board.id))
-        if (Option.isNone(lead)) {
-          const created = yield* createAgent(board, {
-            name: body.name ?? `${board.name} Lead`,
-            role: "lead",
-            heartbeat: body.heartbeat_config,
-            identityProfile: body.identity_profile === undefined ? LEAD_PROFILE : body.identity_profile
-          }).pipe(
-            Effect.map((agentId) => ({ agentId, status: 201 as const })),
-            // Two concurrent ensures: the one that lost the race answers with the winner's lead.
-            Effect.catchIf(
-              (error) => (error._tag === "SqlError" && isUniqueViolation(error)) || (error._tag === "ApiError" && error.status === 409),
-              (error) =>
-                Effect.flatMap(Effect.flatMap(AgentRepo, (repo) => repo.leadOf(board.id)), (winner) =>
-                  Option.isSome(winner) ? Effect.succeed({ agentId: winner.value, status: 200 as const }) : Effect.fail(error)
-                )
-            )
-          )
-          return yield* answerAgent(created.agentId, wait, created.status)
-        }
+        const ensured = yield* ensureBoardLead(board, { name: body.name, heartbeat: body.heartbeat_config, identityProfile: body.identity_profile })
+        if (ensured.created) return yield* answerAgent(ensured.lead.id, wait, 201)
+        const lead = ensured.lead.id
         // Reconcile: what the caller states is applied to the existing lead; nothing else changes.
-        if (body.name !== undefined) yield* claimName({ id: lead.value, gatewayId: board.gatewayId }, body.name)
+        if (body.name !== undefined) yield* claimName({ id: lead, gatewayId: board.gatewayId }, body.name)
         const changes: AgentUpdateChanges = {
           ...(body.name === undefined ? {} : { name: body.name }),
           ...(body.heartbeat_config === undefined ? {} : { heartbeat: body.heartbeat_config }),
@@ -134,9 +115,9 @@ export const boardRoutes = HttpRouter.empty.pipe(
         }
         if (Object.keys(changes).length > 0) {
           const at = yield* Clock.currentTimeMillis
-          yield* Effect.flatMap(AgentSystem, (system) => system.send(lead.value, { type: "agent.update", at, changes }))
+          yield* Effect.flatMap(AgentSystem, (system) => system.send(lead, { type: "agent.update", at, changes }))
         }
-        return yield* answerAgent(lead.value, wait)
+        return yield* answerAgent(lead, wait)
       })
     )
   )
