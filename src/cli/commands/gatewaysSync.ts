@@ -62,6 +62,10 @@ const follow = async (io: CliIo, api: ApiClient, jobPath: string, json: boolean)
       await pause(1_000, io.signal)
     }
     return undefined
+  } catch (error) {
+    // Ctrl-C: the job goes on in the service; the caller says so.
+    if (io.signal.aborted) return undefined
+    throw error
   } finally {
     bar.finish()
   }
