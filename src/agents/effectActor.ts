@@ -27,7 +27,8 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
     const fiber = Runtime.runFork(runtime)(
       Effect.gen(function* () {
         if (previous !== undefined) yield* Fiber.await(previous)
-        const exit = yield* Effect.exit(program(input))
+        // Every log line of the program names its agent (and gateway), for the JSON logs.
+        const exit = yield* Effect.exit(program(input).pipe(Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) })))
         const at = yield* Clock.currentTimeMillis
         // Stopped by leaving the state: nobody is listening. Any other end, an interruption from
         // elsewhere (shutdown) included, reaches the machine, or it would wait for ever.
