@@ -60,6 +60,8 @@ export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQ
   Layer.provideMerge(DatabaseLive)
 )
 
-/** The whole service for a given configuration layer. */
-// The stream drain is built after the server, so it ends open streams before the server closes.
+/**
+ * The whole service for a given configuration layer. The stream drain is built after the HTTP
+ * server, so it ends open streams before the server closes (which waits for them).
+ */
 export const ServiceLive = AgentStreamsDrainLive.pipe(Layer.provideMerge(HttpLive), Layer.provideMerge(CoreLive))
