@@ -10,12 +10,13 @@ export const HEARTBEAT_ADDITION = "- Check your Switchyard inbox with the switch
 /**
  * Clawith's setup guide, with the service's real base URL (Clawith hard-codes its own) and
  * without the key: only its hash is stored, so the skill names the variable that holds it.
- * Rendered from `templates/switchyard_inbox.md.njk` by the one template Environment.
+ * Rendered from `templates/skills/switchyard_inbox.md.njk` by the one template Environment
+ * (a skill file, not a workspace file: it is served, never written to a workspace).
  */
 export const setupGuide = (input: { readonly agentName: string; readonly agentId: string; readonly baseUrl: string; readonly leaseMs: number }) =>
   Effect.sync(() => ({
     skill_filename: SKILL_FILENAME,
-    skill_content: templateEnvironment.render(`${SKILL_FILENAME}.njk`, {
+    skill_content: templateEnvironment.render(`skills/${SKILL_FILENAME}.njk`, {
       agent_name: input.agentName,
       agent_id: input.agentId,
       base_url: input.baseUrl,

@@ -1,13 +1,21 @@
-import { describe, inject } from "vitest"
+import { afterAll, beforeAll, describe, inject } from "vitest"
+import { startOpenClawGateway, type RealGateway } from "../support/openclawGateway.ts"
 import { defineConformanceCases } from "../support/simulator/conformanceCases.ts"
 
-// The same cases as test/gateway/simulator.conformance.test.ts, against the real gateway the
-// integration global setup starts; what passes here and there keeps the simulator honest.
-const realGateway = inject("realGateway")
-
-describe.skipIf(realGateway === null)("real OpenClaw gateway: conformance", () => {
+// The same cases as test/gateway/simulator.conformance.test.ts, against a real gateway; what
+// passes here and there keeps the simulator honest. Its own gateway: the shared one, after the
+// other suites' hundreds of creates, patches and deletes, once answered a config.patch with
+// UNAVAILABLE "a recovery restart is required" and restarted, which these cases must not meet.
+describe.skipIf(inject("realGateway") === null)("real OpenClaw gateway: conformance", () => {
+  let gateway: RealGateway | undefined
+  beforeAll(async () => {
+    gateway = await startOpenClawGateway()
+  })
+  afterAll(async () => {
+    await gateway?.stop()
+  })
   defineConformanceCases(() => {
-    if (realGateway === null) throw new Error("no real gateway (SWITCHYARD_SKIP_REAL_GATEWAY=1)")
-    return realGateway
+    if (gateway === undefined) throw new Error("the conformance gateway did not start")
+    return gateway
   })
 })
