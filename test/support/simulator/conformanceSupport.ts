@@ -34,13 +34,19 @@ export async function callFail(gw: RawConnection, method: string, params?: unkno
 
 /**
  * Polls agents.list until `agentId` shows up (protocol §0.6: about 1.2–1.5 s on the real
- * gateway). A plain loop rather than `expect.poll`, so that hooks can use it too.
+ * gateway). A plain loop rather than `expect.poll`, so that hooks can use it too. While the
+ * gateway hot-reloads after a create it may answer UNAVAILABLE ("Plugin openai was reloaded"):
+ * that means "not yet", as it does to the service's retry policies.
  */
 export async function waitForAgent(gw: RawConnection, agentId: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const { agents } = await callOk(gw, "agents.list", {})
-    if (agents.some((a) => a.id === agentId)) return
+    const listed = await gw.call("agents.list", {})
+    if (!(listed.ok === false && listed.error?.code === "UNAVAILABLE")) {
+      expect(listed.error, "agents.list failed").toBeUndefined()
+      const { agents } = Methods["agents.list"].result.parse(listed.payload)
+      if (agents.some((a) => a.id === agentId)) return
+    }
     if (Date.now() > deadline) throw new Error(`agent ${agentId} not listed within ${timeoutMs} ms`)
     await sleep(150)
   }
