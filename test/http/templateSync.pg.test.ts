@@ -150,15 +150,20 @@ describe("POST /gateways/{id}/templates/sync (in-process service, simulated gate
         main_updated: true,
         errors: [],
         progress: { total: 6, done: 6, updated: 5, skipped: 1, failed: 0 },
-        agents: [
-          ...workers.map((agent) => expect.objectContaining({ agent_id: agent.id, agent_name: agent.name, status: "updated", token_source: "minted", message: null })),
-          expect.objectContaining({ agent_id: sleeper!.id, status: "skipped", message: "board paused", token_source: null }),
-          expect.objectContaining({ agent_id: main.agent_id, agent_name: "Sim Gateway Agent", board_id: null, status: "updated" })
-        ],
+        agents: expect.any(Array),
         created_at: expect.any(String),
         started_at: expect.any(String),
         finished_at: expect.any(String)
       })
+      // Board agents in creation order (agents created at once may tie and go in id order), the main agent last.
+      expect(result.agents).toHaveLength(6)
+      expect(result.agents.slice(0, -1)).toEqual(
+        expect.arrayContaining([
+          ...workers.map((agent) => expect.objectContaining({ agent_id: agent.id, agent_name: agent.name, status: "updated", token_source: "minted", message: null })),
+          expect.objectContaining({ agent_id: sleeper!.id, status: "skipped", message: "board paused", token_source: null })
+        ])
+      )
+      expect(result.agents.at(-1)).toEqual(expect.objectContaining({ agent_id: main.agent_id, agent_name: "Sim Gateway Agent", board_id: null, status: "updated" }))
       expect((await api("GET", `/api/v1/agents/${main.agent_id}`)).body).toMatchObject({ role: "main" })
       // Files were written without a wake: each worker got exactly its provisioning wake.
       for (const agent of workers) {
