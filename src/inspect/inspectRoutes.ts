@@ -1,35 +1,11 @@
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { inspectAsset } from "./inspectAssets.ts"
+import { pagePolicy } from "../http/staticAssets.ts"
+import { inspectAssets } from "./inspectAssets.ts"
 
-/**
- * Only the service itself: no CDN, no inline script, no eval (ELK's build needs none), so the
- * page provably works offline and injected markup could not run.
- */
-const PAGE_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'"
-].join("; ")
-
-/**
- * An asset with an ETag: `no-cache` makes the browser revalidate, so a restarted service with
- * new client code is picked up at once and an unchanged one answers 304.
- */
-const serve = (name: string, headers: Record<string, string> = {}) =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const asset = yield* inspectAsset(name)
-    const common = { etag: asset.etag, "cache-control": "no-cache", "x-content-type-options": "nosniff", ...headers }
-    if (request.headers["if-none-match"] === asset.etag) return HttpServerResponse.empty({ status: 304, headers: common })
-    return HttpServerResponse.uint8Array(asset.body, { contentType: asset.contentType, headers: common })
-  }).pipe(Effect.catchTag("InspectAssetMissing", () => Effect.succeed(HttpServerResponse.unsafeJson({ detail: "not found" }, { status: 404 }))))
+/** No inline script or style, no eval (ELK's build needs none): injected markup could not run. */
+const PAGE_POLICY = pagePolicy({ inlineStyles: false })
+const serve = inspectAssets.serve
 
 const page = serve("index.html", { "content-security-policy": PAGE_POLICY, "referrer-policy": "no-referrer" })
 

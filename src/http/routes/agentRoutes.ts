@@ -1,17 +1,18 @@
 import { HttpRouter } from "@effect/platform"
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect } from "effect"
 import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { ActivityRepo } from "../../store/ActivityRepo.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
-import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
+import { ApiError, conflict, invalid } from "../ApiError.ts"
 import { claimName, createAgent } from "../createAgent.ts"
 import { convertAgent } from "../convertAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { authenticate } from "../auth.ts"
-import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, PageQuery, WaitQuery } from "../contract.ts"
+import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, WaitQuery } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
+import { agentHistory } from "../agentHistory.ts"
 import { boardOrInvalid, existingAgent } from "../lookups.ts"
 import { handle, json } from "../respond.ts"
 import { activityView, agentView } from "../views.ts"
@@ -128,17 +129,7 @@ export const agentRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/agents/:id/activity",
-    admin(
-      Effect.gen(function* () {
-        const { id } = yield* decodeParams(IdParams)
-        const page = yield* decodeQuery(PageQuery)
-        // A deleted agent's history stays readable: it is the record of what happened.
-        const agent = yield* Effect.flatMap(AgentRepo, (repo) => repo.get(id, { includeDeleted: true }))
-        if (Option.isNone(agent)) return yield* notFound("agent")
-        const log = yield* Effect.flatMap(ActivityRepo, (repo) => repo.forAgent(id, page))
-        return json({ items: log.items.map(activityView), total: log.total, limit: page.limit, offset: page.offset })
-      })
-    )
+    agentHistory((id, page) => Effect.flatMap(ActivityRepo, (repo) => repo.forAgent(id, page)), activityView)
   ),
   HttpRouter.del("/api/v1/agents/:id", lifecycleEvent("agent.delete", 202)),
   HttpRouter.post("/api/v1/agents/:id/retry", lifecycleEvent("agent.retry", 200))

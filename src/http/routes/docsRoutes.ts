@@ -1,34 +1,13 @@
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { docsAsset } from "../openapi/docsAssets.ts"
+import { docsAssets } from "../openapi/docsAssets.ts"
 import { openApiDocument } from "../openapi/openApiDocument.ts"
 import { json } from "../respond.ts"
+import { pagePolicy } from "../staticAssets.ts"
 
-/**
- * Only the service itself: the page works offline and cannot reach anything else. Swagger UI
- * sets inline styles, hence `'unsafe-inline'` for styles only; its icons are `data:` images.
- */
-const PAGE_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'"
-].join("; ")
-
-/** An asset with an ETag; `no-cache` revalidates, so an upgraded service is picked up at once. */
-const serve = (name: string, headers: Record<string, string> = {}) =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const asset = yield* docsAsset(name)
-    const common = { etag: asset.etag, "cache-control": "no-cache", "x-content-type-options": "nosniff", ...headers }
-    if (request.headers["if-none-match"] === asset.etag) return HttpServerResponse.empty({ status: 304, headers: common })
-    return HttpServerResponse.uint8Array(asset.body, { contentType: asset.contentType, headers: common })
-  }).pipe(Effect.catchTag("DocsAssetMissing", () => Effect.succeed(json({ detail: "not found" }, 404))))
+/** Swagger UI sets inline styles; its icons are `data:` images. */
+const PAGE_POLICY = pagePolicy({ inlineStyles: true })
+const serve = docsAssets.serve
 
 /**
  * `GET /openapi.json` (the OpenAPI 3.1 document, generated from the zod contract) and `GET /docs`

@@ -1,14 +1,13 @@
 import { HttpRouter } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { MessageLedger } from "../../messages/MessageLedger.ts"
-import { AgentRepo } from "../../store/AgentRepo.ts"
 import { admin } from "../admin.ts"
+import { agentHistory } from "../agentHistory.ts"
 import { ApiError, notFound } from "../ApiError.ts"
 import { authenticate } from "../auth.ts"
-import { IdParams, PageQuery } from "../contract.ts"
 import { messageView } from "../coordinationAnswers.ts"
 import { MessageParams } from "../coordinationContract.ts"
-import { decodeParams, decodeQuery } from "../decode.ts"
+import { decodeParams } from "../decode.ts"
 import { handle, json } from "../respond.ts"
 
 /**
@@ -34,16 +33,6 @@ export const messageRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/agents/:id/messages",
-    admin(
-      Effect.gen(function* () {
-        const { id } = yield* decodeParams(IdParams)
-        const page = yield* decodeQuery(PageQuery)
-        // A deleted agent's messages stay readable: they are the record of what it was sent.
-        const agent = yield* Effect.flatMap(AgentRepo, (repo) => repo.get(id, { includeDeleted: true }))
-        if (Option.isNone(agent)) return yield* notFound("agent")
-        const messages = yield* Effect.flatMap(MessageLedger, (ledger) => ledger.forTarget(id, page))
-        return json({ items: messages.items.map(messageView), total: messages.total, limit: page.limit, offset: page.offset })
-      })
-    )
+    agentHistory((id, page) => Effect.flatMap(MessageLedger, (ledger) => ledger.forTarget(id, page)), messageView)
   )
 )

@@ -1,17 +1,14 @@
 import { Sse } from "@effect/experimental"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Option, Stream } from "effect"
+import { Duration, Effect, Stream } from "effect"
 import { AgentChangeFeed, type AgentChange } from "../../streams/AgentChangeFeed.ts"
 import type { AgentStreamClosed, AgentStreamOverflow } from "../../streams/AgentStreamErrors.ts"
-import { AgentRepo } from "../../store/AgentRepo.ts"
 import { TransitionRepo } from "../../store/TransitionRepo.ts"
-import { notFound } from "../ApiError.ts"
 import { admin } from "../admin.ts"
+import { agentHistory } from "../agentHistory.ts"
 import { agentChangeEvent, AgentStreamQuery, lastEventIdOf, transitionView } from "../agentStreamContract.ts"
-import { IdParams, PageQuery } from "../contract.ts"
-import { decodeParams, decodeQuery } from "../decode.ts"
-import { json } from "../respond.ts"
+import { decodeQuery } from "../decode.ts"
 
 /** Keeps idle proxies from closing a quiet stream (Mission Control pings every 15 s too, reference §5.4). */
 export const PING_EVERY = Duration.seconds(15)
@@ -94,16 +91,6 @@ export const streamRoutes = HttpRouter.empty.pipe(
   ),
   HttpRouter.get(
     "/api/v1/agents/:id/transitions",
-    admin(
-      Effect.gen(function* () {
-        const { id } = yield* decodeParams(IdParams)
-        const page = yield* decodeQuery(PageQuery)
-        // Like /activity, a deleted agent's history stays readable.
-        const agent = yield* Effect.flatMap(AgentRepo, (repo) => repo.get(id, { includeDeleted: true }))
-        if (Option.isNone(agent)) return yield* notFound("agent")
-        const history = yield* Effect.flatMap(TransitionRepo, (repo) => repo.forAgent(id, page))
-        return json({ items: history.items.map(transitionView), total: history.total, limit: page.limit, offset: page.offset })
-      })
-    )
+    agentHistory((id, page) => Effect.flatMap(TransitionRepo, (repo) => repo.forAgent(id, page)), transitionView)
   )
 )
