@@ -1,9 +1,9 @@
 import { Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { MessageLedger } from "../messages/MessageLedger.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
-import { boardFor, mainAgentOf, requireLead } from "./callerScope.ts"
+import { boardAsLead, mainAgentOf } from "./callerScope.ts"
 import { askUserText, type ReplyRouting } from "./messageTexts.ts"
+import { sendFromAgent } from "./sendFromAgent.ts"
 
 export interface AskUserRequest extends ReplyRouting {
   readonly caller: AgentRow
@@ -22,20 +22,15 @@ export interface AskUserRequest extends ReplyRouting {
  * 422 no main agent), MessageIdempotencyConflict, MessageTargetNotFound, SqlError.
  */
 export const askUser = Effect.fn("Coordination.askUser")(function* (request: AskUserRequest) {
-  const board = yield* boardFor({ kind: "agent", agent: request.caller }, request.boardId)
-  yield* requireLead(request.caller, board, "ask the user")
+  const board = yield* boardAsLead(request.caller, request.boardId, "ask the user")
   const main = yield* mainAgentOf(board)
   const { baseUrl } = yield* AppConfig
-  const sent = yield* Effect.flatMap(MessageLedger, (ledger) =>
-    ledger.send({
-      targetAgentId: main.id,
-      sender: { kind: "agent", agentId: request.caller.id },
-      kind: "ask_user",
-      channel: "gateway",
-      body: askUserText(baseUrl, board, request.caller.name, request.content, request),
-      deliver: true,
-      idempotencyKey: request.idempotencyKey
-    })
-  )
+  const sent = yield* sendFromAgent(request.caller, {
+    targetAgentId: main.id,
+    kind: "ask_user",
+    body: askUserText(baseUrl, board, request.caller.name, request.content, request),
+    deliver: true,
+    idempotencyKey: request.idempotencyKey
+  })
   return { board, main, sent }
 })

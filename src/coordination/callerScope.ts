@@ -38,6 +38,10 @@ export const requireLead = (agent: AgentRow, board: BoardRow, action: string) =>
     ? Effect.void
     : Effect.fail(forbidden(`only the lead of board ${board.name} may ${action}; this agent is a ${agent.role}${agent.boardId === board.id ? "" : " of another board"}`))
 
+/** `boardId` as its lead `agent` reaches it: 404 no such board, 403 another board's agent or not its lead. */
+export const boardAsLead = (agent: AgentRow, boardId: string, action: string) =>
+  Effect.tap(boardFor({ kind: "agent", agent }, boardId), (board) => requireLead(agent, board, action))
+
 /** The caller must be the gateway-main agent (Mission Control `require_gateway_main_actor`, role tag `agent-main`). */
 export const requireMain = (agent: AgentRow, action: string) =>
   agent.role === "main" ? Effect.void : Effect.fail(forbidden(`only the gateway-main agent may ${action}; this agent is a board ${agent.role}`))

@@ -1,9 +1,9 @@
 import { Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { MessageLedger } from "../messages/MessageLedger.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
 import { leadMessageText, type ReplyRouting } from "./messageTexts.ts"
+import { sendFromAgent } from "./sendFromAgent.ts"
 
 export interface LeadMessageRequest extends ReplyRouting {
   /** The gateway-main agent (checked by the caller with `requireMain`). */
@@ -25,15 +25,11 @@ export interface LeadMessageRequest extends ReplyRouting {
  */
 export const messageLead = Effect.fn("Coordination.messageLead")(function* (request: LeadMessageRequest) {
   const { baseUrl } = yield* AppConfig
-  return yield* Effect.flatMap(MessageLedger, (ledger) =>
-    ledger.send({
-      targetAgentId: request.lead.id,
-      sender: { kind: "agent", agentId: request.caller.id },
-      kind: `lead_${request.kind}`,
-      channel: "gateway",
-      body: leadMessageText(baseUrl, request.board, request.caller.name, request.kind, request.content, request),
-      deliver: false,
-      idempotencyKey: request.idempotencyKey
-    })
-  )
+  return yield* sendFromAgent(request.caller, {
+    targetAgentId: request.lead.id,
+    kind: `lead_${request.kind}`,
+    body: leadMessageText(baseUrl, request.board, request.caller.name, request.kind, request.content, request),
+    deliver: false,
+    idempotencyKey: request.idempotencyKey
+  })
 })

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
-import { MessageLedger } from "../messages/MessageLedger.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
-import { agentOnBoard, boardFor, requireLead } from "./callerScope.ts"
+import { agentOnBoard, boardAsLead } from "./callerScope.ts"
+import { sendFromAgent } from "./sendFromAgent.ts"
 
 export interface NudgeRequest {
   readonly caller: AgentRow
@@ -20,19 +20,14 @@ export interface NudgeRequest {
  * MessageIdempotencyConflict, MessageTargetNotFound, SqlError.
  */
 export const nudgeAgent = Effect.fn("Coordination.nudge")(function* (request: NudgeRequest) {
-  const board = yield* boardFor({ kind: "agent", agent: request.caller }, request.boardId)
-  yield* requireLead(request.caller, board, "nudge its agents")
+  const board = yield* boardAsLead(request.caller, request.boardId, "nudge its agents")
   const target = yield* agentOnBoard(board, request.targetAgentId)
-  const sent = yield* Effect.flatMap(MessageLedger, (ledger) =>
-    ledger.send({
-      targetAgentId: target.id,
-      sender: { kind: "agent", agentId: request.caller.id },
-      kind: "nudge",
-      channel: "gateway",
-      body: request.message,
-      deliver: true,
-      idempotencyKey: request.idempotencyKey
-    })
-  )
+  const sent = yield* sendFromAgent(request.caller, {
+    targetAgentId: target.id,
+    kind: "nudge",
+    body: request.message,
+    deliver: true,
+    idempotencyKey: request.idempotencyKey
+  })
   return { target, sent }
 })

@@ -92,7 +92,8 @@ export const AgentInboxLive = Layer.effect(
         const agent = yield* live(agentId)
         // The lease commits on its own: an answer lost on the way is redelivered after the lease.
         const leased = yield* inbox.lease(agent.id, { leaseMs: inboxLeaseMs, limit })
-        const messages = yield* Effect.forEach(leased, (message) => Effect.map(inbox.history(message, HISTORY_LIMIT), (history) => ({ message, history })))
+        const histories = yield* inbox.histories(leased, HISTORY_LIMIT)
+        const messages = leased.map((message) => ({ message, history: histories.get(message.id) ?? [] }))
         const scope = inboxScopeOf(agent)
         const contacts = scope === undefined ? [] : yield* inbox.contacts(scope, agent.id)
         return { messages, contacts, leaseMs: inboxLeaseMs }

@@ -1,24 +1,16 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
+import type { MessageRow } from "./MessageRepo.ts"
 
 /** One `channel = 'inbox'` row of the message ledger, with the sending agent's name. */
-export interface InboxMessageRow {
-  readonly id: string
-  readonly targetAgentId: string
-  readonly senderKind: "admin" | "agent" | "system"
-  readonly senderAgentId: string | null
+export type InboxMessageRow = Pick<
+  MessageRow,
+  "id" | "targetAgentId" | "senderKind" | "senderAgentId" | "kind" | "body" | "status" | "attempts" | "leaseExpiresAt" | "replyTo" | "createdAt" | "deliveredAt"
+> & {
   readonly senderName: string | null
-  readonly kind: string
-  readonly body: string
-  readonly status: "pending" | "leased" | "delivered" | "failed"
-  readonly attempts: number
-  readonly leaseExpiresAt: Date | null
-  readonly replyTo: string | null
   /** The reported result, as stored (jsonb text; a JSON string for inbox reports). */
   readonly result: string | null
-  readonly createdAt: Date
-  readonly deliveredAt: Date | null
 }
 
 /** Whom an agent may reach: its board, or (the gateway-main agent) its whole gateway. */
@@ -40,10 +32,14 @@ export interface InboxRepoShape {
    */
   readonly lease: (agentId: string, options: { readonly leaseMs: number; readonly limit: number }) => Effect.Effect<ReadonlyArray<InboxMessageRow>, SqlError>
   /**
-   * The conversation before `message` (at most `limit`, oldest first): earlier messages from
-   * the same sender to the agent and, for an agent sender, the agent's messages back to it.
+   * The conversation before each of `messages` (at most `limit` each, oldest first), by message
+   * id, in one query: earlier messages from the same sender to the agent and, for an agent
+   * sender, the agent's messages back to it.
    */
-  readonly history: (message: InboxMessageRow, limit: number) => Effect.Effect<ReadonlyArray<InboxMessageRow>, SqlError>
+  readonly histories: (
+    messages: ReadonlyArray<InboxMessageRow>,
+    limit: number
+  ) => Effect.Effect<ReadonlyMap<string, ReadonlyArray<InboxMessageRow>>, SqlError>
   /** The agent's own inbox message, row-locked until the transaction ends; none for anyone else's. */
   readonly lockOwn: (agentId: string, messageId: string) => Effect.Effect<Option.Option<InboxMessageRow>, SqlError>
   /** Marks a message delivered with its result (`resultJson`: JSON text); the lease ends. */
@@ -86,18 +82,28 @@ export const InboxRepoLive = Layer.effect(
             returning messages.*
           )
           select ${columns} from leased m left join agents s on s.id = m.sender_agent_id`.pipe(Effect.map(byCreation)),
-      history: (message, limit) => {
-        const fromSender =
-          message.senderAgentId === null
-            ? sql`m.target_agent_id = ${message.targetAgentId} and m.sender_kind = ${message.senderKind} and m.sender_agent_id is null`
-            : sql`((m.target_agent_id = ${message.targetAgentId} and m.sender_agent_id = ${message.senderAgentId})
-                or (m.target_agent_id = ${message.senderAgentId} and m.sender_agent_id = ${message.targetAgentId}))`
-        return sql<InboxMessageRow>`
-          select ${columns} from messages m left join agents s on s.id = m.sender_agent_id
-          where m.channel = 'inbox' and ${fromSender} and m.id <> ${message.id}
-            -- Compared in the database: a JS Date would drop the microseconds.
-            and m.created_at <= (select created_at from messages where id = ${message.id})
-          order by m.created_at desc, m.id desc limit ${limit}`.pipe(Effect.map(byCreation))
+      histories: (messages, limit) => {
+        if (messages.length === 0) return Effect.succeed(new Map())
+        return sql<InboxMessageRow & { readonly historyOf: string }>`
+          select h.* from messages p cross join lateral (
+            select ${columns}, p.id as history_of from messages m left join agents s on s.id = m.sender_agent_id
+            where m.channel = 'inbox' and m.id <> p.id
+              -- Compared in the database: a JS Date would drop the microseconds.
+              and m.created_at <= p.created_at
+              and case when p.sender_agent_id is null
+                then m.target_agent_id = p.target_agent_id and m.sender_kind = p.sender_kind and m.sender_agent_id is null
+                else (m.target_agent_id = p.target_agent_id and m.sender_agent_id = p.sender_agent_id)
+                  or (m.target_agent_id = p.sender_agent_id and m.sender_agent_id = p.target_agent_id)
+              end
+            order by m.created_at desc, m.id desc limit ${limit}
+          ) h
+          where p.id in ${sql.in(messages.map((message) => message.id))}`.pipe(
+          Effect.map((rows) => {
+            const byMessage = new Map<string, Array<InboxMessageRow>>()
+            for (const { historyOf, ...row } of rows) byMessage.set(historyOf, [...(byMessage.get(historyOf) ?? []), row])
+            return new Map([...byMessage].map(([id, history]) => [id, byCreation(history)]))
+          })
+        )
       },
       lockOwn: (agentId, messageId) =>
         sql<InboxMessageRow>`

@@ -33,18 +33,11 @@ export interface MessageRow {
   readonly deliveredAt: Date | null
 }
 
-export interface NewMessage {
-  readonly id: string
-  readonly targetAgentId: string
-  readonly senderKind: SenderKind
-  readonly senderAgentId: string | null
-  readonly kind: string
-  readonly channel: MessageChannel
-  readonly body: string
-  readonly deliver: boolean
-  readonly idempotencyKey: string
-  readonly replyTo: string | null
-}
+/** What an insert states; the rest of a row (status, attempts, timestamps, …) the database fills in. */
+export type NewMessage = Pick<
+  MessageRow,
+  "id" | "targetAgentId" | "senderKind" | "senderAgentId" | "kind" | "channel" | "body" | "deliver" | "idempotencyKey" | "replyTo"
+>
 
 export interface MessagePage {
   readonly items: ReadonlyArray<MessageRow>

@@ -1,7 +1,7 @@
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
 import { askUser } from "../../coordination/askUser.ts"
-import { agentOnBoard, boardFor, requireLead } from "../../coordination/callerScope.ts"
+import { agentOnBoard, boardAsLead, boardFor } from "../../coordination/callerScope.ts"
 import { forbidden } from "../../coordination/CoordinationErrors.ts"
 import { nudgeAgent } from "../../coordination/nudgeAgent.ts"
 import { SoulFiles } from "../../coordination/SoulFiles.ts"
@@ -114,8 +114,7 @@ export const agentApiRoutes = HttpRouter.empty.pipe(
         const { board_id, agent_id } = yield* decodeParams(BoardAgentParams)
         const { wait_ms } = yield* decodeQuery(DeliveryWaitQuery)
         const body = yield* decodeBody(SoulBody)
-        const board = yield* boardFor(self(caller), board_id)
-        yield* requireLead(caller, board, "write an agent's SOUL.md")
+        const board = yield* boardAsLead(caller, board_id, "write an agent's SOUL.md")
         const target = yield* agentOnBoard(board, agent_id)
         const written = yield* writeSoul({ lead: caller, target, content: body.content, reason: body.reason, sourceUrl: body.source_url, waitMs: wait_ms })
         // 202 while the re-apply is still writing the file (or retrying: see `last_error`).
