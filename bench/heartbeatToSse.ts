@@ -14,6 +14,7 @@ import { readAuthToken } from "../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../test/support/inProcessService.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { percentile, pool } from "./common.ts"
 
 const flag = (name: string, fallback: number) => {
   const at = process.argv.indexOf(name)
@@ -24,17 +25,8 @@ const IN_FLIGHT = 100
 const RATE = flag("--rate", 100)
 const SECONDS = flag("--seconds", 20)
 
-const percentile = (values: ReadonlyArray<number>, p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0
 const ms = (value: number) => `${value.toFixed(1)} ms`
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, millis)))
-
-/** Runs `work(i)` for i in 0..count-1 with `inFlight` at a time. */
-const pool = async (count: number, inFlight: number, work: (i: number) => Promise<void>) => {
-  let next = 0
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < count) await work(next++)
-  }))
-}
 
 interface Agent {
   readonly id: string

@@ -8,11 +8,10 @@ import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, startInProcessService } from "../test/support/inProcessService.ts"
 import { startOpenClawGateway } from "../test/support/openclawGateway.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { percentile } from "./common.ts"
 
 const AGENTS = 10
 const useSimulator = process.argv.includes("--simulator")
-
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0
 
 export const provisionTen = async () => {
   const gateway = useSimulator ? await startGatewaySimulator({ latencyMs: 5 }) : await startOpenClawGateway()

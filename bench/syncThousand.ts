@@ -9,6 +9,7 @@
 import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../test/support/inProcessService.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { pool } from "./common.ts"
 
 const AGENTS = 1_000
 const IN_FLIGHT = 100
@@ -16,15 +17,10 @@ const flag = process.argv.indexOf("--concurrency")
 const concurrency = flag === -1 ? 8 : Number(process.argv[flag + 1])
 
 const provision = async (service: InProcessService, gatewayId: string, boardId: string) => {
-  let next = 0
-  const worker = async () => {
-    while (next < AGENTS) {
-      const i = next++
-      const created = await service.api("POST", "/api/v1/agents", { name: `bench-${i}`, board_id: boardId })
-      if (created.status !== 201) throw new Error(`agent ${i}: ${created.status} ${JSON.stringify(created.body)}`)
-    }
-  }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+  await pool(AGENTS, IN_FLIGHT, async (i) => {
+    const created = await service.api("POST", "/api/v1/agents", { name: `bench-${i}`, board_id: boardId })
+    if (created.status !== 201) throw new Error(`agent ${i}: ${created.status} ${JSON.stringify(created.body)}`)
+  })
   // Every agent has written its files and been woken once it waits for its check-in.
   for (;;) {
     const provisioned = await Promise.all(

@@ -10,6 +10,8 @@ const GLOBAL = {
 
 const FILTERS = { board: { type: "string" }, gateway: { type: "string" } } as const
 
+const WATCH = { ...FILTERS, poll: { type: "boolean", default: false } } as const
+
 const SYNC = {
   "rotate-tokens": { type: "boolean", default: false },
   "reset-sessions": { type: "boolean", default: false },
@@ -24,13 +26,13 @@ const SYNC = {
 export const COMMANDS = {
   "agents ls": { args: [], options: FILTERS },
   "agents inspect": { args: ["agent"], options: {} },
-  "agents watch": { args: [], options: { ...FILTERS, poll: { type: "boolean", default: false } } },
+  "agents watch": { args: [], options: WATCH },
   "gateways sync": { args: ["gateway"], options: SYNC }
 } as const
 
 export type CommandName = keyof typeof COMMANDS
 
-const ALL_OPTIONS = { ...GLOBAL, ...FILTERS, ...SYNC, poll: { type: "boolean", default: false } } as const
+const ALL_OPTIONS = { ...GLOBAL, ...WATCH, ...SYNC } as const
 
 export const USAGE = `Usage: switchyard <command> [options]
 

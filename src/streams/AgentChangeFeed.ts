@@ -4,7 +4,7 @@ import { Context, Effect, Layer, Queue, type Stream } from "effect"
 import { AGENT_CHANGES_CHANNEL, TransitionRepo, type TransitionFilter, type TransitionWithAgent } from "../store/TransitionRepo.ts"
 import { PAGE, agentChanges, matches, toChange, type ChangeHistory } from "./agentChanges.ts"
 import type { AgentStreamClosed, AgentStreamOverflow } from "./AgentStreamErrors.ts"
-import { makeChangeHub } from "./changeHub.ts"
+import { makeChangeHub, type ChangeHub } from "./changeHub.ts"
 import { listenerConnection, runPgListener } from "./pgListener.ts"
 
 /**
@@ -50,6 +50,10 @@ export interface AgentChangeFeedShape {
 export class AgentChangeFeed extends Context.Tag("switchyard/AgentChangeFeed")<AgentChangeFeed, AgentChangeFeedShape>() {}
 
 export { CLIENT_BUFFER } from "./agentChanges.ts"
+
+/** The feed over a hub fed in cursor order and the history it replays from. */
+const feedOf = (hub: ChangeHub<AgentChange>, history: ChangeHistory) =>
+  AgentChangeFeed.of({ changes: agentChanges(hub, history), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
 
 /** Parses a notice's cursor; anything unreadable counts as new (a read too many is harmless). */
 const noticeCursor = (payload: string): number => {
@@ -107,7 +111,7 @@ export const AgentChangeFeedLive = Layer.scoped(
         if (noticeCursor(payload) > published) Queue.unsafeOffer(wake, undefined)
       }
     }).pipe(Effect.forkScoped)
-    return AgentChangeFeed.of({ changes: agentChanges(hub, repo), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
+    return feedOf(hub, repo)
   })
 )
 
@@ -129,7 +133,7 @@ export const makeAgentChangeFeedTest = () => {
     latestCursor: Effect.sync(() => stored.at(-1)?.cursor ?? 0)
   }
   return {
-    layer: Layer.succeed(AgentChangeFeed, AgentChangeFeed.of({ changes: agentChanges(hub, history), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })),
+    layer: Layer.succeed(AgentChangeFeed, feedOf(hub, history)),
     publish: (change: AgentChange) => {
       stored.push(change)
       hub.publish(change)

@@ -31,16 +31,17 @@ export interface SyncJobFeed {
   readonly events: Stream.Stream<SyncJobEvent>
 }
 
-const progressEvent = (jobId: string, state: FeedState): SyncJobEvent => ({ type: "progress", job_id: jobId, status: state.status, progress: state.progress })
+const progressEvent = (jobId: string, state: Pick<FeedState, "status" | "progress">): SyncJobEvent => ({ type: "progress", job_id: jobId, status: state.status, progress: state.progress })
 
 const doneEvent = (jobId: string, result: SyncJobReport): SyncJobEvent => ({ type: "done", job_id: jobId, result })
 
+/** What a client joining now gets first: the current progress, then `done` if the job has its result. */
+const openingEvents = (jobId: string, state: Pick<FeedState, "status" | "progress" | "result">): Stream.Stream<SyncJobEvent> =>
+  Stream.fromIterable(state.result === null ? [progressEvent(jobId, state)] : [progressEvent(jobId, state), doneEvent(jobId, state.result)])
+
 /** The events of a job that has no feed (finished before the client came): its stored state, then done. */
-export const storedEvents = (result: SyncJobReport): Stream.Stream<SyncJobEvent> => {
-  const progress: SyncJobEvent = { type: "progress", job_id: result.job_id, status: result.status, progress: result.progress }
-  const finished = result.status === "done" || result.status === "failed"
-  return Stream.fromIterable(finished ? [progress, doneEvent(result.job_id, result)] : [progress])
-}
+export const storedEvents = (result: SyncJobReport): Stream.Stream<SyncJobEvent> =>
+  openingEvents(result.job_id, { status: result.status, progress: result.progress, result: result.status === "done" || result.status === "failed" ? result : null })
 
 const bump = (progress: SyncProgress, status: SyncAgentResult["status"]): SyncProgress => ({
   total: progress.total,
@@ -84,7 +85,7 @@ export const makeSyncJobFeed = (job: SyncJobRow): Effect.Effect<SyncJobFeed> =>
         Stream.zipWithIndex,
         Stream.flatMap(([state, index]) => {
           if (index > 0) return state.change === null ? Stream.empty : Stream.make(state.change)
-          return Stream.fromIterable(state.result === null ? [progressEvent(job.id, state)] : [progressEvent(job.id, state), doneEvent(job.id, state.result)])
+          return openingEvents(job.id, state)
         }),
         Stream.takeUntil((event) => event.type === "done")
       )

@@ -1,17 +1,17 @@
 import { Sse } from "@effect/experimental"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Stream } from "effect"
 import { AgentChangeFeed, type AgentChange } from "../../streams/AgentChangeFeed.ts"
 import type { AgentStreamClosed, AgentStreamOverflow } from "../../streams/AgentStreamErrors.ts"
+import { eventStreamResponse, PING_EVERY, withPings } from "../../streams/sse.ts"
 import { TransitionRepo } from "../../store/TransitionRepo.ts"
 import { admin } from "../admin.ts"
 import { agentHistory } from "../agentHistory.ts"
 import { agentChangeEvent, AgentStreamQuery, lastEventIdOf, transitionView } from "../agentStreamContract.ts"
 import { decodeQuery } from "../decode.ts"
 
-/** Keeps idle proxies from closing a quiet stream (Mission Control pings every 15 s too, reference §5.4). */
-export const PING_EVERY = Duration.seconds(15)
+export { PING_EVERY }
 
 const frames = new WeakMap<AgentChange, string>()
 
@@ -51,12 +51,8 @@ export const sseBody = (
     Stream.map(frame),
     Stream.catchAll((error) => Stream.make(`: ${closing(error)}; reconnect with Last-Event-ID\n\n`))
   )
-  const pings = Stream.tick(pingEvery).pipe(
-    Stream.drop(1),
-    Stream.map(() => ": ping\n\n")
-  )
   const retry = Sse.encoder.write(new Sse.Retry({ duration: Duration.seconds(2), lastEventId: undefined }))
-  return Stream.concat(Stream.make(retry), Stream.merge(events, pings, { haltStrategy: "left" }))
+  return Stream.concat(Stream.make(retry), withPings(events, pingEvery))
 }
 
 /**
@@ -82,10 +78,7 @@ export const streamRoutes = HttpRouter.empty.pipe(
         const header = yield* lastEventIdOf(request.headers["last-event-id"])
         const feed = yield* AgentChangeFeed
         const changes = feed.changes({ boardId: query.board_id, gatewayId: query.gateway_id }, header ?? query.last_event_id)
-        return HttpServerResponse.stream(Stream.encodeText(sseBody(changes, PING_EVERY)), {
-          contentType: "text/event-stream",
-          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
-        })
+        return eventStreamResponse(sseBody(changes, PING_EVERY))
       })
     )
   ),

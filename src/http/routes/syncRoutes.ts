@@ -1,5 +1,7 @@
+import { Sse } from "@effect/experimental"
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Stream } from "effect"
+import { eventStreamResponse, PING_EVERY, withPings } from "../../streams/sse.ts"
 import { SyncJobs } from "../../sync/SyncJobs.ts"
 import type { SyncJobEvent } from "../../sync/SyncJobFeed.ts"
 import { conflict, notFound } from "../ApiError.ts"
@@ -9,13 +11,10 @@ import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { json } from "../respond.ts"
 import { SyncBody, SyncJobParams, SyncQuery, syncOptions } from "../syncContract.ts"
 
-/** Keeps idle proxies from closing a quiet event stream. */
-const PING_EVERY = "15 seconds"
-
 const jobPath = (gatewayId: string, jobId: string) => `/api/v1/gateways/${gatewayId}/templates/sync/${jobId}`
 
 /** One server-sent event: its type as `event`, the whole event as JSON `data`. */
-const sse = (event: SyncJobEvent) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+const sse = (event: SyncJobEvent) => Sse.encoder.write({ _tag: "Event", event: event.type, id: undefined, data: JSON.stringify(event) })
 
 const jobNotFound = () => Effect.fail(notFound("sync job"))
 
@@ -69,15 +68,7 @@ export const syncRoutes = HttpRouter.empty.pipe(
       Effect.gen(function* () {
         const { id, job } = yield* decodeParams(SyncJobParams)
         const events = yield* Effect.flatMap(SyncJobs, (jobs) => jobs.events(id, job)).pipe(Effect.catchTag("SyncJobNotFound", jobNotFound))
-        const pings = Stream.tick(PING_EVERY).pipe(
-          Stream.drop(1),
-          Stream.map(() => ": ping\n\n")
-        )
-        const body = Stream.merge(Stream.map(events, sse), pings, { haltStrategy: "left" }).pipe(Stream.encodeText)
-        return HttpServerResponse.stream(body, {
-          contentType: "text/event-stream",
-          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
-        })
+        return eventStreamResponse(withPings(Stream.map(events, sse), PING_EVERY))
       })
     )
   )

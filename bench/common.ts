@@ -1,0 +1,15 @@
+/** Helpers shared by the benchmarks. */
+
+/** The `p`th percentile of `values` (nearest rank; 0 when there are none). */
+export const percentile = (values: ReadonlyArray<number>, p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0
+
+/** Runs `work(i)` for i in 0..count-1 with `inFlight` at a time. */
+export const pool = async (count: number, inFlight: number, work: (i: number) => Promise<void>) => {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) await work(next++)
+    })
+  )
+}
