@@ -58,9 +58,6 @@ const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest
   overwrite: options?.overwrite ?? false
 })
 
-
-
-
 /**
  * The agent lifecycle. Pure: side effects are the named actors `applyAgent`, `wakeAgent`,
  * `removeAgent` and `deadline`, provided by `src/agents`. Top-level states are the agent's

@@ -119,10 +119,9 @@ interface PoolEntry {
 }
 
 /**
- * What makes a new socket necessary. The device token is left out: the socket learns a newly
- * issued one itself, and storing it must not re-dial.
+ * What makes a new socket necessary; the token enters only as a hash. The device token is left
+ * out: the socket learns a newly issued one itself, and storing it must not re-dial.
  */
-/** What makes a connection reusable for a target; the token enters only as a hash. */
 const fingerprintOf = (target: GatewayTarget) =>
   [
     target.url,
@@ -130,6 +129,13 @@ const fingerprintOf = (target: GatewayTarget) =>
     target.device?.identity.deviceId ?? "",
     JSON.stringify(target.headers ?? {})
   ].join("\u0000")
+
+/**
+ * A side-effecting method's params with an `idempotencyKey` (a fresh one unless the caller gave
+ * one). A caller that retries adds it once, before retrying, so a retry is not a second send.
+ */
+export const withIdempotencyKey = (method: Method, params: Record<string, unknown>): Record<string, unknown> =>
+  Methods[method].idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
 
 const asFailure = (error: unknown): ConnectionFailure =>
   error instanceof GatewayConnectionError || error instanceof GatewayPairingRequired
@@ -206,7 +212,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     ): Effect.Effect<MethodResult<M>, GatewayError> => {
       const spec = Methods[method]
       const timeoutMs = options?.timeoutMs ?? config.callTimeoutMs
-      const body = spec.idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
+      const body = withIdempotencyKey(method, params)
       const send = Effect.async<MethodResult<M>, GatewayError>((resume, signal) => {
         calls[method] = (calls[method] ?? 0) + 1
         const connection = connectionFor(target)

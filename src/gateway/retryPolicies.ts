@@ -40,7 +40,6 @@ export const reconnectDelayMs = (attempt: number): number => {
   return Math.round(base / 2 + Math.random() * (base / 2))
 }
 
-
 /** A stale config `baseHash` (any `agents.create` changes the hash): re-read and re-apply, 8 times at most. */
 export const configConflict = {
   schedule: Schedule.jittered(Schedule.spaced("100 millis")),

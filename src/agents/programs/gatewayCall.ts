@@ -1,20 +1,15 @@
-import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
-import { GatewayClient, type CallOptions, type GatewayTarget } from "../../gateway/GatewayClient.ts"
+import { GatewayClient, withIdempotencyKey, type CallOptions, type GatewayTarget } from "../../gateway/GatewayClient.ts"
 import { isTransient } from "../../gateway/GatewayError.ts"
-import { Methods, type Method } from "../../gateway/protocol.ts"
+import type { Method } from "../../gateway/protocol.ts"
 import { gatewayTransient } from "../../gateway/retryPolicies.ts"
-
-/** A side-effecting call keeps one idempotency key across its retries, so a retry is not a second send. */
-const withIdempotencyKey = (method: Method, params: Record<string, unknown>) =>
-  Methods[method].idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
 
 /**
  * One gateway call retried on transient errors with the `gatewayTransient` schedule (restart
  * 1012, policy change 4001, `UNAVAILABLE`); terminal errors fail at once. A timeout is not
  * retried here: a gateway that does not answer must show in the agent's state (`retrying` with
  * its last error) after one call timeout, not after a hidden round of retries; the machine
- * retries the step.
+ * retries the step. A side-effecting call keeps one idempotency key across its retries.
  */
 export const gatewayCall = <M extends Method>(target: GatewayTarget, method: M, params: Record<string, unknown>, options?: CallOptions) => {
   const body = withIdempotencyKey(method, params)
