@@ -13,6 +13,9 @@ const orFail =
 /** The agent's read model; 404 unless it exists and is not deleted. */
 export const existingAgent = (id: string) => Effect.flatMap(AgentRepo, (repo) => repo.get(id)).pipe(Effect.flatMap(orFail(() => notFound("agent"))))
 
+/** The gateway named in the path; 404 when there is none. */
+export const existingGateway = (id: string) => Effect.flatMap(GatewayRepo, (repo) => repo.get(id)).pipe(Effect.flatMap(orFail(() => notFound("gateway"))))
+
 /** The board named in the path; 404 when there is none. */
 export const existingBoard = (id: string) => Effect.flatMap(BoardRepo, (repo) => repo.get(id)).pipe(Effect.flatMap(orFail(() => notFound("board"))))
 

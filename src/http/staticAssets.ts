@@ -30,7 +30,7 @@ export const isServable = (name: string): boolean => TYPES[path.extname(name)] !
  * injected markup cannot reach anything else. `inlineStyles` for libraries that set style
  * attributes (Swagger UI); scripts are never inline.
  */
-export const pagePolicy = (options: { readonly inlineStyles: boolean }): string =>
+const pagePolicy = (options: { readonly inlineStyles: boolean }): string =>
   [
     "default-src 'self'",
     "script-src 'self'",
@@ -54,9 +54,11 @@ const load = async (file: string): Promise<StaticAsset> => {
 
 /**
  * Serves a fixed allow-list of files (name → path; request paths never reach the file system),
- * each read on first use and cached. `serve(name, headers)` answers 200 with an ETag and
- * `no-cache` (the browser revalidates, so a restarted service's new files are picked up at once),
- * 304 when the ETag matches, or a JSON 404 for any other name. Used by `/docs` and `/inspect`.
+ * each read on first use and cached, with an ETag and `no-cache` (the browser revalidates, so a
+ * restarted service's new files are picked up at once); 304 when the ETag matches, a JSON 404
+ * for any other name. `page` is `index.html` with its Content-Security-Policy; `file(name)` any
+ * other listed file (the page itself only through `page`, where it gets its policy). Used by
+ * `/docs` and `/inspect`.
  */
 export const staticAssets = (files: ReadonlyMap<string, string>) => {
   const cache = new Map<string, Promise<StaticAsset>>()
@@ -85,5 +87,8 @@ export const staticAssets = (files: ReadonlyMap<string, string>) => {
       if (request.headers["if-none-match"] === found.etag) return HttpServerResponse.empty({ status: 304, headers: common })
       return HttpServerResponse.uint8Array(found.body, { contentType: found.contentType, headers: common })
     }).pipe(Effect.catchTag("StaticAssetMissing", () => Effect.succeed(json({ detail: "not found" }, 404))))
-  return { asset, serve }
+  const page = (policy: { readonly inlineStyles: boolean }) =>
+    serve("index.html", { "content-security-policy": pagePolicy(policy), "referrer-policy": "no-referrer" })
+  const file = (name: string | undefined) => serve(name === undefined || name === "index.html" ? "" : name)
+  return { page, file }
 }

@@ -1,13 +1,6 @@
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { pagePolicy } from "../http/staticAssets.ts"
 import { inspectAssets } from "./inspectAssets.ts"
-
-/** No inline script or style, no eval (ELK's build needs none): injected markup could not run. */
-const PAGE_POLICY = pagePolicy({ inlineStyles: false })
-const serve = inspectAssets.serve
-
-const page = serve("index.html", { "content-security-policy": PAGE_POLICY, "referrer-policy": "no-referrer" })
 
 /**
  * The visualiser (README "Visualiser"): `GET /inspect` is the page, `GET /inspect/assets/:name`
@@ -15,10 +8,10 @@ const page = serve("index.html", { "content-security-policy": PAGE_POLICY, "refe
  * token and reads everything through the admin API.
  */
 export const inspectRoutes = HttpRouter.empty.pipe(
-  HttpRouter.get("/inspect", page),
+  // No inline script or style, no eval (ELK's build needs none): injected markup could not run.
+  HttpRouter.get("/inspect", inspectAssets.page({ inlineStyles: false })),
   HttpRouter.get(
     "/inspect/assets/:name",
-    // The page itself only at /inspect, where it gets its Content-Security-Policy.
-    Effect.flatMap(HttpRouter.params, (params) => serve(params["name"] === "index.html" ? "" : (params["name"] ?? "")))
+    Effect.flatMap(HttpRouter.params, (params) => inspectAssets.file(params["name"]))
   )
 )

@@ -5,6 +5,9 @@ import { DeliveryWaitDoc, idempotencyHeader, LedgerMessage, send, sent } from ".
 import { ALL_AGENTS, agentOperation, answer, json } from "./operations.ts"
 import { AgentView, BoardView, listOf, pageOf } from "./viewSchemas.ts"
 
+/** `PUT …/soul`: written (200) or still being written (202). */
+const SoulWritten = z.object({ ok: z.literal(true), agent_id: z.uuid(), applied: z.boolean(), state: z.string(), last_error: z.unknown() })
+
 /** `/api/v1/agent/*`: the agent-facing coordination API (Mission Control reference §1.5), tagged by the roles that may call each. */
 export const agentApiPaths: ZodOpenApiPathsObject = {
   "/api/v1/agent/healthz": {
@@ -96,8 +99,8 @@ export const agentApiPaths: ZodOpenApiPathsObject = {
       requestParams: { path: BoardAgentParams, query: DeliveryWaitDoc },
       requestBody: json(SoulBody),
       responses: {
-        "200": answer("Written.", z.object({ ok: z.literal(true), agent_id: z.uuid(), applied: z.boolean(), state: z.string(), last_error: z.unknown() })),
-        "202": answer("Stored; the file is still being written (see `state`, `last_error`).", z.object({ ok: z.literal(true), agent_id: z.uuid(), applied: z.boolean(), state: z.string(), last_error: z.unknown() }))
+        "200": answer("Written.", SoulWritten),
+        "202": answer("Stored; the file is still being written (see `state`, `last_error`).", SoulWritten)
       },
       failures: [400, 404]
     })

@@ -4,11 +4,12 @@ import type { CheckOutcome, GatewayDeleting, GatewayNameTaken, GatewayNotFound, 
 import type { GatewayIncompatible, GatewayUnreachable } from "../../fleet/probeGateway.ts"
 import { GatewayAdmin } from "../../fleet/GatewayAdmin.ts"
 import { GatewayRepo } from "../../store/GatewayRepo.ts"
-import { ApiError, conflict, notFound } from "../ApiError.ts"
+import { ApiError, conflict, invalid, notFound } from "../ApiError.ts"
 import { ForceQuery, GatewayCreate, GatewayUpdate, IdParams } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
-import { json } from "../respond.ts"
+import { existingGateway } from "../lookups.ts"
+import { json, type KnownError } from "../respond.ts"
 import { gatewayView } from "../views.ts"
 
 const checkView = (check: CheckOutcome | null) =>
@@ -31,25 +32,18 @@ const registeredView = (registered: RegisteredGateway) => ({
 })
 
 type AdminFailure = GatewayNotFound | GatewayNameTaken | GatewayDeleting | GatewayIncompatible | GatewayUnreachable
-const ADMIN_FAILURES = new Set(["GatewayNotFound", "GatewayNameTaken", "GatewayDeleting", "GatewayIncompatible", "GatewayUnreachable"])
-const isAdminFailure = (error: { readonly _tag: string }): error is AdminFailure => ADMIN_FAILURES.has(error._tag)
 
 /** The typed refusals of gateway administration as answers: 404, 409 (name taken, deleting), 422 (refused), 502 (unreachable). */
-const answerFailures = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, AdminFailure> | ApiError, R> =>
-  Effect.mapError(effect, (error) => {
-    if (!isAdminFailure(error)) return error as Exclude<E, AdminFailure>
-    switch (error._tag) {
-      case "GatewayNotFound":
-        return notFound("gateway")
-      case "GatewayNameTaken":
-      case "GatewayDeleting":
-        return conflict(error.message)
-      case "GatewayIncompatible":
-        return new ApiError({ status: 422, detail: error.message })
-      case "GatewayUnreachable":
-        return new ApiError({ status: 502, detail: error.message })
-    }
-  })
+const answerFailures = <A, R>(effect: Effect.Effect<A, AdminFailure | KnownError, R>) =>
+  effect.pipe(
+    Effect.catchTags({
+      GatewayNotFound: () => Effect.fail(notFound("gateway")),
+      GatewayNameTaken: (error) => Effect.fail(conflict(error.message)),
+      GatewayDeleting: (error) => Effect.fail(conflict(error.message)),
+      GatewayIncompatible: (error) => Effect.fail(invalid(error.message)),
+      GatewayUnreachable: (error) => Effect.fail(new ApiError({ status: 502, detail: error.message }))
+    })
+  )
 
 /**
  * `/api/v1/gateways` (admin). Create and url/token changes run the runtime check first (422 too
@@ -86,8 +80,7 @@ export const gatewayRoutes = HttpRouter.empty.pipe(
     admin(
       Effect.gen(function* () {
         const { id } = yield* decodeParams(IdParams)
-        const row = yield* Effect.flatMap(GatewayRepo, (repo) => repo.get(id))
-        return Option.match(row, { onNone: () => json({ detail: "gateway not found" }, 404), onSome: (gateway) => json(gatewayView(gateway)) })
+        return json(gatewayView(yield* existingGateway(id)))
       })
     )
   ),
