@@ -10,7 +10,6 @@ import { GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { HttpLive } from "./http/HttpApp.ts"
 import { AgentInboxLive } from "./inbox/AgentInbox.ts"
 import { MessageLedgerLive } from "./messages/MessageLedger.ts"
-import { ActivityFeedRepoLive } from "./store/ActivityFeedRepo.ts"
 import { ActivityRepoLive } from "./store/ActivityRepo.ts"
 import { AgentApiKeyRepoLive } from "./store/AgentApiKeyRepo.ts"
 import { AgentRepoLive } from "./store/AgentRepo.ts"
@@ -32,7 +31,7 @@ export const CLIENT_VERSION = "0.1.0"
 /** The SQL client, with migrations applied before anything else can use it. */
 const DatabaseLive = Layer.provideMerge(MigrationsLive, SqlLive)
 
-const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive, TransitionRepoLive, InboxRepoLive, AgentApiKeyRepoLive, ActivityFeedRepoLive, MessageRepoLive, BoardMemoryRepoLive, BoardOnboardingRepoLive)
+const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive, TransitionRepoLive, InboxRepoLive, AgentApiKeyRepoLive, MessageRepoLive, BoardMemoryRepoLive, BoardOnboardingRepoLive)
 
 const GatewayLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>

@@ -84,9 +84,17 @@ export interface AgentRepoShape {
 /** Agents table: the read model is a projection of the actor snapshot, written after every transition. */
 export class AgentRepo extends Context.Tag("switchyard/AgentRepo")<AgentRepo, AgentRepoShape>() {}
 
-const READ_COLUMNS = `id, gateway_id, board_id, name, role, gateway_agent_id, session_key, status, state_path,
-  last_seen_at, last_error, offline_reason, heartbeat_config, identity_profile, identity_template, soul_template,
-  token_hash, machine_version, version, created_at, updated_at`
+/** The read-model columns a view may show (no token hash), optionally qualified by a table alias. */
+export const agentViewColumns = (alias?: string): string =>
+  [
+    "id", "gateway_id", "board_id", "name", "role", "gateway_agent_id", "session_key", "status", "state_path",
+    "last_seen_at", "last_error", "offline_reason", "heartbeat_config", "identity_profile", "identity_template", "soul_template",
+    "machine_version", "version", "created_at", "updated_at"
+  ]
+    .map((column) => (alias === undefined ? column : `${alias}.${column}`))
+    .join(", ")
+
+const READ_COLUMNS = `${agentViewColumns()}, token_hash`
 
 const columns = (p: AgentProjection) => ({
   role: p.role,

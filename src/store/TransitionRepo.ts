@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
-import type { AgentRow } from "./AgentRepo.ts"
+import { agentViewColumns, type AgentRow } from "./AgentRepo.ts"
 
 /** The Postgres channel each committed transition is announced on (payload: `AgentChangeNotice`; sent by migration 0007's trigger). */
 export const AGENT_CHANGES_CHANNEL = "switchyard_agent_changes"
@@ -75,9 +75,8 @@ export class TransitionRepo extends Context.Tag("switchyard/TransitionRepo")<Tra
 const TRANSITION_COLUMNS = "id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at"
 
 // The agent columns of AgentRepo's read model (never the token hashes), prefixed for the join.
-const AGENT_COLUMNS = `a.id, a.gateway_id, a.board_id, a.name, a.role, a.gateway_agent_id, a.session_key, a.status, a.state_path,
-  a.last_seen_at, a.last_error, a.offline_reason, a.heartbeat_config, a.identity_profile, a.identity_template, a.soul_template,
-  a.machine_version, a.version, a.created_at, a.updated_at, a.snapshot`
+// What a stream event shows of the agent: never its token hash.
+const AGENT_COLUMNS = `${agentViewColumns("a")}, a.snapshot`
 
 const JOINED_TRANSITION = `t.id as t_id, t.agent_id as t_agent_id, t.gateway_id as t_gateway_id, t.board_id as t_board_id,
   t.version as t_version, t.from_state as t_from_state, t.to_state as t_to_state, t.event_type as t_event_type,

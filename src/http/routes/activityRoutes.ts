@@ -1,6 +1,6 @@
 import { HttpRouter } from "@effect/platform"
 import { Effect } from "effect"
-import { ActivityFeedRepo } from "../../store/ActivityFeedRepo.ts"
+import { ActivityRepo } from "../../store/ActivityRepo.ts"
 import { ApiError } from "../ApiError.ts"
 import { authenticate } from "../auth.ts"
 import { decodeQuery } from "../decode.ts"
@@ -25,7 +25,7 @@ export const activityRoutes = HttpRouter.empty.pipe(
           return yield* new ApiError({ status: 403, detail: "an agent reads only its own activity" })
         }
         const agentId = caller.kind === "agent" ? caller.agentId : query.agent_id
-        const page = yield* Effect.flatMap(ActivityFeedRepo, (repo) => repo.page({ agentId, boardId: query.board_id, limit: query.limit, offset: query.offset }))
+        const page = yield* Effect.flatMap(ActivityRepo, (repo) => repo.page({ agentId, boardId: query.board_id, limit: query.limit, offset: query.offset }))
         return json({ items: page.items.map(activityView), total: page.total, limit: query.limit, offset: query.offset })
       })
     )
