@@ -14,7 +14,7 @@ import {
   type ConnectSignatureFields
 } from "../../src/gateway/DeviceIdentity.ts"
 
-const RECORDING = fileURLToPath(new URL("../../../shared/reference/gateway-recordings/openclaw-2026.9.6-more-rpc.json", import.meta.url))
+const RECORDING = fileURLToPath(new URL("../fixtures/gateway-recordings/openclaw-2026.9.6-more-rpc.json", import.meta.url))
 
 /** A public key as the gateway receives it (raw base64url) turned back into a KeyObject. */
 const publicKeyObject = (raw: string) => createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw }, format: "jwk" })

@@ -367,7 +367,7 @@ describe("isTransient", () => {
 
 describe("rpcError classifies the real gateway's words (recordings of openclaw 2026.9.6)", () => {
   // ../shared sits beside the checkout, for developers and CI alike.
-  const RECORDINGS = fileURLToPath(new URL("../../../shared/reference/gateway-recordings", import.meta.url))
+  const RECORDINGS = fileURLToPath(new URL("../fixtures/gateway-recordings", import.meta.url))
   const recording = JSON.parse(readFileSync(join(RECORDINGS, "openclaw-2026.9.6-rpc-and-handshakes.json"), "utf8")) as {
     rpc: Array<{ label: string; method?: string; error?: unknown }>
   }
