@@ -1,7 +1,13 @@
-import type { StateNode } from "xstate"
 import { agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 
-const collect = (node: StateNode<any, any>, paths: Set<string>, tags: Set<string>) => {
+/** The parts of a state node read here (XState's `StateNode` is generic over the machine). */
+interface NodeShape {
+  readonly path: ReadonlyArray<string>
+  readonly tags: ReadonlyArray<string>
+  readonly states: Readonly<Record<string, NodeShape>>
+}
+
+const collect = (node: NodeShape, paths: Set<string>, tags: Set<string>) => {
   if (node.path.length > 0) paths.add(node.path.join("."))
   for (const tag of node.tags) tags.add(tag)
   for (const child of Object.values(node.states)) collect(child, paths, tags)
