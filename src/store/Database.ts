@@ -89,29 +89,28 @@ const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape) =>
  * (each attempt bounded by the acquire timeout), logging each failed attempt. Bad credentials
  * or an unknown database fail at once. Fails with `DatabaseUnreachable`.
  */
-const awaitDatabase = (pool: pg.Pool, target: string, config: AppConfigShape) => {
-  const started = Date.now()
-  let last = "no answer"
-  return Effect.tryPromise({ try: () => pool.query("select 1"), catch: (cause) => cause }).pipe(
-    Effect.tapError((cause) =>
-      Effect.sync(() => (last = describe(cause))).pipe(
-        Effect.zipRight(Effect.logWarning("database not reachable yet").pipe(Effect.annotateLogs({ target, reason: describe(cause) })))
-      )
-    ),
-    Effect.retry({ schedule: startupRetry, while: (cause) => !isTerminal(cause) }),
-    Effect.timeoutFail({ duration: config.dbStartupTimeoutMs, onTimeout: () => "timeout" as const }),
-    Effect.mapError((error) => {
-      const waitedMs = Date.now() - started
-      const reason = error === "timeout" ? last : describe(error)
-      const message =
-        error === "timeout"
-          ? `the database at ${target} could not be reached within ${config.dbStartupTimeoutMs} ms (SWITCHYARD_DB_STARTUP_TIMEOUT_MS); last error: ${reason}`
-          : `the database at ${target} refused the connection: ${reason}`
-      return new DatabaseUnreachable({ target, waitedMs, reason, message })
-    }),
-    Effect.asVoid
-  )
-}
+const awaitDatabase = (pool: pg.Pool, target: string, config: AppConfigShape) =>
+  Effect.gen(function* () {
+    yield* Effect.logInfo("connecting to the database").pipe(Effect.annotateLogs({ target, timeout_ms: config.dbStartupTimeoutMs }))
+    const started = Date.now()
+    let last = "no answer"
+    yield* Effect.tryPromise({ try: () => pool.query("select 1"), catch: (cause) => cause }).pipe(
+      Effect.tapError((cause) => {
+        last = describe(cause)
+        return Effect.logWarning("database not reachable yet").pipe(Effect.annotateLogs({ target, reason: last }))
+      }),
+      Effect.retry({ schedule: startupRetry, while: (cause) => !isTerminal(cause) }),
+      Effect.timeoutFail({ duration: config.dbStartupTimeoutMs, onTimeout: () => "timeout" as const }),
+      Effect.mapError((error) => {
+        const reason = error === "timeout" ? last : describe(error)
+        const message =
+          error === "timeout"
+            ? `the database at ${target} could not be reached within ${config.dbStartupTimeoutMs} ms (SWITCHYARD_DB_STARTUP_TIMEOUT_MS); last error: ${reason}`
+            : `the database at ${target} refused the connection: ${reason}`
+        return new DatabaseUnreachable({ target, waitedMs: Date.now() - started, reason, message })
+      })
+    )
+  })
 
 /**
  * The SQL client: `DATABASE_URL` when set, otherwise the embedded default (a real Postgres
