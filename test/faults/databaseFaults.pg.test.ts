@@ -145,13 +145,18 @@ describe("database faults", () => {
     expect(postmasterPid(dataDir)).not.toBe(before)
     const boards = await service.api("GET", "/api/v1/boards")
     expect(boards.status).toBe(200)
-    const restartLog = service
+    const entries = service
       .logs()
       .split("\n")
       .filter(isJson)
-      .map((line) => JSON.parse(line) as { message?: string; reason?: string; level?: string })
-      .find((entry) => entry.message === "embedded Postgres exited; restarting it")
+      .map((line) => JSON.parse(line) as { time?: string; message?: string; reason?: string; level?: string; down_ms?: number })
+    const restartLog = entries.find((entry) => entry.message === "embedded Postgres exited; restarting it")
     expect(restartLog).toMatchObject({ level: "warn", reason: `postmaster process ${before} is gone` })
+    const restarted = entries.find((entry) => entry.message === "embedded Postgres restarted")
+    expect(restarted?.down_ms).toEqual(expect.any(Number))
+    console.info(
+      `embedded Postgres restarted by the supervisor after ${restarted?.down_ms} ms down; /readyz 200 ${backUp.at - Date.parse(restarted?.time ?? "")} ms after the restart`
+    )
   })
 
   it("a hung embedded Postgres (SIGSTOP) answers reads with 503 and Retry-After within the timeouts, and /readyz with 503", async () => {
