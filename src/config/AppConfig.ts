@@ -48,6 +48,12 @@ export interface AppConfigShape {
   readonly transitionsKeepPerAgent: number
   /** How long a polled inbox message stays leased before it is delivered again, ms (`SWITCHYARD_INBOX_LEASE_MS`, default 60 s). */
   readonly inboxLeaseMs: number
+  /** Longest wait for a pooled database connection, a new one included, ms (`SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS`, default 5 s). */
+  readonly dbAcquireTimeoutMs: number
+  /** Longest one SQL statement may take before it fails, ms (`SWITCHYARD_DB_STATEMENT_TIMEOUT_MS`, default 10 s). */
+  readonly dbStatementTimeoutMs: number
+  /** How long start-up keeps trying to reach the database before it gives up, ms (`SWITCHYARD_DB_STARTUP_TIMEOUT_MS`, default 30 s). */
+  readonly dbStartupTimeoutMs: number
 }
 
 export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
@@ -94,7 +100,10 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   syncConcurrency: positive("SWITCHYARD_SYNC_CONCURRENCY", 8),
   syncAgentTimeoutMs: positive("SWITCHYARD_SYNC_AGENT_TIMEOUT_MS", 180_000),
   transitionsKeepPerAgent: positive("SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT", 500),
-  inboxLeaseMs: positive("SWITCHYARD_INBOX_LEASE_MS", 60_000)
+  inboxLeaseMs: positive("SWITCHYARD_INBOX_LEASE_MS", 60_000),
+  dbAcquireTimeoutMs: positive("SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS", 5_000),
+  dbStatementTimeoutMs: positive("SWITCHYARD_DB_STATEMENT_TIMEOUT_MS", 10_000),
+  dbStartupTimeoutMs: positive("SWITCHYARD_DB_STARTUP_TIMEOUT_MS", 30_000)
 }).pipe(
   Config.map(({ baseUrl, ...rest }) => ({
     ...rest,
@@ -128,6 +137,9 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       syncAgentTimeoutMs: 180_000,
       transitionsKeepPerAgent: 500,
       inboxLeaseMs: 60_000,
+      dbAcquireTimeoutMs: 5_000,
+      dbStatementTimeoutMs: 10_000,
+      dbStartupTimeoutMs: 30_000,
       ...overrides
     })
   )

