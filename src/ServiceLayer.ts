@@ -25,6 +25,7 @@ import { TaskRepoLive } from "./store/TaskRepo.ts"
 import { TransitionRepoLive } from "./store/TransitionRepo.ts"
 import { SyncJobsLive } from "./sync/SyncJobs.ts"
 import { AgentChangeFeedLive, AgentStreamsDrainLive } from "./streams/AgentChangeFeed.ts"
+import { TracingLive } from "./observability/tracing.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
@@ -61,6 +62,8 @@ export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQ
 
 /**
  * The whole service for a given configuration layer. The stream drain is built after the HTTP
- * server, so it ends open streams before the server closes (which waits for them).
+ * server, so it ends open streams before the server closes (which waits for them). The tracer
+ * (when `OTEL_EXPORTER_OTLP_ENDPOINT` is set) is installed first, so every runtime captured
+ * below exports its spans, and it is shut down (flushed) last.
  */
-export const ServiceLive = AgentStreamsDrainLive.pipe(Layer.provideMerge(HttpLive), Layer.provideMerge(CoreLive))
+export const ServiceLive = AgentStreamsDrainLive.pipe(Layer.provideMerge(HttpLive), Layer.provideMerge(CoreLive), Layer.provide(TracingLive))

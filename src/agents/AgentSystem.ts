@@ -31,7 +31,8 @@ import {
   type Readiness
 } from "./AgentSystemErrors.ts"
 import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
-import { SnapshotWriter } from "./SnapshotWriter.ts"
+import { SnapshotWriter, type WriterServices } from "./SnapshotWriter.ts"
+import { callerSpan, inTraceOf } from "../observability/tracing.ts"
 
 export { AgentNotFound, AgentPersistTimeout, BoardFull, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
 
@@ -118,7 +119,10 @@ export const AgentSystemLive = Layer.scoped(
       // A row restored while its create was still starting it must not get a second actor.
       const existing = entries.get(agentId)
       if (existing !== undefined) return existing
-      const writer = new SnapshotWriter(agentId, version, version, (effect) => void runFork(effect), config.transitionsKeepPerAgent)
+      // A write (one drain of the writer) is a span in the trace of the transition that offered it.
+      const persist = (effect: Effect.Effect<void, never, WriterServices>) =>
+        void runFork(effect.pipe(Effect.withSpan("Agents.persistSnapshot", { attributes: { agent_id: agentId } }), inTraceOf(callerSpan())))
+      const writer = new SnapshotWriter(agentId, version, version, persist, config.transitionsKeepPerAgent)
       const entry = { actor, writer }
       // A new agent (version 0) gets an `agent.created` row with its first snapshot.
       let previous: AgentProjection | undefined = version === 0 ? undefined : projectSnapshot(actor.getSnapshot())

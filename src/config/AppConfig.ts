@@ -54,6 +54,10 @@ export interface AppConfigShape {
   readonly dbStatementTimeoutMs: number
   /** How long start-up keeps trying to reach the database before it gives up, ms (`SWITCHYARD_DB_STARTUP_TIMEOUT_MS`, default 30 s). */
   readonly dbStartupTimeoutMs: number
+  /** Base URL of an OTLP/HTTP collector (`OTEL_EXPORTER_OTLP_ENDPOINT`); traces go to `<url>/v1/traces`. None: no tracer installed, nothing exported. */
+  readonly otlpEndpoint: Option.Option<string>
+  /** `service.name` of the exported traces (`OTEL_SERVICE_NAME`, default `switchyard`). */
+  readonly otelServiceName: string
 }
 
 export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
@@ -103,7 +107,16 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   inboxLeaseMs: positive("SWITCHYARD_INBOX_LEASE_MS", 60_000),
   dbAcquireTimeoutMs: positive("SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS", 5_000),
   dbStatementTimeoutMs: positive("SWITCHYARD_DB_STATEMENT_TIMEOUT_MS", 10_000),
-  dbStartupTimeoutMs: positive("SWITCHYARD_DB_STARTUP_TIMEOUT_MS", 30_000)
+  dbStartupTimeoutMs: positive("SWITCHYARD_DB_STARTUP_TIMEOUT_MS", 30_000),
+  // Set but empty (as compose files often leave it) means unset.
+  otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")).pipe(
+    Config.map((url) => Option.filter(Option.map(url, (text) => text.trim()), (text) => text !== "")),
+    Config.validate({
+      message: "OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, e.g. http://127.0.0.1:4318",
+      validation: (url) => Option.match(url, { onNone: () => true, onSome: (text) => /^https?:\/\/\S+$/.test(text) })
+    })
+  ),
+  otelServiceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("switchyard"))
 }).pipe(
   Config.map(({ baseUrl, ...rest }) => ({
     ...rest,
@@ -140,6 +153,8 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       dbAcquireTimeoutMs: 5_000,
       dbStatementTimeoutMs: 10_000,
       dbStartupTimeoutMs: 30_000,
+      otlpEndpoint: Option.none(),
+      otelServiceName: "switchyard",
       ...overrides
     })
   )

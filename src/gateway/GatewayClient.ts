@@ -239,7 +239,8 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
           return result
         }),
         measureRpc(method),
-        Effect.withSpan(`gateway.${method}`, { attributes: { gatewayId: target.id } })
+        // One span per RPC; a program's spans also carry its `agent_id` (effectActor).
+        Effect.withSpan(`gateway.${method}`, { kind: "client", attributes: { "rpc.system": "openclaw", "rpc.method": method, gateway_id: target.id } })
       )
     }
 

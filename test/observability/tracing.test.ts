@@ -1,0 +1,56 @@
+import { ConfigProvider, Effect, Exit, Layer, Option, Tracer } from "effect"
+import { describe, expect, it } from "vitest"
+import { appConfig, AppConfigTest } from "../../src/config/AppConfig.ts"
+import { callerSpan, otlpTracesUrl, TracingLive } from "../../src/observability/tracing.ts"
+
+const configFrom = (env: Record<string, string>) => Effect.runPromiseExit(Effect.withConfigProvider(appConfig, ConfigProvider.fromMap(new Map(Object.entries(env)))))
+
+/** The tracer every span of a program under `layer` goes to. */
+const tracerUnder = (layer: Layer.Layer<never>) => Effect.runPromise(Effect.scoped(Effect.tracer.pipe(Effect.provide(layer))))
+
+describe("tracing configuration", () => {
+  it("reads OTEL_EXPORTER_OTLP_ENDPOINT as optional (unset or empty: none) and OTEL_SERVICE_NAME with the default switchyard", async () => {
+    const unset = await configFrom({})
+    expect(Exit.isSuccess(unset) && unset.value.otlpEndpoint).toEqual(Option.none())
+    expect(Exit.isSuccess(unset) && unset.value.otelServiceName).toBe("switchyard")
+    const empty = await configFrom({ OTEL_EXPORTER_OTLP_ENDPOINT: " " })
+    expect(Exit.isSuccess(empty) && empty.value.otlpEndpoint).toEqual(Option.none())
+    const set = await configFrom({ OTEL_EXPORTER_OTLP_ENDPOINT: " http://collector:4318/ ", OTEL_SERVICE_NAME: "switchyard-eu" })
+    expect(Exit.isSuccess(set) && set.value.otlpEndpoint).toEqual(Option.some("http://collector:4318/"))
+    expect(Exit.isSuccess(set) && set.value.otelServiceName).toBe("switchyard-eu")
+  })
+
+  it("refuses an endpoint that is not an http(s) URL", async () => {
+    expect(Exit.isFailure(await configFrom({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }))).toBe(true)
+  })
+
+  it("sends traces to <endpoint>/v1/traces", () => {
+    expect(otlpTracesUrl("http://collector:4318")).toBe("http://collector:4318/v1/traces")
+    expect(otlpTracesUrl("http://collector:4318/")).toBe("http://collector:4318/v1/traces")
+  })
+})
+
+describe("TracingLive", () => {
+  it("installs nothing without an endpoint: spans stay with Effect's own tracer", async () => {
+    const native = await Effect.runPromise(Effect.tracer)
+    expect(await tracerUnder(TracingLive.pipe(Layer.provide(AppConfigTest())))).toBe(native)
+  })
+
+  it("installs the OpenTelemetry tracer when an endpoint is set", async () => {
+    const native = await Effect.runPromise(Effect.tracer)
+    const tracer = await tracerUnder(TracingLive.pipe(Layer.provide(AppConfigTest({ otlpEndpoint: Option.some("http://127.0.0.1:9") }))))
+    expect(tracer).not.toBe(native)
+  })
+})
+
+describe("callerSpan", () => {
+  it("is the span of the fiber running at the call, and none outside any fiber", async () => {
+    const inside = await Effect.runPromise(Effect.sync(callerSpan).pipe(Effect.withSpan("Caller.step")))
+    expect(Option.map(inside, (span) => span._tag === "Span" && span.name)).toEqual(Option.some("Caller.step"))
+    expect(callerSpan()).toEqual(Option.none())
+  })
+
+  it("is none in a fiber without a span", async () => {
+    expect(await Effect.runPromise(Effect.sync(callerSpan))).toEqual(Option.none<Tracer.AnySpan>())
+  })
+})
