@@ -32,7 +32,7 @@ import {
 } from "./AgentSystemErrors.ts"
 import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter, type WriterServices } from "./SnapshotWriter.ts"
-import { callerSpan, inTraceOf } from "../observability/tracing.ts"
+import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
 export { AgentNotFound, AgentPersistTimeout, BoardFull, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
 
@@ -121,7 +121,7 @@ export const AgentSystemLive = Layer.scoped(
       if (existing !== undefined) return existing
       // A write (one drain of the writer) is a span in the trace of the transition that offered it.
       const persist = (effect: Effect.Effect<void, never, WriterServices>) =>
-        void runFork(effect.pipe(Effect.withSpan("Agents.persistSnapshot", { attributes: { agent_id: agentId } }), inTraceOf(callerSpan())))
+        void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
       const writer = new SnapshotWriter(agentId, version, version, persist, config.transitionsKeepPerAgent)
       const entry = { actor, writer }
       // A new agent (version 0) gets an `agent.created` row with its first snapshot.

@@ -1,7 +1,7 @@
 import { Clock, Effect, Exit, Fiber, Runtime } from "effect"
 import { fromCallback } from "xstate"
 import type { AgentEvent, StepError } from "../../machines/agent/agentTypes.ts"
-import { callerSpan, inTraceOf } from "../observability/tracing.ts"
+import { callerSpan, continueTrace } from "../observability/tracing.ts"
 import { toStepError } from "./toStepError.ts"
 
 /** The program fiber last started for each agent: one agent's programs never overlap. */
@@ -27,7 +27,7 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
     const previous = lanes.get(input.agentId)
     // The transition that invoked this program ran in some fiber (an HTTP request's): the program
     // continues that trace, and its spans (gateway calls included) name the agent.
-    const trace = inTraceOf(callerSpan())
+    const trace = continueTrace(callerSpan(), { attributes: { agent_id: input.agentId } })
     const fiber = Runtime.runFork(runtime)(
       Effect.gen(function* () {
         if (previous !== undefined) yield* Fiber.await(previous)
@@ -42,7 +42,7 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
             ? ({ type: `${step}.done`, at, output: exit.value } as AgentEvent)
             : ({ type: `${step}.failed`, at, error: toStepError(step, exit.cause, at) } as AgentEvent)
         )
-      }).pipe(Effect.annotateSpans({ agent_id: input.agentId }), trace)
+      }).pipe(trace)
     )
     lanes.set(input.agentId, fiber)
     fiber.addObserver(() => {

@@ -34,13 +34,24 @@ export const TracingLive: Layer.Layer<never, never, AppConfig> = Layer.unwrapEff
 /**
  * The span of the fiber running at this instant, if any. Work forked from a synchronous callback
  * (an XState actor invoked, or a snapshot offered, during an HTTP request's transition) passes it
- * to `inTraceOf`, so it joins the caller's trace instead of starting its own.
+ * to `continueTrace`, so it joins the caller's trace instead of starting its own.
  */
 export const callerSpan = (): Option.Option<Tracer.AnySpan> =>
   Option.flatMap(Fiber.getCurrentFiber(), (fiber) => Option.fromNullable(fiber.currentSpan))
 
-/** Runs `effect` as a child of `parent` (when there is one). */
-export const inTraceOf =
-  (parent: Option.Option<Tracer.AnySpan>) =>
+/** Effect's own tracer: what every fiber has unless `TracingLive` installed another. */
+const nativeTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * Runs `effect` in the trace of `parent` (when there is one): as a span `span` with `attributes`,
+ * or, without `span`, with `attributes` on every span it opens. Only while spans are exported;
+ * under Effect's own tracer `effect` runs unchanged, so tracing switched off costs nothing.
+ */
+export const continueTrace =
+  (parent: Option.Option<Tracer.AnySpan>, options: { readonly span?: string; readonly attributes: Readonly<Record<string, unknown>> }) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Option.isSome(parent) ? Effect.withParentSpan(effect, parent.value) : effect
+    Effect.flatMap(Effect.tracer, (tracer) => {
+      if (tracer === nativeTracer) return effect
+      const traced = options.span === undefined ? Effect.annotateSpans(effect, options.attributes) : Effect.withSpan(effect, options.span, { attributes: options.attributes })
+      return Option.isSome(parent) ? Effect.withParentSpan(traced, parent.value) : traced
+    })

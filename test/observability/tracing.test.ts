@@ -1,7 +1,8 @@
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { ConfigProvider, Effect, Exit, Layer, Option, Tracer } from "effect"
 import { describe, expect, it } from "vitest"
 import { appConfig, AppConfigTest } from "../../src/config/AppConfig.ts"
-import { callerSpan, otlpTracesUrl, TracingLive } from "../../src/observability/tracing.ts"
+import { callerSpan, continueTrace, otlpTracesUrl, tracingLayer, TracingLive } from "../../src/observability/tracing.ts"
 
 const configFrom = (env: Record<string, string>) => Effect.runPromiseExit(Effect.withConfigProvider(appConfig, ConfigProvider.fromMap(new Map(Object.entries(env)))))
 
@@ -52,5 +53,37 @@ describe("callerSpan", () => {
 
   it("is none in a fiber without a span", async () => {
     expect(await Effect.runPromise(Effect.sync(callerSpan))).toEqual(Option.none<Tracer.AnySpan>())
+  })
+})
+
+describe("continueTrace", () => {
+  /** A span of a caller whose work continues elsewhere (kept open, as a request still running). */
+  const callerOf = Effect.makeSpan("Caller.request")
+
+  it("leaves the effect as it is under Effect's own tracer: no span, no parent", async () => {
+    const inside = await Effect.runPromise(
+      Effect.flatMap(callerOf, (caller) => Effect.option(Effect.currentSpan).pipe(continueTrace(Option.some(caller), { span: "Agents.persistSnapshot", attributes: { agent_id: "a1" } })))
+    )
+    expect(inside).toEqual(Option.none())
+  })
+
+  it("with a tracer installed, runs the effect as a span in the caller's trace, or puts the attributes on its spans", async () => {
+    const exporter = new InMemorySpanExporter()
+    const program = Effect.gen(function* () {
+      const caller = yield* callerOf
+      yield* Effect.void.pipe(continueTrace(Option.some(caller), { span: "Agents.persistSnapshot", attributes: { agent_id: "a1" } }))
+      yield* Effect.void.pipe(Effect.withSpan("gateway.agents.create"), continueTrace(Option.some(caller), { attributes: { agent_id: "a2" } }))
+      yield* Effect.void.pipe(continueTrace(Option.none(), { span: "Agents.orphan", attributes: {} }))
+      // Read before the layer ends: shutting the SDK down empties the in-memory exporter.
+      return { caller, spans: [...exporter.getFinishedSpans()] }
+    })
+    const { caller, spans } = await Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(tracingLayer(() => new SimpleSpanProcessor(exporter), "switchyard-test")))))
+    const byName = (name: string) => spans.find((span) => span.name === name)
+    expect(byName("Agents.persistSnapshot")?.spanContext().traceId).toBe(caller.traceId)
+    expect(byName("Agents.persistSnapshot")?.parentSpanContext?.spanId).toBe(caller.spanId)
+    expect(byName("Agents.persistSnapshot")?.attributes["agent_id"]).toBe("a1")
+    expect(byName("gateway.agents.create")?.parentSpanContext?.spanId).toBe(caller.spanId)
+    expect(byName("gateway.agents.create")?.attributes["agent_id"]).toBe("a2")
+    expect(byName("Agents.orphan")?.parentSpanContext).toBeUndefined()
   })
 })
