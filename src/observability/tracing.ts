@@ -1,32 +1,16 @@
-import { NodeSdk } from "@effect/opentelemetry"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Fiber, Layer, Option, type Tracer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 
-/** The OTLP/HTTP traces URL under a base endpoint: `<endpoint>/v1/traces`. */
-export const otlpTracesUrl = (endpoint: string) => `${endpoint.replace(/\/+$/, "")}/v1/traces`
-
-/**
- * Installs the OpenTelemetry tracer: every Effect span of the service (HTTP requests, `Effect.fn`
- * programs, gateway RPCs, SQL statements, snapshot writes) goes to `processor`, under the
- * resource `service.name` = `serviceName`. The provider is flushed and shut down with the layer.
- */
-export const tracingLayer = (processor: () => SpanProcessor, serviceName: string): Layer.Layer<never> =>
-  Layer.discard(NodeSdk.layer(() => ({ resource: { serviceName }, spanProcessor: processor() })))
-
-/** Spans batched to `exporter` (the OTLP exporter in production, an in-memory one in tests). */
-export const batched = (exporter: SpanExporter) => () => new BatchSpanProcessor(exporter)
-
 /**
  * Traces over OTLP/HTTP (JSON) to `OTEL_EXPORTER_OTLP_ENDPOINT` (README "Operations"). Without
- * the variable no layer is installed at all: Effect's own tracer stays, nothing is exported.
+ * the variable no layer is installed at all, and the OpenTelemetry SDK is not even loaded:
+ * Effect's own tracer stays, nothing is exported.
  */
 export const TracingLive: Layer.Layer<never, never, AppConfig> = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) =>
+  Effect.flatMap(AppConfig, (config) =>
     Option.match(config.otlpEndpoint, {
-      onNone: () => Layer.empty,
-      onSome: (endpoint) => tracingLayer(batched(new OTLPTraceExporter({ url: otlpTracesUrl(endpoint) })), config.otelServiceName)
+      onNone: () => Effect.succeed(Layer.empty),
+      onSome: (endpoint) => Effect.promise(() => import("./otlpTracing.ts")).pipe(Effect.map((sdk) => sdk.otlpTracingLayer(endpoint, config.otelServiceName)))
     })
   )
 )

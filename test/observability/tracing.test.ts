@@ -2,7 +2,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { ConfigProvider, Effect, Exit, Layer, Option, Tracer } from "effect"
 import { describe, expect, it } from "vitest"
 import { appConfig, AppConfigTest } from "../../src/config/AppConfig.ts"
-import { callerSpan, continueTrace, otlpTracesUrl, tracingLayer, TracingLive } from "../../src/observability/tracing.ts"
+import { otlpTracesUrl, tracingLayer } from "../../src/observability/otlpTracing.ts"
+import { callerSpan, continueTrace, TracingLive } from "../../src/observability/tracing.ts"
 
 const configFrom = (env: Record<string, string>) => Effect.runPromiseExit(Effect.withConfigProvider(appConfig, ConfigProvider.fromMap(new Map(Object.entries(env)))))
 
