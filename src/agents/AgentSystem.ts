@@ -106,11 +106,17 @@ export const AgentSystemLive = Layer.scoped(
       retryBaseMs: config.retryBaseMs
     })
     const lanes: ProgramLanes = new Map()
+    // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved.
+    const awaitDurable = (agentId: string) =>
+      Effect.suspend(() => {
+        const entry = entries.get(agentId)
+        return entry === undefined ? Effect.void : entry.writer.awaitPersisted(entry.writer.version)
+      })
     const logic = agentMachine.provide({
       actors: {
-        applyAgent: effectActor(runtime, lanes, "apply", applyAgent),
-        wakeAgent: effectActor(runtime, lanes, "wake", wakeAgent),
-        removeAgent: effectActor(runtime, lanes, "remove", removeAgent)
+        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
+        wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
+        removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent)
       }
     })
 

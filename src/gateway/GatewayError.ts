@@ -70,7 +70,16 @@ export class GatewayPairingRequired extends Data.TaggedError("GatewayPairingRequ
   }
 }
 
-export type GatewayError = GatewayRpcError | GatewayConnectionError | GatewayTimeoutError | GatewayProtocolError | GatewayPairingRequired
+/**
+ * The gateway error family: every class a gateway call may fail with. `GatewayError` and
+ * `isGatewayError` derive from this list, so a class added here is a `GatewayError` everywhere.
+ */
+const GATEWAY_ERRORS = [GatewayRpcError, GatewayConnectionError, GatewayTimeoutError, GatewayProtocolError, GatewayPairingRequired] as const
+
+export type GatewayError = InstanceType<(typeof GATEWAY_ERRORS)[number]>
+
+/** Whether `error` belongs to the gateway error family (retry with `isTransient`, describe with `describeGatewayError`). */
+export const isGatewayError = (error: unknown): error is GatewayError => GATEWAY_ERRORS.some((family) => error instanceof family)
 
 /** Close codes after which a reconnect is expected to succeed (gateway protocol §1). */
 const TRANSIENT_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013, 4000, 4001])

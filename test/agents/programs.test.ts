@@ -146,6 +146,26 @@ describe("applyAgent", () => {
     })
   )
 
+  it.scopedLive("provision: an agents.create that never answers fails with GatewayTimeoutError within the call timeout", () =>
+    Effect.gen(function* () {
+      const { sim, run } = yield* harness()
+      sim.inject({ method: "agents.create", hang: true })
+      const started = Date.now()
+      const exit = yield* Effect.exit(run(applyAgent(applyInput())))
+      const elapsed = Date.now() - started
+      expect(Exit.isFailure(exit) && toStepError("apply", exit.cause, 0)).toMatchObject({
+        tag: "GatewayTimeoutError",
+        message: "agents.create: no answer within 2000 ms",
+        transient: true
+      })
+      // The client's callTimeoutMs is 2 s; the create was not sent again within the program.
+      expect(elapsed).toBeGreaterThanOrEqual(1_900)
+      expect(elapsed).toBeLessThan(4_000)
+      expect(sim.countOf("agents.create")).toBe(1)
+      expect(sim.countOf("config.patch")).toBe(0)
+    })
+  )
+
   // Fails today: see the report. agents.create seeds a template USER.md, so "preserve when present"
   // means Switchyard's USER.md (the operator's profile) never reaches a new agent.
   it.scopedLive("provision: writes Switchyard's USER.md over the gateway's seeded template", () =>

@@ -31,6 +31,9 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   )
   // Once a create is sent it runs until the agent is usable, even if the state is left: a
   // delete that follows then finds the agent instead of racing it ("not found" → orphan).
+  // Uninterruptible is not unbounded: every call ends within its timeout (GatewayClient), and
+  // readiness retries for at most `agentReadiness`, so a gateway that never answers shows as a
+  // GatewayTimeoutError in the agent's state instead of freezing it.
   const files = yield* Effect.uninterruptible(Effect.zipRight(create, ready))
   return files.files
 })

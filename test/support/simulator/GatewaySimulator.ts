@@ -37,6 +37,8 @@ export interface SimulatorFault {
   hang?: boolean
   /** Close the socket with this code instead of answering. */
   closeWith?: number
+  /** Only requests whose params pass this take the fault (e.g. one agent's calls); default: every request of `method`. */
+  when?: (params: unknown) => boolean
 }
 
 /** A running in-process OpenClaw gateway double (protocol 4 over `ws`, loopback only). */
@@ -142,7 +144,8 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
         remaining: fault.times ?? 1,
         ...(fault.error === undefined ? {} : { error: fault.error }),
         ...(fault.hang === undefined ? {} : { hang: fault.hang }),
-        ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith })
+        ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith }),
+        ...(fault.when === undefined ? {} : { when: fault.when })
       })
     },
     closeAll,
