@@ -17,7 +17,7 @@ export interface AuthFailureLimits {
 /** 10 failures of one credential, or 50 from one address, per minute. */
 export const DEFAULT_AUTH_FAILURE_LIMITS: AuthFailureLimits = { windowMs: 60_000, perCredential: 10, perAddress: 50 }
 
-/** Beyond this many counters, expired ones are swept (bounds memory under a flood of distinct wrong tokens). */
+/** Beyond this many counters, expired ones are swept, at most once a second (bounds memory under a flood of distinct wrong tokens). */
 const SWEEP_ABOVE = 10_000
 
 /**
@@ -35,6 +35,8 @@ export class AuthFailureLimiter extends Context.Tag("switchyard/AuthFailureLimit
   {
     readonly check: (client: AuthClient) => Effect.Effect<void, ApiError>
     readonly failed: (client: AuthClient, unauthorized: ApiError) => Effect.Effect<never, ApiError>
+    /** How many counters are held (credentials and addresses). */
+    readonly size: Effect.Effect<number>
   }
 >() {}
 
@@ -65,8 +67,10 @@ export const makeAuthFailureLimiter = (limits: AuthFailureLimits = DEFAULT_AUTH_
     windows.set(key, window)
     return window
   }
+  let sweptAt = 0
   const sweep = (now: number) => {
-    if (windows.size <= SWEEP_ABOVE) return
+    if (windows.size <= SWEEP_ABOVE || now - sweptAt < 1_000) return
+    sweptAt = now
     for (const [key, window] of windows) if (window.endsAt <= now) windows.delete(key)
   }
   return AuthFailureLimiter.of({
@@ -83,7 +87,8 @@ export const makeAuthFailureLimiter = (limits: AuthFailureLimits = DEFAULT_AUTH_
         if (credential.count > limits.perCredential) return Effect.fail(tooMany(credential.endsAt, now))
         if (address.count > limits.perAddress) return Effect.fail(tooMany(address.endsAt, now))
         return Effect.fail(unauthorized)
-      })
+      }),
+    size: Effect.sync(() => windows.size)
   })
 }
 

@@ -37,4 +37,17 @@ describe("AuthFailureLimiter", () => {
       expect(yield* statusOf(limiter.failed(client("other", "10.0.0.2"), unauthorized))).toBe(401)
     })
   )
+
+  it.effect("forgets expired counters under a flood of distinct credentials, so memory stays bounded", () =>
+    Effect.gen(function* () {
+      const limiter = makeAuthFailureLimiter({ windowMs: 1_000, perCredential: 3, perAddress: 1_000_000 })
+      for (let attempt = 0; attempt < 10_001; attempt++) yield* statusOf(limiter.failed(client(`flood-${attempt}`), unauthorized))
+      // 10,001 credentials and one address.
+      expect(yield* limiter.size).toBe(10_002)
+      yield* TestClock.adjust("2 seconds")
+      // The next failure sweeps every expired counter; only its own two are left.
+      yield* statusOf(limiter.failed(client("fresh"), unauthorized))
+      expect(yield* limiter.size).toBe(2)
+    })
+  )
 })
