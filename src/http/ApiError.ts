@@ -5,9 +5,11 @@ import { Data } from "effect"
  * Mission Control's error shape `{ detail }`. Bad input is 422 and changes nothing.
  */
 export class ApiError extends Data.TaggedError("ApiError")<{
-  readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 502 | 503
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 502 | 503
   readonly detail: string
   readonly errors?: ReadonlyArray<{ readonly path: string; readonly message: string }> | undefined
+  /** Extra answer headers, e.g. `Retry-After` on a 429. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }> {}
 
 export const notFound = (what: string) => new ApiError({ status: 404, detail: `${what} not found` })

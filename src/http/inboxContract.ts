@@ -6,13 +6,8 @@ import { z } from "zod"
  * what is wrong; unknown fields are refused rather than ignored.
  */
 const uuid = z.uuid()
-/** Postgres text cannot hold NUL; refused here as bad input rather than failing in the database. */
-const text = (max: number) =>
-  z
-    .string()
-    .min(1, "must not be empty")
-    .max(max)
-    .refine((value) => !value.includes("\u0000"), { message: "must not contain NUL characters" })
+/** NUL and lone surrogates are refused for every field by the request decoding (`decode.ts`). */
+const text = (max: number) => z.string().min(1, "must not be empty").max(max)
 
 export const AgentIdParams = z.object({ agent_id: uuid })
 

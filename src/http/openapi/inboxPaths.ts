@@ -50,7 +50,7 @@ const inboxOperation = (spec: OperationSpec & { readonly intent: string; readonl
     security: [{ inboxKey: [] }],
     "x-llm-intent": intent,
     "x-when-to-use": [...whenToUse],
-    responses: withFailures(spec.responses, [401, 403, 422, 503, ...(failures ?? [])])
+    responses: withFailures(spec.responses, [401, 403, 422, 429, 503, ...(failures ?? [])])
   }
 }
 
