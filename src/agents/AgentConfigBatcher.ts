@@ -34,9 +34,9 @@ export interface AgentConfigBatcherShape {
 /**
  * Coalesces agent config writes per gateway. The gateway serialises config writes and waits for
  * a hot reload on each (0.3–3.4 s), counts `config.patch` against ~30 writes per minute, and a
- * patch once restarted it mid-provision (Mission Control #317). So 50 agents provisioned at
+ * patch has been seen to restart it mid-provision (docs/operations.md §6.5). So 50 agents provisioned at
  * once must not become 50 patches, and the rename that `agents.update` would make as a separate
- * write rides in the same patch (gateway protocol §5 config.patch, agents.update).
+ * write rides in the same patch (docs/gateway-protocol.md §5 config.patch, agents.update).
  */
 export class AgentConfigBatcher extends Context.Tag("switchyard/AgentConfigBatcher")<AgentConfigBatcher, AgentConfigBatcherShape>() {}
 

@@ -2,7 +2,7 @@ import { Data } from "effect"
 
 /**
  * An answer other than success: the HTTP status and a message for humans (`detail`), in
- * Mission Control's error shape `{ detail }`. Bad input is 422 and changes nothing.
+ * the error shape `{ detail }` (docs/operations.md §6.12). Bad input is 422 and changes nothing.
  */
 export class ApiError extends Data.TaggedError("ApiError")<{
   readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 502 | 503

@@ -19,8 +19,8 @@ export interface PlannedConversion {
 }
 
 /**
- * Checks a main⇄board conversion through `PATCH /agents/{id}` with `is_gateway_main` (reference
- * §1.4) and says what it would change, changing nothing. To main: the gateway must not have
+ * Checks a main⇄board conversion through `PATCH /agents/{id}` with `is_gateway_main`
+ * (docs/operations.md §6.2) and says what it would change, changing nothing. To main: the gateway must not have
  * another main agent (409); the agent's tasks are to be released, since a main agent has no
  * board. To a board: `boardId` is required (422) and must be on the agent's gateway.
  * Converting to what the agent already is plans nothing (`None`). `updateAgent` claims the

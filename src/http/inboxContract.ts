@@ -1,7 +1,7 @@
 import { z } from "zod"
 
 /**
- * The contract of the agent inbox (`/api/gateway/*`, Clawith's pull API) and the activity feed:
+ * The contract of the agent inbox (`/api/gateway/*`, docs/operations.md §6.16) and the activity feed:
  * request schemas only, kept apart from the handlers. Agents are LLMs, so each message says
  * what is wrong; unknown fields are refused rather than ignored.
  */

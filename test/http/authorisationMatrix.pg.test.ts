@@ -8,7 +8,7 @@ import { startGatewaySimulator, type GatewaySimulator } from "../support/simulat
 import { callWith, createFleet, issueInboxKey, type Fleet } from "./agentFleet.ts"
 
 /**
- * The authorisation matrix (issue 4 §4): every route the router serves × every kind of caller
+ * The authorisation matrix (docs/operations.md §6.2): every route the router serves × every kind of caller
  * (the admin; the main agent, the lead and a worker of one board, all on gateway "home"; a
  * worker of another board of that gateway; the main agent of another gateway; the worker's
  * inbox key; no credentials), each cell allow or deny, each cell asked over HTTP. The rows are

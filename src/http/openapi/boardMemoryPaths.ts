@@ -28,7 +28,7 @@ const memoryPost: Omit<AgentOperationSpec, "operationId" | "requestParams"> = {
   failures: [400, 404, 409]
 }
 
-/** Board memory and chat (reference §1.7), board onboarding (§1.8) and the message ledger. */
+/** Board memory and chat, board onboarding (docs/operations.md §6.11) and the message ledger. */
 export const boardMemoryPaths: ZodOpenApiPathsObject = {
   "/api/v1/agent/boards/{board_id}/memory": {
     get: agentOperation(ALL_AGENTS, { ...memoryList, operationId: "agentListBoardMemory", admin: "boards", requestParams: { path: BoardParams, query: MemoryQuery } }),

@@ -4,8 +4,8 @@ import { ErrorBody } from "./viewSchemas.ts"
 
 /**
  * Building blocks of operations: who may call (tags and security) and the shared error
- * answers. Agents filter operations by their role tag (Mission Control TOOLS.md, reference
- * §1.5, §4.3), so every operation an agent may call carries `agent-main`, `agent-lead` and/or
+ * answers. Agents filter operations by their role tag (docs/operations.md §6.2,
+ * docs/architecture.md §7.4), so every operation an agent may call carries `agent-main`, `agent-lead` and/or
  * `agent-worker`, plus `x-llm-intent` and `x-when-to-use`; admin operations carry `admin`
  * and the resource they act on.
  */
