@@ -19,7 +19,7 @@ export interface QueuedFault {
   when?: (params: unknown) => boolean
 }
 
-/** One accepted socket. `seq` numbers its events (protocol §1: per-connection, monotonic). */
+/** One accepted socket. `seq` numbers its events (docs/gateway-protocol.md §1: per-connection, monotonic). */
 export interface Connection {
   ws: WebSocket
   seq: number
@@ -68,7 +68,7 @@ const refusal = (error: RpcError): ConnectOutcome => ({
 })
 
 /**
- * Serves one WebSocket: `connect.challenge` on open (protocol §2), then the `connect` handshake,
+ * Serves one WebSocket: `connect.challenge` on open (docs/gateway-protocol.md §2), then the `connect` handshake,
  * then requests. Injected faults win over normal handling; `latencyMs` delays every response.
  */
 export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
