@@ -18,7 +18,7 @@ const flag = (name: string, fallback: number) => {
 
 export const killTrials = async () => {
   const count = flag("--trials", 30)
-  const trials = await startKillTrials({ agents: flag("--agents", 4), workers: flag("--workers", 4), killAfterMs: [300, 2000], settleTimeoutMs: 30_000 })
+  const trials = await startKillTrials({ agents: flag("--agents", 4), workers: flag("--workers", 4), killAfterMs: [300, 3000], settleTimeoutMs: 30_000 })
   const reports: Array<KillTrialReport> = []
   try {
     for (let i = 0; i < count; i++) {
