@@ -281,7 +281,8 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
             ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) })
           })
           const text = await response.text()
-          if (response.status < 200 || response.status > 299) return { ok: false as const, answered: true }
+          // A 5xx promises nothing either way (a persist timeout's event stands and is saved later).
+          if (response.status < 200 || response.status > 299) return { ok: false as const, answered: response.status < 500 }
           accepted[kind] = (accepted[kind] ?? 0) + 1
           return { ok: true as const, answered: true, body: text === "" ? null : JSON.parse(text) }
         } catch {
@@ -325,7 +326,7 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
             if (agent.role === "main") return
             const name = `kt-u${nameCount++}`
             const result = await call("update", "PATCH", `/api/v1/agents/${agent.id}`, { body: { name } })
-            // Unanswered, the update may or may not have happened; refused, it should not have.
+            // Unanswered (or 5xx), the update may or may not have happened; refused (4xx), it should not have.
             if (result.ok) agent.names = new Set([name])
             else if (!result.answered) agent.names.add(name)
           } else {
