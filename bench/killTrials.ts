@@ -26,23 +26,28 @@ export const killTrials = async () => {
       reports.push(report)
       const defects = [...report.lost.map((line) => `lost: ${line}`), ...report.halfDone.map((line) => `half-done: ${line}`)]
       console.log(
-        `  trial ${report.trial}: ${report.acceptedTotal} accepted ${JSON.stringify(report.accepted)}, ${report.inFlightAtKill} in flight at the kill, ` +
+        `  trial ${report.trial}: ${report.acceptedTotal} accepted ${JSON.stringify(report.accepted)}, in flight at the kill ${JSON.stringify(report.inFlightAtKill)}, ` +
           `restart ${report.restartMs} ms, recovered in ${report.recoveryMs} ms${defects.length === 0 ? "" : `\n    ${defects.join("\n    ")}`}`
       )
     }
   } finally {
     await trials.stop()
   }
-  const accepted: Record<string, number> = {}
-  for (const report of reports) for (const [kind, n] of Object.entries(report.accepted)) accepted[kind] = (accepted[kind] ?? 0) + n
+  const sum = (pick: (report: KillTrialReport) => Readonly<Record<string, number>>) => {
+    const total: Record<string, number> = {}
+    for (const report of reports) for (const [kind, n] of Object.entries(pick(report))) total[kind] = (total[kind] ?? 0) + n
+    return total
+  }
+  const accepted = sum((report) => report.accepted)
+  const inFlight = sum((report) => report.inFlightAtKill)
   const recovery = reports.map((report) => report.recoveryMs)
   const restart = reports.map((report) => report.restartMs)
   console.log(`kill -9 trials under mixed load (real process, simulated gateway)`)
   console.log(`  trials: ${reports.length}`)
-  console.log(`  accepted requests: ${reports.reduce((sum, report) => sum + report.acceptedTotal, 0)} ${JSON.stringify(accepted)}`)
-  console.log(`  in flight at the kill (either outcome allowed): ${reports.reduce((sum, report) => sum + report.inFlightAtKill, 0)}`)
-  console.log(`  accepted events lost: ${reports.reduce((sum, report) => sum + report.lost.length, 0)}`)
-  console.log(`  agents half-done after the restart: ${reports.reduce((sum, report) => sum + report.halfDone.length, 0)} (in ${reports.filter((report) => report.halfDone.length > 0).length} trials)`)
+  console.log(`  accepted requests: ${reports.reduce((total, report) => total + report.acceptedTotal, 0)} ${JSON.stringify(accepted)}`)
+  console.log(`  in flight at the kill (either outcome allowed): ${Object.values(inFlight).reduce((total, n) => total + n, 0)} ${JSON.stringify(inFlight)}`)
+  console.log(`  accepted events lost: ${reports.reduce((total, report) => total + report.lost.length, 0)}`)
+  console.log(`  agents half-done after the restart: ${reports.reduce((total, report) => total + report.halfDone.length, 0)} (in ${reports.filter((report) => report.halfDone.length > 0).length} trials)`)
   const failures = reports.at(-1)?.messageFailures ?? []
   console.log(`  accepted messages that settled failed: ${failures.length}${failures.map((line) => `\n    ${line}`).join("")}`)
   console.log(`  restart (spawn → ready): p50 ${percentile(restart, 50)} ms, max ${Math.max(...restart)} ms`)

@@ -37,8 +37,8 @@ export interface KillTrialReport {
   /** Requests answered 2xx during this trial's load, by kind. */
   readonly accepted: Readonly<Record<string, number>>
   readonly acceptedTotal: number
-  /** Requests in flight at the kill (no answer; either outcome is allowed). */
-  readonly inFlightAtKill: number
+  /** Requests in flight at the kill, by kind (no answer; either outcome is allowed). */
+  readonly inFlightAtKill: Readonly<Record<string, number>>
   /** Accepted events not found in the database right after the kill. */
   readonly lost: ReadonlyArray<string>
   /** What still did not hold `settleTimeoutMs` after the restart (empty when converged). */
@@ -268,9 +268,9 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
       )
 
     /** One request loop: picks an operation and an idle agent, records what a 2xx promised. */
-    const load = (live: ServiceProcess, accepted: Record<string, number>, stopped: () => boolean, inFlight: { count: number }) => {
+    const load = (live: ServiceProcess, accepted: Record<string, number>, stopped: () => boolean, inFlight: Record<string, number>) => {
       const call = async (kind: string, method: string, route: string, init: { body?: unknown; token?: string }) => {
-        inFlight.count += 1
+        inFlight[kind] = (inFlight[kind] ?? 0) + 1
         try {
           const response = await fetch(`${live.url}${route}`, {
             method,
@@ -288,7 +288,7 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
         } catch {
           return { ok: false as const, answered: false }
         } finally {
-          inFlight.count -= 1
+          inFlight[kind] = (inFlight[kind] ?? 1) - 1
         }
       }
       const idle = () => {
@@ -367,11 +367,11 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
         const live = service!
         const trial = ++trialCount
         const accepted: Record<string, number> = {}
-        const inFlight = { count: 0 }
+        const inFlight: Record<string, number> = {}
         let stopped = false
         const loading = load(live, accepted, () => stopped, inFlight)
         await sleep(killMin + randomInt(Math.max(1, killMax - killMin + 1)))
-        const inFlightAtKill = inFlight.count
+        const inFlightAtKill = Object.fromEntries(Object.entries(inFlight).filter(([, n]) => n > 0))
         stopped = true
         await live.kill("SIGKILL")
         await loading
