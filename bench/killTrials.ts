@@ -24,7 +24,11 @@ export const killTrials = async () => {
     for (let i = 0; i < count; i++) {
       const report = await trials.run()
       reports.push(report)
-      const defects = [...report.lost.map((line) => `lost: ${line}`), ...report.halfDone.map((line) => `half-done: ${line}`)]
+      const defects = [
+        ...report.lost.map((line) => `lost: ${line}`),
+        ...report.halfDone.map((line) => `half-done: ${line}`),
+        ...(report.halfDone.length === 0 ? report.slow.map((line) => `slow (unsettled 5 s after ready): ${line}`) : [])
+      ]
       console.log(
         `  trial ${report.trial}: ${report.acceptedTotal} accepted ${JSON.stringify(report.accepted)}, in flight at the kill ${JSON.stringify(report.inFlightAtKill)}, ` +
           `restart ${report.restartMs} ms, recovered in ${report.recoveryMs} ms${defects.length === 0 ? "" : `\n    ${defects.join("\n    ")}`}`

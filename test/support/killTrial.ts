@@ -43,6 +43,8 @@ export interface KillTrialReport {
   readonly lost: ReadonlyArray<string>
   /** What still did not hold `settleTimeoutMs` after the restart (empty when converged). */
   readonly halfDone: ReadonlyArray<string>
+  /** What had not converged yet `SLOW_MS` after the restart, with its transitions (empty when sooner). */
+  readonly slow: ReadonlyArray<string>
   /** Spawn of the restarted service → `/readyz` 200, ms. */
   readonly restartMs: number
   /** `/readyz` 200 → every agent settled and consistent, ms (the bound when it never was). */
@@ -97,6 +99,9 @@ interface AgentRow {
 
 const SETTLED = (statePath: string) =>
   statePath === "online" || statePath === "offline" || statePath === "deleted" || statePath.endsWith(".failed")
+
+/** Convergence slower than this after a restart is described in the report's `slow`. */
+const SLOW_MS = 5_000
 
 const TEST_SECRET_KEY = Buffer.alloc(32, 9).toString("base64")
 
@@ -383,9 +388,11 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
         const readyAt = Date.now()
         const stop = playAgents(restarted.url)
         let check = await findHalfDone(restarted)
+        let slow: ReadonlyArray<string> = []
         while (check.problems.length > 0 && Date.now() - readyAt < settleTimeoutMs) {
           await sleep(100)
           check = await findHalfDone(restarted)
+          if (slow.length === 0 && check.problems.length > 0 && Date.now() - readyAt > SLOW_MS) slow = await diagnose(restarted, check.problems)
         }
         const recoveryMs = Date.now() - readyAt
         await stop()
@@ -398,6 +405,7 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
           inFlightAtKill,
           lost,
           halfDone,
+          slow,
           restartMs: readyAt - spawnedAt,
           recoveryMs,
           messageFailures: check.messageFailures
