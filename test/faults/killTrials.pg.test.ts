@@ -6,7 +6,7 @@ import { startKillTrials, type KillTrials } from "../support/killTrial.ts"
  * deletes and board-chat messages run at the service when it is SIGKILLed at a random moment.
  * Every request answered 2xx must be in the database after the crash, and after a restart on
  * the same database every agent must settle, with the gateway and the read model in agreement.
- * `npm run bench -- killTrials --trials N` runs many more.
+ * `npx tsx bench/killTrials.ts --trials N` runs many more and prints the figures.
  */
 
 const TRIALS = 3
