@@ -2,7 +2,9 @@
 import { provisionTen } from "./provisionTen.ts"
 import { syncThousand } from "./syncThousand.ts"
 import { heartbeatToSse } from "./heartbeatToSse.ts"
+import { killTrials } from "./killTrials.ts"
 
 await provisionTen()
 await syncThousand()
 await heartbeatToSse()
+await killTrials()
