@@ -6,3 +6,4 @@ import { heartbeatToSse } from "./heartbeatToSse.ts"
 await provisionTen()
 await syncThousand()
 await heartbeatToSse()
+await (await import("./heartbeatThroughput.ts")).heartbeatThroughput()
