@@ -180,8 +180,9 @@ const sseLatency = async (service: ServiceProcess, tokens: ReadonlyArray<string>
   // Give the stream time to deliver the last events, then collect.
   await sleep(Math.min(3_000, deadline - Date.now()))
   const collected = next()
+  const exited = new Promise<string>((resolve) => client.once("close", () => resolve("{}")))
   client.stdin?.end()
-  arrivals = JSON.parse(await collected) as Record<string, number>
+  arrivals = JSON.parse(await Promise.race([collected, exited])) as Record<string, number>
   const latencies = result.keys.flatMap(([key, sentAt]) => (arrivals[key] === undefined ? [] : [arrivals[key] - sentAt]))
   return { sent: result.ok, failed: result.failed, delivered: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), postP99: result.p99 }
 }

@@ -15,6 +15,7 @@ const request = http.get(`${url}/api/v1/agents/stream`, { headers: { authorizati
     process.exit(1)
   }
   process.stdout.write("ready\n")
+  response.on("end", () => process.stderr.write("stream: ended by the service\n"))
   response.setEncoding("utf8")
   response.on("data", (chunk: string) => {
     // Every event of a chunk arrived when the chunk did.
@@ -37,10 +38,8 @@ const request = http.get(`${url}/api/v1/agents/stream`, { headers: { authorizati
     }
   })
 })
-request.on("error", (error) => {
-  process.stderr.write(`stream: ${error.message}\n`)
-  process.exit(1)
-})
+// A stream the service ends (a client too far behind is cut off) keeps what arrived so far.
+request.on("error", (error) => process.stderr.write(`stream: ${error.message}\n`))
 process.stdin.resume()
 process.stdin.on("end", () => {
   process.stdout.write(`${JSON.stringify(arrivals)}\n`)
