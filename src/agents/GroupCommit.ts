@@ -72,6 +72,9 @@ const agentRow = ({ agentId, projection: p, snapshot, version }: AgentWrite) => 
   version
 })
 
+/** In agent id order, so two batches that share agents (two instances) tend to lock their rows in the same order. */
+const byAgent = (writes: ReadonlyArray<AgentWrite>) => [...writes].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0))
+
 /** The group-commit writer on the SQL client, with its one committing fiber. */
 export const GroupCommitLive = Layer.scoped(
   GroupCommit,
@@ -97,7 +100,7 @@ export const GroupCommitLive = Layer.scoped(
             snapshot = v.snapshot, version = v.version, updated_at = now(),
             pending_token_hash = case when a.pending_token_hash = v.token_hash then null else a.pending_token_hash end,
             deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
-          from jsonb_to_recordset(${JSON.stringify(writes.map(agentRow))}::jsonb) as v(${sql.unsafe(AGENT_ROW)})
+          from jsonb_to_recordset(${JSON.stringify(byAgent(writes).map(agentRow))}::jsonb) as v(${sql.unsafe(AGENT_ROW)})
           where a.id = v.id and a.version < v.version`
         // Room for a write's transitions is made before they go in.
         yield* Effect.forEach(writes, (write) => (write.pruneTo === undefined ? Effect.void : transitions.prune(write.agentId, write.pruneTo)), { discard: true })
