@@ -9,6 +9,7 @@ const [url, token] = process.argv.slice(2) as [string, string]
 const arrivals: Record<string, number> = {}
 const epoch = () => performance.timeOrigin + performance.now()
 let buffer = ""
+let frames = 0
 const request = http.get(`${url}/api/v1/agents/stream`, { headers: { authorization: `Bearer ${token}` } }, (response) => {
   if (response.statusCode !== 200) {
     process.stderr.write(`stream: ${response.statusCode}\n`)
@@ -25,6 +26,7 @@ const request = http.get(`${url}/api/v1/agents/stream`, { headers: { authorizati
     while (end !== -1) {
       const frame = buffer.slice(0, end)
       buffer = buffer.slice(end + 2)
+      frames++
       const data = frame
         .split("\n")
         .filter((line) => line.startsWith("data:"))
@@ -42,7 +44,8 @@ const request = http.get(`${url}/api/v1/agents/stream`, { headers: { authorizati
 request.on("error", (error) => process.stderr.write(`stream: ${error.message}\n`))
 process.stdin.resume()
 process.stdin.on("end", () => {
-  process.stdout.write(`${JSON.stringify(arrivals)}\n`)
+  process.stderr.write(`  [sseClient] ${frames} frames, ${Object.keys(arrivals).length} agent events\n`)
   request.destroy()
-  process.exit(0)
+  // Exit only once the pipe took it all: exiting at once would cut a long line short.
+  process.stdout.write(`${JSON.stringify(arrivals)}\n`, () => process.exit(0))
 })
