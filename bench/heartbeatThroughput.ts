@@ -10,6 +10,7 @@
  * service restarted to restore the clones. Prints:
  * - the maximum sustained durable rate (closed loop, `--in-flight` requests outstanding), beside
  *   the hello server driven by the same generator in the same run, and the ratio;
+ * - the service's CPU time per heartbeat at that rate (from /proc; robust on a busy machine);
  * - heartbeat latency p50/p99 at 50% and 90% of that rate (open loop: fixed schedule);
  * - SQL statements per heartbeat (every Query/Execute the service sends, idle traffic removed);
  * - heartbeat → SSE event p50/p99 at 100, 1,000 and 5,000/s (a rate above the maximum is run
@@ -18,6 +19,7 @@
  * (default 64).
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -158,6 +160,32 @@ const cloneFleet = async (databaseUrl: string, template: { id: string; token: st
   }
 }
 
+/** The pid of the service process listening on `url` (found by its `PORT` in /proc), if readable. */
+const servicePid = (url: string): number | undefined => {
+  const port = `PORT=${new URL(url).port}`
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("src/main.ts")) continue
+      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(port)) return Number(entry)
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return undefined
+}
+
+/** CPU time (user + system, ms) the process has used so far; 0 when unreadable. */
+const cpuMs = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / 100
+  } catch {
+    return 0
+  }
+}
+
 /** Waits until the service's statement count stays still for `quietMs` (restore writes done). */
 const settle = async (count: () => Promise<number>, quietMs: number) => {
   let last = await count()
@@ -227,12 +255,16 @@ export const heartbeatThroughput = async () => {
     service = await startService(serviceEnv(db.url))
     await sleep(2_000)
     await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: 2 })
+    const pid = servicePid(service.url)
+    const cpuFrom = cpuMs(pid)
     const max = await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: SECONDS })
+    const cpuPerHeartbeat = (cpuMs(pid) - cpuFrom) / Math.max(1, max.ok)
     const helloRun = await load({ mode: "closed", url: `http://127.0.0.1:${helloPort}`, path: "/", tokens: [], inFlight: IN_FLIGHT, seconds: SECONDS })
     const half = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.5), seconds: SECONDS, inFlight: 512 })
     const ninety = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.9), seconds: SECONDS, inFlight: 512 })
     console.log(`heartbeatThroughput: ${AGENTS} agents online, service and load generator in separate processes, ${IN_FLIGHT} requests in flight`)
     console.log(`  max sustained durable heartbeats: ${max.rate.toFixed(0)}/s (${max.failed} failed; p50 ${ms(max.p50)}, p99 ${ms(max.p99)})`)
+    console.log(`  service CPU per heartbeat at the max rate: ${pid === undefined ? "n/a" : ms(cpuPerHeartbeat)} (user + system, 10 ms ticks)`)
     console.log(`  node:http hello, same generator: ${helloRun.rate.toFixed(0)}/s → ratio ${((100 * max.rate) / helloRun.rate).toFixed(1)}%`)
     console.log(`  at 50% (${Math.round(max.rate * 0.5)}/s): p50 ${ms(half.p50)}, p99 ${ms(half.p99)}, achieved ${half.rate.toFixed(0)}/s, ${half.failed} failed`)
     console.log(`  at 90% (${Math.round(max.rate * 0.9)}/s): p50 ${ms(ninety.p50)}, p99 ${ms(ninety.p99)}, achieved ${ninety.rate.toFixed(0)}/s, ${ninety.failed} failed`)
