@@ -118,11 +118,16 @@ export const GroupCommitLive = Layer.scoped(
       if (batch.length === 0) return
       inFlight = batch
       const exit = yield* Effect.exit(commit(batch.map((queued) => queued.write)))
-      if (Exit.isSuccess(exit) || batch.length === 1) return yield* settle(batch, exit)
-      // One refused write must not hold back the others: each alone, in order.
-      yield* Effect.logWarning(`group commit of ${batch.length} agent writes failed; writing them one by one`, exit.cause)
-      yield* Effect.forEach(batch, (queued) => Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)), { discard: true })
-    }).pipe(Effect.ensuring(Effect.sync(() => void (inFlight = []))))
+      if (Exit.isSuccess(exit) || batch.length === 1) {
+        yield* settle(batch, exit)
+      } else {
+        // One refused write must not hold back the others: each alone, in order.
+        yield* Effect.logWarning(`group commit of ${batch.length} agent writes failed; writing them one by one`, exit.cause)
+        yield* Effect.forEach(batch, (queued) => Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)), { discard: true })
+      }
+      // Only once every write is answered (an interrupted batch stays for the finalizer).
+      inFlight = []
+    })
 
     // Registered before the committing fiber, so it runs after that fiber is stopped: writes it
     // had not answered are refused (interrupted) rather than left waiting for ever.
