@@ -32,6 +32,7 @@ import {
 } from "./AgentSystemErrors.ts"
 import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter } from "./SnapshotWriter.ts"
+import { GroupCommit } from "./GroupCommit.ts"
 
 export { AgentNotFound, AgentPersistTimeout, BoardFull, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
 
@@ -91,7 +92,7 @@ export const AgentSystemLive = Layer.scoped(
   AgentSystem,
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<
-      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient | GroupCommit
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo
