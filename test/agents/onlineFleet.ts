@@ -1,8 +1,14 @@
-import { createHash } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
+import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { BoardRepo, BoardRepoLive } from "../../src/store/BoardRepo.ts"
+import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
+import { GatewayRepo, GatewayRepoLive } from "../../src/store/GatewayRepo.ts"
+import { createTestDatabase } from "../support/database.ts"
 
 const TEMPLATE_ID = "7b0c0a4e-0000-4000-8000-00000000f1ee"
 
@@ -94,5 +100,34 @@ export const seedOnlineFleet = async (
     return { firstId: first.rows[0]!.id, token }
   } finally {
     await client.end()
+  }
+}
+
+/**
+ * A fresh, migrated database on the machine's Postgres holding one gateway (unreachable), one
+ * board and `count` online agents cloned by `seedOnlineFleet`; `drop` removes it.
+ */
+export const freshOnlineFleet = async (count: number, policy: AgentPolicy) => {
+  const db = await createTestDatabase()
+  const store = ManagedRuntime.make(
+    Layer.mergeAll(GatewayRepoLive, BoardRepoLive).pipe(
+      Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)),
+      Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))
+    )
+  )
+  try {
+    const ids = await store.runPromise(
+      Effect.gen(function* () {
+        const gateway = yield* Effect.flatMap(GatewayRepo, (repo) =>
+          repo.insert({ id: randomUUID(), name: "Fleet", url: "ws://127.0.0.1:1", token: Redacted.make("t"), workspaceRoot: "/srv" })
+        )
+        const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.insert({ id: randomUUID(), gatewayId: gateway.id, name: "Fleet" }))
+        return { gatewayId: gateway.id, boardId: board.id }
+      })
+    )
+    const seeded = await seedOnlineFleet(db.url, { ...ids, count, policy })
+    return { ...db, ...ids, ...seeded }
+  } finally {
+    await store.dispose()
   }
 }

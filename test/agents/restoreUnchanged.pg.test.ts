@@ -1,42 +1,16 @@
-import { randomUUID } from "node:crypto"
-import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect } from "effect"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
 import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../src/agents/AgentSystem.ts"
-import { AppConfigTest } from "../../src/config/AppConfig.ts"
-import { BoardRepo, BoardRepoLive } from "../../src/store/BoardRepo.ts"
-import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
-import { GatewayRepo, GatewayRepoLive } from "../../src/store/GatewayRepo.ts"
-import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService } from "../support/inProcessService.ts"
-import { seedOnlineFleet } from "./onlineFleet.ts"
+import { freshOnlineFleet } from "./onlineFleet.ts"
 
 const policy: AgentPolicy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
 const FLEET = 300
 
 /** A fresh database holding a gateway, a board and `FLEET` online agents at version 1. */
-const freshFleet = async () => {
-  const db = await createTestDatabase()
-  const store = ManagedRuntime.make(
-    Layer.mergeAll(GatewayRepoLive, BoardRepoLive).pipe(
-      Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)),
-      Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))
-    )
-  )
-  const ids = await store.runPromise(
-    Effect.gen(function* () {
-      const gateway = yield* Effect.flatMap(GatewayRepo, (repo) =>
-        repo.insert({ id: randomUUID(), name: "Fleet", url: "ws://127.0.0.1:1", token: Redacted.make("t"), workspaceRoot: "/srv" })
-      )
-      const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.insert({ id: randomUUID(), gatewayId: gateway.id, name: "Fleet" }))
-      return { gatewayId: gateway.id, boardId: board.id }
-    })
-  )
-  await store.dispose()
-  await seedOnlineFleet(db.url, { ...ids, count: FLEET, policy })
-  return db
-}
+const freshFleet = () => freshOnlineFleet(FLEET, policy)
 
 const versions = async (url: string) => {
   const client = new pg.Client({ connectionString: url })
