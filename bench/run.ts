@@ -2,7 +2,9 @@
 import { provisionTen } from "./provisionTen.ts"
 import { syncThousand } from "./syncThousand.ts"
 import { heartbeatToSse } from "./heartbeatToSse.ts"
+import { fleetScale } from "./fleetScale.ts"
 
 await provisionTen()
 await syncThousand()
 await heartbeatToSse()
+await fleetScale()

@@ -40,7 +40,11 @@ export class DeadlineQueue {
   /** The instant the armed timer was set for. */
   private armedFor = Number.POSITIVE_INFINITY
 
-  constructor(private readonly clock: DeadlineClock = systemClock) {}
+  private readonly clock: DeadlineClock
+
+  constructor(clock: DeadlineClock = systemClock) {
+    this.clock = clock
+  }
 
   /** Deadlines waiting. */
   get size(): number {
