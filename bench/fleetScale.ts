@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { seedOnlineFleet } from "../test/agents/onlineFleet.ts"
 import { createTestDatabase } from "../test/support/database.ts"
+import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ADMIN_TOKEN = "bench-admin-token-0123456789"
@@ -172,7 +173,7 @@ const versionsWritten = async (databaseUrl: string) => {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
-    return Number((await client.query<{ count: string }>("select count(*) from agents where version > 1")).rows[0]!.count)
+    return Number((await client.query<{ count: string }>("select count(*) from agents where version > 1 and role = 'worker'")).rows[0]!.count)
   } finally {
     await client.end()
   }
@@ -185,12 +186,14 @@ export const fleetScale = async () => {
   const sizes = (process.env["FLEET_SIZES"] ?? "10000,100000").split(",").map(Number)
   const idleS = Number(process.env["FLEET_IDLE_S"] ?? 20)
   console.log(`\nfleetScale: service from ${root}`)
+  // Registering a gateway probes it; the cloned agents never call it.
+  const simulator = await startGatewaySimulator()
   for (const [index, size] of sizes.entries()) {
     const db = await createTestDatabase()
     try {
       const empty = await spawnService(root, db.url)
       const emptyReady = await ready(empty)
-      const gateway = await api(empty, "POST", "/api/v1/gateways", { name: "fleet", url: "ws://127.0.0.1:1", token: "t", workspace_root: "/tmp/sy-fleet" })
+      const gateway = await api(empty, "POST", "/api/v1/gateways", { name: "fleet", url: simulator.url, token: simulator.token, workspace_root: "/tmp/sy-fleet" })
       const board = await api(empty, "POST", "/api/v1/boards", { name: "fleet", gateway_id: gateway.body.id })
       if (gateway.status !== 201 || board.status !== 201) throw new Error(`setup failed: gateway ${gateway.status}, board ${board.status}`)
       if (index === 0) {
@@ -224,7 +227,7 @@ export const fleetScale = async () => {
       const idle = usage(service.child.pid!)
       const timers = await activeTimers(service)
       console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
-      console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the heartbeat's own agent included)`)
+      console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
       console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s: ${((100 * (idle.cpuS - settled.cpuS)) / idleS).toFixed(2)}% of a core; active timers: ${timers ?? "n/a"}`)
       await service.stop()
       const latencies = await queryLatencies(db.url, ids, size)
@@ -233,6 +236,7 @@ export const fleetScale = async () => {
       await db.drop()
     }
   }
+  await simulator.stop()
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await fleetScale()

@@ -3,7 +3,7 @@ import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
-import type { AgentEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
+import type { AgentEvent, AgentInput, AgentPolicy, ApplyInput, WakeInput } from "../../machines/agent/agentTypes.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { BoardRepo, BoardRepoLive } from "../../src/store/BoardRepo.ts"
 import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
@@ -20,15 +20,15 @@ const TEMPLATE_ID = "7b0c0a4e-0000-4000-8000-00000000f1ee"
 export const onlineSnapshotTemplate = (policy: AgentPolicy, now: number): string => {
   const clock = new SimulatedClock()
   clock.set(now - 1_000)
-  const answer = (type: "apply.done" | "wake.done", output: unknown) =>
-    fromCallback<AgentEvent, any>(({ sendBack }) => {
+  const answer = <I>(type: "apply.done" | "wake.done", output: unknown) =>
+    fromCallback<AgentEvent, I>(({ sendBack }) => {
       const timer = clock.setTimeout(() => sendBack({ type, at: clock.now(), output } as AgentEvent), 10)
       return () => clock.clearTimeout(timer)
     })
   const logic = agentMachine.provide({
     actors: {
-      applyAgent: answer("apply.done", { tokenHash: "__TOKEN_HASH__", tokenSource: "minted" }),
-      wakeAgent: answer("wake.done", null),
+      applyAgent: answer<ApplyInput>("apply.done", { tokenHash: "__TOKEN_HASH__", tokenSource: "minted" }),
+      wakeAgent: answer<WakeInput>("wake.done", null),
       deadline: fromCallback(() => () => {})
     }
   })
