@@ -181,6 +181,32 @@ const versionsWritten = async (databaseUrl: string) => {
 
 const ms = (value: number) => `${Math.round(value)} ms`
 
+/** Restore, first heartbeat, restore writes, settled RSS, idle CPU and timers of a service just spawned over `size` agents. */
+const measureRestart = async (service: Service, databaseUrl: string, token: string, size: number, idleS: number) => {
+  const readyAt = await ready(service)
+  const beatAt = await until(service, "an accepted heartbeat", async () => {
+    const response = await fetch(`${service.url}/api/v1/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": token, "content-type": "application/json" }, body: "{}" })
+    return response.status === 200
+  })
+  // Settled: the versions restore writes (if any) stop changing for 3 s.
+  let written = await versionsWritten(databaseUrl)
+  for (let stable = 0; stable < 3 && performance.now() - service.startedAt < 600_000; ) {
+    await sleep(1_000)
+    const now = await versionsWritten(databaseUrl)
+    stable = now === written ? stable + 1 : 0
+    written = now
+  }
+  const settledAt = performance.now() - service.startedAt
+  const settled = usage(service.child.pid!)
+  await sleep(idleS * 1_000)
+  const idle = usage(service.child.pid!)
+  const timers = await activeTimers(service)
+  console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
+  console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
+  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s: ${((100 * (idle.cpuS - settled.cpuS)) / idleS).toFixed(2)}% of a core; active timers: ${timers ?? "n/a"}`)
+}
+
+
 export const fleetScale = async () => {
   const root = process.env["FLEET_SERVICE_ROOT"] ?? path.resolve(HERE, "..")
   const sizes = (process.env["FLEET_SIZES"] ?? "10000,100000").split(",").map(Number)
@@ -188,55 +214,46 @@ export const fleetScale = async () => {
   console.log(`\nfleetScale: service from ${root}`)
   // Registering a gateway probes it; the cloned agents never call it.
   const simulator = await startGatewaySimulator()
-  for (const [index, size] of sizes.entries()) {
-    const db = await createTestDatabase()
-    try {
-      const empty = await spawnService(root, db.url)
-      const emptyReady = await ready(empty)
-      const gateway = await api(empty, "POST", "/api/v1/gateways", { name: "fleet", url: simulator.url, token: simulator.token, workspace_root: "/tmp/sy-fleet" })
-      const board = await api(empty, "POST", "/api/v1/boards", { name: "fleet", gateway_id: gateway.body.id })
-      if (gateway.status !== 201 || board.status !== 201) throw new Error(`setup failed: gateway ${gateway.status}, board ${board.status}`)
-      if (index === 0) {
-        await sleep(5_000)
-        console.log(`  empty database: start to /readyz 200 ${ms(emptyReady)} (migrations included); idle RSS ${usage(empty.child.pid!).rssMiB.toFixed(0)} MiB`)
-      }
-      await empty.stop()
+  try {
+    for (const [index, size] of sizes.entries()) {
+      const db = await createTestDatabase()
+      try {
+        const empty = await spawnService(root, db.url)
+        const ids = await (async () => {
+          try {
+            const emptyReady = await ready(empty)
+            const gateway = await api(empty, "POST", "/api/v1/gateways", { name: "fleet", url: simulator.url, token: simulator.token, workspace_root: "/tmp/sy-fleet" })
+            const board = await api(empty, "POST", "/api/v1/boards", { name: "fleet", gateway_id: gateway.body.id })
+            if (gateway.status !== 201 || board.status !== 201) throw new Error(`setup failed: gateway ${gateway.status}, board ${board.status}`)
+            if (index === 0) {
+              await sleep(5_000)
+              console.log(`  empty database: start to /readyz 200 ${ms(emptyReady)} (migrations included); idle RSS ${usage(empty.child.pid!).rssMiB.toFixed(0)} MiB`)
+            }
+            return { gatewayId: gateway.body.id, boardId: board.body.id }
+          } finally {
+            await empty.stop()
+          }
+        })()
 
-      const ids = { gatewayId: gateway.body.id, boardId: board.body.id }
-      const seeded = performance.now()
-      const fleet = await seedOnlineFleet(db.url, { ...ids, count: size, policy })
-      console.log(`  ${size.toLocaleString("en")} agents: cloned in ${ms(performance.now() - seeded)}`)
+        const seeded = performance.now()
+        const fleet = await seedOnlineFleet(db.url, { ...ids, count: size, policy })
+        console.log(`  ${size.toLocaleString("en")} agents: cloned in ${ms(performance.now() - seeded)}`)
 
-      const service = await spawnService(root, db.url)
-      const readyAt = await ready(service)
-      const beatAt = await until(service, "an accepted heartbeat", async () => {
-        const response = await fetch(`${service.url}/api/v1/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": fleet.token, "content-type": "application/json" }, body: "{}" })
-        return response.status === 200
-      })
-      // Settled: the versions restore writes (if any) stop changing for 3 s.
-      let written = await versionsWritten(db.url)
-      for (let stable = 0; stable < 3 && performance.now() - service.startedAt < 600_000; ) {
-        await sleep(1_000)
-        const now = await versionsWritten(db.url)
-        stable = now === written ? stable + 1 : 0
-        written = now
+        const service = await spawnService(root, db.url)
+        try {
+          await measureRestart(service, db.url, fleet.token, size, idleS)
+        } finally {
+          await service.stop()
+        }
+        const latencies = await queryLatencies(db.url, ids, size)
+        console.log(`    per-event queries (median of 15, ms): ${Object.entries(latencies).map(([name, value]) => `${name} ${value.toFixed(2)}`).join("; ")}`)
+      } finally {
+        await db.drop()
       }
-      const settledAt = performance.now() - service.startedAt
-      const settled = usage(service.child.pid!)
-      await sleep(idleS * 1_000)
-      const idle = usage(service.child.pid!)
-      const timers = await activeTimers(service)
-      console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
-      console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
-      console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s: ${((100 * (idle.cpuS - settled.cpuS)) / idleS).toFixed(2)}% of a core; active timers: ${timers ?? "n/a"}`)
-      await service.stop()
-      const latencies = await queryLatencies(db.url, ids, size)
-      console.log(`    per-event queries (median of 15, ms): ${Object.entries(latencies).map(([name, value]) => `${name} ${value.toFixed(2)}`).join("; ")}`)
-    } finally {
-      await db.drop()
     }
+  } finally {
+    await simulator.stop()
   }
-  await simulator.stop()
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await fleetScale()
