@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   provisionTen: async () => (await import("./provisionTen.ts")).provisionTen(),
   syncThousand: async () => (await import("./syncThousand.ts")).syncThousand(),
   heartbeatToSse: async () => (await import("./heartbeatToSse.ts")).heartbeatToSse(),
+  fleetScale: async () => (await import("./fleetScale.ts")).fleetScale(),
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
   heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput()
 }

@@ -39,16 +39,22 @@ export class SnapshotWriter {
   private offeredAt: number[] = []
   private readonly waiters: Array<{ version: number; done: Deferred.Deferred<void> }> = []
 
-  constructor(
-    readonly agentId: string,
-    /** Version of the last snapshot handed to `offer` (or restored). */
-    public version: number,
-    /** Version of the last snapshot known to be in the database. */
-    public persisted: number,
-    private readonly run: (effect: Effect.Effect<void, never, WriterServices>) => void,
-    /** Transitions kept per agent (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`). */
-    private readonly transitionsKeep = 500
-  ) {}
+  readonly agentId: string
+  /** Version of the last snapshot handed to `offer` (or restored). */
+  version: number
+  /** Version of the last snapshot known to be in the database. */
+  persisted: number
+  private readonly run: (effect: Effect.Effect<void, never, WriterServices>) => void
+  /** Transitions kept per agent (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`). */
+  private readonly transitionsKeep: number
+
+  constructor(agentId: string, version: number, persisted: number, run: (effect: Effect.Effect<void, never, WriterServices>) => void, transitionsKeep = 500) {
+    this.agentId = agentId
+    this.version = version
+    this.persisted = persisted
+    this.run = run
+    this.transitionsKeep = transitionsKeep
+  }
 
   /**
    * Queues a snapshot with the activity rows and the transition (if it was one) that led to it;

@@ -68,7 +68,10 @@ export class GatewayConnection {
   /** The device token sent on the next dial: the configured one, then the latest issued. */
   private deviceToken: Redacted.Redacted<string> | undefined
 
-  constructor(private readonly options: ConnectionOptions) {
+  private readonly options: ConnectionOptions
+
+  constructor(options: ConnectionOptions) {
+    this.options = options
     this.deviceToken = options.device?.deviceToken
   }
 

@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { isLiveCursor } from "../store/AgentRepo.ts"
 
 /**
  * The HTTP contract: request schemas of `/api/v1` (Mission Control's shapes, reference
@@ -108,7 +109,9 @@ export const AgentListQuery = z.object({
   board_id: uuid.optional(),
   gateway_id: uuid.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(200),
-  offset: z.coerce.number().int().min(0).default(0)
+  offset: z.coerce.number().int().min(0).default(0),
+  /** Keyset paging: empty for the first page, then the previous page's `next`. */
+  after: z.string().refine((value) => value === "" || isLiveCursor(value), "must be empty or the `next` of a previous page").optional()
 })
 
 const taskStatus = z.enum(["inbox", "in_progress", "review", "done"])

@@ -35,14 +35,15 @@ export interface RawConnection {
  * (`cause` set, e.g. `ECONNREFUSED`).
  */
 export class RawConnectError extends Error {
-  constructor(
-    message: string,
-    readonly error?: RawError,
-    readonly closeCode?: number,
-    override readonly cause?: unknown
-  ) {
+  readonly error: RawError | undefined
+  readonly closeCode: number | undefined
+  override readonly cause: unknown
+  constructor(message: string, error?: RawError, closeCode?: number, cause?: unknown) {
     super(message)
     this.name = "RawConnectError"
+    this.error = error
+    this.closeCode = closeCode
+    this.cause = cause
   }
 }
 

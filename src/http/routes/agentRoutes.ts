@@ -62,6 +62,11 @@ export const agentRoutes = HttpRouter.empty.pipe(
     admin(
       Effect.gen(function* () {
         const query = yield* decodeQuery(AgentListQuery)
+        if (query.after !== undefined) {
+          const after = query.after === "" ? undefined : query.after
+          const keyset = yield* Effect.flatMap(AgentRepo, (repo) => repo.page({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, after }))
+          return json({ items: keyset.items.map(agentView), limit: query.limit, next: keyset.next })
+        }
         const page = yield* Effect.flatMap(AgentRepo, (repo) =>
           repo.list({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, offset: query.offset })
         )
