@@ -1,4 +1,4 @@
-# Switchyard on Node 24 LTS. Runs TypeScript through tsx, as `npm start` does.
+# Switchyard on Node 24 LTS. Node runs the TypeScript sources itself (type stripping), as `npm start` does.
 FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -9,4 +9,4 @@ COPY machines ./machines
 COPY templates ./templates
 ENV PORT=8000 SWITCHYARD_DATA_DIR=/data
 EXPOSE 8000
-CMD ["npm", "start"]
+CMD ["node", "src/main.ts"]

@@ -131,7 +131,7 @@ export const heartbeatToSse = async () => {
     console.log(`  provisioning ${AGENTS} agents through POST /agents (${IN_FLIGHT} in flight): ${provisionMs} ms`)
     console.log(`  POST /agent/heartbeat answered: p50 ${ms(percentile(posts, 50))}, p99 ${ms(percentile(posts, 99))}`)
     console.log(`  heartbeat POST → SSE event: p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, max ${ms(Math.max(...latencies))}, mean ${ms(mean)}; delivered ${latencies.length}/${total}`)
-    console.log(`  polling design: 2000 ms interval → mean ~1000 ms, worst ~2000 ms (Mission Control, reference §5.4; plus one DB query per client every 2 s)`)
+    console.log(`  polling design: 2000 ms interval → mean ~1000 ms, worst ~2000 ms (Mission Control, docs/operations.md §6.13; plus one DB query per client every 2 s)`)
   } finally {
     await service.stop()
     await db.drop()

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npx switchyard <command>`: the operator CLI (src/cli/main.ts), run through tsx's loader (a
-// dependency of the service; no build step). Ctrl-C stops a command that follows something.
-import { register } from "tsx/esm/api"
-
-register()
+// `npx switchyard <command>`: the operator CLI (src/cli/main.ts). Node strips its types itself
+// (no build step); a Node without type stripping goes through tsx's loader, a dependency.
+// Ctrl-C stops a command that follows something.
+if (!process.features.typescript) {
+  const { register } = await import("tsx/esm/api")
+  register()
+}
 const { main } = await import("../src/cli/main.ts")
 
 const stop = new AbortController()

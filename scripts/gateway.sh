@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run gateway`: runs a real OpenClaw gateway in the foreground on loopback, token auth,
-# with all of its state under one folder (isolation env of gateway protocol notes §7).
+# with all of its state under one folder (isolation env of docs/gateway-protocol.md §7).
 #
 #   SWITCHYARD_GATEWAY_DIR  state folder           (default .switchyard/gateway)
 #   OPENCLAW_PORT           port                   (default 18789)
@@ -29,7 +29,7 @@ else
   (umask 077 && printf '%s' "$TOKEN" > "$DIR/token")
 fi
 
-# Pre-set gateway.mode (a flags-only gateway that writes config omits it, protocol §7) and
+# Pre-set gateway.mode (a flags-only gateway that writes config omits it, docs/gateway-protocol.md §7) and
 # logging.file; keep anything the gateway wrote since.
 CONFIG="$DIR/.openclaw/openclaw.json"
 node -e '

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Node 24 (>= 24.16) from the npm registry into .tools/node24 (git-ignored) unless it
-# is already there; machines here ship an end-of-life Node 20 (stack.md). Idempotent.
+# is already there; machines here ship an end-of-life Node 20 (docs/operations.md §1.2). Idempotent.
 # Source it to get .tools/node24 first on PATH.
 set -euo pipefail
 

@@ -6,7 +6,7 @@
 #   .tools/openclaw  openclaw@$OPENCLAW_VERSION
 #
 # Two separate installs, Node first: openclaw's preinstall must run under Node 24, so the
-# second install runs with .tools/node24 first on PATH (gateway protocol notes §8).
+# second install runs with .tools/node24 first on PATH (docs/gateway-protocol.md §8).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

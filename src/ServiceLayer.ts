@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import { AgentSystem, AgentSystemLive } from "./agents/AgentSystem.ts"
 import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
+import { GroupCommitLive } from "./agents/GroupCommit.ts"
 import { SoulFilesLive } from "./coordination/SoulFiles.ts"
 import { GatewayJanitorLive } from "./agents/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"
@@ -55,6 +56,7 @@ const RestoreLive = Layer.scopedDiscard(
 export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(AgentSystemLive),
+  Layer.provideMerge(GroupCommitLive),
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(Layer.mergeAll(ReposLive, GatewayLive)),
   Layer.provideMerge(DatabaseLive)

@@ -14,11 +14,10 @@ import type {
 } from "./agentTypes.ts"
 import { deadlineInput, identityOf } from "./invokeInputs.ts"
 import { lifecycleStates } from "./lifecycleStates.ts"
+import { retryDelayMs } from "./retryDelay.ts"
 
 /** Bumped whenever a change would misread a snapshot persisted by the previous version. */
 export const AGENT_MACHINE_VERSION = "1"
-
-const MAX_RETRY_DELAY_MS = 60_000
 
 /**
  * Placeholder for a side-effect actor: `src/agents` provides the real one with `.provide()`.
@@ -45,9 +44,6 @@ export const wallClockDeadline = fromCallback<AgentEvent, DeadlineInput>(({ inpu
   timer = setTimeout(arm, 0)
   return () => clearTimeout(timer)
 })
-
-const retryDelayMs = (context: AgentContext, error: StepError): number =>
-  Math.max(error.retryAfterMs ?? 0, Math.min(MAX_RETRY_DELAY_MS, context.policy.retryBaseMs * 2 ** context.attempts))
 
 const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest, "action">>): ApplyRequest => ({
   action,
@@ -96,8 +92,9 @@ export const agentMachine = setup({
     recordFailure: assign(({ context, event }) =>
       "error" in event ? { lastError: event.error, attempts: context.attempts + 1 } : {}
     ),
+    // Runs after recordFailure, so `attempts` already counts this failure.
     scheduleRetry: assign(({ context, event }) =>
-      "error" in event ? { deadline: event.at + retryDelayMs(context, event.error) } : {}
+      "error" in event ? { deadline: event.at + retryDelayMs(context.attempts, context.policy.retryBaseMs, event.error.retryAfterMs) } : {}
     ),
     clearDeadline: assign({ deadline: null }),
     adoptPolicy: assign(({ context, event }) => (event.type === "system.policy" ? { policy: event.policy } : { policy: context.policy })),

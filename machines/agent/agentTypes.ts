@@ -4,7 +4,7 @@
  * lives only inside the `applyAgent` invoke; the context keeps its hash).
  */
 
-/** Heartbeat cadence pushed to the gateway (`agents.entries.<id>.heartbeat`, gateway protocol §5). */
+/** Heartbeat cadence pushed to the gateway (`agents.entries.<id>.heartbeat`, docs/gateway-protocol.md §0.5). */
 export interface HeartbeatConfig {
   readonly every: string
   readonly target: string
@@ -37,7 +37,7 @@ export interface AgentPolicy {
 
 export type AgentRole = "worker" | "lead" | "main"
 
-/** Fixed at creation: the gateway-side identity (Mission Control naming, reference §2.2). */
+/** Fixed at creation: the gateway-side identity (docs/architecture.md §5.1). */
 export interface AgentIdentity {
   readonly agentId: string
   readonly gatewayId: string
@@ -56,9 +56,9 @@ export interface ApplyRequest {
   readonly forceBootstrap: boolean
   readonly rotateToken: boolean
   /**
-   * Whether a wake follows the apply. Template sync writes files without waking (seed
-   * `sync_gateway_templates`, `wake=False`); the agent then returns to the liveness its
-   * heartbeats show. Absent in snapshots from before it existed, which means true.
+   * Whether a wake follows the apply. Template sync writes files without waking (docs/operations.md
+   * §6.8, docs/architecture.md §5.4); the agent then returns to the liveness its heartbeats show.
+   * Absent in snapshots from before it existed, which means true.
    */
   readonly wake?: boolean | undefined
   /** Rewrite USER.md and MEMORY.md even after the workspace was seeded (template sync `overwrite`). */

@@ -1,4 +1,4 @@
-import { Context, Deferred, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Layer, Schedule } from "effect"
 import { z } from "zod"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
@@ -25,7 +25,8 @@ export interface AgentConfigBatcherShape {
   /**
    * Runs the steps that come before an agent's own `set` (session, `agents.create`, readiness)
    * while the gateway's pending batch waits for them. The gateway serialises config writes, so
-   * a patch between creates would split a burst into many batches.
+   * a patch between creates would split a burst into many batches. The wait is bounded
+   * (`HoldLimits`): an agent whose steps hang never holds the others' entries.
    */
   readonly preparing: <A, E, R>(gatewayId: string, steps: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
@@ -33,9 +34,9 @@ export interface AgentConfigBatcherShape {
 /**
  * Coalesces agent config writes per gateway. The gateway serialises config writes and waits for
  * a hot reload on each (0.3–3.4 s), counts `config.patch` against ~30 writes per minute, and a
- * patch once restarted it mid-provision (Mission Control #317). So 50 agents provisioned at
+ * patch has been seen to restart it mid-provision (docs/operations.md §6.5). So 50 agents provisioned at
  * once must not become 50 patches, and the rename that `agents.update` would make as a separate
- * write rides in the same patch (gateway protocol §5 config.patch, agents.update).
+ * write rides in the same patch (docs/gateway-protocol.md §5 config.patch, agents.update).
  */
 export class AgentConfigBatcher extends Context.Tag("switchyard/AgentConfigBatcher")<AgentConfigBatcher, AgentConfigBatcherShape>() {}
 
@@ -51,8 +52,18 @@ interface Batch {
   scheduled: boolean
 }
 
-/** A batch waits for preparing agents at most this long after its window closes. */
-const MAX_HOLD_MS = 15_000
+/**
+ * How long a batch may wait for agents that are still preparing, after its window closes, ms:
+ * at most `maxMs` in all, and no longer than `stallMs` without any preparation finishing. A
+ * burst keeps finishing creates (one every 0.3–3.4 s on a real gateway) and so keeps its batch
+ * together; an agent whose call hangs stops the progress, and the others' entries go out.
+ */
+export interface HoldLimits {
+  readonly stallMs: number
+  readonly maxMs: number
+}
+
+const DEFAULT_HOLD: HoldLimits = { stallMs: 5_000, maxMs: 15_000 }
 const HOLD_POLL_MS = 25
 
 const ConfigEntry = z.looseObject({
@@ -98,8 +109,8 @@ const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntr
     return new Set(changed.map(([agentId]) => agentId))
   }).pipe(Effect.retry(configConflict))
 
-/** `windowMs`: how long a batch stays open for more requests after its first one. */
-export const AgentConfigBatcherLive = (windowMs: number) =>
+/** `windowMs`: how long a batch stays open for more requests after its first one; `hold`: see `HoldLimits`. */
+export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFAULT_HOLD) =>
   Layer.scoped(
     AgentConfigBatcher,
     Effect.gen(function* () {
@@ -108,6 +119,8 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
       const batches = new Map<string, Batch>()
       const preparingCount = new Map<string, number>()
       const preparing = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
+      /** When a preparation on the gateway last finished (Clock ms). */
+      const lastFinished = new Map<string, number>()
 
       const flush = (gatewayId: string): Effect.Effect<void> =>
         Effect.suspend(() => {
@@ -142,13 +155,17 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
           )
         }).pipe(Effect.provideService(GatewayClient, client))
 
-      /** After the window, hold while agents on the gateway are still preparing (up to MAX_HOLD_MS). */
+      /** After the window, hold while agents on the gateway are still preparing and progressing (see `HoldLimits`). */
       const holdForPreparing = (gatewayId: string) =>
-        Effect.sleep(Duration.millis(HOLD_POLL_MS)).pipe(
-          Effect.repeat({ while: () => preparing(gatewayId) > 0 }),
-          Effect.timeout(Duration.millis(MAX_HOLD_MS)),
-          Effect.ignore
-        )
+        Effect.gen(function* () {
+          const since = yield* Clock.currentTimeMillis
+          for (;;) {
+            const now = yield* Clock.currentTimeMillis
+            const progressed = Math.max(since, lastFinished.get(gatewayId) ?? 0)
+            if (preparing(gatewayId) === 0 || now - progressed >= hold.stallMs) return
+            yield* Effect.sleep(Duration.millis(HOLD_POLL_MS))
+          }
+        }).pipe(Effect.timeout(Duration.millis(hold.maxMs)), Effect.ignore)
 
       const schedule = (gatewayId: string) =>
         Effect.sleep(Duration.millis(windowMs)).pipe(
@@ -188,7 +205,13 @@ export const AgentConfigBatcherLive = (windowMs: number) =>
           Effect.acquireUseRelease(
             Effect.sync(() => preparingCount.set(gatewayId, preparing(gatewayId) + 1)),
             () => steps,
-            () => Effect.sync(() => preparingCount.set(gatewayId, preparing(gatewayId) - 1))
+            () =>
+              Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                Effect.sync(() => {
+                  preparingCount.set(gatewayId, preparing(gatewayId) - 1)
+                  lastFinished.set(gatewayId, now)
+                })
+              )
           )
       })
     })

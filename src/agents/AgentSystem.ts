@@ -7,7 +7,7 @@ import type { AgentExternalEvent, AgentInput, AgentPolicy, AgentRole, AgentSpec 
 import { AppConfig } from "../config/AppConfig.ts"
 import { GatewayClient } from "../gateway/GatewayClient.ts"
 import { ActivityRepo } from "../store/ActivityRepo.ts"
-import { AgentRepo } from "../store/AgentRepo.ts"
+import { AgentRepo, type LiveCursor } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { TaskRepo } from "../store/TaskRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
@@ -30,14 +30,19 @@ import {
   SnapshotInvalid,
   type Readiness
 } from "./AgentSystemErrors.ts"
-import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
+import { policyChanged, restorableSnapshot, sameSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter, type WriterServices } from "./SnapshotWriter.ts"
+import { GroupCommit } from "./GroupCommit.ts"
+import { DeadlineQueue, queuedDeadline } from "./DeadlineQueue.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
 export { AgentNotFound, AgentPersistTimeout, BoardFull, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
 
 /** How long a caller waits for its event's snapshot to reach the database before a 503. */
 const PERSIST_TIMEOUT_MS = 15_000
+
+/** Stored agents read per restore query. */
+const RESTORE_PAGE = 1_000
 
 export interface NewAgentRequest {
   readonly agentId: string
@@ -92,7 +97,7 @@ export const AgentSystemLive = Layer.scoped(
   AgentSystem,
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<
-      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient | GroupCommit
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo
@@ -107,15 +112,25 @@ export const AgentSystemLive = Layer.scoped(
       retryBaseMs: config.retryBaseMs
     })
     const lanes: ProgramLanes = new Map()
+    // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved.
+    const awaitDurable = (agentId: string) =>
+      Effect.suspend(() => {
+        const entry = entries.get(agentId)
+        return entry === undefined ? Effect.void : entry.writer.awaitPersisted(entry.writer.version)
+      })
+    // Every agent's retry, check-in and offline deadline behind one timer.
+    const deadlines = new DeadlineQueue()
     const logic = agentMachine.provide({
       actors: {
-        applyAgent: effectActor(runtime, lanes, "apply", applyAgent),
-        wakeAgent: effectActor(runtime, lanes, "wake", wakeAgent),
-        removeAgent: effectActor(runtime, lanes, "remove", removeAgent)
+        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
+        wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
+        removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent),
+        deadline: queuedDeadline(deadlines)
       }
     })
 
-    const start = (agentId: string, actor: Entry["actor"], version: number) => {
+    /** Starts `actor`; `stored` is the snapshot it was restored from (an unchanged one is not written again). */
+    const start = (agentId: string, actor: Entry["actor"], version: number, stored?: unknown) => {
       // A row restored while its create was still starting it must not get a second actor.
       const existing = entries.get(agentId)
       if (existing !== undefined) return existing
@@ -127,6 +142,7 @@ export const AgentSystemLive = Layer.scoped(
       // A new agent (version 0) gets an `agent.created` row with its first snapshot.
       let previous: AgentProjection | undefined = version === 0 ? undefined : projectSnapshot(actor.getSnapshot())
       let last: unknown
+      let restoredFrom = stored
       // `@xstate.snapshot` carries each snapshot with the event that produced it (`subscribe`
       // gives the snapshot alone; the last event seen would be wrong when a child's event is
       // queued behind the one being processed). It fires synchronously in the same update,
@@ -141,7 +157,13 @@ export const AgentSystemLive = Layer.scoped(
         // actor re-emits its stored snapshot on start.
         const moved = snapshot !== last && !(inspection.event.type === "xstate.init" && previous !== undefined)
         const transition = moved ? lifecycleTransition(snapshot.context, previous, projection, inspection.event, Date.now()) : undefined
-        const version = writer.offer(actor.getPersistedSnapshot(), projection, lifecycleActivity(snapshot.context, previous, projection), transition)
+        const persistedSnapshot = actor.getPersistedSnapshot()
+        // A restored actor re-emits its stored snapshot on start; unchanged, it is already saved.
+        const unchanged = inspection.event.type === "xstate.init" && restoredFrom !== undefined && sameSnapshot(persistedSnapshot, restoredFrom)
+        restoredFrom = undefined
+        const version = unchanged
+          ? writer.version
+          : writer.offer(persistedSnapshot, projection, lifecycleActivity(snapshot.context, previous, projection), transition)
         previous = projection
         last = snapshot
         // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
@@ -229,22 +251,34 @@ export const AgentSystemLive = Layer.scoped(
         }),
       restoreAll: Effect.gen(function* () {
         yield* Ref.set(readiness, { state: "restoring" })
-        const rows = yield* repo.live
         const failures: Array<MachineVersionUnknown | SnapshotInvalid> = []
-        for (const row of rows) {
-          const snapshot = yield* Effect.either(restorableSnapshot(row))
-          if (snapshot._tag === "Left") {
-            failures.push(snapshot.left)
-            yield* Effect.logError(snapshot.left.message)
-            continue
+        let restored = 0
+        // Page by page in creation order (an index range each), so neither the database sorts
+        // the whole fleet nor this process holds every stored snapshot at once.
+        let after: LiveCursor | undefined
+        for (;;) {
+          const rows = yield* repo.livePage(after, RESTORE_PAGE)
+          for (const row of rows) {
+            const snapshot = yield* Effect.either(restorableSnapshot(row))
+            if (snapshot._tag === "Left") {
+              failures.push(snapshot.left)
+              yield* Effect.logError(snapshot.left.message)
+              continue
+            }
+            const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
+            start(row.id, actor, Number(row.version), row.snapshot)
+            restored += 1
+            // Time limits follow the current config; the actor re-arms its deadline under them.
+            const current = policy()
+            if (policyChanged(snapshot.right.context.policy, current)) {
+              actor.send({ type: "system.policy", at: yield* Clock.currentTimeMillis, policy: current })
+            }
           }
-          const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
-          start(row.id, actor, Number(row.version))
-          // Time limits follow the current config; the actor re-arms its deadline under them.
-          const current = policy()
-          if (policyChanged(snapshot.right.context.policy, current)) {
-            actor.send({ type: "system.policy", at: yield* Clock.currentTimeMillis, policy: current })
-          }
+          const last = rows.at(-1)
+          if (last === undefined || rows.length < RESTORE_PAGE) break
+          after = last.cursor
+          // Requests for the agents already restored are served between pages.
+          yield* Effect.yieldNow()
         }
         const first = failures[0]
         if (first !== undefined) {
@@ -252,8 +286,8 @@ export const AgentSystemLive = Layer.scoped(
           return yield* first
         }
         yield* Ref.set(readiness, { state: "ready" })
-        yield* Effect.logInfo(`restored ${rows.length} agent actors`)
-        return rows.length
+        yield* Effect.logInfo(`restored ${restored} agent actors`)
+        return restored
       }).pipe(
         Effect.tapError((error) =>
           error._tag === "SqlError" ? Ref.set(readiness, { state: "failed", reason: `database: ${error.message}` }) : Effect.void

@@ -1,10 +1,9 @@
-import { SqlClient } from "@effect/sql"
 import { Deferred, Duration, Effect, FiberId } from "effect"
-import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
+import type { ActivityEntry } from "../store/ActivityRepo.ts"
 import { observeEventToPersist } from "../observability/agentMetrics.ts"
-import { AgentRepo } from "../store/AgentRepo.ts"
-import { TransitionRepo, type NewTransition } from "../store/TransitionRepo.ts"
+import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
+import { GroupCommit } from "./GroupCommit.ts"
 
 interface Pending {
   readonly version: number
@@ -16,13 +15,14 @@ interface Pending {
 const retryDelay = (failures: number) => Duration.millis(Math.min(5_000, 100 * 2 ** failures))
 
 /** What the writer's effects need. */
-export type WriterServices = SqlClient.SqlClient | AgentRepo | ActivityRepo | TransitionRepo
+export type WriterServices = GroupCommit
 
 /**
  * Persists one agent's snapshots in order, one write at a time (writes are serialised per
- * agent). Snapshots that arrive while a write is under way are coalesced: only the newest is
- * written, because it contains every earlier change; activity entries and transitions are never
- * coalesced and go in the same transaction, so a transition is recorded exactly when the
+ * agent), through the shared `GroupCommit` (many agents' writes share a transaction). Snapshots
+ * that arrive while a write is under way are coalesced: only the newest is written, because it
+ * contains every earlier change; activity entries and transitions are never coalesced and go in
+ * the same transaction, so a transition is recorded exactly when the
  * snapshot it led to (or a later one) is saved. Versions are monotonic per agent. The agent's
  * transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
  * transitions (one indexed delete, amortised), so between trims it holds fewer than
@@ -39,16 +39,22 @@ export class SnapshotWriter {
   private offeredAt: number[] = []
   private readonly waiters: Array<{ version: number; done: Deferred.Deferred<void> }> = []
 
-  constructor(
-    readonly agentId: string,
-    /** Version of the last snapshot handed to `offer` (or restored). */
-    public version: number,
-    /** Version of the last snapshot known to be in the database. */
-    public persisted: number,
-    private readonly run: (effect: Effect.Effect<void, never, WriterServices>) => void,
-    /** Transitions kept per agent (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`). */
-    private readonly transitionsKeep = 500
-  ) {}
+  readonly agentId: string
+  /** Version of the last snapshot handed to `offer` (or restored). */
+  version: number
+  /** Version of the last snapshot known to be in the database. */
+  persisted: number
+  private readonly run: (effect: Effect.Effect<void, never, WriterServices>) => void
+  /** Transitions kept per agent (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`). */
+  private readonly transitionsKeep: number
+
+  constructor(agentId: string, version: number, persisted: number, run: (effect: Effect.Effect<void, never, WriterServices>) => void, transitionsKeep = 500) {
+    this.agentId = agentId
+    this.version = version
+    this.persisted = persisted
+    this.run = run
+    this.transitionsKeep = transitionsKeep
+  }
 
   /**
    * Queues a snapshot with the activity rows and the transition (if it was one) that led to it;
@@ -86,10 +92,7 @@ export class SnapshotWriter {
   private drain(): Effect.Effect<void, never, WriterServices> {
     const self = this
     return Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const agents = yield* AgentRepo
-      const activityRepo = yield* ActivityRepo
-      const transitionRepo = yield* TransitionRepo
+      const groupCommit = yield* GroupCommit
       const trimEvery = Math.ceil(self.transitionsKeep / 10)
       let failures = 0
       while (self.latest !== undefined && self.latest.version > self.persisted) {
@@ -100,15 +103,19 @@ export class SnapshotWriter {
         self.activity = []
         self.transitions = []
         const trim = self.untrimmed + transitions.length >= trimEvery
-        const written = yield* Effect.forEach(activity, (entry) => activityRepo.record(entry), { discard: true }).pipe(
-          Effect.zipRight(agents.save(self.agentId, item.projection, item.snapshot, item.version)),
-          // Room for this write's transitions is made before they go in.
-          Effect.zipRight(trim ? transitionRepo.prune(self.agentId, Math.max(0, self.transitionsKeep - transitions.length)) : Effect.void),
-          // Numbered and announced by a trigger at commit (migration 0007).
-          Effect.zipRight(transitionRepo.record(self.agentId, transitions)),
-          sql.withTransaction,
-          Effect.either
-        )
+        // One transaction with the snapshot: its activity, trim and transitions (answered at commit).
+        const written = yield* groupCommit
+          .write({
+            agentId: self.agentId,
+            version: item.version,
+            projection: item.projection,
+            snapshot: item.snapshot,
+            activity,
+            transitions,
+            pruneTo: trim ? Math.max(0, self.transitionsKeep - transitions.length) : undefined
+          })
+          // A queued write commits whatever its caller does: the caller waits for its answer.
+          .pipe(Effect.uninterruptible, Effect.either)
         if (written._tag === "Left") {
           self.activity = [...activity, ...self.activity]
           self.transitions = [...transitions, ...self.transitions]

@@ -3,8 +3,8 @@ import { Redacted } from "effect"
 
 /**
  * Agent tokens are 256-bit random values, so an unsalted sha256 is a sound verifier and lets a
- * unique index find the agent in O(1) (peers-and-performance §3.3; Mission Control's O(N)
- * PBKDF2 scan took ~10 s per request at 33 agents). Only the hash is ever stored.
+ * unique index find the agent in O(1) (docs/operations.md §6.10: checking a salted hash against
+ * every agent in turn grows with the fleet). Only the hash is ever stored.
  */
 export const hashAgentToken = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex")
 

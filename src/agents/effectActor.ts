@@ -8,17 +8,31 @@ import { toStepError } from "./toStepError.ts"
 export type ProgramLanes = Map<string, Fiber.RuntimeFiber<void, never>>
 
 /**
+ * Completes once the agent's latest offered snapshot is durable (in Postgres). `AgentSystem`
+ * passes its SnapshotWriter's `awaitPersisted(version)` for the agent's current version.
+ */
+export type AwaitDurable = (agentId: string) => Effect.Effect<void>
+
+/**
  * The one bridge from Effect to XState. It runs `program(input)` on the service runtime and
  * maps its Exit to `<step>.done { output }` or `<step>.failed { error }`, where `error` is the
  * typed failure as data (its `_tag`), so the machine's guards can read it. Leaving the state
  * stops the callback actor, which interrupts the fiber; a late result is never delivered.
+ *
+ * Write-ahead: a program starts only once the snapshot that invoked it is durable
+ * (`awaitDurable`). The state that authorises a side effect (`deleting` for `agents.delete`,
+ * `applying` for `agents.create`, `waking` for `chat.send`) is therefore saved before the side
+ * effect starts, and a crash at any point leaves a snapshot that re-runs the step on restore.
+ * This holds for every program, because every program goes through this bridge.
+ *
  * A program starts only once the agent's previous one has ended (its uninterruptible parts,
- * such as an `agents.create` already sent, run to completion), so a delete never overtakes a
- * create in flight.
+ * such as an `agents.create` already sent, run to completion or to their call timeout), so a
+ * delete never overtakes a create in flight.
  */
 export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
   runtime: Runtime.Runtime<R>,
   lanes: ProgramLanes,
+  awaitDurable: AwaitDurable,
   step: StepError["step"],
   program: (input: I) => Effect.Effect<O, E, R>
 ) =>
@@ -31,6 +45,11 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
     const fiber = Runtime.runFork(runtime)(
       Effect.gen(function* () {
         if (previous !== undefined) yield* Fiber.await(previous)
+        // XState starts an invoked actor before it hands the invoking snapshot to observers (which
+        // offer it to the writer), all in one synchronous update: yield once so that snapshot is
+        // offered, then wait until it is saved.
+        yield* Effect.yieldNow()
+        yield* awaitDurable(input.agentId)
         // Every log line of the program names its agent (and gateway), for the JSON logs.
         const exit = yield* Effect.exit(program(input).pipe(Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) })))
         const at = yield* Clock.currentTimeMillis

@@ -5,8 +5,8 @@ import type { AgentProjection } from "./agentProjection.ts"
 
 /**
  * The activity rows a transition deserves: the creation, a change of status, or a step that failed. A
- * heartbeat that changes nothing but `last_seen_at` writes none (peers-and-performance §2:
- * Mission Control's row per heartbeat grows without bound).
+ * heartbeat that changes nothing but `last_seen_at` writes none (docs/operations.md §6.3:
+ * a row per heartbeat would grow without bound).
  */
 export const lifecycleActivity = (
   context: AgentContext,
@@ -30,7 +30,7 @@ export const lifecycleActivity = (
 }
 
 /**
- * The transition row for a snapshot that changed (issue 5 §2): from the previous state path
+ * The transition row for a snapshot that changed (docs/architecture.md §6.2): from the previous state path
  * (null for a new agent's first state) to the new one, the type of the event that caused it,
  * the `tag` of the step error a `*.failed` event carried, and when: the event's `at` (when it
  * was accepted, the machine's own clock) or, for `xstate.init`, `now`.

@@ -1,7 +1,7 @@
 import type { AgentRole } from "../../machines/agent/agentTypes.ts"
 
 /**
- * Mission Control's deterministic naming contract with the gateway (reference §2.2): the gateway
+ * The deterministic naming contract with the gateway (docs/architecture.md §5.1): the gateway
  * agent id is `mc-<uuid>` for board agents, `lead-<board id>` for a board lead and
  * `mc-gateway-<gateway id>` for the gateway-main agent; the session key is
  * `agent:<gateway agent id>:main`.
@@ -17,9 +17,9 @@ export const gatewayAgentIdFor = (role: AgentRole, ids: { agentId: string; board
   }
 }
 
-/** `agent:<gateway agent id>:main` (reference §2.2; gateway protocol §5 sessions.patch). */
+/** `agent:<gateway agent id>:main` (docs/architecture.md §5.1; docs/gateway-protocol.md §5 sessions.patch). */
 export const sessionKeyFor = (gatewayAgentId: string): string => `agent:${gatewayAgentId}:main`
 
-/** `<workspace_root>/workspace-<gateway agent id>` (reference §2.2). */
+/** `<workspace_root>/workspace-<gateway agent id>` (docs/architecture.md §5.1). */
 export const workspacePathFor = (workspaceRoot: string, gatewayAgentId: string): string =>
   `${workspaceRoot.replace(/\/+$/, "")}/workspace-${gatewayAgentId}`

@@ -1,11 +1,6 @@
 import { Cause, Option } from "effect"
 import type { StepError } from "../../machines/agent/agentTypes.ts"
-import { describeGatewayError, isTransient, type GatewayError } from "../gateway/GatewayError.ts"
-
-const GATEWAY_TAGS = new Set(["GatewayRpcError", "GatewayConnectionError", "GatewayTimeoutError", "GatewayProtocolError", "GatewayPairingRequired"])
-
-const isGatewayError = (error: unknown): error is GatewayError =>
-  typeof error === "object" && error !== null && "_tag" in error && GATEWAY_TAGS.has(String(error._tag))
+import { describeGatewayError, isGatewayError, isTransient } from "../gateway/GatewayError.ts"
 
 /** Failures the lifecycle programs may end with that are worth another attempt. */
 const TRANSIENT_TAGS = new Set(["SqlError"])

@@ -5,12 +5,14 @@ import { CommandFailed, type CliIo } from "./cliIo.ts"
 /** The service answered with an error status; `detail` is its message (`{detail}`). */
 export class ApiRequestFailed extends Error {
   override readonly name = "ApiRequestFailed"
-  constructor(
-    readonly status: number,
-    readonly detail: string,
-    readonly body: unknown
-  ) {
+  readonly status: number
+  readonly detail: string
+  readonly body: unknown
+  constructor(status: number, detail: string, body: unknown) {
     super(`HTTP ${status}: ${detail}`)
+    this.status = status
+    this.detail = detail
+    this.body = body
   }
 }
 

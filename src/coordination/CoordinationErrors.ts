@@ -19,7 +19,7 @@ export const forbidden = (detail: string) => new CoordinationRefused({ reason: "
 export const notFound = (what: string) => new CoordinationRefused({ reason: "not_found", detail: `${what} not found` })
 export const invalid = (detail: string) => new CoordinationRefused({ reason: "invalid", detail })
 
-/** The gateway did not answer `agents.files.get` for SOUL.md (HTTP 502, Mission Control `Gateway soul read failed`). */
+/** The gateway did not answer `agents.files.get` for SOUL.md (HTTP 502, docs/operations.md §6.12). */
 export class SoulReadFailed extends Data.TaggedError("SoulReadFailed")<{ readonly agentId: string; readonly reason: string }> {
   override get message(): string {
     return `gateway SOUL.md read failed: ${this.reason}`

@@ -15,7 +15,7 @@ const READ_TIMEOUT_CAP_MS = 10_000
 export interface SoulFilesShape {
   /**
    * The agent's SOUL.md as the gateway holds it (`agents.files.get {agentId, name: "SOUL.md"}`,
-   * seed `get_agent_soul`); a missing file is "". Transient errors are retried
+   * docs/operations.md §6.2); a missing file is "". Transient errors are retried
    * (`gatewayTransient`). Errors: SoulReadFailed (the gateway, or the gateway record, failed), SqlError.
    */
   readonly read: (agent: AgentRow) => Effect.Effect<string, SoulReadFailed | SqlError>

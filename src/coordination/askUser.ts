@@ -14,8 +14,8 @@ export interface AskUserRequest extends ReplyRouting {
 }
 
 /**
- * A lead asks the human through the gateway-main agent (Mission Control `POST
- * /agent/boards/{b}/gateway/main/ask-user`, seed `ask_user_via_gateway_main`): a ledger message
+ * A lead asks the human through the gateway-main agent (`POST
+ * /api/v1/agent/boards/{b}/gateway/main/ask-user`, docs/operations.md §6.11): a ledger message
  * of kind `ask_user` with the "LEAD REQUEST: ASK USER" text to the main session, `deliver:
  * true`, telling the main agent to answer with a non-chat board memory item. Output: the board,
  * the main agent and the ledger send. Errors: CoordinationRefused (403 not the lead, 404 board,

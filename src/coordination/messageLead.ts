@@ -17,8 +17,8 @@ export interface LeadMessageRequest extends ReplyRouting {
 }
 
 /**
- * The gateway-main agent's question or handoff to a board lead (Mission Control `POST
- * /agent/gateway/boards/{b}/lead/message`, seed `message_gateway_board_lead`): a ledger message
+ * The gateway-main agent's question or handoff to a board lead (`POST
+ * /api/v1/agent/gateway/boards/{b}/lead/message`, docs/operations.md §6.11): a ledger message
  * of kind `lead_question` / `lead_handoff` with the "GATEWAY MAIN QUESTION/HANDOFF" text,
  * `deliver: false`. A lead created just before is delivered to once it is provisioned (the
  * delivery worker waits for that). Errors: MessageIdempotencyConflict, MessageTargetNotFound, SqlError.

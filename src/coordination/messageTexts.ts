@@ -1,9 +1,9 @@
 import type { BoardRow } from "../store/BoardRepo.ts"
 
 /**
- * The texts agents receive, ported from Mission Control (seed `GatewayCoordinationService`,
- * `board_memory.py`, `board_onboarding.py`). Each tells the agent how to answer through the
- * API, never in OpenClaw chat. `baseUrl` is the service's public URL (config `baseUrl`).
+ * The texts agents receive, ported from Mission Control (docs/operations.md §6.11). Each tells the
+ * agent how to answer through the API, never in OpenClaw chat. `baseUrl` is the service's public
+ * URL (config `baseUrl`).
  */
 
 const line = (label: string, value: string | undefined) => (value === undefined || value.trim() === "" ? "" : `${label}: ${value.trim()}\n`)
@@ -20,7 +20,7 @@ export interface ReplyRouting {
   readonly replySource?: string | undefined
 }
 
-/** Seed `ask_user_via_gateway_main`: "LEAD REQUEST: ASK USER" to the gateway-main session. */
+/** "LEAD REQUEST: ASK USER" to the gateway-main session. */
 export const askUserText = (baseUrl: string, board: BoardRow, lead: string, content: string, routing: ReplyRouting & { readonly preferredChannel?: string | undefined }) =>
   "LEAD REQUEST: ASK USER\n" +
   `Board: ${board.name}\nBoard ID: ${board.id}\nFrom lead: ${lead}\n` +
@@ -32,7 +32,7 @@ export const askUserText = (baseUrl: string, board: BoardRow, lead: string, cont
   "When you receive the answer, reply with it. " +
   memoryReply(baseUrl, board, "<answer>", routing.replyTags ?? ["gateway_main", "user_reply"], routing.replySource ?? "user_via_gateway_main")
 
-/** Seed `_build_gateway_lead_message`: "GATEWAY MAIN QUESTION" or "GATEWAY MAIN HANDOFF" to the board lead. */
+/** "GATEWAY MAIN QUESTION" or "GATEWAY MAIN HANDOFF" to the board lead. */
 export const leadMessageText = (baseUrl: string, board: BoardRow, from: string, kind: "question" | "handoff", content: string, routing: ReplyRouting) =>
   `${kind === "question" ? "GATEWAY MAIN QUESTION" : "GATEWAY MAIN HANDOFF"}\n` +
   `Board: ${board.name}\nBoard ID: ${board.id}\nFrom agent: ${from}\n` +
@@ -41,10 +41,10 @@ export const leadMessageText = (baseUrl: string, board: BoardRow, from: string, 
   "Reply to the gateway agent. " +
   memoryReply(baseUrl, board, "...", routing.replyTags ?? ["gateway_main", "lead_reply"], routing.replySource ?? "lead_to_gateway_main")
 
-/** Mission Control `board_memory.py` snippet limit for chat notifications (characters). */
+/** Snippet limit of a chat notification (characters), as in Mission Control. */
 const MAX_SNIPPET = 800
 
-/** Mission Control `_notify_chat_targets`: "BOARD CHAT" (or "BOARD CHAT MENTION" when @named) with the reply route. */
+/** "BOARD CHAT" (or "BOARD CHAT MENTION" when @named) with the reply route (docs/operations.md §6.11). */
 export const boardChatText = (baseUrl: string, board: BoardRow, from: string, content: string, mentioned: boolean) => {
   const text = content.trim()
   const snippet = text.length > MAX_SNIPPET ? `${text.slice(0, MAX_SNIPPET - 3)}...` : text
@@ -55,7 +55,7 @@ export const boardChatText = (baseUrl: string, board: BoardRow, from: string, co
   )
 }
 
-/** Mission Control `start_onboarding`: the "BOARD ONBOARDING REQUEST" prompt for the gateway-main agent. */
+/** The "BOARD ONBOARDING REQUEST" prompt for the gateway-main agent. */
 export const onboardingPromptText = (baseUrl: string, board: BoardRow) => {
   const endpoint = `${baseUrl}/api/v1/agent/boards/${board.id}/onboarding`
   return (

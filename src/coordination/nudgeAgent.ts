@@ -12,8 +12,8 @@ export interface NudgeRequest {
 }
 
 /**
- * A lead nudges an agent of its board (Mission Control `POST /agent/boards/{b}/agents/{a}/nudge`,
- * seed `nudge_board_agent`): a ledger message of kind `nudge`, delivered with `chat.send
+ * A lead nudges an agent of its board (`POST /api/v1/agent/boards/{b}/agents/{a}/nudge`,
+ * docs/operations.md §6.11): a ledger message of kind `nudge`, delivered with `chat.send
  * {deliver: true}` into the target's session and retried by the delivery worker; the
  * `agent.nudge.sent` / `.failed` activity is recorded when it settles. Output: the target and
  * the ledger send. Errors: CoordinationRefused (403 not the board's lead, 404 board or target),

@@ -16,12 +16,12 @@ const existing = (boardId: string) =>
   )
 
 /**
- * Starts a board's onboarding (Mission Control `POST /boards/{id}/onboarding/start`, seed
- * `BoardOnboardingMessagingService.dispatch_start_prompt`): the "BOARD ONBOARDING REQUEST"
- * prompt goes to the gateway-main session as a ledger message (`onboarding_start`, `deliver:
- * false`). While one is `active`, starting again returns it and its prompt message (the ledger
- * key is fixed per conversation), sending nothing. Output: the onboarding and the ledger send.
- * Errors: CoordinationRefused (404 board, 422 no main agent), MessageIdempotencyConflict, SqlError.
+ * Starts a board's onboarding (`POST /api/v1/boards/{id}/onboarding/start`, docs/operations.md
+ * §6.11): the "BOARD ONBOARDING REQUEST" prompt goes to the gateway-main session as a ledger
+ * message (`onboarding_start`, `deliver: false`). While one is `active`, starting again returns it
+ * and its prompt message (the ledger key is fixed per conversation), sending nothing. Output: the
+ * onboarding and the ledger send. Errors: CoordinationRefused (404 board, 422 no main agent),
+ * MessageIdempotencyConflict, SqlError.
  */
 export const startOnboarding = Effect.fn("Coordination.startOnboarding")(function* (boardId: string) {
   const board = yield* boardFor({ kind: "admin" }, boardId)
@@ -44,10 +44,10 @@ export const startOnboarding = Effect.fn("Coordination.startOnboarding")(functio
 })
 
 /**
- * Forwards the user's answer to the main session (Mission Control `POST
- * /boards/{id}/onboarding/answer`, seed `dispatch_answer`): `answer`, or `answer: other_text`,
- * as a ledger message (`onboarding_answer`) and a `user` turn. Errors: CoordinationRefused (404
- * board or no onboarding, 422 no main agent), MessageIdempotencyConflict, SqlError.
+ * Forwards the user's answer to the main session (`POST /api/v1/boards/{id}/onboarding/answer`,
+ * docs/operations.md §6.11): `answer`, or `answer: other_text`, as a ledger message
+ * (`onboarding_answer`) and a `user` turn. Errors: CoordinationRefused (404 board or no onboarding,
+ * 422 no main agent), MessageIdempotencyConflict, SqlError.
  */
 export const answerOnboarding = Effect.fn("Coordination.answerOnboarding")(function* (input: {
   readonly boardId: string
@@ -67,8 +67,8 @@ export const answerOnboarding = Effect.fn("Coordination.answerOnboarding")(funct
 })
 
 /**
- * The main agent posts a question or its completion (Mission Control `POST
- * /agent/boards/{id}/onboarding` → `agent_onboarding_update`): main only, for a board of its
+ * The main agent posts a question or its completion (`POST
+ * /api/v1/agent/boards/{id}/onboarding`, docs/operations.md §6.11): main only, for a board of its
  * gateway; the payload is stored as an `assistant` turn, and a `complete` one becomes the draft
  * goal with status `completed`. Errors: CoordinationRefused (403 not main / other gateway, 404
  * board or no onboarding), SqlError.

@@ -19,7 +19,7 @@ export interface MemoryPost {
   readonly idempotencyKey?: string | undefined
 }
 
-/** Board commands relayed verbatim to every agent of the board (Mission Control `_send_control_command`). */
+/** Board commands relayed verbatim to every agent of the board (docs/operations.md §6.11). */
 const COMMANDS = new Set(["/pause", "/resume"])
 /** More agents than any board has; the cap keeps one query bounded. */
 const BOARD_AGENTS_LIMIT = 1_000
@@ -28,7 +28,7 @@ const nameOf = (actor: Actor) => (actor.kind === "agent" ? actor.agent.name : "a
 const senderOf = (actor: Actor): MessageSender => (actor.kind === "agent" ? { kind: "agent", agentId: actor.agent.id } : { kind: "admin" })
 
 /**
- * Chat fan-out of one entry (Mission Control `_notify_chat_targets`): exact `/pause` or
+ * Chat fan-out of one entry (docs/operations.md §6.11): exact `/pause` or
  * `/resume` (trimmed, any case) sets the board's `paused` flag and goes verbatim, `deliver:
  * true`, to every agent of the board; anything else goes as "BOARD CHAT" to the lead and as
  * "BOARD CHAT MENTION" to each @mentioned agent of the board. Never to the author. Each is a
@@ -72,7 +72,7 @@ const fanOut = (board: BoardRow, entry: BoardMemoryRow, actor: Actor, fresh: boo
   })
 
 /**
- * Writes a board memory entry (Mission Control `POST /boards/{id}/memory`, reference §1.7) as
+ * Writes a board memory entry (`POST /api/v1/boards/{id}/memory`, docs/operations.md §6.11) as
  * the admin, an agent of the board, or the gateway-main agent of its gateway. The `chat` tag
  * makes it board chat (`source` defaults to the author's name) and fans it out (`fanOut`). A
  * replayed `idempotencyKey` from the same author returns the first entry; its fan-out is

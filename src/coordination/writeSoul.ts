@@ -29,8 +29,8 @@ export interface SoulWrite {
 }
 
 /**
- * A lead sets an agent's SOUL.md (Mission Control `PUT /agent/boards/{b}/agents/{a}/soul`, seed
- * `update_agent_soul`): the text becomes the agent's stored `soulTemplate` override through
+ * A lead sets an agent's SOUL.md (`PUT /api/v1/agent/boards/{b}/agents/{a}/soul`,
+ * docs/operations.md §6.2): the text becomes the agent's stored `soulTemplate` override through
  * `agent.update` to its actor, which re-applies the workspace (SOUL.md rendered from the
  * override) without a wake, a token rotation or a session reset. So the override survives
  * template sync and restarts, and the write has the actor's retries and visible failure.

@@ -53,7 +53,7 @@ type SendError = AgentNotFound | AgentsRestoring | AgentPersistTimeout
 
 export interface GatewayAdminShape {
   /**
-   * Gateway create (seed `GatewayAdminLifecycleService`, MC `POST /gateways`): the runtime check
+   * Gateway create (`POST /gateways`, docs/architecture.md §9.1): the runtime check
    * first (reachable, protocol 4, operator scopes, release ≥ `gatewayMinVersion`); a refused
    * gateway stores nothing. Then the row (secrets encrypted) and the gateway-main agent, whose
    * actor starts provisioning. A remote gateway that needs pairing is stored with the device
@@ -65,7 +65,7 @@ export interface GatewayAdminShape {
     fields: NewGatewayFields
   ) => Effect.Effect<RegisteredGateway, GatewayNameTaken | GatewayUnreachable | GatewayIncompatible | SqlError | AgentPersistTimeout>
   /**
-   * Gateway update (MC `PATCH /gateways/{id}`): a new url or token is checked before it is
+   * Gateway update (`PATCH /gateways/{id}`, docs/architecture.md §9.1): a new url or token is checked before it is
    * stored (nothing changes when it is refused); then the socket is dropped, so agents reconnect
    * with the new target, and the main agent is re-applied.
    * Errors: GatewayNotFound, GatewayDeleting, GatewayUnreachable, GatewayIncompatible, SqlError.

@@ -19,18 +19,18 @@ export const QUERY_TIMEOUT_CAP_MS = 10_000
 type Unavailable = GatewayNotFound | GatewayQueryUnavailable | SqlError
 
 export interface GatewayQueriesShape {
-  /** Seed `get_status` for a saved gateway. Never fails for the gateway's sake: see `GatewayStatus.error`. */
+  /** The status of a saved gateway (docs/operations.md §6.7). Never fails for the gateway's sake: see `GatewayStatus.error`. */
   readonly status: (gatewayId: string) => Effect.Effect<GatewayStatus, GatewayNotFound | SqlError>
   /** The same probe for an unsaved url and token, on a throwaway socket closed afterwards. */
   readonly statusOf: (probe: { readonly url: string; readonly token: Redacted.Redacted<string> }) => Effect.Effect<GatewayStatus>
-  /** `sessions.list` with the main session ensured (seed `get_sessions`). */
+  /** `sessions.list` with the main session ensured (docs/operations.md §6.7). */
   readonly sessions: (gatewayId: string) => Effect.Effect<{ readonly sessions: ReadonlyArray<GatewaySession>; readonly mainSession: GatewaySession | null }, Unavailable>
-  /** One session by exact key; the main agent's is created if missing (seed `get_session`). */
+  /** One session by exact key; the main agent's is created if missing (docs/operations.md §6.7). */
   readonly session: (gatewayId: string, key: string) => Effect.Effect<GatewaySession, Unavailable | GatewaySessionNotFound>
-  /** `chat.history` rows, oldest first; `limit` 1–1000 (gateway protocol §5). An unknown key is an empty list. */
+  /** `chat.history` rows, oldest first; `limit` 1–1000 (docs/gateway-protocol.md §5). An unknown key is an empty list. */
   readonly history: (gatewayId: string, key: string, limit: number | undefined) => Effect.Effect<ReadonlyArray<unknown>, Unavailable | GatewayRequestRefused>
   /**
-   * `chat.send {deliver:false}` under `idempotencyKey` (seed `send_session_message`): a repeat
+   * `chat.send {deliver:false}` under `idempotencyKey` (docs/gateway-protocol.md §5 chat.send): a repeat
    * with the same key and message is not sent again (`status: "in_flight"`).
    */
   readonly sendMessage: (input: {
@@ -39,18 +39,18 @@ export interface GatewayQueriesShape {
     readonly content: string
     readonly idempotencyKey: string
   }) => Effect.Effect<{ readonly runId: string; readonly status: string }, Unavailable | GatewayRequestRefused | GatewayIdempotencyConflict>
-  /** `hello-ok.features` as this gateway advertised them (not a static list, unlike Mission Control). */
+  /** `hello-ok.features` as this gateway advertised them (not a static list; docs/operations.md §6.7). */
   readonly commands: (gatewayId: string) => Effect.Effect<{ readonly protocol: number; readonly methods: ReadonlyArray<string>; readonly events: ReadonlyArray<string> }, Unavailable>
 }
 
 /**
- * Reads of a gateway's runtime state for operators (Mission Control `GatewaySessionService`,
- * reference §1.3 "gateway sessions"), and the operator's chat message. These are queries, not
- * agent-state mutations, so they sit behind a service on the shared gateway sockets rather than
- * behind an agent actor; HTTP reaches the gateway only through this tag. Every gateway call is
- * bounded by `min(10 s, gatewayCallTimeoutMs)` and not retried, so a hung gateway answers in
- * bounded time. Errors are tagged: GatewayNotFound and GatewaySessionNotFound (404),
- * GatewayQueryUnavailable (502), GatewayRequestRefused (422), GatewayIdempotencyConflict (409).
+ * Reads of a gateway's runtime state for operators (docs/operations.md §6.7), and the operator's
+ * chat message. These are queries, not agent-state mutations, so they sit behind a service on the
+ * shared gateway sockets rather than behind an agent actor; HTTP reaches the gateway only through
+ * this tag. Every gateway call is bounded by `min(10 s, gatewayCallTimeoutMs)` and not retried, so
+ * a hung gateway answers in bounded time. Errors are tagged: GatewayNotFound and
+ * GatewaySessionNotFound (404), GatewayQueryUnavailable (502), GatewayRequestRefused (422),
+ * GatewayIdempotencyConflict (409).
  */
 export class GatewayQueries extends Context.Tag("switchyard/GatewayQueries")<GatewayQueries, GatewayQueriesShape>() {}
 
@@ -110,7 +110,7 @@ export const makeGatewayQueries = Effect.gen(function* () {
     sendMessage: Effect.fn("GatewayQueries.sendMessage")(function* (input) {
       const { target } = yield* load(input.gatewayId)
       const mainKey = yield* mainKeyOf(input.gatewayId)
-      // Seed `send_session_message`: the main agent's session gets its label before the first message.
+      // The main agent's session gets its label before the first message (docs/operations.md §6.7).
       if (Option.contains(mainKey, input.key)) yield* Effect.ignore(ensureMain(target, input.key))
       const params = { sessionKey: input.key, message: input.content, deliver: false, idempotencyKey: input.idempotencyKey }
       return yield* client.call(target, "chat.send", params, options).pipe(

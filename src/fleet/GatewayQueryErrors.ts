@@ -1,7 +1,7 @@
 import { Data } from "effect"
 import type { GatewayNotFound } from "./GatewayAdmin.ts"
 
-/** The gateway lists no session with this key (seed `get_session`: "Session not found"). HTTP: 404. */
+/** The gateway lists no session with this key. HTTP: 404. */
 export class GatewaySessionNotFound extends Data.TaggedError("GatewaySessionNotFound")<{ readonly gatewayId: string; readonly key: string }> {
   override get message(): string {
     return `session ${this.key} not found on gateway ${this.gatewayId}`
@@ -35,7 +35,7 @@ export class GatewayRequestRefused extends Data.TaggedError("GatewayRequestRefus
 }
 
 /**
- * An idempotency key already used for a different message or session (gateway protocol §5
+ * An idempotency key already used for a different message or session (docs/gateway-protocol.md §5
  * chat.send, `details.reason: "chat-request-conflict"`). HTTP: 409.
  */
 export class GatewayIdempotencyConflict extends Data.TaggedError("GatewayIdempotencyConflict")<{ readonly idempotencyKey: string }> {

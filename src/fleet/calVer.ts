@@ -1,4 +1,4 @@
-/** An OpenClaw release, CalVer `YYYY.M.D[-REV]` (reference §3 "Version gate"). */
+/** An OpenClaw release, CalVer `YYYY.M.D[-REV]` (docs/operations.md §6.6). */
 export interface CalVer {
   readonly year: number
   readonly month: number

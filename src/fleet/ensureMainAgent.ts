@@ -5,7 +5,7 @@ import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { isUniqueViolation } from "../store/sqlErrors.ts"
 
-/** Seed `DefaultGatewayMainAgentManager.build_identity_profile`. */
+/** The gateway-main agent's identity (docs/operations.md §6.1). */
 export const MAIN_IDENTITY_PROFILE: IdentityProfile = {
   role: "Gateway Agent",
   communication_style: "direct, concise, practical",
@@ -14,12 +14,12 @@ export const MAIN_IDENTITY_PROFILE: IdentityProfile = {
 
 const MAIN_HEARTBEAT: HeartbeatConfig = { every: "10m", target: "none" }
 
-/** Seed `build_main_agent_name`: "<gateway name> Gateway Agent". */
+/** "<gateway name> Gateway Agent" (docs/operations.md §6.1). */
 export const mainAgentName = (gatewayName: string): string => `${gatewayName} Gateway Agent`
 
 /**
  * Ensures the gateway has its one gateway-main agent (board null, gateway agent id
- * `mc-gateway-<gateway id>`, main templates; reference §2.2, seed `ensure_main_agent`). A
+ * `mc-gateway-<gateway id>`, main templates; docs/operations.md §6.1). A
  * missing one is created and its actor starts provisioning; an existing one is left as it is.
  * Concurrent callers converge on one agent: the unique index on (gateway, gateway agent id)
  * turns the loser's insert into a read.

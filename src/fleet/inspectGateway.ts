@@ -4,7 +4,7 @@ import { describeGatewayError } from "../gateway/GatewayError.ts"
 import { listSessions, type GatewaySession } from "./listSessions.ts"
 import { GatewayUnreachable, probeGateway, type ProbeError } from "./probeGateway.ts"
 
-/** What `/gateways/{id}/status` and `/gateways/status` show (seed `GatewaysStatusResponse`, plus the probe's findings). */
+/** What `/gateways/{id}/status` and `/gateways/status` show (Mission Control's status shape plus the probe's findings, docs/operations.md §6.7). */
 export interface GatewayStatus {
   /** True once the handshake, the version check and `sessions.list` all succeeded. */
   readonly connected: boolean
@@ -38,11 +38,10 @@ const disconnected = (url: string, error: ProbeError): GatewayStatus => ({
 })
 
 /**
- * Probes a gateway and reads its sessions (seed `GatewaySessionService.get_status`; Mission
- * Control does the version check first, reference §1.3 `/gateways/status`): `probeGateway`
- * (handshake, protocol, scopes, CalVer minimum), then `listSessions` with the main session
- * ensured. Never fails: an unreachable, refused, too old or unpaired gateway is an answer with
- * `connected:false` and `error`. Every step is bounded by `timeoutMs`.
+ * Probes a gateway and reads its sessions (docs/operations.md §6.7; the version check comes first,
+ * §6.6): `probeGateway` (handshake, protocol, scopes, CalVer minimum), then `listSessions` with the
+ * main session ensured. Never fails: an unreachable, refused, too old or unpaired gateway is an
+ * answer with `connected:false` and `error`. Every step is bounded by `timeoutMs`.
  * Input: the target, its url as shown, the main agent's session key if any, the minimum version.
  */
 export const inspectGateway = Effect.fn("GatewayQueries.inspect")(function* (input: {

@@ -3,10 +3,10 @@ import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { describeGatewayError, type GatewayError } from "../gateway/GatewayError.ts"
 import type { MethodResult } from "../gateway/protocol.ts"
 
-/** One `sessions.list` row as the gateway sent it (gateway protocol §5; every field kept). */
+/** One `sessions.list` row as the gateway sent it (docs/gateway-protocol.md §5; every field kept). */
 export type GatewaySession = MethodResult<"sessions.list">["sessions"][number]
 
-/** The label Mission Control gives the gateway-main agent's session (seed `ensure_session(..., label="Gateway Agent")`). */
+/** The label of the gateway-main agent's session, as Mission Control gives it (docs/operations.md §6.7). */
 export const MAIN_SESSION_LABEL = "Gateway Agent"
 
 export interface SessionListing {
@@ -25,7 +25,7 @@ const entryOf = (patched: MethodResult<"sessions.patch">): GatewaySession => {
 /**
  * `sessions.list` (the gateway's first page, newest first), with the gateway-main agent's
  * session ensured: when `mainKey` is not listed, `sessions.patch {key, label:"Gateway Agent"}`
- * creates it and the list is read again (seed `GatewaySessionService.with_main_session`). A
+ * creates it and the list is read again (docs/operations.md §6.7). A
  * listed main session is not patched again, so a read does not write. Ensuring is best effort:
  * its failure is reported in `mainSessionError`, never as a failure of the listing.
  * Input: `timeoutMs` per call. Errors: the `sessions.list` call's `GatewayError`.

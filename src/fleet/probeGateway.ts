@@ -47,7 +47,7 @@ const classify = (target: GatewayTarget, error: GatewayConnectionError | Gateway
     case "unreachable":
       return new GatewayUnreachable({ url: target.url, reason: error.message })
     case "closed":
-      // 1002 is how the gateway ends a handshake in another protocol (gateway protocol §1).
+      // 1002 is how the gateway ends a handshake in another protocol (docs/gateway-protocol.md §1, §9).
       return error.closeCode === 1002
         ? new GatewayIncompatible({ url: target.url, reason: `protocol mismatch (closed with 1002): ${error.message}` })
         : new GatewayUnreachable({ url: target.url, reason: error.message })
@@ -62,9 +62,8 @@ const classify = (target: GatewayTarget, error: GatewayConnectionError | Gateway
 }
 
 /**
- * The runtime check of gateway create/update and `status` (Mission Control
- * `assert_gateway_runtime_compatible`, reference §3 "Version gate"): open the target's socket
- * (protocol 4 and the operator scopes are checked by the handshake), then compare
+ * The runtime check of gateway create/update and `status` (docs/operations.md §6.6): open the
+ * target's socket (protocol 4 and the operator scopes are checked by the handshake), then compare
  * `hello-ok.server.version` with `minVersion` (CalVer `YYYY.M.D`).
  * Input: a target (an unsaved one gets a throwaway id) and the minimum version.
  * Output: the server's version, protocol, methods and events.

@@ -22,6 +22,6 @@ export const queryFailure = (gatewayId: string, operation: string, error: Gatewa
     ? new GatewayRequestRefused({ gatewayId, operation, detail: describeGatewayError(error) })
     : unavailable(gatewayId, operation, error)
 
-/** `queryFailure` of `chat.send`, plus an idempotency key reused for another message or session (409; gateway protocol §5). */
+/** `queryFailure` of `chat.send`, plus an idempotency key reused for another message or session (409; docs/gateway-protocol.md §5). */
 export const sendFailure = (gatewayId: string, error: GatewayError, idempotencyKey: string) =>
   isChatConflict(error) ? new GatewayIdempotencyConflict({ idempotencyKey }) : queryFailure(gatewayId, "chat.send", error)

@@ -32,7 +32,7 @@ export interface ReapOptions {
  * so its own actor removes it from the gateway with retries; the gateway-main agent goes last,
  * because board agents' deletes ask it to clean up their workspaces; once no agent is left the
  * row goes and the socket is closed. Mission Control deleted only its rows and left the agents
- * on the gateway (reference §1.3). Agents already deleting are left to their actors unless
+ * on the gateway (docs/operations.md §6.7). Agents already deleting are left to their actors unless
  * `retryFailed`. Safe to repeat: the service sweeps deleting gateways until they are gone.
  * Output: the live agents still on the gateway (0 once the row is deleted).
  * Errors: SqlError, AgentsRestoring / AgentNotFound / AgentPersistTimeout from sending.

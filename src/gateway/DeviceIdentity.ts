@@ -3,7 +3,7 @@ import { Data, Redacted } from "effect"
 import { z } from "zod"
 
 /**
- * An Ed25519 device identity for remote gateways (gateway protocol §0.4, §2.3). `deviceId` is
+ * An Ed25519 device identity for remote gateways (docs/gateway-protocol.md §0.4, §2.3). `deviceId` is
  * the lowercase hex SHA-256 of the raw 32-byte public key; `publicKey` is that raw key in
  * base64url. The private key never leaves this object except through `serializeDeviceIdentity`.
  */
@@ -13,7 +13,7 @@ export interface DeviceIdentity {
   readonly privateKey: KeyObject
 }
 
-/** The fields of `connect` a device signature covers (gateway protocol §2.3, v3 payload). */
+/** The fields of `connect` a device signature covers (docs/gateway-protocol.md §2.3, v3 payload). */
 export interface ConnectSignatureFields {
   readonly clientId: string
   readonly clientMode: string
@@ -52,13 +52,13 @@ const identityOf = (privateKey: KeyObject): DeviceIdentity => {
 export const generateDeviceIdentity = (): DeviceIdentity => identityOf(generateKeyPairSync("ed25519").privateKey)
 
 /**
- * The gateway's metadata normalisation (`normalizeDeviceMetadataForAuth` in
- * `packages/gateway-client/src/device-auth.ts`): trimmed, ASCII A–Z lowercased.
+ * The gateway's metadata normalisation (docs/gateway-protocol.md §2.3): trimmed, ASCII A–Z
+ * lowercased.
  */
 const normalizeMetadata = (value: string | undefined): string => (value ?? "").trim().replace(/[A-Z]/g, (char) => char.toLowerCase())
 
 /**
- * The exact UTF-8 string a device signs (gateway protocol §2.3):
+ * The exact UTF-8 string a device signs (docs/gateway-protocol.md §2.3):
  * `v3|deviceId|client.id|client.mode|role|scopes,joined|signedAt|token|nonce|platform|deviceFamily`.
  */
 export const deviceAuthPayloadV3 = (deviceId: string, fields: ConnectSignatureFields): string =>

@@ -69,6 +69,9 @@ export interface GatewayClientShape {
    * `idempotencyKey` when the caller did not pass one; callers that retry pass a stable key.
    * Fails with a `GatewayError`: `GatewayRpcError` (ok:false), `GatewayConnectionError`,
    * `GatewayTimeoutError` or `GatewayProtocolError` (payload did not match the schema).
+   * Every call ends within its timeout (`options.timeoutMs`, else the client's `callTimeoutMs`),
+   * with `GatewayTimeoutError` if nothing came back, even when it runs in an uninterruptible
+   * region; a late answer is dropped.
    */
   readonly call: <M extends Method>(
     target: GatewayTarget,
@@ -213,26 +216,48 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       const spec = Methods[method]
       const timeoutMs = options?.timeoutMs ?? config.callTimeoutMs
       const body = withIdempotencyKey(method, params)
+      // The timeout lives inside the call, as a timer that fails the pending request, not as an
+      // interruption: a call made in an uninterruptible region (an `agents.create` that must run
+      // until the agent is usable) is bounded in time too.
       const send = Effect.async<MethodResult<M>, GatewayError>((resume, signal) => {
         calls[method] = (calls[method] ?? 0) + 1
         const connection = connectionFor(target)
         const id = randomUUID()
-        connection.request(id, method, body, signal).then(
+        const gaveUp = new AbortController()
+        const giveUp = () => gaveUp.abort()
+        signal.addEventListener("abort", giveUp, { once: true })
+        let settled = false
+        const settle = (effect: Effect.Effect<MethodResult<M>, GatewayError>) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          signal.removeEventListener("abort", giveUp)
+          resume(effect)
+        }
+        const timer = setTimeout(() => {
+          gaveUp.abort()
+          connection.cancel(id)
+          settle(Effect.fail(new GatewayTimeoutError({ method, timeoutMs })))
+        }, timeoutMs)
+        connection.request(id, method, body, gaveUp.signal).then(
           (frame) => {
-            if (!frame.ok) return resume(Effect.fail(rpcError(method, frame.error ?? { code: "UNKNOWN", message: "ok:false without error" }, frame.payload)))
+            if (!frame.ok) return settle(Effect.fail(rpcError(method, frame.error ?? { code: "UNKNOWN", message: "ok:false without error" }, frame.payload)))
             const decoded = spec.result.safeParse(frame.payload)
-            resume(
+            settle(
               decoded.success
                 ? Effect.succeed(decoded.data as MethodResult<M>)
                 : Effect.fail(new GatewayProtocolError({ method, message: `unexpected ${method} result: ${decoded.error.issues[0]?.message ?? "invalid"}` }))
             )
           },
-          (error: unknown) => resume(Effect.fail(asFailure(error)))
+          (error: unknown) => settle(Effect.fail(asFailure(error)))
         )
-        return Effect.sync(() => connection.cancel(id))
+        return Effect.sync(() => {
+          settled = true
+          clearTimeout(timer)
+          connection.cancel(id)
+        })
       })
       return send.pipe(
-        Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new GatewayTimeoutError({ method, timeoutMs }) }),
         Effect.timed,
         Effect.map(([elapsed, result]) => {
           totalMs[method] = (totalMs[method] ?? 0) + Duration.toMillis(elapsed)

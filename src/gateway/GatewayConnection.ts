@@ -13,14 +13,14 @@ export interface ConnectionOptions {
   readonly token: Redacted.Redacted<string>
   /**
    * A device identity makes `connect` carry a signed `device` proof, plus `auth.deviceToken`
-   * once one is known (gateway protocol §0.4, §2.3). Needed for a non-loopback gateway.
+   * once one is known (docs/gateway-protocol.md §0.4, §2.3). Needed for a non-loopback gateway.
    */
   readonly device?: { readonly identity: DeviceIdentity; readonly deviceToken?: Redacted.Redacted<string> | undefined } | undefined
   /** Called with `hello-ok.auth.deviceToken` whenever it differs from the one this connection knew. */
   readonly onDeviceToken?: ((deviceToken: Redacted.Redacted<string>) => void) | undefined
   /** Extra headers on the WebSocket upgrade request (tests: `X-Forwarded-For` behind a trusted proxy). */
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Handshake budget in ms (the reference client uses 15 000). */
+  /** Handshake budget in ms (OpenClaw's own client uses 15 000; docs/gateway-protocol.md §1). */
   readonly handshakeTimeoutMs: number
   readonly clientVersion: string
   readonly onEvent: (frame: EventFrame) => void
@@ -38,14 +38,14 @@ interface Pending {
   readonly socket: WebSocket
 }
 
-/** What Switchyard needs of a socket: agent, file and config writes need admin (gateway protocol §4). */
+/** What Switchyard needs of a socket: agent, file and config writes need admin (docs/gateway-protocol.md §4). */
 const REQUIRED_SCOPES = ["operator.read", "operator.write", "operator.admin"] as const
 
-/** Silence (no frame, no ping) after which a socket counts as dead: the reference client's 2 × tick. */
+/** Silence (no frame, no ping) after which a socket counts as dead: 2 × tick, as OpenClaw's own client (docs/gateway-protocol.md §1). */
 const silenceLimitMs = (hello: HelloOk | undefined) => 2 * (hello?.policy.tickIntervalMs ?? 30_000)
 
 /**
- * One persistent, multiplexed WebSocket to one gateway (gateway protocol §1–§2). It connects on
+ * One persistent, multiplexed WebSocket to one gateway (docs/gateway-protocol.md §1–§2). It connects on
  * the first request, answers `connect.challenge` as `gateway-client`/`backend` with token auth
  * (plus a device proof and device token when it has an identity), matches responses to requests
  * by id (they may arrive out of order), and after an unexpected close (1012 restart, 4001 policy
@@ -68,7 +68,10 @@ export class GatewayConnection {
   /** The device token sent on the next dial: the configured one, then the latest issued. */
   private deviceToken: Redacted.Redacted<string> | undefined
 
-  constructor(private readonly options: ConnectionOptions) {
+  private readonly options: ConnectionOptions
+
+  constructor(options: ConnectionOptions) {
+    this.options = options
     this.deviceToken = options.device?.deviceToken
   }
 
@@ -174,7 +177,7 @@ export class GatewayConnection {
             if (!frame.ok) return fail(connectRejected(frame, this.options.device?.identity.deviceId))
             const hello = HelloOk.safeParse(frame.payload)
             if (!hello.success) return fail(handshakeError("malformed hello-ok"))
-            // hello-ok.auth.scopes is the socket's live authority (gateway protocol §2.4): a
+            // hello-ok.auth.scopes is the socket's live authority (docs/gateway-protocol.md §2.4): a
             // socket without admin would fail every lifecycle call one by one, so refuse it here.
             if (hello.data.protocol !== PROTOCOL_VERSION) return fail(handshakeError(`gateway speaks protocol ${hello.data.protocol}, not ${PROTOCOL_VERSION}`))
             const missing = REQUIRED_SCOPES.filter((scope) => !hello.data.auth.scopes.includes(scope))

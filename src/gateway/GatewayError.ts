@@ -3,7 +3,7 @@ import type { ErrorShape } from "./protocol.ts"
 
 /**
  * What a gateway RPC failure means to Switchyard. The gateway reports most conditions only as
- * `INVALID_REQUEST` plus a message (gateway protocol §3, §5), so this is the one place where
+ * `INVALID_REQUEST` plus a message (docs/gateway-protocol.md §3, §5), so this is the one place where
  * message text is read; everything else branches on `kind`.
  */
 export type RpcErrorKind =
@@ -21,7 +21,7 @@ export type RpcErrorKind =
   | "invalid_request"
   | "other"
 
-/** The gateway answered `ok:false` (gateway protocol §3). */
+/** The gateway answered `ok:false` (docs/gateway-protocol.md §3). */
 export class GatewayRpcError extends Data.TaggedError("GatewayRpcError")<{
   readonly method: string
   readonly code: string
@@ -41,7 +41,7 @@ export class GatewayConnectionError extends Data.TaggedError("GatewayConnectionE
   readonly retryAfterMs?: number | undefined
 }> {}
 
-/** No response within the per-call timeout (`CLIENT_TIMEOUT` in the reference client). */
+/** No response within the per-call timeout (`CLIENT_TIMEOUT` in OpenClaw's own client, docs/gateway-protocol.md §1). */
 export class GatewayTimeoutError extends Data.TaggedError("GatewayTimeoutError")<{
   readonly method: string
   readonly timeoutMs: number
@@ -55,7 +55,7 @@ export class GatewayProtocolError extends Data.TaggedError("GatewayProtocolError
 
 /**
  * A remote gateway refused `connect` with `NOT_PAIRED` / `details.code: "PAIRING_REQUIRED"`
- * (gateway protocol §0.4, §3): this device identity waits for an operator to approve
+ * (docs/gateway-protocol.md §0.4, §3): this device identity waits for an operator to approve
  * `requestId` (`openclaw devices approve <requestId>` or the `device.pair.approve` RPC).
  * Retrying does not help until then, so it is never transient. `reason` is the gateway's
  * (`not-paired`, or an upgrade such as `scope-upgrade`).
@@ -70,9 +70,18 @@ export class GatewayPairingRequired extends Data.TaggedError("GatewayPairingRequ
   }
 }
 
-export type GatewayError = GatewayRpcError | GatewayConnectionError | GatewayTimeoutError | GatewayProtocolError | GatewayPairingRequired
+/**
+ * The gateway error family: every class a gateway call may fail with. `GatewayError` and
+ * `isGatewayError` derive from this list, so a class added here is a `GatewayError` everywhere.
+ */
+const GATEWAY_ERRORS = [GatewayRpcError, GatewayConnectionError, GatewayTimeoutError, GatewayProtocolError, GatewayPairingRequired] as const
 
-/** Close codes after which a reconnect is expected to succeed (gateway protocol §1). */
+export type GatewayError = InstanceType<(typeof GATEWAY_ERRORS)[number]>
+
+/** Whether `error` belongs to the gateway error family (retry with `isTransient`, describe with `describeGatewayError`). */
+export const isGatewayError = (error: unknown): error is GatewayError => GATEWAY_ERRORS.some((family) => error instanceof family)
+
+/** Close codes after which a reconnect is expected to succeed (docs/gateway-protocol.md §1). */
 const TRANSIENT_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013, 4000, 4001])
 
 export const isTransientCloseCode = (code: number): boolean => TRANSIENT_CLOSE_CODES.has(code)

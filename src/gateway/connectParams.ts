@@ -14,7 +14,7 @@ interface ConnectAs {
 }
 
 /**
- * The `connect` params (gateway protocol §2.2) of `gateway-client`/`backend` as an operator with
+ * The `connect` params (docs/gateway-protocol.md §2.2) of `gateway-client`/`backend` as an operator with
  * `OPERATOR_SCOPES`. With a device identity they carry `device`, signed over the challenge's
  * nonce and ts, and `auth.deviceToken` when one is known; the signed token is `auth.token`, else
  * `auth.deviceToken` (§2.3). An empty shared token is left out, so the device token alone
@@ -56,7 +56,7 @@ export const connectParams = (
 }
 
 /**
- * `connect` refused: `UNAVAILABLE` while sidecars start is transient (protocol §2.5); auth is not.
+ * `connect` refused: `UNAVAILABLE` while sidecars start is transient (docs/gateway-protocol.md §2.5); auth is not.
  * `NOT_PAIRED` + `details.code: "PAIRING_REQUIRED"` is a device waiting for approval (§0.4).
  */
 export const connectRejected = (frame: ResponseFrame, ownDeviceId: string | undefined): ConnectionFailure => {

@@ -1,5 +1,5 @@
 /**
- * OpenClaw gateway protocol 4 wire schemas (gateway protocol §1–§6, observed on openclaw 2026.9.6).
+ * OpenClaw gateway protocol 4 wire schemas (docs/gateway-protocol.md §1–§6, observed on openclaw 2026.9.6).
  *
  * Only the fields Switchyard reads are declared; every object is `loose` so that new gateway
  * fields never break decoding. Types are inferred from these schemas, never written twice.
@@ -8,10 +8,10 @@ import { z } from "zod"
 
 export const PROTOCOL_VERSION = 4
 
-/** Client identity for a co-located backend: the no-pairing loopback path (protocol §0.3). */
+/** Client identity for a co-located backend: the no-pairing loopback path (docs/gateway-protocol.md §0.3). */
 export const BACKEND_CLIENT = { id: "gateway-client", mode: "backend" } as const
 
-/** Scopes Switchyard asks for; `operator.admin` covers agent, file and config writes (protocol §4). */
+/** Scopes Switchyard asks for; `operator.admin` covers agent, file and config writes (docs/gateway-protocol.md §4). */
 export const OPERATOR_SCOPES = [
   "operator.read",
   "operator.write",
@@ -61,7 +61,7 @@ export const ConnectChallenge = z.looseObject({ nonce: z.string(), ts: z.number(
 
 /**
  * `error.details` of a `connect` refused with `NOT_PAIRED` because the device waits for approval
- * (gateway protocol §2 handshake matrix; `reason` is `not-paired` or an upgrade such as
+ * (docs/gateway-protocol.md §2.6; `reason` is `not-paired` or an upgrade such as
  * `scope-upgrade`).
  */
 export const PairingRequiredDetails = z.looseObject({
@@ -83,7 +83,7 @@ export const HelloOk = z.looseObject({
 })
 export type HelloOk = z.infer<typeof HelloOk>
 
-// ---- method results (protocol §5) ----
+// ---- method results (docs/gateway-protocol.md §5) ----
 
 export const AgentsListResult = z.looseObject({
   defaultId: z.string().optional(),
@@ -135,7 +135,7 @@ export const HealthResult = z.looseObject({ ok: z.boolean() })
 
 /**
  * The methods Switchyard calls, with the result schema each is decoded with. `sideEffect`
- * methods whose params schema admits it carry an `idempotencyKey` (protocol §1: only
+ * methods whose params schema admits it carry an `idempotencyKey` (docs/gateway-protocol.md §1: only
  * `chat.send` accepts one; every other params object is closed).
  */
 export const Methods = {
@@ -160,6 +160,6 @@ export const Methods = {
 export type Method = keyof typeof Methods
 export type MethodResult<M extends Method> = z.infer<(typeof Methods)[M]["result"]>
 
-/** Workspace file names the gateway accepts (protocol §0.8). */
+/** Workspace file names the gateway accepts (docs/gateway-protocol.md §0.8). */
 export const SUPPORTED_FILES = ["AGENTS.md", "SOUL.md", "USER.md", "IDENTITY.md", "MEMORY.md", "BOOTSTRAP.md"] as const
 export type WorkspaceFileName = (typeof SUPPORTED_FILES)[number]

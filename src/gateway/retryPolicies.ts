@@ -27,7 +27,7 @@ export const gatewayTransient = Schedule.exponential("250 millis", 2).pipe(
 
 /**
  * Waiting for an agent that `agents.create` acknowledged ~1.5 s before it is usable
- * (gateway protocol §0.6): 200 ms → 1 s, at most 15 s.
+ * (docs/gateway-protocol.md §0.6): 200 ms → 1 s, at most 15 s.
  */
 export const agentReadiness = Schedule.exponential("200 millis", 1.5).pipe(
   Schedule.union(Schedule.spaced("1 second")),

@@ -2,12 +2,14 @@ import { Data } from "effect"
 
 /**
  * An answer other than success: the HTTP status and a message for humans (`detail`), in
- * Mission Control's error shape `{ detail }`. Bad input is 422 and changes nothing.
+ * the error shape `{ detail }` (docs/operations.md §6.12). Bad input is 422 and changes nothing.
  */
 export class ApiError extends Data.TaggedError("ApiError")<{
-  readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 502 | 503
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 502 | 503
   readonly detail: string
   readonly errors?: ReadonlyArray<{ readonly path: string; readonly message: string }> | undefined
+  /** Extra answer headers, e.g. `Retry-After` on a 429. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }> {}
 
 export const notFound = (what: string) => new ApiError({ status: 404, detail: `${what} not found` })

@@ -6,6 +6,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { inspectRoutes } from "../inspect/inspectRoutes.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
+import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
 import { activityRoutes } from "./routes/activityRoutes.ts"
 import { agentApiRoutes } from "./routes/agentApiRoutes.ts"
 import { agentRoutes } from "./routes/agentRoutes.ts"
@@ -49,4 +50,4 @@ export const HttpLive = Layer.unwrapEffect(
       Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
     )
   )
-).pipe(Layer.provide(AdminTokenLive))
+).pipe(Layer.provide(Layer.mergeAll(AdminTokenLive, AuthFailureLimiterLive)))

@@ -6,7 +6,7 @@ import { invalid } from "./ApiError.ts"
 import { agentView } from "./views.ts"
 
 /**
- * The agent change stream and transition history contract (issue 5 §1–2): what
+ * The agent change stream and transition history contract (docs/architecture.md §8, §6.2): what
  * `GET /api/v1/agents/stream` accepts and sends, and the rows of
  * `GET /api/v1/agents/{id}/transitions`.
  */
@@ -15,7 +15,7 @@ const cursor = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 /**
  * Filters on the board and gateway the agent was on when the change happened. `last_event_id`
  * is for a first connection that cannot send the `Last-Event-ID` header (the header wins).
- * Unknown names are refused (Mission Control's `since` has no meaning here: resume by cursor).
+ * Unknown names are refused (there is no `since`: resume by cursor, docs/operations.md §6.13).
  */
 export const AgentStreamQuery = z.strictObject({
   board_id: z.uuid().optional(),

@@ -4,6 +4,7 @@ import { Context, Effect, Option, Redacted } from "effect"
 import { hashAgentToken } from "../agents/agentTokens.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { ApiError } from "./ApiError.ts"
+import { AuthFailureLimiter, type AuthClient } from "./AuthFailureLimiter.ts"
 
 /** The admin token the HTTP layer checks `Authorization: Bearer` against. */
 export class AdminToken extends Context.Tag("switchyard/AdminToken")<AdminToken, Redacted.Redacted<string>>() {}
@@ -23,10 +24,17 @@ const bearer = (headers: Readonly<Record<string, string | undefined>>) => {
   return value !== undefined && value.toLowerCase().startsWith("bearer ") ? value.slice(7).trim() : undefined
 }
 
+/** The limiter's key for a presented credential: its sha256 (never the credential) and the caller's address. */
+export const authClient = (request: HttpServerRequest.HttpServerRequest, credentialHash: string): AuthClient => ({
+  credentialHash,
+  address: Option.getOrElse(request.remoteAddress, () => "unknown")
+})
+
 /**
  * Who is calling: the admin (`Authorization: Bearer <admin token>`, constant-time compare), or
  * an agent (`X-Agent-Token`, or a bearer that is not the admin token), found in O(1) through
- * the token-hash index. Fails with a 401 ApiError.
+ * the token-hash index. Fails with a 401 ApiError, or 429 (`Retry-After`) once the credential or
+ * the address has failed too often (`AuthFailureLimiter`).
  */
 export const authenticate = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
@@ -35,9 +43,13 @@ export const authenticate = Effect.gen(function* () {
   if (token !== undefined && sameSecret(token, Redacted.value(admin))) return { kind: "admin" } as Caller
   const agentToken = request.headers["x-agent-token"] ?? token
   if (agentToken === undefined || agentToken === "") return yield* unauthorized
+  const tokenHash = hashAgentToken(agentToken)
+  const limiter = yield* AuthFailureLimiter
+  const client = authClient(request, tokenHash)
+  yield* limiter.check(client)
   const repo = yield* AgentRepo
-  const agentId = yield* repo.findIdByTokenHash(hashAgentToken(agentToken))
-  return Option.isSome(agentId) ? ({ kind: "agent", agentId: agentId.value } as Caller) : yield* unauthorized
+  const agentId = yield* repo.findIdByTokenHash(tokenHash)
+  return Option.isSome(agentId) ? ({ kind: "agent", agentId: agentId.value } as Caller) : yield* limiter.failed(client, unauthorized)
 })
 
 /** Only the admin may call; an agent gets 403. */

@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { isLiveCursor } from "../store/AgentRepo.ts"
 
 /**
  * The HTTP contract: request schemas of `/api/v1` (Mission Control's shapes, reference
@@ -13,19 +14,25 @@ const name = z
   .regex(/^[^\r\n\t`|<>*#[\]\\]+$/, "must be one line without the characters ` | < > * # [ ] \\")
 const uuid = z.uuid()
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/
+/** The refinements below read a parsed URL; text that is no URL at all is already refused by `z.url`. */
+const whenParsed = (check: (url: URL) => boolean) => (text: string) => {
+  const url = URL.parse(text)
+  return url === null || check(url)
+}
 /** `wss://`, or `ws://` to loopback only: the gateway token and device proof must not cross a network in clear. */
 const wsUrl = z
   .url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" })
-  .refine((url) => new URL(url).protocol === "wss:" || LOOPBACK_HOST.test(new URL(url).hostname), {
+  .max(2_048)
+  .refine(whenParsed((url) => url.protocol === "wss:" || LOOPBACK_HOST.test(url.hostname)), {
     message: "a gateway that is not on loopback must use wss:// (its token would otherwise travel in clear)"
   })
   // The URL is shown and logged; credentials belong in `token`.
-  .refine((url) => new URL(url).username === "" && new URL(url).password === "", { message: "must not carry credentials; pass the token in `token`" })
+  .refine(whenParsed((url) => url.username === "" && url.password === ""), { message: "must not carry credentials; pass the token in `token`" })
 const absolutePath = z.string().trim().regex(/^\//, "must be an absolute path")
 
 export const IdParams = z.object({ id: uuid })
 
-export const GatewayCreate = z.strictObject({ name, url: wsUrl, token: z.string().min(1), workspace_root: absolutePath })
+export const GatewayCreate = z.strictObject({ name, url: wsUrl, token: z.string().min(1).max(4_096), workspace_root: absolutePath })
 export const GatewayUpdate = GatewayCreate.partial()
 /** `DELETE /gateways/{id}?force=true`: agents whose gateway cleanup failed are removed locally. */
 export const ForceQuery = z.object({ force: z.stringbool().default(false) })
@@ -102,7 +109,9 @@ export const AgentListQuery = z.object({
   board_id: uuid.optional(),
   gateway_id: uuid.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(200),
-  offset: z.coerce.number().int().min(0).default(0)
+  offset: z.coerce.number().int().min(0).default(0),
+  /** Keyset paging: empty for the first page, then the previous page's `next`. */
+  after: z.string().refine((value) => value === "" || isLiveCursor(value), "must be empty or the `next` of a previous page").optional()
 })
 
 const taskStatus = z.enum(["inbox", "in_progress", "review", "done"])

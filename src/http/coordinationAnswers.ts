@@ -71,8 +71,8 @@ export const messageView = (row: MessageRow) => ({
 
 /**
  * The answer to a send: waits up to `waitMs` for the delivery, then 200 (delivered), 202 (still
- * pending; `GET /api/v1/messages/{id}` shows how it ends) or 502 with the reason (failed, as
- * Mission Control's "Gateway … failed"). `replayed` says the idempotency key had been used: the
+ * pending; `GET /api/v1/messages/{id}` shows how it ends) or 502 with the reason (failed;
+ * docs/operations.md §6.12). `replayed` says the idempotency key had been used: the
  * earlier message is shown and nothing was sent again.
  */
 export const answerSend = (sent: { readonly message: MessageRow; readonly replayed: boolean }, waitMs: number, extra: Record<string, unknown> = {}) =>
@@ -84,14 +84,14 @@ export const answerSend = (sent: { readonly message: MessageRow; readonly replay
   })
 
 /**
- * An agent-only route (`X-Agent-Token`; Mission Control's AGENT dependency): 401 without
+ * An agent-only route (`X-Agent-Token`; docs/operations.md §6.2): 401 without
  * credentials, 403 for the admin token, then `body` with the caller's read model (its role and
  * board are on the row). Coordination errors become answers.
  */
 export const asAgent = <R>(body: (caller: AgentRow) => Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError | CoordinationFailure, R>) =>
   handle(withCoordinationAnswers(Effect.flatMap(Effect.flatMap(requireAgent, callerAgent), body)))
 
-/** A route for the admin or an agent (Mission Control `require_user_or_agent`); the body decides what each may do. */
+/** A route for the admin or an agent (docs/operations.md §6.2); the body decides what each may do. */
 export const asActor = <R>(body: (actor: Actor) => Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError | CoordinationFailure, R>) =>
   handle(
     withCoordinationAnswers(

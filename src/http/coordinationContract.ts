@@ -2,7 +2,7 @@ import { z } from "zod"
 
 /**
  * The HTTP contract of the coordination API (`/api/v1/agent/*`, board memory, onboarding,
- * message look-ups): Mission Control's request shapes (reference §1.5, §1.7, §1.8), kept apart
+ * message look-ups): the request shapes of docs/operations.md §6.12 (roles §6.2, messages §6.11), kept apart
  * from the handlers. Types are inferred.
  */
 const uuid = z.uuid()
@@ -28,7 +28,7 @@ export const DeliveryWaitQuery = z.object({ wait_ms: z.coerce.number().int().min
 
 export const NudgeBody = z.strictObject({ message: text(8_000) })
 
-/** Mission Control `SoulUpdateRequest`; `reason` and `source_url` go into the activity record. */
+/** A soul write; `reason` and `source_url` go into the activity record. */
 export const SoulBody = z.strictObject({
   content: text(24_000),
   reason: z.string().trim().max(2_000).optional(),
@@ -44,16 +44,16 @@ const replyRouting = {
   reply_source: token.optional()
 }
 
-/** Mission Control `GatewayMainAskUserRequest`. */
+/** A lead's question for the user, through the gateway-main agent. */
 export const AskUserBody = z.strictObject({ content: text(8_000), preferred_channel: z.string().trim().max(100).regex(/^[^\r\n]*$/, "must be one line").optional(), ...replyRouting })
 
-/** Mission Control `GatewayLeadMessageRequest`. */
+/** The gateway-main agent's question or handoff to one board lead. */
 export const LeadMessageBody = z.strictObject({ kind: z.enum(["question", "handoff"]).default("question"), content: text(8_000), ...replyRouting })
 
-/** Mission Control `GatewayLeadBroadcastRequest`: every board of the gateway, or the listed ones. */
+/** The same to many leads: every board of the gateway, or the listed ones. */
 export const LeadBroadcastBody = LeadMessageBody.extend({ board_ids: z.array(uuid).min(1).max(200).optional() })
 
-/** Mission Control `BoardMemoryCreate`: a `chat` tag makes it board chat. */
+/** A board memory entry: a `chat` tag makes it board chat. */
 export const MemoryBody = z.strictObject({ content: text(20_000), tags: z.array(tag).max(20).default([]), source: z.string().trim().min(1).max(200).optional() })
 
 export const MemoryQuery = z.object({
@@ -62,7 +62,7 @@ export const MemoryQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0)
 })
 
-/** Mission Control `BoardOnboardingAnswer`. */
+/** The user's answer to an onboarding question. */
 export const OnboardingAnswerBody = z.strictObject({ answer: text(8_000), other_text: z.string().trim().max(8_000).optional() })
 
 const OnboardingQuestion = z.strictObject({
@@ -81,7 +81,7 @@ const OnboardingComplete = z.looseObject({
 })
 
 /**
- * What the main agent posts back (Mission Control `BoardOnboardingAgentUpdate`): one question
+ * What the main agent posts back during onboarding (docs/operations.md §6.11): one question
  * with options, or `status: "complete"` with the draft goal. A goal board needs an objective.
  */
 export const OnboardingAgentBody = z.union([

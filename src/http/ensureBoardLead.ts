@@ -17,7 +17,7 @@ export interface LeadFields {
 }
 
 /**
- * The board's lead, created if it has none (Mission Control `ensure_board_lead_agent`;
+ * The board's lead, created if it has none (docs/operations.md §6.1, §6.2;
  * `POST /api/v1/boards/{id}/lead` and the main agent's lead message): provisioned by its actor.
  * An existing lead is returned as it is. Two concurrent ensures converge on one lead.
  * Output: the lead's read model and whether this call created it. Errors: ApiError (409 name

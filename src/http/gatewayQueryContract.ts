@@ -2,19 +2,19 @@ import { z } from "zod"
 import { GatewayCreate } from "./contract.ts"
 
 /**
- * Request schemas of the gateway runtime queries under `/api/v1/gateways` (Mission Control
- * reference §1.3 "gateway sessions", moved under the gateway's id). Types are inferred.
+ * Request schemas of the gateway runtime queries under `/api/v1/gateways` (docs/operations.md
+ * §6.7, under the gateway's id). Types are inferred.
  */
 
 /**
  * An unsaved gateway to probe, validated exactly as gateway create validates it (`wss://`, or
  * `ws://` to loopback only). The token travels in the body, never the query string (request
- * URLs are logged), where Mission Control puts it.
+ * URLs are logged; docs/operations.md §6.7).
  */
 export const GatewayProbeBody = z.strictObject({ url: GatewayCreate.shape.url, token: GatewayCreate.shape.token })
 
 /**
- * A session key as the gateway writes it, e.g. `agent:mc-gateway-<id>:main` (gateway protocol
+ * A session key as the gateway writes it, e.g. `agent:mc-gateway-<id>:main` (docs/gateway-protocol.md
  * §5): the path carries it URL-encoded; one token of visible characters.
  */
 const sessionKey = z
@@ -25,10 +25,10 @@ const sessionKey = z
 
 export const SessionParams = z.object({ id: z.uuid(), key: sessionKey })
 
-/** `chat.history.limit` (gateway protocol §5: 1–1000); the gateway's default when absent. */
+/** `chat.history.limit` (docs/gateway-protocol.md §5: 1–1000); the gateway's default when absent. */
 export const HistoryQuery = z.object({ limit: z.coerce.number().int().min(1).max(1_000).optional() })
 
-/** An operator's chat message (seed `GatewaySessionMessageRequest`). */
+/** An operator's chat message (docs/operations.md §6.7). */
 export const SessionMessageBody = z.strictObject({
   content: z
     .string()

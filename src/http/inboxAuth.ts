@@ -3,7 +3,8 @@ import { Effect, Option } from "effect"
 import { hashInboxKey } from "../inbox/inboxKey.ts"
 import { AgentApiKeyRepo } from "../store/AgentApiKeyRepo.ts"
 import { ApiError } from "./ApiError.ts"
-import { authenticate } from "./auth.ts"
+import { authClient, authenticate } from "./auth.ts"
+import { AuthFailureLimiter } from "./AuthFailureLimiter.ts"
 
 /** Who calls an inbox route: the agent whose inbox key (`X-Api-Key`) it is, or the admin. */
 export type InboxCaller = { readonly kind: "admin" } | { readonly kind: "inbox"; readonly agentId: string }
@@ -11,7 +12,8 @@ export type InboxCaller = { readonly kind: "admin" } | { readonly kind: "inbox";
 const HINT = "send the agent's inbox key as X-Api-Key (POST /api/v1/agents/{id}/api-key issues one)"
 
 /**
- * An `X-Api-Key` is looked up by its sha256 in O(1) (a wrong one is 401, whatever else is sent);
+ * An `X-Api-Key` is looked up by its sha256 in O(1) (a wrong one is 401, whatever else is sent,
+ * and 429 once it or the address has failed too often: `AuthFailureLimiter`);
  * without one, the admin bearer is accepted and an agent token is 403: the inbox has its own
  * key. No credentials at all is 401.
  */
@@ -19,8 +21,12 @@ export const authenticateInbox = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
   const key = request.headers["x-api-key"]
   if (key !== undefined && key !== "") {
-    const agentId = yield* Effect.flatMap(AgentApiKeyRepo, (repo) => repo.findAgentId(hashInboxKey(key)))
-    if (Option.isNone(agentId)) return yield* new ApiError({ status: 401, detail: `invalid inbox key: ${HINT}` })
+    const keyHash = hashInboxKey(key)
+    const limiter = yield* AuthFailureLimiter
+    const client = authClient(request, keyHash)
+    yield* limiter.check(client)
+    const agentId = yield* Effect.flatMap(AgentApiKeyRepo, (repo) => repo.findAgentId(keyHash))
+    if (Option.isNone(agentId)) return yield* limiter.failed(client, new ApiError({ status: 401, detail: `invalid inbox key: ${HINT}` }))
     return { kind: "inbox", agentId: agentId.value } as InboxCaller
   }
   const caller = yield* authenticate.pipe(Effect.mapError((error) => (error._tag === "ApiError" && error.status === 401 ? new ApiError({ status: 401, detail: `missing credentials: ${HINT}` }) : error)))

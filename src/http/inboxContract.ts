@@ -1,18 +1,13 @@
 import { z } from "zod"
 
 /**
- * The contract of the agent inbox (`/api/gateway/*`, Clawith's pull API) and the activity feed:
+ * The contract of the agent inbox (`/api/gateway/*`, docs/operations.md §6.16) and the activity feed:
  * request schemas only, kept apart from the handlers. Agents are LLMs, so each message says
  * what is wrong; unknown fields are refused rather than ignored.
  */
 const uuid = z.uuid()
-/** Postgres text cannot hold NUL; refused here as bad input rather than failing in the database. */
-const text = (max: number) =>
-  z
-    .string()
-    .min(1, "must not be empty")
-    .max(max)
-    .refine((value) => !value.includes("\u0000"), { message: "must not contain NUL characters" })
+/** NUL and lone surrogates are refused for every field by the request decoding (`decode.ts`). */
+const text = (max: number) => z.string().min(1, "must not be empty").max(max)
 
 export const AgentIdParams = z.object({ agent_id: uuid })
 

@@ -24,7 +24,9 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
     Effect.catchAll((error) => {
       switch (error._tag) {
         case "ApiError":
-          return Effect.succeed(json({ detail: error.detail, ...(error.errors === undefined ? {} : { errors: error.errors }) }, error.status))
+          return Effect.succeed(
+            HttpServerResponse.unsafeJson({ detail: error.detail, ...(error.errors === undefined ? {} : { errors: error.errors }) }, { status: error.status, headers: error.headers ?? {} })
+          )
         case "AgentNotFound":
           return Effect.succeed(json({ detail: "agent not found" }, 404))
         case "AgentsRestoring":

@@ -4,9 +4,9 @@ import type { SyncJobOptions } from "../store/SyncJobRepo.ts"
 import { invalid } from "./ApiError.ts"
 
 /**
- * The template sync contract (`POST /api/v1/gateways/{id}/templates/sync`, reference §1.3):
- * Mission Control's query flags, also accepted as a JSON body. Unknown names are refused, so a
- * misspelt flag is a 422 rather than a silent default.
+ * The template sync contract (`POST /api/v1/gateways/{id}/templates/sync`, docs/operations.md
+ * §6.8): Mission Control's query flags, also accepted as a JSON body. Unknown names are refused, so
+ * a misspelt flag is a 422 rather than a silent default.
  */
 const queryFlag = z.stringbool().optional()
 
@@ -32,7 +32,7 @@ export const SyncBody = z.strictObject({
 
 export const SyncJobParams = z.object({ id: z.uuid(), job: z.uuid() })
 
-/** Defaults of Mission Control: only `include_main` is on. */
+/** Defaults as in Mission Control: only `include_main` is on (docs/operations.md §6.8). */
 const DEFAULTS = { include_main: true, lead_only: false, reset_sessions: false, rotate_tokens: false, force_bootstrap: false, overwrite: false } as const
 type FlagName = keyof typeof DEFAULTS
 

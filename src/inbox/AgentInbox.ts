@@ -12,7 +12,7 @@ import { InboxContactNotFound, InboxIdempotencyConflict, InboxMessageNotFound, I
 import { mintInboxKey } from "./inboxKey.ts"
 import { inboxScopeOf } from "./inboxScope.ts"
 
-/** Messages of conversation history handed out with each polled message (Clawith's `history[≤10]`). */
+/** Messages of conversation history handed out with each polled message (docs/operations.md §6.16). */
 export const HISTORY_LIMIT = 10
 /** Ledger `kind` of a message one agent sends another through its inbox, and of the reply its report queues. */
 export const MESSAGE_KIND = "inbox.message"
@@ -59,7 +59,7 @@ export interface AgentInboxShape {
   >
 }
 
-/** The agent inbox: Clawith's pull API over the message ledger, with leases instead of mark-on-poll. */
+/** The agent inbox: Clawith's pull API over the message ledger, with leases instead of mark-on-poll (docs/operations.md §6.16). */
 export class AgentInbox extends Context.Tag("switchyard/AgentInbox")<AgentInbox, AgentInboxShape>() {}
 
 export const AgentInboxLive = Layer.effect(

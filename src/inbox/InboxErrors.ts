@@ -5,7 +5,7 @@ export class InboxMessageNotFound extends Data.TaggedError("InboxMessageNotFound
 
 /**
  * A report the message cannot take: it was already reported with a different result
- * (`result_mismatch`, Clawith's `gateway_result_mismatch`), or it was given up as failed.
+ * (`result_mismatch`, docs/operations.md §6.16), or it was given up as failed.
  */
 export class InboxReportConflict extends Data.TaggedError("InboxReportConflict")<{
   readonly messageId: string

@@ -6,7 +6,7 @@ import { hashAgentToken } from "../agents/agentTokens.ts"
  * Inbox keys (`X-Api-Key`) are `oc-` + 32 random bytes in base64url, Clawith's shape. They are
  * 256-bit random values, so an unsalted sha256 is a sound verifier and a unique index finds the
  * agent in O(1); only the hash is stored, and the stored hash is never accepted as a key
- * (Clawith PR #834). The same verifier as agent tokens (src/agents/agentTokens.ts), for the same reason.
+ * (docs/operations.md §6.16). The same verifier as agent tokens (src/agents/agentTokens.ts), for the same reason.
  */
 export const hashInboxKey: (key: string) => string = hashAgentToken
 

@@ -16,7 +16,7 @@ export const historyView = (row: InboxMessageRow) => ({
   created_at: iso(row.createdAt)
 })
 
-/** A polled message as the agent receives it: Clawith's item plus the lease and attempt count. */
+/** A polled message as the agent receives it: Clawith's item (docs/operations.md §6.16) plus the lease and attempt count. */
 export const polledView = ({ message, history }: PolledMessage) => ({
   id: message.id,
   kind: message.kind,

@@ -8,8 +8,8 @@ export const SKILL_FILENAME = "switchyard_inbox.md"
 export const HEARTBEAT_ADDITION = "- Check your Switchyard inbox with the switchyard_inbox skill: poll, do each message, report its result."
 
 /**
- * Clawith's setup guide, with the service's real base URL (Clawith hard-codes its own) and
- * without the key: only its hash is stored, so the skill names the variable that holds it.
+ * Clawith's setup guide, with the service's real base URL and without the key
+ * (docs/operations.md §6.16): only its hash is stored, so the skill names the variable that holds it.
  * Rendered from `templates/skills/switchyard_inbox.md.njk` by the one template Environment
  * (a skill file, not a workspace file: it is served, never written to a workspace).
  */

@@ -60,7 +60,7 @@ export interface MessageLedgerShape {
 }
 
 /**
- * The message ledger (issue 4 §2): every message to an agent, from any feature, is a row first
+ * The message ledger (docs/architecture.md §9.3): every message to an agent, from any feature, is a row first
  * and is delivered after, so each send can be looked up (delivered or failed, and why) and a
  * replayed idempotency key sends nothing twice. Gateway-channel messages are delivered by the
  * worker inside this service (`deliverMessage`), which also resumes every `pending` gateway

@@ -2,7 +2,7 @@ import { Effect, Either, Option } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { loadGateway } from "../agents/programs/loadGateway.ts"
 import { GatewayClient } from "../gateway/GatewayClient.ts"
-import { describeGatewayError, isTransient, type GatewayError } from "../gateway/GatewayError.ts"
+import { describeGatewayError, isGatewayError, isTransient } from "../gateway/GatewayError.ts"
 import { ActivityRepo } from "../store/ActivityRepo.ts"
 import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
 import { MessageRepo, type MessageRow } from "../store/MessageRepo.ts"
@@ -19,10 +19,6 @@ export interface DeliveryOptions {
 
 /** The gateway idempotency key of a ledger message: fixed by its id, so every retry, and a resume after a restart, is the same send. */
 export const chatIdempotencyKey = (messageId: string) => `msg-${messageId}`
-
-const GATEWAY_ERRORS: ReadonlySet<string> = new Set(["GatewayRpcError", "GatewayConnectionError", "GatewayTimeoutError", "GatewayProtocolError", "GatewayPairingRequired"])
-
-const isGatewayError = (error: { readonly _tag: string }): error is GatewayError => GATEWAY_ERRORS.has(error._tag)
 
 /**
  * Waits until the target has been applied on its gateway once (`workspaceSeeded`): a lead just

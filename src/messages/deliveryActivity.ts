@@ -1,6 +1,6 @@
 /**
  * Activity events a settled gateway message records, by message kind (Mission Control's event
- * names, seed `GatewayCoordinationService`): the nudge, the lead's ask-user and the main agent's
+ * names, docs/operations.md §6.11): the nudge, the lead's ask-user and the main agent's
  * lead messages. Other kinds (board chat, onboarding) record none, as in Mission Control.
  */
 const EVENTS: Readonly<Record<string, { readonly sent: string; readonly failed: string; readonly label: string }>> = {

@@ -12,7 +12,7 @@ const retryAfter = Schedule.identity<unknown>().pipe(
 /**
  * Retries of one ledger message's `chat.send` on transient gateway errors: 500 ms → 5 s,
  * jittered, or the gateway's `retryAfterMs` when longer; no new attempt starts after 45 s
- * (Mission Control's coordination retry window, reference §1.5 nudge). Each attempt is counted
+ * (Mission Control's coordination retry window, docs/operations.md §6.11). Each attempt is counted
  * on the message; the same idempotency key makes a retry of an accepted send a no-op.
  * (A sibling of the schedules in src/gateway/retryPolicies.ts; it may move there.)
  */

@@ -11,14 +11,17 @@ export const observeEventToPersist = (offeredAt: ReadonlyArray<number>): void =>
   for (const at of offeredAt) eventToPersist.observe((now - at) / 1_000)
 }
 
+/** Live agents per state path: one grouped count, read from the index on live state paths (migration 0010). */
+export const agentStatesQuery = (sql: SqlClient.SqlClient) =>
+  sql<{ state: string; count: number }>`
+    select state_path as state, count(*)::int as count from agents where deleted_at is null group by state_path order by state_path`
+
 /**
- * Sets the agents-by-state gauge from the read model: one grouped count over the live agents
- * (a scrape every 15 s costs one indexed aggregate). States no agent is in are dropped.
+ * Sets the agents-by-state gauge from the read model (a scrape every 15 s costs one aggregate
+ * over an index). States no agent is in are dropped.
  */
 export const refreshAgentStates = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ state: string; count: number }>`
-    select state_path as state, count(*)::int as count from agents where deleted_at is null group by state_path`
+  const rows = yield* agentStatesQuery(yield* SqlClient.SqlClient)
   agentsByState.reset()
   for (const row of rows) agentsByState.set({ state: row.state }, row.count)
 })

@@ -25,6 +25,8 @@ export interface ActivityFilter {
 
 export interface ActivityRepoShape {
   readonly record: (entry: ActivityEntry) => Effect.Effect<void, SqlError>
+  /** Inserts `entries` in order with one statement (none for an empty list). */
+  readonly recordMany: (entries: ReadonlyArray<ActivityEntry>) => Effect.Effect<void, SqlError>
   /** Entries matching the filter (lifecycle and coordination), newest first, a page at a time; `total` counts them all. */
   readonly page: (filter: ActivityFilter) => Effect.Effect<{ readonly items: ReadonlyArray<ActivityRow>; readonly total: number }, SqlError>
   /** An agent's entries, newest first, a page at a time; `total` counts them all. */
@@ -61,6 +63,22 @@ export const ActivityRepoLive = Layer.effect(
           boardId: entry.boardId ?? null,
           gatewayId: entry.gatewayId ?? null
         })}`.pipe(Effect.asVoid),
+      recordMany: (entries) => {
+        if (entries.length === 0) return Effect.void
+        const rows = entries.map((entry) => ({
+          event_type: entry.eventType,
+          message: entry.message,
+          agent_id: entry.agentId ?? null,
+          board_id: entry.boardId ?? null,
+          gateway_id: entry.gatewayId ?? null
+        }))
+        return sql`
+          insert into activity (event_type, message, agent_id, board_id, gateway_id)
+          select v.event_type, v.message, v.agent_id, v.board_id, v.gateway_id
+          from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (event_type text, message text, agent_id uuid, board_id uuid, gateway_id uuid))
+            with ordinality as v(event_type, message, agent_id, board_id, gateway_id, n)
+          order by v.n`.pipe(Effect.asVoid)
+      },
       page,
       forAgent: (agentId, { limit, offset }) => page({ agentId, limit, offset })
     })

@@ -34,6 +34,26 @@ export interface StoredSnapshot {
   readonly version: string
 }
 
+/**
+ * A position in creation order, `(created_at, id)`: `<microseconds since the epoch>.<id>`
+ * (exact; a JavaScript Date would drop the microseconds and repeat rows).
+ */
+export type LiveCursor = string
+
+/** A stored snapshot with the cursor of its row. */
+export interface StoredSnapshotAt extends StoredSnapshot {
+  readonly cursor: LiveCursor
+}
+
+/** A keyset page of live agents in creation order; `next` continues after its last item (null at the end). */
+export interface AgentKeysetPage {
+  readonly items: ReadonlyArray<AgentRow>
+  readonly next: LiveCursor | null
+}
+
+/** Whether `value` has the shape of a `LiveCursor`. */
+export const isLiveCursor = (value: string): boolean => /^\d{1,20}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value)
+
 export interface AgentPage {
   readonly items: ReadonlyArray<AgentRow>
   readonly total: number
@@ -52,9 +72,14 @@ export interface AgentRepoShape {
   readonly stagePendingToken: (id: string, tokenHash: string) => Effect.Effect<void, SqlError>
   /** Every agent that is not deleted, with its snapshot, for restore at start-up. */
   readonly live: Effect.Effect<ReadonlyArray<StoredSnapshot>, SqlError>
+  /** Up to `limit` live agents after `after` (from the start without it), in creation order, through an index range. */
+  readonly livePage: (after: LiveCursor | undefined, limit: number) => Effect.Effect<ReadonlyArray<StoredSnapshotAt>, SqlError>
   /** The agent's read model and snapshot; a deleted agent only with `includeDeleted`. */
   readonly get: (id: string, options?: { includeDeleted?: boolean }) => Effect.Effect<Option.Option<AgentRow & { snapshot: unknown }>, SqlError>
+  /** A page by offset with the total: both cost O(offset) and O(agents); `page` pages in O(limit). */
   readonly list: (filter: { boardId?: string | undefined; gatewayId?: string | undefined; limit: number; offset: number }) => Effect.Effect<AgentPage, SqlError>
+  /** Up to `limit` live agents after the cursor `after`, in creation order (keyset; an index range, no count). */
+  readonly page: (filter: { boardId?: string | undefined; gatewayId?: string | undefined; limit: number; after: LiveCursor | undefined }) => Effect.Effect<AgentKeysetPage, SqlError>
   /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
   readonly findIdByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly findByName: (filter: { name: string; boardId: string | null; gatewayId: string }) => Effect.Effect<Option.Option<string>, SqlError>
@@ -114,11 +139,46 @@ const columns = (p: AgentProjection) => ({
   soulTemplate: p.soulTemplate
 })
 
+/** The `LiveCursor` of a row, computed in SQL. */
+const CURSOR = "(extract(epoch from created_at) * 1000000)::bigint::text || '.' || id::text"
+
+/**
+ * The statements behind the lookups that run per event or per request, each served by an
+ * index (migration 0010): the repository runs them, and a test EXPLAINs them on a large fleet.
+ */
+export const agentQueries = (sql: SqlClient.SqlClient) => {
+  const after = (cursor: LiveCursor | undefined) => {
+    if (cursor === undefined) return []
+    const [micros = "0", id = ""] = cursor.split(".")
+    return [sql`(created_at, id) > (timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`]
+  }
+  const scope = (filter: { readonly boardId?: string | undefined; readonly gatewayId?: string | undefined }) => [
+    sql`deleted_at is null`,
+    ...(filter.boardId === undefined ? [] : [sql`board_id = ${filter.boardId}`]),
+    ...(filter.gatewayId === undefined ? [] : [sql`gateway_id = ${filter.gatewayId}`])
+  ]
+  return {
+    mainOf: (gatewayId: string) =>
+      sql<{ id: string; sessionKey: string }>`select id, session_key from agents where gateway_id = ${gatewayId} and role = 'main' and deleted_at is null`,
+    leadOf: (boardId: string) => sql<{ id: string }>`select id from agents where board_id = ${boardId} and role = 'lead' and deleted_at is null`,
+    /** The board's live workers, counted up to `cap` (enough to refuse one more). */
+    workersUpTo: (boardId: string, cap: number) =>
+      sql<{ count: string }>`select count(*) from (select 1 from agents where board_id = ${boardId} and role = 'worker' and deleted_at is null limit ${cap}) as workers`,
+    livePage: (cursor: LiveCursor | undefined, limit: number) =>
+      sql<StoredSnapshotAt>`select id, snapshot, machine_version, version, ${sql.unsafe(CURSOR)} as cursor from agents
+        where ${sql.and([sql`deleted_at is null`, ...after(cursor)])} order by created_at, id limit ${limit}`,
+    page: (filter: { readonly boardId?: string | undefined; readonly gatewayId?: string | undefined; readonly limit: number; readonly after: LiveCursor | undefined }) =>
+      sql<AgentRow & { cursor: LiveCursor }>`select ${sql.unsafe(READ_COLUMNS)}, ${sql.unsafe(CURSOR)} as cursor from agents
+        where ${sql.and([...scope(filter), ...after(filter.after)])} order by created_at, id limit ${filter.limit}`
+  }
+}
+
 export const AgentRepoLive = Layer.effect(
   AgentRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const read = sql.unsafe(READ_COLUMNS)
+    const queries = agentQueries(sql)
     return AgentRepo.of({
       insert: (agent, options) => {
         const row = sql`insert into agents ${sql.insert({
@@ -134,10 +194,11 @@ export const AgentRepoLive = Layer.effect(
           version: 0
         })}`
         const cap = options?.workerCap
-        if (cap === undefined || agent.boardId === null) return Effect.as(row, true)
+        const boardId = agent.boardId
+        if (cap === undefined || boardId === null) return Effect.as(row, true)
         return Effect.gen(function* () {
-          yield* sql`select pg_advisory_xact_lock(hashtext(${`board-workers:${agent.boardId}`}))`
-          const [counted] = yield* sql<{ count: string }>`select count(*) from agents where board_id = ${agent.boardId} and role = 'worker' and deleted_at is null`
+          yield* sql`select pg_advisory_xact_lock(hashtext(${`board-workers:${boardId}`}))`
+          const [counted] = yield* queries.workersUpTo(boardId, cap)
           if (Number(counted?.count ?? 0) >= cap) return false
           yield* row
           return true
@@ -154,7 +215,8 @@ export const AgentRepoLive = Layer.effect(
           deleted_at = case when ${projection.status} = 'deleted' then coalesce(deleted_at, now()) else null end
           where id = ${id} and version < ${version}`.pipe(Effect.asVoid),
       stagePendingToken: (id, tokenHash) => sql`update agents set pending_token_hash = ${tokenHash} where id = ${id}`.pipe(Effect.asVoid),
-      live: sql<StoredSnapshot>`select id, snapshot, machine_version, version from agents where deleted_at is null order by created_at`,
+      live: sql<StoredSnapshot>`select id, snapshot, machine_version, version from agents where deleted_at is null order by created_at, id`,
+      livePage: queries.livePage,
       get: (id, options) =>
         sql<AgentRow & { snapshot: unknown }>`select ${read}, snapshot from agents where id = ${id} ${
           options?.includeDeleted === true ? sql`` : sql`and deleted_at is null`
@@ -172,6 +234,11 @@ export const AgentRepoLive = Layer.effect(
           total: sql<{ count: string }>`select count(*) from agents where ${where}`.pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
         })
       },
+      page: (filter) =>
+        Effect.map(queries.page(filter), (rows) => ({
+          items: rows.map(({ cursor: _, ...row }) => row),
+          next: rows.length === filter.limit ? (rows.at(-1)?.cursor ?? null) : null
+        })),
       findIdByTokenHash: (tokenHash) =>
         sql<{ id: string }>`
           select id from agents where token_hash = ${tokenHash} and deleted_at is null
@@ -183,14 +250,8 @@ export const AgentRepoLive = Layer.effect(
           ? sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and board_id is null and lower(name) = lower(${name}) and deleted_at is null`
           : sql<{ id: string }>`select id from agents where board_id = ${boardId} and lower(name) = lower(${name}) and deleted_at is null`
         ).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.id))),
-      mainOf: (gatewayId) =>
-        sql<{ id: string; sessionKey: string }>`select id, session_key from agents where gateway_id = ${gatewayId} and role = 'main' and deleted_at is null`.pipe(
-          Effect.map((rows) => Option.fromNullable(rows[0]))
-        ),
-      leadOf: (boardId) =>
-        sql<{ id: string }>`select id from agents where board_id = ${boardId} and role = 'lead' and deleted_at is null`.pipe(
-          Effect.map((rows) => Option.fromNullable(rows[0]?.id))
-        ),
+      mainOf: (gatewayId) => Effect.map(queries.mainOf(gatewayId), (rows) => Option.fromNullable(rows[0])),
+      leadOf: (boardId) => Effect.map(queries.leadOf(boardId), (rows) => Option.fromNullable(rows[0]?.id)),
       claimName: (id, name) => sql`update agents set name = ${name} where id = ${id}`.pipe(Effect.asVoid),
       claimIdentity: (id, identity) =>
         sql`update agents set ${sql.update({ role: identity.role, boardId: identity.boardId, gatewayAgentId: identity.gatewayAgentId, sessionKey: identity.sessionKey })} where id = ${id}`.pipe(

@@ -26,14 +26,14 @@ export interface BoardMemoryRepoShape {
    * first entry is returned with `inserted: false`.
    */
   readonly insert: (entry: NewBoardMemory) => Effect.Effect<{ readonly row: BoardMemoryRow; readonly inserted: boolean }, SqlError>
-  /** A board's entries, newest first, without blank ones (Mission Control `list_board_memory`); `isChat` filters. */
+  /** A board's entries, newest first, without blank ones; `isChat` filters. */
   readonly list: (
     boardId: string,
     filter: { readonly isChat?: boolean | undefined; readonly limit: number; readonly offset: number }
   ) => Effect.Effect<{ readonly items: ReadonlyArray<BoardMemoryRow>; readonly total: number }, SqlError>
 }
 
-/** Board memory and chat (reference §1.7). */
+/** Board memory and chat (docs/operations.md §6.11). */
 export class BoardMemoryRepo extends Context.Tag("switchyard/BoardMemoryRepo")<BoardMemoryRepo, BoardMemoryRepoShape>() {}
 
 export const BoardMemoryRepoLive = Layer.effect(

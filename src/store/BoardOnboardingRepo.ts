@@ -26,7 +26,7 @@ export interface BoardOnboardingRepoShape {
   readonly get: (boardId: string) => Effect.Effect<Option.Option<BoardOnboardingRow>, SqlError>
   /**
    * Starts the board's onboarding with `first` as its first turn, unless one is already
-   * `active`: then that one is returned with `started: false` (Mission Control `start_onboarding`).
+   * `active`: then that one is returned with `started: false` (docs/operations.md §6.11).
    * A `completed` one is replaced. Concurrent starts: exactly one gets `started: true`.
    */
   readonly start: (boardId: string, mainAgentId: string, first: OnboardingTurn) => Effect.Effect<{ readonly row: BoardOnboardingRow; readonly started: boolean }, SqlError>
@@ -34,7 +34,7 @@ export interface BoardOnboardingRepoShape {
   readonly append: (boardId: string, turn: OnboardingTurn, completion?: { readonly draftGoal: unknown }) => Effect.Effect<Option.Option<BoardOnboardingRow>, SqlError>
 }
 
-/** Board onboarding state (reference §1.8), minimal: one conversation per board. */
+/** Board onboarding state (docs/operations.md §6.11), minimal: one conversation per board. */
 export class BoardOnboardingRepo extends Context.Tag("switchyard/BoardOnboardingRepo")<BoardOnboardingRepo, BoardOnboardingRepoShape>() {}
 
 export const BoardOnboardingRepoLive = Layer.effect(

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
 
-/** A board's goal: what the templates render into the agents' workspace (reference §4.1). */
+/** A board's goal: what the templates render into the agents' workspace (docs/operations.md §6.15). */
 export interface BoardGoal {
   readonly boardType: "goal" | "general"
   readonly objective: string | null
@@ -13,7 +13,7 @@ export interface BoardGoal {
 }
 
 export interface BoardSettings extends BoardGoal {
-  /** How many non-lead agents a lead may have on the board (reference §2.1 `max_agents`). */
+  /** How many non-lead agents a lead may have on the board (`max_agents`, docs/operations.md §6.2, §6.15). */
   readonly maxAgents: number
   /** A paused board is skipped by template sync. */
   readonly paused: boolean

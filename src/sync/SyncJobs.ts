@@ -26,7 +26,7 @@ export interface SyncJobsShape {
     gatewayId: string,
     options: SyncJobOptions
   ) => Effect.Effect<SyncJobRow, SyncGatewayNotFound | SyncGatewayDeleting | SyncBoardNotFound | SyncJobActive | SqlError>
-  /** The job's stored result (seed `GatewayTemplatesSyncResult` plus progress). Errors: SyncJobNotFound, SqlError. */
+  /** The job's stored result (`GatewayTemplatesSyncResult` plus progress, docs/operations.md §6.8). Errors: SyncJobNotFound, SqlError. */
   readonly report: (gatewayId: string, jobId: string) => Effect.Effect<SyncJobReport, SyncJobNotFound | SqlError>
   /**
    * The job's events: its current progress, one event per agent result, then `done` with the
@@ -36,7 +36,7 @@ export interface SyncJobsShape {
   readonly events: (gatewayId: string, jobId: string) => Effect.Effect<Stream.Stream<SyncJobEvent>, SyncJobNotFound | SqlError>
 }
 
-/** Template sync as background jobs (issue 3 §5; reference §4.4): persisted, resumed after a restart. */
+/** Template sync as background jobs (docs/architecture.md §9.2): persisted, resumed after a restart. */
 export class SyncJobs extends Context.Tag("switchyard/SyncJobs")<SyncJobs, SyncJobsShape>() {}
 
 /**

@@ -14,11 +14,11 @@ export interface EnsuredMain {
 }
 
 /**
- * Which agents a sync covers, in order (seed `sync_gateway_templates`, reference §4.4 steps 3
- * and 6): the gateway's board agents oldest first, only `boardId`'s and only leads when asked;
- * an agent on a paused board, or whose board is gone, is recorded as skipped. The main agent
- * comes last when `includeMain`. A main agent this sync just created is provisioning at
- * generation 1, which writes every file: the sync awaits that apply instead of sending another.
+ * Which agents a sync covers, in order (docs/operations.md §6.8): the gateway's board agents oldest
+ * first, only `boardId`'s and only leads when asked; an agent on a paused board, or whose board is
+ * gone, is recorded as skipped. The main agent comes last when `includeMain`. A main agent this
+ * sync just created is provisioning at generation 1, which writes every file: the sync awaits that
+ * apply instead of sending another.
  */
 export const planSync = (candidates: ReadonlyArray<SyncCandidate>, options: SyncJobOptions, main: EnsuredMain | null): Array<PlannedAgent> => {
   const board = candidates.filter(

@@ -23,7 +23,7 @@ const plan = Effect.fn("Sync.plan")(function* (job: SyncJobRow) {
   const gateway = yield* Effect.flatMap(GatewayRepo, (gateways) => gateways.get(job.gatewayId))
   if (Option.isNone(gateway)) return "gateway not found"
   if (gateway.value.deletingAt !== null) return "gateway is being deleted"
-  // Seed step 1 (`ensure_gateway_agents_exist`): the main agent exists before it is synced.
+  // The main agent exists before it is synced (docs/operations.md §6.8: ensured first).
   const main = job.options.includeMain ? yield* ensureMainAgent({ id: gateway.value.id, name: gateway.value.name }) : null
   const candidates = yield* repo.candidates(job.gatewayId)
   yield* repo.plan(job.id, planSync(candidates, job.options, main))
@@ -31,12 +31,12 @@ const plan = Effect.fn("Sync.plan")(function* (job: SyncJobRow) {
 })
 
 /**
- * Runs one template sync job to its end (reference §4.4): waits for the agent actors to be
+ * Runs one template sync job to its end (docs/architecture.md §9.2): waits for the agent actors to be
  * restored, selects the agents unless an earlier run did, then syncs every agent still
  * pending (`syncAgent`), board agents `syncConcurrency` at a time and the main agent last, and
  * records each result as it comes (database and `feed`). Resumable at any point: what is
  * recorded is not redone, and an update already sent is awaited rather than sent again.
- * Unlike the seed, no agent's failure or timeout stops the rest.
+ * No agent's failure or timeout stops the rest (docs/operations.md §6.8).
  * Errors: SqlError, AgentPersistTimeout (the caller restarts the run).
  */
 export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, feed: SyncJobFeed) {
@@ -77,7 +77,7 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
       (row) => row.role === "main"
     )
     yield* Effect.forEach(board, syncOne, { concurrency: config.syncConcurrency, discard: true })
-    // Seed step 6: the gateway-main agent after every board agent.
+    // The gateway-main agent after every board agent (docs/operations.md §6.8).
     yield* Effect.forEach(main, syncOne, { discard: true })
     yield* repo.finish(jobId, "done", null)
   }

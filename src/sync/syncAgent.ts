@@ -15,7 +15,7 @@ class SyncAgentRetryable extends Data.TaggedError("SyncAgentRetryable")<{ readon
 /** The agent did not settle within the sync's per-agent limit. */
 class SyncAgentTimedOut extends Data.TaggedError("SyncAgentTimedOut")<{ readonly timeoutMs: number }> {}
 
-/** The warning the seed records per agent when the workspace token could not be kept (reference §4.4 step 4). */
+/** The warning recorded per agent when the workspace token could not be kept (docs/operations.md §6.8). */
 export const TOKEN_WARNINGS: Partial<Record<TokenSource, string>> = {
   mismatch: "AUTH_TOKEN in AGENTS.md did not match the stored hash; a new token was written",
   missing: "AUTH_TOKEN was missing from AGENTS.md; a new token was written"
@@ -39,8 +39,8 @@ export interface SyncAgentInput {
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
 
 /**
- * Re-applies one agent for a template sync (seed `_sync_one_agent`, reference §4.4 steps 4–5)
- * by sending `agent.update` (force, no wake, the job's options) to its actor and awaiting the
+ * Re-applies one agent for a template sync (docs/operations.md §6.8) by sending `agent.update`
+ * (force, no wake, the job's options) to its actor and awaiting the
  * generation that update produces. An agent still doing gateway work is awaited first, so a
  * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
  * generation reached) is only awaited, never sent twice. A transient failure is tried again

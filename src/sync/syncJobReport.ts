@@ -21,7 +21,7 @@ export interface SyncAgentView {
   readonly attempts: number
 }
 
-/** Seed `GatewayTemplatesSyncError`. */
+/** One entry of `errors[]` (docs/operations.md §6.8). */
 export interface SyncErrorView {
   readonly agent_id: string | null
   readonly agent_name: string | null
@@ -57,8 +57,8 @@ const isReported = (row: SyncAgentRow) =>
   row.message !== null && (row.status === "error" || row.status === "updated" || (row.status === "skipped" && row.message === SKIP_REASONS.boardNotFound))
 
 /**
- * A job as the API answers it: the seed's `GatewayTemplatesSyncResult` (reference §1.3;
- * `agents_updated`/`agents_skipped` count board agents, a failed one as skipped like the seed,
+ * A job as the API answers it: Mission Control's `GatewayTemplatesSyncResult` (docs/operations.md
+ * §6.8; `agents_updated`/`agents_skipped` count board agents, a failed one as skipped,
  * `main_updated` the gateway-main agent) plus the job's id, status, options, progress, every
  * agent's result and its times (ISO 8601).
  */

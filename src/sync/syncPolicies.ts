@@ -2,8 +2,7 @@ import { Duration, Schedule } from "effect"
 
 /**
  * Attempts a sync job makes at one agent whose update ended in `failed` with a transient error
- * (seed `_GatewayBackoff` retries transient gateway errors only). Each attempt is itself
- * retried by the agent machine up to its `maxAttempts`.
+ * (docs/operations.md §6.8). Each attempt is itself retried by the agent machine up to its `maxAttempts`.
  */
 export const SYNC_AGENT_ATTEMPTS = 2
 

@@ -1,10 +1,9 @@
 /**
  * The variables every workspace template may read, and how Switchyard builds them.
  *
- * Ported from mission-control's `_build_context` / `_build_main_context` (seed
- * `agent_provisioning.py`; reference mission-control.md §4.1): one flat map of strings plus the two
- * role flags, so templates never reach into nested objects. A main agent has no board, so its
- * `board_*` fields are the empty string.
+ * The same variables as Mission Control's templates (docs/operations.md §6.9, docs/architecture.md
+ * §9.6): one flat map of strings plus the two role flags, so templates never reach into nested
+ * objects. A main agent has no board, so its `board_*` fields are the empty string.
  */
 import { z } from "zod"
 import type { IdentityProfile } from "../../machines/agent/agentTypes.ts"
@@ -18,7 +17,7 @@ export const TemplateContext = z.object({
   agent_name: required,
   /** Switchyard's own agent id (DB uuid), as the agent API reports it. */
   agent_id: required,
-  /** The OpenClaw id (`mc-<uuid>`, `lead-<board>`, `mc-gateway-<gateway>`; reference §2.2). */
+  /** The OpenClaw id (`mc-<uuid>`, `lead-<board>`, `mc-gateway-<gateway>`; docs/architecture.md §5.1). */
   gateway_agent_id: required,
   board_id: z.string(),
   board_name: z.string(),
@@ -96,7 +95,7 @@ export interface TemplateInput {
   authToken: string
 }
 
-/** Seed `DEFAULT_IDENTITY_PROFILE`: the three fields every persona gets even when unset. */
+/** The identity defaults (docs/operations.md §6.9): the three fields every persona gets even when unset. */
 const IDENTITY_DEFAULTS = {
   role: "Generalist",
   communication_style: "direct, concise, practical",
@@ -104,7 +103,7 @@ const IDENTITY_DEFAULTS = {
 } as const
 
 /**
- * Seed normalisation of one profile value: lists become their non-blank items joined by ", ",
+ * Normalisation of one profile value: lists become their non-blank items joined by ", ",
  * strings are trimmed, and anything that ends up blank counts as unset.
  */
 const normaliseIdentityValue = (value: unknown): string | undefined => {
@@ -126,7 +125,7 @@ const identityField = (profile: IdentityProfile | null, field: string, fallback:
 /**
  * Builds the template context for a board agent or (with `board: null`) the gateway-main agent.
  *
- * Identity rules are the seed's: role, communication_style and emoji fall back to
+ * Identity rules (docs/operations.md §6.9): role, communication_style and emoji fall back to
  * "Generalist" / "direct, concise, practical" / ":gear:", the other identity fields to "".
  * The preferred name is the first word of the user's preferred name. Throws a ZodError (a defect,
  * not a typed failure) when a required value such as `baseUrl` or `authToken` is blank.

@@ -6,7 +6,7 @@ import { templateRenderError, type TemplateRenderError } from "./TemplateRenderE
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g
 
 // The token lives only in AGENTS.md. A lead may set a worker's SOUL.md and read it back
-// (reference §1.5 soul endpoints), so letting overrides name it would leak the worker's token.
+// (docs/operations.md §6.2, §6.9), so letting overrides name it would leak the worker's token.
 const FORBIDDEN = new Set<string>(["auth_token"])
 
 /**

@@ -5,10 +5,10 @@ import { fileURLToPath } from "node:url"
 export const TEMPLATES_DIR = fileURLToPath(new URL("../../templates/", import.meta.url))
 
 /**
- * The one nunjucks Environment for workspace files (STYLE.md "templates/"). `throwOnUndefined`
- * turns a missing variable into an error instead of a silently blank line (MC used Jinja2
- * `StrictUndefined`); `autoescape` is off because the output is markdown, not HTML.
- * Only ever give it files from `TEMPLATES_DIR`, never user-supplied template text.
+ * The one nunjucks Environment for workspace files (docs/architecture.md §9.6). `throwOnUndefined`
+ * turns a missing variable into an error instead of a silently blank line; `autoescape` is off
+ * because the output is markdown, not HTML. Only ever give it files from `TEMPLATES_DIR`, never
+ * user-supplied template text.
  */
 export const templateEnvironment = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATES_DIR), {
   throwOnUndefined: true,

@@ -1,18 +1,18 @@
 import { it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted } from "effect"
 import { describe, expect } from "vitest"
-import { AgentConfigBatcher, AgentConfigBatcherLive } from "../../src/agents/AgentConfigBatcher.ts"
+import { AgentConfigBatcher, AgentConfigBatcherLive, type HoldLimits } from "../../src/agents/AgentConfigBatcher.ts"
 import { GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import { startGatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
 
 const TEN_MINUTES = { every: "10m", target: "none" } as const
 
-/** A simulator, the live client, and a batcher with a `windowMs` window. */
-const harness = (windowMs: number, options: SimulatorOptions = {}) =>
+/** A simulator, the live client, and a batcher with a `windowMs` window (and `hold` limits, else the service's). */
+const harness = (windowMs: number, options: SimulatorOptions = {}, hold?: HoldLimits) =>
   Effect.gen(function* () {
     const sim = yield* Effect.acquireRelease(Effect.promise(() => startGatewaySimulator(options)), (s) => Effect.promise(() => s.stop()))
     const context = yield* Layer.build(
-      AgentConfigBatcherLive(windowMs).pipe(
+      AgentConfigBatcherLive(windowMs, hold).pipe(
         Layer.provideMerge(GatewayClientLive({ callTimeoutMs: 5_000, handshakeTimeoutMs: 2_000, clientVersion: "0.0.0-test" }))
       )
     )
@@ -91,6 +91,31 @@ describe("AgentConfigBatcher", () => {
       expect(yield* early).toBe(true)
       expect(yield* late).toBe(true)
       expect(sim.countOf("config.patch")).toBe(1)
+    })
+  )
+
+  it.scopedLive("an agent whose preparation hangs holds the others' batch only until progress stalls", () =>
+    Effect.gen(function* () {
+      const { sim, set, preparing, seed } = yield* harness(20, {}, { stallMs: 400, maxMs: 60_000 })
+      seed(["early", "late"])
+      // One agent's create never answers; another finishes its preparation now and then.
+      yield* Effect.fork(preparing(Effect.never))
+      const started = Date.now()
+      const healthy = yield* Effect.fork(preparing(Effect.sleep("300 millis")))
+      const early = yield* Effect.fork(set("early"))
+      yield* healthy
+      // Still held: the healthy preparation finished under 400 ms ago.
+      yield* Effect.sleep("200 millis")
+      expect(sim.countOf("config.patch")).toBe(0)
+      expect(yield* early).toBe(true)
+      const held = Date.now() - started
+      expect(held).toBeGreaterThanOrEqual(650)
+      expect(held).toBeLessThan(2_000)
+      expect(sim.countOf("config.patch")).toBe(1)
+      // The next batch is held by the hung one alone, at most stallMs.
+      const again = Date.now()
+      expect(yield* set("late")).toBe(true)
+      expect(Date.now() - again).toBeLessThan(1_500)
     })
   )
 

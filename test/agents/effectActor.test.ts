@@ -4,24 +4,28 @@ import { describe, expect } from "vitest"
 import { createActor, setup } from "xstate"
 import type { AgentEvent } from "../../machines/agent/agentTypes.ts"
 import { AgentGatewayMissing } from "../../src/agents/AgentGatewayMissing.ts"
-import { effectActor, type ProgramLanes } from "../../src/agents/effectActor.ts"
+import { effectActor, type AwaitDurable, type ProgramLanes } from "../../src/agents/effectActor.ts"
 import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 
 type ParentEvent = AgentEvent | { readonly type: "leave" }
 
 /**
- * A parent machine that invokes `effectActor(runtime, lanes, "apply", program)` in `running`, records
+ * A parent machine that invokes `effectActor(runtime, lanes, awaitDurable, "apply", program)` in `running`, records
  * every event it gets back, and leaves `running` (stopping the invoked actor) on `leave`.
  * The runtime is the test's, so its TestClock drives the program.
  */
-const runBridge = <E>(program: (input: { agentId: string; n: number }) => Effect.Effect<unknown, E>, lanes: ProgramLanes = new Map()) =>
+const runBridge = <E>(
+  program: (input: { agentId: string; n: number }) => Effect.Effect<unknown, E>,
+  lanes: ProgramLanes = new Map(),
+  awaitDurable: AwaitDurable = () => Effect.void
+) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const received: Array<ParentEvent> = []
     const record = ({ event }: { event: ParentEvent }) => void received.push(event)
     const machine = setup({
       types: { events: {} as ParentEvent },
-      actors: { step: effectActor(runtime, lanes, "apply", program) }
+      actors: { step: effectActor(runtime, lanes, awaitDurable, "apply", program) }
     }).createMachine({
       initial: "running",
       on: { "apply.done": { actions: record }, "apply.failed": { actions: record } },
@@ -121,11 +125,15 @@ describe("effectActor", () => {
       const lanes: ProgramLanes = new Map()
       const log: Array<string> = []
       const release = yield* Deferred.make<void>()
+      let createSent = false
       const first = yield* runBridge(
-        () => Effect.uninterruptible(Effect.zipRight(Deferred.await(release), Effect.sync(() => log.push("create finished")))),
+        () =>
+          Effect.uninterruptible(
+            Effect.sync(() => (createSent = true)).pipe(Effect.zipRight(Deferred.await(release)), Effect.zipRight(Effect.sync(() => log.push("create finished"))))
+          ),
         lanes
       )
-      expect(yield* settle(() => lanes.size === 1)).toBe(true)
+      expect(yield* settle(() => createSent)).toBe(true)
       first.actor.send({ type: "leave" })
       yield* runBridge(() => Effect.sync(() => log.push("delete started")), lanes)
       yield* settle(() => log.length > 0, 200)
@@ -133,6 +141,52 @@ describe("effectActor", () => {
       yield* Deferred.succeed(release, undefined)
       expect(yield* settle(() => log.length === 2)).toBe(true)
       expect(log).toEqual(["create finished", "delete started"])
+    })
+  )
+
+  it.scoped("starts a program only once the snapshot that invoked it is durable (write-ahead)", () =>
+    Effect.gen(function* () {
+      const runtime = yield* Effect.runtime<never>()
+      // A writer under the test's control: `offer` as AgentSystem does (an observer of every
+      // snapshot), and saved only when the test says so.
+      const offered: Array<string> = []
+      const saved = yield* Deferred.make<void>()
+      const awaitedFor: Array<string | undefined> = []
+      const awaitDurable: AwaitDurable = () =>
+        Effect.suspend(() => {
+          awaitedFor.push(offered.at(-1))
+          return Deferred.await(saved)
+        })
+      let started = 0
+      const received: Array<ParentEvent> = []
+      const machine = setup({
+        types: { events: {} as ParentEvent | { readonly type: "delete" } },
+        actors: { remove: effectActor(runtime, new Map(), awaitDurable, "remove", () => Effect.sync(() => (started += 1))) }
+      }).createMachine({
+        initial: "online",
+        states: {
+          online: { on: { delete: "deleting" } },
+          deleting: {
+            invoke: { src: "remove", input: { agentId: "a1" } },
+            on: { "remove.done": { target: "deleted", actions: ({ event }) => void received.push(event) } }
+          },
+          deleted: {}
+        }
+      })
+      const actor = createActor(machine)
+      actor.subscribe((snapshot) => void offered.push(String(snapshot.value)))
+      actor.start()
+      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+
+      actor.send({ type: "delete" })
+      yield* TestClock.adjust("1 minute")
+      expect(yield* settle(() => started > 0, 200)).toBe(false)
+      // It waited for the snapshot in `deleting`, the one that authorises the delete.
+      expect(awaitedFor).toEqual(["deleting"])
+      yield* Deferred.succeed(saved, undefined)
+      expect(yield* settle(() => received.length > 0)).toBe(true)
+      expect(started).toBe(1)
+      expect(actor.getSnapshot().value).toBe("deleted")
     })
   )
 })

@@ -8,7 +8,7 @@ import { TaskRepo, type TaskRepoShape } from "../../src/store/TaskRepo.ts"
  * In-memory repositories for the lifecycle programs. Only what the programs use is stubbed
  * (`GatewayRepo.get`, `BoardRepo.get`, `AgentRepo.stagePendingToken`/`mainOf`,
  * `TaskRepo.releaseAgent`); every other method dies
- * with its name, so a test shows exactly which storage a program touches (STYLE §2).
+ * with its name, so a test shows exactly which storage a program touches (docs/architecture.md §10 rule 11).
  */
 export interface FakeStore {
   readonly gateways: Map<string, GatewayRecord>

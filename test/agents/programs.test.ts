@@ -49,7 +49,7 @@ const applyInput = (request: Partial<ApplyRequest> = {}, tokenHash: string | nul
 })
 const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...identity, name: "Ada", action: "provision", generation, attempt })
 
-/** Written on every provision (USER.md too, once the bug in the report is fixed). */
+/** Written on every provision (USER.md too, checked on its own below). */
 const PROVISIONED = ["AGENTS.md", "BOOTSTRAP.md", "IDENTITY.md", "MEMORY.md", "SOUL.md"]
 
 type Services = AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo
@@ -146,8 +146,28 @@ describe("applyAgent", () => {
     })
   )
 
-  // Fails today: see the report. agents.create seeds a template USER.md, so "preserve when present"
-  // means Switchyard's USER.md (the operator's profile) never reaches a new agent.
+  it.scopedLive("provision: an agents.create that never answers fails with GatewayTimeoutError within the call timeout", () =>
+    Effect.gen(function* () {
+      const { sim, run } = yield* harness()
+      sim.inject({ method: "agents.create", hang: true })
+      const started = Date.now()
+      const exit = yield* Effect.exit(run(applyAgent(applyInput())))
+      const elapsed = Date.now() - started
+      expect(Exit.isFailure(exit) && toStepError("apply", exit.cause, 0)).toMatchObject({
+        tag: "GatewayTimeoutError",
+        message: "agents.create: no answer within 2000 ms",
+        transient: true
+      })
+      // The client's callTimeoutMs is 2 s; the create was not sent again within the program.
+      expect(elapsed).toBeGreaterThanOrEqual(1_900)
+      expect(elapsed).toBeLessThan(4_000)
+      expect(sim.countOf("agents.create")).toBe(1)
+      expect(sim.countOf("config.patch")).toBe(0)
+    })
+  )
+
+  // agents.create seeds a template USER.md, so "preserve when present" alone would mean
+  // Switchyard's USER.md (the operator's profile) never reaches a new agent.
   it.scopedLive("provision: writes Switchyard's USER.md over the gateway's seeded template", () =>
     Effect.gen(function* () {
       const { run, files, written } = yield* harness()
@@ -292,9 +312,9 @@ describe("ensureGatewayAgent", () => {
     })
   )
 
-  // Fails today: see the report. Right after agents.delete the gateway still lists the agent
-  // (agentReadyDelayMs here, ~1.5 s on the real one) while agents.files.* already answer "not
-  // found", so the program skips agents.create and waits for an agent that will never appear.
+  // Right after agents.delete the gateway still lists the agent (agentReadyDelayMs here, ~1.5 s
+  // on the real one) while agents.files.* already answer "not found", so a program that skipped
+  // agents.create for a listed agent would wait for an agent that will never appear.
   it.scopedLive("re-creates an agent id deleted moments ago (e.g. a board's replaced lead)", () =>
     Effect.gen(function* () {
       const { sim, run } = yield* harness({ agentReadyDelayMs: 300 })

@@ -8,7 +8,7 @@ import { startGatewaySimulator, type GatewaySimulator } from "../support/simulat
 import { runCli, startCli } from "./cliHarness.ts"
 
 /**
- * `switchyard` (issue 5 §5) against the whole service in this process and the gateway
+ * `switchyard` (docs/operations.md §5) against the whole service in this process and the gateway
  * simulator: the CLI's `main` runs with captured output, talking HTTP like the real binary.
  */
 let db: Awaited<ReturnType<typeof createTestDatabase>>

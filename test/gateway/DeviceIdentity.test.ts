@@ -52,7 +52,7 @@ describe("DeviceIdentity", () => {
     for (const device of devices) expect(deviceIdOf(device.publicKey)).toBe(device.deviceId)
   })
 
-  it("builds the v3 payload exactly as protocol §2.3 (platform and deviceFamily trimmed and lowercased)", () => {
+  it("builds the v3 payload exactly as docs/gateway-protocol.md §2.3 (platform and deviceFamily trimmed and lowercased)", () => {
     expect(deviceAuthPayloadV3("dev", FIELDS)).toBe(
       "v3|dev|gateway-client|backend|operator|operator.read,operator.admin|1795310316564|shared-token|5e22ac3e-0d20-422e-b10a-5f9d455abf92|linux|server"
     )

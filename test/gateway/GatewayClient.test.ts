@@ -9,9 +9,11 @@ import { WebSocketServer } from "ws"
 import { makeGatewayClient, type GatewayEvent, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import {
   GatewayConnectionError,
+  GatewayPairingRequired,
   GatewayProtocolError,
   GatewayRpcError,
   GatewayTimeoutError,
+  isGatewayError,
   isTransient,
   rpcError,
   type GatewayError
@@ -182,8 +184,20 @@ describe("GatewayClient (against the simulator)", () => {
     })
   )
 
-  // Fails today: see the report. The timeout only forgets the pending id; a request still waiting
-  // for the handshake is sent once it completes, so the gateway runs a call its caller gave up on.
+  it.scopedLive("times out a hung call made in an uninterruptible region", () =>
+    Effect.gen(function* () {
+      const { sim, client, target } = yield* setup()
+      sim.inject({ method: "agents.create", hang: true })
+      const started = Date.now()
+      const error = yield* Effect.flip(Effect.uninterruptible(client.call(target, "agents.create", { name: "hung" }, { timeoutMs: 150 })))
+      expect(error).toBeInstanceOf(GatewayTimeoutError)
+      expect(error).toMatchObject({ method: "agents.create", timeoutMs: 150 })
+      expect(Date.now() - started).toBeLessThan(1_000)
+    })
+  )
+
+  // A request still waiting for the handshake when its caller gives up must not be sent once the
+  // handshake completes, or the gateway would run a call nobody waits for.
   it.scopedLive("does not send a call that timed out while the socket was still handshaking", () =>
     Effect.gen(function* () {
       const { sim, client, target } = yield* setup({ latencyMs: 300 })
@@ -336,6 +350,22 @@ describe("GatewayClient.withConfigLock", () => {
       expect(yield* client.withConfigLock("gw-1", Effect.succeed("next"))).toBe("next")
     })
   )
+})
+
+describe("isGatewayError", () => {
+  it("recognises every member of the gateway error family, and nothing else", () => {
+    const family = [
+      new GatewayRpcError({ method: "m", code: "INVALID_REQUEST", kind: "invalid_request", message: "x", retryable: false }),
+      new GatewayConnectionError({ reason: "closed", message: "x", retryable: true }),
+      new GatewayTimeoutError({ method: "m", timeoutMs: 1 }),
+      new GatewayProtocolError({ method: "m", message: "x" }),
+      new GatewayPairingRequired({ requestId: "r", deviceId: "d", reason: undefined })
+    ]
+    for (const error of family) expect(isGatewayError(error), error._tag).toBe(true)
+    expect(isGatewayError(new Error("GatewayRpcError"))).toBe(false)
+    expect(isGatewayError({ _tag: "SqlError" })).toBe(false)
+    expect(isGatewayError(undefined)).toBe(false)
+  })
 })
 
 describe("isTransient", () => {

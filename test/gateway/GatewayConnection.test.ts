@@ -63,7 +63,7 @@ describe("GatewayConnection", () => {
       ws.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n", ts: Date.now() } }))
       ws.once("message", (data) => {
         const { id } = JSON.parse(data.toString()) as { id: string }
-        // What a remote client without a paired device gets (gateway protocol §0.4).
+        // What a remote client without a paired device gets (docs/gateway-protocol.md §0.4).
         ws.send(JSON.stringify({ type: "res", id, ok: true, payload: { type: "hello-ok", protocol: 4, server: { version: "2026.9.6" }, auth: { scopes: [] }, policy: { tickIntervalMs: 30_000 } } }))
       })
     })

@@ -112,7 +112,7 @@ const remoteTarget = (url: string, identity: DeviceIdentity, overrides: Partial<
   ...overrides
 })
 
-describe("GatewayClient with a device identity (pairing, gateway protocol §0.4, §2.3)", () => {
+describe("GatewayClient with a device identity (pairing, docs/gateway-protocol.md §0.4, §2.3)", () => {
   it.scopedLive("sends a valid device proof; NOT_PAIRED becomes a non-transient GatewayPairingRequired that is not retried", () =>
     Effect.gen(function* () {
       const gateway = yield* pairingGateway

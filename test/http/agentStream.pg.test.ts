@@ -11,7 +11,7 @@ import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 
 /**
- * Push stream of agent changes and transition history (issue 5 §1–2), with two service
+ * Push stream of agent changes and transition history (docs/architecture.md §8, §6.2), with two service
  * instances on one database: A owns the agents' actors (they are created after B started, so B
  * restores none), B only streams. Every change B's clients see came through Postgres.
  */

@@ -41,7 +41,7 @@ const machineViolation = (file: string, specifier: string): string | undefined =
   return undefined
 }
 
-describe("architecture rules (STYLE.md: the shape)", () => {
+describe("architecture rules (docs/architecture.md §1, §10)", () => {
   it("the import scanner finds what it must (so the rules below can fail)", () => {
     const sample = [
       'import { a } from "./a.ts"',

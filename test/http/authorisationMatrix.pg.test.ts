@@ -1,13 +1,14 @@
 import { Chunk } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { router } from "../../src/http/HttpApp.ts"
+import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 import { callWith, createFleet, issueInboxKey, type Fleet } from "./agentFleet.ts"
 
 /**
- * The authorisation matrix (issue 4 §4): every route the router serves × every kind of caller
+ * The authorisation matrix (docs/operations.md §6.2): every route the router serves × every kind of caller
  * (the admin; the main agent, the lead and a worker of one board, all on gateway "home"; a
  * worker of another board of that gateway; the main agent of another gateway; the worker's
  * inbox key; no credentials), each cell allow or deny, each cell asked over HTTP. The rows are
@@ -259,6 +260,30 @@ describe("authorisation matrix: every route × admin, main, lead, worker, worker
     expect(ROUTES.filter((route) => MATRIX[route] === undefined)).toEqual([])
     // A row without a route: the route was removed or renamed.
     expect(Object.keys(MATRIX).filter((route) => !ROUTES.includes(route))).toEqual([])
+  })
+
+  it("matches /openapi.json: an operation offers the admin token, an agent token or an inbox key exactly where the matrix allows it", () => {
+    const document = buildOpenApiDocument()
+    const schemesOf = (route: string) => {
+      const [method, path] = route.split(" ") as [string, string]
+      const operation = (document.paths?.[path.replace(/:(\w+)/g, "{$1}")] as Record<string, { security?: Array<Record<string, unknown>> }> | undefined)?.[method.toLowerCase()]
+      return new Set((operation?.security ?? []).flatMap((requirement) => Object.keys(requirement)))
+    }
+    const offered = (route: string) => {
+      const schemes = schemesOf(route)
+      if (schemes.size === 0) return { admin: "allow", agent: "allow", inboxKey: "allow" }
+      return {
+        admin: schemes.has("adminBearer") ? "allow" : "deny",
+        agent: schemes.has("agentToken") ? "allow" : "deny",
+        inboxKey: schemes.has("inboxKey") ? "allow" : "deny"
+      }
+    }
+    const allowed = (route: string) => {
+      const who = MATRIX[route]!.who
+      return { admin: who.admin, agent: AGENT_TOKENS.some((actor) => who[actor] === "allow") ? "allow" : "deny", inboxKey: who.inboxKey }
+    }
+    const rows = ROUTES.filter((route) => MATRIX[route] !== undefined)
+    expect(Object.fromEntries(rows.map((route) => [route, offered(route)]))).toEqual(Object.fromEntries(rows.map((route) => [route, allowed(route)])))
   })
 
   it.each(ROUTES.filter((route) => MATRIX[route] !== undefined))("%s", async (route) => {

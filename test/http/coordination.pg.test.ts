@@ -105,7 +105,7 @@ describe("coordination API and message ledger (in-process service, simulated gat
     return seen
   }
 
-  describe("who may call what (reference §1.5 role table)", () => {
+  describe("who may call what (docs/operations.md §6.2)", () => {
     it("healthz, boards and agents are for agents, scoped to the board or, for the main agent, its gateway", async () => {
       expect(await matrix("GET", "/api/v1/agent/healthz")).toEqual({ admin: 403, main: 200, lead: 200, worker: 200, otherWorker: 200, otherMain: 200, none: 401 })
       const health = await as("lead", "GET", "/api/v1/agent/healthz")

@@ -18,7 +18,7 @@ import { startInProcessService, type InProcessService } from "../support/inProce
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 
 /**
- * GET /docs and GET /openapi.json (issue 5 §4): the page and everything it loads come from the
+ * GET /docs and GET /openapi.json (docs/architecture.md §7.4): the page and everything it loads come from the
  * service itself, and the document's response schemas describe what the service answers.
  */
 let db: Awaited<ReturnType<typeof createTestDatabase>>

@@ -144,6 +144,33 @@ describe("gateway lifecycle: runtime check, main agent, conversion, delete (in-p
     expect(await stateOf(worker.id)).toBe("online")
   })
 
+  it("a refused PATCH changes nothing: a rename with a conversion that is refused leaves the name as it was", async () => {
+    const target = await simulatorWith()
+    const created = await register(target, "All or nothing")
+    const gatewayId = created.body.id as string
+    const main = created.body.main_agent_id as string
+    await reaches(main, "provisioning.awaiting")
+    const board = (await api("POST", "/api/v1/boards", { name: "Aon", gateway_id: gatewayId })).body
+    const worker = (await api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=20000", { name: "Xena", board_id: board.id })).body
+    const nameOf = async (id: string) => (await api("GET", `/api/v1/agents/${id}`)).body.name as string
+
+    // To a board without naming the board: 422, and the main agent keeps its name.
+    const noBoard = await api("PATCH", `/api/v1/agents/${main}`, { name: "Renamed Main", is_gateway_main: false })
+    expect(noBoard.status).toBe(422)
+    expect(noBoard.body.detail).toContain("board_id")
+    expect(await nameOf(main)).toBe("All or nothing Gateway Agent")
+    // The name was not claimed either: another agent may take it.
+    const free = await api("PATCH", `/api/v1/agents/${worker.id}`, { name: "Renamed Main" })
+    expect(free.status).toBe(200)
+    expect(await nameOf(worker.id)).toBe("Renamed Main")
+
+    // To main while the gateway has one: 409, and the worker keeps its name.
+    const taken = await api("PATCH", `/api/v1/agents/${worker.id}`, { name: "Would-be Main", is_gateway_main: true })
+    expect(taken.status).toBe(409)
+    expect(await nameOf(worker.id)).toBe("Renamed Main")
+    expect((await api("GET", `/api/v1/agents/${worker.id}`)).body).toMatchObject({ role: "worker", board_id: board.id })
+  })
+
   it("delete removes every agent we made from the gateway, main last, then the row; nothing new lands meanwhile", async () => {
     const target = await simulatorWith({ latencyMs: 20 })
     const created = await register(target, "Doomed")

@@ -207,7 +207,7 @@ describe("gateway runtime queries (in-process service, simulated gateway)", () =
       expect(answer.body.sessions.map((session: { key: string }) => session.key)).toContain(mainKey)
     })
 
-    it("ensures a missing main session with sessions.patch {label: Gateway Agent}, as the seed does", async () => {
+    it("ensures a missing main session with sessions.patch {label: Gateway Agent} (docs/operations.md §6.7)", async () => {
       simulator.state.sessions.delete(mainKey)
       const answer = await service.api("GET", `/api/v1/gateways/${gatewayId}/sessions`)
       expect(answer.body.main_session).toMatchObject({ key: mainKey, label: "Gateway Agent" })

@@ -93,7 +93,7 @@ describe("agent inbox: keys, poll, report, send-message, heartbeat, setup guide,
     const oldKey = inboxClient(() => service, () => first.body.api_key)
     expect((await oldKey.call("GET", "/api/gateway/poll")).status).toBe(401)
     expect((await inboxOf("bobby").poll()).agent_id).toBe(bobby.id)
-    // The stored hash is not a key (Clawith PR #834).
+    // The stored hash is not a key (docs/operations.md §6.16).
     const hashAsKey = inboxClient(() => service, () => sha256(rotated.body.api_key))
     expect((await hashAsKey.call("GET", "/api/gateway/poll")).status).toBe(401)
     expect((await service.api("POST", `/api/v1/agents/${crypto.randomUUID()}/api-key`)).status).toBe(404)

@@ -12,7 +12,7 @@ const value = (text: string, series: string) => {
 }
 
 /**
- * GET /metrics (issue 5 §6): after agents are provisioned on the simulator, with one gateway
+ * GET /metrics (docs/operations.md §3.2): after agents are provisioned on the simulator, with one gateway
  * error and one gateway restart on the way, every Switchyard family has samples.
  */
 describe("GET /metrics (in-process service, simulated gateway)", () => {

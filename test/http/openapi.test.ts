@@ -5,7 +5,7 @@ import { router } from "../../src/http/HttpApp.ts"
 import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
 
 /**
- * GET /openapi.json (issue 5 §4): generated from the zod contract, valid OpenAPI 3.1, and
+ * GET /openapi.json (docs/architecture.md §7.4): generated from the zod contract, valid OpenAPI 3.1, and
  * complete: every route the router serves is an operation, and every operation is served.
  */
 const document = buildOpenApiDocument()
@@ -73,7 +73,7 @@ describe("GET /openapi.json: the OpenAPI document", () => {
       expect(op["x-when-to-use"], key).toEqual(expect.arrayContaining([expect.any(String)]))
       expect(op.security, key).toEqual(expect.arrayContaining([{ agentToken: [] }]))
     }
-    // What each role's discovery command (templates/AGENTS.md.njk) keeps: Mission Control's role split (reference §1.5).
+    // What each role's discovery command (templates/AGENTS.md.njk) keeps: the role split of docs/operations.md §6.2.
     const tagged = (role: string) => operations.filter((entry) => entry.operation.tags?.includes(role)).map((entry) => entry.key)
     const leadOnly = [
       "POST /api/v1/agents",

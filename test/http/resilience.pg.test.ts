@@ -6,8 +6,8 @@ import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } f
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 /**
- * Gateway faults in the middle of lifecycle work (gateway protocol §1: 1012 restart, 4001
- * policy change; hung calls): agents must converge, never stay in applying/retrying/failed,
+ * Gateway faults in the middle of lifecycle work (docs/gateway-protocol.md §0.7, §1: 1012 restart,
+ * 4001 policy change; hung calls): agents must converge, never stay in applying/retrying/failed,
  * and leave exactly one gateway agent each, holding a token that authenticates.
  */
 

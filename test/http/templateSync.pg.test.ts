@@ -5,7 +5,7 @@ import { startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "
 import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
 
 /**
- * Template sync as a background job over HTTP (issue 3 §5), against the in-repo gateway
+ * Template sync as a background job over HTTP (docs/architecture.md §9.2), against the in-repo gateway
  * simulator: the answer comes at once, the result and the event stream tell what happened to
  * every agent, and gateway faults in the middle leave no agent stuck in `updating`.
  */
@@ -98,7 +98,7 @@ const readEvents = async (service: InProcessService, path: string): Promise<{ co
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 describe("POST /gateways/{id}/templates/sync (in-process service, simulated gateway)", () => {
-  it("answers 202 at once with a job id; the result has the seed's shape; the event stream follows the job to done", async () => {
+  it("answers 202 at once with a job id; the result has Mission Control's shape; the event stream follows the job to done", async () => {
     await withStack({ latencyMs: 20 }, { syncConcurrency: 2 }, async (stack) => {
       const { api, service, gatewayId } = stack
       const workers = await stack.createAgents(["Ada", "Grace", "Linus", "Ken"])

@@ -122,7 +122,7 @@ describe.skipIf(inject("realGateway") === null)("gateway lifecycle against a rea
     console.log(`[measure] gateway delete with 3 agents on the real gateway: ${Date.now() - started} ms`)
     const stats = await service.gatewayStats()
     console.log(`[measure] agents.delete on the real gateway: ${Math.round((stats.totalMs["agents.delete"] ?? 0) / (stats.calls["agents.delete"] ?? 1))} ms each (mean of ${stats.calls["agents.delete"]})`)
-    // agents.list lags a delete by about half a second (gateway protocol notes).
+    // agents.list lags a delete by about half a second (docs/gateway-protocol.md §9).
     const deadlineList = Date.now() + 10_000
     let left = (await gatewayAgentIds()).filter((id) => ours.includes(id))
     while (left.length > 0 && Date.now() < deadlineList) {

@@ -14,7 +14,7 @@ import { startOpenClawGateway, type RealGateway } from "../support/openclawGatew
 import { connectRaw, type RawConnection } from "../support/rawGatewayClient.ts"
 
 /**
- * "Remote" as in gateway protocol §0.4: the gateway trusts 127.0.0.1/::1 as proxies, so a
+ * "Remote" as in docs/gateway-protocol.md §0.4: the gateway trusts 127.0.0.1/::1 as proxies, so a
  * loopback socket carrying `X-Forwarded-For` counts as a client at that (TEST-NET-3) address.
  */
 const REMOTE = { "x-forwarded-for": "203.0.113.7" }
@@ -87,7 +87,7 @@ describe.skipIf(inject("realGateway") === null)("pairing a remote gateway (real 
   it("a remote backend with the shared token but no device is admitted without scopes, which the client refuses at once", async () => {
     const target: GatewayTarget = { id: `no-device-${randomUUID()}`, url: gateway.url, token: Redacted.make(gateway.token), headers: REMOTE }
     const failure = await client((c) => Effect.flip(c.call(target, "agents.list", {})))
-    // The gateway says hello-ok with scopes [] (protocol §0.4); every call would then fail one by
+    // The gateway says hello-ok with scopes [] (docs/gateway-protocol.md §0.4); every call would then fail one by
     // one with missing_scope, so the handshake itself fails with what to do about it.
     expect(failure).toMatchObject({ _tag: "GatewayConnectionError", reason: "auth", retryable: false })
     expect((failure as { message: string }).message).toContain("needs this device paired")

@@ -40,7 +40,7 @@ describe.skipIf(inject("realGateway") === null)("a burst of agents against a rea
     console.log(`[measure] ${BURST} agents provisioned in ${elapsed} ms with ${patches} config.patch calls and ${sockets} new socket(s)`)
     expect(patches).toBeGreaterThan(0)
     expect(patches).toBeLessThanOrEqual(5)
-    // No socket opened during the burst: the gateway was not restarted under us (Mission Control #317).
+    // No socket opened during the burst: the gateway was not restarted under us (docs/operations.md §6.5).
     expect(sockets).toBe(0)
   })
 })

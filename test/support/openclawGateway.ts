@@ -36,7 +36,7 @@ const STATE_LOCKS_DIR = `/tmp/openclaw-state-locks-${UID}`
 
 /**
  * Starts a real OpenClaw gateway (`.tools/openclaw`, run under `.tools/node24`) on loopback,
- * in token mode, with all state in a fresh temp dir (isolation env of protocol §7) and a
+ * in token mode, with all state in a fresh temp dir (isolation env of docs/gateway-protocol.md §7) and a
  * minimal environment (no VITEST, provider keys or OPENCLAW_* from the caller).
  *
  * `opts.port` defaults to a free port. Resolves once a protocol 4 handshake returns
@@ -55,7 +55,7 @@ export async function startOpenClawGateway(opts: { port?: number } = {}): Promis
 
   await mkdir(stateDir, { recursive: true })
   await mkdir(join(root, "tmp"))
-  // gateway.mode pre-set avoids the "config written without gateway.mode" trap (protocol §7);
+  // gateway.mode pre-set avoids the "config written without gateway.mode" trap (docs/gateway-protocol.md §7);
   // logging.file keeps the rolling log out of the shared /tmp/openclaw.
   const config = { gateway: { mode: "local" }, logging: { file: join(root, "openclaw.log") } }
   await writeFile(join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2))

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import WebSocket from "ws"
 
-/** The `error` of a `res` frame, as the gateway sends it (protocol §3). */
+/** The `error` of a `res` frame, as the gateway sends it (docs/gateway-protocol.md §3). */
 export interface RawError {
   code: string
   message: string
@@ -35,14 +35,15 @@ export interface RawConnection {
  * (`cause` set, e.g. `ECONNREFUSED`).
  */
 export class RawConnectError extends Error {
-  constructor(
-    message: string,
-    readonly error?: RawError,
-    readonly closeCode?: number,
-    override readonly cause?: unknown
-  ) {
+  readonly error: RawError | undefined
+  readonly closeCode: number | undefined
+  override readonly cause: unknown
+  constructor(message: string, error?: RawError, closeCode?: number, cause?: unknown) {
     super(message)
     this.name = "RawConnectError"
+    this.error = error
+    this.closeCode = closeCode
+    this.cause = cause
   }
 }
 
@@ -57,7 +58,7 @@ type Frame =
 /**
  * Opens a WebSocket to an OpenClaw gateway (or the simulator) and completes the protocol 4
  * handshake as `gateway-client`/`backend` with the shared token, no device and no Origin
- * header (protocol §0.3, §2). A deliberately tiny client for tests: no schemas, no retries.
+ * header (docs/gateway-protocol.md §0.3, §2). A deliberately tiny client for tests: no schemas, no retries.
  *
  * Resolves once `hello-ok` arrives (handshake timeout 15 s); each `call` times out after 30 s.
  * Rejects with `RawConnectError`.

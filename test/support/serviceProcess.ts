@@ -32,7 +32,7 @@ export const startService = async (env: Record<string, string>): Promise<Service
   const port = await freePort()
   const adminToken = env["SWITCHYARD_ADMIN_TOKEN"] ?? "test-admin-token-0123456789"
   const output: string[] = []
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["src/main.ts"], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), SWITCHYARD_ADMIN_TOKEN: adminToken, SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`, ...env },
     stdio: ["ignore", "pipe", "pipe"]

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 /**
  * `stubs` as a full service: any other member dies with its name when called (or, for an
  * Effect-valued member, when run), so a test shows exactly what the code under test uses
- * (STYLE §2; the same helper as test/agents/fakeRepos.ts).
+ * (docs/architecture.md §10 rule 11; the same helper as test/agents/fakeRepos.ts).
  */
 export const dieOnUnstubbed = <S extends object>(service: string, stubs: Partial<S>): S =>
   new Proxy(stubs as S, {

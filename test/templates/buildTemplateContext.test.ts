@@ -56,11 +56,11 @@ describe("buildTemplateContext", () => {
     expect(withPreferred("")).toBe("")
   })
 
-  describe("identity normalisation (seed _build_context)", () => {
+  describe("identity normalisation (docs/operations.md §6.9)", () => {
     const withProfile = (identityProfile: IdentityProfile | null) =>
       buildTemplateContext({ ...inputFor("worker"), agent: { ...inputFor("worker").agent, identityProfile } })
 
-    it("falls back to the seed defaults for a null profile", () => {
+    it("falls back to the default identity for a null profile", () => {
       const context = withProfile(null)
       expect(context.identity_role).toBe("Generalist")
       expect(context.identity_communication_style).toBe("direct, concise, practical")

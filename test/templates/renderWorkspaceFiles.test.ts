@@ -108,7 +108,7 @@ describe("renderWorkspaceFiles", () => {
     expect(render(request(contextFor("worker"), { files: ["BOOTSTRAP.md"] })).has("BOOTSTRAP.md")).toBe(true)
   })
 
-  it("renders the seed fallbacks for an empty user and objective", () => {
+  it("renders the fallbacks for an empty user and objective", () => {
     const context: TemplateContext = { ...contextFor("lead"), user_name: "", user_preferred_name: "", board_objective: "" }
     const files = render(request(context))
     expect(file(files, "USER.md")).toContain("**Name:** (not given)")

@@ -9,7 +9,7 @@ import { gatewayCall } from "./gatewayCall.ts"
 /**
  * The token an apply writes into the workspace. With `rotateToken` false and a known hash, the
  * token already in the agent's AGENTS.md is read back (`agents.files.get`) and kept when it
- * matches the stored hash (template sync without rotation; reference §4.4 step 4). Otherwise a
+ * matches the stored hash (template sync without rotation; docs/operations.md §6.8). Otherwise a
  * new one is minted, and its hash staged before any file holds it, so the agent can
  * authenticate as soon as it reads it. The token stays Redacted; only its hash leaves.
  * Errors: GatewayError, SqlError.

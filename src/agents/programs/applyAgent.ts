@@ -14,8 +14,8 @@ import { loadGateway } from "./loadGateway.ts"
 import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
 /**
- * Applies an agent on its gateway, for action "provision" or "update" (seed
- * `BaseAgentLifecycleManager.provision`): ensure the session (`sessions.patch`), create the agent and wait until it is usable,
+ * Applies an agent on its gateway, for action "provision" or "update"
+ * (docs/architecture.md §5.2): ensure the session (`sessions.patch`), create the agent and wait until it is usable,
  * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with the agent's token (freshly minted, or recovered from the workspace
  * when rotation is not asked; see `agentToken`) and write each supported file
  * (once the workspace has been seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked), then reset the session when
@@ -71,7 +71,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     baseUrl: config.baseUrl,
     authToken: Redacted.value(token)
   })
-  // IDENTITY.md is writable but never listed by agents.files.list (gateway protocol §0.8).
+  // IDENTITY.md is writable but never listed by agents.files.list (docs/gateway-protocol.md §0.8).
   const supported = SUPPORTED_FILES.filter((name) => existing.has(name) || name === "IDENTITY.md" || PRESERVED_FILES.has(name))
   const rendered = yield* renderWorkspaceFiles({
     context,

@@ -11,7 +11,7 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  * the gateway can serve it. `agents.create` derives the id from `name`, so it is created under
  * the gateway agent id; the display name is set with the agent's config entry
  * (AgentConfigBatcher), which saves the config write `agents.update` would cost. It acks
- * before the agent is usable (§0.6), so `agents.files.list` is retried on "not found".
+ * before the agent is usable (docs/gateway-protocol.md §0.6), so `agents.files.list` is retried on "not found".
  * It always tries `agents.create` ("already exists" means done): `agents.list` lags behind
  * a delete, so asking it first would skip re-creating an id deleted moments ago.
  * Idempotent: a restore that re-runs it finds the agent and updates it.
@@ -31,6 +31,9 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   )
   // Once a create is sent it runs until the agent is usable, even if the state is left: a
   // delete that follows then finds the agent instead of racing it ("not found" → orphan).
+  // Uninterruptible is not unbounded: every call ends within its timeout (GatewayClient), and
+  // readiness retries for at most `agentReadiness`, so a gateway that never answers shows as a
+  // GatewayTimeoutError in the agent's state instead of freezing it.
   const files = yield* Effect.uninterruptible(Effect.zipRight(create, ready))
   return files.files
 })

@@ -7,16 +7,16 @@ import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
 import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
-/** The cleanup request to the gateway-main agent (seed `delete_agent`). */
+/** The cleanup request to the gateway-main agent (docs/operations.md §6.14). */
 export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
   `Cleanup request: agent ${gatewayAgentId} was deleted by Switchyard. ` +
   `Remove the workspace directory ${workspace} if it still exists. Reply NO_REPLY.`
 
 /**
- * Deletes the agent on the gateway (`removeGatewayAgent`). Then, as
- * the seed's `delete_agent` does: its in-progress tasks go back to the inbox unassigned, the rest
- * are unassigned, and the gateway-main agent, if there is one, is asked to remove the workspace
- * (best effort, one message per agent thanks to its idempotency key).
+ * Deletes the agent on the gateway (`removeGatewayAgent`). Then (docs/operations.md §6.14,
+ * docs/architecture.md §5.7): its in-progress tasks go back to the inbox unassigned, the rest are
+ * unassigned, and the gateway-main agent, if there is one, is asked to remove the workspace (best
+ * effort, one message per agent thanks to its idempotency key).
  * Errors: GatewayError, AgentGatewayMissing, SqlError.
  */
 export const removeAgent = Effect.fn("Agents.remove")(function* (input: RemoveInput) {

@@ -3,14 +3,14 @@ import type { WakeInput } from "../../../machines/agent/agentTypes.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
 
-/** The wake message (seed `_send_wakeup_message`), pointing the agent at its workspace files. */
+/** The wake message (docs/architecture.md §5.4), pointing the agent at its workspace files. */
 export const wakeMessage = (name: string, action: WakeInput["action"]) =>
   `Hello ${name}. Your workspace has been ${action === "update" ? "updated" : "provisioned"}. ` +
   "If BOOTSTRAP.md exists, read it first, then read AGENTS.md. " +
   "Check in with the heartbeat call in AGENTS.md now, then begin heartbeats."
 
 /**
- * Wakes the agent with `chat.send { deliver: true }` on its main session (gateway protocol §5).
+ * Wakes the agent with `chat.send { deliver: true }` on its main session (docs/gateway-protocol.md §5).
  * The idempotency key is fixed per generation and wake attempt, so a retried or re-run wake
  * is answered `in_flight` instead of sending a second message; if that first run has already
  * failed (no model credentials, say), the replay answers with the failed run, which still

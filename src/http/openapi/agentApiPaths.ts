@@ -8,7 +8,7 @@ import { AgentView, BoardView, listOf, pageOf } from "./viewSchemas.ts"
 /** `PUT …/soul`: written (200) or still being written (202). */
 const SoulWritten = z.object({ ok: z.literal(true), agent_id: z.uuid(), applied: z.boolean(), state: z.string(), last_error: z.unknown() })
 
-/** `/api/v1/agent/*`: the agent-facing coordination API (Mission Control reference §1.5), tagged by the roles that may call each. */
+/** `/api/v1/agent/*`: the agent-facing coordination API (docs/operations.md §6.2), tagged by the roles that may call each. */
 export const agentApiPaths: ZodOpenApiPathsObject = {
   "/api/v1/agent/healthz": {
     get: agentOperation(ALL_AGENTS, {

@@ -1,3 +1,4 @@
+import { z } from "zod"
 import type { ZodOpenApiPathsObject } from "zod-openapi"
 import { AgentCreate, AgentUpdate, HeartbeatBody, HeartbeatOrCreateBody, IdParams } from "../contract.ts"
 import { AgentListQueryDoc, AgentUpdateQueryDoc, PageQueryDoc, WaitQueryDoc } from "./described.ts"
@@ -14,7 +15,12 @@ export const agentPaths: ZodOpenApiPathsObject = {
       operationId: "listAgents",
       summary: "List agents",
       requestParams: { query: AgentListQueryDoc },
-      responses: { "200": answer("A page of agents, oldest first.", pageOf(AgentView)) }
+      responses: {
+        "200": answer(
+          "A page of agents, oldest first: by `offset` with the `total`, or after the cursor `after` with the cursor `next` of the page after it (null at the end).",
+          z.union([pageOf(AgentView), z.object({ items: z.array(AgentView), limit: z.int(), next: z.string().nullable() })])
+        )
+      }
     }),
     post: agentOperation(["agent-lead"], {
       operationId: "createAgent",

@@ -28,11 +28,11 @@ const memoryPost: Omit<AgentOperationSpec, "operationId" | "requestParams"> = {
   failures: [400, 404, 409]
 }
 
-/** Board memory and chat (reference §1.7), board onboarding (§1.8) and the message ledger. */
+/** Board memory and chat, board onboarding (docs/operations.md §6.11) and the message ledger. */
 export const boardMemoryPaths: ZodOpenApiPathsObject = {
   "/api/v1/agent/boards/{board_id}/memory": {
-    get: agentOperation(ALL_AGENTS, { ...memoryList, operationId: "agentListBoardMemory", requestParams: { path: BoardParams, query: MemoryQuery } }),
-    post: agentOperation(ALL_AGENTS, { ...memoryPost, operationId: "agentPostBoardMemory", requestParams: { path: BoardParams, header: idempotencyHeader } })
+    get: agentOperation(ALL_AGENTS, { ...memoryList, operationId: "agentListBoardMemory", admin: "boards", requestParams: { path: BoardParams, query: MemoryQuery } }),
+    post: agentOperation(ALL_AGENTS, { ...memoryPost, operationId: "agentPostBoardMemory", admin: "boards", requestParams: { path: BoardParams, header: idempotencyHeader } })
   },
   "/api/v1/boards/{id}/memory": {
     get: agentOperation(ALL_AGENTS, { ...memoryList, operationId: "listBoardMemory", admin: "boards", requestParams: { path: IdParams, query: MemoryQuery } }),

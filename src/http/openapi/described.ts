@@ -29,5 +29,8 @@ export const PageQueryDoc = PageQuery.extend({
 
 export const AgentListQueryDoc = AgentListQuery.extend({
   board_id: AgentListQuery.shape.board_id.meta({ description: "Only this board's agents." }),
-  gateway_id: AgentListQuery.shape.gateway_id.meta({ description: "Only this gateway's agents." })
+  gateway_id: AgentListQuery.shape.gateway_id.meta({ description: "Only this gateway's agents." }),
+  after: AgentListQuery.shape.after.meta({
+    description: "Keyset paging: empty for the first page, then the `next` of the previous one. The answer is then `{items, limit, next}` (no `total`, no `offset`), and each page costs the same however deep."
+  })
 })

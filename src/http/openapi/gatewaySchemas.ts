@@ -27,7 +27,7 @@ export const DeletingGateway = GatewayView.extend({
 
 export const GatewayDeleted = z.object({ ok: z.literal(true), deleted: z.literal(true) })
 
-/** A `sessions.list` row as the gateway returns it (gateway protocol §5); passed through. */
+/** A `sessions.list` row as the gateway returns it (docs/gateway-protocol.md §5); passed through. */
 export const GatewaySession = z.looseObject({ key: z.string().meta({ example: "agent:mc-gateway-3f0c9a2e:main" }) }).meta({ id: "GatewaySession" })
 
 export const GatewayStatus = z

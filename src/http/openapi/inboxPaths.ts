@@ -41,7 +41,7 @@ export const InboxMessage = z
 
 export const InboxPolled = z.object({ agent_id: z.uuid(), lease_ms: z.int(), messages: z.array(InboxMessage), contacts: z.array(InboxContact) })
 
-/** An operation of the agent inbox: the agent's own inbox key in `X-Api-Key` (Clawith's pull API). */
+/** An operation of the agent inbox: the agent's own inbox key in `X-Api-Key` (docs/operations.md §6.16). */
 const inboxOperation = (spec: OperationSpec & { readonly intent: string; readonly whenToUse: ReadonlyArray<string> }): ZodOpenApiOperationObject => {
   const { intent, whenToUse, failures, ...rest } = spec
   return {
@@ -50,7 +50,7 @@ const inboxOperation = (spec: OperationSpec & { readonly intent: string; readonl
     security: [{ inboxKey: [] }],
     "x-llm-intent": intent,
     "x-when-to-use": [...whenToUse],
-    responses: withFailures(spec.responses, [401, 403, 422, 503, ...(failures ?? [])])
+    responses: withFailures(spec.responses, [401, 403, 422, 429, 503, ...(failures ?? [])])
   }
 }
 

@@ -4,8 +4,8 @@ import { ErrorBody } from "./viewSchemas.ts"
 
 /**
  * Building blocks of operations: who may call (tags and security) and the shared error
- * answers. Agents filter operations by their role tag (Mission Control TOOLS.md, reference
- * §1.5, §4.3), so every operation an agent may call carries `agent-main`, `agent-lead` and/or
+ * answers. Agents filter operations by their role tag (docs/operations.md §6.2,
+ * docs/architecture.md §7.4), so every operation an agent may call carries `agent-main`, `agent-lead` and/or
  * `agent-worker`, plus `x-llm-intent` and `x-when-to-use`; admin operations carry `admin`
  * and the resource they act on.
  */
@@ -32,7 +32,9 @@ const FAILURES = {
   403: failure("Forbidden", "Authenticated, but not allowed to do this."),
   404: failure("NotFound", "No such resource."),
   409: failure("Conflict", "Conflicts with the current state (a name taken, a job running, a gateway being deleted, a board full)."),
+  413: failure("TooLarge", "The request body is over 1 MiB; nothing was read past the limit."),
   422: failure("Invalid", "Bad input; nothing changed. `detail` says what is wrong, `errors` lists each invalid field."),
+  429: failure("TooManyFailures", "Too many failed authentications for this credential or address; retry after `Retry-After` seconds with a valid one."),
   502: failure("GatewayUnreachable", "The gateway could not be reached."),
   503: failure("Unavailable", "Agent actors are still being restored, or the database has not saved the change yet; retry after `Retry-After` seconds.")
 } as const
@@ -42,13 +44,14 @@ export type FailureCode = keyof typeof FAILURES
 export interface OperationSpec extends Omit<ZodOpenApiOperationObject, "tags" | "security" | "operationId" | "summary"> {
   readonly operationId: string
   readonly summary: string
-  /** Error answers besides the ones every authenticated call may give (401, 403, 422, 503). */
+  /** Error answers besides the ones every authenticated call may give (401, 403, 422, 429, 503). */
   readonly failures?: ReadonlyArray<FailureCode>
 }
 
-/** The operation's own answers win over the shared ones; listed in status order. */
+/** The operation's own answers win over the shared ones; listed in status order. A body that can be unreadable (400) can be too large (413). */
 export const withFailures = (responses: ZodOpenApiResponsesObject, codes: ReadonlyArray<FailureCode>): ZodOpenApiResponsesObject => {
-  const merged: ZodOpenApiResponsesObject = { ...Object.fromEntries(codes.map((code) => [String(code), FAILURES[code]])), ...responses }
+  const all: ReadonlyArray<FailureCode> = codes.includes(400) ? [...codes, 413] : codes
+  const merged: ZodOpenApiResponsesObject = { ...Object.fromEntries(all.map((code) => [String(code), FAILURES[code]])), ...responses }
   return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)))
 }
 
@@ -59,7 +62,7 @@ export const adminOperation = (resource: ResourceTag, spec: OperationSpec): ZodO
   ...base(spec),
   tags: ["admin", resource],
   security: [{ adminBearer: [] }],
-  responses: withFailures(spec.responses, [401, 403, 422, 503, ...(spec.failures ?? [])])
+  responses: withFailures(spec.responses, [401, 403, 422, 429, 503, ...(spec.failures ?? [])])
 })
 
 export interface AgentOperationSpec extends OperationSpec {
@@ -83,7 +86,7 @@ export const agentOperation = (roles: ReadonlyArray<RoleTag>, spec: AgentOperati
     security: [{ agentToken: [] }, { agentBearer: [] }, ...(admin === undefined ? [] : [{ adminBearer: [] }])],
     "x-llm-intent": intent,
     "x-when-to-use": [...whenToUse],
-    responses: withFailures(spec.responses, [401, 403, 422, 503, ...(spec.failures ?? [])])
+    responses: withFailures(spec.responses, [401, 403, 422, 429, 503, ...(spec.failures ?? [])])
   }
 }
 

@@ -16,7 +16,7 @@ import { agentView, boardView } from "../views.ts"
 
 const self = (caller: AgentRow) => ({ kind: "agent" as const, agent: caller })
 
-/** The agents `caller` may list (reference §1.5 `GET /agent/agents`): its board's, or for the main agent its gateway's (a board of it, if named). */
+/** The agents `caller` may list (docs/operations.md §6.2): its board's, or for the main agent its gateway's (a board of it, if named). */
 const agentScope = (caller: AgentRow, boardId: string | undefined) =>
   Effect.gen(function* () {
     if (boardId !== undefined) return { boardId: (yield* boardFor(self(caller), boardId)).id, gatewayId: caller.gatewayId }
@@ -24,10 +24,10 @@ const agentScope = (caller: AgentRow, boardId: string | undefined) =>
   })
 
 /**
- * `/api/v1/agent/*`: the agent-facing coordination API (Mission Control `app/api/agent.py`,
- * reference §1.5), `X-Agent-Token` only. The role comes from the caller's row: `main` (the
- * gateway agent), `lead` or `worker`. A board agent reaches its own board only; the main agent
- * the boards of its own gateway only. Sends go through the message ledger.
+ * `/api/v1/agent/*`: the agent-facing coordination API (docs/operations.md §6.2), `X-Agent-Token`
+ * only. The role comes from the caller's row: `main` (the gateway agent), `lead` or `worker`. A
+ * board agent reaches its own board only; the main agent the boards of its own gateway only. Sends
+ * go through the message ledger.
  */
 export const agentApiRoutes = HttpRouter.empty.pipe(
   HttpRouter.get(
@@ -97,7 +97,7 @@ export const agentApiRoutes = HttpRouter.empty.pipe(
       Effect.gen(function* () {
         const { board_id, agent_id } = yield* decodeParams(BoardAgentParams)
         const board = yield* boardFor(self(caller), board_id)
-        // Mission Control `require_board_lead_or_same_actor`.
+        // The board's lead or the agent itself (docs/operations.md §6.2).
         if (caller.id !== agent_id && !(caller.role === "lead" && caller.boardId === board.id)) {
           return yield* forbidden("only the board lead, or the agent itself, may read an agent's SOUL.md")
         }

@@ -1,12 +1,11 @@
 import { HttpRouter } from "@effect/platform"
 import { Clock, Effect } from "effect"
-import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
 import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { ActivityRepo } from "../../store/ActivityRepo.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { ApiError, conflict, invalid } from "../ApiError.ts"
-import { claimName, createAgent } from "../createAgent.ts"
-import { convertAgent } from "../convertAgent.ts"
+import { createAgent } from "../createAgent.ts"
+import { updateAgent } from "../updateAgent.ts"
 import { answerAgent, checkWaitFor } from "../answerAgent.ts"
 import { authenticate } from "../auth.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, IdParams, WaitQuery } from "../contract.ts"
@@ -63,6 +62,11 @@ export const agentRoutes = HttpRouter.empty.pipe(
     admin(
       Effect.gen(function* () {
         const query = yield* decodeQuery(AgentListQuery)
+        if (query.after !== undefined) {
+          const after = query.after === "" ? undefined : query.after
+          const keyset = yield* Effect.flatMap(AgentRepo, (repo) => repo.page({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, after }))
+          return json({ items: keyset.items.map(agentView), limit: query.limit, next: keyset.next })
+        }
         const page = yield* Effect.flatMap(AgentRepo, (repo) =>
           repo.list({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, offset: query.offset })
         )
@@ -110,19 +114,7 @@ export const agentRoutes = HttpRouter.empty.pipe(
         const query = yield* decodeQuery(AgentUpdateQuery)
         yield* checkWaitFor(query)
         const body = yield* decodeBody(AgentUpdate)
-        const agent = yield* existingAgent(id)
-        // Names are unique per gateway; a clash would otherwise surface only when the snapshot is saved.
-        if (body.name !== undefined) yield* claimName(agent, body.name)
-        if (body.is_gateway_main !== undefined) yield* convertAgent(agent, body.is_gateway_main, body.board_id)
-        const changes: AgentUpdateChanges = {
-          ...(body.name === undefined ? {} : { name: body.name }),
-          ...(body.heartbeat_config === undefined ? {} : { heartbeat: body.heartbeat_config }),
-          ...(body.identity_profile === undefined ? {} : { identityProfile: body.identity_profile }),
-          ...(body.identity_template === undefined ? {} : { identityTemplate: body.identity_template }),
-          ...(body.soul_template === undefined ? {} : { soulTemplate: body.soul_template })
-        }
-        const at = yield* Clock.currentTimeMillis
-        yield* Effect.flatMap(AgentSystem, (system) => system.send(id, { type: "agent.update", at, changes, force: query.force }))
+        yield* updateAgent(yield* existingAgent(id), body, query.force)
         return yield* answerAgent(id, query)
       })
     )

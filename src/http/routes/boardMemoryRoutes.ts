@@ -10,7 +10,7 @@ import { BoardParams, MemoryBody, MemoryQuery } from "../coordinationContract.ts
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { json } from "../respond.ts"
 
-/** A board memory entry as the API shows it (Mission Control `BoardMemoryRead`, plus who wrote it). */
+/** A board memory entry as the API shows it (Mission Control's shape plus who wrote it, docs/operations.md §6.12). */
 export const memoryView = (row: BoardMemoryRow) => ({
   id: row.id,
   board_id: row.boardId,
@@ -49,10 +49,10 @@ const post = (boardInPath: BoardInPath) => asActor((actor) =>
 )
 
 /**
- * `GET/POST /api/v1/boards/{id}/memory` (Mission Control `app/api/board_memory.py`, reference
- * §1.7) for the admin, the board's agents and the gateway-main agent of its gateway; newest
- * first, `?is_chat` filters. Also at Mission Control's agent path
- * `/api/v1/agent/boards/{id}/memory`, which its templates and reply instructions name.
+ * `GET/POST /api/v1/boards/{id}/memory` (docs/operations.md §6.11) for the admin, the board's
+ * agents and the gateway-main agent of its gateway; newest first, `?is_chat` filters. Also at
+ * Mission Control's agent path `/api/v1/agent/boards/{id}/memory`, which its templates and reply
+ * instructions name.
  */
 export const boardMemoryRoutes = HttpRouter.empty.pipe(
   HttpRouter.get("/api/v1/boards/:id/memory", list(byId)),

@@ -16,7 +16,7 @@ import { activeGateway, existingBoard } from "../lookups.ts"
 import { json } from "../respond.ts"
 import { boardView } from "../views.ts"
 
-/** A lead's identity unless the operator gives one (reference §2.2 board lead). */
+/** A lead's identity unless the operator gives one (docs/operations.md §6.1). */
 const settingsOf = (body: {
   board_type?: "goal" | "general" | undefined
   objective?: string | null | undefined

@@ -12,7 +12,7 @@ import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { GatewayProbeBody, HistoryQuery, IdempotencyKey, SessionMessageBody, SessionParams } from "../gatewayQueryContract.ts"
 import { json } from "../respond.ts"
 
-/** The seed's `GatewaysStatusResponse` shape, plus the probe's version, protocol and pairing. */
+/** Mission Control's gateway status shape (docs/operations.md §6.7), plus the probe's version, protocol and pairing. */
 const statusView = (status: GatewayStatus) => ({
   connected: status.connected,
   gateway_url: status.gatewayUrl,
@@ -48,9 +48,8 @@ const idempotencyKey = Effect.flatMap(HttpServerRequest.HttpServerRequest, (requ
 })
 
 /**
- * Runtime queries of a gateway (admin; reference §1.3 "gateway sessions", seed
- * `GatewaySessionService`). Handlers validate, then ask `GatewayQueries`; HTTP never reaches the
- * gateway client itself.
+ * Runtime queries of a gateway (admin; docs/operations.md §6.7). Handlers validate, then ask
+ * `GatewayQueries`; HTTP never reaches the gateway client itself.
  */
 export const gatewayQueryRoutes = HttpRouter.empty.pipe(
   // A static path: the router prefers it to `/api/v1/gateways/:id`.

@@ -22,7 +22,7 @@ const beat = (agentId: string, status: string | undefined) =>
   })
 
 /**
- * Heartbeats are events (reference §1.4–1.5): an agent heartbeats only itself, with its
+ * Heartbeats are events (docs/operations.md §6.2): an agent heartbeats only itself, with its
  * `X-Agent-Token`; the admin may heartbeat any agent, and heartbeat-or-create by name.
  */
 export const heartbeatRoutes = HttpRouter.empty.pipe(
@@ -42,7 +42,7 @@ export const heartbeatRoutes = HttpRouter.empty.pipe(
       Effect.gen(function* () {
         const caller = yield* authenticate
         const body = yield* decodeBody(HeartbeatOrCreateBody)
-        // An agent heartbeats itself; `name` and `board_id` are ignored (reference §1.4).
+        // An agent heartbeats itself; `name` and `board_id` are ignored (docs/operations.md §6.2).
         if (caller.kind === "agent") return yield* beat(caller.agentId, body.status)
         if (body.board_id === undefined) return yield* invalid("board_id: required to find or create an agent by name")
         const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(body.board_id!))

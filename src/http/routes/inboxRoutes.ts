@@ -50,7 +50,7 @@ const inbox = <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.catchIf(body, is
 const once = (body: unknown) => HttpServerResponse.unsafeJson(body, { status: 201, headers: { "cache-control": "no-store" } })
 
 /**
- * The agent inbox (Clawith's pull API, reference §8), `X-Api-Key` auth: poll leases messages
+ * The agent inbox (docs/operations.md §6.16), `X-Api-Key` auth: poll leases messages
  * (at least once), report is idempotent and routes replies, send-message reaches contacts by
  * exact name only. Handlers validate and call AgentInbox (or send `agent.heartbeat`).
  */

@@ -33,17 +33,17 @@ const sendToLead = (caller: AgentRow, board: BoardRow, body: LeadMessage, idempo
     return { lead, created, sent }
   })
 
-/** One board's line of a broadcast answer (Mission Control `GatewayLeadBroadcastBoardResult`, plus the ledger message). */
+/** One board's line of a broadcast answer (Mission Control's shape plus the ledger message, docs/operations.md §6.12). */
 type BoardResult = { readonly board_id: string; readonly ok: boolean; readonly error: string | null; readonly [detail: string]: unknown }
 
 const reasonOf = (error: { readonly _tag: string; readonly message: string; readonly detail?: unknown }) =>
   typeof error.detail === "string" ? error.detail : error.message
 
 /**
- * The gateway-main agent's messages to board leads (Mission Control `POST
- * /agent/gateway/boards/{b}/lead/message` and `/agent/gateway/leads/broadcast`, seed
- * `message_gateway_board_lead` / `broadcast_gateway_lead_message`): main only, boards of its own
- * gateway only; a board without a lead gets one first (`lead_created`).
+ * The gateway-main agent's messages to board leads (`POST
+ * /api/v1/agent/gateway/boards/{b}/lead/message` and `/api/v1/agent/gateway/leads/broadcast`,
+ * docs/operations.md §6.2, §6.11): main only, boards of its own gateway only; a board without a
+ * lead gets one first (`lead_created`).
  */
 export const leadMessageRoutes = HttpRouter.empty.pipe(
   HttpRouter.post(
@@ -72,7 +72,7 @@ export const leadMessageRoutes = HttpRouter.empty.pipe(
         const boards = yield* Effect.flatMap(BoardRepo, (repo) => repo.list({ gatewayId: caller.gatewayId }))
         const wanted = body.board_ids === undefined ? boards.map((board) => board.id) : [...new Set(body.board_ids)]
         const ledger = yield* MessageLedger
-        // Per board, as Mission Control: one board's failure is its result, not the broadcast's.
+        // Per board: one board's failure is its result, not the broadcast's.
         const recorded = yield* Effect.forEach(
           wanted,
           (boardId) => {

@@ -11,7 +11,7 @@ import { decodeParams } from "../decode.ts"
 import { handle, json } from "../respond.ts"
 
 /**
- * Look-ups in the message ledger (issue 4 §2): every send, from any feature, and how its
+ * Look-ups in the message ledger (docs/architecture.md §9.3): every send, from any feature, and how its
  * delivery stands (`status`, `attempts`, `last_error`). One message for the admin or the agent
  * that sent it; an agent's received messages, newest first, for the admin.
  */

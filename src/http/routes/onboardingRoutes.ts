@@ -11,7 +11,7 @@ import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { existingBoard } from "../lookups.ts"
 import { json } from "../respond.ts"
 
-/** A board's onboarding as the API shows it (Mission Control `BoardOnboardingRead`). */
+/** A board's onboarding as the API shows it. */
 export const onboardingView = (row: BoardOnboardingRow) => ({
   board_id: row.boardId,
   main_agent_id: row.mainAgentId,
@@ -23,11 +23,10 @@ export const onboardingView = (row: BoardOnboardingRow) => ({
 })
 
 /**
- * Board onboarding dispatch (Mission Control `app/api/board_onboarding.py`, reference §1.8):
- * the admin starts it (the prompt goes to the gateway-main session) and forwards the user's
- * answers; the main agent posts its questions and its completion back. Messages to the main
- * agent go through the ledger; confirming the draft into the board goal is left to the admin's
- * `PATCH /api/v1/boards/{id}`.
+ * Board onboarding dispatch (docs/operations.md §6.11): the admin starts it (the prompt goes to the
+ * gateway-main session) and forwards the user's answers; the main agent posts its questions and its
+ * completion back. Messages to the main agent go through the ledger; confirming the draft into the
+ * board goal is left to the admin's `PATCH /api/v1/boards/{id}`.
  */
 export const onboardingRoutes = HttpRouter.empty.pipe(
   HttpRouter.get(

@@ -56,7 +56,7 @@ export const sseBody = (
 }
 
 /**
- * Push stream of agent changes and the transition history it is cut from (admin; issue 5).
+ * Push stream of agent changes and the transition history it is cut from (admin; docs/architecture.md §8).
  *
  * `GET /api/v1/agents/stream?board_id&gateway_id` is `text/event-stream`: every transition of
  * every matching agent as it commits, on whichever instance made it (heartbeats, going

@@ -19,7 +19,7 @@ const sse = (event: SyncJobEvent) => Sse.encoder.write({ _tag: "Event", event: e
 const jobNotFound = () => Effect.fail(notFound("sync job"))
 
 /**
- * Template sync as a background job (admin; reference §1.3, §4.4). The handlers validate,
+ * Template sync as a background job (admin; docs/operations.md §6.8, docs/architecture.md §9.2). The handlers validate,
  * queue the job and read its stored result or live feed; the job itself runs in `SyncJobs`.
  */
 export const syncRoutes = HttpRouter.empty.pipe(

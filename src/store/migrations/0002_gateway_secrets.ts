@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /**
- * Gateway secrets at rest (issue 3 §1): the shared token, the device identity (Ed25519 key)
+ * Gateway secrets at rest (docs/operations.md §1.1): the shared token, the device identity (Ed25519 key)
  * and the device token the gateway issues after pairing, each sealed by `SecretBox`
  * (`v1:<iv>:<tag>:<ciphertext>`). SQL cannot encrypt the existing plaintext `token`, so it
  * becomes nullable and `GatewayRepo` moves it into `token_encrypted` when it first reads the row.

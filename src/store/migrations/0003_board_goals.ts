@@ -3,7 +3,7 @@ import { Effect } from "effect"
 
 /**
  * Board goals (the fields the templates use), the worker cap that applies to agents a lead
- * creates, and the paused flag that template sync honours (reference §2.1 boards).
+ * creates, and the paused flag that template sync honours (docs/operations.md §6.15).
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

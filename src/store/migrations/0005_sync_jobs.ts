@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /**
- * Template sync jobs (reference §4.4 run as a background job) and one row per agent a job
+ * Template sync jobs, run in the background (docs/operations.md §6.8), and one row per agent a job
  * covers, so a job survives a restart and resumes where it stopped. At most one job per gateway
  * is queued or running: the partial unique index settles two concurrent requests.
  * `sync_job_agents.agent_id` has no foreign key: a job's record outlives the agents it names.

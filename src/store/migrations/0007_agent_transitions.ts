@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /**
- * Every transition of every agent (issue 5 §2). `version` is the agent's snapshot version the
+ * Every transition of every agent (docs/architecture.md §6.2). `version` is the agent's snapshot version the
  * transition produced; `from_state` is null for a new agent's first state. Rows go with their
  * agent's row (a deleted gateway); a soft-deleted agent keeps its history.
  *

@@ -2,10 +2,10 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /**
- * Board memory and board chat (reference §1.7, §2.1 `board_memory`): durable notes, replies
+ * Board memory and board chat (docs/operations.md §6.11): durable notes, replies
  * from the main agent or the lead (tags `gateway_main`, `lead_reply`, `user_reply`), and chat
  * (`is_chat`, the `chat` tag). A replayed `Idempotency-Key` from the same author finds the
- * first entry. Board onboarding (reference §1.8, `board_onboarding_sessions`), kept minimal:
+ * first entry. Board onboarding (docs/operations.md §6.11), kept minimal:
  * one conversation per board with the gateway-main agent, `active` until it posts `complete`.
  */
 export default Effect.gen(function* () {

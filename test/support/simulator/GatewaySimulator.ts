@@ -16,7 +16,7 @@ export interface SimulatorOptions {
   token?: string
   /** Added before every response, ms. Default 0. */
   latencyMs?: number
-  /** How long a created agent stays invisible after the ack, ms. Default 0; the real gateway ~1200–1500 (protocol §0.6). */
+  /** How long a created agent stays invisible after the ack, ms. Default 0; the real gateway 160–375 (docs/gateway-protocol.md §0.6). */
   agentReadyDelayMs?: number
   /** Extra delay before config.patch answers, ms (the real one waits for hot reload, 0.3–3.4 s). Default 0. */
   configPatchDelayMs?: number
@@ -37,6 +37,8 @@ export interface SimulatorFault {
   hang?: boolean
   /** Close the socket with this code instead of answering. */
   closeWith?: number
+  /** Only requests whose params pass this take the fault (e.g. one agent's calls); default: every request of `method`. */
+  when?: (params: unknown) => boolean
 }
 
 /** A running in-process OpenClaw gateway double (protocol 4 over `ws`, loopback only). */
@@ -55,7 +57,7 @@ export interface GatewaySimulator {
   closeAll(code: number, reason?: string): void
   /**
    * Sends `shutdown {reason, restartExpectedMs}`, closes every socket with 1012, then answers
-   * `connect` with UNAVAILABLE `startup-sidecars` and closes 1013 for `downMs` (protocol §1, §2
+   * `connect` with UNAVAILABLE `startup-sidecars` and closes 1013 for `downMs` (docs/gateway-protocol.md §1, §2
    * step 5). State is kept; `hello-ok.server.bootId` changes. Resolves when handshakes succeed again.
    */
   restart(opts?: { downMs?: number }): Promise<void>
@@ -142,7 +144,8 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
         remaining: fault.times ?? 1,
         ...(fault.error === undefined ? {} : { error: fault.error }),
         ...(fault.hang === undefined ? {} : { hang: fault.hang }),
-        ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith })
+        ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith }),
+        ...(fault.when === undefined ? {} : { when: fault.when })
       })
     },
     closeAll,

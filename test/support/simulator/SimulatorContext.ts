@@ -1,6 +1,6 @@
 import type { SimulatorInternals, SimulatorState } from "./SimulatorState.ts"
 
-/** The `error` of a `res` frame (protocol §1, §3). */
+/** The `error` of a `res` frame (docs/gateway-protocol.md §1, §3). */
 export interface RpcError {
   code: string
   message: string
@@ -20,7 +20,7 @@ export interface SimulatorContext {
   now(): number
   /** Sends an event to every handshaken connection. */
   broadcast(event: string, payload: unknown): void
-  /** Runs `fn` right after the current reply has been sent (e.g. the 4001 close of protocol §0.7). */
+  /** Runs `fn` right after the current reply has been sent (e.g. the 4001 close of docs/gateway-protocol.md §0.7). */
   afterReply(fn: () => void): void
   /** Closes every open socket. */
   closeAll(code: number, reason: string): void
@@ -31,7 +31,7 @@ export type MethodHandler = (params: Record<string, unknown>, ctx: SimulatorCont
 /** A successful reply. */
 export const ok = (payload: unknown): Reply => ({ ok: true, payload })
 
-/** A refusal with any top-level code (protocol §3 `ErrorCodes`). */
+/** A refusal with any top-level code (docs/gateway-protocol.md §3 `ErrorCodes`). */
 export function fail(code: string, message: string, extra: Omit<RpcError, "code" | "message"> = {}): Reply {
   return { ok: false, error: { code, message, ...extra } }
 }

@@ -4,7 +4,7 @@ import { createHash, randomUUID } from "node:crypto"
 export const STATE_DIR = "/srv/gw/.openclaw"
 export const CONFIG_PATH = `${STATE_DIR}/openclaw.json`
 
-/** An agent as the gateway knows it. `readyAt` (epoch ms) models the post-create window (protocol §0.6). */
+/** An agent as the gateway knows it. `readyAt` (epoch ms) models the post-create window (docs/gateway-protocol.md §0.6). */
 export interface SimAgent {
   id: string
   name?: string
@@ -16,7 +16,7 @@ export interface SimAgent {
   readyAt: number
 }
 
-/** A session entry (protocol §5 sessions.*). `fields` holds whatever sessions.patch set besides `label`. */
+/** A session entry (docs/gateway-protocol.md §5 sessions.*). `fields` holds whatever sessions.patch set besides `label`. */
 export interface SimSession {
   key: string
   agentId: string
@@ -70,7 +70,7 @@ export interface SimulatorInternals {
   startedAt: number
 }
 
-/** Template stand-ins for the files agents.create seeds (protocol §5 agents.create). */
+/** Template stand-ins for the files agents.create seeds (docs/gateway-protocol.md §5 agents.create). */
 export const SEEDED_FILES: Record<string, (name: string) => string> = {
   "AGENTS.md": () => "# AGENTS.md - Your Workspace\n\nThis folder is home. Treat it that way.\n",
   "SOUL.md": () => "# SOUL.md - Who You Are\n\nBe genuinely helpful, not performatively helpful.\n",
@@ -129,7 +129,7 @@ export function visibleAgent(world: World, id: unknown, now: number): SimAgent |
   return agent !== undefined && agent.readyAt <= now ? agent : undefined
 }
 
-/** Lowercase sha256 hex, as agents.files.* report `hash` (protocol §5). */
+/** Lowercase sha256 hex, as agents.files.* report `hash` (docs/gateway-protocol.md §5). */
 export function sha256Hex(content: string): string {
   return createHash("sha256").update(content).digest("hex")
 }

@@ -3,7 +3,7 @@ import type { RawConnection } from "../rawGatewayClient.ts"
 import { callFail, callOk, createReadyAgent, sha256Hex } from "./conformanceSupport.ts"
 
 /**
- * Agent and workspace-file cases (protocol §0.6, §0.8, §5 agents.*): create → poll until
+ * Agent and workspace-file cases (docs/gateway-protocol.md §0.6, §0.8, §5 agents.*): create → poll until
  * visible → files list/set/get with hashes → delete, plus the refusals.
  */
 export function defineAgentCases(conn: () => RawConnection, run: string, created: Set<string>): void {

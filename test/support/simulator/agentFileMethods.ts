@@ -3,7 +3,7 @@ import type { MethodHandler, Reply, SimulatorContext } from "./SimulatorContext.
 import { sha256Hex, visibleAgent } from "./SimulatorState.ts"
 import type { SimAgent } from "./SimulatorState.ts"
 
-/** Names agents.files.get/set accept (protocol §0.8; real `WORKSPACE_BOOTSTRAP_FILENAMES`). */
+/** Names agents.files.get/set accept (docs/gateway-protocol.md §0.8). */
 export const SUPPORTED_FILE_NAMES = ["AGENTS.md", "SOUL.md", "IDENTITY.md", "USER.md", "BOOTSTRAP.md", "MEMORY.md"]
 /** What agents.files.list shows: the supported names minus IDENTITY.md. */
 const LISTED_FILE_NAMES = SUPPORTED_FILE_NAMES.filter((name) => name !== "IDENTITY.md")
@@ -34,7 +34,7 @@ function updatedAt(ctx: SimulatorContext, agent: SimAgent, name: string): number
   return ctx.internals.fileTimes.get(`${agent.id}/${name}`) ?? agent.createdAt
 }
 
-/** agents.files.list (protocol §5): no hash or content; absent MEMORY.md is `expectedAbsent`. */
+/** agents.files.list (docs/gateway-protocol.md §5): no hash or content; absent MEMORY.md is `expectedAbsent`. */
 const list: MethodHandler = (params, ctx) => {
   const agent = visibleAgent(ctx, params.agentId, ctx.now())
   if (agent === undefined) return invalid(`agent "${String(params.agentId)}" not found`)
@@ -52,7 +52,7 @@ const list: MethodHandler = (params, ctx) => {
   })
 }
 
-/** agents.files.get (protocol §5): a missing file is `file.missing: true`, not an error. */
+/** agents.files.get (docs/gateway-protocol.md §5): a missing file is `file.missing: true`, not an error. */
 const get: MethodHandler = (params, ctx) => {
   const resolved = resolve(params, ctx)
   if (isReply(resolved)) return resolved
@@ -67,7 +67,7 @@ const get: MethodHandler = (params, ctx) => {
 }
 
 /**
- * agents.files.set (protocol §5): a stale `expectedHash` (also against a missing file) fails with
+ * agents.files.set (docs/gateway-protocol.md §5): a stale `expectedHash` (also against a missing file) fails with
  * `details.type: "agent_file_conflict"` and the current hash when there is one.
  */
 const set: MethodHandler = (params, ctx) => {

@@ -59,7 +59,7 @@ const configuredName = (ctx: Parameters<MethodHandler>[1], agentId: string): str
   return isPlainObject(entry) && typeof entry["name"] === "string" ? entry["name"] : undefined
 }
 
-/** agents.list (protocol §5): `main` first, then ready agents by id, named as their config entry says. */
+/** agents.list (docs/gateway-protocol.md §5): `main` first, then ready agents by id, named as their config entry says. */
 const list: MethodHandler = (_params, ctx) => {
   const agents = visibleAgents(ctx, ctx.now()).map((agent) => {
     const name = configuredName(ctx, agent.id) ?? agent.name
@@ -76,7 +76,7 @@ const list: MethodHandler = (_params, ctx) => {
 }
 
 /**
- * agents.create (protocol §5): acks at once, writes `agents.entries.<id>` (and `main`'s entry if
+ * agents.create (docs/gateway-protocol.md §5): acks at once, writes `agents.entries.<id>` (and `main`'s entry if
  * missing), seeds the workspace, and keeps the agent invisible for `agentReadyDelayMs`.
  */
 const create: MethodHandler = (params, ctx) => {
@@ -107,7 +107,7 @@ const create: MethodHandler = (params, ctx) => {
   return ok({ ok: true, agentId: id, name, workspace, ...(model === undefined ? {} : { model }) })
 }
 
-/** agents.update (protocol §5): name, workspace and model land in the agent's config entry. */
+/** agents.update (docs/gateway-protocol.md §5): name, workspace and model land in the agent's config entry. */
 const update: MethodHandler = (params, ctx) => {
   const agent = visibleAgent(ctx, params.agentId, ctx.now())
   if (agent === undefined) return notFound(params.agentId)
@@ -130,7 +130,7 @@ const update: MethodHandler = (params, ctx) => {
 }
 
 /**
- * agents.delete (protocol §5): refuses `main`; removes the config entry, files, sessions and chat.
+ * agents.delete (docs/gateway-protocol.md §5): refuses `main`; removes the config entry, files, sessions and chat.
  * Like the real gateway, agents.list still shows the agent for `agentReadyDelayMs` after the ack,
  * while agents.files.*, agents.update and a second delete already answer "not found".
  */

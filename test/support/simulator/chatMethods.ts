@@ -5,7 +5,7 @@ import { visibleAgent } from "./SimulatorState.ts"
 import { canonicalSessionKey, ensureSession, SESSION_DEFAULTS, sessionRow } from "./sessionMethods.ts"
 
 /**
- * chat.send (protocol §5): `runId` is the `idempotencyKey`; the user message is appended once.
+ * chat.send (docs/gateway-protocol.md §5): `runId` is the `idempotencyKey`; the user message is appended once.
  * Runs never finish here (there is no model), so a replay with the same key and message answers
  * `in_flight`, and a replay with a different message gets the real conflict error. (The real
  * gateway, without model credentials, fails the run within seconds; a later replay then answers
@@ -37,7 +37,7 @@ const send: MethodHandler = (params, ctx) => {
 }
 
 /**
- * chat.history (protocol §5): the last `limit` rows; an unknown key is an empty list, not an error.
+ * chat.history (docs/gateway-protocol.md §5): the last `limit` rows; an unknown key is an empty list, not an error.
  * `system` rows (the reset marker) carry their text as `[{type: "text", text}]`, as the real ones do.
  */
 const history: MethodHandler = (params, ctx) => {

@@ -2,7 +2,7 @@ import { checkParams, isPlainObject } from "./checkParams.ts"
 import { connectParams } from "./methodParams.ts"
 import type { RpcError } from "./SimulatorContext.ts"
 
-/** Scopes a local backend gets when it asks for none (protocol §2, observed). */
+/** Scopes a local backend gets when it asks for none (docs/gateway-protocol.md §2, observed). */
 export const DEFAULT_SCOPES = ["operator.read", "operator.write", "operator.admin", "operator.approvals", "operator.pairing"]
 
 export type ConnectOutcome =
@@ -31,7 +31,7 @@ const refuse = (error: RpcError, closeCode: number, closeReason = error.message)
  * frame/params schema (1008) → startup window (UNAVAILABLE, 1013) → protocol range must include 4
  * (PROTOCOL_MISMATCH, 1002) → role → shared token (AUTH_TOKEN_MISMATCH / DEVICE_IDENTITY_REQUIRED,
  * 1008). Device proofs are accepted unchecked; a `test` client or an Origin header gets no scopes
- * (protocol §2 handshake matrix).
+ * (docs/gateway-protocol.md §2.6).
  */
 export function checkConnect(input: ConnectInput): ConnectOutcome {
   const frame = input.frame

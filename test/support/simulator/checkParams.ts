@@ -1,7 +1,6 @@
 /**
  * A tiny schema language for the gateway's closed params objects, producing the gateway's own
- * validation text: TypeBox errors run through OpenClaw's `formatValidationErrors`
- * (`packages/gateway-protocol/src/validation-errors.ts`), e.g.
+ * validation text: TypeBox errors run through OpenClaw's `formatValidationErrors`, e.g.
  * `at root: unexpected property 'x'`, `must have required property 'idempotencyKey'`,
  * `at /client/id: must be equal to one of the allowed values`, joined with "; ".
  */

@@ -21,7 +21,7 @@ export function configHash(ctx: SimulatorContext, kind = "raw"): string {
   return `hmac-sha256:v1:${mac.digest("base64url")}`
 }
 
-/** Replaces the config file, bumps the revision and tells every client (`config.changed`, protocol §6). */
+/** Replaces the config file, bumps the revision and tells every client (`config.changed`, docs/gateway-protocol.md §6). */
 export function writeConfig(ctx: SimulatorContext, next: Record<string, unknown>): string {
   ctx.state.config = next
   ctx.internals.configRevision += 1
@@ -51,7 +51,7 @@ function restoreSecrets(merged: Record<string, unknown>, original: Record<string
   }
 }
 
-/** config.get (protocol §5): the config under every name the real payload uses, plus `hash`. */
+/** config.get (docs/gateway-protocol.md §5): the config under every name the real payload uses, plus `hash`. */
 const configGet: MethodHandler = (_params, ctx) => {
   const shown = redact(ctx.state.config)
   const applied = configHash(ctx, "applied")
@@ -82,7 +82,7 @@ const configGet: MethodHandler = (_params, ctx) => {
  * config.patch, in the real handler's order (`src/gateway/server-methods/config.ts`): stale
  * `baseHash` → parse → array-shrink guard → hashless guard (every changed leaf path needs a
  * `baseHash`, not only existing ones) → no-op → schema → write. `raw` is JSON5.
- * A write touching `gateway.*` closes every socket with 4001 after the reply (protocol §0.7).
+ * A write touching `gateway.*` closes every socket with 4001 after the reply (docs/gateway-protocol.md §0.7).
  */
 const configPatch: MethodHandler = (params, ctx) => {
   const baseHash = typeof params.baseHash === "string" && params.baseHash.trim() !== "" ? params.baseHash.trim() : undefined

@@ -11,7 +11,7 @@ import { backendConnectParams, rawHandshake } from "./rawHandshake.ts"
 /**
  * Registers the gateway conformance cases: the same `it`s run against the simulator (unit
  * project) and a real OpenClaw gateway (integration project), so the simulator cannot drift
- * from the gateway's shapes and error texts (protocol §2, §3, §5). `getTarget` is read lazily,
+ * from the gateway's shapes and error texts (docs/gateway-protocol.md §2, §3, §5). `getTarget` is read lazily,
  * after the caller's `beforeAll` started its target. Cases use run-unique names, poll instead of
  * sleeping, and delete the agents they create.
  */

@@ -33,7 +33,7 @@ export async function callFail(gw: RawConnection, method: string, params?: unkno
 }
 
 /**
- * Polls agents.list until `agentId` shows up (protocol §0.6: about 1.2–1.5 s on the real
+ * Polls agents.list until `agentId` shows up (docs/gateway-protocol.md §0.6: 160–375 ms on the real
  * gateway). A plain loop rather than `expect.poll`, so that hooks can use it too. While the
  * gateway hot-reloads after a create it may answer UNAVAILABLE ("Plugin openai was reloaded"):
  * that means "not yet", as it does to the service's retry policies.

@@ -23,7 +23,7 @@ export const SIMULATED_METHODS = Object.keys(handlers)
 
 type Scope = "operator.read" | "operator.write" | "operator.admin"
 
-// The bundled `method-scopes` table for these methods (protocol §4).
+// The bundled `method-scopes` table for these methods (docs/gateway-protocol.md §4).
 const SCOPES: Record<string, Scope> = {
   health: "operator.read",
   "agents.list": "operator.read",

@@ -13,7 +13,7 @@ const CAPABILITIES = ["chat-send-routing-contract", "model-catalog-snapshot", "s
 /** `hello-ok.policy.maxPayload` (observed 25 MiB), also enforced on frames. */
 export const MAX_PAYLOAD = 26214400
 
-/** Heartbeat as `health` reports it, from the agent's config entry (protocol §0.5). */
+/** Heartbeat as `health` reports it, from the agent's config entry (docs/gateway-protocol.md §0.5). */
 function heartbeatOf(ctx: SimulatorContext, agentId: string): Record<string, unknown> {
   const agents = isPlainObject(ctx.state.config.agents) ? ctx.state.config.agents : {}
   const entries = isPlainObject(agents.entries) ? agents.entries : {}
@@ -31,7 +31,7 @@ function durationMs(every: string): number | null {
   return Math.round(Number(match[1]) * unit)
 }
 
-/** The `health` RPC result and `health` event payload (protocol §5 health, §6). */
+/** The `health` RPC result and `health` event payload (docs/gateway-protocol.md §5 health, §6). */
 export function healthPayload(ctx: SimulatorContext): Record<string, unknown> {
   const now = ctx.now()
   const sessionsOf = (agentId: string) => {
@@ -76,7 +76,7 @@ export interface HelloInput {
   methods: ReadonlyArray<string>
 }
 
-/** The `hello-ok` payload (protocol §2 step 4), shaped like the recorded one. */
+/** The `hello-ok` payload (docs/gateway-protocol.md §2.4), shaped like the recorded one. */
 export function helloOk(ctx: SimulatorContext, input: HelloInput): Record<string, unknown> {
   const now = ctx.now()
   const ownership = visibleAgents(ctx, now).length > 1 ? "explicit" : "sole"

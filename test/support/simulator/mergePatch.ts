@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util"
 import { isPlainObject } from "./checkParams.ts"
 
 /**
- * JSON merge patch as config.patch applies it (protocol §5, docs gateway/configuration/config-rpc):
+ * JSON merge patch as config.patch applies it (docs/gateway-protocol.md §5):
  * objects merge, `null` deletes, anything else (arrays included) replaces. The real gateway also
  * merges arrays of `{id}` objects by id; the simulator does not.
  */

@@ -1,7 +1,7 @@
 import { any, arrayOf, bool, closed, int, nonEmpty, nullable, oneOf, optionalAny, record, str } from "./checkParams.ts"
 import type { Rule } from "./checkParams.ts"
 
-/** `client.id` values the gateway accepts (protocol §2, `GatewayClientIdSchema`). */
+/** `client.id` values the gateway accepts (docs/gateway-protocol.md §2, `GatewayClientIdSchema`). */
 export const CLIENT_IDS = [
   "webchat-ui", "openclaw-control-ui", "openclaw-browser-copilot", "openclaw-tui", "webchat", "cli",
   "gateway-client", "openclaw-macos", "openclaw-linux", "openclaw-ios", "openclaw-watchos",
@@ -9,7 +9,7 @@ export const CLIENT_IDS = [
 ]
 export const CLIENT_MODES = ["webchat", "cli", "ui", "backend", "node", "worker", "probe", "test"]
 
-/** `ConnectParamsSchema` of openclaw 2026.9.6 (protocol §2). */
+/** `ConnectParamsSchema` of openclaw 2026.9.6 (docs/gateway-protocol.md §2). */
 export const connectParams: Rule = closed({
   minProtocol: int(1),
   maxProtocol: int(1),
@@ -61,7 +61,7 @@ const SESSION_PATCH_FIELDS = [
 
 /**
  * Params schema per simulated method, transcribed from the gateway's TypeBox schemas
- * (`packages/gateway-protocol/src/schema/*.ts`, protocol §5). Optional fields the simulator
+ * (docs/gateway-protocol.md §5). Optional fields the simulator
  * ignores are accepted with any value.
  */
 export const methodParams: Record<string, Rule> = {

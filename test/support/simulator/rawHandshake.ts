@@ -18,7 +18,7 @@ export interface HandshakeOptions {
   then?: { method: string; params?: unknown }
 }
 
-/** `connect` params of a well-behaved local backend (protocol §0.3); override any field. */
+/** `connect` params of a well-behaved local backend (docs/gateway-protocol.md §0.3); override any field. */
 export function backendConnectParams(token: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     minProtocol: 4,

@@ -16,9 +16,10 @@ export interface QueuedFault {
   error?: RpcError
   hang?: boolean
   closeWith?: number
+  when?: (params: unknown) => boolean
 }
 
-/** One accepted socket. `seq` numbers its events (protocol §1: per-connection, monotonic). */
+/** One accepted socket. `seq` numbers its events (docs/gateway-protocol.md §1: per-connection, monotonic). */
 export interface Connection {
   ws: WebSocket
   seq: number
@@ -50,8 +51,8 @@ export function sendEvent(conn: Connection, event: string, payload: unknown, ext
   conn.ws.send(JSON.stringify({ type: "event", event, payload, seq: conn.seq, ...extra }))
 }
 
-function takeFault(hub: Hub, method: string): QueuedFault | undefined {
-  const fault = hub.faults.find((f) => f.method === method && f.remaining > 0)
+function takeFault(hub: Hub, method: string, params?: unknown): QueuedFault | undefined {
+  const fault = hub.faults.find((f) => f.method === method && f.remaining > 0 && (f.when === undefined || f.when(params)))
   if (fault !== undefined) fault.remaining -= 1
   return fault
 }
@@ -67,7 +68,7 @@ const refusal = (error: RpcError): ConnectOutcome => ({
 })
 
 /**
- * Serves one WebSocket: `connect.challenge` on open (protocol §2), then the `connect` handshake,
+ * Serves one WebSocket: `connect.challenge` on open (docs/gateway-protocol.md §2), then the `connect` handshake,
  * then requests. Injected faults win over normal handling; `latencyMs` delays every response.
  */
 export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
@@ -130,7 +131,7 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
       return
     }
     hub.calls.push({ method, params: frame.params, at: hub.ctx.now() })
-    const fault = takeFault(hub, method)
+    const fault = takeFault(hub, method, frame.params)
     if (fault?.hang === true) return
     if (fault?.closeWith !== undefined) return ws.close(fault.closeWith)
     if (fault !== undefined) return respond(id, { ok: false, error: faultError(fault) }, hub.latencyMs)

@@ -10,7 +10,7 @@ const RUNTIME = { id: "codex", cloudPlacementSupported: false, devicePlacementSu
 export const SESSION_DEFAULTS = { modelProvider: "openai", model: "gpt-6-astra", contextTokens: 200000, agentRuntime: RUNTIME, modelSelectionTarget: "session" }
 const RESOLVED = { modelProvider: "openai", model: "gpt-6-astra", agentRuntime: { id: "codex", source: "implicit" }, runtimeSelectionLocked: false }
 
-/** `agent:<agentId>:<rest>` keys keep their agent; bare keys belong to `main` (protocol §5 sessions.patch). */
+/** `agent:<agentId>:<rest>` keys keep their agent; bare keys belong to `main` (docs/gateway-protocol.md §5 sessions.patch). */
 export function canonicalSessionKey(key: string): { key: string; agentId: string } {
   const trimmed = key.trim()
   const match = /^agent:([^:]+):(.+)$/.exec(trimmed)
@@ -76,7 +76,7 @@ export function sessionRow(ctx: SimulatorContext, session: SimSession): Record<s
   }
 }
 
-/** sessions.list (protocol §5): newest first, `limit` default 100. */
+/** sessions.list (docs/gateway-protocol.md §5): newest first, `limit` default 100. */
 const list: MethodHandler = (params, ctx) => {
   const search = typeof params.search === "string" ? params.search.toLowerCase() : undefined
   const all = [...ctx.state.sessions.values()]
@@ -102,7 +102,7 @@ const list: MethodHandler = (params, ctx) => {
   })
 }
 
-/** sessions.patch (protocol §5): "ensure session"; does not check that the agent exists. */
+/** sessions.patch (docs/gateway-protocol.md §5): "ensure session"; does not check that the agent exists. */
 const patch: MethodHandler = (params, ctx) => {
   const session = ensureSession(ctx, String(params.key))
   for (const [field, value] of Object.entries(params)) {
@@ -118,7 +118,7 @@ const patch: MethodHandler = (params, ctx) => {
 }
 
 /**
- * sessions.reset (protocol §5): unknown keys are created. Like the real gateway it keeps
+ * sessions.reset (docs/gateway-protocol.md §5): unknown keys are created. Like the real gateway it keeps
  * `sessionId`, changes `lifecycleRevision` and leaves the history holding one `system` "Reset" row.
  */
 const reset: MethodHandler = (params, ctx) => {
@@ -138,7 +138,7 @@ const reset: MethodHandler = (params, ctx) => {
   })
 }
 
-/** sessions.delete (protocol §5): main sessions refused; a second delete answers `deleted: false`. */
+/** sessions.delete (docs/gateway-protocol.md §5): main sessions refused; a second delete answers `deleted: false`. */
 const remove: MethodHandler = (params, ctx) => {
   const { key } = canonicalSessionKey(String(params.key))
   if (isMainKey(key) || key === "agent:main:global") return invalid(`Cannot delete the main session (${key}).`)

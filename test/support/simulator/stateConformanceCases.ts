@@ -6,7 +6,7 @@ import { callFail, callOk, createReadyAgent } from "./conformanceSupport.ts"
 const HASH = /^hmac-sha256:v1:[A-Za-z0-9_-]+$/
 
 /**
- * Config, session and chat cases against one fixture agent (protocol §0.5, §5 config.*,
+ * Config, session and chat cases against one fixture agent (docs/gateway-protocol.md §0.5, §5 config.*,
  * sessions.*, chat.*).
  */
 export function defineStateCases(conn: () => RawConnection, run: string, created: Set<string>): void {

@@ -1,6 +1,6 @@
 import { isPlainObject } from "./checkParams.ts"
 
-/** One config schema violation, as config.patch reports it in `details.issues` (protocol §5); the root is "". */
+/** One config schema violation, as config.patch reports it in `details.issues` (docs/gateway-protocol.md §5); the root is "". */
 export interface ConfigIssue {
   path: string
   message: string

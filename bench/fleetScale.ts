@@ -1,0 +1,259 @@
+/**
+ * Fleet scale: the service as a process of its own, restarted over 10,000 and 100,000 persisted
+ * online agents (cloned rows, not provisioned one by one). Prints, per size: restart to /readyz
+ * 200, to the first accepted heartbeat, the versions restore wrote, RSS after settling, idle
+ * CPU, active timers, and the latency of the per-event queries. Also the start time and idle
+ * RSS of the service over an empty database.
+ *
+ * Env: `FLEET_SIZES` (default `10000,100000`), `FLEET_IDLE_S` (idle CPU window, default 20),
+ * `FLEET_SERVICE_ROOT` (another checkout to measure, e.g. an older commit; default this one).
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { mkdtemp } from "node:fs/promises"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import pg from "pg"
+import { seedOnlineFleet } from "../test/agents/onlineFleet.ts"
+import { createTestDatabase } from "../test/support/database.ts"
+import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const ADMIN_TOKEN = "bench-admin-token-0123456789"
+const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+const CLOCK_TICKS_PER_S = 100
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+interface Service {
+  readonly url: string
+  readonly child: ChildProcess
+  readonly startedAt: number
+  readonly stderr: () => string
+  readonly stop: () => Promise<void>
+}
+
+/** `root`'s service on `databaseUrl` (with tsx when that checkout's `npm start` uses it). */
+const spawnService = async (root: string, databaseUrl: string): Promise<Service> => {
+  const port = await freePort()
+  const start = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start
+  const args = [...(start.includes("tsx") ? ["--import", "tsx"] : []), "--import", path.join(HERE, "timerProbe.mjs"), "src/main.ts"]
+  const startedAt = performance.now()
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN,
+      SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`,
+      SWITCHYARD_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
+      SWITCHYARD_DATA_DIR: await mkdtemp(path.join(tmpdir(), "sy-fleet-")),
+      SWITCHYARD_OFFLINE_AFTER_MS: String(policy.offlineAfterMs)
+    },
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  const errors: Array<string> = []
+  child.stderr?.on("data", (chunk: Buffer) => {
+    errors.push(chunk.toString())
+    if (errors.length > 200) errors.shift()
+  })
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    startedAt,
+    stderr: () => errors.join(""),
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM")
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+      await exited
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** Polls `probe` every 50 ms until it holds; ms since the service was spawned. */
+const until = async (service: Service, what: string, probe: () => Promise<boolean>, limitMs = 600_000) => {
+  for (;;) {
+    if (service.child.exitCode !== null) throw new Error(`service exited while waiting for ${what}:\n${service.stderr()}`)
+    if (await probe().catch(() => false)) return performance.now() - service.startedAt
+    if (performance.now() - service.startedAt > limitMs) throw new Error(`no ${what} after ${limitMs} ms`)
+    await sleep(50)
+  }
+}
+
+const ready = (service: Service) => until(service, "/readyz 200", async () => (await fetch(`${service.url}/readyz`)).status === 200)
+
+const api = async (service: Service, method: string, route: string, body: unknown) => {
+  const response = await fetch(`${service.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(body)
+  })
+  return { status: response.status, body: (await response.json()) as { id: string } }
+}
+
+/** Resident set (MiB) and CPU time so far (s) of `pid`, from /proc. */
+const usage = (pid: number) => {
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return { rssMiB: rss, cpuS: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S }
+}
+
+const activeTimers = async (service: Service): Promise<number | undefined> => {
+  const before = service.stderr().length
+  service.child.kill("SIGUSR2")
+  for (let i = 0; i < 100; i++) {
+    const match = /\[timers\] (\d+)/.exec(service.stderr().slice(Math.max(0, before - 50)))
+    if (match !== null) return Number(match[1])
+    await sleep(50)
+  }
+  return undefined
+}
+
+/** Median round trip (ms) of `text` over `runs` runs. */
+const latency = async (client: pg.Client, text: string, values: ReadonlyArray<unknown>, runs = 15) => {
+  const times: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    await client.query(text, [...values])
+    times.push(performance.now() - started)
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!
+}
+
+const queryLatencies = async (databaseUrl: string, ids: { gatewayId: string; boardId: string }, size: number) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const cursor = (
+      await client.query<{ at: string; id: string }>(
+        "select (extract(epoch from created_at) * 1000000)::bigint::text as at, id from agents where deleted_at is null order by created_at, id offset $1 limit 1",
+        [Math.max(0, size - 201)]
+      )
+    ).rows[0]!
+    const live = "id, gateway_id, board_id, name, role, status, state_path, last_seen_at, heartbeat_config, version, created_at, updated_at"
+    return {
+      mainOf: await latency(client, "select id, session_key from agents where gateway_id = $1 and role = 'main' and deleted_at is null", [ids.gatewayId]),
+      leadOf: await latency(client, "select id from agents where board_id = $1 and role = 'lead' and deleted_at is null", [ids.boardId]),
+      "worker cap (count all)": await latency(client, "select count(*) from agents where board_id = $1 and role = 'worker' and deleted_at is null", [ids.boardId]),
+      "worker cap (count to 50)": await latency(
+        client,
+        "select count(*) from (select 1 from agents where board_id = $1 and role = 'worker' and deleted_at is null limit 50) as workers",
+        [ids.boardId]
+      ),
+      "list last page (offset + count)":
+        (await latency(client, `select ${live} from agents where deleted_at is null order by created_at, id limit 200 offset $1`, [Math.max(0, size - 200)])) +
+        (await latency(client, "select count(*) from agents where deleted_at is null", [])),
+      "list last page (keyset)": await latency(
+        client,
+        `select ${live} from agents where deleted_at is null and (created_at, id) > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::uuid) order by created_at, id limit 200`,
+        [cursor.at, cursor.id]
+      ),
+      "agents by state (metric)": await latency(client, "select state_path as state, count(*)::int as count from agents where deleted_at is null group by state_path", [])
+    }
+  } finally {
+    await client.end()
+  }
+}
+
+const versionsWritten = async (databaseUrl: string) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    return Number((await client.query<{ count: string }>("select count(*) from agents where version > 1 and role = 'worker'")).rows[0]!.count)
+  } finally {
+    await client.end()
+  }
+}
+
+const ms = (value: number) => `${Math.round(value)} ms`
+
+/** Restore, first heartbeat, restore writes, settled RSS, idle CPU and timers of a service just spawned over `size` agents. */
+const measureRestart = async (service: Service, databaseUrl: string, token: string, size: number, idleS: number) => {
+  const readyAt = await ready(service)
+  const beatAt = await until(service, "an accepted heartbeat", async () => {
+    const response = await fetch(`${service.url}/api/v1/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": token, "content-type": "application/json" }, body: "{}" })
+    return response.status === 200
+  })
+  // Settled: the versions restore writes (if any) stop changing for 3 s.
+  let written = await versionsWritten(databaseUrl)
+  for (let stable = 0; stable < 3 && performance.now() - service.startedAt < 600_000; ) {
+    await sleep(1_000)
+    const now = await versionsWritten(databaseUrl)
+    stable = now === written ? stable + 1 : 0
+    written = now
+  }
+  const settledAt = performance.now() - service.startedAt
+  const settled = usage(service.child.pid!)
+  await sleep(idleS * 1_000)
+  const idle = usage(service.child.pid!)
+  const timers = await activeTimers(service)
+  console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
+  console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
+  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s: ${((100 * (idle.cpuS - settled.cpuS)) / idleS).toFixed(2)}% of a core; active timers: ${timers ?? "n/a"}`)
+}
+
+
+export const fleetScale = async () => {
+  const root = process.env["FLEET_SERVICE_ROOT"] ?? path.resolve(HERE, "..")
+  const sizes = (process.env["FLEET_SIZES"] ?? "10000,100000").split(",").map(Number)
+  const idleS = Number(process.env["FLEET_IDLE_S"] ?? 20)
+  console.log(`\nfleetScale: service from ${root}`)
+  // Registering a gateway probes it; the cloned agents never call it.
+  const simulator = await startGatewaySimulator()
+  try {
+    for (const [index, size] of sizes.entries()) {
+      const db = await createTestDatabase()
+      try {
+        const empty = await spawnService(root, db.url)
+        const ids = await (async () => {
+          try {
+            const emptyReady = await ready(empty)
+            const gateway = await api(empty, "POST", "/api/v1/gateways", { name: "fleet", url: simulator.url, token: simulator.token, workspace_root: "/tmp/sy-fleet" })
+            const board = await api(empty, "POST", "/api/v1/boards", { name: "fleet", gateway_id: gateway.body.id })
+            if (gateway.status !== 201 || board.status !== 201) throw new Error(`setup failed: gateway ${gateway.status}, board ${board.status}`)
+            if (index === 0) {
+              await sleep(5_000)
+              console.log(`  empty database: start to /readyz 200 ${ms(emptyReady)} (migrations included); idle RSS ${usage(empty.child.pid!).rssMiB.toFixed(0)} MiB`)
+            }
+            return { gatewayId: gateway.body.id, boardId: board.body.id }
+          } finally {
+            await empty.stop()
+          }
+        })()
+
+        const seeded = performance.now()
+        const fleet = await seedOnlineFleet(db.url, { ...ids, count: size, policy })
+        console.log(`  ${size.toLocaleString("en")} agents: cloned in ${ms(performance.now() - seeded)}`)
+
+        const service = await spawnService(root, db.url)
+        try {
+          await measureRestart(service, db.url, fleet.token, size, idleS)
+        } finally {
+          await service.stop()
+        }
+        const latencies = await queryLatencies(db.url, ids, size)
+        console.log(`    per-event queries (median of 15, ms): ${Object.entries(latencies).map(([name, value]) => `${name} ${value.toFixed(2)}`).join("; ")}`)
+      } finally {
+        await db.drop()
+      }
+    }
+  } finally {
+    await simulator.stop()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await fleetScale()

@@ -1,0 +1,289 @@
+/**
+ * Durable heartbeats per second on one runner, and what they cost. The service runs as a
+ * process of its own against a fresh database on the machine's Postgres; the load generator
+ * (`loadGenerator.ts`), a `node:http` hello server (`helloServer.ts`), the SSE client
+ * (`sseClient.ts`) and a statement-counting proxy to Postgres (`sqlCounter.ts`) each run in
+ * processes of their own, so none shares the service's event loop.
+ *
+ * The fleet is made cheaply: one agent is provisioned through the API against the simulator and
+ * brought online, then its row is cloned (new id, name, gateway agent id and token) and the
+ * service restarted to restore the clones. Prints:
+ * - the maximum sustained durable rate (closed loop, `--in-flight` requests outstanding), beside
+ *   the hello server driven by the same generator in the same run, and the ratio;
+ * - the service's CPU time per heartbeat at that rate (from /proc; robust on a busy machine);
+ * - heartbeat latency p50/p99 at 50% and 90% of that rate (open loop: fixed schedule);
+ * - SQL statements per heartbeat (every Query/Execute the service sends, idle traffic removed);
+ * - heartbeat → SSE event p50/p99 at 100, 1,000 and 5,000/s (a rate above the maximum is run
+ *   for 1 s only, to stay bounded, and marked so).
+ * `--agents N` (default 1,000), `--seconds N` per measured phase (default 8), `--in-flight N`
+ * (default 64).
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
+import { createHash, randomBytes, randomUUID } from "node:crypto"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import pg from "pg"
+import { readAuthToken } from "../src/templates/readAuthToken.ts"
+import { createTestDatabase } from "../test/support/database.ts"
+import { registerGatewayAndBoard, type InProcessService } from "../test/support/inProcessService.ts"
+import { startService, type ServiceProcess } from "../test/support/serviceProcess.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { percentile } from "./common.ts"
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const flag = (name: string, fallback: number) => {
+  const at = process.argv.indexOf(name)
+  return at === -1 ? fallback : Number(process.argv[at + 1])
+}
+const AGENTS = flag("--agents", 1_000)
+const SECONDS = flag("--seconds", 8)
+const IN_FLIGHT = flag("--in-flight", 64)
+const SSE_RATES = [100, 1_000, 5_000]
+const HEARTBEAT = "/api/v1/agent/heartbeat"
+
+/** Progress on stderr, so the figures on stdout stay clean. */
+const step = (text: string) => process.stderr.write(`  [heartbeatThroughput] ${text}\n`)
+const ms = (value: number) => `${value.toFixed(1)} ms`
+const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, millis)))
+
+/** A bench helper script as a child process (Node's own type stripping; no tsx). */
+const child = (script: string, args: ReadonlyArray<string> = []): ChildProcess =>
+  spawn(process.execPath, [path.join(HERE, script), ...args], { stdio: ["pipe", "pipe", "inherit"] })
+
+/** The child's stdout, line by line, as a pull. */
+const lines = (process: ChildProcess) => {
+  const queue: string[] = []
+  const waiting: Array<(line: string) => void> = []
+  let partial = ""
+  process.stdout?.setEncoding("utf8")
+  process.stdout?.on("data", (chunk: string) => {
+    partial += chunk
+    let end = partial.indexOf("\n")
+    while (end !== -1) {
+      const line = partial.slice(0, end)
+      partial = partial.slice(end + 1)
+      const taker = waiting.shift()
+      if (taker === undefined) queue.push(line)
+      else taker(line)
+      end = partial.indexOf("\n")
+    }
+  })
+  return () => new Promise<string>((resolve) => (queue.length > 0 ? resolve(queue.shift()!) : waiting.push(resolve)))
+}
+
+interface LoadResult {
+  readonly ok: number
+  readonly failed: number
+  readonly seconds: number
+  readonly rate: number
+  readonly p50: number
+  readonly p99: number
+  readonly keys: ReadonlyArray<[string, number]>
+}
+
+/** One run of the load generator process. */
+const load = (job: Record<string, unknown>): Promise<LoadResult> =>
+  new Promise((resolve, reject) => {
+    const generator = child("loadGenerator.ts")
+    const out: Buffer[] = []
+    generator.stdout?.on("data", (chunk: Buffer) => out.push(chunk))
+    generator.once("exit", (code) => (code === 0 ? resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as LoadResult) : reject(new Error(`load generator exited ${code}`))))
+    generator.stdin?.end(JSON.stringify(job))
+  })
+
+const heartbeatOnce = async (url: string, token: string) => {
+  const response = await fetch(`${url}${HEARTBEAT}`, { method: "POST", headers: { "content-type": "application/json", "x-agent-token": token }, body: "{}" })
+  if (response.status !== 200) throw new Error(`heartbeat: ${response.status} ${await response.text()}`)
+  return (await response.json()) as { id: string; version: number; state?: string }
+}
+
+const serviceEnv = (databaseUrl: string) => ({
+  DATABASE_URL: databaseUrl,
+  SWITCHYARD_CHECKIN_TIMEOUT_MS: "3600000",
+  SWITCHYARD_OFFLINE_AFTER_MS: "3600000",
+  SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT: "500"
+})
+
+const withPort = (url: string, port: number) => {
+  const next = new URL(url)
+  next.host = `127.0.0.1:${port}`
+  return next.toString()
+}
+
+/** Provisions one agent through the API and brings it online; returns its id and token. */
+const provisionOne = async (service: ServiceProcess, simulator: GatewaySimulator) => {
+  const { boardId } = await registerGatewayAndBoard(service as unknown as InProcessService, simulator, "hb")
+  const created = await service.api("POST", "/api/v1/agents", { name: "hb-agent-template", board_id: boardId })
+  if (created.status !== 201) throw new Error(`agent: ${created.status} ${JSON.stringify(created.body)}`)
+  const id = created.body.id as string
+  for (;;) {
+    const agent = await service.api("GET", `/api/v1/agents/${id}`)
+    if (agent.body.state === "provisioning.awaiting") {
+      const token = readAuthToken(simulator.state.files.get(agent.body.gateway_agent_id)?.get("AGENTS.md") ?? "")
+      if (token === undefined) throw new Error("no token in AGENTS.md")
+      await heartbeatOnce(service.url, token)
+      return { id, token }
+    }
+    if (String(agent.body.state).endsWith("failed")) throw new Error(`provisioning failed: ${JSON.stringify(agent.body)}`)
+    await sleep(100)
+  }
+}
+
+/**
+ * Clones the template agent's row `count - 1` times (new id, name, gateway agent id, session key
+ * and token) in one transaction; returns the tokens of the whole fleet.
+ */
+const cloneFleet = async (databaseUrl: string, template: { id: string; token: string }, count: number) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ row: string; token_hash: string }>("select row_to_json(a)::text as row, token_hash from agents a where id = $1", [template.id])
+    const source = rows[0]
+    if (source === undefined) throw new Error("template agent not found")
+    const tokens = [template.token]
+    await client.query("begin")
+    for (let start = 1; start < count; start += 1_000) {
+      const batch: string[] = []
+      for (let i = start; i < Math.min(count, start + 1_000); i++) {
+        const token = `sy_${randomBytes(32).toString("base64url")}`
+        tokens.push(token)
+        const hash = createHash("sha256").update(token, "utf8").digest("hex")
+        batch.push(source.row.replaceAll(template.id, randomUUID()).replaceAll("hb-agent-template", `hb-agent-${i}`).replaceAll(source.token_hash, hash))
+      }
+      await client.query("insert into agents select * from json_populate_recordset(null::agents, $1::json)", [`[${batch.join(",")}]`])
+    }
+    await client.query("commit")
+    return tokens
+  } finally {
+    await client.end()
+  }
+}
+
+/** The pid of the service process listening on `url` (found by its `PORT` in /proc), if readable. */
+const servicePid = (url: string): number | undefined => {
+  const port = `PORT=${new URL(url).port}`
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("src/main.ts")) continue
+      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(port)) return Number(entry)
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return undefined
+}
+
+/** CPU time (user + system, ms) the process has used so far; 0 when unreadable. */
+const cpuMs = (pid: number | undefined): number => {
+  if (pid === undefined) return 0
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / 100
+  } catch {
+    return 0
+  }
+}
+
+/** Waits until the service's statement count stays still for `quietMs` (restore writes done). */
+const settle = async (count: () => Promise<number>, quietMs: number) => {
+  let last = await count()
+  for (;;) {
+    await sleep(quietMs)
+    const now = await count()
+    if (now - last <= 2) return now
+    last = now
+  }
+}
+
+/** Heartbeat → SSE at `rate` for `seconds`: one SSE client process, one generator process. */
+const sseLatency = async (service: ServiceProcess, tokens: ReadonlyArray<string>, rate: number, seconds: number) => {
+  const client = child("sseClient.ts", [service.url, service.adminToken])
+  const next = lines(client)
+  if ((await next()) !== "ready") throw new Error("SSE client did not start")
+  const result = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate, seconds, keys: true, inFlight: 512 })
+  const deadline = Date.now() + 10_000
+  let arrivals: Record<string, number> = {}
+  // Give the stream time to deliver the last events, then collect.
+  await sleep(Math.min(3_000, deadline - Date.now()))
+  const collected = next()
+  const exited = new Promise<string>((resolve) => client.once("close", () => resolve("{}")))
+  client.stdin?.end()
+  arrivals = JSON.parse(await Promise.race([collected, exited])) as Record<string, number>
+  const latencies = result.keys.flatMap(([key, sentAt]) => (arrivals[key] === undefined ? [] : [arrivals[key] - sentAt]))
+  return { sent: result.ok, failed: result.failed, delivered: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), postP99: result.p99 }
+}
+
+export const heartbeatThroughput = async () => {
+  const simulator = await startGatewaySimulator({ latencyMs: 1 })
+  const db = await createTestDatabase()
+  const counter = child("sqlCounter.ts", ["127.0.0.1", "5432"])
+  const counterLine = lines(counter)
+  const counterPort = Number(await counterLine())
+  const statements = async () => (counter.stdin?.write("count\n"), Number(await counterLine()))
+  const hello = child("helloServer.ts")
+  const helloPort = Number(await lines(hello)())
+  let service: ServiceProcess | undefined
+  try {
+    // 1. The fleet: one agent provisioned, the rest cloned from its row.
+    step("provisioning the template agent")
+    service = await startService(serviceEnv(db.url))
+    const template = await provisionOne(service, simulator)
+    await service.kill("SIGTERM")
+    step(`cloning it to ${AGENTS} agents`)
+    const tokens = await cloneFleet(db.url, template, AGENTS)
+    step("counting statements per heartbeat")
+
+    // 2. Statements per heartbeat, through the counting proxy (its own service process).
+    service = await startService(serviceEnv(withPort(db.url, counterPort)))
+    await settle(statements, 1_000)
+    const idleFrom = await statements()
+    const idleStarted = performance.now()
+    await sleep(2_000)
+    const idlePerMs = ((await statements()) - idleFrom) / (performance.now() - idleStarted)
+    const countFrom = await statements()
+    const countStarted = performance.now()
+    const counted = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: 200, seconds: 5, inFlight: 64 })
+    await sleep(500)
+    const spent = (await statements()) - countFrom - idlePerMs * (performance.now() - countStarted)
+    const perHeartbeat = spent / Math.max(1, counted.ok)
+    await service.kill("SIGTERM")
+
+    // 3. Throughput, latency and the stream, straight to Postgres.
+    step("max rate, hello, latency at 50% and 90%")
+    service = await startService(serviceEnv(db.url))
+    await sleep(2_000)
+    await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: 2 })
+    const pid = servicePid(service.url)
+    const cpuFrom = cpuMs(pid)
+    const max = await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: SECONDS })
+    const cpuPerHeartbeat = (cpuMs(pid) - cpuFrom) / Math.max(1, max.ok)
+    const helloRun = await load({ mode: "closed", url: `http://127.0.0.1:${helloPort}`, path: "/", tokens: [], inFlight: IN_FLIGHT, seconds: SECONDS })
+    const half = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.5), seconds: SECONDS, inFlight: 512 })
+    const ninety = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.9), seconds: SECONDS, inFlight: 512 })
+    console.log(`heartbeatThroughput: ${AGENTS} agents online, service and load generator in separate processes, ${IN_FLIGHT} requests in flight`)
+    console.log(`  max sustained durable heartbeats: ${max.rate.toFixed(0)}/s (${max.failed} failed; p50 ${ms(max.p50)}, p99 ${ms(max.p99)})`)
+    console.log(`  service CPU per heartbeat at the max rate: ${pid === undefined ? "n/a" : ms(cpuPerHeartbeat)} (user + system, 10 ms ticks)`)
+    console.log(`  node:http hello, same generator: ${helloRun.rate.toFixed(0)}/s → ratio ${((100 * max.rate) / helloRun.rate).toFixed(1)}%`)
+    console.log(`  at 50% (${Math.round(max.rate * 0.5)}/s): p50 ${ms(half.p50)}, p99 ${ms(half.p99)}, achieved ${half.rate.toFixed(0)}/s, ${half.failed} failed`)
+    console.log(`  at 90% (${Math.round(max.rate * 0.9)}/s): p50 ${ms(ninety.p50)}, p99 ${ms(ninety.p99)}, achieved ${ninety.rate.toFixed(0)}/s, ${ninety.failed} failed`)
+    console.log(`  SQL statements per heartbeat: ${perHeartbeat.toFixed(2)} (${counted.ok} heartbeats at 200/s)`)
+    for (const rate of SSE_RATES) {
+      const above = rate > max.rate
+      step(`heartbeat → SSE at ${rate}/s`)
+      const figures = await sseLatency(service, tokens, rate, above ? 1 : 5)
+      console.log(
+        `  heartbeat → SSE at ${rate}/s${above ? " (above the max: 1 s only)" : ""}: p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); POST p99 ${ms(figures.postP99)}`
+      )
+    }
+  } finally {
+    await service?.kill("SIGTERM")
+    counter.stdin?.end()
+    hello.kill()
+    await db.drop()
+    await simulator.stop()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await heartbeatThroughput()

@@ -1,0 +1,155 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Deferred, Effect, Exit, FiberId, Layer, Queue } from "effect"
+import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
+import { TransitionRepo, type NewTransition } from "../store/TransitionRepo.ts"
+import type { AgentProjection } from "./agentProjection.ts"
+
+/** One agent's write: its newest snapshot with everything that must commit with it. */
+export interface AgentWrite {
+  readonly agentId: string
+  /** The snapshot's version; an older version never overwrites a newer one. */
+  readonly version: number
+  readonly projection: AgentProjection
+  readonly snapshot: unknown
+  /** Activity rows, in order. */
+  readonly activity: ReadonlyArray<ActivityEntry>
+  /** Transitions, in version order. */
+  readonly transitions: ReadonlyArray<NewTransition>
+  /** When set, the agent's transition history is first trimmed to this many rows. */
+  readonly pruneTo: number | undefined
+}
+
+export interface GroupCommitShape {
+  /**
+   * Queues `write` for the next batch and completes when that batch has committed (so the
+   * write is durable), or fails with the SqlError that refused it. Callers keep at most one
+   * write per agent in flight, which keeps each agent's writes in order.
+   */
+  readonly write: (write: AgentWrite) => Effect.Effect<void, SqlError>
+}
+
+/**
+ * Group commit of agent snapshots: the writes of many agents go into ONE transaction, a few
+ * multi-row statements whatever their number, and each caller is answered when its batch
+ * commits. Writes that arrive while a batch is committing make up the next batch (the shape of
+ * Postgres' own WAL flush or a Kafka producer), so a batch grows with the load and a lone write
+ * waits for nobody. A batch that fails is retried write by write, each in its own transaction,
+ * so one refused write fails alone.
+ */
+export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupCommit, GroupCommitShape>() {}
+
+/** Writes per transaction at most (a 1,000-row statement stays far below Postgres' limits). */
+export const MAX_BATCH = 1_000
+
+interface Queued {
+  readonly write: AgentWrite
+  readonly done: Deferred.Deferred<void, SqlError>
+}
+
+const AGENT_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
+  last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
+  identity_template text, soul_template text, snapshot jsonb, version bigint`
+
+const agentRow = ({ agentId, projection: p, snapshot, version }: AgentWrite) => ({
+  id: agentId,
+  role: p.role,
+  board_id: p.boardId,
+  gateway_agent_id: p.gatewayAgentId,
+  session_key: p.sessionKey,
+  name: p.name,
+  status: p.status,
+  state_path: p.statePath,
+  last_seen_at: p.lastSeenAt,
+  last_error: p.lastError,
+  offline_reason: p.offlineReason,
+  token_hash: p.tokenHash,
+  heartbeat_config: p.heartbeatConfig,
+  identity_profile: p.identityProfile,
+  identity_template: p.identityTemplate,
+  soul_template: p.soulTemplate,
+  snapshot,
+  version
+})
+
+/** In agent id order, so two batches that share agents (two instances) tend to lock their rows in the same order. */
+const byAgent = (writes: ReadonlyArray<AgentWrite>) => [...writes].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0))
+
+/** The group-commit writer on the SQL client, with its one committing fiber. */
+export const GroupCommitLive = Layer.scoped(
+  GroupCommit,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const activity = yield* ActivityRepo
+    const transitions = yield* TransitionRepo
+    let pending: Queued[] = []
+    let inFlight: ReadonlyArray<Queued> = []
+    // At most one wake-up pending: writes queued meanwhile are taken by the next batch.
+    const wake = yield* Queue.sliding<void>(1)
+
+    /** One transaction for `writes`: activity, snapshots (one statement), trims, transitions (one statement). */
+    const commit = (writes: ReadonlyArray<AgentWrite>) =>
+      Effect.gen(function* () {
+        yield* activity.recordMany(writes.flatMap((write) => write.activity))
+        yield* sql`
+          update agents a set
+            role = v.role, board_id = v.board_id, gateway_agent_id = v.gateway_agent_id, session_key = v.session_key, name = v.name,
+            status = v.status, state_path = v.state_path, last_seen_at = v.last_seen_at, last_error = v.last_error,
+            offline_reason = v.offline_reason, token_hash = v.token_hash, heartbeat_config = v.heartbeat_config,
+            identity_profile = v.identity_profile, identity_template = v.identity_template, soul_template = v.soul_template,
+            snapshot = v.snapshot, version = v.version, updated_at = now(),
+            pending_token_hash = case when a.pending_token_hash = v.token_hash then null else a.pending_token_hash end,
+            deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
+          from jsonb_to_recordset(${JSON.stringify(byAgent(writes).map(agentRow))}::jsonb) as v(${sql.unsafe(AGENT_ROW)})
+          where a.id = v.id and a.version < v.version`
+        // Room for a write's transitions is made before they go in.
+        yield* Effect.forEach(writes, (write) => (write.pruneTo === undefined ? Effect.void : transitions.prune(write.agentId, write.pruneTo)), { discard: true })
+        // Numbered and announced by a trigger at commit (migration 0007), in this order.
+        yield* transitions.recordMany(writes.flatMap((write) => write.transitions.map((transition) => ({ ...transition, agentId: write.agentId }))))
+      }).pipe(sql.withTransaction)
+
+    const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<void, SqlError>) =>
+      Effect.forEach(batch, (queued) => Deferred.done(queued.done, exit), { discard: true })
+
+    const runBatch = Effect.gen(function* () {
+      const batch = pending.slice(0, MAX_BATCH)
+      pending = pending.slice(batch.length)
+      if (pending.length > 0) yield* Queue.offer(wake, undefined)
+      if (batch.length === 0) return
+      inFlight = batch
+      const exit = yield* Effect.exit(commit(batch.map((queued) => queued.write)))
+      if (Exit.isSuccess(exit) || batch.length === 1) {
+        yield* settle(batch, exit)
+      } else {
+        // One refused write must not hold back the others: each alone, in order.
+        yield* Effect.logWarning(`group commit of ${batch.length} agent writes failed; writing them one by one`, exit.cause)
+        yield* Effect.forEach(batch, (queued) => Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)), { discard: true })
+      }
+      // Only once every write is answered (an interrupted batch stays for the finalizer).
+      inFlight = []
+    })
+
+    // Registered before the committing fiber, so it runs after that fiber is stopped: writes it
+    // had not answered are refused (interrupted) rather than left waiting for ever.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...inFlight, ...pending.splice(0)], (queued) => Deferred.interrupt(queued.done), { discard: true })
+    )
+
+    yield* Queue.take(wake).pipe(
+      Effect.zipRight(runBatch),
+      Effect.catchAllCause((cause) => Effect.logError("group commit: a batch failed unexpectedly", cause)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    return GroupCommit.of({
+      write: (write) =>
+        Effect.suspend(() => {
+          const done = Deferred.unsafeMake<void, SqlError>(FiberId.none)
+          pending.push({ write, done })
+          Queue.unsafeOffer(wake, undefined)
+          return Deferred.await(done)
+        })
+    })
+  })
+)

@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto"
+import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { AgentProjection } from "../../src/agents/agentProjection.ts"
+import { GroupCommitLive } from "../../src/agents/GroupCommit.ts"
+import { SnapshotWriter } from "../../src/agents/SnapshotWriter.ts"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
+import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
+import { TransitionRepoLive } from "../../src/store/TransitionRepo.ts"
+import { createTestDatabase } from "../support/database.ts"
+
+const projection = (id: string, overrides: Partial<AgentProjection> = {}): AgentProjection => ({
+  role: "worker",
+  boardId: null,
+  gatewayAgentId: `mc-${id}`,
+  sessionKey: `agent:mc-${id}:main`,
+  status: "online",
+  statePath: "online",
+  name: `agent-${id}`,
+  lastSeenAt: null,
+  lastError: null,
+  offlineReason: null,
+  tokenHash: null,
+  heartbeatConfig: { every: "10m", target: "none" },
+  identityProfile: null,
+  identityTemplate: null,
+  soulTemplate: null,
+  ...overrides
+})
+
+describe("group commit of agent snapshots", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
+  let client: pg.Client
+  let gatewayId: string
+  const layer = GroupCommitLive.pipe(Layer.provideMerge(Layer.mergeAll(ActivityRepoLive, TransitionRepoLive)), Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)))
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    runtime = ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
+    await runtime.runPromise(Effect.void)
+    client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    gatewayId = randomUUID()
+    await client.query("insert into gateways (id, name, url, workspace_root) values ($1, 'gw', 'ws://127.0.0.1:1', '/tmp')", [gatewayId])
+  })
+
+  afterAll(async () => {
+    await client.end()
+    await runtime.dispose()
+    await db.drop()
+  })
+
+  /** A stored agent at version 0 and a writer for it. */
+  const agent = async () => {
+    const id = randomUUID()
+    await client.query(
+      `insert into agents (id, gateway_id, name, role, gateway_agent_id, session_key, status, state_path, heartbeat_config, snapshot, machine_version)
+       values ($1, $2, $3, 'worker', $4, $5, 'online', 'online', '{}', '{}', '1')`,
+      [id, gatewayId, `agent-${id}`, `mc-${id}`, `agent:mc-${id}:main`]
+    )
+    const writer = new SnapshotWriter(id, 0, 0, (effect) => void runtime.runFork(effect))
+    return { id, writer }
+  }
+
+  const transition = (n: number) => ({ gatewayId, boardId: null, fromState: "online", toState: "online", eventType: `step.${n}`, errorTag: null, at: new Date() })
+
+  /** Resolves when `version` of the writer is persisted; `settled()` says whether it has. */
+  const watch = (writer: SnapshotWriter, version: number) => {
+    let settled = false
+    const done = runtime.runPromise(writer.awaitPersisted(version)).then(() => void (settled = true))
+    return { done, settled: () => settled }
+  }
+
+  it("commits several agents' writes in one transaction and releases each waiter at that commit", async () => {
+    const blocker = await agent()
+    const others = await Promise.all([agent(), agent(), agent()])
+    // Hold the blocker's row, so its batch is in flight (waiting) while the others queue up.
+    const holder = new pg.Client({ connectionString: db.url })
+    await holder.connect()
+    try {
+      await holder.query("begin")
+      await holder.query("select 1 from agents where id = $1 for update", [blocker.id])
+      const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), [], transition(1)))
+      await expect.poll(async () => (await client.query("select count(*)::int as n from pg_locks where not granted")).rows[0].n).toBeGreaterThan(0)
+      const waiting = others.map(({ id, writer }) => watch(writer, writer.offer({ n: 1 }, projection(id, { statePath: "online.busy" }), [{ eventType: "agent.test", message: id, agentId: id }], transition(1))))
+      // Queued behind the commit in flight: none is released, none is written.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect([blocked, ...waiting].map((w) => w.settled())).toEqual([false, false, false, false])
+      expect((await client.query("select count(*)::int as n from agents where version > 0")).rows[0].n).toBe(0)
+      await holder.query("rollback")
+      await Promise.all([blocked.done, ...waiting.map((w) => w.done)])
+    } finally {
+      await holder.end()
+    }
+    // Released only once committed: the rows, activity and transitions are there, from ONE transaction.
+    const { rows } = await client.query<{ version: string; state_path: string; xmin: string }>("select version, state_path, xmin::text from agents where id = any($1)", [others.map((o) => o.id)])
+    expect(rows.map((row) => [row.version, row.state_path])).toEqual([["1", "online.busy"], ["1", "online.busy"], ["1", "online.busy"]])
+    expect(new Set(rows.map((row) => row.xmin)).size).toBe(1)
+    const activity = await client.query("select agent_id from activity where agent_id = any($1)", [others.map((o) => o.id)])
+    expect(activity.rows).toHaveLength(3)
+    const transitions = await client.query("select id from agent_transitions where agent_id = any($1)", [others.map((o) => o.id)])
+    expect(transitions.rows).toHaveLength(3)
+    expect(transitions.rows.every((row) => Number(row.id) > 0)).toBe(true)
+  })
+
+  it("writes a refused agent's snapshots later, in order and complete, without holding back its batch", async () => {
+    const poisoned = await agent()
+    const healthy = await Promise.all([agent(), agent()])
+    await client.query("create table if not exists refuse (agent_id uuid primary key)")
+    await client.query(`
+      create or replace function refuse_writes() returns trigger language plpgsql as $$
+      begin
+        if exists (select 1 from refuse where agent_id = new.id) then raise exception 'refused'; end if;
+        return new;
+      end $$`)
+    await client.query("drop trigger if exists refuse_writes on agents")
+    await client.query("create trigger refuse_writes before update on agents for each row execute function refuse_writes()")
+    await client.query("insert into refuse values ($1)", [poisoned.id])
+    try {
+      const first = watch(poisoned.writer, poisoned.writer.offer({ n: 1 }, projection(poisoned.id), [{ eventType: "agent.test", message: "1", agentId: poisoned.id }], transition(1)))
+      const others = healthy.map(({ id, writer }) => watch(writer, writer.offer({ n: 1 }, projection(id), [], transition(1))))
+      // The healthy agents commit although they shared a batch with the refused one.
+      await Promise.all(others.map((w) => w.done))
+      expect(first.settled()).toBe(false)
+      // More of the refused agent's changes arrive while it retries: they coalesce, none is lost.
+      poisoned.writer.offer({ n: 2 }, projection(poisoned.id), [{ eventType: "agent.test", message: "2", agentId: poisoned.id }], transition(2))
+      const last = watch(poisoned.writer, poisoned.writer.offer({ n: 3 }, projection(poisoned.id), [{ eventType: "agent.test", message: "3", agentId: poisoned.id }], transition(3)))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(last.settled()).toBe(false)
+      expect((await client.query("select version from agents where id = $1", [poisoned.id])).rows[0].version).toBe("0")
+      await client.query("delete from refuse where agent_id = $1", [poisoned.id])
+      await Promise.all([first.done, last.done])
+    } finally {
+      await client.query("drop trigger if exists refuse_writes on agents")
+    }
+    expect((await client.query("select version, snapshot from agents where id = $1", [poisoned.id])).rows[0]).toEqual({ version: "3", snapshot: { n: 3 } })
+    const transitions = await client.query<{ version: string; event_type: string }>("select version, event_type from agent_transitions where agent_id = $1 order by id", [poisoned.id])
+    expect(transitions.rows).toEqual([
+      { version: "1", event_type: "step.1" },
+      { version: "2", event_type: "step.2" },
+      { version: "3", event_type: "step.3" }
+    ])
+    const activity = await client.query<{ message: string }>("select message from activity where agent_id = $1 order by id", [poisoned.id])
+    expect(activity.rows.map((row) => row.message)).toEqual(["1", "2", "3"])
+  })
+})

@@ -1,0 +1,113 @@
+import { SqlClient } from "@effect/sql"
+import type { Statement } from "@effect/sql/Statement"
+import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { agentStatesQuery } from "../../src/observability/agentMetrics.ts"
+import { agentQueries, AgentRepo, AgentRepoLive } from "../../src/store/AgentRepo.ts"
+import { SqlLive } from "../../src/store/Database.ts"
+import { freshOnlineFleet } from "../agents/onlineFleet.ts"
+
+const FLEET = 100_000
+
+interface PlanNode {
+  readonly "Node Type": string
+  readonly "Relation Name"?: string
+  readonly "Index Name"?: string
+  readonly Plans?: ReadonlyArray<PlanNode>
+}
+
+const nodesOf = (node: PlanNode): Array<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
+
+/**
+ * The lookups that run per event or per request, on one gateway and one board holding 100,000
+ * agents (the worst case: neither `gateway_id` nor `board_id` narrows), each planned as an index
+ * read: no sequential scan of agents and no sort.
+ */
+describe(`agent lookups at ${FLEET.toLocaleString("en")} agents`, () => {
+  let db: Awaited<ReturnType<typeof freshOnlineFleet>>
+  let store: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient | AgentRepo, unknown>
+  let gatewayId: string
+  let boardId: string
+
+  beforeAll(async () => {
+    const started = Date.now()
+    db = await freshOnlineFleet(FLEET, { offlineAfterMs: 600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 })
+    gatewayId = db.gatewayId
+    boardId = db.boardId
+    store = ManagedRuntime.make(
+      AgentRepoLive.pipe(Layer.provideMerge(SqlLive), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) })))
+    )
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    await client.query("vacuum analyze agents")
+    await client.end()
+    console.log(`[measure] seeded ${FLEET} agents in ${Date.now() - started} ms`)
+  }, 300_000)
+
+  afterAll(async () => {
+    await store?.dispose()
+    await db?.drop()
+  })
+
+  /** The plan of `statement` and its execution time (EXPLAIN ANALYZE), ms. */
+  const explain = (build: (sql: SqlClient.SqlClient) => Statement<unknown>) =>
+    store.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [row] = yield* sql<Record<string, unknown>>`explain (analyze, format json) ${build(sql)}`
+        // One column, "QUERY PLAN", holding a one-element JSON array.
+        const plan = (Object.values(row!)[0] as ReadonlyArray<{ Plan: PlanNode; "Execution Time": number }>)[0]!
+        return { nodes: nodesOf(plan.Plan), ms: plan["Execution Time"] }
+      })
+    )
+
+  /** `build`'s plan reads one of `indexes` and neither scans agents nor sorts. */
+  const expectIndexRead = async (name: string, build: (sql: SqlClient.SqlClient) => Statement<unknown>, ...indexes: ReadonlyArray<string>) => {
+    const { nodes, ms } = await explain(build)
+    console.log(`[measure] ${name}: ${ms.toFixed(2)} ms (${nodes.map((node) => node["Node Type"] + (node["Index Name"] ? ` ${node["Index Name"]}` : "")).join(" > ")})`)
+    expect(nodes.filter((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "agents")).toEqual([])
+    expect(nodes.map((node) => node["Node Type"])).not.toContain("Sort")
+    expect(nodes.some((node) => indexes.includes(node["Index Name"] ?? ""))).toBe(true)
+  }
+
+  it("mainOf reads the partial index of gateway-main agents", () =>
+    expectIndexRead("mainOf", (sql) => agentQueries(sql).mainOf(gatewayId), "agents_gateway_main_idx"))
+
+  it("leadOf reads the partial index of board leads", () => expectIndexRead("leadOf", (sql) => agentQueries(sql).leadOf(boardId), "agents_board_lead_idx"))
+
+  it("the worker-cap count reads at most `cap` entries of the board's workers index", async () => {
+    await expectIndexRead("worker cap", (sql) => agentQueries(sql).workersUpTo(boardId, 50), "agents_board_workers_idx")
+    const [counted] = await store.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => agentQueries(sql).workersUpTo(boardId, 50)))
+    expect(Number(counted?.count)).toBe(50)
+  })
+
+  it("the restore page after the last-but-one page reads an index range in creation order", async () => {
+    const [near] = await store.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ cursor: string }>`select cursor from (${agentQueries(sql).livePage(undefined, FLEET - 1_000)}) as page offset ${FLEET - 1_001}`)
+    )
+    await expectIndexRead("restore page (deepest)", (sql) => agentQueries(sql).livePage(near!.cursor, 1_000), "agents_live_created_idx")
+    const last = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.livePage(near!.cursor, 1_000)))
+    expect(last).toHaveLength(1_000)
+  })
+
+  it("GET /agents keyset pages read an index range overall, per board and per gateway, as deep as the last page", async () => {
+    const deepest = await store.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ cursor: string }>`select cursor from (${agentQueries(sql).livePage(undefined, FLEET - 200)}) as page offset ${FLEET - 201}`)
+    )
+    const after = deepest[0]!.cursor
+    await expectIndexRead("list page (keyset, last)", (sql) => agentQueries(sql).page({ limit: 200, after }), "agents_live_created_idx")
+    // The only board (and gateway) holds every agent, so the planner may read the overall index.
+    await expectIndexRead("list page by board (keyset, last)", (sql) => agentQueries(sql).page({ boardId, limit: 200, after }), "agents_board_created_idx", "agents_live_created_idx")
+    await expectIndexRead("list page by gateway (keyset, last)", (sql) => agentQueries(sql).page({ gatewayId, limit: 200, after }), "agents_gateway_created_idx", "agents_live_created_idx")
+    const page = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.page({ boardId, limit: 200, after })))
+    expect(page.items).toHaveLength(200)
+    expect(page.next).not.toBeNull()
+    expect((await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.page({ boardId, limit: 200, after: page.next ?? undefined })))).next).toBeNull()
+  })
+
+  // O(agents), but per scrape (15 s), never per event: it reads the index, not the table.
+  it("the agents-by-state metric counts from the live state index alone", () =>
+    expectIndexRead("agents by state", (sql) => agentStatesQuery(sql), "agents_live_state_idx"))
+})
