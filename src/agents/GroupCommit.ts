@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Deferred, Effect, Exit, FiberId, Layer, Queue } from "effect"
+import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { TransitionRepo, type NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
@@ -45,7 +45,13 @@ export const MAX_BATCH = 1_000
 interface Queued {
   readonly write: AgentWrite
   readonly done: Deferred.Deferred<void, SqlError>
+   /** The writer's span, so the batch that commits the write links back to it. */
+  readonly span: Option.Option<Tracer.AnySpan>
 }
+
+/** The batch's span links: one to each write's caller, so a trace finds the commit of its snapshot. */
+const linksOf = (batch: ReadonlyArray<Queued>): Array<Tracer.SpanLink> =>
+  batch.flatMap((queued) => (Option.isSome(queued.span) ? [{ _tag: "SpanLink" as const, span: queued.span.value, attributes: {} }] : []))
 
 const AGENT_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
   last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
@@ -117,7 +123,11 @@ export const GroupCommitLive = Layer.scoped(
       if (pending.length > 0) yield* Queue.offer(wake, undefined)
       if (batch.length === 0) return
       inFlight = batch
-      const exit = yield* Effect.exit(commit(batch.map((queued) => queued.write)))
+      const exit = yield* Effect.exit(
+        commit(batch.map((queued) => queued.write)).pipe(
+          Effect.withSpan("Agents.groupCommit", { kind: "client", attributes: { writes: batch.length }, links: linksOf(batch) })
+        )
+      )
       if (Exit.isSuccess(exit) || batch.length === 1) {
         yield* settle(batch, exit)
       } else {
@@ -144,9 +154,9 @@ export const GroupCommitLive = Layer.scoped(
 
     return GroupCommit.of({
       write: (write) =>
-        Effect.suspend(() => {
+        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
           const done = Deferred.unsafeMake<void, SqlError>(FiberId.none)
-          pending.push({ write, done })
+          pending.push({ write, done, span })
           Queue.unsafeOffer(wake, undefined)
           return Deferred.await(done)
         })
