@@ -17,6 +17,9 @@ const paths = new Set<string>()
 const tags = new Set<string>()
 collect(agentMachine.root, paths, tags)
 
+/** Leaf state paths (`online`, `provisioning.awaiting`): the values an agent's `state_path` can take, in machine order. */
+export const knownStatePaths: ReadonlyArray<string> = [...paths].filter((path) => ![...paths].some((other) => other.startsWith(`${path}.`)))
+
 /** Every state path (`online`, `provisioning.awaiting`) and tag (`busy`, `live`) of the agent machine. */
 export const knownStatesAndTags: ReadonlySet<string> = new Set([...paths, ...tags])
 

@@ -18,10 +18,13 @@ export const agentStatesQuery = (sql: SqlClient.SqlClient) =>
 
 /**
  * Sets the agents-by-state gauge from the read model (a scrape every 15 s costs one aggregate
- * over an index). States no agent is in are dropped.
+ * over an index). Every state of `statePaths` is exported, 0 when no agent is in it, so a state
+ * that empties shows 0 rather than a missing series.
  */
-export const refreshAgentStates = Effect.gen(function* () {
-  const rows = yield* agentStatesQuery(yield* SqlClient.SqlClient)
-  agentsByState.reset()
-  for (const row of rows) agentsByState.set({ state: row.state }, row.count)
-})
+export const refreshAgentStates = (statePaths: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const rows = yield* agentStatesQuery(yield* SqlClient.SqlClient)
+    agentsByState.reset()
+    for (const state of statePaths) agentsByState.set({ state }, 0)
+    for (const row of rows) agentsByState.set({ state: row.state }, row.count)
+  })

@@ -50,6 +50,11 @@ describe("GET /metrics (in-process service, simulated gateway)", () => {
       const text = await scrape()
       for (const line of text.split("\n").filter((row) => row !== "" && !row.startsWith("#"))) expect(line).toMatch(SAMPLE)
       expect(value(text, 'switchyard_agents{state="provisioning.awaiting"}')).toBe(3)
+      // Every state of the machine is a series, 0 when no agent is in it.
+      for (const state of ["online", "offline", "provisioning.failed", "deleting.removing", "updating.retrying"]) {
+        expect(value(text, `switchyard_agents{state="${state}"}`)).toBe(0)
+      }
+      expect(text).not.toMatch(/switchyard_agents\{state="(provisioning|deleted)"\}/)
       expect(value(text, 'switchyard_gateway_rpc_duration_seconds_count{method="agents.create",outcome="ok"}')).toBe(3)
       expect(value(text, 'switchyard_gateway_rpc_duration_seconds_bucket{le="+Inf",method="agents.create",outcome="error"}')).toBe(1)
       expect(value(text, 'switchyard_gateway_rpc_errors_total{method="agents.create",code="UNAVAILABLE"}')).toBe(1)
