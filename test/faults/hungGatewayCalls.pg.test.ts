@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
-import { createTestDatabase } from "../support/database.ts"
-import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
-import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import type { InProcessService } from "../support/inProcessService.ts"
+import type { GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { withSimulatedStack } from "../support/simulatedStack.ts"
 
 /**
  * A hung gateway call, one method at a time: every method the lifecycle programs call may go
@@ -33,38 +33,21 @@ const CALL_TIMEOUT_MS = 300
 /** The calls of the gateway-main agent, which provisions before any fault is injected. */
 const isMainAgentCall = (params: unknown) => JSON.stringify(params ?? {}).includes("mc-gateway-")
 
-/** A fresh database, simulator and in-process service with one gateway and one board; torn down after `body`. */
-const withStack = async (config: Partial<AppConfigShape>, body: (stack: Stack) => Promise<void>) => {
-  const db = await createTestDatabase()
-  const simulator = await startGatewaySimulator()
-  let service: InProcessService | undefined
-  try {
-    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, ...config })
-    const api = service.api
-    const gateway = await api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
-    expect(gateway.status, JSON.stringify(gateway.body)).toBe(201)
-    await expect
-      .poll(async () => (await api("GET", `/api/v1/agents/${gateway.body.main_agent_id}`)).body.state, { timeout: 10_000, interval: 20 })
-      .toBe("provisioning.awaiting")
-    const board = await api("POST", "/api/v1/boards", { name: "Faults", gateway_id: gateway.body.id })
-    expect(board.status).toBe(201)
-    await body({
+/** The shared simulated stack, with a `create` for the board's agents; torn down after `body`. */
+const withStack = (config: Partial<AppConfigShape>, body: (stack: Stack) => Promise<void>) =>
+  withSimulatedStack({ config, boardName: "Faults" }, ({ simulator, service, boardId }) =>
+    body({
       simulator,
       service,
-      boardId: board.body.id,
-      agent: async (id) => (await api("GET", `/api/v1/agents/${id}`)).body as AgentView,
+      boardId,
+      agent: async (id) => (await service.api("GET", `/api/v1/agents/${id}`)).body as AgentView,
       create: async (name) => {
-        const created = await api("POST", "/api/v1/agents", { name, board_id: board.body.id })
+        const created = await service.api("POST", "/api/v1/agents", { name, board_id: boardId })
         expect(created.status, JSON.stringify(created.body)).toBe(201)
         return created.body as AgentView
       }
     })
-  } finally {
-    await service?.stop()
-    await simulator.stop()
-    await db.drop()
-  }
-}
+  )
 
 interface HungCase {
   readonly method: string

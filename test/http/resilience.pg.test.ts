@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
-import { createTestDatabase } from "../support/database.ts"
-import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
-import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
+import type { InProcessService } from "../support/inProcessService.ts"
+import type { GatewaySimulator, SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
+import { withSimulatedStack } from "../support/simulatedStack.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
 /**
@@ -33,33 +33,20 @@ interface Stack {
   readonly heartbeat: (token: string) => Promise<{ status: number; body: any }>
 }
 
-/** A fresh database, simulator and in-process service with one gateway and one board; torn down after `body`. */
-const withStack = async (simulatorOptions: SimulatorOptions, config: Partial<AppConfigShape>, body: (stack: Stack) => Promise<void>) => {
-  const db = await createTestDatabase()
-  const simulator = await startGatewaySimulator(simulatorOptions)
-  let service: InProcessService | undefined
-  try {
-    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, ...config })
+/** The shared simulated stack, with this file's views of the board's agents; torn down after `body`. */
+const withStack = (simulatorOptions: SimulatorOptions, config: Partial<AppConfigShape>, body: (stack: Stack) => Promise<void>) =>
+  withSimulatedStack({ simulator: simulatorOptions, config, boardName: "Resilience" }, ({ simulator, service, boardId }) => {
     const api = service.api
-    const gateway = await api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
-    expect(gateway.status, JSON.stringify(gateway.body)).toBe(201)
-    // The gateway-main agent provisions first, so faults a test injects reach only its own agents.
-    await expect
-      .poll(async () => (await api("GET", `/api/v1/agents/${gateway.body.main_agent_id}`)).body.state, { timeout: 10_000, interval: 20 })
-      .toBe("provisioning.awaiting")
-    const board = await api("POST", "/api/v1/boards", { name: "Resilience", gateway_id: gateway.body.id })
-    expect(board.status).toBe(201)
-    const url = service.url
-    await body({
+    return body({
       simulator,
       service,
-      boardId: board.body.id,
+      boardId,
       // The board's agents: the gateway-main agent provisions beside them and is not under test here.
-      agents: async () => (await api("GET", `/api/v1/agents?board_id=${board.body.id}`)).body.items as Array<AgentView>,
+      agents: async () => (await api("GET", `/api/v1/agents?board_id=${boardId}`)).body.items as Array<AgentView>,
       agent: async (id) => (await api("GET", `/api/v1/agents/${id}`)).body as AgentView,
       tokenOf: (gatewayAgentId) => readAuthToken(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? ""),
       heartbeat: async (token) => {
-        const response = await fetch(`${url}/api/v1/agent/heartbeat`, {
+        const response = await fetch(`${service.url}/api/v1/agent/heartbeat`, {
           method: "POST",
           headers: { "content-type": "application/json", "x-agent-token": token },
           body: "{}"
@@ -67,12 +54,7 @@ const withStack = async (simulatorOptions: SimulatorOptions, config: Partial<App
         return { status: response.status, body: await response.json() }
       }
     })
-  } finally {
-    await service?.stop()
-    await simulator.stop()
-    await db.drop()
-  }
-}
+  })
 
 const createAgents = async (stack: Stack, names: ReadonlyArray<string>) => {
   const created = await Promise.all(names.map((name) => stack.service.api("POST", "/api/v1/agents", { name, board_id: stack.boardId })))
