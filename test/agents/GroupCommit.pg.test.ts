@@ -9,26 +9,11 @@ import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
 import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
 import { TransitionRepoLive } from "../../src/store/TransitionRepo.ts"
+import { agentProjectionFixture } from "../support/agentProjectionFixture.ts"
 import { createTestDatabase } from "../support/database.ts"
 
-const projection = (id: string, overrides: Partial<AgentProjection> = {}): AgentProjection => ({
-  role: "worker",
-  boardId: null,
-  gatewayAgentId: `mc-${id}`,
-  sessionKey: `agent:mc-${id}:main`,
-  status: "online",
-  statePath: "online",
-  name: `agent-${id}`,
-  lastSeenAt: null,
-  lastError: null,
-  offlineReason: null,
-  tokenHash: null,
-  heartbeatConfig: { every: "10m", target: "none" },
-  identityProfile: null,
-  identityTemplate: null,
-  soulTemplate: null,
-  ...overrides
-})
+const projection = (id: string, overrides: Partial<AgentProjection> = {}): AgentProjection =>
+  agentProjectionFixture({ gatewayAgentId: `mc-${id}`, sessionKey: `agent:mc-${id}:main`, status: "online", statePath: "online", name: `agent-${id}`, ...overrides })
 
 describe("group commit of agent snapshots", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>

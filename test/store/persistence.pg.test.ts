@@ -14,6 +14,7 @@ import { BoardRepo, BoardRepoLive } from "../../src/store/BoardRepo.ts"
 import { migrations, MigrationsLive, SqlLive } from "../../src/store/Database.ts"
 import { GatewayRepo, GatewayRepoLive } from "../../src/store/GatewayRepo.ts"
 import { isUniqueViolation } from "../../src/store/sqlErrors.ts"
+import { agentProjectionFixture } from "../support/agentProjectionFixture.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
@@ -66,24 +67,7 @@ const withStore = async <A>(storage: Storage, use: (store: Store) => Promise<A>)
 /** The identity columns of a stored agent, as its projection repeats them. */
 const keysOf = (agent: NewAgent) => ({ role: agent.role, boardId: agent.boardId, gatewayAgentId: agent.gatewayAgentId, sessionKey: agent.sessionKey })
 
-const projection = (overrides: Partial<AgentProjection> = {}): AgentProjection => ({
-  role: "worker",
-  boardId: null,
-  gatewayAgentId: "mc-unset",
-  sessionKey: "agent:mc-unset:main",
-  status: "provisioning",
-  statePath: "provisioning.applying",
-  name: "Ada",
-  lastSeenAt: null,
-  lastError: null,
-  offlineReason: null,
-  tokenHash: null,
-  heartbeatConfig: { every: "10m", target: "none" },
-  identityProfile: null,
-  identityTemplate: null,
-  soulTemplate: null,
-  ...overrides
-})
+const projection = agentProjectionFixture
 
 const newAgent = (ids: { gatewayId: string; boardId: string | null }, overrides: Partial<AgentProjection> = {}, snapshot: unknown = { value: "provisioning" }): NewAgent => {
   const id = randomUUID()
