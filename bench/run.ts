@@ -8,7 +8,9 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   heartbeatToSse: async () => (await import("./heartbeatToSse.ts")).heartbeatToSse(),
   fleetScale: async () => (await import("./fleetScale.ts")).fleetScale(),
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
-  heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput()
+  heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput(),
+  // With tracing unset, exporting, and (given a checkout's path: `tracingOverhead.ts DIR`) a baseline.
+  tracingOverhead: async () => (await import("./tracingOverhead.ts")).tracingOverhead()
 }
 
 // Names are the arguments that are neither a `--flag` nor a flag's value (`--trials 10`).
