@@ -1,5 +1,7 @@
-// Import rules checked by `npm run check` (dependency-cruiser): no cycles, pure machines, and an
-// HTTP kernel that never reaches the gateway. See docs/architecture.md §1 for the layering.
+// Import rules checked by `npm run check` (dependency-cruiser): no cycles, pure machines, an HTTP
+// kernel that never reaches the gateway, and layers that point one way (observability/config at
+// the bottom, then the gateway client, then the agents, then the contexts). See
+// docs/architecture.md §1 and §10.1.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -23,6 +25,27 @@ module.exports = {
       comment: "HTTP handlers send events and read snapshots; gateway work belongs to the contexts' services.",
       from: { path: "^src/http/" },
       to: { path: "^src/gateway/" }
+    },
+    {
+      name: "observability-config-at-the-bottom",
+      severity: "error",
+      comment: "Logs, metrics, traces and configuration serve every layer and depend on none of them.",
+      from: { path: "^src/(observability|config)/" },
+      to: { path: "^src/", pathNot: "^src/(observability|config)/" }
+    },
+    {
+      name: "gateway-below-the-contexts",
+      severity: "error",
+      comment: "The gateway client knows the protocol, not the agents, the store or any context.",
+      from: { path: "^src/gateway/" },
+      to: { path: "^src/", pathNot: "^src/(gateway|observability|config)/" }
+    },
+    {
+      name: "agents-below-the-contexts",
+      severity: "error",
+      comment: "The actor system and its programs serve the contexts (fleet, sync, coordination, inbox, messages, streams, HTTP), never the reverse.",
+      from: { path: "^src/agents/" },
+      to: { path: "^src/(fleet|sync|coordination|inbox|messages|streams|http|inspect|cli)/" }
     },
     {
       name: "src-not-tests",

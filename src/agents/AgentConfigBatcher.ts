@@ -4,7 +4,7 @@ import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import { configConflict } from "../gateway/retryPolicies.ts"
-import { recordConfigPatch } from "../observability/gatewayMetrics.ts"
+import { recordConfigPatch } from "../gateway/gatewayMetrics.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
 
 /** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto"
 import { Context, Duration, Effect, Layer, PubSub, Redacted, Runtime, Stream } from "effect"
-import { countReconnects, measureRpc } from "../observability/gatewayMetrics.ts"
+import { countReconnects, measureRpc } from "./gatewayMetrics.ts"
 import type { DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnection, type ConnectionFailure } from "./GatewayConnection.ts"
 import {

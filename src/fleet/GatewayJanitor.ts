@@ -1,6 +1,6 @@
 import { Effect, Layer, Schedule } from "effect"
 import { GatewayClient } from "../gateway/GatewayClient.ts"
-import { PROBE_ID_PREFIX } from "../fleet/probeGateway.ts"
+import { PROBE_ID_PREFIX } from "./probeGateway.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 
 /**

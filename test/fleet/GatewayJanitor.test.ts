@@ -1,7 +1,7 @@
 import { it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
 import { expect } from "vitest"
-import { GatewayJanitorLive } from "../../src/agents/GatewayJanitor.ts"
+import { GatewayJanitorLive } from "../../src/fleet/GatewayJanitor.ts"
 import { GatewayClient, type GatewayClientShape } from "../../src/gateway/GatewayClient.ts"
 import { GatewayRepo, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
 

@@ -1,7 +1,7 @@
 import { Cause, Effect, Exit, Option } from "effect"
-import type { ConnectionStatus } from "../gateway/GatewayConnection.ts"
-import type { GatewayError } from "../gateway/GatewayError.ts"
-import { configPatchEntries, configPatches, gatewayReconnects, gatewayRpcDuration, gatewayRpcErrors } from "./metrics.ts"
+import type { ConnectionStatus } from "./GatewayConnection.ts"
+import type { GatewayError } from "./GatewayError.ts"
+import { configPatchEntries, configPatches, gatewayReconnects, gatewayRpcDuration, gatewayRpcErrors } from "../observability/metrics.ts"
 
 /** The `code` label of a failed RPC: the gateway's own code, or what kind of failure it was. */
 export const rpcErrorCode = (error: GatewayError): string => {
