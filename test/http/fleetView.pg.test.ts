@@ -39,6 +39,11 @@ describe("the fleet view API", () => {
       await set(5, 7, "offline", "offline", "no heartbeat for 3600 s")
       await set(7, 9, "offline", "offline", "no heartbeat yet")
       await set(9, 11, "provisioning", "provisioning.awaiting")
+      // Each agent's first transition, at its creation an hour ago; the ones below are newer.
+      await client.query(
+        `insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, at)
+         select id, gateway_id, board_id, 1, null, 'provisioning.applying', 'agent.create', created_at from agents`
+      )
       const entered = (from: number, to: number, ago: string) =>
         client.query(
           `insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, at)
