@@ -17,7 +17,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
 import type { Statement } from "@effect/sql/Statement"
-import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { AppConfigTest } from "../src/config/AppConfig.ts"
 import { agentQueries } from "../src/store/AgentRepo.ts"
@@ -143,7 +143,9 @@ const latency = async (client: pg.Client, text: string, values: ReadonlyArray<un
 
 /** The SQL text and parameters of statements built by the repository's builders, so the bench times what the service runs. */
 const compiled = async <K extends string>(databaseUrl: string, build: (sql: SqlClient.SqlClient) => Record<K, Statement<unknown>>) => {
-  const runtime = ManagedRuntime.make(SqlLive.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(databaseUrl)) }))))
+  const runtime = ManagedRuntime.make(
+    SqlLive.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(databaseUrl)) })), Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+  )
   try {
     return await runtime.runPromise(
       Effect.map(SqlClient.SqlClient, (sql) => {
