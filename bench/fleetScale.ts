@@ -15,7 +15,14 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
+import type { Statement } from "@effect/sql/Statement"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
+import { AppConfigTest } from "../src/config/AppConfig.ts"
+import { agentQueries } from "../src/store/AgentRepo.ts"
+import { SqlLive } from "../src/store/Database.ts"
+import { fleetQueries } from "../src/store/fleetQueries.ts"
 import { seedOnlineFleet } from "../test/agents/onlineFleet.ts"
 import { createTestDatabase } from "../test/support/database.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
@@ -134,6 +141,23 @@ const latency = async (client: pg.Client, text: string, values: ReadonlyArray<un
   return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!
 }
 
+/** The SQL text and parameters of statements built by the repository's builders, so the bench times what the service runs. */
+const compiled = async <K extends string>(databaseUrl: string, build: (sql: SqlClient.SqlClient) => Record<K, Statement<unknown>>) => {
+  const runtime = ManagedRuntime.make(
+    SqlLive.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(databaseUrl)) })), Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+  )
+  try {
+    return await runtime.runPromise(
+      Effect.map(SqlClient.SqlClient, (sql) => {
+        const statements = build(sql)
+        return Object.fromEntries(Object.entries<Statement<unknown>>(statements).map(([name, statement]) => [name, statement.compile()])) as Record<K, readonly [string, ReadonlyArray<unknown>]>
+      })
+    )
+  } finally {
+    await runtime.dispose()
+  }
+}
+
 const queryLatencies = async (databaseUrl: string, ids: { gatewayId: string; boardId: string }, size: number) => {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
@@ -162,10 +186,31 @@ const queryLatencies = async (databaseUrl: string, ids: { gatewayId: string; boa
         `select ${live} from agents where deleted_at is null and (created_at, id) > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::uuid) order by created_at, id limit 200`,
         [cursor.at, cursor.id]
       ),
-      "agents by state (metric)": await latency(client, "select state_path as state, count(*)::int as count from agents where deleted_at is null group by state_path", [])
+      "agents by state (metric)": await latency(client, "select state_path as state, count(*)::int as count from agents where deleted_at is null group by state_path", []),
+      ...(await fleetViewLatencies(client, databaseUrl, cursor))
     }
   } finally {
     await client.end()
+  }
+}
+
+/** GET /fleet/summary (its two statements) and filtered GET /agents pages, as the repository builds them. */
+const fleetViewLatencies = async (client: pg.Client, databaseUrl: string, cursor: { at: string; id: string }) => {
+  const statements = await compiled(databaseUrl, (sql) => ({
+    groups: fleetQueries(sql).groups(),
+    stuck: fleetQueries(sql).stuck(900),
+    offline: agentQueries(sql).page({ problem: "offline", limit: 200, after: undefined }),
+    failed: agentQueries(sql).page({ problem: "failed", limit: 200, after: undefined }),
+    name: agentQueries(sql).page({ q: "gent 4242", limit: 200, after: undefined }),
+    online: agentQueries(sql).page({ status: "online", limit: 200, after: `${cursor.at}.${cursor.id}` })
+  }))
+  const timed = (name: keyof typeof statements) => latency(client, statements[name][0], statements[name][1])
+  return {
+    "fleet summary (groups + stuck)": (await timed("groups")) + (await timed("stuck")),
+    "list problem=offline (keyset)": await timed("offline"),
+    "list problem=failed (keyset)": await timed("failed"),
+    "list q (keyset)": await timed("name"),
+    "list status=online last page (keyset)": await timed("online")
   }
 }
 

@@ -1,5 +1,7 @@
 import { z } from "zod"
+import { knownStatesAndTags } from "../agents/machineVocabulary.ts"
 import { isLiveCursor } from "../store/AgentRepo.ts"
+import { DEFAULT_STUCK_AFTER_S } from "../store/fleetQueries.ts"
 
 /**
  * The HTTP contract: request schemas of `/api/v1` (Mission Control's shapes, reference
@@ -105,14 +107,32 @@ export const PageQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0)
 })
 
+/** The top-level states a live agent can be in (the `status` column). */
+const agentStatus = z.enum(["provisioning", "online", "updating", "offline", "deleting"])
+const agentStatuses: ReadonlySet<string> = new Set(agentStatus.options)
+
+/** How long a busy agent may stay so before it is `stuck`, seconds (at most 30 days). */
+const stuckAfterS = z.coerce.number().int().min(1).max(2_592_000).default(DEFAULT_STUCK_AFTER_S)
+
 export const AgentListQuery = z.object({
   board_id: uuid.optional(),
   gateway_id: uuid.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(200),
   offset: z.coerce.number().int().min(0).default(0),
   /** Keyset paging: empty for the first page, then the previous page's `next`. */
-  after: z.string().refine((value) => value === "" || isLiveCursor(value), "must be empty or the `next` of a previous page").optional()
+  after: z.string().refine((value) => value === "" || isLiveCursor(value), "must be empty or the `next` of a previous page").optional(),
+  status: agentStatus.optional(),
+  /** A state path of the agent machine (not a tag), or a prefix of one. */
+  state: z
+    .string()
+    .refine((value) => knownStatesAndTags.has(value) && agentStatuses.has(value.split(".")[0] ?? ""), "must be a state path of the agent machine, e.g. `provisioning` or `provisioning.failed`")
+    .optional(),
+  q: z.string().trim().min(1).max(120).optional(),
+  problem: z.enum(["failed", "retrying", "offline", "stuck"]).optional(),
+  stuck_after_s: stuckAfterS
 })
+
+export const FleetSummaryQuery = z.object({ stuck_after_s: stuckAfterS })
 
 const taskStatus = z.enum(["inbox", "in_progress", "review", "done"])
 

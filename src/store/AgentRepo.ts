@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
 import type { AgentProjection } from "../agents/agentProjection.ts"
+import { type AgentFilter, agentFilterClauses, type FleetSummary, fleetQueries, foldFleetSummary } from "./fleetQueries.ts"
 
 /** Who an agent is, fixed at creation (Mission Control naming, reference §2.2). */
 export interface AgentKeys {
@@ -77,9 +78,14 @@ export interface AgentRepoShape {
   /** The agent's read model and snapshot; a deleted agent only with `includeDeleted`. */
   readonly get: (id: string, options?: { includeDeleted?: boolean }) => Effect.Effect<Option.Option<AgentRow & { snapshot: unknown }>, SqlError>
   /** A page by offset with the total: both cost O(offset) and O(agents); `page` pages in O(limit). */
-  readonly list: (filter: { boardId?: string | undefined; gatewayId?: string | undefined; limit: number; offset: number }) => Effect.Effect<AgentPage, SqlError>
+  readonly list: (filter: AgentFilter & { limit: number; offset: number }) => Effect.Effect<AgentPage, SqlError>
   /** Up to `limit` live agents after the cursor `after`, in creation order (keyset; an index range, no count). */
-  readonly page: (filter: { boardId?: string | undefined; gatewayId?: string | undefined; limit: number; after: LiveCursor | undefined }) => Effect.Effect<AgentKeysetPage, SqlError>
+  readonly page: (filter: AgentFilter & { limit: number; after: LiveCursor | undefined }) => Effect.Effect<AgentKeysetPage, SqlError>
+  /**
+   * Live agents counted by gateway, board and state, with the problem counts; `stuckAfterS`
+   * (seconds) is how long an agent may stay busy before it counts as stuck. Two index reads.
+   */
+  readonly summary: (stuckAfterS: number) => Effect.Effect<FleetSummary, SqlError>
   /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
   readonly findIdByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<string>, SqlError>
   readonly findByName: (filter: { name: string; boardId: string | null; gatewayId: string }) => Effect.Effect<Option.Option<string>, SqlError>
@@ -144,7 +150,7 @@ const CURSOR = "(extract(epoch from created_at) * 1000000)::bigint::text || '.' 
 
 /**
  * The statements behind the lookups that run per event or per request, each served by an
- * index (migration 0010): the repository runs them, and a test EXPLAINs them on a large fleet.
+ * index (migrations 0010, 0011): the repository runs them, and a test EXPLAINs them on a large fleet.
  */
 export const agentQueries = (sql: SqlClient.SqlClient) => {
   const after = (cursor: LiveCursor | undefined) => {
@@ -152,11 +158,7 @@ export const agentQueries = (sql: SqlClient.SqlClient) => {
     const [micros = "0", id = ""] = cursor.split(".")
     return [sql`(created_at, id) > (timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`]
   }
-  const scope = (filter: { readonly boardId?: string | undefined; readonly gatewayId?: string | undefined }) => [
-    sql`deleted_at is null`,
-    ...(filter.boardId === undefined ? [] : [sql`board_id = ${filter.boardId}`]),
-    ...(filter.gatewayId === undefined ? [] : [sql`gateway_id = ${filter.gatewayId}`])
-  ]
+  const scope = (filter: AgentFilter) => agentFilterClauses(sql, filter)
   return {
     mainOf: (gatewayId: string) =>
       sql<{ id: string; sessionKey: string }>`select id, session_key from agents where gateway_id = ${gatewayId} and role = 'main' and deleted_at is null`,
@@ -167,9 +169,13 @@ export const agentQueries = (sql: SqlClient.SqlClient) => {
     livePage: (cursor: LiveCursor | undefined, limit: number) =>
       sql<StoredSnapshotAt>`select id, snapshot, machine_version, version, ${sql.unsafe(CURSOR)} as cursor from agents
         where ${sql.and([sql`deleted_at is null`, ...after(cursor)])} order by created_at, id limit ${limit}`,
-    page: (filter: { readonly boardId?: string | undefined; readonly gatewayId?: string | undefined; readonly limit: number; readonly after: LiveCursor | undefined }) =>
+    page: (filter: AgentFilter & { readonly limit: number; readonly after: LiveCursor | undefined }) =>
       sql<AgentRow & { cursor: LiveCursor }>`select ${sql.unsafe(READ_COLUMNS)}, ${sql.unsafe(CURSOR)} as cursor from agents
-        where ${sql.and([...scope(filter), ...after(filter.after)])} order by created_at, id limit ${filter.limit}`
+        where ${sql.and([...scope(filter), ...after(filter.after)])} order by created_at, id limit ${filter.limit}`,
+    /** A page by offset, in creation order. */
+    list: (filter: AgentFilter & { readonly limit: number; readonly offset: number }) =>
+      sql<AgentRow>`select ${sql.unsafe(READ_COLUMNS)} from agents where ${sql.and(scope(filter))} order by created_at, id limit ${filter.limit} offset ${filter.offset}`,
+    count: (filter: AgentFilter) => sql<{ count: string }>`select count(*) from agents where ${sql.and(scope(filter))}`
   }
 }
 
@@ -223,22 +229,22 @@ export const AgentRepoLive = Layer.effect(
         }`.pipe(
           Effect.map((rows) => Option.fromNullable(rows[0]))
         ),
-      list: ({ boardId, gatewayId, limit, offset }) => {
-        const where = sql.and([
-          sql`deleted_at is null`,
-          ...(boardId === undefined ? [] : [sql`board_id = ${boardId}`]),
-          ...(gatewayId === undefined ? [] : [sql`gateway_id = ${gatewayId}`])
-        ])
-        return Effect.all({
-          items: sql<AgentRow>`select ${read} from agents where ${where} order by created_at, id limit ${limit} offset ${offset}`,
-          total: sql<{ count: string }>`select count(*) from agents where ${where}`.pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
-        })
-      },
+      list: (filter) =>
+        Effect.all({
+          items: queries.list(filter),
+          total: queries.count(filter).pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
+        }),
       page: (filter) =>
         Effect.map(queries.page(filter), (rows) => ({
           items: rows.map(({ cursor: _, ...row }) => row),
           next: rows.length === filter.limit ? (rows.at(-1)?.cursor ?? null) : null
         })),
+      summary: (stuckAfterS) => {
+        const fleet = fleetQueries(sql)
+        return Effect.all([fleet.groups(), fleet.stuck(stuckAfterS)], { concurrency: 2 }).pipe(
+          Effect.map(([groups, stuck]) => foldFleetSummary(groups, stuck, stuckAfterS))
+        )
+      },
       findIdByTokenHash: (tokenHash) =>
         sql<{ id: string }>`
           select id from agents where token_hash = ${tokenHash} and deleted_at is null

@@ -17,7 +17,7 @@ export const agentPaths: ZodOpenApiPathsObject = {
       requestParams: { query: AgentListQueryDoc },
       responses: {
         "200": answer(
-          "A page of agents, oldest first: by `offset` with the `total`, or after the cursor `after` with the cursor `next` of the page after it (null at the end).",
+          "A page of the agents that pass every filter given, oldest first (by creation, then id: a stable order): by `offset` with the `total`, or after the cursor `after` with the cursor `next` of the page after it (null at the end).",
           z.union([pageOf(AgentView), z.object({ items: z.array(AgentView), limit: z.int(), next: z.string().nullable() })])
         )
       }

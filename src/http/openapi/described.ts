@@ -32,5 +32,12 @@ export const AgentListQueryDoc = AgentListQuery.extend({
   gateway_id: AgentListQuery.shape.gateway_id.meta({ description: "Only this gateway's agents." }),
   after: AgentListQuery.shape.after.meta({
     description: "Keyset paging: empty for the first page, then the `next` of the previous one. The answer is then `{items, limit, next}` (no `total`, no `offset`), and each page costs the same however deep."
-  })
+  }),
+  status: AgentListQuery.shape.status.meta({ description: "Only agents in this top-level state." }),
+  state: AgentListQuery.shape.state.meta({ description: "Only agents in this state path or under it: `provisioning` matches `provisioning.*`, `provisioning.failed` that state alone." }),
+  q: AgentListQuery.shape.q.meta({ description: "Only agents whose name contains this text, ignoring case." }),
+  problem: AgentListQuery.shape.problem.meta({
+    description: "Only agents with this problem: `failed` (a `*.failed` state), `retrying` (`*.retrying`, `*.wakeRetrying`), `offline`, or `stuck` (busy, not failed, for longer than `stuck_after_s`)."
+  }),
+  stuck_after_s: AgentListQuery.shape.stuck_after_s.meta({ description: "`problem=stuck`: busy for longer than this, seconds." })
 })

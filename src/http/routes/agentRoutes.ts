@@ -62,14 +62,21 @@ export const agentRoutes = HttpRouter.empty.pipe(
     admin(
       Effect.gen(function* () {
         const query = yield* decodeQuery(AgentListQuery)
+        const filter = {
+          boardId: query.board_id,
+          gatewayId: query.gateway_id,
+          status: query.status,
+          state: query.state,
+          q: query.q,
+          problem: query.problem,
+          stuckAfterS: query.stuck_after_s
+        }
         if (query.after !== undefined) {
           const after = query.after === "" ? undefined : query.after
-          const keyset = yield* Effect.flatMap(AgentRepo, (repo) => repo.page({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, after }))
+          const keyset = yield* Effect.flatMap(AgentRepo, (repo) => repo.page({ ...filter, limit: query.limit, after }))
           return json({ items: keyset.items.map(agentView), limit: query.limit, next: keyset.next })
         }
-        const page = yield* Effect.flatMap(AgentRepo, (repo) =>
-          repo.list({ boardId: query.board_id, gatewayId: query.gateway_id, limit: query.limit, offset: query.offset })
-        )
+        const page = yield* Effect.flatMap(AgentRepo, (repo) => repo.list({ ...filter, limit: query.limit, offset: query.offset }))
         return json({ items: page.items.map(agentView), total: page.total, limit: query.limit, offset: query.offset })
       })
     )

@@ -1,0 +1,212 @@
+import { SqlClient } from "@effect/sql"
+import type { Statement } from "@effect/sql/Statement"
+import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { agentQueries, AgentRepo, AgentRepoLive } from "../../src/store/AgentRepo.ts"
+import { SqlLive } from "../../src/store/Database.ts"
+import { fleetQueries } from "../../src/store/fleetQueries.ts"
+import { freshOnlineFleet } from "../agents/onlineFleet.ts"
+
+/** 100,000 by default; `SWITCHYARD_FLEET_SIZE=10000` measures a smaller fleet. */
+const FLEET = Number(process.env["SWITCHYARD_FLEET_SIZE"] ?? 100_000)
+
+interface PlanNode {
+  readonly "Node Type": string
+  readonly "Relation Name"?: string
+  readonly "Index Name"?: string
+  readonly Plans?: ReadonlyArray<PlanNode>
+}
+
+const nodesOf = (node: PlanNode): Array<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
+
+/**
+ * Turns the first agents (creation order) of an online fleet into problems, through the read
+ * model: 30 `provisioning.failed`, 20 `updating.retrying`, 200 offline (150 silent, 50 never
+ * checked in), 10 `provisioning.awaiting` that entered provisioning 2 hours ago (stuck) and 5
+ * that entered it a minute ago (not stuck yet, like the retrying ones). Returns the ids of each group.
+ */
+const seedProblems = async (url: string) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const ids = (await client.query<{ id: string }>("select id from agents order by created_at, id limit 265")).rows.map((row) => row.id)
+    const groups = { failed: ids.slice(0, 30), retrying: ids.slice(30, 50), silent: ids.slice(50, 200), neverSeen: ids.slice(200, 250), stuck: ids.slice(250, 260), fresh: ids.slice(260, 265) }
+    const set = (group: ReadonlyArray<string>, status: string, statePath: string, reason: string | null = null) =>
+      client.query("update agents set status = $2, state_path = $3, offline_reason = $4 where id = any($1::uuid[])", [group, status, statePath, reason])
+    await set(groups.failed, "provisioning", "provisioning.failed")
+    await set(groups.retrying, "updating", "updating.retrying")
+    await set(groups.silent, "offline", "offline", "no heartbeat for 600 s")
+    await set(groups.neverSeen, "offline", "offline", "no heartbeat yet")
+    await set([...groups.stuck, ...groups.fresh], "provisioning", "provisioning.awaiting")
+    // Every agent's first transition, as provisioning left it: the history a real fleet has.
+    await client.query(
+      `insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, at)
+       select id, gateway_id, board_id, 1, null, 'provisioning.applying', 'agent.create', created_at from agents`
+    )
+    const entered = (group: ReadonlyArray<string>, ago: string) =>
+      client.query(
+        `insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, at)
+         select id, gateway_id, board_id, 2, 'online', 'provisioning.applying', 'agent.update', now() - $2::interval from agents where id = any($1::uuid[])`,
+        [group, ago]
+      )
+    await entered(groups.stuck, "2 hours")
+    await entered([...groups.fresh, ...groups.retrying], "1 minute")
+    // A later move inside provisioning does not restart the clock.
+    await client.query(
+      `insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, at)
+       select id, gateway_id, board_id, 3, 'provisioning.applying', 'provisioning.awaiting', 'apply.done', now() - interval '30 seconds' from agents where id = any($1::uuid[])`,
+      [groups.stuck]
+    )
+    await client.query("vacuum analyze agents")
+    await client.query("vacuum analyze agent_transitions")
+    return groups
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * The fleet view's queries on one gateway and one board holding 100,000 agents (neither
+ * narrows), 265 of them in trouble: the summary and every filter of GET /api/v1/agents are
+ * planned as index reads (no sequential scan of agents), and their answers are right.
+ */
+describe(`fleet view queries at ${FLEET.toLocaleString("en")} agents`, () => {
+  let db: Awaited<ReturnType<typeof freshOnlineFleet>>
+  let store: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient | AgentRepo, unknown>
+  let groups: Awaited<ReturnType<typeof seedProblems>>
+
+  beforeAll(async () => {
+    const started = Date.now()
+    db = await freshOnlineFleet(FLEET, { offlineAfterMs: 600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 })
+    groups = await seedProblems(db.url)
+    store = ManagedRuntime.make(AgentRepoLive.pipe(Layer.provideMerge(SqlLive), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
+    console.log(`[measure] seeded ${FLEET} agents in ${Date.now() - started} ms`)
+  }, 300_000)
+
+  afterAll(async () => {
+    await store?.dispose()
+    await db?.drop()
+  })
+
+  const explain = (build: (sql: SqlClient.SqlClient) => Statement<unknown>) =>
+    store.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [row] = yield* sql<Record<string, unknown>>`explain (analyze, format json) ${build(sql)}`
+        const plan = (Object.values(row!)[0] as ReadonlyArray<{ Plan: PlanNode; "Execution Time": number }>)[0]!
+        return { nodes: nodesOf(plan.Plan), ms: plan["Execution Time"] }
+      })
+    )
+
+  /** `build`'s plan reads one of `indexes` and never scans the agents table. */
+  const expectIndexRead = async (name: string, build: (sql: SqlClient.SqlClient) => Statement<unknown>, ...indexes: ReadonlyArray<string>) => {
+    const { nodes, ms } = await explain(build)
+    console.log(`[measure] ${name}: ${ms.toFixed(2)} ms (${nodes.map((node) => node["Node Type"] + (node["Index Name"] ? ` ${node["Index Name"]}` : "")).join(" > ")})`)
+    expect(nodes.filter((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "agents")).toEqual([])
+    expect(nodes.some((node) => indexes.includes(node["Index Name"] ?? ""))).toBe(true)
+    return nodes
+  }
+
+  /** Median wall time (ms) of `effect` over 7 runs, round trips included. */
+  const median = async <A>(effect: Effect.Effect<A, unknown, AgentRepo>) => {
+    const times: Array<number> = []
+    for (let i = 0; i < 7; i++) {
+      const started = performance.now()
+      await store.runPromise(effect)
+      times.push(performance.now() - started)
+    }
+    return times.sort((a, b) => a - b)[3]!
+  }
+
+  it("the summary counts from an index-only scan of the group index, and the stuck count from the busy index", async () => {
+    const grouped = await expectIndexRead("summary groups", (sql) => fleetQueries(sql).groups(), "agents_live_group_idx")
+    expect(grouped.map((node) => node["Node Type"])).toContain("Index Only Scan")
+    const stuck = await expectIndexRead("summary stuck", (sql) => fleetQueries(sql).stuck(900), "agents_busy_created_idx")
+    expect(stuck.some((node) => node["Index Name"] === "agent_transitions_agent_idx")).toBe(true)
+    const summary = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.summary(900)))
+    expect(summary.total).toBe(FLEET)
+    expect(summary.byState).toEqual({
+      online: FLEET - 265,
+      "provisioning.failed": 30,
+      "updating.retrying": 20,
+      offline: 200,
+      "provisioning.awaiting": 15
+    })
+    expect(summary.gateways).toEqual([{ gatewayId: db.gatewayId, total: FLEET, byState: summary.byState }])
+    expect(summary.boards).toEqual([{ boardId: db.boardId, gatewayId: db.gatewayId, total: FLEET, byState: summary.byState }])
+    expect(summary.problems).toEqual({
+      failed: 30,
+      retrying: 20,
+      offline: 200,
+      offlineByReason: [
+        { reason: "no heartbeat for 600 s", count: 150 },
+        { reason: "no heartbeat yet", count: 50 }
+      ],
+      stuck: 10,
+      stuckAfterS: 900
+    })
+    // Under a minute, the fresh and the retrying ones (busy too) count as well; over two hours, none.
+    expect((await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.summary(30)))).problems.stuck).toBe(35)
+    expect((await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.summary(3 * 3600)))).problems.stuck).toBe(0)
+    console.log(`[measure] summary round trip (median of 7): ${(await median(Effect.flatMap(AgentRepo, (repo) => repo.summary(900)))).toFixed(2)} ms`)
+  })
+
+  it("each problem filter pages through its own partial index, keyset and offset alike", async () => {
+    const cases = [
+      { problem: "failed", index: "agents_failed_created_idx", ids: groups.failed },
+      { problem: "retrying", index: "agents_retrying_created_idx", ids: groups.retrying },
+      { problem: "offline", index: "agents_status_created_idx", ids: [...groups.silent, ...groups.neverSeen] },
+      { problem: "stuck", index: "agents_busy_created_idx", ids: groups.stuck }
+    ] as const
+    for (const { problem, index, ids } of cases) {
+      const nodes = await expectIndexRead(`list problem=${problem} (keyset)`, (sql) => agentQueries(sql).page({ problem, limit: 200, after: undefined }), index)
+      expect(nodes.map((node) => node["Node Type"])).not.toContain("Sort")
+      const keyset = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.page({ problem, limit: 200, after: undefined })))
+      expect(keyset.items.map((agent) => agent.id)).toEqual(ids.slice(0, 200))
+      const offset = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.list({ problem, limit: 5, offset: 5 })))
+      expect(offset).toEqual({ items: keyset.items.slice(5, 10), total: ids.length })
+      console.log(
+        `[measure] list problem=${problem} round trip (median of 7): keyset ${(await median(Effect.flatMap(AgentRepo, (repo) => repo.page({ problem, limit: 200, after: undefined })))).toFixed(2)} ms, offset+count ${(await median(Effect.flatMap(AgentRepo, (repo) => repo.list({ problem, limit: 200, offset: 0 })))).toFixed(2)} ms`
+      )
+    }
+  })
+
+  it("status and state filters read the status index; a deep keyset page too", async () => {
+    await expectIndexRead("list status=offline", (sql) => agentQueries(sql).page({ status: "offline", limit: 200, after: undefined }), "agents_status_created_idx")
+    await expectIndexRead("list state=provisioning", (sql) => agentQueries(sql).page({ state: "provisioning", limit: 200, after: undefined }), "agents_status_created_idx", "agents_busy_created_idx")
+    await expectIndexRead("list state=provisioning.failed", (sql) => agentQueries(sql).page({ state: "provisioning.failed", limit: 200, after: undefined }), "agents_status_created_idx", "agents_live_state_idx", "agents_failed_created_idx")
+    const prefix = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.list({ state: "provisioning", limit: 200, offset: 0 })))
+    expect(prefix.total).toBe(45)
+    expect(new Set(prefix.items.map((agent) => agent.statePath))).toEqual(new Set(["provisioning.failed", "provisioning.awaiting"]))
+    // The deepest page of the online agents, after a cursor near the end.
+    const [near] = await store.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ cursor: string }>`select cursor from (${agentQueries(sql).livePage(undefined, FLEET - 200)}) as page offset ${FLEET - 201}`)
+    )
+    await expectIndexRead("list status=online (keyset, last)", (sql) => agentQueries(sql).page({ status: "online", limit: 200, after: near!.cursor }), "agents_status_created_idx", "agents_live_created_idx")
+    const last = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.page({ status: "online", limit: 200, after: near!.cursor })))
+    expect(last.items).toHaveLength(200)
+    const after = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.page({ status: "online", limit: 200, after: last.next ?? undefined })))
+    expect(after).toEqual({ items: [], next: null })
+    console.log(
+      `[measure] list status=online last page round trip (median of 7): ${(await median(Effect.flatMap(AgentRepo, (repo) => repo.page({ status: "online", limit: 200, after: near!.cursor })))).toFixed(2)} ms`
+    )
+  })
+
+  it("a name search reads the trigram index, case-insensitive, and combines with the other filters", async () => {
+    await expectIndexRead("list q=gent 4242", (sql) => agentQueries(sql).page({ q: "gent 4242", limit: 200, after: undefined }), "agents_name_trgm_idx")
+    const found = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.list({ q: "GENT 4242", limit: 200, offset: 0 })))
+    const expected = Array.from({ length: FLEET }, (_, n) => `Agent ${n}`).filter((name) => name.includes("Agent 4242"))
+    expect(found.items.map((agent) => agent.name).sort()).toEqual(expected.slice(0, 200).sort())
+    expect(found.total).toBe(expected.length)
+    // "Agent 3" is one of the 30 failed agents (clone numbers start at 0).
+    const failedNamed = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.list({ q: "agent 3", problem: "failed", limit: 200, offset: 0 })))
+    expect(failedNamed.items.map((agent) => agent.name)).toEqual(["Agent 3"])
+    // LIKE wildcards in the search are plain text.
+    expect((await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.list({ q: "agent%4", limit: 10, offset: 0 })))).total).toBe(0)
+    console.log(
+      `[measure] list q="gent 4242" round trip (median of 7): keyset ${(await median(Effect.flatMap(AgentRepo, (repo) => repo.page({ q: "gent 4242", limit: 200, after: undefined })))).toFixed(2)} ms, offset+count ${(await median(Effect.flatMap(AgentRepo, (repo) => repo.list({ q: "gent 4242", limit: 200, offset: 0 })))).toFixed(2)} ms`
+    )
+  })
+})
