@@ -51,7 +51,8 @@ interface Service {
 const spawnService = async (root: string, databaseUrl: string): Promise<Service> => {
   const port = await freePort()
   const start = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start
-  const flags = (process.env["FLEET_NODE_FLAGS"] ?? "").split(" ").filter((flag) => flag !== "")
+  // The Node flags of its `npm start` (e.g. `node --max-semi-space-size=16 src/main.ts`), then FLEET_NODE_FLAGS.
+  const flags = [...start.split(" "), ...(process.env["FLEET_NODE_FLAGS"] ?? "").split(" ")].filter((flag) => flag.startsWith("--"))
   const snapshotDir = process.env["FLEET_HEAP_SNAPSHOT"]
   const heap = snapshotDir === undefined ? [] : ["--heapsnapshot-signal=SIGUSR1", `--diagnostic-dir=${snapshotDir}`]
   const args = [...(start.includes("tsx") ? ["--import", "tsx"] : []), ...flags, ...heap, "--import", path.join(HERE, "timerProbe.mjs"), "src/main.ts"]
