@@ -6,7 +6,10 @@
  * RSS of the service over an empty database.
  *
  * Env: `FLEET_SIZES` (default `10000,100000`), `FLEET_IDLE_S` (idle CPU window, default 20),
- * `FLEET_SERVICE_ROOT` (another checkout to measure, e.g. an older commit; default this one).
+ * `FLEET_SERVICE_ROOT` (another checkout to measure, e.g. an older commit; default this one),
+ * `FLEET_NODE_FLAGS` (extra Node flags for the service, space-separated, e.g. `--max-semi-space-size=1`),
+ * `FLEET_HEAP_SNAPSHOT` (a directory: after settling, the service writes a `.heapsnapshot` there;
+ * summarise it with `node bench/heapSummary.ts <file>`).
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -55,7 +58,11 @@ interface Service {
 const spawnService = async (root: string, databaseUrl: string): Promise<Service> => {
   const port = await freePort()
   const start = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start
-  const args = [...(start.includes("tsx") ? ["--import", "tsx"] : []), "--import", path.join(HERE, "timerProbe.mjs"), "src/main.ts"]
+  // The Node flags of its `npm start` (e.g. `node --max-semi-space-size=16 src/main.ts`), then FLEET_NODE_FLAGS.
+  const flags = [...start.split(" "), ...(process.env["FLEET_NODE_FLAGS"] ?? "").split(" ")].filter((flag) => flag.startsWith("--"))
+  const snapshotDir = process.env["FLEET_HEAP_SNAPSHOT"]
+  const heap = snapshotDir === undefined ? [] : ["--heapsnapshot-signal=SIGUSR1", `--diagnostic-dir=${snapshotDir}`]
+  const args = [...(start.includes("tsx") ? ["--import", "tsx"] : []), ...flags, ...heap, "--import", path.join(HERE, "timerProbe.mjs"), "src/main.ts"]
   const startedAt = performance.now()
   const child = spawn(process.execPath, args, {
     cwd: root,
@@ -119,15 +126,17 @@ const usage = (pid: number) => {
   return { rssMiB: rss, cpuS: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S }
 }
 
-const activeTimers = async (service: Service): Promise<number | undefined> => {
+/** Active timers and the `process.memoryUsage()` line (MiB) the service's probe prints on SIGUSR2. */
+const probe = async (service: Service): Promise<{ timers: number | undefined; memory: string }> => {
   const before = service.stderr().length
   service.child.kill("SIGUSR2")
   for (let i = 0; i < 100; i++) {
-    const match = /\[timers\] (\d+)/.exec(service.stderr().slice(Math.max(0, before - 50)))
-    if (match !== null) return Number(match[1])
+    const output = service.stderr().slice(Math.max(0, before - 50))
+    const timers = /\[timers\] (\d+)/.exec(output)
+    if (timers !== null) return { timers: Number(timers[1]), memory: /\[memory\] ([^\n]*)/.exec(output)?.[1] ?? "n/a" }
     await sleep(50)
   }
-  return undefined
+  return { timers: undefined, memory: "n/a" }
 }
 
 /** Median round trip (ms) of `text` over `runs` runs. */
@@ -245,10 +254,15 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   const settled = usage(service.child.pid!)
   await sleep(idleS * 1_000)
   const idle = usage(service.child.pid!)
-  const timers = await activeTimers(service)
+  const { timers, memory } = await probe(service)
+  if (process.env["FLEET_HEAP_SNAPSHOT"] !== undefined) {
+    service.child.kill("SIGUSR1")
+    await sleep(Math.max(10_000, size / 2))
+  }
   console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
   console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
   console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s: ${((100 * (idle.cpuS - settled.cpuS)) / idleS).toFixed(2)}% of a core; active timers: ${timers ?? "n/a"}`)
+  console.log(`    memory after idling (MiB): ${memory}`)
 }
 
 
@@ -273,6 +287,7 @@ export const fleetScale = async () => {
             if (index === 0) {
               await sleep(5_000)
               console.log(`  empty database: start to /readyz 200 ${ms(emptyReady)} (migrations included); idle RSS ${usage(empty.child.pid!).rssMiB.toFixed(0)} MiB`)
+              console.log(`    memory (MiB): ${(await probe(empty)).memory}`)
             }
             return { gatewayId: gateway.body.id, boardId: board.body.id }
           } finally {

@@ -14,7 +14,7 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { TransitionRepo } from "../store/TransitionRepo.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
 import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
-import { projectSnapshot, type AgentProjection } from "./agentProjection.ts"
+import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
 import { applyAgent } from "./programs/applyAgent.ts"
@@ -88,6 +88,19 @@ export interface AgentSystemShape {
 /** The agent actors of this process: one XState actor per agent, persisted after every transition. */
 export class AgentSystem extends Context.Tag("switchyard/AgentSystem")<AgentSystem, AgentSystemShape>() {}
 
+/**
+ * Drops what an actor's options keep only for construction and start: the snapshot it was
+ * restored from (a copy of the stored row's, with its children and history) and its input
+ * (a restored actor's is its first context, which would outlive every later context). XState
+ * reads both in `createActor` and `start`, and `devTools` and the rest stay.
+ */
+const forgetStartOptions = (actor: { readonly options: object }) => {
+  // Overwritten in place: a copy or a `delete` would cost more than the two fields.
+  const options = actor.options as { snapshot?: unknown; input?: unknown }
+  if (options.snapshot !== undefined) options.snapshot = undefined
+  if (options.input !== undefined) options.input = undefined
+}
+
 interface Entry {
   readonly actor: ReturnType<typeof createActor<typeof agentMachine>>
   readonly writer: SnapshotWriter
@@ -129,19 +142,23 @@ export const AgentSystemLive = Layer.scoped(
       }
     })
 
+    // A write (one drain of a writer) is a span in the trace of the transition that offered it.
+    // One function for every writer: a closure per agent would cost a fleet a closure each.
+    const persist = (effect: Effect.Effect<void, never, WriterServices>, agentId: string) =>
+      void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
+
     /** Starts `actor`; `stored` is the snapshot it was restored from (an unchanged one is not written again). */
     const start = (agentId: string, actor: Entry["actor"], version: number, stored?: unknown) => {
       // A row restored while its create was still starting it must not get a second actor.
       const existing = entries.get(agentId)
       if (existing !== undefined) return existing
-      // A write (one drain of the writer) is a span in the trace of the transition that offered it.
-      const persist = (effect: Effect.Effect<void, never, WriterServices>) =>
-        void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
       const writer = new SnapshotWriter(agentId, version, version, persist, config.transitionsKeepPerAgent)
       const entry = { actor, writer }
-      // A new agent (version 0) gets an `agent.created` row with its first snapshot.
-      let previous: AgentProjection | undefined = version === 0 ? undefined : projectSnapshot(actor.getSnapshot())
-      let last: unknown
+      // The snapshot the last inspection saw (the actor holds it too, so keeping it costs
+      // nothing); its projection is derived when the next one needs it. A new agent (version 0)
+      // has none, and gets an `agent.created` row with its first snapshot; a restored one starts
+      // from the snapshot it was restored from.
+      let last: AgentSnapshot | undefined = version === 0 ? undefined : actor.getSnapshot()
       let restoredFrom = stored
       // `@xstate.snapshot` carries each snapshot with the event that produced it (`subscribe`
       // gives the snapshot alone; the last event seen would be wrong when a child's event is
@@ -153,6 +170,7 @@ export const AgentSystemLive = Layer.scoped(
         // What `subscribe` would see: not the stopped snapshot of a shutdown, nor an error.
         if (snapshot.status !== "active" && snapshot.status !== "done") return
         const projection = projectSnapshot(snapshot)
+        const previous = last === undefined ? undefined : projectSnapshot(last)
         // No transition: an event nothing accepted leaves the same snapshot object, and a restored
         // actor re-emits its stored snapshot on start.
         const moved = snapshot !== last && !(inspection.event.type === "xstate.init" && previous !== undefined)
@@ -164,7 +182,6 @@ export const AgentSystemLive = Layer.scoped(
         const version = unchanged
           ? writer.version
           : writer.offer(persistedSnapshot, projection, lifecycleActivity(snapshot.context, previous, projection), transition)
-        previous = projection
         last = snapshot
         // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
         // reader that no longer finds it can trust the database.
@@ -173,6 +190,7 @@ export const AgentSystemLive = Layer.scoped(
       actor.subscribe({ error: (error) => runFork(Effect.logError(`agent ${agentId} actor failed`, error)) })
       entries.set(agentId, entry)
       actor.start()
+      forgetStartOptions(actor)
       return entry
     }
 

@@ -29,26 +29,37 @@ export type WriterServices = GroupCommit
  * keep + ⌈keep/10⌉ rows.
  */
 export class SnapshotWriter {
+  // A fleet holds one writer per agent, nearly all idle: the pending snapshot is dropped once
+  // saved, and each list below exists only while it has members (an empty array is 16 bytes,
+  // four of them a quarter of an idle writer).
+  /** The newest snapshot offered and not yet saved. */
   private latest: Pending | undefined
-  private activity: ActivityEntry[] = []
-  private transitions: NewTransition[] = []
+  private activity: ActivityEntry[] | undefined
+  private transitions: NewTransition[] | undefined
   /** Transitions recorded since the last trim. */
   private untrimmed = 0
   private writing = false
   /** When each snapshot not yet saved was offered (`performance.now()`), for the persist-latency metric. */
-  private offeredAt: number[] = []
-  private readonly waiters: Array<{ version: number; done: Deferred.Deferred<void> }> = []
+  private offeredAt: number[] | undefined
+  private waiters: Array<{ version: number; done: Deferred.Deferred<void> }> | undefined
 
   readonly agentId: string
   /** Version of the last snapshot handed to `offer` (or restored). */
   version: number
   /** Version of the last snapshot known to be in the database. */
   persisted: number
-  private readonly run: (effect: Effect.Effect<void, never, WriterServices>) => void
+  private readonly run: (effect: Effect.Effect<void, never, WriterServices>, agentId: string) => void
   /** Transitions kept per agent (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`). */
   private readonly transitionsKeep: number
 
-  constructor(agentId: string, version: number, persisted: number, run: (effect: Effect.Effect<void, never, WriterServices>) => void, transitionsKeep = 500) {
+  /** `run` forks a drain of `agentId`'s writer (one function may serve every writer). */
+  constructor(
+    agentId: string,
+    version: number,
+    persisted: number,
+    run: (effect: Effect.Effect<void, never, WriterServices>, agentId: string) => void,
+    transitionsKeep = 500
+  ) {
     this.agentId = agentId
     this.version = version
     this.persisted = persisted
@@ -67,13 +78,20 @@ export class SnapshotWriter {
     transition?: Omit<NewTransition, "version"> | undefined
   ): number {
     this.version += 1
+    this.offeredAt ??= []
     this.offeredAt.push(performance.now())
     this.latest = { version: this.version, snapshot, projection }
-    this.activity.push(...activity)
-    if (transition !== undefined) this.transitions.push({ ...transition, version: this.version })
+    if (activity.length > 0) {
+      this.activity ??= []
+      this.activity.push(...activity)
+    }
+    if (transition !== undefined) {
+      this.transitions ??= []
+      this.transitions.push({ ...transition, version: this.version })
+    }
     if (!this.writing) {
       this.writing = true
-      this.run(this.drain())
+      this.run(this.drain(), this.agentId)
     }
     return this.version
   }
@@ -84,6 +102,7 @@ export class SnapshotWriter {
     return Effect.suspend(() => {
       if (this.persisted >= version) return Effect.void
       const done = Deferred.unsafeMake<void>(FiberId.none)
+      this.waiters ??= []
       this.waiters.push({ version, done })
       return Deferred.await(done)
     })
@@ -98,10 +117,10 @@ export class SnapshotWriter {
       while (self.latest !== undefined && self.latest.version > self.persisted) {
         // Always the newest snapshot: a later one may succeed where an earlier one could not.
         const item = self.latest
-        const activity = self.activity
-        const transitions = self.transitions
-        self.activity = []
-        self.transitions = []
+        const activity = self.activity ?? []
+        const transitions = self.transitions ?? []
+        self.activity = undefined
+        self.transitions = undefined
         const trim = self.untrimmed + transitions.length >= trimEvery
         // One transaction with the snapshot: its activity, trim and transitions (answered at commit).
         const written = yield* groupCommit
@@ -117,20 +136,25 @@ export class SnapshotWriter {
           // A queued write commits whatever its caller does: the caller waits for its answer.
           .pipe(Effect.uninterruptible, Effect.either)
         if (written._tag === "Left") {
-          self.activity = [...activity, ...self.activity]
-          self.transitions = [...transitions, ...self.transitions]
+          self.activity = [...activity, ...(self.activity ?? [])]
+          self.transitions = [...transitions, ...(self.transitions ?? [])]
           yield* Effect.logError(`persisting agent ${self.agentId} failed (attempt ${failures + 1}); retrying`, written.left)
           yield* Effect.sleep(retryDelay(failures++))
           continue
         }
         failures = 0
         self.untrimmed = trim ? 0 : self.untrimmed + transitions.length
-        observeEventToPersist(self.offeredAt.splice(0, item.version - self.persisted))
+        const offeredAt = self.offeredAt ?? []
+        observeEventToPersist(offeredAt.splice(0, item.version - self.persisted))
+        if (offeredAt.length === 0) self.offeredAt = undefined
         self.persisted = item.version
-        for (const waiter of self.waiters.filter((w) => w.version <= item.version)) {
-          self.waiters.splice(self.waiters.indexOf(waiter), 1)
-          yield* Deferred.succeed(waiter.done, undefined)
-        }
+        // Saved: nothing newer was offered meanwhile, so the writer keeps no snapshot.
+        if (self.latest === item) self.latest = undefined
+        const waiters = self.waiters ?? []
+        const due = waiters.filter((w) => w.version <= item.version)
+        const waiting = waiters.filter((w) => w.version > item.version)
+        self.waiters = waiting.length === 0 ? undefined : waiting
+        for (const waiter of due) yield* Deferred.succeed(waiter.done, undefined)
       }
     }).pipe(
       Effect.ensuring(
@@ -139,7 +163,7 @@ export class SnapshotWriter {
           // An offer may land between the loop's last check and here: drain again.
           if (this.latest !== undefined && this.latest.version > this.persisted) {
             this.writing = true
-            this.run(this.drain())
+            this.run(this.drain(), this.agentId)
           }
         })
       )
