@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
-import { createServer } from "node:net"
+import { freePort } from "../test/support/freePort.ts"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -36,15 +36,6 @@ const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAtt
 const CLOCK_TICKS_PER_S = 100
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 interface Service {
   readonly url: string

@@ -20,7 +20,7 @@
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
-import { createServer as createNetServer } from "node:net"
+import { freePort } from "../test/support/freePort.ts"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -40,15 +40,6 @@ interface Figures {
   readonly p50: number
   readonly p99: number
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createNetServer()
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 /** The service of checkout `root` on a fresh database; resolves once `/readyz` is 200. */
 const startService = async (root: string, env: Record<string, string>) => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process"
-import { createServer } from "node:net"
+import { freePort } from "./freePort.ts"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -14,15 +14,6 @@ export interface ServiceProcess {
   /** SIGKILL (a crash) by default; resolves when the process is gone. */
   readonly kill: (signal?: NodeJS.Signals) => Promise<void>
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 /**
  * Runs the real service (`src/main.ts`) as a child process with `env` on a free port, and
