@@ -4,8 +4,11 @@
  * result counts, and the gateway calls of the sync by method with their mean latency.
  * Provisioning goes through the API like an operator's script would: `POST /agents`, 100 in
  * flight, then a wait until every agent is provisioned. `--concurrency N` sets
- * SWITCHYARD_SYNC_CONCURRENCY (default 8).
+ * SWITCHYARD_SYNC_CONCURRENCY (default 8). It also prints how busy this process's event loop was
+ * during the sync (service, simulator and load share it): near 100%, the figure measures the
+ * process's CPU rather than the gateway round trips.
  */
+import { performance } from "node:perf_hooks"
 import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../test/support/inProcessService.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
@@ -46,6 +49,7 @@ export const syncThousand = async () => {
     const provisionMs = Date.now() - provisionStarted
 
     const before = await service.gatewayStats()
+    const loopBefore = performance.eventLoopUtilization()
     const started = Date.now()
     // overwrite: USER.md and MEMORY.md are written too, so every agent gets all six of its files.
     const job = await service.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync?overwrite=true`)
@@ -58,6 +62,7 @@ export const syncThousand = async () => {
       await new Promise((r) => setTimeout(r, 100))
     }
     const syncMs = Date.now() - started
+    const loopBusy = performance.eventLoopUtilization(loopBefore).utilization
     const after = await service.gatewayStats()
     const calls = Object.fromEntries(Object.keys(after.calls).map((method) => [method, (after.calls[method] ?? 0) - (before.calls[method] ?? 0)]).filter(([, n]) => n !== 0))
     const mean = Object.fromEntries(
@@ -69,6 +74,7 @@ export const syncThousand = async () => {
     console.log(`  result: ${JSON.stringify(result.progress)}, main_updated ${result.main_updated}, errors ${result.errors.length}`)
     console.log(`  gateway calls of the sync by method: ${JSON.stringify(calls)}`)
     console.log(`  mean latency by method (ms): ${JSON.stringify(mean)}`)
+    console.log(`  this process's event loop was busy ${Math.round(loopBusy * 100)}% of the sync`)
   } finally {
     await service.stop()
     await db.drop()

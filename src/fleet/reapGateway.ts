@@ -1,20 +1,22 @@
 import { Clock, Effect } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { GatewayClient } from "../gateway/GatewayClient.ts"
-import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
+import { AgentRepo, type AgentKeysetPage, type AgentRow, type LiveCursor } from "../store/AgentRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 
 const PAGE = 500
 
-/** Every live agent of a gateway (deleted ones are gone from the list). */
+/** Every live agent of a gateway (deleted ones are gone from the list), by keyset pages: O(agents) in all. */
 const agentsOf = (gatewayId: string) =>
   Effect.gen(function* () {
     const repo = yield* AgentRepo
     const rows: Array<AgentRow> = []
-    for (let offset = 0; ; offset += PAGE) {
-      const page = yield* repo.list({ gatewayId, limit: PAGE, offset })
+    let after: LiveCursor | undefined = undefined
+    for (;;) {
+      const page: AgentKeysetPage = yield* repo.page({ gatewayId, limit: PAGE, after })
       rows.push(...page.items)
-      if (page.items.length < PAGE) return rows
+      if (page.next === null) return rows
+      after = page.next
     }
   })
 

@@ -235,10 +235,62 @@ describe("applyAgent", () => {
       sim.inject({ method: "agents.files.set", closeWith: 1012 })
       const output = yield* run(applyAgent(applyInput()))
       expect(sim.connectionsOpened).toBe(2)
-      // The interrupted write was sent again; every file landed.
-      expect(written()).toHaveLength(new Set(written()).size + 1)
+      // The writes in flight on the closed socket were sent again (each at most once more); every file landed.
+      const counts = new Map<string, number>()
+      for (const name of written()) counts.set(name, (counts.get(name) ?? 0) + 1)
+      expect(written().length).toBeGreaterThan(counts.size)
+      for (const [name, times] of counts) expect(times, name).toBeLessThanOrEqual(2)
       expect(written()).toEqual(expect.arrayContaining(PROVISIONED))
       expect(hashAgentToken(tokenIn(files().get("AGENTS.md")))).toBe(output.tokenHash)
+    })
+  )
+
+  it.scopedLive("writes the workspace files in flight together: one unanswered write does not hold back the others", () =>
+    Effect.gen(function* () {
+      const { sim, run, written } = yield* harness()
+      const nameOf = (params: unknown) => (params as { name: string }).name
+      sim.inject({ method: "agents.files.set", hang: true, when: (params) => nameOf(params) === "AGENTS.md" })
+      const started = Date.now()
+      const exit = yield* Effect.exit(run(applyAgent(applyInput())))
+      // The other files reached the gateway while AGENTS.md went unanswered.
+      expect(written()).toEqual(expect.arrayContaining(PROVISIONED))
+      expect(Date.now() - started).toBeLessThan(4_000)
+      expect(Exit.isFailure(exit) && toStepError("apply", exit.cause, 0)).toMatchObject({
+        tag: "GatewayTimeoutError",
+        message: "agents.files.set: no answer within 2000 ms",
+        transient: true
+      })
+    })
+  )
+
+  it.scopedLive("an unsupported file is skipped on its own; the other files are written and the apply succeeds", () =>
+    Effect.gen(function* () {
+      const { sim, run, files, written } = yield* harness()
+      sim.inject({
+        method: "agents.files.set",
+        error: { code: "INVALID_REQUEST", message: 'unsupported file "SOUL.md"' },
+        when: (params) => (params as { name: string }).name === "SOUL.md"
+      })
+      const output = yield* run(applyAgent(applyInput()))
+      expect(written()).toEqual(expect.arrayContaining(PROVISIONED))
+      expect(files().get("MEMORY.md")).toMatch(/^# MEMORY\.md: Ada/)
+      expect(files().get("IDENTITY.md")).toContain("Ada")
+      expect(hashAgentToken(tokenIn(files().get("AGENTS.md")))).toBe(output.tokenHash)
+    })
+  )
+
+  it.scopedLive("the first refused file write fails the apply with its typed error", () =>
+    Effect.gen(function* () {
+      const { sim, run } = yield* harness()
+      sim.inject({
+        method: "agents.files.set",
+        error: { code: "INVALID_REQUEST", message: "invalid agents.files.set params: at /content: must be string" },
+        when: (params) => (params as { name: string }).name === "IDENTITY.md"
+      })
+      const error = yield* Effect.flip(run(applyAgent(applyInput())))
+      expect(error).toBeInstanceOf(GatewayRpcError)
+      expect(error).toMatchObject({ method: "agents.files.set", kind: "invalid_request" })
+      expect(sim.countOf("sessions.reset")).toBe(0)
     })
   )
 

@@ -13,85 +13,106 @@ import { gatewayCall } from "./gatewayCall.ts"
 import { loadGateway } from "./loadGateway.ts"
 import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
+/** An agent's workspace file writes in flight at once (it has at most six supported files). */
+const FILE_WRITES_IN_FLIGHT = 6
+
 /**
  * Applies an agent on its gateway, for action "provision" or "update"
- * (docs/architecture.md §5.2): ensure the session (`sessions.patch`), create the agent and wait until it is usable,
- * set its display name and heartbeat config (batched per gateway, skipped when unchanged), render the templates with the agent's token (freshly minted, or recovered from the workspace
- * when rotation is not asked; see `agentToken`) and write each supported file
- * (once the workspace has been seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked), then reset the session when
- * asked; after a conversion, remove the agent's old gateway agent. Idempotent, because a restore re-runs it.
+ * (docs/architecture.md §5.2): create the agent and wait until it is usable; then, at once, ensure
+ * the session (`sessions.patch`), set its display name and heartbeat config (batched per gateway,
+ * skipped when unchanged) and write its workspace: render the templates with the agent's token
+ * (freshly minted, or recovered from the workspace when rotation is not asked; see `agentToken`)
+ * and write every supported file, the writes in flight together (once the workspace has been
+ * seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked). The first of these to fail
+ * fails the step and interrupts the rest; a file the gateway refuses as unsupported is only
+ * logged. Then the session is reset when asked; after a conversion, the agent's old gateway agent
+ * is removed. Idempotent, because a restore re-runs it.
  * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
   const config = yield* AppConfig
-  const { gateway, target } = yield* loadGateway(input.gatewayId)
-  const board = input.boardId === null ? Option.none() : yield* Effect.flatMap(BoardRepo, (repo) => repo.get(input.boardId!))
+  const [{ gateway, target }, board] = yield* Effect.all(
+    [
+      loadGateway(input.gatewayId),
+      input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.get(input.boardId!))
+    ],
+    { concurrency: 2 }
+  )
   const workspace = workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
 
   const batcher = yield* AgentConfigBatcher
-  const listed = yield* batcher.preparing(
-    target.id,
-    gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }).pipe(
-      Effect.zipRight(ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace }))
-    )
-  )
-  yield* batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat })
-
+  // The agent exists before anything is written to it.
+  const listed = yield* batcher.preparing(target.id, ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace }))
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
-  const { token, hash, source } = yield* agentToken(target, input, existing.get("AGENTS.md")?.missing === false)
 
-  const context = buildTemplateContext({
-    agent: {
-      id: input.agentId,
-      name: input.spec.name,
-      gatewayAgentId: input.gatewayAgentId,
-      sessionKey: input.sessionKey,
-      workspacePath: workspace,
-      isBoardLead: input.role === "lead",
-      isMainAgent: input.role === "main",
-      identityProfile: input.spec.identityProfile,
-      heartbeatEvery: input.spec.heartbeat.every
-    },
-    board: Option.match(board, {
-      onNone: () => null,
-      onSome: (row) => ({
-        id: row.id,
-        name: row.name,
-        objective: row.objective,
-        boardType: row.boardType,
-        successMetrics: row.successMetrics,
-        targetDate: row.targetDate,
-        goalConfirmed: row.goalConfirmed
-      })
-    }),
-    gateway: {
-      workspaceRoot: gateway.workspaceRoot,
-      mainSessionKey: sessionKeyFor(gatewayAgentIdFor("main", { agentId: input.agentId, boardId: null, gatewayId: gateway.id }))
-    },
-    baseUrl: config.baseUrl,
-    authToken: Redacted.value(token)
-  })
-  // IDENTITY.md is writable but never listed by agents.files.list (docs/gateway-protocol.md §0.8).
-  const supported = SUPPORTED_FILES.filter((name) => existing.has(name) || name === "IDENTITY.md" || PRESERVED_FILES.has(name))
-  const rendered = yield* renderWorkspaceFiles({
-    context,
-    files: supported,
-    includeBootstrap: shouldIncludeBootstrap({ action: input.request.action, forceBootstrap: input.request.forceBootstrap, existing }),
-    overrides: { identityTemplate: input.spec.identityTemplate, soulTemplate: input.spec.soulTemplate }
-  })
+  const writeWorkspace = Effect.gen(function* () {
+    const { token, hash, source } = yield* agentToken(target, input, existing.get("AGENTS.md")?.missing === false)
+    const context = buildTemplateContext({
+      agent: {
+        id: input.agentId,
+        name: input.spec.name,
+        gatewayAgentId: input.gatewayAgentId,
+        sessionKey: input.sessionKey,
+        workspacePath: workspace,
+        isBoardLead: input.role === "lead",
+        isMainAgent: input.role === "main",
+        identityProfile: input.spec.identityProfile,
+        heartbeatEvery: input.spec.heartbeat.every
+      },
+      board: Option.match(board, {
+        onNone: () => null,
+        onSome: (row) => ({
+          id: row.id,
+          name: row.name,
+          objective: row.objective,
+          boardType: row.boardType,
+          successMetrics: row.successMetrics,
+          targetDate: row.targetDate,
+          goalConfirmed: row.goalConfirmed
+        })
+      }),
+      gateway: {
+        workspaceRoot: gateway.workspaceRoot,
+        mainSessionKey: sessionKeyFor(gatewayAgentIdFor("main", { agentId: input.agentId, boardId: null, gatewayId: gateway.id }))
+      },
+      baseUrl: config.baseUrl,
+      authToken: Redacted.value(token)
+    })
+    // IDENTITY.md is writable but never listed by agents.files.list (docs/gateway-protocol.md §0.8).
+    const supported = SUPPORTED_FILES.filter((name) => existing.has(name) || name === "IDENTITY.md" || PRESERVED_FILES.has(name))
+    const rendered = yield* renderWorkspaceFiles({
+      context,
+      files: supported,
+      includeBootstrap: shouldIncludeBootstrap({ action: input.request.action, forceBootstrap: input.request.forceBootstrap, existing }),
+      overrides: { identityTemplate: input.spec.identityTemplate, soulTemplate: input.spec.soulTemplate }
+    })
 
-  for (const [name, content] of rendered) {
     // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
-    if (input.workspaceSeeded && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false) continue
-    yield* gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
-      Effect.catchIf(
-        (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
-        () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
-      )
+    const kept = (name: string) => input.workspaceSeeded && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false
+    yield* Effect.forEach(
+      [...rendered].filter(([name]) => !kept(name)),
+      ([name, content]) =>
+        gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
+          Effect.catchIf(
+            (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
+            () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
+          )
+        ),
+      { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
     )
-  }
+    return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
+  })
+
+  const [, , output] = yield* Effect.all(
+    [
+      gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
+      batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }),
+      writeWorkspace
+    ],
+    { concurrency: "unbounded" }
+  )
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
   // After a main⇄board conversion the old gateway agent goes only once the new one is complete.
   if (input.retired !== null) yield* removeGatewayAgent(target, input.retired.gatewayAgentId, input.retired.sessionKey)
-  return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
+  return output
 })
