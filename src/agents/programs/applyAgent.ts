@@ -18,9 +18,9 @@ const FILE_WRITES_IN_FLIGHT = 6
 
 /**
  * Applies an agent on its gateway, for action "provision" or "update"
- * (docs/architecture.md §5.2): create the agent and wait until it is usable; then, at once, ensure
- * the session (`sessions.patch`), set its display name and heartbeat config (batched per gateway,
- * skipped when unchanged) and write its workspace: render the templates with the agent's token
+ * (docs/architecture.md §5.2): ensure the session (`sessions.patch`), create the agent and wait
+ * until it is usable; then, at once, set its display name and heartbeat config (batched per
+ * gateway, skipped when unchanged) and write its workspace: render the templates with the agent's token
  * (freshly minted, or recovered from the workspace when rotation is not asked; see `agentToken`)
  * and write every supported file, the writes in flight together (once the workspace has been
  * seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked). The first of these to fail
@@ -41,8 +41,13 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   const workspace = workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
 
   const batcher = yield* AgentConfigBatcher
-  // The agent exists before anything is written to it.
-  const listed = yield* batcher.preparing(target.id, ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace }))
+  // The session first, then the agent, which exists before anything is written to it.
+  const listed = yield* batcher.preparing(
+    target.id,
+    gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }).pipe(
+      Effect.zipRight(ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace }))
+    )
+  )
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
 
   const writeWorkspace = Effect.gen(function* () {
@@ -103,12 +108,8 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
   })
 
-  const [, , output] = yield* Effect.all(
-    [
-      gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
-      batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }),
-      writeWorkspace
-    ],
+  const [, output] = yield* Effect.all(
+    [batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }), writeWorkspace],
     { concurrency: "unbounded" }
   )
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
