@@ -1,5 +1,4 @@
 import { SqlClient } from "@effect/sql"
-import type { Statement } from "@effect/sql/Statement"
 import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -8,17 +7,9 @@ import { agentStatesQuery } from "../../src/observability/agentMetrics.ts"
 import { agentQueries, AgentRepo, AgentRepoLive } from "../../src/store/AgentRepo.ts"
 import { SqlLive } from "../../src/store/Database.ts"
 import { freshOnlineFleet } from "../agents/onlineFleet.ts"
+import { expectIndexRead as expectPlanReads, type BuildStatement } from "../support/queryPlans.ts"
 
 const FLEET = 100_000
-
-interface PlanNode {
-  readonly "Node Type": string
-  readonly "Relation Name"?: string
-  readonly "Index Name"?: string
-  readonly Plans?: ReadonlyArray<PlanNode>
-}
-
-const nodesOf = (node: PlanNode): Array<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
 
 /**
  * The lookups that run per event or per request, on one gateway and one board holding 100,000
@@ -51,26 +42,9 @@ describe(`agent lookups at ${FLEET.toLocaleString("en")} agents`, () => {
     await db?.drop()
   })
 
-  /** The plan of `statement` and its execution time (EXPLAIN ANALYZE), ms. */
-  const explain = (build: (sql: SqlClient.SqlClient) => Statement<unknown>) =>
-    store.runPromise(
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const [row] = yield* sql<Record<string, unknown>>`explain (analyze, format json) ${build(sql)}`
-        // One column, "QUERY PLAN", holding a one-element JSON array.
-        const plan = (Object.values(row!)[0] as ReadonlyArray<{ Plan: PlanNode; "Execution Time": number }>)[0]!
-        return { nodes: nodesOf(plan.Plan), ms: plan["Execution Time"] }
-      })
-    )
-
-  /** `build`'s plan reads one of `indexes` and neither scans agents nor sorts. */
-  const expectIndexRead = async (name: string, build: (sql: SqlClient.SqlClient) => Statement<unknown>, ...indexes: ReadonlyArray<string>) => {
-    const { nodes, ms } = await explain(build)
-    console.log(`[measure] ${name}: ${ms.toFixed(2)} ms (${nodes.map((node) => node["Node Type"] + (node["Index Name"] ? ` ${node["Index Name"]}` : "")).join(" > ")})`)
-    expect(nodes.filter((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "agents")).toEqual([])
-    expect(nodes.map((node) => node["Node Type"])).not.toContain("Sort")
-    expect(nodes.some((node) => indexes.includes(node["Index Name"] ?? ""))).toBe(true)
-  }
+  /** `build`'s plan reads one of `indexes`, and neither scans agents nor sorts. */
+  const expectIndexRead = (name: string, build: BuildStatement, ...indexes: ReadonlyArray<string>) =>
+    expectPlanReads(store, name, build, indexes, { noSort: true })
 
   it("mainOf reads the partial index of gateway-main agents", () =>
     expectIndexRead("mainOf", (sql) => agentQueries(sql).mainOf(gatewayId), "agents_gateway_main_idx"))

@@ -1,5 +1,4 @@
 import { SqlClient } from "@effect/sql"
-import type { Statement } from "@effect/sql/Statement"
 import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -8,18 +7,10 @@ import { agentQueries, AgentRepo, AgentRepoLive } from "../../src/store/AgentRep
 import { SqlLive } from "../../src/store/Database.ts"
 import { fleetQueries } from "../../src/store/fleetQueries.ts"
 import { freshOnlineFleet } from "../agents/onlineFleet.ts"
+import { expectIndexRead as expectPlanReads, type BuildStatement } from "../support/queryPlans.ts"
 
 /** 100,000 by default; `SWITCHYARD_FLEET_SIZE=10000` measures a smaller fleet. */
 const FLEET = Number(process.env["SWITCHYARD_FLEET_SIZE"] ?? 100_000)
-
-interface PlanNode {
-  readonly "Node Type": string
-  readonly "Relation Name"?: string
-  readonly "Index Name"?: string
-  readonly Plans?: ReadonlyArray<PlanNode>
-}
-
-const nodesOf = (node: PlanNode): Array<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
 
 /**
  * Turns the first agents (creation order) of an online fleet into problems, through the read
@@ -90,24 +81,9 @@ describe(`fleet view queries at ${FLEET.toLocaleString("en")} agents`, () => {
     await db?.drop()
   })
 
-  const explain = (build: (sql: SqlClient.SqlClient) => Statement<unknown>) =>
-    store.runPromise(
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const [row] = yield* sql<Record<string, unknown>>`explain (analyze, format json) ${build(sql)}`
-        const plan = (Object.values(row!)[0] as ReadonlyArray<{ Plan: PlanNode; "Execution Time": number }>)[0]!
-        return { nodes: nodesOf(plan.Plan), ms: plan["Execution Time"] }
-      })
-    )
-
   /** `build`'s plan reads one of `indexes` and never scans the agents table. */
-  const expectIndexRead = async (name: string, build: (sql: SqlClient.SqlClient) => Statement<unknown>, ...indexes: ReadonlyArray<string>) => {
-    const { nodes, ms } = await explain(build)
-    console.log(`[measure] ${name}: ${ms.toFixed(2)} ms (${nodes.map((node) => node["Node Type"] + (node["Index Name"] ? ` ${node["Index Name"]}` : "")).join(" > ")})`)
-    expect(nodes.filter((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "agents")).toEqual([])
-    expect(nodes.some((node) => indexes.includes(node["Index Name"] ?? ""))).toBe(true)
-    return nodes
-  }
+  const expectIndexRead = (name: string, build: BuildStatement, ...indexes: ReadonlyArray<string>) =>
+    expectPlanReads(store, name, build, indexes)
 
   /** Median wall time (ms) of `effect` over 7 runs, round trips included. */
   const median = async <A>(effect: Effect.Effect<A, unknown, AgentRepo>) => {

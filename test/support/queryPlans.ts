@@ -1,0 +1,48 @@
+import { SqlClient } from "@effect/sql"
+import type { Statement } from "@effect/sql/Statement"
+import { Effect, type ManagedRuntime } from "effect"
+import { expect } from "vitest"
+
+/** One node of a Postgres plan (`EXPLAIN (FORMAT JSON)`), with the fields these checks read. */
+export interface PlanNode {
+  readonly "Node Type": string
+  readonly "Relation Name"?: string
+  readonly "Index Name"?: string
+  readonly Plans?: ReadonlyArray<PlanNode>
+}
+
+const nodesOf = (node: PlanNode): Array<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
+
+/** A statement built on the SQL client, as the repositories build theirs. */
+export type BuildStatement = (sql: SqlClient.SqlClient) => Statement<unknown>
+
+/** Every node of `build`'s plan, and its execution time (EXPLAIN ANALYZE), ms. */
+export const explain = <E>(store: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, E>, build: BuildStatement) =>
+  store.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const [row] = yield* sql<Record<string, unknown>>`explain (analyze, format json) ${build(sql)}`
+      // One column, "QUERY PLAN", holding a one-element JSON array.
+      const plan = (Object.values(row!)[0] as ReadonlyArray<{ Plan: PlanNode; "Execution Time": number }>)[0]!
+      return { nodes: nodesOf(plan.Plan), ms: plan["Execution Time"] }
+    })
+  )
+
+/**
+ * Checks that `build`'s plan reads one of `indexes` and never scans the agents table (and, with
+ * `noSort`, never sorts); prints its time as a `[measure]` line. Returns the plan's nodes.
+ */
+export const expectIndexRead = async <E>(
+  store: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, E>,
+  name: string,
+  build: BuildStatement,
+  indexes: ReadonlyArray<string>,
+  options: { readonly noSort?: boolean } = {}
+) => {
+  const { nodes, ms } = await explain(store, build)
+  console.log(`[measure] ${name}: ${ms.toFixed(2)} ms (${nodes.map((node) => node["Node Type"] + (node["Index Name"] ? ` ${node["Index Name"]}` : "")).join(" > ")})`)
+  expect(nodes.filter((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "agents")).toEqual([])
+  if (options.noSort === true) expect(nodes.map((node) => node["Node Type"])).not.toContain("Sort")
+  expect(nodes.some((node) => indexes.includes(node["Index Name"] ?? ""))).toBe(true)
+  return nodes
+}
