@@ -30,7 +30,7 @@ const unprovided = <I>(name: string) =>
 
 /**
  * Fires `deadline.reached` at an absolute instant. Timeouts are deadlines in context plus this
- * invoked waiter, because XState does not restore `after` timers (stack.md); a restored actor
+ * invoked waiter, because XState does not restore `after` timers (docs/architecture.md §3.3); a restored actor
  * re-invokes it and it fires on time, or at once if the instant has passed.
  */
 export const wallClockDeadline = fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
@@ -155,7 +155,7 @@ export const agentMachine = setup({
       offlineReason: `no heartbeat for ${Math.round(context.policy.offlineAfterMs / 1000)} s`,
       deadline: null
     })),
-    // Offline, not `updating.awaiting`: a sync must not leave agents showing as updating (MC #206); agent.retry wakes it.
+    // Offline, not `updating.awaiting`: a sync must not leave agents showing as updating (docs/operations.md §6.4); agent.retry wakes it.
     markNeverSeen: assign({ offlineReason: "no heartbeat yet; its files were applied without a wake (agent.retry wakes it)", deadline: null }),
     markNoCheckin: assign(({ context }) => ({
       offlineReason: `did not check in after wake (${context.wakeAttempts} wakes)`,

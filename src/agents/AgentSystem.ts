@@ -50,7 +50,7 @@ export interface NewAgentRequest {
   readonly boardId: string | null
   readonly role: AgentRole
   readonly spec: AgentSpec
-  /** Refuse (BoardFull) when the board already has this many live workers: a lead's creates (reference §1.4). */
+  /** Refuse (BoardFull) when the board already has this many live workers: a lead's creates (docs/operations.md §6.2). */
   readonly workerCap?: number | undefined
 }
 

@@ -36,8 +36,8 @@ export interface AppConfigShape {
   readonly configBatchMs: number
   /**
    * Oldest gateway release accepted, CalVer `YYYY.M.D` (`SWITCHYARD_GATEWAY_MIN_VERSION`, default
-   * 2026.9.6, the release the protocol reference was observed on). Non-CalVer builds (`dev`)
-   * pass on their protocol alone (MC #159).
+   * 2026.9.6, the release docs/gateway-protocol.md was observed on). Non-CalVer builds (`dev`)
+   * pass on their protocol alone (docs/operations.md §6.6).
    */
   readonly gatewayMinVersion: string
   /** Agents of one gateway a template sync updates at once (`SWITCHYARD_SYNC_CONCURRENCY`, default 8). */

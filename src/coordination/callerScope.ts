@@ -13,8 +13,8 @@ export const callerAgent = (agentId: string) =>
   )
 
 /**
- * The board `boardId` as `actor` may see it (Mission Control `_guard_board_access` and
- * `get_board_for_actor_read/write`, reference §1.5, §1.7): the admin any board; a board agent
+ * The board `boardId` as `actor` may see it (docs/operations.md §6.2,
+ * §6.11): the admin any board; a board agent
  * its own board only; the gateway-main agent the boards of its own gateway only, never
  * another's. 404 when there is no such board, 403 otherwise.
  */
@@ -32,7 +32,7 @@ export const boardFor = (actor: Actor, boardId: string) =>
     return board.value
   })
 
-/** The caller must be `board`'s lead (Mission Control role tag `agent-lead`); 403 says which role it has. */
+/** The caller must be `board`'s lead (role tag `agent-lead`, docs/operations.md §6.2); 403 says which role it has. */
 export const requireLead = (agent: AgentRow, board: BoardRow, action: string) =>
   agent.role === "lead" && agent.boardId === board.id
     ? Effect.void
@@ -42,11 +42,11 @@ export const requireLead = (agent: AgentRow, board: BoardRow, action: string) =>
 export const boardAsLead = (agent: AgentRow, boardId: string, action: string) =>
   Effect.tap(boardFor({ kind: "agent", agent }, boardId), (board) => requireLead(agent, board, action))
 
-/** The caller must be the gateway-main agent (Mission Control `require_gateway_main_actor`, role tag `agent-main`). */
+/** The caller must be the gateway-main agent (role tag `agent-main`, docs/operations.md §6.2). */
 export const requireMain = (agent: AgentRow, action: string) =>
   agent.role === "main" ? Effect.void : Effect.fail(forbidden(`only the gateway-main agent may ${action}; this agent is a board ${agent.role}`))
 
-/** A live agent of `board` (Mission Control `_board_agent_or_404`): 404 for an agent elsewhere or deleted. */
+/** A live agent of `board` (docs/operations.md §6.2): 404 for an agent elsewhere or deleted. */
 export const agentOnBoard = (board: BoardRow, agentId: string) =>
   Effect.flatMap(AgentRepo, (repo) => repo.get(agentId)).pipe(
     Effect.flatMap((agent) => (Option.isSome(agent) && agent.value.boardId === board.id ? Effect.succeed(agent.value) : Effect.fail(notFound("agent on this board"))))

@@ -13,7 +13,7 @@ import {
 } from "./GatewayError.ts"
 import { Methods, type EventFrame, type Method, type MethodResult } from "./protocol.ts"
 
-/** This service's identity towards one gateway (gateway protocol §0.4, §2.3). */
+/** This service's identity towards one gateway (docs/gateway-protocol.md §0.4, §2.3). */
 export interface GatewayDevice {
   readonly identity: DeviceIdentity
   /** Issued by the gateway once an operator approved the pairing (`hello-ok.auth.deviceToken`). */
@@ -49,7 +49,7 @@ export interface GatewayHello {
   readonly events: ReadonlyArray<string>
 }
 
-/** A server-pushed event (tick, presence, health, agent, chat, shutdown …; gateway protocol §6). */
+/** A server-pushed event (tick, presence, health, agent, chat, shutdown …; docs/gateway-protocol.md §6). */
 export interface GatewayEvent {
   readonly gatewayId: string
   readonly event: string
@@ -81,7 +81,7 @@ export interface GatewayClientShape {
   ) => Effect.Effect<MethodResult<M>, GatewayError>
   /**
    * Opens the socket if needed and returns what the gateway said of itself in `hello-ok`
-   * (gateway protocol §2.3). Fails with `GatewayConnectionError` (unreachable, refused, wrong
+   * (docs/gateway-protocol.md §2.3). Fails with `GatewayConnectionError` (unreachable, refused, wrong
    * protocol or scopes), or `GatewayPairingRequired` while the target's device awaits approval.
    */
   readonly connect: (target: GatewayTarget) => Effect.Effect<GatewayHello, GatewayConnectionError | GatewayPairingRequired>
@@ -96,7 +96,7 @@ export interface GatewayClientShape {
   /**
    * Runs `effect` while holding the gateway's config-write lock: config writes are serialised
    * per gateway (read hash → patch), so concurrent agents do not invalidate each other's
-   * `baseHash` (gateway protocol §5 config.patch).
+   * `baseHash` (docs/gateway-protocol.md §5 config.patch).
    */
   readonly withConfigLock: <A, E, R>(gatewayId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Drops the socket of a gateway (deleted, or its url or token changed). */
@@ -105,13 +105,13 @@ export interface GatewayClientShape {
   readonly connected: Effect.Effect<ReadonlyArray<string>>
 }
 
-/** The gateway RPC client: one persistent, multiplexed socket per gateway (gateway protocol §1). */
+/** The gateway RPC client: one persistent, multiplexed socket per gateway (docs/gateway-protocol.md §1). */
 export class GatewayClient extends Context.Tag("switchyard/GatewayClient")<GatewayClient, GatewayClientShape>() {}
 
 export interface GatewayClientConfig {
-  /** Default per-call timeout in ms (reference client: 30 000). */
+  /** Default per-call timeout in ms (as the gateway's own client; docs/gateway-protocol.md §1). */
   readonly callTimeoutMs: number
-  /** Handshake timeout in ms (reference client: 15 000). */
+  /** Handshake timeout in ms (as the gateway's own client; docs/gateway-protocol.md §1). */
   readonly handshakeTimeoutMs: number
   readonly clientVersion: string
 }

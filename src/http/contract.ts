@@ -4,8 +4,8 @@ import { isLiveCursor } from "../store/AgentRepo.ts"
 import { DEFAULT_STUCK_AFTER_S } from "../store/fleetQueries.ts"
 
 /**
- * The HTTP contract: request schemas of `/api/v1` (Mission Control's shapes, reference
- * §1.3–1.5), kept apart from the handlers. Every input is validated here; types are inferred.
+ * The HTTP contract: request schemas of `/api/v1` (Mission Control's shapes, docs/operations.md
+ * §6.2, §6.7, §6.12), kept apart from the handlers. Every input is validated here; types are inferred.
  */
 /** One line, no markdown control characters: names are rendered into the agent's AGENTS.md. */
 const name = z
@@ -39,7 +39,7 @@ export const GatewayUpdate = GatewayCreate.partial()
 /** `DELETE /gateways/{id}?force=true`: agents whose gateway cleanup failed are removed locally. */
 export const ForceQuery = z.object({ force: z.stringbool().default(false) })
 
-/** A board's goal and settings (reference §2.1 boards); all optional, database defaults apply. */
+/** A board's goal and settings (docs/operations.md §6.15); all optional, database defaults apply. */
 const boardFields = {
   board_type: z.enum(["goal", "general"]).optional(),
   objective: z.string().trim().max(4_000).nullable().optional(),
@@ -82,7 +82,7 @@ export const LeadEnsure = z.strictObject({
 
 /** `status` is refused with a clear message: it is driven by heartbeats and the lifecycle. */
 /**
- * `is_gateway_main` converts between the gateway-main agent and a board agent (reference §1.4);
+ * `is_gateway_main` converts between the gateway-main agent and a board agent (docs/operations.md §6.2);
  * `board_id` names the board a main agent moves to, and is allowed only for that.
  */
 export const AgentUpdate = z

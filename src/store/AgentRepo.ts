@@ -4,7 +4,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import type { AgentProjection } from "../agents/agentProjection.ts"
 import { type AgentFilter, agentFilterClauses, type FleetSummary, fleetQueries, foldFleetSummary } from "./fleetQueries.ts"
 
-/** Who an agent is, fixed at creation (Mission Control naming, reference §2.2). */
+/** Who an agent is, fixed at creation (docs/operations.md §6.1). */
 export interface AgentKeys {
   readonly id: string
   readonly gatewayId: string

@@ -23,7 +23,7 @@ const adminBoard = (boardId: string | undefined) =>
   boardId === undefined ? Effect.fail(invalid("board_id: required")) : boardOrInvalid(boardId)
 
 /**
- * A lead creates workers on its own board only, up to the board's `max_agents` (reference §1.4;
+ * A lead creates workers on its own board only, up to the board's `max_agents` (docs/operations.md §6.2;
  * 409 beyond it, enforced by `createAgent`); any other agent gets 403.
  */
 const leadBoard = (callerId: string, body: { board_id?: string | undefined; is_board_lead: boolean }) =>
