@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util"
 import { Effect } from "effect"
 import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
@@ -33,19 +34,8 @@ export const policyChanged = (stored: Readonly<Record<string, unknown>>, current
 /** `value` as it reads back from jsonb: what JSON keeps (no `undefined`, no functions). */
 const asJson = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)))
 
-const equalJson = (a: unknown, b: unknown): boolean => {
-  if (a === b) return true
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => equalJson(item, b[i]))
-  const left = a as Record<string, unknown>
-  const right = b as Record<string, unknown>
-  const keys = Object.keys(left)
-  return keys.length === Object.keys(right).length && keys.every((key) => Object.hasOwn(right, key) && equalJson(left[key], right[key]))
-}
-
 /**
  * Whether a restored actor's persisted snapshot is the one it was restored from, as stored
  * (jsonb: key order and `undefined` members do not count). Then restore needs no new version.
  */
-export const sameSnapshot = (persisted: unknown, stored: unknown): boolean => equalJson(asJson(persisted), stored)
+export const sameSnapshot = (persisted: unknown, stored: unknown): boolean => isDeepStrictEqual(asJson(persisted), stored)
