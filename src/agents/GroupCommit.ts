@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
 import { TransitionRepo, type NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
 
@@ -45,7 +46,7 @@ export const MAX_BATCH = 1_000
 interface Queued {
   readonly write: AgentWrite
   readonly done: Deferred.Deferred<void, SqlError>
-   /** The writer's span, so the batch that commits the write links back to it. */
+  /** The writer's span, so the batch that commits the write links back to it. */
   readonly span: Option.Option<Tracer.AnySpan>
 }
 
@@ -53,39 +54,12 @@ interface Queued {
 const linksOf = (batch: ReadonlyArray<Queued>): Array<Tracer.SpanLink> =>
   batch.flatMap((queued) => (Option.isSome(queued.span) ? [{ _tag: "SpanLink" as const, span: queued.span.value, attributes: {} }] : []))
 
-const AGENT_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
-  last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
-  identity_template text, soul_template text, snapshot jsonb, version bigint`
-
-const agentRow = ({ agentId, projection: p, snapshot, version }: AgentWrite) => ({
-  id: agentId,
-  role: p.role,
-  board_id: p.boardId,
-  gateway_agent_id: p.gatewayAgentId,
-  session_key: p.sessionKey,
-  name: p.name,
-  status: p.status,
-  state_path: p.statePath,
-  last_seen_at: p.lastSeenAt,
-  last_error: p.lastError,
-  offline_reason: p.offlineReason,
-  token_hash: p.tokenHash,
-  heartbeat_config: p.heartbeatConfig,
-  identity_profile: p.identityProfile,
-  identity_template: p.identityTemplate,
-  soul_template: p.soulTemplate,
-  snapshot,
-  version
-})
-
-/** In agent id order, so two batches that share agents (two instances) tend to lock their rows in the same order. */
-const byAgent = (writes: ReadonlyArray<AgentWrite>) => [...writes].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0))
-
 /** The group-commit writer on the SQL client, with its one committing fiber. */
 export const GroupCommitLive = Layer.scoped(
   GroupCommit,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const agents = yield* AgentRepo
     const activity = yield* ActivityRepo
     const transitions = yield* TransitionRepo
     let pending: Queued[] = []
@@ -97,17 +71,7 @@ export const GroupCommitLive = Layer.scoped(
     const commit = (writes: ReadonlyArray<AgentWrite>) =>
       Effect.gen(function* () {
         yield* activity.recordMany(writes.flatMap((write) => write.activity))
-        yield* sql`
-          update agents a set
-            role = v.role, board_id = v.board_id, gateway_agent_id = v.gateway_agent_id, session_key = v.session_key, name = v.name,
-            status = v.status, state_path = v.state_path, last_seen_at = v.last_seen_at, last_error = v.last_error,
-            offline_reason = v.offline_reason, token_hash = v.token_hash, heartbeat_config = v.heartbeat_config,
-            identity_profile = v.identity_profile, identity_template = v.identity_template, soul_template = v.soul_template,
-            snapshot = v.snapshot, version = v.version, updated_at = now(),
-            pending_token_hash = case when a.pending_token_hash = v.token_hash then null else a.pending_token_hash end,
-            deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
-          from jsonb_to_recordset(${JSON.stringify(byAgent(writes).map(agentRow))}::jsonb) as v(${sql.unsafe(AGENT_ROW)})
-          where a.id = v.id and a.version < v.version`
+        yield* agents.saveMany(writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version })))
         // Room for a write's transitions is made before they go in.
         yield* Effect.forEach(writes, (write) => (write.pruneTo === undefined ? Effect.void : transitions.prune(write.agentId, write.pruneTo)), { discard: true })
         // Numbered and announced by a trigger at commit (migration 0007), in this order.

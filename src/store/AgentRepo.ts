@@ -60,6 +60,43 @@ export interface AgentPage {
   readonly total: number
 }
 
+/** One agent's snapshot to save, with its read-model projection. */
+export interface SnapshotSave {
+  readonly id: string
+  readonly projection: AgentProjection
+  readonly snapshot: unknown
+  readonly version: number
+}
+
+/** The record type of `saveMany`'s rows (`jsonb_to_recordset`). */
+const SAVE_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
+  last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
+  identity_template text, soul_template text, snapshot jsonb, version bigint`
+
+const saveRow = ({ id, projection: p, snapshot, version }: SnapshotSave) => ({
+  id,
+  role: p.role,
+  board_id: p.boardId,
+  gateway_agent_id: p.gatewayAgentId,
+  session_key: p.sessionKey,
+  name: p.name,
+  status: p.status,
+  state_path: p.statePath,
+  last_seen_at: p.lastSeenAt,
+  last_error: p.lastError,
+  offline_reason: p.offlineReason,
+  token_hash: p.tokenHash,
+  heartbeat_config: p.heartbeatConfig,
+  identity_profile: p.identityProfile,
+  identity_template: p.identityTemplate,
+  soul_template: p.soulTemplate,
+  snapshot,
+  version
+})
+
+/** In agent id order, so two batches that share agents (two instances) lock their rows in the same order. */
+const byId = (saves: ReadonlyArray<SnapshotSave>) => [...saves].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+
 export interface AgentRepoShape {
   /**
    * Inserts the agent. With `workerCap`, the board's live workers are counted under a per-board
@@ -69,6 +106,8 @@ export interface AgentRepoShape {
   readonly insert: (agent: NewAgent, options?: { readonly workerCap?: number | undefined }) => Effect.Effect<boolean, SqlError>
   /** Writes the projection and snapshot of `version`; an older version never overwrites a newer. */
   readonly save: (id: string, projection: AgentProjection, snapshot: unknown, version: number) => Effect.Effect<void, SqlError>
+  /** `save` for many agents in one statement (group commit), rows locked in agent id order. */
+  readonly saveMany: (saves: ReadonlyArray<SnapshotSave>) => Effect.Effect<void, SqlError>
   /** Records the hash of a token about to be written, so the agent can authenticate at once. */
   readonly stagePendingToken: (id: string, tokenHash: string) => Effect.Effect<void, SqlError>
   /** Every agent that is not deleted, with its snapshot, for restore at start-up. */
@@ -185,6 +224,20 @@ export const AgentRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const read = sql.unsafe(READ_COLUMNS)
     const queries = agentQueries(sql)
+    const saveMany = (saves: ReadonlyArray<SnapshotSave>) =>
+      saves.length === 0
+        ? Effect.void
+        : sql`
+          update agents a set
+            role = v.role, board_id = v.board_id, gateway_agent_id = v.gateway_agent_id, session_key = v.session_key, name = v.name,
+            status = v.status, state_path = v.state_path, last_seen_at = v.last_seen_at, last_error = v.last_error,
+            offline_reason = v.offline_reason, token_hash = v.token_hash, heartbeat_config = v.heartbeat_config,
+            identity_profile = v.identity_profile, identity_template = v.identity_template, soul_template = v.soul_template,
+            snapshot = v.snapshot, version = v.version, updated_at = now(),
+            pending_token_hash = case when a.pending_token_hash = v.token_hash then null else a.pending_token_hash end,
+            deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
+          from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as v(${sql.unsafe(SAVE_ROW)})
+          where a.id = v.id and a.version < v.version`.pipe(Effect.asVoid)
     return AgentRepo.of({
       insert: (agent, options) => {
         const row = sql`insert into agents ${sql.insert({
@@ -210,16 +263,8 @@ export const AgentRepoLive = Layer.effect(
           return true
         }).pipe(sql.withTransaction)
       },
-      save: (id, projection, snapshot, version) =>
-        sql`update agents set ${sql.update({
-          ...columns(projection),
-          snapshot: JSON.stringify(snapshot),
-          version,
-          updatedAt: new Date()
-        })},
-          pending_token_hash = case when pending_token_hash = ${projection.tokenHash} then null else pending_token_hash end,
-          deleted_at = case when ${projection.status} = 'deleted' then coalesce(deleted_at, now()) else null end
-          where id = ${id} and version < ${version}`.pipe(Effect.asVoid),
+      save: (id, projection, snapshot, version) => saveMany([{ id, projection, snapshot, version }]),
+      saveMany,
       stagePendingToken: (id, tokenHash) => sql`update agents set pending_token_hash = ${tokenHash} where id = ${id}`.pipe(Effect.asVoid),
       live: sql<StoredSnapshot>`select id, snapshot, machine_version, version from agents where deleted_at is null order by created_at, id`,
       livePage: queries.livePage,

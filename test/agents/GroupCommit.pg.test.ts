@@ -7,6 +7,7 @@ import { GroupCommitLive } from "../../src/agents/GroupCommit.ts"
 import { SnapshotWriter } from "../../src/agents/SnapshotWriter.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
+import { AgentRepoLive } from "../../src/store/AgentRepo.ts"
 import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
 import { TransitionRepoLive } from "../../src/store/TransitionRepo.ts"
 import { agentProjectionFixture } from "../support/agentProjectionFixture.ts"
@@ -20,7 +21,7 @@ describe("group commit of agent snapshots", () => {
   let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
   let client: pg.Client
   let gatewayId: string
-  const layer = GroupCommitLive.pipe(Layer.provideMerge(Layer.mergeAll(ActivityRepoLive, TransitionRepoLive)), Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)))
+  const layer = GroupCommitLive.pipe(Layer.provideMerge(Layer.mergeAll(AgentRepoLive, ActivityRepoLive, TransitionRepoLive)), Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)))
 
   beforeAll(async () => {
     db = await createTestDatabase()
