@@ -1,13 +1,11 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, type ManagedRuntime } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { agentStatesQuery } from "../../src/observability/agentMetrics.ts"
-import { agentQueries, AgentRepo, AgentRepoLive } from "../../src/store/AgentRepo.ts"
-import { SqlLive } from "../../src/store/Database.ts"
+import { agentQueries, AgentRepo } from "../../src/store/AgentRepo.ts"
 import { freshOnlineFleet } from "../agents/onlineFleet.ts"
-import { expectIndexRead as expectPlanReads, type BuildStatement } from "../support/queryPlans.ts"
+import { agentRepoRuntime, expectIndexRead as expectPlanReads, PLAN_TEST_POLICY, type BuildStatement } from "../support/queryPlans.ts"
 
 const FLEET = 100_000
 
@@ -24,12 +22,10 @@ describe(`agent lookups at ${FLEET.toLocaleString("en")} agents`, () => {
 
   beforeAll(async () => {
     const started = Date.now()
-    db = await freshOnlineFleet(FLEET, { offlineAfterMs: 600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 })
+    db = await freshOnlineFleet(FLEET, PLAN_TEST_POLICY)
     gatewayId = db.gatewayId
     boardId = db.boardId
-    store = ManagedRuntime.make(
-      AgentRepoLive.pipe(Layer.provideMerge(SqlLive), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) })))
-    )
+    store = agentRepoRuntime(db.url)
     const client = new pg.Client({ connectionString: db.url })
     await client.connect()
     await client.query("vacuum analyze agents")

@@ -1,13 +1,11 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, type ManagedRuntime } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AppConfigTest } from "../../src/config/AppConfig.ts"
-import { agentQueries, AgentRepo, AgentRepoLive } from "../../src/store/AgentRepo.ts"
-import { SqlLive } from "../../src/store/Database.ts"
+import { agentQueries, AgentRepo } from "../../src/store/AgentRepo.ts"
 import { fleetQueries } from "../../src/store/fleetQueries.ts"
 import { freshOnlineFleet } from "../agents/onlineFleet.ts"
-import { expectIndexRead as expectPlanReads, type BuildStatement } from "../support/queryPlans.ts"
+import { agentRepoRuntime, expectIndexRead as expectPlanReads, PLAN_TEST_POLICY, type BuildStatement } from "../support/queryPlans.ts"
 
 /** 100,000 by default; `SWITCHYARD_FLEET_SIZE=10000` measures a smaller fleet. */
 const FLEET = Number(process.env["SWITCHYARD_FLEET_SIZE"] ?? 100_000)
@@ -70,9 +68,9 @@ describe(`fleet view queries at ${FLEET.toLocaleString("en")} agents`, () => {
 
   beforeAll(async () => {
     const started = Date.now()
-    db = await freshOnlineFleet(FLEET, { offlineAfterMs: 600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 })
+    db = await freshOnlineFleet(FLEET, PLAN_TEST_POLICY)
     groups = await seedProblems(db.url)
-    store = ManagedRuntime.make(AgentRepoLive.pipe(Layer.provideMerge(SqlLive), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
+    store = agentRepoRuntime(db.url)
     console.log(`[measure] seeded ${FLEET} agents in ${Date.now() - started} ms`)
   }, 300_000)
 

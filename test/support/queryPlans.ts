@@ -1,7 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import type { Statement } from "@effect/sql/Statement"
-import { Effect, type ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import { expect } from "vitest"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { type AgentRepo, AgentRepoLive } from "../../src/store/AgentRepo.ts"
+import { SqlLive } from "../../src/store/Database.ts"
 
 /** One node of a Postgres plan (`EXPLAIN (FORMAT JSON)`), with the fields these checks read. */
 export interface PlanNode {
@@ -46,3 +49,10 @@ export const expectIndexRead = async <E>(
   expect(nodes.some((node) => indexes.includes(node["Index Name"] ?? ""))).toBe(true)
   return nodes
 }
+
+/** The policy of the cloned fleets these plan tests query (only stored, never run). */
+export const PLAN_TEST_POLICY = { offlineAfterMs: 600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+
+/** The SQL client and `AgentRepo` on the database at `url`, for explaining the repository's own statements. */
+export const agentRepoRuntime = (url: string): ManagedRuntime.ManagedRuntime<SqlClient.SqlClient | AgentRepo, unknown> =>
+  ManagedRuntime.make(AgentRepoLive.pipe(Layer.provideMerge(SqlLive), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(url)) }))))
