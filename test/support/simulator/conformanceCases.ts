@@ -4,7 +4,7 @@ import { connectRaw, RawConnectError } from "../rawGatewayClient.ts"
 import type { RawConnection } from "../rawGatewayClient.ts"
 import { defineAgentCases } from "./agentConformanceCases.ts"
 import type { ConformanceTarget } from "./conformanceSupport.ts"
-import { callFail, callOk, deleteAgents, runId } from "./conformanceSupport.ts"
+import { callFail, callOk, connectWhenUp, deleteAgents, runId } from "./conformanceSupport.ts"
 import { defineStateCases } from "./stateConformanceCases.ts"
 import { backendConnectParams, rawHandshake } from "./rawHandshake.ts"
 
@@ -21,6 +21,14 @@ export function defineConformanceCases(getTarget: () => ConformanceTarget): void
   let gw: RawConnection | undefined
   const conn = (): RawConnection => {
     if (gw === undefined) throw new Error("conformance connection not open")
+    return gw
+  }
+
+  // A real gateway may restart itself after a config.patch (docs/gateway-protocol.md §9): the
+  // cases that meet it open a new connection once it answers again.
+  const reopen = async (): Promise<RawConnection> => {
+    await gw?.close().catch(() => undefined)
+    gw = await connectWhenUp(getTarget())
     return gw
   }
 
@@ -99,5 +107,5 @@ export function defineConformanceCases(getTarget: () => ConformanceTarget): void
   })
 
   defineAgentCases(conn, run, created)
-  defineStateCases(conn, run, created)
+  defineStateCases(conn, reopen, run, created)
 }

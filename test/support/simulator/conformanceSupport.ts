@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { expect } from "vitest"
 import { Methods } from "../../../src/gateway/protocol.ts"
 import type { Method, MethodResult } from "../../../src/gateway/protocol.ts"
+import { connectRaw, RawConnectError } from "../rawGatewayClient.ts"
 import type { RawCallResult, RawConnection, RawError } from "../rawGatewayClient.ts"
 
 /** Where the conformance cases point: the simulator or a real gateway. */
@@ -65,4 +66,43 @@ export async function deleteAgents(gw: RawConnection | undefined, created: Set<s
   if (gw === undefined) return
   for (const agentId of created) await gw.call("agents.delete", { agentId, deleteFiles: true }).catch(() => undefined)
   created.clear()
+}
+
+/**
+ * Connects, retrying for up to `timeoutMs` while the gateway is restarting (connection refused,
+ * close 1012/1013, `UNAVAILABLE` during start-up).
+ */
+export async function connectWhenUp(target: ConformanceTarget, timeoutMs = 90_000): Promise<RawConnection> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await connectRaw(target)
+    } catch (err) {
+      const notYet = err instanceof RawConnectError && (err.error === undefined || err.error.code === "UNAVAILABLE")
+      if (!notYet || Date.now() > deadline) throw err
+      await sleep(250)
+    }
+  }
+}
+
+/**
+ * Sends `config.patch` and answers the hash of the patched config. A real gateway may answer
+ * `UNAVAILABLE` "persisted … but a recovery restart is required" and restart
+ * (docs/gateway-protocol.md §9): the patch then stands, so this waits for the gateway through
+ * `reopen` and reads the hash back with `config.get`.
+ */
+export async function patchConfig(
+  conn: () => RawConnection,
+  reopen: () => Promise<RawConnection>,
+  params: { raw: string; baseHash: string }
+): Promise<string> {
+  const res = await conn().call("config.patch", params)
+  if (res.ok === false && res.error?.code === "UNAVAILABLE" && /recovery restart is required/.test(res.error.message)) {
+    await reopen()
+    return (await callOk(conn(), "config.get", {})).hash
+  }
+  expect(res.error, "config.patch failed").toBeUndefined()
+  const hash = Methods["config.patch"].result.parse(res.payload).hash
+  expect(hash).toBeDefined()
+  return hash as string
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { beforeAll, describe, expect, it } from "vitest"
 import type { RawConnection } from "../rawGatewayClient.ts"
-import { callFail, callOk, createReadyAgent } from "./conformanceSupport.ts"
+import { callFail, callOk, createReadyAgent, patchConfig } from "./conformanceSupport.ts"
 
 const HASH = /^hmac-sha256:v1:[A-Za-z0-9_-]+$/
 
@@ -9,7 +9,7 @@ const HASH = /^hmac-sha256:v1:[A-Za-z0-9_-]+$/
  * Config, session and chat cases against one fixture agent (docs/gateway-protocol.md §0.5, §5 config.*,
  * sessions.*, chat.*).
  */
-export function defineStateCases(conn: () => RawConnection, run: string, created: Set<string>): void {
+export function defineStateCases(conn: () => RawConnection, reopen: () => Promise<RawConnection>, run: string, created: Set<string>): void {
   describe("config, sessions and chat", () => {
     let agentId = ""
     beforeAll(async () => {
@@ -21,21 +21,21 @@ export function defineStateCases(conn: () => RawConnection, run: string, created
       const before = await callOk(gw, "config.get", {})
       expect(before.hash).toMatch(HASH)
       const heartbeat = { agents: { entries: { [agentId]: { heartbeat: { every: "10m", target: "none" } } } } }
-      const patched = await callOk(gw, "config.patch", { raw: JSON.stringify(heartbeat), baseHash: before.hash })
-      expect(patched.hash).toMatch(HASH)
-      expect(patched.hash).not.toBe(before.hash)
+      const patched = await patchConfig(conn, reopen, { raw: JSON.stringify(heartbeat), baseHash: before.hash })
+      expect(patched).toMatch(HASH)
+      expect(patched).not.toBe(before.hash)
 
-      const after = await callOk(gw, "config.get", {})
-      expect(after.hash).toBe(patched.hash)
+      const after = await callOk(conn(), "config.get", {})
+      expect(after.hash).toBe(patched)
       const entries = (after.config ?? after.parsed)?.agents as { entries?: Record<string, { heartbeat?: unknown }> } | undefined
       expect(entries?.entries?.[agentId]?.heartbeat).toEqual({ every: "10m", target: "none" })
 
       const again = { agents: { entries: { [agentId]: { heartbeat: { every: "20m" } } } } }
-      expect(await callFail(gw, "config.patch", { raw: JSON.stringify(again), baseHash: before.hash })).toMatchObject({
+      expect(await callFail(conn(), "config.patch", { raw: JSON.stringify(again), baseHash: before.hash })).toMatchObject({
         code: "INVALID_REQUEST",
         message: "config changed since last load; re-run config.get and retry"
       })
-      const hashless = await callFail(gw, "config.patch", { raw: JSON.stringify(again) })
+      const hashless = await callFail(conn(), "config.patch", { raw: JSON.stringify(again) })
       expect(hashless.message).toBe(`config base hash required for agents.entries.${agentId}.heartbeat.every; re-run config.get and retry with baseHash`)
     })
 
