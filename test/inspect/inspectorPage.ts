@@ -1,0 +1,40 @@
+import { existsSync } from "node:fs"
+import type { BrowserContext, Page } from "playwright-core"
+import { TEST_ADMIN_TOKEN } from "../support/inProcessService.ts"
+
+/** Debian's Chromium, driven by playwright-core (`bash scripts/install-chromium.sh` installs it). */
+export const CHROMIUM = "/usr/bin/chromium"
+export const hasChromium = existsSync(CHROMIUM)
+
+/** Flags for a closed network: no QUIC, sync, component or background fetches to be refused. */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync"
+]
+
+/**
+ * A new tab on `serviceUrl + path`, signed in as the admin (the token is put in the tab's
+ * sessionStorage before the page runs, as the token form would). Script errors, errors the page
+ * logs (bar Chromium's own line for a non-2xx fetch, which the page expects: a 404 decides a
+ * fallback) and requests to any other origin are pushed to `errors`.
+ */
+export const openInspector = async (context: BrowserContext, serviceUrl: string, path: string, errors: Array<string>): Promise<Page> => {
+  const page = await context.newPage()
+  const origin = new URL(serviceUrl).origin
+  await page.addInitScript((token) => sessionStorage.setItem("switchyard.adminToken", token), TEST_ADMIN_TOKEN)
+  page.on("pageerror", (error) => errors.push(error.message))
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) errors.push(message.text())
+  })
+  page.on("request", (request) => {
+    if (new URL(request.url()).origin !== origin) errors.push(`request to another origin: ${request.url()}`)
+  })
+  await page.goto(`${serviceUrl}${path}`)
+  return page
+}
