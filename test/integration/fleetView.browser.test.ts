@@ -143,7 +143,7 @@ describe.skipIf(!hasChromium)("the fleet view (/inspect) over 10,000 agents in h
     await expect.poll(() => page.locator("#gateway-problems li", { hasText: "Fleet" }).textContent(), { timeout: 20_000 }).toContain("unreachable")
     await expect.poll(() => page.locator("#problem-list li.problem").count(), { timeout: 10_000 }).toBeGreaterThan(20)
     const kinds = await page.locator("#problem-list li.problem-kind strong").allTextContents()
-    expect(kinds.slice(0, 3)).toEqual(["failed", "retrying", "offline"])
+    expect(kinds.slice(0, 4)).toEqual(["failed", "retrying", "stuck", "offline"])
     expect(await page.locator("#problem-list li.problem").first().getAttribute("data-kind")).toBe("failed")
     expect(await page.locator("#problem-list li.problem--retrying .detail").first().textContent()).toContain("UNAVAILABLE")
     // No cluster on this server: no runner column.
