@@ -137,6 +137,8 @@ export function fleetView({ api }) {
       })
     )
     problems.setCounts(problemKinds(current))
+    // The list's size comes from these counts too.
+    if (countsDrawn) list.redraw()
     if (!countsDrawn) {
       countsDrawn = true
       performance.mark("fleet:counts")

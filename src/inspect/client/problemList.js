@@ -9,7 +9,13 @@ import { timeText } from "./timeText.js"
  */
 
 /** Agents shown per kind; the rest are one click away in the agent list (filtered by that kind). */
-export const PER_KIND = 25
+export const PER_KIND = 8
+/**
+ * Agents read per kind to pick the newest changes from: the list API's largest page. It pages in
+ * creation order, so a kind with more agents than this shows the newest of its oldest 200 at load;
+ * the push stream puts every new one on top.
+ */
+const READ_PER_KIND = 200
 
 /** @param {ProblemAgent} agent @param {string} kind */
 const detailOf = (agent, kind) => {
@@ -59,7 +65,7 @@ export function problemList({ element, api, names, onShowAll }) {
             h("a", { href: `#agent=${encodeURIComponent(agent.id)}`, class: "name" }, agent.name ?? agent.id),
             h("code", { class: "state" }, agent.state),
             h("span", { class: "where" }, `${names.gatewayName(agent.gateway_id ?? "")} / ${names.boardName(agent.board_id ?? null)}`),
-            h("span", { class: "detail" }, detailOf(agent, kind))
+            h("span", { class: "detail", title: detailOf(agent, kind) }, detailOf(agent, kind))
           )
         )
       )
@@ -74,7 +80,7 @@ export function problemList({ element, api, names, onShowAll }) {
       const pages = await Promise.all(
         nextKinds.map(async ({ kind, count }) => {
           if (count === 0) return /** @type {[string, Array<ProblemAgent>]} */ ([kind, []])
-          const answer = await api("GET", `/api/v1/agents?problem=${encodeURIComponent(kind)}&limit=${PER_KIND * 2}&after=`)
+          const answer = await api("GET", `/api/v1/agents?problem=${encodeURIComponent(kind)}&limit=${READ_PER_KIND}&after=`)
           return /** @type {[string, Array<ProblemAgent>]} */ ([kind, answer.status === 200 ? answer.body.items : []])
         })
       )
