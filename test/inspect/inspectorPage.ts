@@ -38,3 +38,28 @@ export const openInspector = async (context: BrowserContext, serviceUrl: string,
   await page.goto(`${serviceUrl}${path}`)
   return page
 }
+
+/**
+ * Run in the page (a string: the root project has no DOM types): types `text` into the fleet
+ * view's search box and resolves with the ms until the list shows `expected` rows for it, all
+ * loaded (NaN after 10 s). `performance.now()` in the page: the debounce, the request and the draw.
+ */
+export const searchInPage = (text: string, expected: number) => `(async () => {
+  const list = document.getElementById("agent-list")
+  const input = document.getElementById("agent-search")
+  const started = performance.now()
+  input.value = ${JSON.stringify(text)}
+  input.dispatchEvent(new Event("input", { bubbles: true }))
+  for (;;) {
+    await new Promise((resolve) => requestAnimationFrame(resolve))
+    const rows = list.querySelectorAll(".agent-row[data-agent-id]").length
+    if (list.dataset.status === "ready" && list.dataset.q === ${JSON.stringify(text)} && rows === ${expected}) return performance.now() - started
+    if (performance.now() - started > 10000) return Number.NaN
+  }
+})()`
+
+/** When the fleet view first drew its counts, ms after navigation (`fleet:counts` mark); waits for it. */
+export const countsDrawnAt = async (page: Page) => {
+  await page.waitForSelector("body[data-counts-drawn]", { timeout: 30_000 })
+  return page.evaluate<number>('performance.getEntriesByName("fleet:counts")[0]?.startTime ?? Number.NaN')
+}
