@@ -25,7 +25,7 @@ const detailOf = (agent, kind) => {
     return `${error.tag ?? "error"} during ${error.step ?? "?"}: ${error.message ?? ""}`
   }
   if (kind === "offline") return agent.offline_reason ?? "no reason recorded"
-  if (kind === "stuck") return `in ${statusOf(agent.state)} since before ${timeText(agent.updated_at, Date.now())}`
+  if (kind === "stuck") return `${statusOf(agent.state)}; last change ${timeText(agent.updated_at, Date.now())}`
   return agent.state
 }
 
@@ -34,7 +34,7 @@ const newestFirst = (a, b) => Date.parse(b.updated_at ?? "") - Date.parse(a.upda
 
 /**
  * The problems-first list: per kind (most urgent first), the agents that have it, newest change
- * first, each linking to its statechart. Kinds come from the summary, so a kind this page does not
+ * first (each agent once, under its most urgent kind), each linking to its statechart. Kinds come from the summary, so a kind this page does not
  * know (e.g. "missing on gateway") is listed with its name and the agent's state. `load` reads each
  * kind's first agents (`GET /api/v1/agents?problem=…`); `update` moves an agent between kinds as
  * the push stream reports its new state.
@@ -50,11 +50,17 @@ export function problemList({ element, api, names, onShowAll }) {
   const render = () => {
     /** @type {Array<HTMLElement>} */
     const items = []
+    // An agent is listed once, under its most urgent kind (a retrying agent may be stuck too).
+    /** @type {Set<string>} */
+    const listed = new Set()
     for (const { kind, count } of kinds) {
-      const agents = [...(byKind.get(kind)?.values() ?? [])].sort(newestFirst).slice(0, PER_KIND)
+      const agents = [...(byKind.get(kind)?.values() ?? [])]
+        .filter((agent) => !listed.has(agent.id))
+        .sort(newestFirst)
+        .slice(0, PER_KIND)
       if (count === 0 && agents.length === 0) continue
-      const more = Math.max(0, count - agents.length)
-      const showAll = h("button", { type: "button", class: "link", title: "list them all below" }, more > 0 ? `${more.toLocaleString("en")} more` : "list")
+      for (const agent of agents) listed.add(agent.id)
+      const showAll = h("button", { type: "button", class: "link", title: "list them all in the agent list" }, "list all")
       showAll.addEventListener("click", () => onShowAll(kind))
       items.push(
         h("li", { class: `problem-kind problem--${kind}`, title: PROBLEM_LABELS[kind] ?? kind }, h("strong", {}, kind), ` ${count.toLocaleString("en")} `, showAll),
