@@ -22,10 +22,18 @@ export const CHROMIUM_ARGS = [
  * A new tab on `serviceUrl + path`, signed in as the admin (the token is put in the tab's
  * sessionStorage before the page runs, as the token form would). Script errors, errors the page
  * logs (bar Chromium's own line for a non-2xx fetch, which the page expects: a 404 decides a
- * fallback) and requests to any other origin are pushed to `errors`.
+ * fallback) and requests to any other origin are pushed to `errors`. `beforeLoad` runs on the
+ * tab before it navigates (e.g. to route a request).
  */
-export const openInspector = async (context: BrowserContext, serviceUrl: string, path: string, errors: Array<string>): Promise<Page> => {
+export const openInspector = async (
+  context: BrowserContext,
+  serviceUrl: string,
+  path: string,
+  errors: Array<string>,
+  beforeLoad: (page: Page) => Promise<void> = async () => {}
+): Promise<Page> => {
   const page = await context.newPage()
+  await beforeLoad(page)
   const origin = new URL(serviceUrl).origin
   await page.addInitScript((token) => sessionStorage.setItem("switchyard.adminToken", token), TEST_ADMIN_TOKEN)
   page.on("pageerror", (error) => errors.push(error.message))

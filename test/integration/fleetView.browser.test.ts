@@ -124,6 +124,35 @@ describe.skipIf(!hasChromium)("the fleet view (/inspect) over 10,000 agents in h
     await page.close()
   })
 
+  it("in a cluster, shows which runner owns each gateway (GET /api/v1/cluster)", async () => {
+    // This server runs alone (no /cluster): the browser is given the cluster contract's answer.
+    const clustered = await openInspector(context, service.url, "/inspect", pageErrors, async (tab) => {
+      await tab.route("**/api/v1/cluster", (route) =>
+        route.fulfill({
+          json: {
+            self: "10.0.0.1:7001",
+            runners: [
+              { address: "10.0.0.1:7001", healthy: true, shards: [1, 2] },
+              { address: "10.0.0.2:7001", healthy: false, shards: [3] }
+            ],
+            gateways: [
+              { gateway_id: fleet.gatewayId, runner: "10.0.0.1:7001" },
+              { gateway_id: simGatewayId, runner: "10.0.0.2:7001" }
+            ]
+          }
+        })
+      )
+    })
+    await countsDrawnAt(clustered)
+    await expect.poll(() => clustered.locator("#gateway-table tr", { hasText: "Fleet" }).locator("td.runner").textContent()).toBe("10.0.0.1:7001")
+    expect(await clustered.locator("#gateway-table tr", { hasText: "sim" }).locator("td.runner").textContent()).toBe("10.0.0.2:7001 (unhealthy)")
+    expect(await clustered.getAttribute("body", "class")).not.toContain("no-cluster")
+    await expect.poll(() => clustered.locator("#agent-list .agent-row .runner").first().textContent()).toBe("10.0.0.1:7001")
+    await shot(clustered, "fleet-cluster.png")
+    expect(pageErrors).toEqual([])
+    await clustered.close()
+  })
+
   it("a name search narrows the list within 300 ms", async () => {
     const page = await openFleet()
     await page.waitForSelector('#agent-list[data-status="ready"]')
