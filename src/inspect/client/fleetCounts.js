@@ -7,6 +7,9 @@ import { orderedStates, STATUSES, statusOf } from "./fleetModel.js"
  * @typedef {import("./fleetModel.js").StateCounts} StateCounts
  */
 
+/** Column headings that fit the side pane; the full name is the tooltip. */
+const SHORT = /** @type {Record<string, string>} */ ({ provisioning: "prov.", updating: "upd.", deleting: "del." })
+
 /** @param {number} count */
 const number = (count) => count.toLocaleString("en")
 
@@ -50,9 +53,9 @@ export function groupTable({ caption, groups, onPick }) {
     h("th", {}, caption),
     withRunner ? h("th", { class: "runner" }, "runner") : null,
     h("th", { class: "num" }, "total"),
-    ...STATUSES.map((status) => h("th", { class: "num" }, status)),
-    h("th", { class: "num" }, "failed"),
-    h("th", { class: "num" }, "retrying")
+    ...STATUSES.map((status) => h("th", { class: "num", title: status }, SHORT[status] ?? status)),
+    h("th", { class: "num", title: "in a failed state" }, "failed"),
+    h("th", { class: "num", title: "in a retrying state" }, "retry")
   )
   const cell = (/** @type {number} */ count, /** @type {string} */ kind = "") => h("td", { class: `num${count > 0 && kind !== "" ? ` ${kind}` : ""}` }, count === 0 ? "·" : number(count))
   const rows = groups.map((group) => {

@@ -129,7 +129,7 @@ export function fleetView({ api }) {
         caption: "board",
         groups: current.boards.map((group) => ({
           key: group.board_id ?? "",
-          name: `${names.boardName(group.board_id)} (${names.gatewayName(group.gateway_id)})`,
+          name: `${group.board_id === null ? "no board" : names.boardName(group.board_id)} · ${names.gatewayName(group.gateway_id)}`,
           total: group.total,
           by_state: group.by_state
         })),
@@ -155,7 +155,7 @@ export function fleetView({ api }) {
     if (summary === null) return
     fill(selects.state, "any state", orderedStates(summary.by_state).map(([state]) => [state, state]))
     fill(selects.gateway_id, "any gateway", [...gateways.values()].map((gateway) => [gateway.id, gateway.name]))
-    fill(selects.board_id, "any board", [...boards.values()].map((board) => [board.id, `${board.name} (${names.gatewayName(board.gateway_id)})`]))
+    fill(selects.board_id, "any board", [...boards.values()].map((board) => [board.id, `${board.name} · ${names.gatewayName(board.gateway_id)}`]))
     fill(selects.problem, "any problem", problemKinds(summary).map(({ kind }) => [kind, kind]))
   }
 
