@@ -91,7 +91,7 @@ export interface AgentFilter {
 }
 
 export const { applyChange, expectedCount, orderedStates, problemKinds, problemOf } = fleetModelJs as {
-  applyChange: (summary: FleetSummary, change: { from: string | null; to: string; gatewayId: string; boardId: string | null }) => void
+  applyChange: (summary: FleetSummary, change: { from: string | null; to: string; gatewayId: string; boardId: string | null }) => boolean
   expectedCount: (summary: FleetSummary, filter: AgentFilter) => number | null
   orderedStates: (counts: StateCounts) => Array<[string, number]>
   problemKinds: (summary: FleetSummary) => Array<{ kind: string; count: number }>

@@ -20,7 +20,7 @@ const summary = (): FleetSummary => ({
 describe("fleetModel (the fleet view's counts and problems, without the DOM)", () => {
   it("a transition moves one agent between states in the fleet, its gateway and its board, with the problem counts", () => {
     const fleet = summary()
-    applyChange(fleet, { from: "offline", to: "online", gatewayId: "g1", boardId: "b2" })
+    expect(applyChange(fleet, { from: "offline", to: "online", gatewayId: "g1", boardId: "b2" })).toBe(true)
     expect(fleet.by_state).toEqual({ online: 9, "provisioning.failed": 1, offline: 1 })
     expect(fleet.total).toBe(11)
     expect(fleet.gateways[0]!.by_state).toEqual({ online: 6, "provisioning.failed": 1, offline: 1 })
@@ -42,7 +42,7 @@ describe("fleetModel (the fleet view's counts and problems, without the DOM)", (
     expect(fleet.total).toBe(11)
     expect(fleet.gateways[1]).toEqual({ gateway_id: "g2", total: 2, by_state: { online: 2 } })
     const before = JSON.stringify(fleet)
-    applyChange(fleet, { from: "online", to: "online", gatewayId: "g1", boardId: "b1" })
+    expect(applyChange(fleet, { from: "online", to: "online", gatewayId: "g1", boardId: "b1" })).toBe(false)
     expect(JSON.stringify(fleet)).toBe(before)
   })
 

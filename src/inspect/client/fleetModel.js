@@ -82,13 +82,14 @@ const bump = (counts, state, delta) => {
  * Applies one transition of the push stream to the summary, in place: the agent leaves `from`
  * (none when it was created) and enters `to` (none when it was deleted), in the fleet, its
  * gateway and its board. Problem counts for `failed`, `retrying` and `offline` follow; others
- * (`stuck`, server-side kinds) wait for the next full summary. A self-transition changes nothing.
- * @param {FleetSummary} summary @param {StateChange} change
+ * (`stuck`, server-side kinds) wait for the next full summary. A self-transition (a heartbeat
+ * of an online agent) changes nothing. Returns whether the counts changed.
+ * @param {FleetSummary} summary @param {StateChange} change @returns {boolean}
  */
 export function applyChange(summary, change) {
   const from = change.from
   const to = change.to === "deleted" ? null : change.to
-  if (from === to) return
+  if (from === to) return false
   let gateway = summary.gateways.find((entry) => entry.gateway_id === change.gatewayId)
   if (gateway === undefined) {
     gateway = { gateway_id: change.gatewayId, total: 0, by_state: {} }
@@ -111,6 +112,7 @@ export function applyChange(summary, change) {
     const kind = problemOf({ state })
     if (kind !== null && typeof summary.problems[kind] === "number") summary.problems[kind] = Math.max(0, /** @type {number} */ (summary.problems[kind]) + delta)
   }
+  return true
 }
 
 /**

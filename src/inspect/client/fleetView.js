@@ -254,8 +254,7 @@ export function fleetView({ api }) {
     onUpdate({ agent, transition }) {
       const listed = /** @type {import("./agentList.js").ListedAgent} */ (/** @type {unknown} */ (agent))
       if (summary !== null && transition !== null && typeof transition.to === "string" && typeof listed.gateway_id === "string") {
-        applyChange(summary, { from: transition.from ?? null, to: transition.to, gatewayId: listed.gateway_id, boardId: listed.board_id ?? null })
-        scheduleCounts()
+        if (applyChange(summary, { from: transition.from ?? null, to: transition.to, gatewayId: listed.gateway_id, boardId: listed.board_id ?? null })) scheduleCounts()
       }
       list.update(listed)
       problems.update(listed)
