@@ -105,7 +105,7 @@ export const fleetView = async () => {
           offline: Math.round(size * 0.015),
           secondBoard: { boardId: night.body.id as string, count: Math.round(size * 0.3) }
         })
-        console.log(`  ${size.toLocaleString("en")} agents: cloned in ${(started - seeded).toFixed(0)} ms, service up in ${(performance.now() - started).toFixed(0)} ms`)
+        console.log(`  ${size.toLocaleString("en")} agents: cloned in ${(started - seeded).toFixed(0)} ms; service up and the problems set in ${(performance.now() - started).toFixed(0)} ms`)
         console.log(`    HTTP: ${await httpLatencies(service, runs)}`)
         console.log(`    page: ${hasChromium ? await pageFigures(service, size) : `skipped (${CHROMIUM} missing)`}`)
       } finally {
