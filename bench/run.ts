@@ -7,6 +7,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   syncThousand: async () => (await import("./syncThousand.ts")).syncThousand(),
   heartbeatToSse: async () => (await import("./heartbeatToSse.ts")).heartbeatToSse(),
   fleetScale: async () => (await import("./fleetScale.ts")).fleetScale(),
+  fleetView: async () => (await import("./fleetView.ts")).fleetView(),
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
   heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput(),
   // With tracing unset, exporting, and (given a checkout's path: `tracingOverhead.ts DIR`) a baseline.

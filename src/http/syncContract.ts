@@ -32,6 +32,9 @@ export const SyncBody = z.strictObject({
 
 export const SyncJobParams = z.object({ id: z.uuid(), job: z.uuid() })
 
+/** `GET /api/v1/templates/sync/jobs`: how many of the newest jobs. */
+export const SyncJobListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) })
+
 /** Defaults as in Mission Control: only `include_main` is on (docs/operations.md §6.8). */
 const DEFAULTS = { include_main: true, lead_only: false, reset_sessions: false, rotate_tokens: false, force_bootstrap: false, overwrite: false } as const
 type FlagName = keyof typeof DEFAULTS

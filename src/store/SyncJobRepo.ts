@@ -78,6 +78,8 @@ export interface SyncJobRepoShape {
   readonly get: (id: string) => Effect.Effect<Option.Option<SyncJobRow>, SqlError>
   /** The gateway's queued or running job, if any. */
   readonly active: (gatewayId: string) => Effect.Effect<Option.Option<SyncJobRow>, SqlError>
+  /** The newest `limit` jobs of every gateway, newest first (the fleet view's job list). */
+  readonly recent: (limit: number) => Effect.Effect<ReadonlyArray<SyncJobRow>, SqlError>
   /** Every queued or running job, oldest first (to resume at start-up). */
   readonly unfinished: Effect.Effect<ReadonlyArray<SyncJobRow>, SqlError>
   /** The gateway's live agents with their boards, oldest first by `created_at` (docs/operations.md §6.8). */
@@ -118,6 +120,7 @@ export const SyncJobRepoLive = Layer.effect(
       get: (id) => sql<SyncJobRow>`select ${columns} from sync_jobs where id = ${id}`.pipe(Effect.map(first)),
       active: (gatewayId) =>
         sql<SyncJobRow>`select ${columns} from sync_jobs where gateway_id = ${gatewayId} and status in ('queued', 'running')`.pipe(Effect.map(first)),
+      recent: (limit) => sql<SyncJobRow>`select ${columns} from sync_jobs order by created_at desc, id limit ${limit}`,
       unfinished: sql<SyncJobRow>`select ${columns} from sync_jobs where status in ('queued', 'running') order by created_at`,
       candidates: (gatewayId) =>
         sql<SyncCandidate>`

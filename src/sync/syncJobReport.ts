@@ -93,3 +93,27 @@ export const syncJobReport = (job: SyncJobRow, rows: ReadonlyArray<SyncAgentRow>
 }
 
 export type SyncJobReport = ReturnType<typeof syncJobReport>
+
+/**
+ * A job in a list (`GET /api/v1/templates/sync/jobs`): its status and progress from the job's
+ * own counters (no per-agent rows read), its gateway, board and times (ISO 8601).
+ */
+export const syncJobSummary = (job: SyncJobRow) => ({
+  job_id: job.id,
+  gateway_id: job.gatewayId,
+  board_id: job.options.boardId,
+  status: job.status,
+  message: job.message,
+  progress: {
+    total: job.totalCount,
+    done: job.updatedCount + job.skippedCount + job.failedCount,
+    updated: job.updatedCount,
+    skipped: job.skippedCount,
+    failed: job.failedCount
+  },
+  created_at: iso(job.createdAt),
+  started_at: iso(job.startedAt),
+  finished_at: iso(job.finishedAt)
+})
+
+export type SyncJobSummary = ReturnType<typeof syncJobSummary>

@@ -126,6 +126,7 @@ const MATRIX: Readonly<Record<string, Row>> = {
   "POST /api/v1/agents/:id/retry": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.missing}/retry` }) },
 
   // syncRoutes: admin.
+  "GET /api/v1/templates/sync/jobs": { who: ADMIN, probe: path("/api/v1/templates/sync/jobs") },
   "POST /api/v1/gateways/:id/templates/sync": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.missing}/templates/sync`, body: {} }) },
   "GET /api/v1/gateways/:id/templates/sync/:job": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/templates/sync/${w.missing}` }) },
   "GET /api/v1/gateways/:id/templates/sync/:job/events": {

@@ -8,6 +8,8 @@ import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api.js"
 // @ts-expect-error -- a .js module without declarations (see above)
 import * as agentActionsJs from "../../src/inspect/client/agentActions.js"
 // @ts-expect-error -- a .js module without declarations (see above)
+import * as fleetModelJs from "../../src/inspect/client/fleetModel.js"
+// @ts-expect-error -- a .js module without declarations (see above)
 import * as machineIndexJs from "../../src/inspect/client/machineIndex.js"
 // @ts-expect-error -- a .js module without declarations (see above)
 import * as readEventStreamJs from "../../src/inspect/client/readEventStream.js"
@@ -69,4 +71,29 @@ export const { statechartGraph, stateNodeId } = statechartGraphJs as {
 }
 export const { sseParser } = readEventStreamJs as {
   sseParser: (onMessage: (message: SseMessage) => void, onRetry?: (ms: number) => void, lastEventId?: string) => (chunk: string) => void
+}
+
+export type StateCounts = Record<string, number>
+export interface FleetSummary {
+  total: number
+  by_state: StateCounts
+  gateways: Array<{ gateway_id: string; total: number; by_state: StateCounts }>
+  boards: Array<{ board_id: string | null; gateway_id: string; total: number; by_state: StateCounts }>
+  problems: Record<string, unknown>
+}
+export interface AgentFilter {
+  q?: string
+  state?: string
+  status?: string
+  gateway_id?: string
+  board_id?: string
+  problem?: string
+}
+
+export const { applyChange, expectedCount, orderedStates, problemKinds, problemOf } = fleetModelJs as {
+  applyChange: (summary: FleetSummary, change: { from: string | null; to: string; gatewayId: string; boardId: string | null }) => boolean
+  expectedCount: (summary: FleetSummary, filter: AgentFilter) => number | null
+  orderedStates: (counts: StateCounts) => Array<[string, number]>
+  problemKinds: (summary: FleetSummary) => Array<{ kind: string; count: number }>
+  problemOf: (agent: { state: string; status?: string; problem?: unknown }) => string | null
 }

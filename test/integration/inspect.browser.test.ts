@@ -79,23 +79,26 @@ describe.skipIf(!hasChromium)("the visualiser (/inspect) in headless Chromium", 
     await db?.drop()
   })
 
-  it("draws the statechart, follows an agent from provisioning.awaiting to online live, and sends an update in one click", async () => {
+  it("opens an agent from the fleet view, draws the statechart, follows the agent from provisioning.awaiting to online live, and sends an update in one click", async () => {
     const created = await service.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=30000", { name: "Ada", board_id: boardId })
     expect(created.status).toBe(201)
     const agent = created.body as { id: string; gateway_agent_id: string }
 
+    // /inspect opens on the fleet view, which asks for the token first.
     await page.goto(`${service.url}/inspect`)
-    // The chart needs no token: every state of the machine is drawn, compound ones with their substates.
+    await page.fill("#admin-token", TEST_ADMIN_TOKEN)
+    await page.click("#token-form button[type=submit]")
+    // The agent is one search and one click away.
+    await page.waitForSelector("body[data-counts-drawn]", { timeout: 20_000 })
+    await page.fill("#agent-search", "Ada")
+    await page.locator(`#agent-list .agent-row[data-agent-id="${agent.id}"] a.name`).click({ timeout: 20_000 })
+    expect(page.url()).toContain(`#agent=${agent.id}`)
+    // The agent view draws every state of the machine, compound ones with their substates.
     await expect.poll(() => page.locator("svg.statechart g.state").count(), { timeout: 20_000 }).toBeGreaterThan(15)
     for (const state of ["provisioning", "provisioning.awaiting", "updating.failed", "deleting.removing", "online", "offline", "deleted"]) {
       expect(await page.locator(`g.state[data-state="${state}"]`).count(), state).toBe(1)
     }
     expect(await page.locator('g.transition[data-source="provisioning.awaiting"][data-event="agent.heartbeat"]').count()).toBe(1)
-
-    await page.fill("#admin-token", TEST_ADMIN_TOKEN)
-    await page.click("#token-form button[type=submit]")
-    await expect.poll(() => page.locator(`#agent-picker option[value="${agent.id}"]`).count(), { timeout: 20_000 }).toBe(1)
-    await page.selectOption("#agent-picker", agent.id)
     await expect.poll(highlighted, { timeout: 20_000 }).toBe("provisioning.awaiting")
     expect(await page.locator('g.state.active-ancestor[data-state="provisioning"]').count()).toBe(1)
     expect(await page.textContent("#agent-state")).toBe("provisioning.awaiting")

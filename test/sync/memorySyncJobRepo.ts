@@ -41,6 +41,7 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
     get: (id) => Effect.sync(() => Option.fromNullable(jobs.get(id))),
     active: (gatewayId) =>
       Effect.sync(() => Option.fromNullable([...jobs.values()].find((job) => job.gatewayId === gatewayId && (job.status === "queued" || job.status === "running")))),
+    recent: (limit) => Effect.sync(() => [...jobs.values()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).slice(0, limit)),
     unfinished: Effect.sync(() => [...jobs.values()].filter((job) => job.status === "queued" || job.status === "running")),
     candidates: () => Effect.sync(candidates),
     markRunning: (jobId) => Effect.sync(() => patch(jobId, { status: "running", startedAt: jobs.get(jobId)?.startedAt ?? new Date() })),

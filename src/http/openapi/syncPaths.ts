@@ -1,9 +1,9 @@
 import { z } from "zod"
 import type { ZodOpenApiPathsObject } from "zod-openapi"
 import { IdParams } from "../contract.ts"
-import { SyncBody, SyncJobParams, SyncQuery } from "../syncContract.ts"
+import { SyncBody, SyncJobListQuery, SyncJobParams, SyncQuery } from "../syncContract.ts"
 import { adminOperation, answer, optionalJson } from "./operations.ts"
-import { SyncJobConflict, SyncJobReport, SyncJobStarted } from "./syncSchemas.ts"
+import { SyncJobConflict, SyncJobList, SyncJobReport, SyncJobStarted } from "./syncSchemas.ts"
 
 const flag = (description: string) => ({ description: `${description} \`true\` or \`false\`; also accepted in the JSON body.` })
 
@@ -19,6 +19,15 @@ const SyncQueryDoc = SyncQuery.extend({
 
 /** `/api/v1/gateways/{id}/templates/sync`: template sync as a background job (admin). */
 export const syncPaths: ZodOpenApiPathsObject = {
+  "/api/v1/templates/sync/jobs": {
+    get: adminOperation("template-sync", {
+      operationId: "listTemplateSyncJobs",
+      summary: "Recent template sync jobs",
+      description: "The newest jobs of every gateway, newest first, each with its status and progress (no per-agent results: see the job's result).",
+      requestParams: { query: SyncJobListQuery.extend({ limit: SyncJobListQuery.shape.limit.meta({ description: "How many jobs, 1–100 (default 20)." }) }) },
+      responses: { "200": answer("The jobs.", SyncJobList) }
+    })
+  },
   "/api/v1/gateways/{id}/templates/sync": {
     post: adminOperation("template-sync", {
       operationId: "startTemplateSync",

@@ -1,6 +1,6 @@
 import { z } from "zod"
 import type { SyncJobEvent } from "../../sync/SyncJobFeed.ts"
-import type { SyncAgentView, SyncJobReport as SyncJobReportType, SyncProgress as SyncProgressType } from "../../sync/syncJobReport.ts"
+import type { SyncAgentView, SyncJobReport as SyncJobReportType, SyncJobSummary as SyncJobSummaryType, SyncProgress as SyncProgressType } from "../../sync/syncJobReport.ts"
 import type { Conforms, Expect } from "./conforms.ts"
 
 /** Response schemas of template sync (`/api/v1/gateways/{id}/templates/sync`), OpenAPI only. */
@@ -48,6 +48,22 @@ export const SyncJobReport = z
   })
   .meta({ id: "SyncJobReport", description: "Mission Control's `GatewayTemplatesSyncResult` plus the job's status, progress and every agent's result." })
 
+export const SyncJobSummary = z
+  .object({
+    job_id: z.uuid(),
+    gateway_id: z.uuid(),
+    board_id: z.uuid().nullable(),
+    status,
+    message: z.string().nullable().meta({ description: "Why the job itself failed (not an agent's error)." }),
+    progress: SyncProgress,
+    created_at: time,
+    started_at: time.nullable(),
+    finished_at: time.nullable()
+  })
+  .meta({ id: "SyncJobSummary", description: "A job in the list: status and progress, without the per-agent results." })
+
+export const SyncJobList = z.object({ items: z.array(SyncJobSummary), limit: z.int() })
+
 export const SyncJobStarted = z.object({
   job_id: z.uuid(),
   gateway_id: z.uuid(),
@@ -69,6 +85,7 @@ export const SyncJobEventSchema = z
 
 export type SyncSchemasConform = [
   Expect<Conforms<SyncJobReportType, typeof SyncJobReport>>,
+  Expect<Conforms<SyncJobSummaryType, typeof SyncJobSummary>>,
   Expect<Conforms<SyncAgentView, typeof SyncAgentResult>>,
   Expect<Conforms<SyncProgressType, typeof SyncProgress>>,
   Expect<Conforms<Extract<SyncJobEvent, { type: "agent" }>, (typeof SyncJobEventSchema.options)[1]>>

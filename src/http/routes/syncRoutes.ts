@@ -2,14 +2,16 @@ import { Sse } from "@effect/experimental"
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect, Stream } from "effect"
 import { eventStreamResponse, PING_EVERY, withPings } from "../../streams/sse.ts"
+import { SyncJobRepo } from "../../store/SyncJobRepo.ts"
 import { SyncJobs } from "../../sync/SyncJobs.ts"
+import { syncJobSummary } from "../../sync/syncJobReport.ts"
 import type { SyncJobEvent } from "../../sync/SyncJobFeed.ts"
 import { conflict, notFound } from "../ApiError.ts"
 import { admin } from "../admin.ts"
 import { IdParams } from "../contract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { json } from "../respond.ts"
-import { SyncBody, SyncJobParams, SyncQuery, syncOptions } from "../syncContract.ts"
+import { SyncBody, SyncJobListQuery, SyncJobParams, SyncQuery, syncOptions } from "../syncContract.ts"
 
 const jobPath = (gatewayId: string, jobId: string) => `/api/v1/gateways/${gatewayId}/templates/sync/${jobId}`
 
@@ -23,6 +25,17 @@ const jobNotFound = () => Effect.fail(notFound("sync job"))
  * queue the job and read its stored result or live feed; the job itself runs in `SyncJobs`.
  */
 export const syncRoutes = HttpRouter.empty.pipe(
+  // The newest jobs of every gateway with their progress, read from the jobs' own counters (the fleet view's list).
+  HttpRouter.get(
+    "/api/v1/templates/sync/jobs",
+    admin(
+      Effect.gen(function* () {
+        const { limit } = yield* decodeQuery(SyncJobListQuery)
+        const jobs = yield* Effect.flatMap(SyncJobRepo, (repo) => repo.recent(limit))
+        return json({ items: jobs.map(syncJobSummary), limit })
+      })
+    )
+  ),
   HttpRouter.post(
     "/api/v1/gateways/:id/templates/sync",
     admin(

@@ -9,8 +9,8 @@ import { activeStates, possibleTransitions } from "./machineIndex.js"
  * @typedef {{ layout: (graph: import("elkjs/lib/elk-api.js").ElkNode) => Promise<import("elkjs/lib/elk-api").ElkNode> }} Elk
  */
 
-/** ELK's own browser build, loaded by a classic <script> before this module (it sets `window.ELK`). */
-const ELK = /** @type {{ ELK: new () => Elk }} */ (/** @type {unknown} */ (globalThis)).ELK
+/** ELK's own browser build, loaded by a classic <script> before the first draw (it sets `window.ELK`). */
+const elk = () => new (/** @type {{ ELK: new () => Elk }} */ (/** @type {unknown} */ (globalThis)).ELK)()
 
 /** Text widths as the browser will draw them. @returns {import("./statechartGraph.js").Measure} */
 function canvasMeasure() {
@@ -30,7 +30,7 @@ function canvasMeasure() {
  */
 export async function drawStatechart(index, container, tools) {
   const { graph, nodes, edges } = statechartGraph(index, canvasMeasure())
-  const layout = await new ELK().layout(graph)
+  const layout = await elk().layout(graph)
   const chart = renderStatechart(layout, nodes, edges)
   const width = layout.width ?? 0
   const height = layout.height ?? 0

@@ -1,37 +1,35 @@
 // @ts-check
-import { actionBar } from "./actionBar.js"
 import { adminApi, tokenStore } from "./adminApi.js"
-import { agentDetails } from "./agentDetails.js"
-import { agentPicker } from "./agentPicker.js"
-import { drawStatechart } from "./drawStatechart.js"
-import { historyRow, historyTable } from "./historyTable.js"
-import { h } from "./h.js"
+import { agentView, statechart } from "./agentView.js"
+import { fleetView } from "./fleetView.js"
 import { startLiveFeed } from "./liveFeed.js"
-import { machineIndex } from "./machineIndex.js"
 import { timeText } from "./timeText.js"
 
 /**
- * The page: the agent statechart, a picker over the agents, and the selected agent highlighted live
- * beside its context, history and actions. Everything it reads goes through the public API.
- * @typedef {import("./agentDetails.js").Agent} Agent
+ * The page: the fleet view at `/inspect`, the agent view at `/inspect#agent=<id>` (also reached
+ * as `/inspect?agent=<id>`), both kept current by one push stream. Everything they read goes
+ * through the public API with the admin token, asked once per tab.
  */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id))
-const HISTORY_LIMIT = 50
 
-/** What the page shows; `render()` draws the agent pane from it. */
-const view = {
-  /** @type {Agent | null} */ agent: null,
-  /** @type {Array<import("./historyTable.js").HistoryRow>} */ history: [],
-  historySource: "",
-  result: ""
-}
-
-const definition = await (await fetch("/api/v1/machines/agent")).json()
-const index = machineIndex(definition)
-const chart = await drawStatechart(index, $("chart"), $("chart-tools"))
+// `?agent=<id>` is the agent view's shareable link too: the page itself routes on the hash.
+const linked = new URLSearchParams(location.search).get("agent")
+if (linked !== null) history.replaceState(null, "", `${location.pathname}#agent=${encodeURIComponent(linked)}`)
 
 const selectedId = () => new URLSearchParams(location.hash.slice(1)).get("agent")
+
+/** Shows the view the hash names. */
+const showRoute = () => {
+  const agent = selectedId() !== null
+  $("fleet-view").hidden = agent
+  $("agent-view").hidden = !agent
+  document.body.dataset["view"] = agent ? "agent" : "fleet"
+  if (!agent) $("nav-agent").textContent = ""
+}
+showRoute()
+// The chart needs no token: an agent link draws it at once.
+if (selectedId() !== null) void statechart()
 
 /** Shows the token form; `reason` says why (first visit, refused token). @param {string} reason */
 function askForToken(reason) {
@@ -63,108 +61,35 @@ function start(token) {
     askForToken("that token was refused (401/403): enter the admin token")
   }
   const api = adminApi(token, unauthorized)
-  const picker = agentPicker(/** @type {HTMLSelectElement} */ ($("agent-picker")), api, (id) => {
-    location.hash = id === null ? "" : `agent=${encodeURIComponent(id)}`
-  })
-  /** @param {string} id @returns {Promise<Agent | null>} */
-  const fetchAgent = async (id) => {
-    const answer = await api("GET", `/api/v1/agents/${encodeURIComponent(id)}`)
-    return answer.status === 200 ? answer.body : null
-  }
-
-  const render = () => {
-    const agent = view.agent
-    const pane = $("agent-pane")
-    if (agent === null) {
-      pane.replaceChildren(h("p", { class: "empty" }, selectedId() === null ? "Pick an agent to follow its state." : "Agent not found."))
-      chart.highlight("")
-      return
-    }
-    chart.highlight(agent.state)
-    pane.replaceChildren(
-      agentDetails(agent, index, Date.now()),
-      actionBar(index, agent.state, (action) => void act(action), view.result),
-      historyTable(view.history, view.historySource, Date.now())
-    )
-  }
-
-  const loadHistory = async (/** @type {string} */ id) => {
-    const path = `/api/v1/agents/${encodeURIComponent(id)}`
-    let answer = await api("GET", `${path}/transitions?limit=${HISTORY_LIMIT}`)
-    view.historySource = "transitions"
-    // The transition log is newer than the activity feed; older servers only have the latter.
-    if (answer.status === 404) {
-      answer = await api("GET", `${path}/activity?limit=${HISTORY_LIMIT}`)
-      view.historySource = "activity"
-    }
-    if (id !== selectedId()) return
-    view.history = answer.status === 200 ? (answer.body?.items ?? []).map((/** @type {Record<string, any>} */ item) => historyRow(item)) : []
-    render()
-  }
-
-  /** @param {import("./liveFeed.js").AgentUpdate} update */
-  const onUpdate = ({ agent, transition, cursor }) => {
-    picker.update(/** @type {Agent} */ (agent))
-    if (agent.id !== selectedId()) return
-    const previous = view.agent
-    if (previous !== null && previous.id === agent.id && agent.version < previous.version) return
-    view.agent = /** @type {Agent} */ (agent)
-    const row = transition === null ? null : historyRow(transition, cursor === null ? null : Number(cursor))
-    // A reload of the history may already hold what the stream now delivers.
-    if (row !== null && !view.history.some((known) => known.cursor !== null && known.cursor === row.cursor)) {
-      view.history = [row, ...view.history].slice(0, HISTORY_LIMIT)
-    }
-    if (transition === null && (previous?.state !== agent.state || previous?.version !== agent.version)) void loadHistory(agent.id)
-    render()
-  }
-
-  /** @param {import("./agentActions.js").AgentAction} action */
-  const act = async (action) => {
-    const agent = view.agent
-    if (agent === null || (action.confirm !== undefined && !confirm(action.confirm))) return
-    view.result = `${action.name}: sending…`
-    render()
-    const answer = await api(action.method, action.path(agent.id), action.body)
-    const state = answer.body?.state
-    view.result = answer.status < 300 ? `${action.name}: HTTP ${answer.status}, now ${state ?? "?"}` : `${action.name}: HTTP ${answer.status} ${answer.body?.detail ?? ""}`
-    if (answer.status < 300 && typeof answer.body?.id === "string") onUpdate({ agent: answer.body, transition: null, cursor: null })
-    else render()
-  }
-
-  const select = async () => {
-    const id = selectedId()
-    picker.show(id)
-    view.agent = null
-    view.history = []
-    view.result = ""
-    render()
-    if (id === null) return
-    const agent = await fetchAgent(id)
-    if (id !== selectedId()) return
-    view.agent = agent
-    render()
-    if (agent !== null) await loadHistory(id)
-  }
+  const fleet = fleetView({ api })
+  const agent = agentView({ api, selectedId })
 
   const feed = startLiveFeed({
     token,
     selected: selectedId,
-    fetchAgent,
-    onUpdate,
+    fetchAgent: agent.fetchAgent,
+    onUpdate: (update) => {
+      fleet.onUpdate(update)
+      agent.onUpdate(update)
+    },
     onMode: (mode) => {
       $("live-status").textContent = mode.detail
       $("live-status").dataset["mode"] = mode.kind
+      fleet.onMode(mode)
     },
     onUnauthorized: unauthorized
   })
 
   $("token-form").hidden = true
   document.body.classList.remove("signed-out")
-  window.addEventListener("hashchange", () => void select())
-  $("refresh-agents").addEventListener("click", () => void picker.load())
+  window.addEventListener("hashchange", () => {
+    showRoute()
+    if (selectedId() !== null) void agent.select()
+  })
   // Relative times ("in 28 s") age; refresh them without redrawing anything else.
   setInterval(() => {
     for (const element of document.querySelectorAll("[data-at]")) element.textContent = timeText(element.getAttribute("data-at"), Date.now())
   }, 1_000)
-  void picker.load().then(select)
+  void fleet.start()
+  if (selectedId() !== null) void agent.select()
 }

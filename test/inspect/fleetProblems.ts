@@ -1,0 +1,49 @@
+import pg from "pg"
+
+/** How many of a cloned fleet's agents get each problem, and how many move to a second board. */
+export interface FleetMix {
+  readonly failed: number
+  readonly retrying: number
+  /** Half "no heartbeat for 3600 s", half "no heartbeat yet". */
+  readonly offline: number
+  /** The last `count` agents (by creation) move to `boardId`. */
+  readonly secondBoard?: { readonly boardId: string; readonly count: number }
+}
+
+/**
+ * Sets, by SQL, the read model of a fleet cloned by `seedOnlineFleet` (all online) to a mix of
+ * problems, as the fleet view shows them: from the 101st agent on (creation order), `failed`
+ * agents `provisioning.failed` and `retrying` ones `updating.retrying`, both with a terminal
+ * gateway error, then `offline` ones with a reason; each changed half an hour ago. Only the read
+ * model changes (the actors stay online): for views, not for lifecycle tests.
+ */
+export const mixFleetProblems = async (databaseUrl: string, gatewayId: string, mix: FleetMix) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const ids = (await client.query<{ id: string }>("select id from agents where gateway_id = $1 and role = 'worker' order by created_at, id", [gatewayId])).rows.map(
+      (row) => row.id
+    )
+    const error = (message: string) => JSON.stringify({ tag: "GatewayRpcError", step: "apply", message, transient: false, at: Date.now() - 1_800_000 })
+    const set = (from: number, count: number, status: string, statePath: string, lastError: string | null, reason: string | null) =>
+      client.query(
+        `update agents set status = $2, state_path = $3, last_error = $4::jsonb, offline_reason = $5, updated_at = now() - interval '30 minutes'
+         where id = any($1::uuid[])`,
+        [ids.slice(from, from + count), status, statePath, lastError, reason]
+      )
+    let at = 100
+    await set(at, mix.failed, "provisioning", "provisioning.failed", error("agents.create refused: INVALID_REQUEST"), null)
+    at += mix.failed
+    await set(at, mix.retrying, "updating", "updating.retrying", error("gateway unavailable (UNAVAILABLE)"), null)
+    at += mix.retrying
+    const silent = Math.ceil(mix.offline / 2)
+    await set(at, silent, "offline", "offline", null, "no heartbeat for 3600 s")
+    await set(at + silent, mix.offline - silent, "offline", "offline", null, "no heartbeat yet")
+    if (mix.secondBoard !== undefined) {
+      await client.query("update agents set board_id = $2 where id = any($1::uuid[])", [ids.slice(ids.length - mix.secondBoard.count), mix.secondBoard.boardId])
+    }
+    await client.query("analyze agents")
+  } finally {
+    await client.end()
+  }
+}
