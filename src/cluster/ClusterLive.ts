@@ -33,8 +33,8 @@ export const shardingConfigOf = (config: AppConfigShape, port: number): Partial<
     runnerListenAddress: Option.some(RunnerAddress.make(isLoopback(config.runnerHost) ? config.runnerHost : "0.0.0.0", port)),
     shardLockExpiration: Duration.millis(expiration),
     shardLockRefreshInterval: Duration.millis(Math.max(500, Math.min(10_000, Math.floor(expiration / 3)))),
-    // A departing runner's shards are taken within about a second of their release.
-    refreshAssignmentsInterval: Duration.seconds(1),
+    // A departing runner's shards are reassigned within half a second (one small query per refresh).
+    refreshAssignmentsInterval: Duration.millis(500),
     // Draining a gateway: programs end within 10 s and last snapshots are saved within 5 s.
     entityTerminationTimeout: Duration.seconds(20),
     entityMailboxCapacity: "unbounded"
