@@ -1,7 +1,8 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Data, Effect, Layer, Option, Redacted, Schedule, String } from "effect"
+import { Context, Data, Effect, Exit, Layer, Option, Redacted, Schedule, Scope, String } from "effect"
 import pg from "pg"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
@@ -16,6 +17,7 @@ import messages from "./migrations/0008_messages.ts"
 import boardMemory from "./migrations/0009_board_memory.ts"
 import agentLookupIndexes from "./migrations/0010_agent_lookup_indexes.ts"
 import fleetViewIndexes from "./migrations/0011_fleet_view_indexes.ts"
+import agentsGatewayLiveIdx from "./migrations/0016_agents_gateway_live_idx.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -32,7 +34,8 @@ export const migrations = PgMigrator.fromRecord({
   "0008_messages": messages,
   "0009_board_memory": boardMemory,
   "0010_agent_lookup_indexes": agentLookupIndexes,
-  "0011_fleet_view_indexes": fleetViewIndexes
+  "0011_fleet_view_indexes": fleetViewIndexes,
+  "0016_agents_gateway_live_idx": agentsGatewayLiveIdx
 })
 
 /** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */
@@ -71,7 +74,7 @@ const targetOf = (url: Redacted.Redacted<string>) => {
  * statement on the client (a hung server) and on the server (`statement_timeout`). It is
  * released (ended) with the scope.
  */
-const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape) =>
+const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape, applicationName = "switchyard") =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const pool = new pg.Pool({
@@ -79,7 +82,7 @@ const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape) =>
         connectionTimeoutMillis: config.dbAcquireTimeoutMs,
         query_timeout: config.dbStatementTimeoutMs,
         statement_timeout: config.dbStatementTimeoutMs,
-        application_name: "switchyard"
+        application_name: applicationName
       })
       // Idle clients whose server went away emit here; the pool drops them and connects anew.
       pool.on("error", () => undefined)
@@ -145,9 +148,26 @@ export const SqlLive = Layer.unwrapScoped(
     }
     const pool = yield* boundedPool(connection, config)
     yield* awaitDatabase(pool, target, config)
-    return PgClient.layerFromPool({ acquire: Effect.succeed(pool), ...names })
+    return Layer.merge(PgClient.layerFromPool({ acquire: Effect.succeed(pool), ...names }), Layer.succeed(DatabaseConnection, { connection, target }))
   })
 )
+
+/** Where the service's database is (external or embedded), for a second client on it (`namedSqlClient`). */
+export class DatabaseConnection extends Context.Tag("switchyard/DatabaseConnection")<DatabaseConnection, { readonly connection: pg.PoolConfig; readonly target: string }>() {}
+
+/**
+ * Another bounded pool on the service's database whose sessions carry `applicationName`
+ * (`pg_stat_activity.application_name`), e.g. the cluster engine's, so they can be told apart.
+ */
+export const namedSqlClient = (applicationName: string) =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const { connection } = yield* DatabaseConnection
+      const pool = yield* boundedPool(connection, config, applicationName)
+      return PgClient.layerFromPool({ acquire: Effect.succeed(pool), ...names })
+    })
+  )
 
 /**
  * One `select 1` within `timeoutMs` (`/readyz`). A late answer is abandoned, not awaited.
@@ -161,5 +181,24 @@ export const pingDatabase = (timeoutMs: number) =>
     Effect.asVoid
   )
 
-/** Runs pending migrations when built; provide it once at start-up. */
-export const MigrationsLive = PgMigrator.layer({ loader: migrations }).pipe(Layer.provide(NodeContext.layer))
+/** Advisory-lock key that serialises schema changes across instances ("switchyard" in ASCII, as a bigint). */
+const SCHEMA_LOCK_KEY = 0x7377697463687961n
+
+/**
+ * Runs `effect` while holding the schema lock (a Postgres session advisory lock on one reserved
+ * connection), so instances started at the same moment on an empty database create tables one
+ * after the other instead of racing on `CREATE TABLE` (docs/operations.md "Cluster"). The
+ * lock is released when `effect` ends, or with the connection if the process dies.
+ */
+export const withSchemaLock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R | SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The connection has a scope of its own: `effect` may build resources in the caller's scope.
+    const scope = yield* Scope.make()
+    const connection = yield* Scope.extend(sql.reserve, scope).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
+    const release = Effect.ignore(connection.executeRaw(`select pg_advisory_unlock(${SCHEMA_LOCK_KEY})`, [])).pipe(Effect.zipRight(Scope.close(scope, Exit.void)))
+    return yield* connection.executeRaw(`select pg_advisory_lock(${SCHEMA_LOCK_KEY})`, []).pipe(Effect.zipRight(effect), Effect.ensuring(release))
+  })
+
+/** Runs pending migrations (under the schema lock) when built; provide it once at start-up. */
+export const MigrationsLive = Layer.effectDiscard(withSchemaLock(PgMigrator.run({ loader: migrations }))).pipe(Layer.provide(NodeContext.layer))

@@ -1,0 +1,57 @@
+import { RunnerHealth, RunnerStorage } from "@effect/cluster"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
+import { addressText } from "./GatewayOwnership.ts"
+
+/**
+ * One pass over the runners in the engine's storage: another runner that does not answer a ping
+ * (the engine's `RunnerHealth`) is marked unhealthy, so its shards are reassigned now rather than
+ * when its heartbeat expires (a runner restarted after a crash on another port, or a SIGKILLed
+ * one); an unhealthy runner that answers again is marked healthy. The engine's own check runs on
+ * one runner once a minute; this one runs on every runner every few seconds
+ * (docs/operations.md "Cluster"). Storage errors are logged and the pass ends.
+ */
+export const reapUnreachableRunners = (self: string) =>
+  Effect.gen(function* () {
+    const storage = yield* RunnerStorage.RunnerStorage
+    const health = yield* RunnerHealth.RunnerHealth
+    const runners = yield* storage.getRunners
+    yield* Effect.forEach(
+      runners.filter(([runner]) => addressText(runner.address) !== self),
+      ([runner, healthy]) =>
+        // A runner that does not answer within 5 s is not alive (a hung one would hold the pass for a minute).
+        Effect.flatMap(health.isAlive(runner.address).pipe(Effect.timeoutTo({ duration: "5 seconds", onTimeout: () => false, onSuccess: (alive) => alive })), (alive) =>
+          alive === healthy
+            ? Effect.void
+            : Effect.zipRight(
+                Effect.logInfo(`runner ${addressText(runner.address)} is ${alive ? "reachable again" : "unreachable"}; marking it ${alive ? "healthy" : "unhealthy"}`),
+                storage.setRunnerHealth(runner.address, alive)
+              )
+        ),
+      { discard: true, concurrency: "unbounded" }
+    )
+  }).pipe(Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error)))
+
+/**
+ * Fences runners that stopped heartbeating (a hung or partitioned process whose heartbeat is older
+ * than the shard-lock expiry, so the engine no longer lists it): their engine sessions
+ * (`application_name` `switchyard-runner@host:port`, connected for longer than the expiry) are
+ * terminated, which frees the advisory locks they hold, so another runner takes their gateways.
+ * Without it a hung runner would keep its shards for as long as its sessions stay open
+ * (docs/operations.md §7.3). A live runner heartbeats well within the expiry and is never fenced.
+ */
+export const fenceStaleRunners = (self: string, expirationMs: number) =>
+  Effect.gen(function* () {
+    const storage = yield* RunnerStorage.RunnerStorage
+    const sql = yield* SqlClient.SqlClient
+    const live = (yield* storage.getRunners).map(([runner]) => `${RUNNER_SESSION_PREFIX}${addressText(runner.address)}`)
+    const keep = [...live, `${RUNNER_SESSION_PREFIX}${self}`]
+    const fenced = yield* sql<{ applicationName: string }>`
+      select application_name, pg_terminate_backend(pid) from pg_stat_activity
+      where datname = current_database() and starts_with(application_name, ${RUNNER_SESSION_PREFIX})
+        and application_name not in ${sql.in(keep)} and backend_start < now() - ${expirationMs} * interval '1 millisecond'`
+    for (const name of new Set(fenced.map((row) => row.applicationName))) {
+      yield* Effect.logWarning(`runner ${name.slice(RUNNER_SESSION_PREFIX.length)} stopped heartbeating: its database sessions were terminated so its shards can move`)
+    }
+  }).pipe(Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error)))
