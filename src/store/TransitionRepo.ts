@@ -3,8 +3,26 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { agentViewColumns, type AgentRow } from "./AgentRepo.ts"
 
-/** The Postgres channel each committed transition is announced on (payload: `AgentChangeNotice`; sent by migration 0007's trigger). */
+/**
+ * The Postgres channel every transaction that wrote changes is announced on, once (payload: the
+ * writing transaction's id; sent by migration 0014's statement triggers).
+ */
 export const AGENT_CHANGES_CHANNEL = "switchyard_agent_changes"
+
+/** Changes one transaction may write: a cursor is `xid << 16 | rank` (migration 0014), ranks below 32768 are the group commit's. */
+export const RANKS_PER_TRANSACTION = 32_768
+
+/**
+ * The cursor of a change written by the current transaction at `rank` (SQL; `rank` an SQL
+ * expression): `xid << 16 | rank`, so cursors follow transaction ids (docs/architecture.md §8.1).
+ */
+const CHANGE_CURSOR = (rank: string) => `(pg_current_xact_id()::text::bigint << 16) | ${rank}`
+
+/**
+ * The frontier (SQL): every transaction with an id below the oldest still running has ended, so
+ * no change below this cursor can commit any more; a reader publishes only below it.
+ */
+const FRONTIER = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16"
 
 /** One transition of one agent, as the snapshot writer records it. */
 export interface NewTransition {
@@ -22,6 +40,26 @@ export interface NewTransition {
   readonly at: Date
 }
 
+/** A transition as the group commit records it: for `agentId`, at `rank` in its transaction (below `RANKS_PER_TRANSACTION`). */
+export interface RankedTransition extends NewTransition {
+  readonly agentId: string
+  readonly rank: number
+}
+
+/**
+ * An agent's liveness change (a heartbeat that left its state as it was): not a transition, but
+ * a change the stream pushes. Only each agent's newest is kept (`agent_beats`).
+ */
+export interface NewBeat {
+  readonly agentId: string
+  readonly gatewayId: string
+  readonly boardId: string | null
+  /** The snapshot version it was saved with. */
+  readonly version: number
+  readonly at: Date
+  readonly rank: number
+}
+
 /** A stored transition; `id` is the global cursor. Bigints arrive as strings. */
 export interface TransitionRow extends Omit<NewTransition, "version"> {
   readonly id: string
@@ -35,11 +73,11 @@ export interface TransitionWithAgent {
   readonly agent: AgentRow & { readonly snapshot: unknown }
 }
 
-/** What `pg_notify` carries, one per transition (~100 bytes, far under Postgres' 8000-byte limit). */
-export interface AgentChangeNotice {
-  readonly agent_id: string
-  readonly version: number
-  readonly cursor: number
+/** Changes after a cursor, and the frontier they were read below (see `changesAfter`). */
+export interface ChangesRead {
+  readonly changes: ReadonlyArray<TransitionWithAgent>
+  /** Every change below this cursor has committed, or never will; nothing below it appears later. */
+  readonly frontier: number
 }
 
 export interface TransitionFilter {
@@ -49,18 +87,19 @@ export interface TransitionFilter {
 
 export interface TransitionRepoShape {
   /**
-   * Inserts one agent's transitions; call it in the transaction that saves their snapshot. At
-   * that transaction's commit, a trigger numbers them with the global cursor, in commit order
-   * across every service instance, and announces each on `AGENT_CHANGES_CHANNEL` with
-   * `pg_notify` (migration 0007 says why the cursor is drawn then). Inserts nothing when the
-   * agent's row is gone.
+   * Inserts transitions of many agents, in one statement (none for an empty list); call it in
+   * the transaction that saves their snapshots. Each is numbered `xid << 16 | rank` (the ranks
+   * unique within the transaction, each agent's rising with its versions) and the transaction
+   * is announced on `AGENT_CHANGES_CHANNEL` at commit (migration 0014). An agent whose row is
+   * gone records nothing.
    */
-  readonly record: (agentId: string, transitions: ReadonlyArray<NewTransition>) => Effect.Effect<void, SqlError>
+  readonly recordMany: (transitions: ReadonlyArray<RankedTransition>) => Effect.Effect<void, SqlError>
   /**
-   * `record` for the transitions of many agents at once, in one statement (none for an empty
-   * list): each agent's in version order; an agent whose row is gone records nothing.
+   * Records the agents' newest liveness changes (one per agent, at most one per agent in the
+   * list), numbered and announced as `recordMany`'s transitions; an older version never
+   * replaces a newer one, and an agent whose row is gone records nothing.
    */
-  readonly recordMany: (transitions: ReadonlyArray<NewTransition & { readonly agentId: string }>) => Effect.Effect<void, SqlError>
+  readonly recordBeats: (beats: ReadonlyArray<NewBeat>) => Effect.Effect<void, SqlError>
   /** Deletes the agent's transitions beyond the newest `keep` (index range on (agent_id, id)). */
   readonly prune: (agentId: string, keep: number) => Effect.Effect<void, SqlError>
   /** The agent's transitions, newest first, a page at a time; `total` counts them all. */
@@ -68,13 +107,19 @@ export interface TransitionRepoShape {
     agentId: string,
     page: { readonly limit: number; readonly offset: number }
   ) => Effect.Effect<{ readonly items: ReadonlyArray<TransitionRow>; readonly total: number }, SqlError>
-  /** Up to `limit` transitions after `cursor` matching `filter`, oldest first, each with its agent's current row. */
+  /**
+   * Up to `limit` changes after `cursor` and below the frontier, matching `filter`, oldest
+   * first, each with its agent's current row: transitions, and each agent's newest liveness
+   * change as a transition from its state to itself (`agent.heartbeat`). One statement.
+   */
+  readonly changesAfter: (cursor: number, filter: TransitionFilter, limit: number) => Effect.Effect<ChangesRead, SqlError>
+  /** `changesAfter`'s changes alone. */
   readonly after: (cursor: number, filter: TransitionFilter, limit: number) => Effect.Effect<ReadonlyArray<TransitionWithAgent>, SqlError>
-  /** The highest cursor committed so far (0 when there is none). */
+  /** The frontier less one: every change at or below it has committed or never will (no table read). */
   readonly latestCursor: Effect.Effect<number, SqlError>
 }
 
-/** The transition history (`agent_transitions`), numbered by the commit-ordered cursor of the agent change stream. */
+/** The transition history (`agent_transitions`) and the newest liveness change per agent (`agent_beats`), numbered by the cursor of the agent change stream. */
 export class TransitionRepo extends Context.Tag("switchyard/TransitionRepo")<TransitionRepo, TransitionRepoShape>() {}
 
 const TRANSITION_COLUMNS = "id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at"
@@ -117,6 +162,11 @@ const split = ({ tId, tAgentId, tGatewayId, tBoardId, tVersion, tFromState, tToS
   agent
 })
 
+/** A liveness change as a joined row: the agent's state to itself, by a heartbeat. */
+const JOINED_BEAT = `b.cursor as t_id, b.agent_id as t_agent_id, b.gateway_id as t_gateway_id, b.board_id as t_board_id,
+  b.version as t_version, a.state_path as t_from_state, a.state_path as t_to_state, 'agent.heartbeat' as t_event_type,
+  null::text as t_error_tag, b.at as t_at`
+
 export const TransitionRepoLive = Layer.effect(
   TransitionRepo,
   Effect.gen(function* () {
@@ -132,22 +182,63 @@ export const TransitionRepoLive = Layer.effect(
         to_state: t.toState,
         event_type: t.eventType,
         error_tag: t.errorTag,
-        at: t.at.toISOString()
+        at: t.at.toISOString(),
+        rank: t.rank
       }))
       // Joined with the agents' rows: an agent whose row is gone records nothing (rather than
-      // failing every write of its batch on the foreign key). Each agent's in version order,
-      // which the commit trigger keeps when it numbers them.
+      // failing every write of its batch on the foreign key).
       return sql`
-        insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
-        select a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
+        insert into agent_transitions (id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
+        select ${sql.unsafe(CHANGE_CURSOR("v.rank"))}, a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
         from agents a
           join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
-            from_state text, to_state text, event_type text, error_tag text, at timestamptz) on v.agent_id = a.id
-        order by v.agent_id, v.version`.pipe(Effect.asVoid)
+            from_state text, to_state text, event_type text, error_tag text, at timestamptz, rank bigint) on v.agent_id = a.id`.pipe(Effect.asVoid)
+    }
+    const recordBeats: TransitionRepoShape["recordBeats"] = (beats) => {
+      if (beats.length === 0) return Effect.void
+      const rows = [...beats]
+        .sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0))
+        .map((b) => ({ agent_id: b.agentId, gateway_id: b.gatewayId, board_id: b.boardId, version: b.version, at: b.at.toISOString(), rank: b.rank }))
+      // In agent id order, as the snapshots: two batches that share agents lock in one order.
+      return sql`
+        insert into agent_beats (agent_id, gateway_id, board_id, cursor, version, at)
+        select a.id, v.gateway_id, v.board_id, ${sql.unsafe(CHANGE_CURSOR("v.rank"))}, v.version, v.at
+        from agents a
+          join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
+            at timestamptz, rank bigint) on v.agent_id = a.id
+        order by a.id
+        on conflict (agent_id) do update set gateway_id = excluded.gateway_id, board_id = excluded.board_id, cursor = excluded.cursor,
+          version = excluded.version, at = excluded.at
+        where agent_beats.version < excluded.version`.pipe(Effect.asVoid)
+    }
+    const changesAfter: TransitionRepoShape["changesAfter"] = (cursor, filter, limit) => {
+      const scope = (alias: string) => [
+        ...(filter.boardId === undefined ? [] : [sql`${sql.unsafe(alias)}.board_id = ${filter.boardId}`]),
+        ...(filter.gatewayId === undefined ? [] : [sql`${sql.unsafe(alias)}.gateway_id = ${filter.gatewayId}`])
+      ]
+      // The frontier once, first; then each table's index range below it, merged.
+      return sql<{ frontier: string } & Partial<JoinedRow>>`
+        with f as materialized (select ${sql.unsafe(FRONTIER)} as frontier)
+        select f.frontier, c.* from f left join lateral (
+          select * from (
+            (select ${sql.unsafe(JOINED_TRANSITION)}, ${sql.unsafe(AGENT_COLUMNS)}
+              from agent_transitions t join agents a on a.id = t.agent_id
+              where ${sql.and([sql`t.id > ${cursor}`, sql`t.id < f.frontier`, ...scope("t")])} order by t.id limit ${limit})
+            union all
+            (select ${sql.unsafe(JOINED_BEAT)}, ${sql.unsafe(AGENT_COLUMNS)}
+              from agent_beats b join agents a on a.id = b.agent_id
+              where ${sql.and([sql`b.cursor > ${cursor}`, sql`b.cursor < f.frontier`, ...scope("b")])} order by b.cursor limit ${limit})
+          ) as u order by u.t_id limit ${limit}
+        ) as c on true`.pipe(
+        Effect.map((rows) => ({
+          frontier: Number(rows[0]?.frontier ?? 0),
+          changes: rows.flatMap(({ frontier: _, ...row }) => (row.tId === null || row.tId === undefined ? [] : [split(row as JoinedRow)]))
+        }))
+      )
     }
     return TransitionRepo.of({
-      record: (agentId, transitions) => recordMany(transitions.map((transition) => ({ ...transition, agentId }))),
       recordMany,
+      recordBeats,
       prune: (agentId, keep) =>
         sql`
           delete from agent_transitions
@@ -158,18 +249,9 @@ export const TransitionRepoLive = Layer.effect(
           items: sql<TransitionRow>`select ${sql.unsafe(TRANSITION_COLUMNS)} from agent_transitions where agent_id = ${agentId} order by id desc limit ${limit} offset ${offset}`,
           total: sql<{ count: string }>`select count(*) from agent_transitions where agent_id = ${agentId}`.pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
         }),
-      after: (cursor, filter, limit) => {
-        const where = sql.and([
-          sql`t.id > ${cursor}`,
-          ...(filter.boardId === undefined ? [] : [sql`t.board_id = ${filter.boardId}`]),
-          ...(filter.gatewayId === undefined ? [] : [sql`t.gateway_id = ${filter.gatewayId}`])
-        ])
-        return sql<JoinedRow>`
-          select ${sql.unsafe(JOINED_TRANSITION)}, ${sql.unsafe(AGENT_COLUMNS)}
-          from agent_transitions t join agents a on a.id = t.agent_id
-          where ${where} order by t.id limit ${limit}`.pipe(Effect.map((rows) => rows.map(split)))
-      },
-      latestCursor: sql<{ cursor: string | null }>`select max(id) as cursor from agent_transitions`.pipe(Effect.map((rows) => Number(rows[0]?.cursor ?? 0)))
+      changesAfter,
+      after: (cursor, filter, limit) => Effect.map(changesAfter(cursor, filter, limit), (read) => read.changes),
+      latestCursor: sql<{ frontier: string }>`select ${sql.unsafe(FRONTIER)} as frontier`.pipe(Effect.map((rows) => Number(rows[0]?.frontier ?? 1) - 1))
     })
   })
 )
