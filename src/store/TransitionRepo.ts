@@ -9,8 +9,8 @@ import { agentViewColumns, type AgentRow } from "./AgentRepo.ts"
  */
 export const AGENT_CHANGES_CHANNEL = "switchyard_agent_changes"
 
-/** Changes one transaction may write: a cursor is `xid << 16 | rank` (migration 0014), ranks below 32768 are the group commit's. */
-export const RANKS_PER_TRANSACTION = 32_768
+/** Changes one transaction may write: a cursor is `xid << 16 | rank` (migration 0014). */
+export const RANKS_PER_TRANSACTION = 65_536
 
 /**
  * The cursor of a change written by the current transaction at `rank` (SQL; `rank` an SQL

@@ -114,7 +114,8 @@ describe("commit-ordered change cursor without a lock", () => {
     const held = agents[0]!
     await holder.query("begin")
     await holder.query(
-      `insert into agent_transitions (agent_id, gateway_id, version, from_state, to_state, event_type, at) values ($1, $2, 1000, 'online', 'online.held', 'test.held', now())`,
+      `insert into agent_transitions (id, agent_id, gateway_id, version, from_state, to_state, event_type, at)
+       values ((pg_current_xact_id()::text::bigint << 16) | 32767, $1, $2, 1000, 'online', 'online.held', 'test.held', now())`,
       [held.id, gatewayId]
     )
     let step = 0

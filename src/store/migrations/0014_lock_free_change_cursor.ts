@@ -8,8 +8,9 @@ import { Effect } from "effect"
  * - 0007's commit trigger goes: it took one advisory lock for every committing writer in the
  *   database and renumbered and announced each transition row inside COMMIT.
  * - A change's cursor is now `xid << 16 | rank` (`changeCursor`): the id of the transaction
- *   that wrote it (`pg_current_xact_id()`) and its place within that transaction. The group
- *   commit writes it; `id`'s default draws a rank from 32768 up for the rows other writers insert.
+ *   that wrote it (`pg_current_xact_id()`) and its place within that transaction, written by the
+ *   group commit. A row inserted any other way (a fixture) takes `id` from the old sequence:
+ *   unique, and below every change cursor, so it is history but never pushed live.
  *   Transaction ids are not handed out in commit order, so a reader publishes only cursors below
  *   `pg_snapshot_xmin(pg_current_snapshot()) << 16` (the frontier): every transaction below it
  *   has ended, so nothing can ever commit there again. Existing rows keep their ids, all below
@@ -25,9 +26,7 @@ export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`drop trigger agent_transitions_number on agent_transitions`
   yield* sql`drop function agent_transitions_number()`
-  yield* sql`
-    alter table agent_transitions alter column id
-    set default (pg_current_xact_id()::text::bigint << 16) | (32768 + nextval('agent_transitions_staging_seq') % 32768)`
+  yield* sql`alter table agent_transitions alter column id set default nextval('agent_transitions_cursor_seq')`
   yield* sql`
     create table agent_beats (
       agent_id uuid primary key references agents (id) on delete cascade,
