@@ -3,7 +3,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
-import { RANKS_PER_TRANSACTION, TransitionRepo, type NewBeat, type NewTransition, type RankedTransition } from "../store/TransitionRepo.ts"
+import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
+import { TransitionRepo, type NewTransition, type RankedTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
 
 /** One agent's write: its newest snapshot with everything that must commit with it. */
@@ -103,20 +104,24 @@ export const GroupCommitLive = Layer.scoped(
     const wake = yield* Queue.sliding<void>(1)
 
     /**
-     * One transaction for `writes`: activity, snapshots (one statement), trims, transitions and
-     * beats (one statement each); a batch of heartbeats is two statements between BEGIN and COMMIT.
+     * One transaction for `writes`: activity, snapshots with their beats (one statement), trims,
+     * transitions (one statement). Snapshots and beats alone (a batch of heartbeats) are one
+     * statement, atomic by itself: no BEGIN and COMMIT around it.
      */
-    const commit = (writes: ReadonlyArray<AgentWrite>) =>
-      Effect.gen(function* () {
-        const changes = rankChanges(writes)
+    const commit = (writes: ReadonlyArray<AgentWrite>) => {
+      const changes = rankChanges(writes)
+      const saves = writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version }))
+      const alone = changes.transitions.length === 0 && writes.every((write) => write.activity.length === 0 && write.pruneTo === undefined)
+      if (alone) return agents.saveMany(saves, changes.beats)
+      return Effect.gen(function* () {
         yield* activity.recordMany(writes.flatMap((write) => write.activity))
-        yield* agents.saveMany(writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version })))
+        yield* agents.saveMany(saves, changes.beats)
         // Room for a write's transitions is made before they go in.
         yield* Effect.forEach(writes, (write) => (write.pruneTo === undefined ? Effect.void : transitions.prune(write.agentId, write.pruneTo)), { discard: true })
         // Numbered by this transaction's id and their rank, announced at commit (migration 0014).
         yield* transitions.recordMany(changes.transitions)
-        yield* transitions.recordBeats(changes.beats)
       }).pipe(sql.withTransaction)
+    }
 
     const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<void, SqlError>) =>
       Effect.forEach(batch, (queued) => Deferred.done(queued.done, exit), { discard: true })

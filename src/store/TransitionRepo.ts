@@ -2,27 +2,13 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { agentViewColumns, type AgentRow } from "./AgentRepo.ts"
+import { changeCursorSql, FRONTIER_SQL } from "./changeCursor.ts"
 
 /**
  * The Postgres channel every transaction that wrote changes is announced on, once (payload: the
  * writing transaction's id; sent by migration 0014's statement triggers).
  */
 export const AGENT_CHANGES_CHANNEL = "switchyard_agent_changes"
-
-/** Changes one transaction may write: a cursor is `xid << 16 | rank` (migration 0014). */
-export const RANKS_PER_TRANSACTION = 65_536
-
-/**
- * The cursor of a change written by the current transaction at `rank` (SQL; `rank` an SQL
- * expression): `xid << 16 | rank`, so cursors follow transaction ids (docs/architecture.md §8.1).
- */
-const CHANGE_CURSOR = (rank: string) => `(pg_current_xact_id()::text::bigint << 16) | ${rank}`
-
-/**
- * The frontier (SQL): every transaction with an id below the oldest still running has ended, so
- * no change below this cursor can commit any more; a reader publishes only below it.
- */
-const FRONTIER = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16"
 
 /** One transition of one agent, as the snapshot writer records it. */
 export interface NewTransition {
@@ -40,23 +26,9 @@ export interface NewTransition {
   readonly at: Date
 }
 
-/** A transition as the group commit records it: for `agentId`, at `rank` in its transaction (below `RANKS_PER_TRANSACTION`). */
+/** A transition as the group commit records it: for `agentId`, at `rank` in its transaction (`changeCursor.ts`). */
 export interface RankedTransition extends NewTransition {
   readonly agentId: string
-  readonly rank: number
-}
-
-/**
- * An agent's liveness change (a heartbeat that left its state as it was): not a transition, but
- * a change the stream pushes. Only each agent's newest is kept (`agent_beats`).
- */
-export interface NewBeat {
-  readonly agentId: string
-  readonly gatewayId: string
-  readonly boardId: string | null
-  /** The snapshot version it was saved with. */
-  readonly version: number
-  readonly at: Date
   readonly rank: number
 }
 
@@ -94,12 +66,6 @@ export interface TransitionRepoShape {
    * gone records nothing.
    */
   readonly recordMany: (transitions: ReadonlyArray<RankedTransition>) => Effect.Effect<void, SqlError>
-  /**
-   * Records the agents' newest liveness changes (one per agent, at most one per agent in the
-   * list), numbered and announced as `recordMany`'s transitions; an older version never
-   * replaces a newer one, and an agent whose row is gone records nothing.
-   */
-  readonly recordBeats: (beats: ReadonlyArray<NewBeat>) => Effect.Effect<void, SqlError>
   /** Deletes the agent's transitions beyond the newest `keep` (index range on (agent_id, id)). */
   readonly prune: (agentId: string, keep: number) => Effect.Effect<void, SqlError>
   /** The agent's transitions, newest first, a page at a time; `total` counts them all. */
@@ -189,27 +155,10 @@ export const TransitionRepoLive = Layer.effect(
       // failing every write of its batch on the foreign key).
       return sql`
         insert into agent_transitions (id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
-        select ${sql.unsafe(CHANGE_CURSOR("v.rank"))}, a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
+        select ${sql.unsafe(changeCursorSql("v.rank"))}, a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
         from agents a
           join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
             from_state text, to_state text, event_type text, error_tag text, at timestamptz, rank bigint) on v.agent_id = a.id`.pipe(Effect.asVoid)
-    }
-    const recordBeats: TransitionRepoShape["recordBeats"] = (beats) => {
-      if (beats.length === 0) return Effect.void
-      const rows = [...beats]
-        .sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0))
-        .map((b) => ({ agent_id: b.agentId, gateway_id: b.gatewayId, board_id: b.boardId, version: b.version, at: b.at.toISOString(), rank: b.rank }))
-      // In agent id order, as the snapshots: two batches that share agents lock in one order.
-      return sql`
-        insert into agent_beats (agent_id, gateway_id, board_id, cursor, version, at)
-        select a.id, v.gateway_id, v.board_id, ${sql.unsafe(CHANGE_CURSOR("v.rank"))}, v.version, v.at
-        from agents a
-          join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
-            at timestamptz, rank bigint) on v.agent_id = a.id
-        order by a.id
-        on conflict (agent_id) do update set gateway_id = excluded.gateway_id, board_id = excluded.board_id, cursor = excluded.cursor,
-          version = excluded.version, at = excluded.at
-        where agent_beats.version < excluded.version`.pipe(Effect.asVoid)
     }
     const changesAfter: TransitionRepoShape["changesAfter"] = (cursor, filter, limit) => {
       const scope = (alias: string) => [
@@ -218,7 +167,7 @@ export const TransitionRepoLive = Layer.effect(
       ]
       // The frontier once, first; then each table's index range below it, merged.
       return sql<{ frontier: string } & Partial<JoinedRow>>`
-        with f as materialized (select ${sql.unsafe(FRONTIER)} as frontier)
+        with f as materialized (select ${sql.unsafe(FRONTIER_SQL)} as frontier)
         select f.frontier, c.* from f left join lateral (
           select * from (
             (select ${sql.unsafe(JOINED_TRANSITION)}, ${sql.unsafe(AGENT_COLUMNS)}
@@ -238,7 +187,6 @@ export const TransitionRepoLive = Layer.effect(
     }
     return TransitionRepo.of({
       recordMany,
-      recordBeats,
       prune: (agentId, keep) =>
         sql`
           delete from agent_transitions
@@ -251,7 +199,7 @@ export const TransitionRepoLive = Layer.effect(
         }),
       changesAfter,
       after: (cursor, filter, limit) => Effect.map(changesAfter(cursor, filter, limit), (read) => read.changes),
-      latestCursor: sql<{ frontier: string }>`select ${sql.unsafe(FRONTIER)} as frontier`.pipe(Effect.map((rows) => Number(rows[0]?.frontier ?? 1) - 1))
+      latestCursor: sql<{ frontier: string }>`select ${sql.unsafe(FRONTIER_SQL)} as frontier`.pipe(Effect.map((rows) => Number(rows[0]?.frontier ?? 1) - 1))
     })
   })
 )

@@ -90,7 +90,7 @@ describe("commit-ordered change cursor without a lock", () => {
     const agents: Array<Awaited<ReturnType<typeof agent>>> = []
     // Half the agents on each writer, as two instances with one owner per agent.
     for (let i = 0; i < 12; i++) agents.push(await agent(i % 2 === 0 ? one : two))
-    const ids = new Set(agents.map((a) => a.id))
+    const ids = new Set<string>(agents.map((a) => a.id))
     // Start after what the first test wrote.
     let published = (await changesAfter(0, 10_000)).frontier - 1
     const start = published
