@@ -39,7 +39,11 @@ export interface TransitionRow extends Omit<NewTransition, "version"> {
   readonly version: string
 }
 
-/** A transition with its agent's current read model and snapshot (what the change stream sends). */
+/**
+ * A transition with its agent's current read model and the lifecycle part of its snapshot
+ * (`context`: generation, attempts, wake attempts, deadline, reported status, token source):
+ * what the change stream sends.
+ */
 export interface TransitionWithAgent {
   readonly transition: TransitionRow
   readonly agent: AgentRow & { readonly snapshot: unknown }
@@ -91,8 +95,12 @@ export class TransitionRepo extends Context.Tag("switchyard/TransitionRepo")<Tra
 const TRANSITION_COLUMNS = "id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at"
 
 // The agent columns of AgentRepo's read model (never the token hashes), prefixed for the join.
-// What a stream event shows of the agent: never its token hash.
-const AGENT_COLUMNS = `${agentViewColumns("a")}, a.snapshot`
+// What a stream event shows of the agent: never its token hash; of its snapshot, only the
+// lifecycle fields the agent view shows (a whole snapshot would be read and parsed per change).
+const AGENT_COLUMNS = `${agentViewColumns("a")}, case when a.snapshot ? 'context' then jsonb_build_object('context', jsonb_build_object(
+  'generation', a.snapshot #> '{context,generation}', 'attempts', a.snapshot #> '{context,attempts}',
+  'wakeAttempts', a.snapshot #> '{context,wakeAttempts}', 'deadline', a.snapshot #> '{context,deadline}',
+  'reportedStatus', a.snapshot #> '{context,reportedStatus}', 'tokenSource', a.snapshot #> '{context,tokenSource}')) else '{}'::jsonb end as snapshot`
 
 const JOINED_TRANSITION = `t.id as t_id, t.agent_id as t_agent_id, t.gateway_id as t_gateway_id, t.board_id as t_board_id,
   t.version as t_version, t.from_state as t_from_state, t.to_state as t_to_state, t.event_type as t_event_type,

@@ -58,6 +58,11 @@ export const AgentChangeFeedLive = Layer.scoped(
     // At most one pending read: notifications that arrive during a read are served by the next.
     const wake = yield* Queue.sliding<void>(1)
     const read = Effect.gen(function* () {
+      // Nobody listens here: nothing to read (a client that comes replays from the history).
+      if (hub.size() === 0) {
+        published = Math.max(published, yield* repo.latestCursor)
+        return
+      }
       for (;;) {
         const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE)
         for (const row of changes) {
