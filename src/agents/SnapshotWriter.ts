@@ -33,8 +33,8 @@ export type WriterServices = GroupCommit
  * contains every earlier change; activity entries and transitions are never coalesced and go in
  * the same transaction, so a transition is recorded exactly when the
  * snapshot it led to (or a later one) is saved. A heartbeat that leaves the state as it was
- * (`isBeat`) is no transition: the write carries the newest such beat instead, and coalesces. Versions are monotonic per agent. The agent's
- * transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
+ * (`isBeat`) is no transition: the write carries the newest such beat instead, and coalesces.
+ * Versions are monotonic per agent. The agent's transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
  * transitions (one indexed delete, amortised), so between trims it holds fewer than
  * keep + ⌈keep/10⌉ rows.
  */
