@@ -311,6 +311,13 @@ export const heartbeatThroughput = async () => {
     await sleep(500)
     const spent = (await statements()) - countFrom - idlePerMs * (performance.now() - countStarted)
     const perHeartbeat = spent / Math.max(1, counted.ok)
+    // One at a time: nothing to batch with, so the count does not depend on the load.
+    const aloneFrom = await statements()
+    const aloneStarted = performance.now()
+    const ALONE = 200
+    for (let i = 0; i < ALONE; i++) await heartbeatOnce(service.url, tokens[i % tokens.length]!)
+    await sleep(500)
+    const perHeartbeatAlone = ((await statements()) - aloneFrom - idlePerMs * (performance.now() - aloneStarted)) / ALONE
     await service.kill("SIGTERM")
 
     // 3. Throughput, latency and the stream, straight to Postgres.
@@ -340,7 +347,7 @@ export const heartbeatThroughput = async () => {
     console.log(`  node:http hello, same generator: ${helloRun.rate.toFixed(0)}/s → ratio ${((100 * max.rate) / helloRun.rate).toFixed(1)}%`)
     console.log(`  at 50% (${Math.round(max.rate * 0.5)}/s): p50 ${ms(half.p50)}, p99 ${ms(half.p99)}, achieved ${half.rate.toFixed(0)}/s, ${half.failed} failed`)
     console.log(`  at 90% (${Math.round(max.rate * 0.9)}/s): p50 ${ms(ninety.p50)}, p99 ${ms(ninety.p99)}, achieved ${ninety.rate.toFixed(0)}/s, ${ninety.failed} failed`)
-    console.log(`  SQL statements per heartbeat: ${perHeartbeat.toFixed(2)} (${counted.ok} heartbeats at 200/s)`)
+    console.log(`  SQL statements per heartbeat: ${perHeartbeat.toFixed(2)} (${counted.ok} heartbeats at 200/s), ${perHeartbeatAlone.toFixed(2)} one at a time (no batching)`)
     console.log(
       `  restart with ${AGENTS} agents: /readyz after ${ms(readyMs)}, first heartbeat accepted after ${ms(firstHeartbeatMs)}; RSS settled ${settledRss.toFixed(0)} MiB; idle CPU ${(100 * idleCpu).toFixed(1)}% of a core`
     )
