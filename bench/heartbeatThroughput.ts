@@ -312,10 +312,12 @@ export const heartbeatThroughput = async () => {
     const spent = (await statements()) - countFrom - idlePerMs * (performance.now() - countStarted)
     const perHeartbeat = spent / Math.max(1, counted.ok)
     // One at a time: nothing to batch with, so the count does not depend on the load.
+    const ALONE = 500
     const aloneFrom = await statements()
+    const aloneCpuFrom = cpuMs(restartPid)
     const aloneStarted = performance.now()
-    const ALONE = 200
     for (let i = 0; i < ALONE; i++) await heartbeatOnce(service.url, tokens[i % tokens.length]!)
+    const cpuAlone = (cpuMs(restartPid) - aloneCpuFrom) / ALONE
     await sleep(500)
     const perHeartbeatAlone = ((await statements()) - aloneFrom - idlePerMs * (performance.now() - aloneStarted)) / ALONE
     await service.kill("SIGTERM")
@@ -348,6 +350,7 @@ export const heartbeatThroughput = async () => {
     console.log(`  at 50% (${Math.round(max.rate * 0.5)}/s): p50 ${ms(half.p50)}, p99 ${ms(half.p99)}, achieved ${half.rate.toFixed(0)}/s, ${half.failed} failed`)
     console.log(`  at 90% (${Math.round(max.rate * 0.9)}/s): p50 ${ms(ninety.p50)}, p99 ${ms(ninety.p99)}, achieved ${ninety.rate.toFixed(0)}/s, ${ninety.failed} failed`)
     console.log(`  SQL statements per heartbeat: ${perHeartbeat.toFixed(2)} (${counted.ok} heartbeats at 200/s), ${perHeartbeatAlone.toFixed(2)} one at a time (no batching)`)
+    console.log(`  service CPU per heartbeat one at a time: ${ms(cpuAlone)} (${ALONE} in sequence; independent of the load, unlike the max-rate figure)`)
     console.log(
       `  restart with ${AGENTS} agents: /readyz after ${ms(readyMs)}, first heartbeat accepted after ${ms(firstHeartbeatMs)}; RSS settled ${settledRss.toFixed(0)} MiB; idle CPU ${(100 * idleCpu).toFixed(1)}% of a core`
     )
