@@ -86,6 +86,20 @@ describe("commit-ordered change cursor without a lock", () => {
     expect(beats.rows).toEqual([{ version: "5", at: new Date(5_000) }])
   })
 
+  it("retention keeps each agent's newest transitions, beats aside", async () => {
+    const { id } = await agent(one)
+    // Keep 4: trimmed every ⌈4/10⌉ = 1 transition, so never more than 4 rows.
+    const writer = new SnapshotWriter(id, 0, 0, (effect) => void one.runFork(effect), 4)
+    for (let n = 1; n <= 10; n++) {
+      const to = n % 2 === 0 ? "online" : "online.busy"
+      await one.runPromise(writer.awaitPersisted(writer.offer({ n }, projection(id, to), [], { gatewayId, boardId: null, fromState: n % 2 === 0 ? "online.busy" : "online", toState: to, eventType: `test.${n}`, errorTag: null, at: new Date() })))
+      await one.runPromise(writer.awaitPersisted(writer.offer({ n, beat: true }, projection(id, to), [], { gatewayId, boardId: null, fromState: to, toState: to, eventType: "agent.heartbeat", errorTag: null, at: new Date() })))
+    }
+    const kept = await client.query<{ event_type: string }>("select event_type from agent_transitions where agent_id = $1 order by id", [id])
+    expect(kept.rows.map((row) => row.event_type)).toEqual(["test.7", "test.8", "test.9", "test.10"])
+    expect((await client.query("select version from agent_beats where agent_id = $1", [id])).rows).toEqual([{ version: "20" }])
+  })
+
   it("concurrent writers and an open transaction: the reader gets every transition once in cursor order, each agent's newest beat, and resumes exactly", async () => {
     const agents: Array<Awaited<ReturnType<typeof agent>>> = []
     // Half the agents on each writer, as two instances with one owner per agent.
