@@ -4,6 +4,7 @@ import { adminApi, tokenStore } from "./adminApi.js"
 import { agentDetails } from "./agentDetails.js"
 import { agentPicker } from "./agentPicker.js"
 import { drawStatechart } from "./drawStatechart.js"
+import { gatewayRunner } from "./gatewayRunner.js"
 import { historyRow, historyTable } from "./historyTable.js"
 import { h } from "./h.js"
 import { startLiveFeed } from "./liveFeed.js"
@@ -24,7 +25,9 @@ const view = {
   /** @type {Agent | null} */ agent: null,
   /** @type {Array<import("./historyTable.js").HistoryRow>} */ history: [],
   historySource: "",
-  result: ""
+  result: "",
+  /** Which runner owns the selected agent's gateway (gatewayRunner.js). */
+  runner: "—"
 }
 
 const definition = await (await fetch("/api/v1/machines/agent")).json()
@@ -82,7 +85,7 @@ function start(token) {
     }
     chart.highlight(agent.state)
     pane.replaceChildren(
-      agentDetails(agent, index, Date.now()),
+      agentDetails(agent, index, Date.now(), view.runner),
       actionBar(index, agent.state, (action) => void act(action), view.result),
       historyTable(view.history, view.historySource, Date.now())
     )
@@ -137,13 +140,24 @@ function start(token) {
     view.agent = null
     view.history = []
     view.result = ""
+    view.runner = "—"
     render()
     if (id === null) return
     const agent = await fetchAgent(id)
     if (id !== selectedId()) return
     view.agent = agent
     render()
-    if (agent !== null) await loadHistory(id)
+    if (agent !== null) await Promise.all([loadHistory(id), loadRunner()])
+  }
+
+  /** Re-reads the owner of the selected agent's gateway (it moves when a runner stops). */
+  const loadRunner = async () => {
+    const agent = view.agent
+    if (agent === null) return
+    const runner = await gatewayRunner(api, agent.gateway_id)
+    if (view.agent?.id !== agent.id || runner === view.runner) return
+    view.runner = runner
+    render()
   }
 
   const feed = startLiveFeed({
@@ -166,5 +180,6 @@ function start(token) {
   setInterval(() => {
     for (const element of document.querySelectorAll("[data-at]")) element.textContent = timeText(element.getAttribute("data-at"), Date.now())
   }, 1_000)
+  setInterval(() => void loadRunner(), 5_000)
   void picker.load().then(select)
 }
