@@ -7,8 +7,9 @@ import { startGatewaySimulator, type GatewaySimulator } from "../support/simulat
 
 /**
  * Two runners on one database, two simulated gateways (docs/operations.md "Cluster"). Agents are
- * created through runner A (one through B) and heartbeat through both. The check-in deadline is
- * short, so a second actor of an agent (the defect of issue 14) would wake it again in the wait.
+ * created through runner A (one through B); B restarts while they await their check-in; then they
+ * heartbeat through both. The check-in deadline is short, so a second actor of an agent (the
+ * defect of issue 14) would wake it again in the wait.
  */
 
 const CHECKIN_TIMEOUT_MS = 3_000
@@ -29,10 +30,13 @@ describe("two runners, one database (real processes, simulated gateways)", () =>
       const agents = [await createAgent(a, boardId, `${name}-1`), await createAgent(a, boardId, `${name}-2`), await createAgent(b, boardId, `${name}-3`)]
       fleet.push({ simulator, gatewayId, agents })
     }
+    // B restarts while the agents await their check-in: the restart of issue 14 where B's copy woke them again.
+    await cluster.stop(1, "SIGTERM")
+    const restarted = await cluster.start(1)
     for (const { simulator, agents } of fleet)
       for (const agent of agents) {
         const token = simulatorToken(simulator, agent.gateway_agent_id)
-        answers.push({ agent: agent.id, via: 1, answer: await heartbeat(b.url, token) })
+        answers.push({ agent: agent.id, via: 1, answer: await heartbeat(restarted.url, token) })
         answers.push({ agent: agent.id, via: 0, answer: await heartbeat(a.url, token) })
       }
     // Past the check-in deadline: a stale second actor still awaiting would wake again now.
@@ -78,13 +82,17 @@ describe("two runners, one database (real processes, simulated gateways)", () =>
     for (const { simulator } of fleet) expect(simulator.openSockets, `open sockets at ${simulator.url}`).toBe(1)
   })
 
-  it("creates each agent once on its gateway, and nothing else", () => {
-    for (const { simulator, agents } of fleet) {
-      const onGateway = [...simulator.state.agents.keys()].filter((id) => id !== "main").sort()
-      expect(onGateway).toEqual(agents.map((agent) => agent.gateway_agent_id).sort())
-      for (const agent of agents) {
-        const creates = simulator.calls.filter((call) => call.method === "agents.create" && String((call.params as { name?: unknown }).name ?? "").toLowerCase() === agent.gateway_agent_id)
-        expect(creates, `agents.create calls for ${agent.gateway_agent_id}`).toHaveLength(1)
+  it("creates each agent once on its gateway, and nothing else", async () => {
+    for (const { simulator, gatewayId, agents } of fleet) {
+      const listed = await cluster.service(1).api("GET", `/api/v1/agents?gateway_id=${gatewayId}&limit=200`)
+      // The gateway's own agent (registered with the gateway) is a row too.
+      const rows = (listed.body.items as Array<{ gateway_agent_id: string }>).map((row) => row.gateway_agent_id)
+      expect(rows).toEqual(expect.arrayContaining(agents.map((agent) => agent.gateway_agent_id)))
+      const onGateway = [...simulator.state.agents.keys()].filter((id) => id !== "main")
+      expect(onGateway.sort()).toEqual([...rows].sort())
+      for (const id of rows) {
+        const creates = simulator.calls.filter((call) => call.method === "agents.create" && String((call.params as { name?: unknown }).name ?? "").toLowerCase() === id)
+        expect(creates, `agents.create calls for ${id}`).toHaveLength(1)
       }
     }
   })
