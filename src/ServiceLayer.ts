@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import { AgentSystem, AgentSystemLive } from "./agents/AgentSystem.ts"
+import { LocalAgentsLive } from "./agents/LocalAgents.ts"
 import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
 import { GroupCommitLive } from "./agents/GroupCommit.ts"
 import { SoulFilesLive } from "./coordination/SoulFiles.ts"
@@ -7,7 +7,14 @@ import { GatewayJanitorLive } from "./fleet/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GatewayAdminLive } from "./fleet/GatewayAdmin.ts"
 import { GatewayQueriesLive } from "./fleet/GatewayQueries.ts"
-import { GatewayClientLive } from "./gateway/GatewayClient.ts"
+import { GatewayClient, GatewayClientLive } from "./gateway/GatewayClient.ts"
+import { ClusterLive } from "./cluster/ClusterLive.ts"
+import { ForwardingGatewayClientLive } from "./cluster/ForwardingGatewayClient.ts"
+import { GatewayEntityLive } from "./cluster/GatewayEntityLive.ts"
+import { ClusterStatsLive, GatewayHostedProgramsNone } from "./cluster/GatewayHosting.ts"
+import { GatewayOwnershipLive } from "./cluster/GatewayOwnership.ts"
+import { LocalGatewayClient } from "./cluster/LocalGatewayClient.ts"
+import { RoutedAgentSystemLive } from "./cluster/RoutedAgentSystem.ts"
 import { HttpLive } from "./http/HttpApp.ts"
 import { AgentInboxLive } from "./inbox/AgentInbox.ts"
 import { MessageLedgerLive } from "./messages/MessageLedger.ts"
@@ -41,24 +48,27 @@ const GatewayLive = Layer.unwrapEffect(
   )
 )
 
+/** This runner's own sockets; every other module reaches gateways through the forwarding `GatewayClient`. */
+const LocalGatewayLive = Layer.effect(LocalGatewayClient, GatewayClient).pipe(Layer.provide(GatewayLive))
+
 const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentConfigBatcherLive(config.configBatchMs)))
 
-/** Restores every agent actor in the background, so `/readyz` can report progress. */
-const RestoreLive = Layer.scopedDiscard(
-  Effect.flatMap(AgentSystem, (system) => system.restoreAll).pipe(
-    Effect.tapError((error) => Effect.logError(`restoring agent actors failed; /readyz stays 503: ${error.message}`)),
-    Effect.ignore,
-    Effect.forkScoped
-  )
-)
-
-/** Everything below the HTTP server: database, repositories, gateway client, agent actors. */
-export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
+/**
+ * Everything below the HTTP server: database, repositories, the cluster runner, gateway client,
+ * agent actors. Even a single process is a one-runner cluster on the same code path
+ * (docs/architecture.md "Cluster"). The gateway entity is released first on shutdown, so the
+ * gateways' actors drain and save their last snapshots before their shards are released.
+ */
+export const CoreLive = Layer.mergeAll(GatewayEntityLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
-  Layer.provideMerge(AgentSystemLive),
+  Layer.provideMerge(RoutedAgentSystemLive),
+  Layer.provideMerge(LocalAgentsLive),
   Layer.provideMerge(GroupCommitLive),
   Layer.provideMerge(BatcherLive),
-  Layer.provideMerge(Layer.mergeAll(ReposLive, GatewayLive)),
+  Layer.provideMerge(ForwardingGatewayClientLive),
+  Layer.provideMerge(Layer.mergeAll(GatewayOwnershipLive, LocalGatewayLive, ClusterStatsLive, GatewayHostedProgramsNone)),
+  Layer.provideMerge(ClusterLive),
+  Layer.provideMerge(ReposLive),
   Layer.provideMerge(DatabaseLive)
 )
 

@@ -11,8 +11,16 @@ export class BoardFull extends Data.TaggedError("BoardFull")<{ readonly boardId:
   }
 }
 
-/** The actors are still being restored after a start; ask again shortly. */
-export class AgentsRestoring extends Data.TaggedError("AgentsRestoring")<{ readonly agentId: string }> {}
+/**
+ * The agent's actor cannot be reached right now; ask again shortly (HTTP 503 with Retry-After).
+ * `reason` "restoring": actors are still being restored after a start; "owner-unavailable": the
+ * runner that owns the agent's gateway is gone or moving (its shard lock not yet expired) or did
+ * not answer in time (docs/operations.md "Cluster").
+ */
+export class AgentsRestoring extends Data.TaggedError("AgentsRestoring")<{
+  readonly agentId: string
+  readonly reason?: "restoring" | "owner-unavailable" | undefined
+}> {}
 
 export class AgentWaitTimeout extends Data.TaggedError("AgentWaitTimeout")<{ readonly agentId: string; readonly timeoutMs: number; readonly statePath: string }> {}
 

@@ -58,6 +58,18 @@ export interface AppConfigShape {
   readonly otlpEndpoint: Option.Option<string>
   /** `service.name` of the exported traces (`OTEL_SERVICE_NAME`, default `switchyard`). */
   readonly otelServiceName: string
+  /** The address other runners reach this one at (`SWITCHYARD_RUNNER_HOST`, default `127.0.0.1`; docs/operations.md "Cluster"). */
+  readonly runnerHost: string
+  /**
+   * The cluster port of this runner (`SWITCHYARD_RUNNER_PORT`): distinct per instance on one host.
+   * 0 (the default) picks a free port at start, which suits a single instance.
+   */
+  readonly runnerPort: number
+  /**
+   * How long a dead runner's shard locks hold before another runner may take its gateways, ms
+   * (`SWITCHYARD_SHARD_LOCK_EXPIRATION_MS`, default 35 s, the engine's default).
+   */
+  readonly shardLockExpirationMs: number
 }
 
 export class AppConfig extends Context.Tag("switchyard/AppConfig")<AppConfig, AppConfigShape>() {}
@@ -116,7 +128,16 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
       validation: (url) => Option.match(url, { onNone: () => true, onSome: (text) => /^https?:\/\/\S+$/.test(text) })
     })
   ),
-  otelServiceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("switchyard"))
+  otelServiceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("switchyard")),
+  runnerHost: Config.string("SWITCHYARD_RUNNER_HOST").pipe(
+    Config.withDefault("127.0.0.1"),
+    Config.validate({ message: "SWITCHYARD_RUNNER_HOST must be a host name or address", validation: (host) => /^[A-Za-z0-9.:_-]+$/.test(host) })
+  ),
+  runnerPort: Config.integer("SWITCHYARD_RUNNER_PORT").pipe(
+    Config.withDefault(0),
+    Config.validate({ message: "SWITCHYARD_RUNNER_PORT must be a port (1-65535), or 0 for a free one", validation: (port) => port >= 0 && port <= 65_535 })
+  ),
+  shardLockExpirationMs: positive("SWITCHYARD_SHARD_LOCK_EXPIRATION_MS", 35_000)
 }).pipe(
   Config.map(({ baseUrl, ...rest }) => ({
     ...rest,
@@ -155,6 +176,9 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       dbStartupTimeoutMs: 30_000,
       otlpEndpoint: Option.none(),
       otelServiceName: "switchyard",
+      runnerHost: "127.0.0.1",
+      runnerPort: 0,
+      shardLockExpirationMs: 35_000,
       ...overrides
     })
   )

@@ -42,7 +42,8 @@ export const writeSoul = Effect.fn("Coordination.writeSoul")(function* (write: S
   yield* checkPlaceholders(write.content)
   const system = yield* AgentSystem
   const at = yield* Clock.currentTimeMillis
-  yield* system.send(write.target.id, {
+  // The snapshot the event produced, from the owner of the agent's gateway (any runner serves this).
+  const sent = yield* system.send(write.target.id, {
     type: "agent.update",
     at,
     changes: { soulTemplate: write.content },
@@ -52,13 +53,13 @@ export const writeSoul = Effect.fn("Coordination.writeSoul")(function* (write: S
   yield* Effect.flatMap(ActivityRepo, (activity) =>
     activity.record({ eventType: "agent.soul.updated", message: note.filter((part) => part !== "").join(" "), agentId: write.lead.id, boardId: write.target.boardId, gatewayId: write.target.gatewayId })
   )
-  const applied = write.waitMs <= 0
-    ? false
+  // The state then: the snapshot the wait ended on, or (no wait, or it timed out) the latest seen.
+  const reached = write.waitMs <= 0
+    ? { applied: false, snapshot: sent }
     : yield* system.waitFor(write.target.id, (snapshot) => !snapshot.hasTag("busy"), write.waitMs).pipe(
-        Effect.as(true),
-        Effect.catchTag("AgentWaitTimeout", () => Effect.succeed(false))
+        Effect.map((snapshot) => ({ applied: true, snapshot })),
+        Effect.catchTag("AgentWaitTimeout", () => Effect.succeed({ applied: false, snapshot: system.snapshot(write.target.id) ?? sent }))
       )
-  const snapshot = system.snapshot(write.target.id)
-  const lastError = snapshot?.context.lastError ?? null
-  return { applied: applied && lastError === null, statePath: snapshot === undefined ? null : projectSnapshot(snapshot).statePath, lastError }
+  const lastError = reached.snapshot.context.lastError ?? null
+  return { applied: reached.applied && lastError === null, statePath: projectSnapshot(reached.snapshot).statePath, lastError }
 })

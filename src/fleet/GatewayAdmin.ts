@@ -4,6 +4,7 @@ import { Clock, Context, Data, Effect, Layer, Option, Redacted, Schedule } from 
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
 import { generateDeviceIdentity } from "../gateway/DeviceIdentity.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import type { GatewayPairingRequired } from "../gateway/GatewayError.ts"
@@ -106,6 +107,7 @@ export const GatewayAdminLive = Layer.scoped(
     const client = yield* GatewayClient
     const agents = yield* AgentRepo
     const system = yield* AgentSystem
+    const ownership = yield* GatewayOwnership
     const context = yield* Effect.context<AppConfig | GatewayRepo | GatewayClient | AgentRepo | AgentSystem>()
 
     /** Probes an unsaved target on a throwaway socket, so live agents keep theirs until it is accepted. */
@@ -136,7 +138,8 @@ export const GatewayAdminLive = Layer.scoped(
 
     const sweep = Effect.gen(function* () {
       if ((yield* system.readiness).state !== "ready") return
-      for (const id of yield* repo.deleting) {
+      // A deleting gateway is reaped by its owner only (docs/architecture.md "Cluster").
+      for (const id of (yield* repo.deleting).filter(ownership.owns)) {
         yield* reapGateway(id, { retryFailed: false, force: false }).pipe(
           Effect.catchAll((error) => Effect.logWarning(`deleting gateway ${id}: ${error._tag}; trying again shortly`))
         )

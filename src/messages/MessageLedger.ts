@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto"
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, FiberMap, Layer, Option, PubSub, Queue, Schedule } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
 import { GatewayClient } from "../gateway/GatewayClient.ts"
 import { ActivityRepo } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
@@ -63,8 +65,8 @@ export interface MessageLedgerShape {
  * The message ledger (docs/architecture.md §9.3): every message to an agent, from any feature, is a row first
  * and is delivered after, so each send can be looked up (delivered or failed, and why) and a
  * replayed idempotency key sends nothing twice. Gateway-channel messages are delivered by the
- * worker inside this service (`deliverMessage`), which also resumes every `pending` gateway
- * message when the service starts.
+ * worker inside this service (`deliverMessage`), which also resumes the `pending` gateway
+ * messages of the gateways this runner owns when it starts (and orphaned ones after a takeover).
  */
 export class MessageLedger extends Context.Tag("switchyard/MessageLedger")<MessageLedger, MessageLedgerShape>() {}
 
@@ -74,6 +76,10 @@ const DELIVERY_CONCURRENCY = 16
 const READY_TIMEOUT_MS = 180_000
 /** The most pending gateway messages resumed at a start. */
 const RESUME_LIMIT = 10_000
+/** A pending message untouched this long has no delivery running (its runner died), ms. */
+const ORPHAN_IDLE_MS = 300_000
+/** How often orphaned pending messages of owned gateways are looked for. */
+const ORPHAN_EVERY = "30 seconds"
 
 const isSettled = (row: MessageRow) => row.status === "delivered" || row.status === "failed"
 
@@ -107,10 +113,27 @@ export const makeMessageLedger = Effect.gen(function* () {
       { onlyIfMissing: true }
     )
 
-  yield* repo.pendingGateway(RESUME_LIMIT).pipe(
-    Effect.tap((rows) => (rows.length === 0 ? Effect.void : Effect.logInfo(`resuming ${rows.length} pending gateway messages`))),
-    Effect.flatMap(Effect.forEach(deliver, { discard: true })),
-    Effect.catchAll((error) => Effect.logError(`could not resume pending gateway messages: ${error.message}`)),
+  // Pending gateway messages are resumed by the owner of their target's gateway only
+  // (docs/architecture.md "Cluster"): all of them once this runner is ready, then every 30 s
+  // those left untouched for 5 min (their runner died; an attempt in progress touches its row
+  // well within that). A repeat is harmless: `chat.send` goes under the message's fixed key.
+  const sql = yield* SqlClient.SqlClient
+  const ownership = yield* GatewayOwnership
+  const system = yield* AgentSystem
+  const resume = (idleMs: number) =>
+    sql<MessageRow & { readonly ownerGatewayId: string }>`
+      select m.*, a.gateway_id as owner_gateway_id from messages m join agents a on a.id = m.target_agent_id
+      where m.channel = 'gateway' and m.status = 'pending' and m.updated_at <= now() - ${idleMs} * interval '1 millisecond'
+      order by m.created_at limit ${RESUME_LIMIT}`.pipe(
+      Effect.map((rows) => rows.filter((row) => ownership.owns(row.ownerGatewayId)).map(({ ownerGatewayId: _, ...row }) => row as MessageRow)),
+      Effect.tap((rows) => (rows.length === 0 ? Effect.void : Effect.logInfo(`resuming ${rows.length} pending gateway messages`))),
+      Effect.flatMap(Effect.forEach(deliver, { discard: true })),
+      Effect.catchAll((error) => Effect.logError(`could not resume pending gateway messages: ${error.message}`))
+    )
+  yield* system.readiness.pipe(
+    Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (readiness) => readiness.state !== "restoring" }),
+    Effect.zipRight(resume(0)),
+    Effect.zipRight(Effect.repeat(Effect.delay(resume(ORPHAN_IDLE_MS), ORPHAN_EVERY), Schedule.forever)),
     Effect.forkScoped
   )
 

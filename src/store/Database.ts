@@ -1,7 +1,8 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Data, Effect, Layer, Option, Redacted, Schedule, String } from "effect"
+import { Data, Effect, Exit, Layer, Option, Redacted, Schedule, Scope, String } from "effect"
 import pg from "pg"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
@@ -16,6 +17,7 @@ import messages from "./migrations/0008_messages.ts"
 import boardMemory from "./migrations/0009_board_memory.ts"
 import agentLookupIndexes from "./migrations/0010_agent_lookup_indexes.ts"
 import fleetViewIndexes from "./migrations/0011_fleet_view_indexes.ts"
+import agentsGatewayLiveIdx from "./migrations/0016_agents_gateway_live_idx.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -32,7 +34,8 @@ export const migrations = PgMigrator.fromRecord({
   "0008_messages": messages,
   "0009_board_memory": boardMemory,
   "0010_agent_lookup_indexes": agentLookupIndexes,
-  "0011_fleet_view_indexes": fleetViewIndexes
+  "0011_fleet_view_indexes": fleetViewIndexes,
+  "0016_agents_gateway_live_idx": agentsGatewayLiveIdx
 })
 
 /** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */
@@ -161,5 +164,24 @@ export const pingDatabase = (timeoutMs: number) =>
     Effect.asVoid
   )
 
-/** Runs pending migrations when built; provide it once at start-up. */
-export const MigrationsLive = PgMigrator.layer({ loader: migrations }).pipe(Layer.provide(NodeContext.layer))
+/** Advisory-lock key that serialises schema changes across instances ("switchyard" in ASCII, as a bigint). */
+const SCHEMA_LOCK_KEY = 0x7377697463687961n
+
+/**
+ * Runs `effect` while holding the schema lock (a Postgres session advisory lock on one reserved
+ * connection), so instances started at the same moment on an empty database create tables one
+ * after the other instead of racing on `CREATE TABLE` (docs/operations.md "Cluster"). The
+ * lock is released when `effect` ends, or with the connection if the process dies.
+ */
+export const withSchemaLock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R | SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The connection has a scope of its own: `effect` may build resources in the caller's scope.
+    const scope = yield* Scope.make()
+    const connection = yield* Scope.extend(sql.reserve, scope).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
+    const release = Effect.ignore(connection.executeRaw(`select pg_advisory_unlock(${SCHEMA_LOCK_KEY})`, [])).pipe(Effect.zipRight(Scope.close(scope, Exit.void)))
+    return yield* connection.executeRaw(`select pg_advisory_lock(${SCHEMA_LOCK_KEY})`, []).pipe(Effect.zipRight(effect), Effect.ensuring(release))
+  })
+
+/** Runs pending migrations (under the schema lock) when built; provide it once at start-up. */
+export const MigrationsLive = Layer.effectDiscard(withSchemaLock(PgMigrator.run({ loader: migrations }))).pipe(Layer.provide(NodeContext.layer))

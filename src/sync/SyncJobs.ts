@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Cause, Context, Effect, FiberMap, Layer, Option, Stream } from "effect"
+import { Cause, Context, Effect, FiberMap, Layer, Option, Schedule, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
@@ -39,15 +40,20 @@ export interface SyncJobsShape {
 /** Template sync as background jobs (docs/architecture.md §9.2): persisted, resumed after a restart. */
 export class SyncJobs extends Context.Tag("switchyard/SyncJobs")<SyncJobs, SyncJobsShape>() {}
 
+/** How often unfinished jobs of owned gateways are looked for (a takeover resumes them within this). */
+const ADOPT_EVERY = "1 second"
+
 /**
- * Starts every queued or running job found at start-up (each waits until the agent actors are
- * restored), and every new one. Runs live in the layer's scope: shutdown interrupts them and
+ * Runs the queued or running jobs of the gateways this runner owns: those found at start-up or
+ * after a takeover (each waits until the agent actors are restored), and every new one; a job
+ * created through another runner starts on its gateway's owner within a second. Runs live in the layer's scope: shutdown interrupts them and
  * the next start resumes them.
  */
 export const SyncJobsLive = Layer.scoped(
   SyncJobs,
   Effect.gen(function* () {
     const repo = yield* SyncJobRepo
+    const ownership = yield* GatewayOwnership
     const gateways = yield* GatewayRepo
     const boards = yield* BoardRepo
     const services = yield* Effect.context<SyncJobRepo | GatewayRepo | AgentRepo | AgentSystem | AppConfig>()
@@ -96,7 +102,22 @@ export const SyncJobsLive = Layer.scoped(
           )
         : Effect.fail(error)
 
-    for (const job of yield* repo.unfinished) yield* launch(job)
+    // Jobs run on the owner of their gateway only (docs/architecture.md "Cluster"): every second
+    // this runner starts the unfinished jobs of the gateways it owns that it does not run yet
+    // (resumed after a restart or a takeover), and stops those of gateways it no longer owns
+    // (their new owner resumes them). No job runs twice in the cluster.
+    const adopt = Effect.gen(function* () {
+      const unfinished = yield* repo.unfinished
+      for (const job of unfinished) {
+        const running = yield* FiberMap.has(runs, job.id)
+        if (ownership.owns(job.gatewayId) && !running) yield* launch(job)
+        if (!ownership.owns(job.gatewayId) && running) {
+          yield* FiberMap.remove(runs, job.id)
+          yield* Effect.logInfo(`template sync job ${job.id}: its gateway moved to another runner, which resumes it`)
+        }
+      }
+    }).pipe(Effect.catchAll((error) => Effect.logWarning("template sync: could not list unfinished jobs", error)))
+    yield* Effect.forkScoped(Effect.repeat(adopt, Schedule.spaced(ADOPT_EVERY)))
 
     return SyncJobs.of({
       start: (gatewayId, options) =>
@@ -111,7 +132,7 @@ export const SyncJobsLive = Layer.scoped(
           const active = yield* repo.active(gatewayId)
           if (Option.isSome(active)) return yield* new SyncJobActive({ gatewayId, jobId: active.value.id })
           const job = yield* insert(gatewayId, options).pipe(Effect.catchTag("SqlError", (error) => activeOrRetry(gatewayId, options, error)))
-          yield* launch(job)
+          if (ownership.owns(gatewayId)) yield* launch(job)
           return job
         }),
       report: (gatewayId, jobId) =>

@@ -1,0 +1,244 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Fiber, Layer, Runtime, type Scope } from "effect"
+import { createActor, waitFor as waitForActor } from "xstate"
+import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
+import type { AgentExternalEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { GatewayClient } from "../gateway/GatewayClient.ts"
+import { ActivityRepo } from "../store/ActivityRepo.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
+import { BoardRepo } from "../store/BoardRepo.ts"
+import { TaskRepo } from "../store/TaskRepo.ts"
+import { GatewayRepo } from "../store/GatewayRepo.ts"
+import { TransitionRepo } from "../store/TransitionRepo.ts"
+import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
+import { projectSnapshot } from "./agentProjection.ts"
+import { effectActor, type ProgramLanes } from "./effectActor.ts"
+import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
+import { applyAgent } from "./programs/applyAgent.ts"
+import { removeAgent } from "./programs/removeAgent.ts"
+import { wakeAgent } from "./programs/wakeAgent.ts"
+import { AgentNotFound, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
+import type { NewAgentRequest } from "./AgentSystem.ts"
+import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
+import type { WriterServices } from "./SnapshotWriter.ts"
+import { GroupCommit } from "./GroupCommit.ts"
+import { DeadlineQueue, queuedDeadline } from "./DeadlineQueue.ts"
+import { liveGatewayPage, type GatewayRowCursor } from "./gatewayAgentRows.ts"
+import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
+import { callerSpan, continueTrace } from "../observability/tracing.ts"
+
+/** How long a caller waits for its event's snapshot to reach the database before a 503. */
+const PERSIST_TIMEOUT_MS = 15_000
+
+/** Stored agents read per restore query. */
+const RESTORE_PAGE = 1_000
+
+export interface LocalAgentsShape {
+  /** Inserts the agent with its initial snapshot and starts its actor here. Errors: BoardFull, SqlError, AgentPersistTimeout. */
+  readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, BoardFull | SqlError | AgentPersistTimeout>
+  /** Sends an event to the actor running here; completes once its snapshot is persisted (15 s, else AgentPersistTimeout). */
+  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout>
+  /** Waits until `predicate` holds for the actor here (then until persisted), or `timeoutMs`. */
+  readonly waitFor: (
+    agentId: string,
+    predicate: (snapshot: AgentSnapshot) => boolean,
+    timeoutMs: number
+  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout>
+  /** The current snapshot of an actor running here. */
+  readonly snapshot: (agentId: string) => AgentSnapshot | undefined
+  /** The persisted form of an actor's snapshot once it is durable (what another runner rebuilds from). */
+  readonly durableSnapshot: (agentId: string) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout>
+  /**
+   * Hosts one gateway in the caller's scope (the gateway entity's activation): restores its live
+   * agents page by page through the same code path as a full restore; rows that cannot be
+   * restored are recorded in `failures` and skipped. When the scope closes, the gateway's actors
+   * stop, their programs end (10 s at most) and their last snapshots are saved (5 s at most),
+   * and only then may the shard move (docs/architecture.md "Cluster"). Returns the count restored.
+   */
+  readonly hostGateway: (gatewayId: string) => Effect.Effect<number, SqlError, Scope.Scope>
+  /** Whether the gateway's actors are restored and running here. */
+  readonly hosts: (gatewayId: string) => boolean
+  /** Rows that could not be restored (unknown machine version, unreadable snapshot), across hosted gateways. */
+  readonly failures: () => ReadonlyArray<MachineVersionUnknown | SnapshotInvalid>
+  /** Actors running here. */
+  readonly actorCount: () => number
+}
+
+/** The agent actors hosted by this runner: one XState actor per agent, persisted after every transition. */
+export class LocalAgents extends Context.Tag("switchyard/LocalAgents")<LocalAgents, LocalAgentsShape>() {}
+
+export const LocalAgentsLive = Layer.scoped(
+  LocalAgents,
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient | GroupCommit
+    >()
+    const config = yield* AppConfig
+    const repo = yield* AgentRepo
+    const entries = new Map<string, AgentEntry>()
+    const hosted = new Set<string>()
+    const failures = new Map<string, MachineVersionUnknown | SnapshotInvalid>()
+    const runFork = Runtime.runFork(runtime)
+    const policy = (): AgentPolicy => ({
+      offlineAfterMs: config.offlineAfterMs,
+      checkinTimeoutMs: config.checkinTimeoutMs,
+      maxWakeAttempts: config.maxWakeAttempts,
+      maxAttempts: config.maxAttempts,
+      retryBaseMs: config.retryBaseMs
+    })
+    const lanes: ProgramLanes = new Map()
+    // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved.
+    const awaitDurable = (agentId: string) =>
+      Effect.suspend(() => {
+        const entry = entries.get(agentId)
+        return entry === undefined ? Effect.void : entry.writer.awaitPersisted(entry.writer.version)
+      })
+    // Every agent's retry, check-in and offline deadline behind one timer.
+    const deadlines = new DeadlineQueue()
+    const logic = agentMachine.provide({
+      actors: {
+        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
+        wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
+        removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent),
+        deadline: queuedDeadline(deadlines)
+      }
+    })
+
+    // A write (one drain of a writer) is a span in the trace of the transition that offered it.
+    // One function for every writer: a closure per agent would cost a fleet a closure each.
+    const persist = (effect: Effect.Effect<void, never, WriterServices>, agentId: string) =>
+      void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
+    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent })
+
+    const find = (agentId: string) =>
+      Effect.suspend(() => {
+        const entry = entries.get(agentId)
+        return entry === undefined ? Effect.fail(new AgentNotFound({ agentId })) : Effect.succeed(entry)
+      })
+
+    const persisted = (agentId: string, entry: AgentEntry) =>
+      entry.writer.awaitPersisted(entry.writer.version).pipe(
+        Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
+      )
+
+    // Stopping actors: their programs end (an agents.create already sent runs to usable), and
+    // their last snapshots reach the database while it is still there. Each wait is bounded: a
+    // dead gateway or database must not hold the process (or the shard).
+    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) =>
+      Effect.gen(function* () {
+        for (const [agentId, entry] of stopping) {
+          entry.actor.stop()
+          if (entries.get(agentId) === entry) entries.delete(agentId)
+        }
+        const fibers = stopping.flatMap(([agentId]) => {
+          const fiber = lanes.get(agentId)
+          return fiber === undefined ? [] : [fiber]
+        })
+        yield* Effect.forEach(fibers, (fiber) => Fiber.await(fiber), { discard: true, concurrency: "unbounded" }).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+        yield* Effect.forEach(stopping, ([, entry]) => entry.writer.awaitPersisted(entry.writer.version), { discard: true, concurrency: "unbounded" }).pipe(
+          Effect.timeout("5 seconds"),
+          Effect.ignore
+        )
+      })
+    yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
+
+    const restorePage = (gatewayId: string, after: GatewayRowCursor | undefined) =>
+      Effect.gen(function* () {
+        const rows = yield* liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime))
+        let restored = 0
+        for (const row of rows) {
+          const snapshot = yield* Effect.either(restorableSnapshot(row))
+          if (snapshot._tag === "Left") {
+            failures.set(row.id, snapshot.left)
+            yield* Effect.logError(snapshot.left.message)
+            continue
+          }
+          failures.delete(row.id)
+          const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
+          start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
+          restored += 1
+          // Time limits follow the current config; the actor re-arms its deadline under them.
+          const current = policy()
+          if (policyChanged(snapshot.right.context.policy, current)) {
+            actor.send({ type: "system.policy", at: yield* Clock.currentTimeMillis, policy: current })
+          }
+        }
+        return { restored, next: rows.length < RESTORE_PAGE ? undefined : rows.at(-1)?.cursor }
+      })
+
+    return LocalAgents.of({
+      // Uninterruptible: a client that hangs up after the insert must not leave a row without an actor.
+      create: (request) =>
+        Effect.uninterruptible(Effect.gen(function* () {
+          const gatewayAgentId = gatewayAgentIdFor(request.role, request)
+          const input: AgentInput = { ...request, gatewayAgentId, sessionKey: sessionKeyFor(gatewayAgentId), policy: policy() }
+          const actor = createActor(logic, { input })
+          const initial = actor.getSnapshot()
+          const inserted = yield* repo.insert({
+            id: request.agentId,
+            gatewayId: request.gatewayId,
+            boardId: request.boardId,
+            role: request.role,
+            gatewayAgentId,
+            sessionKey: input.sessionKey,
+            projection: projectSnapshot(initial),
+            snapshot: actor.getPersistedSnapshot(),
+            machineVersion: AGENT_MACHINE_VERSION
+          }, { workerCap: request.workerCap })
+          if (!inserted) return yield* new BoardFull({ boardId: request.boardId ?? "", maxAgents: request.workerCap ?? 0 })
+          return start(request.agentId, request.gatewayId, actor, 0)
+        })).pipe(Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot()))),
+      send: (agentId, event) =>
+        Effect.gen(function* () {
+          const entry = yield* find(agentId)
+          entry.actor.send(event)
+          yield* persisted(agentId, entry)
+          return entry.actor.getSnapshot()
+        }),
+      waitFor: (agentId, predicate, timeoutMs) =>
+        Effect.gen(function* () {
+          const entry = yield* find(agentId)
+          const snapshot = yield* Effect.tryPromise({
+            try: (signal) => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal }),
+            catch: () => new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath })
+          })
+          yield* persisted(agentId, entry)
+          return snapshot
+        }),
+      snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot(),
+      durableSnapshot: (agentId) =>
+        Effect.gen(function* () {
+          const entry = yield* find(agentId)
+          const snapshot = entry.actor.getPersistedSnapshot()
+          yield* persisted(agentId, entry)
+          return snapshot
+        }),
+      hostGateway: (gatewayId) =>
+        Effect.gen(function* () {
+          yield* Effect.addFinalizer(() =>
+            Effect.suspend(() => {
+              hosted.delete(gatewayId)
+              return stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
+            })
+          )
+          let restored = 0
+          let after: GatewayRowCursor | undefined
+          for (;;) {
+            const page = yield* restorePage(gatewayId, after)
+            restored += page.restored
+            if (page.next === undefined) break
+            after = page.next
+            // Requests for the agents already restored are served between pages.
+            yield* Effect.yieldNow()
+          }
+          hosted.add(gatewayId)
+          return restored
+        }),
+      hosts: (gatewayId) => hosted.has(gatewayId),
+      failures: () => [...failures.values()],
+      actorCount: () => entries.size
+    })
+  })
+)

@@ -1,0 +1,90 @@
+import { Effect } from "effect"
+import type { createActor } from "xstate"
+import type { agentMachine, AgentSnapshot } from "../../machines/agent/agentMachine.ts"
+import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
+import { projectSnapshot } from "./agentProjection.ts"
+import { sameSnapshot } from "./restoreAgent.ts"
+import { SnapshotWriter, type WriterServices } from "./SnapshotWriter.ts"
+
+/** One running agent actor, the writer that persists its snapshots, and the gateway it belongs to. */
+export interface AgentEntry {
+  readonly actor: ReturnType<typeof createActor<typeof agentMachine>>
+  readonly writer: SnapshotWriter
+  readonly gatewayId: string
+}
+
+/**
+ * Drops what an actor's options keep only for construction and start: the snapshot it was
+ * restored from (a copy of the stored row's, with its children and history) and its input
+ * (a restored actor's is its first context, which would outlive every later context). XState
+ * reads both in `createActor` and `start`, and `devTools` and the rest stay.
+ */
+const forgetStartOptions = (actor: { readonly options: object }) => {
+  // Overwritten in place: a copy or a `delete` would cost more than the two fields.
+  const options = actor.options as { snapshot?: unknown; input?: unknown }
+  if (options.snapshot !== undefined) options.snapshot = undefined
+  if (options.input !== undefined) options.input = undefined
+}
+
+export interface ActorStarterOptions {
+  readonly entries: Map<string, AgentEntry>
+  /** Runs one drain of a writer (a span in the trace of the transition that offered it). */
+  readonly persist: (effect: Effect.Effect<void, never, WriterServices>, agentId: string) => void
+  readonly runFork: <A, E>(effect: Effect.Effect<A, E, never>) => unknown
+  readonly transitionsKeepPerAgent: number
+}
+
+/**
+ * Starts agent actors into `entries`: `start(agentId, gatewayId, actor, version, stored?)`, where
+ * `stored` is the snapshot it was restored from (an unchanged one is not written again). Every
+ * snapshot is offered to the agent's writer with its transition and activity; a finished
+ * (deleted) actor leaves `entries` once its final snapshot is saved.
+ */
+export const makeActorStarter = (options: ActorStarterOptions) => {
+  const { entries, persist, runFork } = options
+  return (agentId: string, gatewayId: string, actor: AgentEntry["actor"], version: number, stored?: unknown): AgentEntry => {
+    // A row restored while its create was still starting it must not get a second actor.
+    const existing = entries.get(agentId)
+    if (existing !== undefined) return existing
+    const writer = new SnapshotWriter(agentId, version, version, persist, options.transitionsKeepPerAgent)
+    const entry = { actor, writer, gatewayId }
+    // The snapshot the last inspection saw (the actor holds it too, so keeping it costs
+    // nothing); its projection is derived when the next one needs it. A new agent (version 0)
+    // has none, and gets an `agent.created` row with its first snapshot; a restored one starts
+    // from the snapshot it was restored from.
+    let last: AgentSnapshot | undefined = version === 0 ? undefined : actor.getSnapshot()
+    let restoredFrom = stored
+    // `@xstate.snapshot` carries each snapshot with the event that produced it (`subscribe`
+    // gives the snapshot alone; the last event seen would be wrong when a child's event is
+    // queued behind the one being processed). It fires synchronously in the same update,
+    // right after subscribers, so `send` still finds the new version offered when it returns.
+    actor.system.inspect((inspection) => {
+      if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
+      const snapshot = actor.getSnapshot()
+      // What `subscribe` would see: not the stopped snapshot of a shutdown, nor an error.
+      if (snapshot.status !== "active" && snapshot.status !== "done") return
+      const projection = projectSnapshot(snapshot)
+      const previous = last === undefined ? undefined : projectSnapshot(last)
+      // No transition: an event nothing accepted leaves the same snapshot object, and a restored
+      // actor re-emits its stored snapshot on start.
+      const moved = snapshot !== last && !(inspection.event.type === "xstate.init" && previous !== undefined)
+      const transition = moved ? lifecycleTransition(snapshot.context, previous, projection, inspection.event, Date.now()) : undefined
+      const persistedSnapshot = actor.getPersistedSnapshot()
+      // A restored actor re-emits its stored snapshot on start; unchanged, it is already saved.
+      const unchanged = inspection.event.type === "xstate.init" && restoredFrom !== undefined && sameSnapshot(persistedSnapshot, restoredFrom)
+      restoredFrom = undefined
+      const version = unchanged
+        ? writer.version
+        : writer.offer(persistedSnapshot, projection, lifecycleActivity(snapshot.context, previous, projection), transition)
+      last = snapshot
+      // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
+      // reader that no longer finds it can trust the database.
+      if (snapshot.status === "done") runFork(Effect.andThen(writer.awaitPersisted(version), () => void (entries.get(agentId) === entry && entries.delete(agentId))))
+    })
+    actor.subscribe({ error: (error) => runFork(Effect.logError(`agent ${agentId} actor failed`, error)) })
+    entries.set(agentId, entry)
+    actor.start()
+    forgetStartOptions(actor)
+    return entry
+  }
+}

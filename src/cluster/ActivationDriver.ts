@@ -1,0 +1,80 @@
+import { Sharding } from "@effect/cluster"
+import { SqlClient } from "@effect/sql"
+import { Effect, Ref, Schedule } from "effect"
+import type { Readiness } from "../agents/AgentSystemErrors.ts"
+import { LocalAgents } from "../agents/LocalAgents.ts"
+import { GatewayEntity } from "./GatewayEntity.ts"
+import { ClusterStats } from "./GatewayHosting.ts"
+import { GatewayOwnership } from "./GatewayOwnership.ts"
+import { reapUnreachableRunners } from "./RunnerReaper.ts"
+
+/** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
+const ENSURE_EVERY = "1 second"
+/** How often other runners are pinged. */
+const REAP_EVERY = "2 seconds"
+/** Longest wait for one gateway's activation before the driver tries it again. */
+const ENSURE_TIMEOUT = "2 minutes"
+
+/**
+ * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
+ * every stored gateway whose shard this runner holds and which is not hosted yet, once at start
+ * (awaited: readiness) and then every second (docs/architecture.md "Cluster"). Readiness is
+ * `ready` once this runner has joined (its shard set is stable), other runners were pinged once,
+ * and the gateways it owned then are restored; `failed` if a stored agent could not be restored.
+ * Returns the readiness; the loops run in the caller's scope.
+ */
+export const startActivationDriver = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const ownership = yield* GatewayOwnership
+  const local = yield* LocalAgents
+  const stats = yield* ClusterStats
+  const client = yield* Effect.flatMap(Sharding.Sharding, (sharding) => sharding.makeClient(GatewayEntity))
+  const joined = yield* Ref.make<"restoring" | "ready">("restoring")
+  const inFlight = new Set<string>()
+
+  const ensure = (gatewayId: string) =>
+    Effect.suspend(() => {
+      inFlight.add(gatewayId)
+      return client(gatewayId).Ensure().pipe(
+        Effect.timeout(ENSURE_TIMEOUT),
+        Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: activation did not complete (${String(error._tag)}); trying again`)),
+        Effect.ensuring(Effect.sync(() => inFlight.delete(gatewayId)))
+      )
+    })
+  const ownedNotHosted = sql<{ id: string }>`select id from gateways`.pipe(
+    Effect.map((rows) => rows.map((row) => row.id).filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id)))
+  )
+  const pass = ownedNotHosted.pipe(
+    Effect.flatMap((ids) => Effect.forEach(ids, (id) => Effect.forkDaemon(ensure(id)), { discard: true })),
+    Effect.catchAll((error) => Effect.logWarning("gateway activation pass failed", error))
+  )
+
+  const start = Effect.gen(function* () {
+    // Joined: the runner holds shards and the set did not change over the last 250 ms.
+    let previous = -1
+    for (;;) {
+      const owned = ownership.ownedShards()
+      if (owned > 0 && owned === previous) break
+      previous = owned
+      yield* Effect.sleep("250 millis")
+    }
+    yield* reapUnreachableRunners(ownership.self).pipe(Effect.timeout("15 seconds"), Effect.ignore)
+    // Shards of runners found dead are reassigned within a refresh (1 s).
+    if (ownership.ownedShards() < previous || previous < ownership.shardsPerGroup) yield* Effect.sleep("1200 millis")
+    const ids = yield* ownedNotHosted.pipe(Effect.retry(Schedule.spaced("1 second")))
+    yield* Effect.forEach(ids, ensure, { discard: true, concurrency: 8 })
+    stats.started = true
+    yield* Ref.set(joined, "ready")
+    yield* Effect.logInfo(`joined the cluster as ${ownership.self}: ${ownership.ownedShards()} shards, ${local.actorCount()} agent actors restored`)
+    yield* Effect.forkScoped(Effect.repeat(pass, Schedule.spaced(ENSURE_EVERY)))
+    yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
+  })
+  yield* Effect.forkScoped(start)
+
+  const readiness: Effect.Effect<Readiness> = Effect.map(Ref.get(joined), (state): Readiness => {
+    const failures = local.failures()
+    if (failures.length > 0) return { state: "failed", reason: failures.map((failure) => failure.message).join("; ") }
+    return { state }
+  })
+  return { readiness, firstFailure: () => local.failures()[0] }
+})

@@ -1,0 +1,65 @@
+import { createServer } from "node:net"
+import { RunnerAddress, RunnerHealth, Runners, ShardingConfig, SocketRunner, SqlMessageStorage, SqlRunnerStorage } from "@effect/cluster"
+import { NodeClusterSocket } from "@effect/platform-node"
+import { RpcSerialization } from "@effect/rpc"
+import { Duration, Effect, Layer, Option } from "effect"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
+import { withSchemaLock } from "../store/Database.ts"
+
+/** A port the OS reports free on `host` now (`SWITCHYARD_RUNNER_PORT=0`, the single-instance default). */
+const freePort = (host: string) =>
+  Effect.async<number, Error>((resume) => {
+    const server = createServer()
+    server.once("error", (error) => resume(Effect.fail(error)))
+    server.listen(0, host, () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resume(Effect.succeed(port)))
+    })
+  })
+
+const isLoopback = (host: string) => host === "127.0.0.1" || host === "localhost" || host === "::1"
+
+/** The engine's settings from ours (docs/operations.md "Cluster"). */
+export const shardingConfigOf = (config: AppConfigShape, port: number): Partial<ShardingConfig.ShardingConfig["Type"]> => {
+  const expiration = config.shardLockExpirationMs
+  return {
+    runnerAddress: Option.some(RunnerAddress.make(config.runnerHost, port)),
+    // A loopback address listens on loopback only; any other listens on every interface (a
+    // container's name, a host's address).
+    runnerListenAddress: Option.some(RunnerAddress.make(isLoopback(config.runnerHost) ? config.runnerHost : "0.0.0.0", port)),
+    shardLockExpiration: Duration.millis(expiration),
+    shardLockRefreshInterval: Duration.millis(Math.max(500, Math.min(10_000, Math.floor(expiration / 3)))),
+    // A departing runner's shards are taken within about a second of their release.
+    refreshAssignmentsInterval: Duration.seconds(1),
+    // Draining a gateway: programs end within 10 s and last snapshots are saved within 5 s.
+    entityTerminationTimeout: Duration.seconds(20),
+    entityMailboxCapacity: "unbounded"
+  }
+}
+
+/**
+ * The cluster engine (@effect/cluster) on our Postgres, built from parts: a socket runner on
+ * `SWITCHYARD_RUNNER_HOST:SWITCHYARD_RUNNER_PORT` (a free port when 0), shard locks as Postgres
+ * advisory locks and runners in SQL (`SqlRunnerStorage`), SQL message storage, runner health by
+ * ping, MessagePack between runners. The engine's tables are created under the schema lock, so
+ * instances started together on an empty database do not race (docs/operations.md "Cluster").
+ * Provides Sharding, Runners, RunnerStorage, RunnerHealth, ShardingConfig and MessageStorage.
+ */
+export const ClusterLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const port = config.runnerPort === 0 ? yield* Effect.orDie(freePort(config.runnerHost)) : config.runnerPort
+    const shardingConfig = ShardingConfig.layer(shardingConfigOf(config, port))
+    const storage = Layer.scopedContext(withSchemaLock(Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer)))).pipe(Layer.orDie)
+    const clientProtocol = NodeClusterSocket.layerClientProtocol
+    const health = RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(clientProtocol))
+    return SocketRunner.layer.pipe(
+      Layer.provide([NodeClusterSocket.layerSocketServer, clientProtocol]),
+      Layer.provideMerge(health),
+      Layer.provideMerge(storage),
+      Layer.provideMerge(shardingConfig),
+      Layer.provide(RpcSerialization.layerMsgPack)
+    )
+  })
+)

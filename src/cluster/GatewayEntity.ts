@@ -1,0 +1,31 @@
+import { Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Schema } from "effect"
+import { RemoteFailure } from "./RemoteFailure.ts"
+
+/** Creates an agent on the owner (`NewAgentRequest` as JSON); answers its persisted snapshot once durable. */
+export const CreateRpc = Rpc.make("Create", { payload: { request: Schema.Unknown }, success: Schema.Unknown, error: RemoteFailure })
+
+/** Sends an event to an agent's actor on the owner; answers the persisted snapshot it produced, once durable. */
+export const SendRpc = Rpc.make("Send", { payload: { agentId: Schema.String, event: Schema.Unknown }, success: Schema.Unknown, error: RemoteFailure })
+
+/** The agent's current persisted snapshot on the owner, once durable (what `waitFor` polls from another runner). */
+export const SnapshotRpc = Rpc.make("Snapshot", { payload: { agentId: Schema.String }, success: Schema.Unknown, error: RemoteFailure })
+
+/** A gateway RPC made on the owner's socket (the one socket of that gateway in the cluster); answers its raw result. */
+export const CallRpc = Rpc.make("Call", {
+  payload: { op: Schema.Literal("call", "connect", "forget"), method: Schema.String, params: Schema.Unknown, timeoutMs: Schema.optional(Schema.Number) },
+  success: Schema.Unknown,
+  error: RemoteFailure
+})
+
+/** Activates the gateway on its owner (restores its actors, starts its per-gateway work); no-op once active. */
+export const EnsureRpc = Rpc.make("Ensure")
+
+/**
+ * One gateway of the fleet as a cluster entity, keyed by gateway id: its owner runner hosts the
+ * gateway's agent actors, its one socket and its per-gateway work (docs/architecture.md
+ * "Cluster"). Messages are volatile: a `Send` is answered only once its snapshot is in Postgres,
+ * so an answered event is never lost without writing it twice.
+ */
+export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc])

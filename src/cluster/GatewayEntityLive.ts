@@ -1,0 +1,84 @@
+import { Entity } from "@effect/cluster"
+import { Duration, Effect, Option, Schedule } from "effect"
+import type { Method } from "../gateway/protocol.ts"
+import { agentMachine } from "../../machines/agent/agentMachine.ts"
+import type { AgentExternalEvent } from "../../machines/agent/agentTypes.ts"
+import type { NewAgentRequest } from "../agents/AgentSystem.ts"
+import { LocalAgents } from "../agents/LocalAgents.ts"
+import { GatewayConnectionError } from "../gateway/GatewayError.ts"
+import { GatewayRepo, targetOf } from "../store/GatewayRepo.ts"
+import { GatewayEntity } from "./GatewayEntity.ts"
+import { ClusterStats, GatewayHostedPrograms } from "./GatewayHosting.ts"
+import { LocalGatewayClient } from "./LocalGatewayClient.ts"
+import { toRemoteFailure } from "./RemoteFailure.ts"
+
+/** Retry of a gateway's restore while the database is away (an entity cannot fail to start). */
+const restoreRetry = Schedule.spaced("1 second")
+
+/**
+ * The gateway entity on its owner. Activation (first message after a start or a takeover)
+ * restores the gateway's actors in the entity's scope (`LocalAgents.hostGateway`) and starts the
+ * per-gateway programs; when the shard leaves this runner the scope closes: programs stop,
+ * actors drain and save their last snapshots, the gateway's socket here closes, and only then
+ * is the shard released. Never passivated while hosted; requests run concurrently
+ * (docs/architecture.md "Cluster").
+ */
+export const GatewayEntityLive = GatewayEntity.toLayer(
+  Effect.gen(function* () {
+    const address = yield* Entity.CurrentAddress
+    const gatewayId = address.entityId
+    const local = yield* LocalAgents
+    const gateways = yield* LocalGatewayClient
+    const repo = yield* GatewayRepo
+    const programs = yield* GatewayHostedPrograms
+    const stats = yield* ClusterStats
+    // Runs after the actors drained (finalizers run in reverse): no socket to this gateway stays here.
+    yield* Effect.addFinalizer(() => gateways.forget(gatewayId))
+    const restored = yield* local.hostGateway(gatewayId).pipe(
+      Effect.tapError((error) => Effect.logWarning(`gateway ${gatewayId}: restoring its agents failed (${error.message}); retrying`)),
+      Effect.retry(restoreRetry),
+      Effect.orDie
+    )
+    stats.activations += 1
+    if (stats.started) {
+      stats.takeovers += 1
+      yield* Effect.logInfo(`took over gateway ${gatewayId}: ${restored} agent actors restored`)
+    }
+    for (const program of programs) yield* Effect.forkScoped(program(gatewayId))
+
+    const durable = (agentId: string) => local.durableSnapshot(agentId)
+    return GatewayEntity.of({
+      Create: ({ payload }) =>
+        local.create(payload.request as NewAgentRequest).pipe(
+          Effect.zipRight(durable((payload.request as NewAgentRequest).agentId)),
+          Effect.mapError(toRemoteFailure)
+        ),
+      Send: ({ payload }) => local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(Effect.zipRight(durable(payload.agentId)), Effect.mapError(toRemoteFailure)),
+      Snapshot: ({ payload }) => durable(payload.agentId).pipe(Effect.mapError(toRemoteFailure)),
+      Call: ({ payload }) =>
+        Effect.gen(function* () {
+          const gateway = yield* repo.get(gatewayId)
+          if (Option.isNone(gateway)) {
+            return yield* new GatewayConnectionError({ reason: "unreachable", message: `gateway ${gatewayId} is not stored`, retryable: false })
+          }
+          const target = targetOf(gateway.value, { onDeviceToken: (token) => repo.setDeviceToken(gatewayId, token) })
+          switch (payload.op) {
+            case "connect":
+              return yield* gateways.connect(target) as Effect.Effect<unknown, GatewayConnectionError>
+            case "forget":
+              return yield* gateways.forget(gatewayId)
+            case "call":
+              return yield* gateways.call(target, payload.method as Method, payload.params as Record<string, unknown>, payload.timeoutMs === undefined ? {} : { timeoutMs: payload.timeoutMs })
+          }
+        }).pipe(Effect.mapError(toRemoteFailure)),
+      Ensure: () => Effect.void
+    })
+  }),
+  { maxIdleTime: Duration.infinity, concurrency: "unbounded" }
+)
+
+/** Rebuilds a full snapshot (with `matches`, `hasTag`) from a persisted one sent by the owner. */
+export const resolvePersisted = (persisted: unknown) => {
+  const value = persisted as { value: never; context: never; status?: "active" | "done" }
+  return agentMachine.resolveState({ value: value.value, context: value.context, ...(value.status === undefined ? {} : { status: value.status }) })
+}

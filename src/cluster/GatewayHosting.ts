@@ -1,0 +1,26 @@
+import { Context, type Effect, Layer, type Scope } from "effect"
+
+/**
+ * A program that runs for one gateway on its owner only, for as long as the owner hosts it
+ * (forked in the gateway entity's scope, interrupted when the gateway moves). Later per-gateway
+ * work (e.g. gateway-signal watchers) plugs in by adding one to `GatewayHostedPrograms`.
+ */
+export type GatewayHostedProgram = (gatewayId: string) => Effect.Effect<void, never, Scope.Scope>
+
+/** The per-gateway programs the owner runs beside the gateway's actors (docs/architecture.md "Cluster"). */
+export class GatewayHostedPrograms extends Context.Tag("switchyard/GatewayHostedPrograms")<GatewayHostedPrograms, ReadonlyArray<GatewayHostedProgram>>() {}
+
+/** No per-gateway programs (the background jobs filter by `GatewayOwnership.owns` instead). */
+export const GatewayHostedProgramsNone = Layer.succeed(GatewayHostedPrograms, [])
+
+/** What this runner's gateway entities did: activations, and those that took a gateway over after this runner was ready. */
+export interface ClusterStatsShape {
+  activations: number
+  takeovers: number
+  /** Set once this runner restored the gateways it owned at start (readiness); later activations are takeovers. */
+  started: boolean
+}
+
+export class ClusterStats extends Context.Tag("switchyard/ClusterStats")<ClusterStats, ClusterStatsShape>() {}
+
+export const ClusterStatsLive = Layer.sync(ClusterStats, (): ClusterStatsShape => ({ activations: 0, takeovers: 0, started: false }))

@@ -1,0 +1,132 @@
+import { Sharding } from "@effect/cluster"
+import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
+import { Clock, Effect, Layer, Option } from "effect"
+import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
+import { projectSnapshot } from "../agents/agentProjection.ts"
+import { AgentSystem, AgentNotFound, type AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, type BoardFull } from "../agents/AgentSystem.ts"
+import { gatewayOfAgent } from "../agents/gatewayAgentRows.ts"
+import { LocalAgents } from "../agents/LocalAgents.ts"
+import { startActivationDriver } from "./ActivationDriver.ts"
+import { GatewayEntity } from "./GatewayEntity.ts"
+import { resolvePersisted } from "./GatewayEntityLive.ts"
+import { GatewayOwnership } from "./GatewayOwnership.ts"
+import { rebuild, type RemoteFailure } from "./RemoteFailure.ts"
+
+/** Longest wait for the owner of a gateway to answer one request before a 503 (docs/operations.md "Cluster"). */
+export const OWNER_TIMEOUT_MS = 10_000
+
+/** How often `waitFor` reads the snapshot from another runner. */
+const WAIT_POLL_MS = 150
+
+/**
+ * `AgentSystem` for the cluster: every call goes to the owner of the agent's gateway. On the
+ * owner, with the gateway hosted, it calls the local actors directly (no serialisation); else it
+ * goes through the gateway entity (`Create`, `Send`, `Snapshot`), and `waitFor` polls the
+ * owner's durable snapshot every 150 ms and evaluates the predicate here on the rebuilt snapshot.
+ * An owner that is gone or does not answer within 10 s is `AgentsRestoring` with reason
+ * `owner-unavailable` (503 with Retry-After), never a 500 or a hang. An agent's gateway is read
+ * once and cached: an agent never changes gateway (docs/architecture.md "Cluster").
+ */
+export const RoutedAgentSystemLive = Layer.scoped(
+  AgentSystem,
+  Effect.gen(function* () {
+    const local = yield* LocalAgents
+    const ownership = yield* GatewayOwnership
+    const sql = yield* SqlClient.SqlClient
+    const client = yield* Effect.flatMap(Sharding.Sharding, (sharding) => sharding.makeClient(GatewayEntity))
+    const driver = yield* startActivationDriver
+    const gateways = new Map<string, string>()
+
+    const gatewayOf = (agentId: string) =>
+      Effect.suspend(() => {
+        const known = gateways.get(agentId)
+        if (known !== undefined) return Effect.succeed(known)
+        return gatewayOfAgent(agentId).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql),
+          Effect.mapError(() => new AgentsRestoring({ agentId, reason: "owner-unavailable" })),
+          Effect.flatMap(
+            Option.match({
+              onNone: () => Effect.fail(new AgentNotFound({ agentId })),
+              onSome: (gatewayId) => {
+                gateways.set(agentId, gatewayId)
+                return Effect.succeed(gatewayId)
+              }
+            })
+          )
+        )
+      })
+    const isLocal = (gatewayId: string) => ownership.owns(gatewayId) && local.hosts(gatewayId)
+    const viaOwner = <A, E>(agentId: string, request: Effect.Effect<A, E>) =>
+      request.pipe(
+        Effect.timeoutFail({ duration: OWNER_TIMEOUT_MS, onTimeout: () => new AgentsRestoring({ agentId, reason: "owner-unavailable" }) }),
+        Effect.catchAll((error) => {
+          const tagged = error as { readonly _tag?: string }
+          if (tagged._tag === "RemoteFailure") return Effect.fail(rebuild(error as RemoteFailure))
+          if (tagged._tag === "AgentsRestoring") return Effect.fail(error as AgentsRestoring)
+          return Effect.zipRight(
+            Effect.logWarning(`agent ${agentId}: its gateway's owner did not take the request (${String(tagged._tag)})`),
+            Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" }))
+          )
+        })
+      )
+    const remoteSnapshot = (agentId: string, gatewayId: string) =>
+      viaOwner(agentId, client(gatewayId).Snapshot({ agentId })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring>
+
+    return AgentSystem.of({
+      create: (request) => {
+        gateways.set(request.agentId, request.gatewayId)
+        if (isLocal(request.gatewayId)) return local.create(request)
+        return viaOwner(request.agentId, client(request.gatewayId).Create({ request })).pipe(
+          Effect.map(resolvePersisted),
+          // create answers no AgentsRestoring: an unavailable owner is a 503 as a database failure is.
+          Effect.catchIf(
+            (error): error is AgentsRestoring => error._tag === "AgentsRestoring",
+            () => Effect.fail(new SqlError({ cause: "owner unavailable", message: `the runner that owns gateway ${request.gatewayId} is unavailable` }))
+          )
+        ) as Effect.Effect<AgentSnapshot, BoardFull | SqlError | AgentPersistTimeout>
+      },
+      send: (agentId, event) =>
+        Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
+          isLocal(gatewayId)
+            ? local.send(agentId, event)
+            : (viaOwner(agentId, client(gatewayId).Send({ agentId, event })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>)
+        ),
+      waitFor: (agentId, predicate, timeoutMs) =>
+        Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout> => {
+          if (isLocal(gatewayId)) return local.waitFor(agentId, predicate, timeoutMs)
+          return Effect.gen(function* () {
+            const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+            for (;;) {
+              const snapshot = yield* remoteSnapshot(agentId, gatewayId)
+              if (predicate(snapshot)) return snapshot
+              if ((yield* Clock.currentTimeMillis) >= deadline) {
+                return yield* new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(snapshot).statePath })
+              }
+              yield* Effect.sleep(WAIT_POLL_MS)
+            }
+          })
+        }),
+      restoreAll: Effect.gen(function* () {
+        for (;;) {
+          const state = yield* driver.readiness
+          if (state.state !== "restoring") break
+          yield* Effect.sleep("50 millis")
+        }
+        const failure = driver.firstFailure()
+        if (failure !== undefined) return yield* failure
+        return local.actorCount()
+      }),
+      readiness: driver.readiness,
+      snapshot: (agentId) => local.snapshot(agentId),
+      requireActor: (agentId) =>
+        Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
+          isLocal(gatewayId)
+            ? local.snapshot(agentId) === undefined
+              ? Effect.fail(new AgentNotFound({ agentId }))
+              : Effect.void
+            : Effect.asVoid(remoteSnapshot(agentId, gatewayId))
+        )
+    })
+  })
+)
