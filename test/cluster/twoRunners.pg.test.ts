@@ -12,7 +12,8 @@ import { startGatewaySimulator, type GatewaySimulator } from "../support/simulat
  * defect of issue 14) would wake it again in the wait.
  */
 
-const CHECKIN_TIMEOUT_MS = 3_000
+/** Long enough for the setup below to heartbeat every agent in time, short enough to wait out. */
+const CHECKIN_TIMEOUT_MS = 15_000
 
 describe("two runners, one database (real processes, simulated gateways)", () => {
   let cluster: TestCluster
@@ -27,9 +28,10 @@ describe("two runners, one database (real processes, simulated gateways)", () =>
       const simulator = await startGatewaySimulator()
       simulators.push(simulator)
       const { gatewayId, boardId } = await registerGateway(a, simulator, name)
-      const agents = [await createAgent(a, boardId, `${name}-1`), await createAgent(a, boardId, `${name}-2`), await createAgent(b, boardId, `${name}-3`)]
+      const agents = await Promise.all([createAgent(a, boardId, `${name}-1`), createAgent(a, boardId, `${name}-2`), createAgent(b, boardId, `${name}-3`)])
       fleet.push({ simulator, gatewayId, agents })
     }
+    const wokenBy = Date.now()
     // B restarts while the agents await their check-in: the restart of issue 14 where B's copy woke them again.
     await cluster.stop(1, "SIGTERM")
     const restarted = await cluster.start(1)
@@ -39,8 +41,8 @@ describe("two runners, one database (real processes, simulated gateways)", () =>
         answers.push({ agent: agent.id, via: 1, answer: await heartbeat(restarted.url, token) })
         answers.push({ agent: agent.id, via: 0, answer: await heartbeat(a.url, token) })
       }
-    // Past the check-in deadline: a stale second actor still awaiting would wake again now.
-    await sleep(CHECKIN_TIMEOUT_MS + 2_000)
+    // Past the check-in deadline: a stale second actor still awaiting would wake again by now.
+    await sleep(wokenBy + CHECKIN_TIMEOUT_MS + 2_000 - Date.now())
   }, 150_000)
 
   afterAll(async () => {
@@ -74,7 +76,7 @@ describe("two runners, one database (real processes, simulated gateways)", () =>
     for (const { simulator, agents } of fleet)
       for (const agent of agents) {
         const wakes = simulator.chatSendKeys(agent.gateway_agent_id).filter((key) => key.startsWith("wake-"))
-        expect(wakes, `wakes of ${agent.id}`).toHaveLength(1)
+        expect(wakes, `wakes of ${agent.id}: ${wakes.join(", ")}`).toHaveLength(1)
       }
   })
 
