@@ -1,6 +1,6 @@
 // Import rules checked by `npm run check` (dependency-cruiser): no cycles, pure machines, an HTTP
 // kernel that never reaches the gateway, and layers that point one way (observability/config at
-// the bottom, then the gateway client, then the agents, then the contexts). See
+// the bottom, then the gateway client, then the agents, then the cluster, then the contexts). See
 // docs/architecture.md §1 and §10.1.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -45,6 +45,13 @@ module.exports = {
       severity: "error",
       comment: "The actor system and its programs serve the contexts (fleet, sync, coordination, inbox, messages, streams, HTTP), never the reverse.",
       from: { path: "^src/agents/" },
+      to: { path: "^src/(cluster|fleet|sync|coordination|inbox|messages|streams|http|inspect|cli)/" }
+    },
+    {
+      name: "cluster-between-agents-and-contexts",
+      severity: "error",
+      comment: "The cluster routes to the agents and hosts them per gateway; the contexts use it (ownership, the routed AgentSystem), never the reverse.",
+      from: { path: "^src/cluster/" },
       to: { path: "^src/(fleet|sync|coordination|inbox|messages|streams|http|inspect|cli)/" }
     },
     {

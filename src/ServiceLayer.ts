@@ -9,6 +9,8 @@ import { GatewayAdminLive } from "./fleet/GatewayAdmin.ts"
 import { GatewayQueriesLive } from "./fleet/GatewayQueries.ts"
 import { GatewayClient, GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { ClusterLive } from "./cluster/ClusterLive.ts"
+import { SecretKeyCheckLive } from "./cluster/SecretKeyCheck.ts"
+import { ClusterMetricsLive } from "./cluster/clusterMetrics.ts"
 import { ForwardingGatewayClientLive } from "./cluster/ForwardingGatewayClient.ts"
 import { GatewayEntityLive } from "./cluster/GatewayEntityLive.ts"
 import { ClusterStatsLive, GatewayHostedProgramsNone } from "./cluster/GatewayHosting.ts"
@@ -59,7 +61,7 @@ const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentCo
  * (docs/architecture.md "Cluster"). The gateway entity is released first on shutdown, so the
  * gateways' actors drain and save their last snapshots before their shards are released.
  */
-export const CoreLive = Layer.mergeAll(GatewayEntityLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
+export const CoreLive = Layer.mergeAll(GatewayEntityLive, ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(RoutedAgentSystemLive),
   Layer.provideMerge(LocalAgentsLive),
@@ -67,7 +69,8 @@ export const CoreLive = Layer.mergeAll(GatewayEntityLive, GatewayJanitorLive, Ga
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(ForwardingGatewayClientLive),
   Layer.provideMerge(Layer.mergeAll(GatewayOwnershipLive, LocalGatewayLive, ClusterStatsLive, GatewayHostedProgramsNone)),
-  Layer.provideMerge(ClusterLive),
+  // A runner whose secret key cannot open the stored gateway secrets refuses to join.
+  Layer.provideMerge(ClusterLive.pipe(Layer.provide(SecretKeyCheckLive))),
   Layer.provideMerge(ReposLive),
   Layer.provideMerge(DatabaseLive)
 )

@@ -64,6 +64,8 @@ export interface LocalAgentsShape {
   readonly failures: () => ReadonlyArray<MachineVersionUnknown | SnapshotInvalid>
   /** Actors running here. */
   readonly actorCount: () => number
+  /** Gateways hosted here. */
+  readonly hostedCount: () => number
 }
 
 /** The agent actors hosted by this runner: one XState actor per agent, persisted after every transition. */
@@ -238,7 +240,8 @@ export const LocalAgentsLive = Layer.scoped(
         }),
       hosts: (gatewayId) => hosted.has(gatewayId),
       failures: () => [...failures.values()],
-      actorCount: () => entries.size
+      actorCount: () => entries.size,
+      hostedCount: () => hosted.size
     })
   })
 )

@@ -7,6 +7,7 @@ import type { NewAgentRequest } from "../agents/AgentSystem.ts"
 import { LocalAgents } from "../agents/LocalAgents.ts"
 import { GatewayConnectionError } from "../gateway/GatewayError.ts"
 import { GatewayRepo, targetOf } from "../store/GatewayRepo.ts"
+import { clusterTakeovers } from "./clusterMetrics.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { ClusterStats, GatewayHostedPrograms } from "./GatewayHosting.ts"
 import { LocalGatewayClient } from "./LocalGatewayClient.ts"
@@ -42,6 +43,7 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     stats.activations += 1
     if (stats.started) {
       stats.takeovers += 1
+      clusterTakeovers.inc()
       yield* Effect.logInfo(`took over gateway ${gatewayId}: ${restored} agent actors restored`)
     }
     for (const program of programs) yield* Effect.forkScoped(program(gatewayId))

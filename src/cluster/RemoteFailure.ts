@@ -42,6 +42,9 @@ export const toRemoteFailure = (error: { readonly _tag: string }): RemoteFailure
     if (key === "_tag" || key === "stack" || value === undefined) continue
     fields[key] = value
   }
+  // A message given as a field is an own, non-enumerable property (one computed by a getter is not).
+  const message = Object.getOwnPropertyDescriptor(error, "message")?.value
+  if (typeof message === "string") fields["message"] = message
   // A SqlError's cause is a driver error: only its message crosses.
   if (error._tag === "SqlError") fields["cause"] = String((error as SqlError).message)
   return new RemoteFailure({ tag: error._tag, fields: JSON.parse(JSON.stringify(fields)) as unknown })

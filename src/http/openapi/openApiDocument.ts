@@ -5,6 +5,7 @@ import { agentApiPaths } from "./agentApiPaths.ts"
 import { boardMemoryPaths } from "./boardMemoryPaths.ts"
 import { boardPaths } from "./boardPaths.ts"
 import { fleetPaths } from "./fleetPaths.ts"
+import { clusterPaths } from "./clusterPaths.ts"
 import { gatewayPaths } from "./gatewayPaths.ts"
 import { inboxPaths } from "./inboxPaths.ts"
 import { syncPaths } from "./syncPaths.ts"
@@ -59,7 +60,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...systemPaths, ...gatewayPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...fleetPaths, ...streamPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
+    paths: { ...systemPaths, ...gatewayPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...fleetPaths, ...clusterPaths, ...streamPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },
