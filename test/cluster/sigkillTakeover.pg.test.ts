@@ -64,12 +64,12 @@ describe("SIGKILL of the gateway's owner (two runners, simulated gateway)", () =
     expect(ownerIn(view, fleet.gatewayId)).toBe(fleet.other.runner)
   })
 
-  it("answers 503 with Retry-After while the gateway has no live owner, never a 500 and never a hang", () => {
-    const before = answers.filter((answer) => answer.status !== 200)
-    expect(before.length, "requests sent before the lock expired").toBeGreaterThan(0)
-    for (const answer of before) {
-      expect(answer.status, `answer ${JSON.stringify(answer)}`).toBe(503)
-      expect(Number(answer.retryAfter), `Retry-After of ${JSON.stringify(answer)}`).toBeGreaterThan(0)
+  it("answers the survivor's requests meanwhile with 200 or 503 and Retry-After, never a 500 and never a hang", () => {
+    // The lock expires before the owner timeout, so a request may be held until the takeover and
+    // then served; noOwnerWindow.pg.test.ts covers a window longer than that timeout.
+    for (const answer of answers) {
+      expect([200, 503], `answer ${JSON.stringify(answer)}`).toContain(answer.status)
+      if (answer.status === 503) expect(Number(answer.retryAfter), `Retry-After of ${JSON.stringify(answer)}`).toBeGreaterThan(0)
       expect(answer.ms).toBeLessThan(HANG_MS)
     }
   })

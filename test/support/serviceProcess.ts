@@ -18,6 +18,8 @@ export interface ServiceProcess {
   readonly api: (method: string, route: string, body?: unknown) => Promise<{ status: number; body: any }>
   /** SIGKILL (a crash) by default; resolves when the process is gone. */
   readonly kill: (signal?: NodeJS.Signals) => Promise<void>
+  /** Sends `signal` without waiting (e.g. SIGSTOP: a hung process that keeps its sockets open). */
+  readonly signal: (signal: NodeJS.Signals) => void
 }
 
 /** How `startService` runs the process; every field is optional. */
@@ -74,6 +76,9 @@ export const startService = async (env: Record<string, string>, options: Service
       })
       const text = await response.text()
       return { status: response.status, body: text === "" ? null : JSON.parse(text) }
+    },
+    signal: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     },
     kill: async (signal = "SIGKILL") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)

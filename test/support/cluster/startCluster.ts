@@ -46,6 +46,11 @@ export interface TestCluster {
   readonly start: (index: number) => Promise<ServiceProcess>
   /** SIGKILL (a crash, the default) or SIGTERM (a drain) node `index`; resolves when it is gone. */
   readonly stop: (index: number, signal?: NodeJS.Signals) => Promise<void>
+  /**
+   * SIGSTOPs node `index`: a hung runner. Its sockets and database sessions stay open, so it
+   * keeps its shard locks; `stop` (SIGKILL) ends it.
+   */
+  readonly freeze: (index: number) => void
   /** Every process's output so far, each under a header. */
   readonly logs: () => string
   /** SIGKILLs what still runs and drops the database. */
@@ -115,6 +120,7 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<TestCl
       return running
     },
     byRunner: (runner) => nodes.find((target) => target.runner === runner),
+    freeze: (index) => node(index).service?.signal("SIGSTOP"),
     start,
     stop,
     logs: () =>
