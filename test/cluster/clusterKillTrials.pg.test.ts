@@ -4,7 +4,7 @@ import { startClusterKillTrials, type ClusterKillTrials } from "../support/clust
 /**
  * Random SIGKILLs of one of two runners under load (real processes, simulated gateway): every
  * request answered 2xx by either runner is in the database after the kill, and after the
- * restart every agent is online again with one socket at the gateway.
+ * restart every agent is online again, with at most one socket at the gateway.
  * `npm run bench -- clusterTakeover --trials N` runs many more and prints the figures.
  */
 

@@ -13,7 +13,7 @@ import { startCluster } from "./startCluster.ts"
  * and record every 2xx; one runner (owner or not, at random) is SIGKILLed at a random moment
  * while the load goes on against the survivor for `afterKillMs`; the database must then hold
  * every accepted event. The killed runner restarts and the trial waits until every agent is
- * online again (this process plays the agents) with one socket at the gateway.
+ * online again (this process plays the agents), with at most one socket at the gateway.
  */
 
 export interface ClusterKillTrialOptions {
@@ -112,7 +112,8 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
             })
           )
           const problems = all.filter((row) => row.state_path !== "online").map((row) => `${row.id} in ${row.state_path}`)
-          if (simulator.openSockets !== 1) problems.push(`${simulator.openSockets} sockets open at the gateway`)
+          // The owner opens the socket on its first gateway call: none is fine, two are not.
+          if (simulator.openSockets > 1) problems.push(`${simulator.openSockets} sockets open at the gateway`)
           return problems
         },
         (problems) => problems.length === 0,
