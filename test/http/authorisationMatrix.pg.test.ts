@@ -118,6 +118,7 @@ const MATRIX: Readonly<Record<string, Row>> = {
   // agentRoutes: admin; a lead creates workers on its own board (a taken name: 409 after the role check).
   "GET /api/v1/agents": { who: ADMIN, probe: path("/api/v1/agents") },
   "GET /api/v1/fleet/summary": { who: ADMIN, probe: path("/api/v1/fleet/summary") },
+  "GET /api/v1/cluster": { who: ADMIN, probe: path("/api/v1/cluster") },
   "POST /api/v1/agents": { who: only("admin", "lead"), probe: (w) => ({ path: "/api/v1/agents", body: { name: "Ada", board_id: w.boards.board } }) },
   "GET /api/v1/agents/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}` }) },
   "PATCH /api/v1/agents/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}`, body: { status: "online" } }) },

@@ -25,7 +25,7 @@ export type ClusterViewConforms = [Expect<Conforms<ClusterViewShape, typeof Clus
 /** `/api/v1/cluster`: which runner owns which gateway (docs/operations.md "Cluster"). */
 export const clusterPaths: ZodOpenApiPathsObject = {
   "/api/v1/cluster": {
-    get: adminOperation("system", {
+    get: adminOperation("gateways", {
       operationId: "clusterView",
       summary: "Cluster: runners and gateway owners",
       description:
