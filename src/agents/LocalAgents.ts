@@ -66,6 +66,8 @@ export interface LocalAgentsShape {
   readonly actorCount: () => number
   /** Gateways hosted here. */
   readonly hostedCount: () => number
+  /** The gateway of an agent whose actor runs here. */
+  readonly gatewayOf: (agentId: string) => string | undefined
 }
 
 /** The agent actors hosted by this runner: one XState actor per agent, persisted after every transition. */
@@ -241,7 +243,8 @@ export const LocalAgentsLive = Layer.scoped(
       hosts: (gatewayId) => hosted.has(gatewayId),
       failures: () => [...failures.values()],
       actorCount: () => entries.size,
-      hostedCount: () => hosted.size
+      hostedCount: () => hosted.size,
+      gatewayOf: (agentId) => entries.get(agentId)?.gatewayId
     })
   })
 )

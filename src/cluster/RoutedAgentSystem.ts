@@ -40,7 +40,8 @@ export const RoutedAgentSystemLive = Layer.scoped(
 
     const gatewayOf = (agentId: string) =>
       Effect.suspend(() => {
-        const known = gateways.get(agentId)
+        // An actor running here knows its gateway: no lookup on the owner's fast path.
+        const known = local.gatewayOf(agentId) ?? gateways.get(agentId)
         if (known !== undefined) return Effect.succeed(known)
         return gatewayOfAgent(agentId).pipe(
           Effect.provideService(SqlClient.SqlClient, sql),

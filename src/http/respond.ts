@@ -30,7 +30,11 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
         case "AgentNotFound":
           return Effect.succeed(json({ detail: "agent not found" }, 404))
         case "AgentsRestoring":
-          return Effect.succeed(retryLater("agent actors are still being restored after a start; retry shortly", 1))
+          return Effect.succeed(
+            error.reason === "owner-unavailable"
+              ? retryLater("the instance that owns this agent's gateway is unavailable or moving it; retry shortly", 2)
+              : retryLater("agent actors are still being restored after a start; retry shortly", 1)
+          )
         case "AgentPersistTimeout":
           // The event was accepted and stays in the actor; it is saved once the database is back.
           return Effect.succeed(retryLater("the change was accepted but the database has not saved it yet; it will be", 5))
