@@ -1,12 +1,13 @@
 import { Sharding } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { Effect, Ref, Schedule } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import type { Readiness } from "../agents/AgentSystemErrors.ts"
 import { LocalAgents } from "../agents/LocalAgents.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { ClusterStats } from "./GatewayHosting.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
-import { reapUnreachableRunners } from "./RunnerReaper.ts"
+import { fenceStaleRunners, reapUnreachableRunners } from "./RunnerReaper.ts"
 
 /** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
 const ENSURE_EVERY = "1 second"
@@ -25,6 +26,7 @@ const ENSURE_TIMEOUT = "2 minutes"
  */
 export const startActivationDriver = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const config = yield* AppConfig
   const ownership = yield* GatewayOwnership
   const local = yield* LocalAgents
   const stats = yield* ClusterStats
@@ -68,6 +70,7 @@ export const startActivationDriver = Effect.gen(function* () {
     yield* Effect.logInfo(`joined the cluster as ${ownership.self}: ${ownership.ownedShards()} shards, ${local.actorCount()} agent actors restored`)
     yield* Effect.forkScoped(Effect.repeat(pass, Schedule.spaced(ENSURE_EVERY)))
     yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
+    yield* Effect.forkScoped(Effect.repeat(fenceStaleRunners(ownership.self, config.shardLockExpirationMs), Schedule.spaced(REAP_EVERY)))
   })
   yield* Effect.forkScoped(start)
 

@@ -4,7 +4,7 @@ import { NodeClusterSocket } from "@effect/platform-node"
 import { RpcSerialization } from "@effect/rpc"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
-import { withSchemaLock } from "../store/Database.ts"
+import { namedSqlClient, withSchemaLock } from "../store/Database.ts"
 
 /** A port the OS reports free on `host` now (`SWITCHYARD_RUNNER_PORT=0`, the single-instance default). */
 const freePort = (host: string) =>
@@ -18,6 +18,9 @@ const freePort = (host: string) =>
     })
   })
 
+/** `application_name` prefix of the engine's database sessions, followed by the runner's `host:port`. */
+export const RUNNER_SESSION_PREFIX = "switchyard-runner@"
+
 const isLoopback = (host: string) => host === "127.0.0.1" || host === "localhost" || host === "::1"
 
 /** The engine's settings from ours (docs/operations.md "Cluster"). */
@@ -30,8 +33,8 @@ export const shardingConfigOf = (config: AppConfigShape, port: number): Partial<
     runnerListenAddress: Option.some(RunnerAddress.make(isLoopback(config.runnerHost) ? config.runnerHost : "0.0.0.0", port)),
     shardLockExpiration: Duration.millis(expiration),
     shardLockRefreshInterval: Duration.millis(Math.max(500, Math.min(10_000, Math.floor(expiration / 3)))),
-    // A departing runner's shards are taken within about a second of their release.
-    refreshAssignmentsInterval: Duration.seconds(1),
+    // A departing runner's shards are reassigned within half a second (one small query per refresh).
+    refreshAssignmentsInterval: Duration.millis(500),
     // Draining a gateway: programs end within 10 s and last snapshots are saved within 5 s.
     entityTerminationTimeout: Duration.seconds(20),
     entityMailboxCapacity: "unbounded"
@@ -51,7 +54,9 @@ export const ClusterLive = Layer.unwrapEffect(
     const config = yield* AppConfig
     const port = config.runnerPort === 0 ? yield* Effect.orDie(freePort(config.runnerHost)) : config.runnerPort
     const shardingConfig = ShardingConfig.layer(shardingConfigOf(config, port))
-    const storage = Layer.scopedContext(withSchemaLock(Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer)))).pipe(Layer.orDie)
+    // The engine's own sessions carry the runner's address, so a hung runner's can be fenced (RunnerReaper).
+    const engineSql = namedSqlClient(`${RUNNER_SESSION_PREFIX}${config.runnerHost}:${port}`)
+    const storage = Layer.scopedContext(withSchemaLock(Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer).pipe(Layer.provide(engineSql))))).pipe(Layer.orDie)
     const clientProtocol = NodeClusterSocket.layerClientProtocol
     const health = RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(clientProtocol))
     return SocketRunner.layer.pipe(

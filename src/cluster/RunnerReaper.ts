@@ -1,5 +1,7 @@
 import { RunnerHealth, RunnerStorage } from "@effect/cluster"
+import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
 import { addressText } from "./GatewayOwnership.ts"
 
 /**
@@ -18,7 +20,8 @@ export const reapUnreachableRunners = (self: string) =>
     yield* Effect.forEach(
       runners.filter(([runner]) => addressText(runner.address) !== self),
       ([runner, healthy]) =>
-        Effect.flatMap(health.isAlive(runner.address), (alive) =>
+        // A runner that does not answer within 5 s is not alive (a hung one would hold the pass for a minute).
+        Effect.flatMap(health.isAlive(runner.address).pipe(Effect.timeoutTo({ duration: "5 seconds", onTimeout: () => false, onSuccess: (alive) => alive })), (alive) =>
           alive === healthy
             ? Effect.void
             : Effect.zipRight(
@@ -29,3 +32,26 @@ export const reapUnreachableRunners = (self: string) =>
       { discard: true, concurrency: "unbounded" }
     )
   }).pipe(Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error)))
+
+/**
+ * Fences runners that stopped heartbeating (a hung or partitioned process whose heartbeat is older
+ * than the shard-lock expiry, so the engine no longer lists it): their engine sessions
+ * (`application_name` `switchyard-runner@host:port`, connected for longer than the expiry) are
+ * terminated, which frees the advisory locks they hold, so another runner takes their gateways.
+ * Without it a hung runner would keep its shards for as long as its sessions stay open
+ * (docs/operations.md §7.3). A live runner heartbeats well within the expiry and is never fenced.
+ */
+export const fenceStaleRunners = (self: string, expirationMs: number) =>
+  Effect.gen(function* () {
+    const storage = yield* RunnerStorage.RunnerStorage
+    const sql = yield* SqlClient.SqlClient
+    const live = (yield* storage.getRunners).map(([runner]) => `${RUNNER_SESSION_PREFIX}${addressText(runner.address)}`)
+    const keep = [...live, `${RUNNER_SESSION_PREFIX}${self}`]
+    const fenced = yield* sql<{ applicationName: string }>`
+      select application_name, pg_terminate_backend(pid) from pg_stat_activity
+      where datname = current_database() and starts_with(application_name, ${RUNNER_SESSION_PREFIX})
+        and application_name not in ${sql.in(keep)} and backend_start < now() - ${expirationMs} * interval '1 millisecond'`
+    for (const name of new Set(fenced.map((row) => row.applicationName))) {
+      yield* Effect.logWarning(`runner ${name.slice(RUNNER_SESSION_PREFIX.length)} stopped heartbeating: its database sessions were terminated so its shards can move`)
+    }
+  }).pipe(Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error)))

@@ -2,7 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { Data, Effect, Exit, Layer, Option, Redacted, Schedule, Scope, String } from "effect"
+import { Context, Data, Effect, Exit, Layer, Option, Redacted, Schedule, Scope, String } from "effect"
 import pg from "pg"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
@@ -74,7 +74,7 @@ const targetOf = (url: Redacted.Redacted<string>) => {
  * statement on the client (a hung server) and on the server (`statement_timeout`). It is
  * released (ended) with the scope.
  */
-const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape) =>
+const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape, applicationName = "switchyard") =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const pool = new pg.Pool({
@@ -82,7 +82,7 @@ const boundedPool = (connection: pg.PoolConfig, config: AppConfigShape) =>
         connectionTimeoutMillis: config.dbAcquireTimeoutMs,
         query_timeout: config.dbStatementTimeoutMs,
         statement_timeout: config.dbStatementTimeoutMs,
-        application_name: "switchyard"
+        application_name: applicationName
       })
       // Idle clients whose server went away emit here; the pool drops them and connects anew.
       pool.on("error", () => undefined)
@@ -148,9 +148,26 @@ export const SqlLive = Layer.unwrapScoped(
     }
     const pool = yield* boundedPool(connection, config)
     yield* awaitDatabase(pool, target, config)
-    return PgClient.layerFromPool({ acquire: Effect.succeed(pool), ...names })
+    return Layer.merge(PgClient.layerFromPool({ acquire: Effect.succeed(pool), ...names }), Layer.succeed(DatabaseConnection, { connection, target }))
   })
 )
+
+/** Where the service's database is (external or embedded), for a second client on it (`namedSqlClient`). */
+export class DatabaseConnection extends Context.Tag("switchyard/DatabaseConnection")<DatabaseConnection, { readonly connection: pg.PoolConfig; readonly target: string }>() {}
+
+/**
+ * Another bounded pool on the service's database whose sessions carry `applicationName`
+ * (`pg_stat_activity.application_name`), e.g. the cluster engine's, so they can be told apart.
+ */
+export const namedSqlClient = (applicationName: string) =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const { connection } = yield* DatabaseConnection
+      const pool = yield* boundedPool(connection, config, applicationName)
+      return PgClient.layerFromPool({ acquire: Effect.succeed(pool), ...names })
+    })
+  )
 
 /**
  * One `select 1` within `timeoutMs` (`/readyz`). A late answer is abandoned, not awaited.

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
@@ -69,5 +70,42 @@ describe("the owner of a gateway is killed (real processes, simulated gateway)",
     await expect.poll(async () => (await survivor.api("GET", `/api/v1/agents/${created.body.id}`)).body.state, { timeout: 15_000, interval: 250 }).toBe("offline")
     const cluster = (await survivor.api("GET", "/api/v1/cluster")).body as { self: string; gateways: Array<{ gateway_id: string; runner: string }> }
     expect(cluster.gateways.find((g) => g.gateway_id === gateway.body.id)?.runner).toBe(cluster.self)
+  })
+
+  it("a hung owner (SIGSTOP: its sessions stay open) is fenced once its heartbeat is older than the lock expiry, and the survivor serves", async () => {
+    services.push(await startService(await env()), await startService(await env()))
+    const [a, b] = services.slice(-2) as [ServiceProcess, ServiceProcess]
+    const gateway = await a.api("POST", "/api/v1/gateways", { name: "Hung", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/hung" })
+    expect(gateway.status).toBe(201)
+    const board = await a.api("POST", "/api/v1/boards", { name: "Hung", gateway_id: gateway.body.id })
+    const created = await a.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=30000", { name: "Hu", board_id: board.body.id })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const token = readAuthToken(simulator.state.files.get(created.body.gateway_agent_id)?.get("AGENTS.md") ?? "")!
+    const view = (await a.api("GET", "/api/v1/cluster")).body as { self: string; gateways: Array<{ gateway_id: string; runner: string }> }
+    const owner = view.gateways.find((g) => g.gateway_id === gateway.body.id)!.runner
+    const [victim, survivor] = owner === view.self ? [a, b] : [b, a]
+    // The hung process: the one listening on the victim's HTTP port.
+    const port = new URL(victim.url).port
+    const pid = Number(/pid=(\d+)/.exec(execFileSync("ss", ["-Hltnp", `sport = :${port}`]).toString())?.[1])
+    expect(pid).toBeGreaterThan(0)
+    process.kill(pid, "SIGSTOP")
+    try {
+      const stopped = Date.now()
+      const seen = new Set<number>()
+      for (;;) {
+        const started = Date.now()
+        const beat = await heartbeat(survivor, token)
+        expect(Date.now() - started).toBeLessThan(15_000)
+        seen.add(beat.status)
+        if (beat.status === 503) expect(beat.retryAfter).not.toBeNull()
+        if (beat.status === 200) break
+        expect(Date.now() - stopped).toBeLessThan(LOCK_EXPIRATION_MS + 30_000)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      console.log(`[measure] takeover from a hung owner: survivor answered 200 ${Date.now() - stopped} ms after SIGSTOP (statuses seen: ${[...seen].join(", ")})`)
+      expect([...seen].every((status) => status === 200 || status === 503)).toBe(true)
+    } finally {
+      process.kill(pid, "SIGCONT")
+    }
   })
 })
