@@ -29,6 +29,8 @@ export interface ClusterKillTrialOptions {
   readonly settleTimeoutMs?: number
   /** Shard-lock expiry, ms. Default 3000. */
   readonly shardLockExpirationMs?: number
+  /** Which runner dies: either at random (default), or the gateway's owner in odd trials and the other in even ones. */
+  readonly victim?: "random" | "alternate"
 }
 
 /** What one trial saw; `lost` and `halfDone` are empty when it held. */
@@ -213,7 +215,9 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
         const owner = (await cluster.service(0).api("GET", "/api/v1/cluster")).body?.gateways?.find((entry: { gateway_id: string }) => entry.gateway_id === gatewayId)?.runner
         const loading = load(accepted, refused, () => stopped)
         await sleep(killMin + randomInt(Math.max(1, killMax - killMin + 1)))
-        const killed = randomInt(cluster.nodes.length)
+        const ownerIndex = cluster.nodes.findIndex((node) => node.runner === owner)
+        const killed =
+          options.victim === "alternate" && ownerIndex !== -1 ? (trial % 2 === 1 ? ownerIndex : (ownerIndex + 1) % cluster.nodes.length) : randomInt(cluster.nodes.length)
         await cluster.stop(killed, "SIGKILL")
         await sleep(options.afterKillMs ?? 1_000)
         stopped = true
