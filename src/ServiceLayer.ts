@@ -58,11 +58,13 @@ const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentCo
 /**
  * Everything below the HTTP server: database, repositories, the cluster runner, gateway client,
  * agent actors. Even a single process is a one-runner cluster on the same code path
- * (docs/architecture.md "Cluster"). The gateway entity is released first on shutdown, so the
- * gateways' actors drain and save their last snapshots before their shards are released.
+ * (docs/architecture.md "Cluster"). On shutdown the jobs and deliveries stop first, then the
+ * gateway entities: the gateways' actors drain and save their last snapshots, their sockets
+ * close, and only then are their shards released.
  */
-export const CoreLive = Layer.mergeAll(GatewayEntityLive, ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
+export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
+  Layer.provideMerge(GatewayEntityLive),
   Layer.provideMerge(RoutedAgentSystemLive),
   Layer.provideMerge(LocalAgentsLive),
   Layer.provideMerge(GroupCommitLive),

@@ -1,7 +1,8 @@
 import { createServer } from "node:net"
 import { RunnerAddress, RunnerHealth, Runners, ShardingConfig, SocketRunner, SqlMessageStorage, SqlRunnerStorage } from "@effect/cluster"
-import { NodeClusterSocket } from "@effect/platform-node"
-import { RpcSerialization } from "@effect/rpc"
+import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
+import { Socket } from "@effect/platform"
+import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import { namedSqlClient, withSchemaLock } from "../store/Database.ts"
@@ -42,6 +43,22 @@ export const shardingConfigOf = (config: AppConfigShape, port: number): Partial<
 }
 
 /**
+ * How a runner dials another: as the engine's own socket protocol, with Nagle's algorithm off
+ * (small request and reply frames must not wait for an ACK).
+ */
+const clientProtocol = Layer.effect(
+  Runners.RpcClientProtocol,
+  Effect.gen(function* () {
+    const serialization = yield* RpcSerialization.RpcSerialization
+    return (address: RunnerAddress.RunnerAddress) =>
+      Effect.gen(function* () {
+        const socket = yield* NodeSocket.makeNet({ openTimeout: 1000, timeout: 5500, host: address.host, port: address.port, noDelay: true })
+        return yield* RpcClient.makeProtocolSocket().pipe(Effect.provideService(Socket.Socket, socket), Effect.provideService(RpcSerialization.RpcSerialization, serialization))
+      }).pipe(Effect.orDie)
+  })
+)
+
+/**
  * The cluster engine (@effect/cluster) on our Postgres, built from parts: a socket runner on
  * `SWITCHYARD_RUNNER_HOST:SWITCHYARD_RUNNER_PORT` (a free port when 0), shard locks as Postgres
  * advisory locks and runners in SQL (`SqlRunnerStorage`), SQL message storage, runner health by
@@ -57,10 +74,11 @@ export const ClusterLive = Layer.unwrapEffect(
     // The engine's own sessions carry the runner's address, so a hung runner's can be fenced (RunnerReaper).
     const engineSql = namedSqlClient(`${RUNNER_SESSION_PREFIX}${config.runnerHost}:${port}`)
     const storage = Layer.scopedContext(withSchemaLock(Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer).pipe(Layer.provide(engineSql))))).pipe(Layer.orDie)
-    const clientProtocol = NodeClusterSocket.layerClientProtocol
+    const listen = isLoopback(config.runnerHost) ? config.runnerHost : "0.0.0.0"
+    const socketServer = NodeSocketServer.layer({ host: listen, port, noDelay: true })
     const health = RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(clientProtocol))
     return SocketRunner.layer.pipe(
-      Layer.provide([NodeClusterSocket.layerSocketServer, clientProtocol]),
+      Layer.provide([socketServer, clientProtocol]),
       Layer.provideMerge(health),
       Layer.provideMerge(storage),
       Layer.provideMerge(shardingConfig),
