@@ -16,6 +16,7 @@ import messages from "./migrations/0008_messages.ts"
 import boardMemory from "./migrations/0009_board_memory.ts"
 import agentLookupIndexes from "./migrations/0010_agent_lookup_indexes.ts"
 import fleetViewIndexes from "./migrations/0011_fleet_view_indexes.ts"
+import agentLiveness from "./migrations/0012_agent_liveness.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -32,7 +33,8 @@ export const migrations = PgMigrator.fromRecord({
   "0008_messages": messages,
   "0009_board_memory": boardMemory,
   "0010_agent_lookup_indexes": agentLookupIndexes,
-  "0011_fleet_view_indexes": fleetViewIndexes
+  "0011_fleet_view_indexes": fleetViewIndexes,
+  "0012_agent_liveness": agentLiveness
 })
 
 /** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */

@@ -1,0 +1,75 @@
+import { z } from "zod"
+import type { AgentLiveness } from "../agents/agentProjection.ts"
+
+const iso = (at: number | null | undefined) => (at === null || at === undefined ? null : new Date(at).toISOString())
+
+/**
+ * An agent's liveness as the API shows it (docs/operations.md §6.9): what the gateway's own
+ * signals say, each instant in ISO 8601, the silence limit in ms. Null for an agent not saved
+ * since liveness existed.
+ */
+export const livenessView = (liveness: AgentLiveness | null | undefined) =>
+  liveness === null || liveness === undefined
+    ? null
+    : {
+        last_activity_at: iso(liveness.lastActivityAt),
+        last_activity_source: liveness.lastActivitySource,
+        last_run:
+          liveness.lastRun === null
+            ? null
+            : {
+                run_id: liveness.lastRun.runId,
+                heartbeat: liveness.lastRun.heartbeat,
+                started_at: iso(liveness.lastRun.startedAt),
+                ended_at: iso(liveness.lastRun.endedAt),
+                outcome: liveness.lastRun.outcome,
+                error: liveness.lastRun.error
+              },
+        failed_runs: liveness.failedRuns,
+        effective_heartbeat:
+          liveness.heartbeat === null
+            ? null
+            : { enabled: liveness.heartbeat.enabled, every: liveness.heartbeat.every, every_ms: liveness.heartbeat.everyMs, read_at: iso(liveness.heartbeat.at) },
+        heartbeat_mismatch: liveness.heartbeatMismatch,
+        gateway_reachable: liveness.gatewayReachable,
+        gateway_lost_at: iso(liveness.gatewayLostAt),
+        missing_on_gateway: liveness.missingSince !== null,
+        missing_since: iso(liveness.missingSince),
+        offline_cause: liveness.offlineCause,
+        silence_limit_ms: liveness.silenceLimitMs
+      }
+
+const time = z.iso.datetime({ offset: true })
+
+/** The OpenAPI schema of `livenessView` (the agent view's `liveness`). */
+export const AgentLivenessView = z
+  .object({
+    last_activity_at: time.nullable().meta({ description: "Last sign of work: a run, a session change, a heartbeat run or a curl-back." }),
+    last_activity_source: z.string().nullable().meta({ description: "Where it came from: agent, sessions.changed, heartbeat, curl-back …", example: "sessions.changed" }),
+    last_run: z
+      .object({
+        run_id: z.string(),
+        heartbeat: z.boolean().meta({ description: "Marked by the gateway as a heartbeat run (an LLM heartbeat turn)." }),
+        started_at: time.nullable(),
+        ended_at: time.nullable(),
+        outcome: z.enum(["running", "ok", "error", "aborted"]),
+        error: z.string().nullable().meta({ description: "Why a failed run failed, as the gateway said it." })
+      })
+      .nullable(),
+    failed_runs: z.int().meta({ description: "Runs that failed in a row." }),
+    effective_heartbeat: z
+      .object({ enabled: z.boolean(), every: z.string(), every_ms: z.int().nullable(), read_at: time.nullable() })
+      .nullable()
+      .meta({ description: "The heartbeat the gateway runs for the agent, as `health` reported it." }),
+    heartbeat_mismatch: z.string().nullable().meta({ description: "How the effective heartbeat differs from the one we set." }),
+    gateway_reachable: z.boolean(),
+    gateway_lost_at: time.nullable(),
+    missing_on_gateway: z.boolean().meta({ description: "Absent from the gateway's agents.list; POST /api/v1/agents/{id}/retry re-provisions it." }),
+    missing_since: time.nullable(),
+    offline_cause: z
+      .enum(["silent", "gateway_unreachable", "gateway_missing", "heartbeat_mismatch", "runs_failing", "no_checkin", "never_seen", "removed"])
+      .nullable(),
+    silence_limit_ms: z.int().meta({ description: "Silence after which an agent that should heartbeat is offline: max(floor, 1.5 × everyMs + grace)." })
+  })
+  .nullable()
+  .meta({ id: "AgentLiveness", description: "What the gateway's own signals say of the agent (docs/operations.md §6.9)." })
