@@ -14,6 +14,7 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { TransitionRepo } from "../store/TransitionRepo.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
 import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
+import { livenessPolicy } from "./livenessPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
@@ -122,7 +123,8 @@ export const AgentSystemLive = Layer.scoped(
       checkinTimeoutMs: config.checkinTimeoutMs,
       maxWakeAttempts: config.maxWakeAttempts,
       maxAttempts: config.maxAttempts,
-      retryBaseMs: config.retryBaseMs
+      retryBaseMs: config.retryBaseMs,
+      ...livenessPolicy(config)
     })
     const lanes: ProgramLanes = new Map()
     // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved.
