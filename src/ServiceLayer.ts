@@ -27,6 +27,7 @@ import { TransitionRepoLive } from "./store/TransitionRepo.ts"
 import { SyncJobsLive } from "./sync/SyncJobs.ts"
 import { AgentChangeFeedLive, AgentStreamsDrainLive } from "./streams/AgentChangeFeed.ts"
 import { TracingLive } from "./observability/tracing.ts"
+import { LivenessWatchersLive } from "./liveness/LivenessWatchersLive.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
@@ -53,7 +54,7 @@ const RestoreLive = Layer.scopedDiscard(
 )
 
 /** Everything below the HTTP server: database, repositories, gateway client, agent actors. */
-export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
+export const CoreLive = Layer.mergeAll(RestoreLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive, LivenessWatchersLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(AgentSystemLive),
   Layer.provideMerge(GroupCommitLive),

@@ -37,6 +37,8 @@ export interface AppConfigShape {
   readonly livenessProbeMs: number
   /** How often each gateway's `agents.list` is compared with our agents, ms (`SWITCHYARD_RECONCILE_MS`, default 60 s). */
   readonly reconcileMs: number
+  /** Whether each gateway gets a liveness watcher (`SWITCHYARD_LIVENESS_WATCHERS`, default true; off in `AppConfigTest`). */
+  readonly livenessWatchers: boolean
   /** Wakes without a check-in before offline (`SWITCHYARD_MAX_WAKE_ATTEMPTS`, default 3). */
   readonly maxWakeAttempts: number
   /** Attempts of a failing lifecycle step before `failed` (`SWITCHYARD_MAX_ATTEMPTS`, default 5). */
@@ -110,6 +112,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   maxFailedRuns: positive("SWITCHYARD_MAX_FAILED_RUNS", 3),
   livenessProbeMs: positive("SWITCHYARD_LIVENESS_PROBE_MS", 15_000),
   reconcileMs: positive("SWITCHYARD_RECONCILE_MS", 60_000),
+  livenessWatchers: Config.boolean("SWITCHYARD_LIVENESS_WATCHERS").pipe(Config.withDefault(true)),
   maxWakeAttempts: positive("SWITCHYARD_MAX_WAKE_ATTEMPTS", 3),
   maxAttempts: positive("SWITCHYARD_MAX_ATTEMPTS", 5),
   retryBaseMs: positive("SWITCHYARD_RETRY_BASE_MS", 2_000),
@@ -163,6 +166,7 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       maxFailedRuns: 3,
       livenessProbeMs: 15_000,
       reconcileMs: 60_000,
+      livenessWatchers: false,
       maxWakeAttempts: 3,
       maxAttempts: 5,
       retryBaseMs: 2_000,
