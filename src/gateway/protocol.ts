@@ -137,6 +137,8 @@ export const HealthHeartbeat = z.looseObject({ enabled: z.boolean(), every: z.st
 /** `health` (RPC result and event payload); `agents` as observed on 2026.9.6 (docs/gateway-protocol.md §9). */
 export const HealthResult = z.looseObject({
   ok: z.boolean(),
+  /** When the gateway took this sample (epoch ms): a plain `health` answers a cached one. */
+  ts: z.number().optional(),
   agents: z
     .array(
       z.looseObject({

@@ -95,18 +95,21 @@ export const watchGateway = (gatewayId: string) =>
       Effect.gen(function* () {
         const health = HealthResult.safeParse(payload)
         if (!health.success) return
-        const at = yield* Clock.currentTimeMillis
+        // A pushed `health` is the gateway's cached sample: older than what the agent knows, it says nothing.
+        const at = health.data.ts ?? (yield* Clock.currentTimeMillis)
         for (const entry of health.data.agents ?? []) {
           const agentId = roster.get(entry.agentId)
           const heartbeat = entry.heartbeat
           if (agentId === undefined || heartbeat === undefined) continue
           const known = snapshotLiveness(agentId)?.heartbeat
+          if (known !== undefined && known !== null && known.at > at) continue
           if (known?.enabled === heartbeat.enabled && known.every === heartbeat.every && known.everyMs === heartbeat.everyMs) continue
           yield* send(agentId, { type: "gateway.heartbeat.effective", at, source: "health", enabled: heartbeat.enabled, every: heartbeat.every, everyMs: heartbeat.everyMs })
         }
       })
 
-    const probe = client.call(target, "health", {}, probeOptions).pipe(
+    // A live probe (`probe: true`, ~40 ms on 2026.9.6): a plain `health` answers a sample up to a minute old.
+    const probe = client.call(target, "health", { probe: true }, probeOptions).pipe(
       Effect.matchEffect({
         onFailure: (error) => markLost(error._tag === "GatewayTimeoutError" ? "health timed out" : error.message),
         onSuccess: (health) => Effect.zipRight(markReached, applyHealth(health))

@@ -12,7 +12,8 @@ const READ_BACK_TIMEOUT_MS = 5_000
  * openclaw #119005). Never fails: null when `health` cannot be read or does not list the agent.
  */
 export const readEffectiveHeartbeat = Effect.fn("Agents.readEffectiveHeartbeat")(function* (target: GatewayTarget, gatewayAgentId: string) {
-  const health = yield* gatewayCall(target, "health", {}, { timeoutMs: READ_BACK_TIMEOUT_MS }).pipe(
+  // `probe: true`: a live read; a plain `health` answers the gateway's cached sample, up to a minute old (docs/gateway-protocol.md §10).
+  const health = yield* gatewayCall(target, "health", { probe: true }, { timeoutMs: READ_BACK_TIMEOUT_MS }).pipe(
     Effect.map((result) => result.agents?.find((agent) => agent.agentId === gatewayAgentId)?.heartbeat ?? null),
     Effect.catchAll((error) => Effect.as(Effect.logWarning(`reading back the heartbeat of ${gatewayAgentId} failed: ${error._tag}`), null))
   )
