@@ -1,5 +1,6 @@
 import { z } from "zod"
 import type { AgentLiveness } from "../agents/agentProjection.ts"
+import type { GatewayLivenessStatus } from "./GatewayLiveness.ts"
 
 const iso = (at: number | null | undefined) => (at === null || at === undefined ? null : new Date(at).toISOString())
 
@@ -73,3 +74,31 @@ export const AgentLivenessView = z
   })
   .nullable()
   .meta({ id: "AgentLiveness", description: "What the gateway's own signals say of the agent (docs/operations.md §6.9)." })
+
+/** A gateway's liveness status as the API shows it (`GET /api/v1/gateways/{id}/liveness`). */
+export const gatewayLivenessView = (status: GatewayLivenessStatus) => ({
+  gateway_id: status.gatewayId,
+  reachable: status.reachable,
+  since: iso(status.since),
+  server_version: status.serverVersion,
+  degraded: status.degraded,
+  orphans: status.orphans,
+  missing_agent_ids: status.missing,
+  last_reconciled_at: iso(status.lastReconciledAt),
+  heartbeat_turns_per_agent_hour: status.heartbeatTurnsPerAgentHour
+})
+
+/** The OpenAPI schema of `gatewayLivenessView`. */
+export const GatewayLivenessView = z
+  .object({
+    gateway_id: z.uuid(),
+    reachable: z.boolean().nullable().meta({ description: "Null until the watcher's first probe." }),
+    since: time.nullable(),
+    server_version: z.string().nullable(),
+    degraded: z.array(z.string()).meta({ description: "Signals this gateway cannot give (a method or event its hello-ok lacks), with what it costs." }),
+    orphans: z.array(z.string()).meta({ description: "Gateway agents with our id prefix that none of our agents is." }),
+    missing_agent_ids: z.array(z.uuid()).meta({ description: "Our agents missing from its agents.list at the last reconciliation." }),
+    last_reconciled_at: time.nullable(),
+    heartbeat_turns_per_agent_hour: z.number().nullable().meta({ description: "LLM heartbeat turns per agent-hour over the last hour (the heartbeat budget)." })
+  })
+  .meta({ id: "GatewayLiveness", description: "What the gateway's liveness watcher knows (docs/operations.md §6.9)." })

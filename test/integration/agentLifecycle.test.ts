@@ -78,7 +78,7 @@ describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real Open
     expect(firstToken).toMatch(/^sy_/)
     expect((await fileOn(agent.gateway_agent_id, "IDENTITY.md"))?.content).toContain("Ada")
     const config = (await raw.call("config.get", {})).payload as { config: { agents: { entries: Record<string, { heartbeat?: unknown }> } } }
-    expect(config.config.agents.entries[agent.gateway_agent_id]?.heartbeat).toEqual({ every: "10m", target: "none" })
+    expect(config.config.agents.entries[agent.gateway_agent_id]?.heartbeat).toEqual({ every: "1h", target: "none" })
     const wakeSeen = await until(
       async () => JSON.stringify((await raw.call("chat.history", { sessionKey: `agent:${agent.gateway_agent_id}:main`, limit: 10 })).payload),
       (text) => text.includes("Hello Ada"),
