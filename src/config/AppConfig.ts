@@ -29,7 +29,12 @@ export interface AppConfigShape {
   readonly checkinTimeoutMs: number
   /** How long a gateway may be unreachable before its agents go offline, ms (`SWITCHYARD_GATEWAY_LOST_AFTER_MS`, default 90 s). */
   readonly gatewayLostAfterMs: number
-  /** Grace added to 1.5 × the effective heartbeat interval for the silence limit, ms (`SWITCHYARD_OFFLINE_GRACE_MS`, default 60 s). */
+  /**
+   * Silence limit factor: max(`offlineAfterMs`, factor × the effective heartbeat interval + grace)
+   * (`SWITCHYARD_OFFLINE_FACTOR`, default 1.5; 0 leaves the floor alone, as before liveness; off in `AppConfigTest`).
+   */
+  readonly offlineFactor: number
+  /** Grace added to factor × the effective heartbeat interval for the silence limit, ms (`SWITCHYARD_OFFLINE_GRACE_MS`, default 60 s). */
   readonly offlineGraceMs: number
   /** Failed runs in a row before an agent goes offline, "runs failing" (`SWITCHYARD_MAX_FAILED_RUNS`, default 3). */
   readonly maxFailedRuns: number
@@ -108,6 +113,10 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   offlineAfterMs: positive("SWITCHYARD_OFFLINE_AFTER_MS", 600_000),
   checkinTimeoutMs: positive("SWITCHYARD_CHECKIN_TIMEOUT_MS", 120_000),
   gatewayLostAfterMs: positive("SWITCHYARD_GATEWAY_LOST_AFTER_MS", 90_000),
+  offlineFactor: Config.number("SWITCHYARD_OFFLINE_FACTOR").pipe(
+    Config.withDefault(1.5),
+    Config.validate({ message: "SWITCHYARD_OFFLINE_FACTOR must be a number ≥ 0", validation: (n) => n >= 0 })
+  ),
   offlineGraceMs: positive("SWITCHYARD_OFFLINE_GRACE_MS", 60_000),
   maxFailedRuns: positive("SWITCHYARD_MAX_FAILED_RUNS", 3),
   livenessProbeMs: positive("SWITCHYARD_LIVENESS_PROBE_MS", 15_000),
@@ -162,6 +171,8 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       offlineAfterMs: 600_000,
       checkinTimeoutMs: 30_000,
       gatewayLostAfterMs: 90_000,
+      // The configured floor alone, as before liveness: tests that time silence opt in to the factor.
+      offlineFactor: 0,
       offlineGraceMs: 60_000,
       maxFailedRuns: 3,
       livenessProbeMs: 15_000,

@@ -27,7 +27,14 @@ describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real Open
   let raw: RawConnection
   let boardId: string
   let gatewayId: string
-  const env = () => ({ DATABASE_URL: db.url, SWITCHYARD_OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS), SWITCHYARD_CHECKIN_TIMEOUT_MS: "120000" })
+  // Silence times out on the floor alone (factor 0), without gateway signals: the curl-back lifecycle as such.
+  const env = () => ({
+    DATABASE_URL: db.url,
+    SWITCHYARD_OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS),
+    SWITCHYARD_CHECKIN_TIMEOUT_MS: "120000",
+    SWITCHYARD_OFFLINE_FACTOR: "0",
+    SWITCHYARD_LIVENESS_WATCHERS: "false"
+  })
   const fileOn = async (agentId: string, name: string) => {
     const result = await raw.call("agents.files.get", { agentId, name })
     return (result.payload as { file: { missing?: boolean; content?: string } } | undefined)?.file
