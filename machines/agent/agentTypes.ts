@@ -36,7 +36,7 @@ export interface AgentPolicy {
   /** First delay between attempts; doubles per attempt, capped at 60 s. */
   readonly retryBaseMs: number
   /**
-   * Liveness limits (docs/operations.md §6.9); absent in older snapshots, then the defaults of
+   * Liveness limits (docs/operations.md §7); absent in older snapshots, then the defaults of
    * machines/agent/liveness.ts. Silence limit = max(`offlineAfterMs`, factor × effective
    * `everyMs` + grace).
    */
@@ -121,7 +121,7 @@ export interface AgentContext extends AgentIdentity {
   readonly offlineReason: string | null
   /** Set by a conversion until the apply under the new identity has removed the old one. Absent in older snapshots. */
   readonly retired?: RetiredIdentity | null | undefined
-  /** What the gateway's own signals say (docs/operations.md §6.9). Absent in older snapshots: no signal yet. */
+  /** What the gateway's own signals say (docs/operations.md §7). Absent in older snapshots: no signal yet. */
   readonly liveness?: LivenessState | undefined
 }
 

@@ -8,7 +8,7 @@ import {
   type SignalSource
 } from "./livenessTypes.ts"
 
-/** Liveness defaults for a policy from before these limits existed (docs/operations.md §6.9). */
+/** Liveness defaults for a policy from before these limits existed (docs/operations.md §7). */
 export const LIVENESS_DEFAULTS = {
   offlineFactor: 1.5,
   offlineGraceMs: 60_000,
@@ -34,7 +34,7 @@ export const everyToMs = (every: string): number | null => {
 /** Whether the spec asks for recurring LLM heartbeats (`every` above zero). */
 export const heartbeatWanted = (heartbeat: HeartbeatConfig): boolean => (everyToMs(heartbeat.every) ?? 1) > 0
 
-/** Why the effective heartbeat differs from the one we set, or null when it matches (docs/operations.md §6.9). */
+/** Why the effective heartbeat differs from the one we set, or null when it matches (docs/operations.md §7). */
 export const heartbeatMismatchOf = (wanted: HeartbeatConfig, effective: EffectiveHeartbeat): string | null => {
   const wantedMs = everyToMs(wanted.every)
   if (wantedMs === null) return null
@@ -48,7 +48,7 @@ const policyValue = <K extends keyof typeof LIVENESS_DEFAULTS>(policy: AgentPoli
 /**
  * Silence (ms) after the last sign of life before an agent that should be heartbeating counts as
  * silent: factor × the effective `everyMs` + grace, never below the configured `offlineAfterMs`
- * (the default and floor when the gateway has not said; docs/operations.md §6.9).
+ * (the default and floor when the gateway has not said; docs/operations.md §7).
  */
 export const silenceLimitMs = (context: AgentContext): number => {
   const everyMs = livenessOf(context).heartbeat?.everyMs ?? null
@@ -81,7 +81,7 @@ export interface OfflineJudgment {
 const seconds = (ms: number) => Math.round(ms / 1_000)
 
 /**
- * The liveness judgment at `at` over every signal (docs/operations.md §6.9): null when the agent
+ * The liveness judgment at `at` over every signal (docs/operations.md §7): null when the agent
  * is live, else the first missing signal, in this order: the agent deleted on the gateway, the
  * gateway unreachable past its threshold, the heartbeat different from what we set, runs
  * failing, no activity within the silence limit.

@@ -61,7 +61,7 @@ export interface LivenessState {
   /** Runs that failed in a row; reset by a run that succeeds. */
   readonly failedRuns: number
   readonly heartbeat: EffectiveHeartbeat | null
-  /** Set when the effective heartbeat differs from the one we set (docs/operations.md §6.9). */
+  /** Set when the effective heartbeat differs from the one we set (docs/operations.md §7). */
   readonly heartbeatMismatch: string | null
   readonly gatewayReachable: boolean
   /** Epoch ms the socket was lost, while it is. */

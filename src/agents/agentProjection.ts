@@ -5,7 +5,7 @@ import type { LivenessState } from "../../machines/agent/livenessTypes.ts"
 
 /**
  * What the gateway's signals say of an agent (the `liveness` jsonb column; docs/operations.md
- * §6.9): the machine's liveness plus the silence limit in force (ms).
+ * §7): the machine's liveness plus the silence limit in force (ms).
  */
 export interface AgentLiveness extends LivenessState {
   readonly silenceLimitMs: number

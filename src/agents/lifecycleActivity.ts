@@ -22,7 +22,7 @@ export const lifecycleActivity = (
   } else if (after.lastError !== null && after.lastError !== before.lastError && after.statePath.endsWith(".retrying")) {
     entries.push({ ...ids, eventType: `agent.${after.status}.retrying`, message: `${after.name}: ${after.lastError.message}` })
   }
-  // The gateway runs another heartbeat than the one we set (docs/operations.md §6.9), or lacks the agent.
+  // The gateway runs another heartbeat than the one we set (docs/operations.md §7), or lacks the agent.
   const mismatch = after.liveness?.heartbeatMismatch ?? null
   if (mismatch !== null && mismatch !== (before.liveness?.heartbeatMismatch ?? null)) {
     entries.push({ ...ids, eventType: "agent.heartbeat.mismatch", message: `${after.name}: ${mismatch}` })

@@ -1,7 +1,7 @@
 import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import type { AppConfigShape } from "../config/AppConfig.ts"
 
-/** The liveness limits of the agent policy, from config (docs/operations.md §6.9). */
+/** The liveness limits of the agent policy, from config (docs/operations.md §7). */
 export const livenessPolicy = (
   config: Pick<AppConfigShape, "gatewayLostAfterMs" | "offlineFactor" | "offlineGraceMs" | "maxFailedRuns">
 ): Required<Pick<AgentPolicy, "offlineFactor" | "offlineGraceMs" | "gatewayLostAfterMs" | "maxFailedRuns">> => ({

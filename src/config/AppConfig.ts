@@ -24,7 +24,7 @@ export interface AppConfigShape {
   readonly offlineAfterMs: number
   /**
    * Check-in deadline after a wake, ms (`SWITCHYARD_CHECKIN_TIMEOUT_MS`, default 2 min: a real
-   * first run reads its files before it calls back; a run under way extends it, docs/operations.md §6.9).
+   * first run reads its files before it calls back; a run under way extends it, docs/operations.md §7).
    */
   readonly checkinTimeoutMs: number
   /** How long a gateway may be unreachable before its agents go offline, ms (`SWITCHYARD_GATEWAY_LOST_AFTER_MS`, default 90 s). */

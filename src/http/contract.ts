@@ -56,7 +56,7 @@ export const BoardQuery = z.object({ gateway_id: uuid.optional() })
 
 /**
  * A heartbeat cadence such as "10m", "30s" or "1h", or "0m" for no LLM heartbeats: liveness then
- * comes from the gateway's own signals (`agents.entries.<id>.heartbeat.every`; docs/operations.md §6.9).
+ * comes from the gateway's own signals (`agents.entries.<id>.heartbeat.every`; docs/operations.md §7).
  */
 export const HeartbeatConfigInput = z.strictObject({
   every: z.string().regex(/^(0m|[1-9]\d*(s|m|h))$/, 'must look like "30s", "10m" or "1h", or "0m" for no LLM heartbeats').default("1h"),

@@ -1,6 +1,6 @@
 import { Context, Effect, Layer } from "effect"
 
-/** What one gateway's watcher knows of it (docs/operations.md §6.9). Instants are epoch ms. */
+/** What one gateway's watcher knows of it (docs/operations.md §7). Instants are epoch ms. */
 export interface GatewayLivenessStatus {
   readonly gatewayId: string
   /** Null until the first probe answered or failed. */

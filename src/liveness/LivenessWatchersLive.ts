@@ -8,7 +8,7 @@ import { watchGateway } from "./watchGateway.ts"
 const GATEWAYS_POLL_MS = 5_000
 
 /**
- * One liveness watcher per stored gateway (docs/operations.md §6.9), started for gateways added
+ * One liveness watcher per stored gateway (docs/operations.md §7), started for gateways added
  * later and restarted when a gateway's url or token changes; a gateway being deleted or removed
  * loses its watcher. In a cluster, the gateway's entity runs `watchGateway` instead.
  */

@@ -5,7 +5,7 @@ import type { GatewayLivenessStatus } from "./GatewayLiveness.ts"
 const iso = (at: number | null | undefined) => (at === null || at === undefined ? null : new Date(at).toISOString())
 
 /**
- * An agent's liveness as the API shows it (docs/operations.md §6.9): what the gateway's own
+ * An agent's liveness as the API shows it (docs/operations.md §7): what the gateway's own
  * signals say, each instant in ISO 8601, the silence limit in ms. Null for an agent not saved
  * since liveness existed.
  */
@@ -73,7 +73,7 @@ export const AgentLivenessView = z
     silence_limit_ms: z.int().meta({ description: "Silence after which an agent that should heartbeat is offline: max(floor, 1.5 × everyMs + grace)." })
   })
   .nullable()
-  .meta({ id: "AgentLiveness", description: "What the gateway's own signals say of the agent (docs/operations.md §6.9)." })
+  .meta({ id: "AgentLiveness", description: "What the gateway's own signals say of the agent (docs/operations.md §7)." })
 
 /** A gateway's liveness status as the API shows it (`GET /api/v1/gateways/{id}/liveness`). */
 export const gatewayLivenessView = (status: GatewayLivenessStatus) => ({
@@ -101,4 +101,4 @@ export const GatewayLivenessView = z
     last_reconciled_at: time.nullable(),
     heartbeat_turns_per_agent_hour: z.number().nullable().meta({ description: "LLM heartbeat turns per agent-hour over the last hour (the heartbeat budget)." })
   })
-  .meta({ id: "GatewayLiveness", description: "What the gateway's liveness watcher knows (docs/operations.md §6.9)." })
+  .meta({ id: "GatewayLiveness", description: "What the gateway's liveness watcher knows (docs/operations.md §7)." })

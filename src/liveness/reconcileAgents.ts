@@ -17,7 +17,7 @@ export interface ReconcileInput {
 const PROBE_TIMEOUT_MS = 10_000
 
 /**
- * Compares the gateway's `agents.list` with our agents (docs/operations.md §6.9): an agent of ours
+ * Compares the gateway's `agents.list` with our agents (docs/operations.md §7): an agent of ours
  * it lacks gets `gateway.agent.missing` (one that is back, `gateway.agent.present`); agents busy
  * with gateway work (provisioning, updating, deleting) are left to their lifecycle. A gateway
  * agent with our id prefix that none of ours is, is an orphan: logged once and listed in the

@@ -17,14 +17,14 @@ const PROBE_TIMEOUT_MS = 10_000
 /** Fewest ms between two roster reloads caused by a signal for an agent not (yet) in it. */
 const ROSTER_RELOAD_MS = 5_000
 
-/** What a gateway lacking a method or event costs (docs/operations.md §6.9). */
+/** What a gateway lacking a method or event costs (docs/operations.md §7). */
 const SIGNALS = {
   methods: { "sessions.subscribe": "session changes are not watched", health: "effective heartbeats are not read (the configured limits apply)", "agents.list": "missing agents are not detected" },
   events: { agent: "runs are not seen", heartbeat: "heartbeat runs without a run id are not seen", health: "health is read by polling only" }
 } as const
 
 /**
- * The liveness watcher of one gateway (docs/operations.md §6.9), for as long as its scope lives:
+ * The liveness watcher of one gateway (docs/operations.md §7), for as long as its scope lives:
  * on the socket the service already holds it subscribes to what the gateway offers (per
  * `hello-ok.features`: `sessions.subscribe`; `agent`, `sessions.changed`, `heartbeat`, `health`
  * events) and maps each signal to an event of the agent's actor; it probes the gateway with

@@ -116,7 +116,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
   // After a main⇄board conversion the old gateway agent goes only once the new one is complete.
   if (input.retired !== null) yield* removeGatewayAgent(target, input.retired.gatewayAgentId, input.retired.sessionKey)
-  // What the gateway runs now, as it says (docs/operations.md §6.9); the machine records a mismatch.
+  // What the gateway runs now, as it says (docs/operations.md §7); the machine records a mismatch.
   const effectiveHeartbeat = yield* readEffectiveHeartbeat(target, input.gatewayAgentId)
   return { ...output, effectiveHeartbeat }
 })

@@ -8,7 +8,7 @@ const READ_BACK_TIMEOUT_MS = 5_000
 
 /**
  * The heartbeat the gateway runs for `gatewayAgentId`, read back from `health` after a
- * `config.patch` (docs/operations.md §6.9: a gateway may run something other than what we set,
+ * `config.patch` (docs/operations.md §7: a gateway may run something other than what we set,
  * openclaw #119005). Never fails: null when `health` cannot be read or does not list the agent.
  */
 export const readEffectiveHeartbeat = Effect.fn("Agents.readEffectiveHeartbeat")(function* (target: GatewayTarget, gatewayAgentId: string) {

@@ -99,7 +99,7 @@ export const gatewayPaths: ZodOpenApiPathsObject = {
     get: adminOperation("gateways", {
       operationId: "gatewayLiveness",
       summary: "What the gateway's liveness watcher knows",
-      description: "Reachability, degraded signals, orphans and missing agents, and the heartbeat budget (docs/operations.md §6.9).",
+      description: "Reachability, degraded signals, orphans and missing agents, and the heartbeat budget (docs/operations.md §7).",
       requestParams: { path: IdParams },
       responses: { "200": answer("The watcher's status.", GatewayLivenessView) },
       failures: [404]

@@ -8,7 +8,7 @@ import { IdParams } from "../contract.ts"
 import { decodeParams } from "../decode.ts"
 import { json } from "../respond.ts"
 
-/** What a gateway's liveness watcher knows (admin; docs/operations.md §6.9); 404 when no watcher runs for it here. */
+/** What a gateway's liveness watcher knows (admin; docs/operations.md §7); 404 when no watcher runs for it here. */
 export const livenessRoutes = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/api/v1/gateways/:id/liveness",

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 
 /**
  * The agents read model gains `liveness` (jsonb): what the gateway's own signals say of the agent,
- * projected from its snapshot (docs/operations.md §6.9): last activity and its source, last run
+ * projected from its snapshot (docs/operations.md §7): last activity and its source, last run
  * and outcome, effective heartbeat and any mismatch, gateway reachable, missing from
  * `agents.list`, the offline cause. Null for rows not saved since. No index: it changes with
  * every signal, and unindexed it keeps those saves heap-only.
