@@ -53,8 +53,10 @@ const policyValue = <K extends keyof typeof LIVENESS_DEFAULTS>(policy: AgentPoli
 export const silenceLimitMs = (context: AgentContext): number => {
   const everyMs = livenessOf(context).heartbeat?.everyMs ?? null
   const floor = context.policy.offlineAfterMs
-  if (everyMs === null || everyMs <= 0) return floor
-  return Math.max(floor, Math.round(policyValue(context.policy, "offlineFactor") * everyMs + policyValue(context.policy, "offlineGraceMs")))
+  const factor = policyValue(context.policy, "offlineFactor")
+  // Factor 0: the floor alone, as before the limit followed the interval.
+  if (everyMs === null || everyMs <= 0 || factor <= 0) return floor
+  return Math.max(floor, Math.round(factor * everyMs + policyValue(context.policy, "offlineGraceMs")))
 }
 
 /** Whether silence means something: the agent should run heartbeats (ours and the gateway's agree it does). */

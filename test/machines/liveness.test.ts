@@ -149,6 +149,10 @@ describe("agent liveness from gateway signals", () => {
     const short = online({ input: { spec: { ...input.spec, heartbeat: { every: "1m", target: "none" } } } })
     short.send({ type: "gateway.heartbeat.effective", at: short.now(), source: "health", enabled: true, every: "1m", everyMs: MINUTE })
     expect(silenceLimitMs(short.context())).toBe(policy.offlineAfterMs)
+    // Factor 0 leaves the floor alone.
+    const floorOnly = online({ input: { policy: { ...policy, offlineFactor: 0 } } })
+    floorOnly.send({ type: "gateway.heartbeat.effective", at: floorOnly.now(), source: "health", enabled: true, every: "1h", everyMs: 60 * MINUTE })
+    expect(silenceLimitMs(floorOnly.context())).toBe(policy.offlineAfterMs)
   })
 
   it("with LLM heartbeats disabled an idle agent stays online for hours while the gateway is there", () => {
