@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   fleetScale: async () => (await import("./fleetScale.ts")).fleetScale(),
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
   heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput(),
+  livenessSoak: async () => (await import("./livenessSoak.ts")).livenessSoak(),
   // With tracing unset, exporting, and (given a checkout's path: `tracingOverhead.ts DIR`) a baseline.
   tracingOverhead: async () => (await import("./tracingOverhead.ts")).tracingOverhead()
 }
