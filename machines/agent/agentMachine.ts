@@ -64,9 +64,11 @@ const causeOf = (context: AgentContext): OfflineCause | null =>
 
 const withCause = (liveness: LivenessState, offlineCause: OfflineCause | null): LivenessState => ({ ...liveness, offlineCause })
 
-/** The agent's own curl-back is activity too. */
-const curledBack = (liveness: LivenessState, at: number): LivenessState =>
-  liveness.lastActivityAt !== null && liveness.lastActivityAt > at ? liveness : { ...liveness, lastActivityAt: at, lastActivitySource: "curl-back" }
+/** The agent's own curl-back is activity too, and proves its model turns work (failed runs are over). */
+const curledBack = (liveness: LivenessState, at: number): LivenessState => {
+  const recovered = liveness.failedRuns === 0 ? liveness : { ...liveness, failedRuns: 0 }
+  return recovered.lastActivityAt !== null && recovered.lastActivityAt > at ? recovered : { ...recovered, lastActivityAt: at, lastActivitySource: "curl-back" }
+}
 
 /** An update starts: the heartbeat read before it no longer says anything of what we will set. */
 const unjudged = (liveness: LivenessState): LivenessState => ({ ...liveness, heartbeat: null, heartbeatMismatch: null, offlineCause: null })
@@ -124,11 +126,10 @@ export const agentMachine = setup({
       return cause !== null && judgedCauses.has(cause) && judge(withSignal(context, event), event.at) === null
     },
     judgedOffline: ({ context, event }) => judge(context, event.at) !== null,
-    // A curl-back proves the agent runs; it does not bring back an agent the gateway lacks or runs differently.
-    heartbeatJudgedOffline: ({ context, event }) => {
-      const cause = judge({ ...context, lastSeenAt: event.at }, event.at)?.cause
-      return cause === "gateway_missing" || cause === "heartbeat_mismatch"
-    }
+    // A curl-back proves the agent runs a model turn; it does not bring back an agent whose gateway
+    // is away past its limit, lacks it, or runs another heartbeat.
+    heartbeatJudgedOffline: ({ context, event }) =>
+      judge({ ...context, lastSeenAt: event.at, liveness: curledBack(livenessOf(context), event.at) }, event.at) !== null
   },
   actions: {
     recordHeartbeat: assign(({ context, event }) =>

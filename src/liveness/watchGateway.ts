@@ -14,6 +14,8 @@ import { RunTracker, signalsFromEvent } from "./signalsFromEvent.ts"
 
 /** A watcher's own calls are probes: they get a short timeout, never the lifecycle's. */
 const PROBE_TIMEOUT_MS = 10_000
+/** Session changes this close (ms) to the agent's last recorded activity are not sent. */
+const SESSION_COALESCE_MS = 5_000
 /** Fewest ms between two roster reloads caused by a signal for an agent not (yet) in it. */
 const ROSTER_RELOAD_MS = 5_000
 
@@ -171,7 +173,11 @@ export const watchGateway = (gatewayId: string) =>
             yield* reloadRoster
             agentId = roster.get(signal.gatewayAgentId)
           }
-          if (agentId !== undefined) yield* send(agentId, signal.event)
+          if (agentId === undefined) continue
+          // A run makes several session changes: one within a few seconds of the last activity adds nothing but a write.
+          const lastActivityAt = snapshotLiveness(agentId)?.lastActivityAt ?? null
+          if (signal.event.type === "gateway.session.changed" && lastActivityAt !== null && signal.event.at - lastActivityAt < SESSION_COALESCE_MS) continue
+          yield* send(agentId, signal.event)
         }
       })
 

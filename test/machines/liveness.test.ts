@@ -62,6 +62,23 @@ describe("agent liveness from gateway signals", () => {
     expect(h.context().liveness?.failedRuns).toBe(0)
   })
 
+  it("a curl-back ends 'runs failing' (the model works), but does not bring back an agent whose gateway is away", () => {
+    const h = online()
+    for (let run = 1; run <= 3; run++) {
+      h.send({ type: "gateway.run.ended", at: h.now(), source: "agent", runId: `r${run}`, heartbeat: false, outcome: "error", failure: "model auth missing" })
+    }
+    expect(h.context().liveness?.offlineCause).toBe("runs_failing")
+    h.send({ type: "agent.heartbeat", at: h.now() })
+    expect(h.state()).toBe('"online"')
+    expect(h.context().liveness?.failedRuns).toBe(0)
+    h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1006)" })
+    h.advance(90_000)
+    expect(h.context().liveness?.offlineCause).toBe("gateway_unreachable")
+    h.send({ type: "agent.heartbeat", at: h.now() })
+    expect(h.state()).toBe('"offline"')
+    expect(h.context().offlineReason).toBe("gateway unreachable for more than 90 s")
+  })
+
   it("goes offline once the gateway is unreachable past its threshold, and back online when it returns", () => {
     const h = online({ input: { spec: disabled } })
     h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1012)" })
