@@ -269,10 +269,7 @@ export const agentMachine = setup({
       // Nothing to wait for (heartbeats off, gateway there): the waiter is parked at "never".
       invoke: { src: "deadline", input: ({ context }) => ({ at: context.deadline ?? NO_DEADLINE }) },
       on: {
-        "agent.heartbeat": [
-          { guard: "heartbeatJudgedOffline", target: "offline", actions: ["recordHeartbeat", "markJudgedOffline"] },
-          { target: "online", reenter: true, actions: "goOnline" }
-        ],
+        "agent.heartbeat": { target: "online", reenter: true, actions: "goOnline" },
         "deadline.reached": [
           { guard: "judgedOffline", target: "offline", actions: "markJudgedOffline" },
           { target: "online", reenter: true }
