@@ -16,6 +16,8 @@ import { RunTracker, signalsFromEvent } from "./signalsFromEvent.ts"
 const PROBE_TIMEOUT_MS = 10_000
 /** Session changes this close (ms) to the agent's last recorded activity are not sent. */
 const SESSION_COALESCE_MS = 5_000
+/** How long after a `config.changed` the watcher reconciles `agents.list`. */
+const CONFIG_SETTLE_MS = 1_000
 /** Fewest ms between two roster reloads caused by a signal for an agent not (yet) in it. */
 const ROSTER_RELOAD_MS = 5_000
 
@@ -31,7 +33,8 @@ const SIGNALS = {
  * `hello-ok.features`: `sessions.subscribe`; `agent`, `sessions.changed`, `heartbeat`, `health`
  * events) and maps each signal to an event of the agent's actor; it probes the gateway with
  * `health` every `livenessProbeMs` (reachability and effective heartbeats) and compares
- * `agents.list` with our agents on every (re)connect and every `reconcileMs`. A lacking method
+ * `agents.list` with our agents on every (re)connect, every `reconcileMs`, and a second after a
+ * `config.changed` (an agent created or deleted, ours or not). A lacking method
  * or event degrades that signal and says so; nothing here fails: errors are logged and the next
  * round tries again. One function per gateway, so a cluster can host it where the gateway lives.
  */
@@ -48,13 +51,16 @@ export const watchGateway = (gatewayId: string) =>
     let roster = new Map<string, string>()
     let rosterLoadedAt = 0
     let reachable: boolean | null = null
+    let reconcileSoon = false
     const rounds = yield* Effect.makeSemaphore(1)
     const labels = { gateway_id: gatewayId }
     const probeOptions = { timeoutMs: Math.min(config.gatewayCallTimeoutMs, PROBE_TIMEOUT_MS) }
 
+    const unknownTried = new Set<string>()
     const reloadRoster = Effect.gen(function* () {
       roster = yield* gatewayRoster(gatewayId)
       rosterLoadedAt = yield* Clock.currentTimeMillis
+      unknownTried.clear()
     }).pipe(Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its agents failed: ${error.message}`)))
 
     const send = (agentId: string, event: LivenessEvent) => Effect.ignore(system.send(agentId, event))
@@ -161,6 +167,20 @@ export const watchGateway = (gatewayId: string) =>
           return
         }
         if (event.event === "health") return yield* applyHealth(event.payload)
+        // A config write (an agent created or deleted, by us or behind our back): reconcile soon,
+        // once `agents.list` has caught up (it lags a delete by ~0.5 s; docs/gateway-protocol.md §9).
+        if (event.event === "config.changed") {
+          if (reconcileSoon) return
+          reconcileSoon = true
+          yield* Effect.forkIn(
+            Effect.sleep(CONFIG_SETTLE_MS).pipe(
+              Effect.zipRight(Effect.sync(() => (reconcileSoon = false))),
+              Effect.zipRight(rounds.withPermits(1)(reconcile))
+            ),
+            scope
+          )
+          return
+        }
         const now = yield* Clock.currentTimeMillis
         for (const signal of signalsFromEvent(event, runs, now)) {
           if (signal.event.type === "gateway.run.started" && signal.event.heartbeat) {
@@ -168,10 +188,12 @@ export const watchGateway = (gatewayId: string) =>
             heartbeatRuns.inc(labels)
           }
           let agentId = roster.get(signal.gatewayAgentId)
-          // An agent created since the roster was read: read it again, at most every few seconds.
-          if (agentId === undefined && looksManaged(signal.gatewayAgentId) && now - rosterLoadedAt > ROSTER_RELOAD_MS) {
+          // An agent created since the roster was read (its wake's run comes within a second):
+          // read it again, once per unknown id per read, or after a few seconds.
+          if (agentId === undefined && looksManaged(signal.gatewayAgentId) && (!unknownTried.has(signal.gatewayAgentId) || now - rosterLoadedAt > ROSTER_RELOAD_MS)) {
             yield* reloadRoster
             agentId = roster.get(signal.gatewayAgentId)
+            if (agentId === undefined) unknownTried.add(signal.gatewayAgentId)
           }
           if (agentId === undefined) continue
           // A run makes several session changes: one within a few seconds of the last activity adds nothing but a write.

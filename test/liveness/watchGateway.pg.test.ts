@@ -41,7 +41,6 @@ describe("liveness watcher on the simulator", () => {
       expect(view.status).toBe("online")
       expect(view.liveness).toMatchObject({
         last_run: { heartbeat: false, outcome: "error", error: NO_MODEL_AUTH },
-        failed_runs: 1,
         effective_heartbeat: { enabled: false, every: "disabled", every_ms: null },
         heartbeat_mismatch: null,
         gateway_reachable: true,
