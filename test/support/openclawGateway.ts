@@ -51,7 +51,12 @@ const STATE_LOCKS_DIR = `/tmp/openclaw-state-locks-${UID}`
  * console log if it exits first or never gets ready.
  */
 export async function startOpenClawGateway(
-  opts: { port?: number; reuse?: { readonly root: string; readonly token: string; readonly port: number } } = {}
+  opts: {
+    port?: number
+    reuse?: { readonly root: string; readonly token: string; readonly port: number }
+    /** How long to wait for the first `hello-ok`, ms (default 90 000; a restart on a loaded machine may need more). */
+    readyTimeoutMs?: number
+  } = {}
 ): Promise<RealGateway> {
   if (!existsSync(OPENCLAW_BIN)) throw new Error(`${OPENCLAW_BIN} missing: run scripts/install-openclaw.sh`)
   const reuse = opts.reuse
@@ -124,10 +129,11 @@ export async function startOpenClawGateway(
     throw new Error(`OpenClaw gateway ${why}; last log lines:\n${tail}`)
   }
 
-  const deadline = Date.now() + READY_TIMEOUT_MS
+  const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS
+  const deadline = Date.now() + readyTimeoutMs
   for (;;) {
     if (exitReason !== undefined) return fail(exitReason)
-    if (Date.now() > deadline) return fail(`not ready within ${READY_TIMEOUT_MS} ms`)
+    if (Date.now() > deadline) return fail(`not ready within ${readyTimeoutMs} ms`)
     try {
       const conn = await connectRaw({ url, token })
       await conn.close()
