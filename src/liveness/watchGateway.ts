@@ -16,6 +16,8 @@ import { RunTracker, signalsFromEvent } from "./signalsFromEvent.ts"
 const PROBE_TIMEOUT_MS = 10_000
 /** Session changes this close (ms) to the agent's last recorded activity are not sent. */
 const SESSION_COALESCE_MS = 5_000
+/** `health` probes timing out in a row before a gateway whose socket is open counts as unreachable. */
+const SLOW_PROBES = 3
 /** How long after a `config.changed` the watcher reconciles `agents.list`. */
 const CONFIG_SETTLE_MS = 1_000
 /** Fewest ms between two roster reloads caused by a signal for an agent not (yet) in it. */
@@ -117,10 +119,20 @@ export const watchGateway = (gatewayId: string) =>
       })
 
     // A live probe (`probe: true`, ~40 ms on 2026.9.6): a plain `health` answers a sample up to a minute old.
+    // A slow answer on a live socket is a busy gateway, not a lost one: only SLOW_PROBES timeouts in
+    // a row count (a dead socket is closed by the connection's own silence watchdog, and says so).
+    let slowProbes = 0
     const probe = client.call(target, "health", { probe: true }, probeOptions).pipe(
       Effect.matchEffect({
-        onFailure: (error) => markLost(error._tag === "GatewayTimeoutError" ? "health timed out" : error.message),
-        onSuccess: (health) => Effect.zipRight(markReached, applyHealth(health))
+        onFailure: (error) => {
+          if (error._tag !== "GatewayTimeoutError") return markLost(error.message)
+          slowProbes += 1
+          return slowProbes >= SLOW_PROBES ? markLost(`health timed out ${slowProbes} times in a row`) : Effect.void
+        },
+        onSuccess: (health) => {
+          slowProbes = 0
+          return Effect.zipRight(markReached, applyHealth(health))
+        }
       })
     )
 
