@@ -1,7 +1,7 @@
 /**
  * The variables every workspace template may read, and how Switchyard builds them.
  *
- * The same variables as Mission Control's templates (docs/operations.md §7, docs/architecture.md
+ * The same variables as Mission Control's templates (docs/operations.md §6.9, docs/architecture.md
  * §9.6): one flat map of strings plus the two role flags, so templates never reach into nested
  * objects. A main agent has no board, so its `board_*` fields are the empty string.
  */
@@ -95,7 +95,7 @@ export interface TemplateInput {
   authToken: string
 }
 
-/** The identity defaults (docs/operations.md §7): the three fields every persona gets even when unset. */
+/** The identity defaults (docs/operations.md §6.9): the three fields every persona gets even when unset. */
 const IDENTITY_DEFAULTS = {
   role: "Generalist",
   communication_style: "direct, concise, practical",
@@ -125,7 +125,7 @@ const identityField = (profile: IdentityProfile | null, field: string, fallback:
 /**
  * Builds the template context for a board agent or (with `board: null`) the gateway-main agent.
  *
- * Identity rules (docs/operations.md §7): role, communication_style and emoji fall back to
+ * Identity rules (docs/operations.md §6.9): role, communication_style and emoji fall back to
  * "Generalist" / "direct, concise, practical" / ":gear:", the other identity fields to "".
  * The preferred name is the first word of the user's preferred name. Throws a ZodError (a defect,
  * not a typed failure) when a required value such as `baseUrl` or `authToken` is blank.

@@ -20,7 +20,7 @@ export const TEMPLATE_FILES: ReadonlySet<string> = new Set([
 
 /**
  * Files the agent edits itself: written when missing, never overwritten once they exist
- * (docs/operations.md §7). The writer applies this, not the renderer.
+ * (docs/operations.md §6.9). The writer applies this, not the renderer.
  */
 export const PRESERVED_FILES: ReadonlySet<string> = new Set(["USER.md", "MEMORY.md"])
 
@@ -50,7 +50,7 @@ const renderTemplate = (name: string, context: TemplateContext): Effect.Effect<s
  * Renders the workspace files for one agent: `file name → content` (trimmed, one trailing newline),
  * in name order. Renders only names that are both in `files` and in `TEMPLATE_FILES`, drops
  * BOOTSTRAP.md unless `includeBootstrap`, and uses a non-blank identity/soul override instead of the
- * default template (docs/operations.md §7). Fails with `TemplateRenderError` when the
+ * default template (docs/operations.md §6.9). Fails with `TemplateRenderError` when the
  * context is invalid, a template needs a missing variable, or an override has a bad placeholder.
  */
 export const renderWorkspaceFiles: (req: RenderRequest) => Effect.Effect<ReadonlyMap<string, string>, TemplateRenderError> =
@@ -77,7 +77,7 @@ export const renderWorkspaceFiles: (req: RenderRequest) => Effect.Effect<Readonl
   })
 
 /**
- * Whether BOOTSTRAP.md goes out with this write (docs/architecture.md §5.2, docs/operations.md §7):
+ * Whether BOOTSTRAP.md goes out with this write (docs/architecture.md §5.2, docs/operations.md §6.9):
  * always on provision or when forced; on update never to a workspace the gateway reports as empty,
  * never once the agent has deleted it (listed with `missing: true`), otherwise yes (still present,
  * or simply not listed).

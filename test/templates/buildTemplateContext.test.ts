@@ -56,7 +56,7 @@ describe("buildTemplateContext", () => {
     expect(withPreferred("")).toBe("")
   })
 
-  describe("identity normalisation (docs/operations.md §7)", () => {
+  describe("identity normalisation (docs/operations.md §6.9)", () => {
     const withProfile = (identityProfile: IdentityProfile | null) =>
       buildTemplateContext({ ...inputFor("worker"), agent: { ...inputFor("worker").agent, identityProfile } })
 

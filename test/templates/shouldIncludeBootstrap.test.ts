@@ -7,7 +7,7 @@ const bootstrapPresent: Existing = new Map([["AGENTS.md", { missing: false }], [
 const bootstrapDeleted: Existing = new Map([["AGENTS.md", { missing: false }], ["BOOTSTRAP.md", { missing: true }]])
 const bootstrapUnlisted: Existing = new Map([["AGENTS.md", { missing: false }]])
 
-// The BOOTSTRAP.md rule (docs/architecture.md §5.2, docs/operations.md §7), row by row.
+// The BOOTSTRAP.md rule (docs/architecture.md §5.2, docs/operations.md §6.9), row by row.
 describe("shouldIncludeBootstrap", () => {
   it.each([
     ["provision", false, none, true],
