@@ -43,9 +43,9 @@ module.exports = {
     {
       name: "agents-below-the-contexts",
       severity: "error",
-      comment: "The actor system and its programs serve the contexts (fleet, sync, coordination, inbox, messages, streams, HTTP), never the reverse.",
+      comment: "The actor system and its programs serve the contexts (fleet, sync, coordination, inbox, messages, streams, liveness, HTTP), never the reverse.",
       from: { path: "^src/agents/" },
-      to: { path: "^src/(cluster|fleet|sync|coordination|inbox|messages|streams|http|inspect|cli)/" }
+      to: { path: "^src/(cluster|fleet|sync|coordination|inbox|messages|streams|liveness|http|inspect|cli)/" }
     },
     {
       name: "cluster-between-agents-and-contexts",

@@ -12,7 +12,7 @@ export const MAIN_IDENTITY_PROFILE: IdentityProfile = {
   emoji: ":compass:"
 }
 
-const MAIN_HEARTBEAT: HeartbeatConfig = { every: "10m", target: "none" }
+const MAIN_HEARTBEAT: HeartbeatConfig = { every: "1h", target: "none" }
 
 /** "<gateway name> Gateway Agent" (docs/operations.md §6.1). */
 export const mainAgentName = (gatewayName: string): string => `${gatewayName} Gateway Agent`

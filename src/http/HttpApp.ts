@@ -16,6 +16,7 @@ import { docsRoutes } from "./routes/docsRoutes.ts"
 import { fleetRoutes } from "./routes/fleetRoutes.ts"
 import { clusterRoutes } from "./routes/clusterRoutes.ts"
 import { gatewayQueryRoutes } from "./routes/gatewayQueryRoutes.ts"
+import { livenessRoutes } from "./routes/livenessRoutes.ts"
 import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
 import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
 import { inboxRoutes } from "./routes/inboxRoutes.ts"
@@ -29,7 +30,7 @@ import { systemRoutes } from "./routes/systemRoutes.ts"
 import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, gatewayQueryRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, streamRoutes, agentRoutes, fleetRoutes, clusterRoutes, syncRoutes, inboxRoutes, activityRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes, messageRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, gatewayQueryRoutes, livenessRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, streamRoutes, agentRoutes, fleetRoutes, clusterRoutes, syncRoutes, inboxRoutes, activityRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes, messageRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

@@ -54,9 +54,12 @@ export const BoardCreate = z.strictObject({ name, gateway_id: uuid, ...boardFiel
 export const BoardUpdate = z.strictObject({ name: name.optional(), ...boardFields })
 export const BoardQuery = z.object({ gateway_id: uuid.optional() })
 
-/** A heartbeat cadence such as "10m", "30s" or "1h" (`agents.entries.<id>.heartbeat.every`). */
+/**
+ * A heartbeat cadence such as "10m", "30s" or "1h", or "0m" for no LLM heartbeats: liveness then
+ * comes from the gateway's own signals (`agents.entries.<id>.heartbeat.every`; docs/operations.md §8).
+ */
 export const HeartbeatConfigInput = z.strictObject({
-  every: z.string().regex(/^[1-9]\d*(s|m|h)$/, 'must look like "30s", "10m" or "1h" (more than zero)').default("10m"),
+  every: z.string().regex(/^(0m|[1-9]\d*(s|m|h))$/, 'must look like "30s", "10m" or "1h", or "0m" for no LLM heartbeats').default("1h"),
   target: z.enum(["none", "last", "owner"]).default("none")
 })
 

@@ -7,7 +7,8 @@ import type { BoardRow } from "../store/BoardRepo.ts"
 import { conflict } from "./ApiError.ts"
 import { activeGateway } from "./lookups.ts"
 
-export const DEFAULT_HEARTBEAT: HeartbeatConfig = { every: "10m", target: "none" }
+/** One LLM heartbeat turn per idle agent-hour: the gateway's own signals carry liveness between them (README "Liveness"). */
+export const DEFAULT_HEARTBEAT: HeartbeatConfig = { every: "1h", target: "none" }
 
 export interface NewAgentFields {
   readonly name: string

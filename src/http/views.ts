@@ -1,4 +1,5 @@
 import type { AgentContext } from "../../machines/agent/agentTypes.ts"
+import { livenessView } from "../liveness/livenessView.ts"
 import type { ActivityRow } from "../store/ActivityRepo.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
@@ -59,6 +60,7 @@ export const agentView = (row: AgentRow & { snapshot?: unknown }) => {
     identity_profile: row.identityProfile,
     identity_template: row.identityTemplate,
     soul_template: row.soulTemplate,
+    liveness: livenessView(row.liveness),
     version: Number(row.version),
     ...(context === undefined
       ? {}

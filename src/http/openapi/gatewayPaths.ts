@@ -16,6 +16,7 @@ import {
   UpdatedGateway
 } from "./gatewaySchemas.ts"
 import { adminOperation, answer, json } from "./operations.ts"
+import { GatewayLivenessView } from "../../liveness/livenessView.ts"
 import { GatewayView, listOf } from "./viewSchemas.ts"
 
 const SessionParamsDoc = SessionParams.extend({ key: SessionParams.shape.key.meta({ description: "The session key, URL-encoded (e.g. `agent%3Amc-gateway-…%3Amain`)." }) })
@@ -91,6 +92,16 @@ export const gatewayPaths: ZodOpenApiPathsObject = {
       summary: "Probe a saved gateway",
       requestParams: { path: IdParams },
       responses: { "200": answer("What the probe found; `connected: false` with `error` when it failed.", GatewayStatus) },
+      failures: [404]
+    })
+  },
+  "/api/v1/gateways/{id}/liveness": {
+    get: adminOperation("gateways", {
+      operationId: "gatewayLiveness",
+      summary: "What the gateway's liveness watcher knows",
+      description: "Reachability, degraded signals, orphans and missing agents, and the heartbeat budget (docs/operations.md §8).",
+      requestParams: { path: IdParams },
+      responses: { "200": answer("The watcher's status.", GatewayLivenessView) },
       failures: [404]
     })
   },

@@ -1,6 +1,7 @@
 import { z } from "zod"
 import type { activityView, agentView, boardView, gatewayView, taskView } from "../views.ts"
 import type { Conforms, Expect } from "./conforms.ts"
+import { AgentLivenessView } from "../../liveness/livenessView.ts"
 
 /**
  * Response schemas of the read-model views (`src/http/views.ts`), for the OpenAPI document
@@ -80,6 +81,7 @@ export const AgentView = z
     identity_profile: z.record(z.string(), z.union([z.string(), z.array(z.string()), z.null()])).nullable(),
     identity_template: z.string().nullable(),
     soul_template: z.string().nullable(),
+    liveness: AgentLivenessView,
     version: z.int().meta({ description: "Snapshot version; grows with every transition." }),
     lifecycle: z
       .object({
