@@ -9,12 +9,12 @@
  * Env: `FLEET_VIEW_SIZES` (default `10000,100000`), `FLEET_VIEW_RUNS` (requests per figure, default 15).
  */
 import { chromium } from "playwright-core"
-import { freshOnlineFleet } from "../test/agents/onlineFleet.ts"
+import { freshOnlineFleet, LIVENESS_LIMITS } from "../test/agents/onlineFleet.ts"
 import { mixFleetProblems } from "../test/inspect/fleetProblems.ts"
 import { CHROMIUM, CHROMIUM_ARGS, countsDrawnAt, hasChromium, openInspector, searchInPage } from "../test/inspect/inspectorPage.ts"
 import { startInProcessService, type InProcessService } from "../test/support/inProcessService.ts"
 
-const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS }
 
 const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 

@@ -104,6 +104,13 @@ export const seedOnlineFleet = async (
 }
 
 /**
+ * The liveness limits of an agent policy (docs/operations.md §8), as config overrides and as
+ * policy fields at once: a fleet seeded with them and a service started with them agree, so a
+ * restore finds the policy unchanged and writes nothing.
+ */
+export const LIVENESS_LIMITS = { offlineFactor: 1.5, offlineGraceMs: 60_000, gatewayLostAfterMs: 90_000, maxFailedRuns: 3 } as const
+
+/**
  * A fresh, migrated database on the machine's Postgres holding one gateway (unreachable), one
  * board and `count` online agents cloned by `seedOnlineFleet`; `drop` removes it.
  */

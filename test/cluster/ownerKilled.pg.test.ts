@@ -19,6 +19,8 @@ describe("the owner of a gateway is killed (real processes, simulated gateway)",
     SWITCHYARD_SECRET_KEY: Buffer.alloc(32, 5).toString("base64"),
     SWITCHYARD_CHECKIN_TIMEOUT_MS: "300000",
     SWITCHYARD_OFFLINE_AFTER_MS: "4000",
+    // The silence limit is the floor alone (not 1.5 × the heartbeat the gateway reports), docs/operations.md §8.
+    SWITCHYARD_OFFLINE_FACTOR: "0",
     SWITCHYARD_RUNNER_PORT: String(await freePort()),
     SWITCHYARD_SHARD_LOCK_EXPIRATION_MS: String(LOCK_EXPIRATION_MS)
   })

@@ -30,7 +30,7 @@ describe("SIGKILL of the gateway's owner (two runners, simulated gateway)", () =
   let silentAtTakeover: string | undefined
 
   beforeAll(async () => {
-    cluster = await startCluster({ shardLockExpirationMs: LOCK_EXPIRY_MS, env: { SWITCHYARD_OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS), SWITCHYARD_CHECKIN_TIMEOUT_MS: "60000" } })
+    cluster = await startCluster({ shardLockExpirationMs: LOCK_EXPIRY_MS, env: { SWITCHYARD_OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS), SWITCHYARD_OFFLINE_FACTOR: "0", SWITCHYARD_CHECKIN_TIMEOUT_MS: "60000" } })
     simulator = await startGatewaySimulator()
     fleet = await ownedFleet(cluster, simulator, 2)
     const survivor = cluster.service(fleet.other.index)

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { freshOnlineFleet } from "../agents/onlineFleet.ts"
+import { freshOnlineFleet, LIVENESS_LIMITS } from "../agents/onlineFleet.ts"
 import { startInProcessService } from "../support/inProcessService.ts"
 
-const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS }
 
 describe("GET /api/v1/agents keyset pages", () => {
   it("`after` pages through every agent once, oldest first, as {items, limit, next}, ending with next null", async () => {

@@ -1,9 +1,9 @@
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freshOnlineFleet } from "../agents/onlineFleet.ts"
+import { freshOnlineFleet, LIVENESS_LIMITS } from "../agents/onlineFleet.ts"
 import { type InProcessService, startInProcessService } from "../support/inProcessService.ts"
 
-const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS }
 const FLEET = 40
 
 interface AgentItem {

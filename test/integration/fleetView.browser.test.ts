@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url"
 import { chromium, type BrowserContext, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
-import { freshOnlineFleet } from "../agents/onlineFleet.ts"
+import { freshOnlineFleet, LIVENESS_LIMITS } from "../agents/onlineFleet.ts"
 import { registerGatewayAndBoard, startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 import { mixFleetProblems } from "../inspect/fleetProblems.ts"
@@ -14,7 +14,7 @@ import { CHROMIUM, CHROMIUM_ARGS, countsDrawnAt, hasChromium, openInspector, sea
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts")
 const FLEET = 10_000
 /** A long check-in timeout keeps created agents in provisioning.awaiting until a test heartbeats. */
-const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 300_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 50 }
+const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 300_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 50, ...LIVENESS_LIMITS }
 
 if (!hasChromium) console.warn(`fleetView.browser.test: SKIPPED, ${CHROMIUM} is missing (install it with \`bash scripts/install-chromium.sh\`; CI does)`)
 

@@ -120,7 +120,8 @@ describe.skipIf(!hasChromium)("the visualiser (/inspect) in headless Chromium", 
     await expect.poll(highlighted, { timeout: 15_000 }).toBe("online")
     expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true)
     await expect.poll(() => page.textContent("#agent-state")).toBe("online")
-    expect(await page.locator('g.transition.possible[data-source="online"][data-event="deadline.reached"]').count()).toBe(1)
+    // Online's offline deadline is possible now (to offline when the liveness judgment says so).
+    expect(await page.locator('g.transition.possible[data-source="online"][data-target="offline"][data-event="deadline.reached"]').count()).toBe(1)
     // The push stream is primary; until the server has one the page polls. Either way it says which.
     const mode = (await hasPushStream()) ? "stream" : "polling"
     await expect.poll(() => page.getAttribute("#live-status", "data-mode")).toBe(mode)
