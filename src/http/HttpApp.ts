@@ -3,6 +3,7 @@ import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@eff
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { fleetHttp } from "../fleet/http/fleetHttp.ts"
 import { inspectRoutes } from "../inspect/inspectRoutes.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
@@ -13,9 +14,6 @@ import { agentRoutes } from "./routes/agentRoutes.ts"
 import { boardMemoryRoutes } from "./routes/boardMemoryRoutes.ts"
 import { boardRoutes } from "./routes/boardRoutes.ts"
 import { docsRoutes } from "./routes/docsRoutes.ts"
-import { fleetRoutes } from "./routes/fleetRoutes.ts"
-import { gatewayQueryRoutes } from "./routes/gatewayQueryRoutes.ts"
-import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
 import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
 import { inboxRoutes } from "./routes/inboxRoutes.ts"
 import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
@@ -28,7 +26,7 @@ import { systemRoutes } from "./routes/systemRoutes.ts"
 import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, gatewayQueryRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, streamRoutes, agentRoutes, fleetRoutes, syncRoutes, inboxRoutes, activityRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes, messageRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, boardRoutes, taskRoutes, heartbeatRoutes, streamRoutes, agentRoutes, syncRoutes, inboxRoutes, activityRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes, messageRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

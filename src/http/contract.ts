@@ -37,7 +37,7 @@ export const IdParams = z.object({ id: uuid })
 export const GatewayCreate = z.strictObject({ name, url: wsUrl, token: z.string().min(1).max(4_096), workspace_root: absolutePath })
 export const GatewayUpdate = GatewayCreate.partial()
 /** `DELETE /gateways/{id}?force=true`: agents whose gateway cleanup failed are removed locally. */
-export const ForceQuery = z.object({ force: z.stringbool().default(false) })
+export const ForceQuery = z.object({ force: z.stringbool().default(false).meta({ description: "`true`: agents whose removal from the gateway failed are removed locally only." }) })
 
 /** A board's goal and settings (docs/operations.md §6.15); all optional, database defaults apply. */
 const boardFields = {
@@ -132,7 +132,7 @@ export const AgentListQuery = z.object({
   stuck_after_s: stuckAfterS
 })
 
-export const FleetSummaryQuery = z.object({ stuck_after_s: stuckAfterS })
+export const FleetSummaryQuery = z.object({ stuck_after_s: stuckAfterS.meta({ description: "An agent busy for longer than this (seconds) counts as stuck." }) })
 
 const taskStatus = z.enum(["inbox", "in_progress", "review", "done"])
 

@@ -23,7 +23,7 @@ const sessionKey = z
   .max(512)
   .regex(/^[^\s\p{Cc}]+$/u, "must be a session key such as agent:<agent id>:main, without spaces or control characters")
 
-export const SessionParams = z.object({ id: z.uuid(), key: sessionKey })
+export const SessionParams = z.object({ id: z.uuid(), key: sessionKey.meta({ description: "The session key, URL-encoded (e.g. `agent%3Amc-gateway-…%3Amain`)." }) })
 
 /** `chat.history.limit` (docs/gateway-protocol.md §5: 1–1000); the gateway's default when absent. */
 export const HistoryQuery = z.object({ limit: z.coerce.number().int().min(1).max(1_000).optional() })
@@ -38,3 +38,6 @@ export const SessionMessageBody = z.strictObject({
 
 /** A client's `Idempotency-Key` header: one visible-ASCII token, so a retry of the same request sends once. */
 export const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, "must be 1–200 visible ASCII characters")
+
+/** The `Idempotency-Key` request header, as a handler's decoded `headers`. */
+export const IdempotencyKeyHeader = z.object({ "idempotency-key": IdempotencyKey.optional().meta({ description: "Makes a retry of this request send once." }) })

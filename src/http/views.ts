@@ -2,22 +2,9 @@ import type { AgentContext } from "../../machines/agent/agentTypes.ts"
 import type { ActivityRow } from "../store/ActivityRepo.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
-import type { GatewayRow } from "../store/GatewayRepo.ts"
 import type { TaskRow } from "../store/TaskRepo.ts"
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
-
-/** A gateway as the API shows it; its token is never returned. */
-export const gatewayView = (row: GatewayRow) => ({
-  id: row.id,
-  name: row.name,
-  url: row.url,
-  workspace_root: row.workspaceRoot,
-  status: row.deletingAt === null ? "active" : "deleting",
-  deleting_since: row.deletingAt === null ? null : iso(row.deletingAt),
-  created_at: iso(row.createdAt),
-  updated_at: iso(row.updatedAt)
-})
 
 export const boardView = (row: BoardRow) => ({
   id: row.id,

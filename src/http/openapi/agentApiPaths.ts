@@ -2,7 +2,7 @@ import { z } from "zod"
 import type { ZodOpenApiPathsObject } from "zod-openapi"
 import { AgentScopeQuery, AskUserBody, BoardAgentParams, BoardParams, LeadBroadcastBody, LeadMessageBody, NudgeBody, SoulBody } from "../coordinationContract.ts"
 import { DeliveryWaitDoc, idempotencyHeader, LedgerMessage, send, sent } from "./coordinationSchemas.ts"
-import { ALL_AGENTS, agentOperation, answer, json } from "./operations.ts"
+import { ALL_AGENTS, agentOperation, answer, json } from "./legacyOperations.ts"
 import { AgentView, BoardView, listOf, pageOf } from "./viewSchemas.ts"
 
 /** `PUT …/soul`: written (200) or still being written (202). */

@@ -2,7 +2,7 @@ import { z } from "zod"
 import type { ZodOpenApiPathsObject } from "zod-openapi"
 import { AgentCreate, AgentUpdate, HeartbeatBody, HeartbeatOrCreateBody, IdParams } from "../contract.ts"
 import { AgentListQueryDoc, AgentUpdateQueryDoc, PageQueryDoc, WaitQueryDoc } from "./described.ts"
-import { ALL_AGENTS, adminOperation, agentOperation, answer, json, optionalJson } from "./operations.ts"
+import { ALL_AGENTS, adminOperation, agentOperation, answer, json, optionalJson } from "./legacyOperations.ts"
 import { ActivityView, AgentView, pageOf } from "./viewSchemas.ts"
 
 const agent = (description: string) => answer(description, AgentView)

@@ -2,7 +2,7 @@ import type { ZodOpenApiPathsObject } from "zod-openapi"
 import { IdParams, PageQuery } from "../contract.ts"
 import { BoardParams, MemoryBody, MemoryQuery, MessageParams, OnboardingAgentBody, OnboardingAnswerBody } from "../coordinationContract.ts"
 import { BoardMemory, DeliveryWaitDoc, idempotencyHeader, LedgerMessage, MemoryPosted, Onboarding, sent } from "./coordinationSchemas.ts"
-import { ALL_AGENTS, adminOperation, agentOperation, answer, json, type AgentOperationSpec } from "./operations.ts"
+import { ALL_AGENTS, adminOperation, agentOperation, answer, json, type AgentOperationSpec } from "./legacyOperations.ts"
 import { pageOf } from "./viewSchemas.ts"
 
 const memoryList: Omit<AgentOperationSpec, "operationId" | "requestParams"> = {

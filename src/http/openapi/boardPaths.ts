@@ -1,7 +1,7 @@
 import type { ZodOpenApiPathsObject } from "zod-openapi"
 import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, TaskCreate, TaskParams, TaskQuery, TaskUpdate } from "../contract.ts"
 import { WaitQueryDoc } from "./described.ts"
-import { adminOperation, answer, json, optionalJson } from "./operations.ts"
+import { adminOperation, answer, json, optionalJson } from "./legacyOperations.ts"
 import { AgentView, BoardView, listOf, Ok, TaskView } from "./viewSchemas.ts"
 
 /** `/api/v1/boards` and their tasks (admin). */

@@ -5,7 +5,7 @@ import { IdempotencyKey } from "../gatewayQueryContract.ts"
 import type { memoryView } from "../routes/boardMemoryRoutes.ts"
 import type { onboardingView } from "../routes/onboardingRoutes.ts"
 import type { Conforms, Expect } from "./conforms.ts"
-import { agentOperation, answer, type AgentOperationSpec, type RoleTag } from "./operations.ts"
+import { agentOperation, answer, type AgentOperationSpec, type RoleTag } from "./legacyOperations.ts"
 
 /** Response schemas of the coordination API, board memory, onboarding and the message ledger (OpenAPI only). */
 

@@ -4,7 +4,7 @@ import type { contactView, historyView, polledView } from "../../inbox/inboxView
 import { IdParams } from "../contract.ts"
 import { ActivityQuery, AgentIdParams, InboxHeartbeatBody, PollQuery, ReportBody, SendMessageBody } from "../inboxContract.ts"
 import type { Conforms, Expect } from "./conforms.ts"
-import { ALL_AGENTS, adminOperation, agentOperation, answer, json, optionalJson, withFailures, type OperationSpec } from "./operations.ts"
+import { ALL_AGENTS, adminOperation, agentOperation, answer, json, optionalJson, withFailures, type OperationSpec } from "./legacyOperations.ts"
 import { ActivityView, pageOf } from "./viewSchemas.ts"
 
 const time = z.iso.datetime({ offset: true })

@@ -1,11 +1,11 @@
 import { createDocument, type CreateDocumentOptions, type ZodOpenApiObject } from "zod-openapi"
 import packageJson from "../../../package.json" with { type: "json" }
+import { fleetApi } from "../../fleet/http/fleetApi.ts"
+import { openApiPaths } from "../serve.ts"
 import { agentPaths } from "./agentPaths.ts"
 import { agentApiPaths } from "./agentApiPaths.ts"
 import { boardMemoryPaths } from "./boardMemoryPaths.ts"
 import { boardPaths } from "./boardPaths.ts"
-import { fleetPaths } from "./fleetPaths.ts"
-import { gatewayPaths } from "./gatewayPaths.ts"
 import { inboxPaths } from "./inboxPaths.ts"
 import { syncPaths } from "./syncPaths.ts"
 import { SyncJobEventSchema } from "./syncSchemas.ts"
@@ -59,7 +59,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...systemPaths, ...gatewayPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...fleetPaths, ...streamPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
+    paths: { ...openApiPaths([fleetApi]), ...systemPaths, ...syncPaths, ...boardPaths, ...agentPaths, ...streamPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },

@@ -4,7 +4,7 @@ import { AgentStreamQuery, type AgentChangeEvent as AgentChangeEventType, type t
 import { IdParams } from "../contract.ts"
 import type { Conforms, Expect } from "./conforms.ts"
 import { PageQueryDoc } from "./described.ts"
-import { adminOperation, answer } from "./operations.ts"
+import { adminOperation, answer } from "./legacyOperations.ts"
 import { AgentView, pageOf } from "./viewSchemas.ts"
 
 const time = z.iso.datetime({ offset: true })

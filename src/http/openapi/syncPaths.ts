@@ -2,7 +2,7 @@ import { z } from "zod"
 import type { ZodOpenApiPathsObject } from "zod-openapi"
 import { IdParams } from "../contract.ts"
 import { SyncBody, SyncJobParams, SyncQuery } from "../syncContract.ts"
-import { adminOperation, answer, optionalJson } from "./operations.ts"
+import { adminOperation, answer, optionalJson } from "./legacyOperations.ts"
 import { SyncJobConflict, SyncJobReport, SyncJobStarted } from "./syncSchemas.ts"
 
 const flag = (description: string) => ({ description: `${description} \`true\` or \`false\`; also accepted in the JSON body.` })

@@ -1,6 +1,6 @@
 import { z } from "zod"
 import type { ZodOpenApiPathsObject } from "zod-openapi"
-import { publicOperation } from "./operations.ts"
+import { publicOperation } from "./legacyOperations.ts"
 
 const text = (description: string, contentType: string) => ({ description, content: { [contentType]: { schema: z.string() } } })
 

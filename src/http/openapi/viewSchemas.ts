@@ -1,5 +1,5 @@
 import { z } from "zod"
-import type { activityView, agentView, boardView, gatewayView, taskView } from "../views.ts"
+import type { activityView, agentView, boardView, taskView } from "../views.ts"
 import type { Conforms, Expect } from "./conforms.ts"
 
 /**
@@ -9,28 +9,9 @@ import type { Conforms, Expect } from "./conforms.ts"
  */
 const uuid = z.uuid()
 const time = z.iso.datetime({ offset: true })
-
-export const ErrorBody = z
-  .object({
-    detail: z.string().meta({ description: "What went wrong, for humans." }),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().meta({ description: "Each invalid input (422 only)." })
-  })
-  .meta({ id: "Error", description: "Mission Control's error shape." })
+export { ErrorBody } from "./ErrorBody.ts"
 
 export const Ok = z.object({ ok: z.literal(true) }).meta({ id: "Ok" })
-
-export const GatewayView = z
-  .object({
-    id: uuid,
-    name: z.string(),
-    url: z.string().meta({ description: "`wss://`, or `ws://` to loopback." }),
-    workspace_root: z.string(),
-    status: z.enum(["active", "deleting"]),
-    deleting_since: time.nullable(),
-    created_at: time,
-    updated_at: time
-  })
-  .meta({ id: "Gateway", description: "A gateway; its token is stored encrypted and never returned." })
 
 export const BoardView = z
   .object({
@@ -129,7 +110,6 @@ export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.arra
 
 /** Compile-time: each schema names exactly the fields its view returns. */
 export type ViewsConform = [
-  Expect<Conforms<ReturnType<typeof gatewayView>, typeof GatewayView>>,
   Expect<Conforms<ReturnType<typeof boardView>, typeof BoardView>>,
   Expect<Conforms<ReturnType<typeof agentView>, typeof AgentView>>,
   Expect<Conforms<ReturnType<typeof taskView>, typeof TaskView>>,

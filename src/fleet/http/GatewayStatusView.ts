@@ -1,31 +1,6 @@
 import { z } from "zod"
-import { GatewayView } from "./viewSchemas.ts"
-
-/** Response schemas of `/api/v1/gateways` administration and runtime queries (OpenAPI only). */
-
-const runtime = z
-  .object({ server_version: z.string(), protocol: z.int(), version_checked: z.boolean() })
-  .nullable()
-  .meta({ description: "What the runtime check found; null while pairing, or when nothing was checked." })
-
-const pairing = z
-  .object({ request_id: z.string().nullable(), detail: z.string() })
-  .nullable()
-  .meta({ description: "Set while this service's device awaits approval on a remote gateway (answer 202)." })
-
-export const RegisteredGateway = GatewayView.extend({
-  main_agent_id: z.uuid().nullable().meta({ description: "The gateway-main agent; null while pairing." }),
-  runtime,
-  pairing
-}).meta({ id: "RegisteredGateway" })
-
-export const UpdatedGateway = GatewayView.extend({ runtime, pairing }).meta({ id: "UpdatedGateway" })
-
-export const DeletingGateway = GatewayView.extend({
-  agents_remaining: z.int().meta({ description: "Agents still to be removed from the gateway." })
-}).meta({ id: "DeletingGateway" })
-
-export const GatewayDeleted = z.object({ ok: z.literal(true), deleted: z.literal(true) })
+import type { Shape } from "../../http/Endpoint.ts"
+import type { GatewayStatus as Status } from "../inspectGateway.ts"
 
 /** A `sessions.list` row as the gateway returns it (docs/gateway-protocol.md §5); passed through. */
 export const GatewaySession = z.looseObject({ key: z.string().meta({ example: "agent:mc-gateway-3f0c9a2e:main" }) }).meta({ id: "GatewaySession" })
@@ -45,6 +20,21 @@ export const GatewayStatus = z
     pairing: z.object({ request_id: z.string().nullable() }).nullable()
   })
   .meta({ id: "GatewayStatus", description: "Mission Control's `GatewaysStatusResponse`, plus version, protocol and pairing." })
+
+/** Mission Control's gateway status shape (docs/operations.md §6.7), plus the probe's version, protocol and pairing. */
+export const statusView = (status: Status): Shape<typeof GatewayStatus> => ({
+  connected: status.connected,
+  gateway_url: status.gatewayUrl,
+  server_version: status.serverVersion,
+  protocol: status.protocol,
+  version_checked: status.versionChecked,
+  sessions_count: status.sessions === null ? null : status.sessions.length,
+  sessions: status.sessions,
+  main_session: status.mainSession,
+  main_session_error: status.mainSessionError,
+  error: status.error,
+  pairing: status.pairing === null ? null : { request_id: status.pairing.requestId }
+})
 
 export const GatewaySessions = z.object({ sessions: z.array(GatewaySession), main_session: GatewaySession.nullable() })
 

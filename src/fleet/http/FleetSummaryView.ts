@@ -1,9 +1,6 @@
 import { z } from "zod"
-import type { ZodOpenApiPathsObject } from "zod-openapi"
-import { FleetSummaryQuery } from "../contract.ts"
-import type { fleetSummaryView } from "../routes/fleetRoutes.ts"
-import type { Conforms, Expect } from "./conforms.ts"
-import { adminOperation, answer } from "./operations.ts"
+import type { Shape } from "../../http/Endpoint.ts"
+import type { FleetSummary } from "../../store/fleetQueries.ts"
 
 const uuid = z.uuid()
 const counts = z.record(z.string(), z.int()).meta({ description: "Live agents by state path, e.g. `{\"online\": 9, \"provisioning.failed\": 1}`; states with none are left out." })
@@ -27,25 +24,18 @@ export const FleetSummaryView = z
   })
   .meta({ id: "FleetSummary" })
 
-export type FleetSummaryConforms = [
-  Expect<Conforms<ReturnType<typeof fleetSummaryView>, typeof FleetSummaryView>>,
-  Expect<Conforms<ReturnType<typeof fleetSummaryView>["problems"], (typeof FleetSummaryView)["shape"]["problems"]>>
-]
-
-/** `/api/v1/fleet/summary`: the counts behind the fleet view. */
-export const fleetPaths: ZodOpenApiPathsObject = {
-  "/api/v1/fleet/summary": {
-    get: adminOperation("agents", {
-      operationId: "fleetSummary",
-      summary: "Fleet summary: counts and problems",
-      description:
-        "Live agents counted by gateway, board and state from the read model, and the problems that need an operator: failed, retrying, offline (by reason), and busy for longer than `stuck_after_s`. Gateway reachability and pairing are not in the read model: see GET /api/v1/gateways/{id}/status.",
-      requestParams: {
-        query: FleetSummaryQuery.extend({
-          stuck_after_s: FleetSummaryQuery.shape.stuck_after_s.meta({ description: "An agent busy for longer than this (seconds) counts as stuck." })
-        })
-      },
-      responses: { "200": answer("The fleet's counts and problems.", FleetSummaryView) }
-    })
+/** The summary on the wire (snake_case). */
+export const fleetSummaryView = (summary: FleetSummary): Shape<typeof FleetSummaryView> => ({
+  total: summary.total,
+  by_state: summary.byState,
+  gateways: summary.gateways.map((gateway) => ({ gateway_id: gateway.gatewayId, total: gateway.total, by_state: gateway.byState })),
+  boards: summary.boards.map((board) => ({ board_id: board.boardId, gateway_id: board.gatewayId, total: board.total, by_state: board.byState })),
+  problems: {
+    failed: summary.problems.failed,
+    retrying: summary.problems.retrying,
+    offline: summary.problems.offline,
+    offline_by_reason: summary.problems.offlineByReason,
+    stuck: summary.problems.stuck,
+    stuck_after_s: summary.problems.stuckAfterS
   }
-}
+})
