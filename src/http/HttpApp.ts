@@ -3,30 +3,28 @@ import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@eff
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { agentsHttp } from "../agents/http/agentsHttp.ts"
 import { fleetHttp } from "../fleet/http/fleetHttp.ts"
+import { messagesHttp } from "../messages/http/messagesHttp.ts"
+import { streamsHttp } from "../streams/http/streamsHttp.ts"
 import { inspectRoutes } from "../inspect/inspectRoutes.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
 import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
-import { activityRoutes } from "./routes/activityRoutes.ts"
 import { agentApiRoutes } from "./routes/agentApiRoutes.ts"
-import { agentRoutes } from "./routes/agentRoutes.ts"
 import { boardMemoryRoutes } from "./routes/boardMemoryRoutes.ts"
 import { boardRoutes } from "./routes/boardRoutes.ts"
 import { docsRoutes } from "./routes/docsRoutes.ts"
-import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
 import { inboxRoutes } from "./routes/inboxRoutes.ts"
 import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
-import { messageRoutes } from "./routes/messageRoutes.ts"
 import { metricsRoutes } from "./routes/metricsRoutes.ts"
 import { onboardingRoutes } from "./routes/onboardingRoutes.ts"
-import { streamRoutes } from "./routes/streamRoutes.ts"
 import { syncRoutes } from "./routes/syncRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
 import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, boardRoutes, taskRoutes, heartbeatRoutes, streamRoutes, agentRoutes, syncRoutes, inboxRoutes, activityRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes, messageRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardRoutes, taskRoutes, syncRoutes, inboxRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

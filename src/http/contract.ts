@@ -96,15 +96,19 @@ export const AgentUpdate = z
 const stateOrTag = z.string().regex(/^[a-z][a-z.]*$/, "must be a state path such as online or provisioning.awaiting, or a tag")
 
 export const WaitQuery = z.object({
-  wait_for: stateOrTag.optional(),
-  timeout_ms: z.coerce.number().int().min(1).max(600_000).default(30_000)
+  wait_for: stateOrTag.optional().meta({
+    description: "Answer once the agent reaches this state or tag (e.g. `online`, `provisioning.awaiting`, `busy`, `live`; see GET /api/v1/machines/agent); 202 with the current state if not by `timeout_ms`."
+  }),
+  timeout_ms: z.coerce.number().int().min(1).max(600_000).default(30_000).meta({ description: "How long `wait_for` waits, ms." })
 })
 
-export const AgentUpdateQuery = WaitQuery.extend({ force: z.stringbool().default(false) })
+export const AgentUpdateQuery = WaitQuery.extend({
+  force: z.stringbool().default(false).meta({ description: "`true`: apply even when nothing changed (re-render, new token, wake)." })
+})
 
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).default(0)
+  limit: z.coerce.number().int().min(1).max(200).default(50).meta({ description: "Page size." }),
+  offset: z.coerce.number().int().min(0).default(0).meta({ description: "Rows to skip." })
 })
 
 /** The top-level states a live agent can be in (the `status` column). */
@@ -115,21 +119,29 @@ const agentStatuses: ReadonlySet<string> = new Set(agentStatus.options)
 const stuckAfterS = z.coerce.number().int().min(1).max(2_592_000).default(DEFAULT_STUCK_AFTER_S)
 
 export const AgentListQuery = z.object({
-  board_id: uuid.optional(),
-  gateway_id: uuid.optional(),
+  board_id: uuid.optional().meta({ description: "Only this board's agents." }),
+  gateway_id: uuid.optional().meta({ description: "Only this gateway's agents." }),
   limit: z.coerce.number().int().min(1).max(200).default(200),
   offset: z.coerce.number().int().min(0).default(0),
-  /** Keyset paging: empty for the first page, then the previous page's `next`. */
-  after: z.string().refine((value) => value === "" || isLiveCursor(value), "must be empty or the `next` of a previous page").optional(),
-  status: agentStatus.optional(),
+  after: z
+    .string()
+    .refine((value) => value === "" || isLiveCursor(value), "must be empty or the `next` of a previous page")
+    .optional()
+    .meta({
+      description: "Keyset paging: empty for the first page, then the `next` of the previous one. The answer is then `{items, limit, next}` (no `total`, no `offset`), and each page costs the same however deep."
+    }),
+  status: agentStatus.optional().meta({ description: "Only agents in this top-level state." }),
   /** A state path of the agent machine (not a tag), or a prefix of one. */
   state: z
     .string()
     .refine((value) => knownStatesAndTags.has(value) && agentStatuses.has(value.split(".")[0] ?? ""), "must be a state path of the agent machine, e.g. `provisioning` or `provisioning.failed`")
-    .optional(),
-  q: z.string().trim().min(1).max(120).optional(),
-  problem: z.enum(["failed", "retrying", "offline", "stuck"]).optional(),
-  stuck_after_s: stuckAfterS
+    .optional()
+    .meta({ description: "Only agents in this state path or under it: `provisioning` matches `provisioning.*`, `provisioning.failed` that state alone." }),
+  q: z.string().trim().min(1).max(120).optional().meta({ description: "Only agents whose name contains this text, ignoring case." }),
+  problem: z.enum(["failed", "retrying", "offline", "stuck"]).optional().meta({
+    description: "Only agents with this problem: `failed` (a `*.failed` state), `retrying` (`*.retrying`, `*.wakeRetrying`), `offline`, or `stuck` (busy, not failed, for longer than `stuck_after_s`)."
+  }),
+  stuck_after_s: stuckAfterS.meta({ description: "`problem=stuck`: busy for longer than this, seconds." })
 })
 
 export const FleetSummaryQuery = z.object({ stuck_after_s: stuckAfterS.meta({ description: "An agent busy for longer than this (seconds) counts as stuck." }) })

@@ -44,7 +44,7 @@ const callerFor = (access: Access): Effect.Effect<unknown, KnownError, Effect.Ef
 
 const isReply = (value: unknown): value is Reply => typeof value === "object" && value !== null && (value as { _tag?: unknown })._tag === "Reply"
 
-const toResponse = (result: Reply | HttpServerResponse.HttpServerResponse) =>
+export const toResponse = (result: Reply | HttpServerResponse.HttpServerResponse) =>
   isReply(result) ? HttpServerResponse.unsafeJson(result.body, { status: result.status, headers: result.headers ?? {} }) : result
 
 /** The router path of an OpenAPI path: `{id}` → `:id`. */
@@ -76,7 +76,7 @@ type ContextOf<H> = { [K in keyof H]: H[K] extends (...args: ReadonlyArray<never
  * missing or extra handler, or one answering a shape or status its entry does not declare, fails
  * to compile).
  */
-export const serve = <const Api extends Readonly<Record<string, EndpointSpec>>, H extends { readonly [K in keyof Api]: Handler<Api[K], any> }>(
+export const serve = <const Api extends Readonly<Record<string, EndpointSpec>>, H extends { readonly [K in keyof Api]: Handler<Api[K], unknown> }>(
   api: Api,
   handlers: H
 ): HttpRouter.HttpRouter<never, Exclude<ContextOf<H> | KernelContext, Provided>> =>

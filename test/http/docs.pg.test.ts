@@ -10,7 +10,7 @@ import { GatewayCommands, GatewaySessions, GatewayStatus } from "../../src/fleet
 import { GatewayView, RegisteredGateway } from "../../src/fleet/http/GatewayView.ts"
 import { InboxPolled } from "../../src/http/openapi/inboxPaths.ts"
 import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
-import { TransitionView } from "../../src/http/openapi/streamPaths.ts"
+import { TransitionView } from "../../src/streams/http/TransitionView.ts"
 import { SyncJobReport, SyncJobStarted } from "../../src/http/openapi/syncSchemas.ts"
 import { ActivityView, AgentView, BoardView, listOf, pageOf, TaskView } from "../../src/http/openapi/viewSchemas.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"

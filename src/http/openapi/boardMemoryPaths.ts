@@ -79,28 +79,5 @@ export const boardMemoryPaths: ZodOpenApiPathsObject = {
       responses: sent({ onboarding: Onboarding }),
       failures: [400, 404, 409]
     })
-  },
-  "/api/v1/messages/{id}": {
-    get: agentOperation(ALL_AGENTS, {
-      operationId: "getMessage",
-      summary: "A message and its delivery",
-      description: "The admin reads any; an agent only the messages it sent.",
-      intent: "Check whether a message you sent was delivered.",
-      whenToUse: ["A send answered 202 (still pending)"],
-      admin: "messages",
-      requestParams: { path: MessageParams },
-      responses: { "200": answer("The message.", LedgerMessage) },
-      failures: [404]
-    })
-  },
-  "/api/v1/agents/{id}/messages": {
-    get: adminOperation("messages", {
-      operationId: "listAgentMessages",
-      summary: "Messages sent to an agent",
-      description: "Newest first; kept after the agent is deleted.",
-      requestParams: { path: IdParams, query: PageQuery },
-      responses: { "200": answer("A page of messages.", pageOf(LedgerMessage)) },
-      failures: [404]
-    })
   }
 }

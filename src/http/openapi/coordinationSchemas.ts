@@ -11,25 +11,8 @@ import { agentOperation, answer, type AgentOperationSpec, type RoleTag } from ".
 
 const time = z.iso.datetime({ offset: true })
 
-export const LedgerMessage = z
-  .object({
-    id: z.uuid(),
-    target_agent_id: z.uuid(),
-    sender: z.object({ kind: z.enum(["admin", "agent", "system"]), agent_id: z.uuid().nullable() }),
-    kind: z.string().meta({ description: "`nudge`, `ask_user`, `lead_question`, `board_chat`, …" }),
-    channel: z.enum(["gateway", "inbox"]),
-    body: z.string(),
-    deliver: z.boolean().meta({ description: "Also pushed to the agent's external channels." }),
-    idempotency_key: z.string(),
-    status: z.enum(["pending", "leased", "delivered", "failed"]),
-    attempts: z.int(),
-    last_error: z.string().nullable(),
-    reply_to: z.uuid().nullable(),
-    created_at: time,
-    updated_at: time,
-    delivered_at: time.nullable()
-  })
-  .meta({ id: "Message", description: "A message in the ledger and where its delivery stands." })
+import { LedgerMessage } from "../../messages/http/MessageView.ts"
+export { LedgerMessage }
 
 /**
  * The answer to a send (`answerSend`): `ok`, the route's own fields, `replayed`, the message;

@@ -138,18 +138,6 @@ export const inboxPaths: ZodOpenApiPathsObject = {
       tags: ["inbox", "admin", "agents"],
       security: [{ inboxKey: [] }, { adminBearer: [] }]
     }
-  },
-  "/api/v1/activity": {
-    get: agentOperation(ALL_AGENTS, {
-      operationId: "listActivity",
-      summary: "The activity log",
-      description: "Agent lifecycle, inbox sends, reports and key rotations, newest first. The admin reads everything (filter by `agent_id`, `board_id`); an agent reads only its own entries (403 for another's).",
-      intent: "Read what has happened to you lately.",
-      whenToUse: ["To check whether a message you sent was delivered or answered"],
-      admin: "activity",
-      requestParams: { query: ActivityQuery },
-      responses: { "200": answer("A page of the log.", pageOf(ActivityView)) }
-    })
   }
 }
 

@@ -6,12 +6,13 @@ import { AgentSystem } from "../../agents/AgentSystem.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo, type BoardChanges } from "../../store/BoardRepo.ts"
 import { conflict, notFound } from "../ApiError.ts"
-import { answerAgent, checkWaitFor } from "../answerAgent.ts"
+import { answerAgent, checkWaitFor } from "../../agents/http/answerAgent.ts"
 import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, WaitQuery } from "../contract.ts"
-import { claimName } from "../createAgent.ts"
+import { claimName } from "../../agents/http/createAgent.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
 import { admin } from "../admin.ts"
-import { ensureBoardLead } from "../ensureBoardLead.ts"
+import { toResponse } from "../serve.ts"
+import { ensureBoardLead } from "../../agents/http/ensureBoardLead.ts"
 import { activeGateway, existingBoard } from "../lookups.ts"
 import { json } from "../respond.ts"
 import { boardView } from "../views.ts"
@@ -104,7 +105,7 @@ export const boardRoutes = HttpRouter.empty.pipe(
         const body = yield* decodeBody(LeadEnsure)
         const board = yield* existingBoard(id)
         const ensured = yield* ensureBoardLead(board, { name: body.name, heartbeat: body.heartbeat_config, identityProfile: body.identity_profile })
-        if (ensured.created) return yield* answerAgent(ensured.lead.id, wait, 201)
+        if (ensured.created) return toResponse(yield* answerAgent(ensured.lead.id, wait, 201))
         const lead = ensured.lead.id
         // Reconcile: what the caller states is applied to the existing lead; nothing else changes.
         if (body.name !== undefined) yield* claimName({ id: lead, gatewayId: board.gatewayId }, body.name)
@@ -117,7 +118,7 @@ export const boardRoutes = HttpRouter.empty.pipe(
           const at = yield* Clock.currentTimeMillis
           yield* Effect.flatMap(AgentSystem, (system) => system.send(lead, { type: "agent.update", at, changes }))
         }
-        return yield* answerAgent(lead, wait)
+        return toResponse(yield* answerAgent(lead, wait, 200))
       })
     )
   )

@@ -10,7 +10,7 @@ import { BoardRepo, type BoardRow } from "../../store/BoardRepo.ts"
 import { answerSend, asAgent, idempotencyKeyHeader, messageView, withCoordinationAnswers } from "../coordinationAnswers.ts"
 import { BoardParams, DeliveryWaitQuery, LeadBroadcastBody, LeadMessageBody } from "../coordinationContract.ts"
 import { decodeBody, decodeParams, decodeQuery } from "../decode.ts"
-import { ensureBoardLead } from "../ensureBoardLead.ts"
+import { ensureBoardLead } from "../../agents/http/ensureBoardLead.ts"
 import { json } from "../respond.ts"
 
 type LeadMessage = z.infer<typeof LeadMessageBody>

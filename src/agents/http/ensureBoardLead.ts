@@ -1,9 +1,9 @@
 import { Effect, Option } from "effect"
-import type { HeartbeatConfig, IdentityProfile } from "../../machines/agent/agentTypes.ts"
-import { AgentRepo } from "../store/AgentRepo.ts"
-import type { BoardRow } from "../store/BoardRepo.ts"
-import { isUniqueViolation } from "../store/sqlErrors.ts"
-import { notFound } from "./ApiError.ts"
+import type { HeartbeatConfig, IdentityProfile } from "../../../machines/agent/agentTypes.ts"
+import { AgentRepo } from "../../store/AgentRepo.ts"
+import type { BoardRow } from "../../store/BoardRepo.ts"
+import { isUniqueViolation } from "../../store/sqlErrors.ts"
+import { notFound } from "../../http/ApiError.ts"
 import { createAgent } from "./createAgent.ts"
 
 /** A lead's identity unless the operator gives one. */

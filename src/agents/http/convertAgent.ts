@@ -1,9 +1,9 @@
 import { Effect, Option } from "effect"
-import type { ConvertedIdentity } from "../../machines/agent/agentTypes.ts"
-import { gatewayAgentIdFor, sessionKeyFor } from "../agents/naming.ts"
-import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
-import { conflict, invalid } from "./ApiError.ts"
-import { activeGateway, boardOrInvalid } from "./lookups.ts"
+import type { ConvertedIdentity } from "../../../machines/agent/agentTypes.ts"
+import { gatewayAgentIdFor, sessionKeyFor } from "../naming.ts"
+import { AgentRepo, type AgentRow } from "../../store/AgentRepo.ts"
+import { conflict, invalid } from "../../http/ApiError.ts"
+import { activeGateway, boardOrInvalid } from "../../http/lookups.ts"
 
 /** The identity `agent` takes as the gateway-main agent, or as a worker on `boardId`. */
 const identityFor = (agent: AgentRow, boardId: string | null): ConvertedIdentity => {
