@@ -4,6 +4,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { agentsHttp } from "../agents/http/agentsHttp.ts"
+import { boardsHttp } from "../boards/http/boardsHttp.ts"
 import { fleetHttp } from "../fleet/http/fleetHttp.ts"
 import { messagesHttp } from "../messages/http/messagesHttp.ts"
 import { streamsHttp } from "../streams/http/streamsHttp.ts"
@@ -13,7 +14,6 @@ import { resolveAdminToken } from "./adminToken.ts"
 import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
 import { agentApiRoutes } from "./routes/agentApiRoutes.ts"
 import { boardMemoryRoutes } from "./routes/boardMemoryRoutes.ts"
-import { boardRoutes } from "./routes/boardRoutes.ts"
 import { docsRoutes } from "./routes/docsRoutes.ts"
 import { inboxRoutes } from "./routes/inboxRoutes.ts"
 import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
@@ -21,10 +21,9 @@ import { metricsRoutes } from "./routes/metricsRoutes.ts"
 import { onboardingRoutes } from "./routes/onboardingRoutes.ts"
 import { syncRoutes } from "./routes/syncRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
-import { taskRoutes } from "./routes/taskRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardRoutes, taskRoutes, syncRoutes, inboxRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncRoutes, inboxRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

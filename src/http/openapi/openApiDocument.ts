@@ -1,13 +1,13 @@
 import { createDocument, type CreateDocumentOptions, type ZodOpenApiObject } from "zod-openapi"
 import packageJson from "../../../package.json" with { type: "json" }
 import { agentsApi } from "../../agents/http/agentsApi.ts"
+import { boardsApi } from "../../boards/http/boardsApi.ts"
 import { fleetApi } from "../../fleet/http/fleetApi.ts"
 import { messagesApi } from "../../messages/http/messagesApi.ts"
 import { streamsApi } from "../../streams/http/streamsApi.ts"
 import { openApiPaths } from "../serve.ts"
 import { agentApiPaths } from "./agentApiPaths.ts"
 import { boardMemoryPaths } from "./boardMemoryPaths.ts"
-import { boardPaths } from "./boardPaths.ts"
 import { inboxPaths } from "./inboxPaths.ts"
 import { syncPaths } from "./syncPaths.ts"
 import { SyncJobEventSchema } from "./syncSchemas.ts"
@@ -60,7 +60,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...openApiPaths([fleetApi, agentsApi, streamsApi, messagesApi]), ...systemPaths, ...syncPaths, ...boardPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
+    paths: { ...openApiPaths([fleetApi, agentsApi, streamsApi, messagesApi, boardsApi]), ...systemPaths, ...syncPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },
