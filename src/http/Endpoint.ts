@@ -60,6 +60,8 @@ export type Access =
 export interface JsonAnswer<S extends z.ZodType = z.ZodType> {
   readonly description: string
   readonly schema: S
+  /** Response headers worth documenting (e.g. `Location`). */
+  readonly headers?: z.ZodObject
 }
 
 /** A non-JSON answer (a page, a script, a text format, an event stream): the handler builds the response itself. */
@@ -69,7 +71,8 @@ export interface RawAnswer {
   readonly schema: z.ZodType
 }
 
-export const answer = <S extends z.ZodType>(description: string, schema: S): JsonAnswer<S> => ({ description, schema })
+export const answer = <S extends z.ZodType>(description: string, schema: S, headers?: z.ZodObject): JsonAnswer<S> =>
+  headers === undefined ? { description, schema } : { description, schema, headers }
 
 export const raw = (description: string, contentType: string, schema: z.ZodType): RawAnswer => ({ description, contentType, schema })
 

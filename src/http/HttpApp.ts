@@ -8,6 +8,7 @@ import { boardsHttp } from "../boards/http/boardsHttp.ts"
 import { fleetHttp } from "../fleet/http/fleetHttp.ts"
 import { messagesHttp } from "../messages/http/messagesHttp.ts"
 import { streamsHttp } from "../streams/http/streamsHttp.ts"
+import { syncHttp } from "../sync/http/syncHttp.ts"
 import { inspectRoutes } from "../inspect/inspectRoutes.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
@@ -19,11 +20,10 @@ import { inboxRoutes } from "./routes/inboxRoutes.ts"
 import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
 import { metricsRoutes } from "./routes/metricsRoutes.ts"
 import { onboardingRoutes } from "./routes/onboardingRoutes.ts"
-import { syncRoutes } from "./routes/syncRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncRoutes, inboxRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

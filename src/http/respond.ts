@@ -9,6 +9,7 @@ import type { GatewayIncompatible, GatewayUnreachable } from "../fleet/probeGate
 import type { InboxContactNotFound, InboxIdempotencyConflict, InboxMessageNotFound, InboxReportConflict } from "../inbox/InboxErrors.ts"
 import type { MessageIdempotencyConflict, MessageNotFound, MessageTargetNotFound } from "../messages/MessageErrors.ts"
 import { isUniqueViolation } from "../store/sqlErrors.ts"
+import type { SyncBoardNotFound, SyncGatewayDeleting, SyncGatewayNotFound, SyncJobNotFound } from "../sync/SyncJobErrors.ts"
 import type { ApiError } from "./ApiError.ts"
 
 /** 503 with `Retry-After` (s). */
@@ -35,6 +36,10 @@ type DomainError =
   | MessageIdempotencyConflict
   | MessageTargetNotFound
   | MessageNotFound
+  | SyncGatewayNotFound
+  | SyncGatewayDeleting
+  | SyncBoardNotFound
+  | SyncJobNotFound
 
 export type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentPersistTimeout | SqlError | DomainError
 
@@ -45,7 +50,14 @@ const COORDINATION_STATUS = { forbidden: 403, not_found: 404, invalid: 422, conf
 const domainAnswer = (error: DomainError): readonly [number, string] => {
   switch (error._tag) {
     case "GatewayNotFound":
+    case "SyncGatewayNotFound":
       return [404, "gateway not found"]
+    case "SyncGatewayDeleting":
+      return [409, "the gateway is being deleted; nothing is synced to it"]
+    case "SyncBoardNotFound":
+      return [404, "board on this gateway not found"]
+    case "SyncJobNotFound":
+      return [404, "sync job not found"]
     case "GatewaySessionNotFound":
       return [404, "session not found"]
     case "GatewayNameTaken":

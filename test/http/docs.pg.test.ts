@@ -11,7 +11,7 @@ import { GatewayView, RegisteredGateway } from "../../src/fleet/http/GatewayView
 import { InboxPolled } from "../../src/http/openapi/inboxPaths.ts"
 import { buildOpenApiDocument } from "../../src/http/openapi/openApiDocument.ts"
 import { TransitionView } from "../../src/streams/http/TransitionView.ts"
-import { SyncJobReport, SyncJobStarted } from "../../src/http/openapi/syncSchemas.ts"
+import { SyncJobReport, SyncJobStarted } from "../../src/sync/http/SyncJobView.ts"
 import { ActivityView, AgentView, BoardView, listOf, pageOf, TaskView } from "../../src/http/openapi/viewSchemas.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"

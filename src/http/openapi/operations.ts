@@ -69,7 +69,14 @@ export const operationOf = (operationId: string, spec: EndpointSpec): ZodOpenApi
     ...(spec.headers === undefined ? {} : { header: spec.headers })
   }
   const responses: ZodOpenApiResponsesObject = Object.fromEntries(
-    Object.entries(spec.responses).map(([code, answer]) => [code, { description: answer.description, content: { ["contentType" in answer ? answer.contentType : "application/json"]: { schema: answer.schema } } }])
+    Object.entries(spec.responses).map(([code, answer]) => [
+      code,
+      {
+        description: answer.description,
+        ...("headers" in answer && answer.headers !== undefined ? { headers: answer.headers } : {}),
+        content: { ["contentType" in answer ? answer.contentType : "application/json"]: { schema: answer.schema } }
+      }
+    ])
   )
   const shared = spec.access.kind === "public" ? [] : AUTHENTICATED
   return {

@@ -1,23 +1,23 @@
 import { Effect } from "effect"
 import { z } from "zod"
-import type { SyncJobOptions } from "../store/SyncJobRepo.ts"
-import { invalid } from "./ApiError.ts"
+import type { SyncJobOptions } from "../../store/SyncJobRepo.ts"
+import { invalid } from "../../http/ApiError.ts"
 
 /**
  * The template sync contract (`POST /api/v1/gateways/{id}/templates/sync`, docs/operations.md
  * §6.8): Mission Control's query flags, also accepted as a JSON body. Unknown names are refused, so
  * a misspelt flag is a 422 rather than a silent default.
  */
-const queryFlag = z.stringbool().optional()
+const flag = (description: string) => z.stringbool().optional().meta({ description: `${description} \`true\` or \`false\`; also accepted in the JSON body.` })
 
 export const SyncQuery = z.strictObject({
-  include_main: queryFlag,
-  lead_only: queryFlag,
-  reset_sessions: queryFlag,
-  rotate_tokens: queryFlag,
-  force_bootstrap: queryFlag,
-  overwrite: queryFlag,
-  board_id: z.uuid().optional()
+  include_main: flag("Also sync the gateway-main agent (default true)."),
+  lead_only: flag("Only board leads."),
+  reset_sessions: flag("Reset each agent's session."),
+  rotate_tokens: flag("Mint a new token for every agent."),
+  force_bootstrap: flag("Write BOOTSTRAP.md again."),
+  overwrite: flag("Overwrite files agents may edit (USER.md, MEMORY.md)."),
+  board_id: z.uuid().optional().meta({ description: "Only this board's agents." })
 })
 
 export const SyncBody = z.strictObject({

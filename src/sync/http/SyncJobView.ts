@@ -1,9 +1,6 @@
 import { z } from "zod"
-import type { SyncJobEvent } from "../../sync/SyncJobFeed.ts"
-import type { SyncAgentView, SyncJobReport as SyncJobReportType, SyncProgress as SyncProgressType } from "../../sync/syncJobReport.ts"
-import type { Conforms, Expect } from "./conforms.ts"
 
-/** Response schemas of template sync (`/api/v1/gateways/{id}/templates/sync`), OpenAPI only. */
+/** Response schemas of template sync (`/api/v1/gateways/{id}/templates/sync`); handlers and the event stream are typed against them. */
 
 const status = z.enum(["queued", "running", "done", "failed"])
 const time = z.iso.datetime({ offset: true })
@@ -67,9 +64,3 @@ export const SyncJobEventSchema = z
   ])
   .meta({ id: "SyncJobEvent" })
 
-export type SyncSchemasConform = [
-  Expect<Conforms<SyncJobReportType, typeof SyncJobReport>>,
-  Expect<Conforms<SyncAgentView, typeof SyncAgentResult>>,
-  Expect<Conforms<SyncProgressType, typeof SyncProgress>>,
-  Expect<Conforms<Extract<SyncJobEvent, { type: "agent" }>, (typeof SyncJobEventSchema.options)[1]>>
-]
