@@ -6,6 +6,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { agentsHttp } from "../agents/http/agentsHttp.ts"
 import { boardsHttp } from "../boards/http/boardsHttp.ts"
 import { fleetHttp } from "../fleet/http/fleetHttp.ts"
+import { inboxHttp } from "../inbox/http/inboxHttp.ts"
 import { messagesHttp } from "../messages/http/messagesHttp.ts"
 import { streamsHttp } from "../streams/http/streamsHttp.ts"
 import { syncHttp } from "../sync/http/syncHttp.ts"
@@ -16,14 +17,13 @@ import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
 import { agentApiRoutes } from "./routes/agentApiRoutes.ts"
 import { boardMemoryRoutes } from "./routes/boardMemoryRoutes.ts"
 import { docsRoutes } from "./routes/docsRoutes.ts"
-import { inboxRoutes } from "./routes/inboxRoutes.ts"
 import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
 import { metricsRoutes } from "./routes/metricsRoutes.ts"
 import { onboardingRoutes } from "./routes/onboardingRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

@@ -1,10 +1,17 @@
 import { z } from "zod"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, IdParams, PageQuery, WaitQuery } from "../../http/contract.ts"
 import { answer, endpoints } from "../../http/Endpoint.ts"
-import { ActivityQuery } from "../../http/inboxContract.ts"
 import { pageOf } from "../../http/lists.ts"
 import { ALL_AGENTS } from "../../http/openapi/operations.ts"
 import { ActivityView, AgentView } from "./AgentView.ts"
+
+/** The activity log's filters and page (an agent reads only its own entries). */
+const ActivityQuery = z.object({
+  agent_id: z.uuid().optional(),
+  board_id: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0)
+})
 
 const agent = (description: string) => answer(description, AgentView)
 const still = agent("Accepted; `wait_for` was not reached within `timeout_ms` (the current state).")

@@ -3,6 +3,7 @@ import packageJson from "../../../package.json" with { type: "json" }
 import { agentsApi } from "../../agents/http/agentsApi.ts"
 import { boardsApi } from "../../boards/http/boardsApi.ts"
 import { fleetApi } from "../../fleet/http/fleetApi.ts"
+import { inboxApi } from "../../inbox/http/inboxApi.ts"
 import { messagesApi } from "../../messages/http/messagesApi.ts"
 import { streamsApi } from "../../streams/http/streamsApi.ts"
 import { syncApi } from "../../sync/http/syncApi.ts"
@@ -10,7 +11,6 @@ import { SyncJobEventSchema } from "../../sync/http/SyncJobView.ts"
 import { openApiPaths } from "../serve.ts"
 import { agentApiPaths } from "./agentApiPaths.ts"
 import { boardMemoryPaths } from "./boardMemoryPaths.ts"
-import { inboxPaths } from "./inboxPaths.ts"
 import { systemPaths } from "./systemPaths.ts"
 
 const DESCRIPTION = `Orchestration for fleets of OpenClaw agents. Every agent is a durable state machine; its
@@ -60,7 +60,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...openApiPaths([fleetApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi]), ...systemPaths, ...inboxPaths, ...agentApiPaths, ...boardMemoryPaths },
+    paths: { ...openApiPaths([fleetApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi, inboxApi]), ...systemPaths, ...agentApiPaths, ...boardMemoryPaths },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },

@@ -1,12 +1,12 @@
 import { z } from "zod"
 
 /**
- * The contract of the agent inbox (`/api/gateway/*`, docs/operations.md §6.16) and the activity feed:
+ * The request schemas of the agent inbox (`/api/gateway/*`, docs/operations.md §6.16):
  * request schemas only, kept apart from the handlers. Agents are LLMs, so each message says
  * what is wrong; unknown fields are refused rather than ignored.
  */
 const uuid = z.uuid()
-/** NUL and lone surrogates are refused for every field by the request decoding (`decode.ts`). */
+/** NUL and lone surrogates are refused for every field by the request decoding (`src/http/decode.ts`). */
 const text = (max: number) => z.string().min(1, "must not be empty").max(max)
 
 export const AgentIdParams = z.object({ agent_id: uuid })
@@ -24,10 +24,3 @@ export const SendMessageBody = z.strictObject({
 })
 
 export const InboxHeartbeatBody = z.strictObject({ status: z.string().trim().min(1).max(64).optional() })
-
-export const ActivityQuery = z.object({
-  agent_id: uuid.optional(),
-  board_id: uuid.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).default(0)
-})
