@@ -45,13 +45,15 @@ export interface AgentHints {
  * - `public`: anyone;
  * - `admin`: `Authorization: Bearer <admin token>`, tagged with the resource;
  * - `agents` / `agentsOrAdmin`: an agent of one of `roles` with its own token (`denied` is the 403
- *   for another role), and for the latter the admin too;
+ *   for another role), and for the latter the admin too. `checkedBy: "context"`: the context
+ *   checks the role itself, with the finer rule it states (the lead *of this board*), so its
+ *   refusal can name the board;
  * - `inbox` / `inboxOrAdmin`: the agent's inbox key (`X-Api-Key`), and for the latter the admin too.
  */
 export type Access =
   | { readonly kind: "public" }
   | { readonly kind: "admin"; readonly resource: ResourceTag }
-  | ({ readonly kind: "agents"; readonly roles: ReadonlyArray<RoleTag>; readonly denied?: string } & AgentHints)
+  | ({ readonly kind: "agents"; readonly roles: ReadonlyArray<RoleTag>; readonly denied?: string; readonly checkedBy?: "context" } & AgentHints)
   | ({ readonly kind: "agentsOrAdmin"; readonly roles: ReadonlyArray<RoleTag>; readonly denied?: string; readonly resource: ResourceTag } & AgentHints)
   | ({ readonly kind: "inbox" } & AgentHints)
   | ({ readonly kind: "inboxOrAdmin"; readonly resource: ResourceTag } & AgentHints)

@@ -5,6 +5,7 @@ import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { agentsHttp } from "../agents/http/agentsHttp.ts"
 import { boardsHttp } from "../boards/http/boardsHttp.ts"
+import { coordinationHttp } from "../coordination/http/coordinationHttp.ts"
 import { fleetHttp } from "../fleet/http/fleetHttp.ts"
 import { inboxHttp } from "../inbox/http/inboxHttp.ts"
 import { messagesHttp } from "../messages/http/messagesHttp.ts"
@@ -14,16 +15,12 @@ import { inspectRoutes } from "../inspect/inspectRoutes.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
 import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
-import { agentApiRoutes } from "./routes/agentApiRoutes.ts"
-import { boardMemoryRoutes } from "./routes/boardMemoryRoutes.ts"
 import { docsRoutes } from "./routes/docsRoutes.ts"
-import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
 import { metricsRoutes } from "./routes/metricsRoutes.ts"
-import { onboardingRoutes } from "./routes/onboardingRoutes.ts"
 import { systemRoutes } from "./routes/systemRoutes.ts"
 
 /** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes).pipe(
+export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, coordinationHttp).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

@@ -13,8 +13,8 @@ import { handle, type KnownError } from "./respond.ts"
 const ADMIN = { kind: "admin" } as const
 
 /** A restricted entry checks the calling agent's role (one read of its row); an entry open to every role does not. */
-const checkRole = (access: { readonly roles: ReadonlyArray<string>; readonly denied?: string }, agentId: string) =>
-  access.roles.length === 3
+const checkRole = (access: { readonly roles: ReadonlyArray<string>; readonly denied?: string; readonly checkedBy?: "context" }, agentId: string) =>
+  access.roles.length === 3 || access.checkedBy === "context"
     ? Effect.void
     : Effect.flatMap(AgentRepo, (repo) => repo.get(agentId)).pipe(
         Effect.flatMap((row) => {

@@ -2,6 +2,7 @@ import { createDocument, type CreateDocumentOptions, type ZodOpenApiObject } fro
 import packageJson from "../../../package.json" with { type: "json" }
 import { agentsApi } from "../../agents/http/agentsApi.ts"
 import { boardsApi } from "../../boards/http/boardsApi.ts"
+import { coordinationApi } from "../../coordination/http/coordinationApi.ts"
 import { fleetApi } from "../../fleet/http/fleetApi.ts"
 import { inboxApi } from "../../inbox/http/inboxApi.ts"
 import { messagesApi } from "../../messages/http/messagesApi.ts"
@@ -9,8 +10,6 @@ import { streamsApi } from "../../streams/http/streamsApi.ts"
 import { syncApi } from "../../sync/http/syncApi.ts"
 import { SyncJobEventSchema } from "../../sync/http/SyncJobView.ts"
 import { openApiPaths } from "../serve.ts"
-import { agentApiPaths } from "./agentApiPaths.ts"
-import { boardMemoryPaths } from "./boardMemoryPaths.ts"
 import { systemPaths } from "./systemPaths.ts"
 
 const DESCRIPTION = `Orchestration for fleets of OpenClaw agents. Every agent is a durable state machine; its
@@ -60,7 +59,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...openApiPaths([fleetApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi, inboxApi]), ...systemPaths, ...agentApiPaths, ...boardMemoryPaths },
+    paths: { ...openApiPaths([fleetApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi, inboxApi, coordinationApi]), ...systemPaths },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },

@@ -2,7 +2,7 @@ import { z } from "zod"
 
 /**
  * The HTTP contract of the coordination API (`/api/v1/agent/*`, board memory, onboarding,
- * message look-ups): the request shapes of docs/operations.md §6.12 (roles §6.2, messages §6.11), kept apart
+ * the lead messages): the request shapes of docs/operations.md §6.12 (roles §6.2, messages §6.11), kept apart
  * from the handlers. Types are inferred.
  */
 const uuid = z.uuid()
@@ -11,7 +11,6 @@ const tag = z.string().trim().min(1).max(64)
 
 export const BoardParams = z.object({ board_id: uuid })
 export const BoardAgentParams = z.object({ board_id: uuid, agent_id: uuid })
-export const MessageParams = z.object({ id: uuid })
 
 /** `GET /agent/agents`: a board agent may name its own board only; the main agent any board of its gateway. */
 export const AgentScopeQuery = z.object({
@@ -19,12 +18,6 @@ export const AgentScopeQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(200),
   offset: z.coerce.number().int().min(0).default(0)
 })
-
-/**
- * How long a send waits for its delivery before answering (ms): 200 delivered, 202 still
- * pending (look it up at `GET /api/v1/messages/{id}`), 502 failed with the reason.
- */
-export const DeliveryWaitQuery = z.object({ wait_ms: z.coerce.number().int().min(0).max(60_000).default(5_000) })
 
 export const NudgeBody = z.strictObject({ message: text(8_000) })
 
