@@ -3,8 +3,18 @@ import type { Effect } from "effect"
 import type { z } from "zod"
 import type { Caller } from "./auth.ts"
 import type { InboxCaller } from "./inboxAuth.ts"
-import type { FailureCode, ResourceTag, RoleTag } from "./openapi/operations.ts"
 import type { KnownError } from "./respond.ts"
+
+/** The resource an admin operation acts on (its second OpenAPI tag). */
+export type ResourceTag = "gateways" | "boards" | "tasks" | "agents" | "template-sync" | "activity" | "messages" | "system"
+
+/** The role tags agents filter operations by (docs/operations.md §6.2). */
+export type RoleTag = "agent-main" | "agent-lead" | "agent-worker"
+
+export const ALL_AGENTS: ReadonlyArray<RoleTag> = ["agent-main", "agent-lead", "agent-worker"]
+
+/** The error answers an entry may list (their shapes are in `openapi/operations.ts`). */
+export type FailureCode = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 502 | 503
 
 /**
  * One endpoint, declared once (docs/architecture.md §7): method, path, the zod schemas of its

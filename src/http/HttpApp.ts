@@ -11,16 +11,13 @@ import { inboxHttp } from "../inbox/http/inboxHttp.ts"
 import { messagesHttp } from "../messages/http/messagesHttp.ts"
 import { streamsHttp } from "../streams/http/streamsHttp.ts"
 import { syncHttp } from "../sync/http/syncHttp.ts"
-import { inspectRoutes } from "../inspect/inspectRoutes.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
 import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
-import { docsRoutes } from "./routes/docsRoutes.ts"
-import { metricsRoutes } from "./routes/metricsRoutes.ts"
-import { systemRoutes } from "./routes/systemRoutes.ts"
+import { systemHttp } from "./systemHttp.ts"
 
-/** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, coordinationHttp).pipe(
+/** Every context's routes, each from its table (`<context>/http/<context>Http.ts`); an unexpected failure inside a handler is a JSON 500 (logged). */
+export const router = HttpRouter.concatAll(systemHttp, fleetHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, coordinationHttp).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

@@ -127,6 +127,3 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
       }
     })
   )
-
-/** A JSON answer (for the legacy routers not yet on the table). */
-export const json = (body: unknown, status = 200) => HttpServerResponse.unsafeJson(body, { status })

@@ -1,8 +1,7 @@
 import { z } from "zod"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, IdParams, PageQuery, WaitQuery } from "../../http/contract.ts"
-import { answer, endpoints } from "../../http/Endpoint.ts"
+import { ALL_AGENTS, answer, endpoints } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
-import { ALL_AGENTS } from "../../http/openapi/operations.ts"
 import { ActivityView, AgentView } from "./AgentView.ts"
 
 /** The activity log's filters and page (an agent reads only its own entries). */

@@ -10,7 +10,7 @@ import { streamsApi } from "../../streams/http/streamsApi.ts"
 import { syncApi } from "../../sync/http/syncApi.ts"
 import { SyncJobEventSchema } from "../../sync/http/SyncJobView.ts"
 import { openApiPaths } from "../serve.ts"
-import { systemPaths } from "./systemPaths.ts"
+import { systemApi } from "../systemApi.ts"
 
 const DESCRIPTION = `Orchestration for fleets of OpenClaw agents. Every agent is a durable state machine; its
 \`state\` says where it is and why.
@@ -59,7 +59,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: { ...openApiPaths([fleetApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi, inboxApi, coordinationApi]), ...systemPaths },
+    paths: { ...openApiPaths([systemApi, fleetApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi, inboxApi, coordinationApi]) },
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },

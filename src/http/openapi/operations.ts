@@ -1,6 +1,6 @@
 import type { z } from "zod"
 import type { ZodOpenApiOperationObject, ZodOpenApiResponseObject, ZodOpenApiResponsesObject } from "zod-openapi"
-import type { EndpointSpec } from "../Endpoint.ts"
+import type { EndpointSpec, FailureCode } from "../Endpoint.ts"
 import { ErrorBody } from "./ErrorBody.ts"
 
 /**
@@ -10,14 +10,10 @@ import { ErrorBody } from "./ErrorBody.ts"
  * `agent-worker`, plus `x-llm-intent` and `x-when-to-use`; admin operations carry `admin`
  * and the resource they act on.
  */
-export type ResourceTag = "gateways" | "boards" | "tasks" | "agents" | "template-sync" | "activity" | "messages" | "system"
-export type RoleTag = "agent-main" | "agent-lead" | "agent-worker"
-
-export const ALL_AGENTS: ReadonlyArray<RoleTag> = ["agent-main", "agent-lead", "agent-worker"]
 
 const failure = (id: string, description: string): ZodOpenApiResponseObject => ({ id, description, content: { "application/json": { schema: ErrorBody } } })
 
-const FAILURES = {
+const FAILURES: Readonly<Record<FailureCode, ZodOpenApiResponseObject>> = {
   400: failure("BadRequest", "The request body could not be read."),
   401: failure("Unauthorized", "Missing or invalid credentials."),
   403: failure("Forbidden", "Authenticated, but not allowed to do this."),
@@ -28,9 +24,7 @@ const FAILURES = {
   429: failure("TooManyFailures", "Too many failed authentications for this credential or address; retry after `Retry-After` seconds with a valid one."),
   502: failure("GatewayUnreachable", "The gateway could not be reached."),
   503: failure("Unavailable", "Agent actors are still being restored, or the database has not saved the change yet; retry after `Retry-After` seconds.")
-} as const
-
-export type FailureCode = keyof typeof FAILURES
+}
 
 /** The operation's own answers win over the shared ones; listed in status order. A body that can be unreadable (400) can be too large (413). */
 export const withFailures = (responses: ZodOpenApiResponsesObject, codes: ReadonlyArray<FailureCode>): ZodOpenApiResponsesObject => {

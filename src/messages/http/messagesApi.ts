@@ -1,8 +1,7 @@
 import { z } from "zod"
 import { IdParams, PageQuery } from "../../http/contract.ts"
-import { answer, endpoints } from "../../http/Endpoint.ts"
+import { ALL_AGENTS, answer, endpoints } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
-import { ALL_AGENTS } from "../../http/openapi/operations.ts"
 import { LedgerMessage } from "./MessageView.ts"
 
 /**
