@@ -1,5 +1,6 @@
 import { z } from "zod"
-import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, IdParams, PageQuery, WaitQuery } from "../../http/contract.ts"
+import { IdParams, PageQuery } from "../../http/contract.ts"
+import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, WaitQuery } from "./agentRequests.ts"
 import { ALL_AGENTS, answer, endpoints } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
 import { ActivityView, AgentView } from "./AgentView.ts"

@@ -7,7 +7,7 @@ import { AgentRepo, type AgentRow } from "../../store/AgentRepo.ts"
 import { isUniqueViolation } from "../../store/sqlErrors.ts"
 import { TaskRepo } from "../../store/TaskRepo.ts"
 import { conflict } from "../../http/ApiError.ts"
-import type { AgentUpdate } from "../../http/contract.ts"
+import type { AgentUpdate } from "./agentRequests.ts"
 import { planConversion } from "./convertAgent.ts"
 
 /**

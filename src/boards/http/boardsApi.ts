@@ -1,5 +1,7 @@
 import { AgentView } from "../../agents/http/AgentView.ts"
-import { BoardCreate, BoardQuery, BoardUpdate, IdParams, LeadEnsure, TaskCreate, TaskParams, TaskQuery, TaskUpdate, WaitQuery } from "../../http/contract.ts"
+import { LeadEnsure, WaitQuery } from "../../agents/http/agentRequests.ts"
+import { IdParams } from "../../http/contract.ts"
+import { BoardCreate, BoardQuery, BoardUpdate, TaskCreate, TaskParams, TaskQuery, TaskUpdate } from "./boardRequests.ts"
 import { answer, endpoints } from "../../http/Endpoint.ts"
 import { listOf } from "../../http/lists.ts"
 import { BoardView, Ok, TaskView } from "./BoardView.ts"

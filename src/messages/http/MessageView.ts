@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { z } from "zod"
 import { answer, reply, type Shape } from "../../http/Endpoint.ts"
-import { IdempotencyKey } from "../../http/gatewayQueryContract.ts"
+import { IdempotencyKey } from "../../http/contract.ts"
 import type { MessageRow } from "../../store/MessageRepo.ts"
 import { MessageLedger } from "../MessageLedger.ts"
 
