@@ -2,6 +2,7 @@ import { z } from "zod"
 import { name } from "../../http/contract.ts"
 import { isLiveCursor } from "../../store/AgentRepo.ts"
 import { DEFAULT_STUCK_AFTER_S } from "../../store/fleetQueries.ts"
+import { DEFAULT_HEARTBEAT } from "../defaultHeartbeat.ts"
 import { knownStatesAndTags } from "../machineVocabulary.ts"
 
 /** Request schemas of `/api/v1/agents` and the heartbeats (docs/operations.md §6.2). Types are inferred. */
@@ -9,8 +10,8 @@ const uuid = z.uuid()
 
 /** A heartbeat cadence such as "10m", "30s" or "1h" (`agents.entries.<id>.heartbeat.every`). */
 export const HeartbeatConfigInput = z.strictObject({
-  every: z.string().regex(/^[1-9]\d*(s|m|h)$/, 'must look like "30s", "10m" or "1h" (more than zero)').default("10m"),
-  target: z.enum(["none", "last", "owner"]).default("none")
+  every: z.string().regex(/^[1-9]\d*(s|m|h)$/, 'must look like "30s", "10m" or "1h" (more than zero)').default(DEFAULT_HEARTBEAT.every),
+  target: z.enum(["none", "last", "owner"]).default(DEFAULT_HEARTBEAT.target)
 })
 
 const IdentityProfile = z.record(z.string().max(64), z.union([z.string().max(2_000), z.array(z.string().max(500)).max(20), z.null()]))

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Option } from "effect"
 import type { AgentRole, HeartbeatConfig, IdentityProfile } from "../../../machines/agent/agentTypes.ts"
+import { DEFAULT_HEARTBEAT } from "../defaultHeartbeat.ts"
 import { AgentSystem } from "../AgentSystem.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import type { BoardRow } from "../../store/BoardRepo.ts"
 import { conflict } from "../../http/ApiError.ts"
 import { activeGateway } from "../../http/lookups.ts"
 
-export const DEFAULT_HEARTBEAT: HeartbeatConfig = { every: "10m", target: "none" }
 
 export interface NewAgentFields {
   readonly name: string
