@@ -60,7 +60,7 @@ const path = (text: string): Row["probe"] => () => ({ path: text })
 
 /** Every row: keep them grouped by route file, in router order. */
 const MATRIX: Readonly<Record<string, Row>> = {
-  // systemRoutes, docsRoutes, metricsRoutes, inspectRoutes: public.
+  // systemApi (health, machine, OpenAPI, docs, metrics) and inspectApi: public.
   "GET /healthz": { who: EVERYONE, probe: path("/healthz") },
   "GET /readyz": { who: EVERYONE, probe: path("/readyz") },
   "GET /api/v1/machines/agent": { who: EVERYONE, probe: path("/api/v1/machines/agent") },
