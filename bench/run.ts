@@ -10,6 +10,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   fleetView: async () => (await import("./fleetView.ts")).fleetView(),
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
   heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput(),
+  clusterTakeover: async () => (await import("./clusterTakeover.ts")).clusterTakeover(),
   // With tracing unset, exporting, and (given a checkout's path: `tracingOverhead.ts DIR`) a baseline.
   tracingOverhead: async () => (await import("./tracingOverhead.ts")).tracingOverhead()
 }

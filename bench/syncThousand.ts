@@ -6,8 +6,10 @@
  * flight, then a wait until every agent is provisioned. `--concurrency N` sets
  * SWITCHYARD_SYNC_CONCURRENCY (default 8). It also prints how busy this process's event loop was
  * during the sync (service, simulator and load share it): near 100%, the figure measures the
- * process's CPU rather than the gateway round trips.
+ * process's CPU rather than the gateway round trips. `--cpu-prof` profiles this process during
+ * the sync alone (node:inspector) and prints where its CPU went, by package, and the top functions.
  */
+import { Session } from "node:inspector/promises"
 import { performance } from "node:perf_hooks"
 import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../test/support/inProcessService.ts"
@@ -18,6 +20,45 @@ const AGENTS = 1_000
 const IN_FLIGHT = 100
 const flag = process.argv.indexOf("--concurrency")
 const concurrency = flag === -1 ? 8 : Number(process.argv[flag + 1])
+const PROFILE = process.argv.includes("--cpu-prof")
+
+interface Profile {
+  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: { readonly url: string; readonly functionName: string; readonly lineNumber: number } }>
+  readonly samples: ReadonlyArray<number>
+}
+
+/** Self time by package (or the service's own code) and the top functions, idle left out. */
+const summarise = (profile: Profile) => {
+  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]))
+  const byArea = new Map<string, number>()
+  const byFunction = new Map<string, number>()
+  let busy = 0
+  for (const id of profile.samples) {
+    const frame = frames.get(id)
+    if (frame === undefined || frame.functionName === "(idle)") continue
+    busy++
+    const url = frame.url
+    const area =
+      frame.functionName === "(garbage collector)"
+        ? "GC"
+        : url.includes("/node_modules/")
+          ? url.replace(/.*\/node_modules\//, "").split("/").slice(0, url.includes("/node_modules/@") ? 2 : 1).join("/")
+          : url.includes("/test/support/")
+            ? "simulator and test support"
+            : url.includes("/src/") || url.includes("/machines/")
+              ? "service code"
+              : "node internals"
+    byArea.set(area, (byArea.get(area) ?? 0) + 1)
+    const name = `${frame.functionName || "(anonymous)"} ${url.replace(/.*\/(node_modules|src|machines|test)\//, "$1/")}:${frame.lineNumber + 1}`
+    byFunction.set(name, (byFunction.get(name) ?? 0) + 1)
+  }
+  const top = (counts: Map<string, number>, n: number) =>
+    [...counts]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, n)
+      .map(([key, count]) => `${key} ${((100 * count) / Math.max(1, busy)).toFixed(1)}%`)
+  return { areas: top(byArea, 12).join(", "), functions: top(byFunction, 15) }
+}
 
 const provision = async (service: InProcessService, gatewayId: string, boardId: string) => {
   await pool(AGENTS, IN_FLIGHT, async (i) => {
@@ -48,6 +89,12 @@ export const syncThousand = async () => {
     await provision(service, gatewayId, boardId)
     const provisionMs = Date.now() - provisionStarted
 
+    const session = PROFILE ? new Session() : undefined
+    if (session !== undefined) {
+      session.connect()
+      await session.post("Profiler.enable")
+      await session.post("Profiler.start")
+    }
     const before = await service.gatewayStats()
     const loopBefore = performance.eventLoopUtilization()
     const started = Date.now()
@@ -62,6 +109,8 @@ export const syncThousand = async () => {
       await new Promise((r) => setTimeout(r, 100))
     }
     const syncMs = Date.now() - started
+    const profile = session === undefined ? undefined : ((await session.post("Profiler.stop")).profile as unknown as Profile)
+    session?.disconnect()
     const loopBusy = performance.eventLoopUtilization(loopBefore).utilization
     const after = await service.gatewayStats()
     const calls = Object.fromEntries(Object.keys(after.calls).map((method) => [method, (after.calls[method] ?? 0) - (before.calls[method] ?? 0)]).filter(([, n]) => n !== 0))
@@ -75,6 +124,11 @@ export const syncThousand = async () => {
     console.log(`  gateway calls of the sync by method: ${JSON.stringify(calls)}`)
     console.log(`  mean latency by method (ms): ${JSON.stringify(mean)}`)
     console.log(`  this process's event loop was busy ${Math.round(loopBusy * 100)}% of the sync`)
+    if (profile !== undefined) {
+      const { areas, functions } = summarise(profile)
+      console.log(`  CPU of the sync by area (self time): ${areas}`)
+      console.log(`  top functions: ${functions.join("; ")}`)
+    }
   } finally {
     await service.stop()
     await db.drop()

@@ -1,4 +1,4 @@
-import { Clock, Context, Deferred, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Schedule } from "effect"
 import { z } from "zod"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
@@ -16,8 +16,9 @@ export interface AgentEntry {
 export interface AgentConfigBatcherShape {
   /**
    * Wants `agents.entries.<gatewayAgentId>` to carry `entry` (its `name`, `identity.name` and
-   * `heartbeat`). Requests for one gateway that arrive within the batch window (or while its
-   * previous patch is under way) go out as ONE `config.get` + `config.patch` holding every
+   * `heartbeat`). Requests for one gateway that arrive within the batch window (closed early
+   * once every agent preparing on the gateway has finished and asked; see `preparing`), or while
+   * its previous patch is under way, go out as ONE `config.get` + `config.patch` holding every
    * entry that differs; nothing is written when nothing differs. Completes with whether this
    * entry changed. Errors: GatewayError (after retries), shared by every request of the batch.
    */
@@ -64,7 +65,11 @@ export interface HoldLimits {
 }
 
 const DEFAULT_HOLD: HoldLimits = { stallMs: 5_000, maxMs: 15_000 }
-const HOLD_POLL_MS = 25
+/**
+ * After the last preparation on a gateway finishes, how long the batch stays open for that
+ * agent's own request, which follows its preparation at once, ms.
+ */
+const SETTLE_MS = 2
 
 const ConfigEntry = z.looseObject({
   name: z.string().optional(),
@@ -109,7 +114,10 @@ const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntr
     return new Set(changed.map(([agentId]) => agentId))
   }).pipe(Effect.retry(configConflict))
 
-/** `windowMs`: how long a batch stays open for more requests after its first one; `hold`: see `HoldLimits`. */
+/**
+ * `windowMs`: how long a batch stays open for more requests after its first one, at most (it
+ * closes as soon as the agents preparing on the gateway have all finished); `hold`: see `HoldLimits`.
+ */
 export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFAULT_HOLD) =>
   Layer.scoped(
     AgentConfigBatcher,
@@ -155,6 +163,25 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           )
         }).pipe(Effect.provideService(GatewayClient, client))
 
+      /** Completes when the next preparation on the gateway finishes (a signal: nothing polls). */
+      const finishing = new Map<string, Deferred.Deferred<void>>()
+      const nextFinish = (gatewayId: string) => {
+        let next = finishing.get(gatewayId)
+        if (next === undefined) {
+          next = Deferred.unsafeMake<void>(FiberId.none)
+          finishing.set(gatewayId, next)
+        }
+        return Deferred.await(next)
+      }
+      const finished = (gatewayId: string) => {
+        const next = finishing.get(gatewayId)
+        finishing.delete(gatewayId)
+        if (next !== undefined) Deferred.unsafeDone(next, Exit.void)
+      }
+      /** Completes once no agent on the gateway is preparing, woken by each preparation that finishes. */
+      const idle = (gatewayId: string): Effect.Effect<void> =>
+        Effect.suspend(() => (preparing(gatewayId) === 0 ? Effect.void : Effect.zipRight(nextFinish(gatewayId), idle(gatewayId))))
+
       /** After the window, hold while agents on the gateway are still preparing and progressing (see `HoldLimits`). */
       const holdForPreparing = (gatewayId: string) =>
         Effect.gen(function* () {
@@ -162,14 +189,26 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           for (;;) {
             const now = yield* Clock.currentTimeMillis
             const progressed = Math.max(since, lastFinished.get(gatewayId) ?? 0)
-            if (preparing(gatewayId) === 0 || now - progressed >= hold.stallMs) return
-            yield* Effect.sleep(Duration.millis(HOLD_POLL_MS))
+            const quiet = hold.stallMs - (now - progressed)
+            if (preparing(gatewayId) === 0 || quiet <= 0) return
+            // Woken by the next preparation to finish, or when progress has stalled.
+            yield* Effect.raceFirst(nextFinish(gatewayId), Effect.sleep(Duration.millis(quiet)))
           }
         }).pipe(Effect.timeout(Duration.millis(hold.maxMs)), Effect.ignore)
 
+      /**
+       * A batch closes after the window, or earlier once the agents that were preparing on the
+       * gateway have all finished (their requests follow at once: nothing else is coming); then it
+       * is held while agents are still preparing (`holdForPreparing`).
+       */
       const schedule = (gatewayId: string) =>
-        Effect.sleep(Duration.millis(windowMs)).pipe(
+        Effect.raceFirst(
+          Effect.sleep(Duration.millis(windowMs)),
+          preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
+        ).pipe(
           Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? holdForPreparing(gatewayId) : Effect.void))),
+          // `set` schedules from an uninterruptible region: the waits must stay interruptible (a race interrupts its loser).
+          Effect.interruptible,
           Effect.zipRight(flush(gatewayId)),
           Effect.forkIn(scope),
           Effect.asVoid
@@ -210,6 +249,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
                 Effect.sync(() => {
                   preparingCount.set(gatewayId, preparing(gatewayId) - 1)
                   lastFinished.set(gatewayId, now)
+                  finished(gatewayId)
                 })
               )
           )

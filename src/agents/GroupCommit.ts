@@ -3,7 +3,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
-import { TransitionRepo, type NewTransition } from "../store/TransitionRepo.ts"
+import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
+import { TransitionRepo, type NewTransition, type RankedTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
 
 /** One agent's write: its newest snapshot with everything that must commit with it. */
@@ -17,6 +18,11 @@ export interface AgentWrite {
   readonly activity: ReadonlyArray<ActivityEntry>
   /** Transitions, in version order. */
   readonly transitions: ReadonlyArray<NewTransition>
+  /**
+   * A liveness change saved with this snapshot (a heartbeat that left the state as it was): not
+   * a transition row, but the agent's newest change for the stream, at `version`.
+   */
+  readonly beat: { readonly gatewayId: string; readonly boardId: string | null; readonly at: Date } | undefined
   /** When set, the agent's transition history is first trimmed to this many rows. */
   readonly pruneTo: number | undefined
 }
@@ -43,6 +49,36 @@ export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupComm
 /** Writes per transaction at most (a 1,000-row statement stays far below Postgres' limits). */
 export const MAX_BATCH = 1_000
 
+/** The stream changes (transitions and beats) a write adds to its transaction. */
+const changesOf = (write: AgentWrite) => write.transitions.length + (write.beat === undefined ? 0 : 1)
+
+/**
+ * The transitions and beats of `writes`, ranked in one transaction: in write order, each
+ * agent's transitions in version order, its beat after them (docs/architecture.md §8.1).
+ */
+export const rankChanges = (writes: ReadonlyArray<AgentWrite>) => {
+  const transitions: RankedTransition[] = []
+  const beats: NewBeat[] = []
+  let rank = 0
+  for (const write of writes) {
+    for (const transition of write.transitions) transitions.push({ ...transition, agentId: write.agentId, rank: rank++ })
+    if (write.beat !== undefined) beats.push({ ...write.beat, agentId: write.agentId, version: write.version, rank: rank++ })
+  }
+  return { transitions, beats }
+}
+
+/** The first writes of `pending` that fit in one transaction: at most `MAX_BATCH`, with fewer than `RANKS_PER_TRANSACTION` changes (at least one write). */
+const takeBatch = (pending: ReadonlyArray<Queued>): number => {
+  let changes = 0
+  let count = 0
+  while (count < pending.length && count < MAX_BATCH) {
+    changes += changesOf(pending[count]!.write)
+    if (count > 0 && changes > RANKS_PER_TRANSACTION) break
+    count++
+  }
+  return count
+}
+
 interface Queued {
   readonly write: AgentWrite
   readonly done: Deferred.Deferred<void, SqlError>
@@ -67,22 +103,31 @@ export const GroupCommitLive = Layer.scoped(
     // At most one wake-up pending: writes queued meanwhile are taken by the next batch.
     const wake = yield* Queue.sliding<void>(1)
 
-    /** One transaction for `writes`: activity, snapshots (one statement), trims, transitions (one statement). */
-    const commit = (writes: ReadonlyArray<AgentWrite>) =>
-      Effect.gen(function* () {
+    /**
+     * One transaction for `writes`: activity, snapshots with their beats (one statement), trims,
+     * transitions (one statement). Snapshots and beats alone (a batch of heartbeats) are one
+     * statement, atomic by itself: no BEGIN and COMMIT around it.
+     */
+    const commit = (writes: ReadonlyArray<AgentWrite>) => {
+      const changes = rankChanges(writes)
+      const saves = writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version }))
+      const alone = changes.transitions.length === 0 && writes.every((write) => write.activity.length === 0 && write.pruneTo === undefined)
+      if (alone) return agents.saveMany(saves, changes.beats)
+      return Effect.gen(function* () {
         yield* activity.recordMany(writes.flatMap((write) => write.activity))
-        yield* agents.saveMany(writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version })))
+        yield* agents.saveMany(saves, changes.beats)
         // Room for a write's transitions is made before they go in.
         yield* Effect.forEach(writes, (write) => (write.pruneTo === undefined ? Effect.void : transitions.prune(write.agentId, write.pruneTo)), { discard: true })
-        // Numbered and announced by a trigger at commit (migration 0007), in this order.
-        yield* transitions.recordMany(writes.flatMap((write) => write.transitions.map((transition) => ({ ...transition, agentId: write.agentId }))))
+        // Numbered by this transaction's id and their rank, announced at commit (migration 0014).
+        yield* transitions.recordMany(changes.transitions)
       }).pipe(sql.withTransaction)
+    }
 
     const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<void, SqlError>) =>
       Effect.forEach(batch, (queued) => Deferred.done(queued.done, exit), { discard: true })
 
     const runBatch = Effect.gen(function* () {
-      const batch = pending.slice(0, MAX_BATCH)
+      const batch = pending.slice(0, takeBatch(pending))
       pending = pending.slice(batch.length)
       if (pending.length > 0) yield* Queue.offer(wake, undefined)
       if (batch.length === 0) return

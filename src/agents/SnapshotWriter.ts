@@ -3,7 +3,7 @@ import type { ActivityEntry } from "../store/ActivityRepo.ts"
 import { observeEventToPersist } from "../observability/agentMetrics.ts"
 import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
-import { GroupCommit } from "./GroupCommit.ts"
+import { GroupCommit, type AgentWrite } from "./GroupCommit.ts"
 
 interface Pending {
   readonly version: number
@@ -14,6 +14,15 @@ interface Pending {
 /** Delay before the next attempt of a failed write: 100 ms doubling to 5 s. */
 const retryDelay = (failures: number) => Duration.millis(Math.min(5_000, 100 * 2 ** failures))
 
+/**
+ * Whether a transition is a heartbeat that left the agent's state as it was: liveness, not a
+ * transition (docs/architecture.md §8.1). It is saved as the agent's newest beat, not as a row.
+ */
+export const isBeat = (transition: Omit<NewTransition, "version">): boolean =>
+  transition.eventType === "agent.heartbeat" && transition.fromState !== null && transition.fromState === transition.toState
+
+type Beat = NonNullable<AgentWrite["beat"]>
+
 /** What the writer's effects need. */
 export type WriterServices = GroupCommit
 
@@ -23,8 +32,9 @@ export type WriterServices = GroupCommit
  * that arrive while a write is under way are coalesced: only the newest is written, because it
  * contains every earlier change; activity entries and transitions are never coalesced and go in
  * the same transaction, so a transition is recorded exactly when the
- * snapshot it led to (or a later one) is saved. Versions are monotonic per agent. The agent's
- * transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
+ * snapshot it led to (or a later one) is saved. A heartbeat that leaves the state as it was
+ * (`isBeat`) is no transition: the write carries the newest such beat instead, and coalesces.
+ * Versions are monotonic per agent. The agent's transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
  * transitions (one indexed delete, amortised), so between trims it holds fewer than
  * keep + ⌈keep/10⌉ rows.
  */
@@ -36,6 +46,8 @@ export class SnapshotWriter {
   private latest: Pending | undefined
   private activity: ActivityEntry[] | undefined
   private transitions: NewTransition[] | undefined
+  /** The newest beat offered and not yet saved. */
+  private beat: Beat | undefined
   /** Transitions recorded since the last trim. */
   private untrimmed = 0
   private writing = false
@@ -85,7 +97,9 @@ export class SnapshotWriter {
       this.activity ??= []
       this.activity.push(...activity)
     }
-    if (transition !== undefined) {
+    if (transition !== undefined && isBeat(transition)) {
+      this.beat = { gatewayId: transition.gatewayId, boardId: transition.boardId, at: transition.at }
+    } else if (transition !== undefined) {
       this.transitions ??= []
       this.transitions.push({ ...transition, version: this.version })
     }
@@ -119,8 +133,10 @@ export class SnapshotWriter {
         const item = self.latest
         const activity = self.activity ?? []
         const transitions = self.transitions ?? []
+        const beat = self.beat
         self.activity = undefined
         self.transitions = undefined
+        self.beat = undefined
         const trim = self.untrimmed + transitions.length >= trimEvery
         // One transaction with the snapshot: its activity, trim and transitions (answered at commit).
         const written = yield* groupCommit
@@ -131,6 +147,7 @@ export class SnapshotWriter {
             snapshot: item.snapshot,
             activity,
             transitions,
+            beat,
             pruneTo: trim ? Math.max(0, self.transitionsKeep - transitions.length) : undefined
           })
           // A queued write commits whatever its caller does: the caller waits for its answer.
@@ -138,6 +155,7 @@ export class SnapshotWriter {
         if (written._tag === "Left") {
           self.activity = [...activity, ...(self.activity ?? [])]
           self.transitions = [...transitions, ...(self.transitions ?? [])]
+          self.beat ??= beat
           yield* Effect.logError(`persisting agent ${self.agentId} failed (attempt ${failures + 1}); retrying`, written.left)
           yield* Effect.sleep(retryDelay(failures++))
           continue

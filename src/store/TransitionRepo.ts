@@ -2,8 +2,12 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { agentViewColumns, type AgentRow } from "./AgentRepo.ts"
+import { changeCursorSql, FRONTIER_SQL } from "./changeCursor.ts"
 
-/** The Postgres channel each committed transition is announced on (payload: `AgentChangeNotice`; sent by migration 0007's trigger). */
+/**
+ * The Postgres channel every transaction that wrote changes is announced on, once (payload: the
+ * writing transaction's id; sent by migration 0014's statement triggers).
+ */
 export const AGENT_CHANGES_CHANNEL = "switchyard_agent_changes"
 
 /** One transition of one agent, as the snapshot writer records it. */
@@ -22,6 +26,12 @@ export interface NewTransition {
   readonly at: Date
 }
 
+/** A transition as the group commit records it: for `agentId`, at `rank` in its transaction (`changeCursor.ts`). */
+export interface RankedTransition extends NewTransition {
+  readonly agentId: string
+  readonly rank: number
+}
+
 /** A stored transition; `id` is the global cursor. Bigints arrive as strings. */
 export interface TransitionRow extends Omit<NewTransition, "version"> {
   readonly id: string
@@ -29,17 +39,21 @@ export interface TransitionRow extends Omit<NewTransition, "version"> {
   readonly version: string
 }
 
-/** A transition with its agent's current read model and snapshot (what the change stream sends). */
+/**
+ * A transition with its agent's current read model and the lifecycle part of its snapshot
+ * (`context`: generation, attempts, wake attempts, deadline, reported status, token source):
+ * what the change stream sends.
+ */
 export interface TransitionWithAgent {
   readonly transition: TransitionRow
   readonly agent: AgentRow & { readonly snapshot: unknown }
 }
 
-/** What `pg_notify` carries, one per transition (~100 bytes, far under Postgres' 8000-byte limit). */
-export interface AgentChangeNotice {
-  readonly agent_id: string
-  readonly version: number
-  readonly cursor: number
+/** Changes after a cursor, and the frontier they were read below (see `changesAfter`). */
+export interface ChangesRead {
+  readonly changes: ReadonlyArray<TransitionWithAgent>
+  /** Every change below this cursor has committed, or never will; nothing below it appears later. */
+  readonly frontier: number
 }
 
 export interface TransitionFilter {
@@ -49,18 +63,13 @@ export interface TransitionFilter {
 
 export interface TransitionRepoShape {
   /**
-   * Inserts one agent's transitions; call it in the transaction that saves their snapshot. At
-   * that transaction's commit, a trigger numbers them with the global cursor, in commit order
-   * across every service instance, and announces each on `AGENT_CHANGES_CHANNEL` with
-   * `pg_notify` (migration 0007 says why the cursor is drawn then). Inserts nothing when the
-   * agent's row is gone.
+   * Inserts transitions of many agents, in one statement (none for an empty list); call it in
+   * the transaction that saves their snapshots. Each is numbered `xid << 16 | rank` (the ranks
+   * unique within the transaction, each agent's rising with its versions) and the transaction
+   * is announced on `AGENT_CHANGES_CHANNEL` at commit (migration 0014). An agent whose row is
+   * gone records nothing.
    */
-  readonly record: (agentId: string, transitions: ReadonlyArray<NewTransition>) => Effect.Effect<void, SqlError>
-  /**
-   * `record` for the transitions of many agents at once, in one statement (none for an empty
-   * list): each agent's in version order; an agent whose row is gone records nothing.
-   */
-  readonly recordMany: (transitions: ReadonlyArray<NewTransition & { readonly agentId: string }>) => Effect.Effect<void, SqlError>
+  readonly recordMany: (transitions: ReadonlyArray<RankedTransition>) => Effect.Effect<void, SqlError>
   /** Deletes the agent's transitions beyond the newest `keep` (index range on (agent_id, id)). */
   readonly prune: (agentId: string, keep: number) => Effect.Effect<void, SqlError>
   /** The agent's transitions, newest first, a page at a time; `total` counts them all. */
@@ -68,20 +77,30 @@ export interface TransitionRepoShape {
     agentId: string,
     page: { readonly limit: number; readonly offset: number }
   ) => Effect.Effect<{ readonly items: ReadonlyArray<TransitionRow>; readonly total: number }, SqlError>
-  /** Up to `limit` transitions after `cursor` matching `filter`, oldest first, each with its agent's current row. */
+  /**
+   * Up to `limit` changes after `cursor` and below the frontier, matching `filter`, oldest
+   * first, each with its agent's current row: transitions, and each agent's newest liveness
+   * change as a transition from its state to itself (`agent.heartbeat`). One statement.
+   */
+  readonly changesAfter: (cursor: number, filter: TransitionFilter, limit: number) => Effect.Effect<ChangesRead, SqlError>
+  /** `changesAfter`'s changes alone. */
   readonly after: (cursor: number, filter: TransitionFilter, limit: number) => Effect.Effect<ReadonlyArray<TransitionWithAgent>, SqlError>
-  /** The highest cursor committed so far (0 when there is none). */
+  /** The frontier less one: every change at or below it has committed or never will (no table read). */
   readonly latestCursor: Effect.Effect<number, SqlError>
 }
 
-/** The transition history (`agent_transitions`), numbered by the commit-ordered cursor of the agent change stream. */
+/** The transition history (`agent_transitions`) and the newest liveness change per agent (`agent_beats`), numbered by the cursor of the agent change stream. */
 export class TransitionRepo extends Context.Tag("switchyard/TransitionRepo")<TransitionRepo, TransitionRepoShape>() {}
 
 const TRANSITION_COLUMNS = "id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at"
 
 // The agent columns of AgentRepo's read model (never the token hashes), prefixed for the join.
-// What a stream event shows of the agent: never its token hash.
-const AGENT_COLUMNS = `${agentViewColumns("a")}, a.snapshot`
+// What a stream event shows of the agent: never its token hash; of its snapshot, only the
+// lifecycle fields the agent view shows (a whole snapshot would be read and parsed per change).
+const AGENT_COLUMNS = `${agentViewColumns("a")}, case when a.snapshot ? 'context' then jsonb_build_object('context', jsonb_build_object(
+  'generation', a.snapshot #> '{context,generation}', 'attempts', a.snapshot #> '{context,attempts}',
+  'wakeAttempts', a.snapshot #> '{context,wakeAttempts}', 'deadline', a.snapshot #> '{context,deadline}',
+  'reportedStatus', a.snapshot #> '{context,reportedStatus}', 'tokenSource', a.snapshot #> '{context,tokenSource}')) else '{}'::jsonb end as snapshot`
 
 const JOINED_TRANSITION = `t.id as t_id, t.agent_id as t_agent_id, t.gateway_id as t_gateway_id, t.board_id as t_board_id,
   t.version as t_version, t.from_state as t_from_state, t.to_state as t_to_state, t.event_type as t_event_type,
@@ -117,6 +136,11 @@ const split = ({ tId, tAgentId, tGatewayId, tBoardId, tVersion, tFromState, tToS
   agent
 })
 
+/** A liveness change as a joined row: the agent's state to itself, by a heartbeat. */
+const JOINED_BEAT = `b.cursor as t_id, b.agent_id as t_agent_id, b.gateway_id as t_gateway_id, b.board_id as t_board_id,
+  b.version as t_version, a.state_path as t_from_state, a.state_path as t_to_state, 'agent.heartbeat' as t_event_type,
+  null::text as t_error_tag, b.at as t_at`
+
 export const TransitionRepoLive = Layer.effect(
   TransitionRepo,
   Effect.gen(function* () {
@@ -132,21 +156,44 @@ export const TransitionRepoLive = Layer.effect(
         to_state: t.toState,
         event_type: t.eventType,
         error_tag: t.errorTag,
-        at: t.at.toISOString()
+        at: t.at.toISOString(),
+        rank: t.rank
       }))
       // Joined with the agents' rows: an agent whose row is gone records nothing (rather than
-      // failing every write of its batch on the foreign key). Each agent's in version order,
-      // which the commit trigger keeps when it numbers them.
+      // failing every write of its batch on the foreign key).
       return sql`
-        insert into agent_transitions (agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
-        select a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
+        insert into agent_transitions (id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
+        select ${sql.unsafe(changeCursorSql("v.rank"))}, a.id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
         from agents a
           join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
-            from_state text, to_state text, event_type text, error_tag text, at timestamptz) on v.agent_id = a.id
-        order by v.agent_id, v.version`.pipe(Effect.asVoid)
+            from_state text, to_state text, event_type text, error_tag text, at timestamptz, rank bigint) on v.agent_id = a.id`.pipe(Effect.asVoid)
+    }
+    const changesAfter: TransitionRepoShape["changesAfter"] = (cursor, filter, limit) => {
+      const scope = (alias: string) => [
+        ...(filter.boardId === undefined ? [] : [sql`${sql.unsafe(alias)}.board_id = ${filter.boardId}`]),
+        ...(filter.gatewayId === undefined ? [] : [sql`${sql.unsafe(alias)}.gateway_id = ${filter.gatewayId}`])
+      ]
+      // The frontier once, first; then each table's index range below it, merged.
+      return sql<{ frontier: string } & Partial<JoinedRow>>`
+        with f as materialized (select ${sql.unsafe(FRONTIER_SQL)} as frontier)
+        select f.frontier, c.* from f left join lateral (
+          select * from (
+            (select ${sql.unsafe(JOINED_TRANSITION)}, ${sql.unsafe(AGENT_COLUMNS)}
+              from agent_transitions t join agents a on a.id = t.agent_id
+              where ${sql.and([sql`t.id > ${cursor}`, sql`t.id < f.frontier`, ...scope("t")])} order by t.id limit ${limit})
+            union all
+            (select ${sql.unsafe(JOINED_BEAT)}, ${sql.unsafe(AGENT_COLUMNS)}
+              from agent_beats b join agents a on a.id = b.agent_id
+              where ${sql.and([sql`b.cursor > ${cursor}`, sql`b.cursor < f.frontier`, ...scope("b")])} order by b.cursor limit ${limit})
+          ) as u order by u.t_id limit ${limit}
+        ) as c on true`.pipe(
+        Effect.map((rows) => ({
+          frontier: Number(rows[0]?.frontier ?? 0),
+          changes: rows.flatMap(({ frontier: _, ...row }) => (row.tId === null || row.tId === undefined ? [] : [split(row as JoinedRow)]))
+        }))
+      )
     }
     return TransitionRepo.of({
-      record: (agentId, transitions) => recordMany(transitions.map((transition) => ({ ...transition, agentId }))),
       recordMany,
       prune: (agentId, keep) =>
         sql`
@@ -158,18 +205,9 @@ export const TransitionRepoLive = Layer.effect(
           items: sql<TransitionRow>`select ${sql.unsafe(TRANSITION_COLUMNS)} from agent_transitions where agent_id = ${agentId} order by id desc limit ${limit} offset ${offset}`,
           total: sql<{ count: string }>`select count(*) from agent_transitions where agent_id = ${agentId}`.pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
         }),
-      after: (cursor, filter, limit) => {
-        const where = sql.and([
-          sql`t.id > ${cursor}`,
-          ...(filter.boardId === undefined ? [] : [sql`t.board_id = ${filter.boardId}`]),
-          ...(filter.gatewayId === undefined ? [] : [sql`t.gateway_id = ${filter.gatewayId}`])
-        ])
-        return sql<JoinedRow>`
-          select ${sql.unsafe(JOINED_TRANSITION)}, ${sql.unsafe(AGENT_COLUMNS)}
-          from agent_transitions t join agents a on a.id = t.agent_id
-          where ${where} order by t.id limit ${limit}`.pipe(Effect.map((rows) => rows.map(split)))
-      },
-      latestCursor: sql<{ cursor: string | null }>`select max(id) as cursor from agent_transitions`.pipe(Effect.map((rows) => Number(rows[0]?.cursor ?? 0)))
+      changesAfter,
+      after: (cursor, filter, limit) => Effect.map(changesAfter(cursor, filter, limit), (read) => read.changes),
+      latestCursor: sql<{ frontier: string }>`select ${sql.unsafe(FRONTIER_SQL)} as frontier`.pipe(Effect.map((rows) => Number(rows[0]?.frontier ?? 1) - 1))
     })
   })
 )

@@ -1,6 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Queue, type Stream } from "effect"
+import { Context, Duration, Effect, Layer, Queue, type Stream } from "effect"
 import { AGENT_CHANGES_CHANNEL, TransitionRepo, type TransitionWithAgent } from "../store/TransitionRepo.ts"
 import type { AgentChange, AgentChangeFeedShape } from "./AgentChange.ts"
 import { PAGE, agentChanges, matches, toChange, type ChangeHistory } from "./agentChanges.ts"
@@ -24,21 +24,25 @@ export { CLIENT_BUFFER } from "./agentChanges.ts"
 const feedOf = (hub: ChangeHub<AgentChange>, history: ChangeHistory) =>
   AgentChangeFeed.of({ changes: agentChanges(hub, history), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
 
-/** Parses a notice's cursor; anything unreadable counts as new (a read too many is harmless). */
-const noticeCursor = (payload: string): number => {
-  try {
-    const cursor = (JSON.parse(payload) as { cursor?: unknown }).cursor
-    return typeof cursor === "number" ? cursor : Number.POSITIVE_INFINITY
-  } catch {
-    return Number.POSITIVE_INFINITY
-  }
+/**
+ * The lowest cursor a notice's transaction may have written (its id `<< 16`, migration 0014);
+ * anything unreadable counts as new (a read too many is harmless).
+ */
+const noticeFloor = (payload: string): number => {
+  const xid = Number(payload)
+  return Number.isSafeInteger(xid) ? xid * 65_536 : Number.POSITIVE_INFINITY
 }
+
+/** While a notified transaction is not yet below the frontier, read again after this: 2 ms doubling to 100 ms. */
+const heldBackDelay = (reads: number) => Duration.millis(Math.min(100, 2 * 2 ** reads))
 
 /**
  * The feed on Postgres: one listener connection (`runPgListener`) and one reader fiber, which on
- * each notification (or reconnect) reads the transitions after the last it published, a page at
- * a time, and hands each to every subscribed client. Fails to build with SqlError when the
- * newest cursor cannot be read at start.
+ * each notification (or reconnect) reads the changes after the last it published and below the
+ * frontier, a page at a time, and hands each to every subscribed client. A notified transaction
+ * above the frontier (an older one has not ended yet) is read again shortly, until the frontier
+ * passes it (docs/architecture.md §8.1). Fails to build with SqlError when the frontier cannot
+ * be read at start.
  */
 export const AgentChangeFeedLive = Layer.scoped(
   AgentChangeFeed,
@@ -48,17 +52,36 @@ export const AgentChangeFeedLive = Layer.scoped(
     const hub = makeChangeHub<AgentChange>()
     // What committed before this is history (replayed on request); the feed publishes what follows.
     let published = yield* repo.latestCursor
+    // The highest floor notified: a transaction that committed, whose changes are published once below the frontier.
+    let notified = 0
+    let heldBack = 0
     // At most one pending read: notifications that arrive during a read are served by the next.
     const wake = yield* Queue.sliding<void>(1)
     const read = Effect.gen(function* () {
+      // Nobody listens here: nothing to read (a client that comes replays from the history).
+      if (hub.size() === 0) {
+        published = Math.max(published, yield* repo.latestCursor)
+        return
+      }
       for (;;) {
-        const rows = yield* repo.after(published, {}, PAGE)
-        for (const row of rows) {
+        const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE)
+        for (const row of changes) {
           const change = toChange(row)
           hub.publish(change)
           published = change.cursor
         }
-        if (rows.length < PAGE) return
+        if (changes.length < PAGE) {
+          // Everything below the frontier is read: later reads start there.
+          published = Math.max(published, frontier - 1)
+          if (frontier > notified) {
+            heldBack = 0
+            return
+          }
+          // A committed transaction is above the frontier: read again once older ones have ended.
+          yield* Effect.sleep(heldBackDelay(heldBack++))
+          yield* Queue.offer(wake, undefined)
+          return
+        }
       }
     })
     yield* Queue.take(wake).pipe(
@@ -77,7 +100,11 @@ export const AgentChangeFeedLive = Layer.scoped(
       // Also after a reconnect: whatever committed while the connection was down is read now.
       onListening: () => void Queue.unsafeOffer(wake, undefined),
       onNotification: (payload) => {
-        if (noticeCursor(payload) > published) Queue.unsafeOffer(wake, undefined)
+        const floor = noticeFloor(payload)
+        if (floor > published) {
+          notified = Math.max(notified, Number.isFinite(floor) ? floor : 0)
+          Queue.unsafeOffer(wake, undefined)
+        }
       }
     }).pipe(Effect.forkScoped)
     return feedOf(hub, repo)

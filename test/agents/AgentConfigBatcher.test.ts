@@ -94,6 +94,22 @@ describe("AgentConfigBatcher", () => {
     })
   )
 
+  it.scopedLive("closes a batch as soon as every agent that was preparing has asked, without waiting out the window", () =>
+    Effect.gen(function* () {
+      const { sim, set, preparing, seed } = yield* harness(5_000)
+      seed(["one", "two", "three"])
+      const started = Date.now()
+      // As applyAgent: each agent prepares (30, 60, 90 ms), then asks at once.
+      const asked = yield* Effect.all(
+        ["one", "two", "three"].map((id, i) => Effect.zipRight(preparing(Effect.sleep(`${30 * (i + 1)} millis`)), set(id))),
+        { concurrency: "unbounded" }
+      )
+      expect(asked).toEqual([true, true, true])
+      expect(sim.countOf("config.patch")).toBe(1)
+      expect(Date.now() - started).toBeLessThan(2_500)
+    })
+  )
+
   it.scopedLive("an agent whose preparation hangs holds the others' batch only until progress stalls", () =>
     Effect.gen(function* () {
       const { sim, set, preparing, seed } = yield* harness(20, {}, { stallMs: 400, maxMs: 60_000 })

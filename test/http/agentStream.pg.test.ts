@@ -72,6 +72,9 @@ const openStream = async (service: InProcessService, query = "", headers: Record
   }
 }
 
+/** A heartbeat that left the agent's state as it was: a change on the stream, not a transition (issue 13). */
+const isBeat = (event: Received) => event.data.transition.from === event.data.transition.to && event.data.transition.event === "agent.heartbeat"
+
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 describe("agent change stream across two instances (in-process services, simulated gateways)", () => {
@@ -255,18 +258,24 @@ describe("agent change stream across two instances (in-process services, simulat
     await new Promise((resolve) => setTimeout(resolve, 300))
     beating = false
     await beats
-    const lastCommitted = Math.max(...(await Promise.all(agents.map((agent) => transitionsOf(agent.id)))).flat().map((row) => row.cursor))
-    await expect.poll(() => resumed.events.at(-1)?.data.cursor, { timeout: 10_000 }).toBe(lastCommitted)
+    // Heartbeats are not transitions (issue 13): the newest change of each agent is its last
+    // heartbeat, a change of its own on the stream at the agent's current version.
+    const current = await Promise.all(agents.map(async (agent) => (await a.api("GET", `/api/v1/agents/${agent.id}`)).body.version as number))
+    await expect.poll(() => agents.map((agent) => of(resumed, agent.id).at(-1)?.data.version), { timeout: 10_000 }).toEqual(current)
     const seen = [...first.events, ...resumed.events].filter((event) => agents.some((agent) => agent.id === event.data.agent.id)).map((event) => event.data.cursor)
     expect(seen.length).toBeGreaterThan(4)
     expect(new Set(seen).size).toBe(seen.length)
     const stored = (await Promise.all(agents.map((agent) => transitionsOf(agent.id)))).flat().map((row) => row.cursor).sort((x, y) => x - y)
-    // Retention (8 per agent) may have pruned the oldest rows; every stored one was seen.
-    expect(seen.filter((cursor) => cursor >= stored[0]!).sort((x, y) => x - y)).toEqual(stored)
+    // Retention (8 per agent) may have pruned the oldest rows; every stored transition was seen
+    // (the heartbeats that left an agent online are changes of their own, not transitions).
+    const seenTransitions = [...first.events, ...resumed.events]
+      .filter((event) => agents.some((agent) => agent.id === event.data.agent.id) && !isBeat(event))
+      .map((event) => event.data.cursor)
+    expect(seenTransitions.filter((cursor) => cursor >= stored[0]!).sort((x, y) => x - y)).toEqual(stored)
     expect(resumed.events[0]!.data.cursor).toBeGreaterThan(Number(last))
   })
 
-  it("under concurrent writes a live stream gets every committed transition once, in cursor order", async () => {
+  it("under concurrent writes a live stream gets every committed transition once, in cursor order, and each agent's newest heartbeat", async () => {
     const stream = await open(b, `?board_id=${boardId}`)
     const agents = ((await a.api("GET", `/api/v1/agents?board_id=${boardId}`)).body.items as Array<{ id: string; gateway_agent_id: string; state: string }>).filter(
       (agent) => agent.state === "online" || agent.state === "offline"
@@ -275,14 +284,15 @@ describe("agent change stream across two instances (in-process services, simulat
     const tokens = agents.map((agent) => tokenOf(agent.gateway_agent_id)!)
     const before = Math.max(...(await Promise.all(agents.map((agent) => transitionsOf(agent.id)))).flat().map((row) => row.cursor))
     for (let round = 0; round < 3; round++) await Promise.all(tokens.flatMap((token) => [heartbeat(token), heartbeat(token)]))
-    // Per agent: what is stored (retention keeps 8) is exactly what the stream gave from then on.
+    // Each agent's newest change (its last heartbeat) reaches the stream, at its current version.
+    const current = await Promise.all(agents.map(async (agent) => (await a.api("GET", `/api/v1/agents/${agent.id}`)).body.version as number))
+    await expect.poll(() => agents.map((agent) => of(stream, agent.id).at(-1)?.data.version), { timeout: 10_000 }).toEqual(current)
+    // Per agent: the transitions stored since (an offline agent came back online) are exactly
+    // the transitions the stream gave; heartbeats of an online agent are changes, not transitions.
     const stored = await Promise.all(agents.map(async (agent) => (await transitionsOf(agent.id)).map((row) => row.cursor).filter((cursor) => cursor > before).sort((x, y) => x - y)))
-    const newest = Math.max(...stored.flat())
-    await expect.poll(() => stream.events.at(-1)?.data.cursor ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(newest)
     agents.forEach((agent, i) => {
-      const oldest = stored[i]![0]!
-      const streamed = of(stream, agent.id).map((event) => event.data.cursor).filter((cursor) => cursor >= oldest && cursor <= newest)
-      expect(streamed, agent.id).toEqual(stored[i])
+      const streamed = of(stream, agent.id).filter((event) => !isBeat(event))
+      expect(streamed.map((event) => event.data.cursor).filter((cursor) => cursor > before), agent.id).toEqual(stored[i])
     })
     const all = stream.events.map((event) => event.data.cursor)
     expect(all).toEqual([...new Set(all)].sort((x, y) => x - y))
@@ -310,22 +320,24 @@ describe("agent change stream across two instances (in-process services, simulat
     await expect.poll(() => of(stream, agent.id).some((event) => event.data.version === later.body.version), { timeout: 10_000 }).toBe(true)
   })
 
-  it("GET /agents/{id}/transitions: newest first, paginated, readable after delete; retention keeps the newest", async () => {
+  it("GET /agents/{id}/transitions: newest first, paginated, readable after delete; heartbeats of an online agent are not transitions", async () => {
     const agent = await create("Historian")
     const token = tokenOf(agent.gateway_agent_id)!
+    const stateChanges = (await transitionsOf(agent.id)).length
     for (let i = 0; i < 10; i++) expect((await heartbeat(token)).status).toBe(200)
-    // A keeps 8 transitions per agent (the creation and early ones are pruned).
-    await expect.poll(async () => (await a.api("GET", `/api/v1/agents/${agent.id}/transitions`)).body.total, { timeout: 5_000 }).toBe(8)
-    const page1 = await a.api("GET", `/api/v1/agents/${agent.id}/transitions?limit=3&offset=0`)
-    const page2 = await a.api("GET", `/api/v1/agents/${agent.id}/transitions?limit=3&offset=3`)
-    expect(page1.body).toMatchObject({ total: 8, limit: 3, offset: 0 })
-    expect(page2.body).toMatchObject({ total: 8, limit: 3, offset: 3 })
+    // The first heartbeat brought it online (a transition); the nine after it left it online.
+    const all = await transitionsOf(agent.id)
+    expect(all.length).toBe(stateChanges + 1)
+    expect(all.some((row) => row.from === "online" && row.to === "online")).toBe(false)
+    const page1 = await a.api("GET", `/api/v1/agents/${agent.id}/transitions?limit=2&offset=0`)
+    const page2 = await a.api("GET", `/api/v1/agents/${agent.id}/transitions?limit=2&offset=2`)
+    expect(page1.body).toMatchObject({ total: all.length, limit: 2, offset: 0 })
+    expect(page2.body).toMatchObject({ total: all.length, limit: 2, offset: 2 })
     const cursors = [...page1.body.items, ...page2.body.items].map((row: { cursor: number }) => row.cursor)
     expect(cursors).toEqual([...cursors].sort((x, y) => y - x))
-    expect(page1.body.items[0]).toMatchObject({ agent_id: agent.id, board_id: boardId, gateway_id: gatewayId, from: "online", to: "online", event: "agent.heartbeat", error_tag: null })
+    expect(page1.body.items[0]).toMatchObject({ agent_id: agent.id, board_id: boardId, gateway_id: gatewayId, from: "provisioning.awaiting", to: "online", event: "agent.heartbeat", error_tag: null })
     const agentNow = (await a.api("GET", `/api/v1/agents/${agent.id}`)).body
-    expect(page1.body.items[0].version).toBe(agentNow.version)
-    expect((await transitionsOf(agent.id)).some((row) => row.event === "xstate.init")).toBe(false)
+    expect(agentNow.version).toBeGreaterThan(page1.body.items[0].version)
 
     expect((await a.api("DELETE", `/api/v1/agents/${agent.id}?wait_for=deleted&timeout_ms=20000`)).status).toBe(200)
     expect((await a.api("GET", `/api/v1/agents/${agent.id}`)).status).toBe(404)

@@ -109,7 +109,7 @@ describe.skipIf(!hasChromium)("the fleet view (/inspect) over 10,000 agents in h
     expect(kinds.slice(0, 4)).toEqual(["failed", "retrying", "stuck", "offline"])
     expect(await page.locator("#problem-list li.problem").first().getAttribute("data-kind")).toBe("failed")
     expect(await page.locator("#problem-list li.problem--retrying .detail").first().textContent()).toContain("UNAVAILABLE")
-    // No cluster on this server: no runner column.
+    // One runner (a single process): no runner column.
     expect(await page.getAttribute("body", "class")).toContain("no-cluster")
     expect(await page.locator("#agent-list .agent-row .runner").first().isVisible()).toBe(false)
     // The finished sync job of the sim board.

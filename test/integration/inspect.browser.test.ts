@@ -102,6 +102,8 @@ describe.skipIf(!hasChromium)("the visualiser (/inspect) in headless Chromium", 
     await expect.poll(highlighted, { timeout: 20_000 }).toBe("provisioning.awaiting")
     expect(await page.locator('g.state.active-ancestor[data-state="provisioning"]').count()).toBe(1)
     expect(await page.textContent("#agent-state")).toBe("provisioning.awaiting")
+    // A single process is a one-runner cluster: this instance owns the agent's gateway.
+    await expect.poll(() => page.textContent("#agent-runner")).toMatch(/^\S+:\d+ \(this instance\)$/)
     // Allowed here: update and delete; retry only from a failed substate or offline.
     expect(await page.isDisabled('button[data-action="retry"]')).toBe(true)
     expect(await page.isEnabled('button[data-action="update"]')).toBe(true)

@@ -7,46 +7,67 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 export interface ServiceProcess {
   readonly url: string
+  /** The HTTP port (`PORT`). */
+  readonly port: number
+  readonly pid: number
   readonly adminToken: string
   readonly logs: () => string
+  /** True once the process has exited (killed or crashed). */
+  readonly exited: () => boolean
   /** Admin-authenticated JSON call; returns status and parsed body. */
   readonly api: (method: string, route: string, body?: unknown) => Promise<{ status: number; body: any }>
   /** SIGKILL (a crash) by default; resolves when the process is gone. */
   readonly kill: (signal?: NodeJS.Signals) => Promise<void>
+  /** Sends `signal` without waiting (e.g. SIGSTOP: a hung process that keeps its sockets open). */
+  readonly signal: (signal: NodeJS.Signals) => void
+}
+
+/** How `startService` runs the process; every field is optional. */
+export interface ServiceProcessOptions {
+  /** HTTP port; default a free one. */
+  readonly port?: number
+  /** Longest wait for `/readyz` 200, ms. Default 60000. */
+  readonly readyTimeoutMs?: number
 }
 
 /**
- * Runs the real service (`src/main.ts`) as a child process with `env` on a free port, and
- * waits until `/readyz` answers 200 (up to 60 s). Killing it with SIGKILL is a real crash.
+ * Runs the real service (`src/main.ts`) as a child process with `env` on a free port (or
+ * `options.port`), and waits until `/readyz` answers 200 (up to 60 s). Killing it with SIGKILL
+ * is a real crash.
  */
-export const startService = async (env: Record<string, string>): Promise<ServiceProcess> => {
-  const port = await freePort()
+export const startService = async (env: Record<string, string>, options: ServiceProcessOptions = {}): Promise<ServiceProcess> => {
+  const port = options.port ?? (await freePort())
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000
   const adminToken = env["SWITCHYARD_ADMIN_TOKEN"] ?? "test-admin-token-0123456789"
   const output: string[] = []
   const child: ChildProcess = spawn(process.execPath, ["src/main.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), SWITCHYARD_ADMIN_TOKEN: adminToken, SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`, ...env },
+    env: { ...process.env, SWITCHYARD_ADMIN_TOKEN: adminToken, SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"]
   })
   child.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()))
   child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()))
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + readyTimeoutMs
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited early:\n${output.join("")}`)
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`service exited early:\n${output.join("")}`)
     const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)
     if (ready) break
     if (Date.now() > deadline) {
       child.kill("SIGKILL")
-      throw new Error(`service not ready after 60 s:\n${output.join("")}`)
+      await exited
+      throw new Error(`service not ready after ${readyTimeoutMs / 1000} s:\n${output.join("")}`)
     }
     await new Promise((r) => setTimeout(r, 100))
   }
   return {
     url,
+    port,
+    pid: child.pid ?? 0,
     adminToken,
     logs: () => output.join(""),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
     api: async (method, route, body) => {
       const response = await fetch(`${url}${route}`, {
         method,
@@ -56,8 +77,11 @@ export const startService = async (env: Record<string, string>): Promise<Service
       const text = await response.text()
       return { status: response.status, body: text === "" ? null : JSON.parse(text) }
     },
+    signal: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
     kill: async (signal = "SIGKILL") => {
-      if (child.exitCode === null) child.kill(signal)
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       await exited
     }
   }

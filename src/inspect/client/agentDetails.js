@@ -8,7 +8,7 @@ import { timeText } from "./timeText.js"
  * @typedef {import("./machineIndex.js").MachineIndex} MachineIndex
  * @typedef {{ tag?: string, message?: string, step?: string, transient?: boolean, at?: number }} StepError
  * @typedef {{
- *   id: string, name?: string, role?: string, state: string, status?: string, version: number,
+ *   id: string, name?: string, role?: string, state: string, status?: string, version: number, gateway_id?: string,
  *   last_seen_at?: string | null, last_error?: StepError | null, offline_reason?: string | null,
  *   lifecycle?: { generation?: number, attempts?: number, wake_attempts?: number, deadline_at?: string | null, reported_status?: string | null, token_source?: string | null }
  * }} Agent
@@ -36,10 +36,11 @@ const exits = (index, statePath) =>
 
 /**
  * The selected agent's state and context: where it is, what it waits for and until when, how
- * often it tried, what failed last and when it was last heard from.
+ * often it tried, what failed last, when it was last heard from, and which runner hosts it.
  * @param {Agent} agent @param {MachineIndex} index @param {number} now
+ * @param {string} [runner] the runner owning its gateway (see gatewayRunner.js)
  */
-export function agentDetails(agent, index, now) {
+export function agentDetails(agent, index, now, runner = "—") {
   const lifecycle = agent.lifecycle ?? {}
   /** @type {Array<[string, Node | string]>} */
   const rows = [
@@ -51,7 +52,8 @@ export function agentDetails(agent, index, now) {
     ["last seen", when(agent.last_seen_at, now)],
     ["offline reason", agent.offline_reason ?? "—"],
     ["reported status", lifecycle.reported_status ?? "—"],
-    ["role", `${agent.role ?? "—"} · version ${agent.version}`]
+    ["role", `${agent.role ?? "—"} · version ${agent.version}`],
+    ["runner", h("code", { id: "agent-runner" }, runner)]
   ]
   return h(
     "section",

@@ -1,6 +1,7 @@
 // @ts-check
 import { actionBar } from "./actionBar.js"
 import { agentDetails } from "./agentDetails.js"
+import { gatewayRunner } from "./gatewayRunner.js"
 import { drawStatechart } from "./drawStatechart.js"
 import { historyRow, historyTable } from "./historyTable.js"
 import { h } from "./h.js"
@@ -50,7 +51,9 @@ export function agentView({ api, selectedId }) {
     /** @type {Agent | null} */ agent: null,
     /** @type {Array<import("./historyTable.js").HistoryRow>} */ history: [],
     historySource: "",
-    result: ""
+    result: "",
+    /** Which runner owns the selected agent's gateway (gatewayRunner.js). */
+    runner: "—"
   }
 
   /** @param {string} id @returns {Promise<Agent | null>} */
@@ -71,7 +74,7 @@ export function agentView({ api, selectedId }) {
     }
     chart.highlight(agent.state)
     pane.replaceChildren(
-      agentDetails(agent, index, Date.now()),
+      agentDetails(agent, index, Date.now(), view.runner),
       actionBar(index, agent.state, (action) => void act(action), view.result),
       historyTable(view.history, view.historySource, Date.now())
     )
@@ -106,6 +109,17 @@ export function agentView({ api, selectedId }) {
     void render()
   }
 
+  /** Re-reads the owner of the selected agent's gateway (it moves when a runner stops). */
+  const loadRunner = async () => {
+    const agent = view.agent
+    if (agent === null) return
+    const runner = await gatewayRunner(api, agent.gateway_id)
+    if (view.agent?.id !== agent.id || runner === view.runner) return
+    view.runner = runner
+    await render()
+  }
+  setInterval(() => void loadRunner(), 5_000)
+
   /** @param {import("./agentActions.js").AgentAction} action */
   const act = async (action) => {
     const agent = view.agent
@@ -128,13 +142,14 @@ export function agentView({ api, selectedId }) {
       view.agent = null
       view.history = []
       view.result = ""
+      view.runner = "—"
       await render()
       if (id === null) return
       const agent = await fetchAgent(id)
       if (id !== selectedId()) return
       view.agent = agent
       await render()
-      if (agent !== null) await loadHistory(id)
+      if (agent !== null) await Promise.all([loadHistory(id), loadRunner()])
     }
   }
 }

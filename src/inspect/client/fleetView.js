@@ -182,7 +182,8 @@ export function fleetView({ api }) {
     ])
     if (gatewayAnswer.status === 200) gateways = new Map(gatewayAnswer.body.items.map((/** @type {Gateway} */ gateway) => [gateway.id, gateway]))
     if (boardAnswer.status === 200) boards = new Map(boardAnswer.body.items.map((/** @type {Board} */ board) => [board.id, board]))
-    if (clusterAnswer.status === 200 && Array.isArray(clusterAnswer.body?.gateways)) {
+    // A single runner (the default, one process) owns everything: the column would say nothing.
+    if (clusterAnswer.status === 200 && Array.isArray(clusterAnswer.body?.gateways) && clusterAnswer.body.runners?.length > 1) {
       const cluster = /** @type {Cluster} */ (clusterAnswer.body)
       const health = new Map(cluster.runners.map((runner) => [runner.address, runner.healthy]))
       runners = new Map(cluster.gateways.map((entry) => [entry.gateway_id, health.get(entry.runner) === false ? `${entry.runner} (unhealthy)` : entry.runner]))

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net"
 import { setTimeout as sleep } from "node:timers/promises"
 import WebSocket, { WebSocketServer } from "ws"
 import { MAX_PAYLOAD } from "./helloOk.ts"
+import { chatSendKeys } from "./chatSendKeys.ts"
 import { sendEvent, serveConnection } from "./serveConnection.ts"
 import type { Hub } from "./serveConnection.ts"
 import type { SimulatorContext } from "./SimulatorContext.ts"
@@ -48,6 +49,13 @@ export interface GatewaySimulator {
   token: string
   /** Total WebSocket connections accepted, handshaken or not. */
   readonly connectionsOpened: number
+  /** Sockets open right now past the handshake (a client's connection; refused or pending ones aside). */
+  readonly openSockets: number
+  /**
+   * The distinct `chat.send` idempotency keys on the sessions of gateway agent `agentId`, in
+   * arrival order: one per message or wake sent, a replay with the same key counted once.
+   */
+  chatSendKeys(agentId: string): Array<string>
   /** Every request after a handshake, in arrival order; `at` is epoch ms. */
   calls: Array<{ method: string; params: unknown; at: number }>
   countOf(method: string): number
@@ -136,6 +144,10 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
     get connectionsOpened() {
       return opened
     },
+    get openSockets() {
+      return [...hub.connections].filter((conn) => conn.open && conn.ws.readyState === WebSocket.OPEN).length
+    },
+    chatSendKeys: (agentId) => chatSendKeys(hub.calls, agentId),
     calls: hub.calls,
     countOf: (method) => hub.calls.filter((call) => call.method === method).length,
     inject: (fault) => {

@@ -1,0 +1,33 @@
+/**
+ * The agent change stream's cursor (docs/architecture.md §8.1, migration 0014): a change written
+ * by transaction `xid` at `rank` within it is numbered `xid << 16 | rank`. Transaction ids are
+ * not handed out in commit order, so a reader publishes only below the frontier, where every
+ * transaction has ended. No lock: writers never wait for each other to number their changes.
+ */
+
+/** Changes one transaction may write (the ranks 0 … 65,535). */
+export const RANKS_PER_TRANSACTION = 65_536
+
+/** The cursor of a change written by the current transaction at `rank` (SQL; `rank` an SQL expression). */
+export const changeCursorSql = (rank: string) => `(pg_current_xact_id()::text::bigint << 16) | ${rank}`
+
+/**
+ * The frontier (SQL): every transaction with an id below the oldest still running has ended, so
+ * no change below this cursor can commit any more.
+ */
+export const FRONTIER_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16"
+
+/**
+ * An agent's liveness change (a heartbeat that left its state as it was): not a transition, but
+ * a change the stream pushes. Only each agent's newest is kept (`agent_beats`).
+ */
+export interface NewBeat {
+  readonly agentId: string
+  readonly gatewayId: string
+  readonly boardId: string | null
+  /** The snapshot version it was saved with. */
+  readonly version: number
+  readonly at: Date
+  /** Its place among the changes of its transaction, below `RANKS_PER_TRANSACTION`. */
+  readonly rank: number
+}

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { readAuthToken } from "../../src/templates/readAuthToken.ts"
+import { createAgent, heartbeat, registerGateway } from "../support/cluster/clusterFleet.ts"
+import { ownerIn, readCluster } from "../support/cluster/clusterView.ts"
+import { poll } from "../support/cluster/poll.ts"
+import { startCluster, type TestCluster } from "../support/cluster/startCluster.ts"
+import { connectRaw, type RawConnection } from "../support/rawGatewayClient.ts"
+
+const gateway = inject("realGateway")
+
+/**
+ * The main case of issue 14 against a real OpenClaw gateway: two runners on one database manage
+ * it as one system. The agent is created through runner B and heartbeats through runner A.
+ */
+describe.skipIf(gateway === null)("two runners and one real OpenClaw gateway", () => {
+  let cluster: TestCluster
+  let raw: RawConnection
+
+  beforeAll(async () => {
+    cluster = await startCluster({ env: { SWITCHYARD_CHECKIN_TIMEOUT_MS: "120000", SWITCHYARD_OFFLINE_AFTER_MS: "600000" } })
+    raw = await connectRaw(gateway!)
+  }, 120_000)
+
+  afterAll(async () => {
+    await raw?.close()
+    await cluster?.close()
+  })
+
+  it("create via B, heartbeat via A: one owner both agree on, one agent on the gateway, woken once", async () => {
+    const [a, b] = [cluster.service(0), cluster.service(1)]
+    const { gatewayId, boardId } = await registerGateway(b, gateway!, "real-cluster")
+    const agent = await createAgent(b, boardId, "Ada")
+    expect(agent.state).toBe("provisioning.awaiting")
+
+    const file = (await raw.call("agents.files.get", { agentId: agent.gateway_agent_id, name: "AGENTS.md" })).payload as { file?: { content?: string } }
+    const token = readAuthToken(file.file?.content ?? "")
+    expect(token, "a heartbeat token in AGENTS.md on the gateway").toBeDefined()
+    const beat = await heartbeat(a.url, token!)
+    expect(beat.status, JSON.stringify(beat.body)).toBe(200)
+    expect(beat.body).toMatchObject({ id: agent.id, status: "online" })
+    expect((await heartbeat(b.url, token!)).status).toBe(200)
+
+    const views = [await readCluster(a), await readCluster(b)]
+    const owner = ownerIn(views[0]!, gatewayId)
+    expect(owner, "the gateway has an owner").toBeDefined()
+    expect(ownerIn(views[1]!, gatewayId)).toBe(owner)
+    expect(cluster.byRunner(owner!)).toBeDefined()
+
+    const listed = ((await raw.call("agents.list", {})).payload as { agents: Array<{ id: string }> }).agents.map((entry) => entry.id)
+    expect(listed.filter((id) => id === agent.gateway_agent_id)).toHaveLength(1)
+    // The wake reached the session once: one user row keyed `wake-…` in its history.
+    const history = await poll(
+      async () => (await raw.call("chat.history", { sessionKey: `agent:${agent.gateway_agent_id}:main`, limit: 50 })).payload as { messages: Array<{ role: string; idempotencyKey?: string }> },
+      (payload) => payload.messages.some((message) => message.idempotencyKey?.startsWith("wake-") === true),
+      15_000,
+      250
+    )
+    const wakes = (history.value?.messages ?? []).filter((message) => message.role === "user" && message.idempotencyKey?.startsWith("wake-") === true)
+    expect(wakes, "wake messages in the agent's main session").toHaveLength(1)
+  }, 120_000)
+})

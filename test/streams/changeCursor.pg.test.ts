@@ -1,0 +1,196 @@
+import { randomUUID } from "node:crypto"
+import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { AgentProjection } from "../../src/agents/agentProjection.ts"
+import { GroupCommitLive } from "../../src/agents/GroupCommit.ts"
+import { SnapshotWriter } from "../../src/agents/SnapshotWriter.ts"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
+import { AgentRepoLive } from "../../src/store/AgentRepo.ts"
+import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
+import { TransitionRepo, TransitionRepoLive, type TransitionWithAgent } from "../../src/store/TransitionRepo.ts"
+import { agentProjectionFixture } from "../support/agentProjectionFixture.ts"
+import { createTestDatabase } from "../support/database.ts"
+
+/**
+ * The change stream's cursor without a commit lock (docs/architecture.md §8.1): two writers (two
+ * runtimes, as two service instances) commit transitions and heartbeats concurrently, and one
+ * transaction stays open across them; a reader that follows the frontier as the feed does must
+ * get every transition exactly once, in cursor order, and each agent's newest heartbeat; a
+ * resume from any cursor it gave must give exactly what followed, with nothing twice.
+ */
+
+const layer = GroupCommitLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(AgentRepoLive, ActivityRepoLive, TransitionRepoLive)),
+  Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive))
+)
+
+type Runtime = ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
+
+const projection = (id: string, statePath: string): AgentProjection =>
+  agentProjectionFixture({ gatewayAgentId: `mc-${id}`, sessionKey: `agent:mc-${id}:main`, status: "online", statePath, name: `agent-${id}` })
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const isBeat = (change: TransitionWithAgent) => change.transition.eventType === "agent.heartbeat" && change.transition.fromState === change.transition.toState
+
+describe("commit-ordered change cursor without a lock", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let one: Runtime
+  let two: Runtime
+  let client: pg.Client
+  let gatewayId: string
+
+  const runtimeOn = () => ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    one = runtimeOn()
+    await one.runPromise(Effect.void)
+    two = runtimeOn()
+    await two.runPromise(Effect.void)
+    client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    gatewayId = randomUUID()
+    await client.query("insert into gateways (id, name, url, workspace_root) values ($1, 'gw', 'ws://127.0.0.1:1', '/tmp')", [gatewayId])
+  })
+
+  afterAll(async () => {
+    await client?.end()
+    await one?.dispose()
+    await two?.dispose()
+    await db?.drop()
+  })
+
+  const agent = async (runtime: Runtime) => {
+    const id = randomUUID()
+    await client.query(
+      `insert into agents (id, gateway_id, name, role, gateway_agent_id, session_key, status, state_path, heartbeat_config, snapshot, machine_version)
+       values ($1, $2, $3, 'worker', $4, $5, 'online', 'online', '{}', '{}', '1')`,
+      [id, gatewayId, `agent-${id}`, `mc-${id}`, `agent:mc-${id}:main`]
+    )
+    return { id, writer: new SnapshotWriter(id, 0, 0, (effect) => void runtime.runFork(effect)) }
+  }
+
+  const changesAfter = (cursor: number, limit = 50) => one.runPromise(Effect.flatMap(TransitionRepo, (repo) => repo.changesAfter(cursor, {}, limit)))
+
+  it("a heartbeat that leaves the state as it was writes no transition row: one beat per agent, the newest", async () => {
+    const { id, writer } = await agent(one)
+    const beat = (n: number) => writer.offer({ n }, projection(id, "online"), [], { gatewayId, boardId: null, fromState: "online", toState: "online", eventType: "agent.heartbeat", errorTag: null, at: new Date(1_000 * n) })
+    for (let n = 1; n <= 5; n++) await one.runPromise(writer.awaitPersisted(beat(n)))
+    await one.runPromise(writer.awaitPersisted(writer.offer({ n: 6 }, projection(id, "offline"), [], { gatewayId, boardId: null, fromState: "online", toState: "offline", eventType: "deadline.reached", errorTag: null, at: new Date() })))
+    const transitions = await client.query("select version, from_state, to_state from agent_transitions where agent_id = $1", [id])
+    expect(transitions.rows).toEqual([{ version: "6", from_state: "online", to_state: "offline" }])
+    const beats = await client.query("select version, at from agent_beats where agent_id = $1", [id])
+    expect(beats.rows).toEqual([{ version: "5", at: new Date(5_000) }])
+  })
+
+  it("retention keeps each agent's newest transitions, beats aside", async () => {
+    const { id } = await agent(one)
+    // Keep 4: trimmed every ⌈4/10⌉ = 1 transition, so never more than 4 rows.
+    const writer = new SnapshotWriter(id, 0, 0, (effect) => void one.runFork(effect), 4)
+    for (let n = 1; n <= 10; n++) {
+      const to = n % 2 === 0 ? "online" : "online.busy"
+      await one.runPromise(writer.awaitPersisted(writer.offer({ n }, projection(id, to), [], { gatewayId, boardId: null, fromState: n % 2 === 0 ? "online.busy" : "online", toState: to, eventType: `test.${n}`, errorTag: null, at: new Date() })))
+      await one.runPromise(writer.awaitPersisted(writer.offer({ n, beat: true }, projection(id, to), [], { gatewayId, boardId: null, fromState: to, toState: to, eventType: "agent.heartbeat", errorTag: null, at: new Date() })))
+    }
+    const kept = await client.query<{ event_type: string }>("select event_type from agent_transitions where agent_id = $1 order by id", [id])
+    expect(kept.rows.map((row) => row.event_type)).toEqual(["test.7", "test.8", "test.9", "test.10"])
+    expect((await client.query("select version from agent_beats where agent_id = $1", [id])).rows).toEqual([{ version: "20" }])
+  })
+
+  it("concurrent writers and an open transaction: the reader gets every transition once in cursor order, each agent's newest beat, and resumes exactly", async () => {
+    const agents: Array<Awaited<ReturnType<typeof agent>>> = []
+    // Half the agents on each writer, as two instances with one owner per agent.
+    for (let i = 0; i < 12; i++) agents.push(await agent(i % 2 === 0 ? one : two))
+    const ids = new Set<string>(agents.map((a) => a.id))
+    // Start after what the first test wrote.
+    let published = (await changesAfter(0, 10_000)).frontier - 1
+    const start = published
+    const received: Array<{ cursor: number; change: TransitionWithAgent }> = []
+    let reading = true
+    const reader = (async () => {
+      while (reading) {
+        const { changes, frontier } = await changesAfter(published)
+        for (const change of changes) {
+          received.push({ cursor: Number(change.transition.id), change })
+          published = Number(change.transition.id)
+        }
+        if (changes.length < 50) published = Math.max(published, frontier - 1)
+        await sleep(2)
+      }
+    })()
+    // A transaction that has an id and stays open while the writers commit around it: nothing
+    // after it may be published until it ends, and what it writes then is not skipped.
+    const holder = new pg.Client({ connectionString: db.url })
+    await holder.connect()
+    const held = agents[0]!
+    await holder.query("begin")
+    await holder.query(
+      `insert into agent_transitions (id, agent_id, gateway_id, version, from_state, to_state, event_type, at)
+       values ((pg_current_xact_id()::text::bigint << 16) | 32767, $1, $2, 1000, 'online', 'online.held', 'test.held', now())`,
+      [held.id, gatewayId]
+    )
+    let step = 0
+    const writing = Date.now()
+    const versions: Array<number> = agents.map(() => 0)
+    while (Date.now() - writing < 1_500) {
+      step++
+      agents.forEach(({ id, writer }, i) => {
+        // Every third write a state change, the others heartbeats that leave it online.
+        const moving = (step + i) % 3 === 0
+        const to = moving && step % 2 === 0 ? "online.busy" : "online"
+        versions[i] = writer.offer({ step }, projection(id, to), [], {
+          gatewayId,
+          boardId: null,
+          fromState: moving ? "online.x" : "online",
+          toState: to,
+          eventType: moving ? `test.step${step}` : "agent.heartbeat",
+          errorTag: null,
+          at: new Date()
+        })
+      })
+      if (step === 20) await holder.query("commit")
+      await sleep(3)
+    }
+    if (step < 20) await holder.query("commit")
+    await holder.end()
+    await Promise.all(agents.map(({ writer }, i) => one.runPromise(writer.awaitPersisted(versions[i]!))))
+    // Until the reader has passed every committed change.
+    const [{ newest }] = (await client.query<{ newest: string }>("select greatest((select max(id) from agent_transitions), (select max(cursor) from agent_beats)) as newest")).rows as [{ newest: string }]
+    await expect.poll(() => published, { timeout: 10_000 }).toBeGreaterThanOrEqual(Number(newest))
+    reading = false
+    await reader
+
+    const ours = received.filter((r) => ids.has(r.change.transition.agentId))
+    const cursors = ours.map((r) => r.cursor)
+    // Exactly once, in cursor order.
+    expect(cursors).toEqual([...new Set(cursors)].sort((x, y) => x - y))
+    // Every transition stored, the held one included, and nothing else.
+    const stored = await client.query<{ id: string }>("select id from agent_transitions where agent_id = any($1) and id > $2 order by id", [[...ids], start])
+    expect(ours.filter((r) => !isBeat(r.change)).map((r) => r.cursor)).toEqual(stored.rows.map((row) => Number(row.id)))
+    expect(ours.some((r) => r.change.transition.eventType === "test.held")).toBe(true)
+    expect(stored.rows.length).toBeGreaterThan(agents.length * 5)
+    // Each agent's newest beat reached the reader.
+    const beats = await client.query<{ agent_id: string; cursor: string }>("select agent_id, cursor from agent_beats where agent_id = any($1)", [[...ids]])
+    expect(beats.rows.length).toBe(agents.length)
+    for (const beat of beats.rows) expect(cursors).toContain(Number(beat.cursor))
+
+    // A resume from any cursor the reader got replays exactly the changes after it: every
+    // transition, and the beats that are still each agent's newest.
+    const newestBeats = new Set(beats.rows.map((row) => Number(row.cursor)))
+    for (const from of [cursors[0]!, cursors[Math.floor(cursors.length / 3)]!, cursors[Math.floor((2 * cursors.length) / 3)]!, cursors.at(-1)!]) {
+      const replayed: Array<number> = []
+      let at = from
+      for (;;) {
+        const { changes } = await changesAfter(at)
+        replayed.push(...changes.filter((change) => ids.has(change.transition.agentId)).map((change) => Number(change.transition.id)))
+        if (changes.length < 50) break
+        at = Number(changes.at(-1)!.transition.id)
+      }
+      const expected = ours.filter((r) => r.cursor > from && (!isBeat(r.change) || newestBeats.has(r.cursor))).map((r) => r.cursor)
+      expect(replayed, `resume after ${from}`).toEqual(expected)
+    }
+  })
+})
