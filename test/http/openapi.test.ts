@@ -103,4 +103,17 @@ describe("GET /openapi.json: the OpenAPI document", () => {
     const flag = (operation("POST /api/v1/gateways/{id}/templates/sync").parameters ?? []).find((parameter) => parameter.name === "rotate_tokens") as { schema?: { type?: string } } | undefined
     expect(flag?.schema?.type).toBe("boolean")
   })
+  it("documents the fleet view's admin reads: the recent sync jobs (with `limit`) and the cluster's runners and owners", () => {
+    const jobs = operation("GET /api/v1/templates/sync/jobs")
+    expect(jobs).toMatchObject({ operationId: "listTemplateSyncJobs", tags: ["admin", "template-sync"], security: [{ adminBearer: [] }] })
+    expect(jobs.parameters).toEqual([
+      { in: "query", name: "limit", description: "How many jobs, 1–100 (default 20).", schema: { default: 20, description: "How many jobs, 1–100 (default 20).", type: "integer", minimum: 1, maximum: 100 } }
+    ])
+    const list = (jobs["responses"] as Record<string, { content: Record<string, { schema: { properties: Record<string, unknown> } }> }>)["200"]!.content["application/json"]!.schema
+    expect(list.properties["items"]).toEqual({ type: "array", items: { $ref: "#/components/schemas/SyncJobSummary" } })
+    const cluster = operation("GET /api/v1/cluster")
+    expect(cluster).toMatchObject({ operationId: "clusterView", tags: ["admin", "gateways"], security: [{ adminBearer: [] }] })
+    expect(cluster["responses"]).toMatchObject({ "200": { content: { "application/json": { schema: { $ref: "#/components/schemas/ClusterView" } } } }, "503": { $ref: "#/components/responses/Unavailable" } })
+    expect(document.components?.schemas?.["ClusterView"]).toMatchObject({ required: ["self", "runners", "gateways"] })
+  })
 })
