@@ -43,9 +43,9 @@ module.exports = {
     {
       name: "agents-below-the-contexts",
       severity: "error",
-      comment: "The actor system and its programs serve the contexts (cluster, fleet, sync, coordination, inbox, messages, streams, HTTP), never the reverse. The agents' own HTTP surface (src/agents/http/) is a context above them.",
+      comment: "The actor system and its programs serve the contexts (cluster, fleet, sync, coordination, inbox, messages, streams, liveness, HTTP), never the reverse. The agents' own HTTP surface (src/agents/http/) is a context above them.",
       from: { path: "^src/agents/", pathNot: "^src/agents/http/" },
-      to: { path: "^src/(cluster|fleet|sync|coordination|inbox|messages|streams|boards|http|inspect|cli|agents/http)/" }
+      to: { path: "^src/(cluster|fleet|sync|coordination|inbox|messages|streams|liveness|boards|http|inspect|cli|agents/http)/" }
     },
     {
       name: "cluster-between-agents-and-contexts",

@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
   heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput(),
   clusterTakeover: async () => (await import("./clusterTakeover.ts")).clusterTakeover(),
+  livenessSoak: async () => (await import("./livenessSoak.ts")).livenessSoak(),
   // With tracing unset, exporting, and (given a checkout's path: `tracingOverhead.ts DIR`) a baseline.
   tracingOverhead: async () => (await import("./tracingOverhead.ts")).tracingOverhead()
 }

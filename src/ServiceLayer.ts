@@ -13,7 +13,7 @@ import { SecretKeyCheckLive } from "./cluster/SecretKeyCheck.ts"
 import { ClusterMetricsLive } from "./cluster/clusterMetrics.ts"
 import { ForwardingGatewayClientLive } from "./cluster/ForwardingGatewayClient.ts"
 import { GatewayEntityLive } from "./cluster/GatewayEntityLive.ts"
-import { ClusterStatsLive, GatewayHostedProgramsNone } from "./cluster/GatewayHosting.ts"
+import { ClusterStatsLive } from "./cluster/GatewayHosting.ts"
 import { GatewayOwnershipLive } from "./cluster/GatewayOwnership.ts"
 import { LocalGatewayClient } from "./cluster/LocalGatewayClient.ts"
 import { RoutedAgentSystemLive } from "./cluster/RoutedAgentSystem.ts"
@@ -36,6 +36,7 @@ import { TransitionRepoLive } from "./store/TransitionRepo.ts"
 import { SyncJobsLive } from "./sync/SyncJobs.ts"
 import { AgentChangeFeedLive, AgentStreamsDrainLive } from "./streams/AgentChangeFeed.ts"
 import { TracingLive } from "./observability/tracing.ts"
+import { LivenessWatchersLive } from "./liveness/LivenessWatchersLive.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
@@ -65,12 +66,14 @@ const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentCo
 export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(GatewayEntityLive),
+  // Per-gateway programs the gateway's owner runs beside its actors: the liveness watcher.
+  Layer.provideMerge(LivenessWatchersLive),
   Layer.provideMerge(RoutedAgentSystemLive),
   Layer.provideMerge(LocalAgentsLive),
   Layer.provideMerge(GroupCommitLive),
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(ForwardingGatewayClientLive),
-  Layer.provideMerge(Layer.mergeAll(GatewayOwnershipLive, LocalGatewayLive, ClusterStatsLive, GatewayHostedProgramsNone)),
+  Layer.provideMerge(Layer.mergeAll(GatewayOwnershipLive, LocalGatewayLive, ClusterStatsLive)),
   // A runner whose secret key cannot open the stored gateway secrets refuses to join.
   Layer.provideMerge(ClusterLive.pipe(Layer.provide(SecretKeyCheckLive))),
   Layer.provideMerge(ReposLive),

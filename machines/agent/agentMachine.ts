@@ -13,10 +13,17 @@ import type {
   WakeInput
 } from "./agentTypes.ts"
 import { deadlineInput, identityOf } from "./invokeInputs.ts"
+import { heartbeatMismatchOf, judge, judgedCauses, livenessOf, nextJudgmentAt, NO_DEADLINE, recordSignal } from "./liveness.ts"
+import { offlineSignals, onlineSignals, recordEverywhere } from "./livenessTransitions.ts"
+import type { LivenessEvent, LivenessState, OfflineCause } from "./livenessTypes.ts"
 import { lifecycleStates } from "./lifecycleStates.ts"
 import { retryDelayMs } from "./retryDelay.ts"
 
-/** Bumped whenever a change would misread a snapshot persisted by the previous version. */
+/**
+ * Bumped whenever a change would misread a snapshot persisted by the previous version. Liveness
+ * (`context.liveness`, the policy's liveness limits) is additive and optional: a snapshot from
+ * before it reads as "no gateway signal yet", so it kept version 1.
+ */
 export const AGENT_MACHINE_VERSION = "1"
 
 /**
@@ -44,6 +51,35 @@ export const wallClockDeadline = fromCallback<AgentEvent, DeadlineInput>(({ inpu
   timer = setTimeout(arm, 0)
   return () => clearTimeout(timer)
 })
+
+const isLivenessEvent = (event: AgentEvent): event is LivenessEvent => event.type.startsWith("gateway.")
+
+/** The context after a gateway signal is recorded (what a guard judges). */
+const withSignal = (context: AgentContext, event: AgentEvent): AgentContext =>
+  isLivenessEvent(event) ? { ...context, liveness: recordSignal(context, event) } : context
+
+/** The offline cause of an agent; a snapshot from before causes existed is read from its reason. */
+const causeOf = (context: AgentContext): OfflineCause | null =>
+  livenessOf(context).offlineCause ?? (context.offlineReason?.startsWith("no heartbeat for") === true ? "silent" : null)
+
+const withCause = (liveness: LivenessState, offlineCause: OfflineCause | null): LivenessState => ({ ...liveness, offlineCause })
+
+/** The agent's own curl-back is activity too, and proves its model turns work (failed runs are over). */
+const curledBack = (liveness: LivenessState, at: number): LivenessState => {
+  const recovered = liveness.failedRuns === 0 ? liveness : { ...liveness, failedRuns: 0 }
+  return recovered.lastActivityAt !== null && recovered.lastActivityAt > at ? recovered : { ...recovered, lastActivityAt: at, lastActivitySource: "curl-back" }
+}
+
+/** An update starts: the heartbeat read before it no longer says anything of what we will set. */
+const unjudged = (liveness: LivenessState): LivenessState => ({ ...liveness, heartbeat: null, heartbeatMismatch: null, offlineCause: null })
+
+/** After an apply: the agent exists on the gateway, and its effective heartbeat is what the apply read back. */
+const appliedLiveness = (context: AgentContext, effective: ApplyOutput["effectiveHeartbeat"], at: number): LivenessState => {
+  const liveness = { ...livenessOf(context), missingSince: null }
+  if (effective === undefined || effective === null) return liveness
+  const heartbeat = { ...effective, at }
+  return { ...liveness, heartbeat, heartbeatMismatch: heartbeatMismatchOf(context.spec.heartbeat, heartbeat) }
+}
 
 const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest, "action">>): ApplyRequest => ({
   action,
@@ -83,12 +119,43 @@ export const agentMachine = setup({
       event.type === "agent.convert" &&
       (event.identity.gatewayAgentId !== context.gatewayAgentId || event.identity.boardId !== context.boardId || event.identity.role !== context.role),
     isWantedUpdate: ({ event }) =>
-      event.type === "agent.update" && (event.force === true || Object.keys(event.changes).length > 0)
+      event.type === "agent.update" && (event.force === true || Object.keys(event.changes).length > 0),
+    signalJudgedOffline: ({ context, event }) => judge(withSignal(context, event), event.at) !== null,
+    signalJudgedLive: ({ context, event }) => {
+      const cause = causeOf(context)
+      return cause !== null && judgedCauses.has(cause) && judge(withSignal(context, event), event.at) === null
+    },
+    judgedOffline: ({ context, event }) => judge(context, event.at) !== null,
+    // A curl-back proves the agent runs a model turn; it does not bring back an agent whose gateway
+    // is away past its limit, lacks it, or runs another heartbeat.
+    heartbeatJudgedOffline: ({ context, event }) =>
+      judge({ ...context, lastSeenAt: event.at, liveness: curledBack(livenessOf(context), event.at) }, event.at) !== null
   },
   actions: {
-    recordHeartbeat: assign(({ event }) =>
-      event.type === "agent.heartbeat" ? { lastSeenAt: event.at, reportedStatus: event.status ?? null } : {}
+    recordHeartbeat: assign(({ context, event }) =>
+      event.type === "agent.heartbeat"
+        ? { lastSeenAt: event.at, reportedStatus: event.status ?? null, liveness: curledBack(livenessOf(context), event.at) }
+        : {}
     ),
+    recordSignal: assign(({ context, event }) => (isLivenessEvent(event) ? { liveness: recordSignal(context, event) } : {})),
+    markJudgedOffline: assign(({ context, event }) => {
+      const judgment = judge(context, event.at)
+      return judgment === null ? {} : { offlineReason: judgment.reason, liveness: withCause(livenessOf(context), judgment.cause), deadline: null }
+    }),
+    rejudgeOffline: assign(({ context, event }) => {
+      const cause = causeOf(context)
+      if (cause === null || !judgedCauses.has(cause)) return {}
+      const judgment = judge(context, event.at)
+      return judgment === null ? {} : { offlineReason: judgment.reason, liveness: withCause(livenessOf(context), judgment.cause) }
+    }),
+    goOnlineFromSignal: assign(({ context }) => ({
+      offlineReason: null,
+      lastError: null,
+      wakeAttempts: 0,
+      liveness: withCause(livenessOf(context), null)
+    })),
+    // A wake's run under way: the check-in it should end in gets a full window from now.
+    extendCheckin: assign(({ context, event }) => ({ deadline: Math.max(context.deadline ?? 0, event.at + context.policy.checkinTimeoutMs) })),
     recordFailure: assign(({ context, event }) =>
       "error" in event ? { lastError: event.error, attempts: context.attempts + 1 } : {}
     ),
@@ -98,7 +165,8 @@ export const agentMachine = setup({
     ),
     clearDeadline: assign({ deadline: null }),
     adoptPolicy: assign(({ context, event }) => (event.type === "system.policy" ? { policy: event.policy } : { policy: context.policy })),
-    acceptApply: assign(({ event }) => ({
+    acceptApply: assign(({ context, event }) => ({
+      liveness: appliedLiveness(context, event.type === "apply.done" ? event.output.effectiveHeartbeat : undefined, event.at),
       retired: null,
       tokenHash: event.type === "apply.done" ? event.output.tokenHash : null,
       tokenSource: event.type === "apply.done" ? event.output.tokenSource : null,
@@ -119,10 +187,11 @@ export const agentMachine = setup({
           request: requestFor("update", event.options),
           generation: context.generation + 1,
           attempts: 0,
-          offlineReason: null
+          offlineReason: null,
+          liveness: unjudged(livenessOf(context))
         }
       }
-      return { request: requestFor("update"), generation: context.generation + 1, attempts: 0, offlineReason: null }
+      return { request: requestFor("update"), generation: context.generation + 1, attempts: 0, offlineReason: null, liveness: unjudged(livenessOf(context)) }
     }),
     startConversion: assign(({ context, event }) => {
       if (event.type !== "agent.convert") return {}
@@ -142,23 +211,24 @@ export const agentMachine = setup({
     markRemovedLocally: assign({ offlineReason: "removed locally; the gateway was not cleaned up (forced delete)" }),
     retryNow: assign(({ context }) => ({ attempts: 0, generation: context.generation + 1, deadline: null })),
     goOnline: assign(({ context, event }) => ({
+      liveness: withCause(event.type === "agent.heartbeat" ? curledBack(livenessOf(context), event.at) : livenessOf(context), null),
       lastSeenAt: event.type === "agent.heartbeat" ? event.at : context.lastSeenAt,
       reportedStatus: event.type === "agent.heartbeat" ? (event.status ?? null) : context.reportedStatus,
       offlineReason: null,
       lastError: null,
       wakeAttempts: 0
     })),
-    armOfflineDeadline: assign(({ context }) => ({
-      deadline: (context.lastSeenAt ?? 0) + context.policy.offlineAfterMs
-    })),
-    markSilent: assign(({ context }) => ({
-      offlineReason: `no heartbeat for ${Math.round(context.policy.offlineAfterMs / 1000)} s`,
+    // The next instant the liveness judgment can change by itself (silence, the unreachable limit), or none.
+    armOfflineDeadline: assign(({ context }) => ({ deadline: nextJudgmentAt(context) })),
+    // Offline, not `updating.awaiting`: a sync must not leave agents showing as updating (docs/operations.md §6.4); agent.retry wakes it.
+    markNeverSeen: assign(({ context }) => ({
+      offlineReason: "no heartbeat yet; its files were applied without a wake (agent.retry wakes it)",
+      liveness: withCause(livenessOf(context), "never_seen"),
       deadline: null
     })),
-    // Offline, not `updating.awaiting`: a sync must not leave agents showing as updating (docs/operations.md §6.4); agent.retry wakes it.
-    markNeverSeen: assign({ offlineReason: "no heartbeat yet; its files were applied without a wake (agent.retry wakes it)", deadline: null }),
     markNoCheckin: assign(({ context }) => ({
       offlineReason: `did not check in after wake (${context.wakeAttempts} wakes)`,
+      liveness: withCause(livenessOf(context), "no_checkin"),
       deadline: null
     }))
   }
@@ -187,7 +257,8 @@ export const agentMachine = setup({
     "agent.update": { guard: "isWantedUpdate", target: ".updating", actions: "startUpdate" },
     "agent.delete": { target: ".deleting" },
     "agent.convert": { guard: "isNewIdentity", target: ".updating", actions: "startConversion" },
-    "system.policy": { actions: "adoptPolicy" }
+    "system.policy": { actions: "adoptPolicy" },
+    ...recordEverywhere()
   },
   states: {
     provisioning: { tags: ["busy"], ...lifecycleStates() },
@@ -195,18 +266,27 @@ export const agentMachine = setup({
     online: {
       tags: ["live"],
       entry: "armOfflineDeadline",
-      invoke: { src: "deadline", input: deadlineInput },
+      // Nothing to wait for (heartbeats off, gateway there): the waiter is parked at "never".
+      invoke: { src: "deadline", input: ({ context }) => ({ at: context.deadline ?? NO_DEADLINE }) },
       on: {
         "agent.heartbeat": { target: "online", reenter: true, actions: "goOnline" },
-        "deadline.reached": { target: "offline", actions: "markSilent" },
+        "deadline.reached": [
+          { guard: "judgedOffline", target: "offline", actions: "markJudgedOffline" },
+          { target: "online", reenter: true }
+        ],
         // Re-entering re-arms the offline deadline under the new threshold.
-        "system.policy": { target: "online", reenter: true, actions: "adoptPolicy" }
+        "system.policy": { target: "online", reenter: true, actions: "adoptPolicy" },
+        ...onlineSignals()
       }
     },
     offline: {
       on: {
-        "agent.heartbeat": { target: "online", actions: "goOnline" },
-        "agent.retry": { target: "updating", actions: "startUpdate" }
+        "agent.heartbeat": [
+          { guard: "heartbeatJudgedOffline", actions: ["recordHeartbeat", "rejudgeOffline"] },
+          { target: "online", actions: "goOnline" }
+        ],
+        "agent.retry": { target: "updating", actions: "startUpdate" },
+        ...offlineSignals()
       }
     },
     deleting: {

@@ -1,3 +1,5 @@
+import type { LivenessEvent, LivenessState } from "./livenessTypes.ts"
+
 /**
  * Types of the agent machine. Plain data only: every value here is JSON, because the machine's
  * snapshot is persisted after every transition. No secret ever appears here (the agent token
@@ -33,6 +35,17 @@ export interface AgentPolicy {
   readonly maxAttempts: number
   /** First delay between attempts; doubles per attempt, capped at 60 s. */
   readonly retryBaseMs: number
+  /**
+   * Liveness limits (docs/operations.md §8); absent in older snapshots, then the defaults of
+   * machines/agent/liveness.ts. Silence limit = max(`offlineAfterMs`, factor × effective
+   * `everyMs` + grace).
+   */
+  readonly offlineFactor?: number | undefined
+  readonly offlineGraceMs?: number | undefined
+  /** How long the gateway may be unreachable before its agents go offline. */
+  readonly gatewayLostAfterMs?: number | undefined
+  /** Failed runs in a row before an agent goes offline ("runs failing"). */
+  readonly maxFailedRuns?: number | undefined
 }
 
 export type AgentRole = "worker" | "lead" | "main"
@@ -108,6 +121,8 @@ export interface AgentContext extends AgentIdentity {
   readonly offlineReason: string | null
   /** Set by a conversion until the apply under the new identity has removed the old one. Absent in older snapshots. */
   readonly retired?: RetiredIdentity | null | undefined
+  /** What the gateway's own signals say (docs/operations.md §8). Absent in older snapshots: no signal yet. */
+  readonly liveness?: LivenessState | undefined
 }
 
 export interface AgentInput extends AgentIdentity {
@@ -135,6 +150,7 @@ export type AgentExternalEvent =
   /** Main⇄board conversion: the agent takes a new gateway identity and the old one is removed. */
   | { readonly type: "agent.convert"; readonly at: number; readonly identity: ConvertedIdentity }
   | { readonly type: "agent.retry"; readonly at: number }
+  | LivenessEvent
 
 /** Events the invoked actors send back (see src/agents/effectActor.ts). */
 export type AgentInternalEvent =
@@ -173,6 +189,11 @@ export interface ApplyOutput {
   /** sha256 hex of the token written into the workspace. */
   readonly tokenHash: string
   readonly tokenSource: TokenSource
+  /**
+   * The heartbeat the gateway reports for the agent after the apply's `config.patch` (read back
+   * from `health`), or null when it could not be read.
+   */
+  readonly effectiveHeartbeat?: { readonly enabled: boolean; readonly every: string; readonly everyMs: number | null } | null | undefined
 }
 
 export interface WakeInput extends AgentIdentity {

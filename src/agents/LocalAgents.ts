@@ -13,6 +13,7 @@ import { TaskRepo } from "../store/TaskRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { TransitionRepo } from "../store/TransitionRepo.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
+import { livenessPolicy } from "./livenessPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
@@ -90,7 +91,8 @@ export const LocalAgentsLive = Layer.scoped(
       checkinTimeoutMs: config.checkinTimeoutMs,
       maxWakeAttempts: config.maxWakeAttempts,
       maxAttempts: config.maxAttempts,
-      retryBaseMs: config.retryBaseMs
+      retryBaseMs: config.retryBaseMs,
+      ...livenessPolicy(config)
     })
     const lanes: ProgramLanes = new Map()
     // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved.

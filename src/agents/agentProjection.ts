@@ -1,5 +1,15 @@
 import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { HeartbeatConfig, IdentityProfile, StepError } from "../../machines/agent/agentTypes.ts"
+import { livenessOf, silenceLimitMs } from "../../machines/agent/liveness.ts"
+import type { LivenessState } from "../../machines/agent/livenessTypes.ts"
+
+/**
+ * What the gateway's signals say of an agent (the `liveness` jsonb column; docs/operations.md
+ * §7): the machine's liveness plus the silence limit in force (ms).
+ */
+export interface AgentLiveness extends LivenessState {
+  readonly silenceLimitMs: number
+}
 
 /** The read-model columns derived from an agent snapshot; the snapshot is the single source. */
 export interface AgentProjection {
@@ -21,6 +31,8 @@ export interface AgentProjection {
   readonly identityProfile: IdentityProfile | null
   readonly identityTemplate: string | null
   readonly soulTemplate: string | null
+  /** Optional for writers that predate it (then stored as null). */
+  readonly liveness?: AgentLiveness | null | undefined
 }
 
 /** `{ provisioning: "awaiting" }` → `provisioning.awaiting`. */
@@ -51,6 +63,7 @@ export const projectSnapshot = (snapshot: Pick<AgentSnapshot, "value" | "context
     heartbeatConfig: context.spec.heartbeat,
     identityProfile: context.spec.identityProfile,
     identityTemplate: context.spec.identityTemplate,
-    soulTemplate: context.spec.soulTemplate
+    soulTemplate: context.spec.soulTemplate,
+    liveness: { ...livenessOf(context), silenceLimitMs: silenceLimitMs(context) }
   }
 }

@@ -22,6 +22,14 @@ export const lifecycleActivity = (
   } else if (after.lastError !== null && after.lastError !== before.lastError && after.statePath.endsWith(".retrying")) {
     entries.push({ ...ids, eventType: `agent.${after.status}.retrying`, message: `${after.name}: ${after.lastError.message}` })
   }
+  // The gateway runs another heartbeat than the one we set (docs/operations.md §8), or lacks the agent.
+  const mismatch = after.liveness?.heartbeatMismatch ?? null
+  if (mismatch !== null && mismatch !== (before.liveness?.heartbeatMismatch ?? null)) {
+    entries.push({ ...ids, eventType: "agent.heartbeat.mismatch", message: `${after.name}: ${mismatch}` })
+  }
+  if ((after.liveness?.missingSince ?? null) !== null && (before.liveness?.missingSince ?? null) === null) {
+    entries.push({ ...ids, eventType: "agent.gateway.missing", message: `${after.name}: ${context.gatewayAgentId} is missing from the gateway's agents.list` })
+  }
   if (after.status !== before.status) {
     const reason = after.status === "offline" && after.offlineReason !== null ? `: ${after.offlineReason}` : ""
     entries.push({ ...ids, eventType: `agent.${after.status}`, message: `${after.name}: ${before.status} → ${after.status}${reason}` })

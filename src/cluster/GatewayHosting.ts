@@ -10,7 +10,7 @@ export type GatewayHostedProgram = (gatewayId: string) => Effect.Effect<void, ne
 /** The per-gateway programs the owner runs beside the gateway's actors (docs/architecture.md "Cluster"). */
 export class GatewayHostedPrograms extends Context.Tag("switchyard/GatewayHostedPrograms")<GatewayHostedPrograms, ReadonlyArray<GatewayHostedProgram>>() {}
 
-/** No per-gateway programs (the background jobs filter by `GatewayOwnership.owns` instead). */
+/** No per-gateway programs (tests that run the entity without watchers). */
 export const GatewayHostedProgramsNone = Layer.succeed(GatewayHostedPrograms, [])
 
 /** What this runner's gateway entities did: activations, and those that took a gateway over after this runner was ready. */

@@ -22,8 +22,28 @@ export interface AppConfigShape {
   readonly baseUrl: string
   /** Silence before online → offline, ms (`SWITCHYARD_OFFLINE_AFTER_MS`, default 10 min). */
   readonly offlineAfterMs: number
-  /** Check-in deadline after a wake, ms (`SWITCHYARD_CHECKIN_TIMEOUT_MS`, default 30 s). */
+  /**
+   * Check-in deadline after a wake, ms (`SWITCHYARD_CHECKIN_TIMEOUT_MS`, default 2 min: a real
+   * first run reads its files before it calls back; a run under way extends it, docs/operations.md §8).
+   */
   readonly checkinTimeoutMs: number
+  /** How long a gateway may be unreachable before its agents go offline, ms (`SWITCHYARD_GATEWAY_LOST_AFTER_MS`, default 90 s). */
+  readonly gatewayLostAfterMs: number
+  /**
+   * Silence limit factor: max(`offlineAfterMs`, factor × the effective heartbeat interval + grace)
+   * (`SWITCHYARD_OFFLINE_FACTOR`, default 1.5; 0 leaves the floor alone, as before liveness; off in `AppConfigTest`).
+   */
+  readonly offlineFactor: number
+  /** Grace added to factor × the effective heartbeat interval for the silence limit, ms (`SWITCHYARD_OFFLINE_GRACE_MS`, default 60 s). */
+  readonly offlineGraceMs: number
+  /** Failed runs in a row before an agent goes offline, "runs failing" (`SWITCHYARD_MAX_FAILED_RUNS`, default 3). */
+  readonly maxFailedRuns: number
+  /** How often each gateway's watcher probes it with `health`, ms (`SWITCHYARD_LIVENESS_PROBE_MS`, default 15 s). */
+  readonly livenessProbeMs: number
+  /** How often each gateway's `agents.list` is compared with our agents, ms (`SWITCHYARD_RECONCILE_MS`, default 60 s). */
+  readonly reconcileMs: number
+  /** Whether each gateway gets a liveness watcher (`SWITCHYARD_LIVENESS_WATCHERS`, default true; off in `AppConfigTest`). */
+  readonly livenessWatchers: boolean
   /** Wakes without a check-in before offline (`SWITCHYARD_MAX_WAKE_ATTEMPTS`, default 3). */
   readonly maxWakeAttempts: number
   /** Attempts of a failing lifecycle step before `failed` (`SWITCHYARD_MAX_ATTEMPTS`, default 5). */
@@ -103,7 +123,17 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   ),
   baseUrl: Config.option(Config.string("SWITCHYARD_BASE_URL")),
   offlineAfterMs: positive("SWITCHYARD_OFFLINE_AFTER_MS", 600_000),
-  checkinTimeoutMs: positive("SWITCHYARD_CHECKIN_TIMEOUT_MS", 30_000),
+  checkinTimeoutMs: positive("SWITCHYARD_CHECKIN_TIMEOUT_MS", 120_000),
+  gatewayLostAfterMs: positive("SWITCHYARD_GATEWAY_LOST_AFTER_MS", 90_000),
+  offlineFactor: Config.number("SWITCHYARD_OFFLINE_FACTOR").pipe(
+    Config.withDefault(1.5),
+    Config.validate({ message: "SWITCHYARD_OFFLINE_FACTOR must be a number ≥ 0", validation: (n) => n >= 0 })
+  ),
+  offlineGraceMs: positive("SWITCHYARD_OFFLINE_GRACE_MS", 60_000),
+  maxFailedRuns: positive("SWITCHYARD_MAX_FAILED_RUNS", 3),
+  livenessProbeMs: positive("SWITCHYARD_LIVENESS_PROBE_MS", 15_000),
+  reconcileMs: positive("SWITCHYARD_RECONCILE_MS", 60_000),
+  livenessWatchers: Config.boolean("SWITCHYARD_LIVENESS_WATCHERS").pipe(Config.withDefault(true)),
   maxWakeAttempts: positive("SWITCHYARD_MAX_WAKE_ATTEMPTS", 3),
   maxAttempts: positive("SWITCHYARD_MAX_ATTEMPTS", 5),
   retryBaseMs: positive("SWITCHYARD_RETRY_BASE_MS", 2_000),
@@ -161,6 +191,14 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       baseUrl: "http://127.0.0.1:8000",
       offlineAfterMs: 600_000,
       checkinTimeoutMs: 30_000,
+      gatewayLostAfterMs: 90_000,
+      // The configured floor alone, as before liveness: tests that time silence opt in to the factor.
+      offlineFactor: 0,
+      offlineGraceMs: 60_000,
+      maxFailedRuns: 3,
+      livenessProbeMs: 15_000,
+      reconcileMs: 60_000,
+      livenessWatchers: false,
       maxWakeAttempts: 3,
       maxAttempts: 5,
       retryBaseMs: 2_000,

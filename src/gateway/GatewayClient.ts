@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { Context, Duration, Effect, Layer, PubSub, Redacted, Runtime, Stream } from "effect"
 import { countReconnects, measureRpc } from "./gatewayMetrics.ts"
 import type { DeviceIdentity } from "./DeviceIdentity.ts"
-import { GatewayConnection, type ConnectionFailure } from "./GatewayConnection.ts"
+import { GatewayConnection, type ConnectionFailure, type ConnectionStatus } from "./GatewayConnection.ts"
 import {
   GatewayConnectionError,
   GatewayPairingRequired,
@@ -56,6 +56,14 @@ export interface GatewayEvent {
   readonly payload: unknown
   readonly seq?: number | undefined
 }
+
+/**
+ * The event this client publishes on `events` when a gateway's socket becomes ready or closes:
+ * payload `{status: "ready" | "closed", at}` (epoch ms). Not a gateway event: the socket's own
+ * news, so a watcher learns of a loss at once and re-subscribes after a reconnect
+ * (docs/gateway-protocol.md §9).
+ */
+export const CONNECTION_EVENT = "switchyard.connection"
 
 export interface CallOptions {
   /** Per-call timeout in ms; defaults to the client's `callTimeoutMs`. */
@@ -176,6 +184,12 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       hub.unsafeOffer({ gatewayId, event: frame.event, payload: frame.payload, seq: frame.seq })
     }
 
+    // The socket's readiness and losses go out on `events` too (CONNECTION_EVENT).
+    const announceStatus = (gatewayId: string, count: (status: ConnectionStatus) => void) => (status: ConnectionStatus) => {
+      count(status)
+      if (status !== "connecting") hub.unsafeOffer({ gatewayId, event: CONNECTION_EVENT, payload: { status, at: Date.now() } })
+    }
+
     const connectionFor = (target: GatewayTarget): GatewayConnection => {
       const fingerprint = fingerprintOf(target)
       const existing = pool.get(target.id)
@@ -194,7 +208,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         handshakeTimeoutMs: config.handshakeTimeoutMs,
         clientVersion: config.clientVersion,
         onEvent: publish(target.id),
-        onStatus: countReconnects(target.id)
+        onStatus: announceStatus(target.id, countReconnects(target.id))
       })
       pool.set(target.id, { connection, fingerprint })
       return connection

@@ -131,7 +131,27 @@ export const ChatHistoryResult = z.looseObject({
   messages: z.array(z.looseObject({ role: z.string(), content: z.unknown() }))
 })
 
-export const HealthResult = z.looseObject({ ok: z.boolean() })
+/** The heartbeat `health` reports per agent (docs/gateway-protocol.md §9): `everyMs` null when disabled. */
+export const HealthHeartbeat = z.looseObject({ enabled: z.boolean(), every: z.string(), everyMs: z.number().nullable() })
+
+/** `health` (RPC result and event payload); `agents` as observed on 2026.9.6 (docs/gateway-protocol.md §9). */
+export const HealthResult = z.looseObject({
+  ok: z.boolean(),
+  /** When the gateway took this sample (epoch ms): a plain `health` answers a cached one. */
+  ts: z.number().optional(),
+  agents: z
+    .array(
+      z.looseObject({
+        agentId: z.string(),
+        heartbeat: HealthHeartbeat.optional(),
+        sessions: z.looseObject({ count: z.number().optional() }).optional()
+      })
+    )
+    .optional()
+})
+
+/** `sessions.subscribe` → `{subscribed, list}`; `sessions.changed` events follow (docs/gateway-protocol.md §9). */
+export const SessionsSubscribeResult = z.looseObject({ subscribed: z.boolean().optional() })
 
 /**
  * The methods Switchyard calls, with the result schema each is decoded with. `sideEffect`
@@ -153,6 +173,7 @@ export const Methods = {
   "sessions.patch": { result: SessionsPatchResult, idempotent: false },
   "sessions.reset": { result: SessionsResetResult, idempotent: false },
   "sessions.delete": { result: SessionsDeleteResult, idempotent: false },
+  "sessions.subscribe": { result: SessionsSubscribeResult, idempotent: false },
   "chat.send": { result: ChatSendResult, idempotent: true },
   "chat.history": { result: ChatHistoryResult, idempotent: false }
 } as const satisfies Record<string, { result: z.ZodType; idempotent: boolean }>

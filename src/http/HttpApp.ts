@@ -10,6 +10,7 @@ import { coordinationHttp } from "../coordination/http/coordinationHttp.ts"
 import { fleetHttp } from "../fleet/http/fleetHttp.ts"
 import { inboxHttp } from "../inbox/http/inboxHttp.ts"
 import { inspectHttp } from "../inspect/http/inspectHttp.ts"
+import { livenessHttp } from "../liveness/http/livenessHttp.ts"
 import { messagesHttp } from "../messages/http/messagesHttp.ts"
 import { streamsHttp } from "../streams/http/streamsHttp.ts"
 import { syncHttp } from "../sync/http/syncHttp.ts"
@@ -19,7 +20,7 @@ import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
 import { systemHttp } from "./systemHttp.ts"
 
 /** Every context's routes, each from its table (`<context>/http/<context>Http.ts`); an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemHttp, inspectHttp, fleetHttp, clusterHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, coordinationHttp).pipe(
+export const router = HttpRouter.concatAll(systemHttp, inspectHttp, fleetHttp, livenessHttp, clusterHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, coordinationHttp).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

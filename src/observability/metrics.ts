@@ -59,3 +59,24 @@ export const eventToPersist = new Histogram({
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
   registers
 })
+
+export const heartbeatRuns = new Counter({
+  name: "switchyard_llm_heartbeat_runs_total",
+  help: "LLM heartbeat turns: runs the gateway marked as heartbeat runs (agent events with isHeartbeat), by gateway.",
+  labelNames: ["gateway_id"] as const,
+  registers
+})
+
+export const heartbeatTurnsPerAgentHour = new Gauge({
+  name: "switchyard_llm_heartbeat_turns_per_agent_hour",
+  help: "LLM heartbeat turns per agent-hour over the last hour (or since the watcher started), by gateway: the heartbeat budget (README \"Liveness\").",
+  labelNames: ["gateway_id"] as const,
+  registers
+})
+
+export const gatewayReachable = new Gauge({
+  name: "switchyard_gateway_reachable",
+  help: "1 while the gateway's liveness watcher reaches it, 0 while it does not.",
+  labelNames: ["gateway_id"] as const,
+  registers
+})

@@ -72,7 +72,7 @@ export interface SnapshotSave {
 /** The record type of `saveMany`'s rows (`jsonb_to_recordset`). */
 const SAVE_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
   last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
-  identity_template text, soul_template text, snapshot jsonb, version bigint`
+  identity_template text, soul_template text, snapshot jsonb, version bigint, liveness jsonb`
 
 const saveRow = ({ id, projection: p, snapshot, version }: SnapshotSave) => ({
   id,
@@ -92,7 +92,8 @@ const saveRow = ({ id, projection: p, snapshot, version }: SnapshotSave) => ({
   identity_template: p.identityTemplate,
   soul_template: p.soulTemplate,
   snapshot,
-  version
+  version,
+  liveness: p.liveness ?? null
 })
 
 /** In agent id order, so two batches that share agents (two instances) lock their rows in the same order. */
@@ -165,7 +166,7 @@ export const agentViewColumns = (alias?: string): string =>
   [
     "id", "gateway_id", "board_id", "name", "role", "gateway_agent_id", "session_key", "status", "state_path",
     "last_seen_at", "last_error", "offline_reason", "heartbeat_config", "identity_profile", "identity_template", "soul_template",
-    "machine_version", "version", "created_at", "updated_at"
+    "liveness", "machine_version", "version", "created_at", "updated_at"
   ]
     .map((column) => (alias === undefined ? column : `${alias}.${column}`))
     .join(", ")
@@ -187,7 +188,8 @@ const columns = (p: AgentProjection) => ({
   heartbeatConfig: JSON.stringify(p.heartbeatConfig),
   identityProfile: p.identityProfile === null ? null : JSON.stringify(p.identityProfile),
   identityTemplate: p.identityTemplate,
-  soulTemplate: p.soulTemplate
+  soulTemplate: p.soulTemplate,
+  liveness: p.liveness === undefined || p.liveness === null ? null : JSON.stringify(p.liveness)
 })
 
 /** The `LiveCursor` of a row, computed in SQL. */
@@ -236,7 +238,7 @@ export const AgentRepoLive = Layer.effect(
             status = v.status, state_path = v.state_path, last_seen_at = v.last_seen_at, last_error = v.last_error,
             offline_reason = v.offline_reason, token_hash = v.token_hash, heartbeat_config = v.heartbeat_config,
             identity_profile = v.identity_profile, identity_template = v.identity_template, soul_template = v.soul_template,
-            snapshot = v.snapshot, version = v.version, updated_at = now(),
+            snapshot = v.snapshot, version = v.version, updated_at = now(), liveness = v.liveness,
             pending_token_hash = case when a.pending_token_hash = v.token_hash then null else a.pending_token_hash end,
             deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
           from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as v(${sql.unsafe(SAVE_ROW)})

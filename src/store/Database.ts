@@ -17,6 +17,7 @@ import messages from "./migrations/0008_messages.ts"
 import boardMemory from "./migrations/0009_board_memory.ts"
 import agentLookupIndexes from "./migrations/0010_agent_lookup_indexes.ts"
 import fleetViewIndexes from "./migrations/0011_fleet_view_indexes.ts"
+import agentLiveness from "./migrations/0012_agent_liveness.ts"
 import lockFreeChangeCursor from "./migrations/0014_lock_free_change_cursor.ts"
 import agentsGatewayLiveIdx from "./migrations/0016_agents_gateway_live_idx.ts"
 
@@ -36,6 +37,7 @@ export const migrations = PgMigrator.fromRecord({
   "0009_board_memory": boardMemory,
   "0010_agent_lookup_indexes": agentLookupIndexes,
   "0011_fleet_view_indexes": fleetViewIndexes,
+  "0012_agent_liveness": agentLiveness,
   "0014_lock_free_change_cursor": lockFreeChangeCursor,
   "0016_agents_gateway_live_idx": agentsGatewayLiveIdx
 })

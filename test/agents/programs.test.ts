@@ -457,7 +457,7 @@ describe("applyAgent token recovery (rotateToken: false)", () => {
       const token = tokenIn(files().get("AGENTS.md"))
       const staged = store.staged.length
       const again = yield* run(applyAgent(applyInput({ action: "update", rotateToken: false }, first.tokenHash)))
-      expect(again).toEqual({ tokenHash: first.tokenHash, tokenSource: "recovered" })
+      expect(again).toEqual({ tokenHash: first.tokenHash, tokenSource: "recovered", effectiveHeartbeat: { enabled: true, every: "10m", everyMs: 600_000 } })
       expect(tokenIn(files().get("AGENTS.md"))).toBe(token)
       expect(store.staged).toHaveLength(staged)
     })

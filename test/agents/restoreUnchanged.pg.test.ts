@@ -6,7 +6,10 @@ import { AgentSystem } from "../../src/agents/AgentSystem.ts"
 import { startInProcessService } from "../support/inProcessService.ts"
 import { freshOnlineFleet } from "./onlineFleet.ts"
 
-const policy: AgentPolicy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+const policy = {
+  offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000,
+  offlineFactor: 1.5, offlineGraceMs: 60_000, gatewayLostAfterMs: 90_000, maxFailedRuns: 3
+} satisfies AgentPolicy
 const FLEET = 300
 
 /** A fresh database holding a gateway, a board and `FLEET` online agents at version 1. */
@@ -23,7 +26,7 @@ const versions = async (url: string) => {
 }
 
 /** Restores the fleet in a service, waits until every agent's last snapshot is saved, and stops it. */
-const restoreFleet = async (url: string, servicePolicy: AgentPolicy) => {
+const restoreFleet = async (url: string, servicePolicy: typeof policy) => {
   const service = await startInProcessService(url, servicePolicy)
   try {
     const system = await service.agents()

@@ -12,7 +12,7 @@ describe("gateway simulator: conformance", () => {
   let sim: GatewaySimulator | undefined
   // A ready delay makes the shared cases exercise their polling, as the real gateway does.
   beforeAll(async () => {
-    sim = await startGatewaySimulator({ agentReadyDelayMs: 300 })
+    sim = await startGatewaySimulator({ agentReadyDelayMs: 300, failRunsAfterMs: 500 })
   })
   afterAll(async () => {
     await sim?.stop()

@@ -74,6 +74,7 @@ const MATRIX: Readonly<Record<string, Row>> = {
   // gatewayQueryRoutes: admin.
   "POST /api/v1/gateways/status": { who: ADMIN, probe: () => ({ path: "/api/v1/gateways/status", body: {} }) },
   "GET /api/v1/gateways/:id/status": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/status` }) },
+  "GET /api/v1/gateways/:id/liveness": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/liveness` }) },
   "GET /api/v1/gateways/:id/sessions": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions` }) },
   "GET /api/v1/gateways/:id/sessions/:key": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions/agent:nobody:main` }) },
   "GET /api/v1/gateways/:id/sessions/:key/history": {

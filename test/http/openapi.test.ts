@@ -116,4 +116,12 @@ describe("GET /openapi.json: the OpenAPI document", () => {
     expect(cluster["responses"]).toMatchObject({ "200": { content: { "application/json": { schema: { $ref: "#/components/schemas/ClusterView" } } } }, "503": { $ref: "#/components/responses/Unavailable" } })
     expect(document.components?.schemas?.["ClusterView"]).toMatchObject({ required: ["self", "runners", "gateways"] })
   })
+
+  it("documents liveness: a gateway's watcher status and the agent view's `liveness`", () => {
+    const liveness = operation("GET /api/v1/gateways/{id}/liveness")
+    expect(liveness).toMatchObject({ operationId: "gatewayLiveness", tags: ["admin", "gateways"], security: [{ adminBearer: [] }] })
+    expect(liveness["responses"]).toMatchObject({ "200": { content: { "application/json": { schema: { $ref: "#/components/schemas/GatewayLiveness" } } } }, "404": { $ref: "#/components/responses/NotFound" } })
+    expect(document.components?.schemas?.["Agent"]).toMatchObject({ properties: { liveness: { $ref: "#/components/schemas/AgentLiveness" } } })
+    expect((document.components?.schemas?.["Agent"] as { required?: Array<string> }).required).toContain("liveness")
+  })
 })

@@ -30,7 +30,16 @@ describe("machineIndex (the visualiser's reading of the served machine definitio
     expect(targetsOf("deleting.removing", "remove.done")).toEqual([["deleted"]])
     // Only the declared targetless ones are empty: nothing failed to resolve.
     const targetless = index.transitions.filter((t) => t.targets.length === 0).map((t) => `${t.source || "(machine)"} ${t.event}`)
-    expect(targetless.sort()).toEqual(["(machine) agent.heartbeat", "(machine) system.policy", "deleting agent.convert", "deleting agent.delete", "deleting agent.update"])
+    expect(targetless.sort()).toEqual([
+      "(machine) agent.heartbeat",
+      "(machine) gateway.*",
+      "(machine) system.policy",
+      "deleting agent.convert",
+      "deleting agent.delete",
+      "deleting agent.update",
+      "offline agent.heartbeat",
+      "offline gateway.*"
+    ])
   })
 
   it("finds the innermost handler: deleting swallows agent.delete, except in deleting.failed", () => {
@@ -52,7 +61,9 @@ describe("machineIndex (the visualiser's reading of the served machine definitio
         "agent.update[isWantedUpdate]→updating",
         "agent.convert[isNewIdentity]→updating",
         "agent.delete→deleting",
-        "system.policy→"
+        "system.policy→",
+        "gateway.run.started→provisioning.awaiting",
+        "gateway.*→"
       ].sort()
     )
   })

@@ -27,7 +27,14 @@ describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real Open
   let raw: RawConnection
   let boardId: string
   let gatewayId: string
-  const env = () => ({ DATABASE_URL: db.url, SWITCHYARD_OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS), SWITCHYARD_CHECKIN_TIMEOUT_MS: "120000" })
+  // Silence times out on the floor alone (factor 0), without gateway signals: the curl-back lifecycle as such.
+  const env = () => ({
+    DATABASE_URL: db.url,
+    SWITCHYARD_OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS),
+    SWITCHYARD_CHECKIN_TIMEOUT_MS: "120000",
+    SWITCHYARD_OFFLINE_FACTOR: "0",
+    SWITCHYARD_LIVENESS_WATCHERS: "false"
+  })
   const fileOn = async (agentId: string, name: string) => {
     const result = await raw.call("agents.files.get", { agentId, name })
     return (result.payload as { file: { missing?: boolean; content?: string } } | undefined)?.file
@@ -78,7 +85,7 @@ describe.skipIf(gateway === null)("agent lifecycle over HTTP against a real Open
     expect(firstToken).toMatch(/^sy_/)
     expect((await fileOn(agent.gateway_agent_id, "IDENTITY.md"))?.content).toContain("Ada")
     const config = (await raw.call("config.get", {})).payload as { config: { agents: { entries: Record<string, { heartbeat?: unknown }> } } }
-    expect(config.config.agents.entries[agent.gateway_agent_id]?.heartbeat).toEqual({ every: "10m", target: "none" })
+    expect(config.config.agents.entries[agent.gateway_agent_id]?.heartbeat).toEqual({ every: "1h", target: "none" })
     const wakeSeen = await until(
       async () => JSON.stringify((await raw.call("chat.history", { sessionKey: `agent:${agent.gateway_agent_id}:main`, limit: 10 })).payload),
       (text) => text.includes("Hello Ada"),

@@ -29,7 +29,17 @@ type Outcome = "done" | StepError
  * "done"), so a test states exactly which gateway step fails and how.
  */
 export const makeHarness = (
-  options: { snapshot?: Snapshot<unknown>; start?: number; apply?: Outcome[]; wake?: Outcome[]; remove?: Outcome[] } = {}
+  options: {
+    snapshot?: Snapshot<unknown>
+    start?: number
+    apply?: Outcome[]
+    wake?: Outcome[]
+    remove?: Outcome[]
+    /** Overrides of the harness input (its spec, its policy). */
+    input?: Partial<AgentInput>
+    /** What a successful apply answers besides the token hash (e.g. the heartbeat it read back). */
+    applyOutput?: Record<string, unknown>
+  } = {}
 ) => {
   const clock = new SimulatedClock()
   clock.set(options.start ?? 1_000_000)
@@ -57,7 +67,7 @@ export const makeHarness = (
 
   const logic = agentMachine.provide({
     actors: {
-      applyAgent: scripted<ApplyInput>("apply", { tokenHash: "h".repeat(64) }),
+      applyAgent: scripted<ApplyInput>("apply", { tokenHash: "h".repeat(64), ...options.applyOutput }),
       wakeAgent: scripted<WakeInput>("wake", null),
       removeAgent: scripted<RemoveInput>("remove", null),
       deadline: fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
@@ -66,10 +76,11 @@ export const makeHarness = (
       })
     }
   })
+  const actorInput: AgentInput = { ...input, ...options.input }
   const actor =
     options.snapshot === undefined
-      ? createActor(logic, { input, clock })
-      : createActor(logic, { snapshot: options.snapshot, clock, input })
+      ? createActor(logic, { input: actorInput, clock })
+      : createActor(logic, { snapshot: options.snapshot, clock, input: actorInput })
   actor.start()
 
   return {

@@ -19,6 +19,13 @@ export interface RealGateway {
   stateDir: string
   /** SIGTERM, SIGKILL after 10 s, then removes the temp dir. Idempotent. */
   stop(): Promise<void>
+  /**
+   * Stops the process (as `stop`) but keeps its state dir, so `startOpenClawGateway({ reuse })`
+   * can start it again on the same port, token and state: a gateway restart.
+   */
+  halt(): Promise<void>
+  /** What `reuse` takes to start this gateway again. */
+  readonly reusable: { readonly root: string; readonly token: string; readonly port: number }
 }
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -43,22 +50,32 @@ const STATE_LOCKS_DIR = `/tmp/openclaw-state-locks-${UID}`
  * `hello-ok` (typically 6–13 s; gives up after 90 s). Rejects with the tail of the gateway's
  * console log if it exits first or never gets ready.
  */
-export async function startOpenClawGateway(opts: { port?: number } = {}): Promise<RealGateway> {
+export async function startOpenClawGateway(
+  opts: {
+    port?: number
+    reuse?: { readonly root: string; readonly token: string; readonly port: number }
+    /** How long to wait for the first `hello-ok`, ms (default 90 000; a restart on a loaded machine may need more). */
+    readyTimeoutMs?: number
+  } = {}
+): Promise<RealGateway> {
   if (!existsSync(OPENCLAW_BIN)) throw new Error(`${OPENCLAW_BIN} missing: run scripts/install-openclaw.sh`)
-  const root = await mkdtemp(join(tmpdir(), "switchyard-gw-"))
+  const reuse = opts.reuse
+  const root = reuse?.root ?? (await mkdtemp(join(tmpdir(), "switchyard-gw-")))
   const stateDir = join(root, ".openclaw")
   const logPath = join(root, "gateway.log")
-  const port = opts.port ?? (await freePort())
-  const token = randomBytes(24).toString("hex")
+  const port = reuse?.port ?? opts.port ?? (await freePort())
+  const token = reuse?.token ?? randomBytes(24).toString("hex")
   const url = `ws://127.0.0.1:${port}`
   const sharedLogDirsBefore = SHARED_LOG_DIRS.filter((dir) => existsSync(dir))
 
-  await mkdir(stateDir, { recursive: true })
-  await mkdir(join(root, "tmp"))
-  // gateway.mode pre-set avoids the "config written without gateway.mode" trap (docs/gateway-protocol.md §7);
-  // logging.file keeps the rolling log out of the shared /tmp/openclaw.
-  const config = { gateway: { mode: "local" }, logging: { file: join(root, "openclaw.log") } }
-  await writeFile(join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2))
+  if (reuse === undefined) {
+    await mkdir(stateDir, { recursive: true })
+    await mkdir(join(root, "tmp"))
+    // gateway.mode pre-set avoids the "config written without gateway.mode" trap (docs/gateway-protocol.md §7);
+    // logging.file keeps the rolling log out of the shared /tmp/openclaw.
+    const config = { gateway: { mode: "local" }, logging: { file: join(root, "openclaw.log") } }
+    await writeFile(join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2))
+  }
 
   const log = await open(logPath, "a")
   const args = ["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--auth", "token", "--token", token, "--port", String(port)]
@@ -80,9 +97,9 @@ export async function startOpenClawGateway(opts: { port?: number } = {}): Promis
   const killOnExit = () => signalGroup("SIGKILL")
   process.once("exit", killOnExit)
 
-  let stopped: Promise<void> | undefined
-  const stop = (): Promise<void> =>
-    (stopped ??= (async () => {
+  let halted: Promise<void> | undefined
+  const halt = (): Promise<void> =>
+    (halted ??= (async () => {
       process.off("exit", killOnExit)
       if (exitReason === undefined) {
         signalGroup("SIGTERM")
@@ -95,6 +112,11 @@ export async function startOpenClawGateway(opts: { port?: number } = {}): Promis
       // Workers that outlived a clean gateway exit would otherwise linger as orphans.
       signalGroup("SIGKILL")
       await removeLockFiles(stateDir)
+    })())
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await halt()
       await rm(root, { recursive: true, force: true })
       for (const dir of SHARED_LOG_DIRS) {
         if (!sharedLogDirsBefore.includes(dir)) await rm(dir, { recursive: true, force: true })
@@ -107,15 +129,16 @@ export async function startOpenClawGateway(opts: { port?: number } = {}): Promis
     throw new Error(`OpenClaw gateway ${why}; last log lines:\n${tail}`)
   }
 
-  const deadline = Date.now() + READY_TIMEOUT_MS
+  const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS
+  const deadline = Date.now() + readyTimeoutMs
   for (;;) {
     if (exitReason !== undefined) return fail(exitReason)
-    if (Date.now() > deadline) return fail(`not ready within ${READY_TIMEOUT_MS} ms`)
+    if (Date.now() > deadline) return fail(`not ready within ${readyTimeoutMs} ms`)
     try {
       const conn = await connectRaw({ url, token })
       await conn.close()
       if (child.pid === undefined) return fail("has no pid")
-      return { url, token, pid: child.pid, stateDir, stop }
+      return { url, token, pid: child.pid, stateDir, stop, halt, reusable: { root, token, port } }
     } catch (err) {
       if (!isNotYet(err)) return fail(`refused the handshake: ${String(err)}`)
       await sleep(250)

@@ -3,6 +3,7 @@ import type { AgentContext, AgentRole } from "../../../machines/agent/agentTypes
 import type { Shape } from "../../http/Endpoint.ts"
 import type { ActivityRow } from "../../store/ActivityRepo.ts"
 import type { AgentRow } from "../../store/AgentRepo.ts"
+import { AgentLivenessView, livenessView } from "../../liveness/http/LivenessView.ts"
 
 const uuid = z.uuid()
 const time = z.iso.datetime({ offset: true })
@@ -39,6 +40,7 @@ export const AgentView = z
     identity_profile: z.record(z.string(), z.union([z.string(), z.array(z.string()), z.null()])).nullable(),
     identity_template: z.string().nullable(),
     soul_template: z.string().nullable(),
+    liveness: AgentLivenessView,
     version: z.int().meta({ description: "Snapshot version; grows with every transition." }),
     lifecycle: z
       .object({
@@ -82,6 +84,7 @@ export const agentView = (row: AgentRow & { snapshot?: unknown }): Shape<typeof 
     identity_profile: row.identityProfile,
     identity_template: row.identityTemplate,
     soul_template: row.soulTemplate,
+    liveness: livenessView(row.liveness),
     version: Number(row.version),
     ...(context === undefined
       ? {}

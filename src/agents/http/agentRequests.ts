@@ -8,9 +8,12 @@ import { knownStatesAndTags } from "../machineVocabulary.ts"
 /** Request schemas of `/api/v1/agents` and the heartbeats (docs/operations.md §6.2). Types are inferred. */
 const uuid = z.uuid()
 
-/** A heartbeat cadence such as "10m", "30s" or "1h" (`agents.entries.<id>.heartbeat.every`). */
+/**
+ * A heartbeat cadence such as "10m", "30s" or "1h", or "0m" for no LLM heartbeats: liveness then
+ * comes from the gateway's own signals (`agents.entries.<id>.heartbeat.every`; docs/operations.md §8).
+ */
 export const HeartbeatConfigInput = z.strictObject({
-  every: z.string().regex(/^[1-9]\d*(s|m|h)$/, 'must look like "30s", "10m" or "1h" (more than zero)').default(DEFAULT_HEARTBEAT.every),
+  every: z.string().regex(/^(0m|[1-9]\d*(s|m|h))$/, 'must look like "30s", "10m" or "1h", or "0m" for no LLM heartbeats').default(DEFAULT_HEARTBEAT.every),
   target: z.enum(["none", "last", "owner"]).default(DEFAULT_HEARTBEAT.target)
 })
 

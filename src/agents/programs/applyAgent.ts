@@ -10,6 +10,7 @@ import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts
 import { agentToken } from "./agentToken.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
+import { readEffectiveHeartbeat } from "./readEffectiveHeartbeat.ts"
 import { loadGateway } from "./loadGateway.ts"
 import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
@@ -115,5 +116,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
   // After a main⇄board conversion the old gateway agent goes only once the new one is complete.
   if (input.retired !== null) yield* removeGatewayAgent(target, input.retired.gatewayAgentId, input.retired.sessionKey)
-  return output
+  // What the gateway runs now, as it says (docs/operations.md §8); the machine records a mismatch.
+  const effectiveHeartbeat = yield* readEffectiveHeartbeat(target, input.gatewayAgentId)
+  return { ...output, effectiveHeartbeat }
 })

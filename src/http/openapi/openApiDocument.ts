@@ -7,6 +7,7 @@ import { coordinationApi } from "../../coordination/http/coordinationApi.ts"
 import { fleetApi } from "../../fleet/http/fleetApi.ts"
 import { inboxApi } from "../../inbox/http/inboxApi.ts"
 import { inspectApi } from "../../inspect/http/inspectApi.ts"
+import { livenessApi } from "../../liveness/http/livenessApi.ts"
 import { messagesApi } from "../../messages/http/messagesApi.ts"
 import { streamsApi } from "../../streams/http/streamsApi.ts"
 import { syncApi } from "../../sync/http/syncApi.ts"
@@ -60,7 +61,7 @@ export const buildOpenApiDocument = () =>
     openapi: "3.1.0",
     info: { title: "Switchyard", version: packageJson.version, description: DESCRIPTION },
     tags: TAGS,
-    paths: openApiPaths([systemApi, inspectApi, fleetApi, clusterApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi, inboxApi, coordinationApi]),
+    paths: openApiPaths([systemApi, inspectApi, fleetApi, livenessApi, clusterApi, agentsApi, streamsApi, messagesApi, boardsApi, syncApi, inboxApi, coordinationApi]),
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "The admin token (`SWITCHYARD_ADMIN_TOKEN`, or `.switchyard/admin-token`)." },

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto"
 import type { AddressInfo } from "node:net"
 import { setTimeout as sleep } from "node:timers/promises"
 import WebSocket, { WebSocketServer } from "ws"
+import { runFailed, runStarted, runSucceeded } from "./liveEvents.ts"
 import { MAX_PAYLOAD } from "./helloOk.ts"
 import { chatSendKeys } from "./chatSendKeys.ts"
 import { sendEvent, serveConnection } from "./serveConnection.ts"
@@ -25,6 +26,11 @@ export interface SimulatorOptions {
   tickIntervalMs?: number
   /** `hello-ok.server.version`. Default "2026.9.6". */
   version?: string
+  /**
+   * Fail every chat run after this many ms, with the events and error of a gateway without model
+   * credentials (docs/gateway-protocol.md §10). Default: runs never end (there is no model).
+   */
+  failRunsAfterMs?: number
 }
 
 /** One queued misbehaviour for the next `times` requests of `method` ("connect" targets the handshake). */
@@ -59,6 +65,12 @@ export interface GatewaySimulator {
   /** Every request after a handshake, in arrival order; `at` is epoch ms. */
   calls: Array<{ method: string; params: unknown; at: number }>
   countOf(method: string): number
+  /**
+   * Runs one heartbeat turn for `agentId` on its main session: the `agent` frames of a run marked
+   * `isHeartbeat`, ending `ok` or failing as without model credentials. A test hook: the real
+   * gateway runs these on the agent's `heartbeat.every` (docs/gateway-protocol.md §10).
+   */
+  heartbeatRun(agentId: string, outcome?: "ok" | "error"): string
   /** Faults take precedence over normal handling, in injection order. */
   inject(fault: SimulatorFault): void
   /** Closes every socket, e.g. 1012 (restart) or 4001 (policy change). */
@@ -97,9 +109,12 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
     internals,
     agentReadyDelayMs: opts.agentReadyDelayMs ?? 0,
     now: () => Date.now(),
-    broadcast: (event, payload) => {
-      for (const conn of hub.connections) if (conn.open) sendEvent(conn, event, payload)
+    broadcast: (event, payload, topic) => {
+      for (const conn of hub.connections) if (conn.open && (topic === undefined || conn.sessionsSubscribed)) sendEvent(conn, event, payload)
     },
+    subscribe: () => {},
+    later: (ms, fn) => hub.later(ms, fn),
+    failRunsAfterMs: opts.failRunsAfterMs,
     afterReply: (fn) => fn(),
     closeAll
   }
@@ -150,6 +165,13 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
     chatSendKeys: (agentId) => chatSendKeys(hub.calls, agentId),
     calls: hub.calls,
     countOf: (method) => hub.calls.filter((call) => call.method === method).length,
+    heartbeatRun: (agentId, outcome = "ok") => {
+      const run = { runId: `heartbeat-${randomUUID()}`, sessionKey: `agent:${agentId}:main`, agentId, isHeartbeat: true }
+      const startedAt = Date.now()
+      runStarted(ctx, run)
+      hub.later(20, () => (outcome === "ok" ? runSucceeded(ctx, run, startedAt) : runFailed(ctx, run, startedAt)))
+      return run.runId
+    },
     inject: (fault) => {
       hub.faults.push({
         method: fault.method,

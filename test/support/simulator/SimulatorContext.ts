@@ -18,8 +18,17 @@ export interface SimulatorContext {
   internals: SimulatorInternals
   agentReadyDelayMs: number
   now(): number
-  /** Sends an event to every handshaken connection. */
-  broadcast(event: string, payload: unknown): void
+  /**
+   * Sends an event to every handshaken connection; with `topic` "sessions", only to those that
+   * called `sessions.subscribe` (as the real gateway gates `sessions.changed`).
+   */
+  broadcast(event: string, payload: unknown, topic?: "sessions"): void
+  /** Subscribes the calling connection to `topic` (`sessions.subscribe`); a no-op outside a request. */
+  subscribe(topic: "sessions"): void
+  /** Runs `fn` after `ms`, unless the simulator stops first. */
+  later(ms: number, fn: () => void): void
+  /** How long a chat run takes to fail as it does without model credentials, ms; undefined: runs never end. */
+  failRunsAfterMs: number | undefined
   /** Runs `fn` right after the current reply has been sent (e.g. the 4001 close of docs/gateway-protocol.md §0.7). */
   afterReply(fn: () => void): void
   /** Closes every open socket. */

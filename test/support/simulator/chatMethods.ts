@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { invalid, ok } from "./SimulatorContext.ts"
 import type { MethodHandler } from "./SimulatorContext.ts"
 import { visibleAgent } from "./SimulatorState.ts"
+import { runFailed, runStarted, sessionChanged } from "./liveEvents.ts"
 import { canonicalSessionKey, ensureSession, SESSION_DEFAULTS, sessionRow } from "./sessionMethods.ts"
 
 /**
@@ -33,6 +34,14 @@ const send: MethodHandler = (params, ctx) => {
   if (history === undefined) ctx.state.chat.set(session.key, (history = []))
   history.push({ role: "user", content: message, idempotencyKey: `${runId}:user`, timestamp: now })
   session.updatedAt = now
+  // The run's events follow the ack, as on the real gateway (docs/gateway-protocol.md §10).
+  const run = { runId, sessionKey: session.key, agentId: session.agentId, isHeartbeat: false }
+  ctx.afterReply(() => {
+    sessionChanged(ctx, session, "send")
+    runStarted(ctx, run)
+    const failAfter = ctx.failRunsAfterMs
+    if (failAfter !== undefined) ctx.later(failAfter, () => runFailed(ctx, run, now))
+  })
   return ok({ runId, status: "started" })
 }
 

@@ -6,6 +6,7 @@ import { defineAgentCases } from "./agentConformanceCases.ts"
 import type { ConformanceTarget } from "./conformanceSupport.ts"
 import { callFail, callOk, connectWhenUp, deleteAgents, runId } from "./conformanceSupport.ts"
 import { defineStateCases } from "./stateConformanceCases.ts"
+import { defineLivenessCases } from "./livenessConformanceCases.ts"
 import { backendConnectParams, rawHandshake } from "./rawHandshake.ts"
 
 /**
@@ -108,4 +109,5 @@ export function defineConformanceCases(getTarget: () => ConformanceTarget): void
 
   defineAgentCases(conn, run, created)
   defineStateCases(conn, reopen, run, created)
+  defineLivenessCases(conn, run, created)
 }

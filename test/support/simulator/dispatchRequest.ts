@@ -31,6 +31,7 @@ const SCOPES: Record<string, Scope> = {
   "agents.files.get": "operator.read",
   "config.get": "operator.read",
   "sessions.list": "operator.read",
+  "sessions.subscribe": "operator.read",
   "chat.history": "operator.read",
   "chat.send": "operator.write",
   "agents.create": "operator.admin",

@@ -21,7 +21,10 @@ function heartbeatOf(ctx: SimulatorContext, agentId: string): Record<string, unk
   const heartbeat = isPlainObject(entry) && isPlainObject(entry.heartbeat) ? entry.heartbeat : {}
   const every = typeof heartbeat.every === "string" ? heartbeat.every : "30m"
   const target = typeof heartbeat.target === "string" ? heartbeat.target : "owner"
-  return { enabled: true, every, everyMs: durationMs(every), target, ackMaxChars: 300 }
+  const everyMs = durationMs(every)
+  // "0m" disables the recurring cadence; health then says so (recorded on 2026.9.6, docs/gateway-protocol.md §9).
+  if (everyMs === 0) return { enabled: false, every: "disabled", everyMs: null, target, ackMaxChars: 300 }
+  return { enabled: true, every, everyMs, target, ackMaxChars: 300 }
 }
 
 function durationMs(every: string): number | null {

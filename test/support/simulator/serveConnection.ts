@@ -25,6 +25,8 @@ export interface Connection {
   seq: number
   open: boolean
   scopes: Array<string>
+  /** Called `sessions.subscribe`: receives `sessions.changed`. */
+  sessionsSubscribed: boolean
 }
 
 /** What every connection shares: the simulated gateway. */
@@ -72,7 +74,7 @@ const refusal = (error: RpcError): ConnectOutcome => ({
  * then requests. Injected faults win over normal handling; `latencyMs` delays every response.
  */
 export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
-  const conn: Connection = { ws, seq: 0, open: false, scopes: [] }
+  const conn: Connection = { ws, seq: 0, open: false, scopes: [], sessionsSubscribed: false }
   let handshake: "waiting" | "pending" | "done" = "waiting"
   hub.connections.add(conn)
   ws.on("close", () => hub.connections.delete(conn))
@@ -136,7 +138,13 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
     if (fault?.closeWith !== undefined) return ws.close(fault.closeWith)
     if (fault !== undefined) return respond(id, { ok: false, error: faultError(fault) }, hub.latencyMs)
     const after: Array<() => void> = []
-    const ctx: SimulatorContext = { ...hub.ctx, afterReply: (fn) => after.push(fn) }
+    const ctx: SimulatorContext = {
+      ...hub.ctx,
+      afterReply: (fn) => after.push(fn),
+      subscribe: () => {
+        conn.sessionsSubscribed = true
+      }
+    }
     const reply = dispatchRequest(ctx, { method, params: frame.params, scopes: conn.scopes, buckets: hub.buckets })
     const delay = hub.latencyMs + (method === "config.patch" ? hub.configPatchDelayMs : 0)
     respond(id, reply, delay, after)

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { invalid, ok } from "./SimulatorContext.ts"
 import type { MethodHandler, SimulatorContext } from "./SimulatorContext.ts"
 import { STATE_DIR } from "./SimulatorState.ts"
+import { sessionChanged } from "./liveEvents.ts"
 import type { SimSession } from "./SimulatorState.ts"
 
 const THINKING = ["low", "medium", "high", "xhigh", "max", "ultra"]
@@ -114,7 +115,14 @@ const patch: MethodHandler = (params, ctx) => {
     else session.fields[field] = value
   }
   session.updatedAt = ctx.now()
+  ctx.afterReply(() => sessionChanged(ctx, session, "patch"))
   return ok({ ok: true, path: storePath(session.agentId), key: session.key, entry: entry(session), resolved: RESOLVED })
+}
+
+/** sessions.subscribe (docs/gateway-protocol.md §10): this connection gets `sessions.changed` from now on. */
+const subscribe: MethodHandler = (_params, ctx) => {
+  ctx.subscribe("sessions")
+  return ok({ subscribed: true })
 }
 
 /**
@@ -151,5 +159,6 @@ export const sessionMethods: Record<string, MethodHandler> = {
   "sessions.list": list,
   "sessions.patch": patch,
   "sessions.reset": reset,
-  "sessions.delete": remove
+  "sessions.delete": remove,
+  "sessions.subscribe": subscribe
 }

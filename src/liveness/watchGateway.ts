@@ -1,0 +1,235 @@
+import { Cause, Clock, Effect, Schedule, Scope, Stream } from "effect"
+import type { LivenessEvent } from "../../machines/agent/livenessTypes.ts"
+import { AgentSystem } from "../agents/AgentSystem.ts"
+import { loadGateway } from "../agents/programs/loadGateway.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { CONNECTION_EVENT, GatewayClient, type GatewayEvent, type GatewayTarget } from "../gateway/GatewayClient.ts"
+import { HealthResult } from "../gateway/protocol.ts"
+import { gatewayReachable, heartbeatRuns, heartbeatTurnsPerAgentHour } from "../observability/metrics.ts"
+import { GatewayLiveness } from "./GatewayLiveness.ts"
+import { gatewayRoster, looksManaged } from "./gatewayRoster.ts"
+import { HeartbeatBudget } from "./HeartbeatBudget.ts"
+import { reconcileAgents } from "./reconcileAgents.ts"
+import { RunTracker, signalsFromEvent } from "./signalsFromEvent.ts"
+
+/** A watcher's own calls are probes: they get a short timeout, never the lifecycle's. */
+const PROBE_TIMEOUT_MS = 10_000
+/** Session changes this close (ms) to the agent's last recorded activity are not sent. */
+const SESSION_COALESCE_MS = 5_000
+/** `health` probes timing out in a row before a gateway whose socket is open counts as unreachable. */
+const SLOW_PROBES = 3
+/** How long after a `config.changed` the watcher reconciles `agents.list`. */
+const CONFIG_SETTLE_MS = 1_000
+/** Fewest ms between two roster reloads caused by a signal for an agent not (yet) in it. */
+const ROSTER_RELOAD_MS = 5_000
+
+/** What a gateway lacking a method or event costs (docs/operations.md §8). */
+const SIGNALS = {
+  methods: { "sessions.subscribe": "session changes are not watched", health: "effective heartbeats are not read (the configured limits apply)", "agents.list": "missing agents are not detected" },
+  events: { agent: "runs are not seen", heartbeat: "heartbeat runs without a run id are not seen", health: "health is read by polling only" }
+} as const
+
+/**
+ * The liveness watcher of one gateway (docs/operations.md §8), for as long as its scope lives:
+ * on the socket the service already holds it subscribes to what the gateway offers (per
+ * `hello-ok.features`: `sessions.subscribe`; `agent`, `sessions.changed`, `heartbeat`, `health`
+ * events) and maps each signal to an event of the agent's actor; it probes the gateway with
+ * `health` every `livenessProbeMs` (reachability and effective heartbeats) and compares
+ * `agents.list` with our agents on every (re)connect, every `reconcileMs`, and a second after a
+ * `config.changed` (an agent created or deleted, ours or not). A lacking method
+ * or event degrades that signal and says so; nothing here fails: errors are logged and the next
+ * round tries again. One function per gateway, so a cluster can host it where the gateway lives.
+ */
+export const watchGateway = (gatewayId: string) =>
+  Effect.gen(function* () {
+    const client = yield* GatewayClient
+    const system = yield* AgentSystem
+    const registry = yield* GatewayLiveness
+    const config = yield* AppConfig
+    const scope = yield* Effect.scope
+    const { target } = yield* loadGateway(gatewayId)
+    const runs = new RunTracker()
+    const budget = new HeartbeatBudget(yield* Clock.currentTimeMillis)
+    let roster = new Map<string, string>()
+    let rosterLoadedAt = 0
+    let reachable: boolean | null = null
+    let reconcileSoon = false
+    const rounds = yield* Effect.makeSemaphore(1)
+    const labels = { gateway_id: gatewayId }
+    const probeOptions = { timeoutMs: Math.min(config.gatewayCallTimeoutMs, PROBE_TIMEOUT_MS) }
+
+    const unknownTried = new Set<string>()
+    const reloadRoster = Effect.gen(function* () {
+      roster = yield* gatewayRoster(gatewayId)
+      rosterLoadedAt = yield* Clock.currentTimeMillis
+      unknownTried.clear()
+    }).pipe(Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its agents failed: ${error.message}`)))
+
+    const send = (agentId: string, event: LivenessEvent) => Effect.ignore(system.send(agentId, event))
+    const snapshotLiveness = (agentId: string) => system.snapshot(agentId)?.context.liveness
+    /** Sends to every agent of the gateway whose snapshot `needs` it (a repeated signal would only cost a write). */
+    const sendToAll = (needs: (agentId: string) => boolean, make: (at: number) => LivenessEvent) =>
+      Effect.forEach([...roster.values()].filter(needs), (agentId) => Effect.flatMap(Clock.currentTimeMillis, (at) => send(agentId, make(at))), {
+        concurrency: 16,
+        discard: true
+      })
+
+    const markLost = (reason: string) =>
+      Effect.suspend(() => {
+        if (reachable === false) return Effect.void
+        reachable = false
+        gatewayReachable.set(labels, 0)
+        return Effect.gen(function* () {
+          const at = yield* Clock.currentTimeMillis
+          yield* registry.update(gatewayId, { reachable: false, since: at })
+          yield* Effect.logWarning(`liveness ${gatewayId}: gateway unreachable (${reason})`)
+          yield* sendToAll((id) => snapshotLiveness(id)?.gatewayReachable !== false, (now) => ({ type: "gateway.connection.lost", at: now, source: "socket", reason }))
+        })
+      })
+
+    const markReached = Effect.suspend(() => {
+      if (reachable === true) return Effect.void
+      const was = reachable
+      reachable = true
+      gatewayReachable.set(labels, 1)
+      return Effect.gen(function* () {
+        yield* registry.update(gatewayId, { reachable: true, since: yield* Clock.currentTimeMillis })
+        if (was === false) yield* Effect.logInfo(`liveness ${gatewayId}: gateway reachable again`)
+        // Also after a start of the service: a snapshot may still say the gateway was away.
+        yield* sendToAll((id) => snapshotLiveness(id)?.gatewayReachable === false, (at) => ({ type: "gateway.connection.regained", at, source: "socket" }))
+      })
+    })
+
+    /** Effective heartbeats from a `health` payload, sent to the agents whose snapshot says otherwise. */
+    const applyHealth = (payload: unknown) =>
+      Effect.gen(function* () {
+        const health = HealthResult.safeParse(payload)
+        if (!health.success) return
+        // A pushed `health` is the gateway's cached sample: older than what the agent knows, it says nothing.
+        const at = health.data.ts ?? (yield* Clock.currentTimeMillis)
+        for (const entry of health.data.agents ?? []) {
+          const agentId = roster.get(entry.agentId)
+          const heartbeat = entry.heartbeat
+          if (agentId === undefined || heartbeat === undefined) continue
+          const known = snapshotLiveness(agentId)?.heartbeat
+          if (known !== undefined && known !== null && known.at > at) continue
+          if (known?.enabled === heartbeat.enabled && known.every === heartbeat.every && known.everyMs === heartbeat.everyMs) continue
+          yield* send(agentId, { type: "gateway.heartbeat.effective", at, source: "health", enabled: heartbeat.enabled, every: heartbeat.every, everyMs: heartbeat.everyMs })
+        }
+      })
+
+    // A live probe (`probe: true`, ~40 ms on 2026.9.6): a plain `health` answers a sample up to a minute old.
+    // A slow answer on a live socket is a busy gateway, not a lost one: only SLOW_PROBES timeouts in
+    // a row count (a dead socket is closed by the connection's own silence watchdog, and says so).
+    let slowProbes = 0
+    const probe = client.call(target, "health", { probe: true }, probeOptions).pipe(
+      Effect.matchEffect({
+        onFailure: (error) => {
+          if (error._tag !== "GatewayTimeoutError") return markLost(error.message)
+          slowProbes += 1
+          return slowProbes >= SLOW_PROBES ? markLost(`health timed out ${slowProbes} times in a row`) : Effect.void
+        },
+        onSuccess: (health) => {
+          slowProbes = 0
+          return Effect.zipRight(markReached, applyHealth(health))
+        }
+      })
+    )
+
+    const reconcile = Effect.gen(function* () {
+      if (reachable !== true) return
+      yield* reloadRoster
+      yield* reconcileAgents({ gatewayId, target, roster, send, registry })
+      const perAgentHour = budget.perAgentHour(yield* Clock.currentTimeMillis, roster.size)
+      if (perAgentHour !== null) heartbeatTurnsPerAgentHour.set(labels, perAgentHour)
+      yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
+    })
+
+    /** After every (re)connect: read the features, subscribe to what is offered, probe, reconcile. */
+    const onReady = (socketTarget: GatewayTarget) =>
+      Effect.gen(function* () {
+        const hello = yield* client.connect(socketTarget)
+        const degraded: string[] = []
+        for (const [method, cost] of Object.entries(SIGNALS.methods)) {
+          if (!hello.methods.includes(method)) degraded.push(`${method} (method): ${cost}`)
+        }
+        for (const [event, cost] of Object.entries(SIGNALS.events)) {
+          if (!hello.events.includes(event)) degraded.push(`${event} (event): ${cost}`)
+        }
+        if (hello.methods.includes("sessions.subscribe")) {
+          yield* client.call(socketTarget, "sessions.subscribe", {}, probeOptions).pipe(
+            Effect.catchAll((error) => Effect.sync(() => degraded.push(`sessions.subscribe (method): failed (${error.message}); session changes are not watched`)))
+          )
+        }
+        if (degraded.length > 0) yield* Effect.logWarning(`liveness ${gatewayId}: degraded signals: ${degraded.join("; ")}`)
+        yield* registry.update(gatewayId, { serverVersion: hello.serverVersion, degraded })
+        yield* probe
+        yield* reconcile
+      }).pipe(
+        Effect.catchAll((error) => markLost(error.message)),
+        rounds.withPermits(1)
+      )
+
+    const onEvent = (event: GatewayEvent) =>
+      Effect.gen(function* () {
+        if (event.event === CONNECTION_EVENT) {
+          const status = (event.payload as { status?: string } | undefined)?.status
+          if (status === "closed") return yield* markLost("socket closed")
+          if (status === "ready") yield* Effect.forkIn(onReady(target), scope)
+          return
+        }
+        if (event.event === "health") return yield* applyHealth(event.payload)
+        // A config write (an agent created or deleted, by us or behind our back): reconcile soon,
+        // once `agents.list` has caught up (it lags a delete by ~0.5 s; docs/gateway-protocol.md §9).
+        if (event.event === "config.changed") {
+          if (reconcileSoon) return
+          reconcileSoon = true
+          yield* Effect.forkIn(
+            Effect.sleep(CONFIG_SETTLE_MS).pipe(
+              Effect.zipRight(Effect.sync(() => (reconcileSoon = false))),
+              Effect.zipRight(rounds.withPermits(1)(reconcile))
+            ),
+            scope
+          )
+          return
+        }
+        const now = yield* Clock.currentTimeMillis
+        for (const signal of signalsFromEvent(event, runs, now)) {
+          if (signal.event.type === "gateway.run.started" && signal.event.heartbeat) {
+            budget.record(signal.event.at)
+            heartbeatRuns.inc(labels)
+          }
+          let agentId = roster.get(signal.gatewayAgentId)
+          // An agent created since the roster was read (its wake's run comes within a second):
+          // read it again, once per unknown id per read, or after a few seconds.
+          if (agentId === undefined && looksManaged(signal.gatewayAgentId) && (!unknownTried.has(signal.gatewayAgentId) || now - rosterLoadedAt > ROSTER_RELOAD_MS)) {
+            yield* reloadRoster
+            agentId = roster.get(signal.gatewayAgentId)
+            if (agentId === undefined) unknownTried.add(signal.gatewayAgentId)
+          }
+          if (agentId === undefined) continue
+          // A run makes several session changes: one within a few seconds of the last activity adds nothing but a write.
+          const lastActivityAt = snapshotLiveness(agentId)?.lastActivityAt ?? null
+          if (signal.event.type === "gateway.session.changed" && lastActivityAt !== null && signal.event.at - lastActivityAt < SESSION_COALESCE_MS) continue
+          yield* send(agentId, signal.event)
+        }
+      })
+
+    yield* reloadRoster
+    yield* client.events.pipe(
+      Stream.filter((event) => event.gatewayId === gatewayId),
+      Stream.runForEach(onEvent),
+      Effect.forkIn(scope)
+    )
+    // The subscription above starts with its fiber; let it before the first connect.
+    yield* Effect.sleep("20 millis")
+    yield* onReady(target)
+    yield* rounds.withPermits(1)(probe).pipe(Effect.repeat(Schedule.spaced(config.livenessProbeMs)), Effect.forkIn(scope))
+    yield* rounds.withPermits(1)(reconcile).pipe(Effect.repeat(Schedule.spaced(config.reconcileMs)), Effect.forkIn(scope))
+    return yield* Effect.never
+  }).pipe(
+    Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(`liveness ${gatewayId}: watcher stopped`, cause))),
+    Effect.withSpan("Liveness.watchGateway", { attributes: { gateway_id: gatewayId } })
+  ) satisfies Effect.Effect<void, never, unknown>
+
+export type WatchGatewayRequirements = Effect.Effect.Context<ReturnType<typeof watchGateway>> | Scope.Scope
