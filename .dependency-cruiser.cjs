@@ -43,16 +43,16 @@ module.exports = {
     {
       name: "agents-below-the-contexts",
       severity: "error",
-      comment: "The actor system and its programs serve the contexts (fleet, sync, coordination, inbox, messages, streams, liveness, HTTP), never the reverse.",
-      from: { path: "^src/agents/" },
-      to: { path: "^src/(cluster|fleet|sync|coordination|inbox|messages|streams|liveness|http|inspect|cli)/" }
+      comment: "The actor system and its programs serve the contexts (cluster, fleet, sync, coordination, inbox, messages, streams, liveness, HTTP), never the reverse. The agents' own HTTP surface (src/agents/http/) is a context above them.",
+      from: { path: "^src/agents/", pathNot: "^src/agents/http/" },
+      to: { path: "^src/(cluster|fleet|sync|coordination|inbox|messages|streams|liveness|boards|http|inspect|cli|agents/http)/" }
     },
     {
       name: "cluster-between-agents-and-contexts",
       severity: "error",
-      comment: "The cluster routes to the agents and hosts them per gateway; the contexts use it (ownership, the routed AgentSystem), never the reverse.",
-      from: { path: "^src/cluster/" },
-      to: { path: "^src/(fleet|sync|coordination|inbox|messages|streams|http|inspect|cli)/" }
+      comment: "The cluster routes to the agents and hosts them per gateway; the contexts use it (ownership, the routed AgentSystem), never the reverse. The cluster's own HTTP surface (src/cluster/http/) is a context above it.",
+      from: { path: "^src/cluster/", pathNot: "^src/cluster/http/" },
+      to: { path: "^src/(fleet|sync|coordination|inbox|messages|streams|boards|http|inspect|cli|agents/http|cluster/http)/" }
     },
     {
       name: "src-not-tests",

@@ -1,5 +1,7 @@
 import type { z } from "zod"
-import type { AgentView, BoardView, GatewayView } from "../http/openapi/viewSchemas.ts"
+import type { GatewayView } from "../fleet/http/GatewayView.ts"
+import type { AgentView } from "../agents/http/AgentView.ts"
+import type { BoardView } from "../boards/http/BoardView.ts"
 import type { ApiClient } from "./ApiClient.ts"
 import { CommandFailed } from "./cliIo.ts"
 import { isUuid } from "./format.ts"

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Option } from "effect"
-import type { HeartbeatConfig, IdentityProfile } from "../../machines/agent/agentTypes.ts"
+import type { IdentityProfile } from "../../machines/agent/agentTypes.ts"
+import { DEFAULT_HEARTBEAT } from "../agents/defaultHeartbeat.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { isUniqueViolation } from "../store/sqlErrors.ts"
@@ -12,7 +13,6 @@ export const MAIN_IDENTITY_PROFILE: IdentityProfile = {
   emoji: ":compass:"
 }
 
-const MAIN_HEARTBEAT: HeartbeatConfig = { every: "1h", target: "none" }
 
 /** "<gateway name> Gateway Agent" (docs/operations.md §6.1). */
 export const mainAgentName = (gatewayName: string): string => `${gatewayName} Gateway Agent`
@@ -41,7 +41,7 @@ export const ensureMainAgent = Effect.fn("Gateways.ensureMainAgent")(function* (
       gatewayId: gateway.id,
       boardId: null,
       role: "main",
-      spec: { name, heartbeat: MAIN_HEARTBEAT, identityProfile: MAIN_IDENTITY_PROFILE, identityTemplate: null, soulTemplate: null }
+      spec: { name, heartbeat: DEFAULT_HEARTBEAT, identityProfile: MAIN_IDENTITY_PROFILE, identityTemplate: null, soulTemplate: null }
     }).pipe(
       // Only a capped create can find its board full; a main agent has no board.
       Effect.catchTag("BoardFull", (full) => Effect.die(full))

@@ -3,34 +3,24 @@ import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@eff
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { inspectRoutes } from "../inspect/inspectRoutes.ts"
+import { agentsHttp } from "../agents/http/agentsHttp.ts"
+import { boardsHttp } from "../boards/http/boardsHttp.ts"
+import { clusterHttp } from "../cluster/http/clusterHttp.ts"
+import { coordinationHttp } from "../coordination/http/coordinationHttp.ts"
+import { fleetHttp } from "../fleet/http/fleetHttp.ts"
+import { inboxHttp } from "../inbox/http/inboxHttp.ts"
+import { inspectHttp } from "../inspect/http/inspectHttp.ts"
+import { livenessHttp } from "../liveness/http/livenessHttp.ts"
+import { messagesHttp } from "../messages/http/messagesHttp.ts"
+import { streamsHttp } from "../streams/http/streamsHttp.ts"
+import { syncHttp } from "../sync/http/syncHttp.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
 import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
-import { activityRoutes } from "./routes/activityRoutes.ts"
-import { agentApiRoutes } from "./routes/agentApiRoutes.ts"
-import { agentRoutes } from "./routes/agentRoutes.ts"
-import { boardMemoryRoutes } from "./routes/boardMemoryRoutes.ts"
-import { boardRoutes } from "./routes/boardRoutes.ts"
-import { docsRoutes } from "./routes/docsRoutes.ts"
-import { fleetRoutes } from "./routes/fleetRoutes.ts"
-import { clusterRoutes } from "./routes/clusterRoutes.ts"
-import { gatewayQueryRoutes } from "./routes/gatewayQueryRoutes.ts"
-import { livenessRoutes } from "./routes/livenessRoutes.ts"
-import { gatewayRoutes } from "./routes/gatewayRoutes.ts"
-import { heartbeatRoutes } from "./routes/heartbeatRoutes.ts"
-import { inboxRoutes } from "./routes/inboxRoutes.ts"
-import { leadMessageRoutes } from "./routes/leadMessageRoutes.ts"
-import { messageRoutes } from "./routes/messageRoutes.ts"
-import { metricsRoutes } from "./routes/metricsRoutes.ts"
-import { onboardingRoutes } from "./routes/onboardingRoutes.ts"
-import { streamRoutes } from "./routes/streamRoutes.ts"
-import { syncRoutes } from "./routes/syncRoutes.ts"
-import { systemRoutes } from "./routes/systemRoutes.ts"
-import { taskRoutes } from "./routes/taskRoutes.ts"
+import { systemHttp } from "./systemHttp.ts"
 
-/** Every route; an unexpected failure inside a handler is a JSON 500 (logged). */
-export const router = HttpRouter.concatAll(systemRoutes, docsRoutes, metricsRoutes, inspectRoutes, gatewayQueryRoutes, livenessRoutes, gatewayRoutes, boardRoutes, taskRoutes, heartbeatRoutes, streamRoutes, agentRoutes, fleetRoutes, clusterRoutes, syncRoutes, inboxRoutes, activityRoutes, agentApiRoutes, leadMessageRoutes, boardMemoryRoutes, onboardingRoutes, messageRoutes).pipe(
+/** Every context's routes, each from its table (`<context>/http/<context>Http.ts`); an unexpected failure inside a handler is a JSON 500 (logged). */
+export const router = HttpRouter.concatAll(systemHttp, inspectHttp, fleetHttp, livenessHttp, clusterHttp, agentsHttp, streamsHttp, messagesHttp, boardsHttp, syncHttp, inboxHttp, coordinationHttp).pipe(
   HttpRouter.catchAllCause((cause) =>
     Effect.logError("unhandled request failure", cause).pipe(
       Effect.as(HttpServerResponse.unsafeJson({ detail: "internal error" }, { status: 500 }))

@@ -62,13 +62,13 @@ const hostileText = (root: unknown) => {
 }
 
 /** Hostile text anywhere is refused first, then `schema` decides: one 422 for both. */
-const parse = <S extends z.ZodType>(schema: S, where: string, value: unknown) => {
+const parse = <S extends z.ZodType>(schema: S, where: string, value: unknown, name: (path: string) => string = (path) => path) => {
   const hostile = hostileText(value)
-  if (hostile.length > 0) return Effect.fail(toApiError(where, hostile))
+  if (hostile.length > 0) return Effect.fail(toApiError(where, hostile.map((issue) => ({ ...issue, path: name(issue.path) }))))
   const result = schema.safeParse(value)
   return result.success
     ? Effect.succeed(result.data as z.infer<S>)
-    : Effect.fail(toApiError(where, result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }))))
+    : Effect.fail(toApiError(where, result.error.issues.map((issue) => ({ path: name(issue.path.join(".")), message: issue.message }))))
 }
 
 /**
@@ -134,3 +134,10 @@ export const decodeQuery = <S extends z.ZodType>(schema: S) =>
 
 /** The path parameters decoded with `schema`; NUL or a lone surrogate is a 422. */
 export const decodeParams = <S extends z.ZodType>(schema: S) => Effect.flatMap(HttpRouter.params, (params) => parse(schema, "path", params))
+
+/** `idempotency-key` → `Idempotency-Key`, as clients write it. */
+const headerName = (name: string) => name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`)
+
+/** The request headers decoded with `schema` (lower-case names; others are ignored); a bad value is a 422 naming the header. */
+export const decodeHeaders = <S extends z.ZodType>(schema: S) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => parse(schema, "header", request.headers, headerName))

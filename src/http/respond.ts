@@ -2,21 +2,103 @@ import { HttpServerResponse } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
+import type { CoordinationRefused, SoulReadFailed } from "../coordination/CoordinationErrors.ts"
+import type { GatewayDeleting, GatewayNameTaken, GatewayNotFound } from "../fleet/GatewayAdmin.ts"
+import type { GatewayIdempotencyConflict, GatewayQueryUnavailable, GatewayRequestRefused, GatewaySessionNotFound } from "../fleet/GatewayQueryErrors.ts"
+import type { GatewayIncompatible, GatewayUnreachable } from "../fleet/probeGateway.ts"
+import type { InboxContactNotFound, InboxIdempotencyConflict, InboxMessageNotFound, InboxReportConflict } from "../inbox/InboxErrors.ts"
+import type { MessageIdempotencyConflict, MessageNotFound, MessageTargetNotFound } from "../messages/MessageErrors.ts"
 import { isUniqueViolation } from "../store/sqlErrors.ts"
+import type { SyncBoardNotFound, SyncGatewayDeleting, SyncGatewayNotFound, SyncJobNotFound } from "../sync/SyncJobErrors.ts"
 import type { ApiError } from "./ApiError.ts"
-
-export const json = (body: unknown, status = 200) => HttpServerResponse.unsafeJson(body, { status })
 
 /** 503 with `Retry-After` (s). */
 const retryLater = (detail: string, seconds: number) =>
   HttpServerResponse.unsafeJson({ detail }, { status: 503, headers: { "retry-after": String(seconds) } })
 
-export type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentPersistTimeout | SqlError
+/** The domain errors a handler may leave to the mapper, by the answer they become. */
+type DomainError =
+  | GatewayNotFound
+  | GatewayNameTaken
+  | GatewayDeleting
+  | GatewayIncompatible
+  | GatewayUnreachable
+  | GatewaySessionNotFound
+  | GatewayRequestRefused
+  | GatewayIdempotencyConflict
+  | GatewayQueryUnavailable
+  | InboxMessageNotFound
+  | InboxReportConflict
+  | InboxContactNotFound
+  | InboxIdempotencyConflict
+  | CoordinationRefused
+  | SoulReadFailed
+  | MessageIdempotencyConflict
+  | MessageTargetNotFound
+  | MessageNotFound
+  | SyncGatewayNotFound
+  | SyncGatewayDeleting
+  | SyncBoardNotFound
+  | SyncJobNotFound
+
+export type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentPersistTimeout | SqlError | DomainError
+
+const WHERE = { board: "the agents of your board", gateway: "the agents of your gateway", none: "nobody: you are on no board" } as const
+const COORDINATION_STATUS = { forbidden: 403, not_found: 404, invalid: 422, conflict: 409 } as const
+
+/** A domain error's status and `detail` (never a secret). */
+const domainAnswer = (error: DomainError): readonly [number, string] => {
+  switch (error._tag) {
+    case "GatewayNotFound":
+    case "SyncGatewayNotFound":
+      return [404, "gateway not found"]
+    case "SyncGatewayDeleting":
+      return [409, "the gateway is being deleted; nothing is synced to it"]
+    case "SyncBoardNotFound":
+      return [404, "board on this gateway not found"]
+    case "SyncJobNotFound":
+      return [404, "sync job not found"]
+    case "GatewaySessionNotFound":
+      return [404, "session not found"]
+    case "GatewayNameTaken":
+    case "GatewayDeleting":
+    case "GatewayIdempotencyConflict":
+    case "MessageIdempotencyConflict":
+      return [409, error.message]
+    case "GatewayIncompatible":
+    case "GatewayRequestRefused":
+      return [422, error.message]
+    case "GatewayUnreachable":
+    case "GatewayQueryUnavailable":
+    case "SoulReadFailed":
+      return [502, error.message]
+    case "InboxMessageNotFound":
+      return [404, `no message ${error.messageId} in your inbox`]
+    case "InboxReportConflict":
+      return [
+        409,
+        error.reason === "failed"
+          ? `message ${error.messageId} was given up as failed and takes no report`
+          : `message ${error.messageId} was already reported with a different result; the first result stands`
+      ]
+    case "InboxContactNotFound":
+      return [404, `no agent named exactly "${error.name}" among your contacts (${WHERE[error.scope]}); see contacts in GET /api/gateway/poll`]
+    case "InboxIdempotencyConflict":
+      return [409, `idempotency_key "${error.idempotencyKey}" was already used for a different message`]
+    case "CoordinationRefused":
+      return [COORDINATION_STATUS[error.reason], error.detail]
+    case "MessageTargetNotFound":
+      return [404, error.message]
+    case "MessageNotFound":
+      return [404, "message not found"]
+  }
+}
 
 /**
- * Turns a handler's typed failure into an answer: ApiError as given, a missing actor as 404,
- * actors still restoring or a snapshot not yet saved as 503 with `Retry-After`, a unique
- * violation as 409, any other database failure (down, hung past its timeouts) as 503 with
+ * The one error→answer mapper (docs/operations.md §6.12): ApiError as given; a domain error by
+ * its kind (`domainAnswer`: not found 404, conflict 409, refused 422, gateway down 502); a
+ * missing actor 404; actors still restoring or a snapshot not yet saved 503 with `Retry-After`;
+ * a unique violation 409; any other database failure (down, hung past its timeouts) 503 with
  * `Retry-After`. Nothing secret is echoed.
  */
 export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, KnownError, R>) =>
@@ -28,7 +110,7 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
             HttpServerResponse.unsafeJson({ detail: error.detail, ...(error.errors === undefined ? {} : { errors: error.errors }) }, { status: error.status, headers: error.headers ?? {} })
           )
         case "AgentNotFound":
-          return Effect.succeed(json({ detail: "agent not found" }, 404))
+          return Effect.succeed(HttpServerResponse.unsafeJson({ detail: "agent not found" }, { status: 404 }))
         case "AgentsRestoring":
           return Effect.succeed(
             error.reason === "owner-unavailable"
@@ -40,8 +122,12 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
           return Effect.succeed(retryLater("the change was accepted but the database has not saved it yet; it will be", 5))
         case "SqlError":
           return isUniqueViolation(error)
-            ? Effect.succeed(json({ detail: "a resource with that name already exists" }, 409))
+            ? Effect.succeed(HttpServerResponse.unsafeJson({ detail: "a resource with that name already exists" }, { status: 409 }))
             : Effect.logError("database failure", error.message).pipe(Effect.as(retryLater("database unavailable", 5)))
+        default: {
+          const [status, detail] = domainAnswer(error)
+          return Effect.succeed(HttpServerResponse.unsafeJson({ detail }, { status }))
+        }
       }
     })
   )

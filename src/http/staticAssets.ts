@@ -3,7 +3,6 @@ import { readFile } from "node:fs/promises"
 import path from "node:path"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Data, Effect } from "effect"
-import { json } from "./respond.ts"
 
 /** A served file, read once and kept in memory with its ETag. */
 export interface StaticAsset {
@@ -86,7 +85,7 @@ export const staticAssets = (files: ReadonlyMap<string, string>) => {
       const common = { etag: found.etag, "cache-control": "no-cache", "x-content-type-options": "nosniff", ...headers }
       if (request.headers["if-none-match"] === found.etag) return HttpServerResponse.empty({ status: 304, headers: common })
       return HttpServerResponse.uint8Array(found.body, { contentType: found.contentType, headers: common })
-    }).pipe(Effect.catchTag("StaticAssetMissing", () => Effect.succeed(json({ detail: "not found" }, 404))))
+    }).pipe(Effect.catchTag("StaticAssetMissing", () => Effect.succeed(HttpServerResponse.unsafeJson({ detail: "not found" }, { status: 404 }))))
   const page = (policy: { readonly inlineStyles: boolean }) =>
     serve("index.html", { "content-security-policy": pagePolicy(policy), "referrer-policy": "no-referrer" })
   const file = (name: string | undefined) => serve(name === undefined || name === "index.html" ? "" : name)

@@ -86,7 +86,7 @@ export const syncJobReport = (job: SyncJobRow, rows: ReadonlyArray<SyncAgentRow>
     errors,
     progress: progressOf(rows),
     agents: rows.map(agentView),
-    created_at: iso(job.createdAt),
+    created_at: job.createdAt.toISOString(),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt)
   }
@@ -111,7 +111,7 @@ export const syncJobSummary = (job: SyncJobRow) => ({
     skipped: job.skippedCount,
     failed: job.failedCount
   },
-  created_at: iso(job.createdAt),
+  created_at: job.createdAt.toISOString(),
   started_at: iso(job.startedAt),
   finished_at: iso(job.finishedAt)
 })

@@ -3,6 +3,7 @@ import { AgentRepo, type AgentRepoShape } from "../../src/store/AgentRepo.ts"
 import { BoardRepo, type BoardRepoShape, type BoardRow } from "../../src/store/BoardRepo.ts"
 import { GatewayRepo, type GatewayRecord, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
 import { TaskRepo, type TaskRepoShape } from "../../src/store/TaskRepo.ts"
+import { dieOnUnstubbed } from "../support/testLayer.ts"
 
 /**
  * In-memory repositories for the lifecycle programs. Only what the programs use is stubbed
@@ -20,21 +21,6 @@ export interface FakeStore {
   /** Agent ids whose tasks were released, in order. */
   readonly released: Array<string>
 }
-
-/**
- * `stubs` as a full service: any other member dies with its name when called (or, for an
- * Effect-valued member such as `AgentRepo.live`, when run). The Effect examples' `makeTestLayer`.
- */
-const dieOnUnstubbed = <S extends object>(service: string, stubs: Partial<S>): S =>
-  new Proxy(stubs as S, {
-    get(target, prop, receiver) {
-      if (prop in target || typeof prop === "symbol") return Reflect.get(target, prop, receiver)
-      const dead = Effect.dieMessage(`${service}.${prop} is not stubbed by test/agents/fakeRepos.ts; a lifecycle program should not call it`)
-      const member = Object.assign(() => dead, dead)
-      Object.setPrototypeOf(member, Object.getPrototypeOf(dead))
-      return member
-    }
-  })
 
 export const makeGatewayRecord = (fields: { id: string; url: string; token: string; workspaceRoot?: string }): GatewayRecord => ({
   id: fields.id,

@@ -60,7 +60,7 @@ const path = (text: string): Row["probe"] => () => ({ path: text })
 
 /** Every row: keep them grouped by route file, in router order. */
 const MATRIX: Readonly<Record<string, Row>> = {
-  // systemRoutes, docsRoutes, metricsRoutes, inspectRoutes: public.
+  // systemApi (health, machine, OpenAPI, docs, metrics) and inspectApi: public.
   "GET /healthz": { who: EVERYONE, probe: path("/healthz") },
   "GET /readyz": { who: EVERYONE, probe: path("/readyz") },
   "GET /api/v1/machines/agent": { who: EVERYONE, probe: path("/api/v1/machines/agent") },
@@ -74,6 +74,7 @@ const MATRIX: Readonly<Record<string, Row>> = {
   // gatewayQueryRoutes: admin.
   "POST /api/v1/gateways/status": { who: ADMIN, probe: () => ({ path: "/api/v1/gateways/status", body: {} }) },
   "GET /api/v1/gateways/:id/status": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/status` }) },
+  "GET /api/v1/gateways/:id/liveness": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/liveness` }) },
   "GET /api/v1/gateways/:id/sessions": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions` }) },
   "GET /api/v1/gateways/:id/sessions/:key": { who: ADMIN, probe: (w) => ({ path: `/api/v1/gateways/${w.gateways.home}/sessions/agent:nobody:main` }) },
   "GET /api/v1/gateways/:id/sessions/:key/history": {

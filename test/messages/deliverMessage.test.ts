@@ -9,7 +9,7 @@ import { ActivityRepo, type ActivityEntry, type ActivityRepoShape } from "../../
 import { AgentRepo, type AgentRepoShape, type AgentRow } from "../../src/store/AgentRepo.ts"
 import { GatewayRepo, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
 import { MessageRepo, type MessageRepoShape, type MessageRow } from "../../src/store/MessageRepo.ts"
-import { dieOnUnstubbed } from "../sync/dieOnUnstubbed.ts"
+import { dieOnUnstubbed } from "../support/testLayer.ts"
 
 const AGENT = { id: "a-1", name: "Ava", gatewayId: "g-1", boardId: "b-1", sessionKey: "agent:mc-a-1:main", statePath: "online" } as AgentRow
 const OPTIONS = { readyTimeoutMs: 60_000, callTimeoutMs: 5_000 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { CLIENT_BUFFER, makeAgentChangeFeedTest, AgentChangeFeed, type AgentChange } from "../../src/streams/AgentChangeFeed.ts"
 import { agentChanges } from "../../src/streams/agentChanges.ts"
 import { makeChangeHub } from "../../src/streams/changeHub.ts"
-import { PING_EVERY, sseBody } from "../../src/http/routes/streamRoutes.ts"
+import { sseBody } from "../../src/streams/http/sseBody.ts"
+import { PING_EVERY } from "../../src/streams/sse.ts"
 
 /** A change with just what the feed looks at (cursor, board, gateway). */
 const change = (cursor: number, boardId = "b1", gatewayId = "g1") =>

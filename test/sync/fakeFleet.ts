@@ -7,7 +7,7 @@ import { statePathOf } from "../../src/agents/agentProjection.ts"
 import { AgentRepo, type AgentRepoShape, type AgentRow } from "../../src/store/AgentRepo.ts"
 import { GatewayRepo, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
 import type { SyncCandidate } from "../../src/store/SyncJobRepo.ts"
-import { dieOnUnstubbed } from "./dieOnUnstubbed.ts"
+import { dieOnUnstubbed } from "../support/testLayer.ts"
 
 /** How one scripted apply ends: done, a step error, or never (hangs until interrupted). */
 export type ApplyOutcome = "done" | StepError | "hang"

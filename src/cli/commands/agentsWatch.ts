@@ -1,5 +1,5 @@
 import type { z } from "zod"
-import type { AgentChangeEvent } from "../../http/openapi/streamPaths.ts"
+import type { AgentChangeEvent } from "../../streams/http/TransitionView.ts"
 import { ApiRequestFailed, type ApiClient } from "../ApiClient.ts"
 import { pause, println, type CliIo } from "../cliIo.ts"
 import { fleetNames, listAgents, resolveByName, type Agent } from "../fleet.ts"

@@ -1,5 +1,5 @@
 import type { z } from "zod"
-import type { SyncJobEventSchema, SyncJobReport } from "../../http/openapi/syncSchemas.ts"
+import type { SyncJobEventSchema, SyncJobReport } from "../../sync/http/SyncJobView.ts"
 import { ApiRequestFailed, type ApiClient } from "../ApiClient.ts"
 import { CommandFailed, pause, println, type CliIo } from "../cliIo.ts"
 import { fleetNames, resolveByName, type FleetNames } from "../fleet.ts"

@@ -1,6 +1,7 @@
 import type { z } from "zod"
-import type { ZodOpenApiOperationObject, ZodOpenApiRequestBodyObject, ZodOpenApiResponseObject, ZodOpenApiResponsesObject } from "zod-openapi"
-import { ErrorBody } from "./viewSchemas.ts"
+import type { ZodOpenApiOperationObject, ZodOpenApiResponseObject, ZodOpenApiResponsesObject } from "zod-openapi"
+import type { EndpointSpec, FailureCode } from "../Endpoint.ts"
+import { ErrorBody } from "./ErrorBody.ts"
 
 /**
  * Building blocks of operations: who may call (tags and security) and the shared error
@@ -9,24 +10,10 @@ import { ErrorBody } from "./viewSchemas.ts"
  * `agent-worker`, plus `x-llm-intent` and `x-when-to-use`; admin operations carry `admin`
  * and the resource they act on.
  */
-export type ResourceTag = "gateways" | "boards" | "tasks" | "agents" | "template-sync" | "activity" | "messages" | "system"
-export type RoleTag = "agent-main" | "agent-lead" | "agent-worker"
-
-export const ALL_AGENTS: ReadonlyArray<RoleTag> = ["agent-main", "agent-lead", "agent-worker"]
-
-export const json = (schema: z.ZodType): ZodOpenApiRequestBodyObject => ({ required: true, content: { "application/json": { schema } } })
-
-/** A JSON body that may be left out (`{}` is assumed). */
-export const optionalJson = (schema: z.ZodType): ZodOpenApiRequestBodyObject => ({ required: false, content: { "application/json": { schema } } })
-
-export const answer = (description: string, schema: z.ZodType): ZodOpenApiResponseObject => ({
-  description,
-  content: { "application/json": { schema } }
-})
 
 const failure = (id: string, description: string): ZodOpenApiResponseObject => ({ id, description, content: { "application/json": { schema: ErrorBody } } })
 
-const FAILURES = {
+const FAILURES: Readonly<Record<FailureCode, ZodOpenApiResponseObject>> = {
   400: failure("BadRequest", "The request body could not be read."),
   401: failure("Unauthorized", "Missing or invalid credentials."),
   403: failure("Forbidden", "Authenticated, but not allowed to do this."),
@@ -37,15 +24,6 @@ const FAILURES = {
   429: failure("TooManyFailures", "Too many failed authentications for this credential or address; retry after `Retry-After` seconds with a valid one."),
   502: failure("GatewayUnreachable", "The gateway could not be reached."),
   503: failure("Unavailable", "Agent actors are still being restored, or the database has not saved the change yet; retry after `Retry-After` seconds.")
-} as const
-
-export type FailureCode = keyof typeof FAILURES
-
-export interface OperationSpec extends Omit<ZodOpenApiOperationObject, "tags" | "security" | "operationId" | "summary"> {
-  readonly operationId: string
-  readonly summary: string
-  /** Error answers besides the ones every authenticated call may give (401, 403, 422, 429, 503). */
-  readonly failures?: ReadonlyArray<FailureCode>
 }
 
 /** The operation's own answers win over the shared ones; listed in status order. A body that can be unreadable (400) can be too large (413). */
@@ -55,45 +33,53 @@ export const withFailures = (responses: ZodOpenApiResponsesObject, codes: Readon
   return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)))
 }
 
-const base = ({ failures: _failures, ...spec }: OperationSpec) => spec
 
-/** An operation only the admin may call (`Authorization: Bearer <admin token>`). */
-export const adminOperation = (resource: ResourceTag, spec: OperationSpec): ZodOpenApiOperationObject => ({
-  ...base(spec),
-  tags: ["admin", resource],
-  security: [{ adminBearer: [] }],
-  responses: withFailures(spec.responses, [401, 403, 422, 429, 503, ...(spec.failures ?? [])])
-})
+const AUTHENTICATED: ReadonlyArray<FailureCode> = [401, 403, 422, 429, 503]
+const AGENT_SECURITY = [{ agentToken: [] }, { agentBearer: [] }]
 
-export interface AgentOperationSpec extends OperationSpec {
-  /** What the call does, in one line an agent can match its intent against (`x-llm-intent`). */
-  readonly intent: string
-  /** When to make the call (`x-when-to-use`). */
-  readonly whenToUse: ReadonlyArray<string>
-  /** The admin may call it too, on this resource. */
-  readonly admin?: ResourceTag
-}
-
-/**
- * An operation agents call with their own token (`X-Agent-Token`, or a bearer that is not the
- * admin token), tagged with the roles that may use it.
- */
-export const agentOperation = (roles: ReadonlyArray<RoleTag>, spec: AgentOperationSpec): ZodOpenApiOperationObject => {
-  const { intent, whenToUse, admin, ...rest } = spec
-  return {
-    ...base(rest),
-    tags: [...roles, ...(admin === undefined ? [] : ["admin", admin])],
-    security: [{ agentToken: [] }, { agentBearer: [] }, ...(admin === undefined ? [] : [{ adminBearer: [] }])],
-    "x-llm-intent": intent,
-    "x-when-to-use": [...whenToUse],
-    responses: withFailures(spec.responses, [401, 403, 422, 429, 503, ...(spec.failures ?? [])])
+/** Tags, security and the `x-` hints of an entry's access. */
+const accessOf = (access: EndpointSpec["access"]) => {
+  switch (access.kind) {
+    case "public":
+      return { tags: ["system"], security: [] }
+    case "admin":
+      return { tags: ["admin", access.resource], security: [{ adminBearer: [] }] }
+    case "agents":
+      return { tags: [...access.roles], security: AGENT_SECURITY, "x-llm-intent": access.intent, "x-when-to-use": [...access.whenToUse] }
+    case "agentsOrAdmin":
+      return { tags: [...access.roles, "admin", access.resource], security: [...AGENT_SECURITY, { adminBearer: [] }], "x-llm-intent": access.intent, "x-when-to-use": [...access.whenToUse] }
+    case "inbox":
+      return { tags: ["inbox"], security: [{ inboxKey: [] }], "x-llm-intent": access.intent, "x-when-to-use": [...access.whenToUse] }
+    case "inboxOrAdmin":
+      return { tags: ["inbox", "admin", access.resource], security: [{ inboxKey: [] }, { adminBearer: [] }], "x-llm-intent": access.intent, "x-when-to-use": [...access.whenToUse] }
   }
 }
 
-/** An operation anyone may call (health, docs, metrics). */
-export const publicOperation = (spec: OperationSpec): ZodOpenApiOperationObject => ({
-  ...base(spec),
-  tags: ["system"],
-  security: [],
-  responses: withFailures(spec.responses, spec.failures ?? [])
-})
+/** The OpenAPI operation of the entry `operationId`: its input schemas, answers, tags and security, and the error answers its access and `failures` give. */
+export const operationOf = (operationId: string, spec: EndpointSpec): ZodOpenApiOperationObject => {
+  const requestParams = {
+    ...(spec.params === undefined ? {} : { path: spec.params }),
+    ...(spec.query === undefined ? {} : { query: spec.query }),
+    ...(spec.headers === undefined ? {} : { header: spec.headers })
+  }
+  const responses: ZodOpenApiResponsesObject = Object.fromEntries(
+    Object.entries(spec.responses).map(([code, answer]) => [
+      code,
+      {
+        description: answer.description,
+        ...("headers" in answer && answer.headers !== undefined ? { headers: answer.headers } : {}),
+        content: { ["contentType" in answer ? answer.contentType : "application/json"]: { schema: answer.schema } }
+      }
+    ])
+  )
+  const shared = spec.access.kind === "public" ? [] : AUTHENTICATED
+  return {
+    operationId,
+    summary: spec.summary,
+    ...(spec.description === undefined ? {} : { description: spec.description }),
+    ...(Object.keys(requestParams).length === 0 ? {} : { requestParams }),
+    ...(spec.body === undefined ? {} : { requestBody: { required: spec.bodyOptional !== true, content: { "application/json": { schema: spec.body } } } }),
+    ...accessOf(spec.access),
+    responses: withFailures(responses, [...shared, ...(spec.failures ?? [])])
+  }
+}

@@ -1,0 +1,95 @@
+import { HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Option } from "effect"
+import type { ZodOpenApiPathsObject } from "zod-openapi"
+import { AgentRepo } from "../store/AgentRepo.ts"
+import { ApiError } from "./ApiError.ts"
+import { authenticate, type Caller, requireAdmin, requireAgent } from "./auth.ts"
+import { decodeBody, decodeHeaders, decodeParams, decodeQuery } from "./decode.ts"
+import type { Access, EndpointSpec, Handler, Reply } from "./Endpoint.ts"
+import { authenticateInbox, requireInboxKey } from "./inboxAuth.ts"
+import { operationOf } from "./openapi/operations.ts"
+import { handle, type KnownError } from "./respond.ts"
+
+const ADMIN = { kind: "admin" } as const
+
+/** A restricted entry checks the calling agent's role (one read of its row); an entry open to every role does not. */
+const checkRole = (access: { readonly roles: ReadonlyArray<string>; readonly denied?: string; readonly checkedBy?: "context" }, agentId: string) =>
+  access.roles.length === 3 || access.checkedBy === "context"
+    ? Effect.void
+    : Effect.flatMap(AgentRepo, (repo) => repo.get(agentId)).pipe(
+        Effect.flatMap((row) => {
+          if (Option.isNone(row)) return Effect.fail(new ApiError({ status: 403, detail: "this agent no longer exists" }))
+          if (access.roles.includes(`agent-${row.value.role}`)) return Effect.void
+          return Effect.fail(new ApiError({ status: 403, detail: access.denied ?? `only ${access.roles.map((role) => role.slice(6)).join(" or ")} agents may do this; this agent is a ${row.value.role}` }))
+        })
+      )
+
+/** The caller an entry's access admits: 401 without credentials, 403 with the wrong ones (or an agent of another role). */
+const callerFor = (access: Access): Effect.Effect<unknown, KnownError, Effect.Effect.Context<typeof authenticate | typeof authenticateInbox>> => {
+  switch (access.kind) {
+    case "public":
+      return Effect.succeed(undefined)
+    case "admin":
+      return Effect.as(requireAdmin, ADMIN)
+    case "agents":
+      return Effect.flatMap(requireAgent, (agentId) => Effect.as(checkRole(access, agentId), { kind: "agent" as const, agentId }))
+    case "agentsOrAdmin":
+      return Effect.flatMap(authenticate, (caller): Effect.Effect<Caller, KnownError, AgentRepo> => (caller.kind === "admin" ? Effect.succeed(caller) : Effect.as(checkRole(access, caller.agentId), caller)))
+    case "inbox":
+      return Effect.map(requireInboxKey, (agentId) => ({ kind: "inbox" as const, agentId }))
+    case "inboxOrAdmin":
+      return authenticateInbox
+  }
+}
+
+const isReply = (value: unknown): value is Reply => typeof value === "object" && value !== null && (value as { _tag?: unknown })._tag === "Reply"
+
+export const toResponse = (result: Reply | HttpServerResponse.HttpServerResponse) =>
+  isReply(result) ? HttpServerResponse.unsafeJson(result.body, { status: result.status, headers: result.headers ?? {} }) : result
+
+/** The router path of an OpenAPI path: `{id}` → `:id`. */
+const routerPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1") as HttpRouter.PathInput
+
+/** One entry served: the caller checked, then path, query, headers and body decoded (422/413), the handler run, its failures answered. */
+type AnyHandler = (input: unknown) => Effect.Effect<Reply | HttpServerResponse.HttpServerResponse, KnownError, never>
+
+const route = (spec: EndpointSpec, handler: AnyHandler) => {
+  const served = handle(
+    Effect.gen(function* () {
+      const caller = yield* callerFor(spec.access)
+      const params = spec.params === undefined ? undefined : yield* decodeParams(spec.params)
+      const query = spec.query === undefined ? undefined : yield* decodeQuery(spec.query)
+      const headers = spec.headers === undefined ? undefined : yield* decodeHeaders(spec.headers)
+      const body = spec.body === undefined ? undefined : yield* decodeBody(spec.body)
+      return toResponse(yield* handler({ caller, params, query, headers, body }))
+    })
+  )
+  return spec.unlogged === true ? HttpMiddleware.withLoggerDisabled(served) : served
+}
+
+type Provided = HttpRouter.RouteContext | HttpServerRequest.HttpServerRequest | HttpServerRequest.ParsedSearchParams
+type KernelContext = Effect.Effect.Context<ReturnType<typeof callerFor>>
+type ContextOf<H> = { [K in keyof H]: H[K] extends (...args: ReadonlyArray<never>) => Effect.Effect<unknown, unknown, infer R> ? R : never }[keyof H]
+
+/**
+ * The router of a table: each entry of `api` bound by name to its handler in `handlers` (a
+ * missing or extra handler, or one answering a shape or status its entry does not declare, fails
+ * to compile).
+ */
+export const serve = <const Api extends Readonly<Record<string, EndpointSpec>>, H extends { readonly [K in keyof Api]: Handler<Api[K], unknown> }>(
+  api: Api,
+  handlers: H
+): HttpRouter.HttpRouter<never, Exclude<ContextOf<H> | KernelContext, Provided>> =>
+  Object.entries(api).reduce<HttpRouter.HttpRouter<never, never>>(
+    (router, [name, spec]) => HttpRouter.route(METHODS[spec.method])(routerPath(spec.path), route(spec, handlers[name] as unknown as AnyHandler))(router) as HttpRouter.HttpRouter<never, never>,
+    HttpRouter.empty
+  ) as never
+
+const METHODS = { get: "GET", post: "POST", put: "PUT", patch: "PATCH", delete: "DELETE" } as const
+
+/** The OpenAPI paths of tables: one operation per entry, its name the `operationId`. */
+export const openApiPaths = (apis: ReadonlyArray<Readonly<Record<string, EndpointSpec>>>): ZodOpenApiPathsObject => {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const api of apis) for (const [name, spec] of Object.entries(api)) (paths[spec.path] ??= {})[spec.method] = operationOf(name, spec)
+  return paths as ZodOpenApiPathsObject
+}
