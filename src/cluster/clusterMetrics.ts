@@ -6,26 +6,36 @@ import { GatewayOwnership } from "./GatewayOwnership.ts"
 
 const registers = [metricsRegistry]
 
+interface RunnerCounts {
+  readonly shards: () => number
+  readonly gateways: () => number
+}
+
 /** What the gauges read at scrape time; set by `ClusterMetricsLive` (the last runner built in this process). */
-let source: { readonly shards: () => number; readonly gateways: () => number } | undefined
+let source: RunnerCounts | undefined
 
-export const clusterShardsOwned = new Gauge({
-  name: "switchyard_cluster_shards_owned",
-  help: "Shards whose lock this runner holds (of 300); its gateways are those whose id hashes to them.",
-  registers,
-  collect() {
-    this.set(source?.shards() ?? 0)
-  }
-})
+/** A gauge set at scrape time to `read` of this runner's counts (0 while no runner is built). */
+const runnerGauge = (name: string, help: string, read: (counts: RunnerCounts) => number) =>
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(source === undefined ? 0 : read(source))
+    }
+  })
 
-export const clusterGatewaysHosted = new Gauge({
-  name: "switchyard_cluster_entities_hosted",
-  help: "Gateway entities this runner hosts now: gateways whose agent actors, socket and jobs run here.",
-  registers,
-  collect() {
-    this.set(source?.gateways() ?? 0)
-  }
-})
+export const clusterShardsOwned = runnerGauge(
+  "switchyard_cluster_shards_owned",
+  "Shards whose lock this runner holds (of 300); its gateways are those whose id hashes to them.",
+  (counts) => counts.shards()
+)
+
+export const clusterGatewaysHosted = runnerGauge(
+  "switchyard_cluster_entities_hosted",
+  "Gateway entities this runner hosts now: gateways whose agent actors, socket and jobs run here.",
+  (counts) => counts.gateways()
+)
 
 export const clusterTakeovers = new Counter({
   name: "switchyard_cluster_takeovers_total",

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { chromium } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { z } from "zod"
 import { BoardMemory, MemoryPosted } from "../../src/coordination/http/CoordinationView.ts"
 import { LedgerMessage } from "../../src/messages/http/MessageView.ts"
@@ -17,31 +17,15 @@ import { ActivityView, AgentView } from "../../src/agents/http/AgentView.ts"
 import { BoardView, TaskView } from "../../src/boards/http/BoardView.ts"
 import { listOf, pageOf } from "../../src/http/lists.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
-import { createTestDatabase } from "../support/database.ts"
-import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
-import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { useSimulatedService } from "../support/useSimulatedService.ts"
 
 /**
  * GET /docs and GET /openapi.json (docs/architecture.md §7.4): the page and everything it loads come from the
  * service itself, and the document's response schemas describe what the service answers.
  */
-let db: Awaited<ReturnType<typeof createTestDatabase>>
-let simulator: GatewaySimulator
-let service: InProcessService
+const suite = useSimulatedService({ checkinTimeoutMs: 600_000 })
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-  simulator = await startGatewaySimulator()
-  service = await startInProcessService(db.url, { checkinTimeoutMs: 600_000 })
-})
-
-afterAll(async () => {
-  await service?.stop()
-  await simulator?.stop()
-  await db?.drop()
-})
-
-const get = (path: string, headers: Record<string, string> = {}) => fetch(`${service.url}${path}`, { headers })
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${suite.service.url}${path}`, { headers })
 
 describe("GET /docs", () => {
   it("serves Swagger UI offline: no external URL in the page, every asset it names loads from the service", async () => {
@@ -94,7 +78,7 @@ describe.skipIf(!existsSync(CHROMIUM))("GET /docs in headless Chromium", () => {
       page.on("pageerror", (error) => errors.push(error.message))
       // A Content-Security-Policy violation is a console error too.
       page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())))
-      await page.goto(`${service.url}/docs`)
+      await page.goto(`${suite.service.url}/docs`)
       await expect.poll(() => page.locator(".swagger-ui .info .title").textContent({ timeout: 1_000 }).catch(() => null), { timeout: 30_000 }).toMatch(/^Switchyard/)
       mkdirSync(ARTIFACTS, { recursive: true })
       await page.screenshot({ path: path.join(ARTIFACTS, "docs.png") })
@@ -110,7 +94,7 @@ describe.skipIf(!existsSync(CHROMIUM))("GET /docs in headless Chromium", () => {
       }
       expect(seen.size).toBe(listed)
       expect(seen).toContain("operations-agent-worker-agentHeartbeat")
-      const origin = new URL(service.url).origin
+      const origin = new URL(suite.service.url).origin
       expect(requested.filter((url) => !url.startsWith("data:") && new URL(url).origin !== origin)).toEqual([])
       expect(errors).toEqual([])
     } finally {
@@ -129,7 +113,7 @@ describe("GET /openapi.json", () => {
   })
 
   it("describes what the service answers: live answers parse with the response schemas, field for field", async () => {
-    const { api } = service
+    const { api } = suite.service
     /** The answer parses, and names exactly the schema's fields. */
     const conforms = (schema: z.ZodObject, body: unknown, where: string) => {
       const parsed = schema.safeParse(body)
@@ -137,7 +121,7 @@ describe("GET /openapi.json", () => {
       const optional = Object.entries(schema.shape).filter(([, field]) => (field as z.ZodType).safeParse(undefined).success).map(([key]) => key)
       expect(Object.keys(body as object).sort(), where).toEqual(Object.keys(schema.shape).filter((key) => !optional.includes(key) || key in (body as object)).sort())
     }
-    const gateway = await api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
+    const gateway = await api("POST", "/api/v1/gateways", { name: "Sim", url: suite.simulator.url, token: suite.simulator.token, workspace_root: "/srv/gw/workspaces" })
     conforms(RegisteredGateway, gateway.body, "POST /gateways")
     const gatewayId: string = gateway.body.id
     const board = await api("POST", "/api/v1/boards", { name: "Docs", gateway_id: gatewayId })
@@ -169,8 +153,8 @@ describe("GET /openapi.json", () => {
     conforms(InboxPolled, poll.body, "GET /api/gateway/poll")
 
     // The coordination API: the agent itself, board memory, the message ledger.
-    const token = readAuthToken(simulator.state.files.get(agent.body.gateway_agent_id)?.get("AGENTS.md") ?? "")
-    const whoAmI = await fetch(`${service.url}/api/v1/agent/healthz`, { headers: { "x-agent-token": token! } })
+    const token = readAuthToken(suite.simulator.state.files.get(agent.body.gateway_agent_id)?.get("AGENTS.md") ?? "")
+    const whoAmI = await fetch(`${suite.service.url}/api/v1/agent/healthz`, { headers: { "x-agent-token": token! } })
     expect(await whoAmI.json()).toMatchObject({ ok: true, agent_id: agent.body.id, role: "worker" })
     const posted = await api("POST", `/api/v1/boards/${board.body.id}/memory`, { content: "Docs are generated", tags: ["decision"] })
     expect(posted.status).toBe(201)

@@ -1,29 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { chromium, type BrowserContext, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from "../inspect/inspectorPage.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { registerGatewayAndBoard, startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 
-const CHROMIUM = "/usr/bin/chromium"
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts")
-/** Flags for a closed network: no QUIC, sync, component or background fetches to be refused. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync"
-]
 
-const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.warn(`inspect.browser.test: SKIPPED, ${CHROMIUM} is missing (install it with \`bash scripts/install-chromium.sh\`; CI does)`)
 
 describe.skipIf(!hasChromium)("the visualiser (/inspect) in headless Chromium", () => {

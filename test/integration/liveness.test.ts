@@ -7,7 +7,7 @@ import { createTestDatabase } from "../support/database.ts"
 import { startOpenClawGateway, type RealGateway } from "../support/openclawGateway.ts"
 import { connectRaw } from "../support/rawGatewayClient.ts"
 import { startService, type ServiceProcess } from "../support/serviceProcess.ts"
-import { NO_MODEL_AUTH } from "../support/simulator/liveEvents.ts"
+import { failedWakeLiveness } from "../liveness/failedWakeLiveness.ts"
 
 /** How long the gateway may be away before its agents go offline, here (default 90 s). */
 const LOST_AFTER_MS = 10_000
@@ -89,13 +89,7 @@ describe.skipIf(inject("realGateway") === null)("liveness from a real OpenClaw g
     const agent = await onlineAgent("Wakeful")
     const view = await until(() => agentOf(agent.id), (a) => a.liveness?.last_run?.outcome === "error", 30_000)
     expect(view.status).toBe("online")
-    expect(view.liveness).toMatchObject({
-      last_run: { heartbeat: false, outcome: "error", error: NO_MODEL_AUTH },
-      effective_heartbeat: { enabled: false, every: "disabled", every_ms: null },
-      heartbeat_mismatch: null,
-      gateway_reachable: true,
-      missing_on_gateway: false
-    })
+    expect(view.liveness).toMatchObject(failedWakeLiveness)
     expect(view.liveness.last_activity_at).not.toBeNull()
   })
 

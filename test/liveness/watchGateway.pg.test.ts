@@ -3,8 +3,8 @@ import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import type { InProcessService } from "../support/inProcessService.ts"
 import { connectRaw } from "../support/rawGatewayClient.ts"
 import type { GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
-import { NO_MODEL_AUTH } from "../support/simulator/liveEvents.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
+import { failedWakeLiveness } from "./failedWakeLiveness.ts"
 
 /** Fast liveness limits for the simulator: probes every 100 ms, reconciliation every 200 ms, the gateway lost after 1 s. */
 const config = { livenessWatchers: true, livenessProbeMs: 100, reconcileMs: 200, gatewayLostAfterMs: 1_000 }
@@ -39,13 +39,7 @@ describe("liveness watcher on the simulator", () => {
       await expect.poll(async () => (await agentOf(service, agent.id)).liveness?.last_run?.outcome, POLL).toBe("error")
       const view = await agentOf(service, agent.id)
       expect(view.status).toBe("online")
-      expect(view.liveness).toMatchObject({
-        last_run: { heartbeat: false, outcome: "error", error: NO_MODEL_AUTH },
-        effective_heartbeat: { enabled: false, every: "disabled", every_ms: null },
-        heartbeat_mismatch: null,
-        gateway_reachable: true,
-        missing_on_gateway: false
-      })
+      expect(view.liveness).toMatchObject(failedWakeLiveness)
       expect(["agent", "sessions.changed", "curl-back"]).toContain(view.liveness.last_activity_source)
     })
   })

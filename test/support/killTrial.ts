@@ -97,6 +97,50 @@ interface AgentRow {
   last_seen_at: Date | null
 }
 
+/** What a trial recorded of one agent's accepted requests. */
+export interface AcceptedAgentEvents {
+  readonly id: string
+  /** Its create was answered 2xx. */
+  readonly createAccepted: boolean
+  /** The latest `last_seen_at` an accepted heartbeat answered, epoch ms (0: none). */
+  readonly seenAt: number
+  /** Names the row may show. */
+  readonly names: ReadonlySet<string>
+}
+
+/**
+ * The accepted events of `agent` its database row (undefined: none) lacks: the create, the
+ * latest heartbeat, the name (`renamedBy` names the request that set it in the message).
+ */
+export const lostAgentEvents = (
+  agent: AcceptedAgentEvents,
+  row: { readonly name: string; readonly last_seen_at: Date | null } | undefined,
+  renamedBy: string
+): Array<string> => {
+  if (row === undefined) return agent.createAccepted ? [`create of ${agent.id} answered 201, no row`] : []
+  const lost: Array<string> = []
+  if (agent.seenAt > 0 && (row.last_seen_at === null || row.last_seen_at.getTime() < agent.seenAt))
+    lost.push(`heartbeat of ${agent.id} answered last_seen_at ${new Date(agent.seenAt).toISOString()}, row has ${row.last_seen_at?.toISOString() ?? "null"}`)
+  if (!agent.names.has(row.name)) lost.push(`${renamedBy} of ${agent.id}: row name ${row.name}, expected one of ${[...agent.names].join(", ")}`)
+  return lost
+}
+
+/** Adds `by` (default 1) to `counts[key]`. */
+export const tally = (counts: Record<string, number>, key: string, by = 1) => {
+  counts[key] = (counts[key] ?? 0) + by
+}
+
+/** The sum of `counts`. */
+export const total = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((sum, n) => sum + n, 0)
+
+/** Runs `workers` loops of `step` until `stopped()`; resolves when all have. */
+export const runLoops = (workers: number, stopped: () => boolean, step: () => Promise<unknown>) =>
+  Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (!stopped()) await step()
+    })
+  )
+
 const SETTLED = (statePath: string) =>
   statePath === "online" || statePath === "offline" || statePath === "deleted" || statePath.endsWith(".failed")
 
@@ -192,15 +236,9 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
       const byId = new Map((await rows()).map((row) => [row.id, row]))
       for (const agent of agents.values()) {
         const row = byId.get(agent.id)
-        if (row === undefined) {
-          if (agent.createAccepted) lost.push(`create of ${agent.id} answered 201, no row`)
-          continue
-        }
-        if (agent.seenAt > 0 && (row.last_seen_at === null || row.last_seen_at.getTime() < agent.seenAt))
-          lost.push(`heartbeat of ${agent.id} answered last_seen_at ${new Date(agent.seenAt).toISOString()}, row has ${row.last_seen_at?.toISOString() ?? "null"}`)
-        if (agent.deleteAccepted && !row.state_path.startsWith("deleting") && row.state_path !== "deleted")
+        lost.push(...lostAgentEvents(agent, row, "update"))
+        if (row !== undefined && agent.deleteAccepted && !row.state_path.startsWith("deleting") && row.state_path !== "deleted")
           lost.push(`delete of ${agent.id} answered 2xx, row is ${row.state_path}`)
-        if (!agent.names.has(row.name)) lost.push(`update of ${agent.id}: row name ${row.name}, expected one of ${[...agent.names].join(", ")}`)
       }
       const ids = messages.map((message) => message.id)
       const ledger = new Set((await pool.query<{ id: string }>("select id from messages where id = any($1)", [ids])).rows.map((row) => row.id))
@@ -275,7 +313,7 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
     /** One request loop: picks an operation and an idle agent, records what a 2xx promised. */
     const load = (live: ServiceProcess, accepted: Record<string, number>, stopped: () => boolean, inFlight: Record<string, number>) => {
       const call = async (kind: string, method: string, route: string, init: { body?: unknown; token?: string }) => {
-        inFlight[kind] = (inFlight[kind] ?? 0) + 1
+        tally(inFlight, kind)
         try {
           const response = await fetch(`${live.url}${route}`, {
             method,
@@ -288,12 +326,12 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
           const text = await response.text()
           // A 5xx promises nothing either way (a persist timeout's event stands and is saved later).
           if (response.status < 200 || response.status > 299) return { ok: false as const, answered: response.status < 500 }
-          accepted[kind] = (accepted[kind] ?? 0) + 1
+          tally(accepted, kind)
           return { ok: true as const, answered: true, body: text === "" ? null : JSON.parse(text) }
         } catch {
           return { ok: false as const, answered: false }
         } finally {
-          inFlight[kind] = (inFlight[kind] ?? 1) - 1
+          tally(inFlight, kind, -1)
         }
       }
       const idle = () => {
@@ -343,11 +381,7 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
           agent.busy = false
         }
       }
-      return Promise.all(
-        Array.from({ length: workers }, async () => {
-          while (!stopped()) await step()
-        })
-      )
+      return runLoops(workers, stopped, step)
     }
 
     /** After a trial: what the restarted service shows becomes what the next trial expects. */
@@ -401,7 +435,7 @@ export const startKillTrials = async (options: KillTrialOptions = {}): Promise<K
         return {
           trial,
           accepted,
-          acceptedTotal: Object.values(accepted).reduce((sum, n) => sum + n, 0),
+          acceptedTotal: total(accepted),
           inFlightAtKill,
           lost,
           halfDone,

@@ -1,45 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createTestDatabase } from "../support/database.ts"
-import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../support/inProcessService.ts"
-import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { describe, expect, it } from "vitest"
+import { registerGatewayAndBoard } from "../support/inProcessService.ts"
+import { useSimulatedService } from "../support/useSimulatedService.ts"
 
 /**
  * `GET /api/v1/templates/sync/jobs` (admin): the newest template sync jobs of every gateway,
  * newest first, with their progress from the jobs' own counters (the fleet view's job list).
  */
 describe("GET /api/v1/templates/sync/jobs", () => {
-  let db: { url: string; drop: () => Promise<void> }
-  let simulator: GatewaySimulator
-  let service: InProcessService
-
-  beforeAll(async () => {
-    db = await createTestDatabase()
-    simulator = await startGatewaySimulator()
-    service = await startInProcessService(db.url, { checkinTimeoutMs: 600_000 })
-  })
-
-  afterAll(async () => {
-    await service?.stop()
-    await simulator?.stop()
-    await db?.drop()
-  })
+  const suite = useSimulatedService({ checkinTimeoutMs: 600_000 })
 
   /** Starts a sync of `gatewayId` and waits until it is done; its id. */
   const syncDone = async (gatewayId: string, query: string) => {
-    const started = await service.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync${query}`)
+    const started = await suite.service.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync${query}`)
     expect(started.status).toBe(202)
     const jobId = started.body.job_id as string
-    await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}/templates/sync/${jobId}`)).body.status, { timeout: 20_000 }).toBe("done")
+    await expect.poll(async () => (await suite.service.api("GET", `/api/v1/gateways/${gatewayId}/templates/sync/${jobId}`)).body.status, { timeout: 20_000 }).toBe("done")
     return jobId
   }
 
   it("lists the jobs of every gateway, newest first, each with its status, board and progress", async () => {
-    const first = await registerGatewayAndBoard(service, simulator, "jobs-a")
-    const second = await registerGatewayAndBoard(service, simulator, "jobs-b")
+    const first = await registerGatewayAndBoard(suite.service, suite.simulator, "jobs-a")
+    const second = await registerGatewayAndBoard(suite.service, suite.simulator, "jobs-b")
     const mainOnly = await syncDone(first.gatewayId, "")
     const boardOnly = await syncDone(second.gatewayId, `?include_main=false&board_id=${second.boardId}`)
 
-    const answer = await service.api("GET", "/api/v1/templates/sync/jobs")
+    const answer = await suite.service.api("GET", "/api/v1/templates/sync/jobs")
     expect(answer.status).toBe(200)
     expect(answer.body.limit).toBe(20)
     const mine = (answer.body.items as Array<{ job_id: string }>).filter((job) => [mainOnly, boardOnly].includes(job.job_id))
@@ -61,11 +46,11 @@ describe("GET /api/v1/templates/sync/jobs", () => {
   })
 
   it("takes `limit` (1–100) and refuses anything else", async () => {
-    const { gatewayId } = await registerGatewayAndBoard(service, simulator, "jobs-limit")
+    const { gatewayId } = await registerGatewayAndBoard(suite.service, suite.simulator, "jobs-limit")
     await syncDone(gatewayId, "")
-    const one = await service.api("GET", "/api/v1/templates/sync/jobs?limit=1")
+    const one = await suite.service.api("GET", "/api/v1/templates/sync/jobs?limit=1")
     expect(one.status).toBe(200)
     expect(one.body.items).toHaveLength(1)
-    for (const query of ["limit=0", "limit=101", "since=1"]) expect((await service.api("GET", `/api/v1/templates/sync/jobs?${query}`)).status, query).toBe(422)
+    for (const query of ["limit=0", "limit=101", "since=1"]) expect((await suite.service.api("GET", `/api/v1/templates/sync/jobs?${query}`)).status, query).toBe(422)
   })
 })

@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto"
 import { setTimeout as sleep } from "node:timers/promises"
 import pg from "pg"
 import { readAuthToken } from "../../../src/templates/readAuthToken.ts"
+import { lostAgentEvents, runLoops, tally, total } from "../killTrial.ts"
 import { startGatewaySimulator } from "../simulator/GatewaySimulator.ts"
 import { createAgent, heartbeat, registerGateway } from "./clusterFleet.ts"
 import { poll } from "./poll.ts"
@@ -127,19 +128,8 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
 
     /** Every accepted event is in the database. */
     const findLost = async () => {
-      const lost: Array<string> = []
       const byId = new Map((await rows()).map((row) => [row.id, row]))
-      for (const agent of agents.values()) {
-        const row = byId.get(agent.id)
-        if (row === undefined) {
-          if (agent.createAccepted) lost.push(`create of ${agent.id} answered 201, no row`)
-          continue
-        }
-        if (agent.seenAt > 0 && (row.last_seen_at === null || row.last_seen_at.getTime() < agent.seenAt))
-          lost.push(`heartbeat of ${agent.id} answered last_seen_at ${new Date(agent.seenAt).toISOString()}, row has ${row.last_seen_at?.toISOString() ?? "null"}`)
-        if (!agent.names.has(row.name)) lost.push(`rename of ${agent.id}: row name ${row.name}, expected one of ${[...agent.names].join(", ")}`)
-      }
-      return lost
+      return [...agents.values()].flatMap((agent) => lostAgentEvents(agent, byId.get(agent.id), "rename"))
     }
 
     let names = 0
@@ -157,13 +147,13 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
           })
           const text = await response.text()
           if (response.status < 200 || response.status > 299) {
-            refused[String(response.status)] = (refused[String(response.status)] ?? 0) + 1
+            tally(refused, String(response.status))
             return response.status < 500 ? null : undefined
           }
-          accepted[kind] = (accepted[kind] ?? 0) + 1
+          tally(accepted, kind)
           return JSON.parse(text) as Record<string, any>
         } catch {
-          refused["0"] = (refused["0"] ?? 0) + 1
+          tally(refused, "0")
           return undefined
         }
       }
@@ -196,9 +186,7 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
           agent.busy = false
         }
       }
-      return Promise.all(Array.from({ length: workers }, async () => {
-        while (!stopped()) await step()
-      }))
+      return runLoops(workers, stopped, step)
     }
 
     const initial = await settle(settleTimeoutMs)
@@ -231,7 +219,7 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
           killed,
           killedOwner: owner === cluster.nodes[killed]!.runner,
           accepted,
-          acceptedTotal: Object.values(accepted).reduce((sum, n) => sum + n, 0),
+          acceptedTotal: total(accepted),
           refused,
           lost,
           halfDone,

@@ -1,0 +1,14 @@
+import { NO_MODEL_AUTH } from "../support/simulator/liveEvents.ts"
+
+/**
+ * The liveness view (`GET /api/v1/agents/:id`, `liveness`) of an online agent whose wake's run
+ * failed for want of model auth, with LLM heartbeats off and its gateway reached: the run shows
+ * why it failed, and the effective heartbeat reads disabled. A `toMatchObject` expectation.
+ */
+export const failedWakeLiveness = {
+  last_run: { heartbeat: false, outcome: "error", error: NO_MODEL_AUTH },
+  effective_heartbeat: { enabled: false, every: "disabled", every_ms: null },
+  heartbeat_mismatch: null,
+  gateway_reachable: true,
+  missing_on_gateway: false
+}
