@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Fiber, Layer, Runtime, type Scope } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Fiber, Layer, Runtime, Schedule, type Scope } from "effect"
 import { createActor, waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
@@ -84,6 +84,20 @@ export const LocalAgentsLive = Layer.scoped(
     const repo = yield* AgentRepo
     const entries = new Map<string, AgentEntry>()
     const hosted = new Set<string>()
+    // Creates under way per gateway: a gateway leaving waits for them, so an agent inserted while
+    // its gateway moves is stopped and saved here before the next owner restores it, never both.
+    const creating = new Map<string, number>()
+    const creatingFor = (gatewayId: string, delta: number) => {
+      const count = (creating.get(gatewayId) ?? 0) + delta
+      if (count === 0) creating.delete(gatewayId)
+      else creating.set(gatewayId, count)
+    }
+    /** Waits (10 ms steps, 5 s at most) until no create of `gatewayId` is under way. */
+    const createsSettled = (gatewayId: string) =>
+      Effect.suspend(() => (creating.has(gatewayId) ? Effect.fail("creating" as const) : Effect.void)).pipe(
+        Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 500 }),
+        Effect.ignore
+      )
     const failures = new Map<string, MachineVersionUnknown | SnapshotInvalid>()
     const runFork = Runtime.runFork(runtime)
     const policy = (): AgentPolicy => ({
@@ -178,6 +192,12 @@ export const LocalAgentsLive = Layer.scoped(
       // Uninterruptible: a client that hangs up after the insert must not leave a row without an actor.
       create: (request) =>
         Effect.uninterruptible(Effect.gen(function* () {
+          // A gateway that is leaving (or not yet restored) takes no new actor here.
+          if (!hosted.has(request.gatewayId)) {
+            return yield* new SqlError({ cause: "owner unavailable", message: `gateway ${request.gatewayId} is not hosted on this runner (it is moving)` })
+          }
+          creatingFor(request.gatewayId, 1)
+          yield* Effect.addFinalizer(() => Effect.sync(() => creatingFor(request.gatewayId, -1)))
           const gatewayAgentId = gatewayAgentIdFor(request.role, request)
           const input: AgentInput = { ...request, gatewayAgentId, sessionKey: sessionKeyFor(gatewayAgentId), policy: policy() }
           const actor = createActor(logic, { input })
@@ -195,7 +215,7 @@ export const LocalAgentsLive = Layer.scoped(
           }, { workerCap: request.workerCap })
           if (!inserted) return yield* new BoardFull({ boardId: request.boardId ?? "", maxAgents: request.workerCap ?? 0 })
           return start(request.agentId, request.gatewayId, actor, 0)
-        })).pipe(Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot()))),
+        }).pipe(Effect.scoped)).pipe(Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot()))),
       send: (agentId, event) =>
         Effect.gen(function* () {
           const entry = yield* find(agentId)
@@ -226,7 +246,9 @@ export const LocalAgentsLive = Layer.scoped(
           yield* Effect.addFinalizer(() =>
             Effect.suspend(() => {
               hosted.delete(gatewayId)
-              return stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
+              return Effect.andThen(createsSettled(gatewayId), () =>
+                stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
+              )
             })
           )
           let restored = 0

@@ -45,8 +45,12 @@ export const toRemoteFailure = (error: { readonly _tag: string }): RemoteFailure
   // A message given as a field is an own, non-enumerable property (one computed by a getter is not).
   const message = Object.getOwnPropertyDescriptor(error, "message")?.value
   if (typeof message === "string") fields["message"] = message
-  // A SqlError's cause is a driver error: only its message crosses.
-  if (error._tag === "SqlError") fields["cause"] = String((error as SqlError).message)
+  // A SqlError's cause is a driver error: its message and SQLSTATE cross (a unique violation
+  // on the owner must still read as one here, e.g. a duplicate name is a 409).
+  if (error._tag === "SqlError") {
+    const cause = (error as SqlError).cause as { readonly code?: unknown } | null | undefined
+    fields["cause"] = { message: String((error as SqlError).message), ...(typeof cause?.code === "string" ? { code: cause.code } : {}) }
+  }
   return new RemoteFailure({ tag: error._tag, fields: JSON.parse(JSON.stringify(fields)) as unknown })
 }
 

@@ -46,7 +46,8 @@ export const fenceStaleRunners = (self: string, expirationMs: number) =>
     const storage = yield* RunnerStorage.RunnerStorage
     const sql = yield* SqlClient.SqlClient
     const live = (yield* storage.getRunners).map(([runner]) => `${RUNNER_SESSION_PREFIX}${addressText(runner.address)}`)
-    const keep = [...live, `${RUNNER_SESSION_PREFIX}${self}`]
+    // Postgres keeps the first 63 bytes of an application_name (NAMEDATALEN - 1): compare as it does.
+    const keep = [...live, `${RUNNER_SESSION_PREFIX}${self}`].map((name) => name.slice(0, 63))
     const fenced = yield* sql<{ applicationName: string }>`
       select application_name, pg_terminate_backend(pid) from pg_stat_activity
       where datname = current_database() and starts_with(application_name, ${RUNNER_SESSION_PREFIX})

@@ -57,7 +57,9 @@ const agentSignals = (payload: unknown, runs: RunTracker, now: number): Readonly
   const run = parsed.data
   const gatewayAgentId = run.agentId ?? agentIdOfSessionKey(run.sessionKey)
   if (gatewayAgentId === undefined) return []
-  const at = run.ts ?? now
+  // When this service received it: the gateway's own clock (`ts`) may differ from the one the
+  // deadlines run on (docs/operations.md §8).
+  const at = now
   const heartbeat = run.isHeartbeat === true
   const signals: AgentSignal[] = []
   if (runs.start(run.runId, at)) {
@@ -102,7 +104,7 @@ export const signalsFromEvent = (event: GatewayEvent, runs: RunTracker, now: num
       if (!parsed.success) return []
       const gatewayAgentId = parsed.data.agentId ?? agentIdOfSessionKey(parsed.data.sessionKey)
       if (gatewayAgentId === undefined) return []
-      return [{ gatewayAgentId, event: { type: "gateway.heartbeat.run", at: parsed.data.ts ?? now, source: "heartbeat", status: parsed.data.status ?? "unknown" } }]
+      return [{ gatewayAgentId, event: { type: "gateway.heartbeat.run", at: now, source: "heartbeat", status: parsed.data.status ?? "unknown" } }]
     }
     default:
       return []

@@ -125,6 +125,11 @@ export const watchGateway = (gatewayId: string) =>
     const probe = client.call(target, "health", { probe: true }, probeOptions).pipe(
       Effect.matchEffect({
         onFailure: (error) => {
+          // An answer, even a refusal or one we cannot decode, comes from a reachable gateway.
+          if (error._tag === "GatewayRpcError" || error._tag === "GatewayProtocolError") {
+            slowProbes = 0
+            return Effect.zipRight(markReached, Effect.logWarning(`liveness: health on gateway ${gatewayId} failed: ${error.message}`))
+          }
           if (error._tag !== "GatewayTimeoutError") return markLost(error.message)
           slowProbes += 1
           return slowProbes >= SLOW_PROBES ? markLost(`health timed out ${slowProbes} times in a row`) : Effect.void

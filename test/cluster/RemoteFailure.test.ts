@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { AgentNotFound, AgentPersistTimeout, AgentsRestoring, BoardFull } from "../../src/agents/AgentSystemErrors.ts"
 import { rebuild, RemoteFailure, toRemoteFailure } from "../../src/cluster/RemoteFailure.ts"
+import { isUniqueViolation } from "../../src/store/sqlErrors.ts"
 import {
   GatewayConnectionError,
   GatewayPairingRequired,
@@ -48,6 +49,14 @@ describe("a failure on the owner, rebuilt on the runner that forwarded the call"
     const sql = acrossRunners(new SqlError({ cause: new Error("connection terminated"), message: "Failed to execute statement" }))
     expect(sql).toBeInstanceOf(SqlError)
     expect(sql.message).toBe("Failed to execute statement")
+  })
+
+  it("a unique violation on the owner is still one on the runner that asked (a duplicate name stays a 409)", () => {
+    const duplicate = Object.assign(new Error("duplicate key value violates unique constraint"), { code: "23505" })
+    const back = acrossRunners(new SqlError({ cause: duplicate, message: "Failed to execute statement" }))
+    expect(back).toBeInstanceOf(SqlError)
+    expect(isUniqueViolation(back as SqlError)).toBe(true)
+    expect(isUniqueViolation(acrossRunners(new SqlError({ cause: new Error("connection terminated"), message: "x" })) as SqlError)).toBe(false)
   })
 
   it("an unknown tag (runners of different builds) is a defect, not a guess", () => {

@@ -8,8 +8,8 @@ const READ_BACK_TIMEOUT_MS = 5_000
 
 /**
  * The heartbeat the gateway runs for `gatewayAgentId`, read back from `health` after a
- * `config.patch` (docs/operations.md §8: a gateway may run something other than what we set,
- * openclaw #119005). Never fails: null when `health` cannot be read or does not list the agent.
+ * `config.patch` (docs/operations.md §8: a gateway may run something other than what we set).
+ * Never fails: null when `health` cannot be read or does not list the agent.
  */
 export const readEffectiveHeartbeat = Effect.fn("Agents.readEffectiveHeartbeat")(function* (target: GatewayTarget, gatewayAgentId: string) {
   // `probe: true`: a live read; a plain `health` answers the gateway's cached sample, up to a minute old (docs/gateway-protocol.md §10).
