@@ -71,17 +71,20 @@ export const SyncJobsLive = Layer.scoped(
         Effect.catchAllCause((again) => Effect.logError(`template sync job ${jobId}: could not record its failure; it resumes at the next start`, again))
       )
 
+    // A job already running here keeps its run and feed: a start and an adoption racing for the
+    // same job launch it once.
     const launch = (job: SyncJobRow) =>
       Effect.gen(function* () {
+        if (yield* FiberMap.has(runs, job.id)) return
         const feed = yield* makeSyncJobFeed(job)
         feeds.set(job.id, feed)
         const run = runSyncJob(job.id, feed).pipe(
           Effect.retry({ schedule: syncJobRestart }),
           Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : failJob(job.id, feed, cause))),
-          Effect.ensuring(Effect.sync(() => feeds.delete(job.id))),
+          Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && feeds.delete(job.id))),
           Effect.provide(services)
         )
-        yield* FiberMap.run(runs, job.id, run)
+        yield* FiberMap.run(runs, job.id, run, { onlyIfMissing: true })
       })
 
     const find = (gatewayId: string, jobId: string) =>
