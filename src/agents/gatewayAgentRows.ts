@@ -15,7 +15,7 @@ export interface GatewayStoredSnapshot extends StoredSnapshot {
 
 /**
  * Up to `limit` live agents of one gateway after `after`, in creation order: an index range on
- * `agents (gateway_id, created_at, id) where deleted_at is null` (migration 0016). The restore
+ * `agents_gateway_created_idx` (migration 0010). The restore
  * of one gateway's actors pages through it (docs/architecture.md "Cluster").
  */
 export const liveGatewayPage = (gatewayId: string, after: GatewayRowCursor | undefined, limit: number): Effect.Effect<ReadonlyArray<GatewayStoredSnapshot>, SqlError, SqlClient.SqlClient> =>

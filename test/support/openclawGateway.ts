@@ -24,6 +24,8 @@ export interface RealGateway {
    * can start it again on the same port, token and state: a gateway restart.
    */
   halt(): Promise<void>
+  /** What the gateway has printed so far (its console and its rolling log), for checks on its own decisions. */
+  log(): Promise<string>
   /** What `reuse` takes to start this gateway again. */
   readonly reusable: { readonly root: string; readonly token: string; readonly port: number }
 }
@@ -138,7 +140,9 @@ export async function startOpenClawGateway(
       const conn = await connectRaw({ url, token })
       await conn.close()
       if (child.pid === undefined) return fail("has no pid")
-      return { url, token, pid: child.pid, stateDir, stop, halt, reusable: { root, token, port } }
+      const readLog = async () =>
+        (await Promise.all([logPath, join(root, "openclaw.log")].map((path) => readFile(path, "utf8").catch(() => "")))).join("\n")
+      return { url, token, pid: child.pid, stateDir, stop, halt, log: readLog, reusable: { root, token, port } }
     } catch (err) {
       if (!isNotYet(err)) return fail(`refused the handshake: ${String(err)}`)
       await sleep(250)
