@@ -34,7 +34,7 @@ export const makeSoulFiles = Effect.gen(function* () {
   return SoulFiles.of({
     read: Effect.fn("Coordination.readSoul")(function* (agent) {
       const fail = (reason: string) => new SoulReadFailed({ agentId: agent.id, reason })
-      const { target } = yield* loadGateway(agent.gatewayId).pipe(Effect.catchTag("AgentGatewayMissing", (missing) => Effect.fail(fail(missing.message))))
+      const { target } = yield* loadGateway(agent.gatewayId).pipe(Effect.catchTag("GatewayNotFound", (missing) => Effect.fail(fail(missing.message))))
       const result = yield* gatewayCall(target, "agents.files.get", { agentId: agent.gatewayAgentId, name: "SOUL.md" }, { timeoutMs }).pipe(
         Effect.mapError((error) => fail(describeGatewayError(error)))
       )

@@ -19,7 +19,7 @@ export interface AskUserRequest extends ReplyRouting {
  * of kind `ask_user` with the "LEAD REQUEST: ASK USER" text to the main session, `deliver:
  * true`, telling the main agent to answer with a non-chat board memory item. Output: the board,
  * the main agent and the ledger send. Errors: CoordinationRefused (403 not the lead, 404 board,
- * 422 no main agent), MessageIdempotencyConflict, MessageTargetNotFound, SqlError.
+ * 422 no main agent), IdempotencyConflict, MessageTargetNotFound, SqlError.
  */
 export const askUser = Effect.fn("Coordination.askUser")(function* (request: AskUserRequest) {
   const board = yield* boardAsLead(request.caller, request.boardId, "ask the user")

@@ -21,7 +21,7 @@ export interface LeadMessageRequest extends ReplyRouting {
  * /api/v1/agent/gateway/boards/{b}/lead/message`, docs/operations.md §6.11): a ledger message
  * of kind `lead_question` / `lead_handoff` with the "GATEWAY MAIN QUESTION/HANDOFF" text,
  * `deliver: false`. A lead created just before is delivered to once it is provisioned (the
- * delivery worker waits for that). Errors: MessageIdempotencyConflict, MessageTargetNotFound, SqlError.
+ * delivery worker waits for that). Errors: IdempotencyConflict, MessageTargetNotFound, SqlError.
  */
 export const messageLead = Effect.fn("Coordination.messageLead")(function* (request: LeadMessageRequest) {
   const { baseUrl } = yield* AppConfig

@@ -17,7 +17,7 @@ export interface NudgeRequest {
  * {deliver: true}` into the target's session and retried by the delivery worker; the
  * `agent.nudge.sent` / `.failed` activity is recorded when it settles. Output: the target and
  * the ledger send. Errors: CoordinationRefused (403 not the board's lead, 404 board or target),
- * MessageIdempotencyConflict, MessageTargetNotFound, SqlError.
+ * IdempotencyConflict, MessageTargetNotFound, SqlError.
  */
 export const nudgeAgent = Effect.fn("Coordination.nudge")(function* (request: NudgeRequest) {
   const board = yield* boardAsLead(request.caller, request.boardId, "nudge its agents")

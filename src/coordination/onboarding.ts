@@ -21,7 +21,7 @@ const existing = (boardId: string) =>
  * message (`onboarding_start`, `deliver: false`). While one is `active`, starting again returns it
  * and its prompt message (the ledger key is fixed per conversation), sending nothing. Output: the
  * onboarding and the ledger send. Errors: CoordinationRefused (404 board, 422 no main agent),
- * MessageIdempotencyConflict, SqlError.
+ * IdempotencyConflict, SqlError.
  */
 export const startOnboarding = Effect.fn("Coordination.startOnboarding")(function* (boardId: string) {
   const board = yield* boardFor({ kind: "admin" }, boardId)
@@ -47,7 +47,7 @@ export const startOnboarding = Effect.fn("Coordination.startOnboarding")(functio
  * Forwards the user's answer to the main session (`POST /api/v1/boards/{id}/onboarding/answer`,
  * docs/operations.md §6.11): `answer`, or `answer: other_text`, as a ledger message
  * (`onboarding_answer`) and a `user` turn. Errors: CoordinationRefused (404 board or no onboarding,
- * 422 no main agent), MessageIdempotencyConflict, SqlError.
+ * 422 no main agent), IdempotencyConflict, SqlError.
  */
 export const answerOnboarding = Effect.fn("Coordination.answerOnboarding")(function* (input: {
   readonly boardId: string

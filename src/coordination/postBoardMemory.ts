@@ -78,7 +78,7 @@ const fanOut = (board: BoardRow, entry: BoardMemoryRow, actor: Actor, fresh: boo
  * replayed `idempotencyKey` from the same author returns the first entry; its fan-out is
  * re-run, which the ledger answers with the messages already sent. Output: the entry, whether
  * it was a replay, and the ledger messages. Errors: CoordinationRefused (403/404),
- * MessageIdempotencyConflict, MessageTargetNotFound, SqlError.
+ * IdempotencyConflict, MessageTargetNotFound, SqlError.
  */
 export const postBoardMemory = Effect.fn("Coordination.postMemory")(function* (post: MemoryPost) {
   const board = yield* boardFor(post.actor, post.boardId)

@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Data, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
+import { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
 import { generateDeviceIdentity } from "../gateway/DeviceIdentity.ts"
@@ -13,15 +14,6 @@ import { GatewayRepo, targetOf, type GatewayRow } from "../store/GatewayRepo.ts"
 import { ensureMainAgent } from "./ensureMainAgent.ts"
 import { probeGateway, probeTargetId, type GatewayIncompatible, type GatewayRuntime, type GatewayUnreachable } from "./probeGateway.ts"
 import { reapGateway } from "./reapGateway.ts"
-
-export class GatewayNotFound extends Data.TaggedError("GatewayNotFound")<{ readonly gatewayId: string }> {}
-
-/** The gateway is being deleted: nothing new may be created on it. */
-export class GatewayDeleting extends Data.TaggedError("GatewayDeleting")<{ readonly gatewayId: string }> {
-  override get message(): string {
-    return `gateway ${this.gatewayId} is being deleted`
-  }
-}
 
 /** Gateway names are unique (any case); checked before the gateway is probed. HTTP: 409. */
 export class GatewayNameTaken extends Data.TaggedError("GatewayNameTaken")<{ readonly name: string }> {

@@ -7,8 +7,9 @@ import { GatewayTimeoutError, type GatewayError } from "../gateway/GatewayError.
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { inspectGateway, type GatewayStatus } from "./inspectGateway.ts"
-import { GatewayNotFound } from "./GatewayAdmin.ts"
-import { GatewaySessionNotFound, type GatewayIdempotencyConflict, type GatewayQueryUnavailable, type GatewayRequestRefused } from "./GatewayQueryErrors.ts"
+import type { GatewayNotFound } from "../agents/GatewayRowErrors.ts"
+import type { IdempotencyConflict } from "../messages/IdempotencyConflict.ts"
+import { GatewaySessionNotFound, type GatewayQueryUnavailable, type GatewayRequestRefused } from "./GatewayQueryErrors.ts"
 import { findSession, listSessions, MAIN_SESSION_LABEL, type GatewaySession } from "./listSessions.ts"
 import { probeTargetId } from "./probeGateway.ts"
 import { queryFailure, sendFailure, unavailable } from "./queryFailure.ts"
@@ -38,7 +39,7 @@ export interface GatewayQueriesShape {
     readonly key: string
     readonly content: string
     readonly idempotencyKey: string
-  }) => Effect.Effect<{ readonly runId: string; readonly status: string }, Unavailable | GatewayRequestRefused | GatewayIdempotencyConflict>
+  }) => Effect.Effect<{ readonly runId: string; readonly status: string }, Unavailable | GatewayRequestRefused | IdempotencyConflict>
   /** `hello-ok.features` as this gateway advertised them (not a static list; docs/operations.md §6.7). */
   readonly commands: (gatewayId: string) => Effect.Effect<{ readonly protocol: number; readonly methods: ReadonlyArray<string>; readonly events: ReadonlyArray<string> }, Unavailable>
 }
@@ -50,7 +51,7 @@ export interface GatewayQueriesShape {
  * this tag. Every gateway call is bounded by `min(10 s, gatewayCallTimeoutMs)` and not retried, so
  * a hung gateway answers in bounded time. Errors are tagged: GatewayNotFound and
  * GatewaySessionNotFound (404), GatewayQueryUnavailable (502), GatewayRequestRefused (422),
- * GatewayIdempotencyConflict (409).
+ * IdempotencyConflict (409).
  */
 export class GatewayQueries extends Context.Tag("switchyard/GatewayQueries")<GatewayQueries, GatewayQueriesShape>() {}
 
@@ -63,7 +64,6 @@ export const makeGatewayQueries = Effect.gen(function* () {
 
   const load = (gatewayId: string) =>
     loadGateway(gatewayId).pipe(
-      Effect.catchTag("AgentGatewayMissing", () => Effect.fail(new GatewayNotFound({ gatewayId }))),
       Effect.provide(services)
     )
   const mainKeyOf = (gatewayId: string) =>

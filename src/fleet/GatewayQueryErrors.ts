@@ -1,5 +1,6 @@
 import { Data } from "effect"
-import type { GatewayNotFound } from "./GatewayAdmin.ts"
+import type { GatewayNotFound } from "../agents/GatewayRowErrors.ts"
+import type { IdempotencyConflict } from "../messages/IdempotencyConflict.ts"
 
 /** The gateway lists no session with this key. HTTP: 404. */
 export class GatewaySessionNotFound extends Data.TaggedError("GatewaySessionNotFound")<{ readonly gatewayId: string; readonly key: string }> {
@@ -34,15 +35,5 @@ export class GatewayRequestRefused extends Data.TaggedError("GatewayRequestRefus
   }
 }
 
-/**
- * An idempotency key already used for a different message or session (docs/gateway-protocol.md §5
- * chat.send, `details.reason: "chat-request-conflict"`). HTTP: 409.
- */
-export class GatewayIdempotencyConflict extends Data.TaggedError("GatewayIdempotencyConflict")<{ readonly idempotencyKey: string }> {
-  override get message(): string {
-    return `idempotency key ${this.idempotencyKey} was already used for a different message; use a new key to send again`
-  }
-}
-
-/** `GatewayNotFound` (404) is gateway administration's own. */
-export type GatewayQueryError = GatewayNotFound | GatewaySessionNotFound | GatewayQueryUnavailable | GatewayRequestRefused | GatewayIdempotencyConflict
+/** `GatewayNotFound` (404) is shared by every context (`agents/GatewayRowErrors.ts`). */
+export type GatewayQueryError = GatewayNotFound | GatewaySessionNotFound | GatewayQueryUnavailable | GatewayRequestRefused | IdempotencyConflict

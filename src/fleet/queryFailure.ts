@@ -1,5 +1,6 @@
 import { describeGatewayError, type GatewayError } from "../gateway/GatewayError.ts"
-import { GatewayIdempotencyConflict, GatewayQueryUnavailable, GatewayRequestRefused } from "./GatewayQueryErrors.ts"
+import { IdempotencyConflict } from "../messages/IdempotencyConflict.ts"
+import { GatewayQueryUnavailable, GatewayRequestRefused } from "./GatewayQueryErrors.ts"
 
 const isChatConflict = (error: GatewayError) =>
   error._tag === "GatewayRpcError" &&
@@ -24,4 +25,4 @@ export const queryFailure = (gatewayId: string, operation: string, error: Gatewa
 
 /** `queryFailure` of `chat.send`, plus an idempotency key reused for another message or session (409; docs/gateway-protocol.md §5). */
 export const sendFailure = (gatewayId: string, error: GatewayError, idempotencyKey: string) =>
-  isChatConflict(error) ? new GatewayIdempotencyConflict({ idempotencyKey }) : queryFailure(gatewayId, "chat.send", error)
+  isChatConflict(error) ? new IdempotencyConflict({ idempotencyKey, refusedBy: "gateway" }) : queryFailure(gatewayId, "chat.send", error)

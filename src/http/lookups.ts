@@ -2,7 +2,7 @@ import { Effect, Option } from "effect"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
-import { type ApiError, conflict, invalid, notFound } from "./ApiError.ts"
+import { type ApiError, notFound } from "./ApiError.ts"
 
 /** The value, or `orElse` when there is none. */
 const orFail =
@@ -19,19 +19,5 @@ export const existingGateway = (id: string) => Effect.flatMap(GatewayRepo, (repo
 /** The board named in the path; 404 when there is none. */
 export const existingBoard = (id: string) => Effect.flatMap(BoardRepo, (repo) => repo.get(id)).pipe(Effect.flatMap(orFail(() => notFound("board"))))
 
-/** The board named in a body's `board_id`; 422 when there is none (bad input, not a missing resource). */
-export const boardOrInvalid = (boardId: string) =>
-  Effect.flatMap(BoardRepo, (repo) => repo.get(boardId)).pipe(Effect.flatMap(orFail(() => invalid(`board_id: no board ${boardId}`))))
-
-/**
- * The gateway that new boards and agents go on: 422 when there is none, 409 while it is being
- * deleted (its agents are being removed from it; nothing new may land there).
- */
-export const activeGateway = (gatewayId: string) =>
-  Effect.flatMap(GatewayRepo, (repo) => repo.get(gatewayId)).pipe(
-    Effect.flatMap(orFail(() => invalid(`gateway_id: no gateway ${gatewayId}`))),
-    Effect.filterOrFail(
-      (gateway) => gateway.deletingAt === null,
-      () => conflict(`gateway ${gatewayId} is being deleted`)
-    )
-  )
+/** The checks a change makes of the gateway and board it names; they fail with domain errors (docs/operations.md §6.12). */
+export { activeGateway, namedBoard } from "../agents/activeGateway.ts"

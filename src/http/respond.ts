@@ -1,15 +1,18 @@
 import { HttpServerResponse } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
+import type { FieldInvalid, MainAgentTaken } from "../agents/AgentChangeErrors.ts"
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
+import type { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import type { CoordinationRefused, SoulReadFailed } from "../coordination/CoordinationErrors.ts"
-import type { GatewayDeleting, GatewayNameTaken, GatewayNotFound } from "../fleet/GatewayAdmin.ts"
-import type { GatewayIdempotencyConflict, GatewayQueryUnavailable, GatewayRequestRefused, GatewaySessionNotFound } from "../fleet/GatewayQueryErrors.ts"
+import type { GatewayNameTaken } from "../fleet/GatewayAdmin.ts"
+import type { GatewayQueryUnavailable, GatewayRequestRefused, GatewaySessionNotFound } from "../fleet/GatewayQueryErrors.ts"
 import type { GatewayIncompatible, GatewayUnreachable } from "../fleet/probeGateway.ts"
-import type { InboxContactNotFound, InboxIdempotencyConflict, InboxMessageNotFound, InboxReportConflict } from "../inbox/InboxErrors.ts"
-import type { MessageIdempotencyConflict, MessageNotFound, MessageTargetNotFound } from "../messages/MessageErrors.ts"
+import type { InboxContactNotFound, InboxMessageNotFound, InboxReportConflict } from "../inbox/InboxErrors.ts"
+import type { IdempotencyConflict } from "../messages/IdempotencyConflict.ts"
+import type { MessageNotFound, MessageTargetNotFound } from "../messages/MessageErrors.ts"
 import { isUniqueViolation } from "../store/sqlErrors.ts"
-import type { SyncBoardNotFound, SyncGatewayDeleting, SyncGatewayNotFound, SyncJobNotFound } from "../sync/SyncJobErrors.ts"
+import type { SyncBoardNotFound, SyncGatewayDeleting, SyncJobNotFound } from "../sync/SyncJobErrors.ts"
 import type { ApiError } from "./ApiError.ts"
 
 /** 503 with `Retry-After` (s). */
@@ -18,6 +21,9 @@ const retryLater = (detail: string, seconds: number) =>
 
 /** The domain errors a handler may leave to the mapper, by the answer they become. */
 type DomainError =
+  | FieldInvalid
+  | MainAgentTaken
+  | IdempotencyConflict
   | GatewayNotFound
   | GatewayNameTaken
   | GatewayDeleting
@@ -25,18 +31,14 @@ type DomainError =
   | GatewayUnreachable
   | GatewaySessionNotFound
   | GatewayRequestRefused
-  | GatewayIdempotencyConflict
   | GatewayQueryUnavailable
   | InboxMessageNotFound
   | InboxReportConflict
   | InboxContactNotFound
-  | InboxIdempotencyConflict
   | CoordinationRefused
   | SoulReadFailed
-  | MessageIdempotencyConflict
   | MessageTargetNotFound
   | MessageNotFound
-  | SyncGatewayNotFound
   | SyncGatewayDeleting
   | SyncBoardNotFound
   | SyncJobNotFound
@@ -50,8 +52,9 @@ const COORDINATION_STATUS = { forbidden: 403, not_found: 404, invalid: 422, conf
 const domainAnswer = (error: DomainError): readonly [number, string] => {
   switch (error._tag) {
     case "GatewayNotFound":
-    case "SyncGatewayNotFound":
       return [404, "gateway not found"]
+    case "FieldInvalid":
+      return [422, error.message]
     case "SyncGatewayDeleting":
       return [409, "the gateway is being deleted; nothing is synced to it"]
     case "SyncBoardNotFound":
@@ -62,8 +65,8 @@ const domainAnswer = (error: DomainError): readonly [number, string] => {
       return [404, "session not found"]
     case "GatewayNameTaken":
     case "GatewayDeleting":
-    case "GatewayIdempotencyConflict":
-    case "MessageIdempotencyConflict":
+    case "MainAgentTaken":
+    case "IdempotencyConflict":
       return [409, error.message]
     case "GatewayIncompatible":
     case "GatewayRequestRefused":
@@ -83,8 +86,6 @@ const domainAnswer = (error: DomainError): readonly [number, string] => {
       ]
     case "InboxContactNotFound":
       return [404, `no agent named exactly "${error.name}" among your contacts (${WHERE[error.scope]}); see contacts in GET /api/gateway/poll`]
-    case "InboxIdempotencyConflict":
-      return [409, `idempotency_key "${error.idempotencyKey}" was already used for a different message`]
     case "CoordinationRefused":
       return [COORDINATION_STATUS[error.reason], error.detail]
     case "MessageTargetNotFound":

@@ -8,7 +8,8 @@ import { ActivityRepo } from "../store/ActivityRepo.ts"
 import { AgentApiKeyRepo } from "../store/AgentApiKeyRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { InboxRepo, type InboxContact, type InboxMessageRow } from "../store/InboxRepo.ts"
-import { InboxContactNotFound, InboxIdempotencyConflict, InboxMessageNotFound, InboxReportConflict } from "./InboxErrors.ts"
+import { IdempotencyConflict } from "../messages/IdempotencyConflict.ts"
+import { InboxContactNotFound, InboxMessageNotFound, InboxReportConflict } from "./InboxErrors.ts"
 import { mintInboxKey } from "./inboxKey.ts"
 import { inboxScopeOf } from "./inboxScope.ts"
 
@@ -55,7 +56,7 @@ export interface AgentInboxShape {
     input: { readonly to: string; readonly content: string; readonly idempotencyKey?: string | undefined }
   ) => Effect.Effect<
     { readonly messageId: string; readonly target: InboxContact; readonly replayed: boolean },
-    InboxContactNotFound | InboxIdempotencyConflict | AgentNotFound | SqlError
+    InboxContactNotFound | IdempotencyConflict | AgentNotFound | SqlError
   >
 }
 
@@ -127,7 +128,7 @@ export const AgentInboxLive = Layer.effect(
                     // The sender was deleted since: the result is recorded, there is no one to reply to.
                     Effect.catchTag("MessageTargetNotFound", () => Effect.succeed(undefined)),
                     // Only this message's report uses `reply:<id>`, and a different result was refused above.
-                    Effect.catchTag("MessageIdempotencyConflict", (error) => Effect.die(error))
+                    Effect.catchTag("IdempotencyConflict", (error) => Effect.die(error))
                   )
               : undefined
           if (!replayed) {
@@ -155,7 +156,7 @@ export const AgentInboxLive = Layer.effect(
             })
             .pipe(
               Effect.catchTags({
-                MessageIdempotencyConflict: () => Effect.fail(new InboxIdempotencyConflict({ idempotencyKey: idempotencyKey ?? "" })),
+                IdempotencyConflict: () => Effect.fail(new IdempotencyConflict({ idempotencyKey: idempotencyKey ?? "", refusedBy: "inbox" })),
                 // Deleted between the look-up and the insert.
                 MessageTargetNotFound: () => Effect.fail(new InboxContactNotFound({ name: to, scope: scope?.kind ?? "none" }))
               })

@@ -14,6 +14,3 @@ export class InboxReportConflict extends Data.TaggedError("InboxReportConflict")
 
 /** No agent with exactly that name (ignoring case) among the sender's contacts. */
 export class InboxContactNotFound extends Data.TaggedError("InboxContactNotFound")<{ readonly name: string; readonly scope: "board" | "gateway" | "none" }> {}
-
-/** The idempotency key was already used by this sender for a different message. */
-export class InboxIdempotencyConflict extends Data.TaggedError("InboxIdempotencyConflict")<{ readonly idempotencyKey: string }> {}

@@ -1,19 +1,5 @@
 import { Data } from "effect"
 
-/**
- * The sender replayed an idempotency key with a different message (target, kind, channel or
- * body). Nothing is sent; the first message stands (HTTP 409, as the gateway's own
- * `chat-request-conflict`).
- */
-export class MessageIdempotencyConflict extends Data.TaggedError("MessageIdempotencyConflict")<{
-  readonly idempotencyKey: string
-  readonly existingId: string
-}> {
-  override get message(): string {
-    return `idempotency key "${this.idempotencyKey}" was already used for a different message (${this.existingId}); use a new key to send another`
-  }
-}
-
 /** No message with this id (HTTP 404). */
 export class MessageNotFound extends Data.TaggedError("MessageNotFound")<{ readonly messageId: string }> {}
 

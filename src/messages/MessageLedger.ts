@@ -11,9 +11,10 @@ import { AgentRepo } from "../store/AgentRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { MessageRepo, type MessageChannel, type MessagePage, type MessageRow } from "../store/MessageRepo.ts"
 import { deliverMessage } from "./deliverMessage.ts"
-import { MessageIdempotencyConflict, MessageNotFound, MessageTargetNotFound } from "./MessageErrors.ts"
+import { IdempotencyConflict } from "./IdempotencyConflict.ts"
+import { MessageNotFound, MessageTargetNotFound } from "./MessageErrors.ts"
 
-export { MessageIdempotencyConflict, MessageNotFound, MessageTargetNotFound }
+export { IdempotencyConflict, MessageNotFound, MessageTargetNotFound }
 
 /** Who sends: the operator (admin token), an agent (its id), or Switchyard itself (onboarding, relays). */
 export type MessageSender = { readonly kind: "admin" } | { readonly kind: "system" } | { readonly kind: "agent"; readonly agentId: string }
@@ -48,9 +49,9 @@ export interface MessageLedgerShape {
   /**
    * Records the message (the event), then, for the gateway channel, hands it to the delivery
    * worker (the side effect) and returns at once with `status: "pending"`. Errors:
-   * MessageTargetNotFound, MessageIdempotencyConflict (same key, different message), SqlError.
+   * MessageTargetNotFound, IdempotencyConflict (same key, different message), SqlError.
    */
-  readonly send: (request: SendRequest) => Effect.Effect<Sent, MessageTargetNotFound | MessageIdempotencyConflict | SqlError>
+  readonly send: (request: SendRequest) => Effect.Effect<Sent, MessageTargetNotFound | IdempotencyConflict | SqlError>
   readonly get: (id: string) => Effect.Effect<Option.Option<MessageRow>, SqlError>
   /** Messages to `agentId`, newest first. */
   readonly forTarget: (agentId: string, page: { readonly limit: number; readonly offset: number }) => Effect.Effect<MessagePage, SqlError>
@@ -160,7 +161,7 @@ export const makeMessageLedger = Effect.gen(function* () {
         replyTo: request.replyTo ?? null
       })
       if (!inserted) {
-        if (!sameMessage(row, request)) return yield* new MessageIdempotencyConflict({ idempotencyKey: row.idempotencyKey, existingId: row.id })
+        if (!sameMessage(row, request)) return yield* new IdempotencyConflict({ idempotencyKey: row.idempotencyKey, refusedBy: "ledger", existingId: row.id })
         return { message: row, replayed: true }
       }
       if (row.channel === "gateway") yield* deliver(row)

@@ -70,7 +70,7 @@ const send = (message: MessageRow, agent: AgentRow, callTimeoutMs: number) =>
  * Delivers one pending gateway-channel message: waits until its target is provisioned, then
  * `chat.send {sessionKey, message, deliver, idempotencyKey: msg-<id>}` with `messageDelivery`
  * retries, and settles the row `delivered` or `failed` with the reason (a gateway error,
- * `MessageTargetUnavailable`, or `AgentGatewayMissing`), recording the kind's activity event.
+ * `MessageTargetUnavailable`, or `GatewayNotFound`), recording the kind's activity event.
  * Output: the settled row, or none if it was already settled elsewhere. A database failure
  * leaves the row `pending` (resumed at the next start) and fails with SqlError.
  */

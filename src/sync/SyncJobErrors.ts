@@ -1,8 +1,5 @@
 import { Data } from "effect"
 
-/** No gateway with that id: nothing to sync. */
-export class SyncGatewayNotFound extends Data.TaggedError("SyncGatewayNotFound")<{ readonly gatewayId: string }> {}
-
 /** The gateway is being deleted: its agents are being removed, nothing is synced to it. */
 export class SyncGatewayDeleting extends Data.TaggedError("SyncGatewayDeleting")<{ readonly gatewayId: string }> {}
 

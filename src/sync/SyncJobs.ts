@@ -10,23 +10,24 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { isUniqueViolation } from "../store/sqlErrors.ts"
 import { SyncJobRepo, type SyncJobOptions, type SyncJobRow } from "../store/SyncJobRepo.ts"
 import { runSyncJob } from "./runSyncJob.ts"
-import { SyncBoardNotFound, SyncGatewayDeleting, SyncGatewayNotFound, SyncJobActive, SyncJobNotFound } from "./SyncJobErrors.ts"
+import { GatewayNotFound } from "../agents/GatewayRowErrors.ts"
+import { SyncBoardNotFound, SyncGatewayDeleting, SyncJobActive, SyncJobNotFound } from "./SyncJobErrors.ts"
 import { makeSyncJobFeed, storedEvents, type SyncJobEvent, type SyncJobFeed } from "./SyncJobFeed.ts"
 import { syncJobReport, type SyncJobReport } from "./syncJobReport.ts"
 import { syncJobRestart } from "./syncPolicies.ts"
 
-export { SyncBoardNotFound, SyncGatewayDeleting, SyncGatewayNotFound, SyncJobActive, SyncJobNotFound }
+export { SyncBoardNotFound, SyncGatewayDeleting, SyncJobActive, SyncJobNotFound }
 
 export interface SyncJobsShape {
   /**
    * Queues a template sync of the gateway's agents and starts it in the background; answers at
-   * once with the queued job. Errors: SyncGatewayNotFound, SyncGatewayDeleting, SyncBoardNotFound
+   * once with the queued job. Errors: GatewayNotFound, SyncGatewayDeleting, SyncBoardNotFound
    * (`boardId` not on that gateway), SyncJobActive (the gateway's queued or running job), SqlError.
    */
   readonly start: (
     gatewayId: string,
     options: SyncJobOptions
-  ) => Effect.Effect<SyncJobRow, SyncGatewayNotFound | SyncGatewayDeleting | SyncBoardNotFound | SyncJobActive | SqlError>
+  ) => Effect.Effect<SyncJobRow, GatewayNotFound | SyncGatewayDeleting | SyncBoardNotFound | SyncJobActive | SqlError>
   /** The job's stored result (`GatewayTemplatesSyncResult` plus progress, docs/operations.md §6.8). Errors: SyncJobNotFound, SqlError. */
   readonly report: (gatewayId: string, jobId: string) => Effect.Effect<SyncJobReport, SyncJobNotFound | SqlError>
   /**
@@ -126,7 +127,7 @@ export const SyncJobsLive = Layer.scoped(
       start: (gatewayId, options) =>
         Effect.gen(function* () {
           const gateway = yield* gateways.get(gatewayId)
-          if (Option.isNone(gateway)) return yield* new SyncGatewayNotFound({ gatewayId })
+          if (Option.isNone(gateway)) return yield* new GatewayNotFound({ gatewayId })
           if (gateway.value.deletingAt !== null) return yield* new SyncGatewayDeleting({ gatewayId })
           if (options.boardId !== null) {
             const board = yield* boards.get(options.boardId)

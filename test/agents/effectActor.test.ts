@@ -3,7 +3,7 @@ import { Deferred, Effect, TestClock } from "effect"
 import { describe, expect } from "vitest"
 import { createActor, setup } from "xstate"
 import type { AgentEvent } from "../../machines/agent/agentTypes.ts"
-import { AgentGatewayMissing } from "../../src/agents/AgentGatewayMissing.ts"
+import { GatewayNotFound } from "../../src/agents/GatewayRowErrors.ts"
 import { effectActor, type AwaitDurable, type ProgramLanes } from "../../src/agents/effectActor.ts"
 import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 
@@ -60,7 +60,7 @@ describe("effectActor", () => {
     Effect.gen(function* () {
       const rpc = new GatewayRpcError({ method: "agents.create", code: "INVALID_REQUEST", kind: "invalid_request", message: "bad params", retryable: false })
       const first = yield* runBridge(() => Effect.fail(rpc))
-      const missing = yield* runBridge(() => Effect.fail(new AgentGatewayMissing({ gatewayId: "gw-1", message: "gateway gw-1 no longer exists" })))
+      const missing = yield* runBridge(() => Effect.fail(new GatewayNotFound({ gatewayId: "gw-1" })))
       const unavailable = yield* runBridge(() =>
         Effect.fail(new GatewayRpcError({ method: "health", code: "UNAVAILABLE", kind: "unavailable", message: "busy", retryable: true, retryAfterMs: 700 }))
       )
@@ -70,7 +70,7 @@ describe("effectActor", () => {
       expect(first.received).toEqual([
         { type: "apply.failed", at: 0, error: { tag: rpc._tag, message: "agents.create: INVALID_REQUEST bad params", transient: false, retryAfterMs: undefined, step: "apply", at: 0 } }
       ])
-      expect(missing.received[0]).toMatchObject({ type: "apply.failed", error: { tag: "AgentGatewayMissing", message: "gateway gw-1 no longer exists", transient: false } })
+      expect(missing.received[0]).toMatchObject({ type: "apply.failed", error: { tag: "GatewayNotFound", message: "gateway gw-1 no longer exists", transient: false } })
       expect(unavailable.received[0]).toMatchObject({ type: "apply.failed", error: { tag: "GatewayRpcError", transient: true, retryAfterMs: 700 } })
       expect(defect.received[0]).toMatchObject({ type: "apply.failed", error: { tag: "Defect", transient: false } })
       // The machine gets plain data it can persist, not the error instance.

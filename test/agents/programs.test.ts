@@ -2,7 +2,7 @@ import { it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
 import { describe, expect } from "vitest"
 import type { AgentIdentity, AgentSpec, ApplyInput, ApplyRequest, WakeInput } from "../../machines/agent/agentTypes.ts"
-import { AgentGatewayMissing } from "../../src/agents/AgentGatewayMissing.ts"
+import { GatewayNotFound } from "../../src/agents/GatewayRowErrors.ts"
 import { hashAgentToken } from "../../src/agents/agentTokens.ts"
 import { applyAgent } from "../../src/agents/programs/applyAgent.ts"
 import { ensureGatewayAgent } from "../../src/agents/programs/ensureGatewayAgent.ts"
@@ -332,7 +332,7 @@ describe("applyAgent", () => {
     })
   )
 
-  it.scopedLive("fails with a terminal AgentGatewayMissing when the gateway row is gone", () =>
+  it.scopedLive("fails with a terminal GatewayNotFound when the gateway row is gone", () =>
     Effect.gen(function* () {
       const { sim, store, run } = yield* harness()
       store.gateways.clear()
@@ -342,9 +342,9 @@ describe("applyAgent", () => {
         yield* Effect.flip(run(removeAgent(identity)))
       ]
       for (const error of failures) {
-        expect(error).toBeInstanceOf(AgentGatewayMissing)
+        expect(error).toBeInstanceOf(GatewayNotFound)
         expect(error).toMatchObject({ gatewayId: "gw-1" })
-        expect(toStepError("apply", Cause.fail(error), 0)).toMatchObject({ tag: "AgentGatewayMissing", transient: false })
+        expect(toStepError("apply", Cause.fail(error), 0)).toMatchObject({ tag: "GatewayNotFound", transient: false })
       }
       expect(sim.calls).toHaveLength(0)
     })

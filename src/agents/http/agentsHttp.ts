@@ -2,7 +2,7 @@ import { Clock, Effect, Option } from "effect"
 import { ApiError, invalid } from "../../http/ApiError.ts"
 import type { Caller } from "../../http/auth.ts"
 import { reply } from "../../http/Endpoint.ts"
-import { boardOrInvalid, existingAgent } from "../../http/lookups.ts"
+import { namedBoard, existingAgent } from "../../http/lookups.ts"
 import { serve } from "../../http/serve.ts"
 import { ActivityRepo } from "../../store/ActivityRepo.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
@@ -20,12 +20,12 @@ const forbidden = (detail: string) => new ApiError({ status: 403, detail })
 /** The admin names the board; a lead's agents go on its own board only, never as another lead (the table admits leads only). */
 const boardFor = (caller: Caller, body: { readonly board_id?: string | undefined; readonly is_board_lead: boolean }) =>
   Effect.gen(function* () {
-    if (caller.kind === "admin") return body.board_id === undefined ? yield* invalid("board_id: required") : yield* boardOrInvalid(body.board_id)
+    if (caller.kind === "admin") return body.board_id === undefined ? yield* invalid("board_id: required") : yield* namedBoard(body.board_id)
     const lead = yield* existingAgent(caller.agentId)
     if (lead.boardId === null) return yield* forbidden("only a board lead may create agents")
     if (body.is_board_lead) return yield* forbidden("a lead cannot create another lead")
     if (body.board_id !== undefined && body.board_id !== lead.boardId) return yield* forbidden("a lead creates agents on its own board only")
-    return yield* boardOrInvalid(lead.boardId)
+    return yield* namedBoard(lead.boardId)
   })
 
 /** A body-less lifecycle event for one agent: the read model, `accepted` while under way, or 200 once `wait_for` is reached. */

@@ -8,7 +8,7 @@ import { isUniqueViolation } from "../../store/sqlErrors.ts"
 import { TaskRepo } from "../../store/TaskRepo.ts"
 import { conflict } from "../../http/ApiError.ts"
 import type { AgentUpdate } from "./agentRequests.ts"
-import { planConversion } from "./convertAgent.ts"
+import { planConversion } from "../convertAgent.ts"
 
 /**
  * `PATCH /agents/{id}` as one change: everything is checked first (the actor is running, a new
@@ -16,7 +16,7 @@ import { planConversion } from "./convertAgent.ts"
  * the new name and identity are claimed in the read model and the tasks of an agent becoming
  * the main agent released, in one transaction (a race lost on the unique indexes is a 409 that
  * changes nothing), and only then are `agent.convert` and `agent.update` sent.
- * Errors: ApiError (409, 422), AgentNotFound, AgentsRestoring, AgentPersistTimeout, SqlError.
+ * Errors: ApiError (409), planConversion's, AgentNotFound, AgentsRestoring, AgentPersistTimeout, SqlError.
  */
 export const updateAgent = (agent: AgentRow, body: z.infer<typeof AgentUpdate>, force: boolean) =>
   Effect.gen(function* () {

@@ -28,7 +28,7 @@ const FILE_WRITES_IN_FLIGHT = 6
  * fails the step and interrupts the rest; a file the gateway refuses as unsupported is only
  * logged. Then the session is reset when asked; after a conversion, the agent's old gateway agent
  * is removed. Idempotent, because a restore re-runs it.
- * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
+ * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
   const config = yield* AppConfig

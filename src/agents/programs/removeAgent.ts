@@ -17,7 +17,7 @@ export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
  * docs/architecture.md §5.7): its in-progress tasks go back to the inbox unassigned, the rest are
  * unassigned, and the gateway-main agent, if there is one, is asked to remove the workspace (best
  * effort, one message per agent thanks to its idempotency key).
- * Errors: GatewayError, AgentGatewayMissing, SqlError.
+ * Errors: GatewayError, GatewayNotFound, SqlError.
  */
 export const removeAgent = Effect.fn("Agents.remove")(function* (input: RemoveInput) {
   const { gateway, target } = yield* loadGateway(input.gatewayId)

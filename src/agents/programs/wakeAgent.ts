@@ -14,7 +14,7 @@ export const wakeMessage = (name: string, action: WakeInput["action"]) =>
  * The idempotency key is fixed per generation and wake attempt, so a retried or re-run wake
  * is answered `in_flight` instead of sending a second message; if that first run has already
  * failed (no model credentials, say), the replay answers with the failed run, which still
- * means the message was delivered. Errors: GatewayError, AgentGatewayMissing, SqlError.
+ * means the message was delivered. Errors: GatewayError, GatewayNotFound, SqlError.
  */
 export const wakeAgent = Effect.fn("Agents.wake")(function* (input: WakeInput) {
   const { target } = yield* loadGateway(input.gatewayId)
