@@ -1,45 +1,13 @@
-import { createHash, randomUUID } from "node:crypto"
-import { Context, Duration, Effect, Layer, PubSub, Redacted, Runtime, Stream } from "effect"
+import { randomUUID } from "node:crypto"
+import { Context, Duration, Effect, Layer, PubSub, Runtime, Stream, type Redacted } from "effect"
 import { countReconnects, measureRpc } from "./gatewayMetrics.ts"
-import type { DeviceIdentity } from "./DeviceIdentity.ts"
-import { GatewayConnection, type ConnectionFailure, type ConnectionStatus } from "./GatewayConnection.ts"
-import {
-  GatewayConnectionError,
-  GatewayPairingRequired,
-  GatewayProtocolError,
-  GatewayTimeoutError,
-  rpcError,
-  type GatewayError
-} from "./GatewayError.ts"
+import { GatewayConnection, type ConnectionStatus } from "./GatewayConnection.ts"
+import type { GatewayConnectionError, GatewayError, GatewayPairingRequired } from "./GatewayError.ts"
+import { fingerprintOf, type GatewayTarget } from "./GatewayTarget.ts"
 import { Methods, type EventFrame, type Method, type MethodResult } from "./protocol.ts"
+import { asFailure, sendRequest } from "./sendRequest.ts"
 
-/** This service's identity towards one gateway (docs/gateway-protocol.md §0.4, §2.3). */
-export interface GatewayDevice {
-  readonly identity: DeviceIdentity
-  /** Issued by the gateway once an operator approved the pairing (`hello-ok.auth.deviceToken`). */
-  readonly deviceToken?: Redacted.Redacted<string> | undefined
-}
-
-/**
- * Where a gateway is and how to authenticate; tokens stay `Redacted` end to end. A loopback
- * gateway needs only `token`. A remote one needs `device` too: the first `connect` then fails
- * with `GatewayPairingRequired` until an operator approves it, and the device token the gateway
- * issues afterwards is handed to `onDeviceToken` for storage. An empty `token` means "device
- * token only".
- */
-export interface GatewayTarget {
-  readonly id: string
-  readonly url: string
-  readonly token: Redacted.Redacted<string>
-  readonly device?: GatewayDevice | undefined
-  /**
-   * Run (in the background, failures logged without detail) when the gateway issues a device
-   * token this socket did not know; store it, e.g. `GatewayRepo.setDeviceToken`.
-   */
-  readonly onDeviceToken?: ((deviceToken: Redacted.Redacted<string>) => Effect.Effect<void, unknown>) | undefined
-  /** Extra WebSocket upgrade headers. For tests only (`X-Forwarded-For` to look remote). */
-  readonly headers?: Readonly<Record<string, string>> | undefined
-}
+export type { GatewayDevice, GatewayTarget } from "./GatewayTarget.ts"
 
 /** The parts of `hello-ok` a caller may show: the server's version, protocol, and advertised methods and events. */
 export interface GatewayHello {
@@ -130,28 +98,11 @@ interface PoolEntry {
 }
 
 /**
- * What makes a new socket necessary; the token enters only as a hash. The device token is left
- * out: the socket learns a newly issued one itself, and storing it must not re-dial.
- */
-const fingerprintOf = (target: GatewayTarget) =>
-  [
-    target.url,
-    createHash("sha256").update(Redacted.value(target.token)).digest("hex"),
-    target.device?.identity.deviceId ?? "",
-    JSON.stringify(target.headers ?? {})
-  ].join("\u0000")
-
-/**
  * A side-effecting method's params with an `idempotencyKey` (a fresh one unless the caller gave
  * one). A caller that retries adds it once, before retrying, so a retry is not a second send.
  */
 export const withIdempotencyKey = (method: Method, params: Record<string, unknown>): Record<string, unknown> =>
   Methods[method].idempotent && params["idempotencyKey"] === undefined ? { ...params, idempotencyKey: randomUUID() } : params
-
-const asFailure = (error: unknown): ConnectionFailure =>
-  error instanceof GatewayConnectionError || error instanceof GatewayPairingRequired
-    ? error
-    : new GatewayConnectionError({ reason: "unreachable", message: String(error), retryable: true })
 
 /** Builds the live client; sockets are closed when the layer's scope closes. */
 export const makeGatewayClient = (config: GatewayClientConfig) =>
@@ -227,49 +178,11 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       params: Record<string, unknown>,
       options?: CallOptions
     ): Effect.Effect<MethodResult<M>, GatewayError> => {
-      const spec = Methods[method]
       const timeoutMs = options?.timeoutMs ?? config.callTimeoutMs
       const body = withIdempotencyKey(method, params)
-      // The timeout lives inside the call, as a timer that fails the pending request, not as an
-      // interruption: a call made in an uninterruptible region (an `agents.create` that must run
-      // until the agent is usable) is bounded in time too.
-      const send = Effect.async<MethodResult<M>, GatewayError>((resume, signal) => {
+      const send = Effect.suspend(() => {
         calls[method] = (calls[method] ?? 0) + 1
-        const connection = connectionFor(target)
-        const id = randomUUID()
-        const gaveUp = new AbortController()
-        const giveUp = () => gaveUp.abort()
-        signal.addEventListener("abort", giveUp, { once: true })
-        let settled = false
-        const settle = (effect: Effect.Effect<MethodResult<M>, GatewayError>) => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          signal.removeEventListener("abort", giveUp)
-          resume(effect)
-        }
-        const timer = setTimeout(() => {
-          gaveUp.abort()
-          connection.cancel(id)
-          settle(Effect.fail(new GatewayTimeoutError({ method, timeoutMs })))
-        }, timeoutMs)
-        connection.request(id, method, body, gaveUp.signal).then(
-          (frame) => {
-            if (!frame.ok) return settle(Effect.fail(rpcError(method, frame.error ?? { code: "UNKNOWN", message: "ok:false without error" }, frame.payload)))
-            const decoded = spec.result.safeParse(frame.payload)
-            settle(
-              decoded.success
-                ? Effect.succeed(decoded.data as MethodResult<M>)
-                : Effect.fail(new GatewayProtocolError({ method, message: `unexpected ${method} result: ${decoded.error.issues[0]?.message ?? "invalid"}` }))
-            )
-          },
-          (error: unknown) => settle(Effect.fail(asFailure(error)))
-        )
-        return Effect.sync(() => {
-          settled = true
-          clearTimeout(timer)
-          connection.cancel(id)
-        })
+        return sendRequest(connectionFor(target), method, body, timeoutMs)
       })
       return send.pipe(
         Effect.timed,

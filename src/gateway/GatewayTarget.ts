@@ -1,0 +1,44 @@
+import { createHash } from "node:crypto"
+import { type Effect, Redacted } from "effect"
+import type { DeviceIdentity } from "./DeviceIdentity.ts"
+
+/** This service's identity towards one gateway (docs/gateway-protocol.md §0.4, §2.3). */
+export interface GatewayDevice {
+  readonly identity: DeviceIdentity
+  /** Issued by the gateway once an operator approved the pairing (`hello-ok.auth.deviceToken`). */
+  readonly deviceToken?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * Where a gateway is and how to authenticate; tokens stay `Redacted` end to end. A loopback
+ * gateway needs only `token`. A remote one needs `device` too: the first `connect` then fails
+ * with `GatewayPairingRequired` until an operator approves it, and the device token the gateway
+ * issues afterwards is handed to `onDeviceToken` for storage. An empty `token` means "device
+ * token only".
+ */
+export interface GatewayTarget {
+  readonly id: string
+  readonly url: string
+  readonly token: Redacted.Redacted<string>
+  readonly device?: GatewayDevice | undefined
+  /**
+   * Run (in the background, failures logged without detail) when the gateway issues a device
+   * token this socket did not know; store it, e.g. `GatewayRepo.setDeviceToken`.
+   */
+  readonly onDeviceToken?: ((deviceToken: Redacted.Redacted<string>) => Effect.Effect<void, unknown>) | undefined
+  /** Extra WebSocket upgrade headers. For tests only (`X-Forwarded-For` to look remote). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * What makes a new socket necessary; the token enters only as a hash. The device token is left
+ * out: the socket learns a newly issued one itself, and storing it must not re-dial.
+ */
+export const fingerprintOf = (target: GatewayTarget) =>
+  [
+    target.url,
+    createHash("sha256").update(Redacted.value(target.token)).digest("hex"),
+    target.device?.identity.deviceId ?? "",
+    JSON.stringify(target.headers ?? {})
+  ].join("\u0000")
+
