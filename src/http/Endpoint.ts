@@ -2,6 +2,7 @@ import type { HttpServerResponse } from "@effect/platform"
 import type { Effect } from "effect"
 import type { z } from "zod"
 import type { Caller } from "./auth.ts"
+import { IdParams } from "./contract.ts"
 import type { InboxCaller } from "./inboxAuth.ts"
 import type { KnownError } from "./respond.ts"
 
@@ -87,6 +88,30 @@ export const answer = <S extends z.ZodType>(description: string, schema: S, head
   headers === undefined ? { description, schema } : { description, schema, headers }
 
 export const raw = (description: string, contentType: string, schema: z.ZodType): RawAnswer => ({ description, contentType, schema })
+
+/**
+ * An admin `GET` of one resource named by the `{id}` in its path (`IdParams`): 200 with `ok`,
+ * 404 when there is none (docs/architecture.md §7.5). `more` adds what the entry has besides: a
+ * description, a query, other failures (replacing `[404]`).
+ */
+export const getById = <const P extends `/${string}`, S extends z.ZodType, const M extends Pick<EndpointSpec, "description" | "query" | "failures"> = {}>(
+  path: P,
+  resource: ResourceTag,
+  summary: string,
+  ok: JsonAnswer<S>,
+  more?: M
+): ById<P, S> & NoInfer<M> => ({ method: "get", path, access: { kind: "admin", resource }, summary, params: IdParams, responses: { 200: ok }, failures: [404], ...more }) as ById<P, S> & M
+
+/** What `getById` declares before its `more`. */
+interface ById<P extends `/${string}`, S extends z.ZodType> {
+  readonly method: "get"
+  readonly path: P
+  readonly access: { readonly kind: "admin"; readonly resource: ResourceTag }
+  readonly summary: string
+  readonly params: typeof IdParams
+  readonly responses: { readonly 200: JsonAnswer<S> }
+  readonly failures: ReadonlyArray<FailureCode>
+}
 
 /** An answer of a handler: a status its entry declares, with a body of that status's schema. */
 export interface Reply<S extends number = number, B = unknown> {

@@ -1,7 +1,7 @@
 import { z } from "zod"
 import { IdParams, PageQuery } from "../../http/contract.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, WaitQuery } from "./agentRequests.ts"
-import { ALL_AGENTS, answer, endpoints } from "../../http/Endpoint.ts"
+import { ALL_AGENTS, answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
 import { ActivityView, AgentView } from "./AgentView.ts"
 
@@ -55,15 +55,7 @@ export const agentsApi = endpoints({
     responses: { 201: agent("Created; provisioning has started (or reached `wait_for`)."), 202: still },
     failures: [400, 404, 409]
   },
-  getAgent: {
-    method: "get",
-    path: "/api/v1/agents/{id}",
-    access: admin,
-    summary: "Read an agent",
-    params: IdParams,
-    responses: { 200: agent("The agent, with `lifecycle` details.") },
-    failures: [404]
-  },
+  getAgent: getById("/api/v1/agents/{id}", "agents", "Read an agent", agent("The agent, with `lifecycle` details.")),
   updateAgent: {
     method: "patch",
     path: "/api/v1/agents/{id}",
@@ -99,17 +91,10 @@ export const agentsApi = endpoints({
     responses: { 200: agent("The agent after the retry was accepted."), 202: still },
     failures: [404]
   },
-  listAgentActivity: {
-    method: "get",
-    path: "/api/v1/agents/{id}/activity",
-    access: admin,
-    summary: "An agent's lifecycle log",
+  listAgentActivity: getById("/api/v1/agents/{id}/activity", "agents", "An agent's lifecycle log", answer("A page of the agent's activity.", pageOf(ActivityView)), {
     description: "Newest first: created, status changes, failures; never one row per heartbeat. Kept after the agent is deleted.",
-    params: IdParams,
-    query: PageQuery,
-    responses: { 200: answer("A page of the agent's activity.", pageOf(ActivityView)) },
-    failures: [404]
-  },
+    query: PageQuery
+  }),
   agentHeartbeat: {
     method: "post",
     path: "/api/v1/agent/heartbeat",

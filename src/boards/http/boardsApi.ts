@@ -2,7 +2,7 @@ import { AgentView } from "../../agents/http/AgentView.ts"
 import { LeadEnsure, WaitQuery } from "../../agents/http/agentRequests.ts"
 import { IdParams } from "../../http/contract.ts"
 import { BoardCreate, BoardQuery, BoardUpdate, TaskCreate, TaskParams, TaskQuery, TaskUpdate } from "./boardRequests.ts"
-import { answer, endpoints } from "../../http/Endpoint.ts"
+import { answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { listOf } from "../../http/lists.ts"
 import { BoardView, Ok, TaskView } from "./BoardView.ts"
 
@@ -29,15 +29,7 @@ export const boardsApi = endpoints({
     query: BoardQuery,
     responses: { 200: answer("Every board (of one gateway with `gateway_id`).", listOf(BoardView)) }
   },
-  getBoard: {
-    method: "get",
-    path: "/api/v1/boards/{id}",
-    access: boards,
-    summary: "Read a board",
-    params: IdParams,
-    responses: { 200: answer("The board.", BoardView) },
-    failures: [404]
-  },
+  getBoard: getById("/api/v1/boards/{id}", "boards", "Read a board", answer("The board.", BoardView)),
   updateBoard: {
     method: "patch",
     path: "/api/v1/boards/{id}",

@@ -1,5 +1,5 @@
 import { IdParams } from "../../http/contract.ts"
-import { answer, endpoints } from "../../http/Endpoint.ts"
+import { answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { listOf } from "../../http/lists.ts"
 import { FleetSummaryQuery, ForceQuery, GatewayCreate, GatewayProbeBody, GatewayUpdate, HistoryQuery, IdempotencyKeyHeader, SessionMessageBody, SessionParams } from "./fleetRequests.ts"
 import { FleetSummaryView } from "./FleetSummaryView.ts"
@@ -32,15 +32,7 @@ export const fleetApi = endpoints({
     summary: "List gateways",
     responses: { 200: answer("Every gateway.", listOf(GatewayView)) }
   },
-  getGateway: {
-    method: "get",
-    path: "/api/v1/gateways/{id}",
-    access: gateways,
-    summary: "Read a gateway",
-    params: IdParams,
-    responses: { 200: answer("The gateway.", GatewayView) },
-    failures: [404]
-  },
+  getGateway: getById("/api/v1/gateways/{id}", "gateways", "Read a gateway", answer("The gateway.", GatewayView)),
   updateGateway: {
     method: "patch",
     path: "/api/v1/gateways/{id}",
@@ -84,25 +76,11 @@ export const fleetApi = endpoints({
     responses: { 200: answer("What the probe found.", GatewayStatus) },
     failures: [400]
   },
-  gatewayStatus: {
-    method: "get",
-    path: "/api/v1/gateways/{id}/status",
-    access: gateways,
-    summary: "Probe a saved gateway",
-    params: IdParams,
-    responses: { 200: answer("What the probe found; `connected: false` with `error` when it failed.", GatewayStatus) },
-    failures: [404]
-  },
-  listGatewaySessions: {
-    method: "get",
-    path: "/api/v1/gateways/{id}/sessions",
-    access: gateways,
-    summary: "List the gateway's sessions",
+  gatewayStatus: getById("/api/v1/gateways/{id}/status", "gateways", "Probe a saved gateway", answer("What the probe found; `connected: false` with `error` when it failed.", GatewayStatus)),
+  listGatewaySessions: getById("/api/v1/gateways/{id}/sessions", "gateways", "List the gateway's sessions", answer("The sessions.", GatewaySessions), {
     description: "`sessions.list`, with the main agent's session ensured.",
-    params: IdParams,
-    responses: { 200: answer("The sessions.", GatewaySessions) },
     failures: [404, 502]
-  },
+  }),
   getGatewaySession: {
     method: "get",
     path: "/api/v1/gateways/{id}/sessions/{key}",
@@ -134,15 +112,9 @@ export const fleetApi = endpoints({
     responses: { 202: answer("Accepted by the gateway.", MessageAccepted) },
     failures: [400, 404, 409, 502]
   },
-  getGatewayCommands: {
-    method: "get",
-    path: "/api/v1/gateways/{id}/commands",
-    access: gateways,
-    summary: "Methods and events the gateway advertises",
-    params: IdParams,
-    responses: { 200: answer("From the gateway's `hello-ok`.", GatewayCommands) },
+  getGatewayCommands: getById("/api/v1/gateways/{id}/commands", "gateways", "Methods and events the gateway advertises", answer("From the gateway's `hello-ok`.", GatewayCommands), {
     failures: [404, 502]
-  },
+  }),
   fleetSummary: {
     method: "get",
     path: "/api/v1/fleet/summary",

@@ -1,6 +1,6 @@
 import { z } from "zod"
 import { IdParams, PageQuery } from "../../http/contract.ts"
-import { ALL_AGENTS, answer, endpoints } from "../../http/Endpoint.ts"
+import { ALL_AGENTS, answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
 import { LedgerMessage } from "./MessageView.ts"
 
@@ -26,15 +26,8 @@ export const messagesApi = endpoints({
     responses: { 200: answer("The message.", LedgerMessage) },
     failures: [404]
   },
-  listAgentMessages: {
-    method: "get",
-    path: "/api/v1/agents/{id}/messages",
-    access: { kind: "admin", resource: "messages" },
-    summary: "Messages sent to an agent",
+  listAgentMessages: getById("/api/v1/agents/{id}/messages", "messages", "Messages sent to an agent", answer("A page of messages.", pageOf(LedgerMessage)), {
     description: "Newest first; kept after the agent is deleted.",
-    params: IdParams,
-    query: PageQuery,
-    responses: { 200: answer("A page of messages.", pageOf(LedgerMessage)) },
-    failures: [404]
-  }
+    query: PageQuery
+  })
 })

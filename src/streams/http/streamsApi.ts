@@ -1,6 +1,6 @@
 import { z } from "zod"
-import { IdParams, PageQuery } from "../../http/contract.ts"
-import { answer, endpoints, raw } from "../../http/Endpoint.ts"
+import { PageQuery } from "../../http/contract.ts"
+import { answer, endpoints, getById, raw } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
 import { AgentStreamQuery, LastEventIdHeader, TransitionView } from "./TransitionView.ts"
 
@@ -17,15 +17,8 @@ export const streamsApi = endpoints({
     headers: LastEventIdHeader,
     responses: { 200: raw("The change stream.", "text/event-stream", z.string().meta({ description: "Server-sent events; `data:` is an AgentChangeEvent." })) }
   },
-  listAgentTransitions: {
-    method: "get",
-    path: "/api/v1/agents/{id}/transitions",
-    access: { kind: "admin", resource: "agents" },
-    summary: "An agent's transition history",
+  listAgentTransitions: getById("/api/v1/agents/{id}/transitions", "agents", "An agent's transition history", answer("A page of transitions.", pageOf(TransitionView)), {
     description: "Newest first; kept after the agent is deleted, trimmed to the newest `SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`.",
-    params: IdParams,
-    query: PageQuery,
-    responses: { 200: answer("A page of transitions.", pageOf(TransitionView)) },
-    failures: [404]
-  }
+    query: PageQuery
+  })
 })
