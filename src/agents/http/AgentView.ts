@@ -4,9 +4,9 @@ import type { Shape } from "../../http/Endpoint.ts"
 import type { ActivityRow } from "../../store/ActivityRepo.ts"
 import type { AgentRow } from "../../store/AgentRepo.ts"
 import { AgentLivenessView, livenessView } from "../../liveness/http/LivenessView.ts"
+import { Stamps, stampsOf, time } from "../../http/timestamps.ts"
 
 const uuid = z.uuid()
-const time = z.iso.datetime({ offset: true })
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
 const StepError = z
@@ -53,8 +53,7 @@ export const AgentView = z
       })
       .optional()
       .meta({ description: "Why the agent is where it is (with the snapshot)." }),
-    created_at: time,
-    updated_at: time
+    ...Stamps
   })
   .meta({ id: "Agent", description: "An agent from its persisted read model." })
 
@@ -98,8 +97,7 @@ export const agentView = (row: AgentRow & { snapshot?: unknown }): Shape<typeof 
             token_source: context.tokenSource
           }
         }),
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString()
+    ...stampsOf(row)
   }
 }
 

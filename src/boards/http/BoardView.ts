@@ -2,10 +2,9 @@ import { z } from "zod"
 import type { Shape } from "../../http/Endpoint.ts"
 import type { BoardRow } from "../../store/BoardRepo.ts"
 import type { TaskRow } from "../../store/TaskRepo.ts"
+import { Stamps, stampsOf } from "../../http/timestamps.ts"
 
 const uuid = z.uuid()
-const time = z.iso.datetime({ offset: true })
-
 export const BoardView = z
   .object({
     id: uuid,
@@ -18,8 +17,7 @@ export const BoardView = z
     goal_confirmed: z.boolean(),
     max_agents: z.int().meta({ description: "Workers a lead may create on the board." }),
     paused: z.boolean().meta({ description: "A paused board is skipped by template sync." }),
-    created_at: time,
-    updated_at: time
+    ...Stamps
   })
   .meta({ id: "Board" })
 
@@ -34,8 +32,7 @@ export const boardView = (row: BoardRow): Shape<typeof BoardView> => ({
   goal_confirmed: row.goalConfirmed,
   max_agents: row.maxAgents,
   paused: row.paused,
-  created_at: row.createdAt.toISOString(),
-  updated_at: row.updatedAt.toISOString()
+  ...stampsOf(row)
 })
 
 export const TaskView = z
@@ -45,8 +42,7 @@ export const TaskView = z
     title: z.string(),
     status: z.enum(["inbox", "in_progress", "review", "done"]),
     assigned_agent_id: uuid.nullable(),
-    created_at: time,
-    updated_at: time
+    ...Stamps
   })
   .meta({ id: "Task" })
 
@@ -56,8 +52,7 @@ export const taskView = (row: TaskRow): Shape<typeof TaskView> => ({
   title: row.title,
   status: row.status,
   assigned_agent_id: row.assignedAgentId,
-  created_at: row.createdAt.toISOString(),
-  updated_at: row.updatedAt.toISOString()
+  ...stampsOf(row)
 })
 
 export const Ok = z.object({ ok: z.literal(true) }).meta({ id: "Ok" })

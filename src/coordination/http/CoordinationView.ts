@@ -3,8 +3,7 @@ import type { Shape } from "../../http/Endpoint.ts"
 import { LedgerMessage } from "../../messages/http/MessageView.ts"
 import type { BoardMemoryRow } from "../../store/BoardMemoryRepo.ts"
 import type { BoardOnboardingRow } from "../../store/BoardOnboardingRepo.ts"
-
-const time = z.iso.datetime({ offset: true })
+import { Stamps, stampsOf, time } from "../../http/timestamps.ts"
 
 export const BoardMemory = z
   .object({
@@ -29,8 +28,7 @@ export const Onboarding = z
     status: z.enum(["active", "completed"]),
     messages: z.array(z.object({ role: z.enum(["user", "assistant"]), content: z.string(), timestamp: time })),
     draft_goal: z.unknown().meta({ description: "The main agent's `complete` payload, once posted." }),
-    created_at: time,
-    updated_at: time
+    ...Stamps
   })
   .meta({ id: "BoardOnboarding" })
 
@@ -53,8 +51,7 @@ export const onboardingView = (row: BoardOnboardingRow): Shape<typeof Onboarding
   status: row.status,
   messages: row.messages,
   draft_goal: row.draftGoal,
-  created_at: row.createdAt.toISOString(),
-  updated_at: row.updatedAt.toISOString()
+  ...stampsOf(row)
 })
 
 /** `PUT …/soul`: written (200) or still being written (202). */

@@ -2,8 +2,7 @@ import { z } from "zod"
 import type { Shape } from "../../http/Endpoint.ts"
 import type { CheckOutcome, RegisteredGateway as Registered } from "../GatewayAdmin.ts"
 import type { GatewayRow } from "../../store/GatewayRepo.ts"
-
-const time = z.iso.datetime({ offset: true })
+import { Stamps, stampsOf, time } from "../../http/timestamps.ts"
 
 export const GatewayView = z
   .object({
@@ -13,8 +12,7 @@ export const GatewayView = z
     workspace_root: z.string(),
     status: z.enum(["active", "deleting"]),
     deleting_since: time.nullable(),
-    created_at: time,
-    updated_at: time
+    ...Stamps
   })
   .meta({ id: "Gateway", description: "A gateway; its token is stored encrypted and never returned." })
 
@@ -26,8 +24,7 @@ export const gatewayView = (row: GatewayRow): Shape<typeof GatewayView> => ({
   workspace_root: row.workspaceRoot,
   status: row.deletingAt === null ? "active" : "deleting",
   deleting_since: row.deletingAt === null ? null : row.deletingAt.toISOString(),
-  created_at: row.createdAt.toISOString(),
-  updated_at: row.updatedAt.toISOString()
+  ...stampsOf(row)
 })
 
 const runtime = z

@@ -2,8 +2,7 @@ import { z } from "zod"
 import type { Shape } from "../../http/Endpoint.ts"
 import type { InboxContact as Contact, InboxMessageRow } from "../../store/InboxRepo.ts"
 import type { PolledMessage } from "../AgentInbox.ts"
-
-const time = z.iso.datetime({ offset: true })
+import { time } from "../../http/timestamps.ts"
 
 const Sender = z.object({ kind: z.enum(["admin", "agent", "system"]), agent_id: z.uuid().nullable(), name: z.string().nullable() })
 

@@ -3,8 +3,7 @@ import { IdParams } from "../../http/contract.ts"
 import { answer, endpoints } from "../../http/Endpoint.ts"
 import { InboxContact, InboxPolled } from "./InboxView.ts"
 import { AgentIdParams, InboxHeartbeatBody, PollQuery, ReportBody, SendMessageBody } from "./inboxRequests.ts"
-
-const time = z.iso.datetime({ offset: true })
+import { time } from "../../http/timestamps.ts"
 
 /**
  * The agent inbox (docs/operations.md §6.16): `/api/gateway/*` keeps Clawith's paths (its pull

@@ -2,6 +2,7 @@ import { z } from "zod"
 import type { AgentLiveness } from "../../agents/agentProjection.ts"
 import type { Shape } from "../../http/Endpoint.ts"
 import type { GatewayLivenessStatus } from "../GatewayLiveness.ts"
+import { time } from "../../http/timestamps.ts"
 
 const iso = (at: number | null | undefined) => (at === null || at === undefined ? null : new Date(at).toISOString())
 
@@ -40,8 +41,6 @@ export const livenessView = (liveness: AgentLiveness | null | undefined): Shape<
         offline_cause: liveness.offlineCause,
         silence_limit_ms: liveness.silenceLimitMs
       }
-
-const time = z.iso.datetime({ offset: true })
 
 /** The agent view's `liveness` (`livenessView` is typed against it). */
 export const AgentLivenessView = z

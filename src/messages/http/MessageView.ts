@@ -4,8 +4,8 @@ import { answer, reply, type Shape } from "../../http/Endpoint.ts"
 import { IdempotencyKey } from "../../http/contract.ts"
 import type { MessageRow } from "../../store/MessageRepo.ts"
 import { MessageLedger } from "../MessageLedger.ts"
+import { time } from "../../http/timestamps.ts"
 
-const time = z.iso.datetime({ offset: true })
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
 export const LedgerMessage = z

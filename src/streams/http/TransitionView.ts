@@ -5,8 +5,8 @@ import { invalid } from "../../http/ApiError.ts"
 import type { Shape } from "../../http/Endpoint.ts"
 import type { TransitionRow } from "../../store/TransitionRepo.ts"
 import type { AgentChange } from "../AgentChangeFeed.ts"
+import { time } from "../../http/timestamps.ts"
 
-const time = z.iso.datetime({ offset: true })
 const cursor = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 
 /**

@@ -1,10 +1,9 @@
 import { z } from "zod"
+import { time } from "../../http/timestamps.ts"
 
 /** Response schemas of template sync (`/api/v1/gateways/{id}/templates/sync`); handlers and the event stream are typed against them. */
 
 const status = z.enum(["queued", "running", "done", "failed"])
-const time = z.iso.datetime({ offset: true })
-
 export const SyncProgress = z
   .object({ total: z.int(), done: z.int(), updated: z.int(), skipped: z.int(), failed: z.int() })
   .meta({ id: "SyncProgress", description: "`done` = updated + skipped + failed." })
