@@ -89,29 +89,42 @@ export const answer = <S extends z.ZodType>(description: string, schema: S, head
 
 export const raw = (description: string, contentType: string, schema: z.ZodType): RawAnswer => ({ description, contentType, schema })
 
+/** What an entry adds to an `adminGet` or `getById` besides its answer. */
+type More = Pick<EndpointSpec, "description" | "query" | "failures">
+
+/** What `adminGet` declares before its `more`. */
+interface AdminGet<P extends `/${string}`, S extends z.ZodType> {
+  readonly method: "get"
+  readonly path: P
+  readonly access: { readonly kind: "admin"; readonly resource: ResourceTag }
+  readonly summary: string
+  readonly responses: { readonly 200: JsonAnswer<S> }
+}
+
 /**
- * An admin `GET` of one resource named by the `{id}` in its path (`IdParams`): 200 with `ok`,
- * 404 when there is none (docs/architecture.md §7.5). `more` adds what the entry has besides: a
- * description, a query, other failures (replacing `[404]`).
+ * An admin `GET` answering 200 with `ok` (docs/architecture.md §7.5); `more` adds what the entry
+ * has besides: a description, a query, its failures.
  */
-export const getById = <const P extends `/${string}`, S extends z.ZodType, const M extends Pick<EndpointSpec, "description" | "query" | "failures"> = {}>(
+export const adminGet = <const P extends `/${string}`, S extends z.ZodType, const M extends More = {}>(
   path: P,
   resource: ResourceTag,
   summary: string,
   ok: JsonAnswer<S>,
   more?: M
-): ById<P, S> & NoInfer<M> => ({ method: "get", path, access: { kind: "admin", resource }, summary, params: IdParams, responses: { 200: ok }, failures: [404], ...more }) as ById<P, S> & M
+): AdminGet<P, S> & NoInfer<M> => ({ method: "get", path, access: { kind: "admin", resource }, summary, responses: { 200: ok }, ...more }) as AdminGet<P, S> & M
 
-/** What `getById` declares before its `more`. */
-interface ById<P extends `/${string}`, S extends z.ZodType> {
-  readonly method: "get"
-  readonly path: P
-  readonly access: { readonly kind: "admin"; readonly resource: ResourceTag }
-  readonly summary: string
-  readonly params: typeof IdParams
-  readonly responses: { readonly 200: JsonAnswer<S> }
-  readonly failures: ReadonlyArray<FailureCode>
-}
+/**
+ * An `adminGet` of one resource named by the `{id}` in its path (`IdParams`), 404 when there
+ * is none; `more.failures` replaces `[404]`.
+ */
+export const getById = <const P extends `/${string}`, S extends z.ZodType, const M extends More = {}>(
+  path: P,
+  resource: ResourceTag,
+  summary: string,
+  ok: JsonAnswer<S>,
+  more?: M
+): AdminGet<P, S> & { readonly params: typeof IdParams; readonly failures: ReadonlyArray<FailureCode> } & NoInfer<M> =>
+  adminGet(path, resource, summary, ok, { params: IdParams, failures: [404], ...more }) as AdminGet<P, S> & { readonly params: typeof IdParams; readonly failures: ReadonlyArray<FailureCode> } & M
 
 /** An answer of a handler: a status its entry declares, with a body of that status's schema. */
 export interface Reply<S extends number = number, B = unknown> {

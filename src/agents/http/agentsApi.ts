@@ -1,7 +1,7 @@
 import { z } from "zod"
 import { IdParams, PageQuery } from "../../http/contract.ts"
 import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, WaitQuery } from "./agentRequests.ts"
-import { ALL_AGENTS, answer, endpoints, getById } from "../../http/Endpoint.ts"
+import { adminGet, ALL_AGENTS, answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
 import { ActivityView, AgentView } from "./AgentView.ts"
 
@@ -23,19 +23,16 @@ const admin = { kind: "admin", resource: "agents" } as const
  * the agent's actor (or create it) and answer with the persisted read model.
  */
 export const agentsApi = endpoints({
-  listAgents: {
-    method: "get",
-    path: "/api/v1/agents",
-    access: admin,
-    summary: "List agents",
-    query: AgentListQuery,
-    responses: {
-      200: answer(
-        "A page of the agents that pass every filter given, oldest first (by creation, then id: a stable order): by `offset` with the `total`, or after the cursor `after` with the cursor `next` of the page after it (null at the end).",
-        z.union([pageOf(AgentView), z.object({ items: z.array(AgentView), limit: z.int(), next: z.string().nullable() })])
-      )
-    }
-  },
+  listAgents: adminGet(
+    "/api/v1/agents",
+    "agents",
+    "List agents",
+    answer(
+      "A page of the agents that pass every filter given, oldest first (by creation, then id: a stable order): by `offset` with the `total`, or after the cursor `after` with the cursor `next` of the page after it (null at the end).",
+      z.union([pageOf(AgentView), z.object({ items: z.array(AgentView), limit: z.int(), next: z.string().nullable() })])
+    ),
+    { query: AgentListQuery }
+  ),
   createAgent: {
     method: "post",
     path: "/api/v1/agents",

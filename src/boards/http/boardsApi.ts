@@ -2,7 +2,7 @@ import { AgentView } from "../../agents/http/AgentView.ts"
 import { LeadEnsure, WaitQuery } from "../../agents/http/agentRequests.ts"
 import { IdParams } from "../../http/contract.ts"
 import { BoardCreate, BoardQuery, BoardUpdate, TaskCreate, TaskParams, TaskQuery, TaskUpdate } from "./boardRequests.ts"
-import { answer, endpoints, getById } from "../../http/Endpoint.ts"
+import { adminGet, answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { listOf } from "../../http/lists.ts"
 import { BoardView, Ok, TaskView } from "./BoardView.ts"
 
@@ -21,14 +21,7 @@ export const boardsApi = endpoints({
     responses: { 201: answer("The board.", BoardView) },
     failures: [400, 404, 409]
   },
-  listBoards: {
-    method: "get",
-    path: "/api/v1/boards",
-    access: boards,
-    summary: "List boards",
-    query: BoardQuery,
-    responses: { 200: answer("Every board (of one gateway with `gateway_id`).", listOf(BoardView)) }
-  },
+  listBoards: adminGet("/api/v1/boards", "boards", "List boards", answer("Every board (of one gateway with `gateway_id`).", listOf(BoardView)), { query: BoardQuery }),
   getBoard: getById("/api/v1/boards/{id}", "boards", "Read a board", answer("The board.", BoardView)),
   updateBoard: {
     method: "patch",

@@ -1,5 +1,5 @@
 import { IdParams } from "../../http/contract.ts"
-import { answer, endpoints, getById } from "../../http/Endpoint.ts"
+import { adminGet, answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { listOf } from "../../http/lists.ts"
 import { FleetSummaryQuery, ForceQuery, GatewayCreate, GatewayProbeBody, GatewayUpdate, HistoryQuery, IdempotencyKeyHeader, SessionMessageBody, SessionParams } from "./fleetRequests.ts"
 import { FleetSummaryView } from "./FleetSummaryView.ts"
@@ -25,13 +25,7 @@ export const fleetApi = endpoints({
     responses: { 201: answer("Registered; `main_agent_id` is provisioning.", RegisteredGateway), 202: answer("Stored; waiting for the device pairing to be approved.", RegisteredGateway) },
     failures: [400, 409, 502]
   },
-  listGateways: {
-    method: "get",
-    path: "/api/v1/gateways",
-    access: gateways,
-    summary: "List gateways",
-    responses: { 200: answer("Every gateway.", listOf(GatewayView)) }
-  },
+  listGateways: adminGet("/api/v1/gateways", "gateways", "List gateways", answer("Every gateway.", listOf(GatewayView))),
   getGateway: getById("/api/v1/gateways/{id}", "gateways", "Read a gateway", answer("The gateway.", GatewayView)),
   updateGateway: {
     method: "patch",
@@ -115,15 +109,10 @@ export const fleetApi = endpoints({
   getGatewayCommands: getById("/api/v1/gateways/{id}/commands", "gateways", "Methods and events the gateway advertises", answer("From the gateway's `hello-ok`.", GatewayCommands), {
     failures: [404, 502]
   }),
-  fleetSummary: {
-    method: "get",
-    path: "/api/v1/fleet/summary",
-    access: { kind: "admin", resource: "agents" },
-    summary: "Fleet summary: counts and problems",
+  fleetSummary: adminGet("/api/v1/fleet/summary", "agents", "Fleet summary: counts and problems", answer("The fleet's counts and problems.", FleetSummaryView), {
     description:
       "Live agents counted by gateway, board and state from the read model, and the problems that need an operator: failed, retrying, offline (by reason), and busy for longer than `stuck_after_s`. Gateway reachability and pairing are not in the read model: see GET /api/v1/gateways/{id}/status.",
-    query: FleetSummaryQuery,
-    responses: { 200: answer("The fleet's counts and problems.", FleetSummaryView) }
-  }
+    query: FleetSummaryQuery
+  })
 })
 

@@ -1,6 +1,6 @@
 import { z } from "zod"
 import { IdParams } from "../../http/contract.ts"
-import { answer, endpoints, raw } from "../../http/Endpoint.ts"
+import { adminGet, answer, endpoints, raw } from "../../http/Endpoint.ts"
 import { SyncJobConflict, SyncJobList, SyncJobReport, SyncJobStarted } from "./SyncJobView.ts"
 import { SyncBody, SyncJobListQuery, SyncJobParams, SyncQuery } from "./syncOptions.ts"
 
@@ -12,15 +12,10 @@ const templateSync = { kind: "admin", resource: "template-sync" } as const
  * docs/architecture.md §9.2).
  */
 export const syncApi = endpoints({
-  listTemplateSyncJobs: {
-    method: "get",
-    path: "/api/v1/templates/sync/jobs",
-    access: templateSync,
-    summary: "Recent template sync jobs",
+  listTemplateSyncJobs: adminGet("/api/v1/templates/sync/jobs", "template-sync", "Recent template sync jobs", answer("The jobs.", SyncJobList), {
     description: "The newest jobs of every gateway, newest first, each with its status and progress (no per-agent results: see the job's result).",
-    query: SyncJobListQuery,
-    responses: { 200: answer("The jobs.", SyncJobList) }
-  },
+    query: SyncJobListQuery
+  }),
   startTemplateSync: {
     method: "post",
     path: "/api/v1/gateways/{id}/templates/sync",
