@@ -53,8 +53,6 @@ const domainAnswer = (error: DomainError): readonly [number, string] => {
   switch (error._tag) {
     case "GatewayNotFound":
       return [404, "gateway not found"]
-    case "FieldInvalid":
-      return [422, error.message]
     case "SyncGatewayDeleting":
       return [409, "the gateway is being deleted; nothing is synced to it"]
     case "SyncBoardNotFound":
@@ -68,6 +66,7 @@ const domainAnswer = (error: DomainError): readonly [number, string] => {
     case "MainAgentTaken":
     case "IdempotencyConflict":
       return [409, error.message]
+    case "FieldInvalid":
     case "GatewayIncompatible":
     case "GatewayRequestRefused":
       return [422, error.message]
