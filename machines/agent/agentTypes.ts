@@ -118,6 +118,11 @@ export interface AgentContext extends AgentIdentity {
   readonly workspaceSeeded: boolean
   /** Epoch ms at which the current waiter fires (retry, check-in or offline), if any. */
   readonly deadline: number | null
+  /**
+   * Epoch ms past which runs no longer extend the check-in deadline of the current wake
+   * (machines/agent/checkin.ts). Absent in older snapshots: the deadline is the limit.
+   */
+  readonly checkinLimit?: number | null | undefined
   readonly offlineReason: string | null
   /** Set by a conversion until the apply under the new identity has removed the old one. Absent in older snapshots. */
   readonly retired?: RetiredIdentity | null | undefined
