@@ -74,6 +74,13 @@ export const heartbeatTurnsPerAgentHour = new Gauge({
   registers
 })
 
+export const livenessRosterReads = new Counter({
+  name: "switchyard_liveness_roster_reads_total",
+  help: "Reads of our agents on a gateway by its liveness watcher, by gateway and cause (reconcile: start and reconciliation; signal: a signal from an agent not in the roster).",
+  labelNames: ["gateway_id", "cause"] as const,
+  registers
+})
+
 export const gatewayReachable = new Gauge({
   name: "switchyard_gateway_reachable",
   help: "1 while the gateway's liveness watcher reaches it, 0 while it does not.",
