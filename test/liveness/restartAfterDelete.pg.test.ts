@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
+import { processWithOnlineAgent } from "../support/processWithAgent.ts"
 import { connectRaw } from "../support/rawGatewayClient.ts"
 import { startService, type ServiceProcess } from "../support/serviceProcess.ts"
 import { startGatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
@@ -22,20 +22,10 @@ describe("a crash with an agent saved online, whose gateway agent is gone after 
     const POLL = { timeout: 30_000, interval: 50 }
     let service: ServiceProcess | undefined
     try {
-      service = await startService(env)
+      const started = await processWithOnlineAgent(env, simulator, "Ghost", { heartbeat_config: { every: "0m" } })
+      service = started.service
+      const { agent } = started
       const first = service
-      const gateway = await first.api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
-      expect(gateway.status, JSON.stringify(gateway.body)).toBe(201)
-      const board = await first.api("POST", "/api/v1/boards", { name: "Crash", gateway_id: gateway.body.id })
-      expect(board.status).toBe(201)
-      const created = await first.api("POST", "/api/v1/agents", { name: "Ghost", board_id: board.body.id, heartbeat_config: { every: "0m" } })
-      expect(created.status).toBe(201)
-      const agent = created.body as { id: string; gateway_agent_id: string }
-      await expect.poll(async () => (await first.api("GET", `/api/v1/agents/${agent.id}`)).body.state, POLL).toBe("provisioning.awaiting")
-      const token = readAuthToken(simulator.state.files.get(agent.gateway_agent_id)?.get("AGENTS.md") ?? "")
-      const beat = await fetch(`${first.url}/api/v1/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": token ?? "" } })
-      expect(beat.status).toBe(200)
-      await expect.poll(async () => (await first.api("GET", `/api/v1/agents/${agent.id}`)).body.status, POLL).toBe("online")
 
       // The crash, with the agent saved online; the gateway agent is deleted while the service is down.
       await first.kill("SIGKILL")
