@@ -102,6 +102,7 @@ export const agentMachine = setup({
     goOnlineFromSignal: assign(live.goOnlineFromSignal),
     goOnline: assign(live.goOnline),
     armOfflineDeadline: assign(live.armOfflineDeadline),
+    armRejudgeDeadline: assign(live.armRejudgeDeadline),
     markNeverSeen: assign(live.markNeverSeen),
     markNoCheckin: assign(live.markNoCheckin),
     acceptWake: assign(checkinUpdates.acceptWake),
@@ -196,9 +197,13 @@ export const agentMachine = setup({
       }
     },
     offline: {
+      entry: "armRejudgeDeadline",
+      // Parked at "never" unless the gateway is away and its limit would change the reason.
+      invoke: { src: "deadline", input: ({ context }) => ({ at: context.deadline ?? NO_DEADLINE }) },
       on: {
+        "deadline.reached": { target: "offline", reenter: true, actions: "rejudgeOffline" },
         "agent.heartbeat": [
-          { guard: "heartbeatJudgedOffline", actions: ["recordHeartbeat", "rejudgeOffline"] },
+          { guard: "heartbeatJudgedOffline", target: "offline", reenter: true, actions: ["recordHeartbeat", "rejudgeOffline"] },
           { target: "online", actions: "goOnline" }
         ],
         "agent.retry": { target: "updating", actions: "startUpdate" },

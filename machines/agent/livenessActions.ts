@@ -1,5 +1,5 @@
 import type { AgentContext, AgentEvent, ApplyOutput } from "./agentTypes.ts"
-import { heartbeatMismatchOf, judge, judgedCauses, livenessOf, nextJudgmentAt, recordSignal } from "./liveness.ts"
+import { heartbeatMismatchOf, judge, judgedCauses, livenessOf, nextJudgmentAt, recordSignal, unreachableLimitAt } from "./liveness.ts"
 import type { LivenessEvent, LivenessState, OfflineCause } from "./livenessTypes.ts"
 
 /**
@@ -94,6 +94,16 @@ export const livenessUpdates = {
   }),
   /** The next instant the liveness judgment can change by itself (silence, the unreachable limit), or none. */
   armOfflineDeadline: ({ context }: Args): Update => ({ deadline: nextJudgmentAt(context) }),
+  /**
+   * Offline for a cause the signals judge: the one change time brings by itself is the gateway
+   * away past its limit, which outranks "heartbeat differs", "runs failing" and "silent"; the
+   * reason must say so then. Otherwise nothing to wait for.
+   */
+  armRejudgeDeadline: ({ context }: Args): Update => {
+    const cause = causeOf(context)
+    const waits = cause !== null && judgedCauses.has(cause) && cause !== "gateway_unreachable" && cause !== "gateway_missing"
+    return { deadline: waits ? unreachableLimitAt(context) : null }
+  },
   // Offline, not `updating.awaiting`: a sync must not leave agents showing as updating (docs/operations.md §6.4); agent.retry wakes it.
   markNeverSeen: ({ context }: Args): Update => ({
     offlineReason: "no heartbeat yet; its files were applied without a wake (agent.retry wakes it)",

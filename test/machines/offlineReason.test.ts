@@ -49,3 +49,40 @@ describe("the offline reason names the cause that holds now", () => {
     expect(h.context().liveness?.offlineCause).toBe("heartbeat_mismatch")
   })
 })
+
+describe("an agent offline for silence while its gateway goes away", () => {
+  /** Online after a check-in, then silent past the limit. */
+  const silent = () => {
+    const h = makeHarness()
+    h.advance(20)
+    h.send({ type: "agent.heartbeat", at: h.now() })
+    h.advance(policy.offlineAfterMs)
+    expect(h.context().liveness?.offlineCause).toBe("silent")
+    return h
+  }
+
+  it("stays offline when the connection is lost (a lost gateway is not a sign of life)", () => {
+    const h = silent()
+    h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1006)" })
+    expect(h.state()).toBe('"offline"')
+    expect(h.context().offlineReason).toBe("no heartbeat for 600 s")
+    expect(h.context().liveness?.offlineCause).toBe("silent")
+  })
+
+  it("says 'gateway unreachable' once the gateway is away past its limit, and is online again when it returns", () => {
+    const h = silent()
+    h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1006)" })
+    h.advance(89_000)
+    expect(h.context().liveness?.offlineCause).toBe("silent")
+    h.advance(1_000)
+    expect(h.state()).toBe('"offline"')
+    expect(h.context().offlineReason).toBe("gateway unreachable for more than 90 s")
+    expect(h.context().liveness?.offlineCause).toBe("gateway_unreachable")
+    // Silence is counted from the gateway's return: it is online again, and silent again only after the limit.
+    h.advance(60_000)
+    h.send({ type: "gateway.connection.regained", at: h.now(), source: "socket" })
+    expect(h.state()).toBe('"online"')
+    h.advance(policy.offlineAfterMs)
+    expect(h.context().offlineReason).toBe("no heartbeat for 600 s")
+  })
+})
