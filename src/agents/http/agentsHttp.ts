@@ -12,7 +12,7 @@ import { agentHistory } from "./agentHistory.ts"
 import { agentsApi } from "./agentsApi.ts"
 import { activityView, agentView } from "./AgentView.ts"
 import { answerAgent, checkWaitFor, readModelReply, type WaitOptions } from "./answerAgent.ts"
-import { createAgent } from "./createAgent.ts"
+import { createAgent } from "../createAgent.ts"
 import { updateAgent } from "./updateAgent.ts"
 
 const forbidden = (detail: string) => new ApiError({ status: 403, detail })
