@@ -13,6 +13,7 @@ import { agentsApi } from "./agentsApi.ts"
 import { activityView, agentView } from "./AgentView.ts"
 import { answerAgent, checkWaitFor, readModelReply, type WaitOptions } from "./answerAgent.ts"
 import { createAgent } from "../createAgent.ts"
+import { adoptAgent } from "../../fleet/adoptAgent.ts"
 import { updateAgent } from "./updateAgent.ts"
 
 const forbidden = (detail: string) => new ApiError({ status: 403, detail })
@@ -72,6 +73,19 @@ export const agentsHttp = serve(agentsApi, {
         identityProfile: body.identity_profile,
         identityTemplate: body.identity_template,
         soulTemplate: body.soul_template
+      })
+      return yield* answerAgent(agentId, query, 201)
+    }),
+  adoptAgent: ({ params, query, body }) =>
+    Effect.gen(function* () {
+      yield* checkWaitFor(query)
+      const agentId = yield* adoptAgent({
+        gatewayId: params.id,
+        gatewayAgentId: body.gateway_agent_id,
+        boardId: body.board_id,
+        name: body.name,
+        keepFiles: body.keep_files,
+        heartbeat: body.heartbeat_config
       })
       return yield* answerAgent(agentId, query, 201)
     }),
