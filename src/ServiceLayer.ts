@@ -38,6 +38,7 @@ import { SyncJobsLive } from "./sync/SyncJobs.ts"
 import { AgentChangeFeedLive, AgentStreamsDrainLive } from "./streams/AgentChangeFeed.ts"
 import { TracingLive } from "./observability/tracing.ts"
 import { LivenessWatchersLive } from "./liveness/LivenessWatchersLive.ts"
+import { WorkspaceDriftLive } from "./liveness/WorkspaceDriftLive.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
@@ -67,7 +68,8 @@ const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentCo
 export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(GatewayEntityLive),
-  // Per-gateway programs the gateway's owner runs beside its actors: the liveness watcher.
+  // Per-gateway programs the gateway's owner runs beside its actors: the liveness watcher, then the workspace-drift check.
+  Layer.provideMerge(WorkspaceDriftLive),
   Layer.provideMerge(LivenessWatchersLive),
   Layer.provideMerge(RoutedAgentSystemLive),
   Layer.provideMerge(LocalAgentsLive),
