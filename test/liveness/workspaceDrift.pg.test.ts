@@ -10,8 +10,8 @@ import { withSimulatedStack } from "../support/simulatedStack.ts"
  * file the agent owns (USER.md) does not; a template sync rewrites the file and clears the drift.
  */
 const POLL = { timeout: 20_000, interval: 50 }
-/** Checks every 200 ms, so a change shows within a poll. */
-const config = { workspaceCheckMs: 200 }
+/** Checks every 200 ms, so a change shows within a poll; the liveness watcher runs beside the check. */
+const config = { workspaceCheckMs: 200, livenessWatchers: true }
 
 const agentOf = async (service: InProcessService, id: string) => (await service.api("GET", `/api/v1/agents/${id}`)).body
 
@@ -32,6 +32,8 @@ describe("workspace drift", () => {
       const { id, gateway_agent_id: gatewayAgentId } = created.body as { id: string; gateway_agent_id: string }
       await expect.poll(async () => (await agentOf(service, id)).workspace?.checked_at ?? null, POLL).not.toBeNull()
       expect((await agentOf(service, id)).workspace.drifted).toEqual([])
+      // Both per-gateway programs run: the check did not take the watcher's place.
+      await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable, POLL).toBe(true)
       const written = simulator.state.files.get(gatewayAgentId)!.get("SOUL.md")
 
       await editOnGateway(simulator, gatewayAgentId, "USER.md", "# USER\nThe agent's own notes.\n")
