@@ -47,6 +47,8 @@ describe("adopting a gateway agent", () => {
       expect(files.get("SOUL.md")).toBe(SOUL)
       for (const [name, content] of before) if (name !== "AGENTS.md") expect(files.get(name), name).toBe(content)
       expect(files.get("AGENTS.md")).not.toBe(before.get("AGENTS.md"))
+      // Where the gateway keeps the agent, not where the naming contract would put one of ours.
+      expect(files.get("AGENTS.md")).toContain(`\`${simulator.state.agents.get("research-bot")!.workspace}\``)
       const token = readAuthToken(files.get("AGENTS.md") ?? "")
       expect(token).toBeDefined()
       expect(simulator.state.config).toMatchObject({ agents: { entries: { "research-bot": { name: "Researcher", heartbeat: { every: "0m" } } } } })

@@ -10,15 +10,7 @@ import { startService, type ServiceProcess } from "../support/serviceProcess.ts"
 
 const gateway = inject("realGateway")
 
-/** Polls `read` every 250 ms until `accept` holds or `ms` pass; returns the last value. */
-const until = async <T>(read: () => Promise<T>, accept: (value: T) => boolean, ms = 60_000): Promise<T> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await read()
-    if (accept(value) || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
+const POLL = { timeout: 30_000, interval: 250 }
 
 /**
  * Adoption on a real OpenClaw gateway (docs/operations.md §6.2 "Adopt", §8 "Workspace drift"):
@@ -62,13 +54,10 @@ describe.skipIf(gateway === null)("adopting an agent created directly on a real 
     const workspace = mkdtempSync(path.join(tmpdir(), "sy-handmade-"))
     const created = await raw.call("agents.create", { name: gatewayAgentId, workspace })
     expect(created.ok, JSON.stringify(created)).toBe(true)
-    const listed = await until(
-      async () => ((await raw.call("agents.list", {})).payload as { agents: Array<{ id: string }> }).agents.map((agent) => agent.id),
-      (ids) => ids.includes(gatewayAgentId),
-      30_000
-    )
-    expect(listed).toContain(gatewayAgentId)
-    expect((await until(() => raw.call("agents.files.set", { agentId: gatewayAgentId, name: "SOUL.md", content: soul }), (answer) => answer.ok, 30_000)).ok).toBe(true)
+    await expect
+      .poll(async () => ((await raw.call("agents.list", {})).payload as { agents: Array<{ id: string }> }).agents.map((agent) => agent.id), POLL)
+      .toContain(gatewayAgentId)
+    await expect.poll(async () => (await raw.call("agents.files.set", { agentId: gatewayAgentId, name: "SOUL.md", content: soul })).ok, POLL).toBe(true)
 
     const started = Date.now()
     const adopted = await service.api("POST", `/api/v1/gateways/${gatewayId}/agents/adopt?wait_for=provisioning.awaiting&timeout_ms=90000`, {
@@ -91,11 +80,11 @@ describe.skipIf(gateway === null)("adopting an agent created directly on a real 
     const again = await service.api("POST", `/api/v1/gateways/${gatewayId}/agents/adopt`, { gateway_agent_id: gatewayAgentId, board_id: boardId, name: "Twice" })
     expect(again.status).toBe(409)
 
-    const clean = await until(() => service.api("GET", `/api/v1/agents/${adopted.body.id}`), (answer) => answer.body.workspace !== null, 30_000)
-    expect(clean.body.workspace.drifted).toEqual([])
+    const workspaceOf = async () => (await service.api("GET", `/api/v1/agents/${adopted.body.id}`)).body.workspace
+    await expect.poll(workspaceOf, POLL).not.toBeNull()
+    expect((await workspaceOf()).drifted).toEqual([])
     expect((await raw.call("agents.files.set", { agentId: gatewayAgentId, name: "AGENTS.md", content: `${(await fileOn("AGENTS.md")) ?? ""}\nEdited by hand.\n` })).ok).toBe(true)
-    const drifted = await until(() => service.api("GET", `/api/v1/agents/${adopted.body.id}`), (answer) => answer.body.workspace.drifted.length > 0, 30_000)
-    expect(drifted.body.workspace.drifted).toEqual(["AGENTS.md"])
+    await expect.poll(async () => (await workspaceOf()).drifted, POLL).toEqual(["AGENTS.md"])
 
     const deleted = await service.api("DELETE", `/api/v1/agents/${adopted.body.id}?wait_for=deleted&timeout_ms=60000`)
     expect(deleted.status).toBe(200)

@@ -29,8 +29,8 @@ const FILE_WRITES_IN_FLIGHT = 6
  * fails the step and interrupts the rest; a file the gateway refuses as unsupported is only
  * logged; the hashes of the managed files written are recorded (workspace drift, docs/operations.md
  * §8). An adopted agent's first apply skips `agents.create` and, keeping its files, writes only
- * AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion, the agent's old gateway agent
- * is removed. Idempotent, because a restore re-runs it.
+ * AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
+ * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
  * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, AgentGatewayMissing, SqlError.
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
@@ -48,13 +48,15 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
 
   const batcher = yield* AgentConfigBatcher
   // The session first, then the agent, which exists before anything is written to it.
-  const { files: listed, workspace } = yield* batcher.preparing(
+  const { files: listed, reportedWorkspace } = yield* batcher.preparing(
     target.id,
     gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }).pipe(
       Effect.zipRight(ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId), create: !adopting }))
     )
   )
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
+  // An adopted agent lives where the gateway keeps it; ours at the path of the naming contract (docs/architecture.md §5.1).
+  const workspace = (input.adoption != null ? reportedWorkspace : undefined) ?? workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
 
   const writeWorkspace = Effect.gen(function* () {
     const { token, hash, source } = yield* agentToken(target, input, existing.get("AGENTS.md")?.missing === false)

@@ -16,7 +16,7 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  * a delete, so asking it first would skip re-creating an id deleted moments ago.
  * Idempotent: a restore that re-runs it finds the agent and updates it. An adopted agent's first
  * provision (`create: false`) only waits for the agent it takes over (docs/operations.md §6.2).
- * Output: the file list, and the workspace: for an adoption the one the gateway reports, else the one asked for.
+ * Output: the file list, and the workspace the gateway reports for the agent, if it says.
  */
 export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
   target: GatewayTarget,
@@ -37,6 +37,5 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   // readiness retries for at most `agentReadiness`, so a gateway that never answers shows as a
   // GatewayTimeoutError in the agent's state instead of freezing it.
   const listed = yield* Effect.uninterruptible(agent.create === false ? ready : Effect.zipRight(create, ready))
-  const adopted = agent.create === false && typeof listed.workspace === "string" ? listed.workspace : undefined
-  return { files: listed.files, workspace: adopted ?? agent.workspace }
+  return { files: listed.files, reportedWorkspace: typeof listed.workspace === "string" ? listed.workspace : undefined }
 })
