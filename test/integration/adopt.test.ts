@@ -84,9 +84,13 @@ describe.skipIf(gateway === null)("adopting an agent created directly on a real 
     await expect.poll(workspaceOf, POLL).not.toBeNull()
     expect((await workspaceOf()).drifted).toEqual([])
     expect((await raw.call("agents.files.set", { agentId: gatewayAgentId, name: "AGENTS.md", content: `${(await fileOn("AGENTS.md")) ?? ""}\nEdited by hand.\n` })).ok).toBe(true)
+    const edited = Date.now()
     await expect.poll(async () => (await workspaceOf()).drifted, POLL).toEqual(["AGENTS.md"])
+    console.log(`[measure] out-of-band edit → drift shown (checks every 1 s): ${Date.now() - edited} ms`)
 
+    const deleting = Date.now()
     const deleted = await service.api("DELETE", `/api/v1/agents/${adopted.body.id}?wait_for=deleted&timeout_ms=60000`)
     expect(deleted.status).toBe(200)
+    console.log(`[measure] delete of the adopted agent on the real gateway: ${Date.now() - deleting} ms`)
   })
 })
