@@ -1,6 +1,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
+import { type AgentCreationRefused, CREATION_REFUSED_STATUS } from "../agents/AgentCreationRefused.ts"
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import type { CoordinationRefused, SoulReadFailed } from "../coordination/CoordinationErrors.ts"
 import type { GatewayDeleting, GatewayNameTaken, GatewayNotFound } from "../fleet/GatewayAdmin.ts"
@@ -18,6 +19,7 @@ const retryLater = (detail: string, seconds: number) =>
 
 /** The domain errors a handler may leave to the mapper, by the answer they become. */
 type DomainError =
+  | AgentCreationRefused
   | GatewayNotFound
   | GatewayNameTaken
   | GatewayDeleting
@@ -49,6 +51,8 @@ const COORDINATION_STATUS = { forbidden: 403, not_found: 404, invalid: 422, conf
 /** A domain error's status and `detail` (never a secret). */
 const domainAnswer = (error: DomainError): readonly [number, string] => {
   switch (error._tag) {
+    case "AgentCreationRefused":
+      return [CREATION_REFUSED_STATUS[error.reason], error.detail]
     case "GatewayNotFound":
     case "SyncGatewayNotFound":
       return [404, "gateway not found"]

@@ -4,7 +4,7 @@ import { AgentRepo } from "../../store/AgentRepo.ts"
 import type { BoardRow } from "../../store/BoardRepo.ts"
 import { isUniqueViolation } from "../../store/sqlErrors.ts"
 import { notFound } from "../../http/ApiError.ts"
-import { createAgent } from "./createAgent.ts"
+import { createAgent } from "../createAgent.ts"
 
 /** A lead's identity unless the operator gives one. */
 export const LEAD_PROFILE = { role: "Board Lead", communication_style: "direct, concise, decisive", emoji: ":compass:" }
@@ -20,7 +20,7 @@ export interface LeadFields {
  * The board's lead, created if it has none (docs/operations.md §6.1, §6.2;
  * `POST /api/v1/boards/{id}/lead` and the main agent's lead message): provisioned by its actor.
  * An existing lead is returned as it is. Two concurrent ensures converge on one lead.
- * Output: the lead's read model and whether this call created it. Errors: ApiError (409 name
+ * Output: the lead's read model and whether this call created it. Errors: AgentCreationRefused (409 name
  * taken or gateway being deleted), SqlError, AgentPersistTimeout.
  */
 export const ensureBoardLead = (board: BoardRow, fields: LeadFields = {}) =>
@@ -38,7 +38,7 @@ export const ensureBoardLead = (board: BoardRow, fields: LeadFields = {}) =>
           Effect.map((agentId) => ({ agentId, created: true })),
           // The loser of a race answers with the winner's lead.
           Effect.catchIf(
-            (error) => (error._tag === "SqlError" && isUniqueViolation(error)) || (error._tag === "ApiError" && error.status === 409),
+            (error) => (error._tag === "SqlError" && isUniqueViolation(error)) || (error._tag === "AgentCreationRefused" && error.reason !== "gateway_missing"),
             (error) => Effect.flatMap(repo.leadOf(board.id), (winner) => (Option.isSome(winner) ? Effect.succeed({ agentId: winner.value, created: false }) : Effect.fail(error)))
           )
         )
