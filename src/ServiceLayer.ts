@@ -23,6 +23,7 @@ import { MessageLedgerLive } from "./messages/MessageLedger.ts"
 import { ActivityRepoLive } from "./store/ActivityRepo.ts"
 import { AgentApiKeyRepoLive } from "./store/AgentApiKeyRepo.ts"
 import { AgentRepoLive } from "./store/AgentRepo.ts"
+import { WorkspaceHashesLive } from "./store/WorkspaceHashes.ts"
 import { BoardMemoryRepoLive } from "./store/BoardMemoryRepo.ts"
 import { BoardOnboardingRepoLive } from "./store/BoardOnboardingRepo.ts"
 import { BoardRepoLive } from "./store/BoardRepo.ts"
@@ -37,13 +38,14 @@ import { SyncJobsLive } from "./sync/SyncJobs.ts"
 import { AgentChangeFeedLive, AgentStreamsDrainLive } from "./streams/AgentChangeFeed.ts"
 import { TracingLive } from "./observability/tracing.ts"
 import { LivenessWatchersLive } from "./liveness/LivenessWatchersLive.ts"
+import { WorkspaceDriftLive } from "./liveness/WorkspaceDriftLive.ts"
 
 export const CLIENT_VERSION = "0.1.0"
 
 /** The SQL client, with migrations applied before anything else can use it. */
 const DatabaseLive = Layer.provideMerge(MigrationsLive, SqlLive)
 
-const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive, TransitionRepoLive, InboxRepoLive, AgentApiKeyRepoLive, MessageRepoLive, BoardMemoryRepoLive, BoardOnboardingRepoLive)
+const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive, TransitionRepoLive, InboxRepoLive, AgentApiKeyRepoLive, MessageRepoLive, BoardMemoryRepoLive, BoardOnboardingRepoLive, WorkspaceHashesLive)
 
 const GatewayLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
@@ -66,7 +68,8 @@ const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentCo
 export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(GatewayEntityLive),
-  // Per-gateway programs the gateway's owner runs beside its actors: the liveness watcher.
+  // Per-gateway programs the gateway's owner runs beside its actors: the liveness watcher, then the workspace-drift check.
+  Layer.provideMerge(WorkspaceDriftLive),
   Layer.provideMerge(LivenessWatchersLive),
   Layer.provideMerge(RoutedAgentSystemLive),
   Layer.provideMerge(LocalAgentsLive),

@@ -9,13 +9,13 @@ import type {
   DeadlineInput,
   LifecycleAction,
   RemoveInput,
-  StepError,
   WakeInput
 } from "./agentTypes.ts"
+import { checkinUpdates, extendsCheckin } from "./checkin.ts"
 import { deadlineInput, identityOf } from "./invokeInputs.ts"
-import { heartbeatMismatchOf, judge, judgedCauses, livenessOf, nextJudgmentAt, NO_DEADLINE, recordSignal } from "./liveness.ts"
+import { NO_DEADLINE } from "./liveness.ts"
+import { livenessGuards, livenessUpdates as live } from "./livenessActions.ts"
 import { offlineSignals, onlineSignals, recordEverywhere } from "./livenessTransitions.ts"
-import type { LivenessEvent, LivenessState, OfflineCause } from "./livenessTypes.ts"
 import { lifecycleStates } from "./lifecycleStates.ts"
 import { retryDelayMs } from "./retryDelay.ts"
 
@@ -51,35 +51,6 @@ export const wallClockDeadline = fromCallback<AgentEvent, DeadlineInput>(({ inpu
   timer = setTimeout(arm, 0)
   return () => clearTimeout(timer)
 })
-
-const isLivenessEvent = (event: AgentEvent): event is LivenessEvent => event.type.startsWith("gateway.")
-
-/** The context after a gateway signal is recorded (what a guard judges). */
-const withSignal = (context: AgentContext, event: AgentEvent): AgentContext =>
-  isLivenessEvent(event) ? { ...context, liveness: recordSignal(context, event) } : context
-
-/** The offline cause of an agent; a snapshot from before causes existed is read from its reason. */
-const causeOf = (context: AgentContext): OfflineCause | null =>
-  livenessOf(context).offlineCause ?? (context.offlineReason?.startsWith("no heartbeat for") === true ? "silent" : null)
-
-const withCause = (liveness: LivenessState, offlineCause: OfflineCause | null): LivenessState => ({ ...liveness, offlineCause })
-
-/** The agent's own curl-back is activity too, and proves its model turns work (failed runs are over). */
-const curledBack = (liveness: LivenessState, at: number): LivenessState => {
-  const recovered = liveness.failedRuns === 0 ? liveness : { ...liveness, failedRuns: 0 }
-  return recovered.lastActivityAt !== null && recovered.lastActivityAt > at ? recovered : { ...recovered, lastActivityAt: at, lastActivitySource: "curl-back" }
-}
-
-/** An update starts: the heartbeat read before it no longer says anything of what we will set. */
-const unjudged = (liveness: LivenessState): LivenessState => ({ ...liveness, heartbeat: null, heartbeatMismatch: null, offlineCause: null })
-
-/** After an apply: the agent exists on the gateway, and its effective heartbeat is what the apply read back. */
-const appliedLiveness = (context: AgentContext, effective: ApplyOutput["effectiveHeartbeat"], at: number): LivenessState => {
-  const liveness = { ...livenessOf(context), missingSince: null }
-  if (effective === undefined || effective === null) return liveness
-  const heartbeat = { ...effective, at }
-  return { ...liveness, heartbeat, heartbeatMismatch: heartbeatMismatchOf(context.spec.heartbeat, heartbeat) }
-}
 
 const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest, "action">>): ApplyRequest => ({
   action,
@@ -120,42 +91,22 @@ export const agentMachine = setup({
       (event.identity.gatewayAgentId !== context.gatewayAgentId || event.identity.boardId !== context.boardId || event.identity.role !== context.role),
     isWantedUpdate: ({ event }) =>
       event.type === "agent.update" && (event.force === true || Object.keys(event.changes).length > 0),
-    signalJudgedOffline: ({ context, event }) => judge(withSignal(context, event), event.at) !== null,
-    signalJudgedLive: ({ context, event }) => {
-      const cause = causeOf(context)
-      return cause !== null && judgedCauses.has(cause) && judge(withSignal(context, event), event.at) === null
-    },
-    judgedOffline: ({ context, event }) => judge(context, event.at) !== null,
-    // A curl-back proves the agent runs a model turn; it does not bring back an agent whose gateway
-    // is away past its limit, lacks it, or runs another heartbeat.
-    heartbeatJudgedOffline: ({ context, event }) =>
-      judge({ ...context, lastSeenAt: event.at, liveness: curledBack(livenessOf(context), event.at) }, event.at) !== null
+    ...livenessGuards,
+    extendsCheckin
   },
   actions: {
-    recordHeartbeat: assign(({ context, event }) =>
-      event.type === "agent.heartbeat"
-        ? { lastSeenAt: event.at, reportedStatus: event.status ?? null, liveness: curledBack(livenessOf(context), event.at) }
-        : {}
-    ),
-    recordSignal: assign(({ context, event }) => (isLivenessEvent(event) ? { liveness: recordSignal(context, event) } : {})),
-    markJudgedOffline: assign(({ context, event }) => {
-      const judgment = judge(context, event.at)
-      return judgment === null ? {} : { offlineReason: judgment.reason, liveness: withCause(livenessOf(context), judgment.cause), deadline: null }
-    }),
-    rejudgeOffline: assign(({ context, event }) => {
-      const cause = causeOf(context)
-      if (cause === null || !judgedCauses.has(cause)) return {}
-      const judgment = judge(context, event.at)
-      return judgment === null ? {} : { offlineReason: judgment.reason, liveness: withCause(livenessOf(context), judgment.cause) }
-    }),
-    goOnlineFromSignal: assign(({ context }) => ({
-      offlineReason: null,
-      lastError: null,
-      wakeAttempts: 0,
-      liveness: withCause(livenessOf(context), null)
-    })),
-    // A wake's run under way: the check-in it should end in gets a full window from now.
-    extendCheckin: assign(({ context, event }) => ({ deadline: Math.max(context.deadline ?? 0, event.at + context.policy.checkinTimeoutMs) })),
+    recordHeartbeat: assign(live.recordHeartbeat),
+    recordSignal: assign(live.recordSignal),
+    markJudgedOffline: assign(live.markJudgedOffline),
+    rejudgeOffline: assign(live.rejudgeOffline),
+    goOnlineFromSignal: assign(live.goOnlineFromSignal),
+    goOnline: assign(live.goOnline),
+    armOfflineDeadline: assign(live.armOfflineDeadline),
+    armRejudgeDeadline: assign(live.armRejudgeDeadline),
+    markNeverSeen: assign(live.markNeverSeen),
+    markNoCheckin: assign(live.markNoCheckin),
+    acceptWake: assign(checkinUpdates.acceptWake),
+    extendCheckin: assign(checkinUpdates.extendCheckin),
     recordFailure: assign(({ context, event }) =>
       "error" in event ? { lastError: event.error, attempts: context.attempts + 1 } : {}
     ),
@@ -165,33 +116,20 @@ export const agentMachine = setup({
     ),
     clearDeadline: assign({ deadline: null }),
     adoptPolicy: assign(({ context, event }) => (event.type === "system.policy" ? { policy: event.policy } : { policy: context.policy })),
-    acceptApply: assign(({ context, event }) => ({
-      liveness: appliedLiveness(context, event.type === "apply.done" ? event.output.effectiveHeartbeat : undefined, event.at),
+    acceptApply: assign((args) => ({
+      ...live.appliedLiveness(args),
       retired: null,
-      tokenHash: event.type === "apply.done" ? event.output.tokenHash : null,
-      tokenSource: event.type === "apply.done" ? event.output.tokenSource : null,
+      tokenHash: args.event.type === "apply.done" ? args.event.output.tokenHash : null,
+      tokenSource: args.event.type === "apply.done" ? args.event.output.tokenSource : null,
       workspaceSeeded: true,
       attempts: 0,
       wakeAttempts: 0,
       lastError: null
     })),
-    acceptWake: assign(({ context, event }) => ({
-      attempts: 0,
-      wakeAttempts: context.wakeAttempts + 1,
-      deadline: event.at + context.policy.checkinTimeoutMs
-    })),
-    startUpdate: assign(({ context, event }) => {
-      if (event.type === "agent.update") {
-        return {
-          spec: { ...context.spec, ...event.changes },
-          request: requestFor("update", event.options),
-          generation: context.generation + 1,
-          attempts: 0,
-          offlineReason: null,
-          liveness: unjudged(livenessOf(context))
-        }
-      }
-      return { request: requestFor("update"), generation: context.generation + 1, attempts: 0, offlineReason: null, liveness: unjudged(livenessOf(context)) }
+    startUpdate: assign((args) => {
+      const { context, event } = args
+      const changes = event.type === "agent.update" ? { spec: { ...context.spec, ...event.changes }, request: requestFor("update", event.options) } : { request: requestFor("update") }
+      return { ...changes, ...live.unjudged(args), generation: context.generation + 1, attempts: 0 }
     }),
     startConversion: assign(({ context, event }) => {
       if (event.type !== "agent.convert") return {}
@@ -209,28 +147,7 @@ export const agentMachine = setup({
       }
     }),
     markRemovedLocally: assign({ offlineReason: "removed locally; the gateway was not cleaned up (forced delete)" }),
-    retryNow: assign(({ context }) => ({ attempts: 0, generation: context.generation + 1, deadline: null })),
-    goOnline: assign(({ context, event }) => ({
-      liveness: withCause(event.type === "agent.heartbeat" ? curledBack(livenessOf(context), event.at) : livenessOf(context), null),
-      lastSeenAt: event.type === "agent.heartbeat" ? event.at : context.lastSeenAt,
-      reportedStatus: event.type === "agent.heartbeat" ? (event.status ?? null) : context.reportedStatus,
-      offlineReason: null,
-      lastError: null,
-      wakeAttempts: 0
-    })),
-    // The next instant the liveness judgment can change by itself (silence, the unreachable limit), or none.
-    armOfflineDeadline: assign(({ context }) => ({ deadline: nextJudgmentAt(context) })),
-    // Offline, not `updating.awaiting`: a sync must not leave agents showing as updating (docs/operations.md §6.4); agent.retry wakes it.
-    markNeverSeen: assign(({ context }) => ({
-      offlineReason: "no heartbeat yet; its files were applied without a wake (agent.retry wakes it)",
-      liveness: withCause(livenessOf(context), "never_seen"),
-      deadline: null
-    })),
-    markNoCheckin: assign(({ context }) => ({
-      offlineReason: `did not check in after wake (${context.wakeAttempts} wakes)`,
-      liveness: withCause(livenessOf(context), "no_checkin"),
-      deadline: null
-    }))
+    retryNow: assign(({ context }) => ({ attempts: 0, generation: context.generation + 1, deadline: null }))
   }
 }).createMachine({
   id: "agent",
@@ -280,9 +197,13 @@ export const agentMachine = setup({
       }
     },
     offline: {
+      entry: "armRejudgeDeadline",
+      // Parked at "never" unless the gateway is away and its limit would change the reason.
+      invoke: { src: "deadline", input: ({ context }) => ({ at: context.deadline ?? NO_DEADLINE }) },
       on: {
+        "deadline.reached": { target: "offline", reenter: true, actions: "rejudgeOffline" },
         "agent.heartbeat": [
-          { guard: "heartbeatJudgedOffline", actions: ["recordHeartbeat", "rejudgeOffline"] },
+          { guard: "heartbeatJudgedOffline", target: "offline", reenter: true, actions: ["recordHeartbeat", "rejudgeOffline"] },
           { target: "online", actions: "goOnline" }
         ],
         "agent.retry": { target: "updating", actions: "startUpdate" },

@@ -62,6 +62,15 @@ export interface AgentIdentity {
 
 export type LifecycleAction = "provision" | "update"
 
+/**
+ * An agent taken over from its gateway instead of created (`POST /gateways/{id}/agents/adopt`,
+ * docs/operations.md §6.2): its first provision skips `agents.create` and, unless `keepFiles` is
+ * false, writes only AGENTS.md. Absent for created agents and in older snapshots.
+ */
+export interface Adoption {
+  readonly keepFiles: boolean
+}
+
 /** The options of the apply currently wanted (provision, PATCH, retry, template sync). */
 export interface ApplyRequest {
   readonly action: LifecycleAction
@@ -118,16 +127,23 @@ export interface AgentContext extends AgentIdentity {
   readonly workspaceSeeded: boolean
   /** Epoch ms at which the current waiter fires (retry, check-in or offline), if any. */
   readonly deadline: number | null
+  /**
+   * Epoch ms past which runs no longer extend the check-in deadline of the current wake
+   * (machines/agent/checkin.ts). Absent in older snapshots: the deadline is the limit.
+   */
+  readonly checkinLimit?: number | null | undefined
   readonly offlineReason: string | null
   /** Set by a conversion until the apply under the new identity has removed the old one. Absent in older snapshots. */
   readonly retired?: RetiredIdentity | null | undefined
   /** What the gateway's own signals say (docs/operations.md §8). Absent in older snapshots: no signal yet. */
   readonly liveness?: LivenessState | undefined
+  readonly adoption?: Adoption | undefined
 }
 
 export interface AgentInput extends AgentIdentity {
   readonly spec: AgentSpec
   readonly policy: AgentPolicy
+  readonly adoption?: Adoption | undefined
 }
 
 export type AgentUpdateChanges = Partial<AgentSpec>
@@ -176,6 +192,8 @@ export interface ApplyInput extends AgentIdentity {
   readonly tokenHash: string | null
   /** The gateway agent to remove once this apply has succeeded (after a conversion). */
   readonly retired: RetiredIdentity | null
+  /** Set for an adopted agent (see `Adoption`); absent or null for a created one. */
+  readonly adoption?: Adoption | null | undefined
 }
 
 /**

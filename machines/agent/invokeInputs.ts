@@ -13,7 +13,8 @@ export const applyInput = ({ context }: { context: AgentContext }): ApplyInput =
   generation: context.generation,
   workspaceSeeded: context.workspaceSeeded,
   tokenHash: context.tokenHash,
-  retired: context.retired ?? null
+  retired: context.retired ?? null,
+  adoption: context.adoption ?? null
 })
 
 /** The agent's fixed gateway identity, as every side-effect actor receives it. */

@@ -60,8 +60,12 @@ export function lifecycleStates() {
         invoke: { src: "deadline" as const, input: deadlineInput },
         on: {
           "agent.heartbeat": { target: "#agent.online", actions: "goOnline" as const },
-          // The wake's run is under way on the gateway: its check-in gets a full window from now.
-          "gateway.run.started": { target: "awaiting", reenter: true, actions: ["recordSignal", "extendCheckin"] as const },
+          // The wake's run is under way on the gateway: its check-in gets a full window from now,
+          // within the wake's limit (machines/agent/checkin.ts); past it the run is only recorded.
+          "gateway.run.started": [
+            { guard: "extendsCheckin" as const, target: "awaiting", reenter: true, actions: ["recordSignal", "extendCheckin"] as const },
+            { actions: "recordSignal" as const }
+          ],
           "deadline.reached": [
             { guard: "hasWakesLeft" as const, target: "waking" },
             { target: "#agent.offline", actions: "markNoCheckin" as const }

@@ -102,10 +102,12 @@ export const judge = (context: AgentContext, at: number): OfflineJudgment | null
   if (liveness.failedRuns >= maxFailedRuns) {
     return { cause: "runs_failing", reason: `runs failing (${liveness.failedRuns} in a row): ${liveness.lastRun?.error ?? "unknown error"}` }
   }
-  // While the gateway is away its silence says nothing of the agent: the unreachable limit decides.
-  if (liveness.gatewayReachable && expectsHeartbeats(context)) {
+  // While the gateway is away its silence says nothing of the agent: silence counts up to the loss
+  // (an agent silent before it stays so), and the unreachable limit decides the rest.
+  if (expectsHeartbeats(context)) {
     const limit = silenceLimitMs(context)
-    if (at - silenceFrom(context) >= limit) {
+    const until = liveness.gatewayReachable ? at : (liveness.gatewayLostAt ?? at)
+    if (until - silenceFrom(context) >= limit) {
       const what = liveness.lastActivitySource === null || liveness.lastActivitySource === "curl-back" ? "heartbeat" : "heartbeat or gateway activity"
       return { cause: "silent", reason: `no ${what} for ${seconds(limit)} s` }
     }
@@ -113,16 +115,17 @@ export const judge = (context: AgentContext, at: number): OfflineJudgment | null
   return null
 }
 
+/** While the gateway is unreachable: the instant its agents are judged "gateway unreachable"; else null. */
+export const unreachableLimitAt = (context: AgentContext): number | null => {
+  const liveness = livenessOf(context)
+  return !liveness.gatewayReachable && liveness.gatewayLostAt !== null ? liveness.gatewayLostAt + policyValue(context.policy, "gatewayLostAfterMs") : null
+}
+
 /** When the judgment can next change by itself (silence or the unreachable limit), or null. */
 export const nextJudgmentAt = (context: AgentContext): number | null => {
-  const liveness = livenessOf(context)
-  const instants: number[] = []
-  if (!liveness.gatewayReachable && liveness.gatewayLostAt !== null) {
-    instants.push(liveness.gatewayLostAt + policyValue(context.policy, "gatewayLostAfterMs"))
-  } else if (expectsHeartbeats(context)) {
-    instants.push(silenceFrom(context) + silenceLimitMs(context))
-  }
-  return instants.length === 0 ? null : Math.min(...instants)
+  const unreachableAt = unreachableLimitAt(context)
+  if (unreachableAt !== null) return unreachableAt
+  return expectsHeartbeats(context) ? silenceFrom(context) + silenceLimitMs(context) : null
 }
 
 const activity = (liveness: LivenessState, at: number, source: SignalSource): LivenessState =>

@@ -20,11 +20,12 @@ export const onlineSignals = () => ({
 
 /**
  * Offline: when the missing signal returns (and nothing else is missing) the agent is online
- * again by itself; while it is still judged offline the reason follows the current judgment.
+ * again by itself; while it is still judged offline the reason follows the current judgment, and
+ * re-entering re-arms the waiter for the gateway's unreachable limit.
  */
 export const offlineSignals = () => ({
   "gateway.*": [
     { guard: "signalJudgedLive" as const, target: "#agent.online", actions: ["recordSignal", "goOnlineFromSignal"] as const },
-    { actions: ["recordSignal", "rejudgeOffline"] as const }
+    { target: "#agent.offline", reenter: true, actions: ["recordSignal", "rejudgeOffline"] as const }
   ]
 })

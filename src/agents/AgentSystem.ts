@@ -23,6 +23,11 @@ export interface NewAgentRequest {
   readonly spec: AgentSpec
   /** Refuse (BoardFull) when the board already has this many live workers: a lead's creates (docs/operations.md §6.2). */
   readonly workerCap?: number | undefined
+  /**
+   * Take over `gatewayAgentId`, which already exists on the gateway, instead of creating one
+   * (docs/operations.md §6.2 "Adopt"): the actor gets that id and its session key.
+   */
+  readonly adopt?: { readonly gatewayAgentId: string; readonly keepFiles: boolean } | undefined
 }
 
 export interface AgentSystemShape {

@@ -12,6 +12,7 @@ import { BoardRepo } from "../store/BoardRepo.ts"
 import { TaskRepo } from "../store/TaskRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { TransitionRepo } from "../store/TransitionRepo.ts"
+import { WorkspaceHashes } from "../store/WorkspaceHashes.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
 import { livenessPolicy } from "./livenessPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
@@ -78,7 +79,7 @@ export const LocalAgentsLive = Layer.scoped(
   LocalAgents,
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<
-      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient | GroupCommit
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient | GroupCommit | WorkspaceHashes
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo
@@ -198,8 +199,9 @@ export const LocalAgentsLive = Layer.scoped(
           }
           creatingFor(request.gatewayId, 1)
           yield* Effect.addFinalizer(() => Effect.sync(() => creatingFor(request.gatewayId, -1)))
-          const gatewayAgentId = gatewayAgentIdFor(request.role, request)
-          const input: AgentInput = { ...request, gatewayAgentId, sessionKey: sessionKeyFor(gatewayAgentId), policy: policy() }
+          const { adopt, ...rest } = request
+          const gatewayAgentId = adopt?.gatewayAgentId ?? gatewayAgentIdFor(request.role, request)
+          const input: AgentInput = { ...rest, gatewayAgentId, sessionKey: sessionKeyFor(gatewayAgentId), policy: policy(), ...(adopt === undefined ? {} : { adoption: { keepFiles: adopt.keepFiles } }) }
           const actor = createActor(logic, { input })
           const initial = actor.getSnapshot()
           const inserted = yield* repo.insert({

@@ -1,7 +1,7 @@
 import { Effect, Option } from "effect"
 import type { HeartbeatConfig, IdentityProfile } from "../../machines/agent/agentTypes.ts"
 import { AgentNotFound } from "../agents/AgentSystemErrors.ts"
-import { createAgent } from "../agents/http/createAgent.ts"
+import { createAgent } from "../agents/createAgent.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
 
@@ -20,8 +20,8 @@ export interface LeadFields {
  * `POST /api/v1/boards/{id}/lead` and the main agent's lead message): provisioned by its actor.
  * An existing lead is returned as it is. Two concurrent ensures converge on one lead: a create
  * that fails while another lead now exists answers with that lead (the winner of the race).
- * Output: the lead's read model and whether this call created it. Errors: the create's (name
- * taken, gateway being deleted), AgentNotFound (the lead was deleted meanwhile), SqlError,
+ * Output: the lead's read model and whether this call created it. Errors: AgentCreationRefused
+ * (name taken, gateway being deleted), AgentNotFound (the lead was deleted meanwhile), SqlError,
  * AgentPersistTimeout.
  */
 export const ensureBoardLead = Effect.fn("Boards.ensureLead")(function* (board: BoardRow, fields: LeadFields = {}) {

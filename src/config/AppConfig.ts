@@ -42,6 +42,12 @@ export interface AppConfigShape {
   readonly livenessProbeMs: number
   /** How often each gateway's `agents.list` is compared with our agents, ms (`SWITCHYARD_RECONCILE_MS`, default 60 s). */
   readonly reconcileMs: number
+  /**
+   * How often each gateway's owner compares its agents' managed workspace files with what it last
+   * wrote, ms (`SWITCHYARD_WORKSPACE_CHECK_MS`, default 10 min; 0 turns the check off, as in
+   * `AppConfigTest`; docs/operations.md §8 "Workspace drift").
+   */
+  readonly workspaceCheckMs: number
   /** Whether each gateway gets a liveness watcher (`SWITCHYARD_LIVENESS_WATCHERS`, default true; off in `AppConfigTest`). */
   readonly livenessWatchers: boolean
   /** Wakes without a check-in before offline (`SWITCHYARD_MAX_WAKE_ATTEMPTS`, default 3). */
@@ -134,6 +140,10 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   livenessProbeMs: positive("SWITCHYARD_LIVENESS_PROBE_MS", 15_000),
   reconcileMs: positive("SWITCHYARD_RECONCILE_MS", 60_000),
   livenessWatchers: Config.boolean("SWITCHYARD_LIVENESS_WATCHERS").pipe(Config.withDefault(true)),
+  workspaceCheckMs: Config.integer("SWITCHYARD_WORKSPACE_CHECK_MS").pipe(
+    Config.withDefault(600_000),
+    Config.validate({ message: "SWITCHYARD_WORKSPACE_CHECK_MS must be an integer ≥ 0 (0: off)", validation: (n) => n >= 0 })
+  ),
   maxWakeAttempts: positive("SWITCHYARD_MAX_WAKE_ATTEMPTS", 3),
   maxAttempts: positive("SWITCHYARD_MAX_ATTEMPTS", 5),
   retryBaseMs: positive("SWITCHYARD_RETRY_BASE_MS", 2_000),
@@ -199,6 +209,7 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       livenessProbeMs: 15_000,
       reconcileMs: 60_000,
       livenessWatchers: false,
+      workspaceCheckMs: 0,
       maxWakeAttempts: 3,
       maxAttempts: 5,
       retryBaseMs: 2_000,

@@ -2,6 +2,7 @@ import { HttpServerResponse } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { FieldInvalid, MainAgentTaken } from "../agents/AgentChangeErrors.ts"
+import { type AgentCreationRefused, CREATION_REFUSED_STATUS } from "../agents/AgentCreationRefused.ts"
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import type { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import type { CoordinationRefused, SoulReadFailed } from "../coordination/CoordinationErrors.ts"
@@ -21,6 +22,7 @@ const retryLater = (detail: string, seconds: number) =>
 
 /** The domain errors a handler may leave to the mapper, by the answer they become. */
 type DomainError =
+  | AgentCreationRefused
   | FieldInvalid
   | MainAgentTaken
   | IdempotencyConflict
@@ -51,6 +53,8 @@ const COORDINATION_STATUS = { forbidden: 403, not_found: 404, invalid: 422, conf
 /** A domain error's status and `detail` (never a secret). */
 const domainAnswer = (error: DomainError): readonly [number, string] => {
   switch (error._tag) {
+    case "AgentCreationRefused":
+      return [CREATION_REFUSED_STATUS[error.reason], error.detail]
     case "GatewayNotFound":
       return [404, "gateway not found"]
     case "SyncGatewayDeleting":

@@ -5,11 +5,12 @@ import { loadGateway } from "../agents/programs/loadGateway.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { CONNECTION_EVENT, GatewayClient, type GatewayEvent, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { HealthResult } from "../gateway/protocol.ts"
-import { gatewayReachable, heartbeatRuns, heartbeatTurnsPerAgentHour } from "../observability/metrics.ts"
+import { gatewayReachable, heartbeatRuns, heartbeatTurnsPerAgentHour, livenessRosterReads } from "../observability/metrics.ts"
 import { GatewayLiveness } from "./GatewayLiveness.ts"
-import { gatewayRoster, looksManaged } from "./gatewayRoster.ts"
+import { gatewayRoster } from "./gatewayRoster.ts"
 import { HeartbeatBudget } from "./HeartbeatBudget.ts"
 import { reconcileAgents } from "./reconcileAgents.ts"
+import { RosterCache } from "./RosterCache.ts"
 import { RunTracker, signalsFromEvent } from "./signalsFromEvent.ts"
 
 /** A watcher's own calls are probes: they get a short timeout, never the lifecycle's. */
@@ -20,7 +21,7 @@ const SESSION_COALESCE_MS = 5_000
 const SLOW_PROBES = 3
 /** How long after a `config.changed` the watcher reconciles `agents.list`. */
 const CONFIG_SETTLE_MS = 1_000
-/** Fewest ms between two roster reloads caused by a signal for an agent not (yet) in it. */
+/** Fewest ms between two roster reads caused by signals for agents not (yet) in it. */
 const ROSTER_RELOAD_MS = 5_000
 
 /** What a gateway lacking a method or event costs (docs/operations.md §8). */
@@ -50,26 +51,48 @@ export const watchGateway = (gatewayId: string) =>
     const { target } = yield* loadGateway(gatewayId)
     const runs = new RunTracker()
     const budget = new HeartbeatBudget(yield* Clock.currentTimeMillis)
-    let roster = new Map<string, string>()
-    let rosterLoadedAt = 0
+    const roster = new RosterCache(ROSTER_RELOAD_MS)
     let reachable: boolean | null = null
     let reconcileSoon = false
     const rounds = yield* Effect.makeSemaphore(1)
     const labels = { gateway_id: gatewayId }
     const probeOptions = { timeoutMs: Math.min(config.gatewayCallTimeoutMs, PROBE_TIMEOUT_MS) }
 
-    const unknownTried = new Set<string>()
-    const reloadRoster = Effect.gen(function* () {
-      roster = yield* gatewayRoster(gatewayId)
-      rosterLoadedAt = yield* Clock.currentTimeMillis
-      unknownTried.clear()
-    }).pipe(Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its agents failed: ${error.message}`)))
+    const reloadRoster = (cause: "reconcile" | "signal") =>
+      Effect.gen(function* () {
+        livenessRosterReads.inc({ ...labels, cause })
+        const read = yield* gatewayRoster(gatewayId)
+        roster.replace(read, yield* Clock.currentTimeMillis)
+      }).pipe(Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its agents failed: ${error.message}`)))
+
+    /**
+     * Our agent for a signal's gateway agent id. One not in the roster may be a worker created
+     * since it was read (its wake's run comes within a second): its actor, local beside the
+     * gateway's watcher, says so without a read (`mc-<agent id>`, docs/architecture.md §5.1).
+     * Otherwise the roster is read again, boundedly (RosterCache): a flood of signals from
+     * orphans costs at most one read per ROSTER_RELOAD_MS.
+     */
+    const agentIdFor = (gatewayAgentId: string, now: number) =>
+      Effect.gen(function* () {
+        const known = roster.agentIdOf(gatewayAgentId)
+        if (known !== undefined) return known
+        const local = gatewayAgentId.startsWith("mc-") ? system.snapshot(gatewayAgentId.slice(3))?.context : undefined
+        if (local !== undefined && local.gatewayId === gatewayId && local.gatewayAgentId === gatewayAgentId) {
+          roster.add(gatewayAgentId, local.agentId)
+          return local.agentId
+        }
+        if (!roster.shouldReload(gatewayAgentId, now)) return undefined
+        yield* reloadRoster("signal")
+        const found = roster.agentIdOf(gatewayAgentId)
+        if (found === undefined) roster.markAbsent(gatewayAgentId)
+        return found
+      })
 
     const send = (agentId: string, event: LivenessEvent) => Effect.ignore(system.send(agentId, event))
     const snapshotLiveness = (agentId: string) => system.snapshot(agentId)?.context.liveness
     /** Sends to every agent of the gateway whose snapshot `needs` it (a repeated signal would only cost a write). */
     const sendToAll = (needs: (agentId: string) => boolean, make: (at: number) => LivenessEvent) =>
-      Effect.forEach([...roster.values()].filter(needs), (agentId) => Effect.flatMap(Clock.currentTimeMillis, (at) => send(agentId, make(at))), {
+      Effect.forEach([...roster.roster.values()].filter(needs), (agentId) => Effect.flatMap(Clock.currentTimeMillis, (at) => send(agentId, make(at))), {
         concurrency: 16,
         discard: true
       })
@@ -108,7 +131,7 @@ export const watchGateway = (gatewayId: string) =>
         // A pushed `health` is the gateway's cached sample: older than what the agent knows, it says nothing.
         const at = health.data.ts ?? (yield* Clock.currentTimeMillis)
         for (const entry of health.data.agents ?? []) {
-          const agentId = roster.get(entry.agentId)
+          const agentId = roster.agentIdOf(entry.agentId)
           const heartbeat = entry.heartbeat
           if (agentId === undefined || heartbeat === undefined) continue
           const known = snapshotLiveness(agentId)?.heartbeat
@@ -143,9 +166,9 @@ export const watchGateway = (gatewayId: string) =>
 
     const reconcile = Effect.gen(function* () {
       if (reachable !== true) return
-      yield* reloadRoster
-      yield* reconcileAgents({ gatewayId, target, roster, send, registry })
-      const perAgentHour = budget.perAgentHour(yield* Clock.currentTimeMillis, roster.size)
+      yield* reloadRoster("reconcile")
+      yield* reconcileAgents({ gatewayId, target, roster: roster.roster, send, registry })
+      const perAgentHour = budget.perAgentHour(yield* Clock.currentTimeMillis, roster.roster.size)
       if (perAgentHour !== null) heartbeatTurnsPerAgentHour.set(labels, perAgentHour)
       yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
     })
@@ -204,14 +227,7 @@ export const watchGateway = (gatewayId: string) =>
             budget.record(signal.event.at)
             heartbeatRuns.inc(labels)
           }
-          let agentId = roster.get(signal.gatewayAgentId)
-          // An agent created since the roster was read (its wake's run comes within a second):
-          // read it again, once per unknown id per read, or after a few seconds.
-          if (agentId === undefined && looksManaged(signal.gatewayAgentId) && (!unknownTried.has(signal.gatewayAgentId) || now - rosterLoadedAt > ROSTER_RELOAD_MS)) {
-            yield* reloadRoster
-            agentId = roster.get(signal.gatewayAgentId)
-            if (agentId === undefined) unknownTried.add(signal.gatewayAgentId)
-          }
+          const agentId = yield* agentIdFor(signal.gatewayAgentId, now)
           if (agentId === undefined) continue
           // A run makes several session changes: one within a few seconds of the last activity adds nothing but a write.
           const lastActivityAt = snapshotLiveness(agentId)?.lastActivityAt ?? null
@@ -220,7 +236,7 @@ export const watchGateway = (gatewayId: string) =>
         }
       })
 
-    yield* reloadRoster
+    yield* reloadRoster("reconcile")
     yield* client.events.pipe(
       Stream.filter((event) => event.gatewayId === gatewayId),
       Stream.runForEach(onEvent),

@@ -64,4 +64,10 @@ export const heartbeatTurnsPerAgentHour = gauge(
   ["gateway_id"]
 )
 
+export const livenessRosterReads = counter(
+  "switchyard_liveness_roster_reads_total",
+  "Reads of our agents on a gateway by its liveness watcher, by gateway and cause (reconcile: start and reconciliation; signal: a signal from an agent not in the roster).",
+  ["gateway_id", "cause"]
+)
+
 export const gatewayReachable = gauge("switchyard_gateway_reachable", "1 while the gateway's liveness watcher reaches it, 0 while it does not.", ["gateway_id"])

@@ -3,6 +3,7 @@ import { AgentRepo, type AgentRepoShape } from "../../src/store/AgentRepo.ts"
 import { BoardRepo, type BoardRepoShape, type BoardRow } from "../../src/store/BoardRepo.ts"
 import { GatewayRepo, type GatewayRecord, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
 import { TaskRepo, type TaskRepoShape } from "../../src/store/TaskRepo.ts"
+import { WorkspaceHashesTest } from "../../src/store/WorkspaceHashes.ts"
 import { dieOnUnstubbed } from "../support/testLayer.ts"
 
 /**
@@ -65,5 +66,5 @@ export const makeFakeRepos = (options: { stamp?: () => number } = {}) => {
       releaseAgent: (agentId) => Effect.sync(() => store.released.push(agentId))
     })
   )
-  return { store, layer: Layer.mergeAll(gatewayRepo, boardRepo, agentRepo, taskRepo) }
+  return { store, layer: Layer.mergeAll(gatewayRepo, boardRepo, agentRepo, taskRepo, WorkspaceHashesTest) }
 }

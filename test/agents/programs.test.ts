@@ -20,6 +20,7 @@ import { targetOf, type GatewayRepo } from "../../src/store/GatewayRepo.ts"
 import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
 import { makeFakeRepos, makeGatewayRecord } from "./fakeRepos.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
+import type { WorkspaceHashes } from "../../src/store/WorkspaceHashes.ts"
 
 const AGENT_ID = "7b0c0a4e-0000-4000-8000-000000000001"
 const GATEWAY_AGENT_ID = `mc-${AGENT_ID}`
@@ -52,7 +53,7 @@ const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...iden
 /** Written on every provision (USER.md too, checked on its own below). */
 const PROVISIONED = ["AGENTS.md", "BOOTSTRAP.md", "IDENTITY.md", "MEMORY.md", "SOUL.md"]
 
-type Services = AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo
+type Services = AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | WorkspaceHashes
 
 /**
  * A simulator, the live gateway client pointed at it, `AppConfigTest` and the in-memory repos
@@ -357,7 +358,7 @@ describe("ensureGatewayAgent", () => {
       const { sim, run, target } = yield* harness({ agentReadyDelayMs: 300 })
       const workspace = `${WORKSPACE_ROOT}/workspace-${GATEWAY_AGENT_ID}`
       yield* run(Effect.flatMap(GatewayClient, (client) => client.call(target, "agents.create", { name: GATEWAY_AGENT_ID, workspace })))
-      const files = yield* run(ensureGatewayAgent(target, { gatewayAgentId: GATEWAY_AGENT_ID, workspace }))
+      const { files } = yield* run(ensureGatewayAgent(target, { gatewayAgentId: GATEWAY_AGENT_ID, workspace }))
       expect(sim.countOf("agents.create")).toBe(2)
       expect(files.map((file) => file.name)).toContain("AGENTS.md")
       expect(yield* listedName(run, target)).toBe(GATEWAY_AGENT_ID)

@@ -1,7 +1,7 @@
 import pg from "pg"
 import { describe, expect, it } from "vitest"
-import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
+import { processWithOnlineAgent } from "../support/processWithAgent.ts"
 import { startService, type ServiceProcess } from "../support/serviceProcess.ts"
 import { startGatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 
@@ -30,20 +30,10 @@ describe("a crash while DELETE /agents/{id} is in flight (real process, simulate
     const env = { DATABASE_URL: db.url, SWITCHYARD_CHECKIN_TIMEOUT_MS: "300000", SWITCHYARD_OFFLINE_AFTER_MS: "300000", SWITCHYARD_RETRY_BASE_MS: "200" }
     let service: ServiceProcess | undefined
     try {
-      service = await startService(env)
+      const started = await processWithOnlineAgent(env, simulator, "Doomed")
+      service = started.service
+      const { agent } = started
       const first = service
-      const gateway = await first.api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
-      expect(gateway.status, JSON.stringify(gateway.body)).toBe(201)
-      const board = await first.api("POST", "/api/v1/boards", { name: "Crash", gateway_id: gateway.body.id })
-      expect(board.status).toBe(201)
-      const created = await first.api("POST", "/api/v1/agents", { name: "Doomed", board_id: board.body.id })
-      expect(created.status).toBe(201)
-      const agent = created.body as { id: string; gateway_agent_id: string }
-      await expect.poll(async () => (await first.api("GET", `/api/v1/agents/${agent.id}`)).body.state, { timeout: 30_000, interval: 50 }).toBe("provisioning.awaiting")
-      // The agent checks in, so it is online, as in the field.
-      const token = readAuthToken(simulator.state.files.get(agent.gateway_agent_id)?.get("AGENTS.md") ?? "")
-      const beat = await fetch(`${first.url}/api/v1/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": token ?? "" } })
-      expect(beat.status).toBe(200)
 
       // The crash: SIGKILL as the gateway receives the delete; the gateway then carries it out.
       let killed: Promise<void> | undefined

@@ -121,6 +121,10 @@ const MATRIX: Readonly<Record<string, Row>> = {
   "GET /api/v1/fleet/summary": { who: ADMIN, probe: path("/api/v1/fleet/summary") },
   "GET /api/v1/cluster": { who: ADMIN, probe: path("/api/v1/cluster") },
   "POST /api/v1/agents": { who: only("admin", "lead"), probe: (w) => ({ path: "/api/v1/agents", body: { name: "Ada", board_id: w.boards.board } }) },
+  "POST /api/v1/gateways/:id/agents/adopt": {
+    who: ADMIN,
+    probe: (w) => ({ path: `/api/v1/gateways/${w.missing}/agents/adopt`, body: { gateway_agent_id: "nobody", board_id: w.boards.board, name: "Nobody" } })
+  },
   "GET /api/v1/agents/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}` }) },
   "PATCH /api/v1/agents/:id": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}`, body: { status: "online" } }) },
   "GET /api/v1/agents/:id/activity": { who: ADMIN, probe: (w) => ({ path: `/api/v1/agents/${w.agents.ada.id}/activity` }) },

@@ -37,8 +37,8 @@ describe("machineIndex (the visualiser's reading of the served machine definitio
       "deleting agent.convert",
       "deleting agent.delete",
       "deleting agent.update",
-      "offline agent.heartbeat",
-      "offline gateway.*"
+      "provisioning.awaiting gateway.run.started",
+      "updating.awaiting gateway.run.started"
     ])
   })
 
@@ -62,7 +62,8 @@ describe("machineIndex (the visualiser's reading of the served machine definitio
         "agent.convert[isNewIdentity]→updating",
         "agent.delete→deleting",
         "system.policy→",
-        "gateway.run.started→provisioning.awaiting",
+        "gateway.run.started[extendsCheckin]→provisioning.awaiting",
+        "gateway.run.started→",
         "gateway.*→"
       ].sort()
     )

@@ -108,7 +108,8 @@ describe.skipIf(inject("realGateway") === null)("liveness from a real OpenClaw g
   it("deleting the agent on the gateway behind our back shows it as missing", async () => {
     const agent = await onlineAgent("Doomed")
     const deleteSent = Date.now()
-    expect((await rawCall("agents.delete", { agentId: agent.gatewayAgentId, deleteFiles: true })).ok).toBe(true)
+    const deleted = await rawCall("agents.delete", { agentId: agent.gatewayAgentId, deleteFiles: true })
+    expect(deleted.ok, JSON.stringify(deleted)).toBe(true)
     const deleteAnswered = Date.now()
     const view = await until(() => agentOf(agent.id), (a) => a.liveness?.missing_on_gateway === true, 30_000)
     const shown = Date.now()

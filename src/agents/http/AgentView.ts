@@ -3,6 +3,7 @@ import type { AgentContext, AgentRole } from "../../../machines/agent/agentTypes
 import type { Shape } from "../../http/Endpoint.ts"
 import type { ActivityRow } from "../../store/ActivityRepo.ts"
 import type { AgentRow } from "../../store/AgentRepo.ts"
+import type { WorkspaceCheck } from "../../store/WorkspaceHashes.ts"
 import { AgentLivenessView, livenessView } from "../../liveness/http/LivenessView.ts"
 import { Stamps, stampsOf, time } from "../../http/timestamps.ts"
 
@@ -19,6 +20,13 @@ const StepError = z
     at: z.number().meta({ description: "Epoch ms." })
   })
   .meta({ id: "StepError", description: "The last failure of a lifecycle step." })
+
+const WorkspaceView = z
+  .object({
+    checked_at: time.meta({ description: "When the gateway's copies of the managed files were last compared with what Switchyard wrote." }),
+    drifted: z.array(z.string()).meta({ description: "Managed files that differ (or are missing); a template sync rewrites them.", example: ["SOUL.md"] })
+  })
+  .meta({ id: "WorkspaceDrift", description: "Workspace drift (docs/operations.md §8): null until first checked." })
 
 export const AgentView = z
   .object({
@@ -41,6 +49,7 @@ export const AgentView = z
     identity_template: z.string().nullable(),
     soul_template: z.string().nullable(),
     liveness: AgentLivenessView,
+    workspace: WorkspaceView.nullable().optional().meta({ description: "Workspace drift; in `GET /api/v1/agents` and `GET /api/v1/agents/{id}` only." }),
     version: z.int().meta({ description: "Snapshot version; grows with every transition." }),
     lifecycle: z
       .object({
@@ -100,6 +109,12 @@ export const agentView = (row: AgentRow & { snapshot?: unknown }): Shape<typeof 
     ...stampsOf(row)
   }
 }
+
+/** `agentView` with the agent's last workspace-drift check (null: never checked; docs/operations.md §8). */
+export const agentViewWithWorkspace = (row: AgentRow & { snapshot?: unknown }, check: WorkspaceCheck | null): Shape<typeof AgentView> => ({
+  ...agentView(row),
+  workspace: check === null ? null : { checked_at: check.checkedAt.toISOString(), drifted: [...check.drifted] }
+})
 
 export const ActivityView = z
   .object({

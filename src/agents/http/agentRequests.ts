@@ -30,6 +30,18 @@ const agentFields = {
 /** `board_id` is required of the admin; a lead's agents always go on the lead's own board. */
 export const AgentCreate = z.strictObject({ ...agentFields, board_id: uuid.optional(), is_board_lead: z.boolean().default(false) })
 
+/**
+ * Adopt (docs/operations.md §6.2): an agent that exists on the gateway becomes a worker of
+ * `board_id`. `keep_files` (default true) keeps its workspace files but AGENTS.md.
+ */
+export const AgentAdopt = z.strictObject({
+  gateway_agent_id: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9_-]*$/, "must be a gateway agent id as agents.list shows it (lowercase letters, digits, - and _)"),
+  board_id: uuid,
+  name,
+  keep_files: z.boolean().default(true),
+  heartbeat_config: HeartbeatConfigInput.optional()
+})
+
 /** `ensure lead`: every field optional; what is given is reconciled onto an existing lead. */
 export const LeadEnsure = z.strictObject({
   name: name.optional(),

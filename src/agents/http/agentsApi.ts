@@ -1,6 +1,6 @@
 import { z } from "zod"
 import { IdParams, PageQuery } from "../../http/contract.ts"
-import { AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, WaitQuery } from "./agentRequests.ts"
+import { AgentAdopt, AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, WaitQuery } from "./agentRequests.ts"
 import { adminGet, ALL_AGENTS, answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
 import { ActivityView, AgentView } from "./AgentView.ts"
@@ -51,6 +51,19 @@ export const agentsApi = endpoints({
     body: AgentCreate,
     responses: { 201: agent("Created; provisioning has started (or reached `wait_for`)."), 202: still },
     failures: [400, 404, 409]
+  },
+  adoptAgent: {
+    method: "post",
+    path: "/api/v1/gateways/{id}/agents/adopt",
+    access: { kind: "admin", resource: "gateways" },
+    summary: "Adopt an agent that exists on the gateway",
+    description:
+      "Takes `gateway_agent_id`, an agent already on gateway `{id}` (e.g. an orphan listed by `GET /api/v1/gateways/{id}/liveness`), under management as a worker of `board_id`: no `agents.create`; its workspace files are kept (only AGENTS.md, which carries its token and check-in, is written) unless `keep_files` is false; its heartbeat config is pushed and it is woken as after a create. 404: no such gateway; 422: no such board on it, or no such agent in its `agents.list`, or its default agent; 409: already managed, name taken, gateway being deleted; 502: the gateway could not be asked.",
+    params: IdParams,
+    query: WaitQuery,
+    body: AgentAdopt,
+    responses: { 201: agent("Adopted; provisioning has started (or reached `wait_for`)."), 202: still },
+    failures: [404, 409, 422, 502]
   },
   getAgent: getById("/api/v1/agents/{id}", "agents", "Read an agent", agent("The agent, with `lifecycle` details.")),
   updateAgent: {

@@ -5,14 +5,16 @@ import { reply } from "../../http/Endpoint.ts"
 import { namedBoard, existingAgent } from "../../http/lookups.ts"
 import { serve } from "../../http/serve.ts"
 import { ActivityRepo } from "../../store/ActivityRepo.ts"
-import { AgentRepo } from "../../store/AgentRepo.ts"
+import { AgentRepo, type AgentRow } from "../../store/AgentRepo.ts"
+import { WorkspaceHashes } from "../../store/WorkspaceHashes.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
 import { AgentSystem } from "../AgentSystem.ts"
 import { agentHistory } from "./agentHistory.ts"
 import { agentsApi } from "./agentsApi.ts"
-import { activityView, agentView } from "./AgentView.ts"
+import { activityView, agentView, agentViewWithWorkspace } from "./AgentView.ts"
 import { answerAgent, checkWaitFor, readModelReply, type WaitOptions } from "./answerAgent.ts"
-import { createAgent } from "./createAgent.ts"
+import { createAgent } from "../createAgent.ts"
+import { adoptAgent } from "../../fleet/adoptAgent.ts"
 import { updateAgent } from "./updateAgent.ts"
 
 const forbidden = (detail: string) => new ApiError({ status: 403, detail })
@@ -38,6 +40,13 @@ const lifecycleEvent = <const S extends 200 | 202>(id: string, wait: WaitOptions
     return yield* answerAgent(id, wait, wait.wait_for === undefined ? accepted : 200)
   })
 
+/** The agents' views with their last workspace-drift check (docs/operations.md §8), one query for the page. */
+const withWorkspace = (rows: ReadonlyArray<AgentRow>) =>
+  Effect.map(
+    Effect.flatMap(WorkspaceHashes, (hashes) => hashes.checksOf(rows.map((row) => row.id))),
+    (checks) => rows.map((row) => agentViewWithWorkspace(row, checks.get(row.id) ?? null))
+  )
+
 /** Sends `agent.heartbeat` and answers with the persisted read model. */
 const beat = (agentId: string, status: string | undefined) =>
   Effect.gen(function* () {
@@ -54,10 +63,10 @@ export const agentsHttp = serve(agentsApi, {
       const filter = { boardId: query.board_id, gatewayId: query.gateway_id, status: query.status, state: query.state, q: query.q, problem: query.problem, stuckAfterS: query.stuck_after_s }
       if (query.after !== undefined) {
         const keyset = yield* repo.page({ ...filter, limit: query.limit, after: query.after === "" ? undefined : query.after })
-        return reply(200, { items: keyset.items.map(agentView), limit: query.limit, next: keyset.next })
+        return reply(200, { items: yield* withWorkspace(keyset.items), limit: query.limit, next: keyset.next })
       }
       const page = yield* repo.list({ ...filter, limit: query.limit, offset: query.offset })
-      return reply(200, { items: page.items.map(agentView), total: page.total, limit: query.limit, offset: query.offset })
+      return reply(200, { items: yield* withWorkspace(page.items), total: page.total, limit: query.limit, offset: query.offset })
     }),
   createAgent: ({ caller, query, body }) =>
     Effect.gen(function* () {
@@ -75,7 +84,20 @@ export const agentsHttp = serve(agentsApi, {
       })
       return yield* answerAgent(agentId, query, 201)
     }),
-  getAgent: ({ params }) => Effect.map(existingAgent(params.id), (row) => reply(200, agentView(row))),
+  adoptAgent: ({ params, query, body }) =>
+    Effect.gen(function* () {
+      yield* checkWaitFor(query)
+      const agentId = yield* adoptAgent({
+        gatewayId: params.id,
+        gatewayAgentId: body.gateway_agent_id,
+        boardId: body.board_id,
+        name: body.name,
+        keepFiles: body.keep_files,
+        heartbeat: body.heartbeat_config
+      })
+      return yield* answerAgent(agentId, query, 201)
+    }),
+  getAgent: ({ params }) => Effect.flatMap(existingAgent(params.id), (row) => Effect.map(withWorkspace([row]), (items) => reply(200, items[0]!))),
   updateAgent: ({ params, query, body }) =>
     Effect.gen(function* () {
       yield* checkWaitFor(query)

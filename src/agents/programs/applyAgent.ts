@@ -12,6 +12,7 @@ import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { readEffectiveHeartbeat } from "./readEffectiveHeartbeat.ts"
 import { loadGateway } from "./loadGateway.ts"
+import { recordManagedFiles } from "./recordManagedFiles.ts"
 import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
 /** An agent's workspace file writes in flight at once (it has at most six supported files). */
@@ -26,8 +27,10 @@ const FILE_WRITES_IN_FLIGHT = 6
  * and write every supported file, the writes in flight together (once the workspace has been
  * seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked). The first of these to fail
  * fails the step and interrupts the rest; a file the gateway refuses as unsupported is only
- * logged. Then the session is reset when asked; after a conversion, the agent's old gateway agent
- * is removed. Idempotent, because a restore re-runs it.
+ * logged; the hashes of the managed files written are recorded (workspace drift, docs/operations.md
+ * §8). An adopted agent's first apply skips `agents.create` and, keeping its files, writes only
+ * AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
+ * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
  * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
@@ -39,17 +42,21 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     ],
     { concurrency: 2 }
   )
-  const workspace = workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
+  // An adopted agent's first apply takes over the agent as it is (docs/operations.md §6.2 "Adopt").
+  const adopting = input.adoption != null && !input.workspaceSeeded && input.retired === null
+  const keepFiles = adopting && input.adoption?.keepFiles === true
 
   const batcher = yield* AgentConfigBatcher
   // The session first, then the agent, which exists before anything is written to it.
-  const listed = yield* batcher.preparing(
+  const { files: listed, reportedWorkspace } = yield* batcher.preparing(
     target.id,
     gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }).pipe(
-      Effect.zipRight(ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace }))
+      Effect.zipRight(ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId), create: !adopting }))
     )
   )
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
+  // An adopted agent lives where the gateway keeps it; ours at the path of the naming contract (docs/architecture.md §5.1).
+  const workspace = (input.adoption != null ? reportedWorkspace : undefined) ?? workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
 
   const writeWorkspace = Effect.gen(function* () {
     const { token, hash, source } = yield* agentToken(target, input, existing.get("AGENTS.md")?.missing === false)
@@ -89,23 +96,28 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     const rendered = yield* renderWorkspaceFiles({
       context,
       files: supported,
-      includeBootstrap: shouldIncludeBootstrap({ action: input.request.action, forceBootstrap: input.request.forceBootstrap, existing }),
+      includeBootstrap: !adopting && shouldIncludeBootstrap({ action: input.request.action, forceBootstrap: input.request.forceBootstrap, existing }),
       overrides: { identityTemplate: input.spec.identityTemplate, soulTemplate: input.spec.soulTemplate }
     })
 
     // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
-    const kept = (name: string) => input.workspaceSeeded && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false
-    yield* Effect.forEach(
+    // An adoption that keeps files writes only AGENTS.md: the token and check-in it cannot be managed without.
+    const kept = (name: string) =>
+      (keepFiles && name !== "AGENTS.md") ||
+      (input.workspaceSeeded && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
+    const written = yield* Effect.forEach(
       [...rendered].filter(([name]) => !kept(name)),
       ([name, content]) =>
         gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
+          Effect.as([{ name, content }]),
           Effect.catchIf(
             (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
-            () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
+            () => Effect.as(Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`), [])
           )
         ),
-      { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
+      { concurrency: FILE_WRITES_IN_FLIGHT }
     )
+    yield* recordManagedFiles(input.agentId, written.flat())
     return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
   })
 

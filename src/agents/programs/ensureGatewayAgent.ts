@@ -14,11 +14,13 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  * before the agent is usable (docs/gateway-protocol.md §0.6), so `agents.files.list` is retried on "not found".
  * It always tries `agents.create` ("already exists" means done): `agents.list` lags behind
  * a delete, so asking it first would skip re-creating an id deleted moments ago.
- * Idempotent: a restore that re-runs it finds the agent and updates it.
+ * Idempotent: a restore that re-runs it finds the agent and updates it. An adopted agent's first
+ * provision (`create: false`) only waits for the agent it takes over (docs/operations.md §6.2).
+ * Output: the file list, and the workspace the gateway reports for the agent, if it says.
  */
 export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
   target: GatewayTarget,
-  agent: { gatewayAgentId: string; workspace: string }
+  agent: { gatewayAgentId: string; workspace: string; create?: boolean }
 ) {
   const create = gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
     Effect.catchIf(
@@ -34,6 +36,6 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   // Uninterruptible is not unbounded: every call ends within its timeout (GatewayClient), and
   // readiness retries for at most `agentReadiness`, so a gateway that never answers shows as a
   // GatewayTimeoutError in the agent's state instead of freezing it.
-  const files = yield* Effect.uninterruptible(Effect.zipRight(create, ready))
-  return files.files
+  const listed = yield* Effect.uninterruptible(agent.create === false ? ready : Effect.zipRight(create, ready))
+  return { files: listed.files, reportedWorkspace: typeof listed.workspace === "string" ? listed.workspace : undefined }
 })
