@@ -4,7 +4,8 @@ import type { Method } from "../gateway/protocol.ts"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent } from "../../machines/agent/agentTypes.ts"
 import type { NewAgentRequest } from "../agents/AgentSystem.ts"
-import { LocalAgents } from "../agents/LocalAgents.ts"
+import { AgentPersistTimeout } from "../agents/AgentSystemErrors.ts"
+import { LocalAgents, PERSIST_TIMEOUT_MS } from "../agents/LocalAgents.ts"
 import { GatewayConnectionError } from "../gateway/GatewayError.ts"
 import { GatewayRepo, targetOf } from "../store/GatewayRepo.ts"
 import { clusterTakeovers } from "./clusterMetrics.ts"
@@ -49,14 +50,17 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     for (const program of programs) yield* Effect.forkScoped(program(gatewayId))
 
     const durable = (agentId: string) => local.durableSnapshot(agentId)
+    // One persist timeout for the whole answer (the caller's owner timeout is longer: RoutedAgentSystem).
+    const inTime = (agentId: string) =>
+      Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
     return GatewayEntity.of({
-      Create: ({ payload }) =>
-        local.create(payload.request as NewAgentRequest).pipe(
-          Effect.zipRight(durable((payload.request as NewAgentRequest).agentId)),
-          Effect.mapError(toRemoteFailure)
-        ),
-      Send: ({ payload }) => local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(Effect.zipRight(durable(payload.agentId)), Effect.mapError(toRemoteFailure)),
-      Snapshot: ({ payload }) => durable(payload.agentId).pipe(Effect.mapError(toRemoteFailure)),
+      Create: ({ payload }) => {
+        const request = payload.request as NewAgentRequest
+        return local.create(request).pipe(Effect.zipRight(durable(request.agentId)), inTime(request.agentId), Effect.mapError(toRemoteFailure))
+      },
+      Send: ({ payload }) =>
+        local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(Effect.zipRight(durable(payload.agentId)), inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
+      Snapshot: ({ payload }) => durable(payload.agentId).pipe(inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
       Call: ({ payload }) =>
         Effect.gen(function* () {
           const gateway = yield* repo.get(gatewayId)
