@@ -30,6 +30,7 @@ import { liveGatewayPage, type GatewayRowCursor } from "./gatewayAgentRows.ts"
 import { liveAgentRow } from "./liveAgentRow.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
+import { stopActors } from "./stopActors.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
 /**
@@ -173,27 +174,7 @@ export const LocalAgentsLive = Layer.scoped(
         Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
       )
 
-    // Stopping actors: their programs end (an agents.create already sent runs to usable), and
-    // their last snapshots reach the database while it is still there. Each wait is bounded: a
-    // dead gateway or database must not hold the process (or the shard).
-    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) =>
-      Effect.gen(function* () {
-        for (const [agentId, entry] of stopping) {
-          entry.actor.stop()
-          if (entries.get(agentId) === entry) entries.delete(agentId)
-        }
-        const fibers = stopping.flatMap(([agentId]) => {
-          const fiber = lanes.get(agentId)
-          return fiber === undefined ? [] : [fiber]
-        })
-        yield* Effect.forEach(fibers, (fiber) => Fiber.await(fiber), { discard: true, concurrency: "unbounded" }).pipe(Effect.timeout("10 seconds"), Effect.ignore)
-        yield* Effect.forEach(stopping, ([, entry]) => Effect.ignore(entry.writer.awaitPersisted(entry.writer.version)), { discard: true, concurrency: "unbounded" }).pipe(
-          Effect.timeout("5 seconds"),
-          Effect.ignore
-        )
-        // No write after this: the next owner's versions must not meet a late one of ours.
-        yield* Effect.forEach(stopping, ([, entry]) => entry.writer.close(), { discard: true, concurrency: "unbounded" }).pipe(Effect.provide(runtime))
-      })
+    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
     /** Starts the actor of one stored row; false (recorded in `failures`) if it cannot be restored. */
