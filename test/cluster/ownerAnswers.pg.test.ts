@@ -1,4 +1,8 @@
+import { Exit } from "effect"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { PERSIST_TIMEOUT_MS } from "../../src/agents/LocalAgents.ts"
+import { OWNER_TIMEOUT_MS } from "../../src/cluster/RoutedAgentSystem.ts"
 import { poll } from "../support/cluster/poll.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../support/inProcessService.ts"
@@ -7,9 +11,11 @@ import { startGatewaySimulator, type GatewaySimulator } from "../support/simulat
 /** Watchers on, probing every half second, so a watcher on an old address would show at once. */
 const config = { livenessWatchers: true, livenessProbeMs: 500, checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 }
 
-// A gateway's liveness watcher runs on its owner; any instance reads it, and a new address or
-// token restarts it there (docs/architecture.md §11, docs/operations.md §8).
-describe("a gateway's watcher, from any runner (two in-process runners, simulated gateways)", () => {
+// What a gateway's owner answers for any runner: its liveness watcher's status (and a new address
+// or token restarts the watcher there), and its own typed errors, such as a slow database's
+// AgentPersistTimeout, before the routing runner gives up on it (docs/architecture.md §11,
+// docs/operations.md §7.3, §8).
+describe("the gateway's owner answers for any runner (two in-process runners, simulated gateways)", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>
   let a: InProcessService
   let b: InProcessService
@@ -68,4 +74,31 @@ describe("a gateway's watcher, from any runner (two in-process runners, simulate
     expect(before.connectionsOpened).toBe(opened)
     expect((await other.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body).toMatchObject({ gateway_id: gatewayId, reachable: true })
   })
+
+  it("an event routed to an owner slowed by the database answers the owner's AgentPersistTimeout (accepted, not saved yet), within the owner timeout", async () => {
+    expect(OWNER_TIMEOUT_MS).toBeGreaterThan(PERSIST_TIMEOUT_MS)
+    const { gatewayId, boardId } = await registerGatewayAndBoard(a, await simulator(), "Slow")
+    const created = await a.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=30000", { name: "Sloth", board_id: boardId })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const agentId = created.body.id as string
+    const view = (await a.api("GET", "/api/v1/cluster")).body as { self: string; gateways: Array<{ gateway_id: string; runner: string }> }
+    const other = view.gateways.find((g) => g.gateway_id === gatewayId)?.runner === view.self ? b : a
+    const holder = new pg.Client({ connectionString: db.url })
+    await holder.connect()
+    try {
+      // The agent's row is held: its next snapshot cannot be saved for now.
+      await holder.query("begin")
+      await holder.query("select 1 from agents where id = $1 for update", [agentId])
+      const system = await other.agents()
+      const started = Date.now()
+      const exit = await other.runtime.runPromiseExit(system.send(agentId, { type: "agent.heartbeat", at: Date.now() }))
+      const ms = Date.now() - started
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : exit).toMatchObject({ _tag: "AgentPersistTimeout", agentId })
+      expect(ms).toBeLessThan(OWNER_TIMEOUT_MS)
+      console.log(`[measure] routed event, row held: AgentPersistTimeout after ${ms} ms (persist timeout ${PERSIST_TIMEOUT_MS} ms, owner timeout ${OWNER_TIMEOUT_MS} ms)`)
+    } finally {
+      await holder.query("rollback")
+      await holder.end()
+    }
+  }, 60_000)
 })
