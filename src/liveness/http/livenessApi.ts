@@ -12,6 +12,6 @@ export const livenessApi = endpoints({
     description: "Reachability, degraded signals, orphans and missing agents, and the heartbeat budget (docs/operations.md §8).",
     params: IdParams,
     responses: { 200: answer("The watcher's status.", GatewayLivenessView) },
-    failures: [404]
+    failures: [404, 503]
   }
 })
