@@ -55,16 +55,23 @@ const STATE_LOCKS_DIR = `/tmp/openclaw-state-locks-${UID}`
  * `hello-ok` (typically 6–13 s; gives up after 90 s). Rejects with the tail of the gateway's
  * console log if it exits first or never gets ready.
  */
-export async function startOpenClawGateway(
-  opts: {
-    port?: number
-    reuse?: { readonly root: string; readonly token: string; readonly port: number }
-    /** How long to wait for the first `hello-ok`, ms (default 90 000; a restart on a loaded machine may need more). */
-    readyTimeoutMs?: number
-    /** Which release to run (default `openclawRelease()`, from `OPENCLAW_RELEASE`). */
-    release?: OpenClawRelease
-  } = {}
-): Promise<RealGateway> {
+export function startOpenClawGateway(opts: StartOptions = {}): Promise<RealGateway> {
+  return launch(opts, false)
+}
+
+interface StartOptions {
+  port?: number
+  reuse?: { readonly root: string; readonly token: string; readonly port: number }
+  /** How long to wait for the first `hello-ok`, ms (default 90 000; a restart on a loaded machine may need more). */
+  readyTimeoutMs?: number
+  /** Which release to run (default `openclawRelease()`, from `OPENCLAW_RELEASE`). */
+  release?: OpenClawRelease
+}
+
+/** Its start-up refusing a state it has just repaired (docs/gateway-protocol.md §11). */
+const MIGRATION_REFUSAL = /startup migrations did not complete cleanly/
+
+async function launch(opts: StartOptions, secondStart: boolean): Promise<RealGateway> {
   const release = opts.release ?? openclawRelease()
   if (!existsSync(release.bin)) throw new Error(`${release.bin} missing: run scripts/install-openclaw.sh`)
   const reuse = opts.reuse
@@ -140,7 +147,17 @@ export async function startOpenClawGateway(
   const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS
   const deadline = Date.now() + readyTimeoutMs
   for (;;) {
-    if (exitReason !== undefined) return fail(exitReason)
+    if (exitReason !== undefined) {
+      // 2026.8.2, restarted on its state after an agent delete, may drop the deleted agent's
+      // registry entry and still refuse: started again, as its message says, it runs.
+      const log = reuse !== undefined && release.restartsTwiceAfterDelete && !secondStart ? await readFile(logPath, "utf8").catch(() => "") : ""
+      if (MIGRATION_REFUSAL.test(log)) {
+        await halt()
+        console.log(`[openclaw ${release.version}] refused to start on its state after an agent delete; starting it once more`)
+        return launch({ ...opts, release }, true)
+      }
+      return fail(exitReason)
+    }
     if (Date.now() > deadline) return fail(`not ready within ${readyTimeoutMs} ms`)
     try {
       const conn = await connectRaw({ url, token })

@@ -23,6 +23,8 @@ export interface OpenClawRelease {
   readonly lacks: ReadonlyArray<GatewayFeature>
   /** What a run fails with on it without model credentials (`agent` lifecycle `data.error`). */
   readonly runFailureWithoutCredentials: string
+  /** Whether a restart on its state after an agent delete may refuse once and run when started again. */
+  readonly restartsTwiceAfterDelete: boolean
 }
 
 export type OpenClawReleaseName = "pinned" | "prev"
@@ -34,7 +36,8 @@ const RELEASES: Record<OpenClawReleaseName, OpenClawRelease> = {
     version: "2026.9.6",
     bin: join(ROOT, ".tools/openclaw/node_modules/.bin/openclaw"),
     lacks: [],
-    runFailureWithoutCredentials: NO_MODEL_AUTH
+    runFailureWithoutCredentials: NO_MODEL_AUTH,
+    restartsTwiceAfterDelete: false
   },
   prev: {
     name: "prev",
@@ -42,7 +45,8 @@ const RELEASES: Record<OpenClawReleaseName, OpenClawRelease> = {
     bin: join(ROOT, ".tools/openclaw-prev/node_modules/.bin/openclaw"),
     lacks: ["agents.files.set expectedHash", "chat.send chat-request-conflict"],
     runFailureWithoutCredentials:
-      'Agent harness runtime "codex" is unavailable because its plugin registration is missing from this prepared run. Enable or reinstall the plugin that provides this runtime, restart the Gateway, then retry.'
+      'Agent harness runtime "codex" is unavailable because its plugin registration is missing from this prepared run. Enable or reinstall the plugin that provides this runtime, restart the Gateway, then retry.',
+    restartsTwiceAfterDelete: true
   }
 }
 
