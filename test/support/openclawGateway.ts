@@ -53,7 +53,9 @@ const STATE_LOCKS_DIR = `/tmp/openclaw-state-locks-${UID}`
  *
  * `opts.port` defaults to a free port. Resolves once a protocol 4 handshake returns
  * `hello-ok` (typically 6–13 s; gives up after 90 s). Rejects with the tail of the gateway's
- * console log if it exits first or never gets ready.
+ * console log if it exits first or never gets ready. A restart (`reuse`) of a release whose
+ * start-up refuses its state once after an agent delete (2026.8.2) is started once more
+ * (docs/gateway-protocol.md §11).
  */
 export function startOpenClawGateway(opts: StartOptions = {}): Promise<RealGateway> {
   return launch(opts, false)
