@@ -11,7 +11,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/install-openclaw.sh" >/dev/null
+bash "$ROOT/scripts/install-openclaw.sh" pinned >/dev/null
 
 DIR="${SWITCHYARD_GATEWAY_DIR:-$ROOT/.switchyard/gateway}"
 PORT="${OPENCLAW_PORT:-18789}"

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Installs the pinned OpenClaw gateway and the Node 24 it needs into .tools/ (git-ignored),
-# from the npm registry only. Idempotent: each step is skipped when already at the right version.
+# Installs the two OpenClaw releases the tests run against and the Node 24 they need into
+# .tools/ (git-ignored), from the npm registry only. Idempotent: each step is skipped when
+# already at the right version.
 #
-#   .tools/node24    node@24 (>= 24.16; openclaw refuses older)
-#   .tools/openclaw  openclaw@$OPENCLAW_VERSION
+#   .tools/node24         node@24 (>= 24.16; openclaw refuses older)
+#   .tools/openclaw       openclaw@$OPENCLAW_VERSION, the pinned release
+#   .tools/openclaw-prev  openclaw@$OPENCLAW_PREV_VERSION, the last release of the previous
+#                         minor line that speaks protocol 4 (docs/gateway-protocol.md §11)
+#
+# `install-openclaw.sh pinned` or `install-openclaw.sh prev` installs only that one.
 #
 # Two separate installs, Node first: openclaw's preinstall must run under Node 24, so the
 # second install runs with .tools/node24 first on PATH (docs/gateway-protocol.md §8).
@@ -11,9 +16,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OPENCLAW_VERSION="2026.9.6"
-NODE_DIR="$ROOT/.tools/node24"
-OPENCLAW_DIR="$ROOT/.tools/openclaw"
-OPENCLAW_PKG="$OPENCLAW_DIR/node_modules/openclaw/package.json"
+OPENCLAW_PREV_VERSION="2026.8.2"
+WHICH="${1:-all}"
+case "$WHICH" in all | pinned | prev) ;; *) echo "install-openclaw: unknown release '$WHICH' (all, pinned or prev)" >&2; exit 2 ;; esac
 
 command -v npm >/dev/null || { echo "install-openclaw: npm not found on PATH" >&2; exit 1; }
 
@@ -33,14 +38,21 @@ npm_install() {
 source "$ROOT/scripts/install-node.sh"
 
 installed_openclaw() {
-  [ -f "$OPENCLAW_PKG" ] && node -p 'require(process.argv[1]).version' "$OPENCLAW_PKG" 2>/dev/null || true
+  local pkg="$1/node_modules/openclaw/package.json"
+  [ -f "$pkg" ] && node -p 'require(process.argv[1]).version' "$pkg" 2>/dev/null || true
 }
 
-if [ "$(installed_openclaw)" = "$OPENCLAW_VERSION" ] && [ -x "$OPENCLAW_DIR/node_modules/.bin/openclaw" ]; then
-  log "openclaw $OPENCLAW_VERSION already in .tools/openclaw"
-else
-  npm_install "$OPENCLAW_DIR" "openclaw@$OPENCLAW_VERSION"
-  [ "$(installed_openclaw)" = "$OPENCLAW_VERSION" ] || { echo "install-openclaw: openclaw $OPENCLAW_VERSION missing after install" >&2; exit 1; }
-fi
+# install_openclaw <version> <dir>
+install_openclaw() {
+  local version="$1" dir="$2"
+  if [ "$(installed_openclaw "$dir")" = "$version" ] && [ -x "$dir/node_modules/.bin/openclaw" ]; then
+    log "openclaw $version already in ${dir#"$ROOT"/}"
+  else
+    npm_install "$dir" "openclaw@$version"
+    [ "$(installed_openclaw "$dir")" = "$version" ] || { echo "install-openclaw: openclaw $version missing after install" >&2; exit 1; }
+  fi
+  log "ready: node $(node --version), openclaw $(installed_openclaw "$dir") at ${dir#"$ROOT"/}/node_modules/.bin/openclaw"
+}
 
-log "ready: node $(node --version), openclaw $(installed_openclaw) at ${OPENCLAW_DIR#"$ROOT"/}/node_modules/.bin/openclaw"
+[ "$WHICH" = prev ] || install_openclaw "$OPENCLAW_VERSION" "$ROOT/.tools/openclaw"
+[ "$WHICH" = pinned ] || install_openclaw "$OPENCLAW_PREV_VERSION" "$ROOT/.tools/openclaw-prev"

@@ -42,4 +42,4 @@ export class SnapshotInvalid extends Data.TaggedError("SnapshotInvalid")<{ reado
 }
 
 /** Restore progress, as `/readyz` reports it. */
-export type Readiness = { readonly state: "restoring" } | { readonly state: "ready" } | { readonly state: "failed"; readonly reason: string }
+export type Readiness = { readonly state: "restoring"; readonly reason?: string | undefined } | { readonly state: "ready" } | { readonly state: "failed"; readonly reason: string }

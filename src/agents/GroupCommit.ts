@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
+import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
@@ -27,13 +27,31 @@ export interface AgentWrite {
   readonly pruneTo: number | undefined
 }
 
+/**
+ * A snapshot write that was not saved and never will be: `stale`, the row holds an equal or
+ * newer version (another runner wrote it: docs/architecture.md §11), or the row is gone;
+ * `withdrawn`, its writer closed before the write was taken into a batch.
+ */
+export class SnapshotWriteRefused extends Data.TaggedError("SnapshotWriteRefused")<{
+  readonly agentId: string
+  readonly version: number
+  readonly reason: "stale" | "withdrawn"
+}> {}
+
 export interface GroupCommitShape {
   /**
    * Queues `write` for the next batch and completes when that batch has committed (so the
-   * write is durable), or fails with the SqlError that refused it. Callers keep at most one
-   * write per agent in flight, which keeps each agent's writes in order.
+   * write is durable), or fails with the SqlError that refused it, or `SnapshotWriteRefused`
+   * (stale) when the update matched no row: nothing of the write (activity, transitions, beat)
+   * is then stored. Callers keep at most one write per agent in flight, which keeps each
+   * agent's writes in order.
    */
-  readonly write: (write: AgentWrite) => Effect.Effect<void, SqlError>
+  readonly write: (write: AgentWrite) => Effect.Effect<void, SqlError | SnapshotWriteRefused>
+  /**
+   * Takes the agent's write out of the queue if no batch has taken it yet (it fails with
+   * `SnapshotWriteRefused`, withdrawn). A write already in a batch commits or fails as it would.
+   */
+  readonly withdraw: (agentId: string) => Effect.Effect<void>
 }
 
 /**
@@ -81,7 +99,7 @@ const takeBatch = (pending: ReadonlyArray<Queued>): number => {
 
 interface Queued {
   readonly write: AgentWrite
-  readonly done: Deferred.Deferred<void, SqlError>
+  readonly done: Deferred.Deferred<void, SqlError | SnapshotWriteRefused>
   /** The writer's span, so the batch that commits the write links back to it. */
   readonly span: Option.Option<Tracer.AnySpan>
 }
@@ -104,27 +122,38 @@ export const GroupCommitLive = Layer.scoped(
     const wake = yield* Queue.sliding<void>(1)
 
     /**
-     * One transaction for `writes`: activity, snapshots with their beats (one statement), trims,
-     * transitions (one statement). Snapshots and beats alone (a batch of heartbeats) are one
-     * statement, atomic by itself: no BEGIN and COMMIT around it.
+     * One transaction for `writes`: snapshots with their beats (one statement), then for the
+     * snapshots it saved their activity, trims and transitions (one statement each). Snapshots
+     * and beats alone (a batch of heartbeats) are one statement, atomic by itself: no BEGIN and
+     * COMMIT around it. Answers the agent ids saved.
      */
-    const commit = (writes: ReadonlyArray<AgentWrite>) => {
+    const commit = (writes: ReadonlyArray<AgentWrite>): Effect.Effect<ReadonlySet<string>, SqlError> => {
       const changes = rankChanges(writes)
       const saves = writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version }))
       const alone = changes.transitions.length === 0 && writes.every((write) => write.activity.length === 0 && write.pruneTo === undefined)
-      if (alone) return agents.saveMany(saves, changes.beats)
+      if (alone) return Effect.map(agents.saveMany(saves, changes.beats), (ids) => new Set(ids))
       return Effect.gen(function* () {
-        yield* activity.recordMany(writes.flatMap((write) => write.activity))
-        yield* agents.saveMany(saves, changes.beats)
+        const saved = new Set(yield* agents.saveMany(saves, changes.beats))
+        // A write whose snapshot was not saved (stale) stores nothing else either.
+        const kept = writes.filter((write) => saved.has(write.agentId))
+        yield* activity.recordMany(kept.flatMap((write) => write.activity))
         // Room for a write's transitions is made before they go in.
-        yield* Effect.forEach(writes, (write) => (write.pruneTo === undefined ? Effect.void : transitions.prune(write.agentId, write.pruneTo)), { discard: true })
+        yield* Effect.forEach(kept, (write) => (write.pruneTo === undefined ? Effect.void : transitions.prune(write.agentId, write.pruneTo)), { discard: true })
         // Numbered by this transaction's id and their rank, announced at commit (migration 0014).
-        yield* transitions.recordMany(changes.transitions)
+        yield* transitions.recordMany(changes.transitions.filter((transition) => saved.has(transition.agentId)))
+        return saved
       }).pipe(sql.withTransaction)
     }
 
-    const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<void, SqlError>) =>
-      Effect.forEach(batch, (queued) => Deferred.done(queued.done, exit), { discard: true })
+    const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<ReadonlySet<string>, SqlError>) =>
+      Effect.forEach(
+        batch,
+        (queued) =>
+          Exit.isFailure(exit) || exit.value.has(queued.write.agentId)
+            ? Deferred.done(queued.done, Exit.asVoid(exit))
+            : Deferred.fail(queued.done, new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "stale" })),
+        { discard: true }
+      )
 
     const runBatch = Effect.gen(function* () {
       const batch = pending.slice(0, takeBatch(pending))
@@ -164,10 +193,21 @@ export const GroupCommitLive = Layer.scoped(
     return GroupCommit.of({
       write: (write) =>
         Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
-          const done = Deferred.unsafeMake<void, SqlError>(FiberId.none)
+          const done = Deferred.unsafeMake<void, SqlError | SnapshotWriteRefused>(FiberId.none)
           pending.push({ write, done, span })
           Queue.unsafeOffer(wake, undefined)
           return Deferred.await(done)
+        }),
+      withdraw: (agentId) =>
+        Effect.suspend(() => {
+          const taken = pending.filter((queued) => queued.write.agentId === agentId)
+          if (taken.length === 0) return Effect.void
+          pending = pending.filter((queued) => queued.write.agentId !== agentId)
+          return Effect.forEach(
+            taken,
+            (queued) => Deferred.fail(queued.done, new SnapshotWriteRefused({ agentId, version: queued.write.version, reason: "withdrawn" })),
+            { discard: true }
+          )
         })
     })
   })

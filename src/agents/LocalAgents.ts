@@ -21,18 +21,24 @@ import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
 import { applyAgent } from "./programs/applyAgent.ts"
 import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
-import { AgentNotFound, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
+import { AgentNotFound, AgentsRestoring, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
 import type { NewAgentRequest } from "./AgentSystem.ts"
 import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
 import type { WriterServices } from "./SnapshotWriter.ts"
 import { GroupCommit } from "./GroupCommit.ts"
 import { DeadlineQueue, queuedDeadline } from "./DeadlineQueue.ts"
 import { liveGatewayPage, type GatewayRowCursor } from "./gatewayAgentRows.ts"
+import { liveAgentRow } from "./liveAgentRow.ts"
+import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
+import { stopActors } from "./stopActors.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
-/** How long a caller waits for its event's snapshot to reach the database before a 503. */
-const PERSIST_TIMEOUT_MS = 15_000
+/**
+ * How long a caller waits for its event's snapshot to reach the database before a 503
+ * (`AgentPersistTimeout`). The cluster's owner timeout is derived from it (docs/architecture.md §11).
+ */
+export const PERSIST_TIMEOUT_MS = 15_000
 
 /** Stored agents read per restore query. */
 const RESTORE_PAGE = 1_000
@@ -40,24 +46,31 @@ const RESTORE_PAGE = 1_000
 export interface LocalAgentsShape {
   /** Inserts the agent with its initial snapshot and starts its actor here. Errors: BoardFull, SqlError, AgentPersistTimeout. */
   readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, BoardFull | SqlError | AgentPersistTimeout>
-  /** Sends an event to the actor running here; completes once its snapshot is persisted (15 s, else AgentPersistTimeout). */
-  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout>
+  /**
+   * Sends an event to the actor running here; completes once its snapshot is persisted (15 s,
+   * else AgentPersistTimeout). AgentsRestoring (owner-unavailable) when the snapshot will never
+   * be saved here: another runner stored a newer version (the actor is reloaded from it) or the
+   * gateway left this runner.
+   */
+  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
   /** Waits until `predicate` holds for the actor here (then until persisted), or `timeoutMs`. */
   readonly waitFor: (
     agentId: string,
     predicate: (snapshot: AgentSnapshot) => boolean,
     timeoutMs: number
-  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout>
+  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout | AgentsRestoring>
   /** The current snapshot of an actor running here. */
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
   /** The persisted form of an actor's snapshot once it is durable (what another runner rebuilds from). */
-  readonly durableSnapshot: (agentId: string) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout>
+  readonly durableSnapshot: (agentId: string) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
   /**
    * Hosts one gateway in the caller's scope (the gateway entity's activation): restores its live
    * agents page by page through the same code path as a full restore; rows that cannot be
    * restored are recorded in `failures` and skipped. When the scope closes, the gateway's actors
-   * stop, their programs end (10 s at most) and their last snapshots are saved (5 s at most),
-   * and only then may the shard move (docs/architecture.md "Cluster"). Returns the count restored.
+   * stop, their programs end (10 s at most), their last snapshots are saved (5 s at most), their
+   * writers close (a write under way ends within the statement timeout), and only then may the
+   * shard move: nothing of this runner is written for them afterwards (docs/architecture.md
+   * §11). Returns the count restored.
    */
   readonly hostGateway: (gatewayId: string) => Effect.Effect<number, SqlError, Scope.Scope>
   /** Whether the gateway's actors are restored and running here. */
@@ -110,11 +123,12 @@ export const LocalAgentsLive = Layer.scoped(
       ...livenessPolicy(config)
     })
     const lanes: ProgramLanes = new Map()
-    // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved.
+    // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved. A
+    // snapshot that will never be saved here (writer ended) starts no program: it ends.
     const awaitDurable = (agentId: string) =>
       Effect.suspend(() => {
         const entry = entries.get(agentId)
-        return entry === undefined ? Effect.void : entry.writer.awaitPersisted(entry.writer.version)
+        return entry === undefined ? Effect.void : entry.writer.awaitPersisted(entry.writer.version).pipe(Effect.catchAll(() => Effect.interrupt))
       })
     // Every agent's retry, check-in and offline deadline behind one timer.
     const deadlines = new DeadlineQueue()
@@ -131,7 +145,23 @@ export const LocalAgentsLive = Layer.scoped(
     // One function for every writer: a closure per agent would cost a fleet a closure each.
     const persist = (effect: Effect.Effect<void, never, WriterServices>, agentId: string) =>
       void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
-    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent })
+    // A write refused as stale: another runner stored this agent's version or a newer one. The
+    // actor here is behind: it stops and, if the gateway is still hosted here, is restored from
+    // the stored snapshot (docs/architecture.md §11).
+    const onStale = (agentId: string) => {
+      const entry = entries.get(agentId)
+      if (entry === undefined) return
+      entry.actor.stop()
+      entries.delete(agentId)
+      if (!hosted.has(entry.gatewayId)) return
+      runFork(
+        liveAgentRow(agentId).pipe(
+          Effect.flatMap((row) => (row._tag === "Some" && hosted.has(entry.gatewayId) ? restoreRow(entry.gatewayId, row.value) : Effect.void)),
+          Effect.catchAll((error) => Effect.logError(`agent ${agentId}: reloading its actor failed`, error))
+        )
+      )
+    }
+    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, onStale })
 
     const find = (agentId: string) =>
       Effect.suspend(() => {
@@ -141,51 +171,39 @@ export const LocalAgentsLive = Layer.scoped(
 
     const persisted = (agentId: string, entry: AgentEntry) =>
       entry.writer.awaitPersisted(entry.writer.version).pipe(
+        Effect.mapError(() => new AgentsRestoring({ agentId, reason: "owner-unavailable" })),
         Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
       )
 
-    // Stopping actors: their programs end (an agents.create already sent runs to usable), and
-    // their last snapshots reach the database while it is still there. Each wait is bounded: a
-    // dead gateway or database must not hold the process (or the shard).
-    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) =>
-      Effect.gen(function* () {
-        for (const [agentId, entry] of stopping) {
-          entry.actor.stop()
-          if (entries.get(agentId) === entry) entries.delete(agentId)
-        }
-        const fibers = stopping.flatMap(([agentId]) => {
-          const fiber = lanes.get(agentId)
-          return fiber === undefined ? [] : [fiber]
-        })
-        yield* Effect.forEach(fibers, (fiber) => Fiber.await(fiber), { discard: true, concurrency: "unbounded" }).pipe(Effect.timeout("10 seconds"), Effect.ignore)
-        yield* Effect.forEach(stopping, ([, entry]) => entry.writer.awaitPersisted(entry.writer.version), { discard: true, concurrency: "unbounded" }).pipe(
-          Effect.timeout("5 seconds"),
-          Effect.ignore
-        )
-      })
+    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
+
+    /** Starts the actor of one stored row; false (recorded in `failures`) if it cannot be restored. */
+    function restoreRow(gatewayId: string, row: StoredSnapshot) {
+      return Effect.gen(function* () {
+        const snapshot = yield* Effect.either(restorableSnapshot(row))
+        if (snapshot._tag === "Left") {
+          failures.set(row.id, snapshot.left)
+          yield* Effect.logError(snapshot.left.message)
+          return false
+        }
+        failures.delete(row.id)
+        const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
+        start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
+        // Time limits follow the current config; the actor re-arms its deadline under them.
+        const current = policy()
+        if (policyChanged(snapshot.right.context.policy, current)) {
+          actor.send({ type: "system.policy", at: yield* Clock.currentTimeMillis, policy: current })
+        }
+        return true
+      })
+    }
 
     const restorePage = (gatewayId: string, after: GatewayRowCursor | undefined) =>
       Effect.gen(function* () {
         const rows = yield* liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime))
         let restored = 0
-        for (const row of rows) {
-          const snapshot = yield* Effect.either(restorableSnapshot(row))
-          if (snapshot._tag === "Left") {
-            failures.set(row.id, snapshot.left)
-            yield* Effect.logError(snapshot.left.message)
-            continue
-          }
-          failures.delete(row.id)
-          const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
-          start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
-          restored += 1
-          // Time limits follow the current config; the actor re-arms its deadline under them.
-          const current = policy()
-          if (policyChanged(snapshot.right.context.policy, current)) {
-            actor.send({ type: "system.policy", at: yield* Clock.currentTimeMillis, policy: current })
-          }
-        }
+        for (const row of rows) if (yield* restoreRow(gatewayId, row)) restored += 1
         return { restored, next: rows.length < RESTORE_PAGE ? undefined : rows.at(-1)?.cursor }
       })
 
@@ -217,7 +235,11 @@ export const LocalAgentsLive = Layer.scoped(
           }, { workerCap: request.workerCap })
           if (!inserted) return yield* new BoardFull({ boardId: request.boardId ?? "", maxAgents: request.workerCap ?? 0 })
           return start(request.agentId, request.gatewayId, actor, 0)
-        }).pipe(Effect.scoped)).pipe(Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot()))),
+        }).pipe(Effect.scoped)).pipe(
+          Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot())),
+          // The agent is stored; its first snapshot was not saved here (the gateway moved): a 503 as a database failure is.
+          Effect.catchTag("AgentsRestoring", () => new SqlError({ cause: "owner unavailable", message: `agent ${request.agentId}: its gateway ${request.gatewayId} moved while it was created` }))
+        ),
       send: (agentId, event) =>
         Effect.gen(function* () {
           const entry = yield* find(agentId)

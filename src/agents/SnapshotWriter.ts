@@ -1,9 +1,9 @@
-import { Deferred, Duration, Effect, FiberId } from "effect"
+import { Deferred, Duration, Effect, Exit, FiberId } from "effect"
 import type { ActivityEntry } from "../store/ActivityRepo.ts"
 import { observeEventToPersist } from "../observability/agentMetrics.ts"
 import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
-import { GroupCommit, type AgentWrite } from "./GroupCommit.ts"
+import { GroupCommit, SnapshotWriteRefused, type AgentWrite } from "./GroupCommit.ts"
 
 interface Pending {
   readonly version: number
@@ -37,6 +37,11 @@ export type WriterServices = GroupCommit
  * Versions are monotonic per agent. The agent's transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
  * transitions (one indexed delete, amortised), so between trims it holds fewer than
  * keep + ⌈keep/10⌉ rows.
+ *
+ * A writer ends (`close`, or a write refused as stale: another runner stored an equal or newer
+ * version) for good: it writes nothing more, and every wait, present or future, fails with
+ * `SnapshotWriteRefused`; a stale refusal calls `onStale` so the owner can reload the agent
+ * (docs/architecture.md §11).
  */
 export class SnapshotWriter {
   // A fleet holds one writer per agent, nearly all idle: the pending snapshot is dropped once
@@ -53,7 +58,12 @@ export class SnapshotWriter {
   private writing = false
   /** When each snapshot not yet saved was offered (`performance.now()`), for the persist-latency metric. */
   private offeredAt: number[] | undefined
-  private waiters: Array<{ version: number; done: Deferred.Deferred<void> }> | undefined
+  private waiters: Array<{ version: number; done: Deferred.Deferred<void, SnapshotWriteRefused> }> | undefined
+  /** Set once the writer has ended: why. */
+  private ended: SnapshotWriteRefused | undefined
+  /** Exists while a drain runs and someone waits for it to end (`close`), or it sleeps before a retry. */
+  private drained: Deferred.Deferred<void> | undefined
+  private woken: Deferred.Deferred<void> | undefined
 
   readonly agentId: string
   /** Version of the last snapshot handed to `offer` (or restored). */
@@ -63,6 +73,7 @@ export class SnapshotWriter {
   private readonly run: (effect: Effect.Effect<void, never, WriterServices>, agentId: string) => void
   /** Transitions kept per agent (`SWITCHYARD_TRANSITIONS_KEEP_PER_AGENT`). */
   private readonly transitionsKeep: number
+  private readonly onStale: ((agentId: string) => void) | undefined
 
   /** `run` forks a drain of `agentId`'s writer (one function may serve every writer). */
   constructor(
@@ -70,13 +81,51 @@ export class SnapshotWriter {
     version: number,
     persisted: number,
     run: (effect: Effect.Effect<void, never, WriterServices>, agentId: string) => void,
-    transitionsKeep = 500
+    transitionsKeep = 500,
+    onStale?: (agentId: string) => void
   ) {
     this.agentId = agentId
     this.version = version
     this.persisted = persisted
     this.run = run
     this.transitionsKeep = transitionsKeep
+    this.onStale = onStale
+  }
+
+  /** Whether the writer has ended (closed, or refused as stale). */
+  get isEnded(): boolean {
+    return this.ended !== undefined
+  }
+
+  /**
+   * Ends the writer: no write starts after this, a queued one is withdrawn, and it completes
+   * once a write already in a batch has committed or failed (bounded by the statement timeout),
+   * so nothing of this writer reaches the database afterwards. Waits fail with
+   * `SnapshotWriteRefused` (withdrawn).
+   */
+  close(): Effect.Effect<void, never, WriterServices> {
+    return Effect.suspend(() => {
+      this.end(new SnapshotWriteRefused({ agentId: this.agentId, version: this.version, reason: "withdrawn" }))
+      if (!this.writing) return Effect.void
+      this.drained ??= Deferred.unsafeMake<void>(FiberId.none)
+      const drained = this.drained
+      return Effect.andThen(Effect.flatMap(GroupCommit, (groupCommit) => groupCommit.withdraw(this.agentId)), Deferred.await(drained))
+    })
+  }
+
+  /** Marks the writer ended with `reason`, drops what it held and fails its waiters. */
+  private end(reason: SnapshotWriteRefused): void {
+    if (this.ended !== undefined) return
+    this.ended = reason
+    this.latest = undefined
+    this.activity = undefined
+    this.transitions = undefined
+    this.beat = undefined
+    this.offeredAt = undefined
+    const waiters = this.waiters ?? []
+    this.waiters = undefined
+    for (const waiter of waiters) Deferred.unsafeDone(waiter.done, Exit.fail(reason))
+    if (this.woken !== undefined) Deferred.unsafeDone(this.woken, Exit.void)
   }
 
   /**
@@ -90,6 +139,7 @@ export class SnapshotWriter {
     transition?: Omit<NewTransition, "version"> | undefined
   ): number {
     this.version += 1
+    if (this.ended !== undefined) return this.version
     this.offeredAt ??= []
     this.offeredAt.push(performance.now())
     this.latest = { version: this.version, snapshot, projection }
@@ -110,12 +160,16 @@ export class SnapshotWriter {
     return this.version
   }
 
-  /** Completes once the snapshot of `version` (or a later one) is in the database. */
-  awaitPersisted(version: number): Effect.Effect<void> {
+  /**
+   * Completes once the snapshot of `version` (or a later one) is in the database; fails with
+   * `SnapshotWriteRefused` if the writer ended before.
+   */
+  awaitPersisted(version: number): Effect.Effect<void, SnapshotWriteRefused> {
     // Check and enqueue in one synchronous step, so a drain finishing in between is not missed.
     return Effect.suspend(() => {
       if (this.persisted >= version) return Effect.void
-      const done = Deferred.unsafeMake<void>(FiberId.none)
+      if (this.ended !== undefined) return Effect.fail(this.ended)
+      const done = Deferred.unsafeMake<void, SnapshotWriteRefused>(FiberId.none)
       this.waiters ??= []
       this.waiters.push({ version, done })
       return Deferred.await(done)
@@ -128,7 +182,7 @@ export class SnapshotWriter {
       const groupCommit = yield* GroupCommit
       const trimEvery = Math.ceil(self.transitionsKeep / 10)
       let failures = 0
-      while (self.latest !== undefined && self.latest.version > self.persisted) {
+      while (self.ended === undefined && self.latest !== undefined && self.latest.version > self.persisted) {
         // Always the newest snapshot: a later one may succeed where an earlier one could not.
         const item = self.latest
         const activity = self.activity ?? []
@@ -152,12 +206,24 @@ export class SnapshotWriter {
           })
           // A queued write commits whatever its caller does: the caller waits for its answer.
           .pipe(Effect.uninterruptible, Effect.either)
+        if (written._tag === "Left" && written.left._tag === "SnapshotWriteRefused") {
+          // Stale: another runner stored this version or a newer one (or the row is gone).
+          if (written.left.reason === "stale") {
+            yield* Effect.logWarning(`agent ${self.agentId}: snapshot ${item.version} not saved, the database holds an equal or newer version`)
+            self.end(written.left)
+            self.onStale?.(self.agentId)
+          }
+          break
+        }
         if (written._tag === "Left") {
           self.activity = [...activity, ...(self.activity ?? [])]
           self.transitions = [...transitions, ...(self.transitions ?? [])]
           self.beat ??= beat
           yield* Effect.logError(`persisting agent ${self.agentId} failed (attempt ${failures + 1}); retrying`, written.left)
-          yield* Effect.sleep(retryDelay(failures++))
+          // A close ends the wait at once.
+          self.woken = Deferred.unsafeMake<void>(FiberId.none)
+          yield* Effect.raceFirst(Effect.sleep(retryDelay(failures++)), Deferred.await(self.woken))
+          self.woken = undefined
           continue
         }
         failures = 0
@@ -178,8 +244,12 @@ export class SnapshotWriter {
       Effect.ensuring(
         Effect.sync(() => {
           this.writing = false
+          if (this.drained !== undefined) {
+            Deferred.unsafeDone(this.drained, Exit.void)
+            this.drained = undefined
+          }
           // An offer may land between the loop's last check and here: drain again.
-          if (this.latest !== undefined && this.latest.version > this.persisted) {
+          if (this.ended === undefined && this.latest !== undefined && this.latest.version > this.persisted) {
             this.writing = true
             this.run(this.drain(), this.agentId)
           }

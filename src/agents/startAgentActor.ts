@@ -32,6 +32,8 @@ export interface ActorStarterOptions {
   readonly persist: (effect: Effect.Effect<void, never, WriterServices>, agentId: string) => void
   readonly runFork: <A, E>(effect: Effect.Effect<A, E, never>) => unknown
   readonly transitionsKeepPerAgent: number
+  /** Called when a write of the agent is refused as stale (another runner stored a newer version). */
+  readonly onStale?: ((agentId: string) => void) | undefined
 }
 
 /**
@@ -46,7 +48,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
     // A row restored while its create was still starting it must not get a second actor.
     const existing = entries.get(agentId)
     if (existing !== undefined) return existing
-    const writer = new SnapshotWriter(agentId, version, version, persist, options.transitionsKeepPerAgent)
+    const writer = new SnapshotWriter(agentId, version, version, persist, options.transitionsKeepPerAgent, options.onStale)
     const entry = { actor, writer, gatewayId }
     // The snapshot the last inspection saw (the actor holds it too, so keeping it costs
     // nothing); its projection is derived when the next one needs it. A new agent (version 0)
@@ -79,7 +81,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
       last = snapshot
       // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
       // reader that no longer finds it can trust the database.
-      if (snapshot.status === "done") runFork(Effect.andThen(writer.awaitPersisted(version), () => void (entries.get(agentId) === entry && entries.delete(agentId))))
+      if (snapshot.status === "done") runFork(Effect.andThen(Effect.ignore(writer.awaitPersisted(version)), () => void (entries.get(agentId) === entry && entries.delete(agentId))))
     })
     actor.subscribe({ error: (error) => runFork(Effect.logError(`agent ${agentId} actor failed`, error)) })
     entries.set(agentId, entry)

@@ -18,11 +18,13 @@ const ENSURE_TIMEOUT = "2 minutes"
 
 /**
  * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
- * every stored gateway whose shard this runner holds and which is not hosted yet, once at start
- * (awaited: readiness) and then every second (docs/architecture.md "Cluster"). Readiness is
- * `ready` once this runner has joined (its shard set is stable), other runners were pinged once,
- * and the gateways it owned then are restored; `failed` if a stored agent could not be restored.
- * Returns the readiness; the loops run in the caller's scope.
+ * every stored gateway whose shard this runner holds and which is not hosted yet, at start
+ * (awaited: readiness) and then every second (docs/architecture.md §11). Readiness is `ready`
+ * once this runner has joined (its shard set is stable), other runners were pinged once, and
+ * every gateway it owns is hosted: an `Ensure` that failed at start is tried again every second,
+ * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
+ * stored agent could not be restored. Returns the readiness; the loops and every `Ensure` run in
+ * the caller's scope (they end with it).
  */
 export const startActivationDriver = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -31,15 +33,18 @@ export const startActivationDriver = Effect.gen(function* () {
   const local = yield* LocalAgents
   const stats = yield* ClusterStats
   const client = yield* Effect.flatMap(Sharding.Sharding, (sharding) => sharding.makeClient(GatewayEntity))
-  const joined = yield* Ref.make<"restoring" | "ready">("restoring")
+  const scope = yield* Effect.scope
+  const joined = yield* Ref.make<Readiness>({ state: "restoring" })
   const inFlight = new Set<string>()
 
+  /** Activates one gateway; answers whether it is hosted here now. */
   const ensure = (gatewayId: string) =>
     Effect.suspend(() => {
       inFlight.add(gatewayId)
       return client(gatewayId).Ensure().pipe(
         Effect.timeout(ENSURE_TIMEOUT),
-        Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: activation did not complete (${String(error._tag)}); trying again`)),
+        Effect.as(true),
+        Effect.catchAll((error) => Effect.as(Effect.logWarning(`gateway ${gatewayId}: activation did not complete (${String(error._tag)}); trying again`), false)),
         Effect.ensuring(Effect.sync(() => inFlight.delete(gatewayId)))
       )
     })
@@ -47,7 +52,7 @@ export const startActivationDriver = Effect.gen(function* () {
     Effect.map((rows) => rows.map((row) => row.id).filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id)))
   )
   const pass = ownedNotHosted.pipe(
-    Effect.flatMap((ids) => Effect.forEach(ids, (id) => Effect.forkDaemon(ensure(id)), { discard: true })),
+    Effect.flatMap((ids) => Effect.forEach(ids, (id) => Effect.forkIn(ensure(id), scope), { discard: true })),
     Effect.catchAll((error) => Effect.logWarning("gateway activation pass failed", error))
   )
 
@@ -63,10 +68,18 @@ export const startActivationDriver = Effect.gen(function* () {
     yield* reapUnreachableRunners(ownership.self).pipe(Effect.timeout("15 seconds"), Effect.ignore)
     // Shards of runners found dead are reassigned within a refresh (1 s).
     if (ownership.ownedShards() < previous || previous < ownership.shardsPerGroup) yield* Effect.sleep("1200 millis")
-    const ids = yield* ownedNotHosted.pipe(Effect.retry(Schedule.spaced("1 second")))
-    yield* Effect.forEach(ids, ensure, { discard: true, concurrency: 8 })
+    // Every gateway owned now is hosted before readiness: one that failed is tried again.
+    for (;;) {
+      const ids = yield* ownedNotHosted.pipe(Effect.retry(Schedule.spaced("1 second")))
+      if (ids.length === 0) break
+      const hosted = yield* Effect.forEach(ids, ensure, { concurrency: 8 })
+      const waiting = ids.filter((_, index) => hosted[index] !== true)
+      if (waiting.length === 0) break
+      yield* Ref.set(joined, { state: "restoring", reason: `activating ${waiting.length} owned gateway(s) failed, retrying: ${waiting.slice(0, 5).join(", ")}` })
+      yield* Effect.sleep(ENSURE_EVERY)
+    }
     stats.started = true
-    yield* Ref.set(joined, "ready")
+    yield* Ref.set(joined, { state: "ready" })
     yield* Effect.logInfo(`joined the cluster as ${ownership.self}: ${ownership.ownedShards()} shards, ${local.actorCount()} agent actors restored`)
     yield* Effect.forkScoped(Effect.repeat(pass, Schedule.spaced(ENSURE_EVERY)))
     yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
@@ -77,7 +90,7 @@ export const startActivationDriver = Effect.gen(function* () {
   const readiness: Effect.Effect<Readiness> = Effect.map(Ref.get(joined), (state): Readiness => {
     const failures = local.failures()
     if (failures.length > 0) return { state: "failed", reason: failures.map((failure) => failure.message).join("; ") }
-    return { state }
+    return state
   })
   return { readiness, firstFailure: () => local.failures()[0] }
 })

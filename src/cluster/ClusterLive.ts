@@ -36,8 +36,10 @@ export const shardingConfigOf = (config: AppConfigShape, port: number): Partial<
     shardLockRefreshInterval: Duration.millis(Math.max(500, Math.min(10_000, Math.floor(expiration / 3)))),
     // A departing runner's shards are reassigned within half a second (one small query per refresh).
     refreshAssignmentsInterval: Duration.millis(500),
-    // Draining a gateway: programs end within 10 s and last snapshots are saved within 5 s.
-    entityTerminationTimeout: Duration.seconds(20),
+    // Draining a gateway: programs end within 10 s, last snapshots are saved within 5 s, and a
+    // write still under way then ends within the statement timeout (writers close before the
+    // shard is released: docs/architecture.md §11).
+    entityTerminationTimeout: Duration.millis(15_000 + config.dbStatementTimeoutMs + 5_000),
     entityMailboxCapacity: "unbounded"
   }
 }

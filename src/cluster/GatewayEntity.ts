@@ -19,6 +19,15 @@ export const CallRpc = Rpc.make("Call", {
   error: RemoteFailure
 })
 
+/** The liveness watcher's status of the gateway on its owner (docs/operations.md §8); null when none watches it there. */
+export const LivenessRpc = Rpc.make("Liveness", { success: Schema.Unknown })
+
+/**
+ * Restarts the gateway's per-gateway programs on its owner (the liveness watcher), e.g. after
+ * its URL or token changed; no-op where nothing runs.
+ */
+export const RestartProgramsRpc = Rpc.make("RestartPrograms")
+
 /** Activates the gateway on its owner (restores its actors, starts its per-gateway work); no-op once active. */
 export const EnsureRpc = Rpc.make("Ensure")
 
@@ -28,4 +37,4 @@ export const EnsureRpc = Rpc.make("Ensure")
  * "Cluster"). Messages are volatile: a `Send` is answered only once its snapshot is in Postgres,
  * so an answered event is never lost without writing it twice.
  */
-export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc])
+export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc, LivenessRpc, RestartProgramsRpc])

@@ -1,11 +1,13 @@
 import { Entity } from "@effect/cluster"
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
 import type { Method } from "../gateway/protocol.ts"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent } from "../../machines/agent/agentTypes.ts"
 import type { NewAgentRequest } from "../agents/AgentSystem.ts"
-import { LocalAgents } from "../agents/LocalAgents.ts"
+import { AgentPersistTimeout } from "../agents/AgentSystemErrors.ts"
+import { LocalAgents, PERSIST_TIMEOUT_MS } from "../agents/LocalAgents.ts"
 import { GatewayConnectionError } from "../gateway/GatewayError.ts"
+import { GatewayLiveness } from "../liveness/GatewayLiveness.ts"
 import { GatewayRepo, targetOf } from "../store/GatewayRepo.ts"
 import { clusterTakeovers } from "./clusterMetrics.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
@@ -33,7 +35,10 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     const repo = yield* GatewayRepo
     const programs = yield* GatewayHostedPrograms
     const stats = yield* ClusterStats
-    // Runs after the actors drained (finalizers run in reverse): no socket to this gateway stays here.
+    const liveness = yield* Effect.serviceOption(GatewayLiveness)
+    // Run after the actors drained (finalizers run in reverse): no socket to this gateway stays
+    // here, nor a status a former owner would still show.
+    yield* Effect.addFinalizer(() => Option.match(liveness, { onNone: () => Effect.void, onSome: (registry) => registry.forget(gatewayId) }))
     yield* Effect.addFinalizer(() => gateways.forget(gatewayId))
     const restored = yield* local.hostGateway(gatewayId).pipe(
       Effect.tapError((error) => Effect.logWarning(`gateway ${gatewayId}: restoring its agents failed (${error.message}); retrying`)),
@@ -46,17 +51,24 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
       clusterTakeovers.inc()
       yield* Effect.logInfo(`took over gateway ${gatewayId}: ${restored} agent actors restored`)
     }
-    for (const program of programs) yield* Effect.forkScoped(program(gatewayId))
+    // Each program in a scope of its own, so a restart (a new URL or token) ends it cleanly.
+    const running = yield* FiberSet.make()
+    const startPrograms = Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId))), { discard: true })
+    const restarts = yield* Effect.makeSemaphore(1)
+    yield* startPrograms
 
     const durable = (agentId: string) => local.durableSnapshot(agentId)
+    // One persist timeout for the whole answer (the caller's owner timeout is longer: RoutedAgentSystem).
+    const inTime = (agentId: string) =>
+      Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
     return GatewayEntity.of({
-      Create: ({ payload }) =>
-        local.create(payload.request as NewAgentRequest).pipe(
-          Effect.zipRight(durable((payload.request as NewAgentRequest).agentId)),
-          Effect.mapError(toRemoteFailure)
-        ),
-      Send: ({ payload }) => local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(Effect.zipRight(durable(payload.agentId)), Effect.mapError(toRemoteFailure)),
-      Snapshot: ({ payload }) => durable(payload.agentId).pipe(Effect.mapError(toRemoteFailure)),
+      Create: ({ payload }) => {
+        const request = payload.request as NewAgentRequest
+        return local.create(request).pipe(Effect.zipRight(durable(request.agentId)), inTime(request.agentId), Effect.mapError(toRemoteFailure))
+      },
+      Send: ({ payload }) =>
+        local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(Effect.zipRight(durable(payload.agentId)), inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
+      Snapshot: ({ payload }) => durable(payload.agentId).pipe(inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
       Call: ({ payload }) =>
         Effect.gen(function* () {
           const gateway = yield* repo.get(gatewayId)
@@ -73,7 +85,13 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
               return yield* gateways.call(target, payload.method as Method, payload.params as Record<string, unknown>, payload.timeoutMs === undefined ? {} : { timeoutMs: payload.timeoutMs })
           }
         }).pipe(Effect.mapError(toRemoteFailure)),
-      Ensure: () => Effect.void
+      Ensure: () => Effect.void,
+      Liveness: () =>
+        Option.match(liveness, {
+          onNone: () => Effect.succeed(null),
+          onSome: (registry) => Effect.map(registry.get(gatewayId), (status) => status ?? null)
+        }),
+      RestartPrograms: () => restarts.withPermits(1)(Effect.zipRight(FiberSet.clear(running), startPrograms))
     })
   }),
   { maxIdleTime: Duration.infinity, concurrency: "unbounded" }

@@ -6,15 +6,22 @@ import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import { projectSnapshot } from "../agents/agentProjection.ts"
 import { AgentSystem, AgentNotFound, type AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, type BoardFull } from "../agents/AgentSystem.ts"
 import { gatewayOfAgent } from "../agents/gatewayAgentRows.ts"
-import { LocalAgents } from "../agents/LocalAgents.ts"
+import { LocalAgents, PERSIST_TIMEOUT_MS } from "../agents/LocalAgents.ts"
 import { startActivationDriver } from "./ActivationDriver.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { resolvePersisted } from "./GatewayEntityLive.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
 import { rebuild, type RemoteFailure } from "./RemoteFailure.ts"
 
-/** Longest wait for the owner of a gateway to answer one request before a 503 (docs/operations.md "Cluster"). */
-export const OWNER_TIMEOUT_MS = 10_000
+/** What the owner's answer may take beyond its own persist timeout (the hop between runners, a busy event loop). */
+const OWNER_MARGIN_MS = 3_000
+
+/**
+ * Longest wait for the owner of a gateway to answer one request before a 503 owner-unavailable:
+ * longer than the owner's own persist timeout, so a slow database answers as
+ * `AgentPersistTimeout` from the owner, not as an unavailable owner (docs/operations.md §7.3).
+ */
+export const OWNER_TIMEOUT_MS = PERSIST_TIMEOUT_MS + OWNER_MARGIN_MS
 
 /** How often `waitFor` reads the snapshot from another runner. */
 const WAIT_POLL_MS = 150
@@ -24,8 +31,10 @@ const WAIT_POLL_MS = 150
  * owner, with the gateway hosted, it calls the local actors directly (no serialisation); else it
  * goes through the gateway entity (`Create`, `Send`, `Snapshot`), and `waitFor` polls the
  * owner's durable snapshot every 150 ms and evaluates the predicate here on the rebuilt snapshot.
- * An owner that is gone or does not answer within 10 s is `AgentsRestoring` with reason
- * `owner-unavailable` (503 with Retry-After), never a 500 or a hang. An agent's gateway is read
+ * An owner that is gone or does not answer within `OWNER_TIMEOUT_MS` is `AgentsRestoring` with reason
+ * `owner-unavailable` (503 with Retry-After), never a 500 or a hang. The owner bounds its own answer by
+ * the persist timeout (15 s), shorter than the owner timeout (18 s), so a slow database answers
+ * `AgentPersistTimeout`. An agent's gateway is read
  * once and cached: an agent never changes gateway (docs/architecture.md "Cluster").
  */
 export const RoutedAgentSystemLive = Layer.scoped(

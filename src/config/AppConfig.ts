@@ -62,8 +62,8 @@ export interface AppConfigShape {
   readonly configBatchMs: number
   /**
    * Oldest gateway release accepted, CalVer `YYYY.M.D` (`SWITCHYARD_GATEWAY_MIN_VERSION`, default
-   * 2026.9.6, the release docs/gateway-protocol.md was observed on). Non-CalVer builds (`dev`)
-   * pass on their protocol alone (docs/operations.md §6.6).
+   * `DEFAULT_GATEWAY_MIN_VERSION`). Non-CalVer builds (`dev`) pass on their protocol alone
+   * (docs/operations.md §6.6).
    */
   readonly gatewayMinVersion: string
   /** Agents of one gateway a template sync updates at once (`SWITCHYARD_SYNC_CONCURRENCY`, default 8). */
@@ -112,6 +112,12 @@ const positive = (name: string, fallback: number) =>
     Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 })
   )
 
+/**
+ * The oldest OpenClaw release accepted by default: the older of the two releases CI runs the
+ * real-gateway suites against (docs/gateway-protocol.md §11).
+ */
+export const DEFAULT_GATEWAY_MIN_VERSION = "2026.8.2"
+
 export const appConfig: Config.Config<AppConfigShape> = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(8000)),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
@@ -150,7 +156,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   gatewayCallTimeoutMs: positive("SWITCHYARD_GATEWAY_CALL_TIMEOUT_MS", 30_000),
   configBatchMs: positive("SWITCHYARD_CONFIG_BATCH_MS", 250),
   gatewayMinVersion: Config.string("SWITCHYARD_GATEWAY_MIN_VERSION").pipe(
-    Config.withDefault("2026.9.6"),
+    Config.withDefault(DEFAULT_GATEWAY_MIN_VERSION),
     Config.validate({ message: "SWITCHYARD_GATEWAY_MIN_VERSION must be CalVer YYYY.M.D", validation: (text) => /^\d{4}\.\d{1,2}\.\d{1,2}$/.test(text) })
   ),
   syncConcurrency: positive("SWITCHYARD_SYNC_CONCURRENCY", 8),
@@ -215,7 +221,7 @@ export const AppConfigTest = (overrides: Partial<AppConfigShape> = {}) =>
       retryBaseMs: 2_000,
       gatewayCallTimeoutMs: 30_000,
       configBatchMs: 50,
-      gatewayMinVersion: "2026.9.6",
+      gatewayMinVersion: DEFAULT_GATEWAY_MIN_VERSION,
       syncConcurrency: 8,
       syncAgentTimeoutMs: 180_000,
       transitionsKeepPerAgent: 500,

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto"
+import { Sharding } from "@effect/cluster"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Data, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { restartGatewayPrograms } from "../cluster/gatewayOnOwner.ts"
 import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
 import { generateDeviceIdentity } from "../gateway/DeviceIdentity.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
@@ -100,6 +102,7 @@ export const GatewayAdminLive = Layer.scoped(
     const agents = yield* AgentRepo
     const system = yield* AgentSystem
     const ownership = yield* GatewayOwnership
+    const sharding = yield* Sharding.Sharding
     const context = yield* Effect.context<AppConfig | GatewayRepo | GatewayClient | AgentRepo | AgentSystem>()
 
     /** Probes an unsaved target on a throwaway socket, so live agents keep theirs until it is accepted. */
@@ -163,6 +166,11 @@ export const GatewayAdminLive = Layer.scoped(
           if (Option.isNone(updated)) return yield* new GatewayNotFound({ gatewayId: id })
           if (retargeted) {
             yield* client.forget(id)
+            // The watcher on the owner reads the new target (docs/architecture.md §11).
+            yield* restartGatewayPrograms(id).pipe(
+              Effect.provideService(Sharding.Sharding, sharding),
+              Effect.catchAll((error) => Effect.logWarning(`gateway ${id}: restarting its watcher failed: ${error.message}`))
+            )
             const main = yield* agents.mainOf(id)
             if (Option.isSome(main) && check?.state === "ready") {
               yield* system.send(main.value.id, { type: "agent.update", at: yield* Clock.currentTimeMillis, changes: {}, force: true })

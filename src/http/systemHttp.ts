@@ -51,7 +51,7 @@ export const systemHttp = serve(systemApi, {
           case "ready":
             return databaseReadiness
           case "restoring":
-            return Effect.succeed(reply(503, { ok: false, detail: "restoring agent actors" }))
+            return Effect.succeed(reply(503, { ok: false, detail: readiness.reason === undefined ? "restoring agent actors" : `restoring agent actors: ${readiness.reason}` }))
           case "failed":
             return Effect.succeed(reply(503, { ok: false, detail: `restoring agent actors failed: ${readiness.reason}` }))
         }

@@ -1,4 +1,4 @@
-import { Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, Scope } from "effect"
 import { GatewayHostedPrograms, type GatewayHostedProgram } from "../cluster/GatewayHosting.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { GatewayLivenessLive } from "./GatewayLiveness.ts"
@@ -15,7 +15,9 @@ export const LivenessWatchersLive = Layer.effect(
   Effect.gen(function* () {
     const config = yield* AppConfig
     if (!config.livenessWatchers) return []
-    const context = yield* Effect.context<Exclude<Effect.Effect.Context<ReturnType<typeof watchGateway>>, Scope.Scope>>()
+    // Without the layer's own scope: the watcher's fibers live in the scope it is run in (the
+    // gateway entity's), so they end when the gateway leaves or the watcher restarts.
+    const context = Context.omit(Scope.Scope)(yield* Effect.context<Exclude<Effect.Effect.Context<ReturnType<typeof watchGateway>>, Scope.Scope>>())
     const watch: GatewayHostedProgram = (gatewayId) => Effect.provide(watchGateway(gatewayId), context)
     return [watch]
   })

@@ -34,6 +34,13 @@ export class RunTracker {
   }
 }
 
+/**
+ * `sessions.changed` reasons that are the gateway scheduler's bookkeeping, not the agent at work:
+ * `cron-binding` when an agent's heartbeat job is bound again (2026.9.6: after a heartbeat patch;
+ * 2026.8.2: also at its create and delete); docs/gateway-protocol.md §11.
+ */
+const SCHEDULER_REASONS: ReadonlySet<string> = new Set(["cron-binding", "cron-bindings-loaded"])
+
 /** How a `lifecycle` phase ends a run, if it does (docs/gateway-protocol.md §6: `error` with its reason; `end` when it finished). */
 const endingOf = (phase: string | undefined): "ok" | "error" | "aborted" | undefined => {
   switch (phase) {
@@ -80,7 +87,7 @@ const agentSignals = (payload: unknown, runs: RunTracker, now: number): Readonly
 /**
  * The agent signals in one pushed event (docs/gateway-protocol.md §6, §9): `agent` run frames (a
  * run's first frame starts it, its `lifecycle` end or error ends it; heartbeat runs are marked),
- * `sessions.changed`, and a `heartbeat` that names its agent. `health` and the connection's own
+ * `sessions.changed` (but not the scheduler's own), and a `heartbeat` that names its agent. `health` and the connection's own
  * news are the watcher's (gateway-wide); `tick` and `presence` carry no agent.
  */
 export const signalsFromEvent = (event: GatewayEvent, runs: RunTracker, now: number): ReadonlyArray<AgentSignal> => {
@@ -89,7 +96,7 @@ export const signalsFromEvent = (event: GatewayEvent, runs: RunTracker, now: num
       return agentSignals(event.payload, runs, now)
     case "sessions.changed": {
       const parsed = SessionsChangedPayload.safeParse(event.payload)
-      if (!parsed.success) return []
+      if (!parsed.success || SCHEDULER_REASONS.has(parsed.data.reason ?? "")) return []
       const gatewayAgentId = parsed.data.agentId ?? agentIdOfSessionKey(parsed.data.sessionKey)
       if (gatewayAgentId === undefined) return []
       return [

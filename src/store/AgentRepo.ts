@@ -113,8 +113,9 @@ export interface AgentRepoShape {
    * `beats`, the same statement records each saved agent's newest liveness change at its
    * snapshot's version (`agent_beats`, numbered by `changeCursor.ts`; none for a snapshot that
    * was not saved, being older or its row gone), so a batch of heartbeats is one statement.
+   * Answers the ids it saved: a save missing from them found an equal or newer version stored.
    */
-  readonly saveMany: (saves: ReadonlyArray<SnapshotSave>, beats?: ReadonlyArray<NewBeat>) => Effect.Effect<void, SqlError>
+  readonly saveMany: (saves: ReadonlyArray<SnapshotSave>, beats?: ReadonlyArray<NewBeat>) => Effect.Effect<ReadonlyArray<string>, SqlError>
   /** Records the hash of a token about to be written, so the agent can authenticate at once. */
   readonly stagePendingToken: (id: string, tokenHash: string) => Effect.Effect<void, SqlError>
   /** Every agent that is not deleted, with its snapshot, for restore at start-up. */
@@ -243,12 +244,13 @@ export const AgentRepoLive = Layer.effect(
             deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
           from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as v(${sql.unsafe(SAVE_ROW)})
           where a.id = v.id and a.version < v.version`
-    const saveMany = (saves: ReadonlyArray<SnapshotSave>, beats: ReadonlyArray<NewBeat> = []) => {
-      if (saves.length === 0) return Effect.void
-      if (beats.length === 0) return Effect.asVoid(update(saves))
+    const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((row) => row.id)
+    const saveMany = (saves: ReadonlyArray<SnapshotSave>, beats: ReadonlyArray<NewBeat> = []): Effect.Effect<ReadonlyArray<string>, SqlError> => {
+      if (saves.length === 0) return Effect.succeed([])
+      if (beats.length === 0) return Effect.map(sql<{ id: string }>`${update(saves)} returning a.id`, ids)
       const rows = beats.map((b) => ({ agent_id: b.agentId, gateway_id: b.gatewayId, board_id: b.boardId, version: b.version, at: b.at.toISOString(), rank: b.rank }))
-      return sql`
-        with saved as (${update(saves)} returning a.id, a.version)
+      return sql<{ id: string }>`
+        with saved as (${update(saves)} returning a.id, a.version), beats as (
         insert into agent_beats (agent_id, gateway_id, board_id, cursor, version, at)
         select saved.id, b.gateway_id, b.board_id, ${sql.unsafe(changeCursorSql("b.rank"))}, b.version, b.at
         from saved join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as b(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
@@ -256,7 +258,8 @@ export const AgentRepoLive = Layer.effect(
         order by saved.id
         on conflict (agent_id) do update set gateway_id = excluded.gateway_id, board_id = excluded.board_id, cursor = excluded.cursor,
           version = excluded.version, at = excluded.at
-        where agent_beats.version < excluded.version`.pipe(Effect.asVoid)
+        where agent_beats.version < excluded.version)
+        select id from saved`.pipe(Effect.map(ids))
     }
     return AgentRepo.of({
       insert: (agent, options) => {
@@ -283,7 +286,7 @@ export const AgentRepoLive = Layer.effect(
           return true
         }).pipe(sql.withTransaction)
       },
-      save: (id, projection, snapshot, version) => saveMany([{ id, projection, snapshot, version }]),
+      save: (id, projection, snapshot, version) => Effect.asVoid(saveMany([{ id, projection, snapshot, version }])),
       saveMany,
       stagePendingToken: (id, tokenHash) => sql`update agents set pending_token_hash = ${tokenHash} where id = ${id}`.pipe(Effect.asVoid),
       live: sql<StoredSnapshot>`select id, snapshot, machine_version, version from agents where deleted_at is null order by created_at, id`,

@@ -186,13 +186,21 @@ export const pingDatabase = (timeoutMs: number) =>
   )
 
 /** Advisory-lock key that serialises schema changes across instances ("switchyard" in ASCII, as a bigint). */
-const SCHEMA_LOCK_KEY = 0x7377697463687961n
+export const SCHEMA_LOCK_KEY = 0x7377697463687961n
+
+/** How often a waiting instance tries the schema lock again. */
+const SCHEMA_LOCK_POLL = "250 millis"
+/** Tries between two "still waiting" log lines (about 10 s). */
+const SCHEMA_LOCK_LOG_EVERY = 40
 
 /**
  * Runs `effect` while holding the schema lock (a Postgres session advisory lock on one reserved
  * connection), so instances started at the same moment on an empty database create tables one
- * after the other instead of racing on `CREATE TABLE` (docs/operations.md "Cluster"). The
- * lock is released when `effect` ends, or with the connection if the process dies.
+ * after the other instead of racing on `CREATE TABLE` (docs/operations.md §7.1). The lock is
+ * tried (`pg_try_advisory_lock`, one short statement) every 250 ms rather than awaited in one
+ * statement, so an instance waits behind another's migrations for as long as they take, with
+ * no statement outliving the statement timeout; it logs while it waits. The lock is released
+ * when `effect` ends, or with the connection if the process dies.
  */
 export const withSchemaLock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R | SqlClient.SqlClient> =>
   Effect.gen(function* () {
@@ -201,7 +209,15 @@ export const withSchemaLock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.
     const scope = yield* Scope.make()
     const connection = yield* Scope.extend(sql.reserve, scope).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
     const release = Effect.ignore(connection.executeRaw(`select pg_advisory_unlock(${SCHEMA_LOCK_KEY})`, [])).pipe(Effect.zipRight(Scope.close(scope, Exit.void)))
-    return yield* connection.executeRaw(`select pg_advisory_lock(${SCHEMA_LOCK_KEY})`, []).pipe(Effect.zipRight(effect), Effect.ensuring(release))
+    // Rows as arrays of values: `[[true]]` when the lock was taken.
+    const tryLock = Effect.map(connection.executeValues(`select pg_try_advisory_lock(${SCHEMA_LOCK_KEY})`, []), (rows) => rows[0]?.[0] === true)
+    const acquire = Effect.gen(function* () {
+      for (let tries = 0; !(yield* tryLock); tries++) {
+        if (tries % SCHEMA_LOCK_LOG_EVERY === 0) yield* Effect.logInfo("waiting for the schema lock: another instance is changing the schema")
+        yield* Effect.sleep(SCHEMA_LOCK_POLL)
+      }
+    })
+    return yield* acquire.pipe(Effect.zipRight(effect), Effect.ensuring(release))
   })
 
 /** Runs pending migrations (under the schema lock) when built; provide it once at start-up. */

@@ -1,3 +1,4 @@
+import { OWNER_TIMEOUT_MS } from "../../src/cluster/RoutedAgentSystem.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { heartbeat } from "../support/cluster/clusterFleet.ts"
 import { ownedFleet, type OwnedFleet } from "../support/cluster/ownedFleet.ts"
@@ -13,8 +14,8 @@ import { startGatewaySimulator, type GatewaySimulator } from "../support/simulat
  */
 
 const LOCK_EXPIRY_MS = 60_000
-/** An answer slower than this counts as a hang (the survivor bounds its wait for an owner well below). */
-const HANG_MS = 20_000
+/** An answer slower than this counts as a hang (the survivor bounds its wait for an owner by OWNER_TIMEOUT_MS). */
+const HANG_MS = OWNER_TIMEOUT_MS + 5_000
 
 describe("requests while a gateway has no live owner (two runners, simulated gateway)", () => {
   let cluster: TestCluster

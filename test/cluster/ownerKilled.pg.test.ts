@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process"
+import { OWNER_TIMEOUT_MS } from "../../src/cluster/RoutedAgentSystem.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
@@ -48,7 +49,7 @@ describe("the owner of a gateway is killed (real processes, simulated gateway)",
     return owner === view.self ? [a, b] : [b, a]
   }
   /**
-   * Heartbeats `survivor` every 200 ms until it answers 200; each answer comes within 15 s, a 503
+   * Heartbeats `survivor` every 200 ms until it answers 200; each answer comes within the owner timeout (plus 5 s), a 503
    * carries Retry-After, and the 200 comes within `boundMs` of `since` (epoch ms). The statuses seen.
    */
   const heartbeatUntilServed = async (survivor: ServiceProcess, token: string, since: number, boundMs: number) => {
@@ -56,7 +57,7 @@ describe("the owner of a gateway is killed (real processes, simulated gateway)",
     for (;;) {
       const started = Date.now()
       const beat = await heartbeat(survivor, token)
-      expect(Date.now() - started).toBeLessThan(15_000)
+      expect(Date.now() - started).toBeLessThan(OWNER_TIMEOUT_MS + 5_000)
       seen.add(beat.status)
       if (beat.status === 503) expect(beat.retryAfter).not.toBeNull()
       if (beat.status === 200) return seen

@@ -1,3 +1,4 @@
+import { OWNER_TIMEOUT_MS } from "../../src/cluster/RoutedAgentSystem.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { heartbeat, type HeartbeatAnswer } from "../support/cluster/clusterFleet.ts"
 import { ownerIn, readCluster } from "../support/cluster/clusterView.ts"
@@ -17,8 +18,8 @@ const LOCK_EXPIRY_MS = 5_000
 const OFFLINE_AFTER_MS = 20_000
 /** Slack for a busy two-core machine on top of the lock expiry (the activation loop, a restore). */
 const MARGIN_MS = 15_000
-/** A request the survivor has not answered in this long counts as hanging. */
-const HANG_MS = 15_000
+/** A request the survivor has not answered in this long counts as hanging (it waits for an owner OWNER_TIMEOUT_MS at most). */
+const HANG_MS = OWNER_TIMEOUT_MS + 5_000
 
 describe("SIGKILL of the gateway's owner (two runners, simulated gateway)", () => {
   let cluster: TestCluster

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { DEFAULT_GATEWAY_MIN_VERSION } from "../../src/config/AppConfig.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
@@ -67,10 +68,10 @@ describe("gateway lifecycle: runtime check, main agent, conversion, delete (in-p
 
   it("refuses a gateway that is too old (422) or unreachable (502), storing nothing; a dev build passes on its protocol", async () => {
     const before = await gatewayCount()
-    const old = await simulatorWith({ version: "2026.8.30" })
+    const old = await simulatorWith({ version: "2026.8.1" })
     const tooOld = await register(old, "Too old")
     expect(tooOld.status).toBe(422)
-    expect(tooOld.body.detail).toContain("2026.8.30 is older than the minimum 2026.9.6")
+    expect(tooOld.body.detail).toContain(`2026.8.1 is older than the minimum ${DEFAULT_GATEWAY_MIN_VERSION}`)
     const unreachable = await api("POST", "/api/v1/gateways", { name: "Nowhere", url: UNREACHABLE, token: "t", workspace_root: "/srv/x" })
     expect(unreachable.status).toBe(502)
     expect(unreachable.body.detail).toContain("unreachable")

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { DEFAULT_GATEWAY_MIN_VERSION } from "../../src/config/AppConfig.ts"
 import { ensureMainAgent } from "../../src/fleet/ensureMainAgent.ts"
 import { GatewayClient } from "../../src/gateway/GatewayClient.ts"
 import { GatewayRepo } from "../../src/store/GatewayRepo.ts"
@@ -145,7 +146,7 @@ describe("gateway runtime queries (in-process service, simulated gateway)", () =
         const answer = await probe({ url: old.url, token: old.token })
         expect(answer.status).toBe(200)
         expect(answer.body).toMatchObject({ connected: false, server_version: "2026.1.30", sessions: null })
-        expect(answer.body.error).toContain("OpenClaw 2026.1.30 is older than the minimum 2026.9.6")
+        expect(answer.body.error).toContain(`OpenClaw 2026.1.30 is older than the minimum ${DEFAULT_GATEWAY_MIN_VERSION}`)
         expect(old.countOf("sessions.list")).toBe(0)
       } finally {
         await old.stop()

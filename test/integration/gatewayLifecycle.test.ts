@@ -81,7 +81,7 @@ describe.skipIf(inject("realGateway") === null)("gateway lifecycle against a rea
       workspace_root: mkdtempSync(path.join(tmpdir(), "sy-gw-lifecycle-"))
     })
     expect(created.status).toBe(201)
-    expect(created.body.runtime).toMatchObject({ server_version: "2026.9.6", protocol: 4, version_checked: true })
+    expect(created.body.runtime).toMatchObject({ server_version: gateway!.release.version, protocol: 4, version_checked: true })
     gatewayId = created.body.id
     mainId = created.body.main_agent_id
     const main = await awaitState(mainId, "provisioning.awaiting")

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { ensureMainAgent } from "../../src/fleet/ensureMainAgent.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+import { openclawRelease } from "../support/openclawRelease.ts"
 
 const gateway = inject("realGateway")
 
@@ -45,7 +46,7 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
   it("reports status connected with the gateway's version and protocol", async () => {
     const status = await service.api("GET", route("/status"))
     expect(status.status).toBe(200)
-    expect(status.body, status.body.error ?? "").toMatchObject({ connected: true, server_version: "2026.9.6", protocol: 4, version_checked: true, error: null, pairing: null })
+    expect(status.body, status.body.error ?? "").toMatchObject({ connected: true, server_version: openclawRelease(gateway!.release).version, protocol: 4, version_checked: true, error: null, pairing: null })
     expect(status.body.sessions_count).toBe(status.body.sessions.length)
     expect(status.body.main_session).toMatchObject({ key: `agent:mc-gateway-${gatewayId}:main` })
     expect(JSON.stringify(status.body)).not.toContain(gateway!.token)

@@ -3,12 +3,13 @@ import { existsSync, readdirSync } from "node:fs"
 import { connect } from "node:net"
 import { fileURLToPath } from "node:url"
 import type { TestProject } from "vitest/node"
-import { OPENCLAW_BIN, startOpenClawGateway } from "./openclawGateway.ts"
+import { startOpenClawGateway } from "./openclawGateway.ts"
+import { openclawRelease, type OpenClawReleaseName } from "./openclawRelease.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** The shared real gateway, or `null` when SWITCHYARD_SKIP_REAL_GATEWAY=1. */
-    realGateway: { url: string; token: string } | null
+    realGateway: { url: string; token: string; release: OpenClawReleaseName } | null
   }
 }
 
@@ -18,7 +19,9 @@ const PG = { host: "127.0.0.1", port: 5432 }
 /**
  * Integration global setup: makes sure the machine's Postgres (127.0.0.1:5432) answers,
  * installs OpenClaw into `.tools/` if missing, and starts one real gateway for the whole run
- * (provided as `realGateway`; `null` with SWITCHYARD_SKIP_REAL_GATEWAY=1). Returns the teardown.
+ * (provided as `realGateway`; `null` with SWITCHYARD_SKIP_REAL_GATEWAY=1). The release is the
+ * one the project's `env.OPENCLAW_RELEASE` names, else the caller's (docs/gateway-protocol.md §11).
+ * Returns the teardown.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await ensurePostgres()
@@ -26,11 +29,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("realGateway", null)
     return async () => {}
   }
-  if (!existsSync(OPENCLAW_BIN)) {
-    execFileSync("bash", [`${ROOT}/scripts/install-openclaw.sh`], { stdio: "inherit" })
+  const release = openclawRelease(project.config.env?.OPENCLAW_RELEASE ?? process.env.OPENCLAW_RELEASE)
+  if (!existsSync(release.bin)) {
+    execFileSync("bash", [`${ROOT}/scripts/install-openclaw.sh`, release.name], { stdio: "inherit" })
   }
-  const gateway = await startOpenClawGateway()
-  project.provide("realGateway", { url: gateway.url, token: gateway.token })
+  const gateway = await startOpenClawGateway({ release })
+  project.provide("realGateway", { url: gateway.url, token: gateway.token, release: release.name })
   return () => gateway.stop()
 }
 

@@ -4,9 +4,10 @@ import { existsSync } from "node:fs"
 import { mkdir, mkdtemp, open, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises"
 import { freePort } from "./freePort.ts"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
+import { openclawRelease, type OpenClawRelease } from "./openclawRelease.ts"
 import { connectRaw, RawConnectError } from "./rawGatewayClient.ts"
 
 export interface RealGateway {
@@ -28,10 +29,11 @@ export interface RealGateway {
   log(): Promise<string>
   /** What `reuse` takes to start this gateway again. */
   readonly reusable: { readonly root: string; readonly token: string; readonly port: number }
+  /** The OpenClaw release it runs (docs/gateway-protocol.md §11). */
+  readonly release: OpenClawRelease
 }
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-export const OPENCLAW_BIN = join(ROOT, ".tools/openclaw/node_modules/.bin/openclaw")
 export const NODE24_BIN_DIR = join(ROOT, ".tools/node24/node_modules/.bin")
 
 const READY_TIMEOUT_MS = 90_000
@@ -44,23 +46,36 @@ const SHARED_LOG_DIRS = [...new Set(["/tmp/openclaw", join(tmpdir(), "openclaw")
 const STATE_LOCKS_DIR = `/tmp/openclaw-state-locks-${UID}`
 
 /**
- * Starts a real OpenClaw gateway (`.tools/openclaw`, run under `.tools/node24`) on loopback,
+ * Starts a real OpenClaw gateway (`opts.release`, default the one `OPENCLAW_RELEASE` names:
+ * `.tools/openclaw` or `.tools/openclaw-prev`, run under `.tools/node24`) on loopback,
  * in token mode, with all state in a fresh temp dir (isolation env of docs/gateway-protocol.md §7) and a
  * minimal environment (no VITEST, provider keys or OPENCLAW_* from the caller).
  *
  * `opts.port` defaults to a free port. Resolves once a protocol 4 handshake returns
  * `hello-ok` (typically 6–13 s; gives up after 90 s). Rejects with the tail of the gateway's
- * console log if it exits first or never gets ready.
+ * console log if it exits first or never gets ready. A restart (`reuse`) of a release whose
+ * start-up refuses its state once after an agent delete (2026.8.2) is started once more
+ * (docs/gateway-protocol.md §11).
  */
-export async function startOpenClawGateway(
-  opts: {
-    port?: number
-    reuse?: { readonly root: string; readonly token: string; readonly port: number }
-    /** How long to wait for the first `hello-ok`, ms (default 90 000; a restart on a loaded machine may need more). */
-    readyTimeoutMs?: number
-  } = {}
-): Promise<RealGateway> {
-  if (!existsSync(OPENCLAW_BIN)) throw new Error(`${OPENCLAW_BIN} missing: run scripts/install-openclaw.sh`)
+export function startOpenClawGateway(opts: StartOptions = {}): Promise<RealGateway> {
+  return launch(opts, false)
+}
+
+interface StartOptions {
+  port?: number
+  reuse?: { readonly root: string; readonly token: string; readonly port: number }
+  /** How long to wait for the first `hello-ok`, ms (default 90 000; a restart on a loaded machine may need more). */
+  readyTimeoutMs?: number
+  /** Which release to run (default `openclawRelease()`, from `OPENCLAW_RELEASE`). */
+  release?: OpenClawRelease
+}
+
+/** Its start-up refusing a state it has just repaired (docs/gateway-protocol.md §11). */
+const MIGRATION_REFUSAL = /startup migrations did not complete cleanly/
+
+async function launch(opts: StartOptions, secondStart: boolean): Promise<RealGateway> {
+  const release = opts.release ?? openclawRelease()
+  if (!existsSync(release.bin)) throw new Error(`${release.bin} missing: run scripts/install-openclaw.sh`)
   const reuse = opts.reuse
   const root = reuse?.root ?? (await mkdtemp(join(tmpdir(), "switchyard-gw-")))
   const stateDir = join(root, ".openclaw")
@@ -82,7 +97,7 @@ export async function startOpenClawGateway(
   const log = await open(logPath, "a")
   const args = ["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--auth", "token", "--token", token, "--port", String(port)]
   // Its own process group: the gateway's workers (spawn broker, sqlite readers) go with it.
-  const child = spawn(OPENCLAW_BIN, args, { cwd: root, env: isolatedEnv(root), stdio: ["ignore", log.fd, log.fd], detached: true })
+  const child = spawn(release.bin, args, { cwd: root, env: isolatedEnv(root, release), stdio: ["ignore", log.fd, log.fd], detached: true })
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal)
@@ -128,13 +143,23 @@ export async function startOpenClawGateway(
   const fail = async (why: string): Promise<never> => {
     const tail = (await readFile(logPath, "utf8").catch(() => "")).split("\n").slice(-40).join("\n")
     await stop()
-    throw new Error(`OpenClaw gateway ${why}; last log lines:\n${tail}`)
+    throw new Error(`OpenClaw ${release.version} gateway ${why}; last log lines:\n${tail}`)
   }
 
   const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS
   const deadline = Date.now() + readyTimeoutMs
   for (;;) {
-    if (exitReason !== undefined) return fail(exitReason)
+    if (exitReason !== undefined) {
+      // 2026.8.2, restarted on its state after an agent delete, may drop the deleted agent's
+      // registry entry and still refuse: started again, as its message says, it runs.
+      const log = reuse !== undefined && release.restartsTwiceAfterDelete && !secondStart ? await readFile(logPath, "utf8").catch(() => "") : ""
+      if (MIGRATION_REFUSAL.test(log)) {
+        await halt()
+        console.log(`[openclaw ${release.version}] refused to start on its state after an agent delete; starting it once more`)
+        return launch({ ...opts, release }, true)
+      }
+      return fail(exitReason)
+    }
     if (Date.now() > deadline) return fail(`not ready within ${readyTimeoutMs} ms`)
     try {
       const conn = await connectRaw({ url, token })
@@ -142,7 +167,7 @@ export async function startOpenClawGateway(
       if (child.pid === undefined) return fail("has no pid")
       const readLog = async () =>
         (await Promise.all([logPath, join(root, "openclaw.log")].map((path) => readFile(path, "utf8").catch(() => "")))).join("\n")
-      return { url, token, pid: child.pid, stateDir, stop, halt, log: readLog, reusable: { root, token, port } }
+      return { url, token, pid: child.pid, stateDir, stop, halt, log: readLog, reusable: { root, token, port }, release }
     } catch (err) {
       if (!isNotYet(err)) return fail(`refused the handshake: ${String(err)}`)
       await sleep(250)
@@ -164,11 +189,11 @@ function isNotYet(err: unknown): boolean {
   return true
 }
 
-function isolatedEnv(root: string): NodeJS.ProcessEnv {
+function isolatedEnv(root: string, release: OpenClawRelease): NodeJS.ProcessEnv {
   const keep = ["LANG", "LC_ALL", "TZ", "TERM"].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]]))
   return {
     ...Object.fromEntries(keep),
-    PATH: [NODE24_BIN_DIR, join(ROOT, ".tools/openclaw/node_modules/.bin"), process.env.PATH ?? "/usr/bin:/bin"].join(":"),
+    PATH: [NODE24_BIN_DIR, dirname(release.bin), process.env.PATH ?? "/usr/bin:/bin"].join(":"),
     HOME: root,
     TMPDIR: join(root, "tmp"),
     OPENCLAW_HOME: root,

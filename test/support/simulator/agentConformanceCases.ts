@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest"
 import type { RawConnection } from "../rawGatewayClient.ts"
-import { callFail, callOk, createReadyAgent, sha256Hex } from "./conformanceSupport.ts"
+import { callFail, callOk, createReadyAgent, sha256Hex, skipWhereLacking } from "./conformanceSupport.ts"
 
 /**
  * Agent and workspace-file cases (docs/gateway-protocol.md §0.6, §0.8, §5 agents.*): create → poll until
- * visible → files list/set/get with hashes → delete, plus the refusals.
+ * visible → files list/set/get with hashes → delete, plus the refusals. A case needing what an
+ * older release lacks skips on it and says so (docs/gateway-protocol.md §11).
  */
 export function defineAgentCases(conn: () => RawConnection, run: string, created: Set<string>): void {
   describe("agents", () => {
@@ -28,7 +29,7 @@ export function defineAgentCases(conn: () => RawConnection, run: string, created
       expect(await callFail(gw, "agents.files.list", { agentId })).toMatchObject({ message: `agent "${agentId}" not found` })
     })
 
-    it("lists, writes and reads workspace files with sha256 hashes", async () => {
+    it("lists, writes and reads workspace files", async () => {
       const gw = conn()
       const agentId = await createReadyAgent(gw, `conf-files-${run}`, created)
 
@@ -38,6 +39,30 @@ export function defineAgentCases(conn: () => RawConnection, run: string, created
       expect(byName.get("MEMORY.md")).toMatchObject({ missing: true, expectedAbsent: true })
       expect(byName.has("IDENTITY.md")).toBe(false)
 
+      const content = `# SOUL\nConformance ${run}.\n`
+      const set = await callOk(gw, "agents.files.set", { agentId, name: "SOUL.md", content })
+      expect(set.file).toMatchObject({ name: "SOUL.md", missing: false, content })
+      const got = await callOk(gw, "agents.files.get", { agentId, name: "SOUL.md" })
+      expect(got.file).toMatchObject({ name: "SOUL.md", missing: false, content })
+
+      const memory = await callOk(gw, "agents.files.get", { agentId, name: "MEMORY.md" })
+      expect(memory.file).toMatchObject({ name: "MEMORY.md", missing: true })
+      await callOk(gw, "agents.files.set", { agentId, name: "IDENTITY.md", content: `# IDENTITY\n- Name: conf ${run}\n` })
+      const relisted = await callOk(gw, "agents.files.list", { agentId })
+      expect(relisted.files.map((f) => f.name)).not.toContain("IDENTITY.md")
+
+      for (const name of ["TASK_SOUL.md", "HEARTBEAT.md", "../evil.md"]) {
+        expect(await callFail(gw, "agents.files.set", { agentId, name, content: "x" })).toMatchObject({
+          code: "INVALID_REQUEST",
+          message: `unsupported file "${name}"`
+        })
+      }
+    })
+
+    it("answers files with sha256 hashes and refuses a stale expectedHash", async (ctx) => {
+      const gw = conn()
+      skipWhereLacking(ctx, gw, "agents.files.set expectedHash")
+      const agentId = await createReadyAgent(gw, `conf-hash-${run}`, created)
       const content = `# SOUL\nConformance ${run}.\n`
       const set = await callOk(gw, "agents.files.set", { agentId, name: "SOUL.md", content })
       expect(set.file).toMatchObject({ name: "SOUL.md", missing: false, hash: sha256Hex(content), content })
@@ -55,19 +80,6 @@ export function defineAgentCases(conn: () => RawConnection, run: string, created
       })
       const fresh = await callOk(gw, "agents.files.set", { agentId, name: "SOUL.md", content: "v2\n", expectedHash: sha256Hex(content) })
       expect(fresh.file.hash).toBe(sha256Hex("v2\n"))
-
-      const memory = await callOk(gw, "agents.files.get", { agentId, name: "MEMORY.md" })
-      expect(memory.file).toMatchObject({ name: "MEMORY.md", missing: true })
-      await callOk(gw, "agents.files.set", { agentId, name: "IDENTITY.md", content: `# IDENTITY\n- Name: conf ${run}\n` })
-      const relisted = await callOk(gw, "agents.files.list", { agentId })
-      expect(relisted.files.map((f) => f.name)).not.toContain("IDENTITY.md")
-
-      for (const name of ["TASK_SOUL.md", "HEARTBEAT.md", "../evil.md"]) {
-        expect(await callFail(gw, "agents.files.set", { agentId, name, content: "x" })).toMatchObject({
-          code: "INVALID_REQUEST",
-          message: `unsupported file "${name}"`
-        })
-      }
     })
 
     it("refuses a duplicate create, main's deletion and unknown agents", async () => {

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto"
 import { setTimeout as sleep } from "node:timers/promises"
-import { expect } from "vitest"
+import { expect, type TestContext } from "vitest"
 import { Methods } from "../../../src/gateway/protocol.ts"
 import type { Method, MethodResult } from "../../../src/gateway/protocol.ts"
+import { lacking, releaseOfHello, type GatewayFeature } from "../openclawRelease.ts"
 import { connectRaw, RawConnectError } from "../rawGatewayClient.ts"
 import type { RawCallResult, RawConnection, RawError } from "../rawGatewayClient.ts"
 
@@ -16,6 +17,15 @@ export interface ConformanceTarget {
 export const runId = (): string => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`
 
 export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex")
+
+/**
+ * Skips the running case, with a note naming the release and what it lacks, when the gateway
+ * behind `gw` (its `hello-ok.server.version`) lacks `feature` (docs/gateway-protocol.md §11).
+ */
+export function skipWhereLacking(ctx: TestContext, gw: RawConnection, feature: GatewayFeature): void {
+  const why = lacking(releaseOfHello(gw.hello), feature)
+  if (why !== undefined) ctx.skip(why)
+}
 
 /** Calls `method` and decodes the payload with Switchyard's own schema (src/gateway/protocol.ts). */
 export async function callOk<M extends Method>(gw: RawConnection, method: M, params?: unknown): Promise<MethodResult<M>> {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { beforeAll, describe, expect, it } from "vitest"
 import type { RawConnection } from "../rawGatewayClient.ts"
-import { callFail, callOk, createReadyAgent, patchConfig } from "./conformanceSupport.ts"
+import { callFail, callOk, createReadyAgent, patchConfig, skipWhereLacking } from "./conformanceSupport.ts"
 
 const HASH = /^hmac-sha256:v1:[A-Za-z0-9_-]+$/
 
@@ -93,10 +93,6 @@ export function defineStateCases(conn: () => RawConnection, reopen: () => Promis
       const params = { sessionKey, message: `hello ${run}`, deliver: false, idempotencyKey }
       expect(await callOk(gw, "chat.send", params)).toEqual({ runId: idempotencyKey, status: "started" })
       expect(await callOk(gw, "chat.send", params)).toEqual({ runId: idempotencyKey, status: "in_flight" })
-      expect(await callFail(gw, "chat.send", { ...params, message: "something else" })).toMatchObject({
-        code: "INVALID_REQUEST",
-        details: { reason: "chat-request-conflict" }
-      })
       const ghost = `conf-ghost-${run}`
       expect(await callFail(gw, "chat.send", { ...params, sessionKey: `agent:${ghost}:main`, idempotencyKey: randomUUID() })).toMatchObject({
         code: "INVALID_REQUEST",
@@ -108,6 +104,19 @@ export function defineStateCases(conn: () => RawConnection, reopen: () => Promis
         .toContainEqual(expect.objectContaining({ role: "user", content: `hello ${run}`, idempotencyKey: `${idempotencyKey}:user` }))
       const unknown = await callOk(gw, "chat.history", { sessionKey: `agent:${agentId}:conf-none-${run}`, limit: 5 })
       expect(unknown.messages).toEqual([])
+    })
+
+    it("refuses an idempotencyKey reused for another message with chat-request-conflict", async (ctx) => {
+      const gw = conn()
+      skipWhereLacking(ctx, gw, "chat.send chat-request-conflict")
+      const sessionKey = `agent:${agentId}:conf-conflict-${run}`
+      await callOk(gw, "sessions.patch", { key: sessionKey })
+      const params = { sessionKey, message: `first ${run}`, deliver: false, idempotencyKey: randomUUID() }
+      expect(await callOk(gw, "chat.send", params)).toMatchObject({ runId: params.idempotencyKey })
+      expect(await callFail(gw, "chat.send", { ...params, message: "something else" })).toMatchObject({
+        code: "INVALID_REQUEST",
+        details: { reason: "chat-request-conflict" }
+      })
     })
   })
 }

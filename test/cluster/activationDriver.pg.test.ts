@@ -1,0 +1,122 @@
+import { randomUUID } from "node:crypto"
+import { RunnerHealth, RunnerStorage, Sharding, ShardId } from "@effect/cluster"
+import { Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Scope } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Readiness } from "../../src/agents/AgentSystemErrors.ts"
+import { LocalAgents, type LocalAgentsShape } from "../../src/agents/LocalAgents.ts"
+import { startActivationDriver } from "../../src/cluster/ActivationDriver.ts"
+import { ClusterStatsLive } from "../../src/cluster/GatewayHosting.ts"
+import { GatewayOwnership } from "../../src/cluster/GatewayOwnership.ts"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
+import { createTestDatabase } from "../support/database.ts"
+
+/** What the fake engine does with one gateway's `Ensure`. */
+type EnsureAnswer = "fail" | "host" | "hang"
+
+/**
+ * The activation driver against fakes of the engine (its entity client), the ownership and the
+ * local actors, on a real database holding the gateways (docs/architecture.md §11).
+ */
+const harness = (databaseUrl: string) => {
+  const hosted = new Set<string>()
+  const owned = new Set<string>()
+  const answers = new Map<string, EnsureAnswer>()
+  const waiting = new Set<string>()
+  const interrupted = new Set<string>()
+  const ensure = (gatewayId: string) =>
+    Effect.suspend(() => {
+      const answer = answers.get(gatewayId) ?? "host"
+      if (answer === "fail") return Effect.fail({ _tag: "EntityNotAssignedToRunner" as const })
+      if (answer === "hang") {
+        waiting.add(gatewayId)
+        return Effect.onInterrupt(Effect.never, () => Effect.sync(() => void interrupted.add(gatewayId)))
+      }
+      return Effect.sync(() => void hosted.add(gatewayId))
+    })
+  const sharding = { makeClient: () => Effect.succeed((gatewayId: string) => ({ Ensure: () => ensure(gatewayId) })) } as unknown as Sharding.Sharding["Type"]
+  const local = { hosts: (id: string) => hosted.has(id), failures: () => [], actorCount: () => hosted.size } as unknown as LocalAgentsShape
+  const layer = Layer.mergeAll(
+    Layer.succeed(Sharding.Sharding, sharding),
+    Layer.succeed(LocalAgents, local),
+    Layer.succeed(GatewayOwnership, {
+      owns: (id) => owned.has(id),
+      shardOf: () => ShardId.make("default", 1),
+      ownedShards: () => 300,
+      self: "127.0.0.1:1",
+      shardsPerGroup: 300
+    }),
+    Layer.succeed(RunnerStorage.RunnerStorage, { getRunners: Effect.succeed([]) } as unknown as RunnerStorage.RunnerStorage["Type"]),
+    Layer.succeed(RunnerHealth.RunnerHealth, {} as RunnerHealth.RunnerHealth["Type"]),
+    ClusterStatsLive
+  ).pipe(Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)), Layer.provideMerge(AppConfigTest({ databaseUrl: Option.some(Redacted.make(databaseUrl)) })))
+  /** Starts the driver in `scope` (its services too); answers its readiness as a promise. */
+  const start = (scope: Scope.CloseableScope) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const context = yield* Layer.buildWithScope(layer, scope)
+        const driver = yield* startActivationDriver.pipe(Effect.provide(context), Scope.extend(scope))
+        return () => Effect.runPromise(driver.readiness)
+      })
+    )
+  return { hosted, owned, answers, waiting, interrupted, start }
+}
+
+describe("activation driver", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let client: pg.Client
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    const migrate = ManagedRuntime.make(Layer.provideMerge(MigrationsLive, SqlLive).pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
+    await migrate.runPromise(Effect.void)
+    await migrate.dispose()
+    client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+  })
+
+  afterAll(async () => {
+    await client.end()
+    await db.drop()
+  })
+
+  const gateway = async () => {
+    const id = randomUUID()
+    await client.query("insert into gateways (id, name, url, workspace_root) values ($1, $2, 'ws://127.0.0.1:1', '/tmp')", [id, `gw-${id}`])
+    return id
+  }
+
+  it("is ready only once every owned gateway is hosted: a failed first Ensure keeps it restoring, with that gateway as the reason", async () => {
+    const [good, bad] = [await gateway(), await gateway()]
+    const { hosted, owned, answers, start } = harness(db.url)
+    owned.add(good).add(bad)
+    answers.set(bad, "fail")
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const read = await start(scope)
+      await expect.poll(read, { timeout: 15_000 }).toMatchObject({ state: "restoring", reason: expect.stringContaining(bad) as unknown })
+      expect(hosted.has(good)).toBe(true)
+      answers.set(bad, "host")
+      await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" } satisfies Readiness)
+      expect(hosted.has(bad)).toBe(true)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("runs every Ensure in its scope: one still waiting when the scope closes is interrupted", async () => {
+    const { owned, answers, waiting, interrupted, start } = harness(db.url)
+    const scope = Effect.runSync(Scope.make())
+    const read = await start(scope)
+    await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" })
+    // A gateway this runner comes to own after it is ready (a takeover) whose activation hangs.
+    const late = await gateway()
+    answers.set(late, "hang")
+    owned.add(late)
+    await expect.poll(() => waiting.has(late), { timeout: 15_000 }).toBe(true)
+    expect(interrupted.has(late)).toBe(false)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    expect(interrupted.has(late)).toBe(true)
+  })
+})
