@@ -2,16 +2,12 @@ import { Data } from "effect"
 
 /**
  * Why a create or an adoption of an agent was refused; nothing was written
- * (docs/operations.md §6.2). HTTP: `gateway_missing` 422 (a body names it),
- * `gateway_not_found` 404 (the path names it), `board_missing`, `no_such_gateway_agent` and
+ * (docs/operations.md §6.2). HTTP: `board_missing`, `no_such_gateway_agent` and
  * `not_adoptable` (the gateway's default agent) 422, and 409 for
- * `gateway_deleting`, `name_taken`, `lead_exists`, `board_full`, `already_managed`.
+ * `name_taken`, `lead_exists`, `board_full`, `already_managed`.
  */
 export class AgentCreationRefused extends Data.TaggedError("AgentCreationRefused")<{
   readonly reason:
-    | "gateway_missing"
-    | "gateway_not_found"
-    | "gateway_deleting"
     | "name_taken"
     | "lead_exists"
     | "board_full"
@@ -24,12 +20,9 @@ export class AgentCreationRefused extends Data.TaggedError("AgentCreationRefused
 
 /** The HTTP status of each refusal (the one mapper, src/http/respond.ts, reads it). */
 export const CREATION_REFUSED_STATUS = {
-  gateway_missing: 422,
-  gateway_not_found: 404,
   board_missing: 422,
   no_such_gateway_agent: 422,
   not_adoptable: 422,
-  gateway_deleting: 409,
   name_taken: 409,
   lead_exists: 409,
   board_full: 409,

@@ -3,7 +3,7 @@ import { Effect, Option } from "effect"
 import type { AgentRole, HeartbeatConfig, IdentityProfile } from "../../machines/agent/agentTypes.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { BoardRow } from "../store/BoardRepo.ts"
-import { GatewayRepo } from "../store/GatewayRepo.ts"
+import { activeGateway } from "./activeGateway.ts"
 import { AgentCreationRefused } from "./AgentCreationRefused.ts"
 import { AgentSystem, type NewAgentRequest } from "./AgentSystem.ts"
 import { DEFAULT_HEARTBEAT } from "./defaultHeartbeat.ts"
@@ -23,31 +23,16 @@ export interface NewAgentFields {
   readonly adopt?: NewAgentRequest["adopt"]
 }
 
-/**
- * The gateway new agents go on: refused `gateway_missing` when there is none, `gateway_deleting`
- * while it is being deleted (its agents are being removed; nothing new may land there).
- */
-export const activeGatewayFor = (gatewayId: string) =>
-  Effect.flatMap(GatewayRepo, (repo) => repo.get(gatewayId)).pipe(
-    Effect.flatMap((gateway) =>
-      Option.isNone(gateway)
-        ? Effect.fail(new AgentCreationRefused({ reason: "gateway_missing", detail: `gateway_id: no gateway ${gatewayId}` }))
-        : gateway.value.deletingAt !== null
-          ? Effect.fail(new AgentCreationRefused({ reason: "gateway_deleting", detail: `gateway ${gatewayId} is being deleted` }))
-          : Effect.succeed(gateway.value)
-    )
-  )
-
 const nameTaken = (name: string) => new AgentCreationRefused({ reason: "name_taken", detail: `an agent named "${name}" already exists on this gateway` })
 
 /**
  * Creates an agent on `board` (its actor starts provisioning, docs/architecture.md §5.2) and
- * returns its id. Refusals change nothing: AgentCreationRefused `gateway_missing`,
- * `gateway_deleting`, `name_taken` (on the gateway), `lead_exists` (a second lead on the
+ * returns its id. Refusals change nothing: FieldInvalid (`gateway_id`: none),
+ * GatewayDeleting, AgentCreationRefused `name_taken` (on the gateway), `lead_exists` (a second lead on the
  * board), `board_full` (over `workerCap`). Also SqlError, AgentPersistTimeout.
  */
 export const createAgent = Effect.fn("Agents.create")(function* (board: BoardRow, fields: NewAgentFields) {
-  yield* activeGatewayFor(board.gatewayId)
+  yield* activeGateway(board.gatewayId)
   const repo = yield* AgentRepo
   if (yield* repo.nameTaken({ name: fields.name, gatewayId: board.gatewayId })) return yield* nameTaken(fields.name)
   if (fields.role === "lead" && Option.isSome(yield* repo.leadOf(board.id))) {

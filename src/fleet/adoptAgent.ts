@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { AgentCreationRefused, createAgent } from "../agents/createAgent.ts"
+import { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import { gatewayCall } from "../agents/programs/gatewayCall.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { GatewayRepo, targetOf } from "../store/GatewayRepo.ts"
@@ -25,8 +26,8 @@ const refused = (reason: AgentCreationRefused["reason"], detail: string) => Effe
  * (docs/operations.md §6.2 "Adopt"; how an orphan listed by reconciliation is taken over, §8):
  * its actor gets that gateway agent id and provisions it without `agents.create`, keeping its
  * files unless `keepFiles` is false, then pushes the heartbeat config and wakes it as a create
- * does. Returns the new agent's id. Refusals change nothing: AgentCreationRefused
- * `gateway_not_found`, `gateway_deleting`, `board_missing` (no such board on this gateway),
+ * does. Returns the new agent's id. Refusals change nothing: GatewayNotFound (404),
+ * GatewayDeleting (409), AgentCreationRefused `board_missing` (no such board on this gateway),
  * `already_managed`, `no_such_gateway_agent` (not in `agents.list`), `not_adoptable` (the
  * gateway's default agent), and `createAgent`'s own (`name_taken`…); GatewayQueryUnavailable
  * when `agents.list` cannot be read (502); SqlError, AgentPersistTimeout.
@@ -35,8 +36,8 @@ export const adoptAgent = Effect.fn("Fleet.adoptAgent")(function* (adoption: Ado
   const { gatewayId, gatewayAgentId } = adoption
   const gateways = yield* GatewayRepo
   const gateway = yield* gateways.get(gatewayId)
-  if (Option.isNone(gateway)) return yield* refused("gateway_not_found", "gateway not found")
-  if (gateway.value.deletingAt !== null) return yield* refused("gateway_deleting", `gateway ${gatewayId} is being deleted`)
+  if (Option.isNone(gateway)) return yield* new GatewayNotFound({ gatewayId })
+  if (gateway.value.deletingAt !== null) return yield* new GatewayDeleting({ gatewayId })
   const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(adoption.boardId))
   if (Option.isNone(board) || board.value.gatewayId !== gatewayId) return yield* refused("board_missing", `board_id: no board ${adoption.boardId} on gateway ${gatewayId}`)
   const sql = yield* SqlClient.SqlClient
