@@ -19,10 +19,11 @@ export interface AgentWrite {
   /** Transitions, in version order. */
   readonly transitions: ReadonlyArray<NewTransition>
   /**
-   * A liveness change saved with this snapshot (a heartbeat that left the state as it was): not
-   * a transition row, but the agent's newest change for the stream, at `version`.
+   * A liveness change saved with this snapshot (a liveness event that left the state as it was,
+   * `isBeat`): not a transition row, but the agent's newest change for the stream, at `version`,
+   * labelled with its event type.
    */
-  readonly beat: { readonly gatewayId: string; readonly boardId: string | null; readonly at: Date } | undefined
+  readonly beat: { readonly gatewayId: string; readonly boardId: string | null; readonly eventType: string; readonly at: Date } | undefined
   /** When set, the agent's transition history is first trimmed to this many rows. */
   readonly pruneTo: number | undefined
 }

@@ -86,6 +86,30 @@ describe("commit-ordered change cursor without a lock", () => {
     expect(beats.rows).toEqual([{ version: "5", at: new Date(5_000) }])
   })
 
+  it("a gateway signal that leaves the state as it was is a beat, read back labelled with its own event type", async () => {
+    const { id, writer } = await agent(one)
+    const signal = (n: number, eventType: string, toState = "online") =>
+      writer.offer({ n }, projection(id, toState), [], { gatewayId, boardId: null, fromState: "online", toState, eventType, errorTag: null, at: new Date(1_000 * n) })
+    const before = (await changesAfter(0, 10_000)).frontier - 1
+    await one.runPromise(writer.awaitPersisted(signal(1, "gateway.run.started")))
+    const afterRun = (await changesAfter(before)).changes.filter((change) => change.transition.agentId === id)
+    expect(afterRun.map((change) => [change.transition.fromState, change.transition.toState, change.transition.eventType, change.transition.version])).toEqual([
+      ["online", "online", "gateway.run.started", "1"]
+    ])
+    await one.runPromise(writer.awaitPersisted(signal(2, "gateway.session.changed")))
+    // An event that is not a liveness event stays a transition, even when the state is the same.
+    await one.runPromise(writer.awaitPersisted(signal(3, "agent.update")))
+    const transitions = await client.query("select version, event_type from agent_transitions where agent_id = $1", [id])
+    expect(transitions.rows).toEqual([{ version: "3", event_type: "agent.update" }])
+    expect((await client.query("select version, event_type from agent_beats where agent_id = $1", [id])).rows).toEqual([{ version: "2", event_type: "gateway.session.changed" }])
+    // The replay gives the newest beat (the older one is superseded) with its event, then the transition.
+    const replayed = (await changesAfter(before)).changes.filter((change) => change.transition.agentId === id)
+    expect(replayed.map((change) => [change.transition.eventType, change.transition.version])).toEqual([
+      ["gateway.session.changed", "2"],
+      ["agent.update", "3"]
+    ])
+  })
+
   it("retention keeps each agent's newest transitions, beats aside", async () => {
     const { id } = await agent(one)
     // Keep 4: trimmed every ⌈4/10⌉ = 1 transition, so never more than 4 rows.
