@@ -14,6 +14,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
+import type { AgentProjection } from "../src/agents/agentProjection.ts"
 import { GroupCommitLive } from "../src/agents/GroupCommit.ts"
 import { SnapshotWriter } from "../src/agents/SnapshotWriter.ts"
 import { AppConfigTest } from "../src/config/AppConfig.ts"
@@ -53,7 +54,7 @@ export const signalWrites = async () => {
     await client.connect()
     const gatewayId = randomUUID()
     await client.query("insert into gateways (id, name, url, workspace_root) values ($1, 'gw', 'ws://127.0.0.1:1', '/tmp')", [gatewayId])
-    const agents = []
+    const agents: Array<{ id: string; projection: AgentProjection; writer: SnapshotWriter }> = []
     for (let i = 0; i < AGENTS; i++) {
       const id = randomUUID()
       await client.query(

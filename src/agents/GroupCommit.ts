@@ -68,6 +68,17 @@ export const rankChanges = (writes: ReadonlyArray<AgentWrite>) => {
   return { transitions, beats }
 }
 
+/**
+ * `write` with at most `RANKS_PER_TRANSACTION` changes, so that its ranks fit the cursor
+ * (docs/architecture.md §8.1) even alone in a transaction: beyond that, its oldest transitions
+ * are dropped, as the history's trim would drop them. Only a writer that could not save for a
+ * long time (the database unreachable) holds that many.
+ */
+export const boundChanges = (write: AgentWrite): AgentWrite => {
+  const room = RANKS_PER_TRANSACTION - (write.beat === undefined ? 0 : 1)
+  return write.transitions.length <= room ? write : { ...write, transitions: write.transitions.slice(-room) }
+}
+
 /** The first writes of `pending` that fit in one transaction: at most `MAX_BATCH`, with fewer than `RANKS_PER_TRANSACTION` changes (at least one write). */
 const takeBatch = (pending: ReadonlyArray<Queued>): number => {
   let changes = 0
@@ -163,13 +174,18 @@ export const GroupCommitLive = Layer.scoped(
     )
 
     return GroupCommit.of({
-      write: (write) =>
-        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+      write: (offered) => {
+        const write = boundChanges(offered)
+        const dropped = offered.transitions.length - write.transitions.length
+        const warned =
+          dropped === 0 ? Effect.void : Effect.logWarning(`agent ${write.agentId}: its ${dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
+        return Effect.zipRight(warned, Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
           const done = Deferred.unsafeMake<void, SqlError>(FiberId.none)
           pending.push({ write, done, span })
           Queue.unsafeOffer(wake, undefined)
           return Deferred.await(done)
-        })
+        }))
+      }
     })
   })
 )
