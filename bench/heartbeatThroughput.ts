@@ -36,14 +36,10 @@ import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, type InProcessService } from "../test/support/inProcessService.ts"
 import { startService, type ServiceProcess } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
-import { percentile } from "./common.ts"
+import { flag, percentile } from "./common.ts"
 import { cpuMs, profileSummary, rssMiB, servicePid } from "./processStats.ts"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const flag = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(name)
-  return at === -1 ? fallback : Number(process.argv[at + 1])
-}
 const AGENTS = flag("--agents", 1_000)
 const SECONDS = flag("--seconds", 8)
 const IN_FLIGHT = flag("--in-flight", 64)

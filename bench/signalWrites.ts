@@ -24,12 +24,9 @@ import { MigrationsLive, SqlLive } from "../src/store/Database.ts"
 import { TransitionRepoLive } from "../src/store/TransitionRepo.ts"
 import { agentProjectionFixture } from "../test/support/agentProjectionFixture.ts"
 import { createTestDatabase } from "../test/support/database.ts"
+import { flag } from "./common.ts"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const flag = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(name)
-  return at === -1 ? fallback : Number(process.argv[at + 1])
-}
 const AGENTS = flag("--agents", 200)
 const ROUNDS = flag("--rounds", 10)
 

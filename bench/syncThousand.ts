@@ -18,16 +18,12 @@ import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, type InProcessService } from "../test/support/inProcessService.ts"
 import { startService, type ServiceProcess } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
-import { pool } from "./common.ts"
+import { flag, pool } from "./common.ts"
 import { cpuMs, profileSummary, profileTopFunctions } from "./processStats.ts"
 
-const flag = (name: string): number | undefined => {
-  const at = process.argv.indexOf(name)
-  return at === -1 ? undefined : Number(process.argv[at + 1])
-}
-const AGENTS = flag("--agents") ?? 1_000
+const AGENTS = flag("--agents", 1_000)
 const IN_FLIGHT = 100
-const CONCURRENCY = flag("--concurrency")
+const CONCURRENCY = process.argv.includes("--concurrency") ? flag("--concurrency", 8) : undefined
 const PROFILE = process.argv.includes("--cpu-prof")
 
 const provision = async (service: ServiceProcess, gatewayId: string, boardId: string) => {
@@ -86,12 +82,6 @@ export const syncThousand = async () => {
     const calls: Record<string, number> = {}
     for (const call of simulator.calls.slice(callsFrom)) calls[call.method] = (calls[call.method] ?? 0) + 1
     if (profileDir !== undefined) await service.kill("SIGTERM")
-    if (process.env["SYNC_DIAG"] === "1") {
-      const window = simulator.calls.slice(callsFrom)
-      const t0 = window[0]?.at ?? 0
-      const middle = window.slice(Math.floor(window.length / 2), Math.floor(window.length / 2) + 120)
-      console.log(middle.map((call) => `${call.at - t0} ${call.method} ${JSON.stringify(call.params).slice(0, 50)}`).join("\n"))
-    }
     console.log(`\ntemplate sync of ${AGENTS} agents (+ the gateway-main agent) × 6 files, service in its own process, simulator (5 ms latency) in the bench's`)
     console.log(`  sync concurrency ${CONCURRENCY ?? "default (8)"}; load average ${(await import("node:os")).loadavg()[0]!.toFixed(1)}`)
     console.log(`  provisioning ${AGENTS} agents through POST /agents (${IN_FLIGHT} in flight): ${provisionMs} ms`)
