@@ -165,13 +165,21 @@ const cloneFleet = async (databaseUrl: string, template: { id: string; token: st
   }
 }
 
-/** Waits until the service's statement count stays still for `quietMs` (restore writes done). */
-const settle = async (count: () => Promise<number>, quietMs: number) => {
+/**
+ * Waits until the service's statement count per `quietMs` stops falling (restore writes done;
+ * a runner keeps some idle traffic of its own), at most `maxMs`.
+ */
+const settle = async (count: () => Promise<number>, quietMs: number, maxMs = 60_000) => {
+  const until = performance.now() + maxMs
   let last = await count()
+  let previous = Number.POSITIVE_INFINITY
   for (;;) {
     await sleep(quietMs)
     const now = await count()
-    if (now - last <= 2) return now
+    const delta = now - last
+    // Still, or down to the runner's own steady idle traffic (cluster storage, shard locks): no longer falling.
+    if (delta <= 2 || delta >= 0.8 * previous || performance.now() > until) return now
+    previous = delta
     last = now
   }
 }
