@@ -13,3 +13,9 @@ export const pool = async (count: number, inFlight: number, work: (i: number) =>
     })
   )
 }
+
+/** The number after `--name` on the command line (`--agents 500`), or `fallback`. */
+export const flag = (name: string, fallback: number): number => {
+  const at = process.argv.indexOf(name)
+  return at === -1 ? fallback : Number(process.argv[at + 1])
+}

@@ -36,13 +36,10 @@ import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, type InProcessService } from "../test/support/inProcessService.ts"
 import { startService, type ServiceProcess } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
-import { percentile } from "./common.ts"
+import { flag, percentile } from "./common.ts"
+import { cpuMs, profileSummary, rssMiB, servicePid } from "./processStats.ts"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const flag = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(name)
-  return at === -1 ? fallback : Number(process.argv[at + 1])
-}
 const AGENTS = flag("--agents", 1_000)
 const SECONDS = flag("--seconds", 8)
 const IN_FLIGHT = flag("--in-flight", 64)
@@ -168,85 +165,21 @@ const cloneFleet = async (databaseUrl: string, template: { id: string; token: st
   }
 }
 
-/** The pid of the service process listening on `url` (found by its `PORT` in /proc), if readable. */
-const servicePid = (url: string): number | undefined => {
-  const port = `PORT=${new URL(url).port}`
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("src/main.ts")) continue
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(port)) return Number(entry)
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return undefined
-}
-
-/** CPU time (user + system, ms) the process has used so far; 0 when unreadable. */
-const cpuMs = (pid: number | undefined): number => {
-  if (pid === undefined) return 0
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / 100
-  } catch {
-    return 0
-  }
-}
-
-/** The process's resident set, MiB; 0 when unreadable. */
-const rssMiB = (pid: number | undefined): number => {
-  if (pid === undefined) return 0
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((entry) => entry.startsWith("VmRSS:"))
-    return Number(line?.split(/\s+/)[1] ?? 0) / 1_024
-  } catch {
-    return 0
-  }
-}
-
-/** Node's `--cpu-prof` output, summed by where each sample's function lives (self time). */
-const profileSummary = (dir: string): string => {
-  const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"))
-  if (file === undefined) return "no profile written"
-  const profile = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as {
-    nodes: Array<{ id: number; callFrame: { url: string; functionName: string } }>
-    samples: Array<number>
-  }
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node.callFrame]))
-  const area = (frame: { url: string; functionName: string }) => {
-    if (frame.functionName === "(garbage collector)") return "GC"
-    if (frame.functionName === "(idle)" || frame.functionName === "(program)") return frame.functionName
-    const url = frame.url
-    // Start-up (and lazy imports): not the heartbeats' cost, left out below.
-    if (url.startsWith("node:internal/modules") || url.includes("amaro") || ["compileSourceTextModule", "internalModuleStat", "wrapSafe", "realpathSync"].includes(frame.functionName)) return "(loading)"
-    for (const name of ["effect", "@effect/sql-pg", "@effect/sql", "@effect/platform-node", "@effect/platform", "pg", "pg-protocol", "xstate", "zod"]) {
-      if (url.includes(`/node_modules/${name}/`)) return name
-    }
-    if (url.includes("/node_modules/")) return "other packages"
-    if (url.includes("/src/") || url.includes("/machines/")) return "service code"
-    return "node internals"
-  }
-  const counts = new Map<string, number>()
-  for (const id of profile.samples) {
-    const key = area(nodes.get(id) ?? { url: "", functionName: "" })
-    counts.set(key, (counts.get(key) ?? 0) + 1)
-  }
-  const busy = [...counts].filter(([key]) => key !== "(idle)" && key !== "(loading)")
-  const total = busy.reduce((sum, [, n]) => sum + n, 0)
-  return busy
-    .sort((x, y) => y[1] - x[1])
-    .map(([key, n]) => `${key} ${((100 * n) / Math.max(1, total)).toFixed(0)}%`)
-    .join(", ")
-}
-
-/** Waits until the service's statement count stays still for `quietMs` (restore writes done). */
-const settle = async (count: () => Promise<number>, quietMs: number) => {
+/**
+ * Waits until the service's statement count per `quietMs` stops falling (restore writes done;
+ * a runner keeps some idle traffic of its own), at most `maxMs`.
+ */
+const settle = async (count: () => Promise<number>, quietMs: number, maxMs = 60_000) => {
+  const until = performance.now() + maxMs
   let last = await count()
+  let previous = Number.POSITIVE_INFINITY
   for (;;) {
     await sleep(quietMs)
     const now = await count()
-    if (now - last <= 2) return now
+    const delta = now - last
+    // Still, or down to the runner's own steady idle traffic (cluster storage, shard locks): no longer falling.
+    if (delta <= 2 || delta >= 0.8 * previous || performance.now() > until) return now
+    previous = delta
     last = now
   }
 }

@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   fleetScale: async () => (await import("./fleetScale.ts")).fleetScale(),
   fleetView: async () => (await import("./fleetView.ts")).fleetView(),
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
+  signalWrites: async () => (await import("./signalWrites.ts")).signalWrites(),
   heartbeatThroughput: async () => (await import("./heartbeatThroughput.ts")).heartbeatThroughput(),
   clusterTakeover: async () => (await import("./clusterTakeover.ts")).clusterTakeover(),
   livenessSoak: async () => (await import("./livenessSoak.ts")).livenessSoak(),

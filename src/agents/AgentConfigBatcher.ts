@@ -78,9 +78,10 @@ const ConfigEntry = z.looseObject({
 })
 const ConfigAgents = z.looseObject({ agents: z.looseObject({ entries: z.record(z.string(), ConfigEntry).optional() }).optional() })
 
-const currentEntry = (config: unknown, agentId: string) => {
+/** The config's agent entries, parsed once per batch (a fleet's config holds one per agent). */
+const entriesOf = (config: unknown): Readonly<Record<string, z.infer<typeof ConfigEntry>>> => {
   const parsed = ConfigAgents.safeParse(config)
-  return parsed.success ? parsed.data.agents?.entries?.[agentId] : undefined
+  return (parsed.success ? parsed.data.agents?.entries : undefined) ?? {}
 }
 
 const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: AgentEntry) =>
@@ -96,17 +97,18 @@ const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntr
     const config = yield* gatewayCall(target, "config.get", {})
     // The file (`parsed`) is what a patch merges into; the runtime view can lag a create.
     const current = config.parsed ?? config.config
+    const entries = entriesOf(current)
     // An entry missing from the file belongs to an agent deleted meanwhile: never re-add it.
     const changed = [...wanted].filter(([agentId, entry]) => {
-      const existing = currentEntry(current, agentId)
+      const existing = Object.hasOwn(entries, agentId) ? entries[agentId] : undefined
       return existing !== undefined && !sameEntry(existing, entry)
     })
     if (changed.length === 0) return new Set<string>()
-    const entries = Object.fromEntries(
+    const patch = Object.fromEntries(
       changed.map(([agentId, entry]) => [agentId, { name: entry.name, identity: { name: entry.name }, heartbeat: entry.heartbeat }])
     )
     yield* gatewayCall(target, "config.patch", {
-      raw: JSON.stringify({ agents: { entries } }),
+      raw: JSON.stringify({ agents: { entries: patch } }),
       baseHash: config.hash,
       note: `switchyard: ${changed.length} agent entr${changed.length === 1 ? "y" : "ies"}`
     })

@@ -19,10 +19,11 @@ export interface AgentWrite {
   /** Transitions, in version order. */
   readonly transitions: ReadonlyArray<NewTransition>
   /**
-   * A liveness change saved with this snapshot (a heartbeat that left the state as it was): not
-   * a transition row, but the agent's newest change for the stream, at `version`.
+   * A liveness change saved with this snapshot (a liveness event that left the state as it was,
+   * `isBeat`): not a transition row, but the agent's newest change for the stream, at `version`,
+   * labelled with its event type.
    */
-  readonly beat: { readonly gatewayId: string; readonly boardId: string | null; readonly at: Date } | undefined
+  readonly beat: { readonly gatewayId: string; readonly boardId: string | null; readonly eventType: string; readonly at: Date } | undefined
   /** When set, the agent's transition history is first trimmed to this many rows. */
   readonly pruneTo: number | undefined
 }
@@ -83,6 +84,17 @@ export const rankChanges = (writes: ReadonlyArray<AgentWrite>) => {
     if (write.beat !== undefined) beats.push({ ...write.beat, agentId: write.agentId, version: write.version, rank: rank++ })
   }
   return { transitions, beats }
+}
+
+/**
+ * `write` with at most `RANKS_PER_TRANSACTION` changes, so that its ranks fit the cursor
+ * (docs/architecture.md §8.1) even alone in a transaction: beyond that, its oldest transitions
+ * are dropped, as the history's trim would drop them. Only a writer that could not save for a
+ * long time (the database unreachable) holds that many.
+ */
+export const boundChanges = (write: AgentWrite): AgentWrite => {
+  const room = RANKS_PER_TRANSACTION - (write.beat === undefined ? 0 : 1)
+  return write.transitions.length <= room ? write : { ...write, transitions: write.transitions.slice(-room) }
 }
 
 /** The first writes of `pending` that fit in one transaction: at most `MAX_BATCH`, with fewer than `RANKS_PER_TRANSACTION` changes (at least one write). */
@@ -191,13 +203,21 @@ export const GroupCommitLive = Layer.scoped(
     )
 
     return GroupCommit.of({
-      write: (write) =>
-        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
-          const done = Deferred.unsafeMake<void, SqlError | SnapshotWriteRefused>(FiberId.none)
-          pending.push({ write, done, span })
-          Queue.unsafeOffer(wake, undefined)
-          return Deferred.await(done)
-        }),
+      write: (offered) => {
+        const write = boundChanges(offered)
+        const dropped = offered.transitions.length - write.transitions.length
+        const warned =
+          dropped === 0 ? Effect.void : Effect.logWarning(`agent ${write.agentId}: its ${dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
+        return Effect.zipRight(
+          warned,
+          Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+            const done = Deferred.unsafeMake<void, SqlError | SnapshotWriteRefused>(FiberId.none)
+            pending.push({ write, done, span })
+            Queue.unsafeOffer(wake, undefined)
+            return Deferred.await(done)
+          })
+        )
+      },
       withdraw: (agentId) =>
         Effect.suspend(() => {
           const taken = pending.filter((queued) => queued.write.agentId === agentId)

@@ -1,5 +1,6 @@
 import { Deferred, Duration, Effect, Exit, FiberId } from "effect"
 import type { ActivityEntry } from "../store/ActivityRepo.ts"
+import { livenessEventTypes } from "../../machines/agent/livenessTypes.ts"
 import { observeEventToPersist } from "../observability/agentMetrics.ts"
 import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "./agentProjection.ts"
@@ -14,12 +15,16 @@ interface Pending {
 /** Delay before the next attempt of a failed write: 100 ms doubling to 5 s. */
 const retryDelay = (failures: number) => Duration.millis(Math.min(5_000, 100 * 2 ** failures))
 
+/** Liveness events: the agent's own heartbeat and the gateway's signals (docs/operations.md §8). */
+const livenessEvents: ReadonlySet<string> = new Set(["agent.heartbeat", ...livenessEventTypes])
+
 /**
- * Whether a transition is a heartbeat that left the agent's state as it was: liveness, not a
- * transition (docs/architecture.md §8.1). It is saved as the agent's newest beat, not as a row.
+ * Whether a transition is a liveness event (a heartbeat or a gateway signal) that left the
+ * agent's state as it was: liveness, not a transition (docs/architecture.md §8.1). It is saved as
+ * the agent's newest beat, with its event type, not as a row.
  */
 export const isBeat = (transition: Omit<NewTransition, "version">): boolean =>
-  transition.eventType === "agent.heartbeat" && transition.fromState !== null && transition.fromState === transition.toState
+  livenessEvents.has(transition.eventType) && transition.fromState !== null && transition.fromState === transition.toState
 
 type Beat = NonNullable<AgentWrite["beat"]>
 
@@ -32,7 +37,7 @@ export type WriterServices = GroupCommit
  * that arrive while a write is under way are coalesced: only the newest is written, because it
  * contains every earlier change; activity entries and transitions are never coalesced and go in
  * the same transaction, so a transition is recorded exactly when the
- * snapshot it led to (or a later one) is saved. A heartbeat that leaves the state as it was
+ * snapshot it led to (or a later one) is saved. A liveness event that leaves the state as it was
  * (`isBeat`) is no transition: the write carries the newest such beat instead, and coalesces.
  * Versions are monotonic per agent. The agent's transition history is trimmed to the newest `transitionsKeep` every ⌈keep/10⌉ recorded
  * transitions (one indexed delete, amortised), so between trims it holds fewer than
@@ -148,7 +153,7 @@ export class SnapshotWriter {
       this.activity.push(...activity)
     }
     if (transition !== undefined && isBeat(transition)) {
-      this.beat = { gatewayId: transition.gatewayId, boardId: transition.boardId, at: transition.at }
+      this.beat = { gatewayId: transition.gatewayId, boardId: transition.boardId, eventType: transition.eventType, at: transition.at }
     } else if (transition !== undefined) {
       this.transitions ??= []
       this.transitions.push({ ...transition, version: this.version })

@@ -2,7 +2,8 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
 import type { AgentProjection } from "../agents/agentProjection.ts"
-import { changeCursorSql, type NewBeat } from "./changeCursor.ts"
+import { saveSnapshots, type SnapshotSave } from "./agentSaves.ts"
+import type { NewBeat } from "./changeCursor.ts"
 import { type AgentFilter, agentFilterClauses, type FleetSummary, fleetQueries, foldFleetSummary } from "./fleetQueries.ts"
 
 /** Who an agent is, fixed at creation (docs/operations.md §6.1). */
@@ -61,43 +62,7 @@ export interface AgentPage {
   readonly total: number
 }
 
-/** One agent's snapshot to save, with its read-model projection. */
-export interface SnapshotSave {
-  readonly id: string
-  readonly projection: AgentProjection
-  readonly snapshot: unknown
-  readonly version: number
-}
-
-/** The record type of `saveMany`'s rows (`jsonb_to_recordset`). */
-const SAVE_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
-  last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
-  identity_template text, soul_template text, snapshot jsonb, version bigint, liveness jsonb`
-
-const saveRow = ({ id, projection: p, snapshot, version }: SnapshotSave) => ({
-  id,
-  role: p.role,
-  board_id: p.boardId,
-  gateway_agent_id: p.gatewayAgentId,
-  session_key: p.sessionKey,
-  name: p.name,
-  status: p.status,
-  state_path: p.statePath,
-  last_seen_at: p.lastSeenAt,
-  last_error: p.lastError,
-  offline_reason: p.offlineReason,
-  token_hash: p.tokenHash,
-  heartbeat_config: p.heartbeatConfig,
-  identity_profile: p.identityProfile,
-  identity_template: p.identityTemplate,
-  soul_template: p.soulTemplate,
-  snapshot,
-  version,
-  liveness: p.liveness ?? null
-})
-
-/** In agent id order, so two batches that share agents (two instances) lock their rows in the same order. */
-const byId = (saves: ReadonlyArray<SnapshotSave>) => [...saves].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+export type { SnapshotSave } from "./agentSaves.ts"
 
 export interface AgentRepoShape {
   /**
@@ -109,10 +74,9 @@ export interface AgentRepoShape {
   /** Writes the projection and snapshot of `version`; an older version never overwrites a newer. */
   readonly save: (id: string, projection: AgentProjection, snapshot: unknown, version: number) => Effect.Effect<void, SqlError>
   /**
-   * `save` for many agents in one statement (group commit), rows locked in agent id order. With
-   * `beats`, the same statement records each saved agent's newest liveness change at its
-   * snapshot's version (`agent_beats`, numbered by `changeCursor.ts`; none for a snapshot that
-   * was not saved, being older or its row gone), so a batch of heartbeats is one statement.
+   * `save` for many agents in one statement (group commit, `saveSnapshots`), rows locked in agent
+   * id order. With `beats`, the same statement records each saved agent's newest liveness change
+   * (with its event type) at its snapshot's version, so a batch of beats is one statement.
    * Answers the ids it saved: a save missing from them found an equal or newer version stored.
    */
   readonly saveMany: (saves: ReadonlyArray<SnapshotSave>, beats?: ReadonlyArray<NewBeat>) => Effect.Effect<ReadonlyArray<string>, SqlError>
@@ -233,34 +197,7 @@ export const AgentRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const read = sql.unsafe(READ_COLUMNS)
     const queries = agentQueries(sql)
-    const update = (saves: ReadonlyArray<SnapshotSave>) => sql`
-          update agents a set
-            role = v.role, board_id = v.board_id, gateway_agent_id = v.gateway_agent_id, session_key = v.session_key, name = v.name,
-            status = v.status, state_path = v.state_path, last_seen_at = v.last_seen_at, last_error = v.last_error,
-            offline_reason = v.offline_reason, token_hash = v.token_hash, heartbeat_config = v.heartbeat_config,
-            identity_profile = v.identity_profile, identity_template = v.identity_template, soul_template = v.soul_template,
-            snapshot = v.snapshot, version = v.version, updated_at = now(), liveness = v.liveness,
-            pending_token_hash = case when a.pending_token_hash = v.token_hash then null else a.pending_token_hash end,
-            deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
-          from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as v(${sql.unsafe(SAVE_ROW)})
-          where a.id = v.id and a.version < v.version`
-    const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((row) => row.id)
-    const saveMany = (saves: ReadonlyArray<SnapshotSave>, beats: ReadonlyArray<NewBeat> = []): Effect.Effect<ReadonlyArray<string>, SqlError> => {
-      if (saves.length === 0) return Effect.succeed([])
-      if (beats.length === 0) return Effect.map(sql<{ id: string }>`${update(saves)} returning a.id`, ids)
-      const rows = beats.map((b) => ({ agent_id: b.agentId, gateway_id: b.gatewayId, board_id: b.boardId, version: b.version, at: b.at.toISOString(), rank: b.rank }))
-      return sql<{ id: string }>`
-        with saved as (${update(saves)} returning a.id, a.version), beats as (
-        insert into agent_beats (agent_id, gateway_id, board_id, cursor, version, at)
-        select saved.id, b.gateway_id, b.board_id, ${sql.unsafe(changeCursorSql("b.rank"))}, b.version, b.at
-        from saved join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as b(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
-          at timestamptz, rank bigint) on b.agent_id = saved.id and b.version = saved.version
-        order by saved.id
-        on conflict (agent_id) do update set gateway_id = excluded.gateway_id, board_id = excluded.board_id, cursor = excluded.cursor,
-          version = excluded.version, at = excluded.at
-        where agent_beats.version < excluded.version)
-        select id from saved`.pipe(Effect.map(ids))
-    }
+    const saveMany = saveSnapshots(sql)
     return AgentRepo.of({
       insert: (agent, options) => {
         const row = sql`insert into agents ${sql.insert({

@@ -80,7 +80,8 @@ export interface TransitionRepoShape {
   /**
    * Up to `limit` changes after `cursor` and below the frontier, matching `filter`, oldest
    * first, each with its agent's current row: transitions, and each agent's newest liveness
-   * change as a transition from its state to itself (`agent.heartbeat`). One statement.
+   * change (beat) as a transition from its state to itself, labelled with the event that made it
+   * (`agent.heartbeat`, `gateway.run.started`, …). One statement.
    */
   readonly changesAfter: (cursor: number, filter: TransitionFilter, limit: number) => Effect.Effect<ChangesRead, SqlError>
   /** `changesAfter`'s changes alone. */
@@ -136,9 +137,9 @@ const split = ({ tId, tAgentId, tGatewayId, tBoardId, tVersion, tFromState, tToS
   agent
 })
 
-/** A liveness change as a joined row: the agent's state to itself, by a heartbeat. */
+/** A liveness change as a joined row: the agent's state to itself, by the event that made the beat (migration 0018). */
 const JOINED_BEAT = `b.cursor as t_id, b.agent_id as t_agent_id, b.gateway_id as t_gateway_id, b.board_id as t_board_id,
-  b.version as t_version, a.state_path as t_from_state, a.state_path as t_to_state, 'agent.heartbeat' as t_event_type,
+  b.version as t_version, a.state_path as t_from_state, a.state_path as t_to_state, b.event_type as t_event_type,
   null::text as t_error_tag, b.at as t_at`
 
 export const TransitionRepoLive = Layer.effect(

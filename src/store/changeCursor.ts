@@ -18,11 +18,14 @@ export const changeCursorSql = (rank: string) => `(pg_current_xact_id()::text::b
 export const FRONTIER_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16"
 
 /**
- * An agent's liveness change (a heartbeat that left its state as it was): not a transition, but
- * a change the stream pushes. Only each agent's newest is kept (`agent_beats`).
+ * An agent's liveness change (a liveness event, `agent.heartbeat` or a `gateway.*` signal, that
+ * left its state as it was): not a transition, but a change the stream pushes, labelled with its
+ * event type. Only each agent's newest is kept (`agent_beats`).
  */
 export interface NewBeat {
   readonly agentId: string
+  /** The event that made it: `agent.heartbeat`, `gateway.run.started`, … */
+  readonly eventType: string
   readonly gatewayId: string
   readonly boardId: string | null
   /** The snapshot version it was saved with. */

@@ -1,4 +1,4 @@
-import { Array as Arr, Effect, Option, Schedule } from "effect"
+import { Array as Arr, Effect, Option, Schedule, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ensureMainAgent } from "../fleet/ensureMainAgent.ts"
@@ -53,6 +53,7 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
   } else {
     const rows = yield* repo.agents(jobId)
     yield* feed.started(rows)
+    /** Syncs one agent; its result is recorded by `recordOne`, so the next agent need not wait for that write. */
     const syncOne = (row: SyncAgentRow) => {
       let attempts = row.attempts
       return syncAgent({
@@ -66,19 +67,24 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
           attempts = attempt
           return repo.markSent(jobId, row.agentId, generation, attempt)
         }
-      }).pipe(
-        Effect.flatMap((result) =>
-          Effect.flatMap(repo.record(jobId, row.agentId, result), (recorded) => (recorded ? feed.recorded({ ...row, attempts }, result) : Effect.void))
-        )
-      )
+      }).pipe(Effect.map((result) => ({ row: { ...row, attempts }, result })))
     }
+    const recordOne = ({ row, result }: Effect.Effect.Success<ReturnType<typeof syncOne>>) =>
+      Effect.flatMap(repo.record(jobId, row.agentId, result), (recorded) => (recorded ? feed.recorded(row, result) : Effect.void))
+    // `concurrency` agents in flight; each result recorded as it comes, beside the next agents' syncs.
+    const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
+      Stream.fromIterable(rows).pipe(
+        Stream.mapEffect(syncOne, { concurrency, unordered: true }),
+        Stream.mapEffect(recordOne, { concurrency, unordered: true }),
+        Stream.runDrain
+      )
     const [board, main] = Arr.partition(
       rows.filter((row) => row.status === "pending"),
       (row) => row.role === "main"
     )
-    yield* Effect.forEach(board, syncOne, { concurrency: config.syncConcurrency, discard: true })
+    yield* syncAll(board, config.syncConcurrency)
     // The gateway-main agent after every board agent (docs/operations.md §6.8).
-    yield* Effect.forEach(main, syncOne, { discard: true })
+    yield* syncAll(main, 1)
     yield* repo.finish(jobId, "done", null)
   }
   // A job deleted with its gateway meanwhile still ends for the clients following it.

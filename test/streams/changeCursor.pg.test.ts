@@ -3,11 +3,12 @@ import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
-import { GroupCommitLive } from "../../src/agents/GroupCommit.ts"
+import { GroupCommit, GroupCommitLive } from "../../src/agents/GroupCommit.ts"
 import { SnapshotWriter } from "../../src/agents/SnapshotWriter.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
 import { AgentRepoLive } from "../../src/store/AgentRepo.ts"
+import { RANKS_PER_TRANSACTION } from "../../src/store/changeCursor.ts"
 import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
 import { TransitionRepo, TransitionRepoLive, type TransitionWithAgent } from "../../src/store/TransitionRepo.ts"
 import { agentProjectionFixture } from "../support/agentProjectionFixture.ts"
@@ -84,6 +85,55 @@ describe("commit-ordered change cursor without a lock", () => {
     expect(transitions.rows).toEqual([{ version: "6", from_state: "online", to_state: "offline" }])
     const beats = await client.query("select version, at from agent_beats where agent_id = $1", [id])
     expect(beats.rows).toEqual([{ version: "5", at: new Date(5_000) }])
+  })
+
+  it("a gateway signal that leaves the state as it was is a beat, read back labelled with its own event type", async () => {
+    const { id, writer } = await agent(one)
+    const signal = (n: number, eventType: string, toState = "online") =>
+      writer.offer({ n }, projection(id, toState), [], { gatewayId, boardId: null, fromState: "online", toState, eventType, errorTag: null, at: new Date(1_000 * n) })
+    const before = (await changesAfter(0, 10_000)).frontier - 1
+    await one.runPromise(writer.awaitPersisted(signal(1, "gateway.run.started")))
+    const afterRun = (await changesAfter(before)).changes.filter((change) => change.transition.agentId === id)
+    expect(afterRun.map((change) => [change.transition.fromState, change.transition.toState, change.transition.eventType, change.transition.version])).toEqual([
+      ["online", "online", "gateway.run.started", "1"]
+    ])
+    await one.runPromise(writer.awaitPersisted(signal(2, "gateway.session.changed")))
+    // An event that is not a liveness event stays a transition, even when the state is the same.
+    await one.runPromise(writer.awaitPersisted(signal(3, "agent.update")))
+    const transitions = await client.query("select version, event_type from agent_transitions where agent_id = $1", [id])
+    expect(transitions.rows).toEqual([{ version: "3", event_type: "agent.update" }])
+    expect((await client.query("select version, event_type from agent_beats where agent_id = $1", [id])).rows).toEqual([{ version: "2", event_type: "gateway.session.changed" }])
+    // The replay gives the newest beat (the older one is superseded) with its event, then the transition.
+    const replayed = (await changesAfter(before)).changes.filter((change) => change.transition.agentId === id)
+    expect(replayed.map((change) => [change.transition.eventType, change.transition.version])).toEqual([
+      ["gateway.session.changed", "2"],
+      ["agent.update", "3"]
+    ])
+  })
+
+  it("a write carrying more changes than one transaction can rank keeps its newest: every cursor within its transaction, ranks unique", async () => {
+    const { id } = await agent(one)
+    const count = RANKS_PER_TRANSACTION + 4_000
+    const transitions = Array.from({ length: count }, (_, i) => ({
+      gatewayId,
+      boardId: null,
+      version: i + 1,
+      fromState: i % 2 === 0 ? "online" : "online.busy",
+      toState: i % 2 === 0 ? "online.busy" : "online",
+      eventType: `test.${i + 1}`,
+      errorTag: null,
+      at: new Date()
+    }))
+    const beat = { gatewayId, boardId: null, eventType: "agent.heartbeat", at: new Date() }
+    const write = { agentId: id, version: count + 1, projection: projection(id, "online"), snapshot: { n: count + 1 }, activity: [], transitions, beat, pruneTo: undefined }
+    await one.runPromise(Effect.flatMap(GroupCommit, (groupCommit) => groupCommit.write(write)))
+    const stored = await client.query<{ xid: string; ranks: string; rows: string; oldest: string; newest: string }>(
+      `select count(distinct id >> 16) as xid, count(distinct id & 65535) as ranks, count(*) as rows, min(version) as oldest, max(version) as newest
+       from (select id, version from agent_transitions where agent_id = $1 union all select cursor, version from agent_beats where agent_id = $1) as changes`,
+      [id]
+    )
+    // One transaction (one xid), the beat and the newest transitions that fit, each its own rank.
+    expect(stored.rows).toEqual([{ xid: "1", ranks: String(RANKS_PER_TRANSACTION), rows: String(RANKS_PER_TRANSACTION), oldest: String(count - RANKS_PER_TRANSACTION + 2), newest: String(count + 1) }])
   })
 
   it("retention keeps each agent's newest transitions, beats aside", async () => {
