@@ -17,3 +17,14 @@ export class MainAgentTaken extends Data.TaggedError("MainAgentTaken")<{ readonl
     return `gateway ${this.gatewayId} already has a main agent (${this.mainId}); convert it to a board agent first`
   }
 }
+
+/**
+ * A change that collides with another agent: the new name is taken on the gateway, or a
+ * concurrent change took the name or the gateway's main slot first. Nothing was changed
+ * (HTTP 409; docs/operations.md §6.2).
+ */
+export class AgentChangeConflict extends Data.TaggedError("AgentChangeConflict")<{ readonly detail: string }> {
+  override get message(): string {
+    return this.detail
+  }
+}

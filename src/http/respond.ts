@@ -1,7 +1,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
-import type { FieldInvalid, MainAgentTaken } from "../agents/AgentChangeErrors.ts"
+import type { AgentChangeConflict, FieldInvalid, MainAgentTaken } from "../agents/AgentChangeErrors.ts"
 import { type AgentCreationRefused, CREATION_REFUSED_STATUS } from "../agents/AgentCreationRefused.ts"
 import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import type { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
@@ -24,6 +24,7 @@ const retryLater = (detail: string, seconds: number) =>
 type DomainError =
   | AgentCreationRefused
   | FieldInvalid
+  | AgentChangeConflict
   | MainAgentTaken
   | IdempotencyConflict
   | GatewayNotFound
@@ -68,6 +69,7 @@ const domainAnswer = (error: DomainError): readonly [number, string] => {
     case "GatewayNameTaken":
     case "GatewayDeleting":
     case "MainAgentTaken":
+    case "AgentChangeConflict":
     case "IdempotencyConflict":
       return [409, error.message]
     case "FieldInvalid":

@@ -15,7 +15,7 @@ import { activityView, agentView, agentViewWithWorkspace } from "./AgentView.ts"
 import { answerAgent, checkWaitFor, readModelReply, type WaitOptions } from "./answerAgent.ts"
 import { createAgent } from "../createAgent.ts"
 import { adoptAgent } from "../../fleet/adoptAgent.ts"
-import { updateAgent } from "./updateAgent.ts"
+import { updateAgent } from "../updateAgent.ts"
 
 const forbidden = (detail: string) => new ApiError({ status: 403, detail })
 

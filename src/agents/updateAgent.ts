@@ -1,14 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
 import type { z } from "zod"
-import type { AgentUpdateChanges } from "../../../machines/agent/agentTypes.ts"
-import { AgentSystem } from "../AgentSystem.ts"
-import { AgentRepo, type AgentRow } from "../../store/AgentRepo.ts"
-import { isUniqueViolation } from "../../store/sqlErrors.ts"
-import { TaskRepo } from "../../store/TaskRepo.ts"
-import { conflict } from "../../http/ApiError.ts"
-import type { AgentUpdate } from "./agentRequests.ts"
-import { planConversion } from "../convertAgent.ts"
+import type { AgentUpdateChanges } from "../../machines/agent/agentTypes.ts"
+import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
+import { isUniqueViolation } from "../store/sqlErrors.ts"
+import { TaskRepo } from "../store/TaskRepo.ts"
+import { AgentChangeConflict } from "./AgentChangeErrors.ts"
+import { AgentSystem } from "./AgentSystem.ts"
+import { planConversion } from "./convertAgent.ts"
+import type { AgentUpdate } from "./http/agentRequests.ts"
 
 /**
  * `PATCH /agents/{id}` as one change: everything is checked first (the actor is running, a new
@@ -16,7 +16,7 @@ import { planConversion } from "../convertAgent.ts"
  * the new name and identity are claimed in the read model and the tasks of an agent becoming
  * the main agent released, in one transaction (a race lost on the unique indexes is a 409 that
  * changes nothing), and only then are `agent.convert` and `agent.update` sent.
- * Errors: ApiError (409), planConversion's, AgentNotFound, AgentsRestoring, AgentPersistTimeout, SqlError.
+ * Errors: AgentChangeConflict (409), planConversion's, AgentNotFound, AgentsRestoring, AgentPersistTimeout, SqlError.
  */
 export const updateAgent = (agent: AgentRow, body: z.infer<typeof AgentUpdate>, force: boolean) =>
   Effect.gen(function* () {
@@ -27,7 +27,7 @@ export const updateAgent = (agent: AgentRow, body: z.infer<typeof AgentUpdate>, 
     yield* system.requireActor(agent.id)
     const rename = body.name !== undefined && body.name !== agent.name ? body.name : undefined
     if (rename !== undefined && (yield* repo.nameTaken({ name: rename, gatewayId: agent.gatewayId, exceptId: agent.id }))) {
-      return yield* conflict(`an agent named "${rename}" already exists on this gateway`)
+      return yield* new AgentChangeConflict({ detail: `an agent named "${rename}" already exists on this gateway` })
     }
     const conversion = body.is_gateway_main === undefined ? Option.none() : yield* planConversion(agent, body.is_gateway_main, body.board_id)
 
@@ -42,7 +42,7 @@ export const updateAgent = (agent: AgentRow, body: z.infer<typeof AgentUpdate>, 
         }
       }).pipe(
         sql.withTransaction,
-        Effect.catchIf(isUniqueViolation, () => conflict(`another agent took this name or gateway ${agent.gatewayId}'s main slot meanwhile; nothing was changed`))
+        Effect.catchIf(isUniqueViolation, () => new AgentChangeConflict({ detail: `another agent took this name or gateway ${agent.gatewayId}'s main slot meanwhile; nothing was changed` }))
       )
     }
 
