@@ -71,7 +71,7 @@ export const lastSignalAt = (context: AgentContext): number | null => {
   return instants.length === 0 ? null : Math.max(...instants)
 }
 
-/** Where silence is counted from: the last sign of life, or the socket's return if later (a gateway away says nothing). */
+/** Where silence is counted from: the last sign of life, moved on by the gateway's outages since (a gateway away says nothing). */
 const silenceFrom = (context: AgentContext): number => Math.max(lastSignalAt(context) ?? 0, livenessOf(context).gatewayRegainedAt ?? 0)
 
 /** A judgment that the agent is not live, with the cause and the reason in words. */
@@ -158,8 +158,15 @@ export const recordSignal = (context: AgentContext, event: LivenessEvent): Liven
     }
     case "gateway.connection.lost":
       return liveness.gatewayReachable ? { ...liveness, gatewayReachable: false, gatewayLostAt: event.at } : liveness
-    case "gateway.connection.regained":
-      return liveness.gatewayReachable ? liveness : { ...liveness, gatewayReachable: true, gatewayLostAt: null, gatewayRegainedAt: event.at }
+    case "gateway.connection.regained": {
+      if (liveness.gatewayReachable) return liveness
+      // The outage is left out of the silence, not the silence before it: a gateway that blinks
+      // does not make a silent agent look alive (docs/operations.md §8).
+      const from = silenceFrom(context)
+      const lostAt = liveness.gatewayLostAt
+      const countsFrom = lostAt === null || lastSignalAt(context) === null ? event.at : from <= lostAt ? from + (event.at - lostAt) : from
+      return { ...liveness, gatewayReachable: true, gatewayLostAt: null, gatewayRegainedAt: countsFrom }
+    }
     case "gateway.agent.missing":
       return liveness.missingSince === null ? { ...liveness, missingSince: event.at } : liveness
     case "gateway.agent.present":

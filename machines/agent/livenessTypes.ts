@@ -66,7 +66,11 @@ export interface LivenessState {
   readonly gatewayReachable: boolean
   /** Epoch ms the socket was lost, while it is. */
   readonly gatewayLostAt: number | null
-  /** Epoch ms the socket came back: silence is counted from then at the earliest. Absent in older snapshots. */
+  /**
+   * Epoch ms silence is counted from at the earliest since the socket came back: the last sign of
+   * life before the loss moved on by the outage's length (the outage is not silence). Absent in
+   * older snapshots.
+   */
   readonly gatewayRegainedAt?: number | null | undefined
   /** Epoch ms the agent was first seen missing from `agents.list`, while it is. */
   readonly missingSince: number | null

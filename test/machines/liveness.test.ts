@@ -104,7 +104,7 @@ describe("agent liveness from gateway signals", () => {
     expect(h.state()).toBe('"online"')
   })
 
-  it("silence is counted from the gateway's return: a long outage is not the agent's silence", () => {
+  it("a long outage is not the agent's silence: it is left out of the count", () => {
     const h = online()
     h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1006)" })
     h.advance(30 * MINUTE)

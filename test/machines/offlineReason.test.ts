@@ -69,7 +69,7 @@ describe("an agent offline for silence while its gateway goes away", () => {
     expect(h.context().liveness?.offlineCause).toBe("silent")
   })
 
-  it("says 'gateway unreachable' once the gateway is away past its limit, and is online again when it returns", () => {
+  it("says 'gateway unreachable' once the gateway is away past its limit, and is silent again when it returns", () => {
     const h = silent()
     h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1006)" })
     h.advance(89_000)
@@ -78,11 +78,43 @@ describe("an agent offline for silence while its gateway goes away", () => {
     expect(h.state()).toBe('"offline"')
     expect(h.context().offlineReason).toBe("gateway unreachable for more than 90 s")
     expect(h.context().liveness?.offlineCause).toBe("gateway_unreachable")
-    // Silence is counted from the gateway's return: it is online again, and silent again only after the limit.
+    // The outage is left out of the silence, not the silence before it: still silent on return.
     h.advance(60_000)
     h.send({ type: "gateway.connection.regained", at: h.now(), source: "socket" })
-    expect(h.state()).toBe('"online"')
-    h.advance(policy.offlineAfterMs)
+    expect(h.state()).toBe('"offline"')
     expect(h.context().offlineReason).toBe("no heartbeat for 600 s")
+    expect(h.context().liveness?.offlineCause).toBe("silent")
+  })
+
+  it("stays offline through a short gateway blip (lost, then regained 2 s later)", () => {
+    const h = silent()
+    h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1012)" })
+    h.advance(2_000)
+    h.send({ type: "gateway.connection.regained", at: h.now(), source: "socket" })
+    expect(h.state()).toBe('"offline"')
+    expect(h.context().offlineReason).toBe("no heartbeat for 600 s")
+    h.advance(590_000)
+    expect(h.state()).toBe('"offline"')
+  })
+})
+
+describe("an online agent whose gateway goes away", () => {
+  it("is offline 'gateway unreachable' past the limit, online on return, and silent only after the rest of its limit", () => {
+    const h = makeHarness()
+    h.advance(20)
+    h.send({ type: "agent.heartbeat", at: h.now() })
+    h.advance(100_000) // 100 s of silence before the loss
+    h.send({ type: "gateway.connection.lost", at: h.now(), source: "socket", reason: "closed (1006)" })
+    h.advance(120_000)
+    expect(h.state()).toBe('"offline"')
+    expect(h.context().liveness?.offlineCause).toBe("gateway_unreachable")
+    h.send({ type: "gateway.connection.regained", at: h.now(), source: "socket" })
+    expect(h.state()).toBe('"online"')
+    // The 100 s before the loss still count; the 120 s away do not.
+    h.advance(policy.offlineAfterMs - 100_000 - 1_000)
+    expect(h.state()).toBe('"online"')
+    h.advance(1_000)
+    expect(h.state()).toBe('"offline"')
+    expect(h.context().liveness?.offlineCause).toBe("silent")
   })
 })
