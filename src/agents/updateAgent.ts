@@ -1,14 +1,23 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
-import type { z } from "zod"
-import type { AgentUpdateChanges } from "../../machines/agent/agentTypes.ts"
+import type { AgentUpdateChanges, HeartbeatConfig, IdentityProfile } from "../../machines/agent/agentTypes.ts"
 import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
 import { isUniqueViolation } from "../store/sqlErrors.ts"
 import { TaskRepo } from "../store/TaskRepo.ts"
 import { AgentChangeConflict } from "./AgentChangeErrors.ts"
 import { AgentSystem } from "./AgentSystem.ts"
 import { planConversion } from "./convertAgent.ts"
-import type { AgentUpdate } from "./http/agentRequests.ts"
+
+/** A requested change of an agent, as `PATCH /agents/{id}` decodes it (fields absent are kept). */
+export interface AgentChangeRequest {
+  readonly name?: string | undefined
+  readonly heartbeat_config?: HeartbeatConfig | undefined
+  readonly identity_profile?: IdentityProfile | null | undefined
+  readonly identity_template?: string | null | undefined
+  readonly soul_template?: string | null | undefined
+  readonly is_gateway_main?: boolean | undefined
+  readonly board_id?: string | undefined
+}
 
 /**
  * `PATCH /agents/{id}` as one change: everything is checked first (the actor is running, a new
@@ -18,7 +27,7 @@ import type { AgentUpdate } from "./http/agentRequests.ts"
  * changes nothing), and only then are `agent.convert` and `agent.update` sent.
  * Errors: AgentChangeConflict (409), planConversion's, AgentNotFound, AgentsRestoring, AgentPersistTimeout, SqlError.
  */
-export const updateAgent = (agent: AgentRow, body: z.infer<typeof AgentUpdate>, force: boolean) =>
+export const updateAgent = (agent: AgentRow, body: AgentChangeRequest, force: boolean) =>
   Effect.gen(function* () {
     const system = yield* AgentSystem
     const repo = yield* AgentRepo
