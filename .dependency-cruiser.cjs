@@ -34,6 +34,13 @@ module.exports = {
       to: { path: "^src/", pathNot: "^src/(observability|config)/" }
     },
     {
+      name: "database-below-the-store",
+      severity: "error",
+      comment: "The SQL client, the embedded Postgres and the migrations know no repository, agent or context.",
+      from: { path: "^src/database/" },
+      to: { path: "^src/", pathNot: "^src/(database|observability|config)/" }
+    },
+    {
       name: "gateway-below-the-contexts",
       severity: "error",
       comment: "The gateway client knows the protocol, not the agents, the store or any context.",

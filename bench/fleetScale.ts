@@ -24,7 +24,7 @@ import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } fro
 import pg from "pg"
 import { AppConfigTest } from "../src/config/AppConfig.ts"
 import { agentQueries } from "../src/store/AgentRepo.ts"
-import { SqlLive } from "../src/store/Database.ts"
+import { SqlLive } from "../src/database/Database.ts"
 import { fleetQueries } from "../src/store/fleetQueries.ts"
 import { seedOnlineFleet } from "../test/agents/onlineFleet.ts"
 import { createTestDatabase } from "../test/support/database.ts"

@@ -5,7 +5,7 @@ import { Socket } from "@effect/platform"
 import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
-import { namedSqlClient, withSchemaLock } from "../store/Database.ts"
+import { namedSqlClient, withSchemaLock } from "../database/Database.ts"
 
 /** A port the OS reports free on `host` now (`SWITCHYARD_RUNNER_PORT=0`, the single-instance default). */
 const freePort = (host: string) =>

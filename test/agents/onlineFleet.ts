@@ -6,7 +6,7 @@ import { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentEvent, AgentInput, AgentPolicy, ApplyInput, WakeInput } from "../../machines/agent/agentTypes.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { BoardRepo, BoardRepoLive } from "../../src/store/BoardRepo.ts"
-import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
+import { MigrationsLive, SqlLive } from "../../src/database/Database.ts"
 import { GatewayRepo, GatewayRepoLive } from "../../src/store/GatewayRepo.ts"
 import { createTestDatabase } from "../support/database.ts"
 

@@ -9,7 +9,7 @@ import { startActivationDriver } from "../../src/cluster/ActivationDriver.ts"
 import { ClusterStatsLive } from "../../src/cluster/GatewayHosting.ts"
 import { GatewayOwnership } from "../../src/cluster/GatewayOwnership.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
-import { MigrationsLive, SqlLive } from "../../src/store/Database.ts"
+import { MigrationsLive, SqlLive } from "../../src/database/Database.ts"
 import { createTestDatabase } from "../support/database.ts"
 
 /** What the fake engine does with one gateway's `Ensure`. */

@@ -3,7 +3,7 @@ import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
-import { SCHEMA_LOCK_KEY, SqlLive, withSchemaLock } from "../../src/store/Database.ts"
+import { SCHEMA_LOCK_KEY, SqlLive, withSchemaLock } from "../../src/database/Database.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService } from "../support/inProcessService.ts"
 

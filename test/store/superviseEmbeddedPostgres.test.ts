@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import path from "node:path"
 import { Data, Effect, Exit, Logger, Scope } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { superviseEmbeddedPostgres } from "../../src/store/superviseEmbeddedPostgres.ts"
+import { superviseEmbeddedPostgres } from "../../src/database/superviseEmbeddedPostgres.ts"
 
 // A stand-in postmaster: a real process whose pid is written to `postmaster.pid`, as Postgres does.
 

@@ -4,7 +4,7 @@ import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import { expect } from "vitest"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { type AgentRepo, AgentRepoLive } from "../../src/store/AgentRepo.ts"
-import { SqlLive } from "../../src/store/Database.ts"
+import { SqlLive } from "../../src/database/Database.ts"
 
 /** One node of a Postgres plan (`EXPLAIN (FORMAT JSON)`), with the fields these checks read. */
 export interface PlanNode {
