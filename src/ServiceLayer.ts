@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
 import { LocalAgentsLive } from "./agents/LocalAgents.ts"
 import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
-import { GroupCommitLive } from "./agents/GroupCommit.ts"
+import { GroupCommitLive } from "./snapshots/GroupCommit.ts"
 import { SoulFilesLive } from "./coordination/SoulFiles.ts"
 import { GatewayJanitorLive } from "./fleet/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"

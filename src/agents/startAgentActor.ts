@@ -4,7 +4,7 @@ import type { agentMachine, AgentSnapshot } from "../../machines/agent/agentMach
 import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { sameSnapshot } from "./restoreAgent.ts"
-import { SnapshotWriter, type WriterServices } from "./SnapshotWriter.ts"
+import { SnapshotWriter, type WriterServices } from "../snapshots/SnapshotWriter.ts"
 
 /** One running agent actor, the writer that persists its snapshots, and the gateway it belongs to. */
 export interface AgentEntry {

@@ -1,6 +1,6 @@
 import { Effect, Fiber } from "effect"
 import type { ProgramLanes } from "./effectActor.ts"
-import type { WriterServices } from "./SnapshotWriter.ts"
+import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import type { AgentEntry } from "./startAgentActor.ts"
 
 /**

@@ -3,7 +3,7 @@ import type { ActivityEntry } from "../store/ActivityRepo.ts"
 import { livenessEventTypes } from "../../machines/agent/livenessTypes.ts"
 import { observeEventToPersist } from "../observability/agentMetrics.ts"
 import type { NewTransition } from "../store/TransitionRepo.ts"
-import type { AgentProjection } from "./agentProjection.ts"
+import type { AgentProjection } from "../agents/agentProjection.ts"
 import { GroupCommit, SnapshotWriteRefused, type AgentWrite } from "./GroupCommit.ts"
 
 interface Pending {

@@ -5,7 +5,7 @@ import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
 import { TransitionRepo, type NewTransition, type RankedTransition } from "../store/TransitionRepo.ts"
-import type { AgentProjection } from "./agentProjection.ts"
+import type { AgentProjection } from "../agents/agentProjection.ts"
 
 /** One agent's write: its newest snapshot with everything that must commit with it. */
 export interface AgentWrite {
