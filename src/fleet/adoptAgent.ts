@@ -15,7 +15,11 @@ export interface Adoption {
   readonly gatewayAgentId: string
   readonly boardId: string
   readonly name: string
-  /** Keep the agent's workspace files (only AGENTS.md, its token and check-in, is written); false renders every file as a create does. */
+  /**
+   * Keep the agent's workspace files (only AGENTS.md, its token and check-in, is written); false
+   * renders AGENTS.md, SOUL.md and IDENTITY.md as a create does, keeps the USER.md and MEMORY.md
+   * the agent has, and sends no BOOTSTRAP.md (docs/operations.md §6.2 "Adopt").
+   */
   readonly keepFiles: boolean
   readonly heartbeat?: HeartbeatConfig | undefined
 }

@@ -102,9 +102,10 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
 
     // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
     // An adoption that keeps files writes only AGENTS.md: the token and check-in it cannot be managed without.
+    // One that does not still keeps the USER.md and MEMORY.md the agent has: its own (docs/operations.md §6.2 "Adopt").
     const kept = (name: string) =>
       (keepFiles && name !== "AGENTS.md") ||
-      (input.workspaceSeeded && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
+      ((input.workspaceSeeded || adopting) && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
     // Each file's hash is recorded as soon as its write succeeds, even if the step then fails or is
     // interrupted: the gateway holds it, so it is not drift (docs/operations.md §8 "Workspace drift").
     yield* Effect.forEach(
