@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { InProcessService } from "../support/inProcessService.ts"
-import { connectRaw } from "../support/rawGatewayClient.ts"
-import type { GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { createOnGateway } from "../support/createOnGateway.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
 
 /**
@@ -10,18 +9,6 @@ import { withSimulatedStack } from "../support/simulatedStack.ts"
  * agent of a conversion not yet applied (409), which reconciliation does not list as an orphan.
  */
 const POLL = { timeout: 20_000, interval: 50 }
-
-/** Creates `id` on the gateway directly and waits until `agents.list` shows it. */
-const createOnGateway = async (simulator: GatewaySimulator, id: string) => {
-  const raw = await connectRaw({ url: simulator.url, token: simulator.token })
-  try {
-    expect((await raw.call("agents.create", { name: id })).ok).toBe(true)
-    const listed = async () => ((await raw.call("agents.list", {})).payload as { agents: Array<{ id: string }> }).agents
-    await expect.poll(async () => (await listed()).some((agent) => agent.id === id), POLL).toBe(true)
-  } finally {
-    await raw.close()
-  }
-}
 
 const adopt = (service: InProcessService, gatewayId: string, body: Record<string, unknown>) => service.api("POST", `/api/v1/gateways/${gatewayId}/agents/adopt`, body)
 

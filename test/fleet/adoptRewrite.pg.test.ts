@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { connectRaw } from "../support/rawGatewayClient.ts"
-import type { GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { createOnGateway } from "../support/createOnGateway.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
 
 /**
@@ -8,30 +7,14 @@ import { withSimulatedStack } from "../support/simulatedStack.ts"
  * IDENTITY.md are rendered as for a create, the agent's own USER.md and MEMORY.md stay, and no
  * BOOTSTRAP.md is sent.
  */
-const POLL = { timeout: 15_000, interval: 50 }
 const SOUL = "# SOUL\nI was here before Switchyard.\n"
 const USER = "# USER\nNotes the agent wrote about its user.\n"
 const MEMORY = "# MEMORY\nWhat the agent remembers.\n"
 
-/** Creates `id` on the gateway directly, with its own SOUL.md, USER.md and MEMORY.md. */
-const createOnGateway = async (simulator: GatewaySimulator, id: string) => {
-  const raw = await connectRaw({ url: simulator.url, token: simulator.token })
-  try {
-    expect((await raw.call("agents.create", { name: id })).ok).toBe(true)
-    const listed = async () => ((await raw.call("agents.list", {})).payload as { agents: Array<{ id: string }> }).agents
-    await expect.poll(async () => (await listed()).some((agent) => agent.id === id), POLL).toBe(true)
-    for (const [name, content] of [["SOUL.md", SOUL], ["USER.md", USER], ["MEMORY.md", MEMORY]]) {
-      expect((await raw.call("agents.files.set", { agentId: id, name, content })).ok).toBe(true)
-    }
-  } finally {
-    await raw.close()
-  }
-}
-
 describe("adopting with keep_files false", () => {
   it("renders AGENTS.md, SOUL.md and IDENTITY.md, keeps the agent's USER.md and MEMORY.md, and sends no BOOTSTRAP.md", async () => {
     await withSimulatedStack({ boardName: "Rewrite" }, async ({ service, simulator, gatewayId, boardId }) => {
-      await createOnGateway(simulator, "rewrite-me")
+      await createOnGateway(simulator, "rewrite-me", { "SOUL.md": SOUL, "USER.md": USER, "MEMORY.md": MEMORY })
       const callsBefore = simulator.calls.length
       const adopted = await service.api("POST", `/api/v1/gateways/${gatewayId}/agents/adopt?wait_for=provisioning.awaiting&timeout_ms=15000`, {
         gateway_agent_id: "rewrite-me",
