@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { AgentCreationRefused, createAgent } from "../agents/createAgent.ts"
 import { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
+import { gatewayAgentIdFor } from "../agents/naming.ts"
 import { gatewayCall } from "../agents/programs/gatewayCall.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { GatewayRepo, targetOf } from "../store/GatewayRepo.ts"
@@ -14,10 +15,23 @@ export interface Adoption {
   readonly gatewayAgentId: string
   readonly boardId: string
   readonly name: string
-  /** Keep the agent's workspace files (only AGENTS.md, its token and check-in, is written); false renders every file as a create does. */
+  /**
+   * Keep the agent's workspace files (only AGENTS.md, its token and check-in, is written); false
+   * renders AGENTS.md, SOUL.md and IDENTITY.md as a create does, keeps the USER.md and MEMORY.md
+   * the agent has, and sends no BOOTSTRAP.md (docs/operations.md §6.2 "Adopt").
+   */
   readonly keepFiles: boolean
   readonly heartbeat?: HeartbeatConfig | undefined
 }
+
+/** The id prefixes the naming contract keeps for board leads and gateway-main agents (docs/architecture.md §5.1). */
+const RESERVED = [
+  { prefix: gatewayAgentIdFor("lead", { agentId: "", boardId: "", gatewayId: "" }), holder: "a board lead" },
+  { prefix: gatewayAgentIdFor("main", { agentId: "", boardId: null, gatewayId: "" }), holder: "a gateway's main agent" }
+]
+
+/** What holds `gatewayAgentId` by the naming contract, when it is reserved (`lead-…`, `mc-gateway-…`). */
+export const reservedFor = (gatewayAgentId: string): string | undefined => RESERVED.find(({ prefix }) => gatewayAgentId.startsWith(prefix))?.holder
 
 const refused = (reason: AgentCreationRefused["reason"], detail: string) => Effect.fail(new AgentCreationRefused({ reason, detail }))
 
@@ -28,8 +42,8 @@ const refused = (reason: AgentCreationRefused["reason"], detail: string) => Effe
  * files unless `keepFiles` is false, then pushes the heartbeat config and wakes it as a create
  * does. Returns the new agent's id. Refusals change nothing: GatewayNotFound (404),
  * GatewayDeleting (409), AgentCreationRefused `board_missing` (no such board on this gateway),
- * `already_managed`, `no_such_gateway_agent` (not in `agents.list`), `not_adoptable` (the
- * gateway's default agent), and `createAgent`'s own (`name_taken`…); GatewayQueryUnavailable
+ * `already_managed` (also an id a conversion retires), `no_such_gateway_agent` (not in `agents.list`), `not_adoptable` (the
+ * gateway's default agent, or an id reserved for a lead or main agent), and `createAgent`'s own (`name_taken`…); GatewayQueryUnavailable
  * when `agents.list` cannot be read (502); SqlError, AgentPersistTimeout.
  */
 export const adoptAgent = Effect.fn("Fleet.adoptAgent")(function* (adoption: Adoption) {
@@ -41,8 +55,20 @@ export const adoptAgent = Effect.fn("Fleet.adoptAgent")(function* (adoption: Ado
   const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(adoption.boardId))
   if (Option.isNone(board) || board.value.gatewayId !== gatewayId) return yield* refused("board_missing", `board_id: no board ${adoption.boardId} on gateway ${gatewayId}`)
   const sql = yield* SqlClient.SqlClient
-  const managed = yield* sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and gateway_agent_id = ${gatewayAgentId} and deleted_at is null`
-  if (managed[0] !== undefined) return yield* refused("already_managed", `gateway agent "${gatewayAgentId}" is already managed as agent ${managed[0].id}`)
+  // Ours too: the old gateway agent of a conversion not yet applied, which its apply removes (`retired` in the persisted snapshot).
+  const managed = yield* sql<{ id: string; retired: boolean }>`
+    select id, gateway_agent_id <> ${gatewayAgentId} as retired from agents
+    where gateway_id = ${gatewayId} and deleted_at is null
+      and (gateway_agent_id = ${gatewayAgentId} or snapshot->'context'->'retired'->>'gatewayAgentId' = ${gatewayAgentId})`
+  if (managed[0] !== undefined) {
+    const how = managed[0].retired ? "the old identity of agent" : "already managed as agent"
+    return yield* refused("already_managed", `gateway agent "${gatewayAgentId}" is ${how} ${managed[0].id}${managed[0].retired ? ", which removes it once its conversion is applied" : ""}`)
+  }
+  // Held by a worker, the id would block that lead's or main agent's create for good (unique gateway agent id).
+  const reserved = reservedFor(gatewayAgentId)
+  if (reserved !== undefined) {
+    return yield* refused("not_adoptable", `gateway_agent_id: "${gatewayAgentId}" is reserved for ${reserved} (lead-<board id>, mc-gateway-<gateway id>); it cannot be adopted as a worker`)
+  }
   const target = targetOf(gateway.value, { onDeviceToken: (token) => gateways.setDeviceToken(gatewayId, token) })
   const listed = yield* gatewayCall(target, "agents.list", {}).pipe(Effect.mapError((error) => unavailable(gatewayId, "agents.list", error)))
   if (!listed.agents.some((agent) => agent.id === gatewayAgentId)) {

@@ -5,8 +5,10 @@ import { looksManaged } from "./gatewayRoster.ts"
  * (docs/operations.md §8). The roster is read on every reconciliation; a signal for a managed-looking
  * id not in it may read it again, but boundedly: at most one such read per `reloadEveryMs`, and
  * an id the last read lacked (an orphan) does not cause another until the next read for another
- * reason (a reconciliation, or a signal for another unknown id). Reads are sequential (the
- * watcher's event loop), so at most one is in flight.
+ * reason (a reconciliation, or a signal for another unknown id). Reads are not serialised: a
+ * signal's read (event-stream fiber) and a reconciliation's (its own fiber) can be in flight at
+ * once, and `replace` installs whichever finishes last, even if it started first; an agent
+ * inserted between their starts (a new lead) can then be missing until the next read.
  */
 export class RosterCache {
   private agents = new Map<string, string>()

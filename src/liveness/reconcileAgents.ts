@@ -31,8 +31,12 @@ export const reconcileAgents = (input: ReconcileInput) =>
     const at = yield* Clock.currentTimeMillis
     const present = new Set(listed.agents.map((agent) => agent.id))
     const missing: string[] = []
+    // The old gateway agent of a conversion not yet applied is ours: its apply removes it (not an orphan to adopt).
+    const retired = new Set<string>()
     for (const [gatewayAgentId, agentId] of input.roster) {
       const snapshot = system.snapshot(agentId)
+      const old = snapshot?.context.retired?.gatewayAgentId
+      if (old != null) retired.add(old)
       if (snapshot === undefined || snapshot.status !== "active" || snapshot.hasTag("busy")) continue
       const wasMissing = (snapshot.context.liveness?.missingSince ?? null) !== null
       if (!present.has(gatewayAgentId)) {
@@ -42,7 +46,7 @@ export const reconcileAgents = (input: ReconcileInput) =>
         yield* input.send(agentId, { type: "gateway.agent.present", at, source: "agents.list" })
       }
     }
-    const orphans = [...present].filter((id) => looksManaged(id) && !input.roster.has(id)).sort()
+    const orphans = [...present].filter((id) => looksManaged(id) && !input.roster.has(id) && !retired.has(id)).sort()
     const known = new Set((yield* input.registry.get(input.gatewayId))?.orphans ?? [])
     const fresh = orphans.filter((id) => !known.has(id))
     if (fresh.length > 0) yield* Effect.logWarning(`liveness ${input.gatewayId}: gateway agents with our prefix that we do not know (orphans): ${fresh.join(", ")}`)

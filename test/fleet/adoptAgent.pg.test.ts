@@ -2,8 +2,7 @@ import { randomUUID } from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import type { InProcessService } from "../support/inProcessService.ts"
-import { connectRaw } from "../support/rawGatewayClient.ts"
-import type { GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { createOnGateway } from "../support/createOnGateway.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
 
 /**
@@ -15,26 +14,13 @@ import { withSimulatedStack } from "../support/simulatedStack.ts"
 const POLL = { timeout: 15_000, interval: 50 }
 const SOUL = "# SOUL\nI was here before Switchyard.\n"
 
-/** Creates `id` on the gateway directly, with its own SOUL.md, and waits until `agents.list` shows it. */
-const createOnGateway = async (simulator: GatewaySimulator, id: string) => {
-  const raw = await connectRaw({ url: simulator.url, token: simulator.token })
-  try {
-    expect((await raw.call("agents.create", { name: id })).ok).toBe(true)
-    const listed = async () => ((await raw.call("agents.list", {})).payload as { agents: Array<{ id: string }> }).agents
-    await expect.poll(async () => (await listed()).some((agent) => agent.id === id), POLL).toBe(true)
-    expect((await raw.call("agents.files.set", { agentId: id, name: "SOUL.md", content: SOUL })).ok).toBe(true)
-  } finally {
-    await raw.close()
-  }
-}
-
 const adopt = (service: InProcessService, gatewayId: string, body: Record<string, unknown>, query = "") =>
   service.api("POST", `/api/v1/gateways/${gatewayId}/agents/adopt${query}`, body)
 
 describe("adopting a gateway agent", () => {
   it("takes the agent over without agents.create, keeps its files but AGENTS.md, pushes its heartbeat and wakes it", async () => {
     await withSimulatedStack({ boardName: "Adopt" }, async ({ service, simulator, gatewayId, boardId }) => {
-      await createOnGateway(simulator, "research-bot")
+      await createOnGateway(simulator, "research-bot", { "SOUL.md": SOUL })
       const before = new Map(simulator.state.files.get("research-bot"))
       const creates = simulator.countOf("agents.create")
 
@@ -60,9 +46,9 @@ describe("adopting a gateway agent", () => {
     })
   })
 
-  it("with keep_files false renders every file as a create does", async () => {
+  it("with keep_files false renders SOUL.md and IDENTITY.md as a create does", async () => {
     await withSimulatedStack({ boardName: "Rewrite" }, async ({ service, simulator, gatewayId, boardId }) => {
-      await createOnGateway(simulator, "rewrite-me")
+      await createOnGateway(simulator, "rewrite-me", { "SOUL.md": SOUL })
       const adopted = await adopt(service, gatewayId, { gateway_agent_id: "rewrite-me", board_id: boardId, name: "Rewritten", keep_files: false }, "?wait_for=provisioning.awaiting&timeout_ms=15000")
       expect(adopted.status, JSON.stringify(adopted.body)).toBe(201)
       const files = simulator.state.files.get("rewrite-me")!
@@ -73,7 +59,7 @@ describe("adopting a gateway agent", () => {
 
   it("refuses an unknown gateway, a board elsewhere, an agent the gateway lacks, its default agent, a managed agent and a taken name, changing nothing", async () => {
     await withSimulatedStack({ boardName: "Refusals" }, async ({ service, simulator, gatewayId, boardId }) => {
-      await createOnGateway(simulator, "stray")
+      await createOnGateway(simulator, "stray", { "SOUL.md": SOUL })
       const agentsBefore = (await service.api("GET", "/api/v1/agents")).body
       const callsBefore = simulator.calls.filter((call) => call.method !== "agents.list" && call.method !== "health").length
       const filesBefore = JSON.stringify([...simulator.state.files.get("stray")!])

@@ -58,7 +58,7 @@ export const agentsApi = endpoints({
     access: { kind: "admin", resource: "gateways" },
     summary: "Adopt an agent that exists on the gateway",
     description:
-      "Takes `gateway_agent_id`, an agent already on gateway `{id}` (e.g. an orphan listed by `GET /api/v1/gateways/{id}/liveness`), under management as a worker of `board_id`: no `agents.create`; its workspace files are kept (only AGENTS.md, which carries its token and check-in, is written) unless `keep_files` is false; its heartbeat config is pushed and it is woken as after a create. 404: no such gateway; 422: no such board on it, or no such agent in its `agents.list`, or its default agent; 409: already managed, name taken, gateway being deleted; 502: the gateway could not be asked.",
+      "Takes `gateway_agent_id`, an agent already on gateway `{id}` (e.g. an orphan listed by `GET /api/v1/gateways/{id}/liveness`), under management as a worker of `board_id`: no `agents.create`; its workspace files are kept (only AGENTS.md, which carries its token and check-in, is written); with `keep_files: false` AGENTS.md, SOUL.md and IDENTITY.md are rendered as for a create, while the agent's own USER.md and MEMORY.md stay (written only when missing) and BOOTSTRAP.md is never sent; its heartbeat config is pushed and it is woken as after a create. 404: no such gateway; 422: no such board on it, no such agent in its `agents.list`, its default agent, or an id reserved for a board lead (`lead-…`) or a main agent (`mc-gateway-…`); 409: already managed (including the old gateway agent of a conversion not yet applied), name taken, gateway being deleted; 502: the gateway could not be asked.",
     params: IdParams,
     query: WaitQuery,
     body: AgentAdopt,

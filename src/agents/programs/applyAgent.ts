@@ -27,9 +27,9 @@ const FILE_WRITES_IN_FLIGHT = 6
  * and write every supported file, the writes in flight together (once the workspace has been
  * seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked). The first of these to fail
  * fails the step and interrupts the rest; a file the gateway refuses as unsupported is only
- * logged; the hashes of the managed files written are recorded (workspace drift, docs/operations.md
- * §8). An adopted agent's first apply skips `agents.create` and, keeping its files, writes only
- * AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
+ * logged; each managed file's hash is recorded as soon as its write succeeds, even when the step
+ * then fails (workspace drift, docs/operations.md §8). An adopted agent's first apply skips
+ * `agents.create` and, keeping its files, writes only AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
  * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
  * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
  */
@@ -102,22 +102,27 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
 
     // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
     // An adoption that keeps files writes only AGENTS.md: the token and check-in it cannot be managed without.
+    // One that does not still keeps the USER.md and MEMORY.md the agent has: its own (docs/operations.md §6.2 "Adopt").
     const kept = (name: string) =>
       (keepFiles && name !== "AGENTS.md") ||
-      (input.workspaceSeeded && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
-    const written = yield* Effect.forEach(
+      ((input.workspaceSeeded || adopting) && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
+    // Each file's hash is recorded as soon as its write succeeds, even if the step then fails or is
+    // interrupted: the gateway holds it, so it is not drift (docs/operations.md §8 "Workspace drift").
+    yield* Effect.forEach(
       [...rendered].filter(([name]) => !kept(name)),
       ([name, content]) =>
-        gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content }).pipe(
-          Effect.as([{ name, content }]),
+        Effect.uninterruptibleMask((restore) =>
+          restore(gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content })).pipe(
+            Effect.zipRight(recordManagedFiles(input.agentId, [{ name, content }]))
+          )
+        ).pipe(
           Effect.catchIf(
             (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
-            () => Effect.as(Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`), [])
+            () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
           )
         ),
-      { concurrency: FILE_WRITES_IN_FLIGHT }
+      { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
     )
-    yield* recordManagedFiles(input.agentId, written.flat())
     return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
   })
 

@@ -13,7 +13,10 @@ export const isManagedFile = (name: string) => !PRESERVED_FILES.has(name) && nam
 /** sha256 hex of a file's UTF-8 content, as the gateway's `agents.files.get` reports `hash`. */
 export const fileHash = (content: string) => createHash("sha256").update(content, "utf8").digest("hex")
 
-/** Records the managed files among those just written (their drift, if any, is repaired). Errors: SqlError. */
+/**
+ * Records the managed files among those just written (their drift, if any, is repaired); the
+ * apply calls it per file as each write succeeds (docs/operations.md §8). Errors: SqlError.
+ */
 export const recordManagedFiles = (agentId: string, written: ReadonlyArray<{ readonly name: string; readonly content: string }>) =>
   Effect.flatMap(WorkspaceHashes, (hashes) =>
     hashes.recordWritten(
