@@ -68,9 +68,8 @@ export interface LocalAgentsShape {
    * agents page by page through the same code path as a full restore; rows that cannot be
    * restored are recorded in `failures` and skipped. When the scope closes, the gateway's actors
    * stop, their programs end (10 s at most), their last snapshots are saved (5 s at most), their
-   * writers close (a write under way ends within the statement timeout), and only then may the
-   * shard move: nothing of this runner is written for them afterwards (docs/architecture.md
-   * §11). Returns the count restored.
+   * writers close (a write under way is waited for, 2 × the statement timeout at most), and only
+   * then may the shard move (docs/architecture.md §11). Returns the count restored.
    */
   readonly hostGateway: (gatewayId: string) => Effect.Effect<number, SqlError, Scope.Scope>
   /** Whether the gateway's actors are restored and running here. */
@@ -166,7 +165,9 @@ export const LocalAgentsLive = Layer.scoped(
         Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
       )
 
-    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping).pipe(Effect.provide(runtime))
+    // A write under way when writers close: its batch's statements, each within the statement timeout.
+    const closeWithinMs = 2 * config.dbStatementTimeoutMs
+    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping, closeWithinMs).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
     /** Starts the actor of one stored row; false (recorded in `failures`) if it cannot be restored. */
