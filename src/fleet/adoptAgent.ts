@@ -1,10 +1,10 @@
-import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { AgentCreationRefused, createAgent } from "../agents/createAgent.ts"
 import { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import { gatewayAgentIdFor } from "../agents/naming.ts"
 import { gatewayCall } from "../agents/programs/gatewayCall.ts"
+import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { GatewayRepo, targetOf } from "../store/GatewayRepo.ts"
 import { unavailable } from "./queryFailure.ts"
@@ -54,15 +54,12 @@ export const adoptAgent = Effect.fn("Fleet.adoptAgent")(function* (adoption: Ado
   if (gateway.value.deletingAt !== null) return yield* new GatewayDeleting({ gatewayId })
   const board = yield* Effect.flatMap(BoardRepo, (repo) => repo.get(adoption.boardId))
   if (Option.isNone(board) || board.value.gatewayId !== gatewayId) return yield* refused("board_missing", `board_id: no board ${adoption.boardId} on gateway ${gatewayId}`)
-  const sql = yield* SqlClient.SqlClient
-  // Ours too: the old gateway agent of a conversion not yet applied, which its apply removes (`retired` in the persisted snapshot).
-  const managed = yield* sql<{ id: string; retired: boolean }>`
-    select id, gateway_agent_id <> ${gatewayAgentId} as retired from agents
-    where gateway_id = ${gatewayId} and deleted_at is null
-      and (gateway_agent_id = ${gatewayAgentId} or snapshot->'context'->'retired'->>'gatewayAgentId' = ${gatewayAgentId})`
-  if (managed[0] !== undefined) {
-    const how = managed[0].retired ? "the old identity of agent" : "already managed as agent"
-    return yield* refused("already_managed", `gateway agent "${gatewayAgentId}" is ${how} ${managed[0].id}${managed[0].retired ? ", which removes it once its conversion is applied" : ""}`)
+  // Ours too: the old gateway agent of a conversion not yet applied, which its apply removes.
+  const holder = yield* Effect.flatMap(AgentRepo, (repo) => repo.holderOf(gatewayId, gatewayAgentId))
+  if (Option.isSome(holder)) {
+    const { id, retired } = holder.value
+    const how = retired ? "the old identity of agent" : "already managed as agent"
+    return yield* refused("already_managed", `gateway agent "${gatewayAgentId}" is ${how} ${id}${retired ? ", which removes it once its conversion is applied" : ""}`)
   }
   // Held by a worker, the id would block that lead's or main agent's create for good (unique gateway agent id).
   const reserved = reservedFor(gatewayAgentId)

@@ -121,6 +121,11 @@ export interface AgentRepoShape {
   ) => Effect.Effect<void, SqlError>
   /** Whether a live agent other than `exceptId` has `name` on the gateway (names are unique per gateway). */
   readonly nameTaken: (filter: { name: string; gatewayId: string; exceptId?: string | undefined }) => Effect.Effect<boolean, SqlError>
+  /**
+   * The live agent that holds `gatewayAgentId` on the gateway: as its identity, or (`retired`) as
+   * the old identity of a conversion not yet applied (`retired` in its persisted snapshot).
+   */
+  readonly holderOf: (gatewayId: string, gatewayAgentId: string) => Effect.Effect<Option.Option<{ readonly id: string; readonly retired: boolean }>, SqlError>
 }
 
 /** Agents table: the read model is a projection of the actor snapshot, written after every transition. */
@@ -268,6 +273,11 @@ export const AgentRepoLive = Layer.effect(
         sql`update agents set ${sql.update({ role: identity.role, boardId: identity.boardId, gatewayAgentId: identity.gatewayAgentId, sessionKey: identity.sessionKey })} where id = ${id}`.pipe(
           Effect.asVoid
         ),
+      holderOf: (gatewayId, gatewayAgentId) =>
+        sql<{ id: string; retired: boolean }>`
+          select id, gateway_agent_id <> ${gatewayAgentId} as retired from agents
+          where gateway_id = ${gatewayId} and deleted_at is null
+            and (gateway_agent_id = ${gatewayAgentId} or snapshot->'context'->'retired'->>'gatewayAgentId' = ${gatewayAgentId})`.pipe(Effect.map((rows) => Option.fromNullable(rows[0]))),
       nameTaken: ({ name, gatewayId, exceptId }) =>
         sql<{ id: string }>`select id from agents where gateway_id = ${gatewayId} and lower(name) = lower(${name}) and deleted_at is null`.pipe(
           Effect.map((rows) => rows.some((row) => row.id !== exceptId))
