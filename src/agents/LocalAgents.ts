@@ -28,7 +28,7 @@ import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
 import { DeadlineQueue, queuedDeadline } from "./DeadlineQueue.ts"
 import { liveGatewayPage, type GatewayRowCursor } from "./gatewayAgentRows.ts"
-import { liveAgentRow } from "./liveAgentRow.ts"
+import { makeStaleReloader } from "./staleReloader.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { stopActors } from "./stopActors.ts"
@@ -68,9 +68,8 @@ export interface LocalAgentsShape {
    * agents page by page through the same code path as a full restore; rows that cannot be
    * restored are recorded in `failures` and skipped. When the scope closes, the gateway's actors
    * stop, their programs end (10 s at most), their last snapshots are saved (5 s at most), their
-   * writers close (a write under way ends within the statement timeout), and only then may the
-   * shard move: nothing of this runner is written for them afterwards (docs/architecture.md
-   * §11). Returns the count restored.
+   * writers close (a write under way is waited for, 2 × the statement timeout at most), and only
+   * then may the shard move (docs/architecture.md §11). Returns the count restored.
    */
   readonly hostGateway: (gatewayId: string) => Effect.Effect<number, SqlError, Scope.Scope>
   /** Whether the gateway's actors are restored and running here. */
@@ -98,6 +97,9 @@ export const LocalAgentsLive = Layer.scoped(
     const repo = yield* AgentRepo
     const entries = new Map<string, AgentEntry>()
     const hosted = new Set<string>()
+    // Gateways hosted here or whose restore is under way: a stale refusal meanwhile reloads the actor.
+    const hosting = new Set<string>()
+    const reloading = new Set<string>()
     // Creates under way per gateway: a gateway leaving waits for them, so an agent inserted while
     // its gateway moves is stopped and saved here before the next owner restores it, never both.
     const creating = new Map<string, number>()
@@ -145,28 +147,16 @@ export const LocalAgentsLive = Layer.scoped(
     // One function for every writer: a closure per agent would cost a fleet a closure each.
     const persist = (effect: Effect.Effect<void, never, WriterServices>, agentId: string) =>
       void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
-    // A write refused as stale: another runner stored this agent's version or a newer one. The
-    // actor here is behind: it stops and, if the gateway is still hosted here, is restored from
-    // the stored snapshot (docs/architecture.md §11).
-    const onStale = (agentId: string) => {
-      const entry = entries.get(agentId)
-      if (entry === undefined) return
-      entry.actor.stop()
-      entries.delete(agentId)
-      if (!hosted.has(entry.gatewayId)) return
-      runFork(
-        liveAgentRow(agentId).pipe(
-          Effect.flatMap((row) => (row._tag === "Some" && hosted.has(entry.gatewayId) ? restoreRow(entry.gatewayId, row.value) : Effect.void)),
-          Effect.catchAll((error) => Effect.logError(`agent ${agentId}: reloading its actor failed`, error))
-        )
-      )
-    }
+    // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
+    const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow, runFork })
     const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, onStale })
 
     const find = (agentId: string) =>
-      Effect.suspend(() => {
+      Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring> => {
         const entry = entries.get(agentId)
-        return entry === undefined ? Effect.fail(new AgentNotFound({ agentId })) : Effect.succeed(entry)
+        if (entry !== undefined) return Effect.succeed(entry)
+        // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3).
+        return reloading.has(agentId) ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" })) : Effect.fail(new AgentNotFound({ agentId }))
       })
 
     const persisted = (agentId: string, entry: AgentEntry) =>
@@ -175,7 +165,9 @@ export const LocalAgentsLive = Layer.scoped(
         Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
       )
 
-    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping).pipe(Effect.provide(runtime))
+    // A write under way when writers close: its batch's statements, each within the statement timeout.
+    const closeWithinMs = 2 * config.dbStatementTimeoutMs
+    const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping, closeWithinMs).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
     /** Starts the actor of one stored row; false (recorded in `failures`) if it cannot be restored. */
@@ -267,9 +259,11 @@ export const LocalAgentsLive = Layer.scoped(
         }),
       hostGateway: (gatewayId) =>
         Effect.gen(function* () {
+          hosting.add(gatewayId)
           yield* Effect.addFinalizer(() =>
             Effect.suspend(() => {
               hosted.delete(gatewayId)
+              hosting.delete(gatewayId)
               return Effect.andThen(createsSettled(gatewayId), () =>
                 stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
               )

@@ -23,7 +23,8 @@ const ENSURE_TIMEOUT = "2 minutes"
  * once this runner has joined (its shard set is stable), other runners were pinged once, and
  * every gateway it owns is hosted: an `Ensure` that failed at start is tried again every second,
  * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
- * stored agent could not be restored. Returns the readiness; the loops and every `Ensure` run in
+ * stored agent could not be restored. Other runners are pinged and fenced every 2 s from the
+ * join on, whatever the readiness. Returns the readiness; the loops and every `Ensure` run in
  * the caller's scope (they end with it).
  */
 export const startActivationDriver = Effect.gen(function* () {
@@ -66,6 +67,10 @@ export const startActivationDriver = Effect.gen(function* () {
       yield* Effect.sleep("250 millis")
     }
     yield* reapUnreachableRunners(ownership.self).pipe(Effect.timeout("15 seconds"), Effect.ignore)
+    // Pinging and fencing other runners do not wait for this runner's readiness: a gateway that
+    // keeps failing here must not keep a hung runner's locks held.
+    yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
+    yield* Effect.forkScoped(Effect.repeat(fenceStaleRunners(ownership.self, config.shardLockExpirationMs), Schedule.spaced(REAP_EVERY)))
     // Shards of runners found dead are reassigned within a refresh (1 s).
     if (ownership.ownedShards() < previous || previous < ownership.shardsPerGroup) yield* Effect.sleep("1200 millis")
     // Every gateway owned now is hosted before readiness: one that failed is tried again.
@@ -82,8 +87,6 @@ export const startActivationDriver = Effect.gen(function* () {
     yield* Ref.set(joined, { state: "ready" })
     yield* Effect.logInfo(`joined the cluster as ${ownership.self}: ${ownership.ownedShards()} shards, ${local.actorCount()} agent actors restored`)
     yield* Effect.forkScoped(Effect.repeat(pass, Schedule.spaced(ENSURE_EVERY)))
-    yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
-    yield* Effect.forkScoped(Effect.repeat(fenceStaleRunners(ownership.self, config.shardLockExpirationMs), Schedule.spaced(REAP_EVERY)))
   })
   yield* Effect.forkScoped(start)
 

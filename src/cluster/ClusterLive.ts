@@ -36,9 +36,9 @@ export const shardingConfigOf = (config: AppConfigShape, port: number): Partial<
     shardLockRefreshInterval: Duration.millis(Math.max(500, Math.min(10_000, Math.floor(expiration / 3)))),
     // A departing runner's shards are reassigned within half a second (one small query per refresh).
     refreshAssignmentsInterval: Duration.millis(500),
-    // Draining a gateway: programs end within 10 s, last snapshots are saved within 5 s, and a
-    // write still under way then ends within the statement timeout (writers close before the
-    // shard is released: docs/architecture.md §11).
+    // Requests in flight when a gateway leaves (a Send answers within the 15 s persist timeout).
+    // It does not bound the gateway's scope closing after them (programs, last snapshots,
+    // writers): `stopActors` bounds each step (docs/architecture.md §11).
     entityTerminationTimeout: Duration.millis(15_000 + config.dbStatementTimeoutMs + 5_000),
     entityMailboxCapacity: "unbounded"
   }

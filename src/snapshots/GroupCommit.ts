@@ -50,7 +50,8 @@ export interface GroupCommitShape {
   readonly write: (write: AgentWrite) => Effect.Effect<void, SqlError | SnapshotWriteRefused>
   /**
    * Takes the agent's write out of the queue if no batch has taken it yet (it fails with
-   * `SnapshotWriteRefused`, withdrawn). A write already in a batch commits or fails as it would.
+   * `SnapshotWriteRefused`, withdrawn). A write already in a batch commits or fails as it would;
+   * if that batch fails, the write is not retried alone but withdrawn.
    */
   readonly withdraw: (agentId: string) => Effect.Effect<void>
 }
@@ -130,6 +131,8 @@ export const GroupCommitLive = Layer.scoped(
     const transitions = yield* TransitionRepo
     let pending: Queued[] = []
     let inFlight: ReadonlyArray<Queued> = []
+    // Agents of the batch in flight whose writer closed: a retry write by write skips them.
+    const closing = new Set<string>()
     // At most one wake-up pending: writes queued meanwhile are taken by the next batch.
     const wake = yield* Queue.sliding<void>(1)
 
@@ -183,10 +186,18 @@ export const GroupCommitLive = Layer.scoped(
       } else {
         // One refused write must not hold back the others: each alone, in order.
         yield* Effect.logWarning(`group commit of ${batch.length} agent writes failed; writing them one by one`, exit.cause)
-        yield* Effect.forEach(batch, (queued) => Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)), { discard: true })
+        yield* Effect.forEach(
+          batch,
+          (queued) =>
+            closing.has(queued.write.agentId)
+              ? Deferred.fail(queued.done, new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "withdrawn" }))
+              : Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)),
+          { discard: true }
+        )
       }
       // Only once every write is answered (an interrupted batch stays for the finalizer).
       inFlight = []
+      closing.clear()
     })
 
     // Registered before the committing fiber, so it runs after that fiber is stopped: writes it
@@ -220,6 +231,7 @@ export const GroupCommitLive = Layer.scoped(
       },
       withdraw: (agentId) =>
         Effect.suspend(() => {
+          if (inFlight.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
           const taken = pending.filter((queued) => queued.write.agentId === agentId)
           if (taken.length === 0) return Effect.void
           pending = pending.filter((queued) => queued.write.agentId !== agentId)

@@ -103,10 +103,11 @@ export class SnapshotWriter {
   }
 
   /**
-   * Ends the writer: no write starts after this, a queued one is withdrawn, and it completes
-   * once a write already in a batch has committed or failed (bounded by the statement timeout),
-   * so nothing of this writer reaches the database afterwards. Waits fail with
-   * `SnapshotWriteRefused` (withdrawn).
+   * Ends the writer: no write starts after this, a queued one is withdrawn (as is one whose
+   * batch failed and is retried write by write), and it completes once a write already in a
+   * batch has committed or failed, so nothing of this writer reaches the database afterwards.
+   * That batch's statements are each bounded by the statement timeout, not the whole: callers
+   * bound the wait (`stopActors`). Waits fail with `SnapshotWriteRefused` (withdrawn).
    */
   close(): Effect.Effect<void, never, WriterServices> {
     return Effect.suspend(() => {
@@ -224,6 +225,8 @@ export class SnapshotWriter {
           self.activity = [...activity, ...(self.activity ?? [])]
           self.transitions = [...transitions, ...(self.transitions ?? [])]
           self.beat ??= beat
+          // Closed while the write was under way: nothing to retry, no delay.
+          if (self.ended !== undefined) break
           yield* Effect.logError(`persisting agent ${self.agentId} failed (attempt ${failures + 1}); retrying`, written.left)
           // A close ends the wait at once.
           self.woken = Deferred.unsafeMake<void>(FiberId.none)

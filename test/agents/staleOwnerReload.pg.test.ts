@@ -9,36 +9,65 @@ const policy = {
   offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS
 } satisfies AgentPolicy
 
+const failureOf = (exit: Exit.Exit<unknown, unknown>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
+
+type Owner = { service: Awaited<ReturnType<typeof startInProcessService>>; system: Awaited<ReturnType<Awaited<ReturnType<typeof startInProcessService>>["agents"]>>; client: pg.Client; id: string }
+
+/** A ready single-runner service owning one online agent `id`, with a database client beside it. */
+const withOwner = async (body: (owner: Owner) => Promise<void>) => {
+  const db = await freshOnlineFleet(1, policy)
+  const client = new pg.Client({ connectionString: db.url })
+  await client.connect()
+  const service = await startInProcessService(db.url, { ...policy, livenessWatchers: false })
+  try {
+    const system = await service.agents()
+    await expect.poll(() => service.runtime.runPromise(system.readiness), { timeout: 60_000, interval: 50 }).toEqual({ state: "ready" })
+    await body({ service, system, client, id: db.firstId })
+  } finally {
+    await service.stop()
+    await client.end()
+    await db.drop()
+  }
+}
+
+/** Another runner stored version 2 (its name is the mark) before this owner's version 2. */
+const writtenElsewhere = (client: pg.Client, id: string) =>
+  client.query(`update agents set version = 2, snapshot = jsonb_set(snapshot, '{context,spec,name}', '"Written elsewhere"') where id = $1`, [id])
+
 /**
  * The owner of an agent meets a version another runner stored (a late write of the gateway's
  * former owner): the event whose snapshot could not be saved is refused (503), the actor is
  * reloaded from the stored snapshot, and later events are saved on top of it
- * (docs/architecture.md §11).
+ * (docs/architecture.md §11, docs/operations.md §7.3).
  */
 describe("owner meets a newer stored version", () => {
-  it("refuses the event that was not stored, reloads the actor from the database, and goes on from there", async () => {
-    const db = await freshOnlineFleet(1, policy)
-    const client = new pg.Client({ connectionString: db.url })
-    await client.connect()
-    const service = await startInProcessService(db.url, { ...policy, livenessWatchers: false })
-    try {
-      const system = await service.agents()
-      await expect.poll(() => service.runtime.runPromise(system.readiness), { timeout: 60_000, interval: 50 }).toEqual({ state: "ready" })
-      const id = db.firstId
+  it("refuses the event that was not stored, reloads the actor from the database, and goes on from there", () =>
+    withOwner(async ({ service, system, client, id }) => {
       expect(system.snapshot(id)?.value).toBe("online")
-      // Another runner stored version 2 (its name is the mark) before this owner's version 2.
-      await client.query(`update agents set version = 2, snapshot = jsonb_set(snapshot, '{context,spec,name}', '"Written elsewhere"') where id = $1`, [id])
+      await writtenElsewhere(client, id)
       const refused = await service.runtime.runPromiseExit(system.send(id, { type: "agent.heartbeat", at: Date.now() }))
-      expect(Exit.isFailure(refused) && refused.cause._tag === "Fail" ? refused.cause.error : undefined).toMatchObject({ _tag: "AgentsRestoring", reason: "owner-unavailable" })
+      expect(failureOf(refused)).toMatchObject({ _tag: "AgentsRestoring", reason: "owner-unavailable" })
       await expect.poll(() => system.snapshot(id)?.context.spec.name, { timeout: 10_000 }).toBe("Written elsewhere")
       const answered = await service.runtime.runPromise(system.send(id, { type: "agent.heartbeat", at: Date.now() }))
       expect(answered.context.spec.name).toBe("Written elsewhere")
       const row = (await client.query<{ version: string; name: string }>("select version::text, snapshot->'context'->'spec'->>'name' as name from agents where id = $1", [id])).rows[0]
       expect(row).toEqual({ version: "3", name: "Written elsewhere" })
-    } finally {
-      await service.stop()
-      await client.end()
-      await db.drop()
-    }
-  })
+    }))
+
+  it("answers 503, not 404, while reading the stored row fails, retries the read, and restores the actor once it succeeds", () =>
+    withOwner(async ({ service, system, client, id }) => {
+      // The reload reads `machine_version`; the snapshot write does not: the read fails, the write not.
+      await client.query("alter table agents rename column machine_version to machine_version_away")
+      await writtenElsewhere(client, id)
+      const refused = await service.runtime.runPromiseExit(system.send(id, { type: "agent.heartbeat", at: Date.now() }))
+      expect(failureOf(refused)).toMatchObject({ _tag: "AgentsRestoring", reason: "owner-unavailable" })
+      // The actor is gone until the read succeeds: still 503, never AgentNotFound.
+      await expect.poll(() => system.snapshot(id), { timeout: 10_000 }).toBeUndefined()
+      const meanwhile = await service.runtime.runPromiseExit(system.send(id, { type: "agent.heartbeat", at: Date.now() }))
+      expect(failureOf(meanwhile)).toMatchObject({ _tag: "AgentsRestoring", reason: "owner-unavailable" })
+      await client.query("alter table agents rename column machine_version_away to machine_version")
+      await expect.poll(() => system.snapshot(id)?.context.spec.name, { timeout: 20_000 }).toBe("Written elsewhere")
+      const answered = await service.runtime.runPromise(system.send(id, { type: "agent.heartbeat", at: Date.now() }))
+      expect(answered.context.spec.name).toBe("Written elsewhere")
+    }))
 })

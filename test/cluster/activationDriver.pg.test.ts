@@ -25,6 +25,7 @@ const harness = (databaseUrl: string) => {
   const answers = new Map<string, EnsureAnswer>()
   const waiting = new Set<string>()
   const interrupted = new Set<string>()
+  const runnerReads = { count: 0 }
   const ensure = (gatewayId: string) =>
     Effect.suspend(() => {
       const answer = answers.get(gatewayId) ?? "host"
@@ -47,7 +48,8 @@ const harness = (databaseUrl: string) => {
       self: "127.0.0.1:1",
       shardsPerGroup: 300
     }),
-    Layer.succeed(RunnerStorage.RunnerStorage, { getRunners: Effect.succeed([]) } as unknown as RunnerStorage.RunnerStorage["Type"]),
+    // Each reap pass and each fence pass reads the runners once.
+    Layer.succeed(RunnerStorage.RunnerStorage, { getRunners: Effect.sync(() => void (runnerReads.count += 1)).pipe(Effect.as([])) } as unknown as RunnerStorage.RunnerStorage["Type"]),
     Layer.succeed(RunnerHealth.RunnerHealth, {} as RunnerHealth.RunnerHealth["Type"]),
     ClusterStatsLive
   ).pipe(Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)), Layer.provideMerge(AppConfigTest({ databaseUrl: Option.some(Redacted.make(databaseUrl)) })))
@@ -60,7 +62,7 @@ const harness = (databaseUrl: string) => {
         return () => Effect.runPromise(driver.readiness)
       })
     )
-  return { hosted, owned, answers, waiting, interrupted, start }
+  return { hosted, owned, answers, waiting, interrupted, runnerReads, start }
 }
 
 describe("activation driver", () => {
@@ -100,6 +102,23 @@ describe("activation driver", () => {
       answers.set(bad, "host")
       await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" } satisfies Readiness)
       expect(hosted.has(bad)).toBe(true)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("pings and fences other runners while an owned gateway keeps failing to activate", async () => {
+    const bad = await gateway()
+    const { owned, answers, runnerReads, start } = harness(db.url)
+    owned.add(bad)
+    answers.set(bad, "fail")
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const read = await start(scope)
+      await expect.poll(read, { timeout: 15_000 }).toMatchObject({ state: "restoring", reason: expect.stringContaining(bad) as unknown })
+      // Beyond the one pass at the join: the reap and fence loops run though readiness waits.
+      await expect.poll(() => runnerReads.count, { timeout: 15_000 }).toBeGreaterThanOrEqual(3)
+      expect(await read()).toMatchObject({ state: "restoring" })
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { Effect, Exit, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
@@ -21,6 +21,9 @@ describe("group commit of agent snapshots", () => {
   let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
   let client: pg.Client
   let gatewayId: string
+  // What the writers log (first part of each message).
+  const logged: string[] = []
+  const capture = Logger.add(Logger.make(({ message }) => void logged.push(String(Array.isArray(message) ? message[0] : message))))
   const layer = GroupCommitLive.pipe(Layer.provideMerge(Layer.mergeAll(AgentRepoLive, ActivityRepoLive, TransitionRepoLive)), Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)))
 
   beforeAll(async () => {
@@ -47,7 +50,7 @@ describe("group commit of agent snapshots", () => {
        values ($1, $2, $3, 'worker', $4, $5, 'online', 'online', '{}', '{}', '1')`,
       [id, gatewayId, `agent-${id}`, `mc-${id}`, `agent:mc-${id}:main`]
     )
-    const writer = new SnapshotWriter(id, 0, 0, (effect) => void runtime.runFork(effect), 500, (agentId) => void stale.push(agentId))
+    const writer = new SnapshotWriter(id, 0, 0, (effect) => void runtime.runFork(effect.pipe(Effect.provide(capture))), 500, (agentId) => void stale.push(agentId))
     return { id, writer }
   }
 
@@ -207,6 +210,66 @@ describe("group commit of agent snapshots", () => {
       expect(await count("agent_transitions", id)).toBe(0)
     } finally {
       await holder.end()
+    }
+  })
+
+  // Sessions of this test's database waiting for a lock (other databases share the server).
+  const waitingHere = "from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+  const lockWaits = async () => (await client.query<{ n: number }>(`select count(*)::int as n ${waitingHere}`)).rows[0]?.n ?? 0
+  /** A client holding the agent's row (in a transaction) until it rolls back. */
+  const holding = async (id: string) => {
+    const holder = new pg.Client({ connectionString: db.url })
+    await holder.connect()
+    await holder.query("begin")
+    await holder.query("select 1 from agents where id = $1 for update", [id])
+    return holder
+  }
+
+  it("a write that fails after its writer closed is not retried: close returns without a retry", async () => {
+    const { id, writer } = await agent()
+    const holder = await holding(id)
+    try {
+      const waited = failureOf(writer.awaitPersisted(writer.offer({ n: 1 }, projection(id), [])))
+      await expect.poll(lockWaits).toBeGreaterThan(0)
+      const closed = runtime.runPromise(writer.close())
+      // The write in flight fails (cancelled) after the close.
+      await client.query(`select pg_cancel_backend(pid) ${waitingHere}`)
+      await closed
+      expect(await waited).toMatchObject({ _tag: "SnapshotWriteRefused", reason: "withdrawn" })
+      expect(logged.filter((line) => line.includes(id))).toEqual([])
+    } finally {
+      await holder.query("rollback")
+      await holder.end()
+    }
+    expect((await stored(id)).version).toBe(0)
+  })
+
+  it("a batch that fails does not write a closed writer's write alone afterwards", async () => {
+    const first = await agent()
+    const closing = await agent()
+    const failing = await agent()
+    const holdFirst = await holding(first.id)
+    const holdClosing = await holding(closing.id)
+    try {
+      // The first batch waits on its row while the next two writes queue behind it.
+      const firstSaved = runtime.runPromise(first.writer.awaitPersisted(first.writer.offer({ n: 1 }, projection(first.id), [])))
+      await expect.poll(lockWaits).toBeGreaterThan(0)
+      const closingWait = failureOf(closing.writer.awaitPersisted(closing.writer.offer({ n: 1 }, projection(closing.id), [])))
+      // A transition without a target state: its insert, after the rows are updated, fails the batch.
+      failing.writer.offer({ n: 1 }, projection(failing.id), [], { ...transition(1), toState: null as unknown as string })
+      await holdFirst.query("rollback")
+      await firstSaved
+      // The second batch (both writes) now waits on the closing writer's row.
+      await expect.poll(lockWaits).toBeGreaterThan(0)
+      const closed = runtime.runPromise(closing.writer.close())
+      await holdClosing.query("rollback")
+      await closed
+      expect(await closingWait).toMatchObject({ _tag: "SnapshotWriteRefused", reason: "withdrawn" })
+      expect((await stored(closing.id)).version).toBe(0)
+    } finally {
+      await runtime.runPromise(failing.writer.close())
+      await holdFirst.end()
+      await holdClosing.end()
     }
   })
 })
