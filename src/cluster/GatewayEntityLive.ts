@@ -91,9 +91,7 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
           onNone: () => Effect.succeed(null),
           onSome: (registry) => Effect.map(registry.get(gatewayId), (status) => status ?? null)
         }),
-      // Uninterruptible: a caller giving up (its timeout interrupts the request) must not leave
-      // the old programs stopped and no new ones started (docs/architecture.md §11).
-      RestartPrograms: () => Effect.uninterruptible(restarts.withPermits(1)(Effect.zipRight(FiberSet.clear(running), startPrograms)))
+      RestartPrograms: () => restarts.withPermits(1)(Effect.zipRight(FiberSet.clear(running), startPrograms))
     })
   }),
   { maxIdleTime: Duration.infinity, concurrency: "unbounded" }
