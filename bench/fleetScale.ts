@@ -198,7 +198,7 @@ const queryLatencies = async (databaseUrl: string, ids: { gatewayId: string; boa
 const fleetViewLatencies = async (client: pg.Client, databaseUrl: string, cursor: { at: string; id: string }) => {
   const statements = await compiled(databaseUrl, (sql) => ({
     groups: fleetQueries(sql).groups(),
-    stuck: fleetQueries(sql).stuck(900),
+    problems: fleetQueries(sql).problems(900),
     offline: agentQueries(sql).page({ problem: "offline", limit: 200, after: undefined }),
     failed: agentQueries(sql).page({ problem: "failed", limit: 200, after: undefined }),
     name: agentQueries(sql).page({ q: "gent 4242", limit: 200, after: undefined }),
@@ -206,7 +206,7 @@ const fleetViewLatencies = async (client: pg.Client, databaseUrl: string, cursor
   }))
   const timed = (name: keyof typeof statements) => latency(client, statements[name][0], statements[name][1])
   return {
-    "fleet summary (groups + stuck)": (await timed("groups")) + (await timed("stuck")),
+    "fleet summary (groups + problems)": (await timed("groups")) + (await timed("problems")),
     "list problem=offline (keyset)": await timed("offline"),
     "list problem=failed (keyset)": await timed("failed"),
     "list q (keyset)": await timed("name"),

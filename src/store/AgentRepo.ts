@@ -4,7 +4,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import type { AgentProjection } from "../agents/agentProjection.ts"
 import { saveSnapshots, type SnapshotSave } from "./agentSaves.ts"
 import type { NewBeat } from "./changeCursor.ts"
-import { type AgentFilter, agentFilterClauses, type FleetSummary, fleetQueries, foldFleetSummary } from "./fleetQueries.ts"
+import { type AgentFilter, agentFilterClauses, type FleetSummary, readFleetSummary } from "./fleetQueries.ts"
 
 /** Who an agent is, fixed at creation (docs/operations.md §6.1). */
 export interface AgentKeys {
@@ -94,7 +94,7 @@ export interface AgentRepoShape {
   readonly page: (filter: AgentFilter & { limit: number; after: LiveCursor | undefined }) => Effect.Effect<AgentKeysetPage, SqlError>
   /**
    * Live agents counted by gateway, board and state, with the problem counts; `stuckAfterS`
-   * (seconds) is how long an agent may stay busy before it counts as stuck. Two index reads.
+   * (seconds) is how long an agent may stay busy before it counts as stuck. Two statements, index reads.
    */
   readonly summary: (stuckAfterS: number) => Effect.Effect<FleetSummary, SqlError>
   /** O(1) through the unique index on `token_hash` (or the staged `pending_token_hash`). */
@@ -249,12 +249,7 @@ export const AgentRepoLive = Layer.effect(
           items: rows.map(({ cursor: _, ...row }) => row),
           next: rows.length === filter.limit ? (rows.at(-1)?.cursor ?? null) : null
         })),
-      summary: (stuckAfterS) => {
-        const fleet = fleetQueries(sql)
-        return Effect.all([fleet.groups(), fleet.stuck(stuckAfterS)], { concurrency: 2 }).pipe(
-          Effect.map(([groups, stuck]) => foldFleetSummary(groups, stuck, stuckAfterS))
-        )
-      },
+      summary: (stuckAfterS) => readFleetSummary(sql, stuckAfterS),
       findIdByTokenHash: (tokenHash) =>
         sql<{ id: string }>`
           select id from agents where token_hash = ${tokenHash} and deleted_at is null

@@ -1,8 +1,17 @@
 import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
+import { Effect } from "effect"
 
-/** What needs an operator: a failed step, a step being retried, an offline agent, or one busy too long. */
-export type AgentProblem = "failed" | "retrying" | "offline" | "stuck"
+/**
+ * What needs an operator, most urgent first (docs/operations.md §3.6): a failed step, a step
+ * being retried, busy too long, offline because the gateway lacks the agent (`gateway_missing`)
+ * or runs another heartbeat (`heartbeat_mismatch`), offline for any reason, and managed
+ * workspace files that differ from what we wrote (`drifted`, docs/operations.md §8). The two
+ * causes are offline too: `offline` counts them as well.
+ */
+export const AGENT_PROBLEMS = ["failed", "retrying", "stuck", "gateway_missing", "heartbeat_mismatch", "offline", "drifted"] as const
+export type AgentProblem = (typeof AGENT_PROBLEMS)[number]
 
 /** The filters of a list of live agents; each narrows the one before (AND). */
 export interface AgentFilter {
@@ -26,6 +35,15 @@ export interface AgentFilter {
 const FAILED = "state_path like '%.failed'"
 const RETRYING = "(state_path like '%.retrying' or state_path like '%.wakeRetrying')"
 const BUSY = "status in ('provisioning', 'updating', 'deleting')"
+/**
+ * An offline agent's cause, from the `liveness` jsonb. It is not indexed (an index on it would
+ * make every signal's save a non-HOT update, migration 0012): the status index narrows to the
+ * offline agents first, and only their rows are read.
+ */
+const causeIs = (cause: "gateway_missing" | "heartbeat_mismatch") => `status = 'offline' and liveness->>'offlineCause' = '${cause}'`
+/** Written exactly as the partial index of migration 0019 is, so the planner proves the match. */
+const DRIFTED_CHECK = "c.drifted <> '[]'::jsonb"
+const DRIFTED = `exists (select 1 from agent_workspace_checks c where c.agent_id = agents.id and ${DRIFTED_CHECK})`
 
 /**
  * When the agent entered its current status: its newest transition from another status (or its
@@ -65,6 +83,13 @@ export const agentFilterClauses = (sql: SqlClient.SqlClient, filter: AgentFilter
     case "stuck":
       clauses.push(sql.literal(BUSY), sql.literal(`not ${FAILED}`), stuckClause(sql, filter.stuckAfterS ?? DEFAULT_STUCK_AFTER_S))
       break
+    case "gateway_missing":
+    case "heartbeat_mismatch":
+      clauses.push(sql.literal(causeIs(filter.problem)))
+      break
+    case "drifted":
+      clauses.push(sql.literal(DRIFTED))
+      break
     case undefined:
       break
   }
@@ -82,18 +107,31 @@ export interface FleetGroupRow {
   readonly count: number
 }
 
+/** The problem counts the groups cannot give: each reads only the agents in trouble. */
+export interface FleetProblemRow {
+  readonly stuck: number
+  readonly gatewayMissing: number
+  readonly heartbeatMismatch: number
+  readonly drifted: number
+}
+
 /**
  * The statements behind `GET /api/v1/fleet/summary`: live agents counted by gateway, board, state
- * and offline reason (an index-only scan of `agents_live_group_idx`), and the busy agents past the
- * threshold (the small `agents_busy_created_idx`, then one probe of the transition index each).
+ * and offline reason (an index-only scan of `agents_live_group_idx`), and one row of problem
+ * counts: the busy agents past the threshold (the small `agents_busy_created_idx`, then one probe
+ * of the transition index each), the offline agents by cause (`agents_status_created_idx`, then
+ * their rows), and the drifted workspaces (`agent_workspace_checks_drifted_idx`, migration 0019).
  */
 export const fleetQueries = (sql: SqlClient.SqlClient) => ({
   groups: () =>
     sql<FleetGroupRow>`select gateway_id, board_id, state_path, offline_reason, count(*)::int as count from agents
       where deleted_at is null group by gateway_id, board_id, state_path, offline_reason`,
-  stuck: (stuckAfterS: number) =>
-    sql<{ gatewayId: string; count: number }>`select gateway_id, count(*)::int as count from agents
-      where deleted_at is null and ${sql.literal(BUSY)} and not ${sql.literal(FAILED)} and ${stuckClause(sql, stuckAfterS)} group by gateway_id`
+  problems: (stuckAfterS: number) =>
+    sql<FleetProblemRow>`select
+      (select count(*)::int from agents where deleted_at is null and ${sql.literal(BUSY)} and not ${sql.literal(FAILED)} and ${stuckClause(sql, stuckAfterS)}) as stuck,
+      (select count(*)::int from agents where deleted_at is null and ${sql.literal(causeIs("gateway_missing"))}) as gateway_missing,
+      (select count(*)::int from agents where deleted_at is null and ${sql.literal(causeIs("heartbeat_mismatch"))}) as heartbeat_mismatch,
+      (select count(*)::int from agent_workspace_checks c join agents a on a.id = c.agent_id where ${sql.literal(DRIFTED_CHECK)} and a.deleted_at is null) as drifted`
 })
 
 /** Counts of live agents by state, e.g. `{ online: 9, "provisioning.failed": 1 }`. */
@@ -112,14 +150,20 @@ export interface FleetSummary {
     readonly offlineByReason: ReadonlyArray<{ readonly reason: string | null; readonly count: number }>
     readonly stuck: number
     readonly stuckAfterS: number
+    readonly gatewayMissing: number
+    readonly heartbeatMismatch: number
+    readonly drifted: number
   }
 }
 
 const isFailed = (state: string) => state.endsWith(".failed")
 const isRetrying = (state: string) => state.endsWith(".retrying") || state.endsWith(".wakeRetrying")
 
-/** Folds the grouped rows (and the stuck counts) into the summary; groups sorted by id, boards without one last. */
-export const foldFleetSummary = (rows: ReadonlyArray<FleetGroupRow>, stuck: ReadonlyArray<{ readonly count: number }>, stuckAfterS: number): FleetSummary => {
+const NO_PROBLEMS: FleetProblemRow = { stuck: 0, gatewayMissing: 0, heartbeatMismatch: 0, drifted: 0 }
+
+/** Folds the grouped rows (and the problem counts) into the summary; groups sorted by id, boards without one last. */
+export const foldFleetSummary = (rows: ReadonlyArray<FleetGroupRow>, counted: FleetProblemRow | undefined, stuckAfterS: number): FleetSummary => {
+  const problems = counted ?? NO_PROBLEMS
   const byState: StateCounts = {}
   const gateways = new Map<string, { gatewayId: string; total: number; byState: StateCounts }>()
   const boards = new Map<string, { boardId: string | null; gatewayId: string; total: number; byState: StateCounts }>()
@@ -162,8 +206,19 @@ export const foldFleetSummary = (rows: ReadonlyArray<FleetGroupRow>, stuck: Read
       retrying,
       offline,
       offlineByReason: [...reasons.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
-      stuck: stuck.reduce((sum, row) => sum + row.count, 0),
-      stuckAfterS
+      stuck: problems.stuck,
+      stuckAfterS,
+      gatewayMissing: problems.gatewayMissing,
+      heartbeatMismatch: problems.heartbeatMismatch,
+      drifted: problems.drifted
     }
   }
+}
+
+/** The summary: both statements of `fleetQueries`, run side by side, folded. `stuckAfterS` in seconds. */
+export const readFleetSummary = (sql: SqlClient.SqlClient, stuckAfterS: number): Effect.Effect<FleetSummary, SqlError> => {
+  const fleet = fleetQueries(sql)
+  return Effect.all([fleet.groups(), fleet.problems(stuckAfterS)], { concurrency: 2 }).pipe(
+    Effect.map(([groups, [problems]]) => foldFleetSummary(groups, problems, stuckAfterS))
+  )
 }

@@ -1,4 +1,6 @@
 import pg from "pg"
+import type { OfflineCause } from "../../machines/agent/livenessTypes.ts"
+import { offlineLiveness } from "../inspect/fleetProblems.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshOnlineFleet, LIVENESS_LIMITS } from "../agents/onlineFleet.ts"
 import { type InProcessService, startInProcessService } from "../support/inProcessService.ts"
@@ -16,9 +18,10 @@ interface AgentItem {
 /**
  * GET /api/v1/fleet/summary and the filters of GET /api/v1/agents, over 40 online agents
  * (`Agent 0` … `Agent 39`, in creation order) whose read model is then set, by SQL, to: 0–2
- * `provisioning.failed`, 3–4 `updating.retrying`, 5–8 offline (5–6 silent, 7–8 never seen), 9
- * `provisioning.awaiting` entered two hours ago (stuck), 10 `provisioning.awaiting` entered a
- * minute ago. The tests only read.
+ * `provisioning.failed`, 3–4 `updating.retrying`, 5–8 offline (5 missing on the gateway, 6 with a
+ * heartbeat mismatch, 7–8 never seen), 9 `provisioning.awaiting` entered two hours ago (stuck),
+ * 10 `provisioning.awaiting` entered a minute ago; 11 and 12 online with a workspace check, 12's
+ * drifted. The tests only read.
  */
 describe("the fleet view API", () => {
   let fleet: Awaited<ReturnType<typeof freshOnlineFleet>>
@@ -32,12 +35,21 @@ describe("the fleet view API", () => {
     await client.connect()
     try {
       ids = (await client.query<{ id: string }>("select id from agents order by created_at, id")).rows.map((row) => row.id)
-      const set = (from: number, to: number, status: string, statePath: string, reason: string | null = null) =>
-        client.query("update agents set status = $2, state_path = $3, offline_reason = $4 where id = any($1::uuid[])", [ids.slice(from, to), status, statePath, reason])
+      const set = (from: number, to: number, status: string, statePath: string, reason: string | null = null, cause: OfflineCause | null = null) =>
+        client.query(
+          `update agents set status = $2, state_path = $3, offline_reason = $4,
+             liveness = $5::jsonb where id = any($1::uuid[])`,
+          [ids.slice(from, to), status, statePath, reason, cause === null ? null : offlineLiveness(cause)]
+        )
       await set(0, 3, "provisioning", "provisioning.failed")
       await set(3, 5, "updating", "updating.retrying")
-      await set(5, 7, "offline", "offline", "no heartbeat for 3600 s")
-      await set(7, 9, "offline", "offline", "no heartbeat yet")
+      await set(5, 6, "offline", "offline", "deleted on the gateway: mc-5 is missing from agents.list", "gateway_missing")
+      await set(6, 7, "offline", "offline", "heartbeat disabled on the gateway; we set every 1h", "heartbeat_mismatch")
+      await set(7, 9, "offline", "offline", "no heartbeat yet", "never_seen")
+      await client.query(
+        `insert into agent_workspace_checks (agent_id, checked_at, drifted) values ($1, now(), '[]'::jsonb), ($2, now(), '["SOUL.md"]'::jsonb)`,
+        [ids[11], ids[12]]
+      )
       await set(9, 11, "provisioning", "provisioning.awaiting")
       // Each agent's first transition, at its creation an hour ago; the ones below are newer.
       await client.query(
@@ -85,11 +97,15 @@ describe("the fleet view API", () => {
         retrying: 2,
         offline: 4,
         offline_by_reason: expect.arrayContaining([
-          { reason: "no heartbeat for 3600 s", count: 2 },
+          { reason: "deleted on the gateway: mc-5 is missing from agents.list", count: 1 },
+          { reason: "heartbeat disabled on the gateway; we set every 1h", count: 1 },
           { reason: "no heartbeat yet", count: 2 }
         ]),
         stuck: 1,
-        stuck_after_s: 900
+        stuck_after_s: 900,
+        gateway_missing: 1,
+        heartbeat_mismatch: 1,
+        drifted: 1
       }
     })
     // Thirty seconds: the agents busy for a minute are stuck too (the awaiting one and the two retrying).
@@ -102,6 +118,10 @@ describe("the fleet view API", () => {
     expect(namesOf(await list("problem=offline"))).toEqual(agentNames(5, 6, 7, 8))
     expect(namesOf(await list("problem=stuck"))).toEqual(agentNames(9))
     expect(namesOf(await list("problem=stuck&stuck_after_s=30"))).toEqual(agentNames(3, 4, 9, 10))
+    expect(namesOf(await list("problem=gateway_missing"))).toEqual(agentNames(5))
+    expect(namesOf(await list("problem=heartbeat_mismatch"))).toEqual(agentNames(6))
+    const drifted = await list("problem=drifted")
+    expect(drifted).toMatchObject({ total: 1, items: [{ name: "Agent 12", workspace: { drifted: ["SOUL.md"] } }] })
   })
 
   it("`state` matches a state path or everything under a prefix; `status` the top-level state", async () => {

@@ -95,5 +95,11 @@ export const { applyChange, expectedCount, orderedStates, problemKinds, problemO
   expectedCount: (summary: FleetSummary, filter: AgentFilter) => number | null
   orderedStates: (counts: StateCounts) => Array<[string, number]>
   problemKinds: (summary: FleetSummary) => Array<{ kind: string; count: number }>
-  problemOf: (agent: { state: string; status?: string; problem?: unknown }) => string | null
+  problemOf: (agent: {
+    state: string
+    status?: string
+    problem?: unknown
+    liveness?: { offline_cause?: string | null } | null
+    workspace?: { drifted?: Array<string> } | null
+  }) => string | null
 }

@@ -46,12 +46,14 @@ describe("fleetModel (the fleet view's counts and problems, without the DOM)", (
     expect(JSON.stringify(fleet)).toBe(before)
   })
 
-  it("problem kinds come from the summary, most urgent first, a kind the page does not know after retrying", () => {
+  it("problem kinds come from the summary, most urgent first, a kind the page does not know after stuck", () => {
     const fleet = summary()
-    fleet.problems["missing"] = 4
+    fleet.problems["zombie"] = 4
     fleet.problems["heartbeat_mismatch"] = 1
-    expect(problemKinds(fleet).map(({ kind }) => kind)).toEqual(["failed", "retrying", "heartbeat_mismatch", "missing", "stuck", "offline"])
-    expect(problemKinds(fleet).find(({ kind }) => kind === "missing")).toEqual({ kind: "missing", count: 4 })
+    fleet.problems["gateway_missing"] = 2
+    fleet.problems["drifted"] = 3
+    expect(problemKinds(fleet).map(({ kind }) => kind)).toEqual(["failed", "retrying", "stuck", "zombie", "gateway_missing", "heartbeat_mismatch", "offline", "drifted"])
+    expect(problemKinds(fleet).find(({ kind }) => kind === "zombie")).toEqual({ kind: "zombie", count: 4 })
   })
 
   it("an agent's problem from its state, or the kind the server put on it", () => {
@@ -61,6 +63,17 @@ describe("fleetModel (the fleet view's counts and problems, without the DOM)", (
     expect(problemOf({ state: "offline", status: "offline" })).toBe("offline")
     expect(problemOf({ state: "online", problem: "missing" })).toBe("missing")
     expect(problemOf({ state: "online" })).toBeNull()
+  })
+
+  it("an offline agent under its cause when the cause is a kind; drift only when nothing worse holds", () => {
+    expect(problemOf({ state: "offline", liveness: { offline_cause: "gateway_missing" } })).toBe("gateway_missing")
+    expect(problemOf({ state: "offline", liveness: { offline_cause: "heartbeat_mismatch" } })).toBe("heartbeat_mismatch")
+    expect(problemOf({ state: "offline", liveness: { offline_cause: "silent" } })).toBe("offline")
+    // A cause left on an agent that came back is not a problem.
+    expect(problemOf({ state: "online", liveness: { offline_cause: "gateway_missing" } })).toBeNull()
+    expect(problemOf({ state: "online", workspace: { drifted: ["SOUL.md"] } })).toBe("drifted")
+    expect(problemOf({ state: "online", workspace: { drifted: [] } })).toBeNull()
+    expect(problemOf({ state: "offline", workspace: { drifted: ["SOUL.md"] } })).toBe("offline")
   })
 
   it("the size of a filtered list, from the counts, where they tell", () => {

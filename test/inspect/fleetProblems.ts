@@ -1,4 +1,19 @@
 import pg from "pg"
+import { initialLiveness, type OfflineCause } from "../../machines/agent/livenessTypes.ts"
+
+/**
+ * The `liveness` column of an agent offline for `cause` (docs/operations.md §8), as the
+ * projection writes it: missing since `at` for `gateway_missing`, a mismatch for
+ * `heartbeat_mismatch`. JSON text, for a `$n::jsonb` parameter.
+ */
+export const offlineLiveness = (cause: OfflineCause, at: number = Date.now()): string =>
+  JSON.stringify({
+    ...initialLiveness,
+    offlineCause: cause,
+    missingSince: cause === "gateway_missing" ? at : null,
+    heartbeatMismatch: cause === "heartbeat_mismatch" ? "heartbeat disabled on the gateway; we set every 1h" : null,
+    silenceLimitMs: 3_600_000
+  })
 
 /** How many of a cloned fleet's agents get each problem, and how many move to a second board. */
 export interface FleetMix {

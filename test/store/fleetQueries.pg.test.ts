@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, type ManagedRuntime } from "effect"
 import pg from "pg"
+import type { OfflineCause } from "../../machines/agent/livenessTypes.ts"
+import { offlineLiveness } from "../inspect/fleetProblems.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { agentQueries, AgentRepo } from "../../src/store/AgentRepo.ts"
 import { fleetQueries } from "../../src/store/fleetQueries.ts"
@@ -12,22 +14,47 @@ const FLEET = Number(process.env["SWITCHYARD_FLEET_SIZE"] ?? 100_000)
 
 /**
  * Turns the first agents (creation order) of an online fleet into problems, through the read
- * model: 30 `provisioning.failed`, 20 `updating.retrying`, 200 offline (150 silent, 50 never
- * checked in), 10 `provisioning.awaiting` that entered provisioning 2 hours ago (stuck) and 5
- * that entered it a minute ago (not stuck yet, like the retrying ones). Returns the ids of each group.
+ * model: 30 `provisioning.failed`, 20 `updating.retrying`, 200 offline (20 missing on the
+ * gateway, 10 with a heartbeat mismatch, 120 silent, 50 never checked in), 10
+ * `provisioning.awaiting` that entered provisioning 2 hours ago (stuck) and 5 that entered it a
+ * minute ago (not stuck yet, like the retrying ones); and 2,000 workspace checks, 12 of them
+ * (online agents) with drift. Returns the ids of each group.
  */
 const seedProblems = async (url: string) => {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    const ids = (await client.query<{ id: string }>("select id from agents order by created_at, id limit 265")).rows.map((row) => row.id)
-    const groups = { failed: ids.slice(0, 30), retrying: ids.slice(30, 50), silent: ids.slice(50, 200), neverSeen: ids.slice(200, 250), stuck: ids.slice(250, 260), fresh: ids.slice(260, 265) }
-    const set = (group: ReadonlyArray<string>, status: string, statePath: string, reason: string | null = null) =>
-      client.query("update agents set status = $2, state_path = $3, offline_reason = $4 where id = any($1::uuid[])", [group, status, statePath, reason])
+    const ids = (await client.query<{ id: string }>("select id from agents order by created_at, id limit 2300")).rows.map((row) => row.id)
+    const groups = {
+      failed: ids.slice(0, 30),
+      retrying: ids.slice(30, 50),
+      missing: ids.slice(50, 70),
+      mismatch: ids.slice(70, 80),
+      silent: ids.slice(80, 200),
+      neverSeen: ids.slice(200, 250),
+      stuck: ids.slice(250, 260),
+      fresh: ids.slice(260, 265),
+      drifted: ids.slice(300, 312)
+    }
+    const set = (group: ReadonlyArray<string>, status: string, statePath: string, reason: string | null = null, cause: OfflineCause | null = null) =>
+      client.query(
+        `update agents set status = $2, state_path = $3, offline_reason = $4,
+           liveness = $5::jsonb where id = any($1::uuid[])`,
+        [group, status, statePath, reason, cause === null ? null : offlineLiveness(cause)]
+      )
     await set(groups.failed, "provisioning", "provisioning.failed")
     await set(groups.retrying, "updating", "updating.retrying")
-    await set(groups.silent, "offline", "offline", "no heartbeat for 600 s")
-    await set(groups.neverSeen, "offline", "offline", "no heartbeat yet")
+    await set(groups.missing, "offline", "offline", "deleted on the gateway", "gateway_missing")
+    await set(groups.mismatch, "offline", "offline", "heartbeat disabled on the gateway; we set every 1h", "heartbeat_mismatch")
+    await set(groups.silent, "offline", "offline", "no heartbeat for 600 s", "silent")
+    await set(groups.neverSeen, "offline", "offline", "no heartbeat yet", "never_seen")
+    // The drift check's results: most workspaces as written, a few drifted.
+    await client.query(
+      `insert into agent_workspace_checks (agent_id, checked_at, drifted)
+       select id, now(), case when id = any($2::uuid[]) then '["SOUL.md"]'::jsonb else '[]'::jsonb end from agents where id = any($1::uuid[])`,
+      [ids.slice(300, 2300), groups.drifted]
+    )
+    await client.query("vacuum analyze agent_workspace_checks")
     await set([...groups.stuck, ...groups.fresh], "provisioning", "provisioning.awaiting")
     // Every agent's first transition, as provisioning left it: the history a real fleet has.
     await client.query(
@@ -94,11 +121,15 @@ describe(`fleet view queries at ${FLEET.toLocaleString("en")} agents`, () => {
     return times.sort((a, b) => a - b)[3]!
   }
 
-  it("the summary counts from an index-only scan of the group index, and the stuck count from the busy index", async () => {
+  it("the summary counts from an index-only scan of the group index, and the problems from their small indexes", async () => {
     const grouped = await expectIndexRead("summary groups", (sql) => fleetQueries(sql).groups(), "agents_live_group_idx")
     expect(grouped.map((node) => node["Node Type"])).toContain("Index Only Scan")
-    const stuck = await expectIndexRead("summary stuck", (sql) => fleetQueries(sql).stuck(900), "agents_busy_created_idx")
-    expect(stuck.some((node) => node["Index Name"] === "agent_transitions_agent_idx")).toBe(true)
+    const problems = await expectIndexRead("summary problems", (sql) => fleetQueries(sql).problems(900), "agents_busy_created_idx")
+    const read = problems.map((node) => node["Index Name"])
+    // Stuck: the busy agents, one probe of the transition index each; causes: the offline agents
+    // through the status index; drift: the partial index of drifted checks, never every check.
+    expect(read).toEqual(expect.arrayContaining(["agent_transitions_agent_idx", "agents_status_created_idx", "agent_workspace_checks_drifted_idx"]))
+    expect(problems.filter((node) => node["Node Type"] === "Seq Scan")).toEqual([])
     const summary = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.summary(900)))
     expect(summary.total).toBe(FLEET)
     expect(summary.byState).toEqual({
@@ -115,11 +146,16 @@ describe(`fleet view queries at ${FLEET.toLocaleString("en")} agents`, () => {
       retrying: 20,
       offline: 200,
       offlineByReason: [
-        { reason: "no heartbeat for 600 s", count: 150 },
-        { reason: "no heartbeat yet", count: 50 }
+        { reason: "no heartbeat for 600 s", count: 120 },
+        { reason: "no heartbeat yet", count: 50 },
+        { reason: "deleted on the gateway", count: 20 },
+        { reason: "heartbeat disabled on the gateway; we set every 1h", count: 10 }
       ],
       stuck: 10,
-      stuckAfterS: 900
+      stuckAfterS: 900,
+      gatewayMissing: 20,
+      heartbeatMismatch: 10,
+      drifted: 12
     })
     // Under a minute, the fresh and the retrying ones (busy too) count as well; over two hours, none.
     expect((await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.summary(30)))).problems.stuck).toBe(35)
@@ -131,12 +167,16 @@ describe(`fleet view queries at ${FLEET.toLocaleString("en")} agents`, () => {
     const cases = [
       { problem: "failed", index: "agents_failed_created_idx", ids: groups.failed },
       { problem: "retrying", index: "agents_retrying_created_idx", ids: groups.retrying },
-      { problem: "offline", index: "agents_status_created_idx", ids: [...groups.silent, ...groups.neverSeen] },
-      { problem: "stuck", index: "agents_busy_created_idx", ids: groups.stuck }
+      { problem: "offline", index: "agents_status_created_idx", ids: [...groups.missing, ...groups.mismatch, ...groups.silent, ...groups.neverSeen] },
+      { problem: "stuck", index: "agents_busy_created_idx", ids: groups.stuck },
+      { problem: "gateway_missing", index: "agents_status_created_idx", ids: groups.missing },
+      { problem: "heartbeat_mismatch", index: "agents_status_created_idx", ids: groups.mismatch },
+      { problem: "drifted", index: "agent_workspace_checks_drifted_idx", ids: groups.drifted }
     ] as const
     for (const { problem, index, ids } of cases) {
       const nodes = await expectIndexRead(`list problem=${problem} (keyset)`, (sql) => agentQueries(sql).page({ problem, limit: 200, after: undefined }), index)
-      expect(nodes.map((node) => node["Node Type"])).not.toContain("Sort")
+      // Drift is read from the checks' partial index, so its (few) agents are sorted; the rest come in index order.
+      if (problem !== "drifted") expect(nodes.map((node) => node["Node Type"])).not.toContain("Sort")
       const keyset = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.page({ problem, limit: 200, after: undefined })))
       expect(keyset.items.map((agent) => agent.id)).toEqual(ids.slice(0, 200))
       const offset = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.list({ problem, limit: 5, offset: 5 })))

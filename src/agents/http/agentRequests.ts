@@ -1,7 +1,7 @@
 import { z } from "zod"
 import { name } from "../../http/contract.ts"
 import { isLiveCursor } from "../../store/AgentRepo.ts"
-import { DEFAULT_STUCK_AFTER_S } from "../../store/fleetQueries.ts"
+import { AGENT_PROBLEMS, DEFAULT_STUCK_AFTER_S } from "../../store/fleetQueries.ts"
 import { DEFAULT_HEARTBEAT } from "../defaultHeartbeat.ts"
 import { knownStatesAndTags } from "../machineVocabulary.ts"
 
@@ -102,8 +102,9 @@ export const AgentListQuery = z.object({
     .optional()
     .meta({ description: "Only agents in this state path or under it: `provisioning` matches `provisioning.*`, `provisioning.failed` that state alone." }),
   q: z.string().trim().min(1).max(120).optional().meta({ description: "Only agents whose name contains this text, ignoring case." }),
-  problem: z.enum(["failed", "retrying", "offline", "stuck"]).optional().meta({
-    description: "Only agents with this problem: `failed` (a `*.failed` state), `retrying` (`*.retrying`, `*.wakeRetrying`), `offline`, or `stuck` (busy, not failed, for longer than `stuck_after_s`)."
+  problem: z.enum(AGENT_PROBLEMS).optional().meta({
+    description:
+      "Only agents with this problem: `failed` (a `*.failed` state), `retrying` (`*.retrying`, `*.wakeRetrying`), `stuck` (busy, not failed, for longer than `stuck_after_s`), `gateway_missing` or `heartbeat_mismatch` (offline for that cause), `offline` (any cause), or `drifted` (managed workspace files differ from what was written)."
   }),
   stuck_after_s: stuckAfterS.meta({ description: "`problem=stuck`: busy for longer than this, seconds." })
 })

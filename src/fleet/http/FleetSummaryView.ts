@@ -19,7 +19,10 @@ export const FleetSummaryView = z
       offline: z.int(),
       offline_by_reason: z.array(z.object({ reason: z.string().nullable(), count: z.int() })).meta({ description: "Offline agents by `offline_reason`, most first." }),
       stuck: z.int().meta({ description: "Busy (provisioning, updating, deleting; not failed) for longer than `stuck_after_s`." }),
-      stuck_after_s: z.int()
+      stuck_after_s: z.int(),
+      gateway_missing: z.int().meta({ description: "Offline because the gateway no longer lists the agent (`liveness.offline_cause`); counted in `offline` too." }),
+      heartbeat_mismatch: z.int().meta({ description: "Offline because the gateway runs another heartbeat than the one we set; counted in `offline` too." }),
+      drifted: z.int().meta({ description: "Live agents whose last workspace check found managed files that differ from what was written (`workspace.drifted`)." })
     })
   })
   .meta({ id: "FleetSummary" })
@@ -36,6 +39,9 @@ export const fleetSummaryView = (summary: FleetSummary): Shape<typeof FleetSumma
     offline: summary.problems.offline,
     offline_by_reason: summary.problems.offlineByReason,
     stuck: summary.problems.stuck,
-    stuck_after_s: summary.problems.stuckAfterS
+    stuck_after_s: summary.problems.stuckAfterS,
+    gateway_missing: summary.problems.gatewayMissing,
+    heartbeat_mismatch: summary.problems.heartbeatMismatch,
+    drifted: summary.problems.drifted
   }
 })

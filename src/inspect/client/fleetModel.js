@@ -22,16 +22,37 @@
 /** Top-level states (the `status` column), in the order the view lists them. */
 export const STATUSES = ["online", "provisioning", "updating", "offline", "deleting"]
 
-/** Problem kinds this page knows by name, most urgent first; any other kind the server reports follows `retrying`. */
-export const KNOWN_PROBLEMS = ["failed", "retrying", "stuck", "offline"]
+/**
+ * Problem kinds this page knows by name, most urgent first (the server's order, docs/operations.md
+ * §3.6); any other kind the server reports follows `stuck`. `gateway_missing` and
+ * `heartbeat_mismatch` are offline causes: such an agent is listed under its cause, not `offline`.
+ */
+export const KNOWN_PROBLEMS = ["failed", "retrying", "stuck", "gateway_missing", "heartbeat_mismatch", "offline", "drifted"]
+
+/** Headings of the problem kinds (a kind this page does not know shows its own name). */
+export const PROBLEM_NAMES = /** @type {Record<string, string>} */ ({
+  failed: "failed",
+  retrying: "retrying",
+  stuck: "stuck",
+  gateway_missing: "missing on gateway",
+  heartbeat_mismatch: "heartbeat mismatch",
+  offline: "offline",
+  drifted: "workspace drift"
+})
 
 /** What each known problem means, for the list's headings and tooltips (docs/operations.md "Fleet view"). */
 export const PROBLEM_LABELS = /** @type {Record<string, string>} */ ({
   failed: "failed: a step failed terminally; retry, update or delete",
   retrying: "retrying: a step failed and is being retried",
   stuck: "stuck: busy for longer than the threshold",
-  offline: "offline: not heard from"
+  gateway_missing: "missing on gateway: offline, agents.list no longer has it; retry re-provisions it",
+  heartbeat_mismatch: "heartbeat mismatch: offline, the gateway runs another heartbeat than the one set; retry or a template sync re-applies it",
+  offline: "offline: not heard from (every cause; the two above are also counted here)",
+  drifted: "workspace drift: managed files on the gateway differ from what was written; a template sync rewrites them"
 })
+
+/** Offline causes that are problem kinds of their own. */
+const CAUSE_KINDS = new Set(["gateway_missing", "heartbeat_mismatch"])
 
 /** Summary fields under `problems` that are details, not counts of a kind. */
 const PROBLEM_DETAILS = new Set(["offline_by_reason", "stuck_after_s"])
@@ -51,23 +72,36 @@ export function problemKinds(summary) {
     .map(([kind, count]) => ({ kind, count: /** @type {number} */ (count) }))
   const rank = (/** @type {string} */ kind) => {
     const known = KNOWN_PROBLEMS.indexOf(kind)
-    return known === -1 ? 1.5 : known
+    return known === -1 ? 2.5 : known
   }
   return kinds.sort((a, b) => rank(a.kind) - rank(b.kind) || a.kind.localeCompare(b.kind))
 }
 
 /**
- * The problem an agent's own fields show: `failed`, `retrying` or `offline` from its state; a
- * `problem` the server put on the agent (a kind this page may not know); otherwise null.
- * `stuck` needs the time the agent entered its state, which only the server knows: it comes
- * from `?problem=stuck` lists.
- * @param {{ state: string, status?: string, problem?: unknown }} agent @returns {string | null}
+ * @typedef {{
+ *   state: string, status?: string, problem?: unknown,
+ *   liveness?: { offline_cause?: string | null } | null,
+ *   workspace?: { drifted?: Array<string> } | null
+ * }} ProblemFields
+ */
+
+/**
+ * The problem an agent's own fields show, the most urgent first: `failed` or `retrying` from its
+ * state; offline under its cause when the cause is a kind (`liveness.offline_cause`), else
+ * `offline`; a `problem` the server put on the agent (a kind this page may not know); `drifted`
+ * when its last workspace check found drift; otherwise null. `stuck` needs the time the agent
+ * entered its state, which only the server knows: it comes from `?problem=stuck` lists.
+ * @param {ProblemFields} agent @returns {string | null}
  */
 export function problemOf(agent) {
   if (agent.state.endsWith(".failed")) return "failed"
   if (agent.state.endsWith(".retrying") || agent.state.endsWith(".wakeRetrying")) return "retrying"
-  if ((agent.status ?? statusOf(agent.state)) === "offline") return "offline"
+  if ((agent.status ?? statusOf(agent.state)) === "offline") {
+    const cause = agent.liveness?.offline_cause
+    return typeof cause === "string" && CAUSE_KINDS.has(cause) ? cause : "offline"
+  }
   if (typeof agent.problem === "string" && agent.problem !== "") return agent.problem
+  if ((agent.workspace?.drifted?.length ?? 0) > 0) return "drifted"
   return null
 }
 

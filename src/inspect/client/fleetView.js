@@ -1,7 +1,7 @@
 // @ts-check
 import { agentList } from "./agentList.js"
 import { groupTable, stateCounts } from "./fleetCounts.js"
-import { applyChange, expectedCount, orderedStates, problemKinds, STATUSES } from "./fleetModel.js"
+import { applyChange, expectedCount, orderedStates, PROBLEM_NAMES, problemKinds, STATUSES } from "./fleetModel.js"
 import { h } from "./h.js"
 import { problemList } from "./problemList.js"
 import { isActive, syncJobsPanel } from "./syncJobsPanel.js"
@@ -156,7 +156,7 @@ export function fleetView({ api }) {
     fill(selects.state, "any state", orderedStates(summary.by_state).map(([state]) => [state, state]))
     fill(selects.gateway_id, "any gateway", [...gateways.values()].map((gateway) => [gateway.id, gateway.name]))
     fill(selects.board_id, "any board", [...boards.values()].map((board) => [board.id, `${board.name} · ${names.gatewayName(board.gateway_id)}`]))
-    fill(selects.problem, "any problem", problemKinds(summary).map(({ kind }) => [kind, kind]))
+    fill(selects.problem, "any problem", problemKinds(summary).map(({ kind }) => [kind, PROBLEM_NAMES[kind] ?? kind]))
   }
 
   /** Reads the summary (and the first problems); a new one replaces the live-updated counts. */

@@ -1,10 +1,14 @@
 // @ts-check
 import { h } from "./h.js"
-import { PROBLEM_LABELS, problemOf, statusOf } from "./fleetModel.js"
+import { KNOWN_PROBLEMS, PROBLEM_LABELS, PROBLEM_NAMES, problemOf, statusOf } from "./fleetModel.js"
 import { timeText } from "./timeText.js"
 
 /**
- * @typedef {import("./agentList.js").ListedAgent & { problem?: unknown, problem_detail?: unknown }} ProblemAgent
+ * @typedef {import("./agentList.js").ListedAgent & {
+ *   problem?: unknown, problem_detail?: unknown,
+ *   liveness?: { offline_cause?: string | null, heartbeat_mismatch?: string | null } | null,
+ *   workspace?: { checked_at?: string, drifted?: Array<string> } | null
+ * }} ProblemAgent
  * @typedef {{ kind: string, count: number }} ProblemKind
  */
 
@@ -24,7 +28,13 @@ const detailOf = (agent, kind) => {
   if ((kind === "failed" || kind === "retrying") && error !== null && error !== undefined) {
     return `${error.tag ?? "error"} during ${error.step ?? "?"}: ${error.message ?? ""}`
   }
-  if (kind === "offline") return agent.offline_reason ?? "no reason recorded"
+  if (kind === "offline" || kind === "gateway_missing") return agent.offline_reason ?? "no reason recorded"
+  if (kind === "heartbeat_mismatch") return agent.liveness?.heartbeat_mismatch ?? agent.offline_reason ?? "heartbeat differs"
+  if (kind === "drifted") {
+    const files = agent.workspace?.drifted ?? []
+    const checked = agent.workspace?.checked_at
+    return `${files.length === 0 ? "drift" : files.join(", ")} differ${checked === undefined ? "" : `; checked ${timeText(checked, Date.now())}`}`
+  }
   if (kind === "stuck") return `${statusOf(agent.state)}; last change ${timeText(agent.updated_at, Date.now())}`
   return agent.state
 }
@@ -63,7 +73,7 @@ export function problemList({ element, api, names, onShowAll }) {
       const showAll = h("button", { type: "button", class: "link", title: "list them all in the agent list" }, "list all")
       showAll.addEventListener("click", () => onShowAll(kind))
       items.push(
-        h("li", { class: `problem-kind problem--${kind}`, title: PROBLEM_LABELS[kind] ?? kind }, h("strong", {}, kind), ` ${count.toLocaleString("en")} `, showAll),
+        h("li", { class: `problem-kind problem--${kind}`, title: PROBLEM_LABELS[kind] ?? kind }, h("strong", {}, PROBLEM_NAMES[kind] ?? kind), ` ${count.toLocaleString("en")} `, showAll),
         ...agents.map((agent) =>
           h(
             "li",
@@ -101,23 +111,31 @@ export function problemList({ element, api, names, onShowAll }) {
       render()
     },
     /**
-     * Files an agent under the problem its new state shows (out of every other), or out of the
-     * list when it has none. `stuck` and server-side kinds are left to the next `load`.
+     * Files an agent under the problem its new fields show (out of every other), or out of the
+     * list when it has none. A `stuck` agent stays until its status changes; counts of `stuck`
+     * and of the causes wait for the next summary.
      * @param {ProblemAgent} agent
      */
     update(agent) {
-      const kind = problemOf(agent)
+      // A stream update carries no `workspace` (list answers do): the one already known stays.
+      /** @type {ProblemAgent | undefined} */
+      let known
+      for (const agents of byKind.values()) known ??= agents.get(agent.id)
+      const merged = known === undefined || agent.workspace !== undefined ? { ...known, ...agent } : { ...known, ...agent, workspace: known.workspace ?? null }
+      const kind = problemOf(merged)
       let changed = false
-      for (const [known, agents] of byKind) {
-        if (known === kind || !agents.has(agent.id)) continue
-        if (["failed", "retrying", "offline"].includes(known) || (known === "stuck" && statusOf(agent.state) !== statusOf(agents.get(agent.id)?.state ?? ""))) {
+      for (const [listed, agents] of byKind) {
+        if (listed === kind || !agents.has(agent.id)) continue
+        // Kinds this page does not know stay until the next `load`; `stuck` until the status changes.
+        const leaves = listed === "stuck" ? statusOf(merged.state) !== statusOf(agents.get(agent.id)?.state ?? "") : KNOWN_PROBLEMS.includes(listed)
+        if (leaves) {
           agents.delete(agent.id)
           changed = true
         }
       }
       if (kind !== null) {
         if (!byKind.has(kind)) byKind.set(kind, new Map())
-        byKind.get(kind)?.set(agent.id, agent)
+        byKind.get(kind)?.set(agent.id, merged)
         if (!kinds.some((entry) => entry.kind === kind)) kinds.push({ kind, count: 1 })
         changed = true
       }
