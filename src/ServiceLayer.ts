@@ -7,6 +7,7 @@ import { GatewayJanitorLive } from "./fleet/GatewayJanitor.ts"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GatewayAdminLive } from "./fleet/GatewayAdmin.ts"
 import { GatewayQueriesLive } from "./fleet/GatewayQueries.ts"
+import { FleetSummariesLive } from "./fleet/FleetSummaries.ts"
 import { GatewayClient, GatewayClientLive } from "./gateway/GatewayClient.ts"
 import { ClusterLive } from "./cluster/ClusterLive.ts"
 import { SecretKeyCheckLive } from "./cluster/SecretKeyCheck.ts"
@@ -65,7 +66,7 @@ const BatcherLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => AgentCo
  * gateway entities: the gateways' actors drain and save their last snapshots, their sockets
  * close, and only then are their shards released.
  */
-export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
+export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, GatewayQueriesLive, FleetSummariesLive, GatewayAdminLive, SyncJobsLive, AgentChangeFeedLive, AgentInboxLive, SoulFilesLive).pipe(
   Layer.provideMerge(MessageLedgerLive),
   Layer.provideMerge(GatewayEntityLive),
   // Per-gateway programs the gateway's owner runs beside its actors: the liveness watcher, then the workspace-drift check.

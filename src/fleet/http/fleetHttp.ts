@@ -3,8 +3,8 @@ import { Effect, Option, Redacted } from "effect"
 import { reply } from "../../http/Endpoint.ts"
 import { existingGateway } from "../../http/lookups.ts"
 import { serve } from "../../http/serve.ts"
-import { AgentRepo } from "../../store/AgentRepo.ts"
 import { GatewayRepo } from "../../store/GatewayRepo.ts"
+import { FleetSummaries } from "../FleetSummaries.ts"
 import { GatewayAdmin } from "../GatewayAdmin.ts"
 import { GatewayQueries } from "../GatewayQueries.ts"
 import { fleetApi } from "./fleetApi.ts"
@@ -67,5 +67,5 @@ export const fleetHttp = serve(fleetApi, {
     }),
   getGatewayCommands: ({ params }) =>
     Effect.map(Effect.flatMap(GatewayQueries, (service) => service.commands(params.id)), (hello) => reply(200, { protocol_version: hello.protocol, methods: hello.methods, events: hello.events })),
-  fleetSummary: ({ query }) => Effect.map(Effect.flatMap(AgentRepo, (repo) => repo.summary(query.stuck_after_s)), (summary) => reply(200, fleetSummaryView(summary)))
+  fleetSummary: ({ query }) => Effect.map(Effect.flatMap(FleetSummaries, (fleet) => fleet.summary(query.stuck_after_s)), (summary) => reply(200, fleetSummaryView(summary)))
 })
