@@ -21,6 +21,12 @@ export interface FleetMix {
   readonly retrying: number
   /** Half "no heartbeat for 3600 s", half "no heartbeat yet". */
   readonly offline: number
+  /** Offline, missing from the gateway's `agents.list` (`gateway_missing`). */
+  readonly gatewayMissing?: number
+  /** Offline, the gateway runs another heartbeat (`heartbeat_mismatch`). */
+  readonly heartbeatMismatch?: number
+  /** Online, with a workspace check that found `SOUL.md` drifted. */
+  readonly drifted?: number
   /** The last `count` agents (by creation) move to `boardId`. */
   readonly secondBoard?: { readonly boardId: string; readonly count: number }
 }
@@ -29,8 +35,10 @@ export interface FleetMix {
  * Sets, by SQL, the read model of a fleet cloned by `seedOnlineFleet` (all online) to a mix of
  * problems, as the fleet view shows them: from the 101st agent on (creation order), `failed`
  * agents `provisioning.failed` and `retrying` ones `updating.retrying`, both with a terminal
- * gateway error, then `offline` ones with a reason; each changed half an hour ago. Only the read
- * model changes (the actors stay online): for views, not for lifecycle tests.
+ * gateway error, then `offline` ones with a reason, then the ones missing on the gateway and
+ * with a heartbeat mismatch (offline for that cause), then online ones whose workspace drifted;
+ * each changed half an hour ago. Only the read model changes (the actors stay online): for
+ * views, not for lifecycle tests.
  */
 export const mixFleetProblems = async (databaseUrl: string, gatewayId: string, mix: FleetMix) => {
   const client = new pg.Client({ connectionString: databaseUrl })
@@ -54,6 +62,18 @@ export const mixFleetProblems = async (databaseUrl: string, gatewayId: string, m
     const silent = Math.ceil(mix.offline / 2)
     await set(at, silent, "offline", "offline", null, "no heartbeat for 3600 s")
     await set(at + silent, mix.offline - silent, "offline", "offline", null, "no heartbeat yet")
+    at += mix.offline
+    const offlineFor = async (count: number, cause: "gateway_missing" | "heartbeat_mismatch", reason: string) => {
+      await set(at, count, "offline", "offline", null, reason)
+      await client.query("update agents set liveness = $2::jsonb where id = any($1::uuid[])", [ids.slice(at, at + count), offlineLiveness(cause)])
+      at += count
+    }
+    await offlineFor(mix.gatewayMissing ?? 0, "gateway_missing", "deleted on the gateway: it is missing from agents.list")
+    await offlineFor(mix.heartbeatMismatch ?? 0, "heartbeat_mismatch", "heartbeat disabled on the gateway; we set every 1h")
+    await client.query(
+      `insert into agent_workspace_checks (agent_id, checked_at, drifted) select id, now() - interval '5 minutes', '["SOUL.md"]'::jsonb from agents where id = any($1::uuid[])`,
+      [ids.slice(at, at + (mix.drifted ?? 0))]
+    )
     if (mix.secondBoard !== undefined) {
       await client.query("update agents set board_id = $2 where id = any($1::uuid[])", [ids.slice(ids.length - mix.secondBoard.count), mix.secondBoard.boardId])
     }

@@ -22,8 +22,9 @@ if (!hasChromium) console.warn(`fleetView.browser.test: SKIPPED, ${CHROMIUM} is 
  * The fleet view at `/inspect` in headless Chromium over 10,000 agents cloned from one persisted
  * online agent (`seedOnlineFleet`) on an unreachable gateway `Fleet`, whose read model is then
  * set, by SQL, to a mix of problems: 20 `provisioning.failed` and 30 `updating.retrying` (both
- * with a last error, changed half an hour ago), 150 `offline` with reasons; 3,000 of them are on
- * a second board. A simulated gateway `sim` hosts the agents the tests create (each test its own).
+ * with a last error, changed half an hour ago), 150 `offline` with reasons, 12 offline missing on
+ * the gateway and 8 with a heartbeat mismatch, 15 online with a drifted workspace; 3,000 of them
+ * are on a second board. A simulated gateway `sim` hosts the agents the tests create (each test its own).
  * Timings are taken in the page with `performance.now()` and printed; their assertions are
  * generous (the machine is shared), the issue's bars are in the messages.
  */
@@ -44,7 +45,15 @@ describe.skipIf(!hasChromium)("the fleet view (/inspect) over 10,000 agents in h
     ;({ gatewayId: simGatewayId, boardId: simBoardId } = await registerGatewayAndBoard(service, simulator, "sim"))
     const night = await service.api("POST", "/api/v1/boards", { name: "Night shift", gateway_id: fleet.gatewayId })
     expect(night.status).toBe(201)
-    await mixFleetProblems(fleet.url, fleet.gatewayId, { failed: 20, retrying: 30, offline: 150, secondBoard: { boardId: night.body.id, count: 3_000 } })
+    await mixFleetProblems(fleet.url, fleet.gatewayId, {
+      failed: 20,
+      retrying: 30,
+      offline: 150,
+      gatewayMissing: 12,
+      heartbeatMismatch: 8,
+      drifted: 15,
+      secondBoard: { boardId: night.body.id, count: 3_000 }
+    })
     // One finished template sync (of the empty `sim` board) for the jobs panel.
     const sync = await service.api("POST", `/api/v1/gateways/${simGatewayId}/templates/sync?include_main=false&board_id=${simBoardId}`)
     expect(sync.status).toBe(202)
@@ -106,7 +115,7 @@ describe.skipIf(!hasChromium)("the fleet view (/inspect) over 10,000 agents in h
     await expect.poll(() => page.locator("#gateway-problems li", { hasText: "Fleet" }).textContent(), { timeout: 20_000 }).toContain("unreachable")
     await expect.poll(() => page.locator("#problem-list li.problem").count(), { timeout: 10_000 }).toBeGreaterThan(20)
     const kinds = await page.locator("#problem-list li.problem-kind strong").allTextContents()
-    expect(kinds.slice(0, 4)).toEqual(["failed", "retrying", "stuck", "offline"])
+    expect(kinds).toEqual(["failed", "retrying", "stuck", "missing on gateway", "heartbeat mismatch", "offline", "workspace drift"])
     expect(await page.locator("#problem-list li.problem").first().getAttribute("data-kind")).toBe("failed")
     expect(await page.locator("#problem-list li.problem--retrying .detail").first().textContent()).toContain("UNAVAILABLE")
     // One runner (a single process): no runner column.
@@ -120,6 +129,32 @@ describe.skipIf(!hasChromium)("the fleet view (/inspect) over 10,000 agents in h
     await expect.poll(() => page.locator('#agent-list .agent-row[data-index="1010"] .name').textContent(), { timeout: 10_000 }).toMatch(/^Agent \d+$/)
     await page.locator("#agent-list").evaluate((element) => (element.scrollTop = 0))
     await shot(page, "fleet-view.png")
+    expect(pageErrors).toEqual([])
+    await page.close()
+  })
+
+  it("agents missing on their gateway, with a heartbeat mismatch or a drifted workspace are problems of their own, listed by the problem filter", async () => {
+    const page = await openFleet()
+    await expect.poll(() => page.locator("#problem-list li.problem--gateway_missing").count(), { timeout: 10_000 }).toBeGreaterThan(0)
+    const heading = (kind: string) => page.locator(`#problem-list li.problem-kind.problem--${kind}`)
+    expect(await heading("gateway_missing").textContent()).toContain("missing on gateway 12")
+    expect(await heading("heartbeat_mismatch").textContent()).toContain("heartbeat mismatch 8")
+    expect(await heading("drifted").textContent()).toContain("workspace drift 15")
+    // The offline count holds them all; each agent is listed once, under its cause.
+    expect(await heading("offline").textContent()).toContain("offline 170")
+    expect(await page.locator("#problem-list li.problem--gateway_missing .detail").first().textContent()).toContain("missing from agents.list")
+    expect(await page.locator("#problem-list li.problem--heartbeat_mismatch .detail").first().textContent()).toContain("heartbeat disabled")
+    expect(await page.locator("#problem-list li.problem--drifted .detail").first().textContent()).toContain("SOUL.md differ")
+    const ids = await page.locator("#problem-list li.problem").evaluateAll((items) => items.map((item) => item.getAttribute("data-agent-id")))
+    expect(new Set(ids).size).toBe(ids.length)
+    // "list all" fills the agent list with that kind, from the server.
+    await heading("gateway_missing").locator("button").click()
+    await expect.poll(() => page.textContent("#agent-count")).toBe("12 agents")
+    expect(await page.inputValue("#filter-problem")).toBe("gateway_missing")
+    expect(new Set(await page.locator("#agent-list .agent-row .problem").allTextContents())).toEqual(new Set(["missing on gateway"]))
+    await page.selectOption("#filter-problem", "drifted")
+    await expect.poll(() => page.textContent("#agent-count")).toBe("15 agents")
+    await shot(page, "fleet-causes.png")
     expect(pageErrors).toEqual([])
     await page.close()
   })

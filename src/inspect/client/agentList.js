@@ -1,6 +1,6 @@
 // @ts-check
 import { h } from "./h.js"
-import { problemOf } from "./fleetModel.js"
+import { PROBLEM_NAMES, problemOf } from "./fleetModel.js"
 import { virtualList } from "./virtualList.js"
 
 /**
@@ -60,7 +60,7 @@ export function agentList({ viewport, api, names, expected, onCount }) {
       h("span", { class: "gateway" }, names.gatewayName(agent.gateway_id ?? "")),
       h("span", { class: "board" }, names.boardName(agent.board_id ?? null)),
       h("span", { class: "runner" }, names.runnerOf(agent.gateway_id ?? "")),
-      h("span", { class: `problem${problem === null ? "" : ` problem--${problem}`}` }, problem ?? "")
+      h("span", { class: `problem${problem === null ? "" : ` problem--${problem}`}`, title: problem ?? "" }, problem === null ? "" : (PROBLEM_NAMES[problem] ?? problem))
     )
   }
 
