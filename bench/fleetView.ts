@@ -1,7 +1,9 @@
 /**
  * Fleet view: the latency over HTTP of `GET /api/v1/fleet/summary` and of the filtered, keyset
  * paged `GET /api/v1/agents` the page issues, at 10,000 and 100,000 agents (cloned rows, a mix
- * of problems set by SQL: 0.2% failed, 0.3% retrying, 1.5% offline; 30% on a second board), then
+ * of problems set by SQL: 0.2% failed, 0.3% retrying, 1.5% offline, 0.1% missing on the gateway,
+ * 0.1% with a heartbeat mismatch, 0.2% drifted; 30% on a second board), and 10 summaries asked at
+ * once (coalesced into one read), then
  * the page itself in headless Chromium: when it first draws the counts (ms after navigation, the
  * `fleet:counts` mark) and how long a name search takes to narrow the list (`performance.now()`
  * in the page). The service runs in this process (its actors restored from the clones).
@@ -26,6 +28,18 @@ const timed = async (service: InProcessService, route: string, runs: number) => 
     const answer = await service.api("GET", route)
     times.push(performance.now() - started)
     if (answer.status !== 200) throw new Error(`${route}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`)
+  }
+  return median(times)
+}
+
+/** Median time (ms) until `count` summary requests sent at once are all answered: they share one read. */
+const concurrentSummaries = async (service: InProcessService, count: number, runs: number) => {
+  const times: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    const answers = await Promise.all(Array.from({ length: count }, () => service.api("GET", "/api/v1/fleet/summary")))
+    times.push(performance.now() - started)
+    if (answers.some((answer) => answer.status !== 200)) throw new Error("summary: not 200")
   }
   return median(times)
 }
@@ -55,11 +69,15 @@ const httpLatencies = async (service: InProcessService, runs: number) => {
     "problem=retrying": "/api/v1/agents?problem=retrying&limit=200&after=",
     "problem=offline": "/api/v1/agents?problem=offline&limit=200&after=",
     "problem=stuck": "/api/v1/agents?problem=stuck&limit=200&after=",
+    "problem=gateway_missing": "/api/v1/agents?problem=gateway_missing&limit=200&after=",
+    "problem=heartbeat_mismatch": "/api/v1/agents?problem=heartbeat_mismatch&limit=200&after=",
+    "problem=drifted": "/api/v1/agents?problem=drifted&limit=200&after=",
     "state=provisioning.failed": "/api/v1/agents?state=provisioning.failed&limit=200&after=",
     ...(late === "" ? {} : { "status=online, a late page": `/api/v1/agents?status=online&limit=200&after=${late}` })
   }
   const figures: Array<string> = []
   for (const [name, route] of Object.entries(routes)) figures.push(`${name} ${(await timed(service, route, runs)).toFixed(1)}`)
+  figures.push(`10 summaries at once (all answered) ${(await concurrentSummaries(service, 10, runs)).toFixed(1)}`)
   return figures.join("; ")
 }
 
@@ -103,6 +121,9 @@ export const fleetView = async () => {
           failed: Math.round(size * 0.002),
           retrying: Math.round(size * 0.003),
           offline: Math.round(size * 0.015),
+          gatewayMissing: Math.round(size * 0.001),
+          heartbeatMismatch: Math.round(size * 0.001),
+          drifted: Math.round(size * 0.002),
           secondBoard: { boardId: night.body.id as string, count: Math.round(size * 0.3) }
         })
         console.log(`  ${size.toLocaleString("en")} agents: cloned in ${(started - seeded).toFixed(0)} ms; service up and the problems set in ${(performance.now() - started).toFixed(0)} ms`)

@@ -188,6 +188,34 @@ describe.skipIf(!hasChromium)("the fleet view (/inspect) over 10,000 agents in h
     await clustered.close()
   })
 
+  it("a gateway awaiting pairing is listed first, with the request to approve", async () => {
+    // The simulator pairs at once: the browser is given the status contract's pairing answer for `sim`.
+    const page = await openInspector(context, service.url, "/inspect", pageErrors, async (tab) => {
+      await tab.route(`**/api/v1/gateways/${simGatewayId}/status`, (route) =>
+        route.fulfill({
+          json: {
+            connected: false,
+            gateway_url: "wss://sim.example:18789",
+            server_version: null,
+            protocol: null,
+            version_checked: null,
+            sessions_count: null,
+            sessions: null,
+            main_session: null,
+            main_session_error: null,
+            error: "pairing required",
+            pairing: { request_id: "req-4711" }
+          }
+        })
+      )
+    })
+    const pairing = page.locator(`#gateway-problems li[data-gateway-id="${simGatewayId}"]`)
+    await expect.poll(() => pairing.textContent(), { timeout: 20_000 }).toContain("awaiting pairing: approve request req-4711")
+    expect(await pairing.getAttribute("class")).toContain("gateway-problem--pairing")
+    expect(pageErrors).toEqual([])
+    await page.close()
+  })
+
   it("a name search narrows the list within 300 ms", async () => {
     const page = await openFleet()
     await page.waitForSelector('#agent-list[data-status="ready"]')
