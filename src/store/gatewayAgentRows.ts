@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
-import type { StoredSnapshot } from "../store/AgentRepo.ts"
+import type { StoredSnapshot } from "./AgentRepo.ts"
 
 /** Keyset position in one gateway's live agents: creation instant (µs since epoch) and id. */
 export interface GatewayRowCursor {
