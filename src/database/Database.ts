@@ -21,6 +21,7 @@ import agentLiveness from "./migrations/0012_agent_liveness.ts"
 import lockFreeChangeCursor from "./migrations/0014_lock_free_change_cursor.ts"
 import workspaceHashes from "./migrations/0017_workspace_hashes.ts"
 import beatEventType from "./migrations/0018_beat_event_type.ts"
+import authFailures from "./migrations/0021_auth_failures.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -42,6 +43,7 @@ export const migrations = PgMigrator.fromRecord({
   "0014_lock_free_change_cursor": lockFreeChangeCursor,
   "0017_workspace_hashes": workspaceHashes,
   "0018_beat_event_type": beatEventType,
+  "0021_auth_failures": authFailures,
 })
 
 /** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */
