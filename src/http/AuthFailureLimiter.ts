@@ -35,7 +35,9 @@ const SHARED_TIMEOUT = "1 second"
  * look-up. Counters are fixed windows, starting at a client's first failure. With `shared`
  * (`AuthFailureRepo`), `failed` also counts in Postgres, one statement, and takes the cluster's
  * counts, so a client is limited across runners as by one process; `check` stays in memory (a
- * runner refuses a credential early once it has seen it over the limit). If the database does
+ * runner refuses a credential early once it has seen it over the limit), and so do the failures
+ * of an address this runner already holds over its limit (at most `perAddress` statements per
+ * address, window and runner under a flood). If the database does
  * not answer within 1 s, the failure is counted here only (docs/architecture.md §7.2).
  */
 export class AuthFailureLimiter extends Context.Tag("switchyard/AuthFailureLimiter")<
@@ -114,7 +116,8 @@ export const makeAuthFailureLimiter = (limits: AuthFailureLimits = DEFAULT_AUTH_
         const address = `address:${client.address}`
         count(credential, now)
         count(address, now)
-        yield* countShared([credential, address], now)
+        // An address already over its limit here answers 429 whatever the cluster says: a flood costs no statement.
+        if (overLimit(address, limits.perAddress, now) === undefined) yield* countShared([credential, address], now)
         const over = overLimit(credential, limits.perCredential, now) ?? overLimit(address, limits.perAddress, now)
         return yield* over === undefined ? unauthorized : tooMany(over.endsAt, now)
       }),

@@ -63,6 +63,31 @@ describe("AuthFailureLimiter with a shared count", () => {
     })
   )
 
+  it.effect("takes the cluster's count; once an address is over its limit here, its further failures cost no statement", () =>
+    Effect.gen(function* () {
+      // The other runners have already counted 3 failures from this address in the window.
+      let clusterCount = 3
+      let statements = 0
+      const limiter = makeAuthFailureLimiter(
+        LIMITS,
+        dieOnUnstubbed<AuthFailureRepoShape>("AuthFailureRepo", {
+          count: (subjects, now, windowMs) =>
+            Effect.sync(() => {
+              statements += 1
+              clusterCount += 1
+              return subjects.map((subject) => ({ subject, count: subject.startsWith("address:") ? clusterCount : 1, endsAt: now + windowMs }))
+            }),
+          sweep: () => Effect.void
+        })
+      )
+      const statuses = []
+      for (let attempt = 0; attempt < 5; attempt++) statuses.push(yield* statusOf(limiter.failed(client(`guess-${attempt}`), unauthorized)))
+      // The cluster's 4th and 5th failures pass; the 6th is over the limit of 5 here without asking.
+      expect(statuses).toEqual([401, 401, 429, 429, 429])
+      expect(statements).toBe(2)
+    })
+  )
+
   it.effect("when the database fails, failures are counted on this runner: 401 up to the limit, then 429", () =>
     Effect.gen(function* () {
       const down = new SqlError({ cause: new Error("connection refused"), message: "database unavailable" })
