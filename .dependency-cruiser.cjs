@@ -62,6 +62,29 @@ module.exports = {
       to: { path: "^src/(fleet|sync|coordination|inbox|messages|streams|boards|http|inspect|cli|agents/http|cluster/http)/" }
     },
     {
+      name: "sql-in-the-store",
+      severity: "error",
+      comment: "SQL runs in the repositories (src/store) and the database layer (src/database): a context asks a repository. A type-only import, and the SqlError family, are fine anywhere.",
+      // Known exceptions, each to shrink rather than copy (docs/architecture.md §10.1): statements of
+      // their own (cluster bookkeeping, the message resume sweep, the state-count metric), a
+      // transaction around repository calls (updateAgent, AgentInbox, GroupCommit), the client
+      // handed to a store read (RoutedAgentSystem) and the LISTEN connection (AgentChangeFeed).
+      from: {
+        path: "^src/",
+        pathNot: [
+          "^src/(store|database)/",
+          "^src/cluster/(ActivationDriver|RunnerReaper|clusterView|RoutedAgentSystem)[.]ts$",
+          "^src/messages/MessageLedger[.]ts$",
+          "^src/observability/agentMetrics[.]ts$",
+          "^src/agents/updateAgent[.]ts$",
+          "^src/inbox/AgentInbox[.]ts$",
+          "^src/snapshots/GroupCommit[.]ts$",
+          "^src/streams/AgentChangeFeed[.]ts$"
+        ]
+      },
+      to: { path: "node_modules/@effect/sql(-pg)?/", pathNot: "node_modules/@effect/sql/.*SqlError", dependencyTypesNot: ["type-only"] }
+    },
+    {
       name: "src-not-tests",
       severity: "error",
       from: { path: "^src/" },

@@ -24,6 +24,7 @@ import { MessageLedgerLive } from "./messages/MessageLedger.ts"
 import { ActivityRepoLive } from "./store/ActivityRepo.ts"
 import { AgentApiKeyRepoLive } from "./store/AgentApiKeyRepo.ts"
 import { AgentRepoLive } from "./store/AgentRepo.ts"
+import { AuthFailureRepoLive } from "./store/AuthFailureRepo.ts"
 import { WorkspaceHashesLive } from "./store/WorkspaceHashes.ts"
 import { BoardMemoryRepoLive } from "./store/BoardMemoryRepo.ts"
 import { BoardOnboardingRepoLive } from "./store/BoardOnboardingRepo.ts"
@@ -46,7 +47,7 @@ export const CLIENT_VERSION = "0.1.0"
 /** The SQL client, with migrations applied before anything else can use it. */
 const DatabaseLive = Layer.provideMerge(MigrationsLive, SqlLive)
 
-const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive, TransitionRepoLive, InboxRepoLive, AgentApiKeyRepoLive, MessageRepoLive, BoardMemoryRepoLive, BoardOnboardingRepoLive, WorkspaceHashesLive)
+const ReposLive = Layer.mergeAll(GatewayRepoLive, BoardRepoLive, AgentRepoLive, TaskRepoLive, ActivityRepoLive, SyncJobRepoLive, TransitionRepoLive, InboxRepoLive, AgentApiKeyRepoLive, MessageRepoLive, BoardMemoryRepoLive, BoardOnboardingRepoLive, WorkspaceHashesLive, AuthFailureRepoLive)
 
 const GatewayLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>

@@ -1,7 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schedule } from "effect"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
-import { liveAgentRow } from "./liveAgentRow.ts"
+import { liveAgentRow } from "../store/liveAgentRow.ts"
 import type { AgentEntry } from "./startAgentActor.ts"
 
 /** Reads of a reloaded agent's row: 100 ms doubling to 5 s, 20 retries (about 80 s in all). */

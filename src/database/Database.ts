@@ -22,6 +22,7 @@ import lockFreeChangeCursor from "./migrations/0014_lock_free_change_cursor.ts"
 import workspaceHashes from "./migrations/0017_workspace_hashes.ts"
 import beatEventType from "./migrations/0018_beat_event_type.ts"
 import fleetDriftIndex from "./migrations/0019_fleet_drift_index.ts"
+import authFailures from "./migrations/0021_auth_failures.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -44,6 +45,7 @@ export const migrations = PgMigrator.fromRecord({
   "0017_workspace_hashes": workspaceHashes,
   "0018_beat_event_type": beatEventType,
   "0019_fleet_drift_index": fleetDriftIndex,
+  "0021_auth_failures": authFailures,
 })
 
 /** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */

@@ -183,9 +183,10 @@ export const agentQueries = (sql: SqlClient.SqlClient) => {
     /** The board's live workers, counted up to `cap` (enough to refuse one more). */
     workersUpTo: (boardId: string, cap: number) =>
       sql<{ count: string }>`select count(*) from (select 1 from agents where board_id = ${boardId} and role = 'worker' and deleted_at is null limit ${cap}) as workers`,
-    livePage: (cursor: LiveCursor | undefined, limit: number) =>
+    /** Live agents after `cursor` in creation order; of one gateway with `gatewayId` (its own index range). */
+    livePage: (cursor: LiveCursor | undefined, limit: number, gatewayId?: string) =>
       sql<StoredSnapshotAt>`select id, snapshot, machine_version, version, ${sql.unsafe(CURSOR)} as cursor from agents
-        where ${sql.and([sql`deleted_at is null`, ...after(cursor)])} order by created_at, id limit ${limit}`,
+        where ${sql.and([...scope({ gatewayId }), ...after(cursor)])} order by created_at, id limit ${limit}`,
     page: (filter: AgentFilter & { readonly limit: number; readonly after: LiveCursor | undefined }) =>
       sql<AgentRow & { cursor: LiveCursor }>`select ${sql.unsafe(READ_COLUMNS)}, ${sql.unsafe(CURSOR)} as cursor from agents
         where ${sql.and([...scope(filter), ...after(filter.after)])} order by created_at, id limit ${filter.limit}`,

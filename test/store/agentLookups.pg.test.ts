@@ -4,6 +4,7 @@ import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { agentStatesQuery } from "../../src/observability/agentMetrics.ts"
 import { agentQueries, AgentRepo } from "../../src/store/AgentRepo.ts"
+import { liveGatewayPage } from "../../src/store/gatewayAgentRows.ts"
 import { freshOnlineFleet } from "../agents/onlineFleet.ts"
 import { agentRepoRuntime, expectIndexRead as expectPlanReads, PLAN_TEST_POLICY, type BuildStatement } from "../support/queryPlans.ts"
 
@@ -60,6 +61,10 @@ describe(`agent lookups at ${FLEET.toLocaleString("en")} agents`, () => {
     await expectIndexRead("restore page (deepest)", (sql) => agentQueries(sql).livePage(near!.cursor, 1_000), "agents_live_created_idx")
     const last = await store.runPromise(Effect.flatMap(AgentRepo, (repo) => repo.livePage(near!.cursor, 1_000)))
     expect(last).toHaveLength(1_000)
+    // One gateway's restore page: the only gateway holds every agent, so the planner may read the overall index.
+    await expectIndexRead("gateway restore page (deepest)", (sql) => agentQueries(sql).livePage(near!.cursor, 1_000, gatewayId), "agents_gateway_created_idx", "agents_live_created_idx")
+    const gatewayLast = await store.runPromise(liveGatewayPage(gatewayId, near!.cursor, 1_000))
+    expect(gatewayLast.map((row) => row.id)).toEqual(last.map((row) => row.id))
   })
 
   it("GET /agents keyset pages read an index range overall, per board and per gateway, as deep as the last page", async () => {

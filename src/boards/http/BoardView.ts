@@ -3,6 +3,7 @@ import type { Shape } from "../../http/Endpoint.ts"
 import type { BoardRow } from "../../store/BoardRepo.ts"
 import type { TaskRow } from "../../store/TaskRepo.ts"
 import { Stamps, stampsOf } from "../../http/timestamps.ts"
+import { BoardType } from "./boardRequests.ts"
 
 const uuid = z.uuid()
 export const BoardView = z
@@ -10,7 +11,7 @@ export const BoardView = z
     id: uuid,
     name: z.string(),
     gateway_id: uuid,
-    board_type: z.enum(["goal", "general"]),
+    board_type: BoardType,
     objective: z.string().nullable(),
     success_metrics: z.record(z.string(), z.unknown()).nullable(),
     target_date: z.iso.date().nullable(),

@@ -4,19 +4,32 @@ import { name } from "../../http/contract.ts"
 /** Request schemas of `/api/v1/boards` and their tasks. Types are inferred. */
 const uuid = z.uuid()
 
-/** A board's goal and settings (docs/operations.md §6.15); all optional, database defaults apply. */
-const boardFields = {
-  board_type: z.enum(["goal", "general"]).optional(),
-  objective: z.string().trim().max(4_000).nullable().optional(),
-  success_metrics: z.record(z.string(), z.unknown()).nullable().optional(),
-  target_date: z.iso.date().nullable().optional(),
-  goal_confirmed: z.boolean().optional(),
-  max_agents: z.number().int().min(0).max(1_000).optional(),
-  paused: z.boolean().optional()
-}
+/** The kinds of board (docs/operations.md §6.15). */
+export const BoardType = z.enum(["goal", "general"])
 
-export const BoardCreate = z.strictObject({ name, gateway_id: uuid, ...boardFields })
-export const BoardUpdate = z.strictObject({ name: name.optional(), ...boardFields })
+/**
+ * A board's goal as a request states it: the admin's board bodies and the main agent's finished
+ * onboarding (docs/operations.md §6.11, §6.15). `null` clears a field.
+ */
+export const BoardGoal = z.object({
+  board_type: BoardType,
+  objective: z.string().trim().max(4_000).nullable(),
+  success_metrics: z.record(z.string(), z.unknown()).nullable(),
+  target_date: z.iso.date().nullable()
+})
+
+/** A board's goal and settings (docs/operations.md §6.15); all optional, database defaults apply. */
+const BoardSettings = BoardGoal.extend({
+  goal_confirmed: z.boolean(),
+  max_agents: z.number().int().min(0).max(1_000),
+  paused: z.boolean()
+}).partial()
+
+/** The settings a board body states; what it leaves out is not changed. */
+export type BoardSettings = z.output<typeof BoardSettings>
+
+export const BoardCreate = z.strictObject({ name, gateway_id: uuid, ...BoardSettings.shape })
+export const BoardUpdate = z.strictObject({ name: name.optional(), ...BoardSettings.shape })
 export const BoardQuery = z.object({ gateway_id: uuid.optional() })
 
 const taskStatus = z.enum(["inbox", "in_progress", "review", "done"])

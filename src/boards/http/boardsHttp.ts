@@ -12,19 +12,12 @@ import { serve } from "../../http/serve.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { BoardRepo, type BoardChanges } from "../../store/BoardRepo.ts"
 import { TaskRepo } from "../../store/TaskRepo.ts"
+import type { BoardSettings } from "./boardRequests.ts"
 import { boardsApi } from "./boardsApi.ts"
 import { boardView, taskView } from "./BoardView.ts"
 
 /** The board settings a body states (docs/operations.md §6.15); what it leaves out is not changed. */
-const settingsOf = (body: {
-  readonly board_type?: "goal" | "general" | undefined
-  readonly objective?: string | null | undefined
-  readonly success_metrics?: Record<string, unknown> | null | undefined
-  readonly target_date?: string | null | undefined
-  readonly goal_confirmed?: boolean | undefined
-  readonly max_agents?: number | undefined
-  readonly paused?: boolean | undefined
-}): BoardChanges => ({
+const settingsOf = (body: BoardSettings): BoardChanges => ({
   ...(body.board_type === undefined ? {} : { boardType: body.board_type }),
   ...(body.objective === undefined ? {} : { objective: body.objective }),
   ...(body.success_metrics === undefined ? {} : { successMetrics: body.success_metrics }),

@@ -2,7 +2,7 @@ import { z } from "zod"
 import { AgentView } from "../../agents/http/AgentView.ts"
 import { BoardView } from "../../boards/http/BoardView.ts"
 import { IdParams } from "../../http/contract.ts"
-import { ALL_AGENTS, answer, endpoints, type AgentHints, type RoleTag } from "../../http/Endpoint.ts"
+import { ALL_AGENTS, answer, endpoints, getById, type AgentHints, type RoleTag } from "../../http/Endpoint.ts"
 import { listOf, pageOf } from "../../http/lists.ts"
 import { DeliveryWaitQuery, SendIdempotencyHeader, sent } from "../../messages/http/MessageView.ts"
 import { BoardMemory, Broadcast, MemoryPosted, Onboarding, SoulWritten, WhoAmI } from "./CoordinationView.ts"
@@ -196,15 +196,7 @@ export const coordinationApi = endpoints({
     responses: { 200: answer("The onboarding so far.", Onboarding) },
     failures: [400, 404, 409]
   },
-  getBoardOnboarding: {
-    method: "get",
-    path: "/api/v1/boards/{id}/onboarding",
-    access: boardsAdmin,
-    summary: "A board's onboarding",
-    params: IdParams,
-    responses: { 200: answer("The conversation and the draft goal.", Onboarding) },
-    failures: [404]
-  },
+  getBoardOnboarding: getById("/api/v1/boards/{id}/onboarding", "boards", "A board's onboarding", answer("The conversation and the draft goal.", Onboarding)),
   startBoardOnboarding: {
     method: "post",
     path: "/api/v1/boards/{id}/onboarding/start",

@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { BoardGoal } from "../../boards/http/boardRequests.ts"
 
 /**
  * The HTTP contract of the coordination API (`/api/v1/agent/*`, board memory, onboarding,
@@ -65,10 +66,7 @@ const OnboardingQuestion = z.strictObject({
 
 const OnboardingComplete = z.looseObject({
   status: z.literal("complete"),
-  board_type: z.enum(["goal", "general"]),
-  objective: z.string().trim().max(4_000).nullish(),
-  success_metrics: z.record(z.string(), z.unknown()).nullish(),
-  target_date: z.iso.date().nullish(),
+  ...BoardGoal.partial({ objective: true, success_metrics: true, target_date: true }).shape,
   user_profile: z.record(z.string(), z.unknown()).nullish(),
   lead_agent: z.record(z.string(), z.unknown()).nullish()
 })

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
-import type { StoredSnapshot } from "../store/AgentRepo.ts"
+import type { StoredSnapshot } from "./AgentRepo.ts"
 
 /**
  * One live (not deleted) agent's stored snapshot, for reloading its actor from the database

@@ -1,0 +1,25 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Option } from "effect"
+import { agentQueries, type LiveCursor, type StoredSnapshotAt } from "./AgentRepo.ts"
+
+/** Keyset position in one gateway's live agents: a `LiveCursor` (creation instant in µs, and id). */
+export type GatewayRowCursor = LiveCursor
+
+/**
+ * Up to `limit` live agents of one gateway after `after`, in creation order: an index range on
+ * `agents_gateway_created_idx` (migration 0010). The restore
+ * of one gateway's actors pages through it (docs/architecture.md "Cluster").
+ */
+export const liveGatewayPage = (gatewayId: string, after: GatewayRowCursor | undefined, limit: number): Effect.Effect<ReadonlyArray<StoredSnapshotAt>, SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => agentQueries(sql).livePage(after, limit, gatewayId))
+
+/** The gateway an agent belongs to (deleted agents included: their actor may still finish); none if unknown. */
+export const gatewayOfAgent = (agentId: string): Effect.Effect<Option.Option<string>, SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // Not a uuid: no agent, and no cast error.
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(agentId)) return Option.none()
+    const rows = yield* sql<{ gatewayId: string }>`select gateway_id from agents where id = ${agentId}`
+    return Option.fromNullable(rows[0]?.gatewayId)
+  })
