@@ -7,12 +7,15 @@ import { LocalAgents } from "../agents/LocalAgents.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { ClusterStats } from "./GatewayHosting.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
+import { cleanProcessedClusterMessages } from "./ClusterMessageJanitor.ts"
 import { fenceStaleRunners, reapUnreachableRunners } from "./RunnerReaper.ts"
 
 /** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
 const ENSURE_EVERY = "1 second"
 /** How often other runners are pinged. */
 const REAP_EVERY = "2 seconds"
+/** How often the engine's processed messages are cleaned (docs/operations.md §7.4). */
+const CLEAN_EVERY = "1 hour"
 /** Longest wait for one gateway's activation before the driver tries it again. */
 const ENSURE_TIMEOUT = "2 minutes"
 
@@ -24,7 +27,8 @@ const ENSURE_TIMEOUT = "2 minutes"
  * every gateway it owns is hosted: an `Ensure` that failed at start is tried again every second,
  * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
  * stored agent could not be restored. Other runners are pinged and fenced every 2 s from the
- * join on, whatever the readiness. Returns the readiness; the loops and every `Ensure` run in
+ * join on, whatever the readiness, and the engine's processed messages older than a day are
+ * deleted hourly (`cleanProcessedClusterMessages`). Returns the readiness; the loops and every `Ensure` run in
  * the caller's scope (they end with it).
  */
 export const startActivationDriver = Effect.gen(function* () {
@@ -71,6 +75,8 @@ export const startActivationDriver = Effect.gen(function* () {
     // keeps failing here must not keep a hung runner's locks held.
     yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
     yield* Effect.forkScoped(Effect.repeat(fenceStaleRunners(ownership.self, config.shardLockExpirationMs), Schedule.spaced(REAP_EVERY)))
+    const clean = cleanProcessedClusterMessages().pipe(Effect.catchAll((error) => Effect.logWarning("cleaning the engine's processed messages failed", error)))
+    yield* Effect.forkScoped(Effect.repeat(clean, Schedule.spaced(CLEAN_EVERY)))
     // Shards of runners found dead are reassigned within a refresh (1 s).
     if (ownership.ownedShards() < previous || previous < ownership.shardsPerGroup) yield* Effect.sleep("1200 millis")
     // Every gateway owned now is hosted before readiness: one that failed is tried again.

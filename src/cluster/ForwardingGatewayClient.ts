@@ -20,7 +20,8 @@ const FORWARD_MARGIN_MS = 5_000
  * the owner (the gateway entity's `Call`), which makes it on its socket, so each gateway has one
  * Switchyard socket in the cluster. Calls for owned gateways, and for targets that are not stored
  * gateways (probe sockets), stay local. Failures come back as the same `GatewayError` classes; an
- * owner that does not answer in time is a retryable `GatewayConnectionError` (docs/architecture.md "Cluster").
+ * owner that does not answer within the call's timeout plus 5 s is a `GatewayTimeoutError`, even
+ * in an uninterruptible region (docs/architecture.md "Cluster").
  */
 export const ForwardingGatewayClientLive = Layer.effect(
   GatewayClient,
@@ -48,6 +49,10 @@ export const ForwardingGatewayClientLive = Layer.effect(
       client(gatewayId)
         .Call({ op, method, params, ...(op === "call" ? { timeoutMs } : {}) })
         .pipe(
+          // The wait for the owner is interruptible, so the timeout holds in an uninterruptible
+          // region too (an `agents.create` run to usable, a config batch's flush), as a local
+          // call's does: without an owner the engine retries the send for ever (docs/architecture.md §11).
+          Effect.interruptible,
           Effect.timeoutFail({ duration: timeoutMs + FORWARD_MARGIN_MS, onTimeout: () => new GatewayTimeoutError({ method, timeoutMs: timeoutMs + FORWARD_MARGIN_MS }) }),
           Effect.catchAll((error): Effect.Effect<never, GatewayError> => {
             if (error._tag === "RemoteFailure") return Effect.fail(rebuild(error as RemoteFailure) as GatewayError)
