@@ -27,29 +27,27 @@ export const batchedReads = <R extends { readonly id: string }>(readMany: (ids: 
     const rows = new Map(exit.value.map((row) => [row.id, row]))
     for (const waiting of batch) Deferred.unsafeDone(waiting.done, Exit.succeed(Option.fromNullable(rows.get(waiting.id))))
   }
-  const drain: Effect.Effect<void> = Effect.suspend(() => {
+  // One statement for the reads queued now; its readers are answered (interrupted if it is).
+  const step: Effect.Effect<void> = Effect.suspend(() => {
     const batch = queued.slice(0, MAX_BATCH)
     queued = queued.slice(batch.length)
     return readMany([...new Set(batch.map((waiting) => waiting.id))]).pipe(
       Effect.exit,
-      // Interrupted (the service stops): its readers are interrupted, and the next read starts afresh.
-      Effect.onInterrupt(() =>
-        Effect.sync(() => {
-          reading = false
-          settle(batch, Exit.interrupt(FiberId.none))
-        })
-      ),
       Effect.flatMap((exit) => Effect.sync(() => settle(batch, exit))),
-      Effect.zipRight(Effect.suspend(() => (queued.length > 0 ? drain : Effect.sync(() => void (reading = false)))))
+      Effect.onInterrupt(() => Effect.sync(() => settle(batch, Exit.interrupt(FiberId.none))))
     )
   })
+  // After a statement: reads queued meanwhile get the next one, on a fiber of its own; else reading stops.
+  const next: Effect.Effect<void> = Effect.suspend(() =>
+    queued.length > 0 ? Effect.asVoid(Effect.forkDaemon(Effect.ensuring(step, next))) : Effect.sync(() => void (reading = false))
+  )
   return (id: string): Effect.Effect<Option.Option<R>, SqlError> =>
     Effect.suspend(() => {
       const done = Deferred.unsafeMake<Option.Option<R>, SqlError>(FiberId.none)
       queued.push({ id, done })
       if (reading) return Deferred.await(done)
       reading = true
-      // Not the caller's fiber: a caller that gives up must not stop the others' read.
-      return Effect.zipRight(Effect.forkDaemon(drain), Deferred.await(done))
+      // A lone read runs its statement on the caller's fiber (no hop); `next` runs even if the caller is interrupted.
+      return Effect.zipRight(Effect.ensuring(step, next), Deferred.await(done))
     })
 }

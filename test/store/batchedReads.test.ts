@@ -1,5 +1,5 @@
 import { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Effect, Exit, FiberId, Option } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberId, Option } from "effect"
 import { describe, expect, it } from "vitest"
 import { batchedReads } from "../../src/store/batchedReads.ts"
 
@@ -51,5 +51,17 @@ describe("batchedReads (one statement for the reads that arrive while one is in 
     expect(Exit.isFailure(failed) && failed.cause._tag === "Fail" && failed.cause.error._tag).toBe("SqlError")
     fail = false
     expect(await Effect.runPromise(read("a"))).toEqual(Option.some({ id: "a", name: "a" }))
+  })
+
+  it("a reader interrupted while its statement runs leaves no read queued behind it waiting", async () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    const { statements, readMany } = fakeReads(["a", "b"], gate)
+    const read = batchedReads(readMany)
+    const first = Effect.runFork(read("a"))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const second = Effect.runPromise(read("b"))
+    await Effect.runPromise(Fiber.interrupt(first))
+    expect(await second).toEqual(Option.some({ id: "b", name: "agent b" }))
+    expect(statements).toEqual([["a"], ["b"]])
   })
 })
