@@ -41,8 +41,12 @@ export interface EndpointSpec {
   readonly responses: Readonly<Record<number, JsonAnswer | RawAnswer>>
   /** Error answers besides the ones the access gives (401, 403, 422, 429, 503 once authenticated). */
   readonly failures?: ReadonlyArray<FailureCode>
-  /** Not written to the request log (e.g. `/metrics`, scraped every few seconds). */
-  readonly unlogged?: true
+  /**
+   * Not written to the request log: `true`, never (e.g. `/metrics`, scraped every few seconds);
+   * `"when-ok"`, not when answered below 400 (a heartbeat: thousands a second, each already
+   * recorded as the agent's beat; docs/operations.md §3.3), while a refusal still is.
+   */
+  readonly unlogged?: true | "when-ok"
 }
 
 /** Hints an agent matches its intent against (`x-llm-intent`, `x-when-to-use`). */

@@ -1,8 +1,10 @@
 import { timingSafeEqual } from "node:crypto"
 import { HttpServerRequest } from "@effect/platform"
 import { Context, Effect, Option, Redacted } from "effect"
+import { AgentSystem } from "../agents/AgentSystem.ts"
 import { hashAgentToken } from "../agents/agentTokens.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
+import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { ApiError } from "./ApiError.ts"
 import { AuthFailureLimiter, type AuthClient } from "./AuthFailureLimiter.ts"
 
@@ -32,8 +34,9 @@ export const authClient = (request: HttpServerRequest.HttpServerRequest, credent
 
 /**
  * Who is calling: the admin (`Authorization: Bearer <admin token>`, constant-time compare), or
- * an agent (`X-Agent-Token`, or a bearer that is not the admin token), found in O(1) through
- * the token-hash index. Fails with a 401 ApiError, or 429 (`Retry-After`) once the credential or
+ * an agent (`X-Agent-Token`, or a bearer that is not the admin token): checked against its live
+ * actor on this runner when the token was seen before (`AgentTokenCache`), else found in O(1)
+ * through the token-hash index. Fails with a 401 ApiError, or 429 (`Retry-After`) once the credential or
  * the address has failed too often (`AuthFailureLimiter`).
  */
 export const authenticate = Effect.gen(function* () {
@@ -47,9 +50,16 @@ export const authenticate = Effect.gen(function* () {
   const limiter = yield* AuthFailureLimiter
   const client = authClient(request, tokenHash)
   yield* limiter.check(client)
+  const cache = yield* AgentTokenCache
+  // Optional: a kernel served without the actors (a context's own tests) asks the database.
+  const system = yield* Effect.serviceOption(AgentSystem)
+  const known = Option.isSome(system) ? cache.verified(tokenHash, system.value.snapshot) : undefined
+  if (known !== undefined) return { kind: "agent", agentId: known } as Caller
   const repo = yield* AgentRepo
   const agentId = yield* repo.findIdByTokenHash(tokenHash)
-  return Option.isSome(agentId) ? ({ kind: "agent", agentId: agentId.value } as Caller) : yield* limiter.failed(client, unauthorized)
+  if (Option.isNone(agentId)) return yield* limiter.failed(client, unauthorized)
+  cache.remember(tokenHash, agentId.value)
+  return { kind: "agent", agentId: agentId.value } as Caller
 })
 
 /** Only the admin may call; an agent gets 403. */

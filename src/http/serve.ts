@@ -64,7 +64,9 @@ const route = (spec: EndpointSpec, handler: AnyHandler) => {
       return toResponse(yield* handler({ caller, params, query, headers, body }))
     })
   )
-  return spec.unlogged === true ? HttpMiddleware.withLoggerDisabled(served) : served
+  if (spec.unlogged === true) return HttpMiddleware.withLoggerDisabled(served)
+  if (spec.unlogged === "when-ok") return Effect.flatMap(served, (response) => (response.status < 400 ? HttpMiddleware.withLoggerDisabled(Effect.succeed(response)) : Effect.succeed(response)))
+  return served
 }
 
 type Provided = HttpRouter.RouteContext | HttpServerRequest.HttpServerRequest | HttpServerRequest.ParsedSearchParams

@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
 import type { AgentProjection } from "../agents/agentProjection.ts"
 import { saveSnapshots, type SnapshotSave } from "./agentSaves.ts"
+import { batchedReads } from "./batchedReads.ts"
 import type { NewBeat } from "./changeCursor.ts"
 import { type AgentFilter, agentFilterClauses, type FleetSummary, readFleetSummary } from "./fleetQueries.ts"
 
@@ -88,6 +89,12 @@ export interface AgentRepoShape {
   readonly livePage: (after: LiveCursor | undefined, limit: number) => Effect.Effect<ReadonlyArray<StoredSnapshotAt>, SqlError>
   /** The agent's read model and snapshot; a deleted agent only with `includeDeleted`. */
   readonly get: (id: string, options?: { includeDeleted?: boolean }) => Effect.Effect<Option.Option<AgentRow & { snapshot: unknown }>, SqlError>
+  /**
+   * The agent's read model as its view shows it (a deleted agent too; of the snapshot only the
+   * lifecycle fields of `agentViewSnapshot`, never the token hash): reads that arrive together
+   * share one statement (`batchedReads`), so a heartbeat's answer costs a fraction of one.
+   */
+  readonly readModel: (id: string) => Effect.Effect<Option.Option<AgentRow & { snapshot: unknown }>, SqlError>
   /** A page by offset with the total: both cost O(offset) and O(agents); `page` pages in O(limit). */
   readonly list: (filter: AgentFilter & { limit: number; offset: number }) => Effect.Effect<AgentPage, SqlError>
   /** Up to `limit` live agents after the cursor `after`, in creation order (keyset; an index range, no count). */
@@ -142,6 +149,15 @@ export const agentViewColumns = (alias?: string): string =>
     .join(", ")
 
 const READ_COLUMNS = `${agentViewColumns()}, token_hash`
+
+/**
+ * Of an agent's snapshot, only the lifecycle fields its view shows, as `snapshot` (SQL, with
+ * the table's `alias`): a whole snapshot would be read and parsed per row.
+ */
+export const agentViewSnapshot = (alias: string): string => `case when ${alias}.snapshot ? 'context' then jsonb_build_object('context', jsonb_build_object(
+  'generation', ${alias}.snapshot #> '{context,generation}', 'attempts', ${alias}.snapshot #> '{context,attempts}',
+  'wakeAttempts', ${alias}.snapshot #> '{context,wakeAttempts}', 'deadline', ${alias}.snapshot #> '{context,deadline}',
+  'reportedStatus', ${alias}.snapshot #> '{context,reportedStatus}', 'tokenSource', ${alias}.snapshot #> '{context,tokenSource}')) else '{}'::jsonb end as snapshot`
 
 const columns = (p: AgentProjection) => ({
   role: p.role,
@@ -204,6 +220,10 @@ export const AgentRepoLive = Layer.effect(
     const read = sql.unsafe(READ_COLUMNS)
     const queries = agentQueries(sql)
     const saveMany = saveSnapshots(sql)
+    const readModel = batchedReads((ids) =>
+      sql<AgentRow & { snapshot: unknown }>`select ${sql.unsafe(`${agentViewColumns("a")}, ${agentViewSnapshot("a")}`)} from agents a
+        where a.id = any(string_to_array(${ids.join(",")}, ',')::uuid[])`
+    )
     return AgentRepo.of({
       insert: (agent, options) => {
         const row = sql`insert into agents ${sql.insert({
@@ -240,6 +260,7 @@ export const AgentRepoLive = Layer.effect(
         }`.pipe(
           Effect.map((rows) => Option.fromNullable(rows[0]))
         ),
+      readModel,
       list: (filter) =>
         Effect.all({
           items: queries.list(filter),

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
-import { agentViewColumns, type AgentRow } from "./AgentRepo.ts"
+import { agentViewColumns, agentViewSnapshot, type AgentRow } from "./AgentRepo.ts"
 import { changeCursorSql, FRONTIER_SQL } from "./changeCursor.ts"
 
 /**
@@ -98,10 +98,7 @@ const TRANSITION_COLUMNS = "id, agent_id, gateway_id, board_id, version, from_st
 // The agent columns of AgentRepo's read model (never the token hashes), prefixed for the join.
 // What a stream event shows of the agent: never its token hash; of its snapshot, only the
 // lifecycle fields the agent view shows (a whole snapshot would be read and parsed per change).
-const AGENT_COLUMNS = `${agentViewColumns("a")}, case when a.snapshot ? 'context' then jsonb_build_object('context', jsonb_build_object(
-  'generation', a.snapshot #> '{context,generation}', 'attempts', a.snapshot #> '{context,attempts}',
-  'wakeAttempts', a.snapshot #> '{context,wakeAttempts}', 'deadline', a.snapshot #> '{context,deadline}',
-  'reportedStatus', a.snapshot #> '{context,reportedStatus}', 'tokenSource', a.snapshot #> '{context,tokenSource}')) else '{}'::jsonb end as snapshot`
+const AGENT_COLUMNS = `${agentViewColumns("a")}, ${agentViewSnapshot("a")}`
 
 const JOINED_TRANSITION = `t.id as t_id, t.agent_id as t_agent_id, t.gateway_id as t_gateway_id, t.board_id as t_board_id,
   t.version as t_version, t.from_state as t_from_state, t.to_state as t_to_state, t.event_type as t_event_type,

@@ -107,6 +107,7 @@ export const agentsApi = endpoints({
   }),
   agentHeartbeat: {
     method: "post",
+    unlogged: "when-ok",
     path: "/api/v1/agent/heartbeat",
     access: { kind: "agents", roles: ALL_AGENTS, intent: "Check in: tell Switchyard you are alive.", whenToUse: ["At the start of every heartbeat cycle", "Right after you are woken"] },
     summary: "Check in (heartbeat)",
@@ -118,6 +119,7 @@ export const agentsApi = endpoints({
   },
   heartbeatByName: {
     method: "post",
+    unlogged: "when-ok",
     path: "/api/v1/agents/heartbeat",
     access: {
       kind: "agentsOrAdmin",
@@ -135,6 +137,7 @@ export const agentsApi = endpoints({
   },
   heartbeatAgent: {
     method: "post",
+    unlogged: "when-ok",
     path: "/api/v1/agents/{id}/heartbeat",
     access: {
       kind: "agentsOrAdmin",

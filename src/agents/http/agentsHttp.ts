@@ -1,5 +1,5 @@
 import { Clock, Effect, Option } from "effect"
-import { ApiError, invalid } from "../../http/ApiError.ts"
+import { ApiError, invalid, notFound } from "../../http/ApiError.ts"
 import type { Caller } from "../../http/auth.ts"
 import { reply } from "../../http/Endpoint.ts"
 import { namedBoard, existingAgent } from "../../http/lookups.ts"
@@ -47,12 +47,13 @@ const withWorkspace = (rows: ReadonlyArray<AgentRow>) =>
     (checks) => rows.map((row) => agentViewWithWorkspace(row, checks.get(row.id) ?? null))
   )
 
-/** Sends `agent.heartbeat` and answers with the persisted read model. */
+/** Sends `agent.heartbeat` and answers with the persisted read model (read with the other heartbeats' answers: `AgentRepo.readModel`). */
 const beat = (agentId: string, status: string | undefined) =>
   Effect.gen(function* () {
     const at = yield* Clock.currentTimeMillis
     yield* Effect.flatMap(AgentSystem, (system) => system.send(agentId, { type: "agent.heartbeat", at, status }))
-    return yield* readModelReply(agentId, 200)
+    const row = yield* Effect.flatMap(AgentRepo, (repo) => repo.readModel(agentId))
+    return Option.isNone(row) ? yield* notFound("agent") : reply(200, agentView(row.value))
   })
 
 /** The handlers of `agentsApi`: they validate, send an event to the agent's actor (or create it) and answer with the read model; never the gateway. */

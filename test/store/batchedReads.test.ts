@@ -1,0 +1,67 @@
+import { SqlError } from "@effect/sql/SqlError"
+import { Deferred, Effect, Exit, Fiber, FiberId, Option } from "effect"
+import { describe, expect, it } from "vitest"
+import { batchedReads } from "../../src/store/batchedReads.ts"
+
+interface Row {
+  readonly id: string
+  readonly name: string
+}
+
+/** A `readMany` that records each statement's ids and answers rows for the ids in `stored`, once `gate` opens (when given). */
+const fakeReads = (stored: ReadonlyArray<string>, gate?: Deferred.Deferred<void>) => {
+  const statements: Array<ReadonlyArray<string>> = []
+  const readMany = (ids: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      statements.push(ids)
+      if (gate !== undefined && statements.length === 1) yield* Deferred.await(gate)
+      return ids.filter((id) => stored.includes(id)).map((id): Row => ({ id, name: `agent ${id}` }))
+    })
+  return { statements, readMany }
+}
+
+describe("batchedReads (one statement for the reads that arrive while one is in flight)", () => {
+  it("a lone read is one statement, answering its row or none", async () => {
+    const { statements, readMany } = fakeReads(["a"])
+    const read = batchedReads(readMany)
+    expect(await Effect.runPromise(read("a"))).toEqual(Option.some({ id: "a", name: "agent a" }))
+    expect(await Effect.runPromise(read("missing"))).toEqual(Option.none())
+    expect(statements).toEqual([["a"], ["missing"]])
+  })
+
+  it("reads that arrive while a statement is in flight share the next one, each answered its own row", async () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    const { statements, readMany } = fakeReads(["a", "b", "c"], gate)
+    const read = batchedReads(readMany)
+    const first = Effect.runPromise(read("a"))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const later = ["b", "c", "b", "x"].map((id) => Effect.runPromise(read(id)))
+    await Effect.runPromise(Deferred.succeed(gate, undefined))
+    expect(await first).toEqual(Option.some({ id: "a", name: "agent a" }))
+    expect(await Promise.all(later)).toEqual([Option.some({ id: "b", name: "agent b" }), Option.some({ id: "c", name: "agent c" }), Option.some({ id: "b", name: "agent b" }), Option.none()])
+    expect(statements).toEqual([["a"], ["b", "c", "x"]])
+  })
+
+  it("a failed statement fails every read it served, and the next read runs a statement of its own", async () => {
+    let fail = true
+    const read = batchedReads((ids: ReadonlyArray<string>) =>
+      fail ? Effect.fail(new SqlError({ cause: "down", message: "database down" })) : Effect.succeed(ids.map((id): Row => ({ id, name: id })))
+    )
+    const failed = await Effect.runPromiseExit(read("a"))
+    expect(Exit.isFailure(failed) && failed.cause._tag === "Fail" && failed.cause.error._tag).toBe("SqlError")
+    fail = false
+    expect(await Effect.runPromise(read("a"))).toEqual(Option.some({ id: "a", name: "a" }))
+  })
+
+  it("a reader interrupted while its statement runs leaves no read queued behind it waiting", async () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    const { statements, readMany } = fakeReads(["a", "b"], gate)
+    const read = batchedReads(readMany)
+    const first = Effect.runFork(read("a"))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const second = Effect.runPromise(read("b"))
+    await Effect.runPromise(Fiber.interrupt(first))
+    expect(await second).toEqual(Option.some({ id: "b", name: "agent b" }))
+    expect(statements).toEqual([["a"], ["b"]])
+  })
+})
