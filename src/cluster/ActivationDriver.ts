@@ -7,7 +7,7 @@ import { LocalAgents } from "../agents/LocalAgents.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { ClusterStats } from "./GatewayHosting.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
-import { cleanProcessedClusterMessages } from "./ClusterMessageJanitor.ts"
+import { cleanProcessedClusterMessages } from "../store/cleanProcessedClusterMessages.ts"
 import { fenceStaleRunners, reapUnreachableRunners } from "./RunnerReaper.ts"
 
 /** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
