@@ -1,31 +1,32 @@
 import { isDeepStrictEqual } from "node:util"
-import { Effect } from "effect"
+import { Either } from "effect"
 import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { MachineVersionUnknown, SnapshotInvalid } from "./AgentSystemErrors.ts"
 import { PersistedAgentSnapshot } from "./PersistedAgentSnapshot.ts"
 
+/** A stored snapshot that passed the checks: the row's own value, with its context's members. */
+export type RestorableSnapshot = PersistedAgentSnapshot & { readonly context: Readonly<Record<string, unknown>> }
+
 /**
  * The snapshot a stored row restores from: its machine version must be this build's (an
- * unknown one is a loud error, never a guess) and its shape must decode.
+ * unknown one is a loud error, never a guess) and its shape must decode. An Either (so also an
+ * Effect): a restore checks every row it starts, synchronously.
  * Errors: MachineVersionUnknown, SnapshotInvalid.
  */
-export const restorableSnapshot = (row: StoredSnapshot) =>
-  Effect.gen(function* () {
-    if (row.machineVersion !== AGENT_MACHINE_VERSION) {
-      return yield* new MachineVersionUnknown({ agentId: row.id, version: row.machineVersion })
-    }
-    const decoded = PersistedAgentSnapshot.safeParse(row.snapshot)
-    if (!decoded.success) {
-      return yield* new SnapshotInvalid({ agentId: row.id, reason: decoded.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") })
-    }
-    // The row's own value, checked: the schema transforms nothing, so zod's output is a deep
-    // copy of it, and a worse one to keep: zod builds a loose object key by key, which leaves
-    // one with as many keys as the context in V8's slow dictionary mode (~800 bytes more per
-    // agent for as long as its actor keeps the context).
-    return row.snapshot as typeof decoded.data
-  })
+export const restorableSnapshot = (row: StoredSnapshot): Either.Either<RestorableSnapshot, MachineVersionUnknown | SnapshotInvalid> => {
+  if (row.machineVersion !== AGENT_MACHINE_VERSION) {
+    return Either.left(new MachineVersionUnknown({ agentId: row.id, version: row.machineVersion }))
+  }
+  const decoded = PersistedAgentSnapshot.safeParse(row.snapshot)
+  if (!decoded.success) {
+    return Either.left(new SnapshotInvalid({ agentId: row.id, reason: decoded.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") }))
+  }
+  // The row's own value, checked: zod's output holds only the checked members (and a copy
+  // built key by key would sit in V8's slow dictionary mode, ~800 bytes more per agent).
+  return Either.right(row.snapshot as RestorableSnapshot)
+}
 
 /** Whether a restored actor's time limits differ from the service's (then it is sent `system.policy`). */
 export const policyChanged = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean =>

@@ -1,4 +1,5 @@
 import { Cause, Clock, Effect, Schedule, Scope, Stream } from "effect"
+import type { z } from "zod"
 import type { LivenessEvent } from "../../machines/agent/livenessTypes.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { loadGateway } from "../agents/programs/loadGateway.ts"
@@ -123,14 +124,12 @@ export const watchGateway = (gatewayId: string) =>
       })
     })
 
-    /** Effective heartbeats from a `health` payload, sent to the agents whose snapshot says otherwise. */
-    const applyHealth = (payload: unknown) =>
+    /** Effective heartbeats from a decoded `health` result, sent to the agents whose snapshot says otherwise. */
+    const applyHealth = (health: z.infer<typeof HealthResult>) =>
       Effect.gen(function* () {
-        const health = HealthResult.safeParse(payload)
-        if (!health.success) return
         // A pushed `health` is the gateway's cached sample: older than what the agent knows, it says nothing.
-        const at = health.data.ts ?? (yield* Clock.currentTimeMillis)
-        for (const entry of health.data.agents ?? []) {
+        const at = health.ts ?? (yield* Clock.currentTimeMillis)
+        for (const entry of health.agents ?? []) {
           const agentId = roster.agentIdOf(entry.agentId)
           const heartbeat = entry.heartbeat
           if (agentId === undefined || heartbeat === undefined) continue
@@ -206,7 +205,10 @@ export const watchGateway = (gatewayId: string) =>
           if (status === "ready") yield* Effect.forkIn(onReady(target), scope)
           return
         }
-        if (event.event === "health") return yield* applyHealth(event.payload)
+        if (event.event === "health") {
+          const health = HealthResult.safeParse(event.payload)
+          return health.success ? yield* applyHealth(health.data) : undefined
+        }
         // A config write (an agent created or deleted, by us or behind our back): reconcile soon,
         // once `agents.list` has caught up (it lags a delete by ~0.5 s; docs/gateway-protocol.md §9).
         if (event.event === "config.changed") {
