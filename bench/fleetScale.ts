@@ -8,6 +8,8 @@
  * Env: `FLEET_SIZES` (default `10000,100000`), `FLEET_IDLE_S` (idle CPU window, default 20),
  * `FLEET_SERVICE_ROOT` (another checkout to measure, e.g. an older commit; default this one),
  * `FLEET_NODE_FLAGS` (extra Node flags for the service, space-separated, e.g. `--max-semi-space-size=1`),
+ * `FLEET_ENV` (extra service environment, space-separated `NAME=value`, e.g. `SWITCHYARD_LIVENESS_WATCHERS=false`
+ * to tell the actors' own cost from the liveness watcher's),
  * `FLEET_HEAP_SNAPSHOT` (a directory: after settling, the service writes a `.heapsnapshot` there;
  * summarise it with `node bench/heapSummary.ts <file>`).
  */
@@ -80,7 +82,8 @@ const spawnService = async (root: string, databaseUrl: string): Promise<Service>
       SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`,
       SWITCHYARD_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
       SWITCHYARD_DATA_DIR: await mkdtemp(path.join(tmpdir(), "sy-fleet-")),
-      ...policyEnv
+      ...policyEnv,
+      ...Object.fromEntries((process.env["FLEET_ENV"] ?? "").split(" ").filter((pair) => pair.includes("=")).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]))
     },
     stdio: ["ignore", "ignore", "pipe"]
   })
