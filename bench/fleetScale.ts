@@ -6,6 +6,8 @@
  * RSS of the service over an empty database.
  *
  * Env: `FLEET_SIZES` (default `10000,100000`), `FLEET_IDLE_S` (idle CPU window, default 20),
+ * `FLEET_IDLE_AFTER_S` (wait after settling before that window, default 30: the liveness watcher's
+ * first roster read, probe and reconciliation are start-up work, not the idle fleet's),
  * `FLEET_SERVICE_ROOT` (another checkout to measure, e.g. an older commit; default this one),
  * `FLEET_NODE_FLAGS` (extra Node flags for the service, space-separated, e.g. `--max-semi-space-size=1`),
  * `FLEET_ENV` (extra service environment, space-separated `NAME=value`, e.g. `SWITCHYARD_LIVENESS_WATCHERS=false`
@@ -289,6 +291,8 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   }
   const settledAt = performance.now() - service.startedAt
   const settled = usage(service.child.pid!)
+  await sleep(Number(process.env["FLEET_IDLE_AFTER_S"] ?? 30) * 1_000)
+  const idleFrom = usage(service.child.pid!)
   await sleep(idleS * 1_000)
   const idle = usage(service.child.pid!)
   const { timers, memory } = await probe(service)
@@ -299,7 +303,7 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
   console.log(`    service CPU (s, user + system, from spawn): to /readyz ${readyCpu.toFixed(1)}; to first heartbeat ${beatCpu.toFixed(1)}; to settled ${settled.cpuS.toFixed(1)}`)
   console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
-  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s: ${((100 * (idle.cpuS - settled.cpuS)) / idleS).toFixed(2)}% of a core; active timers: ${timers ?? "n/a"}`)
+  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s (from ${((idleFrom.cpuS - settled.cpuS)).toFixed(1)} CPU s after settling): ${((100 * (idle.cpuS - idleFrom.cpuS)) / idleS).toFixed(2)}% of a core; RSS then ${idle.rssMiB.toFixed(0)} MiB; active timers: ${timers ?? "n/a"}`)
   console.log(`    memory after idling (MiB): ${memory}`)
 }
 
