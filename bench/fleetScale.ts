@@ -291,7 +291,8 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   }
   const settledAt = performance.now() - service.startedAt
   const settled = usage(service.child.pid!)
-  await sleep(Number(process.env["FLEET_IDLE_AFTER_S"] ?? 30) * 1_000)
+  const afterS = Number(process.env["FLEET_IDLE_AFTER_S"] ?? 30)
+  await sleep(afterS * 1_000)
   const idleFrom = usage(service.child.pid!)
   await sleep(idleS * 1_000)
   const idle = usage(service.child.pid!)
@@ -303,7 +304,7 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
   console.log(`    service CPU (s, user + system, from spawn): to /readyz ${readyCpu.toFixed(1)}; to first heartbeat ${beatCpu.toFixed(1)}; to settled ${settled.cpuS.toFixed(1)}`)
   console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
-  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s (from ${((idleFrom.cpuS - settled.cpuS)).toFixed(1)} CPU s after settling): ${((100 * (idle.cpuS - idleFrom.cpuS)) / idleS).toFixed(2)}% of a core; RSS then ${idle.rssMiB.toFixed(0)} MiB; active timers: ${timers ?? "n/a"}`)
+  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s from ${afterS} s after settling: ${((100 * (idle.cpuS - idleFrom.cpuS)) / idleS).toFixed(2)}% of a core (the ${afterS} s before: ${(idleFrom.cpuS - settled.cpuS).toFixed(1)} CPU s); RSS then ${idle.rssMiB.toFixed(0)} MiB; active timers: ${timers ?? "n/a"}`)
   console.log(`    memory after idling (MiB): ${memory}`)
 }
 
