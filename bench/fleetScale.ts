@@ -6,8 +6,12 @@
  * RSS of the service over an empty database.
  *
  * Env: `FLEET_SIZES` (default `10000,100000`), `FLEET_IDLE_S` (idle CPU window, default 20),
+ * `FLEET_IDLE_AFTER_S` (wait after settling before that window, default 30: the liveness watcher's
+ * first roster read, probe and reconciliation are start-up work, not the idle fleet's),
  * `FLEET_SERVICE_ROOT` (another checkout to measure, e.g. an older commit; default this one),
  * `FLEET_NODE_FLAGS` (extra Node flags for the service, space-separated, e.g. `--max-semi-space-size=1`),
+ * `FLEET_ENV` (extra service environment, space-separated `NAME=value`, e.g. `SWITCHYARD_LIVENESS_WATCHERS=false`
+ * to tell the actors' own cost from the liveness watcher's),
  * `FLEET_HEAP_SNAPSHOT` (a directory: after settling, the service writes a `.heapsnapshot` there;
  * summarise it with `node bench/heapSummary.ts <file>`).
  */
@@ -26,13 +30,28 @@ import { AppConfigTest } from "../src/config/AppConfig.ts"
 import { agentQueries } from "../src/store/AgentRepo.ts"
 import { SqlLive } from "../src/database/Database.ts"
 import { fleetQueries } from "../src/store/fleetQueries.ts"
-import { seedOnlineFleet } from "../test/agents/onlineFleet.ts"
+import { LIVENESS_LIMITS, seedOnlineFleet } from "../test/agents/onlineFleet.ts"
 import { createTestDatabase } from "../test/support/database.ts"
-import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ADMIN_TOKEN = "bench-admin-token-0123456789"
-const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+// The service is started with this very policy (`policyEnv`): a restore that found it changed
+// would rightly write every agent, which is not what this bench measures.
+const policy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS }
+const policyEnv = {
+  SWITCHYARD_OFFLINE_AFTER_MS: String(policy.offlineAfterMs),
+  SWITCHYARD_CHECKIN_TIMEOUT_MS: String(policy.checkinTimeoutMs),
+  SWITCHYARD_MAX_WAKE_ATTEMPTS: String(policy.maxWakeAttempts),
+  SWITCHYARD_MAX_ATTEMPTS: String(policy.maxAttempts),
+  SWITCHYARD_RETRY_BASE_MS: String(policy.retryBaseMs),
+  SWITCHYARD_OFFLINE_FACTOR: String(policy.offlineFactor),
+  SWITCHYARD_OFFLINE_GRACE_MS: String(policy.offlineGraceMs),
+  SWITCHYARD_GATEWAY_LOST_AFTER_MS: String(policy.gatewayLostAfterMs),
+  SWITCHYARD_MAX_FAILED_RUNS: String(policy.maxFailedRuns)
+}
+/** The heartbeat the cloned agents ask for, and the one the simulated gateway reports for each. */
+const HEARTBEAT = { every: "10m", target: "none" }
 const CLOCK_TICKS_PER_S = 100
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -65,7 +84,8 @@ const spawnService = async (root: string, databaseUrl: string): Promise<Service>
       SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`,
       SWITCHYARD_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
       SWITCHYARD_DATA_DIR: await mkdtemp(path.join(tmpdir(), "sy-fleet-")),
-      SWITCHYARD_OFFLINE_AFTER_MS: String(policy.offlineAfterMs)
+      ...policyEnv,
+      ...Object.fromEntries((process.env["FLEET_ENV"] ?? "").split(" ").filter((pair) => pair.includes("=")).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]))
     },
     stdio: ["ignore", "ignore", "pipe"]
   })
@@ -224,15 +244,43 @@ const versionsWritten = async (databaseUrl: string) => {
   }
 }
 
+/**
+ * Makes the cloned fleet what a running one is before a restart: the simulated gateway holds
+ * every agent (so `agents.list` misses none) with the heartbeat it was configured with, and each
+ * snapshot already carries that effective heartbeat (as the liveness watcher's `health` probe
+ * left it). Without this the first reconciliation and probe would change every agent.
+ */
+const steadyState = async (databaseUrl: string, simulator: GatewaySimulator) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const effective = { enabled: true, every: HEARTBEAT.every, everyMs: 600_000, at: Date.now() }
+    await client.query("update agents set snapshot = jsonb_set(snapshot, '{context,liveness,heartbeat}', $1::jsonb)", [JSON.stringify(effective)])
+    const rows = (await client.query<{ gateway_agent_id: string }>("select gateway_agent_id from agents where deleted_at is null")).rows
+    const agents = simulator.state.agents
+    const config = simulator.state.config as { agents?: { entries?: Record<string, unknown> } }
+    const entries = ((config.agents ??= {}).entries ??= {})
+    for (const agent of agents.keys()) if (agent !== "main") agents.delete(agent)
+    for (const { gateway_agent_id: id } of rows) {
+      agents.set(id, { id, workspace: `/tmp/sy-fleet/${id}`, agentDir: `/tmp/sy-fleet/agents/${id}`, createdAt: 0, readyAt: 0 })
+      entries[id] = { heartbeat: HEARTBEAT }
+    }
+  } finally {
+    await client.end()
+  }
+}
+
 const ms = (value: number) => `${Math.round(value)} ms`
 
 /** Restore, first heartbeat, restore writes, settled RSS, idle CPU and timers of a service just spawned over `size` agents. */
 const measureRestart = async (service: Service, databaseUrl: string, token: string, size: number, idleS: number) => {
   const readyAt = await ready(service)
+  const readyCpu = usage(service.child.pid!).cpuS
   const beatAt = await until(service, "an accepted heartbeat", async () => {
     const response = await fetch(`${service.url}/api/v1/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": token, "content-type": "application/json" }, body: "{}" })
     return response.status === 200
   })
+  const beatCpu = usage(service.child.pid!).cpuS
   // Settled: the versions restore writes (if any) stop changing for 3 s.
   let written = await versionsWritten(databaseUrl)
   for (let stable = 0; stable < 3 && performance.now() - service.startedAt < 600_000; ) {
@@ -243,6 +291,9 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   }
   const settledAt = performance.now() - service.startedAt
   const settled = usage(service.child.pid!)
+  const afterS = Number(process.env["FLEET_IDLE_AFTER_S"] ?? 30)
+  await sleep(afterS * 1_000)
+  const idleFrom = usage(service.child.pid!)
   await sleep(idleS * 1_000)
   const idle = usage(service.child.pid!)
   const { timers, memory } = await probe(service)
@@ -251,8 +302,9 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
     await sleep(Math.max(10_000, size / 2))
   }
   console.log(`    restart → /readyz 200: ${ms(readyAt)}; → first accepted heartbeat: ${ms(beatAt)}; settled at ${ms(settledAt)}`)
+  console.log(`    service CPU (s, user + system, from spawn): to /readyz ${readyCpu.toFixed(1)}; to first heartbeat ${beatCpu.toFixed(1)}; to settled ${settled.cpuS.toFixed(1)}`)
   console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
-  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s: ${((100 * (idle.cpuS - settled.cpuS)) / idleS).toFixed(2)}% of a core; active timers: ${timers ?? "n/a"}`)
+  console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s from ${afterS} s after settling: ${((100 * (idle.cpuS - idleFrom.cpuS)) / idleS).toFixed(2)}% of a core (the ${afterS} s before: ${(idleFrom.cpuS - settled.cpuS).toFixed(1)} CPU s); RSS then ${idle.rssMiB.toFixed(0)} MiB; active timers: ${timers ?? "n/a"}`)
   console.log(`    memory after idling (MiB): ${memory}`)
 }
 
@@ -288,6 +340,7 @@ export const fleetScale = async () => {
 
         const seeded = performance.now()
         const fleet = await seedOnlineFleet(db.url, { ...ids, count: size, policy })
+        await steadyState(db.url, simulator)
         console.log(`  ${size.toLocaleString("en")} agents: cloned in ${ms(performance.now() - seeded)}`)
 
         const service = await spawnService(root, db.url)

@@ -1,6 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Fiber, Layer, Runtime, Schedule, type Scope } from "effect"
+import { type Clock, Context, Effect, Either, Fiber, Layer, Runtime, Schedule, type Scope } from "effect"
 import { createActor, waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
@@ -170,32 +170,47 @@ export const LocalAgentsLive = Layer.scoped(
     const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping, closeWithinMs).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
+    /**
+     * Starts the actor of one stored row, synchronously (a restore starts every agent it hosts);
+     * answers why it cannot be restored (also recorded in `failures`), or undefined.
+     * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs.
+     */
+    const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock) => {
+      const snapshot = restorableSnapshot(row)
+      if (Either.isLeft(snapshot)) {
+        failures.set(row.id, snapshot.left)
+        return snapshot.left
+      }
+      failures.delete(row.id)
+      const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
+      start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
+      // Time limits follow the current config; the actor re-arms its deadline under them.
+      if (policyChanged(snapshot.right.context.policy, current)) {
+        actor.send({ type: "system.policy", at: clock.unsafeCurrentTimeMillis(), policy: current })
+      }
+      return undefined
+    }
+
     /** Starts the actor of one stored row; false (recorded in `failures`) if it cannot be restored. */
     function restoreRow(gatewayId: string, row: StoredSnapshot) {
       return Effect.gen(function* () {
-        const snapshot = yield* Effect.either(restorableSnapshot(row))
-        if (snapshot._tag === "Left") {
-          failures.set(row.id, snapshot.left)
-          yield* Effect.logError(snapshot.left.message)
-          return false
-        }
-        failures.delete(row.id)
-        const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
-        start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
-        // Time limits follow the current config; the actor re-arms its deadline under them.
-        const current = policy()
-        if (policyChanged(snapshot.right.context.policy, current)) {
-          actor.send({ type: "system.policy", at: yield* Clock.currentTimeMillis, policy: current })
-        }
-        return true
+        const failure = startRow(gatewayId, row, policy(), yield* Effect.clock)
+        if (failure !== undefined) yield* Effect.logError(failure.message)
+        return failure === undefined
       })
     }
 
     const restorePage = (gatewayId: string, after: GatewayRowCursor | undefined) =>
       Effect.gen(function* () {
         const rows = yield* liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime))
+        const current = policy()
+        const clock = yield* Effect.clock
         let restored = 0
-        for (const row of rows) if (yield* restoreRow(gatewayId, row)) restored += 1
+        for (const row of rows) {
+          const failure = startRow(gatewayId, row, current, clock)
+          if (failure === undefined) restored += 1
+          else yield* Effect.logError(failure.message)
+        }
         return { restored, next: rows.length < RESTORE_PAGE ? undefined : rows.at(-1)?.cursor }
       })
 

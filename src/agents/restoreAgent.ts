@@ -1,31 +1,32 @@
 import { isDeepStrictEqual } from "node:util"
-import { Effect } from "effect"
+import { Either } from "effect"
 import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { MachineVersionUnknown, SnapshotInvalid } from "./AgentSystemErrors.ts"
 import { PersistedAgentSnapshot } from "./PersistedAgentSnapshot.ts"
 
+/** A stored snapshot that passed the checks: the row's own value, with its context's members. */
+export type RestorableSnapshot = PersistedAgentSnapshot & { readonly context: Readonly<Record<string, unknown>> }
+
 /**
  * The snapshot a stored row restores from: its machine version must be this build's (an
- * unknown one is a loud error, never a guess) and its shape must decode.
+ * unknown one is a loud error, never a guess) and its shape must decode. An Either (so also an
+ * Effect): a restore checks every row it starts, synchronously.
  * Errors: MachineVersionUnknown, SnapshotInvalid.
  */
-export const restorableSnapshot = (row: StoredSnapshot) =>
-  Effect.gen(function* () {
-    if (row.machineVersion !== AGENT_MACHINE_VERSION) {
-      return yield* new MachineVersionUnknown({ agentId: row.id, version: row.machineVersion })
-    }
-    const decoded = PersistedAgentSnapshot.safeParse(row.snapshot)
-    if (!decoded.success) {
-      return yield* new SnapshotInvalid({ agentId: row.id, reason: decoded.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") })
-    }
-    // The row's own value, checked: the schema transforms nothing, so zod's output is a deep
-    // copy of it, and a worse one to keep: zod builds a loose object key by key, which leaves
-    // one with as many keys as the context in V8's slow dictionary mode (~800 bytes more per
-    // agent for as long as its actor keeps the context).
-    return row.snapshot as typeof decoded.data
-  })
+export const restorableSnapshot = (row: StoredSnapshot): Either.Either<RestorableSnapshot, MachineVersionUnknown | SnapshotInvalid> => {
+  if (row.machineVersion !== AGENT_MACHINE_VERSION) {
+    return Either.left(new MachineVersionUnknown({ agentId: row.id, version: row.machineVersion }))
+  }
+  const decoded = PersistedAgentSnapshot.safeParse(row.snapshot)
+  if (!decoded.success) {
+    return Either.left(new SnapshotInvalid({ agentId: row.id, reason: decoded.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") }))
+  }
+  // The row's own value, checked: zod's output holds only the checked members (and a copy
+  // built key by key would sit in V8's slow dictionary mode, ~800 bytes more per agent).
+  return Either.right(row.snapshot as RestorableSnapshot)
+}
 
 /** Whether a restored actor's time limits differ from the service's (then it is sent `system.policy`). */
 export const policyChanged = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean =>
@@ -34,8 +35,56 @@ export const policyChanged = (stored: Readonly<Record<string, unknown>>, current
 /** `value` as it reads back from jsonb: what JSON keeps (no `undefined`, no functions). */
 const asJson = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)))
 
+/** Neither equal nor different as far as `jsonEqual` can tell without JSON's own rules (a Date, `toJSON`, a non-finite number…). */
+const UNSURE = 2
+
+/** A value JSON writes as a member of an object: not `undefined`, not a function, not a symbol. */
+const kept = (value: unknown): boolean => value !== undefined && typeof value !== "function" && typeof value !== "symbol"
+
+/**
+ * Whether `value` (plain data) and `stored` (read back from jsonb) are the same JSON, without
+ * writing either out: 1 equal, 0 different, UNSURE when `value` holds anything whose JSON form
+ * needs JSON's own rules.
+ */
+const jsonEqual = (value: unknown, stored: unknown): 0 | 1 | typeof UNSURE => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value === stored ? 1 : 0
+  if (typeof value === "number") return Number.isFinite(value) ? (value === stored ? 1 : 0) : UNSURE
+  if (typeof value !== "object") return UNSURE
+  if (Array.isArray(value)) {
+    if (!Array.isArray(stored) || stored.length !== value.length) return 0
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      if (!kept(item)) return UNSURE
+      const same = jsonEqual(item, stored[i])
+      if (same !== 1) return same
+    }
+    return 1
+  }
+  const prototype: unknown = Object.getPrototypeOf(value)
+  if ((prototype !== Object.prototype && prototype !== null) || "toJSON" in value) return UNSURE
+  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) return 0
+  let members = 0
+  for (const key in value) {
+    const member: unknown = (value as Record<string, unknown>)[key]
+    if (!kept(member)) {
+      if (typeof member === "symbol") return UNSURE
+      continue
+    }
+    if (!Object.hasOwn(stored, key)) return 0
+    members += 1
+    const same = jsonEqual(member, (stored as Record<string, unknown>)[key])
+    if (same !== 1) return same
+  }
+  return Object.keys(stored).length === members ? 1 : 0
+}
+
 /**
  * Whether a restored actor's persisted snapshot is the one it was restored from, as stored
  * (jsonb: key order and `undefined` members do not count). Then restore needs no new version.
+ * Compared member by member, with no copy: a restore compares every agent it starts; a value
+ * whose JSON form needs JSON's own rules is compared through JSON.
  */
-export const sameSnapshot = (persisted: unknown, stored: unknown): boolean => isDeepStrictEqual(asJson(persisted), stored)
+export const sameSnapshot = (persisted: unknown, stored: unknown): boolean => {
+  const same = persisted === undefined ? UNSURE : jsonEqual(persisted, stored)
+  return same === UNSURE ? isDeepStrictEqual(asJson(persisted), stored) : same === 1
+}

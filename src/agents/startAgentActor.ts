@@ -65,19 +65,21 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
       const snapshot = actor.getSnapshot()
       // What `subscribe` would see: not the stopped snapshot of a shutdown, nor an error.
       if (snapshot.status !== "active" && snapshot.status !== "done") return
-      const projection = projectSnapshot(snapshot)
-      const previous = last === undefined ? undefined : projectSnapshot(last)
-      // No transition: an event nothing accepted leaves the same snapshot object, and a restored
-      // actor re-emits its stored snapshot on start.
-      const moved = snapshot !== last && !(inspection.event.type === "xstate.init" && previous !== undefined)
-      const transition = moved ? lifecycleTransition(snapshot.context, previous, projection, inspection.event, Date.now()) : undefined
       const persistedSnapshot = actor.getPersistedSnapshot()
-      // A restored actor re-emits its stored snapshot on start; unchanged, it is already saved.
+      // A restored actor re-emits its stored snapshot on start; unchanged, it is already saved,
+      // and nothing else (projection, transition, activity) is derived from it.
       const unchanged = inspection.event.type === "xstate.init" && restoredFrom !== undefined && sameSnapshot(persistedSnapshot, restoredFrom)
       restoredFrom = undefined
-      const version = unchanged
-        ? writer.version
-        : writer.offer(persistedSnapshot, projection, lifecycleActivity(snapshot.context, previous, projection), transition)
+      let version = writer.version
+      if (!unchanged) {
+        const projection = projectSnapshot(snapshot)
+        const previous = last === undefined ? undefined : projectSnapshot(last)
+        // No transition: an event nothing accepted leaves the same snapshot object, and a restored
+        // actor re-emits its stored snapshot on start.
+        const moved = snapshot !== last && !(inspection.event.type === "xstate.init" && previous !== undefined)
+        const transition = moved ? lifecycleTransition(snapshot.context, previous, projection, inspection.event, Date.now()) : undefined
+        version = writer.offer(persistedSnapshot, projection, lifecycleActivity(snapshot.context, previous, projection), transition)
+      }
       last = snapshot
       // A finished actor (deleted) leaves the map only once its final snapshot is saved, so a
       // reader that no longer finds it can trust the database.

@@ -63,7 +63,7 @@ export class GatewayConnection {
   private disposed = false
   /** Number of sockets this connection has opened (one per successful or failed dial). */
   opened = 0
-  /** The last `hello-ok`, without `auth.deviceToken`. */
+  /** The last `hello-ok`, without `auth.deviceToken` and without the state snapshot it carries. */
   hello: HelloOk | undefined
   /** The device token sent on the next dial: the configured one, then the latest issued. */
   private deviceToken: Redacted.Redacted<string> | undefined
@@ -191,7 +191,10 @@ export class GatewayConnection {
               )
             }
             const { deviceToken, ...auth } = hello.data.auth
-            this.hello = { ...hello.data, auth }
+            // Only what is read of it: hello-ok also carries the gateway's state (`snapshot`: health
+            // with every agent, presence), hundreds of bytes per agent kept for the socket's life.
+            const { type, protocol, server, features, policy } = hello.data
+            this.hello = { type, protocol, server, auth, policy, ...(features === undefined ? {} : { features }) }
             if (deviceToken !== undefined) this.deviceTokenIssued(deviceToken)
             handshaking = false
             clearTimeout(timer)

@@ -1,4 +1,5 @@
 import { Cause, Clock, Effect, Schedule, Scope, Stream } from "effect"
+import type { z } from "zod"
 import type { LivenessEvent } from "../../machines/agent/livenessTypes.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { loadGateway } from "../agents/programs/loadGateway.ts"
@@ -8,6 +9,7 @@ import { HealthResult } from "../gateway/protocol.ts"
 import { gatewayReachable, heartbeatRuns, heartbeatTurnsPerAgentHour, livenessRosterReads } from "../observability/metrics.ts"
 import { GatewayLiveness } from "./GatewayLiveness.ts"
 import { gatewayRoster } from "./gatewayRoster.ts"
+import { HealthSampleMemo } from "./HealthSampleMemo.ts"
 import { HeartbeatBudget } from "./HeartbeatBudget.ts"
 import { reconcileAgents } from "./reconcileAgents.ts"
 import { RosterCache } from "./RosterCache.ts"
@@ -23,6 +25,8 @@ const SLOW_PROBES = 3
 const CONFIG_SETTLE_MS = 1_000
 /** Fewest ms between two roster reads caused by signals for agents not (yet) in it. */
 const ROSTER_RELOAD_MS = 5_000
+/** A `health` sample identical to the last one applied is still applied agent by agent every this many samples. */
+const HEALTH_FULL_EVERY = 4
 
 /** What a gateway lacking a method or event costs (docs/operations.md §8). */
 const SIGNALS = {
@@ -52,6 +56,7 @@ export const watchGateway = (gatewayId: string) =>
     const runs = new RunTracker()
     const budget = new HeartbeatBudget(yield* Clock.currentTimeMillis)
     const roster = new RosterCache(ROSTER_RELOAD_MS)
+    const samples = new HealthSampleMemo(HEALTH_FULL_EVERY)
     let reachable: boolean | null = null
     let reconcileSoon = false
     const rounds = yield* Effect.makeSemaphore(1)
@@ -123,14 +128,14 @@ export const watchGateway = (gatewayId: string) =>
       })
     })
 
-    /** Effective heartbeats from a `health` payload, sent to the agents whose snapshot says otherwise. */
-    const applyHealth = (payload: unknown) =>
+    /** Effective heartbeats from a decoded `health` result, sent to the agents whose snapshot says otherwise. */
+    const applyHealth = (health: z.infer<typeof HealthResult>) =>
       Effect.gen(function* () {
-        const health = HealthResult.safeParse(payload)
-        if (!health.success) return
         // A pushed `health` is the gateway's cached sample: older than what the agent knows, it says nothing.
-        const at = health.data.ts ?? (yield* Clock.currentTimeMillis)
-        for (const entry of health.data.agents ?? []) {
+        const agents = health.agents ?? []
+        if (samples.unchanged(agents, roster.roster)) return
+        const at = health.ts ?? (yield* Clock.currentTimeMillis)
+        for (const entry of agents) {
           const agentId = roster.agentIdOf(entry.agentId)
           const heartbeat = entry.heartbeat
           if (agentId === undefined || heartbeat === undefined) continue
@@ -206,7 +211,10 @@ export const watchGateway = (gatewayId: string) =>
           if (status === "ready") yield* Effect.forkIn(onReady(target), scope)
           return
         }
-        if (event.event === "health") return yield* applyHealth(event.payload)
+        if (event.event === "health") {
+          const health = HealthResult.safeParse(event.payload)
+          return health.success ? yield* applyHealth(health.data) : undefined
+        }
         // A config write (an agent created or deleted, by us or behind our back): reconcile soon,
         // once `agents.list` has caught up (it lags a delete by ~0.5 s; docs/gateway-protocol.md §9).
         if (event.event === "config.changed") {

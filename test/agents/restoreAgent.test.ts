@@ -1,7 +1,7 @@
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
-import { restorableSnapshot } from "../../src/agents/restoreAgent.ts"
+import { restorableSnapshot, sameSnapshot } from "../../src/agents/restoreAgent.ts"
 
 const storedRow = (snapshot: unknown, machineVersion = AGENT_MACHINE_VERSION) => ({ id: "agent-1", snapshot, machineVersion, version: "3" })
 
@@ -37,5 +37,41 @@ describe("restorableSnapshot", () => {
   it("refuses a snapshot of an unknown machine version", () => {
     const result = Effect.runSync(Effect.either(restorableSnapshot(storedRow(stored(), "999"))))
     expect(Either.isLeft(result) && result.left._tag).toBe("MachineVersionUnknown")
+  })
+})
+
+/** `value` as Postgres hands a jsonb column back: its keys reordered (jsonb sorts them), `undefined` members gone. */
+const throughJsonb = (value: unknown): unknown => {
+  const sorted = (item: unknown): unknown =>
+    Array.isArray(item)
+      ? item.map(sorted)
+      : item !== null && typeof item === "object"
+        ? Object.fromEntries(Object.keys(item).sort().reverse().map((key) => [key, sorted((item as Record<string, unknown>)[key])]))
+        : item
+  return sorted(JSON.parse(JSON.stringify(value)))
+}
+
+describe("sameSnapshot", () => {
+  it("holds for a snapshot and its stored form, whatever the key order and with undefined members", () => {
+    const persisted = { ...stored(), output: undefined, context: { ...stored().context, list: [1, "a", null, { b: true }], retired: undefined } }
+    expect(sameSnapshot(persisted, throughJsonb(persisted))).toBe(true)
+  })
+
+  it("fails on any changed, added or missing member, nested ones too", () => {
+    const base = stored()
+    const storedForm = throughJsonb(base)
+    expect(sameSnapshot({ ...base, context: { ...base.context, lastSeenAt: 1_700_000_000_001 } }, storedForm)).toBe(false)
+    expect(sameSnapshot({ ...base, context: { ...base.context, extra: null } }, storedForm)).toBe(false)
+    const { lastSeenAt: _, ...withoutLastSeen } = base.context
+    expect(sameSnapshot({ ...base, context: withoutLastSeen }, storedForm)).toBe(false)
+    expect(sameSnapshot({ ...base, context: { ...base.context, spec: { ...base.context.spec, heartbeat: { every: "20m" } } } }, storedForm)).toBe(false)
+    expect(sameSnapshot({ ...base, value: "online" }, storedForm)).toBe(false)
+    expect(sameSnapshot({ ...base, children: [] }, storedForm)).toBe(false)
+  })
+
+  it("compares what JSON writes differently as JSON does: a Date as its ISO text, a non-finite number as null", () => {
+    const at = new Date(1_700_000_000_000)
+    expect(sameSnapshot({ at, n: Number.NaN, list: [undefined] }, { at: at.toISOString(), n: null, list: [null] })).toBe(true)
+    expect(sameSnapshot({ at }, { at: "2020-01-01T00:00:00.000Z" })).toBe(false)
   })
 })
