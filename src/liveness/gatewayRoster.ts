@@ -1,14 +1,8 @@
-import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { gatewayRosterPage, type GatewayRowCursor } from "../store/gatewayAgentRows.ts"
 
 /** Agents read per page. */
 const PAGE = 5_000
-
-/** Keyset position: creation instant (µs since epoch, as text) and id. */
-interface RosterCursor {
-  readonly createdMicros: string
-  readonly id: string
-}
 
 /**
  * Our live agents on one gateway, by gateway agent id → agent id (keyset pages in creation
@@ -17,23 +11,14 @@ interface RosterCursor {
  * agent would make that the largest idle cost of a big fleet. Errors: SqlError.
  */
 export const gatewayRoster = Effect.fn("Liveness.gatewayRoster")(function* (gatewayId: string) {
-  const sql = yield* SqlClient.SqlClient
   const roster = new Map<string, string>()
-  let after: RosterCursor | undefined
+  let after: GatewayRowCursor | undefined
   for (;;) {
-    const rows = yield* sql<{ id: string; gatewayAgentId: string; createdMicros: string }>`
-      select id, gateway_agent_id, (extract(epoch from created_at) * 1000000)::bigint::text as created_micros
-      from agents
-      where gateway_id = ${gatewayId} and deleted_at is null ${
-        after === undefined
-          ? sql``
-          : sql`and (created_at, id) > (timestamptz 'epoch' + ${after.createdMicros}::bigint * interval '1 microsecond', ${after.id}::uuid)`
-      }
-      order by created_at, id limit ${PAGE}`
+    const rows = yield* gatewayRosterPage(gatewayId, after, PAGE)
     for (const row of rows) roster.set(row.gatewayAgentId, row.id)
     const last = rows.at(-1)
     if (rows.length < PAGE || last === undefined) return roster
-    after = { createdMicros: last.createdMicros, id: last.id }
+    after = last.cursor
   }
 })
 

@@ -203,6 +203,10 @@ export const agentQueries = (sql: SqlClient.SqlClient) => {
     livePage: (cursor: LiveCursor | undefined, limit: number, gatewayId?: string) =>
       sql<StoredSnapshotAt>`select id, snapshot, machine_version, version, ${sql.unsafe(CURSOR)} as cursor from agents
         where ${sql.and([...scope({ gatewayId }), ...after(cursor)])} order by created_at, id limit ${limit}`,
+    /** One gateway's live agents after `cursor`, only their two ids (the liveness roster; a whole row per agent would be its largest idle cost). */
+    rosterPage: (gatewayId: string, cursor: LiveCursor | undefined, limit: number) =>
+      sql<{ id: string; gatewayAgentId: string; cursor: LiveCursor }>`select id, gateway_agent_id, ${sql.unsafe(CURSOR)} as cursor from agents
+        where ${sql.and([...scope({ gatewayId }), ...after(cursor)])} order by created_at, id limit ${limit}`,
     page: (filter: AgentFilter & { readonly limit: number; readonly after: LiveCursor | undefined }) =>
       sql<AgentRow & { cursor: LiveCursor }>`select ${sql.unsafe(READ_COLUMNS)}, ${sql.unsafe(CURSOR)} as cursor from agents
         where ${sql.and([...scope(filter), ...after(filter.after)])} order by created_at, id limit ${filter.limit}`,

@@ -14,6 +14,10 @@ export type GatewayRowCursor = LiveCursor
 export const liveGatewayPage = (gatewayId: string, after: GatewayRowCursor | undefined, limit: number): Effect.Effect<ReadonlyArray<StoredSnapshotAt>, SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => agentQueries(sql).livePage(after, limit, gatewayId))
 
+/** Up to `limit` of one gateway's live agents after `after` as `{id, gatewayAgentId, cursor}`, in creation order (same index range as `liveGatewayPage`). */
+export const gatewayRosterPage = (gatewayId: string, after: GatewayRowCursor | undefined, limit: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => agentQueries(sql).rosterPage(gatewayId, after, limit))
+
 /** The gateway an agent belongs to (deleted agents included: their actor may still finish); none if unknown. */
 export const gatewayOfAgent = (agentId: string): Effect.Effect<Option.Option<string>, SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
