@@ -3,13 +3,14 @@
  * as a process of its own (`src/main.ts`) and the simulator in this one, so the figure measures
  * the service, not one event loop shared by service, gateway and load. Prints: the time to
  * provision the agents (through `POST /agents`, 100 in flight), the time from
- * `POST /templates/sync` to the job's end, its result counts, the gateway calls of the sync by
+ * `POST /templates/sync` to the job's end (its `done` event on the job's event stream), its result counts, the gateway calls of the sync by
  * method (as the simulator saw them), the service's CPU time during the sync (from /proc, per
  * agent too), and how busy the simulator's event loop was. `--concurrency N` sets
  * SWITCHYARD_SYNC_CONCURRENCY (default: the service's own default, 8); `--agents N` (default
  * 1,000). `--cpu-prof` restarts the service under Node's `--cpu-prof` before the sync and prints
  * where its CPU went, by package and the top functions.
  */
+import { createParser } from "eventsource-parser"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
@@ -45,6 +46,30 @@ const provision = async (service: ServiceProcess, gatewayId: string, boardId: st
   }
 }
 
+/**
+ * Follows the job as a client does, on its event stream, and returns its result (the `done`
+ * event's) the moment it comes: polling the report instead would read every agent's row each
+ * time, and count that reading as sync time.
+ */
+const followJob = async (service: ServiceProcess, route: string): Promise<any> => {
+  const response = await fetch(`${service.url}${route}`, { headers: { authorization: `Bearer ${service.adminToken}`, accept: "text/event-stream" } })
+  if (response.status !== 200 || response.body === null) throw new Error(`sync events: ${response.status}`)
+  let result: unknown
+  const parser = createParser({
+    onEvent: (message) => {
+      const event = JSON.parse(message.data) as { type: string; result?: unknown }
+      if (event.type === "done") result = event.result
+    }
+  })
+  const decoder = new TextDecoder()
+  for await (const chunk of response.body) {
+    parser.feed(decoder.decode(chunk, { stream: true }))
+    if (result !== undefined) break
+  }
+  if (result === undefined) throw new Error("the sync's event stream ended without its result")
+  return result
+}
+
 export const syncThousand = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 5 })
   const db = await createTestDatabase()
@@ -72,12 +97,7 @@ export const syncThousand = async () => {
     const job = await service.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync?overwrite=true`)
     if (job.status !== 202) throw new Error(`sync: ${job.status} ${JSON.stringify(job.body)}`)
     const answeredMs = Date.now() - started
-    let result: any
-    for (;;) {
-      result = (await service.api("GET", `/api/v1/gateways/${gatewayId}/templates/sync/${job.body.job_id}`)).body
-      if (result.status === "done" || result.status === "failed") break
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    const result = await followJob(service, `/api/v1/gateways/${gatewayId}/templates/sync/${job.body.job_id}/events`)
     const syncMs = Date.now() - started
     const serviceCpuMs = cpuMs(service.pid) - cpuFrom
     const simulatorBusy = performance.eventLoopUtilization(loopBefore).utilization
@@ -89,7 +109,8 @@ export const syncThousand = async () => {
     console.log(`  provisioning ${AGENTS} agents through POST /agents (${IN_FLIGHT} in flight): ${provisionMs} ms`)
     console.log(`  POST /templates/sync answered in ${answeredMs} ms; job ${result.status} after ${syncMs} ms (${Math.round((AGENTS + 1) / (syncMs / 1000))} agents/s)`)
     console.log(`  result: ${JSON.stringify(result.progress)}, main_updated ${result.main_updated}, errors ${result.errors.length}`)
-    console.log(`  gateway calls of the sync by method: ${JSON.stringify(calls)}`)
+    const callCount = Object.values(calls).reduce((sum, n) => sum + n, 0)
+    console.log(`  gateway calls of the sync: ${callCount} (${(callCount / (AGENTS + 1)).toFixed(2)} per agent), by method: ${JSON.stringify(calls)}`)
     console.log(`  service CPU during the sync: ${Math.round(serviceCpuMs)} ms (${(serviceCpuMs / (AGENTS + 1)).toFixed(2)} ms per agent, ${Math.round((100 * serviceCpuMs) / syncMs)}% of a core)`)
     console.log(`  the simulator's event loop was busy ${Math.round(simulatorBusy * 100)}% of the sync`)
     if (profileDir !== undefined) {
