@@ -1,4 +1,4 @@
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Exit, Option, Redacted } from "effect"
 import type { ApplyInput, ApplyOutput } from "../../../machines/agent/agentTypes.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { SUPPORTED_FILES } from "../../gateway/protocol.ts"
@@ -28,8 +28,8 @@ const FILE_WRITES_IN_FLIGHT = 6
  * and write every supported file, the writes in flight together (once the workspace has been
  * seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked). The first of these to fail
  * fails the step and interrupts the rest; a file the gateway refuses as unsupported is only
- * logged; each managed file's hash is recorded as soon as its write succeeds, even when the step
- * then fails (workspace drift, docs/operations.md §8). An adopted agent's first apply skips
+ * logged; the hashes of the managed files written are recorded once the writes have settled, even
+ * when the step then fails (workspace drift, docs/operations.md §8). An adopted agent's first apply skips
  * `agents.create` and, keeping its files, writes only AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
  * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
  * Output: the token's hash, where the token came from, and the effective heartbeat. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
@@ -121,14 +121,16 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     const kept = (name: string) =>
       (keepFiles && name !== "AGENTS.md") ||
       ((input.workspaceSeeded || adopting) && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
-    // Each file's hash is recorded as soon as its write succeeds, even if the step then fails or is
-    // interrupted: the gateway holds it, so it is not drift (docs/operations.md §8 "Workspace drift").
+    // The hashes of the files written are recorded in one statement once the writes have settled,
+    // even if the step then fails or is interrupted: the gateway holds them, so they are not drift
+    // (docs/operations.md §8 "Workspace drift").
+    const written: Array<{ readonly name: string; readonly content: string }> = []
     yield* Effect.forEach(
       [...rendered].filter(([name]) => !kept(name)),
       ([name, content]) =>
         Effect.uninterruptibleMask((restore) =>
           restore(gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content })).pipe(
-            Effect.zipRight(recordManagedFiles(input.agentId, [{ name, content }]))
+            Effect.tap(() => Effect.sync(() => written.push({ name, content })))
           )
         ).pipe(
           Effect.catchIf(
@@ -137,7 +139,14 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
           )
         ),
       { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
+    ).pipe(
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.void
+          : recordManagedFiles(input.agentId, written).pipe(Effect.catchAll((error) => Effect.logWarning(`recording the files written to ${input.gatewayAgentId} failed: ${error._tag}`)))
+      )
     )
+    yield* recordManagedFiles(input.agentId, written)
     return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
   })
 
