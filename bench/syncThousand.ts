@@ -3,16 +3,22 @@
  * as a process of its own (`src/main.ts`) and the simulator in this one, so the figure measures
  * the service, not one event loop shared by service, gateway and load. Prints: the time to
  * provision the agents (through `POST /agents`, 100 in flight), the time from
- * `POST /templates/sync` to the job's end, its result counts, the gateway calls of the sync by
- * method (as the simulator saw them), the service's CPU time during the sync (from /proc, per
+ * `POST /templates/sync` to the job's end (its `done` event on the job's event stream), its result counts, the gateway calls of the sync by
+ * method (as the simulator saw them), the SQL statements the service sent (through a counting
+ * proxy, `sqlCounter.ts`), the service's CPU time during the sync (from /proc, per
  * agent too), and how busy the simulator's event loop was. `--concurrency N` sets
  * SWITCHYARD_SYNC_CONCURRENCY (default: the service's own default, 8); `--agents N` (default
  * 1,000). `--cpu-prof` restarts the service under Node's `--cpu-prof` before the sync and prints
  * where its CPU went, by package and the top functions.
  */
+import { createParser } from "eventsource-parser"
+import { spawn } from "node:child_process"
+import { once } from "node:events"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import { performance } from "node:perf_hooks"
 import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, type InProcessService } from "../test/support/inProcessService.ts"
@@ -21,6 +27,7 @@ import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulato
 import { flag, pool } from "./common.ts"
 import { cpuMs, profileSummary, profileTopFunctions } from "./processStats.ts"
 
+const HERE = path.dirname(fileURLToPath(import.meta.url))
 const AGENTS = flag("--agents", 1_000)
 const IN_FLIGHT = 100
 const CONCURRENCY = process.argv.includes("--concurrency") ? flag("--concurrency", 8) : undefined
@@ -45,11 +52,54 @@ const provision = async (service: ServiceProcess, gatewayId: string, boardId: st
   }
 }
 
+/**
+ * Follows the job as a client does, on its event stream, and returns its result (the `done`
+ * event's) the moment it comes: polling the report instead would read every agent's row each
+ * time, and count that reading as sync time.
+ */
+const followJob = async (service: ServiceProcess, route: string): Promise<any> => {
+  const response = await fetch(`${service.url}${route}`, { headers: { authorization: `Bearer ${service.adminToken}`, accept: "text/event-stream" } })
+  if (response.status !== 200 || response.body === null) throw new Error(`sync events: ${response.status}`)
+  let result: unknown
+  const parser = createParser({
+    onEvent: (message) => {
+      const event = JSON.parse(message.data) as { type: string; result?: unknown }
+      if (event.type === "done") result = event.result
+    }
+  })
+  const decoder = new TextDecoder()
+  for await (const chunk of response.body) {
+    parser.feed(decoder.decode(chunk, { stream: true }))
+    if (result !== undefined) break
+  }
+  if (result === undefined) throw new Error("the sync's event stream ended without its result")
+  return result
+}
+
+/** A statement-counting proxy to Postgres (`sqlCounter.ts`) in a process of its own: its port, and the count so far. */
+const startSqlCounter = async () => {
+  const counter = spawn(process.execPath, [path.join(HERE, "sqlCounter.ts"), "127.0.0.1", "5432"], { stdio: ["pipe", "pipe", "inherit"] })
+  const answers = createInterface({ input: counter.stdout! })[Symbol.asyncIterator]()
+  const next = async () => Number((await answers.next()).value)
+  const port = await next()
+  return {
+    port,
+    statements: () => (counter.stdin!.write("count\n"), next()),
+    stop: async () => {
+      counter.kill()
+      if (counter.exitCode === null) await once(counter, "exit")
+    }
+  }
+}
+
 export const syncThousand = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 5 })
   const db = await createTestDatabase()
+  const counter = await startSqlCounter()
+  const counted = new URL(db.url)
+  counted.host = `127.0.0.1:${counter.port}`
   const env = {
-    DATABASE_URL: db.url,
+    DATABASE_URL: counted.toString(),
     SWITCHYARD_CHECKIN_TIMEOUT_MS: "3600000",
     ...(CONCURRENCY === undefined ? {} : { SWITCHYARD_SYNC_CONCURRENCY: String(CONCURRENCY) })
   }
@@ -67,19 +117,16 @@ export const syncThousand = async () => {
     const callsFrom = simulator.calls.length
     const loopBefore = performance.eventLoopUtilization()
     const cpuFrom = cpuMs(service.pid)
+    const statementsFrom = await counter.statements()
     const started = Date.now()
     // overwrite: USER.md and MEMORY.md are written too, so every agent gets all six of its files.
     const job = await service.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync?overwrite=true`)
     if (job.status !== 202) throw new Error(`sync: ${job.status} ${JSON.stringify(job.body)}`)
     const answeredMs = Date.now() - started
-    let result: any
-    for (;;) {
-      result = (await service.api("GET", `/api/v1/gateways/${gatewayId}/templates/sync/${job.body.job_id}`)).body
-      if (result.status === "done" || result.status === "failed") break
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    const result = await followJob(service, `/api/v1/gateways/${gatewayId}/templates/sync/${job.body.job_id}/events`)
     const syncMs = Date.now() - started
     const serviceCpuMs = cpuMs(service.pid) - cpuFrom
+    const statements = (await counter.statements()) - statementsFrom
     const simulatorBusy = performance.eventLoopUtilization(loopBefore).utilization
     const calls: Record<string, number> = {}
     for (const call of simulator.calls.slice(callsFrom)) calls[call.method] = (calls[call.method] ?? 0) + 1
@@ -89,7 +136,9 @@ export const syncThousand = async () => {
     console.log(`  provisioning ${AGENTS} agents through POST /agents (${IN_FLIGHT} in flight): ${provisionMs} ms`)
     console.log(`  POST /templates/sync answered in ${answeredMs} ms; job ${result.status} after ${syncMs} ms (${Math.round((AGENTS + 1) / (syncMs / 1000))} agents/s)`)
     console.log(`  result: ${JSON.stringify(result.progress)}, main_updated ${result.main_updated}, errors ${result.errors.length}`)
-    console.log(`  gateway calls of the sync by method: ${JSON.stringify(calls)}`)
+    const callCount = Object.values(calls).reduce((sum, n) => sum + n, 0)
+    console.log(`  gateway calls of the sync: ${callCount} (${(callCount / (AGENTS + 1)).toFixed(2)} per agent), by method: ${JSON.stringify(calls)}`)
+    console.log(`  SQL statements the service sent during the sync: ${statements} (${(statements / (AGENTS + 1)).toFixed(2)} per agent, the runner's idle traffic included)`)
     console.log(`  service CPU during the sync: ${Math.round(serviceCpuMs)} ms (${(serviceCpuMs / (AGENTS + 1)).toFixed(2)} ms per agent, ${Math.round((100 * serviceCpuMs) / syncMs)}% of a core)`)
     console.log(`  the simulator's event loop was busy ${Math.round(simulatorBusy * 100)}% of the sync`)
     if (profileDir !== undefined) {
@@ -98,6 +147,7 @@ export const syncThousand = async () => {
     }
   } finally {
     if (!service.exited()) await service.kill("SIGTERM")
+    await counter.stop()
     await db.drop()
     await simulator.stop()
   }

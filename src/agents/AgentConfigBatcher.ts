@@ -1,11 +1,13 @@
-import { Clock, Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Schedule } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, FiberId, Layer } from "effect"
 import { z } from "zod"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
+import type { HealthHeartbeat } from "../gateway/protocol.ts"
 import { configConflict } from "../gateway/retryPolicies.ts"
 import { recordConfigPatch } from "../gateway/gatewayMetrics.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
+import { makeSharedRead } from "./sharedRead.ts"
 
 /** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */
 export interface AgentEntry {
@@ -30,6 +32,15 @@ export interface AgentConfigBatcherShape {
    * (`HoldLimits`): an agent whose steps hang never holds the others' entries.
    */
   readonly preparing: <A, E, R>(gatewayId: string, steps: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * The heartbeat every agent of the gateway runs now, by gateway agent id, from a live
+   * `health {probe:true}` sent after this call began (so after the caller's own `set`; a plain
+   * `health` answers a cached sample: docs/gateway-protocol.md §10). Agents that ask at the same
+   * time share one read (`makeSharedRead`): the answer lists the whole gateway, so one read per
+   * agent would cost the fleet's size squared. Each read is bounded by `READ_BACK_TIMEOUT_MS`.
+   * Errors: GatewayError (after `gatewayCall`'s retries), shared by every caller of that read.
+   */
+  readonly effectiveHeartbeats: (target: GatewayTarget) => Effect.Effect<ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>, GatewayError>
 }
 
 /**
@@ -70,6 +81,9 @@ const DEFAULT_HOLD: HoldLimits = { stallMs: 5_000, maxMs: 15_000 }
  * agent's own request, which follows its preparation at once, ms.
  */
 const SETTLE_MS = 2
+
+/** A read-back is a check, not the apply: it gets a short call of its own, ms. */
+const READ_BACK_TIMEOUT_MS = 5_000
 
 const ConfigEntry = z.looseObject({
   name: z.string().optional(),
@@ -216,7 +230,18 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           Effect.asVoid
         )
 
+      const readHealth = makeSharedRead(
+        (target: GatewayTarget) => target.id,
+        (target: GatewayTarget) =>
+          gatewayCall(target, "health", { probe: true }, { timeoutMs: READ_BACK_TIMEOUT_MS }).pipe(
+            Effect.map((health) => new Map((health.agents ?? []).flatMap((agent) => (agent.heartbeat === undefined ? [] : [[agent.agentId, agent.heartbeat] as const])))),
+            Effect.provideService(GatewayClient, client)
+          ),
+        scope
+      )
+
       return AgentConfigBatcher.of({
+        effectiveHeartbeats: readHealth,
         set: (target, gatewayAgentId, entry) =>
           Effect.gen(function* () {
             const done = yield* Deferred.make<boolean, GatewayError>()

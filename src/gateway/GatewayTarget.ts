@@ -30,15 +30,22 @@ export interface GatewayTarget {
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
+/** The token's hash by the token's `Redacted` (a stored gateway's is the same one per sealed value). */
+const tokenHashes = new WeakMap<Redacted.Redacted<string>, string>()
+
+const tokenHash = (token: Redacted.Redacted<string>) => {
+  let hash = tokenHashes.get(token)
+  if (hash === undefined) {
+    hash = createHash("sha256").update(Redacted.value(token)).digest("hex")
+    tokenHashes.set(token, hash)
+  }
+  return hash
+}
+
 /**
  * What makes a new socket necessary; the token enters only as a hash. The device token is left
- * out: the socket learns a newly issued one itself, and storing it must not re-dial.
+ * out: the socket learns a newly issued one itself, and storing it must not re-dial. Asked on
+ * every call, so the token's hash is kept per token.
  */
 export const fingerprintOf = (target: GatewayTarget) =>
-  [
-    target.url,
-    createHash("sha256").update(Redacted.value(target.token)).digest("hex"),
-    target.device?.identity.deviceId ?? "",
-    JSON.stringify(target.headers ?? {})
-  ].join("\u0000")
-
+  [target.url, tokenHash(target.token), target.device?.identity.deviceId ?? "", target.headers === undefined ? "" : JSON.stringify(target.headers)].join("\u0000")

@@ -103,12 +103,28 @@ export const targetOf = (
   ...(options.onDeviceToken === undefined ? {} : { onDeviceToken: options.onDeviceToken })
 })
 
+/** Opened secrets and parsed identities kept at most, per repository. */
+const MEMO_LIMIT = 1_000
+
 /** The repository over `SqlClient` and `SecretBox`. */
 export const makeGatewayRepo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const box = yield* SecretBox
   const seal = (value: Redacted.Redacted<string>, context: string) => box.encrypt(value, context)
-  const open = (sealed: string, context: string) => box.decrypt(sealed, context).pipe(Effect.orDie)
+  // Opened values by sealed text: a row read on every apply is not decrypted (nor its identity
+  // parsed) each time. A changed secret is a new sealed text (fresh IV), so nothing stale is served.
+  const opened = new Map<string, Redacted.Redacted<string>>()
+  const parsedIdentities = new Map<string, DeviceIdentity>()
+  const remember = <V>(memo: Map<string, V>, key: string, value: V) => {
+    if (memo.size >= MEMO_LIMIT) memo.clear()
+    memo.set(key, value)
+    return value
+  }
+  const open = (sealed: string, context: string) => {
+    const key = `${context}\u0000${sealed}`
+    const known = opened.get(key)
+    return known !== undefined ? Effect.succeed(known) : box.decrypt(sealed, context).pipe(Effect.map((value) => remember(opened, key, value)), Effect.orDie)
+  }
 
   /** Moves a plaintext token (migration 0001) into `token_encrypted`. */
   const migrateToken = (raw: Raw): Effect.Effect<Raw, SqlError> => {
@@ -120,10 +136,17 @@ export const makeGatewayRepo = Effect.gen(function* () {
     )
   }
 
-  const identityOf = (raw: Raw) =>
-    raw.deviceIdentityEncrypted === null
-      ? Effect.succeed(undefined)
-      : open(raw.deviceIdentityEncrypted, sealedAs.deviceIdentity(raw.id)).pipe(Effect.flatMap((text) => Effect.try({ try: () => parseDeviceIdentity(text), catch: (error) => error })), Effect.orDie)
+  const identityOf = (raw: Raw): Effect.Effect<DeviceIdentity | undefined> => {
+    const sealed = raw.deviceIdentityEncrypted
+    if (sealed === null) return Effect.succeed(undefined)
+    const known = parsedIdentities.get(sealed)
+    if (known !== undefined) return Effect.succeed(known)
+    return open(sealed, sealedAs.deviceIdentity(raw.id)).pipe(
+      Effect.flatMap((text) => Effect.try({ try: () => parseDeviceIdentity(text), catch: (error) => error })),
+      Effect.map((identity) => remember(parsedIdentities, sealed, identity)),
+      Effect.orDie
+    )
+  }
 
   const record = (stored: Raw): Effect.Effect<GatewayRecord, SqlError> =>
     Effect.gen(function* () {

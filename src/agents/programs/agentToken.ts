@@ -1,30 +1,30 @@
 import { Effect, Redacted } from "effect"
 import type { ApplyInput, TokenSource } from "../../../machines/agent/agentTypes.ts"
-import type { GatewayTarget } from "../../gateway/GatewayClient.ts"
+import type { GatewayError } from "../../gateway/GatewayError.ts"
 import { AgentRepo } from "../../store/AgentRepo.ts"
 import { readAuthToken } from "../../templates/readAuthToken.ts"
 import { hashAgentToken, mintAgentToken } from "../agentTokens.ts"
-import { gatewayCall } from "./gatewayCall.ts"
+
+/** Whether the apply keeps the workspace's token (it reads AGENTS.md back) rather than minting one. */
+export const wantsRecovery = (input: ApplyInput) => !input.request.rotateToken && input.tokenHash !== null
 
 /**
  * The token an apply writes into the workspace. With `rotateToken` false and a known hash, the
- * token already in the agent's AGENTS.md is read back (`agents.files.get`) and kept when it
+ * token already in the agent's AGENTS.md is read back (`agentsMd`: its content, undefined when
+ * the workspace has none; the apply reads it with `agents.files.get`) and kept when it
  * matches the stored hash (template sync without rotation; docs/operations.md §6.8). Otherwise a
  * new one is minted, and its hash staged before any file holds it, so the agent can
  * authenticate as soon as it reads it. The token stays Redacted; only its hash leaves.
  * Errors: GatewayError, SqlError.
  */
-export const agentToken = Effect.fn("Agents.agentToken")(function* (
-  target: GatewayTarget,
+export const agentToken = Effect.fn("Agents.agentToken")(function* <R>(
   input: ApplyInput,
-  agentsMdExists: boolean
+  agentsMd: Effect.Effect<string | undefined, GatewayError, R>
 ) {
   let source: TokenSource = "minted"
   if (!input.request.rotateToken && input.tokenHash !== null) {
-    const file = agentsMdExists
-      ? yield* gatewayCall(target, "agents.files.get", { agentId: input.gatewayAgentId, name: "AGENTS.md" })
-      : undefined
-    const existing = file?.file.content === undefined ? undefined : readAuthToken(file.file.content)
+    const content = yield* agentsMd
+    const existing = content === undefined ? undefined : readAuthToken(content)
     if (existing !== undefined && hashAgentToken(existing) === input.tokenHash) {
       return { token: Redacted.make(existing), hash: input.tokenHash, source: "recovered" as TokenSource }
     }

@@ -1,4 +1,4 @@
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Exit, Option, Redacted } from "effect"
 import type { ApplyInput, ApplyOutput } from "../../../machines/agent/agentTypes.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { SUPPORTED_FILES } from "../../gateway/protocol.ts"
@@ -7,7 +7,7 @@ import { buildTemplateContext } from "../../templates/TemplateContext.ts"
 import { PRESERVED_FILES, renderWorkspaceFiles, shouldIncludeBootstrap } from "../../templates/renderWorkspaceFiles.ts"
 import { AgentConfigBatcher } from "../AgentConfigBatcher.ts"
 import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts"
-import { agentToken } from "./agentToken.ts"
+import { agentToken, wantsRecovery } from "./agentToken.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { readEffectiveHeartbeat } from "./readEffectiveHeartbeat.ts"
@@ -20,18 +20,19 @@ const FILE_WRITES_IN_FLIGHT = 6
 
 /**
  * Applies an agent on its gateway, for action "provision" or "update"
- * (docs/architecture.md §5.2): ensure the session (`sessions.patch`), create the agent and wait
- * until it is usable; then, at once, set its display name and heartbeat config (batched per
- * gateway, skipped when unchanged) and write its workspace: render the templates with the agent's token
+ * (docs/architecture.md §5.2): ensure the session (`sessions.patch`) while creating the agent and
+ * waiting until it is usable (an update reads its AGENTS.md meanwhile); then, at once, set its
+ * display name and heartbeat config (batched per gateway, skipped when unchanged) and read back
+ * the heartbeat the gateway runs (one `health` shared by the gateway's agents), and write its workspace: render the templates with the agent's token
  * (freshly minted, or recovered from the workspace when rotation is not asked; see `agentToken`)
  * and write every supported file, the writes in flight together (once the workspace has been
  * seeded, USER.md and MEMORY.md are kept unless `overwrite` is asked). The first of these to fail
  * fails the step and interrupts the rest; a file the gateway refuses as unsupported is only
- * logged; each managed file's hash is recorded as soon as its write succeeds, even when the step
- * then fails (workspace drift, docs/operations.md §8). An adopted agent's first apply skips
+ * logged; the hashes of the managed files written are recorded once the writes have settled, even
+ * when the step then fails (workspace drift, docs/operations.md §8). An adopted agent's first apply skips
  * `agents.create` and, keeping its files, writes only AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
  * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
- * Output: the token's hash and where the token came from. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
+ * Output: the token's hash, where the token came from, and the effective heartbeat. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
   const config = yield* AppConfig
@@ -47,19 +48,33 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   const keepFiles = adopting && input.adoption?.keepFiles === true
 
   const batcher = yield* AgentConfigBatcher
-  // The session first, then the agent, which exists before anything is written to it.
-  const { files: listed, reportedWorkspace } = yield* batcher.preparing(
-    target.id,
-    gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }).pipe(
-      Effect.zipRight(ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId), create: !adopting }))
-    )
+  const readAgentsMd = gatewayCall(target, "agents.files.get", { agentId: input.gatewayAgentId, name: "AGENTS.md" }).pipe(Effect.map((read) => read.file.content))
+  // The session and the agent at once: `sessions.patch` does not need the agent (docs/gateway-protocol.md
+  // §5). The agent exists before anything is written to it. An update's AGENTS.md (its token) is read
+  // beside them: the agent most likely exists; a read that lost the race with its create is made again.
+  const [{ files: listed, reportedWorkspace }, earlyAgentsMd] = yield* Effect.all(
+    [
+      batcher.preparing(
+        target.id,
+        Effect.all(
+          [
+            gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
+            ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId), create: !adopting })
+          ],
+          { concurrency: 2 }
+        ).pipe(Effect.map(([, agent]) => agent))
+      ),
+      wantsRecovery(input) ? Effect.option(readAgentsMd) : Effect.succeedNone
+    ],
+    { concurrency: 2 }
   )
   const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
+  const agentsMd = existing.get("AGENTS.md")?.missing !== false ? Effect.succeed(undefined) : Option.isSome(earlyAgentsMd) ? Effect.succeed(earlyAgentsMd.value) : readAgentsMd
   // An adopted agent lives where the gateway keeps it; ours at the path of the naming contract (docs/architecture.md §5.1).
   const workspace = (input.adoption != null ? reportedWorkspace : undefined) ?? workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
 
   const writeWorkspace = Effect.gen(function* () {
-    const { token, hash, source } = yield* agentToken(target, input, existing.get("AGENTS.md")?.missing === false)
+    const { token, hash, source } = yield* agentToken(input, agentsMd)
     const context = buildTemplateContext({
       agent: {
         id: input.agentId,
@@ -106,14 +121,16 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     const kept = (name: string) =>
       (keepFiles && name !== "AGENTS.md") ||
       ((input.workspaceSeeded || adopting) && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
-    // Each file's hash is recorded as soon as its write succeeds, even if the step then fails or is
-    // interrupted: the gateway holds it, so it is not drift (docs/operations.md §8 "Workspace drift").
+    // The hashes of the files written are recorded in one statement once the writes have settled,
+    // even if the step then fails or is interrupted: the gateway holds them, so they are not drift
+    // (docs/operations.md §8 "Workspace drift").
+    const written: Array<{ readonly name: string; readonly content: string }> = []
     yield* Effect.forEach(
       [...rendered].filter(([name]) => !kept(name)),
       ([name, content]) =>
         Effect.uninterruptibleMask((restore) =>
           restore(gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content })).pipe(
-            Effect.zipRight(recordManagedFiles(input.agentId, [{ name, content }]))
+            Effect.tap(() => Effect.sync(() => written.push({ name, content })))
           )
         ).pipe(
           Effect.catchIf(
@@ -122,18 +139,31 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
           )
         ),
       { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
+    ).pipe(
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.void
+          : recordManagedFiles(input.agentId, written).pipe(Effect.catchAll((error) => Effect.logWarning(`recording the files written to ${input.gatewayAgentId} failed: ${error._tag}`)))
+      )
     )
+    yield* recordManagedFiles(input.agentId, written)
     return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
   })
 
-  const [, output] = yield* Effect.all(
-    [batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }), writeWorkspace],
+  // The config entry, then what the gateway runs now as it says (docs/operations.md §8; the machine
+  // records a mismatch), beside the workspace writes.
+  const [effectiveHeartbeat, output] = yield* Effect.all(
+    [
+      Effect.zipRight(
+        batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }),
+        readEffectiveHeartbeat(target, input.gatewayAgentId)
+      ),
+      writeWorkspace
+    ],
     { concurrency: "unbounded" }
   )
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
   // After a main⇄board conversion the old gateway agent goes only once the new one is complete.
   if (input.retired !== null) yield* removeGatewayAgent(target, input.retired.gatewayAgentId, input.retired.sessionKey)
-  // What the gateway runs now, as it says (docs/operations.md §8); the machine records a mismatch.
-  const effectiveHeartbeat = yield* readEffectiveHeartbeat(target, input.gatewayAgentId)
   return { ...output, effectiveHeartbeat }
 })

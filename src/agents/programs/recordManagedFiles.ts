@@ -15,7 +15,7 @@ export const fileHash = (content: string) => createHash("sha256").update(content
 
 /**
  * Records the managed files among those just written (their drift, if any, is repaired); the
- * apply calls it per file as each write succeeds (docs/operations.md §8). Errors: SqlError.
+ * apply calls it once its writes have settled, with every file written (docs/operations.md §8). Errors: SqlError.
  */
 export const recordManagedFiles = (agentId: string, written: ReadonlyArray<{ readonly name: string; readonly content: string }>) =>
   Effect.flatMap(WorkspaceHashes, (hashes) =>
