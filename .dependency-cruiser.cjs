@@ -73,7 +73,7 @@ module.exports = {
         path: "^src/",
         pathNot: [
           "^src/(store|database)/",
-          "^src/cluster/(ActivationDriver|RunnerReaper|clusterView|RoutedAgentSystem)[.]ts$",
+          "^src/cluster/(ActivationDriver|ClusterMessageJanitor|RunnerReaper|clusterView|RoutedAgentSystem)[.]ts$",
           "^src/messages/MessageLedger[.]ts$",
           "^src/observability/agentMetrics[.]ts$",
           "^src/agents/updateAgent[.]ts$",
