@@ -142,6 +142,7 @@ export const clusterTakeover = async () => {
     console.log(`  random SIGKILL trials under load: ${reports.length} (owner killed in ${reports.filter((report) => report.killedOwner).length})`)
     console.log(`    accepted requests: ${total((report) => report.acceptedTotal)}, accepted events lost: ${total((report) => report.lost.length)}`)
     console.log(`    agents not settled after the restart: ${total((report) => report.halfDone.length)}, 500 answers: ${total((report) => report.refused["500"] ?? 0)}, 503 answers: ${total((report) => report.refused["503"] ?? 0)}`)
+    console.log(`    401 answers for a token the workspace held: ${total((report) => report.refused["401"] ?? 0)}, for a token an update rotated during the request: ${total((report) => report.refused["401 (token rotated meanwhile)"] ?? 0)}`)
     console.log(`    recovery (restart → every agent online): p50 ${percentile(reports.map((report) => report.recoveryMs), 50)} ms, max ${Math.max(...reports.map((report) => report.recoveryMs))} ms`)
   }
 }

@@ -10,27 +10,37 @@ import { addressText } from "./GatewayOwnership.ts"
  * when its heartbeat expires (a runner restarted after a crash on another port, or a SIGKILLed
  * one); an unhealthy runner that answers again is marked healthy. The engine's own check runs on
  * one runner once a minute; this one runs on every runner every few seconds
- * (docs/operations.md "Cluster"). Storage errors are logged and the pass ends.
+ * (docs/operations.md "Cluster"). Only a runner stored healthy marks others unhealthy, and never
+ * itself, so, as in the engine's check, the last healthy runner is never marked unhealthy; a runner
+ * stored unhealthy is the likelier one to be cut off, so one that reaches the database but not its
+ * peers cannot mark the whole cluster unhealthy. Storage errors are logged and the pass ends.
  */
 export const reapUnreachableRunners = (self: string) =>
   Effect.gen(function* () {
     const storage = yield* RunnerStorage.RunnerStorage
     const health = yield* RunnerHealth.RunnerHealth
     const runners = yield* storage.getRunners
-    yield* Effect.forEach(
+    const selfHealthy = runners.some(([runner, healthy]) => healthy && addressText(runner.address) === self)
+    const verdicts = yield* Effect.forEach(
       runners.filter(([runner]) => addressText(runner.address) !== self),
       ([runner, healthy]) =>
         // A runner that does not answer within 5 s is not alive (a hung one would hold the pass for a minute).
-        Effect.flatMap(health.isAlive(runner.address).pipe(Effect.timeoutTo({ duration: "5 seconds", onTimeout: () => false, onSuccess: (alive) => alive })), (alive) =>
-          alive === healthy
-            ? Effect.void
-            : Effect.zipRight(
-                Effect.logInfo(`runner ${addressText(runner.address)} is ${alive ? "reachable again" : "unreachable"}; marking it ${alive ? "healthy" : "unhealthy"}`),
-                storage.setRunnerHealth(runner.address, alive)
-              )
+        health.isAlive(runner.address).pipe(
+          Effect.timeoutTo({ duration: "5 seconds", onTimeout: () => false, onSuccess: (alive) => alive }),
+          Effect.map((alive) => ({ runner, healthy, alive }))
         ),
-      { discard: true, concurrency: "unbounded" }
+      { concurrency: "unbounded" }
     )
+    for (const { runner, healthy, alive } of verdicts) {
+      if (alive === healthy) continue
+      const address = addressText(runner.address)
+      if (!alive && !selfHealthy) {
+        yield* Effect.logWarning(`runner ${address} is unreachable but left healthy: this runner is itself marked unhealthy`)
+        continue
+      }
+      yield* Effect.logInfo(`runner ${address} is ${alive ? "reachable again" : "unreachable"}; marking it ${alive ? "healthy" : "unhealthy"}`)
+      yield* storage.setRunnerHealth(runner.address, alive)
+    }
   }).pipe(Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error)))
 
 /**

@@ -4,7 +4,7 @@ import type { LivenessEvent } from "../../machines/agent/livenessTypes.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { loadGateway } from "../agents/programs/loadGateway.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { CONNECTION_EVENT, GatewayClient, type GatewayEvent, type GatewayTarget } from "../gateway/GatewayClient.ts"
+import { CONNECTION_EVENT, GatewayClient, type GatewayEvent } from "../gateway/GatewayClient.ts"
 import { HealthResult } from "../gateway/protocol.ts"
 import { gatewayReachable, heartbeatRuns, heartbeatTurnsPerAgentHour, livenessRosterReads } from "../observability/metrics.ts"
 import { GatewayLiveness } from "./GatewayLiveness.ts"
@@ -43,7 +43,9 @@ const SIGNALS = {
  * `agents.list` with our agents on every (re)connect, every `reconcileMs`, and a second after a
  * `config.changed` (an agent created or deleted, ours or not). A lacking method
  * or event degrades that signal and says so; nothing here fails: errors are logged and the next
- * round tries again. One function per gateway, so a cluster can host it where the gateway lives.
+ * round tries again. The gateway's target (url, token) is read again on every (re)connect and
+ * lost socket, so a PATCH whose watcher restart was missed heals at the next reconnect.
+ * One function per gateway, so a cluster can host it where the gateway lives.
  */
 export const watchGateway = (gatewayId: string) =>
   Effect.gen(function* () {
@@ -52,7 +54,13 @@ export const watchGateway = (gatewayId: string) =>
     const registry = yield* GatewayLiveness
     const config = yield* AppConfig
     const scope = yield* Effect.scope
-    const { target } = yield* loadGateway(gatewayId)
+    // Read again on every (re)connect and lost socket: a PATCHed url or token reaches the watcher
+    // even if its restart was missed, and it never reopens a socket to the old target.
+    let target = (yield* loadGateway(gatewayId)).target
+    const refreshTarget = loadGateway(gatewayId).pipe(
+      Effect.tap((loaded) => Effect.sync(() => (target = loaded.target))),
+      Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its target failed; keeping the last one: ${error.message}`))
+    )
     const runs = new RunTracker()
     const budget = new HeartbeatBudget(yield* Clock.currentTimeMillis)
     const roster = new RosterCache(ROSTER_RELOAD_MS)
@@ -150,7 +158,7 @@ export const watchGateway = (gatewayId: string) =>
     // A slow answer on a live socket is a busy gateway, not a lost one: only SLOW_PROBES timeouts in
     // a row count (a dead socket is closed by the connection's own silence watchdog, and says so).
     let slowProbes = 0
-    const probe = client.call(target, "health", { probe: true }, probeOptions).pipe(
+    const probe = Effect.suspend(() => client.call(target, "health", { probe: true }, probeOptions)).pipe(
       Effect.matchEffect({
         onFailure: (error) => {
           // An answer, even a refusal or one we cannot decode, comes from a reachable gateway.
@@ -158,7 +166,7 @@ export const watchGateway = (gatewayId: string) =>
             slowProbes = 0
             return Effect.zipRight(markReached, Effect.logWarning(`liveness: health on gateway ${gatewayId} failed: ${error.message}`))
           }
-          if (error._tag !== "GatewayTimeoutError") return markLost(error.message)
+          if (error._tag !== "GatewayTimeoutError") return Effect.zipRight(refreshTarget, markLost(error.message))
           slowProbes += 1
           return slowProbes >= SLOW_PROBES ? markLost(`health timed out ${slowProbes} times in a row`) : Effect.void
         },
@@ -178,37 +186,38 @@ export const watchGateway = (gatewayId: string) =>
       yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
     })
 
-    /** After every (re)connect: read the features, subscribe to what is offered, probe, reconcile. */
-    const onReady = (socketTarget: GatewayTarget) =>
-      Effect.gen(function* () {
-        const hello = yield* client.connect(socketTarget)
-        const degraded: string[] = []
-        for (const [method, cost] of Object.entries(SIGNALS.methods)) {
-          if (!hello.methods.includes(method)) degraded.push(`${method} (method): ${cost}`)
-        }
-        for (const [event, cost] of Object.entries(SIGNALS.events)) {
-          if (!hello.events.includes(event)) degraded.push(`${event} (event): ${cost}`)
-        }
-        if (hello.methods.includes("sessions.subscribe")) {
-          yield* client.call(socketTarget, "sessions.subscribe", {}, probeOptions).pipe(
-            Effect.catchAll((error) => Effect.sync(() => degraded.push(`sessions.subscribe (method): failed (${error.message}); session changes are not watched`)))
-          )
-        }
-        if (degraded.length > 0) yield* Effect.logWarning(`liveness ${gatewayId}: degraded signals: ${degraded.join("; ")}`)
-        yield* registry.update(gatewayId, { serverVersion: hello.serverVersion, degraded })
-        yield* probe
-        yield* reconcile
-      }).pipe(
-        Effect.catchAll((error) => markLost(error.message)),
-        rounds.withPermits(1)
-      )
+    /** After every (re)connect: read the target again, the features, subscribe to what is offered, probe, reconcile. */
+    const onReady = Effect.gen(function* () {
+      yield* refreshTarget
+      const socketTarget = target
+      const hello = yield* client.connect(socketTarget)
+      const degraded: string[] = []
+      for (const [method, cost] of Object.entries(SIGNALS.methods)) {
+        if (!hello.methods.includes(method)) degraded.push(`${method} (method): ${cost}`)
+      }
+      for (const [event, cost] of Object.entries(SIGNALS.events)) {
+        if (!hello.events.includes(event)) degraded.push(`${event} (event): ${cost}`)
+      }
+      if (hello.methods.includes("sessions.subscribe")) {
+        yield* client.call(socketTarget, "sessions.subscribe", {}, probeOptions).pipe(
+          Effect.catchAll((error) => Effect.sync(() => degraded.push(`sessions.subscribe (method): failed (${error.message}); session changes are not watched`)))
+        )
+      }
+      if (degraded.length > 0) yield* Effect.logWarning(`liveness ${gatewayId}: degraded signals: ${degraded.join("; ")}`)
+      yield* registry.update(gatewayId, { serverVersion: hello.serverVersion, degraded })
+      yield* probe
+      yield* reconcile
+    }).pipe(
+      Effect.catchAll((error) => markLost(error.message)),
+      rounds.withPermits(1)
+    )
 
     const onEvent = (event: GatewayEvent) =>
       Effect.gen(function* () {
         if (event.event === CONNECTION_EVENT) {
           const status = (event.payload as { status?: string } | undefined)?.status
-          if (status === "closed") return yield* markLost("socket closed")
-          if (status === "ready") yield* Effect.forkIn(onReady(target), scope)
+          if (status === "closed") return yield* Effect.zipRight(refreshTarget, markLost("socket closed"))
+          if (status === "ready") yield* Effect.forkIn(onReady, scope)
           return
         }
         if (event.event === "health") {
@@ -252,7 +261,7 @@ export const watchGateway = (gatewayId: string) =>
     )
     // The subscription above starts with its fiber; let it before the first connect.
     yield* Effect.sleep("20 millis")
-    yield* onReady(target)
+    yield* onReady
     yield* rounds.withPermits(1)(probe).pipe(Effect.repeat(Schedule.spaced(config.livenessProbeMs)), Effect.forkIn(scope))
     yield* rounds.withPermits(1)(reconcile).pipe(Effect.repeat(Schedule.spaced(config.reconcileMs)), Effect.forkIn(scope))
     return yield* Effect.never

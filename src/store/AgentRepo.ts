@@ -83,6 +83,8 @@ export interface AgentRepoShape {
   readonly saveMany: (saves: ReadonlyArray<SnapshotSave>, beats?: ReadonlyArray<NewBeat>) => Effect.Effect<ReadonlyArray<string>, SqlError>
   /** Records the hash of a token about to be written, so the agent can authenticate at once. */
   readonly stagePendingToken: (id: string, tokenHash: string) => Effect.Effect<void, SqlError>
+  /** The staged token hash not yet saved as the agent's token (an apply interrupted after staging it), if any. */
+  readonly stagedTokenHash: (id: string) => Effect.Effect<Option.Option<string>, SqlError>
   /** Every agent that is not deleted, with its snapshot, for restore at start-up. */
   readonly live: Effect.Effect<ReadonlyArray<StoredSnapshot>, SqlError>
   /** Up to `limit` live agents after `after` (from the start without it), in creation order, through an index range. */
@@ -256,6 +258,10 @@ export const AgentRepoLive = Layer.effect(
       save: (id, projection, snapshot, version) => Effect.asVoid(saveMany([{ id, projection, snapshot, version }])),
       saveMany,
       stagePendingToken: (id, tokenHash) => sql`update agents set pending_token_hash = ${tokenHash} where id = ${id}`.pipe(Effect.asVoid),
+      stagedTokenHash: (id) =>
+        sql<{ pendingTokenHash: string | null }>`select pending_token_hash from agents where id = ${id}`.pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0]?.pendingTokenHash))
+        ),
       live: sql<StoredSnapshot>`select id, snapshot, machine_version, version from agents where deleted_at is null order by created_at, id`,
       livePage: queries.livePage,
       get: (id, options) =>

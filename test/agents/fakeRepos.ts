@@ -8,7 +8,7 @@ import { dieOnUnstubbed } from "../support/testLayer.ts"
 
 /**
  * In-memory repositories for the lifecycle programs. Only what the programs use is stubbed
- * (`GatewayRepo.get`, `BoardRepo.get`, `AgentRepo.stagePendingToken`/`mainOf`,
+ * (`GatewayRepo.get`, `BoardRepo.get`, `AgentRepo.stagePendingToken`/`stagedTokenHash`/`mainOf`,
  * `TaskRepo.releaseAgent`); every other method dies
  * with its name, so a test shows exactly which storage a program touches (docs/architecture.md §10 rule 11).
  */
@@ -57,6 +57,8 @@ export const makeFakeRepos = (options: { stamp?: () => number } = {}) => {
     AgentRepo,
     dieOnUnstubbed<AgentRepoShape>("AgentRepo", {
       stagePendingToken: (agentId, tokenHash) => Effect.sync(() => void store.staged.push({ agentId, tokenHash, stamp: stamp() })),
+      // Programs run here one apply at a time to completion: nothing is left staged by an interrupted one.
+      stagedTokenHash: () => Effect.succeed(Option.none()),
       mainOf: (gatewayId) => Effect.sync(() => Option.fromNullable(store.mains.get(gatewayId)))
     })
   )

@@ -134,7 +134,7 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
 
     let names = 0
     const load = (accepted: Record<string, number>, refused: Record<string, number>, stopped: () => boolean) => {
-      const call = async (kind: string, method: string, route: string, init: { body?: unknown; token?: string }) => {
+      const call = async (kind: string, method: string, route: string, init: { body?: unknown; token?: string; rotatedSince?: () => boolean }) => {
         const targets = live()
         const via = targets[randomInt(Math.max(1, targets.length))]
         if (via === undefined) return undefined
@@ -147,7 +147,10 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
           })
           const text = await response.text()
           if (response.status < 200 || response.status > 299) {
-            tally(refused, String(response.status))
+            // A 401 for a token an update rotated while the request was under way is the rotation
+            // (docs/architecture.md §5.3); one for the token the workspace still holds is a defect.
+            const rotated = response.status === 401 && init.token !== undefined && init.rotatedSince?.() === true
+            tally(refused, rotated ? "401 (token rotated meanwhile)" : String(response.status))
             return response.status < 500 ? null : undefined
           }
           tally(accepted, kind)
@@ -173,7 +176,7 @@ export const startClusterKillTrials = async (options: ClusterKillTrialOptions = 
           if (roll < 85) {
             const token = tokenOf(agent)
             if (token === undefined) return await sleep(10)
-            const body = await call("heartbeat", "POST", "/api/v1/agent/heartbeat", { token })
+            const body = await call("heartbeat", "POST", "/api/v1/agent/heartbeat", { token, rotatedSince: () => tokenOf(agent) !== token })
             if (body && typeof body.last_seen_at === "string") agent.seenAt = Math.max(agent.seenAt, Date.parse(body.last_seen_at))
           } else {
             const name = `ckt-u${names++}`

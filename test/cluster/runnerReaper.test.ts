@@ -1,0 +1,71 @@
+import { Runner, RunnerAddress, RunnerHealth, RunnerStorage } from "@effect/cluster"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { addressText } from "../../src/cluster/GatewayOwnership.ts"
+import { reapUnreachableRunners } from "../../src/cluster/RunnerReaper.ts"
+
+/**
+ * The engine's storage reduced to what the reaper uses (runners and their health, in memory), and
+ * a ping that answers only for the addresses in `reachable`. Any other storage method dies.
+ */
+const cluster = (runners: Record<string, boolean>, reachable: ReadonlyArray<string>) => {
+  const health = new Map(Object.entries(runners))
+  const runnerOf = (text: string) => {
+    const [host, port] = text.split(":")
+    return Runner.make({ address: RunnerAddress.make(host!, Number(port)), groups: ["default"], weight: 1 })
+  }
+  const storage = new Proxy(
+    {
+      getRunners: Effect.sync(() => [...health].map(([address, healthy]) => [runnerOf(address), healthy] as const)),
+      setRunnerHealth: (address: RunnerAddress.RunnerAddress, healthy: boolean) => Effect.sync(() => void health.set(addressText(address), healthy))
+    },
+    { get: (target, key) => (key in target ? target[key as keyof typeof target] : () => Effect.die(`RunnerStorage.${String(key)} is not stubbed`)) }
+  ) as unknown as RunnerStorage.RunnerStorage["Type"]
+  const layer = Layer.mergeAll(
+    Layer.succeed(RunnerStorage.RunnerStorage, storage),
+    Layer.succeed(RunnerHealth.RunnerHealth, { isAlive: (address) => Effect.succeed(reachable.includes(addressText(address))) })
+  )
+  return { health, layer }
+}
+
+describe("reapUnreachableRunners", () => {
+  it.effect("marks an unreachable runner unhealthy while another runner stays healthy (a SIGKILLed peer)", () => {
+    const { health, layer } = cluster({ "10.0.0.1:1": true, "10.0.0.2:1": true }, [])
+    return Effect.gen(function* () {
+      yield* reapUnreachableRunners("10.0.0.1:1")
+      expect(Object.fromEntries(health)).toEqual({ "10.0.0.1:1": true, "10.0.0.2:1": false })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("never marks the last healthy runner unhealthy (this runner is stored unhealthy and reaches no one)", () => {
+    const { health, layer } = cluster({ "10.0.0.1:1": false, "10.0.0.2:1": true }, [])
+    return Effect.gen(function* () {
+      yield* reapUnreachableRunners("10.0.0.1:1")
+      expect(health.get("10.0.0.2:1")).toBe(true)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a runner stored unhealthy that reaches the database but not its peers marks none of them unhealthy", () => {
+    const { health, layer } = cluster({ "10.0.0.1:1": false, "10.0.0.2:1": true, "10.0.0.3:1": true }, [])
+    return Effect.gen(function* () {
+      yield* reapUnreachableRunners("10.0.0.1:1")
+      expect(Object.fromEntries(health)).toEqual({ "10.0.0.1:1": false, "10.0.0.2:1": true, "10.0.0.3:1": true })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a runner whose own record is missing marks no one unhealthy: the others are never all marked", () => {
+    const { health, layer } = cluster({ "10.0.0.2:1": true, "10.0.0.3:1": true }, [])
+    return Effect.gen(function* () {
+      yield* reapUnreachableRunners("10.0.0.1:1")
+      expect(Object.fromEntries(health)).toEqual({ "10.0.0.2:1": true, "10.0.0.3:1": true })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("marks an unhealthy runner that answers again healthy, even from a runner stored unhealthy", () => {
+    const { health, layer } = cluster({ "10.0.0.1:1": false, "10.0.0.2:1": false }, ["10.0.0.2:1"])
+    return Effect.gen(function* () {
+      yield* reapUnreachableRunners("10.0.0.1:1")
+      expect(health.get("10.0.0.2:1")).toBe(true)
+    }).pipe(Effect.provide(layer))
+  })
+})

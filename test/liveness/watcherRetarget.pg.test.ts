@@ -1,0 +1,46 @@
+import pg from "pg"
+import { describe, expect, it } from "vitest"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService } from "../support/inProcessService.ts"
+import { startGatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+
+const POLL = { timeout: 15_000, interval: 50 }
+
+/**
+ * docs/operations.md §8: a PATCH of a gateway's url restarts its watcher on the owner; when that
+ * restart is missed (the owner did not answer), the watcher must still follow the stored target
+ * at its next reconnect rather than keep reopening the old address. The missed restart is played
+ * by changing the stored url behind the service's back.
+ */
+describe("the liveness watcher after its gateway's url changed without a restart (in-process service, two simulators)", () => {
+  it("reconnects to the stored url once the old socket drops, and leaves the old address alone", async () => {
+    const db = await createTestDatabase()
+    const before = await startGatewaySimulator()
+    const after = await startGatewaySimulator({ token: before.token })
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    const service = await startInProcessService(db.url, { livenessWatchers: true, livenessProbeMs: 100, reconcileMs: 200, gatewayLostAfterMs: 60_000, checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 })
+    try {
+      const created = await service.api("POST", "/api/v1/gateways", { name: "Moving", url: before.url, token: before.token, workspace_root: "/srv/moving" })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      const gatewayId = created.body.id as string
+      await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable, POLL).toBe(true)
+      expect(after.connectionsOpened).toBe(0)
+
+      await pool.query("update gateways set url = $1 where id = $2", [after.url, gatewayId])
+      before.closeAll(1012, "restart")
+
+      await expect.poll(() => after.openSockets, POLL).toBe(1)
+      // The watcher's own probes run every 100 ms: a second of them must not reopen the old address.
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      expect(before.openSockets).toBe(0)
+      expect(after.openSockets).toBe(1)
+      expect((await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable).toBe(true)
+    } finally {
+      await service.stop()
+      await pool.end()
+      await before.stop()
+      await after.stop()
+      await db.drop()
+    }
+  }, 60_000)
+})
