@@ -44,6 +44,8 @@ const AGENTS = flag("--agents", 1_000)
 const SECONDS = flag("--seconds", 8)
 const IN_FLIGHT = flag("--in-flight", 64)
 const SSE_RATES = [100, 1_000, 5_000]
+/** `--sse-only`: the fleet and heartbeat → SSE at 100 and 1,000/s, nothing else (a quick look at the stream). */
+const SSE_ONLY = process.argv.includes("--sse-only")
 const CPU_PROFILE = process.argv.includes("--cpu-prof")
 const HEARTBEAT = "/api/v1/agent/heartbeat"
 
@@ -220,6 +222,16 @@ export const heartbeatThroughput = async () => {
     await service.kill("SIGTERM")
     step(`cloning it to ${AGENTS} agents`)
     const tokens = await cloneFleet(db.url, template, AGENTS)
+    if (SSE_ONLY) {
+      service = await startService(serviceEnv(db.url))
+      await sleep(2_000)
+      for (const rate of SSE_RATES.slice(0, 2)) {
+        step(`heartbeat → SSE at ${rate}/s`)
+        const figures = await sseLatency(service, tokens, rate, SECONDS)
+        console.log(`  heartbeat → SSE at ${rate}/s: p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); POST p99 ${ms(figures.postP99)}`)
+      }
+      return
+    }
     step("counting statements per heartbeat")
 
     // 2. Statements per heartbeat, through the counting proxy (its own service process); the
