@@ -86,7 +86,8 @@ interface LoadResult {
   readonly rate: number
   readonly p50: number
   readonly p99: number
-  readonly keys: ReadonlyArray<[string, number]>
+  /** `id:version`, sent and answered (epoch ms). */
+  readonly keys: ReadonlyArray<[string, number, number]>
 }
 
 /** One run of the load generator process. */
@@ -201,8 +202,25 @@ const sseLatency = async (service: ServiceProcess, tokens: ReadonlyArray<string>
   client.stdin?.end()
   arrivals = JSON.parse(await Promise.race([collected, exited])) as Record<string, number>
   const latencies = result.keys.flatMap(([key, sentAt]) => (arrivals[key] === undefined ? [] : [arrivals[key] - sentAt]))
-  return { sent: result.ok, failed: result.failed, delivered: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), postP99: result.p99 }
+  // The stream's own share: from the heartbeat's answer to its event (negative when the event came first).
+  const afterAnswer = result.keys.flatMap(([key, , answeredAt]) => (arrivals[key] === undefined ? [] : [arrivals[key] - answeredAt]))
+  return {
+    sent: result.ok,
+    failed: result.failed,
+    delivered: latencies.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    postP50: result.p50,
+    postP99: result.p99,
+    answerP50: percentile(afterAnswer, 50),
+    answerP99: percentile(afterAnswer, 99)
+  }
 }
+
+/** One line of heartbeat → SSE figures: POST to event, POST to answer, answer to event (the stream's own delay). */
+const sseFigures = (figures: Awaited<ReturnType<typeof sseLatency>>) =>
+  `p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); ` +
+  `POST answered p50 ${ms(figures.postP50)}, p99 ${ms(figures.postP99)}; answer → event p50 ${ms(figures.answerP50)}, p99 ${ms(figures.answerP99)}`
 
 export const heartbeatThroughput = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 1 })
@@ -228,7 +246,7 @@ export const heartbeatThroughput = async () => {
       for (const rate of SSE_RATES.slice(0, 2)) {
         step(`heartbeat → SSE at ${rate}/s`)
         const figures = await sseLatency(service, tokens, rate, SECONDS)
-        console.log(`  heartbeat → SSE at ${rate}/s: p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); POST p99 ${ms(figures.postP99)}`)
+        console.log(`  heartbeat → SSE at ${rate}/s: ${sseFigures(figures)}`)
       }
       return
     }
@@ -321,7 +339,7 @@ export const heartbeatThroughput = async () => {
       const figures = await sseLatency(service, tokens, rate, above ? 1 : 5)
       sse[rate] = figures
       console.log(
-        `  heartbeat → SSE at ${rate}/s${above ? " (above the max: 1 s only)" : ""}: p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); POST p99 ${ms(figures.postP99)}`
+        `  heartbeat → SSE at ${rate}/s${above ? " (above the max: 1 s only)" : ""}: ${sseFigures(figures)}`
       )
     }
     const bar = (met: boolean, text: string) => console.log(`  ${met ? "met    " : "not met"} ${text}`)
