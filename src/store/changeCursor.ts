@@ -12,29 +12,14 @@ export const RANKS_PER_TRANSACTION = 65_536
 export const changeCursorSql = (rank: string) => `(pg_current_xact_id()::text::bigint << 16) | ${rank}`
 
 /**
- * The transactions (their 32-bit ids, as bigint) that hold a transaction id and run in another
- * database of the server (SQL subquery): the owner of an id holds its `transactionid` lock, and a
- * backend never changes database, so such a transaction can never write this database's changes.
- * Only positive knowledge counts: an id whose lock or backend is not (yet, or any more) seen is
- * not listed.
+ * The frontier (SQL, one scalar; `agent_changes_frontier()`, migration 0022): the lowest id among
+ * the transactions this statement's snapshot sees in progress, leaving out those known to run in
+ * another database, else the snapshot's `xmax`; as a cursor (`<< 16`). Every transaction of this
+ * database with a smaller id ended before the snapshot, so the statement sees its changes and
+ * nothing can commit below it any more; a long transaction in another database holds nothing
+ * back (docs/architecture.md §8.1).
  */
-const FOREIGN_XIDS_SQL = `select l.transactionid::text::bigint
-  from pg_locks l join pg_stat_activity a on a.pid = l.pid
-  where l.locktype = 'transactionid' and l.mode = 'ExclusiveLock' and l.granted and l.transactionid is not null
-    and a.datid <> (select oid from pg_database where datname = current_database())`
-
-/**
- * The frontier (SQL, one scalar): the lowest id among the transactions this statement's snapshot
- * sees in progress, leaving out those running in another database, else the snapshot's `xmax`;
- * as a cursor (`<< 16`). Every transaction of this database with a smaller id has ended before
- * the snapshot, so its changes are visible to the statement and nothing can commit below it any
- * more; a long transaction in another database holds nothing back (docs/architecture.md §8.1).
- */
-export const FRONTIER_SQL = `(select coalesce(
-    (select min(x::text::bigint) from pg_snapshot_xip(s.snap) as x
-      where x::text::bigint % 4294967296 not in (${FOREIGN_XIDS_SQL})),
-    pg_snapshot_xmax(s.snap)::text::bigint) << 16
-  from (select pg_current_snapshot() as snap) as s)`
+export const FRONTIER_SQL = "agent_changes_frontier()"
 
 /**
  * An agent's liveness change (a liveness event, `agent.heartbeat` or a `gateway.*` signal, that
