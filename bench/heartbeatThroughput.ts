@@ -44,6 +44,8 @@ const AGENTS = flag("--agents", 1_000)
 const SECONDS = flag("--seconds", 8)
 const IN_FLIGHT = flag("--in-flight", 64)
 const SSE_RATES = [100, 1_000, 5_000]
+/** `--sse-only`: the fleet and heartbeat → SSE at 100 and 1,000/s, nothing else (a quick look at the stream). */
+const SSE_ONLY = process.argv.includes("--sse-only")
 const CPU_PROFILE = process.argv.includes("--cpu-prof")
 const HEARTBEAT = "/api/v1/agent/heartbeat"
 
@@ -84,7 +86,8 @@ interface LoadResult {
   readonly rate: number
   readonly p50: number
   readonly p99: number
-  readonly keys: ReadonlyArray<[string, number]>
+  /** `id:version`, sent and answered (epoch ms). */
+  readonly keys: ReadonlyArray<[string, number, number]>
 }
 
 /** One run of the load generator process. */
@@ -199,8 +202,25 @@ const sseLatency = async (service: ServiceProcess, tokens: ReadonlyArray<string>
   client.stdin?.end()
   arrivals = JSON.parse(await Promise.race([collected, exited])) as Record<string, number>
   const latencies = result.keys.flatMap(([key, sentAt]) => (arrivals[key] === undefined ? [] : [arrivals[key] - sentAt]))
-  return { sent: result.ok, failed: result.failed, delivered: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), postP99: result.p99 }
+  // The stream's own share: from the heartbeat's answer to its event (negative when the event came first).
+  const afterAnswer = result.keys.flatMap(([key, , answeredAt]) => (arrivals[key] === undefined ? [] : [arrivals[key] - answeredAt]))
+  return {
+    sent: result.ok,
+    failed: result.failed,
+    delivered: latencies.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    postP50: result.p50,
+    postP99: result.p99,
+    answerP50: percentile(afterAnswer, 50),
+    answerP99: percentile(afterAnswer, 99)
+  }
 }
+
+/** One line of heartbeat → SSE figures: POST to event, POST to answer, answer to event (the stream's own delay). */
+const sseFigures = (figures: Awaited<ReturnType<typeof sseLatency>>) =>
+  `p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); ` +
+  `POST answered p50 ${ms(figures.postP50)}, p99 ${ms(figures.postP99)}; answer → event p50 ${ms(figures.answerP50)}, p99 ${ms(figures.answerP99)}`
 
 export const heartbeatThroughput = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 1 })
@@ -220,6 +240,16 @@ export const heartbeatThroughput = async () => {
     await service.kill("SIGTERM")
     step(`cloning it to ${AGENTS} agents`)
     const tokens = await cloneFleet(db.url, template, AGENTS)
+    if (SSE_ONLY) {
+      service = await startService(serviceEnv(db.url))
+      await sleep(2_000)
+      for (const rate of SSE_RATES.slice(0, 2)) {
+        step(`heartbeat → SSE at ${rate}/s`)
+        const figures = await sseLatency(service, tokens, rate, SECONDS)
+        console.log(`  heartbeat → SSE at ${rate}/s: ${sseFigures(figures)}`)
+      }
+      return
+    }
     step("counting statements per heartbeat")
 
     // 2. Statements per heartbeat, through the counting proxy (its own service process); the
@@ -309,7 +339,7 @@ export const heartbeatThroughput = async () => {
       const figures = await sseLatency(service, tokens, rate, above ? 1 : 5)
       sse[rate] = figures
       console.log(
-        `  heartbeat → SSE at ${rate}/s${above ? " (above the max: 1 s only)" : ""}: p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); POST p99 ${ms(figures.postP99)}`
+        `  heartbeat → SSE at ${rate}/s${above ? " (above the max: 1 s only)" : ""}: ${sseFigures(figures)}`
       )
     }
     const bar = (met: boolean, text: string) => console.log(`  ${met ? "met    " : "not met"} ${text}`)

@@ -7,7 +7,7 @@
  *   (`rate` a second, whatever the answers do), each latency measured from its scheduled start.
  * Tokens go round-robin, one per request, as `x-agent-token`; with none it sends plain GETs.
  * Every 200 answer with a JSON `{ id, version }` is reported as a key `id:version` with the
- * epoch time (ms) it was sent, so an SSE client's arrivals can be matched to it.
+ * epoch times (ms) it was sent and answered, so an SSE client's arrivals can be matched to it.
  */
 import http from "node:http"
 
@@ -19,7 +19,7 @@ interface Job {
   readonly inFlight?: number
   readonly rate?: number
   readonly seconds: number
-  /** Report `id:version` keys with their send times (open mode). */
+  /** Report `id:version` keys with their send and answer times (open mode). */
   readonly keys?: boolean
 }
 
@@ -63,11 +63,12 @@ const send = (): Promise<{ status: number; body: string }> =>
 let ok = 0
 let failed = 0
 const latencies: number[] = []
-const keys: Array<[string, number]> = []
+const keys: Array<[string, number, number]> = []
 const one = async (sentAt: number) => {
   try {
     const answer = await send()
-    latencies.push(epoch() - sentAt)
+    const answeredAt = epoch()
+    latencies.push(answeredAt - sentAt)
     if (answer.status !== 200) {
       failed++
       return
@@ -75,7 +76,7 @@ const one = async (sentAt: number) => {
     ok++
     if (job.keys === true) {
       const body = JSON.parse(answer.body) as { id: string; version: number }
-      keys.push([`${body.id}:${body.version}`, sentAt])
+      keys.push([`${body.id}:${body.version}`, sentAt, answeredAt])
     }
   } catch {
     failed++

@@ -1,7 +1,8 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Duration, Effect, Layer, Queue, type Stream } from "effect"
-import { AGENT_CHANGES_CHANNEL, TransitionRepo, type TransitionWithAgent } from "../store/TransitionRepo.ts"
+import { namedSqlClient } from "../database/Database.ts"
+import { AGENT_CHANGES_CHANNEL, TransitionRepo, TransitionRepoLive, type TransitionWithAgent } from "../store/TransitionRepo.ts"
 import type { AgentChange, AgentChangeFeedShape } from "./AgentChange.ts"
 import { PAGE, agentChanges, matches, toChange, type ChangeHistory } from "./agentChanges.ts"
 import type { AgentStreamClosed, AgentStreamOverflow } from "./AgentStreamErrors.ts"
@@ -36,18 +37,24 @@ const noticeFloor = (payload: string): number => {
 /** While a notified transaction is not yet below the frontier, read again after this: 2 ms doubling to 100 ms. */
 const heldBackDelay = (reads: number) => Duration.millis(Math.min(100, 2 * 2 ** reads))
 
+/** The connections the feed's reader reads new changes on (`pg_stat_activity.application_name`). */
+export const STREAM_READER_APPLICATION = "switchyard-stream"
+
 /**
  * The feed on Postgres: one listener connection (`runPgListener`) and one reader fiber, which on
  * each notification (or reconnect) reads the changes after the last it published and below the
  * frontier, a page at a time, and hands each to every subscribed client. A notified transaction
  * above the frontier (an older one has not ended yet) is read again shortly, until the frontier
- * passes it (docs/architecture.md §8.1). Fails to build with SqlError when the frontier cannot
- * be read at start.
+ * passes it (docs/architecture.md §8.1). The reader has a pool of its own
+ * (`STREAM_READER_APPLICATION`; it uses one connection at a time), so a backlog of writes on the
+ * service's pool never delays the stream; replays read on the service's pool. Fails to build
+ * with SqlError when the frontier cannot be read at start.
  */
 export const AgentChangeFeedLive = Layer.scoped(
   AgentChangeFeed,
   Effect.gen(function* () {
-    const repo = yield* TransitionRepo
+    const history = yield* TransitionRepo
+    const repo = Context.get(yield* Layer.build(TransitionRepoLive.pipe(Layer.provide(namedSqlClient(STREAM_READER_APPLICATION)))), TransitionRepo)
     const pg = yield* PgClient.PgClient
     const hub = makeChangeHub<AgentChange>()
     // What committed before this is history (replayed on request); the feed publishes what follows.
@@ -107,7 +114,7 @@ export const AgentChangeFeedLive = Layer.scoped(
         }
       }
     }).pipe(Effect.forkScoped)
-    return feedOf(hub, repo)
+    return feedOf(hub, history)
   })
 )
 

@@ -150,6 +150,45 @@ describe("commit-ordered change cursor without a lock", () => {
     expect((await client.query("select version from agent_beats where agent_id = $1", [id])).rows).toEqual([{ version: "20" }])
   })
 
+  it("a writing transaction open in another database holds the frontier nowhere; one open in this database holds it below its id", async () => {
+    const other = await createTestDatabase()
+    const holderIn = async (url: string) => {
+      const holder = new pg.Client({ connectionString: url })
+      await holder.connect()
+      await holder.query("begin")
+      // Draws a transaction id, as a first write does.
+      const { rows } = await holder.query<{ xid: string }>("select pg_current_xact_id()::text as xid")
+      return { holder, floor: Number(rows[0]!.xid) * 65_536 }
+    }
+    // A transaction of this database that draws an id and commits: the snapshot's xmax passes
+    // every id drawn before it (a frontier is never above xmax).
+    const frontier = async () => {
+      await client.query("select pg_current_xact_id()")
+      return (await changesAfter(0, 1)).frontier
+    }
+    const latest = () => one.runPromise(Effect.flatMap(TransitionRepo, (repo) => repo.latestCursor))
+    try {
+      const elsewhere = await holderIn(other.url)
+      try {
+        expect(await frontier()).toBeGreaterThan(elsewhere.floor)
+        expect(await latest()).toBeGreaterThanOrEqual(elsewhere.floor)
+        const here = await holderIn(db.url)
+        try {
+          expect(await frontier()).toBeLessThanOrEqual(here.floor)
+          expect(await latest()).toBeLessThan(here.floor)
+        } finally {
+          await here.holder.end()
+        }
+        // Once it ended, the frontier passes it again, the other database's still open.
+        await expect.poll(frontier).toBeGreaterThan(here.floor)
+      } finally {
+        await elsewhere.holder.end()
+      }
+    } finally {
+      await other.drop()
+    }
+  })
+
   it("concurrent writers and an open transaction: the reader gets every transition once in cursor order, each agent's newest beat, and resumes exactly", async () => {
     const agents: Array<Awaited<ReturnType<typeof agent>>> = []
     // Half the agents on each writer, as two instances with one owner per agent.
