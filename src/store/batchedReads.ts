@@ -41,13 +41,17 @@ export const batchedReads = <R extends { readonly id: string }>(readMany: (ids: 
   const next: Effect.Effect<void> = Effect.suspend(() =>
     queued.length > 0 ? Effect.asVoid(Effect.forkDaemon(Effect.ensuring(step, next))) : Effect.sync(() => void (reading = false))
   )
+  // Queueing, claiming `reading` and installing `next` are one uninterruptible step: an
+  // interruption between them would leave `reading` set with nobody to read, and every later read waiting.
   return (id: string): Effect.Effect<Option.Option<R>, SqlError> =>
-    Effect.suspend(() => {
-      const done = Deferred.unsafeMake<Option.Option<R>, SqlError>(FiberId.none)
-      queued.push({ id, done })
-      if (reading) return Deferred.await(done)
-      reading = true
-      // A lone read runs its statement on the caller's fiber (no hop); `next` runs even if the caller is interrupted.
-      return Effect.zipRight(Effect.ensuring(step, next), Deferred.await(done))
-    })
+    Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        const done = Deferred.unsafeMake<Option.Option<R>, SqlError>(FiberId.none)
+        queued.push({ id, done })
+        if (reading) return restore(Deferred.await(done))
+        reading = true
+        // A lone read runs its statement on the caller's fiber (no hop); `next` runs even if the caller is interrupted.
+        return Effect.zipRight(Effect.ensuring(restore(step), next), restore(Deferred.await(done)))
+      })
+    )
 }

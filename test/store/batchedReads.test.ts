@@ -1,5 +1,5 @@
 import { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Effect, Exit, Fiber, FiberId, Option } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberId, FiberRef, Option } from "effect"
 import { describe, expect, it } from "vitest"
 import { batchedReads } from "../../src/store/batchedReads.ts"
 
@@ -63,5 +63,23 @@ describe("batchedReads (one statement for the reads that arrive while one is in 
     await Effect.runPromise(Fiber.interrupt(first))
     expect(await second).toEqual(Option.some({ id: "b", name: "agent b" }))
     expect(statements).toEqual([["a"], ["b"]])
+  })
+
+  it("a reader interrupted at any point of its start leaves later reads answered", async () => {
+    // The fiber yields every few operations, so the interruption lands at each point of the start in turn.
+    for (const opsBeforeYield of [10, 11, 12, 13, 15, 16]) {
+      for (let yields = 0; yields < 12; yields++) {
+        const read = batchedReads((ids) => Effect.delay(Effect.succeed(ids.map((id): Row => ({ id, name: id }))), "1 millis"))
+        const stuck = await Effect.runPromise(
+          Effect.gen(function* () {
+            const caller = yield* Effect.fork(Effect.locally(read("a"), FiberRef.currentMaxOpsBeforeYield, opsBeforeYield))
+            for (let i = 0; i < yields; i++) yield* Effect.yieldNow()
+            yield* Fiber.interrupt(caller)
+            return Option.isNone(yield* Effect.timeoutOption(read("b"), "500 millis"))
+          })
+        )
+        expect({ opsBeforeYield, yields, stuck }).toEqual({ opsBeforeYield, yields, stuck: false })
+      }
+    }
   })
 })
