@@ -139,11 +139,14 @@ export const makeGatewayRepo = Effect.gen(function* () {
   const identityOf = (raw: Raw): Effect.Effect<DeviceIdentity | undefined> => {
     const sealed = raw.deviceIdentityEncrypted
     if (sealed === null) return Effect.succeed(undefined)
-    const known = parsedIdentities.get(sealed)
+    // Keyed like `open`, by the decryption context too: the same sealed text under another gateway's row is not its identity.
+    const context = sealedAs.deviceIdentity(raw.id)
+    const key = `${context}\u0000${sealed}`
+    const known = parsedIdentities.get(key)
     if (known !== undefined) return Effect.succeed(known)
-    return open(sealed, sealedAs.deviceIdentity(raw.id)).pipe(
+    return open(sealed, context).pipe(
       Effect.flatMap((text) => Effect.try({ try: () => parseDeviceIdentity(text), catch: (error) => error })),
-      Effect.map((identity) => remember(parsedIdentities, sealed, identity)),
+      Effect.map((identity) => remember(parsedIdentities, key, identity)),
       Effect.orDie
     )
   }

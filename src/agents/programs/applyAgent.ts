@@ -125,7 +125,8 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     // even if the step then fails or is interrupted: the gateway holds them, so they are not drift
     // (docs/operations.md §8 "Workspace drift").
     const written: Array<{ readonly name: string; readonly content: string }> = []
-    yield* Effect.forEach(
+    const record = recordManagedFiles(input.agentId, written)
+    const writeAll = Effect.forEach(
       [...rendered].filter(([name]) => !kept(name)),
       ([name, content]) =>
         Effect.uninterruptibleMask((restore) =>
@@ -139,14 +140,18 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
           )
         ),
       { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
-    ).pipe(
-      Effect.onExit((exit) =>
-        Exit.isSuccess(exit)
-          ? Effect.void
-          : recordManagedFiles(input.agentId, written).pipe(Effect.catchAll((error) => Effect.logWarning(`recording the files written to ${input.gatewayAgentId} failed: ${error._tag}`)))
+    )
+    // The recording follows the writes in one uninterruptible step: nothing between them can skip it.
+    yield* Effect.uninterruptibleMask((restore) =>
+      restore(writeAll).pipe(
+        Effect.onExit((exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.void
+            : record.pipe(Effect.catchAll((error) => Effect.logWarning(`recording the files written to ${input.gatewayAgentId} failed: ${error._tag}`)))
+        ),
+        Effect.zipRight(record)
       )
     )
-    yield* recordManagedFiles(input.agentId, written)
     return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
   })
 
