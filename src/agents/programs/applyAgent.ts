@@ -49,9 +49,11 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
 
   const batcher = yield* AgentConfigBatcher
   const readAgentsMd = gatewayCall(target, "agents.files.get", { agentId: input.gatewayAgentId, name: "AGENTS.md" }).pipe(Effect.map((read) => read.file.content))
-  // The session and the agent at once: `sessions.patch` does not need the agent (docs/gateway-protocol.md
-  // §5). The agent exists before anything is written to it. An update's AGENTS.md (its token) is read
-  // beside them: the agent most likely exists; a read that lost the race with its create is made again.
+  // The session, then the agent: a first apply whose session cannot be set creates nothing on the
+  // gateway. Once an apply has completed (an update, a template sync) both go out at once:
+  // `sessions.patch` does not need the agent (docs/gateway-protocol.md §5). The agent exists before
+  // anything is written to it. An update's AGENTS.md (its token) is read beside them: the agent most
+  // likely exists; a read that lost the race with its create is made again.
   const [{ files: listed, reportedWorkspace }, earlyAgentsMd] = yield* Effect.all(
     [
       batcher.preparing(
@@ -61,7 +63,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
             gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
             ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId), create: !adopting })
           ],
-          { concurrency: 2 }
+          { concurrency: input.workspaceSeeded ? 2 : 1 }
         ).pipe(Effect.map(([, agent]) => agent))
       ),
       wantsRecovery(input) ? Effect.option(readAgentsMd) : Effect.succeedNone
