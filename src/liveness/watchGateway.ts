@@ -23,6 +23,12 @@ const SESSION_COALESCE_MS = 5_000
 const SLOW_PROBES = 3
 /** How long after a `config.changed` the watcher reconciles `agents.list`. */
 const CONFIG_SETTLE_MS = 1_000
+/**
+ * A reconciliation caused by a `config.changed` starts at least this many times its last round's
+ * duration after that round ended: its reads are fleet-sized (~5 CPU s at 100,000 agents), and a
+ * burst of config writes (ours included) must not make them back to back.
+ */
+const CONFIG_ROUND_SPACING = 10
 /** Fewest ms between two roster reads caused by signals for agents not (yet) in it. */
 const ROSTER_RELOAD_MS = 5_000
 /** A `health` sample identical to the last one applied is still applied agent by agent every this many samples (one per reconciliation). */
@@ -71,6 +77,8 @@ export const watchGateway = (gatewayId: string) =>
     /** Whether the socket's gateway offers `health` and the one-row reachability read (from the last `hello-ok`). */
     let offers = { health: true, reach: true }
     let reconcileSoon = false
+    /** The last reconciliation's end (epoch ms) and duration (ms). */
+    let lastRound = { endedAt: 0, ms: 0 }
     const rounds = yield* Effect.makeSemaphore(1)
     const labels = { gateway_id: gatewayId }
     const probeOptions = { timeoutMs: Math.min(config.gatewayCallTimeoutMs, PROBE_TIMEOUT_MS) }
@@ -195,15 +203,17 @@ export const watchGateway = (gatewayId: string) =>
       })
     )
 
-    const reconcile = Effect.gen(function* () {
+    const reconcile = Effect.scoped(Effect.gen(function* () {
       if (reachable !== true) return
+      const startedAt = yield* Clock.currentTimeMillis
+      yield* Effect.addFinalizer(() => Effect.map(Clock.currentTimeMillis, (endedAt) => void (lastRound = { endedAt, ms: endedAt - startedAt })))
       yield* reloadRoster("reconcile")
       yield* readHeartbeats
       yield* reconcileAgents({ gatewayId, target, roster: roster.roster, send, registry })
       const perAgentHour = budget.perAgentHour(yield* Clock.currentTimeMillis, roster.roster.size)
       if (perAgentHour !== null) heartbeatTurnsPerAgentHour.set(labels, perAgentHour)
       yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
-    })
+    }))
 
     /** After every (re)connect: read the features, subscribe to what is offered, probe, reconcile. */
     const onReady = (socketTarget: GatewayTarget) =>
@@ -253,7 +263,9 @@ export const watchGateway = (gatewayId: string) =>
           if (reconcileSoon) return
           reconcileSoon = true
           yield* Effect.forkIn(
-            Effect.sleep(CONFIG_SETTLE_MS).pipe(
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.sleep(Math.max(CONFIG_SETTLE_MS, lastRound.endedAt + CONFIG_ROUND_SPACING * lastRound.ms - now))
+            ).pipe(
               Effect.zipRight(Effect.sync(() => (reconcileSoon = false))),
               Effect.zipRight(rounds.withPermits(1)(reconcile))
             ),
