@@ -5,7 +5,9 @@
  * CPU, active timers, and the latency of the per-event queries. Also the start time and idle
  * RSS of the service over an empty database.
  *
- * Env: `FLEET_SIZES` (default `10000,100000`), `FLEET_IDLE_S` (idle CPU window, default 20),
+ * Env: `FLEET_SIZES` (default `10000,100000`), `FLEET_IDLE_S` (idle CPU window, default 20; the
+ * liveness watcher's fleet-sized reads come once per reconciliation, 300 s by default: a window of
+ * that length includes one),
  * `FLEET_IDLE_AFTER_S` (wait after settling before that window, default 30: the liveness watcher's
  * first roster read, probe and reconciliation are start-up work, not the idle fleet's),
  * `FLEET_SERVICE_ROOT` (another checkout to measure, e.g. an older commit; default this one),
@@ -306,6 +308,9 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
   console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s from ${afterS} s after settling: ${((100 * (idle.cpuS - idleFrom.cpuS)) / idleS).toFixed(2)}% of a core (the ${afterS} s before: ${(idleFrom.cpuS - settled.cpuS).toFixed(1)} CPU s); RSS then ${idle.rssMiB.toFixed(0)} MiB; active timers: ${timers ?? "n/a"}`)
   console.log(`    memory after idling (MiB): ${memory}`)
+  // The watcher's fleet-sized reads (`agents.list`, `health`) come once per reconciliation (docs/operations.md §8).
+  const reconcileS = Number(/SWITCHYARD_RECONCILE_MS=(\d+)/.exec(process.env["FLEET_ENV"] ?? "")?.[1] ?? 300_000) / 1_000
+  if (idleS < reconcileS) console.log(`    note: the idle window is shorter than a reconciliation period (${reconcileS} s): FLEET_IDLE_S=${reconcileS} includes one round`)
 }
 
 

@@ -38,9 +38,9 @@ export interface AppConfigShape {
   readonly offlineGraceMs: number
   /** Failed runs in a row before an agent goes offline, "runs failing" (`SWITCHYARD_MAX_FAILED_RUNS`, default 3). */
   readonly maxFailedRuns: number
-  /** How often each gateway's watcher probes it with `health`, ms (`SWITCHYARD_LIVENESS_PROBE_MS`, default 15 s). */
+  /** How often each gateway's watcher probes its reachability (a one-row `sessions.list`), ms (`SWITCHYARD_LIVENESS_PROBE_MS`, default 15 s). */
   readonly livenessProbeMs: number
-  /** How often each gateway's `agents.list` is compared with our agents, ms (`SWITCHYARD_RECONCILE_MS`, default 60 s). */
+  /** How often each gateway's `agents.list` is compared with our agents and its `health` (effective heartbeats) read, ms (`SWITCHYARD_RECONCILE_MS`, default 5 min). */
   readonly reconcileMs: number
   /**
    * How often each gateway's owner compares its agents' managed workspace files with what it last
@@ -144,7 +144,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   offlineGraceMs: positive("SWITCHYARD_OFFLINE_GRACE_MS", 60_000),
   maxFailedRuns: positive("SWITCHYARD_MAX_FAILED_RUNS", 3),
   livenessProbeMs: positive("SWITCHYARD_LIVENESS_PROBE_MS", 15_000),
-  reconcileMs: positive("SWITCHYARD_RECONCILE_MS", 60_000),
+  reconcileMs: positive("SWITCHYARD_RECONCILE_MS", 300_000),
   livenessWatchers: Config.boolean("SWITCHYARD_LIVENESS_WATCHERS").pipe(Config.withDefault(true)),
   workspaceCheckMs: Config.integer("SWITCHYARD_WORKSPACE_CHECK_MS").pipe(
     Config.withDefault(600_000),

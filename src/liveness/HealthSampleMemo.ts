@@ -23,7 +23,7 @@ const fold = (hash: number, { agentId, heartbeat }: SampledHeartbeat): number =>
 /**
  * Remembers the last `health` sample whose effective heartbeats were applied agent by agent, as
  * two 32-bit hashes of its agents and heartbeats in order, so the next sample that says the
- * same (nearly every periodic probe: a heartbeat changes only when its config does) need not be
+ * same (nearly every periodic read: a heartbeat changes only when its config does) need not be
  * compared with each agent's snapshot, two map lookups per agent of the gateway. A sample is
  * still applied in full when the agents it maps to may have changed (`rosterVersion`), and at
  * least every `fullEvery` samples: an update clears an agent's known heartbeat until a sample

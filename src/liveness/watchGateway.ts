@@ -19,29 +19,45 @@ import { RunTracker, signalsFromEvent } from "./signalsFromEvent.ts"
 const PROBE_TIMEOUT_MS = 10_000
 /** Session changes this close (ms) to the agent's last recorded activity are not sent. */
 const SESSION_COALESCE_MS = 5_000
-/** `health` probes timing out in a row before a gateway whose socket is open counts as unreachable. */
+/** Reachability probes timing out in a row before a gateway whose socket is open counts as unreachable. */
 const SLOW_PROBES = 3
 /** How long after a `config.changed` the watcher reconciles `agents.list`. */
 const CONFIG_SETTLE_MS = 1_000
+/**
+ * A reconciliation caused by a `config.changed` starts at least this many times its last round's
+ * duration after that round ended: its reads are fleet-sized (~5 CPU s at 100,000 agents), and a
+ * burst of config writes (ours included) must not make them back to back.
+ */
+const CONFIG_ROUND_SPACING = 10
 /** Fewest ms between two roster reads caused by signals for agents not (yet) in it. */
 const ROSTER_RELOAD_MS = 5_000
-/** A `health` sample identical to the last one applied is still applied agent by agent every this many samples. */
-const HEALTH_FULL_EVERY = 4
+/** A `health` sample identical to the last one applied is still applied agent by agent every this many samples (one per reconciliation). */
+const HEALTH_FULL_EVERY = 2
+/**
+ * The reachability probe: a read whose answer is one row whatever the fleet's size (a `health`
+ * answer lists every agent of the gateway, ~300 B each; docs/operations.md §8).
+ */
+const REACH_METHOD = "sessions.list"
+const REACH_PARAMS = { limit: 1 }
 
 /** What a gateway lacking a method or event costs (docs/operations.md §8). */
 const SIGNALS = {
   methods: { "sessions.subscribe": "session changes are not watched", health: "effective heartbeats are not read (the configured limits apply)", "agents.list": "missing agents are not detected" },
-  events: { agent: "runs are not seen", heartbeat: "heartbeat runs without a run id are not seen", health: "health is read by polling only" }
+  events: { agent: "runs are not seen", heartbeat: "heartbeat runs without a run id are not seen", health: "health is read by polling only" },
+  /** The reachability probe's method: without it `health` probes reachability too (a fleet-sized answer every probe). */
+  reach: "reachability is probed with health (its answer lists every agent)"
 } as const
 
 /**
  * The liveness watcher of one gateway (docs/operations.md §8), for as long as its scope lives:
  * on the socket the service already holds it subscribes to what the gateway offers (per
- * `hello-ok.features`: `sessions.subscribe`; `agent`, `sessions.changed`, `heartbeat`, `health`
- * events) and maps each signal to an event of the agent's actor; it probes the gateway with
- * `health` every `livenessProbeMs` (reachability and effective heartbeats) and compares
- * `agents.list` with our agents on every (re)connect, every `reconcileMs`, and a second after a
- * `config.changed` (an agent created or deleted, ours or not). A lacking method
+ * `hello-ok.features`: `sessions.subscribe`; `agent`, `sessions.changed`, `heartbeat`
+ * events) and maps each signal to an event of the agent's actor; it probes reachability every
+ * `livenessProbeMs` with a one-row `sessions.list` (ms), and reads the effective heartbeats
+ * (`health {probe: true}`, fleet-sized) and compares `agents.list` with our agents on every
+ * (re)connect, every `reconcileMs`, and a second after a `config.changed` (an agent created,
+ * updated or deleted, ours or not). A pushed `health` is read only from a gateway that lacks the
+ * `health` method (docs/operations.md §8: the periodic read says the same, later). A lacking method
  * or event degrades that signal and says so; nothing here fails: errors are logged and the next
  * round tries again. The gateway's target (url, token) is read again on every (re)connect and
  * lost socket, so a PATCH whose watcher restart was missed heals at the next reconnect.
@@ -66,7 +82,11 @@ export const watchGateway = (gatewayId: string) =>
     const roster = new RosterCache(ROSTER_RELOAD_MS)
     const samples = new HealthSampleMemo(HEALTH_FULL_EVERY)
     let reachable: boolean | null = null
+    /** Whether the socket's gateway offers `health` and the one-row reachability read (from the last `hello-ok`). */
+    let offers = { health: true, reach: true }
     let reconcileSoon = false
+    /** The last reconciliation's end (epoch ms) and duration (ms). */
+    let lastRound = { endedAt: 0, ms: 0 }
     const rounds = yield* Effect.makeSemaphore(1)
     const labels = { gateway_id: gatewayId }
     const probeOptions = { timeoutMs: Math.min(config.gatewayCallTimeoutMs, PROBE_TIMEOUT_MS) }
@@ -154,37 +174,55 @@ export const watchGateway = (gatewayId: string) =>
         }
       })
 
-    // A live probe (`probe: true`, ~40 ms on 2026.9.6): a plain `health` answers a sample up to a minute old.
+    /** Effective heartbeats from a live `health {probe: true}` sample (~40 ms on 2026.9.6, fleet-sized); a failure is logged, the next read tries again. */
+    const readHeartbeats = Effect.suspend(() =>
+      offers.health
+        ? client.call(target, "health", { probe: true }, probeOptions).pipe(
+            // A sample not applied to every agent must not count as applied: the next identical one is.
+            Effect.flatMap((health) => Effect.tapError(applyHealth(health), () => Effect.sync(() => samples.forget()))),
+            Effect.catchAll((error) => Effect.logWarning(`liveness: health on gateway ${gatewayId} failed: ${error.message}`))
+          )
+        : Effect.void
+    )
+
+    // Reachability: a one-row read (a gateway without it is probed with `health`, which it then applies).
     // A slow answer on a live socket is a busy gateway, not a lost one: only SLOW_PROBES timeouts in
     // a row count (a dead socket is closed by the connection's own silence watchdog, and says so).
     let slowProbes = 0
-    const probe = Effect.suspend(() => client.call(target, "health", { probe: true }, probeOptions)).pipe(
+    const probe = Effect.suspend(() =>
+      offers.reach || !offers.health
+        ? Effect.as(client.call(target, REACH_METHOD, REACH_PARAMS, probeOptions), undefined)
+        : client.call(target, "health", { probe: true }, probeOptions)
+    ).pipe(
       Effect.matchEffect({
         onFailure: (error) => {
           // An answer, even a refusal or one we cannot decode, comes from a reachable gateway.
           if (error._tag === "GatewayRpcError" || error._tag === "GatewayProtocolError") {
             slowProbes = 0
-            return Effect.zipRight(markReached, Effect.logWarning(`liveness: health on gateway ${gatewayId} failed: ${error.message}`))
+            return Effect.zipRight(markReached, Effect.logWarning(`liveness: probe of gateway ${gatewayId} failed: ${error.message}`))
           }
           if (error._tag !== "GatewayTimeoutError") return Effect.zipRight(refreshTarget, markLost(error.message))
           slowProbes += 1
-          return slowProbes >= SLOW_PROBES ? markLost(`health timed out ${slowProbes} times in a row`) : Effect.void
+          return slowProbes >= SLOW_PROBES ? markLost(`probe timed out ${slowProbes} times in a row`) : Effect.void
         },
         onSuccess: (health) => {
           slowProbes = 0
-          return Effect.zipRight(markReached, applyHealth(health))
+          return Effect.zipRight(markReached, health === undefined ? Effect.void : applyHealth(health))
         }
       })
     )
 
-    const reconcile = Effect.gen(function* () {
+    const reconcile = Effect.scoped(Effect.gen(function* () {
       if (reachable !== true) return
+      const startedAt = yield* Clock.currentTimeMillis
+      yield* Effect.addFinalizer(() => Effect.map(Clock.currentTimeMillis, (endedAt) => void (lastRound = { endedAt, ms: endedAt - startedAt })))
       yield* reloadRoster("reconcile")
+      yield* readHeartbeats
       yield* reconcileAgents({ gatewayId, target, roster: roster.roster, send, registry })
       const perAgentHour = budget.perAgentHour(yield* Clock.currentTimeMillis, roster.roster.size)
       if (perAgentHour !== null) heartbeatTurnsPerAgentHour.set(labels, perAgentHour)
       yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
-    })
+    }))
 
     /** After every (re)connect: read the target again, the features, subscribe to what is offered, probe, reconcile. */
     const onReady = Effect.gen(function* () {
@@ -203,6 +241,8 @@ export const watchGateway = (gatewayId: string) =>
           Effect.catchAll((error) => Effect.sync(() => degraded.push(`sessions.subscribe (method): failed (${error.message}); session changes are not watched`)))
         )
       }
+      offers = { health: hello.methods.includes("health"), reach: hello.methods.includes(REACH_METHOD) }
+      if (!offers.reach) degraded.push(`${REACH_METHOD} (method): ${SIGNALS.reach}`)
       if (degraded.length > 0) yield* Effect.logWarning(`liveness ${gatewayId}: degraded signals: ${degraded.join("; ")}`)
       yield* registry.update(gatewayId, { serverVersion: hello.serverVersion, degraded })
       yield* probe
@@ -220,7 +260,10 @@ export const watchGateway = (gatewayId: string) =>
           if (status === "ready") yield* Effect.forkIn(onReady, scope)
           return
         }
+        // Pushed samples are cached ones (docs/gateway-protocol.md §10), as large as the fleet: where
+        // `health` can be called, the reads on connect, config change and reconciliation say the same.
         if (event.event === "health") {
+          if (offers.health) return
           const health = HealthResult.safeParse(event.payload)
           return health.success ? yield* applyHealth(health.data) : undefined
         }
@@ -230,7 +273,9 @@ export const watchGateway = (gatewayId: string) =>
           if (reconcileSoon) return
           reconcileSoon = true
           yield* Effect.forkIn(
-            Effect.sleep(CONFIG_SETTLE_MS).pipe(
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.sleep(Math.max(CONFIG_SETTLE_MS, lastRound.endedAt + CONFIG_ROUND_SPACING * lastRound.ms - now))
+            ).pipe(
               Effect.zipRight(Effect.sync(() => (reconcileSoon = false))),
               Effect.zipRight(rounds.withPermits(1)(reconcile))
             ),
