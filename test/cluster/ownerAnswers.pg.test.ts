@@ -64,6 +64,11 @@ describe("the gateway's owner answers for any runner (two in-process runners, si
     const [before, after] = [await simulator(), await simulator()]
     const { gatewayId, owner, other } = await ownedGateway(before, "Moving")
     await expect.poll(async () => (await owner.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable, { timeout: 20_000 }).toBe(true)
+    // The gateway's main agent has finished its apply (woken, awaiting its check-in): an apply still
+    // in flight holds the old target by design, and this case is about the watcher.
+    const applying = async () =>
+      ((await owner.api("GET", `/api/v1/agents?gateway_id=${gatewayId}`)).body.items as Array<{ state: string }>).filter((agent) => agent.state !== "provisioning.awaiting").length
+    await expect.poll(applying, { timeout: 20_000 }).toBe(0)
     const patched = await other.api("PATCH", `/api/v1/gateways/${gatewayId}`, { url: after.url, token: after.token })
     expect(patched.status, JSON.stringify(patched.body)).toBe(200)
     const opened = before.connectionsOpened
