@@ -26,11 +26,11 @@ import type { NewAgentRequest } from "./AgentSystem.ts"
 import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
-import { DeadlineQueue, queuedDeadline } from "./DeadlineQueue.ts"
 import { liveGatewayPage, type GatewayRowCursor } from "../store/gatewayAgentRows.ts"
 import { makeStaleReloader } from "./staleReloader.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
+import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
@@ -132,14 +132,14 @@ export const LocalAgentsLive = Layer.scoped(
         const entry = entries.get(agentId)
         return entry === undefined ? Effect.void : entry.writer.awaitPersisted(entry.writer.version).pipe(Effect.catchAll(() => Effect.interrupt))
       })
-    // Every agent's retry, check-in and offline deadline behind one timer.
-    const deadlines = new DeadlineQueue()
+    // Every agent's retry, check-in and offline deadline behind one timer, armed by the host
+    // from the snapshot (docs/architecture.md §3.3).
+    const deadlines = agentDeadlines()
     const logic = agentMachine.provide({
       actors: {
         applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
         wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
-        removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent),
-        deadline: queuedDeadline(deadlines)
+        removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent)
       }
     })
 
@@ -149,7 +149,7 @@ export const LocalAgentsLive = Layer.scoped(
       void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
     // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow, runFork })
-    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, onStale })
+    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale })
 
     const find = (agentId: string) =>
       Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring> => {
