@@ -21,7 +21,9 @@ import { retryDelayMs } from "./retryDelay.ts"
 /**
  * Bumped whenever a change would misread a snapshot persisted by the previous version. Liveness
  * (`context.liveness`, the policy's liveness limits) is additive and optional: a snapshot from
- * before it reads as "no gateway signal yet", so it kept version 1.
+ * before it reads as "no gateway signal yet", so it kept version 1. Nor did dropping the invoked
+ * `deadline` waiter: a snapshot that holds one restores without it (XState skips a child whose
+ * logic is unknown) and the host arms the same `context.deadline` (docs/architecture.md §3.3).
  */
 export const AGENT_MACHINE_VERSION = "1"
 
