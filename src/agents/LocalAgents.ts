@@ -23,7 +23,7 @@ import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
 import { AgentNotFound, AgentsRestoring, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
 import type { NewAgentRequest } from "./AgentSystem.ts"
-import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
+import { policyChanged, restorableSnapshot, shareRestoredValues } from "./restoreAgent.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
 import { liveGatewayPage, type GatewayRowCursor } from "../store/gatewayAgentRows.ts"
@@ -173,15 +173,17 @@ export const LocalAgentsLive = Layer.scoped(
     /**
      * Starts the actor of one stored row, synchronously (a restore starts every agent it hosts);
      * answers why it cannot be restored (also recorded in `failures`), or undefined.
-     * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs.
+     * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs;
+     * `boards` shares one copy of each board id across the rows of a page (shareRestoredValues).
      */
-    const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock) => {
+    const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, boards: Map<string, string> = new Map()) => {
       const snapshot = restorableSnapshot(row)
       if (Either.isLeft(snapshot)) {
         failures.set(row.id, snapshot.left)
         return snapshot.left
       }
       failures.delete(row.id)
+      shareRestoredValues(snapshot.right.context as Record<string, unknown>, { agentId: row.id, gatewayId, policy: current, boards })
       const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
       start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
       // Time limits follow the current config; the actor re-arms its deadline under them.
@@ -205,9 +207,10 @@ export const LocalAgentsLive = Layer.scoped(
         const rows = yield* liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime))
         const current = policy()
         const clock = yield* Effect.clock
+        const boards = new Map<string, string>()
         let restored = 0
         for (const row of rows) {
-          const failure = startRow(gatewayId, row, current, clock)
+          const failure = startRow(gatewayId, row, current, clock, boards)
           if (failure === undefined) restored += 1
           else yield* Effect.logError(failure.message)
         }

@@ -32,6 +32,32 @@ export const restorableSnapshot = (row: StoredSnapshot): Either.Either<Restorabl
 export const policyChanged = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean =>
   (Object.keys(current) as Array<keyof AgentPolicy>).some((key) => stored[key] !== current[key])
 
+/**
+ * Points a restored context's members at equal values the runner already holds, so a fleet
+ * keeps one copy instead of one per agent: the row's id, the hosted gateway's id, one board id
+ * per distinct board (`boards`, kept by the caller across rows) and the service's policy when
+ * the stored one equals it (`policyChanged` false, same members). Only equal values are
+ * replaced, so the persisted snapshot is unchanged. Mutates `context`, the row's own parsed
+ * value (restorableSnapshot), before an actor is created from it.
+ */
+export const shareRestoredValues = (
+  context: Record<string, unknown>,
+  shared: { readonly agentId: string; readonly gatewayId: string; readonly policy: AgentPolicy; readonly boards: Map<string, string> }
+): void => {
+  if (context["agentId"] === shared.agentId) context["agentId"] = shared.agentId
+  if (context["gatewayId"] === shared.gatewayId) context["gatewayId"] = shared.gatewayId
+  const board = context["boardId"]
+  if (typeof board === "string") {
+    const known = shared.boards.get(board)
+    if (known === undefined) shared.boards.set(board, board)
+    else context["boardId"] = known
+  }
+  const stored = context["policy"]
+  if (stored !== null && typeof stored === "object" && !policyChanged(stored as Record<string, unknown>, shared.policy) && Object.keys(stored).length === Object.keys(shared.policy).length) {
+    context["policy"] = shared.policy
+  }
+}
+
 /** `value` as it reads back from jsonb: what JSON keeps (no `undefined`, no functions). */
 const asJson = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)))
 
