@@ -11,7 +11,8 @@ export type RestorableSnapshot = PersistedAgentSnapshot & { readonly context: Re
 
 /**
  * The snapshot a stored row restores from: its machine version must be this build's (an
- * unknown one is a loud error, never a guess) and its shape must decode. An Either (so also an
+ * unknown one is a loud error, never a guess) and its shape must decode; children of retired
+ * logic (the old `deadline` waiter) are removed from it. An Either (so also an
  * Effect): a restore checks every row it starts, synchronously.
  * Errors: MachineVersionUnknown, SnapshotInvalid.
  */
@@ -23,9 +24,26 @@ export const restorableSnapshot = (row: StoredSnapshot): Either.Either<Restorabl
   if (!decoded.success) {
     return Either.left(new SnapshotInvalid({ agentId: row.id, reason: decoded.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") }))
   }
+  dropRetiredChildren(row.snapshot as { children?: unknown })
   // The row's own value, checked: zod's output holds only the checked members (and a copy
   // built key by key would sit in V8's slow dictionary mode, ~800 bytes more per agent).
   return Either.right(row.snapshot as RestorableSnapshot)
+}
+
+/** `src` of invoked children that earlier builds persisted and this one no longer has: the `deadline` waiter (docs/architecture.md §3.3). */
+const RETIRED_CHILDREN: ReadonlySet<unknown> = new Set(["deadline"])
+
+/**
+ * Removes retired children from a stored snapshot (the row's own parsed value). XState would
+ * skip them anyway; removed, the restored actor's snapshot equals the stored one, so an upgrade
+ * does not write every agent again (docs/architecture.md §6.6).
+ */
+const dropRetiredChildren = (snapshot: { children?: unknown }): void => {
+  const children = snapshot.children
+  if (children === null || typeof children !== "object") return
+  for (const [id, child] of Object.entries(children as Record<string, unknown>)) {
+    if (child !== null && typeof child === "object" && RETIRED_CHILDREN.has((child as { src?: unknown }).src)) delete (children as Record<string, unknown>)[id]
+  }
 }
 
 /** Whether a restored actor's time limits differ from the service's (then it is sent `system.policy`). */

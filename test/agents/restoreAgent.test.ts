@@ -29,6 +29,14 @@ describe("restorableSnapshot", () => {
     expect(restored).toEqual(stored())
   })
 
+  it("drops the deadline waiter an earlier build stored as a child, and keeps the other children", () => {
+    const waiter = { snapshot: { status: "active", input: { at: 1 } }, src: "deadline", systemId: undefined, syncSnapshot: false }
+    const program = { snapshot: { status: "active" }, src: "applyAgent", syncSnapshot: false }
+    const row = storedRow({ ...stored(), children: { "0.agent.online": waiter, "0.agent.provisioning.applying": program } })
+    const restored = Effect.runSync(restorableSnapshot(row)) as unknown as { children: Record<string, unknown> }
+    expect(restored.children).toEqual({ "0.agent.provisioning.applying": program })
+  })
+
   it("refuses a snapshot of another shape", () => {
     const result = Effect.runSync(Effect.either(restorableSnapshot(storedRow({ ...stored(), context: { agentId: "agent-1" } }))))
     expect(Either.isLeft(result) && result.left._tag).toBe("SnapshotInvalid")
