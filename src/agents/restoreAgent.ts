@@ -52,28 +52,44 @@ export const policyChanged = (stored: Readonly<Record<string, unknown>>, current
 
 /**
  * Points a restored context's members at equal values the runner already holds, so a fleet
- * keeps one copy instead of one per agent: the row's id, the hosted gateway's id, one board id
- * per distinct board (`boards`, kept by the caller across rows) and the service's policy when
- * the stored one equals it (`policyChanged` false, same members). Only equal values are
- * replaced, so the persisted snapshot is unchanged. Mutates `context`, the row's own parsed
- * value (restorableSnapshot), before an actor is created from it.
+ * keeps one copy instead of one per agent: the row's id, the hosted gateway's id, one copy per
+ * distinct board id and spec heartbeat (`seen`, kept by the caller across rows) and the
+ * service's policy when the stored one equals it (`policyChanged` false, same members). Only
+ * equal values are replaced, so the persisted snapshot is unchanged. Mutates `context`, the
+ * row's own parsed value (restorableSnapshot), before an actor is created from it.
  */
 export const shareRestoredValues = (
   context: Record<string, unknown>,
-  shared: { readonly agentId: string; readonly gatewayId: string; readonly policy: AgentPolicy; readonly boards: Map<string, string> }
+  shared: { readonly agentId: string; readonly gatewayId: string; readonly policy: AgentPolicy; readonly seen: Map<string, unknown> }
 ): void => {
   if (context["agentId"] === shared.agentId) context["agentId"] = shared.agentId
   if (context["gatewayId"] === shared.gatewayId) context["gatewayId"] = shared.gatewayId
   const board = context["boardId"]
-  if (typeof board === "string") {
-    const known = shared.boards.get(board)
-    if (known === undefined) shared.boards.set(board, board)
-    else context["boardId"] = known
+  if (typeof board === "string") context["boardId"] = once(shared.seen, `board\n${board}`, board)
+  const spec = context["spec"]
+  if (spec !== null && typeof spec === "object") {
+    const heartbeat = (spec as Record<string, unknown>)["heartbeat"]
+    if (isHeartbeat(heartbeat)) (spec as Record<string, unknown>)["heartbeat"] = once(shared.seen, `heartbeat\n${heartbeat.every}\n${heartbeat.target}`, heartbeat)
   }
   const stored = context["policy"]
   if (stored !== null && typeof stored === "object" && !policyChanged(stored as Record<string, unknown>, shared.policy) && Object.keys(stored).length === Object.keys(shared.policy).length) {
     context["policy"] = shared.policy
   }
+}
+
+/** The value first seen under `key`, else `value` (then remembered). */
+const once = <A>(seen: Map<string, unknown>, key: string, value: A): A => {
+  const known = seen.get(key)
+  if (known !== undefined) return known as A
+  seen.set(key, value)
+  return value
+}
+
+/** A `{ every, target }` of strings and nothing else (the spec's heartbeat as stored). */
+const isHeartbeat = (value: unknown): value is { every: string; target: string } => {
+  if (value === null || typeof value !== "object") return false
+  const { every, target } = value as Record<string, unknown>
+  return typeof every === "string" && typeof target === "string" && Object.keys(value).length === 2
 }
 
 /** `value` as it reads back from jsonb: what JSON keeps (no `undefined`, no functions). */

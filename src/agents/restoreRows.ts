@@ -33,16 +33,16 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
   /**
    * Starts the actor of one stored row; answers why it cannot be restored, or undefined.
    * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs;
-   * `boards` shares one copy of each board id across the rows of a page (shareRestoredValues).
+   * `seen` shares one copy of equal board ids and heartbeats across the rows of a page (shareRestoredValues).
    */
-  const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, boards: Map<string, string>) => {
+  const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, seen: Map<string, unknown>) => {
     const snapshot = restorableSnapshot(row)
     if (Either.isLeft(snapshot)) {
       failures.set(row.id, snapshot.left)
       return snapshot.left
     }
     failures.delete(row.id)
-    shareRestoredValues(snapshot.right.context as Record<string, unknown>, { agentId: row.id, gatewayId, policy: current, boards })
+    shareRestoredValues(snapshot.right.context as Record<string, unknown>, { agentId: row.id, gatewayId, policy: current, seen })
     const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
     start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
     // Time limits follow the current config; the actor re-arms its deadline under them.
@@ -64,10 +64,10 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
       const rows = yield* options.readPage(gatewayId, after)
       const current = options.policy()
       const clock = yield* Effect.clock
-      const boards = new Map<string, string>()
+      const seen = new Map<string, unknown>()
       let restored = 0
       for (const row of rows) {
-        const failure = startRow(gatewayId, row, current, clock, boards)
+        const failure = startRow(gatewayId, row, current, clock, seen)
         if (failure === undefined) restored += 1
         else yield* Effect.logError(failure.message)
       }

@@ -90,14 +90,21 @@ describe("shareRestoredValues", () => {
   const copy = (text: string) => JSON.parse(JSON.stringify(text)) as string
 
   it("points equal members at one copy held by the runner, and leaves the snapshot as it was stored", () => {
-    const boards = new Map<string, string>()
-    const contexts = [0, 1].map(() => ({ agentId: copy("agent-1"), gatewayId: copy("gateway-1"), boardId: copy("board-1"), policy: { ...policy } }))
+    const seen = new Map<string, unknown>()
+    const contexts = [0, 1].map(() => ({
+      agentId: copy("agent-1"),
+      gatewayId: copy("gateway-1"),
+      boardId: copy("board-1"),
+      spec: { name: "Ada", heartbeat: { every: "10m", target: "none" } },
+      policy: { ...policy }
+    }))
     const before = JSON.parse(JSON.stringify(contexts)) as unknown
-    const ids = { agentId: "agent-1", gatewayId: "gateway-1", policy, boards }
+    const ids = { agentId: "agent-1", gatewayId: "gateway-1", policy, seen }
     for (const context of contexts) shareRestoredValues(context, ids)
     expect(contexts[0]!.policy).toBe(policy)
     expect(contexts[1]!.policy).toBe(policy)
     expect(contexts[1]!.boardId).toBe(contexts[0]!.boardId)
+    expect(contexts[1]!.spec.heartbeat).toBe(contexts[0]!.spec.heartbeat)
     expect(sameSnapshot(contexts, before)).toBe(true)
   })
 
@@ -106,7 +113,7 @@ describe("shareRestoredValues", () => {
     const wider = { policy: { ...policy, retired: 1 } }
     for (const context of [changed, wider]) {
       const own = context.policy
-      shareRestoredValues(context, { agentId: "a", gatewayId: "g", policy, boards: new Map() })
+      shareRestoredValues(context, { agentId: "a", gatewayId: "g", policy, seen: new Map() })
       expect(context.policy).toBe(own)
     }
   })
