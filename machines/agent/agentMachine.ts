@@ -6,23 +6,24 @@ import type {
   ApplyInput,
   ApplyOutput,
   ApplyRequest,
-  DeadlineInput,
   LifecycleAction,
   RemoveInput,
   WakeInput
 } from "./agentTypes.ts"
 import { checkinUpdates, extendsCheckin } from "./checkin.ts"
-import { deadlineInput, identityOf } from "./invokeInputs.ts"
-import { NO_DEADLINE } from "./liveness.ts"
+import { identityOf } from "./invokeInputs.ts"
 import { livenessGuards, livenessUpdates as live } from "./livenessActions.ts"
 import { offlineSignals, onlineSignals, recordEverywhere } from "./livenessTransitions.ts"
 import { lifecycleStates } from "./lifecycleStates.ts"
+import { TIMED } from "./pendingDeadline.ts"
 import { retryDelayMs } from "./retryDelay.ts"
 
 /**
  * Bumped whenever a change would misread a snapshot persisted by the previous version. Liveness
  * (`context.liveness`, the policy's liveness limits) is additive and optional: a snapshot from
- * before it reads as "no gateway signal yet", so it kept version 1.
+ * before it reads as "no gateway signal yet", so it kept version 1. Nor did dropping the invoked
+ * `deadline` waiter: a snapshot that holds one restores without it (XState skips a child whose
+ * logic is unknown) and the host arms the same `context.deadline` (docs/architecture.md §3.3).
  */
 export const AGENT_MACHINE_VERSION = "1"
 
@@ -35,23 +36,6 @@ const unprovided = <I>(name: string) =>
     throw new Error(`agent machine: actor "${name}" was not provided`)
   })
 
-/**
- * Fires `deadline.reached` at an absolute instant. Timeouts are deadlines in context plus this
- * invoked waiter, because XState does not restore `after` timers (docs/architecture.md §3.3); a restored actor
- * re-invokes it and it fires on time, or at once if the instant has passed.
- */
-export const wallClockDeadline = fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
-  let timer: ReturnType<typeof setTimeout>
-  // setTimeout caps a delay at ~24.8 days; a longer deadline re-arms until it is really due.
-  const arm = () => {
-    const left = input.at - Date.now()
-    if (left <= 0) return sendBack({ type: "deadline.reached", at: Date.now() })
-    timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1))
-  }
-  timer = setTimeout(arm, 0)
-  return () => clearTimeout(timer)
-})
-
 const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest, "action">>): ApplyRequest => ({
   action,
   resetSession: options?.resetSession ?? action === "update",
@@ -62,10 +46,12 @@ const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest
 })
 
 /**
- * The agent lifecycle. Pure: side effects are the named actors `applyAgent`, `wakeAgent`,
- * `removeAgent` and `deadline`, provided by `src/agents`. Top-level states are the agent's
- * status; failure and retry are substates (`provisioning.retrying`, `updating.failed`), never
- * a sticky status. Tags: `busy` while gateway work is under way, `live` while online.
+ * The agent lifecycle. Pure: side effects are the named actors `applyAgent`, `wakeAgent` and
+ * `removeAgent`, provided by `src/agents`. A state tagged `timed` waits for `context.deadline`:
+ * its host sends `deadline.reached` then (`pendingDeadline`, docs/architecture.md §3.3).
+ * Top-level states are the agent's status; failure and retry are substates
+ * (`provisioning.retrying`, `updating.failed`), never a sticky status. Tags: `busy` while gateway work is under way, `live` while online, `timed`
+ * while a deadline is awaited.
  */
 export const agentMachine = setup({
   types: {
@@ -76,8 +62,7 @@ export const agentMachine = setup({
   actors: {
     applyAgent: unprovided<ApplyInput>("applyAgent"),
     wakeAgent: unprovided<WakeInput>("wakeAgent"),
-    removeAgent: unprovided<RemoveInput>("removeAgent"),
-    deadline: wallClockDeadline
+    removeAgent: unprovided<RemoveInput>("removeAgent")
   },
   guards: {
     canRetry: ({ context, event }) =>
@@ -181,10 +166,9 @@ export const agentMachine = setup({
     provisioning: { tags: ["busy"], ...lifecycleStates() },
     updating: { tags: ["busy"], ...lifecycleStates() },
     online: {
-      tags: ["live"],
+      // Nothing to wait for (heartbeats off, gateway there): no deadline, none is armed.
+      tags: ["live", TIMED],
       entry: "armOfflineDeadline",
-      // Nothing to wait for (heartbeats off, gateway there): the waiter is parked at "never".
-      invoke: { src: "deadline", input: ({ context }) => ({ at: context.deadline ?? NO_DEADLINE }) },
       on: {
         "agent.heartbeat": { target: "online", reenter: true, actions: "goOnline" },
         "deadline.reached": [
@@ -197,9 +181,9 @@ export const agentMachine = setup({
       }
     },
     offline: {
+      // No deadline unless the gateway is away and its limit would change the reason.
+      tags: [TIMED],
       entry: "armRejudgeDeadline",
-      // Parked at "never" unless the gateway is away and its limit would change the reason.
-      invoke: { src: "deadline", input: ({ context }) => ({ at: context.deadline ?? NO_DEADLINE }) },
       on: {
         "deadline.reached": { target: "offline", reenter: true, actions: "rejudgeOffline" },
         "agent.heartbeat": [
@@ -227,7 +211,7 @@ export const agentMachine = setup({
           }
         },
         retrying: {
-          invoke: { src: "deadline", input: deadlineInput },
+          tags: [TIMED],
           on: { "deadline.reached": "removing" }
         },
         failed: {

@@ -223,8 +223,3 @@ export interface WakeInput extends AgentIdentity {
 }
 
 export type RemoveInput = AgentIdentity
-
-export interface DeadlineInput {
-  /** Epoch ms. */
-  readonly at: number
-}

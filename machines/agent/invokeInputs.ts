@@ -1,4 +1,4 @@
-import type { AgentContext, ApplyInput, DeadlineInput, RemoveInput } from "./agentTypes.ts"
+import type { AgentContext, ApplyInput, RemoveInput } from "./agentTypes.ts"
 
 /** The input of the `applyAgent` invoke: who the agent is, what it should be, and how to apply. */
 export const applyInput = ({ context }: { context: AgentContext }): ApplyInput => ({
@@ -27,5 +27,3 @@ export const identityOf = (context: AgentContext): RemoveInput => ({
   sessionKey: context.sessionKey
 })
 
-/** The input of a `deadline` waiter: the instant in context. */
-export const deadlineInput = ({ context }: { context: AgentContext }): DeadlineInput => ({ at: context.deadline ?? 0 })

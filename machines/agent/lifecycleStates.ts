@@ -1,10 +1,11 @@
 import type { AgentContext, WakeInput } from "./agentTypes.ts"
-import { applyInput, deadlineInput, identityOf } from "./invokeInputs.ts"
+import { applyInput, identityOf } from "./invokeInputs.ts"
+import { TIMED } from "./pendingDeadline.ts"
 
 /**
  * The substates shared by provisioning and updating: apply on the gateway, wake, await the
  * check-in. A transient failure waits in `retrying` (apply) or `wakeRetrying` (wake) until its
- * deadline; a terminal one, or too many attempts, stops in `failed` until `agent.retry`.
+ * deadline (the `timed` tag: the host fires `deadline.reached`, machines/agent/pendingDeadline.ts); a terminal one, or too many attempts, stops in `failed` until `agent.retry`.
  */
 export function lifecycleStates() {
   return {
@@ -28,12 +29,12 @@ export function lifecycleStates() {
         }
       },
       retrying: {
-        invoke: { src: "deadline" as const, input: deadlineInput },
+        tags: [TIMED],
         on: { "deadline.reached": "applying" }
       },
       // A failed wake is retried on its own: re-applying would mint a new token and reset the counters.
       wakeRetrying: {
-        invoke: { src: "deadline" as const, input: deadlineInput },
+        tags: [TIMED],
         on: { "deadline.reached": "waking" }
       },
       waking: {
@@ -57,7 +58,7 @@ export function lifecycleStates() {
         }
       },
       awaiting: {
-        invoke: { src: "deadline" as const, input: deadlineInput },
+        tags: [TIMED],
         on: {
           "agent.heartbeat": { target: "#agent.online", actions: "goOnline" as const },
           // The wake's run is under way on the gateway: its check-in gets a full window from now,

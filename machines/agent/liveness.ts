@@ -16,9 +16,6 @@ export const LIVENESS_DEFAULTS = {
   maxFailedRuns: 3
 } as const
 
-/** "Never": the instant an online agent with nothing to wait for parks its deadline waiter at (max Date). */
-export const NO_DEADLINE = 8_640_000_000_000_000
-
 /** The agent's liveness; a snapshot from before liveness existed reads as no signal yet. */
 export const livenessOf = (context: AgentContext): LivenessState => context.liveness ?? initialLiveness
 

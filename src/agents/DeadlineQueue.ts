@@ -1,11 +1,9 @@
-import { fromCallback } from "xstate"
-import type { AgentEvent, DeadlineInput } from "../../machines/agent/agentTypes.ts"
-
-interface Entry {
+/** One deadline in a queue: its instant (epoch ms) and whether it is still waiting. */
+export interface DeadlineTicket<T> {
   readonly at: number
   /** Insertion order: equal instants fire in the order they were added. */
   readonly seq: number
-  readonly fire: () => void
+  readonly owner: T
   /** Position in the heap; -1 once due or cancelled. */
   index: number
   cancelled: boolean
@@ -27,23 +25,28 @@ const systemClock: DeadlineClock = {
 /** setTimeout holds at most ~24.8 days; a later deadline is re-armed when that much has passed. */
 const MAX_DELAY_MS = 2 ** 31 - 1
 
+const call = (fire: unknown) => (fire as () => void)()
+
 /**
  * Many absolute deadlines (epoch ms) behind one timer: a binary min-heap ordered by instant,
- * with a single timer armed for the earliest. `add` and a cancel are O(log n); a fleet of
- * 100,000 waiting agents holds one timer, not 100,000. A deadline already past fires on the
- * next timer turn, never inside `add`.
+ * with a single timer armed for the earliest. `schedule`, `add` and a cancel are O(log n); a
+ * fleet of 100,000 waiting agents holds one timer, not 100,000. A deadline already past fires
+ * on the next timer turn, never inside `schedule`. A due deadline is handed to `onDue` with its
+ * owner (`schedule`), so a fleet needs no closure per deadline; `add` takes a function instead.
  */
-export class DeadlineQueue {
-  private readonly heap: Array<Entry> = []
+export class DeadlineQueue<T = () => void> {
+  private readonly heap: Array<DeadlineTicket<T>> = []
   private seq = 0
   private timer: unknown = undefined
   /** The instant the armed timer was set for. */
   private armedFor = Number.POSITIVE_INFINITY
 
   private readonly clock: DeadlineClock
+  private readonly onDue: (owner: T) => void
 
-  constructor(clock: DeadlineClock = systemClock) {
+  constructor(clock: DeadlineClock = systemClock, onDue: (owner: T) => void = call) {
     this.clock = clock
+    this.onDue = onDue
   }
 
   /** Deadlines waiting. */
@@ -51,30 +54,49 @@ export class DeadlineQueue {
     return this.heap.length
   }
 
-  /** Runs `fire` once at epoch ms `at` (at once, asynchronously, if it has passed); the answer cancels it. */
-  add(at: number, fire: () => void): () => void {
-    const entry: Entry = { at, seq: this.seq++, fire, index: this.heap.length, cancelled: false }
+  /** The queue's clock (epoch ms): what a due deadline is stamped with. */
+  now(): number {
+    return this.clock.now()
+  }
+
+  /** Hands `owner` to `onDue` once at epoch ms `at` (at once, asynchronously, if it has passed). */
+  schedule(at: number, owner: T): DeadlineTicket<T> {
+    const entry: DeadlineTicket<T> = { at, seq: this.seq++, owner, index: this.heap.length, cancelled: false }
     this.heap.push(entry)
     this.up(entry.index)
     this.arm()
-    return () => {
-      entry.cancelled = true
-      if (entry.index >= 0) this.remove(entry.index)
-    }
+    return entry
+  }
+
+  /** Cancels a scheduled deadline (nothing if it fired already). */
+  cancel(ticket: DeadlineTicket<T>): void {
+    ticket.cancelled = true
+    if (ticket.index >= 0) this.remove(ticket.index)
+  }
+
+  /** Whether a ticket is still waiting (neither due nor cancelled). */
+  static pending(ticket: DeadlineTicket<unknown>): boolean {
+    return ticket.index >= 0
+  }
+
+  /** Runs `fire` once at epoch ms `at` (at once, asynchronously, if it has passed); the answer cancels it. */
+  add(this: DeadlineQueue, at: number, fire: () => void): () => void {
+    const ticket = this.schedule(at, fire)
+    return () => this.cancel(ticket)
   }
 
   private readonly due = () => {
     this.timer = undefined
     this.armedFor = Number.POSITIVE_INFINITY
     const now = this.clock.now()
-    const fired: Array<Entry> = []
+    const fired: Array<DeadlineTicket<T>> = []
     for (let top = this.heap[0]; top !== undefined && top.at <= now; top = this.heap[0]) {
       this.remove(0)
       fired.push(top)
     }
     this.arm()
     // A deadline may cancel another that fell due at the same turn (its actor stopped).
-    for (const entry of fired) if (!entry.cancelled) entry.fire()
+    for (const entry of fired) if (!entry.cancelled) this.onDue(entry.owner)
   }
 
   /**
@@ -103,7 +125,7 @@ export class DeadlineQueue {
     this.up(last.index)
   }
 
-  private before(a: Entry, b: Entry): boolean {
+  private before(a: DeadlineTicket<T>, b: DeadlineTicket<T>): boolean {
     return a.at < b.at || (a.at === b.at && a.seq < b.seq)
   }
 
@@ -141,11 +163,3 @@ export class DeadlineQueue {
   }
 }
 
-/**
- * The machine's `deadline` waiter on a shared queue: sends `deadline.reached` (stamped with the
- * queue's clock) at the absolute instant in its input. Leaving the state stops the invoke and
- * cancels the deadline; a restored actor re-invokes it, so it fires on time, or at once if the
- * instant passed while the service was down.
- */
-export const queuedDeadline = (queue: DeadlineQueue, now: () => number = Date.now) =>
-  fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => queue.add(input.at, () => sendBack({ type: "deadline.reached", at: now() })))

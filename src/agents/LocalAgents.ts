@@ -1,6 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { type Clock, Context, Effect, Either, Fiber, Layer, Runtime, Schedule, type Scope } from "effect"
+import { Context, Effect, Layer, Runtime, Schedule, type Scope } from "effect"
 import { createActor, waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
@@ -23,14 +23,13 @@ import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
 import { AgentNotFound, AgentsRestoring, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
 import type { NewAgentRequest } from "./AgentSystem.ts"
-import { policyChanged, restorableSnapshot } from "./restoreAgent.ts"
+import { makeRowRestorer } from "./restoreRows.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
-import { DeadlineQueue, queuedDeadline } from "./DeadlineQueue.ts"
 import { liveGatewayPage, type GatewayRowCursor } from "../store/gatewayAgentRows.ts"
 import { makeStaleReloader } from "./staleReloader.ts"
-import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
+import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
@@ -132,14 +131,14 @@ export const LocalAgentsLive = Layer.scoped(
         const entry = entries.get(agentId)
         return entry === undefined ? Effect.void : entry.writer.awaitPersisted(entry.writer.version).pipe(Effect.catchAll(() => Effect.interrupt))
       })
-    // Every agent's retry, check-in and offline deadline behind one timer.
-    const deadlines = new DeadlineQueue()
+    // Every agent's retry, check-in and offline deadline behind one timer, armed by the host
+    // from the snapshot (docs/architecture.md §3.3).
+    const deadlines = agentDeadlines()
     const logic = agentMachine.provide({
       actors: {
         applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
         wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
-        removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent),
-        deadline: queuedDeadline(deadlines)
+        removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent)
       }
     })
 
@@ -148,8 +147,9 @@ export const LocalAgentsLive = Layer.scoped(
     const persist = (effect: Effect.Effect<void, never, WriterServices>, agentId: string) =>
       void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
     // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
-    const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow, runFork })
-    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, onStale })
+    // `rows` is made below, with the starter this reloader is part of; a reload runs later.
+    const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
+    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale })
 
     const find = (agentId: string) =>
       Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring> => {
@@ -170,49 +170,8 @@ export const LocalAgentsLive = Layer.scoped(
     const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping, closeWithinMs).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
-    /**
-     * Starts the actor of one stored row, synchronously (a restore starts every agent it hosts);
-     * answers why it cannot be restored (also recorded in `failures`), or undefined.
-     * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs.
-     */
-    const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock) => {
-      const snapshot = restorableSnapshot(row)
-      if (Either.isLeft(snapshot)) {
-        failures.set(row.id, snapshot.left)
-        return snapshot.left
-      }
-      failures.delete(row.id)
-      const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
-      start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
-      // Time limits follow the current config; the actor re-arms its deadline under them.
-      if (policyChanged(snapshot.right.context.policy, current)) {
-        actor.send({ type: "system.policy", at: clock.unsafeCurrentTimeMillis(), policy: current })
-      }
-      return undefined
-    }
-
-    /** Starts the actor of one stored row; false (recorded in `failures`) if it cannot be restored. */
-    function restoreRow(gatewayId: string, row: StoredSnapshot) {
-      return Effect.gen(function* () {
-        const failure = startRow(gatewayId, row, policy(), yield* Effect.clock)
-        if (failure !== undefined) yield* Effect.logError(failure.message)
-        return failure === undefined
-      })
-    }
-
-    const restorePage = (gatewayId: string, after: GatewayRowCursor | undefined) =>
-      Effect.gen(function* () {
-        const rows = yield* liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime))
-        const current = policy()
-        const clock = yield* Effect.clock
-        let restored = 0
-        for (const row of rows) {
-          const failure = startRow(gatewayId, row, current, clock)
-          if (failure === undefined) restored += 1
-          else yield* Effect.logError(failure.message)
-        }
-        return { restored, next: rows.length < RESTORE_PAGE ? undefined : rows.at(-1)?.cursor }
-      })
+    const rows = makeRowRestorer({ logic, start, failures, policy, readPage: (gatewayId, after) => liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime)) }, RESTORE_PAGE)
+    const restorePage = rows.restorePage
 
     return LocalAgents.of({
       // Uninterruptible: a client that hangs up after the insert must not leave a row without an actor.

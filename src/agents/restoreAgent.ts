@@ -11,7 +11,8 @@ export type RestorableSnapshot = PersistedAgentSnapshot & { readonly context: Re
 
 /**
  * The snapshot a stored row restores from: its machine version must be this build's (an
- * unknown one is a loud error, never a guess) and its shape must decode. An Either (so also an
+ * unknown one is a loud error, never a guess) and its shape must decode; children of retired
+ * logic (the old `deadline` waiter) are removed from it. An Either (so also an
  * Effect): a restore checks every row it starts, synchronously.
  * Errors: MachineVersionUnknown, SnapshotInvalid.
  */
@@ -23,14 +24,73 @@ export const restorableSnapshot = (row: StoredSnapshot): Either.Either<Restorabl
   if (!decoded.success) {
     return Either.left(new SnapshotInvalid({ agentId: row.id, reason: decoded.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") }))
   }
+  dropRetiredChildren(row.snapshot as { children?: unknown })
   // The row's own value, checked: zod's output holds only the checked members (and a copy
   // built key by key would sit in V8's slow dictionary mode, ~800 bytes more per agent).
   return Either.right(row.snapshot as RestorableSnapshot)
 }
 
+/** `src` of invoked children that earlier builds persisted and this one no longer has: the `deadline` waiter (docs/architecture.md §3.3). */
+const RETIRED_CHILDREN: ReadonlySet<unknown> = new Set(["deadline"])
+
+/**
+ * Removes retired children from a stored snapshot (the row's own parsed value). XState would
+ * skip them anyway; removed, the restored actor's snapshot equals the stored one, so an upgrade
+ * does not write every agent again (docs/architecture.md §6.6).
+ */
+const dropRetiredChildren = (snapshot: { children?: unknown }): void => {
+  const children = snapshot.children
+  if (children === null || typeof children !== "object") return
+  for (const [id, child] of Object.entries(children as Record<string, unknown>)) {
+    if (child !== null && typeof child === "object" && RETIRED_CHILDREN.has((child as { src?: unknown }).src)) delete (children as Record<string, unknown>)[id]
+  }
+}
+
 /** Whether a restored actor's time limits differ from the service's (then it is sent `system.policy`). */
 export const policyChanged = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean =>
   (Object.keys(current) as Array<keyof AgentPolicy>).some((key) => stored[key] !== current[key])
+
+/**
+ * Points a restored context's members at equal values the runner already holds, so a fleet
+ * keeps one copy instead of one per agent: the row's id, the hosted gateway's id, one copy per
+ * distinct board id and spec heartbeat (`seen`, kept by the caller across rows) and the
+ * service's policy when the stored one equals it (`policyChanged` false, same members). Only
+ * equal values are replaced, so the persisted snapshot is unchanged. Mutates `context`, the
+ * row's own parsed value (restorableSnapshot), before an actor is created from it.
+ */
+export const shareRestoredValues = (
+  context: Record<string, unknown>,
+  shared: { readonly agentId: string; readonly gatewayId: string; readonly policy: AgentPolicy; readonly seen: Map<string, unknown> }
+): void => {
+  if (context["agentId"] === shared.agentId) context["agentId"] = shared.agentId
+  if (context["gatewayId"] === shared.gatewayId) context["gatewayId"] = shared.gatewayId
+  const board = context["boardId"]
+  if (typeof board === "string") context["boardId"] = once(shared.seen, `board\n${board}`, board)
+  const spec = context["spec"]
+  if (spec !== null && typeof spec === "object") {
+    const heartbeat = (spec as Record<string, unknown>)["heartbeat"]
+    if (isHeartbeat(heartbeat)) (spec as Record<string, unknown>)["heartbeat"] = once(shared.seen, `heartbeat\n${heartbeat.every}\n${heartbeat.target}`, heartbeat)
+  }
+  const stored = context["policy"]
+  if (stored !== null && typeof stored === "object" && !policyChanged(stored as Record<string, unknown>, shared.policy) && Object.keys(stored).length === Object.keys(shared.policy).length) {
+    context["policy"] = shared.policy
+  }
+}
+
+/** The value first seen under `key`, else `value` (then remembered). */
+const once = <A>(seen: Map<string, unknown>, key: string, value: A): A => {
+  const known = seen.get(key)
+  if (known !== undefined) return known as A
+  seen.set(key, value)
+  return value
+}
+
+/** A `{ every, target }` of strings and nothing else (the spec's heartbeat as stored). */
+const isHeartbeat = (value: unknown): value is { every: string; target: string } => {
+  if (value === null || typeof value !== "object") return false
+  const { every, target } = value as Record<string, unknown>
+  return typeof every === "string" && typeof target === "string" && Object.keys(value).length === 2
+}
 
 /** `value` as it reads back from jsonb: what JSON keeps (no `undefined`, no functions). */
 const asJson = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)))

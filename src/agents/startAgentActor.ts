@@ -1,13 +1,18 @@
 import { Effect } from "effect"
 import type { createActor } from "xstate"
 import type { agentMachine, AgentSnapshot } from "../../machines/agent/agentMachine.ts"
+import type { DeadlineQueue } from "./DeadlineQueue.ts"
+import { armDeadline, type DeadlineHolder } from "./agentDeadlines.ts"
 import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { sameSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter, type WriterServices } from "../snapshots/SnapshotWriter.ts"
 
-/** One running agent actor, the writer that persists its snapshots, and the gateway it belongs to. */
-export interface AgentEntry {
+/**
+ * One running agent actor, the writer that persists its snapshots, the gateway it belongs to,
+ * and the deadline armed for it in the shared queue (docs/architecture.md §3.3).
+ */
+export interface AgentEntry extends DeadlineHolder {
   readonly actor: ReturnType<typeof createActor<typeof agentMachine>>
   readonly writer: SnapshotWriter
   readonly gatewayId: string
@@ -32,6 +37,8 @@ export interface ActorStarterOptions {
   readonly persist: (effect: Effect.Effect<void, never, WriterServices>, agentId: string) => void
   readonly runFork: <A, E>(effect: Effect.Effect<A, E, never>) => unknown
   readonly transitionsKeepPerAgent: number
+  /** Every agent's deadline behind one timer (`agentDeadlines`). */
+  readonly deadlines: DeadlineQueue<DeadlineHolder>
   /** Called when a write of the agent is refused as stale (another runner stored a newer version). */
   readonly onStale?: ((agentId: string) => void) | undefined
 }
@@ -49,7 +56,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
     const existing = entries.get(agentId)
     if (existing !== undefined) return existing
     const writer = new SnapshotWriter(agentId, version, version, persist, options.transitionsKeepPerAgent, options.onStale)
-    const entry = { actor, writer, gatewayId }
+    const entry: AgentEntry = { actor, writer, gatewayId, deadline: undefined }
     // The snapshot the last inspection saw (the actor holds it too, so keeping it costs
     // nothing); its projection is derived when the next one needs it. A new agent (version 0)
     // has none, and gets an `agent.created` row with its first snapshot; a restored one starts
@@ -62,6 +69,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
     // right after subscribers, so `send` still finds the new version offered when it returns.
     actor.system.inspect((inspection) => {
       if (inspection.type !== "@xstate.snapshot" || inspection.actorRef !== actor) return
+      armDeadline(options.deadlines, entry)
       const snapshot = actor.getSnapshot()
       // What `subscribe` would see: not the stopped snapshot of a shutdown, nor an error.
       if (snapshot.status !== "active" && snapshot.status !== "done") return

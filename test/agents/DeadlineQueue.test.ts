@@ -1,7 +1,9 @@
-import { createActor, setup } from "xstate"
+import { createActor, setup, type Snapshot } from "xstate"
 import { describe, expect, it } from "vitest"
-import type { AgentEvent, DeadlineInput } from "../../machines/agent/agentTypes.ts"
-import { DeadlineQueue, queuedDeadline, type DeadlineClock } from "../../src/agents/DeadlineQueue.ts"
+import type { AgentEvent } from "../../machines/agent/agentTypes.ts"
+import { TIMED } from "../../machines/agent/pendingDeadline.ts"
+import { agentDeadlines, armDeadline, type DeadlineHolder } from "../../src/agents/agentDeadlines.ts"
+import { DeadlineQueue, type DeadlineClock } from "../../src/agents/DeadlineQueue.ts"
 
 /** A hand-driven clock that counts the timers it holds. */
 const manualClock = (start = 1_000_000) => {
@@ -120,60 +122,89 @@ describe("DeadlineQueue", () => {
   })
 })
 
-describe("queuedDeadline (the machine's deadline waiter)", () => {
-  const machine = (queue: DeadlineQueue, now: () => number) =>
-    setup({
-      types: { context: {} as { deadline: number }, events: {} as AgentEvent | { type: "leave" }, input: {} as { deadline: number } },
-      actors: { deadline: queuedDeadline(queue, now) }
-    }).createMachine({
-      context: ({ input }) => ({ deadline: input.deadline }),
-      initial: "waiting",
-      states: {
-        waiting: {
-          invoke: { src: "deadline", input: ({ context }): DeadlineInput => ({ at: context.deadline }) },
-          on: { "deadline.reached": "reached", leave: "elsewhere" }
-        },
-        reached: {},
-        elsewhere: {}
-      }
+describe("agentDeadlines (the host arms the deadline a timed state waits for)", () => {
+  const machine = setup({
+    types: { context: {} as { deadline: number | null }, events: {} as AgentEvent | { type: "leave" } | { type: "again" } | { type: "back" }, input: {} as { deadline: number } }
+  }).createMachine({
+    context: ({ input }) => ({ deadline: input.deadline }),
+    initial: "waiting",
+    states: {
+      waiting: { tags: [TIMED], on: { "deadline.reached": "reached", leave: "elsewhere", again: { target: "waiting", reenter: true } } },
+      reached: { on: { back: "waiting" } },
+      elsewhere: {}
+    }
+  })
+  /** An actor armed after every snapshot, as startAgentActor arms an agent's. */
+  const hosted = (queue: ReturnType<typeof agentDeadlines>, snapshot?: Snapshot<unknown>) => {
+    const actor = createActor(machine, { input: { deadline: 1_030_000 }, ...(snapshot === undefined ? {} : { snapshot }) })
+    const holder: DeadlineHolder = { actor, deadline: undefined }
+    actor.system.inspect((inspection) => {
+      if (inspection.type === "@xstate.snapshot" && inspection.actorRef === actor) armDeadline(queue, holder)
     })
+    return actor.start()
+  }
 
-  it("sends deadline.reached at the absolute instant", () => {
-    const { clock, advanceTo, now } = manualClock()
-    const queue = new DeadlineQueue(clock)
-    const actor = createActor(machine(queue, now), { input: { deadline: 1_030_000 } }).start()
+  it("sends deadline.reached at the absolute instant, stamped with the queue's clock", () => {
+    const { clock, advanceTo } = manualClock()
+    const queue = agentDeadlines(clock)
+    const actor = hosted(queue)
+    const events: Array<unknown> = []
+    actor.system.inspect((inspection) => inspection.type === "@xstate.event" && inspection.event.type === "deadline.reached" && events.push(inspection.event))
     advanceTo(1_029_999)
     expect(actor.getSnapshot().value).toBe("waiting")
     advanceTo(1_030_000)
     expect(actor.getSnapshot().value).toBe("reached")
+    expect(events).toEqual([{ type: "deadline.reached", at: 1_030_000 }])
   })
 
-  it("leaving the state cancels the deadline", () => {
-    const { clock, advanceTo, now } = manualClock()
-    const queue = new DeadlineQueue(clock)
-    const actor = createActor(machine(queue, now), { input: { deadline: 1_030_000 } }).start()
+  it("a state left cancels the deadline, and a stopped actor holds none", () => {
+    const { clock, advanceTo } = manualClock()
+    const queue = agentDeadlines(clock)
+    const actor = hosted(queue)
     actor.send({ type: "leave" })
     expect(queue.size).toBe(0)
     advanceTo(1_060_000)
     expect(actor.getSnapshot().value).toBe("elsewhere")
+    const stopped = hosted(queue)
+    expect(queue.size).toBe(1)
+    stopped.stop()
+    expect(queue.size).toBe(0)
+  })
+
+  it("a state re-entered keeps its deadline; one that fired is armed again for a state that waits for the same instant", () => {
+    const { clock, advanceTo, timers } = manualClock()
+    const queue = agentDeadlines(clock)
+    const actor = hosted(queue)
+    actor.send({ type: "again" })
+    expect(queue.size).toBe(1)
+    advanceTo(1_030_000)
+    expect(actor.getSnapshot().value).toBe("reached")
+    expect(queue.size).toBe(0)
+    // Back in `waiting`, whose instant has passed: due at once, on the next timer turn.
+    actor.send({ type: "back" })
+    expect(actor.getSnapshot().value).toBe("waiting")
+    expect(queue.size).toBe(1)
+    expect(timers.size).toBe(1)
+    advanceTo(1_030_000)
+    expect(actor.getSnapshot().value).toBe("reached")
   })
 
   it("a restored actor re-arms its deadline and fires on time, or at once when it passed while down", () => {
     const { clock, advanceTo, now } = manualClock()
-    const first = new DeadlineQueue(clock)
-    const before = createActor(machine(first, now), { input: { deadline: 1_030_000 } }).start()
+    const first = agentDeadlines(clock)
+    const before = hosted(first)
     const persisted = before.getPersistedSnapshot()
     before.stop()
     expect(first.size).toBe(0)
 
-    const onTime = new DeadlineQueue(clock)
-    const restored = createActor(machine(onTime, now), { snapshot: persisted, input: { deadline: 1_030_000 } }).start()
+    const onTime = agentDeadlines(clock)
+    const restored = hosted(onTime, persisted)
     expect(onTime.size).toBe(1)
     advanceTo(1_030_000)
     expect(restored.getSnapshot().value).toBe("reached")
 
-    const late = new DeadlineQueue(clock)
-    const overdue = createActor(machine(late, now), { snapshot: persisted, input: { deadline: 1_030_000 } }).start()
+    const late = agentDeadlines(clock)
+    const overdue = hosted(late, persisted)
     expect(overdue.getSnapshot().value).toBe("waiting")
     advanceTo(now())
     expect(overdue.getSnapshot().value).toBe("reached")

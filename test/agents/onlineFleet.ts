@@ -28,8 +28,7 @@ export const onlineSnapshotTemplate = (policy: AgentPolicy, now: number): string
   const logic = agentMachine.provide({
     actors: {
       applyAgent: answer<ApplyInput>("apply.done", { tokenHash: "__TOKEN_HASH__", tokenSource: "minted" }),
-      wakeAgent: answer<WakeInput>("wake.done", null),
-      deadline: fromCallback(() => () => {})
+      wakeAgent: answer<WakeInput>("wake.done", null)
     }
   })
   const input: AgentInput = {

@@ -1,7 +1,7 @@
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
-import { restorableSnapshot, sameSnapshot } from "../../src/agents/restoreAgent.ts"
+import { restorableSnapshot, sameSnapshot, shareRestoredValues } from "../../src/agents/restoreAgent.ts"
 
 const storedRow = (snapshot: unknown, machineVersion = AGENT_MACHINE_VERSION) => ({ id: "agent-1", snapshot, machineVersion, version: "3" })
 
@@ -27,6 +27,14 @@ describe("restorableSnapshot", () => {
     const restored = Effect.runSync(restorableSnapshot(row))
     expect(restored).toBe(row.snapshot)
     expect(restored).toEqual(stored())
+  })
+
+  it("drops the deadline waiter an earlier build stored as a child, and keeps the other children", () => {
+    const waiter = { snapshot: { status: "active", input: { at: 1 } }, src: "deadline", systemId: undefined, syncSnapshot: false }
+    const program = { snapshot: { status: "active" }, src: "applyAgent", syncSnapshot: false }
+    const row = storedRow({ ...stored(), children: { "0.agent.online": waiter, "0.agent.provisioning.applying": program } })
+    const restored = Effect.runSync(restorableSnapshot(row)) as unknown as { children: Record<string, unknown> }
+    expect(restored.children).toEqual({ "0.agent.provisioning.applying": program })
   })
 
   it("refuses a snapshot of another shape", () => {
@@ -73,5 +81,40 @@ describe("sameSnapshot", () => {
     const at = new Date(1_700_000_000_000)
     expect(sameSnapshot({ at, n: Number.NaN, list: [undefined] }, { at: at.toISOString(), n: null, list: [null] })).toBe(true)
     expect(sameSnapshot({ at }, { at: "2020-01-01T00:00:00.000Z" })).toBe(false)
+  })
+})
+
+describe("shareRestoredValues", () => {
+  const policy = { offlineAfterMs: 600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000 }
+  /** A string equal to `text` but not the same copy. */
+  const copy = (text: string) => JSON.parse(JSON.stringify(text)) as string
+
+  it("points equal members at one copy held by the runner, and leaves the snapshot as it was stored", () => {
+    const seen = new Map<string, unknown>()
+    const contexts = [0, 1].map(() => ({
+      agentId: copy("agent-1"),
+      gatewayId: copy("gateway-1"),
+      boardId: copy("board-1"),
+      spec: { name: "Ada", heartbeat: { every: "10m", target: "none" } },
+      policy: { ...policy }
+    }))
+    const before = JSON.parse(JSON.stringify(contexts)) as unknown
+    const ids = { agentId: "agent-1", gatewayId: "gateway-1", policy, seen }
+    for (const context of contexts) shareRestoredValues(context, ids)
+    expect(contexts[0]!.policy).toBe(policy)
+    expect(contexts[1]!.policy).toBe(policy)
+    expect(contexts[1]!.boardId).toBe(contexts[0]!.boardId)
+    expect(contexts[1]!.spec.heartbeat).toBe(contexts[0]!.spec.heartbeat)
+    expect(sameSnapshot(contexts, before)).toBe(true)
+  })
+
+  it("keeps a stored policy that differs from the service's, or has other members", () => {
+    const changed = { policy: { ...policy, maxAttempts: 9 } }
+    const wider = { policy: { ...policy, retired: 1 } }
+    for (const context of [changed, wider]) {
+      const own = context.policy
+      shareRestoredValues(context, { agentId: "a", gatewayId: "g", policy, seen: new Map() })
+      expect(context.policy).toBe(own)
+    }
   })
 })

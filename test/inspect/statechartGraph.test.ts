@@ -28,7 +28,7 @@ describe("statechartGraph (machine → ELK graph)", () => {
     const initials = [...nodes.values()].filter((node) => node.kind === "initial").length
     expect(edges.size).toBe(targeted + initials)
     // What has no edge is written in the box: invoked actors, and what deleting ignores.
-    expect(nodes.get(stateNodeId("provisioning.awaiting"))?.lines.map((line) => line.text)).toEqual(["awaiting", "invoke deadline", "gateway.run.started / recordSignal"])
+    expect(nodes.get(stateNodeId("provisioning.awaiting"))?.lines.map((line) => line.text)).toEqual(["awaiting", "#timed", "gateway.run.started / recordSignal"])
     expect(nodes.get(stateNodeId("deleting"))?.lines.map((line) => line.text)).toContain("ignores agent.update, agent.delete, agent.convert")
   })
 

@@ -1,6 +1,7 @@
 import { createActor, fromCallback, SimulatedClock, type Snapshot } from "xstate"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
-import type { AgentEvent, AgentInput, ApplyInput, DeadlineInput, RemoveInput, StepError, WakeInput } from "../../machines/agent/agentTypes.ts"
+import type { AgentEvent, AgentInput, ApplyInput, RemoveInput, StepError, WakeInput } from "../../machines/agent/agentTypes.ts"
+import { agentDeadlines, armDeadline, type DeadlineHolder } from "../../src/agents/agentDeadlines.ts"
 
 export const policy = {
   offlineAfterMs: 600_000,
@@ -26,7 +27,8 @@ type Outcome = "done" | StepError
 /**
  * An agent actor on a SimulatedClock whose side-effect actors answer from scripted queues:
  * each invoke of `applyAgent`/`wakeAgent`/`removeAgent` takes the next outcome (default
- * "done"), so a test states exactly which gateway step fails and how.
+ * "done"), so a test states exactly which gateway step fails and how. Deadlines are armed from
+ * every snapshot as the service arms them (src/agents/agentDeadlines.ts), on the same clock.
  */
 export const makeHarness = (
   options: {
@@ -69,18 +71,23 @@ export const makeHarness = (
     actors: {
       applyAgent: scripted<ApplyInput>("apply", { tokenHash: "h".repeat(64), ...options.applyOutput }),
       wakeAgent: scripted<WakeInput>("wake", null),
-      removeAgent: scripted<RemoveInput>("remove", null),
-      deadline: fromCallback<AgentEvent, DeadlineInput>(({ input, sendBack }) => {
-        const timer = clock.setTimeout(() => sendBack({ type: "deadline.reached", at: clock.now() }), Math.max(0, input.at - clock.now()))
-        return () => clock.clearTimeout(timer)
-      })
+      removeAgent: scripted<RemoveInput>("remove", null)
     }
+  })
+  const deadlines = agentDeadlines({
+    now: () => clock.now(),
+    setTimer: (run, delayMs) => clock.setTimeout(run, delayMs),
+    clearTimer: (timer) => clock.clearTimeout(timer as number)
   })
   const actorInput: AgentInput = { ...input, ...options.input }
   const actor =
     options.snapshot === undefined
       ? createActor(logic, { input: actorInput, clock })
       : createActor(logic, { snapshot: options.snapshot, clock, input: actorInput })
+  const holder: DeadlineHolder = { actor, deadline: undefined }
+  actor.system.inspect((inspection) => {
+    if (inspection.type === "@xstate.snapshot" && inspection.actorRef === actor) armDeadline(deadlines, holder)
+  })
   actor.start()
 
   return {

@@ -1,0 +1,78 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import { type Clock, Effect, Either } from "effect"
+import { createActor } from "xstate"
+import type { agentMachine } from "../../machines/agent/agentMachine.ts"
+import type { AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
+import type { GatewayRowCursor } from "../store/gatewayAgentRows.ts"
+import type { StoredSnapshot } from "../store/AgentRepo.ts"
+import type { MachineVersionUnknown, SnapshotInvalid } from "./AgentSystemErrors.ts"
+import { policyChanged, restorableSnapshot, shareRestoredValues } from "./restoreAgent.ts"
+import type { makeActorStarter } from "./startAgentActor.ts"
+
+export interface RowRestorerOptions {
+  /** The machine with its programs provided. */
+  readonly logic: typeof agentMachine
+  readonly start: ReturnType<typeof makeActorStarter>
+  /** Rows that cannot be restored, by agent id (a row restored later leaves it). */
+  readonly failures: Map<string, MachineVersionUnknown | SnapshotInvalid>
+  /** The service's current policy. */
+  readonly policy: () => AgentPolicy
+  /** One page of a gateway's live rows after `after`, in cursor order (`liveGatewayPage`). */
+  readonly readPage: (gatewayId: string, after: GatewayRowCursor | undefined) => Effect.Effect<ReadonlyArray<StoredSnapshot & { readonly cursor: GatewayRowCursor }>, SqlError>
+}
+
+/**
+ * Starts actors from stored rows (docs/architecture.md §6.6): `restorePage` starts one page of a
+ * gateway's rows synchronously, with no Effect per row, and answers the count started and the
+ * cursor of the next page (undefined after the last, a page shorter than `pageSize`);
+ * `restoreRow` starts one row (a reload), false if it cannot be restored. A row that cannot is
+ * recorded in `failures` and logged.
+ */
+export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) => {
+  const { logic, start, failures } = options
+  /**
+   * Starts the actor of one stored row; answers why it cannot be restored, or undefined.
+   * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs;
+   * `seen` shares one copy of equal board ids and heartbeats across the rows of a page (shareRestoredValues).
+   */
+  const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, seen: Map<string, unknown>) => {
+    const snapshot = restorableSnapshot(row)
+    if (Either.isLeft(snapshot)) {
+      failures.set(row.id, snapshot.left)
+      return snapshot.left
+    }
+    failures.delete(row.id)
+    shareRestoredValues(snapshot.right.context as Record<string, unknown>, { agentId: row.id, gatewayId, policy: current, seen })
+    const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
+    start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
+    // Time limits follow the current config; the actor re-arms its deadline under them.
+    if (policyChanged(snapshot.right.context.policy, current)) {
+      actor.send({ type: "system.policy", at: clock.unsafeCurrentTimeMillis(), policy: current })
+    }
+    return undefined
+  }
+
+  const restoreRow = (gatewayId: string, row: StoredSnapshot): Effect.Effect<boolean> =>
+    Effect.gen(function* () {
+      const failure = startRow(gatewayId, row, options.policy(), yield* Effect.clock, new Map())
+      if (failure !== undefined) yield* Effect.logError(failure.message)
+      return failure === undefined
+    })
+
+  const restorePage = (gatewayId: string, after: GatewayRowCursor | undefined) =>
+    Effect.gen(function* () {
+      const rows = yield* options.readPage(gatewayId, after)
+      const current = options.policy()
+      const clock = yield* Effect.clock
+      const seen = new Map<string, unknown>()
+      let restored = 0
+      for (const row of rows) {
+        const failure = startRow(gatewayId, row, current, clock, seen)
+        if (failure === undefined) restored += 1
+        else yield* Effect.logError(failure.message)
+      }
+      return { restored, next: rows.length < pageSize ? undefined : rows.at(-1)?.cursor }
+    })
+
+  return { restoreRow, restorePage }
+}
