@@ -1,15 +1,19 @@
 import { Clock, Context, Deferred, Duration, Effect, Exit, FiberId, Layer } from "effect"
 import { z } from "zod"
+import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import type { HealthHeartbeat } from "../gateway/protocol.ts"
 import { configConflict } from "../gateway/retryPolicies.ts"
 import { recordConfigPatch } from "../gateway/gatewayMetrics.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
-import { entriesOf, entryOf, sameEntry, type AgentEntry } from "./configEntries.ts"
 import { makeSharedRead } from "./sharedRead.ts"
 
-export type { AgentEntry } from "./configEntries.ts"
+/** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */
+export interface AgentEntry {
+  readonly name: string
+  readonly heartbeat: HeartbeatConfig
+}
 
 export interface AgentConfigBatcherShape {
   /**
@@ -20,7 +24,7 @@ export interface AgentConfigBatcherShape {
    * entry that differs; nothing is written when nothing differs. Completes with whether this
    * entry changed. Errors: GatewayError (after retries), shared by every request of the batch.
    */
-  readonly set: (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry, options?: SetOptions) => Effect.Effect<boolean, GatewayError>
+  readonly set: (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry) => Effect.Effect<boolean, GatewayError>
   /**
    * Runs the steps that come before an agent's own `set` (session, `agents.create`, readiness)
    * while the gateway's pending batch waits for them. The gateway serialises config writes, so
@@ -37,18 +41,6 @@ export interface AgentConfigBatcherShape {
    * Errors: GatewayError (after `gatewayCall`'s retries), shared by every caller of that read.
    */
   readonly effectiveHeartbeats: (target: GatewayTarget) => Effect.Effect<ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>, GatewayError>
-}
-
-/** How `set` goes about it. */
-export interface SetOptions {
-  /**
-   * The entry most likely holds already (an update: a template sync re-applies every agent with
-   * its name and heartbeat unchanged). It is first checked against a `config.get` shared, group-
-   * commit style, with the other callers asking meanwhile (no window, no wait for preparing
-   * agents), and answered at once (false) when the file holds it; only an entry that differs
-   * joins a batch. Skipped while a write of the same agent's entry is queued or under way.
-   */
-  readonly readFirst?: boolean
 }
 
 /**
@@ -93,16 +85,45 @@ const SETTLE_MS = 2
 /** A read-back is a check, not the apply: it gets a short call of its own, ms. */
 const READ_BACK_TIMEOUT_MS = 5_000
 
+const ConfigEntry = z.looseObject({
+  name: z.string().optional(),
+  identity: z.looseObject({ name: z.string().optional() }).optional(),
+  heartbeat: z.looseObject({ every: z.string().optional(), target: z.string().optional() }).optional()
+})
+const EntriesOf = z.looseObject({ agents: z.looseObject({ entries: z.record(z.string(), z.unknown()).optional() }).optional() })
+
+/**
+ * The config's entries of `agentIds` (absent when the file has none: a deleted agent). A fleet's
+ * config holds one entry per agent, so only the batch's own are parsed.
+ */
+const entriesOf = (config: unknown, agentIds: Iterable<string>): ReadonlyMap<string, z.infer<typeof ConfigEntry>> => {
+  const parsed = EntriesOf.safeParse(config)
+  const entries = (parsed.success ? parsed.data.agents?.entries : undefined) ?? {}
+  const found = new Map<string, z.infer<typeof ConfigEntry>>()
+  for (const agentId of agentIds) {
+    const entry = Object.hasOwn(entries, agentId) ? ConfigEntry.safeParse(entries[agentId]) : undefined
+    if (entry?.success === true) found.set(agentId, entry.data)
+  }
+  return found
+}
+
+const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: AgentEntry) =>
+  current !== undefined &&
+  current.name === wanted.name &&
+  current.identity?.name === wanted.name &&
+  current.heartbeat?.every === wanted.heartbeat.every &&
+  current.heartbeat?.target === wanted.heartbeat.target
+
 /** One batch: read the config, patch every entry that differs, under the gateway's config lock. */
 const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>) =>
   Effect.gen(function* () {
     const config = yield* gatewayCall(target, "config.get", {})
     // The file (`parsed`) is what a patch merges into; the runtime view can lag a create.
     const current = config.parsed ?? config.config
-    const entries = entriesOf(current)
+    const entries = entriesOf(current, wanted.keys())
     // An entry missing from the file belongs to an agent deleted meanwhile: never re-add it.
     const changed = [...wanted].filter(([agentId, entry]) => {
-      const existing = entryOf(entries, agentId)
+      const existing = entries.get(agentId)
       return existing !== undefined && !sameEntry(existing, entry)
     })
     if (changed.length === 0) return new Set<string>()
@@ -133,12 +154,6 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
       const preparing = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
       /** When a preparation on the gateway last finished (Clock ms). */
       const lastFinished = new Map<string, number>()
-      /** Flushes under way (waiting for the lock or writing) that hold an agent's entry, by `writeKey`. */
-      const writing = new Map<string, number>()
-      const writeKey = (gatewayId: string, agentId: string) => `${gatewayId}\u0000${agentId}`
-      /** A write of the agent's entry is queued or under way: a read now could miss it. */
-      const pendingWrite = (gatewayId: string, agentId: string) =>
-        writing.has(writeKey(gatewayId, agentId)) || (batches.get(gatewayId)?.requests.some((request) => request.gatewayAgentId === agentId) ?? false)
 
       const flush = (gatewayId: string): Effect.Effect<void> =>
         Effect.suspend(() => {
@@ -149,7 +164,6 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           batch.scheduled = false
           // The last request for an agent wins; every request still gets the outcome.
           const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
-          for (const agentId of wanted.keys()) writing.set(writeKey(gatewayId, agentId), (writing.get(writeKey(gatewayId, agentId)) ?? 0) + 1)
           const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeBatch(batch.target, entries)))
           return Effect.gen(function* () {
             const outcome = yield* write(wanted)
@@ -170,16 +184,6 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
             // Whatever happens to the flush (a defect, an interruption), no waiter is left hanging.
             Effect.onExit((exit) =>
               exit._tag === "Failure" ? Effect.forEach(requests, (request) => Deferred.failCause(request.done, exit.cause), { discard: true }) : Effect.void
-            ),
-            Effect.ensuring(
-              Effect.sync(() => {
-                for (const agentId of wanted.keys()) {
-                  const key = writeKey(gatewayId, agentId)
-                  const left = (writing.get(key) ?? 1) - 1
-                  if (left === 0) writing.delete(key)
-                  else writing.set(key, left)
-                }
-              })
             )
           )
         }).pipe(Effect.provideService(GatewayClient, client))
@@ -245,53 +249,33 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         scope
       )
 
-      /** The file's agent entries, from a `config.get` shared by the callers asking meanwhile (`readFirst`). */
-      const readEntries = makeSharedRead(
-        (target: GatewayTarget) => target.id,
-        (target: GatewayTarget) =>
-          gatewayCall(target, "config.get", {}).pipe(
-            Effect.map((config) => entriesOf(config.parsed ?? config.config)),
-            Effect.provideService(GatewayClient, client)
-          ),
-        scope
-      )
-
-      const batched = (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry) =>
-        Effect.gen(function* () {
-          const done = yield* Deferred.make<boolean, GatewayError>()
-          // Enqueue and schedule as one step: an interruption between them would stop batching.
-          yield* Effect.uninterruptible(
-            Effect.suspend(() => {
-              const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
-              batch.target = target
-              batch.requests.push({ gatewayAgentId, entry, done })
-              batches.set(target.id, batch)
-              if (batch.scheduled) return Effect.void
-              batch.scheduled = true
-              return schedule(target.id)
-            })
-          )
-          return yield* Deferred.await(done).pipe(
-            // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
-            Effect.onInterrupt(() =>
-              Effect.sync(() => {
-                const pending = batches.get(target.id)
-                if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
-              })
-            )
-          )
-        })
-
       return AgentConfigBatcher.of({
         effectiveHeartbeats: readHealth,
-        set: (target, gatewayAgentId, entry, options) =>
-          Effect.suspend(() =>
-            options?.readFirst === true && !pendingWrite(target.id, gatewayAgentId)
-              ? Effect.flatMap(readEntries(target), (entries) =>
-                  sameEntry(entryOf(entries, gatewayAgentId), entry) ? Effect.succeed(false) : batched(target, gatewayAgentId, entry)
-                )
-              : batched(target, gatewayAgentId, entry)
-          ),
+        set: (target, gatewayAgentId, entry) =>
+          Effect.gen(function* () {
+            const done = yield* Deferred.make<boolean, GatewayError>()
+            // Enqueue and schedule as one step: an interruption between them would stop batching.
+            yield* Effect.uninterruptible(
+              Effect.suspend(() => {
+                const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
+                batch.target = target
+                batch.requests.push({ gatewayAgentId, entry, done })
+                batches.set(target.id, batch)
+                if (batch.scheduled) return Effect.void
+                batch.scheduled = true
+                return schedule(target.id)
+              })
+            )
+            return yield* Deferred.await(done).pipe(
+              // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
+              Effect.onInterrupt(() =>
+                Effect.sync(() => {
+                  const pending = batches.get(target.id)
+                  if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
+                })
+              )
+            )
+          }),
         preparing: (gatewayId, steps) =>
           Effect.acquireUseRelease(
             Effect.sync(() => preparingCount.set(gatewayId, preparing(gatewayId) + 1)),

@@ -1,7 +1,7 @@
 import { it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted } from "effect"
 import { describe, expect } from "vitest"
-import { AgentConfigBatcher, AgentConfigBatcherLive, type HoldLimits, type SetOptions } from "../../src/agents/AgentConfigBatcher.ts"
+import { AgentConfigBatcher, AgentConfigBatcherLive, type HoldLimits } from "../../src/agents/AgentConfigBatcher.ts"
 import { GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import { startGatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
 
@@ -23,8 +23,8 @@ const harness = (windowMs: number, options: SimulatorOptions = {}, hold?: HoldLi
       agents.entries = { ...agents.entries, ...Object.fromEntries(agentIds.map((id) => [id, { name: id, workspace: `/srv/ws/${id}` }])) }
       sim.state.config["agents"] = agents
     }
-    const set = (agentId: string, heartbeat: { every: string; target: string } = TEN_MINUTES, options?: SetOptions) =>
-      Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.set(target, agentId, { name: `Agent ${agentId}`, heartbeat }, options)).pipe(
+    const set = (agentId: string, heartbeat: { every: string; target: string } = TEN_MINUTES) =>
+      Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.set(target, agentId, { name: `Agent ${agentId}`, heartbeat })).pipe(
         Effect.provide(context)
       )
     const setMany = (ids: ReadonlyArray<string>, heartbeat?: { every: string; target: string }) =>
@@ -35,12 +35,7 @@ const harness = (windowMs: number, options: SimulatorOptions = {}, hold?: HoldLi
         ?.entries ?? {})
     const preparing = <A>(effect: Effect.Effect<A>) =>
       Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.preparing("gw-1", effect)).pipe(Effect.provide(context))
-    /** The agents' entries already hold what `set` asks (name and heartbeat), as after an earlier apply. */
-    const holding = (agentIds: ReadonlyArray<string>, heartbeat: { every: string; target: string } = TEN_MINUTES) => {
-      const agents = sim.state.config["agents"] as { entries: Record<string, unknown> }
-      for (const id of agentIds) agents.entries[id] = { name: `Agent ${id}`, identity: { name: `Agent ${id}` }, heartbeat, workspace: `/srv/ws/${id}` }
-    }
-    return { sim, set, setMany, entries, preparing, seed, holding }
+    return { sim, set, setMany, entries, preparing, seed }
   })
 
 const ids = (n: number, prefix = "agent") => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
@@ -137,46 +132,6 @@ describe("AgentConfigBatcher", () => {
       const again = Date.now()
       expect(yield* set("late")).toBe(true)
       expect(Date.now() - again).toBeLessThan(1_500)
-    })
-  )
-
-  it.scopedLive("readFirst: entries that hold already are answered from one shared read, without a window or a wait for preparing agents", () =>
-    Effect.gen(function* () {
-      const { sim, set, preparing, holding } = yield* harness(5_000)
-      holding(ids(5))
-      yield* Effect.fork(preparing(Effect.never))
-      const started = Date.now()
-      const asked = yield* Effect.all(
-        ids(5).map((id) => set(id, TEN_MINUTES, { readFirst: true })),
-        { concurrency: "unbounded" }
-      )
-      expect(asked).toEqual(Array(5).fill(false))
-      expect(Date.now() - started).toBeLessThan(2_000)
-      expect(sim.countOf("config.get")).toBe(1)
-      expect(sim.countOf("config.patch")).toBe(0)
-    })
-  )
-
-  it.scopedLive("readFirst: an entry that differs joins a batch and is written", () =>
-    Effect.gen(function* () {
-      const { sim, set, entries } = yield* harness(20)
-      expect(yield* set("agent-0", TEN_MINUTES, { readFirst: true })).toBe(true)
-      expect(entries()["agent-0"]).toMatchObject({ name: "Agent agent-0", heartbeat: TEN_MINUTES })
-      expect(sim.countOf("config.get")).toBe(2)
-      expect(sim.countOf("config.patch")).toBe(1)
-    })
-  )
-
-  it.scopedLive("readFirst: while a write of the same entry is queued, the request joins it (the last one wins)", () =>
-    Effect.gen(function* () {
-      const { sim, set, entries, holding } = yield* harness(300)
-      holding(["agent-0"])
-      const earlier = yield* Effect.fork(set("agent-0", { every: "5m", target: "none" }))
-      yield* Effect.sleep("50 millis")
-      expect(yield* set("agent-0", TEN_MINUTES, { readFirst: true })).toBe(false)
-      yield* earlier
-      expect(entries()["agent-0"]?.heartbeat).toEqual(TEN_MINUTES)
-      expect(sim.countOf("config.patch")).toBe(0)
     })
   )
 

@@ -162,8 +162,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   const [effectiveHeartbeat, output] = yield* Effect.all(
     [
       Effect.zipRight(
-        // An update most likely keeps its entry (a template sync keeps every one): checked first, written only if it differs.
-        batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }, { readFirst: input.request.action === "update" }),
+        batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }),
         readEffectiveHeartbeat(target, input.gatewayAgentId)
       ),
       writeWorkspace
