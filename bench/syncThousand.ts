@@ -77,6 +77,54 @@ const followJob = async (service: ServiceProcess, route: string): Promise<any> =
 }
 
 /** A statement-counting proxy to Postgres (`sqlCounter.ts`) in a process of its own: its port, and the count so far. */
+/**
+ * Where an agent's time goes on the gateway, from the simulator's call log: the mean offset (ms)
+ * of each of its methods from its first call, how long its calls span, and how many agents have
+ * calls in progress on average (at most the sync's concurrency: less means the agents wait on
+ * something else than their own calls). Shared calls (`config.get`, `health`) are counted apart.
+ */
+const callTimeline = (calls: ReadonlyArray<{ method: string; params: unknown; at: number }>) => {
+  const agentOf = (params: any): string | undefined =>
+    typeof params?.agentId === "string" ? params.agentId : typeof params?.name === "string" && params.workspace !== undefined ? params.name : /^agent:(.+):main$/.exec(params?.key ?? "")?.[1]
+  const agents = new Map<string, Array<{ method: string; at: number }>>()
+  for (const call of calls) {
+    const agent = agentOf(call.params)
+    if (agent === undefined) continue
+    const mine = agents.get(agent) ?? []
+    mine.push({ method: call.method, at: call.at })
+    agents.set(agent, mine)
+  }
+  const offsets: Record<string, Array<number>> = {}
+  const readsOf = (method: string) => calls.filter((call) => call.method === method).map((call) => call.at)
+  const configReads = readsOf("config.get")
+  const healthReads = readsOf("health")
+  /** The first of `reads` at or after `at` (the shared read an agent's request went into, roughly). */
+  const nextRead = (reads: ReadonlyArray<number>, at: number) => reads.find((read) => read >= at)
+  let spanSum = 0
+  for (const mine of agents.values()) {
+    const first = mine[0]!.at
+    for (const call of mine) (offsets[call.method] ??= []).push(call.at - first)
+    const listed = mine.find((call) => call.method === "agents.files.list")?.at
+    const config = listed === undefined ? undefined : nextRead(configReads, listed)
+    const health = config === undefined ? undefined : nextRead(healthReads, config)
+    if (config !== undefined) (offsets["(its config.get)"] ??= []).push(config - first)
+    if (health !== undefined) (offsets["(its health)"] ??= []).push(health - first)
+    spanSum += Math.max(mine[mine.length - 1]!.at, health ?? 0) - first
+  }
+  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+  const whole = calls.length === 0 ? 0 : calls[calls.length - 1]!.at - calls[0]!.at
+  const shared = calls.filter((call) => call.method === "config.get" || call.method === "health").map((call) => call.at)
+  const gaps = shared.slice(1).map((at, i) => at - shared[i]!)
+  return {
+    meanOffsets: Object.fromEntries(Object.entries(offsets).map(([method, xs]) => [method, Math.round(mean(xs))])),
+    meanSpanMs: Math.round(spanSum / Math.max(1, agents.size)),
+    agentsInProgress: Number((spanSum / Math.max(1, whole)).toFixed(1)),
+    sharedReads: shared.length,
+    meanMsBetweenSharedReads: Math.round(mean(gaps)),
+    meanMsBetweenAgentStarts: Math.round(whole / Math.max(1, agents.size))
+  }
+}
+
 const startSqlCounter = async () => {
   const counter = spawn(process.execPath, [path.join(HERE, "sqlCounter.ts"), "127.0.0.1", "5432"], { stdio: ["pipe", "pipe", "inherit"] })
   const answers = createInterface({ input: counter.stdout! })[Symbol.asyncIterator]()
@@ -138,6 +186,7 @@ export const syncThousand = async () => {
     console.log(`  result: ${JSON.stringify(result.progress)}, main_updated ${result.main_updated}, errors ${result.errors.length}`)
     const callCount = Object.values(calls).reduce((sum, n) => sum + n, 0)
     console.log(`  gateway calls of the sync: ${callCount} (${(callCount / (AGENTS + 1)).toFixed(2)} per agent), by method: ${JSON.stringify(calls)}`)
+    console.log(`  gateway call timeline per agent: ${JSON.stringify(callTimeline(simulator.calls.slice(callsFrom)))}`)
     console.log(`  SQL statements the service sent during the sync: ${statements} (${(statements / (AGENTS + 1)).toFixed(2)} per agent, the runner's idle traffic included)`)
     console.log(`  service CPU during the sync: ${Math.round(serviceCpuMs)} ms (${(serviceCpuMs / (AGENTS + 1)).toFixed(2)} ms per agent, ${Math.round((100 * serviceCpuMs) / syncMs)}% of a core)`)
     console.log(`  the simulator's event loop was busy ${Math.round(simulatorBusy * 100)}% of the sync`)

@@ -1,19 +1,13 @@
-import { Clock, Context, Deferred, Duration, Effect, Exit, FiberId, Layer } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, FiberId, Layer } from "effect"
 import { z } from "zod"
-import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import type { HealthHeartbeat } from "../gateway/protocol.ts"
-import { configConflict } from "../gateway/retryPolicies.ts"
-import { recordConfigPatch } from "../gateway/gatewayMetrics.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
 import { makeSharedRead } from "./sharedRead.ts"
+import { writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
 
-/** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */
-export interface AgentEntry {
-  readonly name: string
-  readonly heartbeat: HeartbeatConfig
-}
+export type { AgentEntry } from "./writeConfigBatch.ts"
 
 export interface AgentConfigBatcherShape {
   /**
@@ -25,6 +19,20 @@ export interface AgentConfigBatcherShape {
    * entry changed. Errors: GatewayError (after retries), shared by every request of the batch.
    */
   readonly set: (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry) => Effect.Effect<boolean, GatewayError>
+  /**
+   * `set`, then how to read back what the gateway runs (`readBack`: `effectiveHeartbeats`'s
+   * answer). With `unchangedLikely` (an update: a template sync keeps every entry), a batch made
+   * only of such requests sends its `health {probe:true}` beside its `config.get`, and the
+   * requests whose entry held already take that read: it went out after they asked, and their
+   * entry was in the file before. A changed entry's read goes out after its patch.
+   * Errors: `set`'s; `readBack` fails as `effectiveHeartbeats` does.
+   */
+  readonly setThenReadBack: (
+    target: GatewayTarget,
+    gatewayAgentId: string,
+    entry: AgentEntry,
+    options: { readonly unchangedLikely: boolean }
+  ) => Effect.Effect<{ readonly changed: boolean; readonly readBack: Effect.Effect<Heartbeats, GatewayError> }, GatewayError>
   /**
    * Runs the steps that come before an agent's own `set` (session, `agents.create`, readiness)
    * while the gateway's pending batch waits for them. The gateway serialises config writes, so
@@ -40,7 +48,16 @@ export interface AgentConfigBatcherShape {
    * agent would cost the fleet's size squared. Each read is bounded by `READ_BACK_TIMEOUT_MS`.
    * Errors: GatewayError (after `gatewayCall`'s retries), shared by every caller of that read.
    */
-  readonly effectiveHeartbeats: (target: GatewayTarget) => Effect.Effect<ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>, GatewayError>
+  readonly effectiveHeartbeats: (target: GatewayTarget) => Effect.Effect<Heartbeats, GatewayError>
+}
+
+/** The heartbeat each agent of a gateway runs, by gateway agent id (`health {probe:true}`). */
+export type Heartbeats = ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>
+
+/** A request's outcome: whether its entry changed, and the read-back sent beside its batch's `config.get`, if any. */
+interface Outcome {
+  readonly changed: boolean
+  readonly early: Fiber.Fiber<Heartbeats, GatewayError> | undefined
 }
 
 /**
@@ -55,7 +72,9 @@ export class AgentConfigBatcher extends Context.Tag("switchyard/AgentConfigBatch
 interface Request {
   readonly gatewayAgentId: string
   readonly entry: AgentEntry
-  readonly done: Deferred.Deferred<boolean, GatewayError>
+  readonly done: Deferred.Deferred<Outcome, GatewayError>
+  /** The caller expects its entry to hold already (`setThenReadBack`'s `unchangedLikely`). */
+  readonly unchangedLikely: boolean
 }
 
 interface Batch {
@@ -85,51 +104,6 @@ const SETTLE_MS = 2
 /** A read-back is a check, not the apply: it gets a short call of its own, ms. */
 const READ_BACK_TIMEOUT_MS = 5_000
 
-const ConfigEntry = z.looseObject({
-  name: z.string().optional(),
-  identity: z.looseObject({ name: z.string().optional() }).optional(),
-  heartbeat: z.looseObject({ every: z.string().optional(), target: z.string().optional() }).optional()
-})
-const ConfigAgents = z.looseObject({ agents: z.looseObject({ entries: z.record(z.string(), ConfigEntry).optional() }).optional() })
-
-/** The config's agent entries, parsed once per batch (a fleet's config holds one per agent). */
-const entriesOf = (config: unknown): Readonly<Record<string, z.infer<typeof ConfigEntry>>> => {
-  const parsed = ConfigAgents.safeParse(config)
-  return (parsed.success ? parsed.data.agents?.entries : undefined) ?? {}
-}
-
-const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: AgentEntry) =>
-  current !== undefined &&
-  current.name === wanted.name &&
-  current.identity?.name === wanted.name &&
-  current.heartbeat?.every === wanted.heartbeat.every &&
-  current.heartbeat?.target === wanted.heartbeat.target
-
-/** One batch: read the config, patch every entry that differs, under the gateway's config lock. */
-const writeBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>) =>
-  Effect.gen(function* () {
-    const config = yield* gatewayCall(target, "config.get", {})
-    // The file (`parsed`) is what a patch merges into; the runtime view can lag a create.
-    const current = config.parsed ?? config.config
-    const entries = entriesOf(current)
-    // An entry missing from the file belongs to an agent deleted meanwhile: never re-add it.
-    const changed = [...wanted].filter(([agentId, entry]) => {
-      const existing = Object.hasOwn(entries, agentId) ? entries[agentId] : undefined
-      return existing !== undefined && !sameEntry(existing, entry)
-    })
-    if (changed.length === 0) return new Set<string>()
-    const patch = Object.fromEntries(
-      changed.map(([agentId, entry]) => [agentId, { name: entry.name, identity: { name: entry.name }, heartbeat: entry.heartbeat }])
-    )
-    yield* gatewayCall(target, "config.patch", {
-      raw: JSON.stringify({ agents: { entries: patch } }),
-      baseHash: config.hash,
-      note: `switchyard: ${changed.length} agent entr${changed.length === 1 ? "y" : "ies"}`
-    })
-    yield* recordConfigPatch(changed.length)
-    return new Set(changed.map(([agentId]) => agentId))
-  }).pipe(Effect.retry(configConflict))
-
 /**
  * `windowMs`: how long a batch stays open for more requests after its first one, at most (it
  * closes as soon as the agents preparing on the gateway have all finished); `hold`: see `HoldLimits`.
@@ -155,8 +129,11 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           batch.scheduled = false
           // The last request for an agent wins; every request still gets the outcome.
           const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
-          const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeBatch(batch.target, entries)))
+          const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeConfigBatch(batch.target, entries)))
+          // A batch of entries that most likely hold reads back beside its config.get (`setThenReadBack`).
+          const early = requests.length > 0 && requests.every((request) => request.unchangedLikely)
           return Effect.gen(function* () {
+            const readBack = early ? yield* Effect.forkIn(readHealth(batch.target), scope) : undefined
             const outcome = yield* write(wanted)
             // A refusal of the patch itself may be one bad entry's fault: then each entry goes alone,
             // so it does not fail its neighbours. A transient failure (gateway away) is everyone's.
@@ -167,8 +144,9 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
                 : new Map([...wanted.keys()].map((agentId) => [agentId, outcome] as const))
             for (const request of requests) {
               const result = outcomes.get(request.gatewayAgentId)!
+              const changed = result._tag === "Right" && result.right.has(request.gatewayAgentId)
               yield* result._tag === "Right"
-                ? Deferred.succeed(request.done, result.right.has(request.gatewayAgentId))
+                ? Deferred.succeed(request.done, { changed, early: changed ? undefined : readBack })
                 : Deferred.fail(request.done, result.left)
             }
           }).pipe(
@@ -240,33 +218,41 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         scope
       )
 
-      return AgentConfigBatcher.of({
-        effectiveHeartbeats: readHealth,
-        set: (target, gatewayAgentId, entry) =>
-          Effect.gen(function* () {
-            const done = yield* Deferred.make<boolean, GatewayError>()
-            // Enqueue and schedule as one step: an interruption between them would stop batching.
-            yield* Effect.uninterruptible(
-              Effect.suspend(() => {
-                const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
-                batch.target = target
-                batch.requests.push({ gatewayAgentId, entry, done })
-                batches.set(target.id, batch)
-                if (batch.scheduled) return Effect.void
-                batch.scheduled = true
-                return schedule(target.id)
+      /** Queues the request in the gateway's batch (scheduling it) and waits for its outcome. */
+      const enqueue = (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry, unchangedLikely: boolean) =>
+        Effect.gen(function* () {
+          const done = yield* Deferred.make<Outcome, GatewayError>()
+          // Enqueue and schedule as one step: an interruption between them would stop batching.
+          yield* Effect.uninterruptible(
+            Effect.suspend(() => {
+              const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
+              batch.target = target
+              batch.requests.push({ gatewayAgentId, entry, done, unchangedLikely })
+              batches.set(target.id, batch)
+              if (batch.scheduled) return Effect.void
+              batch.scheduled = true
+              return schedule(target.id)
+            })
+          )
+          return yield* Deferred.await(done).pipe(
+            // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
+            Effect.onInterrupt(() =>
+              Effect.sync(() => {
+                const pending = batches.get(target.id)
+                if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
               })
             )
-            return yield* Deferred.await(done).pipe(
-              // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
-              Effect.onInterrupt(() =>
-                Effect.sync(() => {
-                  const pending = batches.get(target.id)
-                  if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
-                })
-              )
-            )
-          }),
+          )
+        })
+
+      return AgentConfigBatcher.of({
+        effectiveHeartbeats: readHealth,
+        set: (target, gatewayAgentId, entry) => Effect.map(enqueue(target, gatewayAgentId, entry, false), (outcome) => outcome.changed),
+        setThenReadBack: (target, gatewayAgentId, entry, options) =>
+          Effect.map(enqueue(target, gatewayAgentId, entry, options.unchangedLikely), (outcome) => ({
+            changed: outcome.changed,
+            readBack: outcome.early === undefined ? readHealth(target) : Fiber.join(outcome.early)
+          })),
         preparing: (gatewayId, steps) =>
           Effect.acquireUseRelease(
             Effect.sync(() => preparingCount.set(gatewayId, preparing(gatewayId) + 1)),

@@ -55,7 +55,8 @@ export const makeSecretBox = (key: Buffer): SecretBoxShape => {
     decrypt: (sealed, context = "") =>
       Effect.suspend(() => {
         const parts = sealed.split(":")
-        const malformed = Effect.fail(new SecretBoxDecryptError({ reason: "malformed", context }))
+        // Built only on failure: an error captures a stack, and decrypt runs on every gateway read.
+        const malformed = Effect.failSync(() => new SecretBoxDecryptError({ reason: "malformed", context }))
         if (parts.length !== 4 || parts[0] !== "v1" || !parts.every((part) => PART.test(part))) return malformed
         const [iv, tag, ciphertext] = parts.slice(1).map((part) => Buffer.from(part, "base64url")) as [Buffer, Buffer, Buffer]
         if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return malformed

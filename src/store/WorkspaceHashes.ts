@@ -59,18 +59,18 @@ export const WorkspaceHashesLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return WorkspaceHashes.of({
+      // One statement (a data-modifying CTE runs atomically with its outer update): no transaction round trips.
       recordWritten: (agentId, files) =>
         files.length === 0
           ? Effect.void
-          : sql.withTransaction(
-              Effect.zipRight(
-                sql`insert into agent_workspace_files ${sql.insert(files.map((file) => ({ agentId, name: file.name, sha256: file.sha256 })))}
-                    on conflict (agent_id, name) do update set sha256 = excluded.sha256, written_at = now()`,
-                sql`update agent_workspace_checks
-                    set drifted = coalesce((select jsonb_agg(n order by n) from jsonb_array_elements_text(drifted) n where n not in ${sql.in(files.map((file) => file.name))}), '[]'::jsonb)
-                    where agent_id = ${agentId}`
-              )
-            ).pipe(Effect.asVoid),
+          : sql`with written as (
+                  insert into agent_workspace_files ${sql.insert(files.map((file) => ({ agentId, name: file.name, sha256: file.sha256 })))}
+                  on conflict (agent_id, name) do update set sha256 = excluded.sha256, written_at = now()
+                  returning 1
+                )
+                update agent_workspace_checks
+                set drifted = coalesce((select jsonb_agg(n order by n) from jsonb_array_elements_text(drifted) n where n not in ${sql.in(files.map((file) => file.name))}), '[]'::jsonb)
+                where agent_id = ${agentId}`.pipe(Effect.asVoid),
       managedOf: (gatewayId) =>
         sql<{ agentId: string; gatewayAgentId: string; name: string; sha256: string; writtenAt: Date }>`
           select f.agent_id, a.gateway_agent_id, f.name, f.sha256, f.written_at from agent_workspace_files f join agents a on a.id = f.agent_id

@@ -1,5 +1,5 @@
 import { it } from "@effect/vitest"
-import { Effect, Either, Layer, Redacted } from "effect"
+import { Effect, Either, Fiber, Layer, Redacted } from "effect"
 import { describe, expect } from "vitest"
 import { AgentConfigBatcher, AgentConfigBatcherLive, type HoldLimits } from "../../src/agents/AgentConfigBatcher.ts"
 import { GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
@@ -35,7 +35,16 @@ const harness = (windowMs: number, options: SimulatorOptions = {}, hold?: HoldLi
         ?.entries ?? {})
     const preparing = <A>(effect: Effect.Effect<A>) =>
       Effect.flatMap(AgentConfigBatcher, (batcher) => batcher.preparing("gw-1", effect)).pipe(Effect.provide(context))
-    return { sim, set, setMany, entries, preparing, seed }
+    /** The agents' entries already hold what `set` asks (name and heartbeat), as after an earlier apply. */
+    const holding = (agentIds: ReadonlyArray<string>) => {
+      const agents = sim.state.config["agents"] as { entries: Record<string, unknown> }
+      for (const id of agentIds) agents.entries[id] = { name: `Agent ${id}`, identity: { name: `Agent ${id}` }, heartbeat: TEN_MINUTES, workspace: `/srv/ws/${id}` }
+    }
+    const update = (agentId: string) =>
+      Effect.flatMap(AgentConfigBatcher, (batcher) =>
+        batcher.setThenReadBack(target, agentId, { name: `Agent ${agentId}`, heartbeat: TEN_MINUTES }, { unchangedLikely: true })
+      ).pipe(Effect.provide(context))
+    return { sim, set, setMany, entries, preparing, seed, holding, update }
   })
 
 const ids = (n: number, prefix = "agent") => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
@@ -132,6 +141,44 @@ describe("AgentConfigBatcher", () => {
       const again = Date.now()
       expect(yield* set("late")).toBe(true)
       expect(Date.now() - again).toBeLessThan(1_500)
+    })
+  )
+
+  it.scopedLive("updates whose entries hold send their read-back beside the batch's config.get", () =>
+    Effect.gen(function* () {
+      const { sim, holding, update } = yield* harness(20)
+      holding(ids(3))
+      sim.inject({ method: "config.get", hang: true })
+      const hung = yield* Effect.fork(Effect.all(ids(3).map(update), { concurrency: "unbounded" }))
+      // The config.get never answers, yet the batch's health read is already out.
+      const sent = (): Effect.Effect<void> =>
+        Effect.suspend(() => (sim.countOf("health") >= 1 ? Effect.void : Effect.zipRight(Effect.sleep("5 millis"), sent())))
+      yield* sent().pipe(Effect.timeout("3 seconds"), Effect.orDie)
+      yield* Fiber.interrupt(hung)
+    })
+  )
+
+  it.scopedLive("updates whose entries hold share that one read-back", () =>
+    Effect.gen(function* () {
+      const { sim, holding, update } = yield* harness(20)
+      holding(ids(3))
+      const before = sim.countOf("health")
+      const outcomes = yield* Effect.all(ids(3).map(update), { concurrency: "unbounded" })
+      expect(outcomes.map((outcome) => outcome.changed)).toEqual([false, false, false])
+      yield* Effect.all(outcomes.map((outcome) => outcome.readBack))
+      expect(sim.countOf("health") - before).toBe(1)
+      expect(sim.countOf("config.patch")).toBe(0)
+    })
+  )
+
+  it.scopedLive("an update whose entry changed reads back after its patch", () =>
+    Effect.gen(function* () {
+      const { sim, update } = yield* harness(20)
+      const outcome = yield* update("agent-0")
+      expect(outcome.changed).toBe(true)
+      yield* outcome.readBack
+      const lastHealth = sim.calls.findLastIndex((call) => call.method === "health")
+      expect(lastHealth).toBeGreaterThan(sim.calls.findIndex((call) => call.method === "config.patch"))
     })
   )
 

@@ -161,9 +161,15 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   // records a mismatch), beside the workspace writes.
   const [effectiveHeartbeat, output] = yield* Effect.all(
     [
-      Effect.zipRight(
-        batcher.set(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }),
-        readEffectiveHeartbeat(target, input.gatewayAgentId)
+      // An update most likely keeps its entry (a template sync keeps every one): its read-back can go beside the config.get.
+      Effect.flatMap(
+        batcher.setThenReadBack(
+          target,
+          input.gatewayAgentId,
+          { name: input.spec.name, heartbeat: input.spec.heartbeat },
+          { unchangedLikely: input.request.action === "update" }
+        ),
+        ({ readBack }) => readEffectiveHeartbeat(target, input.gatewayAgentId, readBack)
       ),
       writeWorkspace
     ],
