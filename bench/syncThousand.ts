@@ -126,7 +126,7 @@ const callTimeline = (calls: ReadonlyArray<{ method: string; params: unknown; at
 }
 
 const startSqlCounter = async () => {
-  const counter = spawn(process.execPath, [path.join(HERE, "sqlCounter.ts"), "127.0.0.1", "5432"], { stdio: ["pipe", "pipe", "inherit"] })
+  const counter = spawn(process.execPath, [path.join(HERE, "sqlCounter.ts")], { stdio: ["pipe", "pipe", "inherit"] })
   const answers = createInterface({ input: counter.stdout! })[Symbol.asyncIterator]()
   const next = async () => Number((await answers.next()).value)
   const port = await next()
