@@ -172,6 +172,26 @@ const cloneFleet = async (databaseUrl: string, template: { id: string; token: st
 }
 
 /**
+ * Gives every clone its agent on the simulator (a copy of the template's), so the gateway's
+ * reconciliation finds them all: otherwise each clone is judged missing after the restart and
+ * goes offline, ~1,000 transitions written during the first measured phases.
+ */
+const seedSimulator = async (databaseUrl: string, simulator: GatewaySimulator) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ gateway_agent_id: string }>("select gateway_agent_id from agents where deleted_at is null")
+    const template = [...simulator.state.agents.values()].find((agent) => agent.id !== "main")
+    if (template === undefined) throw new Error("the template agent is not on the simulator")
+    for (const { gateway_agent_id: id } of rows) {
+      if (!simulator.state.agents.has(id)) simulator.state.agents.set(id, { ...template, id, workspace: template.workspace.replace(template.id, id), agentDir: template.agentDir.replace(template.id, id) })
+    }
+  } finally {
+    await client.end()
+  }
+}
+
+/**
  * Waits until the service's statement count per `quietMs` stops falling (restore writes done;
  * a runner keeps some idle traffic of its own), at most `maxMs`.
  */
@@ -262,6 +282,7 @@ export const heartbeatThroughput = async () => {
     await service.kill("SIGTERM")
     step(`cloning it to ${AGENTS} agents`)
     const tokens = await cloneFleet(db.url, template, AGENTS)
+    await seedSimulator(db.url, simulator)
     if (SSE_ONLY) {
       service = await startService(serviceEnv(db.url))
       await sleep(2_000)
