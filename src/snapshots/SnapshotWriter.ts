@@ -204,6 +204,8 @@ export class SnapshotWriter {
           this.forget(waiter)
           resume(Effect.fail(within.onTimeout()))
         }, within.ms)
+        // A wait never holds the process open at shutdown (closing the writer ends it anyway).
+        timer.unref()
       }
       return Effect.sync(() => {
         if (timer !== undefined) clearTimeout(timer)
