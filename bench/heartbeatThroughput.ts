@@ -21,6 +21,7 @@
  *   SSE p99 < 50 ms at 1,000/s), each as met or not, from this run's figures;
  * - with `--cpu-prof`, where the service's CPU went at the max rate (Node's `--cpu-prof`, by
  *   package: effect, pg, xstate, the service's own code, node internals, GC).
+ * `--sse-only` and `--max-only` run one part alone (quick looks while working on the hot path).
  * `--agents N` (default 1,000), `--seconds N` per measured phase (default 8), `--in-flight N`
  * (default 64).
  */
@@ -47,6 +48,8 @@ const SSE_RATES = [100, 1_000, 5_000]
 /** `--sse-only`: the fleet and heartbeat → SSE at 100 and 1,000/s, nothing else (a quick look at the stream). */
 const SSE_ONLY = process.argv.includes("--sse-only")
 const CPU_PROFILE = process.argv.includes("--cpu-prof")
+/** `--max-only`: the fleet, then the max rate, its CPU per heartbeat and the hello ratio, nothing else (a quick look at the hot path). */
+const MAX_ONLY = process.argv.includes("--max-only")
 const HEARTBEAT = "/api/v1/agent/heartbeat"
 
 /** Progress on stderr, so the figures on stdout stay clean. */
@@ -169,6 +172,26 @@ const cloneFleet = async (databaseUrl: string, template: { id: string; token: st
 }
 
 /**
+ * Gives every clone its agent on the simulator (a copy of the template's), so the gateway's
+ * reconciliation finds them all: otherwise each clone is judged missing after the restart and
+ * goes offline, ~1,000 transitions written during the first measured phases.
+ */
+const seedSimulator = async (databaseUrl: string, simulator: GatewaySimulator) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ gateway_agent_id: string }>("select gateway_agent_id from agents where deleted_at is null")
+    const template = [...simulator.state.agents.values()].find((agent) => agent.id !== "main")
+    if (template === undefined) throw new Error("the template agent is not on the simulator")
+    for (const { gateway_agent_id: id } of rows) {
+      if (!simulator.state.agents.has(id)) simulator.state.agents.set(id, { ...template, id, workspace: template.workspace.replace(template.id, id), agentDir: template.agentDir.replace(template.id, id) })
+    }
+  } finally {
+    await client.end()
+  }
+}
+
+/**
  * Waits until the service's statement count per `quietMs` stops falling (restore writes done;
  * a runner keeps some idle traffic of its own), at most `maxMs`.
  */
@@ -222,6 +245,25 @@ const sseFigures = (figures: Awaited<ReturnType<typeof sseLatency>>) =>
   `p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); ` +
   `POST answered p50 ${ms(figures.postP50)}, p99 ${ms(figures.postP99)}; answer → event p50 ${ms(figures.answerP50)}, p99 ${ms(figures.answerP99)}`
 
+/** The max rate (closed loop, after a 2 s warm-up) and the service's CPU per heartbeat at it. */
+const maxRate = async (service: ServiceProcess, tokens: ReadonlyArray<string>) => {
+  await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: 2 })
+  const pid = servicePid(service.url)
+  const cpuFrom = cpuMs(pid)
+  const max = await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: SECONDS })
+  return { pid, max, cpuPerHeartbeat: (cpuMs(pid) - cpuFrom) / Math.max(1, max.ok) }
+}
+
+/** One service for the max rate alone, profiled (`--cpu-prof`); answers the profile's directory. */
+const profiledMax = async (databaseUrl: string, tokens: ReadonlyArray<string>) => {
+  const profileDir = mkdtempSync(path.join(tmpdir(), "hb-prof-"))
+  const profiled = await startService({ ...serviceEnv(databaseUrl), NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` })
+  await sleep(2_000)
+  await maxRate(profiled, tokens)
+  await profiled.kill("SIGTERM")
+  return profileDir
+}
+
 export const heartbeatThroughput = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 1 })
   const db = await createTestDatabase()
@@ -240,6 +282,7 @@ export const heartbeatThroughput = async () => {
     await service.kill("SIGTERM")
     step(`cloning it to ${AGENTS} agents`)
     const tokens = await cloneFleet(db.url, template, AGENTS)
+    await seedSimulator(db.url, simulator)
     if (SSE_ONLY) {
       service = await startService(serviceEnv(db.url))
       await sleep(2_000)
@@ -248,6 +291,28 @@ export const heartbeatThroughput = async () => {
         const figures = await sseLatency(service, tokens, rate, SECONDS)
         console.log(`  heartbeat → SSE at ${rate}/s: ${sseFigures(figures)}`)
       }
+      return
+    }
+    if (MAX_ONLY) {
+      if (CPU_PROFILE) {
+        const dir = await profiledMax(db.url, tokens)
+        console.log(`  CPU at the max rate by area (self time, --cpu-prof in ${dir}): ${profileSummary(dir)}`)
+      }
+      service = await startService(serviceEnv(db.url))
+      await sleep(2_000)
+      // At a fixed rate well below the max, the service's CPU per heartbeat beyond its idle CPU: steadier than the max on a busy machine.
+      const servicePidNow = servicePid(service.url)
+      const idleFrom = cpuMs(servicePidNow)
+      await sleep(2_000)
+      const idlePerMs = (cpuMs(servicePidNow) - idleFrom) / 2_000
+      const fixedFrom = cpuMs(servicePidNow)
+      const fixedStarted = performance.now()
+      const fixed = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: 300, seconds: SECONDS, inFlight: 512 })
+      const fixedCpu = (cpuMs(servicePidNow) - fixedFrom - idlePerMs * (performance.now() - fixedStarted)) / Math.max(1, fixed.ok)
+      console.log(`  at 300/s: service CPU ${ms(fixedCpu)}/heartbeat beyond idle (idle ${(100 * idlePerMs).toFixed(1)}% of a core); p50 ${ms(fixed.p50)}, p99 ${ms(fixed.p99)}`)
+      const { max, cpuPerHeartbeat } = await maxRate(service, tokens)
+      const helloRun = await load({ mode: "closed", url: `http://127.0.0.1:${helloPort}`, path: "/", tokens: [], inFlight: IN_FLIGHT, seconds: SECONDS })
+      console.log(`  max ${max.rate.toFixed(0)}/s (p50 ${ms(max.p50)}, p99 ${ms(max.p99)}, ${max.failed} failed); service CPU ${ms(cpuPerHeartbeat)}/heartbeat; hello ${helloRun.rate.toFixed(0)}/s → ${((100 * max.rate) / helloRun.rate).toFixed(1)}%`)
       return
     }
     step("counting statements per heartbeat")
@@ -301,22 +366,10 @@ export const heartbeatThroughput = async () => {
 
     // 3. Throughput, latency and the stream, straight to Postgres.
     step("max rate, hello, latency at 50% and 90%")
-    const profileDir = CPU_PROFILE ? mkdtempSync(path.join(tmpdir(), "hb-prof-")) : undefined
-    if (profileDir !== undefined) {
-      // One service for the max rate alone, profiled; the phases after it run unprofiled.
-      const profiled = await startService({ ...serviceEnv(db.url), NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` })
-      await sleep(2_000)
-      await load({ mode: "closed", url: profiled.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: 2 })
-      await load({ mode: "closed", url: profiled.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: SECONDS })
-      await profiled.kill("SIGTERM")
-    }
+    const profileDir = CPU_PROFILE ? await profiledMax(db.url, tokens) : undefined
     service = await startService(serviceEnv(db.url))
     await sleep(2_000)
-    await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: 2 })
-    const pid = servicePid(service.url)
-    const cpuFrom = cpuMs(pid)
-    const max = await load({ mode: "closed", url: service.url, path: HEARTBEAT, tokens, inFlight: IN_FLIGHT, seconds: SECONDS })
-    const cpuPerHeartbeat = (cpuMs(pid) - cpuFrom) / Math.max(1, max.ok)
+    const { pid, max, cpuPerHeartbeat } = await maxRate(service, tokens)
     const helloRun = await load({ mode: "closed", url: `http://127.0.0.1:${helloPort}`, path: "/", tokens: [], inFlight: IN_FLIGHT, seconds: SECONDS })
     const half = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.5), seconds: SECONDS, inFlight: 512 })
     const ninety = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.9), seconds: SECONDS, inFlight: 512 })

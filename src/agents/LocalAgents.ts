@@ -160,9 +160,9 @@ export const LocalAgentsLive = Layer.scoped(
       })
 
     const persisted = (agentId: string, entry: AgentEntry) =>
-      entry.writer.awaitPersisted(entry.writer.version).pipe(
-        Effect.mapError(() => new AgentsRestoring({ agentId, reason: "owner-unavailable" })),
-        Effect.timeoutFail({ duration: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) })
+      // The writer's own timer: a race of fibers per event would cost more than the wait.
+      entry.writer.awaitPersisted(entry.writer.version, { ms: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) }).pipe(
+        Effect.mapError((error) => (error._tag === "SnapshotWriteRefused" ? new AgentsRestoring({ agentId, reason: "owner-unavailable" }) : error))
       )
 
     // A write under way when writers close: its batch's statements, each within the statement timeout.

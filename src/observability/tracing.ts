@@ -39,3 +39,6 @@ export const continueTrace =
       const traced = options.span === undefined ? Effect.annotateSpans(effect, options.attributes) : Effect.withSpan(effect, options.span, { attributes: options.attributes })
       return Option.isSome(parent) ? Effect.withParentSpan(traced, parent.value) : traced
     })
+
+/** Whether spans are exported (a tracer other than Effect's own is installed), so a span per write is worth its fiber. */
+export const tracesExported: Effect.Effect<boolean> = Effect.map(Effect.tracer, (tracer) => tracer !== nativeTracer)

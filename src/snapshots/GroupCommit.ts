@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
+import { callerSpan } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
@@ -48,6 +49,11 @@ export interface GroupCommitShape {
    * agent's writes in order.
    */
   readonly write: (write: AgentWrite) => Effect.Effect<void, SqlError | SnapshotWriteRefused>
+  /**
+   * `write` without a fiber: queues `write` at once and calls `done` with the outcome `write`
+   * would have (or an interruption at shutdown), on the committing fiber. `done` must not throw.
+   */
+  readonly enqueue: (write: AgentWrite, done: WriteDone) => void
   /**
    * Takes the agent's write out of the queue if no batch has taken it yet (it fails with
    * `SnapshotWriteRefused`, withdrawn). A write already in a batch commits or fails as it would;
@@ -110,9 +116,14 @@ const takeBatch = (pending: ReadonlyArray<Queued>): number => {
   return count
 }
 
+/** Called once with a queued write's outcome. */
+export type WriteDone = (exit: Exit.Exit<void, SqlError | SnapshotWriteRefused>) => void
+
 interface Queued {
   readonly write: AgentWrite
-  readonly done: Deferred.Deferred<void, SqlError | SnapshotWriteRefused>
+  readonly done: WriteDone
+  /** Its oldest transitions dropped to fit one transaction (`boundChanges`), logged with its batch. */
+  readonly dropped: number
   /** The writer's span, so the batch that commits the write links back to it. */
   readonly span: Option.Option<Tracer.AnySpan>
 }
@@ -161,14 +172,16 @@ export const GroupCommitLive = Layer.scoped(
     }
 
     const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<ReadonlySet<string>, SqlError>) =>
-      Effect.forEach(
-        batch,
-        (queued) =>
-          Exit.isFailure(exit) || exit.value.has(queued.write.agentId)
-            ? Deferred.done(queued.done, Exit.asVoid(exit))
-            : Deferred.fail(queued.done, new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "stale" })),
-        { discard: true }
-      )
+      Effect.sync(() => {
+        const outcome = Exit.asVoid(exit)
+        for (const queued of batch) {
+          queued.done(
+            Exit.isFailure(exit) || exit.value.has(queued.write.agentId)
+              ? outcome
+              : Exit.fail(new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "stale" }))
+          )
+        }
+      })
 
     const runBatch = Effect.gen(function* () {
       const batch = pending.slice(0, takeBatch(pending))
@@ -176,6 +189,11 @@ export const GroupCommitLive = Layer.scoped(
       if (pending.length > 0) yield* Queue.offer(wake, undefined)
       if (batch.length === 0) return
       inFlight = batch
+      for (const queued of batch) {
+        if (queued.dropped > 0) {
+          yield* Effect.logWarning(`agent ${queued.write.agentId}: its ${queued.dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
+        }
+      }
       const exit = yield* Effect.exit(
         commit(batch.map((queued) => queued.write)).pipe(
           Effect.withSpan("Agents.groupCommit", { kind: "client", attributes: { writes: batch.length }, links: linksOf(batch) })
@@ -190,7 +208,7 @@ export const GroupCommitLive = Layer.scoped(
           batch,
           (queued) =>
             closing.has(queued.write.agentId)
-              ? Deferred.fail(queued.done, new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "withdrawn" }))
+              ? Effect.sync(() => queued.done(Exit.fail(new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "withdrawn" }))))
               : Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)),
           { discard: true }
         )
@@ -203,7 +221,9 @@ export const GroupCommitLive = Layer.scoped(
     // Registered before the committing fiber, so it runs after that fiber is stopped: writes it
     // had not answered are refused (interrupted) rather than left waiting for ever.
     yield* Effect.addFinalizer(() =>
-      Effect.forEach([...inFlight, ...pending.splice(0)], (queued) => Deferred.interrupt(queued.done), { discard: true })
+      Effect.sync(() => {
+        for (const queued of [...inFlight, ...pending.splice(0)]) queued.done(Exit.interrupt(FiberId.none))
+      })
     )
 
     yield* Queue.take(wake).pipe(
@@ -213,33 +233,27 @@ export const GroupCommitLive = Layer.scoped(
       Effect.forkScoped
     )
 
+    const enqueue = (offered: AgentWrite, done: WriteDone) => {
+      const write = boundChanges(offered)
+      pending.push({ write, done, dropped: offered.transitions.length - write.transitions.length, span: callerSpan() })
+      Queue.unsafeOffer(wake, undefined)
+    }
+
     return GroupCommit.of({
-      write: (offered) => {
-        const write = boundChanges(offered)
-        const dropped = offered.transitions.length - write.transitions.length
-        const warned =
-          dropped === 0 ? Effect.void : Effect.logWarning(`agent ${write.agentId}: its ${dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
-        return Effect.zipRight(
-          warned,
-          Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
-            const done = Deferred.unsafeMake<void, SqlError | SnapshotWriteRefused>(FiberId.none)
-            pending.push({ write, done, span })
-            Queue.unsafeOffer(wake, undefined)
-            return Deferred.await(done)
-          })
-        )
-      },
-      withdraw: (agentId) =>
+      write: (offered) =>
         Effect.suspend(() => {
+          const done = Deferred.unsafeMake<void, SqlError | SnapshotWriteRefused>(FiberId.none)
+          enqueue(offered, (exit) => Deferred.unsafeDone(done, exit))
+          return Deferred.await(done)
+        }),
+      enqueue,
+      withdraw: (agentId) =>
+        Effect.sync(() => {
           if (inFlight.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
           const taken = pending.filter((queued) => queued.write.agentId === agentId)
-          if (taken.length === 0) return Effect.void
+          if (taken.length === 0) return
           pending = pending.filter((queued) => queued.write.agentId !== agentId)
-          return Effect.forEach(
-            taken,
-            (queued) => Deferred.fail(queued.done, new SnapshotWriteRefused({ agentId, version: queued.write.version, reason: "withdrawn" })),
-            { discard: true }
-          )
+          for (const queued of taken) queued.done(Exit.fail(new SnapshotWriteRefused({ agentId, version: queued.write.version, reason: "withdrawn" })))
         })
     })
   })

@@ -1,15 +1,22 @@
-import { Deferred, Duration, Effect, Exit, FiberId } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, FiberId, Option } from "effect"
 import type { ActivityEntry } from "../store/ActivityRepo.ts"
 import { livenessEventTypes } from "../../machines/agent/livenessTypes.ts"
 import { observeEventToPersist } from "../observability/agentMetrics.ts"
 import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "../agents/agentProjection.ts"
-import { GroupCommit, SnapshotWriteRefused, type AgentWrite } from "./GroupCommit.ts"
+import { tracesExported } from "../observability/tracing.ts"
+import { GroupCommit, SnapshotWriteRefused, type AgentWrite, type GroupCommitShape } from "./GroupCommit.ts"
 
 interface Pending {
   readonly version: number
   readonly snapshot: unknown
   readonly projection: AgentProjection
+}
+
+/** One wait for a version to be saved: `done` once, with the writer's end as `failure` if it ended first. */
+interface Waiter {
+  readonly version: number
+  readonly done: (failure: SnapshotWriteRefused | undefined) => void
 }
 
 /** Delay before the next attempt of a failed write: 100 ms doubling to 5 s. */
@@ -47,6 +54,10 @@ export type WriterServices = GroupCommit
  * version) for good: it writes nothing more, and every wait, present or future, fails with
  * `SnapshotWriteRefused`; a stale refusal calls `onStale` so the owner can reload the agent
  * (docs/architecture.md §11).
+ *
+ * A write takes no fiber of its own: it is queued in the group commit at once and its outcome
+ * handled in a callback (docs/architecture.md §6.5); `run` serves the first write (which learns
+ * the group commit), logging, retries, and every write while spans are exported.
  */
 export class SnapshotWriter {
   // A fleet holds one writer per agent, nearly all idle: the pending snapshot is dropped once
@@ -63,10 +74,12 @@ export class SnapshotWriter {
   private writing = false
   /** When each snapshot not yet saved was offered (`performance.now()`), for the persist-latency metric. */
   private offeredAt: number[] | undefined
-  private waiters: Array<{ version: number; done: Deferred.Deferred<void, SnapshotWriteRefused> }> | undefined
+  private waiters: Array<Waiter> | undefined
+  /** The group commit, once a write has learnt it (unset while spans are exported: each write is then a fiber with its span). */
+  private commits: GroupCommitShape | undefined
   /** Set once the writer has ended: why. */
   private ended: SnapshotWriteRefused | undefined
-  /** Exists while a drain runs and someone waits for it to end (`close`), or it sleeps before a retry. */
+  /** Exists while writing and someone waits for it to end (`close`). */
   private drained: Deferred.Deferred<void> | undefined
   private woken: Deferred.Deferred<void> | undefined
 
@@ -80,7 +93,7 @@ export class SnapshotWriter {
   private readonly transitionsKeep: number
   private readonly onStale: ((agentId: string) => void) | undefined
 
-  /** `run` forks a drain of `agentId`'s writer (one function may serve every writer). */
+  /** `run` forks an effect of `agentId`'s writer: a write, a log line, a retry (one function may serve every writer). */
   constructor(
     agentId: string,
     version: number,
@@ -130,7 +143,7 @@ export class SnapshotWriter {
     this.offeredAt = undefined
     const waiters = this.waiters ?? []
     this.waiters = undefined
-    for (const waiter of waiters) Deferred.unsafeDone(waiter.done, Exit.fail(reason))
+    for (const waiter of waiters) waiter.done(reason)
     if (this.woken !== undefined) Deferred.unsafeDone(this.woken, Exit.void)
   }
 
@@ -161,108 +174,159 @@ export class SnapshotWriter {
     }
     if (!this.writing) {
       this.writing = true
-      this.run(this.drain(), this.agentId)
+      this.startWriting()
     }
     return this.version
   }
 
   /**
    * Completes once the snapshot of `version` (or a later one) is in the database; fails with
-   * `SnapshotWriteRefused` if the writer ended before.
+   * `SnapshotWriteRefused` if the writer ended before. With `within`, fails with its
+   * `onTimeout()` after `ms` (a timer of its own, not the Effect clock) unless settled before.
    */
-  awaitPersisted(version: number): Effect.Effect<void, SnapshotWriteRefused> {
-    // Check and enqueue in one synchronous step, so a drain finishing in between is not missed.
-    return Effect.suspend(() => {
-      if (this.persisted >= version) return Effect.void
-      if (this.ended !== undefined) return Effect.fail(this.ended)
-      const done = Deferred.unsafeMake<void, SnapshotWriteRefused>(FiberId.none)
+  awaitPersisted<E = never>(version: number, within?: { readonly ms: number; readonly onTimeout: () => E }): Effect.Effect<void, SnapshotWriteRefused | E> {
+    // Checked and enqueued in one synchronous step (the registration), so a write settling in between is not missed.
+    return Effect.async<void, SnapshotWriteRefused | E>((resume) => {
+      if (this.persisted >= version) return resume(Effect.void)
+      if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const waiter: Waiter = {
+        version,
+        done: (failure) => {
+          if (timer !== undefined) clearTimeout(timer)
+          resume(failure === undefined ? Effect.void : Effect.fail(failure))
+        }
+      }
       this.waiters ??= []
-      this.waiters.push({ version, done })
-      return Deferred.await(done)
+      this.waiters.push(waiter)
+      if (within !== undefined) {
+        timer = setTimeout(() => {
+          this.forget(waiter)
+          resume(Effect.fail(within.onTimeout()))
+        }, within.ms)
+        // A wait never holds the process open at shutdown (closing the writer ends it anyway).
+        timer.unref()
+      }
+      return Effect.sync(() => {
+        if (timer !== undefined) clearTimeout(timer)
+        this.forget(waiter)
+      })
     })
   }
 
-  private drain(): Effect.Effect<void, never, WriterServices> {
-    const self = this
-    return Effect.gen(function* () {
-      const groupCommit = yield* GroupCommit
-      const trimEvery = Math.ceil(self.transitionsKeep / 10)
-      let failures = 0
-      while (self.ended === undefined && self.latest !== undefined && self.latest.version > self.persisted) {
-        // Always the newest snapshot: a later one may succeed where an earlier one could not.
-        const item = self.latest
-        const activity = self.activity ?? []
-        const transitions = self.transitions ?? []
-        const beat = self.beat
-        self.activity = undefined
-        self.transitions = undefined
-        self.beat = undefined
-        const trim = self.untrimmed + transitions.length >= trimEvery
-        // One transaction with the snapshot: its activity, trim and transitions (answered at commit).
-        const written = yield* groupCommit
-          .write({
-            agentId: self.agentId,
-            version: item.version,
-            projection: item.projection,
-            snapshot: item.snapshot,
-            activity,
-            transitions,
-            beat,
-            pruneTo: trim ? Math.max(0, self.transitionsKeep - transitions.length) : undefined
-          })
-          // A queued write commits whatever its caller does: the caller waits for its answer.
-          .pipe(Effect.uninterruptible, Effect.either)
-        if (written._tag === "Left" && written.left._tag === "SnapshotWriteRefused") {
-          // Stale: another runner stored this version or a newer one (or the row is gone).
-          if (written.left.reason === "stale") {
-            yield* Effect.logWarning(`agent ${self.agentId}: snapshot ${item.version} not saved, the database holds an equal or newer version`)
-            self.end(written.left)
-            self.onStale?.(self.agentId)
-          }
-          break
-        }
-        if (written._tag === "Left") {
-          self.activity = [...activity, ...(self.activity ?? [])]
-          self.transitions = [...transitions, ...(self.transitions ?? [])]
-          self.beat ??= beat
-          // Closed while the write was under way: nothing to retry, no delay.
-          if (self.ended !== undefined) break
-          yield* Effect.logError(`persisting agent ${self.agentId} failed (attempt ${failures + 1}); retrying`, written.left)
-          // A close ends the wait at once.
-          self.woken = Deferred.unsafeMake<void>(FiberId.none)
-          yield* Effect.raceFirst(Effect.sleep(retryDelay(failures++)), Deferred.await(self.woken))
-          self.woken = undefined
-          continue
-        }
-        failures = 0
-        self.untrimmed = trim ? 0 : self.untrimmed + transitions.length
-        const offeredAt = self.offeredAt ?? []
-        observeEventToPersist(offeredAt.splice(0, item.version - self.persisted))
-        if (offeredAt.length === 0) self.offeredAt = undefined
-        self.persisted = item.version
-        // Saved: nothing newer was offered meanwhile, so the writer keeps no snapshot.
-        if (self.latest === item) self.latest = undefined
-        const waiters = self.waiters ?? []
-        const due = waiters.filter((w) => w.version <= item.version)
-        const waiting = waiters.filter((w) => w.version > item.version)
-        self.waiters = waiting.length === 0 ? undefined : waiting
-        for (const waiter of due) yield* Deferred.succeed(waiter.done, undefined)
-      }
-    }).pipe(
-      Effect.ensuring(
-        Effect.sync(() => {
-          this.writing = false
-          if (this.drained !== undefined) {
-            Deferred.unsafeDone(this.drained, Exit.void)
-            this.drained = undefined
-          }
-          // An offer may land between the loop's last check and here: drain again.
-          if (this.ended === undefined && this.latest !== undefined && this.latest.version > this.persisted) {
-            this.writing = true
-            this.run(this.drain(), this.agentId)
-          }
+  private forget(waiter: Waiter): void {
+    const at = this.waiters?.indexOf(waiter) ?? -1
+    if (at === -1) return
+    this.waiters!.splice(at, 1)
+    if (this.waiters!.length === 0) this.waiters = undefined
+  }
+
+  /** Whether a snapshot is offered and not yet saved (and the writer may still save it). */
+  private get due(): boolean {
+    return this.ended === undefined && this.latest !== undefined && this.latest.version > this.persisted
+  }
+
+  /**
+   * Starts writing (`writing` is set): through a fiber the first time, which learns the
+   * `GroupCommit`; after that without one, unless spans are exported (then each write is a
+   * fiber with its span, docs/operations.md "Tracing").
+   */
+  private startWriting(): void {
+    const commits = this.commits
+    if (commits !== undefined) return this.next(commits, 0)
+    this.run(
+      Effect.flatMap(Effect.all([GroupCommit, tracesExported]), ([groupCommit, traced]) =>
+        Effect.suspend(() => {
+          if (!traced) this.commits = groupCommit
+          if (!traced) return Effect.sync(() => this.next(groupCommit, 0))
+          return Effect.async<void>((resume) => this.next(groupCommit, 0, () => resume(Effect.void)))
         })
-      )
+      ),
+      this.agentId
     )
+  }
+
+  /** Writes the newest snapshot if one is due, else stops writing (and `onIdle`, if given, is called). */
+  private next(commits: GroupCommitShape, failures: number, onIdle?: () => void): void {
+    if (!this.due) {
+      this.writing = false
+      if (this.drained !== undefined) {
+        Deferred.unsafeDone(this.drained, Exit.void)
+        this.drained = undefined
+      }
+      return onIdle?.()
+    }
+    // Always the newest snapshot: a later one may succeed where an earlier one could not.
+    const item = this.latest!
+    const activity = this.activity ?? []
+    const transitions = this.transitions ?? []
+    const beat = this.beat
+    this.activity = undefined
+    this.transitions = undefined
+    this.beat = undefined
+    const trim = this.untrimmed + transitions.length >= Math.ceil(this.transitionsKeep / 10)
+    // One transaction with the snapshot: its activity, trim and transitions (answered at commit).
+    const write = { agentId: this.agentId, version: item.version, projection: item.projection, snapshot: item.snapshot, activity, transitions, beat, pruneTo: trim ? Math.max(0, this.transitionsKeep - transitions.length) : undefined }
+    commits.enqueue(write, (exit) => {
+      if (Exit.isSuccess(exit)) return this.saved(commits, item, transitions.length, trim, onIdle)
+      const error = Cause.failureOption(exit.cause)
+      // Interrupted (shutdown): nothing more is written.
+      if (Option.isNone(error)) return this.stop(onIdle)
+      if (error.value._tag === "SnapshotWriteRefused") {
+        // Stale: another runner stored this version or a newer one (or the row is gone). Withdrawn: closed.
+        if (error.value.reason === "stale") {
+          this.run(Effect.logWarning(`agent ${this.agentId}: snapshot ${item.version} not saved, the database holds an equal or newer version`), this.agentId)
+          this.end(error.value)
+          this.onStale?.(this.agentId)
+        }
+        return this.next(commits, 0, onIdle)
+      }
+      this.activity = [...activity, ...(this.activity ?? [])]
+      this.transitions = [...transitions, ...(this.transitions ?? [])]
+      this.beat ??= beat
+      // Closed while the write was under way: nothing to retry, no delay.
+      if (this.ended !== undefined) return this.next(commits, 0, onIdle)
+      this.run(this.retryAfter(commits, error.value, failures, onIdle), this.agentId)
+    })
+  }
+
+  /** Stops writing for good (the group commit shut down). */
+  private stop(onIdle: (() => void) | undefined): void {
+    this.writing = false
+    if (this.drained !== undefined) {
+      Deferred.unsafeDone(this.drained, Exit.void)
+      this.drained = undefined
+    }
+    onIdle?.()
+  }
+
+  /** The write of `item` committed: waiters up to its version are released, then the next write. */
+  private saved(commits: GroupCommitShape, item: Pending, transitions: number, trim: boolean, onIdle: (() => void) | undefined): void {
+    this.untrimmed = trim ? 0 : this.untrimmed + transitions
+    const offeredAt = this.offeredAt ?? []
+    observeEventToPersist(offeredAt.splice(0, item.version - this.persisted))
+    if (offeredAt.length === 0) this.offeredAt = undefined
+    this.persisted = item.version
+    // Saved: nothing newer was offered meanwhile, so the writer keeps no snapshot.
+    if (this.latest === item) this.latest = undefined
+    const waiters = this.waiters
+    if (waiters !== undefined) {
+      const due = waiters.filter((w) => w.version <= item.version)
+      const waiting = waiters.filter((w) => w.version > item.version)
+      this.waiters = waiting.length === 0 ? undefined : waiting
+      for (const waiter of due) waiter.done(undefined)
+    }
+    this.next(commits, 0, onIdle)
+  }
+
+  /** After a failed write: logs it, waits (100 ms doubling to 5 s; a close ends the wait at once), then writes again. */
+  private retryAfter(commits: GroupCommitShape, error: unknown, failures: number, onIdle: (() => void) | undefined): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      yield* Effect.logError(`persisting agent ${this.agentId} failed (attempt ${failures + 1}); retrying`, error)
+      this.woken = Deferred.unsafeMake<void>(FiberId.none)
+      yield* Effect.raceFirst(Effect.sleep(retryDelay(failures)), Deferred.await(this.woken))
+      this.woken = undefined
+      this.next(commits, failures + 1, onIdle)
+    })
   }
 }
