@@ -267,7 +267,7 @@ const profiledMax = async (databaseUrl: string, tokens: ReadonlyArray<string>) =
 export const heartbeatThroughput = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 1 })
   const db = await createTestDatabase()
-  const counter = child("sqlCounter.ts", ["127.0.0.1", "5432"])
+  const counter = child("sqlCounter.ts")
   const counterLine = lines(counter)
   const counterPort = Number(await counterLine())
   const statements = async () => (counter.stdin?.write("count\n"), Number(await counterLine()))
