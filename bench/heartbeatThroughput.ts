@@ -6,8 +6,9 @@
  * processes of their own, so none shares the service's event loop.
  *
  * The fleet is made cheaply: one agent is provisioned through the API against the simulator and
- * brought online, then its row is cloned (new id, name, gateway agent id and token) and the
- * service restarted to restore the clones. Prints:
+ * brought online, then its row is cloned (new id, name, gateway agent id and token), the clones
+ * are given the template's state on the simulator (`seedSimulator`), and the service restarted
+ * to restore them. Prints:
  * - the maximum sustained durable rate (closed loop, `--in-flight` requests outstanding), beside
  *   the hello server driven by the same generator in the same run, and the ratio;
  * - the service's CPU time per heartbeat at that rate (from /proc; robust on a busy machine);
@@ -16,7 +17,9 @@
  * - heartbeat → SSE event p50/p99 at 100, 1,000 and 5,000/s (a rate above the maximum is run
  *   for 1 s only, to stay bounded, and marked so).
  * - the restart of the fleet: `/readyz` and the first heartbeat accepted after the start, the
- *   service's RSS once settled, and its idle CPU (% of a core) with the fleet online;
+ *   service's RSS once settled, its idle CPU (% of a core) with the fleet online, and the
+ *   transitions the restart wrote before any heartbeat (none for this unchanged fleet, §6.6 of
+ *   docs/architecture.md: more means the clones are not faithful or restore moves agents);
  * - the throughput bars (≥ 5,000/s, ≥ 15% of hello, p99 < 50 ms at half the rate, heartbeat →
  *   SSE p99 < 50 ms at 1,000/s), each as met or not, from this run's figures;
  * - with `--cpu-prof`, where the service's CPU went at the max rate (Node's `--cpu-prof`, by
@@ -172,9 +175,12 @@ const cloneFleet = async (databaseUrl: string, template: { id: string; token: st
 }
 
 /**
- * Gives every clone its agent on the simulator (a copy of the template's), so the gateway's
- * reconciliation finds them all: otherwise each clone is judged missing after the restart and
- * goes offline, ~1,000 transitions written during the first measured phases.
+ * Gives every clone what the template has on the simulator: its agent, its config entry
+ * (`agents.entries.<id>`, where `health` reads the effective heartbeat) and its sessions, so the
+ * clones look to the gateway as the template does. Without the agent, each clone is judged
+ * missing after the restart; without the entry, `health` reports the default heartbeat (30m),
+ * not the spec's, and each clone goes offline with `heartbeat_mismatch`: either way ~1 transition
+ * per clone written during the first measured phases.
  */
 const seedSimulator = async (databaseUrl: string, simulator: GatewaySimulator) => {
   const client = new pg.Client({ connectionString: databaseUrl })
@@ -183,9 +189,31 @@ const seedSimulator = async (databaseUrl: string, simulator: GatewaySimulator) =
     const { rows } = await client.query<{ gateway_agent_id: string }>("select gateway_agent_id from agents where deleted_at is null")
     const template = [...simulator.state.agents.values()].find((agent) => agent.id !== "main")
     if (template === undefined) throw new Error("the template agent is not on the simulator")
+    const agents = simulator.state.config["agents"] as { entries?: Record<string, unknown> } | undefined
+    const entry = agents?.entries?.[template.id]
+    if (agents?.entries === undefined || entry === undefined) throw new Error("the template agent has no config entry on the simulator")
+    const sessions = [...simulator.state.sessions.values()].filter((session) => session.agentId === template.id)
+    const swap = (text: string, id: string) => text.replaceAll(template.id, id)
     for (const { gateway_agent_id: id } of rows) {
-      if (!simulator.state.agents.has(id)) simulator.state.agents.set(id, { ...template, id, workspace: template.workspace.replace(template.id, id), agentDir: template.agentDir.replace(template.id, id) })
+      if (simulator.state.agents.has(id)) continue
+      simulator.state.agents.set(id, { ...template, id, workspace: swap(template.workspace, id), agentDir: swap(template.agentDir, id) })
+      agents.entries[id] = JSON.parse(swap(JSON.stringify(entry), id)) as unknown
+      for (const session of sessions) {
+        const key = swap(session.key, id)
+        simulator.state.sessions.set(key, { ...session, key, agentId: id, sessionId: randomUUID(), fields: { ...session.fields } })
+      }
     }
+  } finally {
+    await client.end()
+  }
+}
+
+/** Rows in `agent_transitions`, read straight from Postgres (not through the statement counter). */
+const transitionCount = async (databaseUrl: string) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    return Number((await client.query<{ count: string }>("select count(*) as count from agent_transitions")).rows[0]?.count ?? 0)
   } finally {
     await client.end()
   }
@@ -319,6 +347,7 @@ export const heartbeatThroughput = async () => {
 
     // 2. Statements per heartbeat, through the counting proxy (its own service process); the
     // restart of the fleet (ready, first heartbeat accepted), RSS and idle CPU on the way.
+    const transitionsBefore = await transitionCount(db.url)
     const starting = performance.now()
     service = await startService(serviceEnv(withPort(db.url, counterPort)))
     const readyMs = performance.now() - starting
@@ -341,6 +370,7 @@ export const heartbeatThroughput = async () => {
     await idleWindow()
     await idleWindow()
     const idleCpu = (cpuMs(restartPid) - idleCpuFrom) / (performance.now() - idleStarted)
+    const restartTransitions = (await transitionCount(db.url)) - transitionsBefore
     const countFrom = await statements()
     const countStarted = performance.now()
     const counted = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: 200, seconds: 5, inFlight: 64 })
@@ -382,7 +412,8 @@ export const heartbeatThroughput = async () => {
     console.log(`  SQL statements per heartbeat: ${perHeartbeat.toFixed(2)} (${counted.ok} heartbeats at 200/s), ${perHeartbeatAlone.toFixed(2)} one at a time (no batching)`)
     console.log(`  service CPU per heartbeat one at a time: ${ms(cpuAlone)} (${ALONE} in sequence; independent of the load, unlike the max-rate figure)`)
     console.log(
-      `  restart with ${AGENTS} agents: /readyz after ${ms(readyMs)}, first heartbeat accepted after ${ms(firstHeartbeatMs)}; RSS settled ${settledRss.toFixed(0)} MiB; idle CPU ${(100 * idleCpu).toFixed(1)}% of a core`
+      `  restart with ${AGENTS} agents: /readyz after ${ms(readyMs)}, first heartbeat accepted after ${ms(firstHeartbeatMs)}; RSS settled ${settledRss.toFixed(0)} MiB; idle CPU ${(100 * idleCpu).toFixed(1)}% of a core; ` +
+        `${restartTransitions} transitions written (an unchanged fleet: none, docs/architecture.md §6.6)`
     )
     if (profileDir !== undefined) console.log(`  CPU at the max rate by area (self time, --cpu-prof in ${profileDir}): ${profileSummary(profileDir)}`)
     const sse: Record<number, { p99: number; delivered: number; sent: number }> = {}
