@@ -129,12 +129,18 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           batch.scheduled = false
           // The last request for an agent wins; every request still gets the outcome.
           const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
-          const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeConfigBatch(batch.target, entries)))
+          const write = (entries: ReadonlyMap<string, AgentEntry>, first: Effect.Effect<void> = Effect.void) =>
+            Effect.either(client.withConfigLock(gatewayId, Effect.zipRight(first, writeConfigBatch(batch.target, entries))))
           // A batch of entries that most likely hold reads back beside its config.get (`setThenReadBack`).
           const early = requests.length > 0 && requests.every((request) => request.unchangedLikely)
           return Effect.gen(function* () {
-            const readBack = early ? yield* Effect.forkIn(readHealth(batch.target), scope) : undefined
-            const outcome = yield* write(wanted)
+            // Sent under the config lock, beside the config.get: an earlier batch's patch still in
+            // flight would otherwise make an entry look held while the read predates it.
+            let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
+            const startReadBack = Effect.suspend(() =>
+              !early || readBack !== undefined ? Effect.void : Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
+            )
+            const outcome = yield* write(wanted, startReadBack)
             // A refusal of the patch itself may be one bad entry's fault: then each entry goes alone,
             // so it does not fail its neighbours. A transient failure (gateway away) is everyone's.
             const blameable = outcome._tag === "Left" && !isTransient(outcome.left) && outcome.left._tag === "GatewayRpcError" && outcome.left.kind === "invalid_request"

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, type Tracer } from "effect"
+import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
 import { callerSpan } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
@@ -233,9 +233,18 @@ export const GroupCommitLive = Layer.scoped(
       Effect.forkScoped
     )
 
+    const runtime = yield* Effect.runtime<never>()
     const enqueue = (offered: AgentWrite, done: WriteDone) => {
       const write = boundChanges(offered)
-      pending.push({ write, done, dropped: offered.transitions.length - write.transitions.length, span: callerSpan() })
+      // A callback that throws must not leave the rest of its batch unanswered.
+      const answer: WriteDone = (exit) => {
+        try {
+          done(exit)
+        } catch (error) {
+          Runtime.runFork(runtime)(Effect.logError(`agent ${offered.agentId}: handling the outcome of its snapshot write failed`, error))
+        }
+      }
+      pending.push({ write, done: answer, dropped: offered.transitions.length - write.transitions.length, span: callerSpan() })
       Queue.unsafeOffer(wake, undefined)
     }
 

@@ -269,24 +269,29 @@ export class SnapshotWriter {
     const write = { agentId: this.agentId, version: item.version, projection: item.projection, snapshot: item.snapshot, activity, transitions, beat, pruneTo: trim ? Math.max(0, this.transitionsKeep - transitions.length) : undefined }
     commits.enqueue(write, (exit) => {
       if (Exit.isSuccess(exit)) return this.saved(commits, item, transitions.length, trim, onIdle)
-      const error = Cause.failureOption(exit.cause)
-      // Interrupted (shutdown): nothing more is written.
-      if (Option.isNone(error)) return this.stop(onIdle)
-      if (error.value._tag === "SnapshotWriteRefused") {
+      // Interrupted (the group commit shut down): nothing more is written, and waiters fail.
+      if (Cause.isInterruptedOnly(exit.cause)) {
+        this.end(new SnapshotWriteRefused({ agentId: this.agentId, version: item.version, reason: "withdrawn" }))
+        return this.stop(onIdle)
+      }
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isSome(failure) && failure.value._tag === "SnapshotWriteRefused") {
         // Stale: another runner stored this version or a newer one (or the row is gone). Withdrawn: closed.
-        if (error.value.reason === "stale") {
+        if (failure.value.reason === "stale") {
           this.run(Effect.logWarning(`agent ${this.agentId}: snapshot ${item.version} not saved, the database holds an equal or newer version`), this.agentId)
-          this.end(error.value)
+          this.end(failure.value)
           this.onStale?.(this.agentId)
         }
         return this.next(commits, 0, onIdle)
       }
+      // A database error or a defect of the write: retried, its changes kept.
+      const error = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
       this.activity = [...activity, ...(this.activity ?? [])]
       this.transitions = [...transitions, ...(this.transitions ?? [])]
       this.beat ??= beat
       // Closed while the write was under way: nothing to retry, no delay.
       if (this.ended !== undefined) return this.next(commits, 0, onIdle)
-      this.run(this.retryAfter(commits, error.value, failures, onIdle), this.agentId)
+      this.run(this.retryAfter(commits, error, failures, onIdle), this.agentId)
     })
   }
 
@@ -323,6 +328,8 @@ export class SnapshotWriter {
   private retryAfter(commits: GroupCommitShape, error: unknown, failures: number, onIdle: (() => void) | undefined): Effect.Effect<void> {
     return Effect.gen(this, function* () {
       yield* Effect.logError(`persisting agent ${this.agentId} failed (attempt ${failures + 1}); retrying`, error)
+      // Closed while it logged: no delay.
+      if (this.ended !== undefined) return this.next(commits, 0, onIdle)
       this.woken = Deferred.unsafeMake<void>(FiberId.none)
       yield* Effect.raceFirst(Effect.sleep(retryDelay(failures)), Deferred.await(this.woken))
       this.woken = undefined
