@@ -29,7 +29,9 @@ export const reconcileAgents = (input: ReconcileInput) =>
     const system = yield* AgentSystem
     const listed = yield* client.call(input.target, "agents.list", {}, { timeoutMs: PROBE_TIMEOUT_MS })
     const at = yield* Clock.currentTimeMillis
-    const present = new Set(listed.agents.map((agent) => agent.id))
+    // As large as the gateway's fleet, every round: no intermediate arrays.
+    const present = new Set<string>()
+    for (const agent of listed.agents) present.add(agent.id)
     const missing: string[] = []
     // The old gateway agent of a conversion not yet applied is ours: its apply removes it (not an orphan to adopt).
     const retired = new Set<string>()
@@ -46,7 +48,9 @@ export const reconcileAgents = (input: ReconcileInput) =>
         yield* input.send(agentId, { type: "gateway.agent.present", at, source: "agents.list" })
       }
     }
-    const orphans = [...present].filter((id) => looksManaged(id) && !input.roster.has(id) && !retired.has(id)).sort()
+    const orphans: string[] = []
+    for (const id of present) if (looksManaged(id) && !input.roster.has(id) && !retired.has(id)) orphans.push(id)
+    orphans.sort()
     const known = new Set((yield* input.registry.get(input.gatewayId))?.orphans ?? [])
     const fresh = orphans.filter((id) => !known.has(id))
     if (fresh.length > 0) yield* Effect.logWarning(`liveness ${input.gatewayId}: gateway agents with our prefix that we do not know (orphans): ${fresh.join(", ")}`)
