@@ -4,6 +4,7 @@ import { AgentSystem } from "../agents/AgentSystem.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import type { GatewayLivenessShape } from "./GatewayLiveness.ts"
 import { looksManaged } from "./gatewayRoster.ts"
+import type { PresenceMarks } from "./PresenceMarks.ts"
 
 export interface ReconcileInput {
   readonly gatewayId: string
@@ -12,6 +13,8 @@ export interface ReconcileInput {
   readonly roster: ReadonlyMap<string, string>
   readonly send: (agentId: string, event: LivenessEvent) => Effect.Effect<void>
   readonly registry: GatewayLivenessShape
+  /** The watcher's marks of listed ids, reused round after round. */
+  readonly present: PresenceMarks
 }
 
 const PROBE_TIMEOUT_MS = 10_000
@@ -29,9 +32,8 @@ export const reconcileAgents = (input: ReconcileInput) =>
     const system = yield* AgentSystem
     const listed = yield* client.call(input.target, "agents.list", {}, { timeoutMs: PROBE_TIMEOUT_MS })
     const at = yield* Clock.currentTimeMillis
-    // As large as the gateway's fleet, every round: no intermediate arrays.
-    const present = new Set<string>()
-    for (const agent of listed.agents) present.add(agent.id)
+    const present = input.present
+    present.mark(listed.agents)
     const missing: string[] = []
     // The old gateway agent of a conversion not yet applied is ours: its apply removes it (not an orphan to adopt).
     const retired = new Set<string>()
@@ -49,7 +51,7 @@ export const reconcileAgents = (input: ReconcileInput) =>
       }
     }
     const orphans: string[] = []
-    for (const id of present) if (looksManaged(id) && !input.roster.has(id) && !retired.has(id)) orphans.push(id)
+    for (const id of present.ids()) if (looksManaged(id) && !input.roster.has(id) && !retired.has(id)) orphans.push(id)
     orphans.sort()
     const known = new Set((yield* input.registry.get(input.gatewayId))?.orphans ?? [])
     const fresh = orphans.filter((id) => !known.has(id))

@@ -4,6 +4,7 @@ import { HealthResult } from "../gateway/protocol.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { heartbeatRuns, heartbeatTurnsPerAgentHour } from "../observability/metrics.ts"
 import { HeartbeatBudget } from "./HeartbeatBudget.ts"
+import { PresenceMarks } from "./PresenceMarks.ts"
 import { reconcileAgents } from "./reconcileAgents.ts"
 import { RunTracker, signalsFromEvent } from "./signalsFromEvent.ts"
 import { makeWatcherContext } from "./watcherContext.ts"
@@ -49,6 +50,7 @@ export const watchGateway = (gatewayId: string) =>
     const health = makeWatcherHealth(context)
     const reach = makeWatcherReachability(context, health.apply)
     const runs = new RunTracker()
+    const present = new PresenceMarks()
     const budget = new HeartbeatBudget(yield* Clock.currentTimeMillis)
     let reconcileSoon = false
     /** The last reconciliation's end (epoch ms) and duration (ms). */
@@ -61,7 +63,7 @@ export const watchGateway = (gatewayId: string) =>
       yield* Effect.addFinalizer(() => Effect.map(Clock.currentTimeMillis, (endedAt) => void (lastRound = { endedAt, ms: endedAt - startedAt })))
       yield* rosterReads.refresh("reconcile")
       yield* health.read
-      yield* reconcileAgents({ gatewayId, target: context.target, roster: roster.roster, send: context.send, registry })
+      yield* reconcileAgents({ gatewayId, target: context.target, roster: roster.roster, send: context.send, registry, present })
       const perAgentHour = budget.perAgentHour(yield* Clock.currentTimeMillis, roster.roster.size)
       if (perAgentHour !== null) heartbeatTurnsPerAgentHour.set(labels, perAgentHour)
       yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
