@@ -85,9 +85,30 @@ export type HelloOk = z.infer<typeof HelloOk>
 
 // ---- method results (docs/gateway-protocol.md §5) ----
 
+/**
+ * An array as large as the fleet (`agents.list`, `health`: one entry per gateway agent, 100,000
+ * and more), checked entry by entry with `isEntry` and passed on as is: a zod object schema
+ * would copy every entry, and these replies come every reconciliation (docs/operations.md §8).
+ * Only the fields Switchyard reads are checked; others are kept, unchecked.
+ */
+const fleetArray = <T>(isEntry: (entry: unknown) => entry is T, what: string) =>
+  z.custom<ReadonlyArray<T>>((value) => Array.isArray(value) && value.every(isEntry), { error: `expected an array of ${what}` })
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
+const optionalString = (value: unknown): boolean => value === undefined || typeof value === "string"
+
+/** One `agents.list` entry: only `id` is read (docs/gateway-protocol.md §5). */
+export interface ListedAgent {
+  readonly id: string
+  readonly name?: string | undefined
+  readonly workspace?: string | undefined
+}
+const isListedAgent = (entry: unknown): entry is ListedAgent =>
+  isRecord(entry) && typeof entry["id"] === "string" && optionalString(entry["name"]) && optionalString(entry["workspace"])
+
 export const AgentsListResult = z.looseObject({
   defaultId: z.string().optional(),
-  agents: z.array(z.looseObject({ id: z.string(), name: z.string().optional(), workspace: z.string().optional() }))
+  agents: fleetArray(isListedAgent, "agents {id: string}")
 })
 
 export const AgentsCreateResult = z.looseObject({ ok: z.literal(true), agentId: z.string(), workspace: z.string().optional() })
@@ -133,21 +154,24 @@ export const ChatHistoryResult = z.looseObject({
 
 /** The heartbeat `health` reports per agent (docs/gateway-protocol.md §9): `everyMs` null when disabled. */
 export const HealthHeartbeat = z.looseObject({ enabled: z.boolean(), every: z.string(), everyMs: z.number().nullable() })
+export type HealthHeartbeat = z.infer<typeof HealthHeartbeat>
+
+/** One agent of a `health` sample: only `agentId` and `heartbeat` are read (docs/gateway-protocol.md §9). */
+export interface HealthAgent {
+  readonly agentId: string
+  readonly heartbeat?: HealthHeartbeat | undefined
+}
+const isHealthHeartbeat = (value: unknown): value is HealthHeartbeat =>
+  isRecord(value) && typeof value["enabled"] === "boolean" && typeof value["every"] === "string" && (value["everyMs"] === null || typeof value["everyMs"] === "number")
+const isHealthAgent = (entry: unknown): entry is HealthAgent =>
+  isRecord(entry) && typeof entry["agentId"] === "string" && (entry["heartbeat"] === undefined || isHealthHeartbeat(entry["heartbeat"]))
 
 /** `health` (RPC result and event payload); `agents` as observed on 2026.9.6 (docs/gateway-protocol.md §9). */
 export const HealthResult = z.looseObject({
   ok: z.boolean(),
   /** When the gateway took this sample (epoch ms): a plain `health` answers a cached one. */
   ts: z.number().optional(),
-  agents: z
-    .array(
-      z.looseObject({
-        agentId: z.string(),
-        heartbeat: HealthHeartbeat.optional(),
-        sessions: z.looseObject({ count: z.number().optional() }).optional()
-      })
-    )
-    .optional()
+  agents: fleetArray(isHealthAgent, "agents {agentId: string, heartbeat?: {enabled, every, everyMs}}").optional()
 })
 
 /** `sessions.subscribe` → `{subscribed, list}`; `sessions.changed` events follow (docs/gateway-protocol.md §9). */

@@ -4,6 +4,7 @@ import { AgentSystem } from "../agents/AgentSystem.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import type { GatewayLivenessShape } from "./GatewayLiveness.ts"
 import { looksManaged } from "./gatewayRoster.ts"
+import type { PresenceMarks } from "./PresenceMarks.ts"
 
 export interface ReconcileInput {
   readonly gatewayId: string
@@ -12,6 +13,8 @@ export interface ReconcileInput {
   readonly roster: ReadonlyMap<string, string>
   readonly send: (agentId: string, event: LivenessEvent) => Effect.Effect<void>
   readonly registry: GatewayLivenessShape
+  /** The watcher's marks of listed ids, reused round after round. */
+  readonly present: PresenceMarks
 }
 
 const PROBE_TIMEOUT_MS = 10_000
@@ -29,7 +32,8 @@ export const reconcileAgents = (input: ReconcileInput) =>
     const system = yield* AgentSystem
     const listed = yield* client.call(input.target, "agents.list", {}, { timeoutMs: PROBE_TIMEOUT_MS })
     const at = yield* Clock.currentTimeMillis
-    const present = new Set(listed.agents.map((agent) => agent.id))
+    const present = input.present
+    present.mark(listed.agents)
     const missing: string[] = []
     // The old gateway agent of a conversion not yet applied is ours: its apply removes it (not an orphan to adopt).
     const retired = new Set<string>()
@@ -46,7 +50,9 @@ export const reconcileAgents = (input: ReconcileInput) =>
         yield* input.send(agentId, { type: "gateway.agent.present", at, source: "agents.list" })
       }
     }
-    const orphans = [...present].filter((id) => looksManaged(id) && !input.roster.has(id) && !retired.has(id)).sort()
+    const orphans: string[] = []
+    for (const id of present.ids()) if (looksManaged(id) && !input.roster.has(id) && !retired.has(id)) orphans.push(id)
+    orphans.sort()
     const known = new Set((yield* input.registry.get(input.gatewayId))?.orphans ?? [])
     const fresh = orphans.filter((id) => !known.has(id))
     if (fresh.length > 0) yield* Effect.logWarning(`liveness ${input.gatewayId}: gateway agents with our prefix that we do not know (orphans): ${fresh.join(", ")}`)

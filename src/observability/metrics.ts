@@ -66,7 +66,7 @@ export const heartbeatTurnsPerAgentHour = gauge(
 
 export const livenessRosterReads = counter(
   "switchyard_liveness_roster_reads_total",
-  "Reads of our agents on a gateway by its liveness watcher, by gateway and cause (reconcile: start and reconciliation; signal: a signal from an agent not in the roster).",
+  "Reads of our agents on a gateway by its liveness watcher (only when the store's fingerprint of them changed), by gateway and cause (reconcile: start and reconciliation; signal: a signal from an agent not in the roster).",
   ["gateway_id", "cause"]
 )
 

@@ -209,6 +209,15 @@ export const agentQueries = (sql: SqlClient.SqlClient) => {
     rosterPage: (gatewayId: string, cursor: LiveCursor | undefined, limit: number) =>
       sql<{ id: string; gatewayAgentId: string; cursor: LiveCursor }>`select id, gateway_agent_id, ${sql.unsafe(CURSOR)} as cursor from agents
         where ${sql.and([...scope({ gatewayId }), ...after(cursor)])} order by created_at, id limit ${limit}`,
+    /**
+     * A fingerprint of one gateway's live agents, as `<count>.<sum>.<sum>` of two hashes of
+     * (id, gateway agent id): it changes when an agent is inserted, deleted or given another gateway
+     * agent id, so the liveness roster is read again only then (one aggregate over the index range).
+     */
+    rosterFingerprint: (gatewayId: string) =>
+      sql<{ fingerprint: string }>`select count(*)::text || '.' || coalesce(sum(hashtext(id::text || ' ' || gateway_agent_id)), 0)::text || '.'
+          || coalesce(sum(hashtext(gateway_agent_id || ' ' || id::text)), 0)::text as fingerprint
+        from agents where ${sql.and(scope({ gatewayId }))}`,
     page: (filter: AgentFilter & { readonly limit: number; readonly after: LiveCursor | undefined }) =>
       sql<AgentRow & { cursor: LiveCursor }>`select ${sql.unsafe(READ_COLUMNS)}, ${sql.unsafe(CURSOR)} as cursor from agents
         where ${sql.and([...scope(filter), ...after(filter.after)])} order by created_at, id limit ${filter.limit}`,

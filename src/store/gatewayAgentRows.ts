@@ -18,6 +18,10 @@ export const liveGatewayPage = (gatewayId: string, after: GatewayRowCursor | und
 export const gatewayRosterPage = (gatewayId: string, after: GatewayRowCursor | undefined, limit: number) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => agentQueries(sql).rosterPage(gatewayId, after, limit))
 
+/** A fingerprint of one gateway's live agents (ids and gateway agent ids): equal fingerprints, the same roster (`agentQueries.rosterFingerprint`). */
+export const gatewayRosterFingerprint = (gatewayId: string): Effect.Effect<string, SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.map(agentQueries(sql).rosterFingerprint(gatewayId), (rows) => rows[0]?.fingerprint ?? ""))
+
 /** The gateway an agent belongs to (deleted agents included: their actor may still finish); none if unknown. */
 export const gatewayOfAgent = (agentId: string): Effect.Effect<Option.Option<string>, SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {

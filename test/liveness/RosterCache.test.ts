@@ -28,4 +28,21 @@ describe("RosterCache", () => {
     expect(cache.agentIdOf("lead-b1")).toBe("a1")
     expect([...cache.roster]).toEqual([["lead-b1", "a1"]])
   })
+
+  it("keeps the fingerprint of a read until an agent is added without one; a confirmed roster is a fresh read", () => {
+    const cache = new RosterCache(5_000)
+    const read = new Map([["mc-ours", "ours"]])
+    cache.replace(read, 0, "1.2.3")
+    expect(cache.fingerprint).toBe("1.2.3")
+    cache.markAbsent("mc-orphan")
+    cache.confirm(10_000)
+    // Same map, and the orphan may be looked up again (the check was a read for another reason).
+    expect(cache.roster).toBe(read)
+    expect(cache.shouldReload("mc-orphan", 10_000)).toBe(false)
+    expect(cache.shouldReload("mc-orphan", 15_000)).toBe(true)
+    cache.add("mc-new", "new")
+    expect(cache.fingerprint).toBeUndefined()
+    cache.replace(new Map(), 20_000)
+    expect(cache.fingerprint).toBeUndefined()
+  })
 })

@@ -1,0 +1,69 @@
+import { Effect } from "effect"
+import type { LivenessEvent } from "../../machines/agent/livenessTypes.ts"
+import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
+import { AgentSystem, type AgentSystemShape } from "../agents/AgentSystem.ts"
+import { loadGateway } from "../agents/programs/loadGateway.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { GatewayClient, type GatewayClientShape, type GatewayTarget } from "../gateway/GatewayClient.ts"
+import { GatewayRepo } from "../store/GatewayRepo.ts"
+import { GatewayLiveness, type GatewayLivenessShape } from "./GatewayLiveness.ts"
+import { RosterCache } from "./RosterCache.ts"
+
+/** A watcher's own calls are probes: they get a short timeout, never the lifecycle's. */
+const PROBE_TIMEOUT_MS = 10_000
+/** Fewest ms between two roster reads caused by signals for agents not (yet) in it. */
+const ROSTER_RELOAD_MS = 5_000
+
+/**
+ * What the parts of one gateway's liveness watcher share (docs/operations.md §8): its services,
+ * the gateway's target as last read, what the socket's gateway offers, and the roster of our
+ * agents on it. One per watcher; its mutable fields are the watcher's own state.
+ */
+export interface WatcherContext {
+  readonly gatewayId: string
+  readonly labels: { readonly gateway_id: string }
+  readonly client: GatewayClientShape
+  readonly system: AgentSystemShape
+  readonly registry: GatewayLivenessShape
+  /** Options of every call the watcher makes itself (a probe's timeout, ms). */
+  readonly probeOptions: { readonly timeoutMs: number }
+  readonly roster: RosterCache
+  /** The gateway's url and token as last read. */
+  target: GatewayTarget
+  /** Whether the socket's gateway offers `health` and the one-row reachability read (from the last `hello-ok`). */
+  offers: { readonly health: boolean; readonly reach: boolean }
+  /** Reads the target again (a PATCHed url or token); a failure is logged and the last one kept. */
+  readonly refreshTarget: Effect.Effect<void>
+  /** Sends a liveness event to an agent's actor; a refusal (agent gone, restoring) is dropped. */
+  readonly send: (agentId: string, event: LivenessEvent) => Effect.Effect<void>
+  /** The liveness part of an agent's snapshot, if its actor runs here. */
+  readonly snapshotLiveness: (agentId: string) => AgentSnapshot["context"]["liveness"] | undefined
+}
+
+/** The context of `gatewayId`'s watcher, with its target read once. Fails with `GatewayNotFound` or `SqlError`. */
+export const makeWatcherContext = (gatewayId: string) =>
+  Effect.gen(function* () {
+    const client = yield* GatewayClient
+    const system = yield* AgentSystem
+    const registry = yield* GatewayLiveness
+    const config = yield* AppConfig
+    const load = Effect.provideService(loadGateway(gatewayId), GatewayRepo, yield* GatewayRepo)
+    const context: WatcherContext = {
+      gatewayId,
+      labels: { gateway_id: gatewayId },
+      client,
+      system,
+      registry,
+      probeOptions: { timeoutMs: Math.min(config.gatewayCallTimeoutMs, PROBE_TIMEOUT_MS) },
+      roster: new RosterCache(ROSTER_RELOAD_MS),
+      target: (yield* load).target,
+      offers: { health: true, reach: true },
+      refreshTarget: load.pipe(
+        Effect.flatMap((loaded) => Effect.sync(() => void (context.target = loaded.target))),
+        Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its target failed; keeping the last one: ${error.message}`))
+      ),
+      send: (agentId, event) => Effect.ignore(system.send(agentId, event)),
+      snapshotLiveness: (agentId) => system.snapshot(agentId)?.context.liveness
+    }
+    return context
+  })
