@@ -10,6 +10,7 @@ import { GatewayOwnership } from "./GatewayOwnership.ts"
 import { cleanProcessedClusterMessages } from "../store/cleanProcessedClusterMessages.ts"
 import { fenceStaleRunners, reapUnreachableRunners } from "./RunnerReaper.ts"
 import { markSessionlessRunnersUnhealthy } from "./sessionlessRunners.ts"
+import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
 
 /** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
 const ENSURE_EVERY = "1 second"
@@ -73,7 +74,7 @@ export const startActivationDriver = Effect.gen(function* () {
     yield* stage(`first shard (${ownership.ownedShards()})`)
     // A runner with no database session is dead: no ping (2.5 s on a dead address) is needed to
     // move its shards (docs/architecture.md §11).
-    const peers = yield* markSessionlessRunnersUnhealthy(ownership.self)
+    const peers = yield* markSessionlessRunnersUnhealthy(ownership.self, RUNNER_SESSION_PREFIX)
     if (peers === 0) {
       // A lone runner (a restart of the only one) has nobody to ping or wait for: it has joined
       // once it holds every shard, those of dead runners reassigned within a refresh (500 ms).
