@@ -25,8 +25,9 @@ const ENSURE_TIMEOUT = "2 minutes"
  * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
  * every stored gateway whose shard this runner holds and which is not hosted yet, at start
  * (awaited: readiness) and then every second (docs/architecture.md §11). Readiness is `ready`
- * once this runner has joined (its shard set is stable), other runners were pinged once, and
- * every gateway it owns is hosted: an `Ensure` that failed at start is tried again every second,
+ * once this runner has joined and every gateway it owns is hosted. Joined: runners with no
+ * database session are marked unhealthy; then a lone runner holds every shard (1.2 s at most),
+ * or, with other live runners, its shard set is stable and they were pinged once: an `Ensure` that failed at start is tried again every second,
  * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
  * stored agent could not be restored. Other runners are pinged and fenced every 2 s from the
  * join on, whatever the readiness, and the engine's processed messages older than a day are
