@@ -73,6 +73,12 @@ export interface LocalAgentsShape {
   readonly hostGateway: (gatewayId: string) => Effect.Effect<number, SqlError, Scope.Scope>
   /** Whether the gateway's actors are restored and running here. */
   readonly hosts: (gatewayId: string) => boolean
+  /**
+   * Whether this runner hosts (or is restoring) `gatewayId` and runs the agent's actor for it
+   * now: an agent restored during a gateway's restore may take requests before the restore ends.
+   * False from the moment the gateway starts leaving (docs/architecture.md §6.6).
+   */
+  readonly serves: (gatewayId: string, agentId: string) => boolean
   /** Rows that could not be restored (unknown machine version, unreadable snapshot), across hosted gateways. */
   readonly failures: () => ReadonlyArray<MachineVersionUnknown | SnapshotInvalid>
   /** Actors running here. */
@@ -257,6 +263,7 @@ export const LocalAgentsLive = Layer.scoped(
           return restored
         }),
       hosts: (gatewayId) => hosted.has(gatewayId),
+      serves: (gatewayId, agentId) => hosting.has(gatewayId) && entries.get(agentId)?.gatewayId === gatewayId,
       failures: () => [...failures.values()],
       actorCount: () => entries.size,
       hostedCount: () => hosted.size,

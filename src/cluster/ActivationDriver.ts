@@ -9,6 +9,8 @@ import { ClusterStats } from "./GatewayHosting.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
 import { cleanProcessedClusterMessages } from "../store/cleanProcessedClusterMessages.ts"
 import { fenceStaleRunners, reapUnreachableRunners } from "./RunnerReaper.ts"
+import { markSessionlessRunnersUnhealthy } from "./sessionlessRunners.ts"
+import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
 
 /** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
 const ENSURE_EVERY = "1 second"
@@ -23,8 +25,9 @@ const ENSURE_TIMEOUT = "2 minutes"
  * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
  * every stored gateway whose shard this runner holds and which is not hosted yet, at start
  * (awaited: readiness) and then every second (docs/architecture.md §11). Readiness is `ready`
- * once this runner has joined (its shard set is stable), other runners were pinged once, and
- * every gateway it owns is hosted: an `Ensure` that failed at start is tried again every second,
+ * once this runner has joined and every gateway it owns is hosted. Joined: runners with no
+ * database session are marked unhealthy; then a lone runner holds every shard (1.2 s at most),
+ * or, with other live runners, its shard set is stable and they were pinged once: an `Ensure` that failed at start is tried again every second,
  * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
  * stored agent could not be restored. Other runners are pinged and fenced every 2 s from the
  * join on, whatever the readiness, and the engine's processed messages older than a day are
@@ -61,24 +64,46 @@ export const startActivationDriver = Effect.gen(function* () {
     Effect.catchAll((error) => Effect.logWarning("gateway activation pass failed", error))
   )
 
+  // Start-up stages in ms since the process started, logged with the join (docs/architecture.md §11).
+  const stages: Array<string> = []
+  const stage = (name: string) => Effect.sync(() => void stages.push(`${name} ${Math.round(process.uptime() * 1000)}`))
   const start = Effect.gen(function* () {
-    // Joined: the runner holds shards and the set did not change over the last 250 ms.
-    let previous = -1
-    for (;;) {
-      const owned = ownership.ownedShards()
-      if (owned > 0 && owned === previous) break
-      previous = owned
-      yield* Effect.sleep("250 millis")
+    yield* stage("driver")
+    // The runner is registered once it holds a shard.
+    const holdsShard = Effect.suspend(() => (ownership.ownedShards() > 0 ? Effect.void : Effect.fail("none" as const)))
+    yield* Effect.retry(holdsShard, Schedule.spaced("50 millis"))
+    yield* stage(`first shard (${ownership.ownedShards()})`)
+    // A runner with no database session is dead: no ping (2.5 s on a dead address) is needed to
+    // move its shards (docs/architecture.md §11).
+    const peers = yield* markSessionlessRunnersUnhealthy(ownership.self, RUNNER_SESSION_PREFIX)
+    if (peers === 0) {
+      // A lone runner (a restart of the only one) has nobody to ping or wait for: it has joined
+      // once it holds every shard, those of dead runners reassigned within a refresh (500 ms).
+      const holdsAll = Effect.suspend(() => (ownership.ownedShards() >= ownership.shardsPerGroup ? Effect.void : Effect.fail("moving" as const)))
+      yield* holdsAll.pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.timeout("1200 millis"), Effect.ignore)
+      yield* stage("shards")
+    } else {
+      // Joined: the runner holds shards and the set did not change over the last 250 ms.
+      let previous = -1
+      for (;;) {
+        const owned = ownership.ownedShards()
+        if (owned > 0 && owned === previous) break
+        previous = owned
+        yield* Effect.sleep("250 millis")
+      }
+      yield* stage("shards")
+      yield* reapUnreachableRunners(ownership.self).pipe(Effect.timeout("15 seconds"), Effect.ignore)
+      yield* stage("pinged")
+      // Shards of runners found dead are reassigned within a refresh (1 s).
+      if (ownership.ownedShards() < previous || previous < ownership.shardsPerGroup) yield* Effect.sleep("1200 millis")
     }
-    yield* reapUnreachableRunners(ownership.self).pipe(Effect.timeout("15 seconds"), Effect.ignore)
     // Pinging and fencing other runners do not wait for this runner's readiness: a gateway that
     // keeps failing here must not keep a hung runner's locks held.
     yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
     yield* Effect.forkScoped(Effect.repeat(fenceStaleRunners(ownership.self, config.shardLockExpirationMs), Schedule.spaced(REAP_EVERY)))
     const clean = cleanProcessedClusterMessages().pipe(Effect.catchAll((error) => Effect.logWarning("cleaning the engine's processed messages failed", error)))
     yield* Effect.forkScoped(Effect.repeat(clean, Schedule.spaced(CLEAN_EVERY)))
-    // Shards of runners found dead are reassigned within a refresh (1 s).
-    if (ownership.ownedShards() < previous || previous < ownership.shardsPerGroup) yield* Effect.sleep("1200 millis")
+    yield* stage("settled")
     // Every gateway owned now is hosted before readiness: one that failed is tried again.
     for (;;) {
       const ids = yield* ownedNotHosted.pipe(Effect.retry(Schedule.spaced("1 second")))
@@ -91,7 +116,8 @@ export const startActivationDriver = Effect.gen(function* () {
     }
     stats.started = true
     yield* Ref.set(joined, { state: "ready" })
-    yield* Effect.logInfo(`joined the cluster as ${ownership.self}: ${ownership.ownedShards()} shards, ${local.actorCount()} agent actors restored`)
+    yield* stage("hosted")
+    yield* Effect.logInfo(`joined the cluster as ${ownership.self}: ${ownership.ownedShards()} shards, ${local.actorCount()} agent actors restored (ms since start: ${stages.join(", ")})`)
     yield* Effect.forkScoped(Effect.repeat(pass, Schedule.spaced(ENSURE_EVERY)))
   })
   yield* Effect.forkScoped(start)

@@ -6,6 +6,7 @@ import { RpcClient, RpcSerialization } from "@effect/rpc"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import { namedSqlClient, withSchemaLock } from "../database/Database.ts"
+import { markSessionlessRunnersUnhealthy } from "./sessionlessRunners.ts"
 
 /** A port the OS reports free on `host` now (`SWITCHYARD_RUNNER_PORT=0`, the single-instance default). */
 const freePort = (host: string) =>
@@ -75,7 +76,13 @@ export const ClusterLive = Layer.unwrapEffect(
     const shardingConfig = ShardingConfig.layer(shardingConfigOf(config, port))
     // The engine's own sessions carry the runner's address, so a hung runner's can be fenced (RunnerReaper).
     const engineSql = namedSqlClient(`${RUNNER_SESSION_PREFIX}${config.runnerHost}:${port}`)
-    const storage = Layer.scopedContext(withSchemaLock(Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer).pipe(Layer.provide(engineSql))))).pipe(Layer.orDie)
+    // Before the engine starts, runners left from a previous run with no database session are
+    // marked unhealthy, so the first assignment gives their shards here (docs/architecture.md §11).
+    const self = `${config.runnerHost}:${port}`
+    const built = Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer).pipe(Layer.provide(engineSql))).pipe(
+      Effect.tap((context) => Effect.provide(markSessionlessRunnersUnhealthy(self, RUNNER_SESSION_PREFIX, false), context))
+    )
+    const storage = Layer.scopedContext(withSchemaLock(built)).pipe(Layer.orDie)
     const listen = isLoopback(config.runnerHost) ? config.runnerHost : "0.0.0.0"
     const socketServer = NodeSocketServer.layer({ host: listen, port, noDelay: true })
     const health = RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(clientProtocol))

@@ -28,7 +28,8 @@ const WAIT_POLL_MS = 150
 
 /**
  * `AgentSystem` for the cluster: every call goes to the owner of the agent's gateway. On the
- * owner, with the gateway hosted, it calls the local actors directly (no serialisation); else it
+ * owner, with the gateway hosted (or, but for create, the agent already restored here during its
+ * gateway's restore), it calls the local actors directly (no serialisation); else it
  * goes through the gateway entity (`Create`, `Send`, `Snapshot`), and `waitFor` polls the
  * owner's durable snapshot every 150 ms and evaluates the predicate here on the rebuilt snapshot.
  * An owner that is gone or does not answer within `OWNER_TIMEOUT_MS` is `AgentsRestoring` with reason
@@ -66,7 +67,12 @@ export const RoutedAgentSystemLive = Layer.scoped(
           )
         )
       })
+    // Create needs the whole gateway hosted (a leaving or restoring gateway takes no new actor).
     const isLocal = (gatewayId: string) => ownership.owns(gatewayId) && local.hosts(gatewayId)
+    // An agent already restored here during its gateway's restore takes requests before the
+    // restore ends; one not restored yet goes through the entity, which queues it until the
+    // activation ends. Both stop at once when the gateway leaves (docs/architecture.md §6.6).
+    const isLocalFor = (gatewayId: string, agentId: string) => ownership.owns(gatewayId) && (local.hosts(gatewayId) || local.serves(gatewayId, agentId))
     const viaOwner = <A, E>(agentId: string, request: Effect.Effect<A, E>) =>
       request.pipe(
         Effect.timeoutFail({ duration: OWNER_TIMEOUT_MS, onTimeout: () => new AgentsRestoring({ agentId, reason: "owner-unavailable" }) }),
@@ -98,13 +104,13 @@ export const RoutedAgentSystemLive = Layer.scoped(
       },
       send: (agentId, event) =>
         Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
-          isLocal(gatewayId)
+          isLocalFor(gatewayId, agentId)
             ? local.send(agentId, event)
             : (viaOwner(agentId, client(gatewayId).Send({ agentId, event })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>)
         ),
       waitFor: (agentId, predicate, timeoutMs) =>
         Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout> => {
-          if (isLocal(gatewayId)) return local.waitFor(agentId, predicate, timeoutMs)
+          if (isLocalFor(gatewayId, agentId)) return local.waitFor(agentId, predicate, timeoutMs)
           return Effect.gen(function* () {
             const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
             for (;;) {
@@ -131,7 +137,7 @@ export const RoutedAgentSystemLive = Layer.scoped(
       snapshot: (agentId) => local.snapshot(agentId),
       requireActor: (agentId) =>
         Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
-          isLocal(gatewayId)
+          isLocalFor(gatewayId, agentId)
             ? local.snapshot(agentId) === undefined
               ? Effect.fail(new AgentNotFound({ agentId }))
               : Effect.void

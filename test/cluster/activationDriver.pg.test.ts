@@ -116,8 +116,8 @@ describe("activation driver", () => {
     try {
       const read = await start(scope)
       await expect.poll(read, { timeout: 15_000 }).toMatchObject({ state: "restoring", reason: expect.stringContaining(bad) as unknown })
-      // Beyond the one pass at the join: the reap and fence loops run though readiness waits.
-      await expect.poll(() => runnerReads.count, { timeout: 15_000 }).toBeGreaterThanOrEqual(3)
+      // Beyond the two reads at the join (sessions, then pings): the reap and fence loops run though readiness waits.
+      await expect.poll(() => runnerReads.count, { timeout: 15_000 }).toBeGreaterThanOrEqual(4)
       expect(await read()).toMatchObject({ state: "restoring" })
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))

@@ -1,0 +1,106 @@
+import { RunnerHealth, RunnerStorage, Sharding, ShardId } from "@effect/cluster"
+import { Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AgentSystem, type NewAgentRequest } from "../../src/agents/AgentSystem.ts"
+import { LocalAgents, type LocalAgentsShape } from "../../src/agents/LocalAgents.ts"
+import { ClusterStatsLive } from "../../src/cluster/GatewayHosting.ts"
+import { GatewayOwnership } from "../../src/cluster/GatewayOwnership.ts"
+import { RoutedAgentSystemLive } from "../../src/cluster/RoutedAgentSystem.ts"
+import { AppConfigTest } from "../../src/config/AppConfig.ts"
+import { MigrationsLive, SqlLive } from "../../src/database/Database.ts"
+import { createTestDatabase } from "../support/database.ts"
+
+const GATEWAY = "gw-restoring"
+const event = { type: "agent.heartbeat", at: 0 } as const
+
+/**
+ * Routing while the owner restores a gateway, against fakes of the engine's entity (which queues
+ * a request until its activation ends: here, for ever) and of the local actors
+ * (docs/architecture.md §6.6, §11).
+ */
+const harness = (databaseUrl: string) => {
+  const state = { owns: true, hosts: false, restored: new Set<string>() }
+  const calls: Array<string> = []
+  const entity = (gatewayId: string) => ({
+    Ensure: () => Effect.void,
+    Send: ({ agentId }: { agentId: string }) => Effect.zipRight(Effect.sync(() => void calls.push(`entity send ${gatewayId} ${agentId}`)), Effect.never),
+    Create: ({ request }: { request: NewAgentRequest }) => Effect.zipRight(Effect.sync(() => void calls.push(`entity create ${request.agentId}`)), Effect.never)
+  })
+  const sharding = { makeClient: () => Effect.succeed(entity) } as unknown as Sharding.Sharding["Type"]
+  const local = {
+    hosts: () => state.hosts,
+    serves: (gatewayId: string, agentId: string) => gatewayId === GATEWAY && state.restored.has(agentId),
+    gatewayOf: () => GATEWAY,
+    send: (agentId: string) => Effect.sync(() => (calls.push(`local send ${agentId}`), { local: agentId })),
+    create: (request: NewAgentRequest) => Effect.sync(() => (calls.push(`local create ${request.agentId}`), { local: request.agentId })),
+    failures: () => [],
+    actorCount: () => state.restored.size
+  } as unknown as LocalAgentsShape
+  const layer = RoutedAgentSystemLive.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        Layer.succeed(Sharding.Sharding, sharding),
+        Layer.succeed(LocalAgents, local),
+        Layer.succeed(GatewayOwnership, { owns: () => state.owns, shardOf: () => ShardId.make("default", 1), ownedShards: () => 300, self: "127.0.0.1:1", shardsPerGroup: 300 }),
+        Layer.succeed(RunnerStorage.RunnerStorage, { getRunners: Effect.succeed([]) } as unknown as RunnerStorage.RunnerStorage["Type"]),
+        Layer.succeed(RunnerHealth.RunnerHealth, {} as RunnerHealth.RunnerHealth["Type"]),
+        ClusterStatsLive
+      )
+    ),
+    Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)),
+    Layer.provideMerge(AppConfigTest({ databaseUrl: Option.some(Redacted.make(databaseUrl)) }))
+  )
+  return { state, calls, layer }
+}
+
+describe("routing while the owner restores a gateway", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let scope: Scope.CloseableScope
+  let h: ReturnType<typeof harness>
+  let run: <A, E>(effect: Effect.Effect<A, E, AgentSystem>) => Promise<A>
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    h = harness(db.url)
+    scope = Effect.runSync(Scope.make())
+    const context = await Effect.runPromise(Layer.buildWithScope(h.layer, scope))
+    run = (effect) => Effect.runPromise(Effect.provide(effect, context))
+  })
+
+  afterAll(async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await db?.drop()
+  })
+
+  /** Sends `agentId` a heartbeat; the calls it made once it answered or, through the entity, waits. */
+  const beat = async (agentId: string) => {
+    h.calls.length = 0
+    const fiber = await run(Effect.forkDaemon(Effect.flatMap(AgentSystem, (system) => system.send(agentId, event))))
+    await expect.poll(() => h.calls.length, { timeout: 5_000 }).toBeGreaterThan(0)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    return [...h.calls]
+  }
+
+  it("answers an agent already restored here locally, before its gateway's restore ends; one not restored yet waits on the entity", async () => {
+    h.state.restored.add("restored")
+    expect(await beat("restored")).toEqual(["local send restored"])
+    expect(await beat("pending")).toEqual([`entity send ${GATEWAY} pending`])
+  })
+
+  it("keeps create on the entity until the whole gateway is hosted", async () => {
+    h.calls.length = 0
+    const request = { agentId: "new", gatewayId: GATEWAY, role: "worker" } as unknown as NewAgentRequest
+    const fiber = await run(Effect.forkDaemon(Effect.flatMap(AgentSystem, (system) => system.create(request))))
+    await expect.poll(() => [...h.calls], { timeout: 5_000 }).toEqual(["entity create new"])
+    await Effect.runPromise(Fiber.interrupt(fiber))
+  })
+
+  it("stops serving locally at once when the gateway leaves or the runner loses its shard", async () => {
+    h.state.restored.add("restored")
+    h.state.owns = false
+    expect(await beat("restored")).toEqual([`entity send ${GATEWAY} restored`])
+    h.state.owns = true
+    h.state.restored.delete("restored")
+    expect(await beat("restored")).toEqual([`entity send ${GATEWAY} restored`])
+  })
+})
