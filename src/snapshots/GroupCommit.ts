@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
 import { callerSpan } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
-import { AgentRepo } from "../store/AgentRepo.ts"
+import { AgentRepo, type AgentRow, type SavedStamps } from "../store/AgentRepo.ts"
 import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
 import { TransitionRepo, type NewTransition, type RankedTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "../agents/agentProjection.ts"
@@ -40,6 +40,17 @@ export class SnapshotWriteRefused extends Data.TaggedError("SnapshotWriteRefused
   readonly reason: "stale" | "withdrawn"
 }> {}
 
+/** An agent's read model as a batch saved it: its write's projection and snapshot with the row's stamps (what `AgentRepo.readModel` would read). */
+export type SavedAgent = AgentRow & { readonly snapshot: unknown }
+
+/** A follow of one agent's saves (`GroupCommitShape.follow`). */
+export interface SavedFollow {
+  /** The newest save of the agent committed since the follow began, if any. */
+  readonly saved: () => SavedAgent | undefined
+  /** Ends the follow (once); its saves are no longer kept. */
+  readonly release: () => void
+}
+
 export interface GroupCommitShape {
   /**
    * Queues `write` for the next batch and completes when that batch has committed (so the
@@ -60,6 +71,13 @@ export interface GroupCommitShape {
    * if that batch fails, the write is not retried alone but withdrawn.
    */
   readonly withdraw: (agentId: string) => Effect.Effect<void>
+  /**
+   * Keeps the agent's newest committed save from now until `release`, recorded before its
+   * writer is answered: a caller that follows an agent before sending it an event answers
+   * with the saved read model once the event is persisted, without reading it back
+   * (docs/architecture.md §6.5). Only followed agents' saves are kept.
+   */
+  readonly follow: (agentId: string) => SavedFollow
 }
 
 /**
@@ -116,6 +134,18 @@ const takeBatch = (pending: ReadonlyArray<Queued>): number => {
   return count
 }
 
+/** The read model `write` left in its row, from its projection and the row's `stamps`. */
+const savedAgent = (write: AgentWrite, stamps: SavedStamps): SavedAgent => ({
+  ...write.projection,
+  id: write.agentId,
+  gatewayId: stamps.gatewayId,
+  machineVersion: stamps.machineVersion,
+  version: String(write.version),
+  createdAt: stamps.createdAt,
+  updatedAt: stamps.updatedAt,
+  snapshot: write.snapshot
+})
+
 /** Called once with a queued write's outcome. */
 export type WriteDone = (exit: Exit.Exit<void, SqlError | SnapshotWriteRefused>) => void
 
@@ -153,13 +183,14 @@ export const GroupCommitLive = Layer.scoped(
      * and beats alone (a batch of heartbeats) are one statement, atomic by itself: no BEGIN and
      * COMMIT around it. Answers the agent ids saved.
      */
-    const commit = (writes: ReadonlyArray<AgentWrite>): Effect.Effect<ReadonlySet<string>, SqlError> => {
+    const commit = (writes: ReadonlyArray<AgentWrite>): Effect.Effect<ReadonlyMap<string, SavedStamps>, SqlError> => {
       const changes = rankChanges(writes)
       const saves = writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version }))
       const alone = changes.transitions.length === 0 && writes.every((write) => write.activity.length === 0 && write.pruneTo === undefined)
-      if (alone) return Effect.map(agents.saveMany(saves, changes.beats), (ids) => new Set(ids))
+      const byId = (rows: ReadonlyArray<SavedStamps>) => new Map(rows.map((row) => [row.id, row]))
+      if (alone) return Effect.map(agents.saveMany(saves, changes.beats), byId)
       return Effect.gen(function* () {
-        const saved = new Set(yield* agents.saveMany(saves, changes.beats))
+        const saved = byId(yield* agents.saveMany(saves, changes.beats))
         // A write whose snapshot was not saved (stale) stores nothing else either.
         const kept = writes.filter((write) => saved.has(write.agentId))
         yield* activity.recordMany(kept.flatMap((write) => write.activity))
@@ -171,9 +202,19 @@ export const GroupCommitLive = Layer.scoped(
       }).pipe(sql.withTransaction)
     }
 
-    const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<ReadonlySet<string>, SqlError>) =>
+    // Followed agents (`follow`): how many follows each, and its newest save since.
+    const followed = new Map<string, { count: number; saved: SavedAgent | undefined }>()
+    const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<ReadonlyMap<string, SavedStamps>, SqlError>) =>
       Effect.sync(() => {
         const outcome = Exit.asVoid(exit)
+        // Recorded before any writer is answered, so a follower resumed by the answer finds it.
+        if (Exit.isSuccess(exit) && followed.size > 0) {
+          for (const { write } of batch) {
+            const follow = followed.get(write.agentId)
+            const stamps = exit.value.get(write.agentId)
+            if (follow !== undefined && stamps !== undefined) follow.saved = savedAgent(write, stamps)
+          }
+        }
         for (const queued of batch) {
           queued.done(
             Exit.isFailure(exit) || exit.value.has(queued.write.agentId)
@@ -256,6 +297,21 @@ export const GroupCommitLive = Layer.scoped(
           return Deferred.await(done)
         }),
       enqueue,
+      follow: (agentId) => {
+        const entry = followed.get(agentId) ?? { count: 0, saved: undefined }
+        entry.count += 1
+        followed.set(agentId, entry)
+        let released = false
+        return {
+          saved: () => entry.saved,
+          release: () => {
+            if (released) return
+            released = true
+            entry.count -= 1
+            if (entry.count === 0 && followed.get(agentId) === entry) followed.delete(agentId)
+          }
+        }
+      },
       withdraw: (agentId) =>
         Effect.sync(() => {
           if (inFlight.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)

@@ -12,6 +12,19 @@ export interface SnapshotSave {
   readonly version: number
 }
 
+/** What a save stored besides its snapshot: the row's fixed columns and its stamps (a saved write's read model is its projection plus these). */
+export interface SavedStamps {
+  readonly id: string
+  readonly gatewayId: string
+  readonly machineVersion: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+/** The columns `SavedStamps` reads, of the updated rows (`a`) and of the `saved` CTE. */
+const STAMPS = "id, gateway_id, machine_version, created_at, updated_at"
+const STAMPS_OF_A = STAMPS.split(", ").map((column) => `a.${column}`).join(", ")
+
 /** The record type of `saveMany`'s rows (`jsonb_to_recordset`). */
 const SAVE_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
   last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
@@ -60,11 +73,13 @@ const byId = (saves: ReadonlyArray<SnapshotSave>) => [...saves].sort((a, b) => (
  * agent id order, an older version never overwriting a newer; with `beats`, the same statement
  * upserts each saved agent's newest beat at its snapshot's version, with its event type and
  * cursor (`agent_beats`, §8.1; none for a snapshot not saved, being older or its row gone).
- * Answers the ids it saved: a save missing from them found an equal or newer version stored.
+ * Answers the rows it saved with their stamps (`SavedStamps`), so a caller can answer with the
+ * saved read model without reading it back: a save missing from them found an equal or newer
+ * version stored.
  */
 export const saveSnapshots =
   (sql: SqlClient.SqlClient) =>
-  (saves: ReadonlyArray<SnapshotSave>, beats: ReadonlyArray<NewBeat> = []): Effect.Effect<ReadonlyArray<string>, SqlError> => {
+  (saves: ReadonlyArray<SnapshotSave>, beats: ReadonlyArray<NewBeat> = []): Effect.Effect<ReadonlyArray<SavedStamps>, SqlError> => {
     if (saves.length === 0) return Effect.succeed([])
     const update = sql`
       update agents a set
@@ -77,10 +92,9 @@ export const saveSnapshots =
         deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
       from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as v(${sql.unsafe(SAVE_ROW)})
       where a.id = v.id and a.version < v.version`
-    const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((row) => row.id)
-    if (beats.length === 0) return Effect.map(sql<{ id: string }>`${update} returning a.id`, ids)
-    return sql<{ id: string }>`
-      with saved as (${update} returning a.id, a.version), beats as (
+    if (beats.length === 0) return sql<SavedStamps>`${update} returning ${sql.unsafe(STAMPS_OF_A)}`
+    return sql<SavedStamps>`
+      with saved as (${update} returning a.version, ${sql.unsafe(STAMPS_OF_A)}), beats as (
       insert into agent_beats (agent_id, gateway_id, board_id, cursor, version, event_type, at)
       select saved.id, b.gateway_id, b.board_id, ${sql.unsafe(changeCursorSql("b.rank"))}, b.version, b.event_type, b.at
       from saved join jsonb_to_recordset(${JSON.stringify(beats.map(beatRow))}::jsonb) as b(${sql.unsafe(BEAT_ROW)})
@@ -89,5 +103,5 @@ export const saveSnapshots =
       on conflict (agent_id) do update set gateway_id = excluded.gateway_id, board_id = excluded.board_id, cursor = excluded.cursor,
         version = excluded.version, event_type = excluded.event_type, at = excluded.at
       where agent_beats.version < excluded.version)
-      select id from saved`.pipe(Effect.map(ids))
+      select ${sql.unsafe(STAMPS)} from saved`
   }

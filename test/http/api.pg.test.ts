@@ -430,4 +430,14 @@ describe("HTTP API /api/v1 (in-process service, simulated gateway)", () => {
     const leaks = seen.filter((text) => secrets.some((secret) => text.includes(secret)))
     expect(leaks).toEqual([])
   })
+
+  it("a heartbeat answers the read model its save left, as a read of the agent shows it", async () => {
+    const hal = await provisioned("Hal", boardId)
+    await asAgent(hal.token, "POST", "/api/v1/agent/heartbeat")
+    const beat = await asAgent(hal.token, "POST", "/api/v1/agent/heartbeat", { status: "reading" })
+    expect(beat.status).toBe(200)
+    const { workspace: _, ...read } = (await admin("GET", `/api/v1/agents/${hal.id}`)).body
+    expect(beat.body).toEqual(read)
+    expect(beat.body.lifecycle.reported_status).toBe("reading")
+  })
 })

@@ -3,7 +3,7 @@ import { Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "e
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
-import { GroupCommitLive } from "../../src/snapshots/GroupCommit.ts"
+import { GroupCommit, GroupCommitLive } from "../../src/snapshots/GroupCommit.ts"
 import { SnapshotWriter } from "../../src/snapshots/SnapshotWriter.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
@@ -271,5 +271,40 @@ describe("group commit of agent snapshots", () => {
       await holdFirst.end()
       await holdClosing.end()
     }
+  })
+  it("keeps a followed agent's newest save as its row holds it, before its waiter is answered; an unfollowed agent's save is not kept", async () => {
+    const followed = await agent()
+    const other = await agent()
+    const commits = await runtime.runPromise(GroupCommit)
+    const follow = commits.follow(followed.id)
+    const otherFollow = commits.follow(other.id)
+    otherFollow.release()
+    try {
+      expect(follow.saved()).toBeUndefined()
+      const version = followed.writer.offer({ n: 1, context: { generation: 2 } }, projection(followed.id, { statePath: "online.busy" }), [])
+      // Read the moment the writer is answered: the save is already kept.
+      const atAnswer = await runtime.runPromise(Effect.map(followed.writer.awaitPersisted(version), () => follow.saved()))
+      await runtime.runPromise(other.writer.awaitPersisted(other.writer.offer({ n: 1 }, projection(other.id), [])))
+      const { rows } = await client.query("select gateway_id, machine_version, version::text, created_at, updated_at from agents where id = $1", [followed.id])
+      expect(atAnswer).toMatchObject({
+        id: followed.id,
+        gatewayId: rows[0].gateway_id,
+        machineVersion: rows[0].machine_version,
+        version: rows[0].version,
+        createdAt: rows[0].created_at,
+        updatedAt: rows[0].updated_at,
+        statePath: "online.busy",
+        snapshot: { n: 1, context: { generation: 2 } }
+      })
+      expect(otherFollow.saved()).toBeUndefined()
+      // A later save replaces it; a release ends the follow (a new one starts empty).
+      await runtime.runPromise(followed.writer.awaitPersisted(followed.writer.offer({ n: 2 }, projection(followed.id), [])))
+      expect(follow.saved()?.version).toBe(String(version + 1))
+    } finally {
+      follow.release()
+    }
+    const fresh = commits.follow(followed.id)
+    expect(fresh.saved()).toBeUndefined()
+    fresh.release()
   })
 })

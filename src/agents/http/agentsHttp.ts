@@ -9,6 +9,7 @@ import { AgentRepo, type AgentRow } from "../../store/AgentRepo.ts"
 import { WorkspaceHashes } from "../../store/WorkspaceHashes.ts"
 import { BoardRepo } from "../../store/BoardRepo.ts"
 import { AgentSystem } from "../AgentSystem.ts"
+import { GroupCommit } from "../../snapshots/GroupCommit.ts"
 import { agentHistory } from "./agentHistory.ts"
 import { agentsApi } from "./agentsApi.ts"
 import { activityView, agentView, agentViewWithWorkspace } from "./AgentView.ts"
@@ -47,11 +48,21 @@ const withWorkspace = (rows: ReadonlyArray<AgentRow>) =>
     (checks) => rows.map((row) => agentViewWithWorkspace(row, checks.get(row.id) ?? null))
   )
 
-/** Sends `agent.heartbeat` and answers with the persisted read model (read with the other heartbeats' answers: `AgentRepo.readModel`). */
+/**
+ * Sends `agent.heartbeat` and answers with the persisted read model: as the batch that saved the
+ * heartbeat left it when its actor runs here (`GroupCommit.follow`: no read), else read with the
+ * other heartbeats' answers (`AgentRepo.readModel`; docs/architecture.md §6.5).
+ */
 const beat = (agentId: string, status: string | undefined) =>
   Effect.gen(function* () {
     const at = yield* Clock.currentTimeMillis
-    yield* Effect.flatMap(AgentSystem, (system) => system.send(agentId, { type: "agent.heartbeat", at, status }))
+    const commits = yield* Effect.serviceOption(GroupCommit)
+    const follow = Option.isSome(commits) ? commits.value.follow(agentId) : undefined
+    const saved = yield* Effect.flatMap(AgentSystem, (system) => system.send(agentId, { type: "agent.heartbeat", at, status })).pipe(
+      Effect.map(() => follow?.saved()),
+      Effect.ensuring(Effect.sync(() => follow?.release()))
+    )
+    if (saved !== undefined) return reply(200, agentView(saved))
     const row = yield* Effect.flatMap(AgentRepo, (repo) => repo.readModel(agentId))
     return Option.isNone(row) ? yield* notFound("agent") : reply(200, agentView(row.value))
   })
