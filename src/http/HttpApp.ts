@@ -1,7 +1,7 @@
 import { createServer } from "node:http"
 import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { agentsHttp } from "../agents/http/agentsHttp.ts"
 import { boardsHttp } from "../boards/http/boardsHttp.ts"
@@ -35,12 +35,18 @@ export const app = router.pipe(
 
 export const AdminTokenLive = Layer.effect(AdminToken, resolveAdminToken)
 
-/** The HTTP server on `PORT`, serving the router with request logging. */
+/**
+ * The HTTP server on `PORT`, serving the router with request logging. A request is a server span
+ * only while spans are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`, docs/operations.md "Tracing"):
+ * otherwise the platform's tracer would still build a span per request (its URL parsed, every
+ * header an attribute) that nothing reads.
+ */
 export const HttpLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) =>
-    HttpServer.serve(app, HttpMiddleware.logger).pipe(
+  Effect.map(AppConfig, (config) => {
+    const served = HttpServer.serve(app, HttpMiddleware.logger)
+    return (Option.isSome(config.otlpEndpoint) ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
       HttpServer.withLogAddress,
       Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
     )
-  )
+  })
 ).pipe(Layer.provide(Layer.mergeAll(AdminTokenLive, AuthFailureLimiterLive)))
