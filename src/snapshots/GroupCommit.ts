@@ -40,8 +40,8 @@ export class SnapshotWriteRefused extends Data.TaggedError("SnapshotWriteRefused
   readonly reason: "stale" | "withdrawn"
 }> {}
 
-/** An agent's read model as a batch saved it: its write's projection and snapshot with the row's stamps (what `AgentRepo.readModel` would read). */
-export type SavedAgent = AgentRow & { readonly snapshot: unknown }
+/** An agent's read model as a batch saved it: its write's projection and snapshot with the row's stamps (what `AgentRepo.readModel` would read but the machine version). */
+export type SavedAgent = Omit<AgentRow, "machineVersion"> & { readonly snapshot: unknown }
 
 /** A follow of one agent's saves (`GroupCommitShape.follow`). */
 export interface SavedFollow {
@@ -139,7 +139,6 @@ const savedAgent = (write: AgentWrite, stamps: SavedStamps): SavedAgent => ({
   ...write.projection,
   id: write.agentId,
   gatewayId: stamps.gatewayId,
-  machineVersion: stamps.machineVersion,
   version: String(write.version),
   createdAt: stamps.createdAt,
   updatedAt: stamps.updatedAt,

@@ -12,17 +12,16 @@ export interface SnapshotSave {
   readonly version: number
 }
 
-/** What a save stored besides its snapshot: the row's fixed columns and its stamps (a saved write's read model is its projection plus these). */
+/** What a save stored besides its snapshot: the row's gateway and its stamps (a saved write's read model is its projection plus these). */
 export interface SavedStamps {
   readonly id: string
   readonly gatewayId: string
-  readonly machineVersion: string
   readonly createdAt: Date
   readonly updatedAt: Date
 }
 
 /** The columns `SavedStamps` reads, of the updated rows (`a`) and of the `saved` CTE. */
-const STAMPS = "id, gateway_id, machine_version, created_at, updated_at"
+const STAMPS = "id, gateway_id, created_at, updated_at"
 const STAMPS_OF_A = STAMPS.split(", ").map((column) => `a.${column}`).join(", ")
 
 /** The record type of `saveMany`'s rows (`jsonb_to_recordset`). */

@@ -285,11 +285,10 @@ describe("group commit of agent snapshots", () => {
       // Read the moment the writer is answered: the save is already kept.
       const atAnswer = await runtime.runPromise(Effect.map(followed.writer.awaitPersisted(version), () => follow.saved()))
       await runtime.runPromise(other.writer.awaitPersisted(other.writer.offer({ n: 1 }, projection(other.id), [])))
-      const { rows } = await client.query("select gateway_id, machine_version, version::text, created_at, updated_at from agents where id = $1", [followed.id])
+      const { rows } = await client.query("select gateway_id, version::text, created_at, updated_at from agents where id = $1", [followed.id])
       expect(atAnswer).toMatchObject({
         id: followed.id,
         gatewayId: rows[0].gateway_id,
-        machineVersion: rows[0].machine_version,
         version: rows[0].version,
         createdAt: rows[0].created_at,
         updatedAt: rows[0].updated_at,

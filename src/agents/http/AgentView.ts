@@ -70,7 +70,7 @@ export const AgentView = z
  * An agent from its persisted read model; with the snapshot, also the lifecycle details an
  * operator needs to see why it is where it is (attempts, next deadline, last error).
  */
-export const agentView = (row: AgentRow & { snapshot?: unknown }): Shape<typeof AgentView> => {
+export const agentView = (row: Omit<AgentRow, "machineVersion"> & { snapshot?: unknown }): Shape<typeof AgentView> => {
   const context = (row.snapshot as { context?: AgentContext } | undefined)?.context
   return {
     id: row.id,
