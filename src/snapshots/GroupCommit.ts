@@ -3,10 +3,13 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
 import { callerSpan } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
-import { AgentRepo, type AgentRow, type SavedStamps } from "../store/AgentRepo.ts"
+import { AgentRepo, type SavedStamps } from "../store/AgentRepo.ts"
 import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
 import { TransitionRepo, type NewTransition, type RankedTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "../agents/agentProjection.ts"
+import { savedFollows, type SavedFollow } from "./savedFollows.ts"
+
+export type { SavedAgent, SavedFollow } from "./savedFollows.ts"
 
 /** One agent's write: its newest snapshot with everything that must commit with it. */
 export interface AgentWrite {
@@ -39,17 +42,6 @@ export class SnapshotWriteRefused extends Data.TaggedError("SnapshotWriteRefused
   readonly version: number
   readonly reason: "stale" | "withdrawn"
 }> {}
-
-/** An agent's read model as a batch saved it: its write's projection and snapshot with the row's stamps (what `AgentRepo.readModel` would read but the machine version). */
-export type SavedAgent = Omit<AgentRow, "machineVersion"> & { readonly snapshot: unknown }
-
-/** A follow of one agent's saves (`GroupCommitShape.follow`). */
-export interface SavedFollow {
-  /** The newest save of the agent committed since the follow began, if any. */
-  readonly saved: () => SavedAgent | undefined
-  /** Ends the follow (once); its saves are no longer kept. */
-  readonly release: () => void
-}
 
 export interface GroupCommitShape {
   /**
@@ -134,17 +126,6 @@ const takeBatch = (pending: ReadonlyArray<Queued>): number => {
   return count
 }
 
-/** The read model `write` left in its row, from its projection and the row's `stamps`. */
-const savedAgent = (write: AgentWrite, stamps: SavedStamps): SavedAgent => ({
-  ...write.projection,
-  id: write.agentId,
-  gatewayId: stamps.gatewayId,
-  version: String(write.version),
-  createdAt: stamps.createdAt,
-  updatedAt: stamps.updatedAt,
-  snapshot: write.snapshot
-})
-
 /** Called once with a queued write's outcome. */
 export type WriteDone = (exit: Exit.Exit<void, SqlError | SnapshotWriteRefused>) => void
 
@@ -201,17 +182,15 @@ export const GroupCommitLive = Layer.scoped(
       }).pipe(sql.withTransaction)
     }
 
-    // Followed agents (`follow`): how many follows each, and its newest save since.
-    const followed = new Map<string, { count: number; saved: SavedAgent | undefined }>()
+    const follows = savedFollows()
     const settle = (batch: ReadonlyArray<Queued>, exit: Exit.Exit<ReadonlyMap<string, SavedStamps>, SqlError>) =>
       Effect.sync(() => {
         const outcome = Exit.asVoid(exit)
         // Recorded before any writer is answered, so a follower resumed by the answer finds it.
-        if (Exit.isSuccess(exit) && followed.size > 0) {
+        if (Exit.isSuccess(exit) && follows.any()) {
           for (const { write } of batch) {
-            const follow = followed.get(write.agentId)
             const stamps = exit.value.get(write.agentId)
-            if (follow !== undefined && stamps !== undefined) follow.saved = savedAgent(write, stamps)
+            if (stamps !== undefined) follows.record(write, stamps)
           }
         }
         for (const queued of batch) {
@@ -296,21 +275,7 @@ export const GroupCommitLive = Layer.scoped(
           return Deferred.await(done)
         }),
       enqueue,
-      follow: (agentId) => {
-        const entry = followed.get(agentId) ?? { count: 0, saved: undefined }
-        entry.count += 1
-        followed.set(agentId, entry)
-        let released = false
-        return {
-          saved: () => entry.saved,
-          release: () => {
-            if (released) return
-            released = true
-            entry.count -= 1
-            if (entry.count === 0 && followed.get(agentId) === entry) followed.delete(agentId)
-          }
-        }
-      },
+      follow: follows.follow,
       withdraw: (agentId) =>
         Effect.sync(() => {
           if (inFlight.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
