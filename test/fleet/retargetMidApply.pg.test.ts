@@ -51,3 +51,51 @@ describe("an apply in flight when its gateway's url changes", () => {
     expect(old.calls.filter((call) => call.at >= patchedAt && mentions(call))).toEqual([])
   })
 })
+
+/** The same through the runner that does not own the gateway: the change reaches the owner, where the apply runs. */
+describe("an apply in flight when its gateway's url changes through another runner", () => {
+  let db: { url: string; drop: () => Promise<void> }
+  let old: GatewaySimulator
+  let moved: GatewaySimulator
+  let a: InProcessService
+  let b: InProcessService
+  const config = { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, retryBaseMs: 50, maxAttempts: 5 }
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    old = await startGatewaySimulator({ agentReadyDelayMs: READY_DELAY_MS })
+    moved = await startGatewaySimulator({ token: old.token })
+    ;[a, b] = await Promise.all([startInProcessService(db.url, config), startInProcessService(db.url, config)])
+  })
+  afterAll(async () => {
+    await a?.stop()
+    await b?.stop()
+    await old?.stop()
+    await moved?.stop()
+    await db?.drop()
+  })
+
+  it("is redone against the new url on the owner", async () => {
+    const { gatewayId, boardId } = await registerGatewayAndBoard(a, old, "Moving far")
+    const created = await a.api("POST", "/api/v1/agents", { name: "Far mover", board_id: boardId })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const gatewayAgentId = created.body.gateway_agent_id as string
+    const mentions = (call: { params: unknown }) => JSON.stringify(call.params ?? {}).includes(gatewayAgentId)
+    await expect.poll(() => old.calls.some((call) => call.method === "agents.create" && mentions(call)), { timeout: 20_000, interval: 10 }).toBe(true)
+    const cluster = (await a.api("GET", "/api/v1/cluster")).body as { self: string; gateways: Array<{ gateway_id: string; runner: string }> }
+    const owner = cluster.gateways.find((gateway) => gateway.gateway_id === gatewayId)?.runner
+    expect(owner).toBeDefined()
+    const other = owner === cluster.self ? b : a
+    expect((await other.api("GET", "/api/v1/cluster")).body.self).not.toBe(owner)
+
+    const patched = await other.api("PATCH", `/api/v1/gateways/${gatewayId}`, { url: moved.url })
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200)
+    const patchedAt = Date.now()
+
+    await expect
+      .poll(async () => (await a.api("GET", `/api/v1/agents/${created.body.id}`)).body.state, { timeout: 30_000, interval: 20 })
+      .toBe("provisioning.awaiting")
+    expect(readAuthToken(moved.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? "")).toMatch(/^sy_/)
+    expect(old.calls.filter((call) => call.at >= patchedAt && mentions(call))).toEqual([])
+  })
+})
