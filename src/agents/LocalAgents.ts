@@ -23,10 +23,10 @@ import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
 import { AgentNotFound, AgentsRestoring, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
 import type { NewAgentRequest } from "./AgentSystem.ts"
-import { makeRowRestorer } from "./restoreRows.ts"
+import { makeRowRestorer, type GatewayRestoreProgress } from "./restoreRows.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
-import { liveGatewayPage, type GatewayRowCursor } from "../store/gatewayAgentRows.ts"
+import { liveGatewayPage } from "../store/gatewayAgentRows.ts"
 import { makeStaleReloader } from "./staleReloader.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
@@ -68,7 +68,9 @@ export interface LocalAgentsShape {
    * restored are recorded in `failures` and skipped. When the scope closes, the gateway's actors
    * stop, their programs end (10 s at most), their last snapshots are saved (5 s at most), their
    * writers close (a write under way is waited for, 2 × the statement timeout at most), and only
-   * then may the shard move (docs/architecture.md §11). Returns the count restored.
+   * then may the shard move (docs/architecture.md §11). A call that failed (a page could not be
+   * read) may be retried in the same scope: it resumes with that page, the actors of earlier pages
+   * still running. Returns the count restored over every attempt. Errors: SqlError.
    */
   readonly hostGateway: (gatewayId: string) => Effect.Effect<number, SqlError, Scope.Scope>
   /** Whether the gateway's actors are restored and running here. */
@@ -104,6 +106,8 @@ export const LocalAgentsLive = Layer.scoped(
     const hosted = new Set<string>()
     // Gateways hosted here or whose restore is under way: a stale refusal meanwhile reloads the actor.
     const hosting = new Set<string>()
+    // How far each hosted gateway's restore got, while its scope is open (a retry resumes there).
+    const restoring = new Map<string, GatewayRestoreProgress>()
     const reloading = new Set<string>()
     // Creates under way per gateway: a gateway leaving waits for them, so an agent inserted while
     // its gateway moves is stopped and saved here before the next owner restores it, never both.
@@ -177,7 +181,6 @@ export const LocalAgentsLive = Layer.scoped(
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
     const rows = makeRowRestorer({ logic, start, failures, policy, readPage: (gatewayId, after) => liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime)) }, RESTORE_PAGE)
-    const restorePage = rows.restorePage
 
     return LocalAgents.of({
       // Uninterruptible: a client that hangs up after the insert must not leave a row without an actor.
@@ -239,26 +242,26 @@ export const LocalAgentsLive = Layer.scoped(
         }),
       hostGateway: (gatewayId) =>
         Effect.gen(function* () {
-          hosting.add(gatewayId)
-          yield* Effect.addFinalizer(() =>
-            Effect.suspend(() => {
-              hosted.delete(gatewayId)
-              hosting.delete(gatewayId)
-              return Effect.andThen(createsSettled(gatewayId), () =>
-                stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
-              )
-            })
-          )
-          let restored = 0
-          let after: GatewayRowCursor | undefined
-          for (;;) {
-            const page = yield* restorePage(gatewayId, after)
-            restored += page.restored
-            if (page.next === undefined) break
-            after = page.next
-            // Requests for the agents already restored are served between pages.
-            yield* Effect.yieldNow()
+          // The entity retries a failed restore in the same scope: the first attempt's actors run
+          // on, so the retry resumes after the last page restored, under the same finalizer.
+          let progress = restoring.get(gatewayId)
+          if (progress === undefined) {
+            progress = { after: undefined, restored: 0 }
+            restoring.set(gatewayId, progress)
+            hosting.add(gatewayId)
+            yield* Effect.addFinalizer(() =>
+              Effect.suspend(() => {
+                hosted.delete(gatewayId)
+                hosting.delete(gatewayId)
+                restoring.delete(gatewayId)
+                return Effect.andThen(createsSettled(gatewayId), () =>
+                  stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
+                )
+              })
+            )
           }
+          // Requests for the agents already restored are served between pages.
+          const restored = yield* rows.restoreGateway(gatewayId, progress, Effect.yieldNow())
           hosted.add(gatewayId)
           return restored
         }),

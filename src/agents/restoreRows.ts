@@ -21,8 +21,15 @@ export interface RowRestorerOptions {
   readonly readPage: (gatewayId: string, after: GatewayRowCursor | undefined) => Effect.Effect<ReadonlyArray<StoredSnapshot & { readonly cursor: GatewayRowCursor }>, SqlError>
 }
 
+/** How far a gateway's restore got: the cursor after the last page restored, and the actors started so far. */
+export interface GatewayRestoreProgress {
+  after: GatewayRowCursor | undefined
+  restored: number
+}
+
 /**
- * Starts actors from stored rows (docs/architecture.md §6.6): `restorePage` starts one page of a
+ * Starts actors from stored rows (docs/architecture.md §6.6): `restoreGateway` pages through a
+ * gateway's rows from `progress`, `restorePage` starts one page of a
  * gateway's rows synchronously, with no Effect per row, and answers the count started and the
  * cursor of the next page (undefined after the last, a page shorter than `pageSize`);
  * `restoreRow` starts one row (a reload), false if it cannot be restored. A row that cannot is
@@ -74,5 +81,22 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
       return { restored, next: rows.length < pageSize ? undefined : rows.at(-1)?.cursor }
     })
 
-  return { restoreRow, restorePage }
+  /**
+   * Restores a gateway's rows page by page from `progress`, advancing it after each page and
+   * running `between` before the next. A page whose read fails starts nothing, so a retry given the
+   * same progress resumes with that page: the actors of earlier pages, which still run, are not
+   * read or created again. Answers the actors started over every attempt. Errors: SqlError.
+   */
+  const restoreGateway = (gatewayId: string, progress: GatewayRestoreProgress, between: Effect.Effect<void>) =>
+    Effect.gen(function* () {
+      for (;;) {
+        const page = yield* restorePage(gatewayId, progress.after)
+        progress.restored += page.restored
+        if (page.next === undefined) return progress.restored
+        progress.after = page.next
+        yield* between
+      }
+    })
+
+  return { restoreRow, restorePage, restoreGateway }
 }

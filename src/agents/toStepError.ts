@@ -1,6 +1,6 @@
 import { Cause, Option } from "effect"
 import type { StepError } from "../../machines/agent/agentTypes.ts"
-import { describeGatewayError, isGatewayError, isTransient } from "../gateway/GatewayError.ts"
+import { describeGatewayError, isGatewayError, isRetargeted, isTransient } from "../gateway/GatewayError.ts"
 
 /** Failures the lifecycle programs may end with that are worth another attempt. */
 const TRANSIENT_TAGS = new Set(["SqlError"])
@@ -8,7 +8,8 @@ const TRANSIENT_TAGS = new Set(["SqlError"])
 /**
  * A program's failure as machine data: tag, secret-free message, whether another attempt may
  * succeed, and the gateway's `retryAfterMs`. Defects become a terminal `Defect`; an
- * interruption a transient `Interrupted`.
+ * interruption a transient `Interrupted`. A call whose gateway was retargeted under it is transient
+ * here (the next attempt reads the new target), though not for `gatewayCall`'s own retries.
  */
 export const toStepError = (step: StepError["step"], cause: Cause.Cause<unknown>, at: number): StepError => {
   // Interrupted from outside (shutdown, a lost fiber): the work did not fail, it stopped; try again.
@@ -22,7 +23,7 @@ export const toStepError = (step: StepError["step"], cause: Cause.Cause<unknown>
     return {
       tag: error._tag,
       message: describeGatewayError(error),
-      transient: isTransient(error),
+      transient: isTransient(error) || isRetargeted(error),
       retryAfterMs: "retryAfterMs" in error ? error.retryAfterMs : undefined,
       step,
       at

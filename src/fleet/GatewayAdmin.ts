@@ -62,7 +62,8 @@ export interface GatewayAdminShape {
   /**
    * Gateway update (`PATCH /gateways/{id}`, docs/architecture.md §9.1): a new url or token is checked before it is
    * stored (nothing changes when it is refused); then the socket is dropped, so agents reconnect
-   * with the new target, and the main agent is re-applied.
+   * with the new target (an apply in flight is redone against it, docs/architecture.md §9.1), and
+   * the main agent is re-applied.
    * Errors: GatewayNotFound, GatewayDeleting, GatewayUnreachable, GatewayIncompatible, SqlError.
    */
   readonly update: (

@@ -45,6 +45,8 @@ const classify = (target: GatewayTarget, error: GatewayConnectionError | Gateway
   if (error._tag === "GatewayPairingRequired") return error
   switch (error.reason) {
     case "unreachable":
+    // A probe's target is never pinned; a stale one would be unreachable as it stands.
+    case "retargeted":
       return new GatewayUnreachable({ url: target.url, reason: error.message })
     case "closed":
       // 1002 is how the gateway ends a handshake in another protocol (docs/gateway-protocol.md §1, §9).

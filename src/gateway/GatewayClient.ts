@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Context, Duration, Effect, Layer, PubSub, Runtime, Stream, type Redacted } from "effect"
 import { countReconnects, measureRpc } from "./gatewayMetrics.ts"
 import { GatewayConnection, type ConnectionStatus } from "./GatewayConnection.ts"
-import type { GatewayConnectionError, GatewayError, GatewayPairingRequired } from "./GatewayError.ts"
+import { GatewayConnectionError, type GatewayError, type GatewayPairingRequired } from "./GatewayError.ts"
 import { fingerprintOf, type GatewayTarget } from "./GatewayTarget.ts"
 import { Methods, type EventFrame, type Method, type MethodResult } from "./protocol.ts"
 import { asFailure, sendRequest } from "./sendRequest.ts"
@@ -75,8 +75,16 @@ export interface GatewayClientShape {
    * `baseHash` (docs/gateway-protocol.md §5 config.patch).
    */
   readonly withConfigLock: <A, E, R>(gatewayId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /** Drops the socket of a gateway (deleted, or its url or token changed). */
+  /**
+   * Drops the socket of a gateway (deleted, or its url or token changed), and raises its
+   * generation: calls with a target pinned before fail as `retargeted` (`GatewayTarget.generation`).
+   */
   readonly forget: (gatewayId: string) => Effect.Effect<void>
+  /**
+   * The gateway's generation in this client, to pin a target with: read it before the gateway's
+   * row, so a row read before a change carries a generation `forget` has raised since.
+   */
+  readonly generation: (gatewayId: string) => Effect.Effect<number>
   /** The ids of the gateways this client holds a connection for. */
   readonly connected: Effect.Effect<ReadonlyArray<string>>
 }
@@ -165,6 +173,12 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       return connection
     }
 
+    // Generations of the gateways a target was pinned for (others have nothing to raise).
+    const generations = new Map<string, number>()
+    const isStale = (target: GatewayTarget) => target.generation !== undefined && target.generation !== (generations.get(target.id) ?? 0)
+    const retargeted = (target: GatewayTarget) =>
+      new GatewayConnectionError({ reason: "retargeted", message: `gateway ${target.id} was retargeted (or moved) since this target was read`, retryable: false })
+
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         for (const entry of pool.values()) entry.connection.dispose()
@@ -180,10 +194,14 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     ): Effect.Effect<MethodResult<M>, GatewayError> => {
       const timeoutMs = options?.timeoutMs ?? config.callTimeoutMs
       const body = withIdempotencyKey(method, params)
-      const send = Effect.suspend(() => {
+      const sent = Effect.suspend(() => {
+        // A stale pinned target never reaches (nor re-dials) the old address.
+        if (isStale(target)) return Effect.fail(retargeted(target))
         calls[method] = (calls[method] ?? 0) + 1
         return sendRequest(connectionFor(target), method, body, timeoutMs)
       })
+      // A pinned call the gateway's retargeting overtook fails as retargeted, whatever its socket said.
+      const send = target.generation === undefined ? sent : Effect.catchAll(sent, (error) => Effect.fail(isStale(target) ? retargeted(target) : error))
       return send.pipe(
         Effect.timed,
         Effect.map(([elapsed, result]) => {
@@ -223,8 +241,16 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         totalMs: { ...totalMs }
       })),
       connected: Effect.sync(() => [...pool.keys()]),
+      generation: (gatewayId) =>
+        Effect.sync(() => {
+          const generation = generations.get(gatewayId) ?? 0
+          generations.set(gatewayId, generation)
+          return generation
+        }),
       forget: (gatewayId) =>
         Effect.sync(() => {
+          const generation = generations.get(gatewayId)
+          if (generation !== undefined) generations.set(gatewayId, generation + 1)
           const entry = pool.get(gatewayId)
           if (entry === undefined) return
           retiredSockets += entry.connection.opened

@@ -32,9 +32,13 @@ export class GatewayRpcError extends Data.TaggedError("GatewayRpcError")<{
   readonly details?: unknown
 }> {}
 
-/** The socket could not be opened, the handshake failed, or it closed under a pending call. */
+/**
+ * The socket could not be opened, the handshake failed, or it closed under a pending call; or
+ * (`retargeted`) the call's pinned target is stale: the gateway's url or token changed since it was
+ * read (`GatewayTarget.generation`).
+ */
 export class GatewayConnectionError extends Data.TaggedError("GatewayConnectionError")<{
-  readonly reason: "unreachable" | "closed" | "handshake" | "auth"
+  readonly reason: "unreachable" | "closed" | "handshake" | "auth" | "retargeted"
   readonly message: string
   readonly closeCode?: number | undefined
   readonly retryable: boolean
@@ -104,6 +108,13 @@ export const isTransient = (error: GatewayError): boolean => {
       return false
   }
 }
+
+/**
+ * Whether a call failed because its pinned target is stale (the gateway was retargeted since it was
+ * read). No retry of that call can succeed, so it is not `isTransient`; a step that failed so is
+ * worth another attempt, which reads the gateway anew (docs/architecture.md §9.1 "Update").
+ */
+export const isRetargeted = (error: GatewayError): boolean => error._tag === "GatewayConnectionError" && error.reason === "retargeted"
 
 const detailCode = (details: unknown): string | undefined =>
   typeof details === "object" && details !== null && "code" in details && typeof details.code === "string"

@@ -26,6 +26,14 @@ export interface GatewayTarget {
    * token this socket did not know; store it, e.g. `GatewayRepo.setDeviceToken`.
    */
   readonly onDeviceToken?: ((deviceToken: Redacted.Redacted<string>) => Effect.Effect<void, unknown>) | undefined
+  /**
+   * Pins the target to the client's generation of this gateway (`GatewayClient.generation`, read
+   * before the gateway's row): once the client has forgotten the gateway's socket since (its url or
+   * token changed, it moved or went away), a call made with this target fails with
+   * `GatewayConnectionError` `retargeted` instead of reaching the old address, as does one that was
+   * in flight then. Unset: the target is never stale (docs/architecture.md §9.1 "Update").
+   */
+  readonly generation?: number | undefined
   /** Extra WebSocket upgrade headers. For tests only (`X-Forwarded-For` to look remote). */
   readonly headers?: Readonly<Record<string, string>> | undefined
 }

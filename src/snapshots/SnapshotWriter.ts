@@ -6,17 +6,12 @@ import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "../agents/agentProjection.ts"
 import { tracesExported } from "../observability/tracing.ts"
 import { GroupCommit, SnapshotWriteRefused, type AgentWrite, type GroupCommitShape } from "./GroupCommit.ts"
+import { PersistWaiters, type PersistWaiter } from "./PersistWaiters.ts"
 
 interface Pending {
   readonly version: number
   readonly snapshot: unknown
   readonly projection: AgentProjection
-}
-
-/** One wait for a version to be saved: `done` once, with the writer's end as `failure` if it ended first. */
-interface Waiter {
-  readonly version: number
-  readonly done: (failure: SnapshotWriteRefused | undefined) => void
 }
 
 /** Delay before the next attempt of a failed write: 100 ms doubling to 5 s. */
@@ -74,7 +69,7 @@ export class SnapshotWriter {
   private writing = false
   /** When each snapshot not yet saved was offered (`performance.now()`), for the persist-latency metric. */
   private offeredAt: number[] | undefined
-  private waiters: Array<Waiter> | undefined
+  private waiters: Array<PersistWaiter> | undefined
   /** The group commit, once a write has learnt it (unset while spans are exported: each write is then a fiber with its span). */
   private commits: GroupCommitShape | undefined
   /** Set once the writer has ended: why. */
@@ -141,9 +136,9 @@ export class SnapshotWriter {
     this.transitions = undefined
     this.beat = undefined
     this.offeredAt = undefined
-    const waiters = this.waiters ?? []
+    const waiters = this.waiters
     this.waiters = undefined
-    for (const waiter of waiters) waiter.done(reason)
+    PersistWaiters.fail(waiters, reason)
     if (this.woken !== undefined) Deferred.unsafeDone(this.woken, Exit.void)
   }
 
@@ -185,40 +180,15 @@ export class SnapshotWriter {
    * `onTimeout()` after `ms` (a timer of its own, not the Effect clock) unless settled before.
    */
   awaitPersisted<E = never>(version: number, within?: { readonly ms: number; readonly onTimeout: () => E }): Effect.Effect<void, SnapshotWriteRefused | E> {
-    // Checked and enqueued in one synchronous step (the registration), so a write settling in between is not missed.
-    return Effect.async<void, SnapshotWriteRefused | E>((resume) => {
-      if (this.persisted >= version) return resume(Effect.void)
-      if (this.ended !== undefined) return resume(Effect.fail(this.ended))
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const waiter: Waiter = {
-        version,
-        done: (failure) => {
-          if (timer !== undefined) clearTimeout(timer)
-          resume(failure === undefined ? Effect.void : Effect.fail(failure))
-        }
-      }
+    // Its host is made per wait: an idle writer keeps nothing for its waits.
+    const enter = (waiter: PersistWaiter) => {
+      if (this.persisted >= version) return Exit.void
+      if (this.ended !== undefined) return Exit.fail(this.ended)
       this.waiters ??= []
       this.waiters.push(waiter)
-      if (within !== undefined) {
-        timer = setTimeout(() => {
-          this.forget(waiter)
-          resume(Effect.fail(within.onTimeout()))
-        }, within.ms)
-        // A wait never holds the process open at shutdown (closing the writer ends it anyway).
-        timer.unref()
-      }
-      return Effect.sync(() => {
-        if (timer !== undefined) clearTimeout(timer)
-        this.forget(waiter)
-      })
-    })
-  }
-
-  private forget(waiter: Waiter): void {
-    const at = this.waiters?.indexOf(waiter) ?? -1
-    if (at === -1) return
-    this.waiters!.splice(at, 1)
-    if (this.waiters!.length === 0) this.waiters = undefined
+      return undefined
+    }
+    return PersistWaiters.await({ enter, leave: (waiter) => void (this.waiters = PersistWaiters.without(this.waiters, waiter)) }, version, within)
   }
 
   /** Whether a snapshot is offered and not yet saved (and the writer may still save it). */
@@ -314,13 +284,7 @@ export class SnapshotWriter {
     this.persisted = item.version
     // Saved: nothing newer was offered meanwhile, so the writer keeps no snapshot.
     if (this.latest === item) this.latest = undefined
-    const waiters = this.waiters
-    if (waiters !== undefined) {
-      const due = waiters.filter((w) => w.version <= item.version)
-      const waiting = waiters.filter((w) => w.version > item.version)
-      this.waiters = waiting.length === 0 ? undefined : waiting
-      for (const waiter of due) waiter.done(undefined)
-    }
+    PersistWaiters.release(this.waiters, item.version, (waiting) => (this.waiters = waiting))
     this.next(commits, 0, onIdle)
   }
 

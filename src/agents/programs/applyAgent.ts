@@ -11,7 +11,7 @@ import { agentToken, wantsRecovery } from "./agentToken.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { readEffectiveHeartbeat } from "./readEffectiveHeartbeat.ts"
-import { loadGateway } from "./loadGateway.ts"
+import { loadPinnedGateway } from "./loadGateway.ts"
 import { recordManagedFiles } from "./recordManagedFiles.ts"
 import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 
@@ -38,7 +38,8 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   const config = yield* AppConfig
   const [{ gateway, target }, board] = yield* Effect.all(
     [
-      loadGateway(input.gatewayId),
+      // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
+      loadPinnedGateway(input.gatewayId),
       input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.get(input.boardId!))
     ],
     { concurrency: 2 }

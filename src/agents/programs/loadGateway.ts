@@ -1,4 +1,5 @@
 import { Effect, Option } from "effect"
+import { GatewayClient } from "../../gateway/GatewayClient.ts"
 import { GatewayRepo, targetOf } from "../../store/GatewayRepo.ts"
 import { GatewayNotFound } from "../GatewayRowErrors.ts"
 
@@ -11,4 +12,17 @@ export const loadGateway = Effect.fn("Agents.loadGateway")(function* (gatewayId:
   const gateway = yield* repo.get(gatewayId)
   if (Option.isNone(gateway)) return yield* new GatewayNotFound({ gatewayId })
   return { gateway: gateway.value, target: targetOf(gateway.value, { onDeviceToken: (token) => repo.setDeviceToken(gatewayId, token) }) }
+})
+
+/**
+ * `loadGateway` with its target pinned (`GatewayTarget.generation`, read before the row): a
+ * multi-call program (an apply) that loaded the gateway before its url or token changed fails
+ * with `GatewayConnectionError` `retargeted` at its next call instead of finishing against the old
+ * address, and its step is retried against the new one (docs/architecture.md §9.1 "Update").
+ * Fails with `GatewayNotFound` or `SqlError`.
+ */
+export const loadPinnedGateway = Effect.fn("Agents.loadPinnedGateway")(function* (gatewayId: string) {
+  const generation = yield* Effect.flatMap(GatewayClient, (client) => client.generation(gatewayId))
+  const loaded = yield* loadGateway(gatewayId)
+  return { gateway: loaded.gateway, target: { ...loaded.target, generation } }
 })
