@@ -69,13 +69,17 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
         }
       }).pipe(Effect.map((result) => ({ row: { ...row, attempts }, result })))
     }
-    const recordOne = ({ row, result }: Effect.Effect.Success<ReturnType<typeof syncOne>>) =>
-      Effect.flatMap(repo.record(jobId, row.agentId, result), (recorded) => (recorded ? feed.recorded(row, result) : Effect.void))
-    // `concurrency` agents in flight; each result recorded as it comes, beside the next agents' syncs.
+    // Recorded once the agent's settled state is durable (`saved`): a crash before that may redo its apply.
+    const recordOne = ({ row, result: settled }: Effect.Effect.Success<ReturnType<typeof syncOne>>) =>
+      Effect.flatMap(settled.saved, (result) => Effect.flatMap(repo.record(jobId, row.agentId, result), (recorded) => (recorded ? feed.recorded(row, result) : Effect.void)))
+    // `concurrency` agents in flight; an agent settled (in memory) frees its place at once, and
+    // its result is saved and recorded beside the next agents' syncs.
     const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
       Stream.fromIterable(rows).pipe(
         Stream.mapEffect(syncOne, { concurrency, unordered: true }),
-        Stream.mapEffect(recordOne, { concurrency, unordered: true }),
+        // Unbounded: a result waiting for its save never holds back the next agents' syncs (each
+        // stage pulls only as fast as the next one takes); their number is bounded by the syncs.
+        Stream.mapEffect(recordOne, { concurrency: "unbounded", unordered: true }),
         Stream.runDrain
       )
     const [board, main] = Arr.partition(

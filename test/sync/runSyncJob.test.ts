@@ -97,6 +97,30 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(done.result.progress).toEqual({ total: 10, done: 10, updated: 10, skipped: 0, failed: 0 })
   })
 
+  it("an agent settled in memory frees its place at once; its result is recorded only once its state is durable", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const [first, second] = [worker("w0"), worker("w1")]
+    for (const agent of [first, second]) await fleet.addOnline(agent)
+    // The state the sync's update produces (the next generation) is not saved until released.
+    const release = fleet.holdSaves(first.id, fleet.snapshot(first.id)!.context.generation + 1)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const applied = (agentId: string) => appliesOf(fleet, agentId).some((call) => call.request.action === "update")
+    const resultOf = (agentId: string) => [...memory.agents.values()].flat().find((row) => row.agentId === agentId)?.status
+
+    const running = runJob(fleet, {}, { syncConcurrency: 1 }, memory)
+    // One place: the second agent is updated while the first one's settled state is not yet saved…
+    await expect.poll(() => applied(second.id), { timeout: 2_000 }).toBe(true)
+    await expect.poll(() => fleet.state(second.id)).toBe("online")
+    // …whose result waits for it.
+    expect(fleet.state(first.id)).toBe("online")
+    expect(resultOf(first.id)).toBe("pending")
+    release()
+    const { report } = await running
+
+    expect(report).toMatchObject({ status: "done", agents_updated: 2, errors: [] })
+    expect(resultOf(first.id)).toBe("updated")
+  })
+
   it("one agent's terminal failure or timeout never stops the others; each is recorded with its reason", async () => {
     const fleet = fleetOf({ applyMs: 10 })
     const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
