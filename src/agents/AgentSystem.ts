@@ -44,11 +44,16 @@ export interface AgentSystemShape {
    * database does not take the snapshot within 15 s (the event stands and is saved later).
    */
   readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentPersistTimeout>
-  /** Waits until `predicate` holds for the agent's snapshot (then until it is persisted), or `timeoutMs`. */
+  /**
+   * Waits until `predicate` holds for the agent's snapshot (then, unless `durable` is false,
+   * until it is persisted), or `timeoutMs`. Another runner's agent is read from its persisted
+   * snapshot, so it is durable either way.
+   */
   readonly waitFor: (
     agentId: string,
     predicate: (snapshot: AgentSnapshot) => boolean,
-    timeoutMs: number
+    timeoutMs: number,
+    options?: { readonly durable?: boolean }
   ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout>
   /**
    * Restores every agent that is not deleted from its snapshot; in-flight work resumes. Each

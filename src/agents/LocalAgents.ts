@@ -52,11 +52,12 @@ export interface LocalAgentsShape {
    * gateway left this runner.
    */
   readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
-  /** Waits until `predicate` holds for the actor here (then until persisted), or `timeoutMs`. */
+  /** Waits until `predicate` holds for the actor here (then, unless `durable` is false, until persisted), or `timeoutMs`. */
   readonly waitFor: (
     agentId: string,
     predicate: (snapshot: AgentSnapshot) => boolean,
-    timeoutMs: number
+    timeoutMs: number,
+    options?: { readonly durable?: boolean }
   ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout | AgentsRestoring>
   /** The current snapshot of an actor running here. */
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
@@ -222,14 +223,14 @@ export const LocalAgentsLive = Layer.scoped(
           yield* persisted(agentId, entry)
           return entry.actor.getSnapshot()
         }),
-      waitFor: (agentId, predicate, timeoutMs) =>
+      waitFor: (agentId, predicate, timeoutMs, options) =>
         Effect.gen(function* () {
           const entry = yield* find(agentId)
           const snapshot = yield* Effect.tryPromise({
             try: (signal) => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal }),
             catch: () => new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath })
           })
-          yield* persisted(agentId, entry)
+          if (options?.durable !== false) yield* persisted(agentId, entry)
           return snapshot
         }),
       snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot(),

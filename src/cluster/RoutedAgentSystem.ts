@@ -108,9 +108,9 @@ export const RoutedAgentSystemLive = Layer.scoped(
             ? local.send(agentId, event)
             : (viaOwner(agentId, client(gatewayId).Send({ agentId, event })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>)
         ),
-      waitFor: (agentId, predicate, timeoutMs) =>
+      waitFor: (agentId, predicate, timeoutMs, options) =>
         Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout> => {
-          if (isLocalFor(gatewayId, agentId)) return local.waitFor(agentId, predicate, timeoutMs)
+          if (isLocalFor(gatewayId, agentId)) return local.waitFor(agentId, predicate, timeoutMs, options)
           return Effect.gen(function* () {
             const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
             for (;;) {

@@ -1,7 +1,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Data, Effect, Option } from "effect"
 import type { AgentExternalEvent, StepError, TokenSource } from "../../machines/agent/agentTypes.ts"
-import { AgentSystem } from "../agents/AgentSystem.ts"
+import { AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsRestoring, type AgentWaitTimeout } from "../agents/AgentSystem.ts"
 import { statePathOf } from "../agents/agentProjection.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { SyncAgentResult, SyncJobOptions } from "../store/SyncJobRepo.ts"
@@ -34,6 +34,15 @@ export interface SyncAgentInput {
   readonly retryBaseMs: number
   /** Stores the generation and attempt number an update is about to be sent with. */
   readonly onSend: (generation: number, attempt: number) => Effect.Effect<void, SqlError>
+}
+
+/**
+ * An agent that has settled (or given up on): `saved` completes with its result to record once
+ * the state that result reads is durable (docs/architecture.md §9.2). Fails only with SqlError
+ * (reading whether a vanished agent was deleted).
+ */
+export interface SyncAgentSettled {
+  readonly saved: Effect.Effect<SyncAgentResult, SqlError, AgentRepo>
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
@@ -81,7 +90,8 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
         sent = generation
       }
     }
-    const settled = yield* system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs)
+    // Settled in memory frees the agent's place; its durability is awaited by `saved`, beside the next agents.
+    const settled = yield* system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs, { durable: false })
     const outcome = outcomeOf(settled)
     if (outcome.kind === "failed" && outcome.error.transient && attempts < SYNC_AGENT_ATTEMPTS) {
       sent = null
@@ -95,34 +105,55 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
     return snapshot === undefined ? "" : ` in ${statePathOf(snapshot.value)}`
   }
   const error = (message: string): SyncAgentResult => ({ status: "error", message, tokenSource: null })
+  /** A result read from a settled snapshot: recorded once that snapshot is durable. */
+  const settledWith = (result: SyncAgentResult): SyncAgentSettled => ({ saved: savedAs(result) })
+  /** A result that no snapshot of the agent stands behind (a timeout, a missing actor). */
+  const final = (result: SyncAgentResult): SyncAgentSettled => ({ saved: Effect.succeed(result) })
 
-  return yield* attempt.pipe(
-    Effect.retry({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure) => failure._tag === "SyncAgentRetryable" }),
-    Effect.timeoutFail({ duration: input.timeoutMs, onTimeout: () => new SyncAgentTimedOut({ timeoutMs: input.timeoutMs }) }),
-    Effect.map((outcome): SyncAgentResult => {
-      switch (outcome.kind) {
-        case "gone":
-          return { status: "skipped", message: SKIP_REASONS.agentDeleted, tokenSource: null }
-        case "failed":
-          return error(`${outcome.error.tag}: ${outcome.error.message}`)
-        case "applied":
-          return { status: "updated", message: TOKEN_WARNINGS[outcome.tokenSource ?? "minted"] ?? null, tokenSource: outcome.tokenSource }
-      }
-    }),
-    Effect.catchTags({
-      SyncAgentRetryable: (failure) => Effect.succeed(error(`${failure.error.tag}: ${failure.error.message}`)),
-      SyncAgentTimedOut: (failure) => Effect.succeed(error(`timed out after ${seconds(failure.timeoutMs)}${stateNow()}`)),
-      AgentWaitTimeout: (failure) => Effect.succeed(error(`timed out after ${seconds(failure.timeoutMs)} in ${failure.statePath}`)),
-      AgentsRestoring: () => Effect.succeed(error("agent actors are still being restored")),
-      AgentPersistTimeout: () => Effect.succeed(error("the database did not save the agent's state in time")),
-      // No actor: deleted (its row says so), or an actor that could not be restored.
-      AgentNotFound: () =>
-        Effect.flatMap(AgentRepo, (repo) => repo.get(input.agentId)).pipe(
+  type WaitError = AgentWaitTimeout | AgentsRestoring | AgentPersistTimeout | AgentNotFound
+  /** What a failed wait on the actor records. */
+  const waitFailed = (failure: WaitError): Effect.Effect<SyncAgentResult, SqlError, AgentRepo> => {
+    switch (failure._tag) {
+      case "AgentWaitTimeout":
+        return Effect.succeed(error(`timed out after ${seconds(failure.timeoutMs)} in ${failure.statePath}`))
+      case "AgentsRestoring":
+        return Effect.succeed(error("agent actors are still being restored"))
+      case "AgentPersistTimeout":
+        return Effect.succeed(error("the database did not save the agent's state in time"))
+      case "AgentNotFound":
+        // No actor: deleted (its row says so), or an actor that could not be restored.
+        return Effect.flatMap(AgentRepo, (repo) => repo.get(input.agentId)).pipe(
           Effect.map(
             (row): SyncAgentResult =>
               Option.isNone(row) ? { status: "skipped", message: SKIP_REASONS.agentDeleted, tokenSource: null } : error("the agent's actor is not running")
           )
         )
-    })
+    }
+  }
+  const isWaitError = (failure: { readonly _tag: string }): failure is WaitError =>
+    failure._tag === "AgentWaitTimeout" || failure._tag === "AgentsRestoring" || failure._tag === "AgentPersistTimeout" || failure._tag === "AgentNotFound"
+
+  /** The result once the agent's settled state is durable: until then a crash could still redo its apply. */
+  const savedAs = (result: SyncAgentResult): Effect.Effect<SyncAgentResult, SqlError, AgentRepo> =>
+    system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs).pipe(Effect.as(result), Effect.catchAll(waitFailed))
+
+  return yield* attempt.pipe(
+    Effect.retry({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure) => failure._tag === "SyncAgentRetryable" }),
+    Effect.timeoutFail({ duration: input.timeoutMs, onTimeout: () => new SyncAgentTimedOut({ timeoutMs: input.timeoutMs }) }),
+    Effect.map((outcome): SyncAgentSettled => {
+      switch (outcome.kind) {
+        case "gone":
+          return settledWith({ status: "skipped", message: SKIP_REASONS.agentDeleted, tokenSource: null })
+        case "failed":
+          return settledWith(error(`${outcome.error.tag}: ${outcome.error.message}`))
+        case "applied":
+          return settledWith({ status: "updated", message: TOKEN_WARNINGS[outcome.tokenSource ?? "minted"] ?? null, tokenSource: outcome.tokenSource })
+      }
+    }),
+    Effect.catchTags({
+      SyncAgentRetryable: (failure) => Effect.succeed(settledWith(error(`${failure.error.tag}: ${failure.error.message}`))),
+      SyncAgentTimedOut: (failure) => Effect.succeed(final(error(`timed out after ${seconds(failure.timeoutMs)}${stateNow()}`)))
+    }),
+    Effect.catchIf(isWaitError, (failure) => Effect.map(waitFailed(failure), final))
   )
 })

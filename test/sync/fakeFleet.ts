@@ -31,7 +31,8 @@ export const GATEWAY_ID = "00000000-0000-4000-8000-00000000aaaa"
 /**
  * Real agent-machine actors whose `applyAgent` is scripted per agent (default: done after
  * `applyMs`), behind the `AgentSystem` interface. It counts applies in flight, so a test can
- * check how many agents a sync works on at once. Wakes and removals succeed after 1 ms.
+ * check how many agents a sync works on at once. Wakes and removals succeed after 1 ms. Snapshots
+ * are durable at once unless held (`holdSaves`).
  */
 export const makeFakeFleet = (options: { applyMs?: number; policy?: Partial<AgentPolicy> } = {}) => {
   const applyMs = options.applyMs ?? 20
@@ -45,6 +46,8 @@ export const makeFakeFleet = (options: { applyMs?: number; policy?: Partial<Agen
   const applies: Array<ApplyCall> = []
   const wakes: Array<string> = []
   const flight = { now: 0, max: 0 }
+  /** Agents whose snapshots are held unsaved (`holdSaves`): a durable `waitFor` waits for the release. */
+  const unsaved = new Map<string, { promise: Promise<void>; fromGeneration: number }>()
 
   const later = (ms: number, fn: () => void) => {
     const timer = setTimeout(fn, ms)
@@ -114,10 +117,15 @@ export const makeFakeFleet = (options: { applyMs?: number; policy?: Partial<Agen
     create: (request) =>
       Effect.sync(() => spawn({ id: request.agentId, name: request.spec.name, boardId: request.boardId, role: request.role }).getSnapshot()),
     send: (agentId, event) => Effect.map(require(agentId), (actor) => (actor.send(event), actor.getSnapshot())),
-    waitFor: (agentId, predicate, timeoutMs) =>
+    waitFor: (agentId, predicate, timeoutMs, waitOptions) =>
       Effect.flatMap(require(agentId), (actor) =>
         Effect.tryPromise({
-          try: (signal) => waitFor(actor, predicate, { timeout: timeoutMs, signal }),
+          try: async (signal) => {
+            const snapshot = await waitFor(actor, predicate, { timeout: timeoutMs, signal })
+            const held = unsaved.get(agentId)
+            if (waitOptions?.durable !== false && held !== undefined && snapshot.context.generation >= held.fromGeneration) await held.promise
+            return snapshot
+          },
           catch: () => new AgentWaitTimeout({ agentId, timeoutMs, statePath: statePathOf(actor.getSnapshot().value) })
         })
       ),
@@ -155,6 +163,19 @@ export const makeFakeFleet = (options: { applyMs?: number; policy?: Partial<Agen
       Layer.succeed(AgentRepo, dieOnUnstubbed<AgentRepoShape>("AgentRepo", agentRepo)),
       Layer.succeed(GatewayRepo, dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", gatewayRepo))
     ),
+    /**
+     * Holds the agent's snapshots of `fromGeneration` on unsaved: a `waitFor` that asks for
+     * durability waits until the returned release is called (a slow database, for that agent only).
+     */
+    holdSaves: (agentId: string, fromGeneration: number) => {
+      let release = () => {}
+      const promise = new Promise<void>((resolve) => (release = resolve))
+      unsaved.set(agentId, { promise, fromGeneration })
+      return () => {
+        unsaved.delete(agentId)
+        release()
+      }
+    },
     /** Starts an actor for the agent (it begins provisioning). */
     add: (agent: FleetAgent) => spawn(agent),
     /** Adds the agent and brings it online: provisioned, woken, one heartbeat. */
