@@ -126,7 +126,7 @@ export class GatewayConnection {
   dispose(reason: "shutdown" | "replaced" | "retargeted" = "shutdown"): void {
     this.disposed =
       reason === "retargeted"
-        ? new GatewayConnectionError({ reason: "retargeted", message: "connection dropped: the gateway was retargeted, moved or removed", retryable: false })
+        ? new GatewayConnectionError({ reason: "retargeted", message: "the socket was dropped: the gateway was retargeted, moved or removed", retryable: false })
         : new GatewayConnectionError({ reason: "closed", message: `connection ${reason === "replaced" ? "replaced" : "disposed"}`, retryable: reason === "replaced" })
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer)
     this.socket?.close(1000, "client shutdown")
