@@ -1,22 +1,25 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { gatewayCall } from "../agents/programs/gatewayCall.ts"
-import { loadGateway } from "../agents/programs/loadGateway.ts"
+import { loadPinnedGateway } from "../agents/programs/loadGateway.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { GatewayClient } from "../gateway/GatewayClient.ts"
-import { describeGatewayError } from "../gateway/GatewayError.ts"
+import { describeGatewayError, isRetargeted } from "../gateway/GatewayError.ts"
 import type { AgentRow } from "../store/AgentRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { SoulReadFailed } from "./CoordinationErrors.ts"
 
 /** Reads answer within this, or sooner when `gatewayCallTimeoutMs` is smaller (ms). */
 const READ_TIMEOUT_CAP_MS = 10_000
+/** Reads again after the gateway was retargeted under a read: two PATCHes in a row at most. */
+const RETARGETED_READS = 2
 
 export interface SoulFilesShape {
   /**
    * The agent's SOUL.md as the gateway holds it (`agents.files.get {agentId, name: "SOUL.md"}`,
    * docs/operations.md §6.2); a missing file is "". Transient errors are retried
-   * (`gatewayTransient`). Errors: SoulReadFailed (the gateway, or the gateway record, failed), SqlError.
+   * (`gatewayTransient`); a read the gateway's PATCH overtook is read again from the new target
+   * (docs/architecture.md §9.1 "Update"). Errors: SoulReadFailed (the gateway, or the gateway record, failed), SqlError.
    */
   readonly read: (agent: AgentRow) => Effect.Effect<string, SoulReadFailed | SqlError>
 }
@@ -34,9 +37,13 @@ export const makeSoulFiles = Effect.gen(function* () {
   return SoulFiles.of({
     read: Effect.fn("Coordination.readSoul")(function* (agent) {
       const fail = (reason: string) => new SoulReadFailed({ agentId: agent.id, reason })
-      const { target } = yield* loadGateway(agent.gatewayId).pipe(Effect.catchTag("GatewayNotFound", (missing) => Effect.fail(fail(missing.message))))
-      const result = yield* gatewayCall(target, "agents.files.get", { agentId: agent.gatewayAgentId, name: "SOUL.md" }, { timeoutMs }).pipe(
-        Effect.mapError((error) => fail(describeGatewayError(error)))
+      const read = loadPinnedGateway(agent.gatewayId).pipe(
+        Effect.catchTag("GatewayNotFound", (missing) => Effect.fail(fail(missing.message))),
+        Effect.flatMap(({ target }) => gatewayCall(target, "agents.files.get", { agentId: agent.gatewayAgentId, name: "SOUL.md" }, { timeoutMs }))
+      )
+      const result = yield* read.pipe(
+        Effect.retry({ times: RETARGETED_READS, while: (error) => error._tag === "GatewayConnectionError" && isRetargeted(error) }),
+        Effect.mapError((error) => (error._tag === "SoulReadFailed" || error._tag === "SqlError" ? error : fail(describeGatewayError(error))))
       )
       return result.file.missing === true ? "" : (result.file.content ?? "")
     }, Effect.provide(services))

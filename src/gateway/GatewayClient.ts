@@ -76,8 +76,9 @@ export interface GatewayClientShape {
    */
   readonly withConfigLock: <A, E, R>(gatewayId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
-   * Drops the socket of a gateway (deleted, or its url or token changed), and raises its
-   * generation: calls with a target pinned before fail as `retargeted` (`GatewayTarget.generation`).
+   * Drops the socket of a gateway (deleted, moved, or its url or token changed), and raises its
+   * generation: calls in flight on that socket, and later calls with a target pinned before, fail
+   * as `retargeted` (`GatewayTarget.generation`), never as a final "disposed" (docs/architecture.md §9.1 "Update").
    */
   readonly forget: (gatewayId: string) => Effect.Effect<void>
   /**
@@ -155,7 +156,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       if (existing !== undefined && existing.fingerprint === fingerprint) return existing.connection
       if (existing !== undefined) {
         retiredSockets += existing.connection.opened
-        existing.connection.dispose(true)
+        existing.connection.dispose("replaced")
       }
       const device = target.device
       const connection = new GatewayConnection({
@@ -254,7 +255,8 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
           const entry = pool.get(gatewayId)
           if (entry === undefined) return
           retiredSockets += entry.connection.opened
-          entry.connection.dispose()
+          // Its calls in flight fail as retargeted: their steps are redone on the target read anew.
+          entry.connection.dispose("retargeted")
           pool.delete(gatewayId)
         })
     })

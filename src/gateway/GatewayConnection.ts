@@ -60,7 +60,8 @@ export class GatewayConnection {
   private readonly pending = new Map<string, Pending>()
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectAttempt = 0
-  private disposed = false
+  /** Set by `dispose`: what every pending and later call fails with. */
+  private disposed: GatewayConnectionError | undefined
   /** Number of sockets this connection has opened (one per successful or failed dial). */
   opened = 0
   /** The last `hello-ok`, without `auth.deviceToken` and without the state snapshot it carries. */
@@ -106,9 +107,7 @@ export class GatewayConnection {
 
   /** Opens the socket if needed; concurrent callers share one handshake. */
   connect(): Promise<void> {
-    if (this.disposed) {
-      return Promise.reject(new GatewayConnectionError({ reason: "closed", message: "connection disposed", retryable: false }))
-    }
+    if (this.disposed !== undefined) return Promise.reject(this.disposed)
     if (this.ready === undefined) {
       this.ready = this.dial().catch((error: unknown) => {
         this.ready = undefined
@@ -119,14 +118,19 @@ export class GatewayConnection {
   }
 
   /**
-   * Closes the socket for good and fails pending calls: retryable when the connection is being
-   * `replaced` (the gateway's url or credentials changed; a retry goes out on the new one).
+   * Closes the socket for good; pending and later calls fail: `replaced` (a caller brought a new url
+   * or credentials; a retry goes out on the new socket) is retryable; `retargeted` (`GatewayClient.forget`:
+   * the stored gateway changed or moved) is not retried as a call, but its step is, with the gateway
+   * read anew (docs/architecture.md §9.1 "Update"); `shutdown` is final.
    */
-  dispose(replaced = false): void {
-    this.disposed = true
+  dispose(reason: "shutdown" | "replaced" | "retargeted" = "shutdown"): void {
+    this.disposed =
+      reason === "retargeted"
+        ? new GatewayConnectionError({ reason: "retargeted", message: "the socket was dropped: the gateway was retargeted, moved or removed", retryable: false })
+        : new GatewayConnectionError({ reason: "closed", message: `connection ${reason === "replaced" ? "replaced" : "disposed"}`, retryable: reason === "replaced" })
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer)
     this.socket?.close(1000, "client shutdown")
-    this.failPending(new GatewayConnectionError({ reason: "closed", message: replaced ? "connection replaced" : "connection disposed", retryable: replaced }))
+    this.failPending(this.disposed)
   }
 
   private dial(): Promise<void> {
@@ -264,7 +268,7 @@ export class GatewayConnection {
   }
 
   private scheduleReconnect(): void {
-    if (this.disposed || this.reconnectTimer !== undefined) return
+    if (this.disposed !== undefined || this.reconnectTimer !== undefined) return
     const delay = reconnectDelayMs(this.reconnectAttempt++)
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined

@@ -34,8 +34,8 @@ export class GatewayRpcError extends Data.TaggedError("GatewayRpcError")<{
 
 /**
  * The socket could not be opened, the handshake failed, or it closed under a pending call; or
- * (`retargeted`) the call's pinned target is stale: the gateway's url or token changed since it was
- * read (`GatewayTarget.generation`).
+ * (`retargeted`) the gateway's socket was dropped (`GatewayClient.forget`: its url or token changed,
+ * it moved or went away) under the call, or the call's pinned target is stale (`GatewayTarget.generation`).
  */
 export class GatewayConnectionError extends Data.TaggedError("GatewayConnectionError")<{
   readonly reason: "unreachable" | "closed" | "handshake" | "auth" | "retargeted"
@@ -110,9 +110,10 @@ export const isTransient = (error: GatewayError): boolean => {
 }
 
 /**
- * Whether a call failed because its pinned target is stale (the gateway was retargeted since it was
- * read). No retry of that call can succeed, so it is not `isTransient`; a step that failed so is
- * worth another attempt, which reads the gateway anew (docs/architecture.md §9.1 "Update").
+ * Whether a call failed because its gateway was retargeted under it (in flight at the PATCH, or its
+ * pinned target is stale). A retry of that call with the same target would reach the old address,
+ * so it is not `isTransient`; the caller's work is worth another attempt that reads the gateway anew
+ * (a machine step, a ledger delivery, a read; docs/architecture.md §9.1 "Update").
  */
 export const isRetargeted = (error: GatewayError): boolean => error._tag === "GatewayConnectionError" && error.reason === "retargeted"
 

@@ -1,8 +1,8 @@
 import { Effect, Either, Option } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
-import { loadGateway } from "../agents/programs/loadGateway.ts"
+import { loadPinnedGateway } from "../agents/programs/loadGateway.ts"
 import { GatewayClient } from "../gateway/GatewayClient.ts"
-import { describeGatewayError, isGatewayError, isTransient } from "../gateway/GatewayError.ts"
+import { describeGatewayError, isGatewayError, isRetargeted, isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import { ActivityRepo } from "../store/ActivityRepo.ts"
 import { AgentRepo, type AgentRow } from "../store/AgentRepo.ts"
 import { MessageRepo, type MessageRow } from "../store/MessageRepo.ts"
@@ -45,31 +45,39 @@ const awaitProvisioned = (agent: AgentRow, timeoutMs: number) =>
     Effect.asVoid
   )
 
-/** `chat.send` under the message's fixed key, retried on transient errors; each attempt is counted and its error kept. */
+/** Worth another attempt: transient, or the gateway was retargeted under the send (the next attempt reads it anew). */
+const retries = (error: unknown): error is GatewayError => isGatewayError(error) && (isTransient(error) || isRetargeted(error))
+
+/**
+ * `chat.send` under the message's fixed key, retried on transient errors; each attempt is counted and its error kept.
+ * Each attempt reads the gateway's target pinned, so a send the gateway's PATCH overtook is retried on the new
+ * url or token, never dropped nor re-sent to the old address (docs/architecture.md §9.1 "Update").
+ */
 const send = (message: MessageRow, agent: AgentRow, callTimeoutMs: number) =>
   Effect.gen(function* () {
     const repo = yield* MessageRepo
     const client = yield* GatewayClient
-    const { target } = yield* loadGateway(agent.gatewayId)
     const params = { sessionKey: agent.sessionKey, message: message.body, deliver: message.deliver, idempotencyKey: chatIdempotencyKey(message.id) }
-    const once = repo.recordAttempt(message.id).pipe(
-      Effect.zipRight(Effect.suspend(() => client.call(target, "chat.send", params, { timeoutMs: callTimeoutMs }))),
+    const once = loadPinnedGateway(agent.gatewayId).pipe(
+      Effect.tap(() => repo.recordAttempt(message.id)),
+      Effect.flatMap(({ target }) => client.call(target, "chat.send", params, { timeoutMs: callTimeoutMs })),
       Effect.asVoid,
       // A replay after the first run failed (no model credentials, say): the message was taken the first time.
       Effect.catchIf(
         (error) => error._tag === "GatewayRpcError" && error.kind === "chat_run_failed",
         () => Effect.void
       ),
-      Effect.tapError((error) => (isGatewayError(error) && isTransient(error) ? repo.recordError(message.id, describeGatewayError(error)) : Effect.void))
+      Effect.tapError((error) => (retries(error) ? repo.recordError(message.id, describeGatewayError(error)) : Effect.void))
     )
     // Timeouts retry here too: the fixed idempotency key makes a send the gateway did take answer `in_flight`.
-    yield* Effect.retry(once, { schedule: messageDelivery, while: (error) => isGatewayError(error) && isTransient(error) })
+    yield* Effect.retry(once, { schedule: messageDelivery, while: retries })
   })
 
 /**
  * Delivers one pending gateway-channel message: waits until its target is provisioned, then
  * `chat.send {sessionKey, message, deliver, idempotencyKey: msg-<id>}` with `messageDelivery`
- * retries, and settles the row `delivered` or `failed` with the reason (a gateway error,
+ * retries (a send a PATCH of the gateway's url or token overtook is retried on the new target:
+ * at least once), and settles the row `delivered` or `failed` with the reason (a gateway error,
  * `MessageTargetUnavailable`, or `GatewayNotFound`), recording the kind's activity event.
  * Output: the settled row, or none if it was already settled elsewhere. A database failure
  * leaves the row `pending` (resumed at the next start) and fails with SqlError.

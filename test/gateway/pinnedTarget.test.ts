@@ -52,6 +52,20 @@ describe("pinned gateway targets (GatewayTarget.generation)", () => {
     })
   )
 
+  it.scopedLive("an unpinned call in flight when the gateway is forgotten fails as retargeted too, not as a final 'disposed'", () =>
+    Effect.gen(function* () {
+      const sim = yield* simulator
+      const client = yield* makeGatewayClient(CLIENT_CONFIG)
+      sim.inject({ method: "agents.list", hang: true })
+      const call = yield* Effect.fork(Effect.either(client.call(targetFor(sim), "agents.list", {})))
+      yield* Effect.promise(() => expect.poll(() => sim.countOf("agents.list"), { timeout: 3_000, interval: 10 }).toBe(1))
+      yield* client.forget("gw-1")
+      const result = yield* Fiber.join(call)
+      expect(isRetargetedFailure(result)).toBe(true)
+      expect(Either.isLeft(result) && result.left instanceof GatewayConnectionError && toStepError("remove", Cause.fail(result.left), 0).transient).toBe(true)
+    })
+  )
+
   it("retargeted is not retried as a call, but the step that failed so is worth another attempt", () => {
     const error = new GatewayConnectionError({ reason: "retargeted", message: "moved", retryable: false })
     expect(isTransient(error)).toBe(false)

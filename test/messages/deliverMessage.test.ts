@@ -3,7 +3,7 @@ import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import { describe, expect } from "vitest"
 import { AgentSystem, AgentWaitTimeout, type AgentSystemShape } from "../../src/agents/AgentSystem.ts"
 import { GatewayClient, type GatewayClientShape } from "../../src/gateway/GatewayClient.ts"
-import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
+import { GatewayConnectionError, GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 import { deliverMessage } from "../../src/messages/deliverMessage.ts"
 import { ActivityRepo, type ActivityEntry, type ActivityRepoShape } from "../../src/store/ActivityRepo.ts"
 import { AgentRepo, type AgentRepoShape, type AgentRow } from "../../src/store/AgentRepo.ts"
@@ -41,9 +41,12 @@ const unavailable = new GatewayRpcError({ method: "chat.send", code: "UNAVAILABL
  * One message over in-memory fakes: `answers` are what successive `chat.send` calls get (the
  * last one repeats); `ready` is whether the target is provisioned. Returns the layer and what it saw.
  */
-const harness = (answers: ReadonlyArray<GatewayRpcError | "ok">, ready = true) => {
+const harness = (answers: ReadonlyArray<GatewayRpcError | GatewayConnectionError | "ok">, ready = true) => {
   let row = pending()
   const sends: Array<Record<string, unknown>> = []
+  // The gateway's url as each read of its row finds it: a send answered `retargeted` was overtaken by a PATCH to a new url.
+  let gatewayUrl = "ws://127.0.0.1:1"
+  const sentTo: Array<string> = []
   const activity: Array<ActivityEntry> = []
   const settle = (changes: Partial<MessageRow>) =>
     Effect.sync(() => {
@@ -72,22 +75,25 @@ const harness = (answers: ReadonlyArray<GatewayRpcError | "ok">, ready = true) =
     Layer.succeed(
       GatewayRepo,
       dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", {
-        get: (id) => Effect.succeed(Option.some({ id, name: id, url: "ws://127.0.0.1:1", token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) }))
+        get: (id) => Effect.sync(() => Option.some({ id, name: id, url: gatewayUrl, token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) }))
       })
     ),
     Layer.succeed(
       GatewayClient,
       dieOnUnstubbed<GatewayClientShape>("GatewayClient", {
-        call: ((_target: unknown, _method: string, params: Record<string, unknown>) => {
+        generation: () => Effect.succeed(0),
+        call: ((target: { url: string }, _method: string, params: Record<string, unknown>) => {
           sends.push(params)
+          sentTo.push(target.url)
           const answer = answers[Math.min(sends.length, answers.length) - 1]!
+          if (answer !== "ok" && answer._tag === "GatewayConnectionError" && answer.reason === "retargeted") gatewayUrl = `ws://127.0.0.1:${sends.length + 1}`
           return answer === "ok" ? Effect.succeed({ runId: String(params["idempotencyKey"]), status: "started" }) : Effect.fail(answer)
         }) as GatewayClientShape["call"]
       })
     ),
     Layer.succeed(ActivityRepo, dieOnUnstubbed<ActivityRepoShape>("ActivityRepo", { record: (entry) => Effect.sync(() => void activity.push(entry)) }))
   )
-  return { layer, sends, activity, row: () => row }
+  return { layer, sends, sentTo, activity, row: () => row }
 }
 
 /** Runs the delivery while the test clock moves on by `seconds`, a second at a time. */
@@ -118,6 +124,17 @@ describe("deliverMessage (the ledger's gateway delivery)", () => {
       expect(sends.length).toBeGreaterThan(3)
       expect(row().attempts).toBe(sends.length)
       expect(activity.map((entry) => entry.eventType)).toEqual(["agent.nudge.failed"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("retries a send the gateway's PATCH overtook (retargeted) on the target read anew, under the same key", () => {
+    const retargeted = new GatewayConnectionError({ reason: "retargeted", message: "connection dropped: the gateway was retargeted", retryable: false })
+    const { layer, sends, sentTo, row } = harness([retargeted, "ok"])
+    return Effect.gen(function* () {
+      yield* deliverOver(5)
+      expect(row()).toMatchObject({ status: "delivered", attempts: 2 })
+      expect(sentTo).toEqual(["ws://127.0.0.1:1", "ws://127.0.0.1:2"])
+      expect(sends.map((params) => params["idempotencyKey"])).toEqual(["msg-m-1", "msg-m-1"])
     }).pipe(Effect.provide(layer))
   })
 

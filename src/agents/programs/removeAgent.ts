@@ -4,8 +4,8 @@ import { AgentRepo } from "../../store/AgentRepo.ts"
 import { TaskRepo } from "../../store/TaskRepo.ts"
 import { workspacePathFor } from "../naming.ts"
 import { gatewayCall } from "./gatewayCall.ts"
-import { loadGateway } from "./loadGateway.ts"
-import { removeGatewayAgent } from "./removeGatewayAgent.ts"
+import { loadPinnedGateway } from "./loadGateway.ts"
+import { bestEffort, removeGatewayAgent } from "./removeGatewayAgent.ts"
 
 /** The cleanup request to the gateway-main agent (docs/operations.md §6.14). */
 export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
@@ -17,10 +17,12 @@ export const cleanupMessage = (gatewayAgentId: string, workspace: string) =>
  * docs/architecture.md §5.7): its in-progress tasks go back to the inbox unassigned, the rest are
  * unassigned, and the gateway-main agent, if there is one, is asked to remove the workspace (best
  * effort, one message per agent thanks to its idempotency key).
- * Errors: GatewayError, GatewayNotFound, SqlError.
+ * The target is pinned: a PATCH of the gateway's url or token mid-remove fails the step as
+ * `retargeted` (transient), and the whole remove, idempotent, is redone against the new target
+ * (docs/architecture.md §9.1 "Update"). Errors: GatewayError, GatewayNotFound, SqlError.
  */
 export const removeAgent = Effect.fn("Agents.remove")(function* (input: RemoveInput) {
-  const { gateway, target } = yield* loadGateway(input.gatewayId)
+  const { gateway, target } = yield* loadPinnedGateway(input.gatewayId)
   yield* removeGatewayAgent(target, input.gatewayAgentId, input.sessionKey)
   yield* Effect.flatMap(TaskRepo, (tasks) => tasks.releaseAgent(input.agentId))
   const main = yield* Effect.flatMap(AgentRepo, (agents) => agents.mainOf(input.gatewayId))
@@ -30,7 +32,7 @@ export const removeAgent = Effect.fn("Agents.remove")(function* (input: RemoveIn
       message: cleanupMessage(input.gatewayAgentId, workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)),
       deliver: false,
       idempotencyKey: `cleanup-${input.agentId}`
-    }).pipe(Effect.ignore)
+    }).pipe(bestEffort)
   }
   return null
 })

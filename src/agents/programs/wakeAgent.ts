@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import type { WakeInput } from "../../../machines/agent/agentTypes.ts"
 import { gatewayCall } from "./gatewayCall.ts"
-import { loadGateway } from "./loadGateway.ts"
+import { loadPinnedGateway } from "./loadGateway.ts"
 
 /** The wake message (docs/architecture.md §5.4), pointing the agent at its workspace files. */
 export const wakeMessage = (name: string, action: WakeInput["action"]) =>
@@ -14,10 +14,12 @@ export const wakeMessage = (name: string, action: WakeInput["action"]) =>
  * The idempotency key is fixed per generation and wake attempt, so a retried or re-run wake
  * is answered `in_flight` instead of sending a second message; if that first run has already
  * failed (no model credentials, say), the replay answers with the failed run, which still
- * means the message was delivered. Errors: GatewayError, GatewayNotFound, SqlError.
+ * means the message was delivered. The target is pinned: a retry after a PATCH of the gateway's url
+ * or token fails as `retargeted` instead of re-dialling the old address, and the step is redone on
+ * the new one (docs/architecture.md §9.1 "Update"). Errors: GatewayError, GatewayNotFound, SqlError.
  */
 export const wakeAgent = Effect.fn("Agents.wake")(function* (input: WakeInput) {
-  const { target } = yield* loadGateway(input.gatewayId)
+  const { target } = yield* loadPinnedGateway(input.gatewayId)
   yield* gatewayCall(target, "chat.send", {
     sessionKey: input.sessionKey,
     message: wakeMessage(input.name, input.action),
