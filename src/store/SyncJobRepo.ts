@@ -92,21 +92,9 @@ export interface SyncJobRepoShape {
   readonly agents: (jobId: string) => Effect.Effect<ReadonlyArray<SyncAgentRow>, SqlError>
   /** Records, before the event is sent, which generation the agent's update will have and the attempt number. */
   readonly markSent: (jobId: string, agentId: string, generation: number, attempts: number) => Effect.Effect<void, SqlError>
-  /**
-   * `markSent` for several agents in one statement: stored ahead of their sends, each update is
-   * then sent without a statement of its own (docs/architecture.md §9.2).
-   */
-  readonly markSentMany: (jobId: string, marks: ReadonlyArray<SentMark>) => Effect.Effect<void, SqlError>
   /** Records a pending agent's result and counts it; false when it was no longer pending (already recorded). */
   readonly record: (jobId: string, agentId: string, result: SyncAgentResult) => Effect.Effect<boolean, SqlError>
   readonly finish: (jobId: string, status: "done" | "failed", message: string | null) => Effect.Effect<void, SqlError>
-}
-
-/** The generation an agent's update will have, and its attempt number (`markSentMany`). */
-export interface SentMark {
-  readonly agentId: string
-  readonly generation: number
-  readonly attempts: number
 }
 
 /** Template sync jobs and their per-agent results (migration 0005). */
@@ -167,13 +155,6 @@ export const SyncJobRepoLive = Layer.effect(
       markSent: (jobId, agentId, generation, attempts) =>
         sql`update sync_job_agents set sent_generation = ${generation}, attempts = ${attempts}, updated_at = now()
           where job_id = ${jobId} and agent_id = ${agentId}`.pipe(Effect.asVoid),
-      markSentMany: (jobId, marks) =>
-        marks.length === 0
-          ? Effect.void
-          : sql`update sync_job_agents a set sent_generation = m.generation, attempts = m.attempts, updated_at = now()
-              from jsonb_to_recordset(${JSON.stringify(marks.map((mark) => ({ agent_id: mark.agentId, generation: mark.generation, attempts: mark.attempts })))}::jsonb)
-                as m(agent_id uuid, generation integer, attempts integer)
-              where a.job_id = ${jobId} and a.agent_id = m.agent_id`.pipe(Effect.asVoid),
       // One statement: the result and the job's counts never disagree, and a result is counted once.
       record: (jobId, agentId, result) =>
         sql<{ recorded: string }>`

@@ -1,17 +1,13 @@
-import { Array as Arr, Chunk, Effect, Option, Schedule, Stream } from "effect"
+import { Array as Arr, Effect, Option, Schedule, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ensureMainAgent } from "../fleet/ensureMainAgent.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
-import { SyncJobRepo, type SentMark, type SyncAgentRow, type SyncJobRow } from "../store/SyncJobRepo.ts"
-import { isGone, isWorking } from "./agentSettled.ts"
+import { SyncJobRepo, type SyncAgentRow, type SyncJobRow } from "../store/SyncJobRepo.ts"
 import { planSync } from "./planSync.ts"
 import { syncAgent } from "./syncAgent.ts"
 import type { SyncJobFeed } from "./SyncJobFeed.ts"
 import { syncJobReport } from "./syncJobReport.ts"
-
-/** Agents whose sent generations `markAhead` stores in one statement. */
-const MARK_AHEAD = 16
 
 /** Waits until the agent actors are restored (or their restore has failed: the rest can still be synced). */
 const actorsRestored = Effect.flatMap(AgentSystem, (system) =>
@@ -46,7 +42,6 @@ const plan = Effect.fn("Sync.plan")(function* (job: SyncJobRow) {
 export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, feed: SyncJobFeed) {
   const repo = yield* SyncJobRepo
   const config = yield* AppConfig
-  const system = yield* AgentSystem
   yield* actorsRestored
   const job = yield* repo.get(jobId)
   // Gone with its gateway, or finished by an earlier run.
@@ -58,28 +53,9 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
   } else {
     const rows = yield* repo.agents(jobId)
     yield* feed.started(rows)
-    /**
-     * Stores ahead, in one statement, the generation each agent of `group` that is ready now
-     * will be sent (its next), so their sends need no statement of their own. A mark whose
-     * update is never sent (a crash) is what a resumed job already handles: it is sent then.
-     */
-    const markAhead = (group: Chunk.Chunk<SyncAgentRow>) =>
-      Effect.gen(function* () {
-        const marks: Array<SentMark> = []
-        for (const row of group) {
-          const snapshot = row.sentGeneration === null ? system.snapshot(row.agentId) : undefined
-          if (snapshot !== undefined && !isGone(snapshot) && !isWorking(snapshot)) {
-            marks.push({ agentId: row.agentId, generation: snapshot.context.generation + 1, attempts: row.attempts + 1 })
-          }
-        }
-        yield* repo.markSentMany(jobId, marks)
-        const byId = new Map(marks.map((mark) => [mark.agentId, mark]))
-        return Chunk.map(group, (row) => ({ row, ahead: byId.get(row.agentId) }))
-      })
     /** Syncs one agent; its result is recorded by `recordOne`, so the next agent need not wait for that write. */
-    const syncOne = ({ row, ahead }: { readonly row: SyncAgentRow; readonly ahead: SentMark | undefined }) => {
+    const syncOne = (row: SyncAgentRow) => {
       let attempts = row.attempts
-      let stored = ahead
       return syncAgent({
         agentId: row.agentId,
         options: job.value.options,
@@ -89,10 +65,7 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
         retryBaseMs: config.retryBaseMs,
         onSend: (generation, attempt) => {
           attempts = attempt
-          // Stored ahead exactly so (`markAhead`): nothing to write.
-          const already = stored !== undefined && stored.generation === generation && stored.attempts === attempt
-          stored = undefined
-          return already ? Effect.void : repo.markSent(jobId, row.agentId, generation, attempt)
+          return repo.markSent(jobId, row.agentId, generation, attempt)
         }
       }).pipe(Effect.map((result) => ({ row: { ...row, attempts }, result })))
     }
@@ -103,9 +76,6 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     // its result is saved and recorded beside the next agents' syncs.
     const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
       Stream.fromIterable(rows).pipe(
-        Stream.grouped(MARK_AHEAD),
-        Stream.mapEffect(markAhead),
-        Stream.flattenChunks,
         Stream.mapEffect(syncOne, { concurrency, unordered: true }),
         // Unbounded: a result waiting for its save never holds back the next agents' syncs (each
         // stage pulls only as fast as the next one takes); their number is bounded by the syncs.

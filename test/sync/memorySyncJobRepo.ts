@@ -10,7 +10,6 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
   const jobs = new Map<string, SyncJobRow>()
   const agents = new Map<string, Array<SyncAgentRow>>()
   const sent: Array<{ agentId: string; generation: number; attempts: number }> = []
-  const ahead: Array<{ agentId: string; generation: number; attempts: number }> = []
   const patch = (id: string, changes: Partial<SyncJobRow>) => {
     const job = jobs.get(id)
     if (job !== undefined) jobs.set(id, { ...job, ...changes })
@@ -63,18 +62,6 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
           (agents.get(jobId) ?? []).map((row) => (row.agentId === agentId ? { ...row, sentGeneration: generation, attempts } : row))
         )
       }),
-    markSentMany: (jobId, marks) =>
-      Effect.sync(() => {
-        ahead.push(...marks)
-        const byId = new Map(marks.map((mark) => [mark.agentId, mark]))
-        agents.set(
-          jobId,
-          (agents.get(jobId) ?? []).map((row) => {
-            const mark = byId.get(row.agentId)
-            return mark === undefined ? row : { ...row, sentGeneration: mark.generation, attempts: mark.attempts }
-          })
-        )
-      }),
     record: (jobId, agentId, result) =>
       Effect.sync(() => {
         const rows = agents.get(jobId) ?? []
@@ -96,8 +83,6 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
     agents,
     /** Every `markSent`, in order. */
     sent,
-    /** Every mark of `markSentMany`, in order. */
-    ahead,
     /** Stores a job and its rows as a crashed run would have left them. */
     seed: (job: SyncJobRow, rows: ReadonlyArray<SyncAgentRow>) => {
       jobs.set(job.id, job)

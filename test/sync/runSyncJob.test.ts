@@ -218,27 +218,6 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(fleet.wakes.filter((id) => id === fresh.id)).toHaveLength(1)
   })
 
-  it("stores the generations of the agents ready now ahead, in one statement; an agent not ready then is marked as it is sent", async () => {
-    const fleet = fleetOf({ applyMs: 50 })
-    const ready = [worker("r0"), worker("r1"), worker("r2")]
-    for (const agent of ready) await fleet.addOnline(agent)
-    const fresh = worker("fresh")
-    fleet.add(fresh)
-    const generations = new Map(ready.map((agent) => [agent.id, fleet.snapshot(agent.id)!.context.generation + 1]))
-    const memory = makeMemorySyncJobRepo(fleet.candidates)
-
-    const { report } = await runJob(fleet, {}, {}, memory)
-
-    expect(report).toMatchObject({ status: "done", agents_updated: 4, errors: [] })
-    expect(memory.ahead).toEqual(ready.map((agent) => ({ agentId: agent.id, generation: generations.get(agent.id), attempts: 1 })))
-    // Each ready agent's update went out with the generation stored for it, and no statement of its own.
-    for (const agent of ready) {
-      expect(appliesOf(fleet, agent.id).filter((call) => call.request.action === "update").map((call) => call.generation)).toEqual([generations.get(agent.id)])
-    }
-    expect(memory.sent.map((call) => call.agentId)).toEqual([fresh.id])
-    expect(report.agents.every((agent) => agent.attempts === 1)).toBe(true)
-  })
-
   it("an agent deleted while the job runs is recorded as skipped", async () => {
     const fleet = fleetOf({ applyMs: 30 })
     const agents = [worker("first"), worker("doomed")]
@@ -314,7 +293,7 @@ describe("runSyncJob (template sync over agent actors)", () => {
     const after = fleet.applies.slice(before).map((call) => call.agentId)
     expect(after).toEqual([fresh.id])
     expect(fleet.snapshot(sent.id)?.context.generation).toBe(generation)
-    expect([...memory.ahead, ...memory.sent].map((call) => call.agentId)).toEqual([fresh.id])
+    expect(memory.sent.map((call) => call.agentId)).toEqual([fresh.id])
     expect(report).toMatchObject({ status: "done", agents_updated: 3, progress: { total: 3, done: 3, updated: 3, skipped: 0, failed: 0 } })
     expect(report.agents.map((agent) => [agent.agent_name, agent.status, agent.attempts])).toEqual([
       ["done", "updated", 1],
