@@ -34,6 +34,16 @@ export const settledAt =
   (snapshot: AgentSnapshot): boolean =>
     isGone(snapshot) || (snapshot.context.generation >= generation && !isWorking(snapshot))
 
+/**
+ * At or past the state that settled `generation`: settled there, or already working on a later
+ * generation. Once such a snapshot is durable, so is the settled one before it (versions only
+ * grow), so a result waits on this, not on `settledAt`, which a newer apply makes false again.
+ */
+export const pastSettled =
+  (generation: number) =>
+  (snapshot: AgentSnapshot): boolean =>
+    settledAt(generation)(snapshot) || snapshot.context.generation > generation
+
 export type SettledOutcome =
   | { readonly kind: "applied"; readonly tokenSource: TokenSource | null }
   | { readonly kind: "failed"; readonly error: StepError }

@@ -10,6 +10,9 @@ import type { SyncJobFeed } from "./SyncJobFeed.ts"
 import { syncJobReport } from "./syncJobReport.ts"
 
 /** Waits until the agent actors are restored (or their restore has failed: the rest can still be synced). */
+/** Results awaiting their agents' saves per sync place (docs/architecture.md §9.2): a bound on the record stage's fibers when saves lag. */
+const RECORDS_PER_PLACE = 8
+
 const actorsRestored = Effect.flatMap(AgentSystem, (system) =>
   system.readiness.pipe(Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (readiness) => readiness.state !== "restoring" }))
 )
@@ -77,9 +80,9 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
       Stream.fromIterable(rows).pipe(
         Stream.mapEffect(syncOne, { concurrency, unordered: true }),
-        // Unbounded: a result waiting for its save never holds back the next agents' syncs (each
-        // stage pulls only as fast as the next one takes); their number is bounded by the syncs.
-        Stream.mapEffect(recordOne, { concurrency: "unbounded", unordered: true }),
+        // Results waiting for their saves do not hold back the next agents' syncs, up to
+        // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.
+        Stream.mapEffect(recordOne, { concurrency: concurrency * RECORDS_PER_PLACE, unordered: true }),
         Stream.runDrain
       )
     const [board, main] = Arr.partition(

@@ -5,7 +5,7 @@ import { AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsR
 import { statePathOf } from "../agents/agentProjection.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { SyncAgentResult, SyncJobOptions } from "../store/SyncJobRepo.ts"
-import { outcomeOf, readyForUpdate, settledAt } from "./agentSettled.ts"
+import { outcomeOf, pastSettled, readyForUpdate, settledAt } from "./agentSettled.ts"
 import { SKIP_REASONS } from "./planSync.ts"
 import { SYNC_AGENT_ATTEMPTS, syncAgentRetry } from "./syncPolicies.ts"
 
@@ -91,7 +91,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       }
     }
     // Settled in memory frees the agent's place; its durability is awaited by `saved`, beside the next agents.
-    const settled = yield* system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs, { durable: false })
+    const settled = yield* system.waitFor(input.agentId, pastSettled(sent ?? 0), input.timeoutMs, { durable: false })
     const outcome = outcomeOf(settled)
     if (outcome.kind === "failed" && outcome.error.transient && attempts < SYNC_AGENT_ATTEMPTS) {
       sent = null
@@ -135,7 +135,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
 
   /** The result once the agent's settled state is durable: until then a crash could still redo its apply. */
   const savedAs = (result: SyncAgentResult): Effect.Effect<SyncAgentResult, SqlError, AgentRepo> =>
-    system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs).pipe(Effect.as(result), Effect.catchAll(waitFailed))
+    system.waitFor(input.agentId, pastSettled(sent ?? 0), input.timeoutMs).pipe(Effect.as(result), Effect.catchAll(waitFailed))
 
   return yield* attempt.pipe(
     Effect.retry({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure) => failure._tag === "SyncAgentRetryable" }),

@@ -6,6 +6,7 @@ import { AppConfigTest, type AppConfigShape } from "../../src/config/AppConfig.t
 import type { SyncJobOptions, SyncJobRow } from "../../src/store/SyncJobRepo.ts"
 import { SyncJobRepo } from "../../src/store/SyncJobRepo.ts"
 import { runSyncJob } from "../../src/sync/runSyncJob.ts"
+import { pastSettled, settledAt } from "../../src/sync/agentSettled.ts"
 import { makeSyncJobFeed, type SyncJobEvent } from "../../src/sync/SyncJobFeed.ts"
 import { syncJobReport } from "../../src/sync/syncJobReport.ts"
 import { GATEWAY_ID, makeFakeFleet, type FakeFleet, type FleetAgent } from "./fakeFleet.ts"
@@ -117,6 +118,33 @@ describe("runSyncJob (template sync over agent actors)", () => {
     release()
     const { report } = await running
 
+    expect(report).toMatchObject({ status: "done", agents_updated: 2, errors: [] })
+    expect(resultOf(first.id)).toBe("updated")
+  })
+
+  it("a result waiting for its save is recorded once saved, even when a later update of the agent has begun meanwhile", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const [first, second] = [worker("w0"), worker("w1")]
+    for (const agent of [first, second]) await fleet.addOnline(agent)
+    const settled = fleet.snapshot(first.id)!.context.generation + 1
+    const release = fleet.holdSaves(first.id, settled)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const resultOf = (agentId: string) => [...memory.agents.values()].flat().find((row) => row.agentId === agentId)?.status
+    const running = runJob(fleet, {}, { syncConcurrency: 1, syncAgentTimeoutMs: 1_500 }, memory)
+    const updated = (agentId: string) => appliesOf(fleet, agentId).some((call) => call.request.action === "update")
+    await expect.poll(() => updated(second.id) && fleet.state(second.id) === "online", { timeout: 2_000 }).toBe(true)
+    // An operator's update of the first agent begins (and hangs) before its settled state is saved.
+    fleet.script.set(first.id, ["hang"])
+    fleet.send(first.id, { type: "agent.update", at: Date.now(), changes: {}, force: true })
+    await expect.poll(() => fleet.snapshot(first.id)!.context.generation).toBe(settled + 1)
+    expect(resultOf(first.id)).toBe("pending")
+    // What a result that starts waiting only now (its record stage full) waits for: past the settled state, no longer at it.
+    expect(settledAt(settled)(fleet.snapshot(first.id)!)).toBe(false)
+    expect(pastSettled(settled)(fleet.snapshot(first.id)!)).toBe(true)
+    release()
+    const { report } = await running
+
+    // Not "timed out … in updating.applying": the settled state is durable once a later one is.
     expect(report).toMatchObject({ status: "done", agents_updated: 2, errors: [] })
     expect(resultOf(first.id)).toBe("updated")
   })
