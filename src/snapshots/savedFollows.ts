@@ -26,13 +26,16 @@ interface SavedWrite {
  * followed agents' saves are kept, and an agent's entry goes with its last follow.
  */
 export const savedFollows = () => {
-  const followed = new Map<string, { count: number; saved: SavedAgent | undefined }>()
+  const followed = new Map<string, { count: number; saved: SavedAgent | undefined; seq: number }>()
+  // Orders records: a follow sees only saves recorded after it began, not one an earlier follow of the agent kept.
+  let seq = 0
   return {
     /** Whether anyone follows any agent (a batch skips `record` otherwise). */
     any: (): boolean => followed.size > 0,
     record: (write: SavedWrite, stamps: SavedStamps): void => {
       const entry = followed.get(write.agentId)
       if (entry === undefined) return
+      entry.seq = ++seq
       entry.saved = {
         ...write.projection,
         id: write.agentId,
@@ -44,12 +47,13 @@ export const savedFollows = () => {
       }
     },
     follow: (agentId: string): SavedFollow => {
-      const entry = followed.get(agentId) ?? { count: 0, saved: undefined }
+      const entry = followed.get(agentId) ?? { count: 0, saved: undefined, seq: 0 }
       entry.count += 1
       followed.set(agentId, entry)
+      const since = seq
       let released = false
       return {
-        saved: () => entry.saved,
+        saved: () => (entry.seq > since ? entry.saved : undefined),
         release: () => {
           if (released) return
           released = true

@@ -24,4 +24,16 @@ describe("saved follows", () => {
     expect(follows.any()).toBe(false)
     expect(follows.follow("a").saved()).toBeUndefined()
   })
+
+  it("a follow sees only saves recorded after it began, not one an earlier follow of the agent kept", () => {
+    const follows = savedFollows()
+    const earlier = follows.follow("a")
+    follows.record(write("a", 10), stamps("a"))
+    const later = follows.follow("a")
+    // The v10 save predates the later follow: its own event's save (elsewhere, or none) is not this one.
+    expect(later.saved()).toBeUndefined()
+    expect(earlier.saved()?.version).toBe("10")
+    follows.record(write("a", 11), stamps("a"))
+    expect(later.saved()?.version).toBe("11")
+  })
 })

@@ -57,10 +57,11 @@ const beat = (agentId: string, status: string | undefined) =>
   Effect.gen(function* () {
     const at = yield* Clock.currentTimeMillis
     const commits = yield* Effect.serviceOption(GroupCommit)
-    const follow = Option.isSome(commits) ? commits.value.follow(agentId) : undefined
-    const saved = yield* Effect.flatMap(AgentSystem, (system) => system.send(agentId, { type: "agent.heartbeat", at, status })).pipe(
-      Effect.map(() => follow?.saved()),
-      Effect.ensuring(Effect.sync(() => follow?.release()))
+    // Followed and released as one resource: an interruption can never leave the follow open.
+    const saved = yield* Effect.acquireUseRelease(
+      Effect.sync(() => (Option.isSome(commits) ? commits.value.follow(agentId) : undefined)),
+      (follow) => Effect.flatMap(AgentSystem, (system) => Effect.map(system.send(agentId, { type: "agent.heartbeat", at, status }), () => follow?.saved())),
+      (follow) => Effect.sync(() => follow?.release())
     )
     if (saved !== undefined) return reply(200, agentView(saved))
     const row = yield* Effect.flatMap(AgentRepo, (repo) => repo.readModel(agentId))
