@@ -245,22 +245,31 @@ export const LocalAgentsLive = Layer.scoped(
         Effect.gen(function* () {
           // The entity retries a failed restore in the same scope: the first attempt's actors run
           // on, so the retry resumes after the last page restored, under the same finalizer.
-          let progress = restoring.get(gatewayId)
-          if (progress === undefined) {
-            progress = { after: undefined, restored: 0 }
-            restoring.set(gatewayId, progress)
-            hosting.add(gatewayId)
-            yield* Effect.addFinalizer(() =>
-              Effect.suspend(() => {
-                hosted.delete(gatewayId)
-                hosting.delete(gatewayId)
-                restoring.delete(gatewayId)
-                return Effect.andThen(createsSettled(gatewayId), () =>
-                  stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
-                )
-              })
-            )
-          }
+          // Progress and its finalizer come as one step: progress without a finalizer (an
+          // interruption between them) would let a later activation resume with no finalizer,
+          // leaving its actors running after the shard moved.
+          const progress = yield* Effect.uninterruptible(
+            Effect.suspend(() => {
+              const kept = restoring.get(gatewayId)
+              if (kept !== undefined) return Effect.succeed(kept)
+              const fresh: GatewayRestoreProgress = { after: undefined, restored: 0 }
+              restoring.set(gatewayId, fresh)
+              hosting.add(gatewayId)
+              return Effect.as(
+                Effect.addFinalizer(() =>
+                  Effect.suspend(() => {
+                    hosted.delete(gatewayId)
+                    hosting.delete(gatewayId)
+                    restoring.delete(gatewayId)
+                    return Effect.andThen(createsSettled(gatewayId), () =>
+                      stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
+                    )
+                  })
+                ),
+                fresh
+              )
+            })
+          )
           // Requests for the agents already restored are served between pages.
           const restored = yield* rows.restoreGateway(gatewayId, progress, Effect.yieldNow())
           hosted.add(gatewayId)
