@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   syncThousand: async () => (await import("./syncThousand.ts")).syncThousand(),
   heartbeatToSse: async () => (await import("./heartbeatToSse.ts")).heartbeatToSse(),
   fleetScale: async () => (await import("./fleetScale.ts")).fleetScale(),
+  fleetReads: async () => (await import("./fleetReads.ts")).fleetReads(),
   fleetView: async () => (await import("./fleetView.ts")).fleetView(),
   killTrials: async () => (await import("./killTrials.ts")).killTrials(),
   signalWrites: async () => (await import("./signalWrites.ts")).signalWrites(),

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto"
 import { Redacted } from "effect"
 import WebSocket from "ws"
-import { ConnectChallenge, HelloOk, PROTOCOL_VERSION, ServerFrame, type EventFrame, type ResponseFrame } from "./protocol.ts"
+import { ConnectChallenge, HelloOk, PROTOCOL_VERSION, type EventFrame, type ResponseFrame } from "./protocol.ts"
+import { readFrame } from "./readFrame.ts"
 import { connectParams, connectRejected, type ConnectionFailure } from "./connectParams.ts"
 import type { DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnectionError, isTransientCloseCode } from "./GatewayError.ts"
@@ -169,7 +170,7 @@ export class GatewayConnection {
 
       socket.on("message", (data) => {
         heard()
-        const frame = parseFrame(data.toString())
+        const frame = readFrame(data, () => !handshaking && this.hello?.features?.methods.includes("health") === true)
         if (frame === undefined) return
         if (handshaking) {
           if (frame.type === "event" && frame.event === "connect.challenge") {
@@ -286,15 +287,6 @@ export class GatewayConnection {
       this.pending.delete(id)
       entry.reject(error)
     }
-  }
-}
-
-const parseFrame = (text: string): ServerFrame | undefined => {
-  try {
-    const parsed = ServerFrame.safeParse(JSON.parse(text))
-    return parsed.success ? parsed.data : undefined
-  } catch {
-    return undefined
   }
 }
 
