@@ -1,5 +1,5 @@
 import { Sharding } from "@effect/cluster"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { GatewayClient, type GatewayHello } from "../gateway/GatewayClient.ts"
 import { GatewayConnectionError, GatewayTimeoutError, type GatewayError } from "../gateway/GatewayError.ts"
@@ -8,6 +8,9 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
 import { LocalGatewayClient } from "./LocalGatewayClient.ts"
+
+/** A forget forwarded to the gateway's owner is tried 3 times, 500 ms apart (docs/architecture.md §9.1 "Update"). */
+const FORGET_RETRY = Schedule.addDelay(Schedule.recurs(2), () => "500 millis")
 import { rebuild, type RemoteFailure } from "./RemoteFailure.ts"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -86,7 +89,17 @@ export const ForwardingGatewayClientLive = Layer.effect(
       forget: (gatewayId) =>
         Effect.zipRight(
           local.forget(gatewayId),
-          Effect.flatMap(forwarded(gatewayId), (forward) => (forward ? Effect.ignore(remote(gatewayId, "forget", "forget", {}, 5_000)) : Effect.void))
+          Effect.flatMap(forwarded(gatewayId), (forward) =>
+            forward
+              ? remote(gatewayId, "forget", "forget", {}, 5_000).pipe(
+                  // The owner's in-flight applies learn of the retarget only from this: tried 3 times.
+                  Effect.retry(FORGET_RETRY),
+                  Effect.catchAll((error) =>
+                    Effect.logWarning("gateway client: the owner runner did not take a forget; its socket to the old target stays until its next call with the new one", { gatewayId, error: error._tag })
+                  )
+                )
+              : Effect.void
+          )
         )
     })
   })

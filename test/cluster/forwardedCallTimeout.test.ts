@@ -40,3 +40,28 @@ describe("a forwarded gateway call (docs/architecture.md §11)", () => {
     expect(elapsed).toBeLessThan(9_000)
   }, 15_000)
 })
+
+describe("a gateway's forget forwarded to its owner (docs/architecture.md §9.1 \"Update\")", () => {
+  it("is tried again when the owner does not take it at once", async () => {
+    const ops: Array<string> = []
+    let refusals = 1
+    const call = (request: { readonly op: string }) =>
+      Effect.suspend(() => {
+        ops.push(request.op)
+        return refusals-- > 0 ? Effect.fail({ _tag: "EntityNotAssignedToRunner" }) : Effect.void
+      })
+    const layer = ForwardingGatewayClientLive.pipe(
+      Layer.provide(
+        Layer.mergeAll(
+          AppConfigTest(),
+          Layer.succeed(LocalGatewayClient, { forget: () => Effect.void } as unknown as LocalGatewayClient["Type"]),
+          Layer.succeed(GatewayOwnership, { owns: () => false } as unknown as GatewayOwnership["Type"]),
+          Layer.succeed(GatewayRepo, { get: () => Effect.succeed(Option.some({ id: GATEWAY })) } as unknown as GatewayRepo["Type"]),
+          Layer.succeed(Sharding.Sharding, { makeClient: () => Effect.succeed(() => ({ Call: call })) } as unknown as Sharding.Sharding["Type"])
+        )
+      )
+    )
+    await Effect.runPromise(Effect.flatMap(GatewayClient, (client) => client.forget(GATEWAY)).pipe(Effect.provide(layer)))
+    expect(ops).toEqual(["forget", "forget"])
+  })
+})
