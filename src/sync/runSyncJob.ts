@@ -9,10 +9,10 @@ import { syncAgent } from "./syncAgent.ts"
 import type { SyncJobFeed } from "./SyncJobFeed.ts"
 import { syncJobReport } from "./syncJobReport.ts"
 
-/** Waits until the agent actors are restored (or their restore has failed: the rest can still be synced). */
 /** Results awaiting their agents' saves per sync place (docs/architecture.md §9.2): a bound on the record stage's fibers when saves lag. */
 const RECORDS_PER_PLACE = 8
 
+/** Waits until the agent actors are restored (or their restore has failed: the rest can still be synced). */
 const actorsRestored = Effect.flatMap(AgentSystem, (system) =>
   system.readiness.pipe(Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (readiness) => readiness.state !== "restoring" }))
 )

@@ -91,7 +91,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       }
     }
     // Settled in memory frees the agent's place; its durability is awaited by `saved`, beside the next agents.
-    const settled = yield* system.waitFor(input.agentId, pastSettled(sent ?? 0), input.timeoutMs, { durable: false })
+    const settled = yield* system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs, { durable: false })
     const outcome = outcomeOf(settled)
     if (outcome.kind === "failed" && outcome.error.transient && attempts < SYNC_AGENT_ATTEMPTS) {
       sent = null

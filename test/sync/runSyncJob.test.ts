@@ -149,6 +149,21 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(resultOf(first.id)).toBe("updated")
   })
 
+  it("an operator's update that overtakes the sync's apply is waited for: its outcome, not a working state, is recorded", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agent = worker("w0")
+    await fleet.addOnline(agent)
+    const generation = fleet.snapshot(agent.id)!.context.generation
+    fleet.script.set(agent.id, ["hang", terminal])
+    const running = runJob(fleet, {}, { syncConcurrency: 1 })
+    await expect.poll(() => fleet.snapshot(agent.id)!.context.generation, { timeout: 2_000 }).toBe(generation + 1)
+    fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true })
+    const { byName } = await running
+
+    expect(byName("w0")).toMatchObject({ status: "error", message: "GatewayRpcError: agents.files.set: INVALID_REQUEST invalid params" })
+    expect(fleet.state(agent.id)).toBe("updating.failed")
+  })
+
   it("one agent's terminal failure or timeout never stops the others; each is recorded with its reason", async () => {
     const fleet = fleetOf({ applyMs: 10 })
     const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
