@@ -154,7 +154,8 @@ export class GatewayConnection {
         if (!handshaking) return
         handshaking = false
         clearTimeout(timer)
-        reject(error)
+        // A handshake cut short by `dispose` fails as the disposal says (a retargeted one as `retargeted`).
+        reject(this.disposed ?? error)
         // A refused or broken handshake leaves nothing worth keeping open.
         if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.terminate()
       }

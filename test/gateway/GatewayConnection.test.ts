@@ -55,6 +55,27 @@ describe("GatewayConnection", () => {
     await expect.poll(() => gateway.connections(), { timeout: 3_000 }).toBeGreaterThanOrEqual(2)
   })
 
+  it("fails a handshake cut short by a retargeting dispose as retargeted (not a retryable handshake error that would re-dial)", async () => {
+    // A gateway that accepts the socket and never sends its challenge: the handshake is still under way.
+    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    let connections = 0
+    server.on("connection", () => void (connections += 1))
+    const connection = new GatewayConnection({
+      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: Redacted.make("t"),
+      handshakeTimeoutMs: 5_000,
+      clientVersion: "test",
+      onEvent: () => undefined
+    })
+    const handshake = connection.connect().catch((e: unknown) => e)
+    await expect.poll(() => connections).toBe(1)
+    connection.dispose("retargeted")
+
+    expect(await handshake).toMatchObject({ reason: "retargeted", retryable: false })
+  })
+
   it("refuses a socket the gateway admitted without the scopes Switchyard needs, with a clear non-retryable error", async () => {
     const server = new WebSocketServer({ host: "127.0.0.1", port: 0 })
     await new Promise<void>((resolve) => server.once("listening", () => resolve()))
