@@ -44,8 +44,16 @@ const callerFor = (access: Access): Effect.Effect<unknown, KnownError, Effect.Ef
 
 const isReply = (value: unknown): value is Reply => typeof value === "object" && value !== null && (value as { _tag?: unknown })._tag === "Reply"
 
-export const toResponse = (result: Reply | HttpServerResponse.HttpServerResponse) =>
-  isReply(result) ? HttpServerResponse.unsafeJson(result.body, { status: result.status, headers: result.headers ?? {} }) : result
+/**
+ * A handler's result as the response: a `Reply` is its JSON as a string body (`application/json`,
+ * its byte length), which Node sends with the head in one write, where a `Uint8Array` body (what
+ * `unsafeJson` makes) costs an encoding copy and a second buffer per answer.
+ */
+export const toResponse = (result: Reply | HttpServerResponse.HttpServerResponse) => {
+  if (!isReply(result)) return result
+  const text = JSON.stringify(result.body)
+  return HttpServerResponse.raw(text, { status: result.status, headers: result.headers ?? {}, contentType: "application/json", contentLength: Buffer.byteLength(text, "utf8") })
+}
 
 /** The router path of an OpenAPI path: `{id}` → `:id`. */
 const routerPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1") as HttpRouter.PathInput

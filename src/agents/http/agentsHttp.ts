@@ -1,4 +1,4 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Context, Effect, Option } from "effect"
 import { ApiError, invalid, notFound } from "../../http/ApiError.ts"
 import type { Caller } from "../../http/auth.ts"
 import { reply } from "../../http/Endpoint.ts"
@@ -54,18 +54,24 @@ const withWorkspace = (rows: ReadonlyArray<AgentRow>) =>
  * other heartbeats' answers (`AgentRepo.readModel`; docs/architecture.md §6.5).
  */
 const beat = (agentId: string, status: string | undefined) =>
-  Effect.gen(function* () {
-    const at = yield* Clock.currentTimeMillis
-    const commits = yield* Effect.serviceOption(GroupCommit)
-    const follow = Option.isSome(commits) ? commits.value.follow(agentId) : undefined
-    const saved = yield* Effect.flatMap(AgentSystem, (system) => system.send(agentId, { type: "agent.heartbeat", at, status })).pipe(
-      Effect.map(() => follow?.saved()),
-      Effect.ensuring(Effect.sync(() => follow?.release()))
-    )
-    if (saved !== undefined) return reply(200, agentView(saved))
-    const row = yield* Effect.flatMap(AgentRepo, (repo) => repo.readModel(agentId))
-    return Option.isNone(row) ? yield* notFound("agent") : reply(200, agentView(row.value))
-  })
+  // One heartbeat after another comes through here: its services are read from the context once.
+  Effect.clockWith((clock) =>
+    Effect.contextWithEffect((context: Context.Context<AgentSystem | AgentRepo>) => {
+      const at = clock.unsafeCurrentTimeMillis()
+      const commits = Context.getOption(context, GroupCommit)
+      const follow = Option.isSome(commits) ? commits.value.follow(agentId) : undefined
+      return Context.get(context, AgentSystem)
+        .send(agentId, { type: "agent.heartbeat", at, status })
+        .pipe(
+          Effect.map(() => follow?.saved()),
+          Effect.ensuring(Effect.sync(() => follow?.release())),
+          Effect.flatMap((saved) => {
+            if (saved !== undefined) return Effect.succeed(reply(200, agentView(saved)))
+            return Effect.flatMap(Context.get(context, AgentRepo).readModel(agentId), (row) => (Option.isNone(row) ? Effect.fail(notFound("agent")) : Effect.succeed(reply(200, agentView(row.value)))))
+          })
+        )
+    })
+  )
 
 /** The handlers of `agentsApi`: they validate, send an event to the agent's actor (or create it) and answer with the read model; never the gateway. */
 export const agentsHttp = serve(agentsApi, {
