@@ -162,12 +162,13 @@ export const LocalAgentsLive = Layer.scoped(
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale })
 
+    // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3).
+    const missing = (agentId: string): Effect.Effect<never, AgentNotFound | AgentsRestoring> =>
+      reloading.has(agentId) ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" })) : Effect.fail(new AgentNotFound({ agentId }))
     const find = (agentId: string) =>
       Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring> => {
         const entry = entries.get(agentId)
-        if (entry !== undefined) return Effect.succeed(entry)
-        // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3).
-        return reloading.has(agentId) ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" })) : Effect.fail(new AgentNotFound({ agentId }))
+        return entry !== undefined ? Effect.succeed(entry) : missing(agentId)
       })
 
     const persisted = (agentId: string, entry: AgentEntry) =>
@@ -216,12 +217,13 @@ export const LocalAgentsLive = Layer.scoped(
           // The agent is stored; its first snapshot was not saved here (the gateway moved): a 503 as a database failure is.
           Effect.catchTag("AgentsRestoring", () => new SqlError({ cause: "owner unavailable", message: `agent ${request.agentId}: its gateway ${request.gatewayId} moved while it was created` }))
         ),
+      // Every heartbeat comes through here: the actor is found and sent to without a generator.
       send: (agentId, event) =>
-        Effect.gen(function* () {
-          const entry = yield* find(agentId)
+        Effect.suspend((): Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring> => {
+          const entry = entries.get(agentId)
+          if (entry === undefined) return missing(agentId)
           entry.actor.send(event)
-          yield* persisted(agentId, entry)
-          return entry.actor.getSnapshot()
+          return Effect.map(persisted(agentId, entry), () => entry.actor.getSnapshot())
         }),
       waitFor: (agentId, predicate, timeoutMs, options) =>
         Effect.gen(function* () {

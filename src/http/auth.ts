@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto"
 import { HttpServerRequest } from "@effect/platform"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Option, Redacted } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { hashAgentToken } from "../agents/agentTokens.ts"
@@ -13,6 +14,7 @@ export class AdminToken extends Context.Tag("switchyard/AdminToken")<AdminToken,
 
 export type Caller = { readonly kind: "admin" } | { readonly kind: "agent"; readonly agentId: string }
 
+const ADMIN: Caller = { kind: "admin" }
 const unauthorized = new ApiError({ status: 401, detail: "missing or invalid credentials" })
 
 const sameSecret = (given: string, expected: string) => {
@@ -39,28 +41,37 @@ export const authClient = (request: HttpServerRequest.HttpServerRequest, credent
  * through the token-hash index. Fails with a 401 ApiError, or 429 (`Retry-After`) once the credential or
  * the address has failed too often (`AuthFailureLimiter`).
  */
-export const authenticate = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const admin = yield* AdminToken
-  const token = bearer(request.headers)
-  if (token !== undefined && sameSecret(token, Redacted.value(admin))) return { kind: "admin" } as Caller
-  const agentToken = request.headers["x-agent-token"] ?? token
-  if (agentToken === undefined || agentToken === "") return yield* unauthorized
-  const tokenHash = hashAgentToken(agentToken)
-  const limiter = yield* AuthFailureLimiter
-  const client = authClient(request, tokenHash)
-  yield* limiter.check(client)
-  const cache = yield* AgentTokenCache
-  // Optional: a kernel served without the actors (a context's own tests) asks the database.
-  const system = yield* Effect.serviceOption(AgentSystem)
-  const known = Option.isSome(system) ? cache.verified(tokenHash, system.value.snapshot) : undefined
-  if (known !== undefined) return { kind: "agent", agentId: known } as Caller
-  const repo = yield* AgentRepo
-  const agentId = yield* repo.findIdByTokenHash(tokenHash)
-  if (Option.isNone(agentId)) return yield* limiter.failed(client, unauthorized)
-  cache.remember(tokenHash, agentId.value)
-  return { kind: "agent", agentId: agentId.value } as Caller
-})
+export const authenticate: Effect.Effect<Caller, ApiError | SqlError, HttpServerRequest.HttpServerRequest | AdminToken | AuthFailureLimiter | AgentRepo> = Effect.contextWithEffect(
+  (context: Context.Context<HttpServerRequest.HttpServerRequest | AdminToken | AuthFailureLimiter>) => {
+    // Every request of every agent comes through here: the services are read from the context
+    // once and the known-token path runs as plain code, one effect (the limiter's check) deep.
+    const request = Context.get(context, HttpServerRequest.HttpServerRequest)
+    const token = bearer(request.headers)
+    if (token !== undefined && sameSecret(token, Redacted.value(Context.get(context, AdminToken)))) return Effect.succeed(ADMIN)
+    const agentToken = request.headers["x-agent-token"] ?? token
+    if (agentToken === undefined || agentToken === "") return Effect.fail(unauthorized)
+    const tokenHash = hashAgentToken(agentToken)
+    const limiter = Context.get(context, AuthFailureLimiter)
+    const client = authClient(request, tokenHash)
+    const cache = Context.get(context, AgentTokenCache)
+    // Optional: a kernel served without the actors (a context's own tests) asks the database.
+    const system = Context.getOption(context, AgentSystem)
+    return Effect.zipRight(
+      limiter.check(client),
+      Effect.suspend((): Effect.Effect<Caller, ApiError | SqlError, AgentRepo> => {
+        const known = Option.isSome(system) ? cache.verified(tokenHash, system.value.snapshot) : undefined
+        if (known !== undefined) return Effect.succeed({ kind: "agent", agentId: known })
+        return Effect.flatMap(AgentRepo, (repo) => repo.findIdByTokenHash(tokenHash)).pipe(
+          Effect.flatMap((agentId): Effect.Effect<Caller, ApiError> => {
+            if (Option.isNone(agentId)) return limiter.failed(client, unauthorized)
+            cache.remember(tokenHash, agentId.value)
+            return Effect.succeed({ kind: "agent", agentId: agentId.value })
+          })
+        )
+      })
+    )
+  }
+)
 
 /** Only the admin may call; an agent gets 403. */
 export const requireAdmin = Effect.flatMap(authenticate, (caller) =>

@@ -120,13 +120,20 @@ const bodyText = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =
  * The JSON body decoded with `schema`. Over `MAX_BODY_BYTES` is a 413; malformed JSON, text
  * with NUL or a lone surrogate anywhere, or a schema mismatch is a 422.
  */
-export const decodeBody = <S extends z.ZodType>(schema: S) =>
-  bodyText.pipe(
-    Effect.flatMap((text) =>
-      Effect.try({ try: () => (text.trim() === "" ? {} : (JSON.parse(text) as unknown)), catch: () => new ApiError({ status: 422, detail: "request body is not valid JSON" }) })
-    ),
-    Effect.flatMap((body) => parse(schema, "body", body))
-  )
+export const decodeBody = <S extends z.ZodType>(schema: S) => Effect.flatMap(bodyText, (text) => parseJson(schema, text))
+
+const notJson = new ApiError({ status: 422, detail: "request body is not valid JSON" })
+
+/** `text` as JSON (blank: `{}`) decoded with `schema`, in one step (every request with a body comes through here). */
+const parseJson = <S extends z.ZodType>(schema: S, text: string) => {
+  let body: unknown
+  try {
+    body = text.trim() === "" ? {} : (JSON.parse(text) as unknown)
+  } catch {
+    return Effect.fail(notJson)
+  }
+  return parse(schema, "body", body)
+}
 
 /** The query string decoded with `schema` (values are strings; use `z.coerce`); NUL or a lone surrogate is a 422. */
 export const decodeQuery = <S extends z.ZodType>(schema: S) =>

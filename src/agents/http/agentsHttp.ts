@@ -1,4 +1,4 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Context, Effect, Option } from "effect"
 import { ApiError, invalid, notFound } from "../../http/ApiError.ts"
 import type { Caller } from "../../http/auth.ts"
 import { reply } from "../../http/Endpoint.ts"
@@ -54,19 +54,24 @@ const withWorkspace = (rows: ReadonlyArray<AgentRow>) =>
  * other heartbeats' answers (`AgentRepo.readModel`; docs/architecture.md §6.5).
  */
 const beat = (agentId: string, status: string | undefined) =>
-  Effect.gen(function* () {
-    const at = yield* Clock.currentTimeMillis
-    const commits = yield* Effect.serviceOption(GroupCommit)
-    // Followed and released as one resource: an interruption can never leave the follow open.
-    const saved = yield* Effect.acquireUseRelease(
-      Effect.sync(() => (Option.isSome(commits) ? commits.value.follow(agentId) : undefined)),
-      (follow) => Effect.flatMap(AgentSystem, (system) => Effect.map(system.send(agentId, { type: "agent.heartbeat", at, status }), () => follow?.saved())),
-      (follow) => Effect.sync(() => follow?.release())
-    )
-    if (saved !== undefined) return reply(200, agentView(saved))
-    const row = yield* Effect.flatMap(AgentRepo, (repo) => repo.readModel(agentId))
-    return Option.isNone(row) ? yield* notFound("agent") : reply(200, agentView(row.value))
-  })
+  // One heartbeat after another comes through here: its services are read from the context once.
+  Effect.clockWith((clock) =>
+    Effect.contextWithEffect((context: Context.Context<AgentSystem | AgentRepo>) => {
+      const at = clock.unsafeCurrentTimeMillis()
+      const commits = Context.getOption(context, GroupCommit)
+      // Followed and released as one resource: an interruption can never leave the follow open.
+      return Effect.acquireUseRelease(
+        Effect.sync(() => (Option.isSome(commits) ? commits.value.follow(agentId) : undefined)),
+        (follow) => Effect.map(Context.get(context, AgentSystem).send(agentId, { type: "agent.heartbeat", at, status }), () => follow?.saved()),
+        (follow) => Effect.sync(() => follow?.release())
+      ).pipe(
+        Effect.flatMap((saved) => {
+          if (saved !== undefined) return Effect.succeed(reply(200, agentView(saved)))
+          return Effect.flatMap(Context.get(context, AgentRepo).readModel(agentId), (row) => (Option.isNone(row) ? Effect.fail(notFound("agent")) : Effect.succeed(reply(200, agentView(row.value)))))
+        })
+      )
+    })
+  )
 
 /** The handlers of `agentsApi`: they validate, send an event to the agent's actor (or create it) and answer with the read model; never the gateway. */
 export const agentsHttp = serve(agentsApi, {
