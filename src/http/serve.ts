@@ -5,16 +5,21 @@ import { AgentRepo } from "../store/AgentRepo.ts"
 import { ApiError } from "./ApiError.ts"
 import { authenticate, type Caller, requireAdmin, requireAgent } from "./auth.ts"
 import { decodeBody, decodeHeaders, decodeParams, decodeQuery } from "./decode.ts"
-import type { Access, EndpointSpec, Handler, Reply } from "./Endpoint.ts"
+import { ALL_AGENTS, type Access, type EndpointSpec, type Handler, type Reply } from "./Endpoint.ts"
 import { authenticateInbox, requireInboxKey } from "./inboxAuth.ts"
 import { operationOf } from "./openapi/operations.ts"
 import { handle, type KnownError } from "./respond.ts"
 
 const ADMIN = { kind: "admin" } as const
 
+type RoleAccess = { readonly roles: ReadonlyArray<string>; readonly denied?: string; readonly checkedBy?: "context" }
+
+/** An entry with no role to check here: open to every agent role, or checked by its context. */
+const roleUnchecked = (access: RoleAccess) => access.checkedBy === "context" || ALL_AGENTS.every((role) => access.roles.includes(role))
+
 /** A restricted entry checks the calling agent's role (one read of its row); an entry open to every role does not. */
-const checkRole = (access: { readonly roles: ReadonlyArray<string>; readonly denied?: string; readonly checkedBy?: "context" }, agentId: string) =>
-  access.roles.length === 3 || access.checkedBy === "context"
+const checkRole = (access: RoleAccess, agentId: string) =>
+  roleUnchecked(access)
     ? Effect.void
     : Effect.flatMap(AgentRepo, (repo) => repo.get(agentId)).pipe(
         Effect.flatMap((row) => {
@@ -35,7 +40,7 @@ const callerFor = (access: Access): Effect.Effect<unknown, KnownError, Effect.Ef
       return Effect.as(requireAdmin, ADMIN)
     case "agents":
       // Open to every role (a heartbeat): the authenticated agent is the caller, no role read.
-      if (access.roles.length === 3 || access.checkedBy === "context") return agentCaller
+      if (roleUnchecked(access)) return agentCaller
       return Effect.flatMap(requireAgent, (agentId) => Effect.as(checkRole(access, agentId), { kind: "agent" as const, agentId }))
     case "agentsOrAdmin":
       return Effect.flatMap(authenticate, (caller): Effect.Effect<Caller, KnownError, AgentRepo> => (caller.kind === "admin" ? Effect.succeed(caller) : Effect.as(checkRole(access, caller.agentId), caller)))
