@@ -8,10 +8,10 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
 import { LocalGatewayClient } from "./LocalGatewayClient.ts"
+import { rebuild, type RemoteFailure } from "./RemoteFailure.ts"
 
 /** A forget forwarded to the gateway's owner is tried 3 times, 500 ms apart (docs/architecture.md §9.1 "Update"). */
 const FORGET_RETRY = Schedule.addDelay(Schedule.recurs(2), () => "500 millis")
-import { rebuild, type RemoteFailure } from "./RemoteFailure.ts"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
