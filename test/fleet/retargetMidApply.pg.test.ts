@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
-import { createTestDatabase } from "../support/database.ts"
-import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../support/inProcessService.ts"
-import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { registerGatewayAndBoard, type InProcessService } from "../support/inProcessService.ts"
+import type { GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { mentioning, startMovingGateway, type MovingGateway } from "./movingGateway.ts"
 
 /** How long a created agent stays invisible on the old address: the apply polls for it meanwhile, and the PATCH lands then. */
 const READY_DELAY_MS = 5_000
@@ -12,30 +12,24 @@ const READY_DELAY_MS = 5_000
  * "Update"): the apply does not finish against the old address; it is redone on the new one.
  */
 describe("an apply in flight when its gateway's url changes", () => {
-  let db: { url: string; drop: () => Promise<void> }
+  let fixture: MovingGateway | undefined
   let old: GatewaySimulator
   let moved: GatewaySimulator
   let service: InProcessService
 
   beforeAll(async () => {
-    db = await createTestDatabase()
-    old = await startGatewaySimulator({ agentReadyDelayMs: READY_DELAY_MS })
-    moved = await startGatewaySimulator({ token: old.token })
-    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, retryBaseMs: 50, maxAttempts: 5 })
+    fixture = await startMovingGateway({ agentReadyDelayMs: READY_DELAY_MS })
+    ;({ old, moved } = fixture)
+    service = fixture.services[0]!
   })
-  afterAll(async () => {
-    await service?.stop()
-    await old?.stop()
-    await moved?.stop()
-    await db?.drop()
-  })
+  afterAll(() => fixture?.stop())
 
   it("is redone against the new url: the agent is whole there, and the old address gets none of its calls after the PATCH", async () => {
     const { gatewayId, boardId } = await registerGatewayAndBoard(service, old, "Moving")
     const created = await service.api("POST", "/api/v1/agents", { name: "Mover", board_id: boardId })
     expect(created.status, JSON.stringify(created.body)).toBe(201)
     const gatewayAgentId = created.body.gateway_agent_id as string
-    const mentions = (call: { params: unknown }) => JSON.stringify(call.params ?? {}).includes(gatewayAgentId)
+    const mentions = mentioning(gatewayAgentId)
     // The apply has created the agent on the old address and waits for it to be usable there.
     await expect.poll(() => old.calls.some((call) => call.method === "agents.create" && mentions(call)), { timeout: 20_000, interval: 10 }).toBe(true)
 
@@ -54,33 +48,25 @@ describe("an apply in flight when its gateway's url changes", () => {
 
 /** The same through the runner that does not own the gateway: the change reaches the owner, where the apply runs. */
 describe("an apply in flight when its gateway's url changes through another runner", () => {
-  let db: { url: string; drop: () => Promise<void> }
+  let fixture: MovingGateway | undefined
   let old: GatewaySimulator
   let moved: GatewaySimulator
   let a: InProcessService
   let b: InProcessService
-  const config = { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, retryBaseMs: 50, maxAttempts: 5 }
 
   beforeAll(async () => {
-    db = await createTestDatabase()
-    old = await startGatewaySimulator({ agentReadyDelayMs: READY_DELAY_MS })
-    moved = await startGatewaySimulator({ token: old.token })
-    ;[a, b] = await Promise.all([startInProcessService(db.url, config), startInProcessService(db.url, config)])
+    fixture = await startMovingGateway({ agentReadyDelayMs: READY_DELAY_MS }, 2)
+    ;({ old, moved } = fixture)
+    ;[a, b] = fixture.services as [InProcessService, InProcessService]
   })
-  afterAll(async () => {
-    await a?.stop()
-    await b?.stop()
-    await old?.stop()
-    await moved?.stop()
-    await db?.drop()
-  })
+  afterAll(() => fixture?.stop())
 
   it("is redone against the new url on the owner", async () => {
     const { gatewayId, boardId } = await registerGatewayAndBoard(a, old, "Moving far")
     const created = await a.api("POST", "/api/v1/agents", { name: "Far mover", board_id: boardId })
     expect(created.status, JSON.stringify(created.body)).toBe(201)
     const gatewayAgentId = created.body.gateway_agent_id as string
-    const mentions = (call: { params: unknown }) => JSON.stringify(call.params ?? {}).includes(gatewayAgentId)
+    const mentions = mentioning(gatewayAgentId)
     await expect.poll(() => old.calls.some((call) => call.method === "agents.create" && mentions(call)), { timeout: 20_000, interval: 10 }).toBe(true)
     const cluster = (await a.api("GET", "/api/v1/cluster")).body as { self: string; gateways: Array<{ gateway_id: string; runner: string }> }
     const owner = cluster.gateways.find((gateway) => gateway.gateway_id === gatewayId)?.runner

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createTestDatabase } from "../support/database.ts"
-import { registerGatewayAndBoard, startInProcessService, type InProcessService } from "../support/inProcessService.ts"
-import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { registerGatewayAndBoard, type InProcessService } from "../support/inProcessService.ts"
+import type { GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { mentioning, startMovingGateway, type MovingGateway } from "./movingGateway.ts"
 
 /**
  * A PATCH of a gateway's url while one of its agents is being removed (docs/architecture.md §9.1
@@ -9,23 +9,17 @@ import { startGatewaySimulator, type GatewaySimulator } from "../support/simulat
  * whole (idempotent) remove is redone on the new url, never left half-done nor finished on the old one.
  */
 describe("a remove in flight when its gateway's url changes", () => {
-  let db: { url: string; drop: () => Promise<void> }
+  let fixture: MovingGateway | undefined
   let old: GatewaySimulator
   let moved: GatewaySimulator
   let service: InProcessService
 
   beforeAll(async () => {
-    db = await createTestDatabase()
-    old = await startGatewaySimulator()
-    moved = await startGatewaySimulator({ token: old.token })
-    service = await startInProcessService(db.url, { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000, retryBaseMs: 50, maxAttempts: 5 })
+    fixture = await startMovingGateway()
+    ;({ old, moved } = fixture)
+    service = fixture.services[0]!
   })
-  afterAll(async () => {
-    await service?.stop()
-    await old?.stop()
-    await moved?.stop()
-    await db?.drop()
-  })
+  afterAll(() => fixture?.stop())
 
   /** Creates an agent on `old`, lets `method`'s calls for it hang there, deletes it, and PATCHes the url once that call is out. */
   const removeAcrossPatch = async (name: string, method: "agents.delete" | "sessions.delete") => {
@@ -34,7 +28,7 @@ describe("a remove in flight when its gateway's url changes", () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201)
     const agentId = created.body.id as string
     const gatewayAgentId = created.body.gateway_agent_id as string
-    const mentions = (call: { params: unknown }) => JSON.stringify(call.params ?? {}).includes(gatewayAgentId)
+    const mentions = mentioning(gatewayAgentId)
     await expect.poll(async () => (await service.api("GET", `/api/v1/agents/${agentId}`)).body.state, { timeout: 30_000, interval: 20 }).toBe("provisioning.awaiting")
     old.inject({ method, hang: true, when: (params) => mentions({ params }) })
 
