@@ -17,6 +17,7 @@ import { syncHttp } from "../sync/http/syncHttp.ts"
 import { AdminToken } from "./auth.ts"
 import { resolveAdminToken } from "./adminToken.ts"
 import { AuthFailureLimiterLive } from "./AuthFailureLimiter.ts"
+import { requestLogger } from "./requestLogger.ts"
 import { systemHttp } from "./systemHttp.ts"
 
 /** Every context's routes, each from its table (`<context>/http/<context>Http.ts`); an unexpected failure inside a handler is a JSON 500 (logged). */
@@ -36,14 +37,14 @@ export const app = router.pipe(
 export const AdminTokenLive = Layer.effect(AdminToken, resolveAdminToken)
 
 /**
- * The HTTP server on `PORT`, serving the router with request logging. A request is a server span
+ * The HTTP server on `PORT`, serving the router with request logging (`requestLogger`). A request is a server span
  * only while spans are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`, docs/operations.md "Tracing"):
  * otherwise the platform's tracer would still build a span per request (its URL parsed, every
  * header an attribute) that nothing reads.
  */
 export const HttpLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) => {
-    const served = HttpServer.serve(app, HttpMiddleware.logger)
+    const served = HttpServer.serve(app, requestLogger)
     return (Option.isSome(config.otlpEndpoint) ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
       HttpServer.withLogAddress,
       Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
