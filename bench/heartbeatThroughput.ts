@@ -61,7 +61,7 @@ const ms = (value: number) => `${value.toFixed(1)} ms`
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, millis)))
 
 /** A bench helper script as a child process (Node's own type stripping; no tsx). */
-const child = (script: string, args: ReadonlyArray<string> = []): ChildProcess =>
+export const child = (script: string, args: ReadonlyArray<string> = []): ChildProcess =>
   spawn(process.execPath, [path.join(HERE, script), ...args], { stdio: ["pipe", "pipe", "inherit"] })
 
 /** The child's stdout, line by line, as a pull. */
@@ -97,7 +97,7 @@ interface LoadResult {
 }
 
 /** One run of the load generator process. */
-const load = (job: Record<string, unknown>): Promise<LoadResult> =>
+export const load = (job: Record<string, unknown>): Promise<LoadResult> =>
   new Promise((resolve, reject) => {
     const generator = child("loadGenerator.ts")
     const out: Buffer[] = []
@@ -112,7 +112,7 @@ const heartbeatOnce = async (url: string, token: string) => {
   return (await response.json()) as { id: string; version: number; state?: string }
 }
 
-const serviceEnv = (databaseUrl: string) => ({
+export const serviceEnv = (databaseUrl: string) => ({
   DATABASE_URL: databaseUrl,
   SWITCHYARD_CHECKIN_TIMEOUT_MS: "3600000",
   SWITCHYARD_OFFLINE_AFTER_MS: "3600000",
@@ -126,7 +126,7 @@ const withPort = (url: string, port: number) => {
 }
 
 /** Provisions one agent through the API and brings it online; returns its id and token. */
-const provisionOne = async (service: ServiceProcess, simulator: GatewaySimulator) => {
+export const provisionOne = async (service: ServiceProcess, simulator: GatewaySimulator) => {
   const { boardId } = await registerGatewayAndBoard(service as unknown as InProcessService, simulator, "hb")
   const created = await service.api("POST", "/api/v1/agents", { name: "hb-agent-template", board_id: boardId })
   if (created.status !== 201) throw new Error(`agent: ${created.status} ${JSON.stringify(created.body)}`)
@@ -148,7 +148,7 @@ const provisionOne = async (service: ServiceProcess, simulator: GatewaySimulator
  * Clones the template agent's row `count - 1` times (new id, name, gateway agent id, session key
  * and token) in one transaction; returns the tokens of the whole fleet.
  */
-const cloneFleet = async (databaseUrl: string, template: { id: string; token: string }, count: number) => {
+export const cloneFleet = async (databaseUrl: string, template: { id: string; token: string }, count: number) => {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
@@ -182,7 +182,7 @@ const cloneFleet = async (databaseUrl: string, template: { id: string; token: st
  * not the spec's, and each clone goes offline with `heartbeat_mismatch`: either way ~1 transition
  * per clone written during the first measured phases.
  */
-const seedSimulator = async (databaseUrl: string, simulator: GatewaySimulator) => {
+export const seedSimulator = async (databaseUrl: string, simulator: GatewaySimulator) => {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
@@ -292,6 +292,7 @@ const profiledMax = async (databaseUrl: string, tokens: ReadonlyArray<string>) =
   return profileDir
 }
 
+/** Builds the fleet, then prints the max rate, latencies, statements and heartbeat → SSE figures (see the file's docstring). */
 export const heartbeatThroughput = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 1 })
   const db = await createTestDatabase()

@@ -28,11 +28,20 @@ const bearer = (headers: Readonly<Record<string, string | undefined>>) => {
   return value !== undefined && value.toLowerCase().startsWith("bearer ") ? value.slice(7).trim() : undefined
 }
 
-/** The limiter's key for a presented credential: its sha256 (never the credential) and the caller's address. */
-export const authClient = (request: HttpServerRequest.HttpServerRequest, credentialHash: string): AuthClient => ({
-  credentialHash,
-  address: Option.getOrElse(request.remoteAddress, () => "unknown")
-})
+/**
+ * The limiter's key for a presented credential: its sha256 (never the credential) and the
+ * caller's address. The address is read when first asked for (only a failure counts it): each
+ * read of a socket's peer address is a system call, on every request of every agent.
+ */
+export const authClient = (request: HttpServerRequest.HttpServerRequest, credentialHash: string): AuthClient => {
+  let address: string | undefined
+  return {
+    credentialHash,
+    get address() {
+      return (address ??= Option.getOrElse(request.remoteAddress, () => "unknown"))
+    }
+  }
+}
 
 /**
  * Who is calling: the admin (`Authorization: Bearer <admin token>`, constant-time compare), or

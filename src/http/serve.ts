@@ -97,6 +97,13 @@ type KernelContext = Effect.Effect.Context<ReturnType<typeof callerFor>>
 type ContextOf<H> = { [K in keyof H]: H[K] extends (...args: ReadonlyArray<never>) => Effect.Effect<unknown, unknown, infer R> ? R : never }[keyof H]
 
 /**
+ * `METHOD /path` of every entry served with neither path parameters nor a query: its handler
+ * reads no route context, so the kernel may answer it by its exact path without the router
+ * (`HttpApp.ts`). Filled as the tables are served, at start.
+ */
+export const exactEntries = new Set<string>()
+
+/**
  * The router of a table: each entry of `api` bound by name to its handler in `handlers` (a
  * missing or extra handler, or one answering a shape or status its entry does not declare, fails
  * to compile).
@@ -105,10 +112,10 @@ export const serve = <const Api extends Readonly<Record<string, EndpointSpec>>, 
   api: Api,
   handlers: H
 ): HttpRouter.HttpRouter<never, Exclude<ContextOf<H> | KernelContext, Provided>> =>
-  Object.entries(api).reduce<HttpRouter.HttpRouter<never, never>>(
-    (router, [name, spec]) => HttpRouter.route(METHODS[spec.method])(routerPath(spec.path), route(spec, handlers[name] as unknown as AnyHandler))(router) as HttpRouter.HttpRouter<never, never>,
-    HttpRouter.empty
-  ) as never
+  Object.entries(api).reduce<HttpRouter.HttpRouter<never, never>>((router, [name, spec]) => {
+    if (spec.params === undefined && spec.query === undefined && !spec.path.includes("{")) exactEntries.add(`${METHODS[spec.method]} ${spec.path}`)
+    return HttpRouter.route(METHODS[spec.method])(routerPath(spec.path), route(spec, handlers[name] as unknown as AnyHandler))(router) as HttpRouter.HttpRouter<never, never>
+  }, HttpRouter.empty) as never
 
 const METHODS = { get: "GET", post: "POST", put: "PUT", patch: "PATCH", delete: "DELETE" } as const
 

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
-import { callerSpan } from "../observability/tracing.ts"
+import { callerSpan, tracesExported } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo, type SavedStamps } from "../store/AgentRepo.ts"
 import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
@@ -213,10 +213,12 @@ export const GroupCommitLive = Layer.scoped(
           yield* Effect.logWarning(`agent ${queued.write.agentId}: its ${queued.dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
         }
       }
+      const committed = commit(batch.map((queued) => queued.write))
+      // A span only while spans are exported: under Effect's own tracer it would cost every batch
+      // a span and a captured stack trace that nothing reads (docs/operations.md §3.5).
+      const traced = yield* tracesExported
       const exit = yield* Effect.exit(
-        commit(batch.map((queued) => queued.write)).pipe(
-          Effect.withSpan("Agents.groupCommit", { kind: "client", attributes: { writes: batch.length }, links: linksOf(batch) })
-        )
+        traced ? Effect.withSpan(committed, "Agents.groupCommit", { kind: "client", attributes: { writes: batch.length }, links: linksOf(batch) }) : committed
       )
       if (Exit.isSuccess(exit) || batch.length === 1) {
         yield* settle(batch, exit)

@@ -4,7 +4,7 @@ import { Context, Duration, Effect, Layer, Queue, type Stream } from "effect"
 import { namedSqlClient } from "../database/Database.ts"
 import { AGENT_CHANGES_CHANNEL, TransitionRepo, TransitionRepoLive, type TransitionWithAgent } from "../store/TransitionRepo.ts"
 import type { AgentChange, AgentChangeFeedShape } from "./AgentChange.ts"
-import { PAGE, agentChanges, matches, toChange, type ChangeHistory } from "./agentChanges.ts"
+import { PAGE, agentChanges, matches, toChange, type ChangeHistory, type JoinHub } from "./agentChanges.ts"
 import type { AgentStreamClosed, AgentStreamOverflow } from "./AgentStreamErrors.ts"
 import { makeChangeHub, type ChangeHub } from "./changeHub.ts"
 import { listenerConnection, runPgListener } from "./pgListener.ts"
@@ -21,9 +21,9 @@ export class AgentChangeFeed extends Context.Tag("switchyard/AgentChangeFeed")<A
 
 export { CLIENT_BUFFER } from "./agentChanges.ts"
 
-/** The feed over a hub fed in cursor order and the history it replays from. */
-const feedOf = (hub: ChangeHub<AgentChange>, history: ChangeHistory) =>
-  AgentChangeFeed.of({ changes: agentChanges(hub, history), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
+/** The feed over a hub fed in cursor order and the history it replays from; clients join through `join`. */
+const feedOf = (hub: ChangeHub<AgentChange>, history: ChangeHistory, join?: JoinHub) =>
+  AgentChangeFeed.of({ changes: agentChanges(hub, history, join), subscribers: Effect.sync(hub.size), close: Effect.sync(hub.close) })
 
 /**
  * The lowest cursor a notice's transaction may have written (its id `<< 16`, migration 0014);
@@ -43,7 +43,8 @@ export const STREAM_READER_APPLICATION = "switchyard-stream"
 /**
  * The feed on Postgres: one listener connection (`runPgListener`) and one reader fiber, which on
  * each notification (or reconnect) reads the changes after the last it published and below the
- * frontier, a page at a time, and hands each to every subscribed client. A notified transaction
+ * frontier, a page at a time, and hands each to every subscribed client; with no client it reads
+ * nothing, and the first to join brings the position up to the frontier as it subscribes. A notified transaction
  * above the frontier (an older one has not ended yet) is read again shortly, until the frontier
  * passes it (docs/architecture.md §8.1). The reader has a pool of its own
  * (`STREAM_READER_APPLICATION`; it uses one connection at a time), so a backlog of writes on the
@@ -64,12 +65,25 @@ export const AgentChangeFeedLive = Layer.scoped(
     let heldBack = 0
     // At most one pending read: notifications that arrive during a read are served by the next.
     const wake = yield* Queue.sliding<void>(1)
+    // Set while nobody listened at a notification: `published` may be behind the frontier.
+    let behind = false
+    // A read and a client's joining never interleave (a joining client must not see a read
+    // from a position older than its joining, nor miss one after it).
+    const reading = yield* Effect.makeSemaphore(1)
+    const catchUp = Effect.suspend(() =>
+      behind ? Effect.map(repo.latestCursor, (latest) => void ((published = Math.max(published, latest)), (behind = false))) : Effect.void
+    )
+    /** A client joins once `published` is up to the frontier, in one step with its subscription. */
+    const join: JoinHub = (subscribe) => reading.withPermits(1)(Effect.zipRight(catchUp, subscribe))
+    // Answers whether a notified transaction was above the frontier (then read again shortly).
     const read = Effect.gen(function* () {
-      // Nobody listens here: nothing to read (a client that comes replays from the history).
+      // Nobody listens here: nothing to read, and no statement (a client that comes replays from
+      // the history; the first to join brings `published` up to the frontier).
       if (hub.size() === 0) {
-        published = Math.max(published, yield* repo.latestCursor)
-        return
+        behind = true
+        return false
       }
+      yield* catchUp
       for (;;) {
         const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE)
         for (const row of changes) {
@@ -82,17 +96,17 @@ export const AgentChangeFeedLive = Layer.scoped(
           published = Math.max(published, frontier - 1)
           if (frontier > notified) {
             heldBack = 0
-            return
+            return false
           }
-          // A committed transaction is above the frontier: read again once older ones have ended.
-          yield* Effect.sleep(heldBackDelay(heldBack++))
-          yield* Queue.offer(wake, undefined)
-          return
+          return true
         }
       }
     })
     yield* Queue.take(wake).pipe(
-      Effect.zipRight(read),
+      Effect.zipRight(reading.withPermits(1)(read)),
+      // A committed transaction is above the frontier: read again once older ones have ended
+      // (waiting outside the read, so clients join meanwhile).
+      Effect.flatMap((held) => (held ? Effect.zipRight(Effect.sleep(heldBackDelay(heldBack++)), Queue.offer(wake, undefined)) : Effect.void)),
       // Whatever the failure, the reader must go on (a dead reader would silence every stream).
       Effect.catchAllCause((cause) =>
         Effect.logWarning("agent change feed: reading new transitions failed; retrying in 1 s", cause).pipe(
@@ -114,7 +128,7 @@ export const AgentChangeFeedLive = Layer.scoped(
         }
       }
     }).pipe(Effect.forkScoped)
-    return feedOf(hub, history)
+    return feedOf(hub, history, join)
   })
 )
 

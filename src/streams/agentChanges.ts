@@ -1,3 +1,4 @@
+import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Deferred, Effect, Option, Stream } from "effect"
 import type { TransitionRepoShape, TransitionWithAgent } from "../store/TransitionRepo.ts"
 import type { AgentChange, AgentChangeFeedShape, AgentChangeFilter } from "./AgentChange.ts"
@@ -34,15 +35,22 @@ const replay = (history: ChangeHistory, filter: AgentChangeFilter, after: number
   )
 
 /**
+ * How a client joins the hub: `subscribe` run as the feed requires (the Postgres feed brings its
+ * read position up to date first, in one step with the subscription). By default, as it is.
+ */
+export type JoinHub = <A, R>(subscribe: Effect.Effect<A, never, R>) => Effect.Effect<A, SqlError, R>
+
+/**
  * `AgentChangeFeed.changes` over a hub fed in cursor order and a history holding every committed
- * change: subscribe, replay from the history, then the live queue, dropping what the replay gave.
+ * change: subscribe (through `join`), replay from the history, then the live queue, dropping what
+ * the replay gave.
  */
 export const agentChanges =
-  (hub: ChangeHub<AgentChange>, history: ChangeHistory): AgentChangeFeedShape["changes"] =>
+  (hub: ChangeHub<AgentChange>, history: ChangeHistory, join: JoinHub = (subscribe) => subscribe): AgentChangeFeedShape["changes"] =>
   (filter, after) =>
     Stream.unwrapScoped(
       Effect.gen(function* () {
-        const subscription = yield* hub.subscribe(matches(filter), CLIENT_BUFFER)
+        const subscription = yield* join(hub.subscribe(matches(filter), CLIENT_BUFFER))
         // A cursor from another database must not hide live changes below it.
         const from = after === undefined ? undefined : Math.min(after, yield* history.latestCursor)
         let last = from ?? 0

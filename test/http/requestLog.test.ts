@@ -1,4 +1,4 @@
-import { HttpApp, HttpMiddleware, HttpServerResponse } from "@effect/platform"
+import { HttpApp, HttpServerResponse } from "@effect/platform"
 import { Context, Effect, HashMap, Logger, Option, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import { z } from "zod"
@@ -6,6 +6,7 @@ import { ApiError } from "../../src/http/ApiError.ts"
 import { AdminToken } from "../../src/http/auth.ts"
 import { AuthFailureLimiter } from "../../src/http/AuthFailureLimiter.ts"
 import { answer, endpoints, reply } from "../../src/http/Endpoint.ts"
+import { requestLogger } from "../../src/http/requestLogger.ts"
 import { serve } from "../../src/http/serve.ts"
 import { AgentApiKeyRepo } from "../../src/store/AgentApiKeyRepo.ts"
 import { AgentRepo } from "../../src/store/AgentRepo.ts"
@@ -34,13 +35,14 @@ const handler = ({ query }: { readonly query: { readonly refuse?: string | undef
   query.refuse === undefined ? Effect.succeed(reply(200, { ok: true })) : Effect.fail(new ApiError({ status: 404, detail: "refused" }))
 
 /** The paths and statuses the request log wrote for `calls` (method POST), through the server's logger middleware. */
-const logged = async (calls: ReadonlyArray<string>) => {
+const logged = async (calls: ReadonlyArray<string>, full = false) => {
   const lines: Array<string> = []
-  const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ annotations }) => {
+  const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ annotations, message, spans }) => {
     const field = (key: string) => String(Option.getOrElse(HashMap.get(annotations, key), () => ""))
-    lines.push(`${field("http.url")} ${field("http.status")}`)
+    const labels = [...spans].map((span) => span.label.replace(/\d+$/, "N"))
+    lines.push(full ? `${String(message)} ${field("http.method")} ${field("http.url")} ${field("http.status")} ${labels.join(",")}` : `${field("http.url")} ${field("http.status")}`)
   }))
-  const app = HttpMiddleware.logger(serve(api, { quiet: handler, silent: handler, loud: handler }).pipe(
+  const app = requestLogger(serve(api, { quiet: handler, silent: handler, loud: handler }).pipe(
     Effect.catchTag("RouteNotFound", () => Effect.succeed(HttpServerResponse.empty({ status: 404 }))),
     Effect.provide(kernel)
   ))
@@ -52,6 +54,10 @@ const logged = async (calls: ReadonlyArray<string>) => {
 describe("the request log", () => {
   it("`unlogged: \"when-ok\"` leaves out the answers below 400 and keeps the refusals", async () => {
     expect(await logged(["/quiet", "/quiet?refuse=1"])).toEqual(["/quiet?refuse=1 404"])
+  })
+
+  it("a line names the method, url and status, with the request's duration as its http.span", async () => {
+    expect(await logged(["/loud"], true)).toEqual(["Sent HTTP response POST /loud 200 http.span.N"])
   })
 
   it("an entry without `unlogged` logs every answer; `unlogged: true` none", async () => {
