@@ -48,7 +48,7 @@ const dropRetiredChildren = (snapshot: { children?: unknown }): void => {
 
 /** Whether a restored actor's time limits differ from the service's (then it is sent `system.policy`). */
 export const policyChanged = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean =>
-  (Object.keys(current) as Array<keyof AgentPolicy>).some((key) => stored[key] !== current[key])
+  (stored as unknown) !== current && (Object.keys(current) as Array<keyof AgentPolicy>).some((key) => stored[key] !== current[key])
 
 /**
  * Points a restored context's members at equal values the runner already holds, so a fleet
@@ -104,12 +104,15 @@ const kept = (value: unknown): boolean => value !== undefined && typeof value !=
 /**
  * Whether `value` (plain data) and `stored` (read back from jsonb) are the same JSON, without
  * writing either out: 1 equal, 0 different, UNSURE when `value` holds anything whose JSON form
- * needs JSON's own rules.
+ * needs JSON's own rules. A member that is `stored`'s own object is equal without a walk.
  */
 const jsonEqual = (value: unknown, stored: unknown): 0 | 1 | typeof UNSURE => {
   if (value === null || typeof value === "string" || typeof value === "boolean") return value === stored ? 1 : 0
   if (typeof value === "number") return Number.isFinite(value) ? (value === stored ? 1 : 0) : UNSURE
   if (typeof value !== "object") return UNSURE
+  // The stored value itself (a restored actor's context is the row's parsed one, and XState
+  // persists it as is when it holds no actor): JSON read back from jsonb, so equal to itself.
+  if (value === stored) return 1
   if (Array.isArray(value)) {
     if (!Array.isArray(stored) || stored.length !== value.length) return 0
     for (let i = 0; i < value.length; i++) {
@@ -141,8 +144,9 @@ const jsonEqual = (value: unknown, stored: unknown): 0 | 1 | typeof UNSURE => {
 /**
  * Whether a restored actor's persisted snapshot is the one it was restored from, as stored
  * (jsonb: key order and `undefined` members do not count). Then restore needs no new version.
- * Compared member by member, with no copy: a restore compares every agent it starts; a value
- * whose JSON form needs JSON's own rules is compared through JSON.
+ * Compared member by member, with no copy: a restore compares every agent it starts; a member
+ * that is the stored object itself (the restored context, unless it held actors) is not walked;
+ * a value whose JSON form needs JSON's own rules is compared through JSON.
  */
 export const sameSnapshot = (persisted: unknown, stored: unknown): boolean => {
   const same = persisted === undefined ? UNSURE : jsonEqual(persisted, stored)

@@ -82,6 +82,22 @@ describe("sameSnapshot", () => {
     expect(sameSnapshot({ at, n: Number.NaN, list: [undefined] }, { at: at.toISOString(), n: null, list: [null] })).toBe(true)
     expect(sameSnapshot({ at }, { at: "2020-01-01T00:00:00.000Z" })).toBe(false)
   })
+
+  it("does not walk a member that is the stored object itself (a restored actor's own context)", () => {
+    const storedForm = throughJsonb(stored()) as { context: object }
+    // Any read of the context's members throws: only its identity may decide.
+    const context = new Proxy(storedForm.context, {
+      get: () => {
+        throw new Error("context walked")
+      },
+      ownKeys: () => {
+        throw new Error("context walked")
+      }
+    })
+    const restored = { ...storedForm, context }
+    expect(sameSnapshot({ ...restored }, restored)).toBe(true)
+    expect(sameSnapshot({ ...restored, value: "online" }, restored)).toBe(false)
+  })
 })
 
 describe("shareRestoredValues", () => {
