@@ -7,6 +7,7 @@
  * a quick A/B of the per-agent restore work (`node bench/restoreCpu.ts`; `--cpu-prof` for a profile;
  * `RESTORE_HEAP=file.heapsnapshot` writes the heap after restore, for `bench/heapSummary.ts`).
  */
+import { PerformanceObserver } from "node:perf_hooks"
 import { writeHeapSnapshot } from "node:v8"
 import { Effect } from "effect"
 import { fromCallback } from "xstate"
@@ -62,11 +63,22 @@ const restorer = makeRowRestorer(
   },
   PAGE
 )
+// GC pauses during the restore alone (main thread; parallel helpers' time shows in CPU only).
+const gc = { count: 0, ms: 0 }
+const observer = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count += 1
+    gc.ms += entry.duration
+  }
+})
+observer.observe({ entryTypes: ["gc"] })
 const restoreFrom = cpuMs()
 const restored = Effect.runSync(restorer.restoreGateway(gatewayId, { after: undefined, restored: 0 }, Effect.void))
 const restoreMs = cpuMs() - restoreFrom
+await new Promise((resolve) => setTimeout(resolve, 10))
+observer.disconnect()
 console.log(
-  `restoreCpu: ${restored} of ${count} restored (${failures.size} failures); CPU ms per 1,000 agents: JSON decode ${((1_000 * decodeMs) / count).toFixed(1)}, restore ${((1_000 * restoreMs) / count).toFixed(1)}; writes offered ${offered}; heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`
+  `restoreCpu: ${restored} of ${count} restored (${failures.size} failures); CPU ms per 1,000 agents: JSON decode ${((1_000 * decodeMs) / count).toFixed(1)}, restore ${((1_000 * restoreMs) / count).toFixed(1)}; GC during restore ${gc.count} pauses, ${((1_000 * gc.ms) / count).toFixed(1)} ms per 1,000; writes offered ${offered}; heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`
 )
 const heapFile = process.env["RESTORE_HEAP"]
 if (heapFile !== undefined) {

@@ -6,7 +6,7 @@ import type { AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts
 import type { GatewayRowCursor } from "../store/gatewayAgentRows.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import type { MachineVersionUnknown, SnapshotInvalid } from "./AgentSystemErrors.ts"
-import { policyChanged, restorableSnapshot, shareRestoredValues } from "./restoreAgent.ts"
+import { policyChanged, restorableSnapshot, restoreShares, shareRestoredValues, type RestoreShares } from "./restoreAgent.ts"
 import type { makeActorStarter } from "./startAgentActor.ts"
 
 export interface RowRestorerOptions {
@@ -42,7 +42,7 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
    * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs;
    * `seen` shares one copy of equal board ids and heartbeats across the rows of a page (shareRestoredValues).
    */
-  const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, seen: Map<string, unknown>) => {
+  const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, seen: RestoreShares) => {
     const snapshot = restorableSnapshot(row)
     if (Either.isLeft(snapshot)) {
       failures.set(row.id, snapshot.left)
@@ -61,7 +61,7 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
 
   const restoreRow = (gatewayId: string, row: StoredSnapshot): Effect.Effect<boolean> =>
     Effect.gen(function* () {
-      const failure = startRow(gatewayId, row, options.policy(), yield* Effect.clock, new Map())
+      const failure = startRow(gatewayId, row, options.policy(), yield* Effect.clock, restoreShares())
       if (failure !== undefined) yield* Effect.logError(failure.message)
       return failure === undefined
     })
@@ -71,7 +71,7 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
       const rows = yield* options.readPage(gatewayId, after)
       const current = options.policy()
       const clock = yield* Effect.clock
-      const seen = new Map<string, unknown>()
+      const seen = restoreShares()
       let restored = 0
       for (const row of rows) {
         const failure = startRow(gatewayId, row, current, clock, seen)

@@ -1,7 +1,7 @@
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
-import { restorableSnapshot, sameSnapshot, shareRestoredValues } from "../../src/agents/restoreAgent.ts"
+import { restorableSnapshot, restoreShares, sameSnapshot, shareRestoredValues } from "../../src/agents/restoreAgent.ts"
 
 const storedRow = (snapshot: unknown, machineVersion = AGENT_MACHINE_VERSION) => ({ id: "agent-1", snapshot, machineVersion, version: "3" })
 
@@ -106,7 +106,7 @@ describe("shareRestoredValues", () => {
   const copy = (text: string) => JSON.parse(JSON.stringify(text)) as string
 
   it("points equal members at one copy held by the runner, and leaves the snapshot as it was stored", () => {
-    const seen = new Map<string, unknown>()
+    const seen = restoreShares()
     const contexts = [0, 1].map(() => ({
       agentId: copy("agent-1"),
       gatewayId: copy("gateway-1"),
@@ -127,9 +127,11 @@ describe("shareRestoredValues", () => {
   it("keeps a stored policy that differs from the service's, or has other members", () => {
     const changed = { policy: { ...policy, maxAttempts: 9 } }
     const wider = { policy: { ...policy, retired: 1 } }
-    for (const context of [changed, wider]) {
+    const { retryBaseMs: _, ...fewer } = policy
+    const narrower = { policy: fewer }
+    for (const context of [changed, wider, narrower]) {
       const own = context.policy
-      shareRestoredValues(context, { agentId: "a", gatewayId: "g", policy, seen: new Map() })
+      shareRestoredValues(context, { agentId: "a", gatewayId: "g", policy, seen: restoreShares() })
       expect(context.policy).toBe(own)
     }
   })
