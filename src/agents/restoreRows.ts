@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { type Clock, Effect, Either } from "effect"
+import { type Clock, Effect, Either, Fiber } from "effect"
 import { createActor } from "xstate"
 import type { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
@@ -27,11 +27,16 @@ export interface GatewayRestoreProgress {
   restored: number
 }
 
+/** Resumes on the event loop's next turn (`setImmediate`): what was started before it has run up to its I/O. */
+const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /**
  * Starts actors from stored rows (docs/architecture.md §6.6): `restoreGateway` pages through a
- * gateway's rows from `progress`, `restorePage` starts one page of a
- * gateway's rows synchronously, with no Effect per row, and answers the count started and the
- * cursor of the next page (undefined after the last, a page shorter than `pageSize`);
+ * gateway's rows from `progress`, reading each page while the one before starts; `startPage`
+ * starts one page of rows synchronously, with no Effect per row, and answers the count started;
  * `restoreRow` starts one row (a reload), false if it cannot be restored. A row that cannot is
  * recorded in `failures` and logged.
  */
@@ -66,9 +71,8 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
       return failure === undefined
     })
 
-  const restorePage = (gatewayId: string, after: GatewayRowCursor | undefined) =>
+  const startPage = (gatewayId: string, rows: ReadonlyArray<StoredSnapshot>) =>
     Effect.gen(function* () {
-      const rows = yield* options.readPage(gatewayId, after)
       const current = options.policy()
       const clock = yield* Effect.clock
       const seen = restoreShares()
@@ -78,25 +82,34 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
         if (failure === undefined) restored += 1
         else yield* Effect.logError(failure.message)
       }
-      return { restored, next: rows.length < pageSize ? undefined : rows.at(-1)?.cursor }
+      return restored
     })
 
   /**
-   * Restores a gateway's rows page by page from `progress`, advancing it after each page and
-   * running `between` before the next. A page whose read fails starts nothing, so a retry given the
-   * same progress resumes with that page: the actors of earlier pages, which still run, are not
-   * read or created again. Answers the actors started over every attempt. Errors: SqlError.
+   * Restores a gateway's rows page by page from `progress`, advancing it after each page. The
+   * next page (after a full one: one shorter than `pageSize` is the last) is read while this one
+   * starts, so the database's time overlaps the actors' start; `between` runs once that read is
+   * under way, before each page starts (requests for agents already restored are served then). A
+   * page whose read fails starts nothing, so a retry given the same progress resumes with that
+   * page: the actors of earlier pages, which still run, are not read or created again. Answers
+   * the actors started over every attempt. Errors: SqlError.
    */
   const restoreGateway = (gatewayId: string, progress: GatewayRestoreProgress, between: Effect.Effect<void>) =>
     Effect.gen(function* () {
+      let rows = yield* options.readPage(gatewayId, progress.after)
       for (;;) {
-        const page = yield* restorePage(gatewayId, progress.after)
-        progress.restored += page.restored
-        if (page.next === undefined) return progress.restored
-        progress.after = page.next
+        const next = rows.length < pageSize ? undefined : rows.at(-1)?.cursor
+        // A child fiber: it ends with this restore, interrupted if the restore is.
+        const ahead = next === undefined ? undefined : yield* Effect.fork(options.readPage(gatewayId, next))
+        // A turn of the event loop lets that read send its query (a yield within the turn does not).
+        if (ahead !== undefined) yield* nextTurn
         yield* between
+        progress.restored += yield* startPage(gatewayId, rows)
+        if (ahead === undefined) return progress.restored
+        progress.after = next
+        rows = yield* Fiber.join(ahead)
       }
     })
 
-  return { restoreRow, restorePage, restoreGateway }
+  return { restoreRow, startPage, restoreGateway }
 }
