@@ -73,7 +73,7 @@ const observer = new PerformanceObserver((list) => {
 })
 observer.observe({ entryTypes: ["gc"] })
 const restoreFrom = cpuMs()
-const restored = Effect.runSync(restorer.restoreGateway(gatewayId, { after: undefined, restored: 0 }, Effect.void))
+const restored = await Effect.runPromise(restorer.restoreGateway(gatewayId, { after: undefined, restored: 0 }, Effect.void))
 const restoreMs = cpuMs() - restoreFrom
 await new Promise((resolve) => setTimeout(resolve, 10))
 observer.disconnect()
