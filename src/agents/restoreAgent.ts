@@ -47,8 +47,22 @@ const dropRetiredChildren = (snapshot: { children?: unknown }): void => {
 }
 
 /** Whether a restored actor's time limits differ from the service's (then it is sent `system.policy`). */
-export const policyChanged = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean =>
-  (Object.keys(current) as Array<keyof AgentPolicy>).some((key) => stored[key] !== current[key])
+export const policyChanged = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean => {
+  if ((stored as unknown) === current) return false
+  // A loop, not `Object.keys(…).some`: a restore checks every agent it starts, with no array each.
+  for (const key in current) if (stored[key] !== current[key as keyof AgentPolicy]) return true
+  return false
+}
+
+/** One copy per distinct board id and per distinct spec heartbeat (`{ every, target }`), shared by the restored contexts of a page. */
+export interface RestoreShares {
+  readonly boards: Map<string, string>
+  /** By `every`, then by `target`. */
+  readonly heartbeats: Map<string, Map<string, { every: string; target: string }>>
+}
+
+/** Empty `RestoreShares`, for one page of a restore. */
+export const restoreShares = (): RestoreShares => ({ boards: new Map(), heartbeats: new Map() })
 
 /**
  * Points a restored context's members at equal values the runner already holds, so a fleet
@@ -56,31 +70,46 @@ export const policyChanged = (stored: Readonly<Record<string, unknown>>, current
  * distinct board id and spec heartbeat (`seen`, kept by the caller across rows) and the
  * service's policy when the stored one equals it (`policyChanged` false, same members). Only
  * equal values are replaced, so the persisted snapshot is unchanged. Mutates `context`, the
- * row's own parsed value (restorableSnapshot), before an actor is created from it.
+ * row's own parsed value (restorableSnapshot), before an actor is created from it. Allocates
+ * nothing for a value already seen (a restore runs it for every agent).
  */
 export const shareRestoredValues = (
   context: Record<string, unknown>,
-  shared: { readonly agentId: string; readonly gatewayId: string; readonly policy: AgentPolicy; readonly seen: Map<string, unknown> }
+  shared: { readonly agentId: string; readonly gatewayId: string; readonly policy: AgentPolicy; readonly seen: RestoreShares }
 ): void => {
   if (context["agentId"] === shared.agentId) context["agentId"] = shared.agentId
   if (context["gatewayId"] === shared.gatewayId) context["gatewayId"] = shared.gatewayId
   const board = context["boardId"]
-  if (typeof board === "string") context["boardId"] = once(shared.seen, `board\n${board}`, board)
+  if (typeof board === "string") context["boardId"] = once(shared.seen.boards, board, board)
   const spec = context["spec"]
   if (spec !== null && typeof spec === "object") {
     const heartbeat = (spec as Record<string, unknown>)["heartbeat"]
-    if (isHeartbeat(heartbeat)) (spec as Record<string, unknown>)["heartbeat"] = once(shared.seen, `heartbeat\n${heartbeat.every}\n${heartbeat.target}`, heartbeat)
+    if (isHeartbeat(heartbeat)) {
+      let targets = shared.seen.heartbeats.get(heartbeat.every)
+      if (targets === undefined) shared.seen.heartbeats.set(heartbeat.every, (targets = new Map()))
+      ;(spec as Record<string, unknown>)["heartbeat"] = once(targets, heartbeat.target, heartbeat)
+    }
   }
   const stored = context["policy"]
-  if (stored !== null && typeof stored === "object" && !policyChanged(stored as Record<string, unknown>, shared.policy) && Object.keys(stored).length === Object.keys(shared.policy).length) {
-    context["policy"] = shared.policy
+  if (stored !== null && typeof stored === "object" && sameMembers(stored as Record<string, unknown>, shared.policy)) context["policy"] = shared.policy
+}
+
+/** Whether `stored` has exactly `current`'s members, each equal (`===`). */
+const sameMembers = (stored: Readonly<Record<string, unknown>>, current: AgentPolicy): boolean => {
+  let members = 0
+  for (const key in stored) {
+    if (!Object.hasOwn(current, key) || stored[key] !== current[key as keyof AgentPolicy]) return false
+    members += 1
   }
+  let expected = 0
+  for (const _ in current) expected += 1
+  return members === expected
 }
 
 /** The value first seen under `key`, else `value` (then remembered). */
-const once = <A>(seen: Map<string, unknown>, key: string, value: A): A => {
+const once = <A>(seen: Map<string, A>, key: string, value: A): A => {
   const known = seen.get(key)
-  if (known !== undefined) return known as A
+  if (known !== undefined) return known
   seen.set(key, value)
   return value
 }
@@ -88,8 +117,10 @@ const once = <A>(seen: Map<string, unknown>, key: string, value: A): A => {
 /** A `{ every, target }` of strings and nothing else (the spec's heartbeat as stored). */
 const isHeartbeat = (value: unknown): value is { every: string; target: string } => {
   if (value === null || typeof value !== "object") return false
+  let members = 0
+  for (const _ in value) members += 1
   const { every, target } = value as Record<string, unknown>
-  return typeof every === "string" && typeof target === "string" && Object.keys(value).length === 2
+  return members === 2 && typeof every === "string" && typeof target === "string"
 }
 
 /** `value` as it reads back from jsonb: what JSON keeps (no `undefined`, no functions). */
@@ -104,12 +135,15 @@ const kept = (value: unknown): boolean => value !== undefined && typeof value !=
 /**
  * Whether `value` (plain data) and `stored` (read back from jsonb) are the same JSON, without
  * writing either out: 1 equal, 0 different, UNSURE when `value` holds anything whose JSON form
- * needs JSON's own rules.
+ * needs JSON's own rules. A member that is `stored`'s own object is equal without a walk.
  */
 const jsonEqual = (value: unknown, stored: unknown): 0 | 1 | typeof UNSURE => {
   if (value === null || typeof value === "string" || typeof value === "boolean") return value === stored ? 1 : 0
   if (typeof value === "number") return Number.isFinite(value) ? (value === stored ? 1 : 0) : UNSURE
   if (typeof value !== "object") return UNSURE
+  // The stored value itself (a restored actor's context is the row's parsed one, and XState
+  // persists it as is when it holds no actor): JSON read back from jsonb, so equal to itself.
+  if (value === stored) return 1
   if (Array.isArray(value)) {
     if (!Array.isArray(stored) || stored.length !== value.length) return 0
     for (let i = 0; i < value.length; i++) {
@@ -141,8 +175,9 @@ const jsonEqual = (value: unknown, stored: unknown): 0 | 1 | typeof UNSURE => {
 /**
  * Whether a restored actor's persisted snapshot is the one it was restored from, as stored
  * (jsonb: key order and `undefined` members do not count). Then restore needs no new version.
- * Compared member by member, with no copy: a restore compares every agent it starts; a value
- * whose JSON form needs JSON's own rules is compared through JSON.
+ * Compared member by member, with no copy: a restore compares every agent it starts; a member
+ * that is the stored object itself (the restored context, unless it held actors) is not walked;
+ * a value whose JSON form needs JSON's own rules is compared through JSON.
  */
 export const sameSnapshot = (persisted: unknown, stored: unknown): boolean => {
   const same = persisted === undefined ? UNSURE : jsonEqual(persisted, stored)

@@ -1,12 +1,12 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { type Clock, Effect, Either } from "effect"
+import { type Clock, Effect, Either, Fiber } from "effect"
 import { createActor } from "xstate"
 import type { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import type { GatewayRowCursor } from "../store/gatewayAgentRows.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import type { MachineVersionUnknown, SnapshotInvalid } from "./AgentSystemErrors.ts"
-import { policyChanged, restorableSnapshot, shareRestoredValues } from "./restoreAgent.ts"
+import { policyChanged, restorableSnapshot, restoreShares, shareRestoredValues, type RestoreShares } from "./restoreAgent.ts"
 import type { makeActorStarter } from "./startAgentActor.ts"
 
 export interface RowRestorerOptions {
@@ -27,11 +27,16 @@ export interface GatewayRestoreProgress {
   restored: number
 }
 
+/** Resumes on the event loop's next turn (`setImmediate`): what was started before it has run up to its I/O. */
+const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /**
  * Starts actors from stored rows (docs/architecture.md §6.6): `restoreGateway` pages through a
- * gateway's rows from `progress`, `restorePage` starts one page of a
- * gateway's rows synchronously, with no Effect per row, and answers the count started and the
- * cursor of the next page (undefined after the last, a page shorter than `pageSize`);
+ * gateway's rows from `progress`, reading each page while the one before starts; `startPage`
+ * starts one page of rows synchronously, with no Effect per row, and answers the count started;
  * `restoreRow` starts one row (a reload), false if it cannot be restored. A row that cannot is
  * recorded in `failures` and logged.
  */
@@ -42,7 +47,7 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
    * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs;
    * `seen` shares one copy of equal board ids and heartbeats across the rows of a page (shareRestoredValues).
    */
-  const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, seen: Map<string, unknown>) => {
+  const startRow = (gatewayId: string, row: StoredSnapshot, current: AgentPolicy, clock: Clock.Clock, seen: RestoreShares) => {
     const snapshot = restorableSnapshot(row)
     if (Either.isLeft(snapshot)) {
       failures.set(row.id, snapshot.left)
@@ -61,42 +66,50 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
 
   const restoreRow = (gatewayId: string, row: StoredSnapshot): Effect.Effect<boolean> =>
     Effect.gen(function* () {
-      const failure = startRow(gatewayId, row, options.policy(), yield* Effect.clock, new Map())
+      const failure = startRow(gatewayId, row, options.policy(), yield* Effect.clock, restoreShares())
       if (failure !== undefined) yield* Effect.logError(failure.message)
       return failure === undefined
     })
 
-  const restorePage = (gatewayId: string, after: GatewayRowCursor | undefined) =>
+  const startPage = (gatewayId: string, rows: ReadonlyArray<StoredSnapshot>) =>
     Effect.gen(function* () {
-      const rows = yield* options.readPage(gatewayId, after)
       const current = options.policy()
       const clock = yield* Effect.clock
-      const seen = new Map<string, unknown>()
+      const seen = restoreShares()
       let restored = 0
       for (const row of rows) {
         const failure = startRow(gatewayId, row, current, clock, seen)
         if (failure === undefined) restored += 1
         else yield* Effect.logError(failure.message)
       }
-      return { restored, next: rows.length < pageSize ? undefined : rows.at(-1)?.cursor }
+      return restored
     })
 
   /**
-   * Restores a gateway's rows page by page from `progress`, advancing it after each page and
-   * running `between` before the next. A page whose read fails starts nothing, so a retry given the
-   * same progress resumes with that page: the actors of earlier pages, which still run, are not
-   * read or created again. Answers the actors started over every attempt. Errors: SqlError.
+   * Restores a gateway's rows page by page from `progress`, advancing it after each page. The
+   * next page (after a full one: one shorter than `pageSize` is the last) is read while this one
+   * starts, so the database's time overlaps the actors' start; `between` runs once that read is
+   * under way, before each page starts (requests for agents already restored are served then). A
+   * page whose read fails starts nothing, so a retry given the same progress resumes with that
+   * page: the actors of earlier pages, which still run, are not read or created again. Answers
+   * the actors started over every attempt. Errors: SqlError.
    */
   const restoreGateway = (gatewayId: string, progress: GatewayRestoreProgress, between: Effect.Effect<void>) =>
     Effect.gen(function* () {
+      let rows = yield* options.readPage(gatewayId, progress.after)
       for (;;) {
-        const page = yield* restorePage(gatewayId, progress.after)
-        progress.restored += page.restored
-        if (page.next === undefined) return progress.restored
-        progress.after = page.next
+        const next = rows.length < pageSize ? undefined : rows.at(-1)?.cursor
+        // A child fiber: it ends with this restore, interrupted if the restore is.
+        const ahead = next === undefined ? undefined : yield* Effect.fork(options.readPage(gatewayId, next))
+        // A turn of the event loop lets that read send its query (a yield within the turn does not).
+        if (ahead !== undefined) yield* nextTurn
         yield* between
+        progress.restored += yield* startPage(gatewayId, rows)
+        if (ahead === undefined) return progress.restored
+        progress.after = next
+        rows = yield* Fiber.join(ahead)
       }
     })
 
-  return { restoreRow, restorePage, restoreGateway }
+  return { restoreRow, startPage, restoreGateway }
 }

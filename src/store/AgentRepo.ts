@@ -150,9 +150,12 @@ export const agentQueries = (sql: SqlClient.SqlClient) => {
     /** The board's live workers, counted up to `cap` (enough to refuse one more). */
     workersUpTo: (boardId: string, cap: number) =>
       sql<{ count: string }>`select count(*) from (select 1 from agents where board_id = ${boardId} and role = 'worker' and deleted_at is null limit ${cap}) as workers`,
-    /** Live agents after `cursor` in creation order; of one gateway with `gatewayId` (its own index range). */
+    /**
+     * Live agents after `cursor` in creation order; of one gateway with `gatewayId` (its own index
+     * range). Columns are named as the row is typed, so a client without name transforms reads it too.
+     */
     livePage: (cursor: LiveCursor | undefined, limit: number, gatewayId?: string) =>
-      sql<StoredSnapshotAt>`select id, snapshot, machine_version, version, ${sql.unsafe(CURSOR)} as cursor from agents
+      sql<StoredSnapshotAt>`select id, snapshot, machine_version as "machineVersion", version, ${sql.unsafe(CURSOR)} as cursor from agents
         where ${sql.and([...scope({ gatewayId }), ...after(cursor)])} order by created_at, id limit ${limit}`,
     /** One gateway's live agents after `cursor`, only their two ids (the liveness roster; a whole row per agent would be its largest idle cost). */
     rosterPage: (gatewayId: string, cursor: LiveCursor | undefined, limit: number) =>

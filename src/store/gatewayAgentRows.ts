@@ -9,10 +9,12 @@ export type GatewayRowCursor = LiveCursor
 /**
  * Up to `limit` live agents of one gateway after `after`, in creation order: an index range on
  * `agents_gateway_created_idx` (migration 0010). The restore
- * of one gateway's actors pages through it (docs/architecture.md "Cluster").
+ * of one gateway's actors pages through it (docs/architecture.md "Cluster"). Read without the
+ * client's name transforms (the query names its columns as typed): a restore reads every agent,
+ * and re-casing each row's column names would cost a copy of the row and a string per column.
  */
 export const liveGatewayPage = (gatewayId: string, after: GatewayRowCursor | undefined, limit: number): Effect.Effect<ReadonlyArray<StoredSnapshotAt>, SqlError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => agentQueries(sql).livePage(after, limit, gatewayId))
+  Effect.flatMap(SqlClient.SqlClient, (sql) => agentQueries(sql.withoutTransforms()).livePage(after, limit, gatewayId))
 
 /** Up to `limit` of one gateway's live agents after `after` as `{id, gatewayAgentId, cursor}`, in creation order (same index range as `liveGatewayPage`). */
 export const gatewayRosterPage = (gatewayId: string, after: GatewayRowCursor | undefined, limit: number) =>

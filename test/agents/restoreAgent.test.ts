@@ -1,7 +1,7 @@
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { AGENT_MACHINE_VERSION } from "../../machines/agent/agentMachine.ts"
-import { restorableSnapshot, sameSnapshot, shareRestoredValues } from "../../src/agents/restoreAgent.ts"
+import { restorableSnapshot, restoreShares, sameSnapshot, shareRestoredValues } from "../../src/agents/restoreAgent.ts"
 
 const storedRow = (snapshot: unknown, machineVersion = AGENT_MACHINE_VERSION) => ({ id: "agent-1", snapshot, machineVersion, version: "3" })
 
@@ -82,6 +82,22 @@ describe("sameSnapshot", () => {
     expect(sameSnapshot({ at, n: Number.NaN, list: [undefined] }, { at: at.toISOString(), n: null, list: [null] })).toBe(true)
     expect(sameSnapshot({ at }, { at: "2020-01-01T00:00:00.000Z" })).toBe(false)
   })
+
+  it("does not walk a member that is the stored object itself (a restored actor's own context)", () => {
+    const storedForm = throughJsonb(stored()) as { context: object }
+    // Any read of the context's members throws: only its identity may decide.
+    const context = new Proxy(storedForm.context, {
+      get: () => {
+        throw new Error("context walked")
+      },
+      ownKeys: () => {
+        throw new Error("context walked")
+      }
+    })
+    const restored = { ...storedForm, context }
+    expect(sameSnapshot({ ...restored }, restored)).toBe(true)
+    expect(sameSnapshot({ ...restored, value: "online" }, restored)).toBe(false)
+  })
 })
 
 describe("shareRestoredValues", () => {
@@ -90,7 +106,7 @@ describe("shareRestoredValues", () => {
   const copy = (text: string) => JSON.parse(JSON.stringify(text)) as string
 
   it("points equal members at one copy held by the runner, and leaves the snapshot as it was stored", () => {
-    const seen = new Map<string, unknown>()
+    const seen = restoreShares()
     const contexts = [0, 1].map(() => ({
       agentId: copy("agent-1"),
       gatewayId: copy("gateway-1"),
@@ -111,9 +127,11 @@ describe("shareRestoredValues", () => {
   it("keeps a stored policy that differs from the service's, or has other members", () => {
     const changed = { policy: { ...policy, maxAttempts: 9 } }
     const wider = { policy: { ...policy, retired: 1 } }
-    for (const context of [changed, wider]) {
+    const { retryBaseMs: _, ...fewer } = policy
+    const narrower = { policy: fewer }
+    for (const context of [changed, wider, narrower]) {
       const own = context.policy
-      shareRestoredValues(context, { agentId: "a", gatewayId: "g", policy, seen: new Map() })
+      shareRestoredValues(context, { agentId: "a", gatewayId: "g", policy, seen: restoreShares() })
       expect(context.policy).toBe(own)
     }
   })

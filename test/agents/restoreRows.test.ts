@@ -24,13 +24,17 @@ const storedRows = (count: number): Array<StoredSnapshotAt> => {
 /** A row restorer over `rows` (pages of 2) with the real actor starter; records pages read, actors created and actors started. */
 const harness = (rows: ReadonlyArray<StoredSnapshotAt>, failSecondPageOnce: boolean) => {
   const entries = new Map<string, AgentEntry>()
+  const reads: Array<string | undefined> = []
   // Deadlines are armed but never fire: these tests are about starting actors.
   const deadlines = agentDeadlines({ now: () => Date.now(), setTimer: () => undefined, clearTimer: () => {} })
   const starter = makeActorStarter({ entries, persist: () => {}, runFork: () => undefined, transitionsKeepPerAgent: 10, deadlines })
   const created: Array<string> = []
   const started: Array<string> = []
+  // The pages read (their `after`) when each actor was created.
+  const readWhenCreated: Array<ReadonlyArray<string | undefined>> = []
   const start: typeof starter = (agentId, gatewayId, actor, version, stored) => {
     created.push(agentId)
+    readWhenCreated.push([...reads])
     const startActor = actor.start.bind(actor)
     actor.start = () => {
       started.push(agentId)
@@ -38,7 +42,6 @@ const harness = (rows: ReadonlyArray<StoredSnapshotAt>, failSecondPageOnce: bool
     }
     return starter(agentId, gatewayId, actor, version, stored)
   }
-  const reads: Array<string | undefined> = []
   let failed = !failSecondPageOnce
   const readPage = (_gatewayId: string, after: string | undefined) =>
     Effect.suspend(() => {
@@ -55,7 +58,7 @@ const harness = (rows: ReadonlyArray<StoredSnapshotAt>, failSecondPageOnce: bool
   const stop = () => {
     for (const entry of entries.values()) entry.actor.stop()
   }
-  return { restorer, entries, created, started, reads, stop }
+  return { restorer, entries, created, started, reads, readWhenCreated, stop }
 }
 
 describe("restoring a gateway's rows page by page", () => {
@@ -87,6 +90,20 @@ describe("restoring a gateway's rows page by page", () => {
     expect(created).toEqual([...ids, ...ids])
     expect(started).toEqual(ids)
     expect([...entries.values()].every((entry, i) => entry.actor === first[i])).toBe(true)
+    stop()
+  })
+
+  it("reads the next page while this one starts: its query is under way before the page's first actor", async () => {
+    const rows = storedRows(5)
+    const { restorer, readWhenCreated, reads, stop } = harness(rows, false)
+
+    const restored = await Effect.runPromise(restorer.restoreGateway("gw", { after: undefined, restored: 0 }, Effect.void))
+
+    expect(restored).toBe(5)
+    // Pages of 2: rows 0-1, 2-3, then 4 (short: the last, nothing read after it).
+    expect(reads).toEqual([undefined, rows[1]!.cursor, rows[3]!.cursor])
+    expect(readWhenCreated[0]).toEqual([undefined, rows[1]!.cursor])
+    expect(readWhenCreated[2]).toEqual([undefined, rows[1]!.cursor, rows[3]!.cursor])
     stop()
   })
 })
