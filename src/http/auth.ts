@@ -30,8 +30,8 @@ const bearer = (headers: Readonly<Record<string, string | undefined>>) => {
 
 /**
  * The limiter's key for a presented credential: its sha256 (never the credential) and the
- * caller's address. The address is read when first asked for (only a failure counts it): each
- * read of a socket's peer address is a system call, on every request of every agent.
+ * caller's address. The address is read when first asked for (only a failure counts it): the
+ * platform's `remoteAddress` is read per request, and the first read on a connection is a system call.
  */
 export const authClient = (request: HttpServerRequest.HttpServerRequest, credentialHash: string): AuthClient => {
   let address: string | undefined
