@@ -35,8 +35,8 @@ const ENSURE_TIMEOUT = "2 minutes"
  * database session are marked unhealthy; then a lone runner holds every shard (1.2 s at most),
  * or, with other live runners, its shard set is stable and they were pinged once: an `Ensure` that failed at start is tried again every second,
  * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
- * stored agent could not be restored. Other runners are pinged every 2 s, and fenced every 2 to
- * 5 s (`fenceEveryPasses`), from the join on, over one read of the runners, whatever the readiness, and the engine's processed messages older than a day are
+ * stored agent could not be restored. Other runners are pinged every 2 s, and fenced every 2 or
+ * 4 s (`fenceEveryPasses`), from the join on, over one read of the runners, whatever the readiness, and the engine's processed messages older than a day are
  * deleted hourly (`cleanProcessedClusterMessages`). Returns the readiness; the loops and every `Ensure` run in
  * the caller's scope (they end with it).
  */
