@@ -14,6 +14,9 @@
  * `FLEET_NODE_FLAGS` (extra Node flags for the service, space-separated, e.g. `--max-semi-space-size=1`),
  * `FLEET_ENV` (extra service environment, space-separated `NAME=value`, e.g. `SWITCHYARD_LIVENESS_WATCHERS=false`
  * to tell the actors' own cost from the liveness watcher's),
+ * `FLEET_SQL_COUNT=1` (the restarted service talks to Postgres through `sqlCounter.ts`: the idle
+ * window's statements per minute, by text), `FLEET_CPU_PROF` (a directory: a CPU profile of the idle
+ * window alone, summarised by `processStats.ts`),
  * `FLEET_HEAP_SNAPSHOT` (a directory: after settling, the service writes a `.heapsnapshot` there;
  * summarise it with `node bench/heapSummary.ts <file>`).
  */
@@ -35,6 +38,8 @@ import { fleetQueries } from "../src/store/fleetQueries.ts"
 import { LIVENESS_LIMITS, seedOnlineFleet } from "../test/agents/onlineFleet.ts"
 import { createTestDatabase } from "../test/support/database.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { startSqlCounter, statementRates } from "./idleWindow.ts"
+import { profileSummary, profileTopFunctions } from "./processStats.ts"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ADMIN_TOKEN = "bench-admin-token-0123456789"
@@ -74,7 +79,8 @@ const spawnService = async (root: string, databaseUrl: string): Promise<Service>
   const flags = [...start.split(" "), ...(process.env["FLEET_NODE_FLAGS"] ?? "").split(" ")].filter((flag) => flag.startsWith("--"))
   const snapshotDir = process.env["FLEET_HEAP_SNAPSHOT"]
   const heap = snapshotDir === undefined ? [] : ["--heapsnapshot-signal=SIGUSR1", `--diagnostic-dir=${snapshotDir}`]
-  const args = [...(start.includes("tsx") ? ["--import", "tsx"] : []), ...flags, ...heap, "--import", path.join(HERE, "timerProbe.mjs"), "src/main.ts"]
+  const profile = process.env["FLEET_CPU_PROF"] === undefined ? [] : ["--import", path.join(HERE, "idleProfile.mjs")]
+  const args = [...(start.includes("tsx") ? ["--import", "tsx"] : []), ...flags, ...heap, "--import", path.join(HERE, "timerProbe.mjs"), ...profile, "src/main.ts"]
   const startedAt = performance.now()
   const child = spawn(process.execPath, args, {
     cwd: root,
@@ -86,6 +92,7 @@ const spawnService = async (root: string, databaseUrl: string): Promise<Service>
       SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`,
       SWITCHYARD_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
       SWITCHYARD_DATA_DIR: await mkdtemp(path.join(tmpdir(), "sy-fleet-")),
+      ...(process.env["FLEET_CPU_PROF"] === undefined ? {} : { FLEET_CPU_PROF: process.env["FLEET_CPU_PROF"] }),
       ...policyEnv,
       ...Object.fromEntries((process.env["FLEET_ENV"] ?? "").split(" ").filter((pair) => pair.includes("=")).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]))
     },
@@ -275,7 +282,7 @@ const steadyState = async (databaseUrl: string, simulator: GatewaySimulator) => 
 const ms = (value: number) => `${Math.round(value)} ms`
 
 /** Restore, first heartbeat, restore writes, settled RSS, idle CPU and timers of a service just spawned over `size` agents. */
-const measureRestart = async (service: Service, databaseUrl: string, token: string, size: number, idleS: number) => {
+const measureRestart = async (service: Service, databaseUrl: string, token: string, size: number, idleS: number, counter?: Awaited<ReturnType<typeof startSqlCounter>>) => {
   const readyAt = await ready(service)
   const readyCpu = usage(service.child.pid!).cpuS
   const beatAt = await until(service, "an accepted heartbeat", async () => {
@@ -295,9 +302,17 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   const settled = usage(service.child.pid!)
   const afterS = Number(process.env["FLEET_IDLE_AFTER_S"] ?? 30)
   await sleep(afterS * 1_000)
+  const profileDir = process.env["FLEET_CPU_PROF"]
+  if (profileDir !== undefined) service.child.kill("SIGTTIN")
+  const textsFrom = await counter?.texts()
   const idleFrom = usage(service.child.pid!)
   await sleep(idleS * 1_000)
   const idle = usage(service.child.pid!)
+  const textsTo = await counter?.texts()
+  if (profileDir !== undefined) {
+    service.child.kill("SIGTTOU")
+    await until(service, "the idle profile", async () => service.stderr().includes("[profile]"))
+  }
   const { timers, memory } = await probe(service)
   if (process.env["FLEET_HEAP_SNAPSHOT"] !== undefined) {
     service.child.kill("SIGUSR1")
@@ -308,6 +323,8 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
   console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s from ${afterS} s after settling: ${((100 * (idle.cpuS - idleFrom.cpuS)) / idleS).toFixed(2)}% of a core (the ${afterS} s before: ${(idleFrom.cpuS - settled.cpuS).toFixed(1)} CPU s); RSS then ${idle.rssMiB.toFixed(0)} MiB; active timers: ${timers ?? "n/a"}`)
   console.log(`    memory after idling (MiB): ${memory}`)
+  if (textsFrom !== undefined && textsTo !== undefined) console.log(`    SQL over the idle window: ${statementRates(textsFrom, textsTo, idleS).join("\n      ")}`)
+  if (profileDir !== undefined) console.log(`    idle profile: ${profileSummary(profileDir)}\n      ${profileTopFunctions(profileDir, 15).join("\n      ")}`)
   // The watcher's fleet-sized reads (`agents.list`, `health`) come once per reconciliation (docs/operations.md §8).
   const reconcileS = Number(/SWITCHYARD_RECONCILE_MS=(\d+)/.exec(process.env["FLEET_ENV"] ?? "")?.[1] ?? 300_000) / 1_000
   if (idleS < reconcileS) console.log(`    note: the idle window is shorter than a reconciliation period (${reconcileS} s): FLEET_IDLE_S=${reconcileS} includes one round`)
@@ -348,11 +365,13 @@ export const fleetScale = async () => {
         await steadyState(db.url, simulator)
         console.log(`  ${size.toLocaleString("en")} agents: cloned in ${ms(performance.now() - seeded)}`)
 
-        const service = await spawnService(root, db.url)
+        const counter = process.env["FLEET_SQL_COUNT"] === "1" ? await startSqlCounter() : undefined
+        const service = await spawnService(root, counter?.through(db.url) ?? db.url)
         try {
-          await measureRestart(service, db.url, fleet.token, size, idleS)
+          await measureRestart(service, db.url, fleet.token, size, idleS, counter)
         } finally {
           await service.stop()
+          await counter?.stop()
         }
         const latencies = await queryLatencies(db.url, ids, size)
         console.log(`    per-event queries (median of 15, ms): ${Object.entries(latencies).map(([name, value]) => `${name} ${value.toFixed(2)}`).join("; ")}`)

@@ -8,14 +8,19 @@ import { GatewayEntity } from "./GatewayEntity.ts"
 import { ClusterStats } from "./GatewayHosting.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
 import { cleanProcessedClusterMessages } from "../store/cleanProcessedClusterMessages.ts"
-import { fenceStaleRunners, reapUnreachableRunners } from "./RunnerReaper.ts"
+import { reapUnreachableRunners, watchRunnersPass } from "./RunnerReaper.ts"
 import { markSessionlessRunnersUnhealthy } from "./sessionlessRunners.ts"
 import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
 
 /** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
 const ENSURE_EVERY = "1 second"
-/** How often other runners are pinged. */
-const REAP_EVERY = "2 seconds"
+/**
+ * How long the stored gateway ids are reused by the checks while this runner's shard count stays
+ * the same (a takeover changes it, and reads them at once).
+ */
+const GATEWAY_IDS_FOR_MS = 10_000
+/** How often other runners are pinged (ms). */
+const REAP_EVERY_MS = 2_000
 /** How often the engine's processed messages are cleaned (docs/operations.md §7.4). */
 const CLEAN_EVERY = "1 hour"
 /** Longest wait for one gateway's activation before the driver tries it again. */
@@ -24,13 +29,14 @@ const ENSURE_TIMEOUT = "2 minutes"
 /**
  * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
  * every stored gateway whose shard this runner holds and which is not hosted yet, at start
- * (awaited: readiness) and then every second (docs/architecture.md §11). Readiness is `ready`
+ * (awaited: readiness) and then every second, reading the stored gateways only when its shard
+ * count changed, every 10 s, or to confirm one to activate (docs/architecture.md §11). Readiness is `ready`
  * once this runner has joined and every gateway it owns is hosted. Joined: runners with no
  * database session are marked unhealthy; then a lone runner holds every shard (1.2 s at most),
  * or, with other live runners, its shard set is stable and they were pinged once: an `Ensure` that failed at start is tried again every second,
  * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
- * stored agent could not be restored. Other runners are pinged and fenced every 2 s from the
- * join on, whatever the readiness, and the engine's processed messages older than a day are
+ * stored agent could not be restored. Other runners are pinged every 2 s, and fenced every 2 or
+ * 4 s (`fenceEveryPasses`), from the join on, over one read of the runners, whatever the readiness, and the engine's processed messages older than a day are
  * deleted hourly (`cleanProcessedClusterMessages`). Returns the readiness; the loops and every `Ensure` run in
  * the caller's scope (they end with it).
  */
@@ -56,9 +62,26 @@ export const startActivationDriver = Effect.gen(function* () {
         Effect.ensuring(Effect.sync(() => inFlight.delete(gatewayId)))
       )
     })
-  const ownedNotHosted = sql<{ id: string }>`select id from gateways`.pipe(
-    Effect.map((rows) => rows.map((row) => row.id).filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id)))
-  )
+  // The stored gateway ids are read again when this runner's shard count changed (a takeover),
+  // when they are older than GATEWAY_IDS_FOR_MS, or when they name a gateway to activate (so a
+  // deleted one is not activated again); a gateway created since is activated by its first
+  // message anyway. A settled runner sends no statement here (docs/architecture.md §11).
+  let gatewayIds: { ids: ReadonlyArray<string>; shards: number; at: number } | undefined
+  const toActivate = (ids: ReadonlyArray<string>) => ids.filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id))
+  const readGatewayIds = Effect.suspend(() => {
+    const shards = ownership.ownedShards()
+    const at = Date.now()
+    return sql<{ id: string }>`select id from gateways`.pipe(
+      Effect.map((rows) => rows.map((row) => row.id)),
+      Effect.tap((ids) => Effect.sync(() => void (gatewayIds = { ids, shards, at })))
+    )
+  })
+  const ownedNotHosted = Effect.suspend(() => {
+    const cached = gatewayIds
+    const fresh = cached !== undefined && cached.shards === ownership.ownedShards() && Date.now() - cached.at < GATEWAY_IDS_FOR_MS
+    if (fresh && toActivate(cached.ids).length === 0) return Effect.succeed([])
+    return Effect.map(readGatewayIds, toActivate)
+  })
   const pass = ownedNotHosted.pipe(
     Effect.flatMap((ids) => Effect.forEach(ids, (id) => Effect.forkIn(ensure(id), scope), { discard: true })),
     Effect.catchAll((error) => Effect.logWarning("gateway activation pass failed", error))
@@ -78,7 +101,7 @@ export const startActivationDriver = Effect.gen(function* () {
     const peers = yield* markSessionlessRunnersUnhealthy(ownership.self, RUNNER_SESSION_PREFIX)
     if (peers === 0) {
       // A lone runner (a restart of the only one) has nobody to ping or wait for: it has joined
-      // once it holds every shard, those of dead runners reassigned within a refresh (500 ms).
+      // once it holds every shard, those of dead runners reassigned within a refresh (1 s).
       const holdsAll = Effect.suspend(() => (ownership.ownedShards() >= ownership.shardsPerGroup ? Effect.void : Effect.fail("moving" as const)))
       yield* holdsAll.pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.timeout("1200 millis"), Effect.ignore)
       yield* stage("shards")
@@ -99,8 +122,9 @@ export const startActivationDriver = Effect.gen(function* () {
     }
     // Pinging and fencing other runners do not wait for this runner's readiness: a gateway that
     // keeps failing here must not keep a hung runner's locks held.
-    yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY)))
-    yield* Effect.forkScoped(Effect.repeat(fenceStaleRunners(ownership.self, config.shardLockExpirationMs), Schedule.spaced(REAP_EVERY)))
+    let round = 0
+    const watch = Effect.suspend(() => watchRunnersPass(ownership.self, config.shardLockExpirationMs, REAP_EVERY_MS, round++))
+    yield* Effect.forkScoped(Effect.repeat(watch, Schedule.spaced(REAP_EVERY_MS)))
     const clean = cleanProcessedClusterMessages().pipe(Effect.catchAll((error) => Effect.logWarning("cleaning the engine's processed messages failed", error)))
     yield* Effect.forkScoped(Effect.repeat(clean, Schedule.spaced(CLEAN_EVERY)))
     yield* stage("settled")

@@ -1,12 +1,13 @@
 import { createServer } from "node:net"
-import { RunnerAddress, RunnerHealth, Runners, ShardingConfig, SocketRunner, SqlMessageStorage, SqlRunnerStorage } from "@effect/cluster"
+import { RunnerAddress, RunnerHealth, Runners, RunnerStorage, ShardingConfig, SocketRunner, SqlMessageStorage, SqlRunnerStorage } from "@effect/cluster"
 import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
 import { Socket } from "@effect/platform"
 import { RpcClient, RpcSerialization } from "@effect/rpc"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Context, Duration, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import { namedSqlClient, withSchemaLock } from "../database/Database.ts"
 import { markSessionlessRunnersUnhealthy } from "./sessionlessRunners.ts"
+import { sharedRunnerReads } from "./sharedRunnerReads.ts"
 
 /** A port the OS reports free on `host` now (`SWITCHYARD_RUNNER_PORT=0`, the single-instance default). */
 const freePort = (host: string) =>
@@ -23,6 +24,11 @@ const freePort = (host: string) =>
 /** `application_name` prefix of the engine's database sessions, followed by the runner's `host:port`. */
 export const RUNNER_SESSION_PREFIX = "switchyard-runner@"
 
+/** How often the engine reads the runners (its assignment refresh), ms. */
+const REFRESH_ASSIGNMENTS_MS = 1_000
+/** How long a read of the runners serves other readers: less than a refresh, so the engine's own reads stay fresh. */
+const RUNNER_READS_FOR_MS = 900
+
 const isLoopback = (host: string) => host === "127.0.0.1" || host === "localhost" || host === "::1"
 
 /** The engine's settings from ours (docs/operations.md "Cluster"). */
@@ -35,8 +41,9 @@ export const shardingConfigOf = (config: AppConfigShape, port: number): Partial<
     runnerListenAddress: Option.some(RunnerAddress.make(isLoopback(config.runnerHost) ? config.runnerHost : "0.0.0.0", port)),
     shardLockExpiration: Duration.millis(expiration),
     shardLockRefreshInterval: Duration.millis(Math.max(500, Math.min(10_000, Math.floor(expiration / 3)))),
-    // A departing runner's shards are reassigned within half a second (one small query per refresh).
-    refreshAssignmentsInterval: Duration.millis(500),
+    // A departing runner's shards are reassigned within a second: one small query per refresh, the
+    // largest part of a settled runner's statements (docs/operations.md §7.1).
+    refreshAssignmentsInterval: Duration.millis(REFRESH_ASSIGNMENTS_MS),
     // Requests in flight when a gateway leaves (a Send answers within the 15 s persist timeout).
     // It does not bound the gateway's scope closing after them (programs, last snapshots,
     // writers): `stopActors` bounds each step (docs/architecture.md §11).
@@ -79,7 +86,9 @@ export const ClusterLive = Layer.unwrapEffect(
     // Before the engine starts, runners left from a previous run with no database session are
     // marked unhealthy, so the first assignment gives their shards here (docs/architecture.md §11).
     const self = `${config.runnerHost}:${port}`
+    // Reads of the runners within RUNNER_READS_FOR_MS share one statement (`sharedRunnerReads`).
     const built = Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer).pipe(Layer.provide(engineSql))).pipe(
+      Effect.map((context) => Context.add(context, RunnerStorage.RunnerStorage, sharedRunnerReads(Context.get(context, RunnerStorage.RunnerStorage), RUNNER_READS_FOR_MS))),
       Effect.tap((context) => Effect.provide(markSessionlessRunnersUnhealthy(self, RUNNER_SESSION_PREFIX, false), context))
     )
     const storage = Layer.scopedContext(withSchemaLock(built)).pipe(Layer.orDie)

@@ -1,4 +1,4 @@
-import { RunnerHealth, RunnerStorage } from "@effect/cluster"
+import { type Runner, RunnerHealth, RunnerStorage } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
@@ -16,10 +16,16 @@ import { addressText } from "./GatewayOwnership.ts"
  * peers cannot mark the whole cluster unhealthy. Storage errors are logged and the pass ends.
  */
 export const reapUnreachableRunners = (self: string) =>
+  Effect.flatMap(RunnerStorage.RunnerStorage, (storage) => storage.getRunners).pipe(
+    Effect.flatMap((runners) => reapAmong(self, runners)),
+    Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error))
+  )
+
+/** `reapUnreachableRunners` over runners already read (`[runner, healthy]`, as the engine's storage answers them). */
+const reapAmong = (self: string, runners: ReadonlyArray<readonly [Runner.Runner, boolean]>) =>
   Effect.gen(function* () {
     const storage = yield* RunnerStorage.RunnerStorage
     const health = yield* RunnerHealth.RunnerHealth
-    const runners = yield* storage.getRunners
     const selfHealthy = runners.some(([runner, healthy]) => healthy && addressText(runner.address) === self)
     const verdicts = yield* Effect.forEach(
       runners.filter(([runner]) => addressText(runner.address) !== self),
@@ -41,7 +47,7 @@ export const reapUnreachableRunners = (self: string) =>
       yield* Effect.logInfo(`runner ${address} is ${alive ? "reachable again" : "unreachable"}; marking it ${alive ? "healthy" : "unhealthy"}`)
       yield* storage.setRunnerHealth(runner.address, alive)
     }
-  }).pipe(Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error)))
+  })
 
 /**
  * Fences runners that stopped heartbeating (a hung or partitioned process whose heartbeat is older
@@ -50,12 +56,12 @@ export const reapUnreachableRunners = (self: string) =>
  * terminated, which frees the advisory locks they hold, so another runner takes their gateways.
  * Without it a hung runner would keep its shards for as long as its sessions stay open
  * (docs/operations.md §7.3). A live runner heartbeats well within the expiry and is never fenced.
+ * `runners`: the engine's live runners, as its storage answers them.
  */
-export const fenceStaleRunners = (self: string, expirationMs: number) =>
+const fenceStaleRunners = (self: string, expirationMs: number, runners: ReadonlyArray<readonly [Runner.Runner, boolean]>) =>
   Effect.gen(function* () {
-    const storage = yield* RunnerStorage.RunnerStorage
     const sql = yield* SqlClient.SqlClient
-    const live = (yield* storage.getRunners).map(([runner]) => `${RUNNER_SESSION_PREFIX}${addressText(runner.address)}`)
+    const live = runners.map(([runner]) => `${RUNNER_SESSION_PREFIX}${addressText(runner.address)}`)
     // Postgres keeps the first 63 bytes of an application_name (NAMEDATALEN - 1): compare as it does.
     const keep = [...live, `${RUNNER_SESSION_PREFIX}${self}`].map((name) => name.slice(0, 63))
     const fenced = yield* sql<{ applicationName: string }>`
@@ -65,4 +71,30 @@ export const fenceStaleRunners = (self: string, expirationMs: number) =>
     for (const name of new Set(fenced.map((row) => row.applicationName))) {
       yield* Effect.logWarning(`runner ${name.slice(RUNNER_SESSION_PREFIX.length)} stopped heartbeating: its database sessions were terminated so its shards can move`)
     }
-  }).pipe(Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error)))
+  })
+
+/**
+ * How often a runner pass fences, in passes of `passMs`: a hung runner is fenced only once its
+ * heartbeat is older than the lock expiry, so fencing up to a seventh of the expiry (and 5 s at
+ * most) after that adds little to its takeover: every 2nd pass (4 s) with the default 35 s
+ * expiry, every pass below 28 s (docs/operations.md §7.3).
+ */
+export const fenceEveryPasses = (expirationMs: number, passMs: number) => Math.max(1, Math.min(Math.floor(5_000 / passMs), Math.floor(expirationMs / 7 / passMs)))
+
+/**
+ * One pass of the runner watch, every `passMs` from a runner's join: the runners are read once
+ * from the engine's storage, then the unreachable ones are marked unhealthy
+ * (`reapUnreachableRunners`) and, every `fenceEveryPasses` passes (`pass` counts from 0), stale
+ * ones fenced (`fenceStaleRunners`), both over that one read (docs/operations.md §7.3). Errors are
+ * logged and the pass ends.
+ */
+export const watchRunnersPass = (self: string, expirationMs: number, passMs: number, pass: number) =>
+  Effect.flatMap(RunnerStorage.RunnerStorage, (storage) => storage.getRunners).pipe(
+    Effect.flatMap((runners) =>
+      Effect.zipRight(
+        reapAmong(self, runners).pipe(Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error))),
+        pass % fenceEveryPasses(expirationMs, passMs) === 0 ? fenceStaleRunners(self, expirationMs, runners).pipe(Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error))) : Effect.void
+      )
+    ),
+    Effect.catchAll((error) => Effect.logWarning("reading the runners failed", error))
+  )

@@ -26,6 +26,7 @@ const harness = (databaseUrl: string) => {
   const waiting = new Set<string>()
   const interrupted = new Set<string>()
   const runnerReads = { count: 0 }
+  const shards = { owned: 300 }
   const ensure = (gatewayId: string) =>
     Effect.suspend(() => {
       const answer = answers.get(gatewayId) ?? "host"
@@ -44,7 +45,7 @@ const harness = (databaseUrl: string) => {
     Layer.succeed(GatewayOwnership, {
       owns: (id) => owned.has(id),
       shardOf: () => ShardId.make("default", 1),
-      ownedShards: () => 300,
+      ownedShards: () => shards.owned,
       self: "127.0.0.1:1",
       shardsPerGroup: 300
     }),
@@ -62,7 +63,7 @@ const harness = (databaseUrl: string) => {
         return () => Effect.runPromise(driver.readiness)
       })
     )
-  return { hosted, owned, answers, waiting, interrupted, runnerReads, start }
+  return { hosted, owned, answers, waiting, interrupted, runnerReads, shards, start }
 }
 
 describe("activation driver", () => {
@@ -125,7 +126,7 @@ describe("activation driver", () => {
   })
 
   it("runs every Ensure in its scope: one still waiting when the scope closes is interrupted", async () => {
-    const { owned, answers, waiting, interrupted, start } = harness(db.url)
+    const { owned, answers, waiting, interrupted, shards, start } = harness(db.url)
     const scope = Effect.runSync(Scope.make())
     const read = await start(scope)
     await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" })
@@ -133,9 +134,30 @@ describe("activation driver", () => {
     const late = await gateway()
     answers.set(late, "hang")
     owned.add(late)
+    shards.owned -= 1
     await expect.poll(() => waiting.has(late), { timeout: 15_000 }).toBe(true)
     expect(interrupted.has(late)).toBe(false)
     await Effect.runPromise(Scope.close(scope, Exit.void))
     expect(interrupted.has(late)).toBe(true)
+  })
+
+  it("reads the stored gateways again at a takeover (its shard count changed), not every second while it holds the same shards", async () => {
+    const { hosted, owned, shards, start } = harness(db.url)
+    shards.owned = 150
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const read = await start(scope)
+      await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" })
+      // Stored and owned now, with the shard set unchanged: the ids read a moment ago still serve.
+      const quiet = await gateway()
+      owned.add(quiet)
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      expect(hosted.has(quiet)).toBe(false)
+      // A takeover: the shard count changes and the next check reads the gateways.
+      shards.owned = 300
+      await expect.poll(() => hosted.has(quiet), { timeout: 3_000 }).toBe(true)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
   })
 })

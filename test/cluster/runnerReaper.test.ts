@@ -1,8 +1,9 @@
 import { Runner, RunnerAddress, RunnerHealth, RunnerStorage } from "@effect/cluster"
 import { describe, expect, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { addressText } from "../../src/cluster/GatewayOwnership.ts"
-import { reapUnreachableRunners } from "../../src/cluster/RunnerReaper.ts"
+import { fenceEveryPasses, reapUnreachableRunners, watchRunnersPass } from "../../src/cluster/RunnerReaper.ts"
 
 /**
  * The engine's storage reduced to what the reaper uses (runners and their health, in memory), and
@@ -14,18 +15,22 @@ const cluster = (runners: Record<string, boolean>, reachable: ReadonlyArray<stri
     const [host, port] = text.split(":")
     return Runner.make({ address: RunnerAddress.make(host!, Number(port)), groups: ["default"], weight: 1 })
   }
+  const reads = { runners: 0, fences: 0 }
   const storage = new Proxy(
     {
-      getRunners: Effect.sync(() => [...health].map(([address, healthy]) => [runnerOf(address), healthy] as const)),
+      getRunners: Effect.sync(() => (reads.runners++, [...health].map(([address, healthy]) => [runnerOf(address), healthy] as const))),
       setRunnerHealth: (address: RunnerAddress.RunnerAddress, healthy: boolean) => Effect.sync(() => void health.set(addressText(address), healthy))
     },
     { get: (target, key) => (key in target ? target[key as keyof typeof target] : () => Effect.die(`RunnerStorage.${String(key)} is not stubbed`)) }
   ) as unknown as RunnerStorage.RunnerStorage["Type"]
+  // The fence's one statement (sessions to terminate): none here, counted.
+  const sql = Object.assign(() => Effect.sync(() => (reads.fences++, [])), { in: (values: ReadonlyArray<unknown>) => values }) as unknown as SqlClient.SqlClient
   const layer = Layer.mergeAll(
     Layer.succeed(RunnerStorage.RunnerStorage, storage),
-    Layer.succeed(RunnerHealth.RunnerHealth, { isAlive: (address) => Effect.succeed(reachable.includes(addressText(address))) })
+    Layer.succeed(RunnerHealth.RunnerHealth, { isAlive: (address) => Effect.succeed(reachable.includes(addressText(address))) }),
+    Layer.succeed(SqlClient.SqlClient, sql)
   )
-  return { health, layer }
+  return { health, reads, layer }
 }
 
 describe("reapUnreachableRunners", () => {
@@ -67,5 +72,23 @@ describe("reapUnreachableRunners", () => {
       yield* reapUnreachableRunners("10.0.0.1:1")
       expect(health.get("10.0.0.2:1")).toBe(true)
     }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("watchRunnersPass", () => {
+  it.effect("reads the runners once per pass for both the pings and the fence, and fences every other 2 s pass with a 35 s lock expiry", () => {
+    const { health, reads, layer } = cluster({ "10.0.0.1:1": true, "10.0.0.2:1": true }, [])
+    return Effect.gen(function* () {
+      for (let pass = 0; pass < 4; pass++) yield* watchRunnersPass("10.0.0.1:1", 35_000, 2_000, pass)
+      expect(reads).toEqual({ runners: 4, fences: 2 })
+      expect(health.get("10.0.0.2:1")).toBe(false)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it("fences every pass when the lock expiry is short, and at least every 5 s", () => {
+    expect(fenceEveryPasses(5_000, 2_000)).toBe(1)
+    expect(fenceEveryPasses(35_000, 2_000)).toBe(2)
+    expect(fenceEveryPasses(600_000, 2_000)).toBe(2)
+    expect(fenceEveryPasses(600_000, 1_000)).toBe(5)
   })
 })
