@@ -9,7 +9,9 @@
  * agent too), and how busy the simulator's event loop was. `--concurrency N` sets
  * SWITCHYARD_SYNC_CONCURRENCY (default: the service's own default, 8); `--agents N` (default
  * 1,000). `--cpu-prof` restarts the service under Node's `--cpu-prof` before the sync and prints
- * where its CPU went, by package and the top functions.
+ * where its CPU went, by package and the top functions. The sync starts once the fleet has settled
+ * after provisioning (`settled`): the watcher's reconciliation of the burst (`agents.list`) would
+ * otherwise overlap the sync and be counted as its cost.
  */
 import { createParser } from "eventsource-parser"
 import { spawn } from "node:child_process"
@@ -49,6 +51,30 @@ const provision = async (service: ServiceProcess, gatewayId: string, boardId: st
     if (states.length >= AGENTS && states.every((state) => state === "provisioning.awaiting")) return
     if (states.some((state) => state.endsWith("failed"))) throw new Error("an agent failed to provision")
     await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** How long the gateway must see no `agents.list` (the watcher's reconciliation) for the fleet to count as settled, ms. */
+const QUIET_MS = 2_000
+/** The longest the bench waits for the fleet to settle before syncing anyway, ms. */
+const SETTLE_LIMIT_MS = 60_000
+
+/**
+ * Waits until the watcher has reconciled the provisioning burst: no `agents.list` call on the
+ * simulator for `QUIET_MS` (at most `SETTLE_LIMIT_MS`). Output: the wait (ms), the `agents.list`
+ * calls seen meanwhile, and whether it settled within the limit.
+ */
+const settled = async (simulator: { readonly calls: ReadonlyArray<{ readonly method: string; readonly at: number }> }) => {
+  const started = Date.now()
+  const listsBefore = simulator.calls.filter((call) => call.method === "agents.list").length
+  for (;;) {
+    const lists = simulator.calls.filter((call) => call.method === "agents.list")
+    const lastAt = lists.length === 0 ? 0 : lists[lists.length - 1]!.at
+    const quietFor = Date.now() - Math.max(lastAt, started)
+    if (quietFor >= QUIET_MS || Date.now() - started >= SETTLE_LIMIT_MS) {
+      return { waitedMs: Date.now() - started, lists: lists.length - listsBefore, settled: quietFor >= QUIET_MS }
+    }
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
 
@@ -157,6 +183,7 @@ export const syncThousand = async () => {
     const provisionStarted = Date.now()
     await provision(service, gatewayId, boardId)
     const provisionMs = Date.now() - provisionStarted
+    const settling = await settled(simulator)
     const profileDir = PROFILE ? mkdtempSync(path.join(tmpdir(), "sync-prof-")) : undefined
     if (profileDir !== undefined) {
       await service.kill("SIGTERM")
@@ -182,6 +209,7 @@ export const syncThousand = async () => {
     console.log(`\ntemplate sync of ${AGENTS} agents (+ the gateway-main agent) × 6 files, service in its own process, simulator (5 ms latency) in the bench's`)
     console.log(`  sync concurrency ${CONCURRENCY ?? "default (8)"}; load average ${(await import("node:os")).loadavg()[0]!.toFixed(1)}`)
     console.log(`  provisioning ${AGENTS} agents through POST /agents (${IN_FLIGHT} in flight): ${provisionMs} ms`)
+    console.log(`  fleet settled before the sync: waited ${settling.waitedMs} ms for ${QUIET_MS} ms without agents.list (${settling.lists} agents.list calls meanwhile)${settling.settled ? "" : `; NOT settled within ${SETTLE_LIMIT_MS} ms`}`)
     console.log(`  POST /templates/sync answered in ${answeredMs} ms; job ${result.status} after ${syncMs} ms (${Math.round((AGENTS + 1) / (syncMs / 1000))} agents/s)`)
     console.log(`  result: ${JSON.stringify(result.progress)}, main_updated ${result.main_updated}, errors ${result.errors.length}`)
     const callCount = Object.values(calls).reduce((sum, n) => sum + n, 0)
