@@ -207,8 +207,13 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         measureRpc(method, (ms) => {
           totalMs[method] = (totalMs[method] ?? 0) + ms
         }),
-        // One span per RPC; a program's spans also carry its `agent_id` (effectActor).
-        Effect.withSpan(`gateway.${method}`, { kind: "client", attributes: { "rpc.system": "openclaw", "rpc.method": method, gateway_id: target.id } })
+        // One span per RPC; a program's spans also carry its `agent_id` (effectActor). No stack
+        // trace: it would always name this line, at the cost of an Error per call.
+        Effect.withSpan(`gateway.${method}`, {
+          kind: "client",
+          attributes: { "rpc.system": "openclaw", "rpc.method": method, gateway_id: target.id },
+          captureStackTrace: false
+        })
       )
     }
 
