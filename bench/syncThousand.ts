@@ -6,7 +6,8 @@
  * `POST /templates/sync` to the job's end (its `done` event on the job's event stream), its result counts, the gateway calls of the sync by
  * method (as the simulator saw them), the SQL statements the service sent (through a counting
  * proxy, `sqlCounter.ts`), the service's CPU time during the sync (from /proc, per
- * agent too), and how busy the simulator's event loop was. `--concurrency N` sets
+ * agent too, and both again above the settled service's idle rate, sampled before the sync), and
+ * how busy the simulator's event loop was. `--concurrency N` sets
  * SWITCHYARD_SYNC_CONCURRENCY (default: the service's own default, 8); `--agents N` (default
  * 1,000). `--cpu-prof` restarts the service under Node's `--cpu-prof` before the sync and prints
  * where its CPU went, by package and the top functions. The sync starts once the fleet has settled
@@ -58,6 +59,9 @@ const provision = async (service: ServiceProcess, gatewayId: string, boardId: st
 const QUIET_MS = 2_000
 /** The longest the bench waits for the fleet to settle before syncing anyway, ms. */
 const SETTLE_LIMIT_MS = 60_000
+
+/** How long the settled service's idle CPU and statements are sampled before the sync, ms. */
+const IDLE_SAMPLE_MS = 3_000
 
 /**
  * Waits until the watcher has reconciled the provisioning burst: no `agents.list` call on the
@@ -183,12 +187,19 @@ export const syncThousand = async () => {
     const provisionStarted = Date.now()
     await provision(service, gatewayId, boardId)
     const provisionMs = Date.now() - provisionStarted
-    const settling = await settled(simulator)
     const profileDir = PROFILE ? mkdtempSync(path.join(tmpdir(), "sync-prof-")) : undefined
     if (profileDir !== undefined) {
       await service.kill("SIGTERM")
       service = await startService({ ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` })
     }
+    // After a --cpu-prof restart too: a restarted service reconciles its gateway again.
+    const settling = await settled(simulator)
+    // What the settled service spends doing nothing (runner heartbeats, polls), per second.
+    const idleCpuFrom = cpuMs(service.pid)
+    const idleStatementsFrom = await counter.statements()
+    await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS))
+    const idleCpuPerS = ((cpuMs(service.pid) - idleCpuFrom) * 1_000) / IDLE_SAMPLE_MS
+    const idleStatementsPerS = (((await counter.statements()) - idleStatementsFrom) * 1_000) / IDLE_SAMPLE_MS
     const callsFrom = simulator.calls.length
     const loopBefore = performance.eventLoopUtilization()
     const cpuFrom = cpuMs(service.pid)
@@ -217,6 +228,13 @@ export const syncThousand = async () => {
     console.log(`  gateway call timeline per agent: ${JSON.stringify(callTimeline(simulator.calls.slice(callsFrom)))}`)
     console.log(`  SQL statements the service sent during the sync: ${statements} (${(statements / (AGENTS + 1)).toFixed(2)} per agent, the runner's idle traffic included)`)
     console.log(`  service CPU during the sync: ${Math.round(serviceCpuMs)} ms (${(serviceCpuMs / (AGENTS + 1)).toFixed(2)} ms per agent, ${Math.round((100 * serviceCpuMs) / syncMs)}% of a core)`)
+    // Idle traffic grows with the sync's wall time (a loaded machine): these leave it out.
+    const idleCpuMs = (idleCpuPerS * syncMs) / 1_000
+    const idleStatements = (idleStatementsPerS * syncMs) / 1_000
+    console.log(
+      `  above the settled service's idle (${idleCpuPerS.toFixed(1)} ms CPU/s, ${idleStatementsPerS.toFixed(1)} statements/s over ${IDLE_SAMPLE_MS} ms): ` +
+        `${((serviceCpuMs - idleCpuMs) / (AGENTS + 1)).toFixed(2)} ms CPU and ${((statements - idleStatements) / (AGENTS + 1)).toFixed(2)} statements per agent`
+    )
     console.log(`  the simulator's event loop was busy ${Math.round(simulatorBusy * 100)}% of the sync`)
     if (profileDir !== undefined) {
       console.log(`  service CPU by area (self time, restore included; --cpu-prof in ${profileDir}): ${profileSummary(profileDir)}`)
