@@ -1,7 +1,6 @@
 import { Effect, Layer } from "effect"
 import { LocalAgentsLive } from "./agents/LocalAgents.ts"
 import { AgentConfigBatcherLive } from "./agents/AgentConfigBatcher.ts"
-import { SharedRowReadsLive } from "./agents/SharedRowReads.ts"
 import { GroupCommitLive } from "./snapshots/GroupCommit.ts"
 import { SoulFilesLive } from "./coordination/SoulFiles.ts"
 import { GatewayJanitorLive } from "./fleet/GatewayJanitor.ts"
@@ -78,7 +77,6 @@ export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, G
   Layer.provideMerge(LocalAgentsLive),
   Layer.provideMerge(GroupCommitLive),
   Layer.provideMerge(BatcherLive),
-  Layer.provideMerge(SharedRowReadsLive),
   Layer.provideMerge(ForwardingGatewayClientLive),
   Layer.provideMerge(Layer.mergeAll(GatewayOwnershipLive, LocalGatewayLive, ClusterStatsLive)),
   // A runner whose secret key cannot open the stored gateway secrets refuses to join.

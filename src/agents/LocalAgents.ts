@@ -14,7 +14,6 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { TransitionRepo } from "../store/TransitionRepo.ts"
 import { WorkspaceHashes } from "../store/WorkspaceHashes.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
-import type { SharedRowReads } from "./SharedRowReads.ts"
 import { livenessPolicy } from "./livenessPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
@@ -100,7 +99,7 @@ export const LocalAgentsLive = Layer.scoped(
   LocalAgents,
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<
-      AppConfig | GatewayClient | AgentConfigBatcher | SharedRowReads | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient | GroupCommit | WorkspaceHashes
+      AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | ActivityRepo | TransitionRepo | SqlClient.SqlClient | GroupCommit | WorkspaceHashes
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo

@@ -7,7 +7,6 @@ import { hashAgentToken } from "../../src/agents/agentTokens.ts"
 import { applyAgent } from "../../src/agents/programs/applyAgent.ts"
 import { ensureGatewayAgent } from "../../src/agents/programs/ensureGatewayAgent.ts"
 import { AgentConfigBatcher, AgentConfigBatcherLive } from "../../src/agents/AgentConfigBatcher.ts"
-import { SharedRowReads, SharedRowReadsLive } from "../../src/agents/SharedRowReads.ts"
 import { removeAgent } from "../../src/agents/programs/removeAgent.ts"
 import { wakeAgent, wakeMessage } from "../../src/agents/programs/wakeAgent.ts"
 import { toStepError } from "../../src/agents/toStepError.ts"
@@ -54,7 +53,7 @@ const wakeInput = (generation: number, attempt: number): WakeInput => ({ ...iden
 /** Written on every provision (USER.md too, checked on its own below). */
 const PROVISIONED = ["AGENTS.md", "BOOTSTRAP.md", "IDENTITY.md", "MEMORY.md", "SOUL.md"]
 
-type Services = AppConfig | GatewayClient | AgentConfigBatcher | SharedRowReads | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | WorkspaceHashes
+type Services = AppConfig | GatewayClient | AgentConfigBatcher | GatewayRepo | BoardRepo | AgentRepo | TaskRepo | WorkspaceHashes
 
 /**
  * A simulator, the live gateway client pointed at it, `AppConfigTest` and the in-memory repos
@@ -81,7 +80,7 @@ const harness = (options: SimulatorOptions = {}) =>
       updatedAt: new Date(0)
     })
     const context = yield* Layer.build(
-      Layer.merge(AgentConfigBatcherLive(20), SharedRowReadsLive).pipe(
+      AgentConfigBatcherLive(20).pipe(
         Layer.provideMerge(
           Layer.mergeAll(
             AppConfigTest({ baseUrl: BASE_URL }),

@@ -2,10 +2,10 @@ import { Effect, Exit, Option, Redacted } from "effect"
 import type { ApplyInput, ApplyOutput } from "../../../machines/agent/agentTypes.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { SUPPORTED_FILES } from "../../gateway/protocol.ts"
+import { BoardRepo } from "../../store/BoardRepo.ts"
 import { buildTemplateContext } from "../../templates/TemplateContext.ts"
 import { PRESERVED_FILES, renderWorkspaceFiles, shouldIncludeBootstrap } from "../../templates/renderWorkspaceFiles.ts"
 import { AgentConfigBatcher } from "../AgentConfigBatcher.ts"
-import { SharedRowReads } from "../SharedRowReads.ts"
 import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts"
 import { agentToken, wantsRecovery } from "./agentToken.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
@@ -36,13 +36,11 @@ const FILE_WRITES_IN_FLIGHT = 6
  */
 export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
   const config = yield* AppConfig
-  // Applies starting together (a template sync's) share their gateway's and board's row reads.
-  const rows = yield* SharedRowReads
   const [{ gateway, target }, board] = yield* Effect.all(
     [
       // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
-      loadPinnedGateway(input.gatewayId, rows.gateway),
-      input.boardId === null ? Effect.succeed(Option.none()) : rows.board(input.boardId)
+      loadPinnedGateway(input.gatewayId),
+      input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.get(input.boardId!))
     ],
     { concurrency: 2 }
   )

@@ -1,20 +1,15 @@
-import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
 import { GatewayClient } from "../../gateway/GatewayClient.ts"
-import { GatewayRepo, targetOf, type GatewayRecord } from "../../store/GatewayRepo.ts"
+import { GatewayRepo, targetOf } from "../../store/GatewayRepo.ts"
 import { GatewayNotFound } from "../GatewayRowErrors.ts"
-
-/** How the gateway's row is read: `GatewayRepo.get`, or a read shared by applies (`SharedRowReads.gateway`). */
-export type GatewayRead = (gatewayId: string) => Effect.Effect<Option.Option<GatewayRecord>, SqlError>
 
 /**
  * The gateway record and its client target; a device token the gateway issues on connect
- * (after pairing) is stored, encrypted. The row is read with `read` (default `GatewayRepo.get`).
- * Fails with `GatewayNotFound` or `SqlError`.
+ * (after pairing) is stored, encrypted. Fails with `GatewayNotFound` or `SqlError`.
  */
-export const loadGateway = Effect.fn("Agents.loadGateway")(function* (gatewayId: string, read?: GatewayRead) {
+export const loadGateway = Effect.fn("Agents.loadGateway")(function* (gatewayId: string) {
   const repo = yield* GatewayRepo
-  const gateway = yield* (read ?? repo.get)(gatewayId)
+  const gateway = yield* repo.get(gatewayId)
   if (Option.isNone(gateway)) return yield* new GatewayNotFound({ gatewayId })
   return { gateway: gateway.value, target: targetOf(gateway.value, { onDeviceToken: (token) => repo.setDeviceToken(gatewayId, token) }) }
 })
@@ -24,10 +19,10 @@ export const loadGateway = Effect.fn("Agents.loadGateway")(function* (gatewayId:
  * multi-call program (an apply) that loaded the gateway before its url or token changed fails
  * with `GatewayConnectionError` `retargeted` at its next call instead of finishing against the old
  * address, and its step is retried against the new one (docs/architecture.md §9.1 "Update").
- * A shared `read` keeps this: it is sent after the generation is read. Fails with `GatewayNotFound` or `SqlError`.
+ * Fails with `GatewayNotFound` or `SqlError`.
  */
-export const loadPinnedGateway = Effect.fn("Agents.loadPinnedGateway")(function* (gatewayId: string, read?: GatewayRead) {
+export const loadPinnedGateway = Effect.fn("Agents.loadPinnedGateway")(function* (gatewayId: string) {
   const generation = yield* Effect.flatMap(GatewayClient, (client) => client.generation(gatewayId))
-  const loaded = yield* loadGateway(gatewayId, read)
+  const loaded = yield* loadGateway(gatewayId)
   return { gateway: loaded.gateway, target: { ...loaded.target, generation } }
 })
