@@ -6,10 +6,13 @@
  * `POST /templates/sync` to the job's end (its `done` event on the job's event stream), its result counts, the gateway calls of the sync by
  * method (as the simulator saw them), the SQL statements the service sent (through a counting
  * proxy, `sqlCounter.ts`), the service's CPU time during the sync (from /proc, per
- * agent too), and how busy the simulator's event loop was. `--concurrency N` sets
+ * agent too, and both again above the settled service's idle rate, sampled before the sync), and
+ * how busy the simulator's event loop was. `--concurrency N` sets
  * SWITCHYARD_SYNC_CONCURRENCY (default: the service's own default, 8); `--agents N` (default
  * 1,000). `--cpu-prof` restarts the service under Node's `--cpu-prof` before the sync and prints
- * where its CPU went, by package and the top functions.
+ * where its CPU went, by package and the top functions. The sync starts once the fleet has settled
+ * after provisioning (`settled`): the watcher's reconciliation of the burst (`agents.list`) would
+ * otherwise overlap the sync and be counted as its cost.
  */
 import { createParser } from "eventsource-parser"
 import { spawn } from "node:child_process"
@@ -49,6 +52,33 @@ const provision = async (service: ServiceProcess, gatewayId: string, boardId: st
     if (states.length >= AGENTS && states.every((state) => state === "provisioning.awaiting")) return
     if (states.some((state) => state.endsWith("failed"))) throw new Error("an agent failed to provision")
     await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** How long the gateway must see no `agents.list` (the watcher's reconciliation) for the fleet to count as settled, ms. */
+const QUIET_MS = 2_000
+/** The longest the bench waits for the fleet to settle before syncing anyway, ms. */
+const SETTLE_LIMIT_MS = 60_000
+
+/** How long the settled service's idle CPU and statements are sampled before the sync, ms. */
+const IDLE_SAMPLE_MS = 3_000
+
+/**
+ * Waits until the watcher has reconciled the provisioning burst: no `agents.list` call on the
+ * simulator for `QUIET_MS` (at most `SETTLE_LIMIT_MS`). Output: the wait (ms), the `agents.list`
+ * calls seen meanwhile, and whether it settled within the limit.
+ */
+const settled = async (simulator: { readonly calls: ReadonlyArray<{ readonly method: string; readonly at: number }> }) => {
+  const started = Date.now()
+  const listsBefore = simulator.calls.filter((call) => call.method === "agents.list").length
+  for (;;) {
+    const lists = simulator.calls.filter((call) => call.method === "agents.list")
+    const lastAt = lists.length === 0 ? 0 : lists[lists.length - 1]!.at
+    const quietFor = Date.now() - Math.max(lastAt, started)
+    if (quietFor >= QUIET_MS || Date.now() - started >= SETTLE_LIMIT_MS) {
+      return { waitedMs: Date.now() - started, lists: lists.length - listsBefore, settled: quietFor >= QUIET_MS }
+    }
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
 
@@ -162,6 +192,14 @@ export const syncThousand = async () => {
       await service.kill("SIGTERM")
       service = await startService({ ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` })
     }
+    // After a --cpu-prof restart too: a restarted service reconciles its gateway again.
+    const settling = await settled(simulator)
+    // What the settled service spends doing nothing (runner heartbeats, polls), per second.
+    const idleCpuFrom = cpuMs(service.pid)
+    const idleStatementsFrom = await counter.statements()
+    await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS))
+    const idleCpuPerS = ((cpuMs(service.pid) - idleCpuFrom) * 1_000) / IDLE_SAMPLE_MS
+    const idleStatementsPerS = (((await counter.statements()) - idleStatementsFrom) * 1_000) / IDLE_SAMPLE_MS
     const callsFrom = simulator.calls.length
     const loopBefore = performance.eventLoopUtilization()
     const cpuFrom = cpuMs(service.pid)
@@ -182,6 +220,7 @@ export const syncThousand = async () => {
     console.log(`\ntemplate sync of ${AGENTS} agents (+ the gateway-main agent) × 6 files, service in its own process, simulator (5 ms latency) in the bench's`)
     console.log(`  sync concurrency ${CONCURRENCY ?? "default (8)"}; load average ${(await import("node:os")).loadavg()[0]!.toFixed(1)}`)
     console.log(`  provisioning ${AGENTS} agents through POST /agents (${IN_FLIGHT} in flight): ${provisionMs} ms`)
+    console.log(`  fleet settled before the sync: waited ${settling.waitedMs} ms for ${QUIET_MS} ms without agents.list (${settling.lists} agents.list calls meanwhile)${settling.settled ? "" : `; NOT settled within ${SETTLE_LIMIT_MS} ms`}`)
     console.log(`  POST /templates/sync answered in ${answeredMs} ms; job ${result.status} after ${syncMs} ms (${Math.round((AGENTS + 1) / (syncMs / 1000))} agents/s)`)
     console.log(`  result: ${JSON.stringify(result.progress)}, main_updated ${result.main_updated}, errors ${result.errors.length}`)
     const callCount = Object.values(calls).reduce((sum, n) => sum + n, 0)
@@ -189,6 +228,13 @@ export const syncThousand = async () => {
     console.log(`  gateway call timeline per agent: ${JSON.stringify(callTimeline(simulator.calls.slice(callsFrom)))}`)
     console.log(`  SQL statements the service sent during the sync: ${statements} (${(statements / (AGENTS + 1)).toFixed(2)} per agent, the runner's idle traffic included)`)
     console.log(`  service CPU during the sync: ${Math.round(serviceCpuMs)} ms (${(serviceCpuMs / (AGENTS + 1)).toFixed(2)} ms per agent, ${Math.round((100 * serviceCpuMs) / syncMs)}% of a core)`)
+    // Idle traffic grows with the sync's wall time (a loaded machine): these leave it out.
+    const idleCpuMs = (idleCpuPerS * syncMs) / 1_000
+    const idleStatements = (idleStatementsPerS * syncMs) / 1_000
+    console.log(
+      `  above the settled service's idle (${idleCpuPerS.toFixed(1)} ms CPU/s, ${idleStatementsPerS.toFixed(1)} statements/s over ${IDLE_SAMPLE_MS} ms): ` +
+        `${((serviceCpuMs - idleCpuMs) / (AGENTS + 1)).toFixed(2)} ms CPU and ${((statements - idleStatements) / (AGENTS + 1)).toFixed(2)} statements per agent`
+    )
     console.log(`  the simulator's event loop was busy ${Math.round(simulatorBusy * 100)}% of the sync`)
     if (profileDir !== undefined) {
       console.log(`  service CPU by area (self time, restore included; --cpu-prof in ${profileDir}): ${profileSummary(profileDir)}`)

@@ -3,7 +3,7 @@ import { z } from "zod"
 import type { HeartbeatConfig } from "../../machines/agent/agentTypes.ts"
 import type { GatewayTarget } from "../gateway/GatewayClient.ts"
 import { recordConfigPatch } from "../gateway/gatewayMetrics.ts"
-import { configConflict } from "../gateway/retryPolicies.ts"
+import { configConflict, retryOnFailure } from "../gateway/retryPolicies.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
 
 /** What Switchyard keeps in `agents.entries.<id>`: the display name and the heartbeat cadence. */
@@ -17,7 +17,12 @@ const ConfigEntry = z.looseObject({
   identity: z.looseObject({ name: z.string().optional() }).optional(),
   heartbeat: z.looseObject({ every: z.string().optional(), target: z.string().optional() }).optional()
 })
-const EntriesOf = z.looseObject({ agents: z.looseObject({ entries: z.record(z.string(), z.unknown()).optional() }).optional() })
+/** A fleet's entries (one per agent) are only checked to be an object: a zod record would copy every one of them per batch. */
+const EntriesOf = z.looseObject({
+  agents: z
+    .looseObject({ entries: z.custom<Readonly<Record<string, unknown>>>((value) => typeof value === "object" && value !== null && !Array.isArray(value)).optional() })
+    .optional()
+})
 
 /**
  * The config's entries of `agentIds` (absent when the file has none: a deleted agent). A fleet's
@@ -70,5 +75,5 @@ export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<stri
     })
     yield* recordConfigPatch(changed.length)
     return new Set(changed.map(([agentId]) => agentId))
-  }).pipe(Effect.retry(configConflict))
+  }).pipe(retryOnFailure(configConflict))
 

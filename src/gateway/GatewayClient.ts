@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { Context, Duration, Effect, Layer, PubSub, Runtime, Stream, type Redacted } from "effect"
+import { Context, Effect, Layer, PubSub, Runtime, Stream, type Redacted } from "effect"
 import { countReconnects, measureRpc } from "./gatewayMetrics.ts"
 import { GatewayConnection, type ConnectionStatus } from "./GatewayConnection.ts"
 import { GatewayConnectionError, type GatewayError, type GatewayPairingRequired } from "./GatewayError.ts"
@@ -204,14 +204,16 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       // A pinned call the gateway's retargeting overtook fails as retargeted, whatever its socket said.
       const send = target.generation === undefined ? sent : Effect.catchAll(sent, (error) => Effect.fail(isStale(target) ? retargeted(target) : error))
       return send.pipe(
-        Effect.timed,
-        Effect.map(([elapsed, result]) => {
-          totalMs[method] = (totalMs[method] ?? 0) + Duration.toMillis(elapsed)
-          return result
+        measureRpc(method, (ms) => {
+          totalMs[method] = (totalMs[method] ?? 0) + ms
         }),
-        measureRpc(method),
-        // One span per RPC; a program's spans also carry its `agent_id` (effectActor).
-        Effect.withSpan(`gateway.${method}`, { kind: "client", attributes: { "rpc.system": "openclaw", "rpc.method": method, gateway_id: target.id } })
+        // One span per RPC; a program's spans also carry its `agent_id` (effectActor). No stack
+        // trace: it would always name this line, at the cost of an Error per call.
+        Effect.withSpan(`gateway.${method}`, {
+          kind: "client",
+          attributes: { "rpc.system": "openclaw", "rpc.method": method, gateway_id: target.id },
+          captureStackTrace: false
+        })
       )
     }
 

@@ -20,18 +20,23 @@ export const rpcErrorCode = (error: GatewayError): string => {
 }
 
 /**
- * Times one gateway RPC (by method and outcome) and counts its failure by code. A call its
- * caller interrupted counts as neither: the gateway did nothing wrong.
+ * Times one gateway RPC (by method and outcome) and counts its failure by code; `onOk` is also
+ * told how long a successful call took (ms). A call its caller interrupted counts as neither:
+ * the gateway did nothing wrong.
  */
 export const measureRpc =
-  (method: string) =>
+  (method: string, onOk?: (ms: number) => void) =>
   <A, R>(call: Effect.Effect<A, GatewayError, R>): Effect.Effect<A, GatewayError, R> =>
     Effect.suspend(() => {
       const started = performance.now()
       const seconds = () => (performance.now() - started) / 1_000
       return Effect.onExit(call, (exit) =>
         Effect.sync(() => {
-          if (Exit.isSuccess(exit)) return gatewayRpcDuration.observe({ method, outcome: "ok" }, seconds())
+          if (Exit.isSuccess(exit)) {
+            const elapsed = seconds()
+            onOk?.(elapsed * 1_000)
+            return gatewayRpcDuration.observe({ method, outcome: "ok" }, elapsed)
+          }
           const failure = Cause.failureOption(exit.cause)
           if (Option.isNone(failure)) return
           gatewayRpcDuration.observe({ method, outcome: "error" }, seconds())

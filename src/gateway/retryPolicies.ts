@@ -1,4 +1,4 @@
-import { Duration, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import type { GatewayError } from "./GatewayError.ts"
 
 /**
@@ -46,3 +46,20 @@ export const configConflict = {
   times: 8,
   while: (error: GatewayError) => error._tag === "GatewayRpcError" && error.kind === "config_conflict"
 }
+
+/**
+ * `Effect.retry(self, options)` for a hot path that nearly always succeeds: the same attempts and
+ * delays (the schedule starts at the first failure either way), but the retry's schedule driver
+ * is built only once an attempt has failed with an error `options.while` retries, not on every
+ * call (it costs more than the call's own bookkeeping). Without `while`, every error is retried.
+ */
+export const retryOnFailure =
+  <E>(options: { readonly schedule: Schedule.Schedule<unknown, E>; readonly while?: (error: E) => boolean; readonly times?: number }) =>
+  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.catchAll(self, (first) => {
+      if (options.while !== undefined && !options.while(first)) return Effect.fail(first)
+      // The retry replays the first failure (no new attempt) so its schedule decides on it, as `Effect.retry` would have.
+      let replayed = false
+      const again = Effect.suspend(() => (replayed ? self : ((replayed = true), Effect.fail(first))))
+      return Effect.retry(again, options)
+    })

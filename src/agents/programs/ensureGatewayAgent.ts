@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import type { GatewayTarget } from "../../gateway/GatewayClient.ts"
 import type { GatewayRpcError } from "../../gateway/GatewayError.ts"
-import { agentReadiness } from "../../gateway/retryPolicies.ts"
+import { agentReadiness, retryOnFailure } from "../../gateway/retryPolicies.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 
 const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError" && (error as GatewayRpcError).kind === "agent_not_found"
@@ -29,7 +29,7 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
     )
   )
   const ready = gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId }).pipe(
-    Effect.retry({ schedule: agentReadiness, while: isNotFound })
+    retryOnFailure({ schedule: agentReadiness, while: isNotFound })
   )
   // Once a create is sent it runs until the agent is usable, even if the state is left: a
   // delete that follows then finds the agent instead of racing it ("not found" → orphan).

@@ -1,8 +1,8 @@
 import { Effect } from "effect"
 import { GatewayClient, withIdempotencyKey, type CallOptions, type GatewayTarget } from "../../gateway/GatewayClient.ts"
-import { isTransient } from "../../gateway/GatewayError.ts"
+import { isTransient, type GatewayError } from "../../gateway/GatewayError.ts"
 import type { Method } from "../../gateway/protocol.ts"
-import { gatewayTransient } from "../../gateway/retryPolicies.ts"
+import { gatewayTransient, retryOnFailure } from "../../gateway/retryPolicies.ts"
 
 /**
  * One gateway call retried on transient errors with the `gatewayTransient` schedule (restart
@@ -14,6 +14,6 @@ import { gatewayTransient } from "../../gateway/retryPolicies.ts"
 export const gatewayCall = <M extends Method>(target: GatewayTarget, method: M, params: Record<string, unknown>, options?: CallOptions) => {
   const body = withIdempotencyKey(method, params)
   return Effect.flatMap(GatewayClient, (client) => client.call(target, method, body, options)).pipe(
-    Effect.retry({ schedule: gatewayTransient, while: (error) => isTransient(error) && error._tag !== "GatewayTimeoutError" })
+    retryOnFailure({ schedule: gatewayTransient, while: (error: GatewayError) => isTransient(error) && error._tag !== "GatewayTimeoutError" })
   )
 }
