@@ -62,14 +62,14 @@ export const startActivationDriver = Effect.gen(function* () {
         Effect.ensuring(Effect.sync(() => inFlight.delete(gatewayId)))
       )
     })
-  // The stored gateway ids are read again when this runner's shard count changed (a takeover),
+  // The stored gateway ids are read again when this runner's set of shards changed (a takeover),
   // when they are older than GATEWAY_IDS_FOR_MS, or when they name a gateway to activate (so a
-  // deleted one is not activated again); a gateway created since is activated by its first
-  // message anyway. A settled runner sends no statement here (docs/architecture.md §11).
-  let gatewayIds: { ids: ReadonlyArray<string>; shards: number; at: number } | undefined
+  // deleted one is not activated again). A settled runner reads them once every
+  // GATEWAY_IDS_FOR_MS (docs/architecture.md §11).
+  let gatewayIds: { ids: ReadonlyArray<string>; shards: string; at: number } | undefined
   const toActivate = (ids: ReadonlyArray<string>) => ids.filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id))
   const readGatewayIds = Effect.suspend(() => {
-    const shards = ownership.ownedShards()
+    const shards = ownership.ownedShardsKey()
     const at = Date.now()
     return sql<{ id: string }>`select id from gateways`.pipe(
       Effect.map((rows) => rows.map((row) => row.id)),
@@ -78,7 +78,7 @@ export const startActivationDriver = Effect.gen(function* () {
   })
   const ownedNotHosted = Effect.suspend(() => {
     const cached = gatewayIds
-    const fresh = cached !== undefined && cached.shards === ownership.ownedShards() && Date.now() - cached.at < GATEWAY_IDS_FOR_MS
+    const fresh = cached !== undefined && cached.shards === ownership.ownedShardsKey() && Date.now() - cached.at < GATEWAY_IDS_FOR_MS
     if (fresh && toActivate(cached.ids).length === 0) return Effect.succeed([])
     return Effect.map(readGatewayIds, toActivate)
   })

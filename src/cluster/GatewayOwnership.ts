@@ -9,6 +9,8 @@ export interface GatewayOwnershipShape {
   readonly shardOf: (gatewayId: string) => ShardId.ShardId
   /** Shards whose lock this runner holds now. */
   readonly ownedShards: () => number
+  /** The set of shards this runner holds now, as a key (`group:n,…`): it changes at every takeover, also one that swaps shards one for one. */
+  readonly ownedShardsKey: () => string
   /** This runner's address, `host:port`, as every runner writes it. */
   readonly self: string
   readonly shardsPerGroup: number
@@ -40,6 +42,11 @@ export const GatewayOwnershipLive = Layer.effect(
         let count = 0
         for (const group of groups) for (let shard = 1; shard <= config.shardsPerGroup; shard++) if (sharding.hasShardId(ShardId.make(group, shard))) count += 1
         return count
+      },
+      ownedShardsKey: () => {
+        let key = ""
+        for (const group of groups) for (let shard = 1; shard <= config.shardsPerGroup; shard++) if (sharding.hasShardId(ShardId.make(group, shard))) key += `${group}:${shard},`
+        return key
       },
       self: Option.match(config.runnerAddress, { onNone: () => "", onSome: addressText }),
       shardsPerGroup: config.shardsPerGroup

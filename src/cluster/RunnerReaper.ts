@@ -85,15 +85,17 @@ export const fenceEveryPasses = (expirationMs: number, passMs: number) => Math.m
  * One pass of the runner watch, every `passMs` from a runner's join: the runners are read once
  * from the engine's storage, then the unreachable ones are marked unhealthy
  * (`reapUnreachableRunners`) and, every `fenceEveryPasses` passes (`pass` counts from 0), stale
- * ones fenced (`fenceStaleRunners`), both over that one read (docs/operations.md §7.3). Errors are
+ * ones fenced (`fenceStaleRunners`), both over that one read and at once: a ping of a hung runner
+ * takes up to its 5 s timeout and must not delay its fencing (docs/operations.md §7.3). Errors are
  * logged and the pass ends.
  */
 export const watchRunnersPass = (self: string, expirationMs: number, passMs: number, pass: number) =>
   Effect.flatMap(RunnerStorage.RunnerStorage, (storage) => storage.getRunners).pipe(
     Effect.flatMap((runners) =>
-      Effect.zipRight(
+      Effect.zip(
         reapAmong(self, runners).pipe(Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error))),
-        pass % fenceEveryPasses(expirationMs, passMs) === 0 ? fenceStaleRunners(self, expirationMs, runners).pipe(Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error))) : Effect.void
+        pass % fenceEveryPasses(expirationMs, passMs) === 0 ? fenceStaleRunners(self, expirationMs, runners).pipe(Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error))) : Effect.void,
+        { concurrent: true }
       )
     ),
     Effect.catchAll((error) => Effect.logWarning("reading the runners failed", error))

@@ -10,19 +10,28 @@ type Runners = Effect.Effect.Success<RunnerStorageShape["getRunners"]>
  * refresh (1 s, longer than `forMs`, so its reads stay fresh); the runner watch
  * (`watchRunnersPass`, every 2 s) and the sessionless-runner check mostly reuse the engine's
  * last read instead of sending their own. A write through this storage (`register`,
- * `unregister`, `setRunnerHealth`) drops the kept read, so this runner never reads its own change
- * stale; another runner's change is seen at most `forMs` later (docs/operations.md §7.1).
+ * `unregister`, `setRunnerHealth`) drops the kept read, and a read that began before a write is
+ * not kept, so this runner never reads its own change stale; another runner's change is seen at
+ * most `forMs` later (docs/operations.md §7.1).
  */
 export const sharedRunnerReads = (storage: RunnerStorageShape, forMs: number): RunnerStorageShape => {
   let last: { readonly at: number; readonly runners: Runners } | undefined
-  const forget = <A, E, R>(write: Effect.Effect<A, E, R>) => Effect.ensuring(write, Effect.sync(() => void (last = undefined)))
+  // Counts writes begun: a read keeps its answer only if no write began while it was in flight.
+  let writes = 0
+  const forget = <A, E, R>(write: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      writes += 1
+      last = undefined
+      return Effect.ensuring(write, Effect.sync(() => void (last = undefined)))
+    })
   return RunnerStorage.RunnerStorage.of({
     ...storage,
     getRunners: Effect.suspend(() => {
       const kept = last
       if (kept !== undefined && performance.now() - kept.at < forMs) return Effect.succeed(kept.runners)
       const at = performance.now()
-      return Effect.tap(storage.getRunners, (runners) => Effect.sync(() => void (last = { at, runners })))
+      const writesBefore = writes
+      return Effect.tap(storage.getRunners, (runners) => Effect.sync(() => void (writes === writesBefore && (last = { at, runners }))))
     }),
     register: (runner, healthy) => forget(storage.register(runner, healthy)),
     unregister: (address) => forget(storage.unregister(address)),

@@ -26,7 +26,7 @@ const harness = (databaseUrl: string) => {
   const waiting = new Set<string>()
   const interrupted = new Set<string>()
   const runnerReads = { count: 0 }
-  const shards = { owned: 300 }
+  const shards = { owned: 300, swaps: 0 }
   const ensure = (gatewayId: string) =>
     Effect.suspend(() => {
       const answer = answers.get(gatewayId) ?? "host"
@@ -46,6 +46,7 @@ const harness = (databaseUrl: string) => {
       owns: (id) => owned.has(id),
       shardOf: () => ShardId.make("default", 1),
       ownedShards: () => shards.owned,
+      ownedShardsKey: () => `${shards.owned} held, ${shards.swaps} swapped`,
       self: "127.0.0.1:1",
       shardsPerGroup: 300
     }),
@@ -155,6 +156,24 @@ describe("activation driver", () => {
       expect(hosted.has(quiet)).toBe(false)
       // A takeover: the shard count changes and the next check reads the gateways.
       shards.owned = 300
+      await expect.poll(() => hosted.has(quiet), { timeout: 3_000 }).toBe(true)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("reads the stored gateways again at a takeover that swaps shards one for one (same count)", async () => {
+    const { hosted, owned, shards, start } = harness(db.url)
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const read = await start(scope)
+      await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" })
+      const quiet = await gateway()
+      owned.add(quiet)
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      expect(hosted.has(quiet)).toBe(false)
+      // One shard given up, another taken: the count holds, the set does not.
+      shards.swaps += 1
       await expect.poll(() => hosted.has(quiet), { timeout: 3_000 }).toBe(true)
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))

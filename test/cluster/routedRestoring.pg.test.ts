@@ -41,7 +41,7 @@ const harness = (databaseUrl: string) => {
       Layer.mergeAll(
         Layer.succeed(Sharding.Sharding, sharding),
         Layer.succeed(LocalAgents, local),
-        Layer.succeed(GatewayOwnership, { owns: () => state.owns, shardOf: () => ShardId.make("default", 1), ownedShards: () => 300, self: "127.0.0.1:1", shardsPerGroup: 300 }),
+        Layer.succeed(GatewayOwnership, { owns: () => state.owns, shardOf: () => ShardId.make("default", 1), ownedShards: () => 300, ownedShardsKey: () => "all", self: "127.0.0.1:1", shardsPerGroup: 300 }),
         Layer.succeed(RunnerStorage.RunnerStorage, { getRunners: Effect.succeed([]) } as unknown as RunnerStorage.RunnerStorage["Type"]),
         Layer.succeed(RunnerHealth.RunnerHealth, {} as RunnerHealth.RunnerHealth["Type"]),
         ClusterStatsLive

@@ -1,7 +1,7 @@
 import { Runner, RunnerAddress, RunnerHealth, RunnerStorage } from "@effect/cluster"
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { addressText } from "../../src/cluster/GatewayOwnership.ts"
 import { fenceEveryPasses, reapUnreachableRunners, watchRunnersPass } from "../../src/cluster/RunnerReaper.ts"
 
@@ -83,6 +83,17 @@ describe("watchRunnersPass", () => {
       expect(reads).toEqual({ runners: 4, fences: 2 })
       expect(health.get("10.0.0.2:1")).toBe(false)
     }).pipe(Effect.provide(layer))
+  })
+
+  it.live("fences while a ping of a hung runner is still waiting (the fence does not wait for the pings)", () => {
+    const { reads, layer } = cluster({ "10.0.0.1:1": true, "10.0.0.2:1": true }, [])
+    const hung = Layer.succeed(RunnerHealth.RunnerHealth, { isAlive: () => Effect.never })
+    return Effect.gen(function* () {
+      const pass = yield* Effect.fork(watchRunnersPass("10.0.0.1:1", 5_000, 2_000, 0))
+      yield* Effect.sleep("100 millis")
+      expect(reads.fences).toBe(1)
+      yield* Fiber.interrupt(pass)
+    }).pipe(Effect.provide(Layer.merge(layer, hung)))
   })
 
   it("fences every pass when the lock expiry is short, and at least every 5 s", () => {

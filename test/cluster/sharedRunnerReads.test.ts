@@ -1,6 +1,6 @@
 import { Runner, RunnerAddress, type RunnerStorage } from "@effect/cluster"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect, Fiber } from "effect"
 import { sharedRunnerReads } from "../../src/cluster/sharedRunnerReads.ts"
 
 /** A storage whose reads are counted and whose one runner's health is what it was last set to. */
@@ -37,6 +37,22 @@ describe("sharedRunnerReads", () => {
       const shared = sharedRunnerReads(storage, 60_000)
       expect((yield* shared.getRunners)[0]![1]).toBe(true)
       yield* shared.setRunnerHealth(address, false)
+      expect((yield* shared.getRunners)[0]![1]).toBe(false)
+      expect(state.reads).toBe(2)
+    })
+  )
+
+  it.live("a read in flight while a write begins is not kept: the next read goes to the storage", () =>
+    Effect.gen(function* () {
+      const { state, address, storage } = countingStorage()
+      const gate = yield* Deferred.make<void>()
+      const slow = { ...storage, getRunners: Effect.zipRight(Deferred.await(gate), storage.getRunners) } as typeof storage
+      const shared = sharedRunnerReads(slow, 60_000)
+      const inFlight = yield* Effect.fork(shared.getRunners)
+      yield* sleep(20)
+      yield* shared.setRunnerHealth(address, false)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(inFlight)
       expect((yield* shared.getRunners)[0]![1]).toBe(false)
       expect(state.reads).toBe(2)
     })
