@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
-import { createTestDatabase, MACHINE_PG } from "../test/support/database.ts"
+import { createTestDatabase } from "../test/support/database.ts"
 import { freePort } from "../test/support/freePort.ts"
 import { startService } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
@@ -27,25 +27,6 @@ const HEARTBEAT = "/api/v1/agent/heartbeat"
 /** One key for every service of the run: the copies hold gateway secrets the provisioning service encrypted. */
 const SECRET_KEY = randomBytes(32).toString("base64")
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
-
-/** A copy of database `from` (`create database … template`); answers its URL and its drop. */
-const copyDatabase = async (from: string, name: string) => {
-  const admin = new pg.Client({ connectionString: MACHINE_PG })
-  await admin.connect()
-  await admin.query(`create database ${name} template ${new URL(from).pathname.slice(1)}`)
-  await admin.end()
-  const url = new URL(MACHINE_PG)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: MACHINE_PG })
-      await client.connect()
-      await client.query(`drop database if exists ${name} with (force)`)
-      await client.end()
-    }
-  }
-}
 
 /** `src/main.ts` of checkout `root` as a child process; answers its url, pid and stop once `/readyz` is 200. */
 const startAt = async (root: string, env: Record<string, string>) => {
@@ -76,7 +57,6 @@ export const heartbeatCpuAB = async (baseRoot: string) => {
   const agents = flag("--agents", 1_000)
   const simulator = await startGatewaySimulator({ latencyMs: 1 })
   const db = await createTestDatabase()
-  const suffix = Math.random().toString(16).slice(2, 8)
   const copies: Array<{ drop: () => Promise<void> }> = []
   const services: Array<{ stop: () => Promise<void> }> = []
   try {
@@ -90,9 +70,9 @@ export const heartbeatCpuAB = async (baseRoot: string) => {
     const { rows } = await sizes.query<{ bytes: number }>("select avg(length(snapshot::text))::int as bytes from agents")
     await sizes.end()
     console.log(`  snapshot JSON: ${rows[0]?.bytes ?? 0} bytes on average`)
-    const copyA = await copyDatabase(db.url, `hb_ab_a_${suffix}`)
+    const copyA = await createTestDatabase({ template: db.url })
     copies.push(copyA)
-    const copyB = await copyDatabase(db.url, `hb_ab_b_${suffix}`)
+    const copyB = await createTestDatabase({ template: db.url })
     copies.push(copyB)
     const a = await startAt(baseRoot, serviceEnv(copyA.url))
     services.push(a)

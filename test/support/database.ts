@@ -6,13 +6,14 @@ export const MACHINE_PG = process.env["SWITCHYARD_TEST_PG"] ?? "postgres://postg
 
 /**
  * A fresh, empty database on the machine's Postgres for one test file, so files never share
- * state. Returns its URL and a `drop` that removes it.
+ * state; with `template` (a database URL on that server, with no other session open), a copy of
+ * that database instead. Returns its URL and a `drop` that removes it.
  */
-export const createTestDatabase = async (): Promise<{ url: string; drop: () => Promise<void> }> => {
+export const createTestDatabase = async (options: { readonly template?: string } = {}): Promise<{ url: string; drop: () => Promise<void> }> => {
   const name = `sy_test_${randomBytes(6).toString("hex")}`
   const admin = new pg.Client({ connectionString: MACHINE_PG })
   await admin.connect()
-  await admin.query(`create database ${name}`)
+  await admin.query(options.template === undefined ? `create database ${name}` : `create database ${name} template ${new URL(options.template).pathname.slice(1)}`)
   await admin.end()
   const url = new URL(MACHINE_PG)
   url.pathname = `/${name}`
