@@ -55,7 +55,7 @@ export const configConflict = {
  */
 export const retryOnFailure =
   <E>(options: { readonly schedule: Schedule.Schedule<unknown, E>; readonly while?: (error: E) => boolean; readonly times?: number }) =>
-  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  <A, E2 extends E, R>(self: Effect.Effect<A, E2, R>): Effect.Effect<A, E2, R> =>
     Effect.catchAll(self, (first) => {
       if (options.while !== undefined && !options.while(first)) return Effect.fail(first)
       // The retry replays the first failure (no new attempt) so its schedule decides on it, as `Effect.retry` would have.
