@@ -9,4 +9,4 @@ COPY machines ./machines
 COPY templates ./templates
 ENV PORT=8000 SWITCHYARD_DATA_DIR=/data
 EXPOSE 8000
-CMD ["node", "--max-semi-space-size=16", "src/main.ts"]
+CMD ["node", "--max-semi-space-size=16", "--memory-reducer-gc-count=1", "src/main.ts"]

@@ -17,11 +17,13 @@
  * `FLEET_SQL_COUNT=1` (the restarted service talks to Postgres through `sqlCounter.ts`: the idle
  * window's statements per minute, by text), `FLEET_CPU_PROF` (a directory: a CPU profile of the idle
  * window alone, summarised by `processStats.ts`),
+ * `FLEET_STDOUT` (a file the service's stdout is appended to, e.g. with `FLEET_NODE_FLAGS=--trace-gc`: its
+ * lines carry ms since start; the idle window's bounds are printed in the same clock),
  * `FLEET_HEAP_SNAPSHOT` (a directory: after settling, the service writes a `.heapsnapshot` there;
  * summarise it with `node bench/heapSummary.ts <file>`).
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { openSync, readFileSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
 import { freePort } from "../test/support/freePort.ts"
 import { tmpdir } from "node:os"
@@ -96,7 +98,7 @@ const spawnService = async (root: string, databaseUrl: string): Promise<Service>
       ...policyEnv,
       ...Object.fromEntries((process.env["FLEET_ENV"] ?? "").split(" ").filter((pair) => pair.includes("=")).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]))
     },
-    stdio: ["ignore", "ignore", "pipe"]
+    stdio: ["ignore", process.env["FLEET_STDOUT"] === undefined ? "ignore" : openSync(process.env["FLEET_STDOUT"], "a"), "pipe"]
   })
   const errors: Array<string> = []
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -306,8 +308,10 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   if (profileDir !== undefined) service.child.kill("SIGTTIN")
   const textsFrom = await counter?.texts()
   const idleFrom = usage(service.child.pid!)
+  const windowFromMs = performance.now() - service.startedAt
   await sleep(idleS * 1_000)
   const idle = usage(service.child.pid!)
+  const windowToMs = performance.now() - service.startedAt
   const textsTo = await counter?.texts()
   if (profileDir !== undefined) {
     service.child.kill("SIGTTOU")
@@ -323,6 +327,7 @@ const measureRestart = async (service: Service, databaseUrl: string, token: stri
   console.log(`    restore wrote a new version of ${written.toLocaleString("en")} of ${size.toLocaleString("en")} agents (the one that heartbeated included)`)
   console.log(`    RSS after settling: ${settled.rssMiB.toFixed(0)} MiB; idle CPU over ${idleS} s from ${afterS} s after settling: ${((100 * (idle.cpuS - idleFrom.cpuS)) / idleS).toFixed(2)}% of a core (the ${afterS} s before: ${(idleFrom.cpuS - settled.cpuS).toFixed(1)} CPU s); RSS then ${idle.rssMiB.toFixed(0)} MiB; active timers: ${timers ?? "n/a"}`)
   console.log(`    memory after idling (MiB): ${memory}`)
+  if (process.env["FLEET_STDOUT"] !== undefined) console.log(`    idle window: ${ms(windowFromMs)} to ${ms(windowToMs)} after spawn (the service's stdout: ${process.env["FLEET_STDOUT"]})`)
   if (textsFrom !== undefined && textsTo !== undefined) console.log(`    SQL over the idle window: ${statementRates(textsFrom, textsTo, idleS).join("\n      ")}`)
   if (profileDir !== undefined) console.log(`    idle profile: ${profileSummary(profileDir)}\n      ${profileTopFunctions(profileDir, 15).join("\n      ")}`)
   // The watcher's fleet-sized reads (`agents.list`, `health`) come once per reconciliation (docs/operations.md §8).

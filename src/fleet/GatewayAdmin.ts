@@ -15,6 +15,7 @@ import { AgentRepo } from "../store/AgentRepo.ts"
 import { GatewayRepo, targetOf, type GatewayRow } from "../store/GatewayRepo.ts"
 import { ensureMainAgent } from "./ensureMainAgent.ts"
 import { probeGateway, probeTargetId, type GatewayIncompatible, type GatewayRuntime, type GatewayUnreachable } from "./probeGateway.ts"
+import { makeDeletionSweep, SWEEP_EVERY_MS } from "./deletionSweep.ts"
 import { reapGateway } from "./reapGateway.ts"
 
 /** Gateway names are unique (any case); checked before the gateway is probed. HTTP: 409. */
@@ -91,9 +92,6 @@ export interface GatewayAdminShape {
 /** Gateway-level lifecycle: create, update, check and delete, with the side effects each implies. */
 export class GatewayAdmin extends Context.Tag("switchyard/GatewayAdmin")<GatewayAdmin, GatewayAdminShape>() {}
 
-/** How often gateways being deleted are swept (each step is cheap when there are none). */
-const REAP_EVERY = "2 seconds"
-
 export const GatewayAdminLive = Layer.scoped(
   GatewayAdmin,
   Effect.gen(function* () {
@@ -132,16 +130,17 @@ export const GatewayAdminLive = Layer.scoped(
     const mainAgentFor = (gateway: GatewayRow, check: CheckOutcome) =>
       check.state === "ready" ? Effect.map(ensureMainAgent(gateway), (main) => main.agentId) : Effect.succeed(null)
 
-    const sweep = Effect.gen(function* () {
-      if ((yield* system.readiness).state !== "ready") return
-      // A deleting gateway is reaped by its owner only (docs/architecture.md "Cluster").
-      for (const id of (yield* repo.deleting).filter(ownership.owns)) {
-        yield* reapGateway(id, { retryFailed: false, force: false }).pipe(
-          Effect.catchAll((error) => Effect.logWarning(`deleting gateway ${id}: ${error._tag}; trying again shortly`))
-        )
-      }
-    }).pipe(Effect.catchAll((error) => Effect.logWarning("gateway deletion sweep failed", error)))
-    yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(REAP_EVERY)))
+    // Every 2 s while this runner owns a deleting gateway; otherwise only at a takeover, after a
+    // delete asked here, or every 30 s (docs/architecture.md §9.1).
+    const sweep = makeDeletionSweep({
+      ready: Effect.map(system.readiness, (readiness) => readiness.state === "ready"),
+      deleting: repo.deleting,
+      owns: ownership.owns,
+      ownedShards: ownership.ownedShards,
+      reap: (id) => reapGateway(id, { retryFailed: false, force: false }),
+      now: Date.now
+    })
+    yield* Effect.forkScoped(Effect.repeat(sweep.pass, Schedule.spaced(SWEEP_EVERY_MS)))
 
     return GatewayAdmin.of({
       register: (fields) =>
@@ -190,6 +189,7 @@ export const GatewayAdminLive = Layer.scoped(
         Effect.gen(function* () {
           const marked = yield* repo.markDeleting(id)
           if (!marked) return yield* new GatewayNotFound({ gatewayId: id })
+          sweep.nudge()
           const agentsRemaining = yield* reapGateway(id, { retryFailed: true, force: options.force })
           return { deleted: agentsRemaining === 0, agentsRemaining }
         }).pipe(Effect.provide(context))

@@ -1,0 +1,58 @@
+import { Effect } from "effect"
+
+/** How often gateways being deleted are swept while this runner owns one (docs/architecture.md §9.1). */
+export const SWEEP_EVERY_MS = 2_000
+/**
+ * How long a runner that found no deleting gateway of its own reads them again at the latest,
+ * when no takeover and no delete asked here came first (a delete asked on another runner).
+ */
+export const IDLE_READ_EVERY_MS = 30_000
+
+/** What one deletion sweep needs: the stored deleting gateway ids, the ownership, and one reap step. */
+export interface DeletionSweepDeps<E, R> {
+  /** Whether the agent system is ready (a restoring one is not swept). */
+  readonly ready: Effect.Effect<boolean>
+  /** Ids of the gateways marked deleting, oldest first (one statement). */
+  readonly deleting: Effect.Effect<ReadonlyArray<string>, E>
+  readonly owns: (gatewayId: string) => boolean
+  /** Shards this runner holds now: a change is a takeover. */
+  readonly ownedShards: () => number
+  /** One reap step of a deleting gateway (its errors are logged, and the next pass tries again). */
+  readonly reap: (gatewayId: string) => Effect.Effect<unknown, unknown, R>
+  /** Epoch ms. */
+  readonly now: () => number
+}
+
+/**
+ * The gateway deletion sweep (docs/architecture.md §9.1): `pass`, run every SWEEP_EVERY_MS,
+ * reaps each deleting gateway this runner owns. While it owns none it reads them again only at a
+ * takeover (its shard count changed), after `nudge` (a delete asked here), or every
+ * IDLE_READ_EVERY_MS, so a settled runner sends no statement on most passes. Errors of the read
+ * are logged; `pass` never fails.
+ */
+export const makeDeletionSweep = <E, R>(deps: DeletionSweepDeps<E, R>) => {
+  /** When the last read found none owned here, and the shard count then. */
+  let idleSince: { readonly at: number; readonly shards: number } | undefined
+
+  const pass = Effect.gen(function* () {
+    if (!(yield* deps.ready)) return
+    const shards = deps.ownedShards()
+    const at = deps.now()
+    if (idleSince !== undefined && idleSince.shards === shards && at - idleSince.at < IDLE_READ_EVERY_MS) return
+    // A deleting gateway is reaped by its owner only (docs/architecture.md "Cluster").
+    const owned = (yield* deps.deleting).filter(deps.owns)
+    idleSince = owned.length === 0 ? { at, shards } : undefined
+    for (const id of owned) {
+      yield* deps.reap(id).pipe(
+        Effect.catchAll((error) => Effect.logWarning(`deleting gateway ${id}: ${(error as { _tag?: string })._tag ?? String(error)}; trying again shortly`))
+      )
+    }
+  }).pipe(Effect.catchAll((error) => Effect.logWarning("gateway deletion sweep failed", error)))
+
+  /** The next pass reads the deleting gateways (a delete was asked here). */
+  const nudge = (): void => {
+    idleSince = undefined
+  }
+
+  return { pass, nudge }
+}
