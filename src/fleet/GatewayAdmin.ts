@@ -131,12 +131,12 @@ export const GatewayAdminLive = Layer.scoped(
       check.state === "ready" ? Effect.map(ensureMainAgent(gateway), (main) => main.agentId) : Effect.succeed(null)
 
     // Every 2 s while this runner owns a deleting gateway; otherwise only at a takeover, after a
-    // delete asked here, or every 30 s (docs/architecture.md §9.1).
+    // delete asked here, or every 10 s (docs/architecture.md §9.1).
     const sweep = makeDeletionSweep({
       ready: Effect.map(system.readiness, (readiness) => readiness.state === "ready"),
       deleting: repo.deleting,
       owns: ownership.owns,
-      ownedShards: ownership.ownedShards,
+      ownedShardsKey: ownership.ownedShardsKey,
       reap: (id) => reapGateway(id, { retryFailed: false, force: false }),
       now: Date.now
     })

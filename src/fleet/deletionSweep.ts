@@ -6,7 +6,7 @@ export const SWEEP_EVERY_MS = 2_000
  * How long a runner that found no deleting gateway of its own reads them again at the latest,
  * when no takeover and no delete asked here came first (a delete asked on another runner).
  */
-export const IDLE_READ_EVERY_MS = 30_000
+export const IDLE_READ_EVERY_MS = 10_000
 
 /** What one deletion sweep needs: the stored deleting gateway ids, the ownership, and one reap step. */
 export interface DeletionSweepDeps<E, R> {
@@ -15,8 +15,8 @@ export interface DeletionSweepDeps<E, R> {
   /** Ids of the gateways marked deleting, oldest first (one statement). */
   readonly deleting: Effect.Effect<ReadonlyArray<string>, E>
   readonly owns: (gatewayId: string) => boolean
-  /** Shards this runner holds now: a change is a takeover. */
-  readonly ownedShards: () => number
+  /** The set of shards this runner holds now, as a key (`GatewayOwnership.ownedShardsKey`): a change is a takeover. */
+  readonly ownedShardsKey: () => string
   /** One reap step of a deleting gateway (its errors are logged, and the next pass tries again). */
   readonly reap: (gatewayId: string) => Effect.Effect<unknown, unknown, R>
   /** Epoch ms. */
@@ -26,17 +26,17 @@ export interface DeletionSweepDeps<E, R> {
 /**
  * The gateway deletion sweep (docs/architecture.md §9.1): `pass`, run every SWEEP_EVERY_MS,
  * reaps each deleting gateway this runner owns. While it owns none it reads them again only at a
- * takeover (its shard count changed), after `nudge` (a delete asked here), or every
+ * takeover (its set of shards changed), after `nudge` (a delete asked here), or every
  * IDLE_READ_EVERY_MS, so a settled runner sends no statement on most passes. Errors of the read
  * are logged; `pass` never fails.
  */
 export const makeDeletionSweep = <E, R>(deps: DeletionSweepDeps<E, R>) => {
-  /** When the last read found none owned here, and the shard count then. */
-  let idleSince: { readonly at: number; readonly shards: number } | undefined
+  /** When the last read found none owned here, and the set of shards then. */
+  let idleSince: { readonly at: number; readonly shards: string } | undefined
 
   const pass = Effect.gen(function* () {
     if (!(yield* deps.ready)) return
-    const shards = deps.ownedShards()
+    const shards = deps.ownedShardsKey()
     const at = deps.now()
     if (idleSince !== undefined && idleSince.shards === shards && at - idleSince.at < IDLE_READ_EVERY_MS) return
     // A deleting gateway is reaped by its owner only (docs/architecture.md "Cluster").

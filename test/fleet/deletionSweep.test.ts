@@ -5,7 +5,7 @@ import { IDLE_READ_EVERY_MS, makeDeletionSweep, SWEEP_EVERY_MS } from "../../src
 
 /** A sweep over fakes: a manual clock, a shard count and stored deleting ids; counts the reads. */
 const fixture = () => {
-  const state = { now: 1_000_000, shards: 300, deleting: [] as Array<string>, owned: new Set<string>(), reads: 0, reaped: [] as Array<string>, ready: true }
+  const state = { now: 1_000_000, shards: "default:1-300", deleting: [] as Array<string>, owned: new Set<string>(), reads: 0, reaped: [] as Array<string>, ready: true }
   const sweep = makeDeletionSweep({
     ready: Effect.sync(() => state.ready),
     deleting: Effect.sync(() => {
@@ -13,7 +13,7 @@ const fixture = () => {
       return [...state.deleting]
     }),
     owns: (id) => state.owned.has(id),
-    ownedShards: () => state.shards,
+    ownedShardsKey: () => state.shards,
     reap: (id) => Effect.sync(() => void state.reaped.push(id)),
     now: () => state.now
   })
@@ -38,7 +38,7 @@ it.effect("a runner that owns no deleting gateway reads them once per IDLE_READ_
   })
 )
 
-it.effect("a takeover (the shard count changed) reads at once, and an owned deleting gateway is swept every pass until gone", () =>
+it.effect("a takeover (the set of shards changed) reads at once, and an owned deleting gateway is swept every pass until gone", () =>
   Effect.gen(function* () {
     const { state, passes } = fixture()
     yield* passes(1)
@@ -46,7 +46,7 @@ it.effect("a takeover (the shard count changed) reads at once, and an owned dele
     // Another runner died with a deleting gateway: this one takes its shards.
     state.deleting = ["gone-soon", "not-mine"]
     state.owned.add("gone-soon")
-    state.shards = 301
+    state.shards = "default:1-301"
     yield* passes(1)
     expect(state.reads).toBe(2)
     expect(state.reaped).toEqual(["gone-soon"])
@@ -85,7 +85,7 @@ it.effect("a failed read or reap is logged and the next pass tries again", () =>
       ready: Effect.succeed(true),
       deleting: Effect.suspend(() => (++reads === 1 ? Effect.fail("db down") : Effect.succeed(["g"]))),
       owns: () => true,
-      ownedShards: () => 1,
+      ownedShardsKey: () => "default:1",
       reap: () => Effect.fail({ _tag: "AgentsRestoring" }),
       now: () => 0
     })
