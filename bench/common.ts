@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs"
+import path from "node:path"
 /** Helpers shared by the benchmarks. */
 
 /** The `p`th percentile of `values` (nearest rank; 0 when there are none). */
@@ -19,3 +21,7 @@ export const flag = (name: string, fallback: number): number => {
   const at = process.argv.indexOf(name)
   return at === -1 ? fallback : Number(process.argv[at + 1])
 }
+
+/** The Node flags of checkout `root`'s `npm start` (e.g. `--max-semi-space-size=16`), so a bench's child runs as the service does. */
+export const startFlags = (root: string): ReadonlyArray<string> =>
+  (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.split(" ").filter((flag) => flag.startsWith("--"))

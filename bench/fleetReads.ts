@@ -5,7 +5,7 @@
  * `GatewayConnection` and makes `FLEET_READS_ROUNDS` rounds (default 6) of both reads, 3 s apart,
  * then idles 10 s. Prints the child's CPU seconds per round (user + system, process.cpuUsage,
  * GC included: the gaps let deferred collection land in its round) and its memory after idling.
- * `FLEET_READS_NODE_FLAGS`: extra Node flags for the child (default `--max-semi-space-size=16`, as `npm start`).
+ * `FLEET_READS_NODE_FLAGS`: the Node flags for the child (default: those of `npm start`).
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -13,6 +13,7 @@ import { Effect, Redacted } from "effect"
 import { GatewayConnection } from "../src/gateway/GatewayConnection.ts"
 import { sendRequest } from "../src/gateway/sendRequest.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { startFlags } from "./common.ts"
 
 const mib = (bytes: number) => (bytes / 1_048_576).toFixed(0)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -65,7 +66,7 @@ export const fleetReads = async () => {
       entries[id] = { heartbeat: { every: "10m", target: "none" } }
     }
     console.log(`\nfleetReads: ${size.toLocaleString("en")} agents, ${rounds} rounds`)
-    const flags = (process.env["FLEET_READS_NODE_FLAGS"] ?? "--max-semi-space-size=16").split(" ").filter((flag) => flag !== "")
+    const flags = process.env["FLEET_READS_NODE_FLAGS"]?.split(" ").filter((flag) => flag !== "") ?? startFlags(fileURLToPath(new URL("..", import.meta.url)))
     const child = spawn(process.execPath, [...flags, "--import", "tsx", fileURLToPath(import.meta.url), "--client", simulator.url, simulator.token, String(rounds)], { stdio: "inherit" })
     await new Promise<void>((resolve, reject) => child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`client exited ${code}`)))))
   } finally {

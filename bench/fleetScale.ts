@@ -40,6 +40,7 @@ import { fleetQueries } from "../src/store/fleetQueries.ts"
 import { LIVENESS_LIMITS, seedOnlineFleet } from "../test/agents/onlineFleet.ts"
 import { createTestDatabase } from "../test/support/database.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { startFlags } from "./common.ts"
 import { startSqlCounter, statementRates } from "./idleWindow.ts"
 import { profileSummary, profileTopFunctions } from "./processStats.ts"
 
@@ -78,7 +79,7 @@ const spawnService = async (root: string, databaseUrl: string): Promise<Service>
   const port = await freePort()
   const start = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start
   // The Node flags of its `npm start` (e.g. `node --max-semi-space-size=16 src/main.ts`), then FLEET_NODE_FLAGS.
-  const flags = [...start.split(" "), ...(process.env["FLEET_NODE_FLAGS"] ?? "").split(" ")].filter((flag) => flag.startsWith("--"))
+  const flags = [...startFlags(root), ...(process.env["FLEET_NODE_FLAGS"] ?? "").split(" ").filter((flag) => flag.startsWith("--"))]
   const snapshotDir = process.env["FLEET_HEAP_SNAPSHOT"]
   const heap = snapshotDir === undefined ? [] : ["--heapsnapshot-signal=SIGUSR1", `--diagnostic-dir=${snapshotDir}`]
   const profile = process.env["FLEET_CPU_PROF"] === undefined ? [] : ["--import", path.join(HERE, "idleProfile.mjs")]
