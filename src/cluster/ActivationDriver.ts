@@ -8,14 +8,14 @@ import { GatewayEntity } from "./GatewayEntity.ts"
 import { ClusterStats } from "./GatewayHosting.ts"
 import { GatewayOwnership } from "./GatewayOwnership.ts"
 import { cleanProcessedClusterMessages } from "../store/cleanProcessedClusterMessages.ts"
-import { reapUnreachableRunners, watchRunnersPass } from "./RunnerReaper.ts"
+import { fencePeriodMs, fenceStaleRunnersPass, reapUnreachableRunners } from "./RunnerReaper.ts"
 import { markSessionlessRunnersUnhealthy } from "./sessionlessRunners.ts"
 import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
 
 /** How often owned gateways are checked for activation (a takeover costs at most this beyond the lock). */
 const ENSURE_EVERY = "1 second"
 /**
- * How long the stored gateway ids are reused by the checks while this runner's shard count stays
+ * How long the stored gateway ids are reused by the checks while this runner's set of shards stays
  * the same (a takeover changes it, and reads them at once).
  */
 const GATEWAY_IDS_FOR_MS = 10_000
@@ -29,14 +29,14 @@ const ENSURE_TIMEOUT = "2 minutes"
 /**
  * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
  * every stored gateway whose shard this runner holds and which is not hosted yet, at start
- * (awaited: readiness) and then every second, reading the stored gateways only when its shard
- * count changed, every 10 s, or to confirm one to activate (docs/architecture.md §11). Readiness is `ready`
+ * (awaited: readiness) and then every second, reading the stored gateways only when its set of
+ * shards changed, every 10 s, or to confirm one to activate (docs/architecture.md §11). Readiness is `ready`
  * once this runner has joined and every gateway it owns is hosted. Joined: runners with no
  * database session are marked unhealthy; then a lone runner holds every shard (1.2 s at most),
  * or, with other live runners, its shard set is stable and they were pinged once: an `Ensure` that failed at start is tried again every second,
  * readiness staying `restoring` with the gateways it waits for as the reason. `failed` if a
  * stored agent could not be restored. Other runners are pinged every 2 s, and fenced every 2 or
- * 4 s (`fenceEveryPasses`), from the join on, over one read of the runners, whatever the readiness, and the engine's processed messages older than a day are
+ * 4 s (`fencePeriodMs`) in a loop of its own, from the join on, whatever the readiness, and the engine's processed messages older than a day are
  * deleted hourly (`cleanProcessedClusterMessages`). Returns the readiness; the loops and every `Ensure` run in
  * the caller's scope (they end with it).
  */
@@ -122,9 +122,10 @@ export const startActivationDriver = Effect.gen(function* () {
     }
     // Pinging and fencing other runners do not wait for this runner's readiness: a gateway that
     // keeps failing here must not keep a hung runner's locks held.
-    let round = 0
-    const watch = Effect.suspend(() => watchRunnersPass(ownership.self, config.shardLockExpirationMs, REAP_EVERY_MS, round++))
-    yield* Effect.forkScoped(Effect.repeat(watch, Schedule.spaced(REAP_EVERY_MS)))
+    // Two loops: a ping of a hung peer holds its pass up to 5 s, and must not delay the fence.
+    yield* Effect.forkScoped(Effect.repeat(reapUnreachableRunners(ownership.self), Schedule.spaced(REAP_EVERY_MS)))
+    const fence = fenceStaleRunnersPass(ownership.self, config.shardLockExpirationMs)
+    yield* Effect.forkScoped(Effect.repeat(fence, Schedule.spaced(fencePeriodMs(config.shardLockExpirationMs, REAP_EVERY_MS))))
     const clean = cleanProcessedClusterMessages().pipe(Effect.catchAll((error) => Effect.logWarning("cleaning the engine's processed messages failed", error)))
     yield* Effect.forkScoped(Effect.repeat(clean, Schedule.spaced(CLEAN_EVERY)))
     yield* stage("settled")

@@ -74,29 +74,22 @@ const fenceStaleRunners = (self: string, expirationMs: number, runners: Readonly
   })
 
 /**
- * How often a runner pass fences, in passes of `passMs`: a hung runner is fenced only once its
- * heartbeat is older than the lock expiry, so fencing up to a seventh of the expiry (and 5 s at
- * most) after that adds little to its takeover: every 2nd pass (4 s) with the default 35 s
- * expiry, every pass below 28 s (docs/operations.md §7.3).
+ * How often a runner fences, ms: a hung runner is fenced only once its heartbeat is older than the
+ * lock expiry, so fencing up to a seventh of the expiry (and 5 s at most) after that adds little
+ * to its takeover, in whole passes of the ping loop (`passMs`): every 4 s with the default 35 s
+ * expiry and 2 s passes, every 2 s below 28 s (docs/operations.md §7.3).
  */
-export const fenceEveryPasses = (expirationMs: number, passMs: number) => Math.max(1, Math.min(Math.floor(5_000 / passMs), Math.floor(expirationMs / 7 / passMs)))
+export const fencePeriodMs = (expirationMs: number, passMs: number) =>
+  passMs * Math.max(1, Math.min(Math.floor(5_000 / passMs), Math.floor(expirationMs / 7 / passMs)))
 
 /**
- * One pass of the runner watch, every `passMs` from a runner's join: the runners are read once
- * from the engine's storage, then the unreachable ones are marked unhealthy
- * (`reapUnreachableRunners`) and, every `fenceEveryPasses` passes (`pass` counts from 0), stale
- * ones fenced (`fenceStaleRunners`), both over that one read and at once: a ping of a hung runner
- * takes up to its 5 s timeout and must not delay its fencing (docs/operations.md §7.3). Errors are
- * logged and the pass ends.
+ * One fencing pass: the runners are read from the engine's storage (mostly its own last read,
+ * `sharedRunnerReads`) and the stale ones fenced (`fenceStaleRunners`). It runs in a loop of its
+ * own, every `fencePeriodMs`, apart from the pings (`reapUnreachableRunners`), which a hung peer
+ * holds up to their 5 s timeout (docs/operations.md §7.3). Errors are logged and the pass ends.
  */
-export const watchRunnersPass = (self: string, expirationMs: number, passMs: number, pass: number) =>
+export const fenceStaleRunnersPass = (self: string, expirationMs: number) =>
   Effect.flatMap(RunnerStorage.RunnerStorage, (storage) => storage.getRunners).pipe(
-    Effect.flatMap((runners) =>
-      Effect.zip(
-        reapAmong(self, runners).pipe(Effect.catchAll((error) => Effect.logWarning("runner health pass failed", error))),
-        pass % fenceEveryPasses(expirationMs, passMs) === 0 ? fenceStaleRunners(self, expirationMs, runners).pipe(Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error))) : Effect.void,
-        { concurrent: true }
-      )
-    ),
-    Effect.catchAll((error) => Effect.logWarning("reading the runners failed", error))
+    Effect.flatMap((runners) => fenceStaleRunners(self, expirationMs, runners)),
+    Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error))
   )

@@ -33,15 +33,18 @@ export interface DeletionSweepDeps<E, R> {
 export const makeDeletionSweep = <E, R>(deps: DeletionSweepDeps<E, R>) => {
   /** When the last read found none owned here, and the set of shards then. */
   let idleSince: { readonly at: number; readonly shards: string } | undefined
+  /** Counts `nudge`s: a read that a nudge overtook does not make the sweep quiet. */
+  let nudges = 0
 
   const pass = Effect.gen(function* () {
     if (!(yield* deps.ready)) return
     const shards = deps.ownedShardsKey()
     const at = deps.now()
     if (idleSince !== undefined && idleSince.shards === shards && at - idleSince.at < IDLE_READ_EVERY_MS) return
+    const nudgesBefore = nudges
     // A deleting gateway is reaped by its owner only (docs/architecture.md "Cluster").
     const owned = (yield* deps.deleting).filter(deps.owns)
-    idleSince = owned.length === 0 ? { at, shards } : undefined
+    idleSince = owned.length === 0 && nudges === nudgesBefore ? { at, shards } : undefined
     for (const id of owned) {
       yield* deps.reap(id).pipe(
         Effect.catchAll((error) => Effect.logWarning(`deleting gateway ${id}: ${(error as { _tag?: string })._tag ?? String(error)}; trying again shortly`))
@@ -51,6 +54,7 @@ export const makeDeletionSweep = <E, R>(deps: DeletionSweepDeps<E, R>) => {
 
   /** The next pass reads the deleting gateways (a delete was asked here). */
   const nudge = (): void => {
+    nudges += 1
     idleSince = undefined
   }
 

@@ -1,9 +1,9 @@
 import { Runner, RunnerAddress, RunnerHealth, RunnerStorage } from "@effect/cluster"
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { addressText } from "../../src/cluster/GatewayOwnership.ts"
-import { fenceEveryPasses, reapUnreachableRunners, watchRunnersPass } from "../../src/cluster/RunnerReaper.ts"
+import { fencePeriodMs, fenceStaleRunnersPass, reapUnreachableRunners } from "../../src/cluster/RunnerReaper.ts"
 
 /**
  * The engine's storage reduced to what the reaper uses (runners and their health, in memory), and
@@ -75,31 +75,22 @@ describe("reapUnreachableRunners", () => {
   })
 })
 
-describe("watchRunnersPass", () => {
-  it.effect("reads the runners once per pass for both the pings and the fence, and fences every other 2 s pass with a 35 s lock expiry", () => {
+describe("fenceStaleRunnersPass", () => {
+  it.effect("reads the runners once and fences, without pinging anyone", () => {
     const { health, reads, layer } = cluster({ "10.0.0.1:1": true, "10.0.0.2:1": true }, [])
-    return Effect.gen(function* () {
-      for (let pass = 0; pass < 4; pass++) yield* watchRunnersPass("10.0.0.1:1", 35_000, 2_000, pass)
-      expect(reads).toEqual({ runners: 4, fences: 2 })
-      expect(health.get("10.0.0.2:1")).toBe(false)
-    }).pipe(Effect.provide(layer))
-  })
-
-  it.live("fences while a ping of a hung runner is still waiting (the fence does not wait for the pings)", () => {
-    const { reads, layer } = cluster({ "10.0.0.1:1": true, "10.0.0.2:1": true }, [])
+    // A ping of any peer hangs: the fence must not wait for it.
     const hung = Layer.succeed(RunnerHealth.RunnerHealth, { isAlive: () => Effect.never })
     return Effect.gen(function* () {
-      const pass = yield* Effect.fork(watchRunnersPass("10.0.0.1:1", 5_000, 2_000, 0))
-      yield* Effect.sleep("100 millis")
-      expect(reads.fences).toBe(1)
-      yield* Fiber.interrupt(pass)
+      yield* fenceStaleRunnersPass("10.0.0.1:1", 35_000)
+      expect(reads).toEqual({ runners: 1, fences: 1 })
+      expect(health.get("10.0.0.2:1")).toBe(true)
     }).pipe(Effect.provide(Layer.merge(layer, hung)))
   })
 
-  it("fences every pass when the lock expiry is short, and at least every 5 s", () => {
-    expect(fenceEveryPasses(5_000, 2_000)).toBe(1)
-    expect(fenceEveryPasses(35_000, 2_000)).toBe(2)
-    expect(fenceEveryPasses(600_000, 2_000)).toBe(2)
-    expect(fenceEveryPasses(600_000, 1_000)).toBe(5)
+  it("fences every 2 s pass when the lock expiry is short, every 4 s at the default 35 s, and at least every 5 s", () => {
+    expect(fencePeriodMs(5_000, 2_000)).toBe(2_000)
+    expect(fencePeriodMs(35_000, 2_000)).toBe(4_000)
+    expect(fencePeriodMs(600_000, 2_000)).toBe(4_000)
+    expect(fencePeriodMs(600_000, 1_000)).toBe(5_000)
   })
 })

@@ -57,4 +57,28 @@ describe("sharedRunnerReads", () => {
       expect(state.reads).toBe(2)
     })
   )
+
+  it.live("a read that begins during a write and ends after it is not kept", () =>
+    Effect.gen(function* () {
+      const { state, address, storage } = countingStorage()
+      const writeGate = yield* Deferred.make<void>()
+      const readGate = yield* Deferred.make<void>()
+      const slow = {
+        ...storage,
+        getRunners: Effect.zipRight(Deferred.await(readGate), storage.getRunners),
+        setRunnerHealth: (at: RunnerAddress.RunnerAddress, healthy: boolean) => Effect.zipRight(Deferred.await(writeGate), storage.setRunnerHealth(at, healthy))
+      } as typeof storage
+      const shared = sharedRunnerReads(slow, 60_000)
+      const write = yield* Effect.fork(shared.setRunnerHealth(address, false))
+      yield* sleep(20)
+      const read = yield* Effect.fork(shared.getRunners)
+      yield* sleep(20)
+      yield* Deferred.succeed(writeGate, undefined)
+      yield* Fiber.join(write)
+      yield* Deferred.succeed(readGate, undefined)
+      yield* Fiber.join(read)
+      yield* shared.getRunners
+      expect(state.reads).toBe(2)
+    })
+  )
 })

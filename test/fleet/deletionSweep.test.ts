@@ -95,3 +95,30 @@ it.effect("a failed read or reap is logged and the next pass tries again", () =>
     expect(reads).toBe(3)
   })
 )
+
+it.effect("a delete asked here while a pass was reading (its nudge overtook the read) is read again on the next pass", () =>
+  Effect.gen(function* () {
+    let reads = 0
+    const deleting: Array<string> = []
+    const sweep = makeDeletionSweep({
+      ready: Effect.succeed(true),
+      deleting: Effect.sync(() => {
+        reads += 1
+        const answer = [...deleting]
+        // The delete commits and nudges after this read took its rows.
+        if (reads === 1) {
+          deleting.push("asked-here")
+          sweep.nudge()
+        }
+        return answer
+      }),
+      owns: () => true,
+      ownedShardsKey: () => "default:1",
+      reap: () => Effect.void,
+      now: () => 0
+    })
+    yield* sweep.pass
+    yield* sweep.pass
+    expect(reads).toBe(2)
+  })
+)
