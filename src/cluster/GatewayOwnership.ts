@@ -35,19 +35,17 @@ export const GatewayOwnershipLive = Layer.effect(
       return sharding.getShardId(entityId, GatewayEntity.getShardGroup(entityId))
     }
     const groups = config.assignedShardGroups
+    /** The shards whose lock this runner holds now, as `group:n`. */
+    const held = () => {
+      const ids: Array<string> = []
+      for (const group of groups) for (let shard = 1; shard <= config.shardsPerGroup; shard++) if (sharding.hasShardId(ShardId.make(group, shard))) ids.push(`${group}:${shard}`)
+      return ids
+    }
     return GatewayOwnership.of({
       owns: (gatewayId) => sharding.hasShardId(shardOf(gatewayId)),
       shardOf,
-      ownedShards: () => {
-        let count = 0
-        for (const group of groups) for (let shard = 1; shard <= config.shardsPerGroup; shard++) if (sharding.hasShardId(ShardId.make(group, shard))) count += 1
-        return count
-      },
-      ownedShardsKey: () => {
-        let key = ""
-        for (const group of groups) for (let shard = 1; shard <= config.shardsPerGroup; shard++) if (sharding.hasShardId(ShardId.make(group, shard))) key += `${group}:${shard},`
-        return key
-      },
+      ownedShards: () => held().length,
+      ownedShardsKey: () => held().join(","),
       self: Option.match(config.runnerAddress, { onNone: () => "", onSome: addressText }),
       shardsPerGroup: config.shardsPerGroup
     })

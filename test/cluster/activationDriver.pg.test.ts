@@ -142,41 +142,36 @@ describe("activation driver", () => {
     expect(interrupted.has(late)).toBe(true)
   })
 
-  it("reads the stored gateways again at a takeover (its shard count changed), not every second while it holds the same shards", async () => {
+  /**
+   * A gateway stored and owned once the driver is ready, with the shard set unchanged, is not read
+   * (the ids read a moment ago still serve); after `takeOver` the next check reads and hosts it.
+   */
+  const readsAtTakeover = async (shardsAtStart: number, takeOver: (shards: { owned: number; swaps: number }) => void) => {
     const { hosted, owned, shards, start } = harness(db.url)
-    shards.owned = 150
+    shards.owned = shardsAtStart
     const scope = Effect.runSync(Scope.make())
     try {
       const read = await start(scope)
       await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" })
-      // Stored and owned now, with the shard set unchanged: the ids read a moment ago still serve.
       const quiet = await gateway()
       owned.add(quiet)
       await new Promise((resolve) => setTimeout(resolve, 2_500))
       expect(hosted.has(quiet)).toBe(false)
-      // A takeover: the shard count changes and the next check reads the gateways.
-      shards.owned = 300
+      takeOver(shards)
       await expect.poll(() => hosted.has(quiet), { timeout: 3_000 }).toBe(true)
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }
-  })
+  }
 
-  it("reads the stored gateways again at a takeover that swaps shards one for one (same count)", async () => {
-    const { hosted, owned, shards, start } = harness(db.url)
-    const scope = Effect.runSync(Scope.make())
-    try {
-      const read = await start(scope)
-      await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" })
-      const quiet = await gateway()
-      owned.add(quiet)
-      await new Promise((resolve) => setTimeout(resolve, 2_500))
-      expect(hosted.has(quiet)).toBe(false)
+  it("reads the stored gateways again at a takeover (its shard count changed), not every second while it holds the same shards", () =>
+    readsAtTakeover(150, (shards) => {
+      shards.owned = 300
+    }))
+
+  it("reads the stored gateways again at a takeover that swaps shards one for one (same count)", () =>
+    readsAtTakeover(300, (shards) => {
       // One shard given up, another taken: the count holds, the set does not.
       shards.swaps += 1
-      await expect.poll(() => hosted.has(quiet), { timeout: 3_000 }).toBe(true)
-    } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
-    }
-  })
+    }))
 })
