@@ -1,7 +1,7 @@
 import { Sharding } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Clock, Effect, Layer, Option } from "effect"
+import { Clock, Effect, Either, Layer, Option } from "effect"
 import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import { projectSnapshot } from "../agents/agentProjection.ts"
 import { AgentSystem, AgentNotFound, type AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, type BoardFull } from "../agents/AgentSystem.ts"
@@ -32,6 +32,8 @@ const WAIT_POLL_MS = 150
  * gateway's restore), it calls the local actors directly (no serialisation); else it
  * goes through the gateway entity (`Create`, `Send`, `Snapshot`), and `waitFor` polls the
  * owner's durable snapshot every 150 ms and evaluates the predicate here on the rebuilt snapshot.
+ * A wait outlives a handover: one begun here goes on at the new owner when the gateway leaves,
+ * and a remote one asks again while the owner is unavailable, until its deadline.
  * An owner that is gone or does not answer within `OWNER_TIMEOUT_MS` is `AgentsRestoring` with reason
  * `owner-unavailable` (503 with Retry-After), never a 500 or a hang. The owner bounds its own answer by
  * the persist timeout (15 s), shorter than the owner timeout (18 s), so a slow database answers
@@ -109,20 +111,34 @@ export const RoutedAgentSystemLive = Layer.scoped(
             : (viaOwner(agentId, client(gatewayId).Send({ agentId, event })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>)
         ),
       waitFor: (agentId, predicate, timeoutMs, options) =>
-        Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout> => {
-          if (isLocalFor(gatewayId, agentId)) return local.waitFor(agentId, predicate, timeoutMs, options)
-          return Effect.gen(function* () {
+        Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout> =>
+          Effect.gen(function* () {
             const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
             for (;;) {
-              const snapshot = yield* remoteSnapshot(agentId, gatewayId)
-              if (predicate(snapshot)) return snapshot
+              const now = yield* Clock.currentTimeMillis
+              if (isLocalFor(gatewayId, agentId)) {
+                const waited = yield* Effect.either(local.waitFor(agentId, predicate, Math.max(0, deadline - now), options))
+                if (Either.isRight(waited)) return waited.right
+                // The actor stopped before the deadline because its gateway left this runner: the
+                // wait goes on at the new owner (docs/architecture.md §11, Routing).
+                const moved = waited.left._tag === "AgentWaitTimeout" || waited.left._tag === "AgentNotFound"
+                if (!(moved && !isLocalFor(gatewayId, agentId) && (yield* Clock.currentTimeMillis) < deadline)) return yield* waited.left
+                continue
+              }
+              // An owner that is unavailable for a moment (a handover) is asked again until the deadline.
+              const snapshot = yield* remoteSnapshot(agentId, gatewayId).pipe(
+                Effect.map(Option.some),
+                Effect.catchTag("AgentsRestoring", (error) => (now < deadline ? Effect.succeed(Option.none()) : Effect.fail(error)))
+              )
+              if (Option.isSome(snapshot) && predicate(snapshot.value)) return snapshot.value
               if ((yield* Clock.currentTimeMillis) >= deadline) {
-                return yield* new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(snapshot).statePath })
+                if (Option.isNone(snapshot)) return yield* new AgentsRestoring({ agentId, reason: "owner-unavailable" })
+                return yield* new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(snapshot.value).statePath })
               }
               yield* Effect.sleep(WAIT_POLL_MS)
             }
           })
-        }),
+        ),
       restoreAll: Effect.gen(function* () {
         for (;;) {
           const state = yield* driver.readiness

@@ -1,7 +1,8 @@
 import { RunnerHealth, RunnerStorage, Sharding, ShardId } from "@effect/cluster"
 import { Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AgentSystem, type NewAgentRequest } from "../../src/agents/AgentSystem.ts"
+import { AgentSystem, AgentsRestoring, AgentWaitTimeout, type NewAgentRequest } from "../../src/agents/AgentSystem.ts"
+import { snapshotIs } from "../../src/agents/machineVocabulary.ts"
 import { LocalAgents, type LocalAgentsShape } from "../../src/agents/LocalAgents.ts"
 import { ClusterStatsLive } from "../../src/cluster/GatewayHosting.ts"
 import { GatewayOwnership } from "../../src/cluster/GatewayOwnership.ts"
@@ -24,7 +25,15 @@ const harness = (databaseUrl: string) => {
   const entity = (gatewayId: string) => ({
     Ensure: () => Effect.void,
     Send: ({ agentId }: { agentId: string }) => Effect.zipRight(Effect.sync(() => void calls.push(`entity send ${gatewayId} ${agentId}`)), Effect.never),
-    Create: ({ request }: { request: NewAgentRequest }) => Effect.zipRight(Effect.sync(() => void calls.push(`entity create ${request.agentId}`)), Effect.never)
+    Create: ({ request }: { request: NewAgentRequest }) => Effect.zipRight(Effect.sync(() => void calls.push(`entity create ${request.agentId}`)), Effect.never),
+    // The new owner's durable snapshot: unavailable for the first read (a handover), then awaiting.
+    Snapshot: ({ agentId }: { agentId: string }) =>
+      Effect.suspend(() => {
+        calls.push(`entity snapshot ${agentId}`)
+        return calls.filter((call) => call.startsWith("entity snapshot")).length === 1
+          ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" }))
+          : Effect.succeed({ value: { provisioning: "awaiting" }, context: {} })
+      })
   })
   const sharding = { makeClient: () => Effect.succeed(entity) } as unknown as Sharding.Sharding["Type"]
   const local = {
@@ -33,6 +42,13 @@ const harness = (databaseUrl: string) => {
     gatewayOf: () => GATEWAY,
     send: (agentId: string) => Effect.sync(() => (calls.push(`local send ${agentId}`), { local: agentId })),
     create: (request: NewAgentRequest) => Effect.sync(() => (calls.push(`local create ${request.agentId}`), { local: request.agentId })),
+    // The actor stops before the deadline because its gateway leaves this runner mid-wait.
+    waitFor: (agentId: string, _predicate: unknown, timeoutMs: number) =>
+      Effect.suspend(() => {
+        calls.push(`local wait ${agentId}`)
+        state.owns = false
+        return Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.applying" }))
+      }),
     failures: () => [],
     actorCount: () => state.restored.size
   } as unknown as LocalAgentsShape
@@ -102,5 +118,15 @@ describe("routing while the owner restores a gateway", () => {
     h.state.owns = true
     h.state.restored.delete("restored")
     expect(await beat("restored")).toEqual([`entity send ${GATEWAY} restored`])
+  })
+
+  it("a wait begun on the owner goes on at the new owner when the gateway leaves mid-wait, through a moment of no owner", async () => {
+    h.state.owns = true
+    h.state.restored.add("moving")
+    h.calls.length = 0
+    const reached = await run(Effect.flatMap(AgentSystem, (system) => system.waitFor("moving", (snapshot) => snapshotIs(snapshot, "provisioning.awaiting"), 5_000)))
+    expect(snapshotIs(reached, "provisioning.awaiting")).toBe(true)
+    expect(h.calls).toEqual(["local wait moving", "entity snapshot moving", "entity snapshot moving"])
+    h.state.owns = true
   })
 })

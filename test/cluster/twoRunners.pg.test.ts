@@ -46,11 +46,15 @@ describe("two runners on one database (in-process services, simulated gateway)",
 
   it("both instances answer the same GET /api/v1/cluster: two healthy runners, all shards assigned, one owner for the gateway", async () => {
     // Each instance's view follows the engine's assignment refresh (1 s) and a shared runner read
-    // (under 0.9 s old, docs/operations.md §7.1): the two agree once both have seen the join.
+    // (under 0.9 s old, docs/operations.md §7.1): the two agree once both have seen the join. The
+    // gateway may then still be moving to its new owner: the cluster has settled once that owner
+    // alone holds its socket, so the tests after this one do not race a handover.
     let views = await Promise.all([a.api("GET", "/api/v1/cluster"), b.api("GET", "/api/v1/cluster")])
     const agreeing = async () => {
       views = await Promise.all([a.api("GET", "/api/v1/cluster"), b.api("GET", "/api/v1/cluster")])
-      return views[0].body.runners.length === 2 && JSON.stringify(views[0].body.runners) === JSON.stringify(views[1].body.runners)
+      if (views[0].body.runners.length !== 2 || JSON.stringify(views[0].body.runners) !== JSON.stringify(views[1].body.runners)) return false
+      const owner = await ownerOf()
+      return (await holdsSocket(a)) === (owner === views[0].body.self) && (await holdsSocket(b)) === (owner === views[1].body.self)
     }
     await expect.poll(agreeing, { timeout: 10_000 }).toBe(true)
     const [viewA, viewB] = views
