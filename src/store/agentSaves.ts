@@ -1,16 +1,10 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
-import type { AgentProjection } from "../agents/agentProjection.ts"
 import { changeCursorSql, type NewBeat } from "./changeCursor.ts"
+import { SAVE_ROW, SAVE_VALUES, saveRow, type SnapshotSave } from "./saveRow.ts"
 
-/** One agent's snapshot to save, with its read-model projection. */
-export interface SnapshotSave {
-  readonly id: string
-  readonly projection: AgentProjection
-  readonly snapshot: unknown
-  readonly version: number
-}
+export type { SnapshotSave } from "./saveRow.ts"
 
 /** What a save stored besides its snapshot: the row's gateway and its stamps (a saved write's read model is its projection plus these). */
 export interface SavedStamps {
@@ -24,35 +18,8 @@ export interface SavedStamps {
 const STAMPS = "id, gateway_id, created_at, updated_at"
 const STAMPS_OF_A = STAMPS.split(", ").map((column) => `a.${column}`).join(", ")
 
-/** The record type of `saveMany`'s rows (`jsonb_to_recordset`). */
-const SAVE_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
-  last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
-  identity_template text, soul_template text, snapshot jsonb, version bigint, liveness jsonb`
-
 /** The record type of a beat row. */
 const BEAT_ROW = "agent_id uuid, gateway_id uuid, board_id uuid, version bigint, event_type text, at timestamptz, rank bigint"
-
-const saveRow = ({ id, projection: p, snapshot, version }: SnapshotSave) => ({
-  id,
-  role: p.role,
-  board_id: p.boardId,
-  gateway_agent_id: p.gatewayAgentId,
-  session_key: p.sessionKey,
-  name: p.name,
-  status: p.status,
-  state_path: p.statePath,
-  last_seen_at: p.lastSeenAt,
-  last_error: p.lastError,
-  offline_reason: p.offlineReason,
-  token_hash: p.tokenHash,
-  heartbeat_config: p.heartbeatConfig,
-  identity_profile: p.identityProfile,
-  identity_template: p.identityTemplate,
-  soul_template: p.soulTemplate,
-  snapshot,
-  version,
-  liveness: p.liveness ?? null
-})
 
 const beatRow = (b: NewBeat) => ({
   agent_id: b.agentId,
@@ -89,7 +56,7 @@ export const saveSnapshots =
         snapshot = v.snapshot, version = v.version, updated_at = now(), liveness = v.liveness,
         pending_token_hash = case when a.pending_token_hash = v.token_hash then null else a.pending_token_hash end,
         deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
-      from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as v(${sql.unsafe(SAVE_ROW)})
+      from (select ${sql.unsafe(SAVE_VALUES)} from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as r(${sql.unsafe(SAVE_ROW)})) as v
       where a.id = v.id and a.version < v.version`
     if (beats.length === 0) return sql<SavedStamps>`${update} returning ${sql.unsafe(STAMPS_OF_A)}`
     return sql<SavedStamps>`
