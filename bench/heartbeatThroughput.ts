@@ -12,7 +12,9 @@
  * - the maximum sustained durable rate (closed loop, `--in-flight` requests outstanding), beside
  *   the hello server driven by the same generator in the same run, and the ratio;
  * - the service's CPU time per heartbeat at that rate (from /proc; robust on a busy machine);
- * - heartbeat latency p50/p99 at 50% and 90% of that rate (open loop: fixed schedule);
+ * - heartbeat latency p50/p99 at 50% and 90% of that rate (open loop: fixed schedule); at 50%,
+ *   beside it, a bare commit's latency on the same server and the checkpoints requested
+ *   meanwhile (`commitProbe.ts`), which tell the server's stalls from the service's;
  * - SQL statements per heartbeat (every Query/Execute the service sends, idle traffic removed);
  * - heartbeat → SSE event p50/p99 at 100, 1,000 and 5,000/s (a rate above the maximum is run
  *   for 1 s only, to stay bounded, and marked so).
@@ -41,6 +43,7 @@ import { registerGatewayAndBoard, type InProcessService } from "../test/support/
 import { startService, type ServiceProcess } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 import { flag, percentile } from "./common.ts"
+import type { CommitProbe } from "./commitProbe.ts"
 import { cpuMs, profileSummary, rssMiB, servicePid } from "./processStats.ts"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -65,6 +68,10 @@ export const child = (script: string, args: ReadonlyArray<string> = []): ChildPr
   spawn(process.execPath, [path.join(HERE, script), ...args], { stdio: ["pipe", "pipe", "inherit"] })
 
 /** The child's stdout, line by line, as a pull. */
+/** The database's bare commit latency and requested checkpoints over `seconds` (`commitProbe.ts`), run beside a load. */
+const commitProbe = async (databaseUrl: string, seconds: number): Promise<CommitProbe> =>
+  JSON.parse(await lines(child("commitProbe.ts", [databaseUrl, String(seconds)]))()) as CommitProbe
+
 const lines = (process: ChildProcess) => {
   const queue: string[] = []
   const waiting: Array<(line: string) => void> = []
@@ -402,13 +409,21 @@ export const heartbeatThroughput = async () => {
     await sleep(2_000)
     const { pid, max, cpuPerHeartbeat } = await maxRate(service, tokens)
     const helloRun = await load({ mode: "closed", url: `http://127.0.0.1:${helloPort}`, path: "/", tokens: [], inFlight: IN_FLIGHT, seconds: SECONDS })
-    const half = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.5), seconds: SECONDS, inFlight: 512 })
+    // With the database's own commit latency beside it: a bare commit's stalls are the server's, not the service's.
+    const [half, halfProbe] = await Promise.all([
+      load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.5), seconds: SECONDS, inFlight: 512 }),
+      commitProbe(db.url, SECONDS)
+    ])
     const ninety = await load({ mode: "open", url: service.url, path: HEARTBEAT, tokens, rate: Math.round(max.rate * 0.9), seconds: SECONDS, inFlight: 512 })
     console.log(`heartbeatThroughput: ${AGENTS} agents online, service and load generator in separate processes, ${IN_FLIGHT} requests in flight`)
     console.log(`  max sustained durable heartbeats: ${max.rate.toFixed(0)}/s (${max.failed} failed; p50 ${ms(max.p50)}, p99 ${ms(max.p99)})`)
     console.log(`  service CPU per heartbeat at the max rate: ${pid === undefined ? "n/a" : ms(cpuPerHeartbeat)} (user + system, 10 ms ticks)`)
     console.log(`  node:http hello, same generator: ${helloRun.rate.toFixed(0)}/s → ratio ${((100 * max.rate) / helloRun.rate).toFixed(1)}%`)
     console.log(`  at 50% (${Math.round(max.rate * 0.5)}/s): p50 ${ms(half.p50)}, p99 ${ms(half.p99)}, achieved ${half.rate.toFixed(0)}/s, ${half.failed} failed`)
+    console.log(
+      `    meanwhile a bare commit on this Postgres (commitProbe.ts, one every 10 ms): p50 ${ms(halfProbe.p50)}, p99 ${ms(halfProbe.p99)}, max ${ms(halfProbe.max)}; ` +
+        `${halfProbe.checkpointsRequested} checkpoints requested (each DROP DATABASE on the server requests one)`
+    )
     console.log(`  at 90% (${Math.round(max.rate * 0.9)}/s): p50 ${ms(ninety.p50)}, p99 ${ms(ninety.p99)}, achieved ${ninety.rate.toFixed(0)}/s, ${ninety.failed} failed`)
     console.log(`  SQL statements per heartbeat: ${perHeartbeat.toFixed(2)} (${counted.ok} heartbeats at 200/s), ${perHeartbeatAlone.toFixed(2)} one at a time (no batching)`)
     console.log(`  service CPU per heartbeat one at a time: ${ms(cpuAlone)} (${ALONE} in sequence; independent of the load, unlike the max-rate figure)`)
