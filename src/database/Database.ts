@@ -24,6 +24,7 @@ import beatEventType from "./migrations/0018_beat_event_type.ts"
 import fleetDriftIndex from "./migrations/0019_fleet_drift_index.ts"
 import authFailures from "./migrations/0021_auth_failures.ts"
 import changeFrontier from "./migrations/0022_change_frontier.ts"
+import agentsFillfactor from "./migrations/0023_agents_fillfactor.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -48,6 +49,7 @@ export const migrations = PgMigrator.fromRecord({
   "0019_fleet_drift_index": fleetDriftIndex,
   "0021_auth_failures": authFailures,
   "0022_change_frontier": changeFrontier,
+  "0023_agents_fillfactor": agentsFillfactor,
 })
 
 /** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */

@@ -105,4 +105,9 @@ describe("agent snapshot saves (docs/architecture.md §6.5)", () => {
     await save([{ id, projection: renamed, snapshot, version: 1 }])
     expect(await stored(id)).toMatchObject({ name: "Renamed", last_error: renamed.lastError, role: "worker" })
   })
+
+  it("agents pages keep room for a saved row's next version, so a heartbeat's update stays on its page (HOT, no index written)", async () => {
+    const { rows } = await client.query<{ reloptions: string[] | null }>("select reloptions from pg_class where oid = 'agents'::regclass")
+    expect(rows[0]?.reloptions).toContain("fillfactor=70")
+  })
 })
