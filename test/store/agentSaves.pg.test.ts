@@ -108,6 +108,6 @@ describe("agent snapshot saves (docs/architecture.md §6.5)", () => {
 
   it("agents pages keep room for a saved row's next version, so a heartbeat's update stays on its page (HOT, no index written)", async () => {
     const { rows } = await client.query<{ reloptions: string[] | null }>("select reloptions from pg_class where oid = 'agents'::regclass")
-    expect(rows[0]?.reloptions).toContain("fillfactor=70")
+    expect(rows[0]?.reloptions).toContain("fillfactor=50")
   })
 })
