@@ -69,11 +69,25 @@ export const watchGateway = (gatewayId: string) =>
       yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
     }))
 
-    /** After every (re)connect: read the target again, the features, subscribe to what is offered, probe, reconcile. */
-    const onReady = Effect.gen(function* () {
+    /**
+     * When (epoch ms, `Date.now()`: the clock of a ready event's `at`) the last `onReady` had its
+     * socket ready: a socket announced ready at or before it is that one or an older one since
+     * replaced, already handled.
+     */
+    let handledAt = Number.NEGATIVE_INFINITY
+
+    /**
+     * After every (re)connect: read the target again, the features, subscribe to what is offered,
+     * probe, reconcile. `announcedAt`: when the socket this round is for was announced ready
+     * (a ready event); a round already made on that socket or a later one is not made again
+     * (the watcher's own first connect announces its socket too).
+     */
+    const onReady = (announcedAt?: number) => Effect.gen(function* () {
+      if (announcedAt !== undefined && announcedAt <= handledAt) return
       yield* context.refreshTarget
       const socketTarget = context.target
       const hello = yield* client.connect(socketTarget)
+      handledAt = Date.now()
       const { offers, degraded } = watcherFeatures(hello)
       if (hello.methods.includes("sessions.subscribe")) {
         yield* client.call(socketTarget, "sessions.subscribe", {}, context.probeOptions).pipe(
@@ -95,7 +109,7 @@ export const watchGateway = (gatewayId: string) =>
         if (event.event === CONNECTION_EVENT) {
           const status = (event.payload as { status?: string } | undefined)?.status
           if (status === "closed") return yield* Effect.zipRight(context.refreshTarget, reach.markLost("socket closed"))
-          if (status === "ready") yield* Effect.forkIn(onReady, scope)
+          if (status === "ready") yield* Effect.forkIn(onReady((event.payload as { at?: number } | undefined)?.at), scope)
           return
         }
         // Pushed samples are cached ones (docs/gateway-protocol.md §10), as large as the fleet: where
@@ -144,9 +158,10 @@ export const watchGateway = (gatewayId: string) =>
     )
     // The subscription above starts with its fiber; let it before the first connect.
     yield* Effect.sleep("20 millis")
-    yield* onReady
+    yield* onReady()
     yield* rounds.withPermits(1)(reach.probe).pipe(Effect.repeat(Schedule.spaced(config.livenessProbeMs)), Effect.forkIn(scope))
-    yield* rounds.withPermits(1)(reconcile).pipe(Effect.repeat(Schedule.spaced(config.reconcileMs)), Effect.forkIn(scope))
+    // The connect above has just reconciled: the periodic rounds start one period after it.
+    yield* Effect.sleep(config.reconcileMs).pipe(Effect.zipRight(rounds.withPermits(1)(reconcile)), Effect.forever, Effect.forkIn(scope))
     return yield* Effect.never
   }).pipe(
     Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(`liveness ${gatewayId}: watcher stopped`, cause))),
