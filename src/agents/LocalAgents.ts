@@ -28,6 +28,7 @@ import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
 import { liveGatewayPage } from "../store/gatewayAgentRows.ts"
 import { makeStaleReloader } from "./staleReloader.ts"
+import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
@@ -103,6 +104,7 @@ export const LocalAgentsLive = Layer.scoped(
     >()
     const config = yield* AppConfig
     const repo = yield* AgentRepo
+    const tokens = yield* AgentTokenCache
     const entries = new Map<string, AgentEntry>()
     const hosted = new Set<string>()
     // Gateways hosted here or whose restore is under way: a stale refusal meanwhile reloads the actor.
@@ -160,7 +162,7 @@ export const LocalAgentsLive = Layer.scoped(
     // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
-    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale })
+    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens })
 
     // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3).
     const missing = (agentId: string): Effect.Effect<never, AgentNotFound | AgentsRestoring> =>

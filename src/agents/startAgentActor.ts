@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import type { createActor } from "xstate"
 import type { agentMachine, AgentSnapshot } from "../../machines/agent/agentMachine.ts"
+import type { AgentTokenCacheShape } from "./AgentTokenCache.ts"
 import type { DeadlineQueue } from "./DeadlineQueue.ts"
 import { armDeadline, type DeadlineHolder } from "./agentDeadlines.ts"
 import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
@@ -41,6 +42,8 @@ export interface ActorStarterOptions {
   readonly deadlines: DeadlineQueue<DeadlineHolder>
   /** Called when a write of the agent is refused as stale (another runner stored a newer version). */
   readonly onStale?: ((agentId: string) => void) | undefined
+  /** Learns each restored agent's token hash, so its first heartbeat after a restore needs no lookup (docs/operations.md §6.10). */
+  readonly tokens?: Pick<AgentTokenCacheShape, "remember"> | undefined
 }
 
 /**
@@ -97,6 +100,8 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
     entries.set(agentId, entry)
     actor.start()
     forgetStartOptions(actor)
+    const tokenHash = stored === undefined ? null : actor.getSnapshot().context.tokenHash
+    if (tokenHash !== null) options.tokens?.remember(tokenHash, agentId)
     return entry
   }
 }

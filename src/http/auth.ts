@@ -5,7 +5,7 @@ import { Context, Effect, Option, Redacted } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { hashAgentToken } from "../agents/agentTokens.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
-import { AgentTokenCache } from "./AgentTokenCache.ts"
+import { AgentTokenCache } from "../agents/AgentTokenCache.ts"
 import { ApiError } from "./ApiError.ts"
 import { AuthFailureLimiter, type AuthClient } from "./AuthFailureLimiter.ts"
 

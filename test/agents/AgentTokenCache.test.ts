@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
-import { makeAgentTokenCache } from "../../src/http/AgentTokenCache.ts"
+import { makeAgentTokenCache } from "../../src/agents/AgentTokenCache.ts"
 
 /** A live actor's snapshot as the cache reads it: its status and the token hash in its context. */
 const actor = (tokenHash: string | null, status: "active" | "done" = "active") => ({ status, context: { tokenHash } }) as unknown as AgentSnapshot
