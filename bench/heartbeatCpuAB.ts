@@ -25,11 +25,11 @@ import { cpuMs } from "./processStats.ts"
 const HERE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const HEARTBEAT = "/api/v1/agent/heartbeat"
 /** One key for every service of the run: the copies hold gateway secrets the provisioning service encrypted. */
-const SECRET_KEY = randomBytes(32).toString("base64")
+export const SECRET_KEY = randomBytes(32).toString("base64")
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
 /** `src/main.ts` of checkout `root` as a child process; answers its url, pid and stop once `/readyz` is 200. */
-const startAt = async (root: string, env: Record<string, string>) => {
+export const startAt = async (root: string, env: Record<string, string>) => {
   const port = await freePort()
   const child = spawn(process.execPath, ["src/main.ts"], {
     cwd: root,

@@ -26,7 +26,8 @@
  *   SSE p99 < 50 ms at 1,000/s), each as met or not, from this run's figures;
  * - with `--cpu-prof`, where the service's CPU went at the max rate (Node's `--cpu-prof`, by
  *   package: effect, pg, xstate, the service's own code, node internals, GC).
- * `--sse-only` and `--max-only` run one part alone (quick looks while working on the hot path).
+ * `--sse-only` and `--max-only` run one part alone (quick looks while working on the hot path);
+ * `--sse-rates 100,1000,5000` sets the heartbeat → SSE rates (with `--sse-only`, each runs the full `--seconds`).
  * `--agents N` (default 1,000), `--seconds N` per measured phase (default 8), `--in-flight N`
  * (default 64).
  */
@@ -50,8 +51,10 @@ const HERE = path.dirname(fileURLToPath(import.meta.url))
 const AGENTS = flag("--agents", 1_000)
 const SECONDS = flag("--seconds", 8)
 const IN_FLIGHT = flag("--in-flight", 64)
-const SSE_RATES = [100, 1_000, 5_000]
-/** `--sse-only`: the fleet and heartbeat → SSE at 100 and 1,000/s, nothing else (a quick look at the stream). */
+/** `--sse-rates 100,1000,5000`: the heartbeat → SSE rates (per second). */
+const ratesFlag = process.argv.indexOf("--sse-rates")
+const SSE_RATES = ratesFlag === -1 ? [100, 1_000, 5_000] : (process.argv[ratesFlag + 1] ?? "").split(",").map(Number)
+/** `--sse-only`: the fleet and heartbeat → SSE at each `--sse-rates` (default 100 and 1,000/s), nothing else (a quick look at the stream). */
 const SSE_ONLY = process.argv.includes("--sse-only")
 const CPU_PROFILE = process.argv.includes("--cpu-prof")
 /** `--max-only`: the fleet, then the max rate, its CPU per heartbeat and the hello ratio, nothing else (a quick look at the hot path). */
@@ -246,7 +249,7 @@ const settle = async (count: () => Promise<number>, quietMs: number, maxMs = 60_
 }
 
 /** Heartbeat → SSE at `rate` for `seconds`: one SSE client process, one generator process. */
-const sseLatency = async (service: ServiceProcess, tokens: ReadonlyArray<string>, rate: number, seconds: number) => {
+export const sseLatency = async (service: Pick<ServiceProcess, "url" | "adminToken">, tokens: ReadonlyArray<string>, rate: number, seconds: number) => {
   const client = child("sseClient.ts", [service.url, service.adminToken])
   const next = lines(client)
   if ((await next()) !== "ready") throw new Error("SSE client did not start")
@@ -276,7 +279,7 @@ const sseLatency = async (service: ServiceProcess, tokens: ReadonlyArray<string>
 }
 
 /** One line of heartbeat → SSE figures: POST to event, POST to answer, answer to event (the stream's own delay). */
-const sseFigures = (figures: Awaited<ReturnType<typeof sseLatency>>) =>
+export const sseFigures = (figures: Awaited<ReturnType<typeof sseLatency>>) =>
   `p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}; delivered ${figures.delivered}/${figures.sent} (${figures.failed} failed); ` +
   `POST answered p50 ${ms(figures.postP50)}, p99 ${ms(figures.postP99)}; answer → event p50 ${ms(figures.answerP50)}, p99 ${ms(figures.answerP99)}`
 
@@ -322,7 +325,7 @@ export const heartbeatThroughput = async () => {
     if (SSE_ONLY) {
       service = await startService(serviceEnv(db.url))
       await sleep(2_000)
-      for (const rate of SSE_RATES.slice(0, 2)) {
+      for (const rate of ratesFlag === -1 ? SSE_RATES.slice(0, 2) : SSE_RATES) {
         step(`heartbeat → SSE at ${rate}/s`)
         const figures = await sseLatency(service, tokens, rate, SECONDS)
         console.log(`  heartbeat → SSE at ${rate}/s: ${sseFigures(figures)}`)

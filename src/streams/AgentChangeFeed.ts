@@ -34,8 +34,8 @@ const noticeFloor = (payload: string): number => {
   return Number.isSafeInteger(xid) ? xid * 65_536 : Number.POSITIVE_INFINITY
 }
 
-/** While a notified transaction is not yet below the frontier, read again after this: 2 ms doubling to 100 ms. */
-const heldBackDelay = (reads: number) => Duration.millis(Math.min(100, 2 * 2 ** reads))
+/** While a notified transaction is not yet below the frontier, read again after this (or at the next notification): 2 ms doubling to 100 ms. */
+export const heldBackDelay = (reads: number): Duration.Duration => Duration.millis(Math.min(100, 2 * 2 ** reads))
 
 /** The connections the feed's reader reads new changes on (`pg_stat_activity.application_name`). */
 export const STREAM_READER_APPLICATION = "switchyard-stream"
@@ -45,92 +45,104 @@ export const STREAM_READER_APPLICATION = "switchyard-stream"
  * each notification (or reconnect) reads the changes after the last it published and below the
  * frontier, a page at a time, and hands each to every subscribed client; with no client it reads
  * nothing, and the first to join brings the position up to the frontier as it subscribes. A notified transaction
- * above the frontier (an older one has not ended yet) is read again shortly, until the frontier
- * passes it (docs/architecture.md §8.1). The reader has a pool of its own
+ * above the frontier (an older one has not ended yet) is read again after `heldBackDelay` or at
+ * the next notification, whichever comes first, until the frontier passes it (docs/architecture.md
+ * §8.1; `options.heldBackDelay` replaces the delay, for tests). The reader has a pool of its own
  * (`STREAM_READER_APPLICATION`; it uses one connection at a time), so a backlog of writes on the
  * service's pool never delays the stream; replays read on the service's pool. Fails to build
  * with SqlError when the frontier cannot be read at start.
  */
-export const AgentChangeFeedLive = Layer.scoped(
-  AgentChangeFeed,
-  Effect.gen(function* () {
-    const history = yield* TransitionRepo
-    const repo = Context.get(yield* Layer.build(TransitionRepoLive.pipe(Layer.provide(namedSqlClient(STREAM_READER_APPLICATION)))), TransitionRepo)
-    const pg = yield* PgClient.PgClient
-    const hub = makeChangeHub<AgentChange>()
-    // What committed before this is history (replayed on request); the feed publishes what follows.
-    let published = yield* repo.latestCursor
-    // The highest floor notified: a transaction that committed, whose changes are published once below the frontier.
-    let notified = 0
-    let heldBack = 0
-    // At most one pending read: notifications that arrive during a read are served by the next.
-    const wake = yield* Queue.sliding<void>(1)
-    // Set while nobody listened at a notification: `published` may be behind the frontier.
-    let behind = false
-    // A read and a client's joining never interleave (a joining client must not see a read
-    // from a position older than its joining, nor miss one after it).
-    const reading = yield* Effect.makeSemaphore(1)
-    const catchUp = Effect.suspend(() =>
-      behind ? Effect.map(repo.latestCursor, (latest) => void ((published = Math.max(published, latest)), (behind = false))) : Effect.void
-    )
-    /** A client joins once `published` is up to the frontier, in one step with its subscription. */
-    const join: JoinHub = (subscribe) => reading.withPermits(1)(Effect.zipRight(catchUp, subscribe))
-    // Answers whether a notified transaction was above the frontier (then read again shortly).
-    const read = Effect.gen(function* () {
-      // Nobody listens here: nothing to read, and no statement (a client that comes replays from
-      // the history; the first to join brings `published` up to the frontier).
-      if (hub.size() === 0) {
-        behind = true
-        return false
-      }
-      yield* catchUp
-      for (;;) {
-        const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE)
-        for (const row of changes) {
-          const change = toChange(row)
-          hub.publish(change)
-          published = change.cursor
+export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (reads: number) => Duration.Duration } = {}) =>
+  Layer.scoped(
+    AgentChangeFeed,
+    Effect.gen(function* () {
+      const heldBackWait = options.heldBackDelay ?? heldBackDelay
+      const history = yield* TransitionRepo
+      const repo = Context.get(yield* Layer.build(TransitionRepoLive.pipe(Layer.provide(namedSqlClient(STREAM_READER_APPLICATION)))), TransitionRepo)
+      const pg = yield* PgClient.PgClient
+      const hub = makeChangeHub<AgentChange>()
+      // What committed before this is history (replayed on request); the feed publishes what follows.
+      let published = yield* repo.latestCursor
+      // The highest floor notified: a transaction that committed, whose changes are published once below the frontier.
+      let notified = 0
+      let heldBack = 0
+      // At most one pending read: notifications that arrive during a read are served by the next.
+      const wake = yield* Queue.sliding<void>(1)
+      // Set while nobody listened at a notification: `published` may be behind the frontier.
+      let behind = false
+      // A read and a client's joining never interleave (a joining client must not see a read
+      // from a position older than its joining, nor miss one after it).
+      const reading = yield* Effect.makeSemaphore(1)
+      const catchUp = Effect.suspend(() =>
+        behind ? Effect.map(repo.latestCursor, (latest) => void ((published = Math.max(published, latest)), (behind = false))) : Effect.void
+      )
+      /** A client joins once `published` is up to the frontier, in one step with its subscription. */
+      const join: JoinHub = (subscribe) => reading.withPermits(1)(Effect.zipRight(catchUp, subscribe))
+      // Answers whether a notified transaction was above the frontier (then read again shortly).
+      const read = Effect.gen(function* () {
+        // Nobody listens here: nothing to read, and no statement (a client that comes replays from
+        // the history; the first to join brings `published` up to the frontier).
+        if (hub.size() === 0) {
+          behind = true
+          return false
         }
-        if (changes.length < PAGE) {
-          // Everything below the frontier is read: later reads start there.
-          published = Math.max(published, frontier - 1)
-          if (frontier > notified) {
-            heldBack = 0
-            return false
+        yield* catchUp
+        for (;;) {
+          const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE)
+          for (const row of changes) {
+            const change = toChange(row)
+            hub.publish(change)
+            published = change.cursor
           }
-          return true
+          if (changes.length < PAGE) {
+            // Everything below the frontier is read: later reads start there.
+            published = Math.max(published, frontier - 1)
+            if (frontier > notified) {
+              heldBack = 0
+              return false
+            }
+            return true
+          }
         }
-      }
+      })
+      // Whether the last read left a notified transaction above the frontier.
+      let held = false
+      // A committed transaction above the frontier is read again once older ones have ended: after
+      // the held-back delay, or at the next notification if one comes first (under load the next
+      // commit follows within milliseconds, long before a grown delay). The wait is outside the
+      // read, so clients join meanwhile.
+      const next = Effect.suspend(() => (held ? Effect.race(Effect.sleep(heldBackWait(heldBack++)), Queue.take(wake)) : Queue.take(wake)))
+      yield* next.pipe(
+        Effect.zipRight(reading.withPermits(1)(read)),
+        Effect.map((heldNow) => void (held = heldNow)),
+        // Whatever the failure, the reader must go on (a dead reader would silence every stream).
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("agent change feed: reading new transitions failed; retrying in 1 s", cause).pipe(
+            Effect.zipRight(Effect.sync(() => void (held = false))),
+            Effect.zipRight(Effect.sleep("1 second")),
+            Effect.zipRight(Queue.offer(wake, undefined))
+          )
+        ),
+        Effect.forever,
+        Effect.forkScoped
+      )
+      yield* runPgListener(listenerConnection(pg.config), AGENT_CHANGES_CHANNEL, {
+        // Also after a reconnect: whatever committed while the connection was down is read now.
+        onListening: () => void Queue.unsafeOffer(wake, undefined),
+        onNotification: (payload) => {
+          const floor = noticeFloor(payload)
+          if (floor > published) {
+            notified = Math.max(notified, Number.isFinite(floor) ? floor : 0)
+            Queue.unsafeOffer(wake, undefined)
+          }
+        }
+      }).pipe(Effect.forkScoped)
+      return feedOf(hub, history, join)
     })
-    yield* Queue.take(wake).pipe(
-      Effect.zipRight(reading.withPermits(1)(read)),
-      // A committed transaction is above the frontier: read again once older ones have ended
-      // (waiting outside the read, so clients join meanwhile).
-      Effect.flatMap((held) => (held ? Effect.zipRight(Effect.sleep(heldBackDelay(heldBack++)), Queue.offer(wake, undefined)) : Effect.void)),
-      // Whatever the failure, the reader must go on (a dead reader would silence every stream).
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning("agent change feed: reading new transitions failed; retrying in 1 s", cause).pipe(
-          Effect.zipRight(Effect.sleep("1 second")),
-          Effect.zipRight(Queue.offer(wake, undefined))
-        )
-      ),
-      Effect.forever,
-      Effect.forkScoped
-    )
-    yield* runPgListener(listenerConnection(pg.config), AGENT_CHANGES_CHANNEL, {
-      // Also after a reconnect: whatever committed while the connection was down is read now.
-      onListening: () => void Queue.unsafeOffer(wake, undefined),
-      onNotification: (payload) => {
-        const floor = noticeFloor(payload)
-        if (floor > published) {
-          notified = Math.max(notified, Number.isFinite(floor) ? floor : 0)
-          Queue.unsafeOffer(wake, undefined)
-        }
-      }
-    }).pipe(Effect.forkScoped)
-    return feedOf(hub, history, join)
-  })
-)
+  )
+
+/** The feed on Postgres with the held-back delay of docs/architecture.md §8.1 (see `makeAgentChangeFeedLive`). */
+export const AgentChangeFeedLive = makeAgentChangeFeedLive()
 
 /**
  * Ends the streams when the service stops. Build it after the HTTP server (so it is released

@@ -57,15 +57,18 @@ export const agentChanges =
         const ended = Effect.flatMap(Deferred.await(subscription.ended), (reason): Effect.Effect<never, AgentStreamOverflow | AgentStreamClosed> =>
           reason === "overflow" ? Effect.fail(new AgentStreamOverflow({ capacity: CLIENT_BUFFER })) : Effect.fail(new AgentStreamClosed())
         )
+        // Live: the queue, which the hub shuts down when it cuts the client off, then the reason.
+        // No `interruptWhen` on the live part: it would fork a fiber per pull of every client
+        // (the replay keeps it: a client cut off during a long replay stops at once).
+        const live = Stream.concat(Stream.fromQueue(subscription.queue), Stream.fromEffect(ended))
         // Cursors are drawn in commit order, so a live change at or below the last replayed
         // cursor was visible to the replay: it is a duplicate.
-        return Stream.concat(from === undefined ? Stream.empty : replay(history, filter, from), Stream.fromQueue(subscription.queue)).pipe(
+        return Stream.concat(from === undefined ? Stream.empty : Stream.interruptWhen(replay(history, filter, from), ended), live).pipe(
           Stream.filter((change) => {
             if (change.cursor <= last) return false
             last = change.cursor
             return true
-          }),
-          Stream.interruptWhen(ended)
+          })
         )
       })
     )

@@ -6,7 +6,7 @@ export type ChangeHubEnd = "overflow" | "closed"
 /** One subscriber's view: its own bounded queue, and the signal that it was cut off. */
 export interface ChangeSubscription<A> {
   readonly queue: Queue.Dequeue<A>
-  /** Completes, with the reason, when the subscriber is cut off; nothing more is queued then. */
+  /** Completes, with the reason, when the subscriber is cut off; nothing more is queued then, and the queue is shut down (a waiting taker wakes at once). */
   readonly ended: Deferred.Deferred<ChangeHubEnd>
 }
 
@@ -38,6 +38,8 @@ export const makeChangeHub = <A>(): ChangeHub<A> => {
   const end = (subscriber: Subscriber<A>, reason: ChangeHubEnd) => {
     subscribers.delete(subscriber)
     Deferred.unsafeDone(subscriber.ended, Effect.succeed(reason))
+    // Synchronous: it only interrupts the queue's waiting takers.
+    Effect.runSync(Queue.shutdown(subscriber.queue))
   }
   return {
     publish: (change) => {

@@ -31,7 +31,7 @@ describe("changeHub: bounded per-subscriber fan-out", () => {
     })
   )
 
-  it.scoped("close ends every subscriber, and any later one at once", () =>
+  it.scoped("close ends every subscriber, its queue shut down, and any later one at once", () =>
     Effect.gen(function* () {
       const hub = makeChangeHub<number>()
       const before = yield* hub.subscribe(() => true, 10)
@@ -40,7 +40,9 @@ describe("changeHub: bounded per-subscriber fan-out", () => {
       expect(yield* Deferred.await(before.ended)).toBe("closed")
       expect(yield* Deferred.await(after.ended)).toBe("closed")
       hub.publish(1)
-      expect(yield* before.queue.size).toBe(0)
+      // Its queue is shut down, so a consumer waiting on it wakes at once (nothing more is queued).
+      expect(yield* before.queue.isShutdown).toBe(true)
+      expect(yield* after.queue.isShutdown).toBe(true)
     })
   )
 
