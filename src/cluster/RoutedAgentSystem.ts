@@ -114,26 +114,33 @@ export const RoutedAgentSystemLive = Layer.scoped(
         Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout> =>
           Effect.gen(function* () {
             const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+            // The last snapshot read from the owner: at the deadline, a wait that saw one times out
+            // with its state (a 202), even if the owner was unavailable for the very last read.
+            let seen: AgentSnapshot | undefined
             for (;;) {
               const now = yield* Clock.currentTimeMillis
               if (isLocalFor(gatewayId, agentId)) {
                 const waited = yield* Effect.either(local.waitFor(agentId, predicate, Math.max(0, deadline - now), options))
                 if (Either.isRight(waited)) return waited.right
-                // The actor stopped before the deadline because its gateway left this runner: the
-                // wait goes on at the new owner (docs/architecture.md §11, Routing).
-                const moved = waited.left._tag === "AgentWaitTimeout" || waited.left._tag === "AgentNotFound"
+                // The actor stopped before the deadline, or its last save was withdrawn, because its
+                // gateway left this runner: the wait goes on at the new owner (docs/architecture.md §11, Routing).
+                const moved = waited.left._tag === "AgentWaitTimeout" || waited.left._tag === "AgentNotFound" || waited.left._tag === "AgentsRestoring"
                 if (!(moved && !isLocalFor(gatewayId, agentId) && (yield* Clock.currentTimeMillis) < deadline)) return yield* waited.left
                 continue
               }
-              // An owner that is unavailable for a moment (a handover) is asked again until the deadline.
+              // An owner that is unavailable for a moment (a handover) is asked again until the
+              // deadline; no read outlasts the deadline.
               const snapshot = yield* remoteSnapshot(agentId, gatewayId).pipe(
-                Effect.map(Option.some),
+                Effect.timeoutOption(Math.max(1, deadline - now)),
                 Effect.catchTag("AgentsRestoring", (error) => (now < deadline ? Effect.succeed(Option.none()) : Effect.fail(error)))
               )
-              if (Option.isSome(snapshot) && predicate(snapshot.value)) return snapshot.value
+              if (Option.isSome(snapshot)) {
+                if (predicate(snapshot.value)) return snapshot.value
+                seen = snapshot.value
+              }
               if ((yield* Clock.currentTimeMillis) >= deadline) {
-                if (Option.isNone(snapshot)) return yield* new AgentsRestoring({ agentId, reason: "owner-unavailable" })
-                return yield* new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(snapshot.value).statePath })
+                if (seen === undefined) return yield* new AgentsRestoring({ agentId, reason: "owner-unavailable" })
+                return yield* new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(seen).statePath })
               }
               yield* Effect.sleep(WAIT_POLL_MS)
             }

@@ -27,7 +27,8 @@ export interface GatewayEvent {
 
 /**
  * The event this client publishes on `events` when a gateway's socket becomes ready or closes:
- * payload `{status: "ready" | "closed", at}` (epoch ms). Not a gateway event: the socket's own
+ * payload `{status: "ready" | "closed", at, monotonicAt}` (epoch ms; `performance.now()` ms, which
+ * never steps back, for ordering against other moments of this process). Not a gateway event: the socket's own
  * news, so a watcher learns of a loss at once and re-subscribes after a reconnect
  * (docs/gateway-protocol.md §9).
  */
@@ -147,7 +148,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     // The socket's readiness and losses go out on `events` too (CONNECTION_EVENT).
     const announceStatus = (gatewayId: string, count: (status: ConnectionStatus) => void) => (status: ConnectionStatus) => {
       count(status)
-      if (status !== "connecting") hub.unsafeOffer({ gatewayId, event: CONNECTION_EVENT, payload: { status, at: Date.now() } })
+      if (status !== "connecting") hub.unsafeOffer({ gatewayId, event: CONNECTION_EVENT, payload: { status, at: Date.now(), monotonicAt: performance.now() } })
     }
 
     const connectionFor = (target: GatewayTarget): GatewayConnection => {

@@ -57,8 +57,9 @@ export const watchGateway = (gatewayId: string) =>
     let lastRound = { endedAt: 0, ms: 0 }
     const rounds = yield* Effect.makeSemaphore(1)
 
+    /** One round; false when the gateway is unreachable and the round was not made. */
     const reconcile = Effect.scoped(Effect.gen(function* () {
-      if (!reach.isReachable()) return
+      if (!reach.isReachable()) return false
       const startedAt = yield* Clock.currentTimeMillis
       yield* Effect.addFinalizer(() => Effect.map(Clock.currentTimeMillis, (endedAt) => void (lastRound = { endedAt, ms: endedAt - startedAt })))
       yield* rosterReads.refresh("reconcile")
@@ -67,27 +68,30 @@ export const watchGateway = (gatewayId: string) =>
       const perAgentHour = budget.perAgentHour(yield* Clock.currentTimeMillis, roster.roster.size)
       if (perAgentHour !== null) heartbeatTurnsPerAgentHour.set(labels, perAgentHour)
       yield* registry.update(gatewayId, { heartbeatTurnsPerAgentHour: perAgentHour })
+      return true
     }))
 
     /**
-     * When (epoch ms, `Date.now()`: the clock of a ready event's `at`) the last `onReady` had its
-     * socket ready: a socket announced ready at or before it is that one or an older one since
-     * replaced, already handled.
+     * When (`performance.now()` ms, the clock of a ready event's `monotonicAt`: it never steps
+     * back) the last `onReady` that made its round had its socket ready: a socket announced ready
+     * at or before it is that one or an older one since replaced, already handled.
      */
     let handledAt = Number.NEGATIVE_INFINITY
 
     /**
      * After every (re)connect: read the target again, the features, subscribe to what is offered,
      * probe, reconcile. `announcedAt`: when the socket this round is for was announced ready
-     * (a ready event); a round already made on that socket or a later one is not made again
-     * (the watcher's own first connect announces its socket too).
+     * (a ready event's `monotonicAt`); a round already made on that socket or a later one is not
+     * made again (the watcher's own first connect announces its socket too). A round not made
+     * (the gateway was marked lost meanwhile, e.g. by the close of a socket this one replaced)
+     * handles nothing, so the socket's own announcement still gets its round.
      */
-    const onReady = (announcedAt?: number) => Effect.gen(function* () {
+    const onReady = (announcedAt: number | undefined) => Effect.gen(function* () {
       if (announcedAt !== undefined && announcedAt <= handledAt) return
       yield* context.refreshTarget
       const socketTarget = context.target
       const hello = yield* client.connect(socketTarget)
-      handledAt = Date.now()
+      const connectedAt = performance.now()
       const { offers, degraded } = watcherFeatures(hello)
       if (hello.methods.includes("sessions.subscribe")) {
         yield* client.call(socketTarget, "sessions.subscribe", {}, context.probeOptions).pipe(
@@ -98,7 +102,7 @@ export const watchGateway = (gatewayId: string) =>
       if (degraded.length > 0) yield* Effect.logWarning(`liveness ${gatewayId}: degraded signals: ${degraded.join("; ")}`)
       yield* registry.update(gatewayId, { serverVersion: hello.serverVersion, degraded })
       yield* reach.probe
-      yield* reconcile
+      if (yield* reconcile) handledAt = Math.max(handledAt, connectedAt)
     }).pipe(
       Effect.catchAll((error) => reach.markLost(error.message)),
       rounds.withPermits(1)
@@ -109,7 +113,7 @@ export const watchGateway = (gatewayId: string) =>
         if (event.event === CONNECTION_EVENT) {
           const status = (event.payload as { status?: string } | undefined)?.status
           if (status === "closed") return yield* Effect.zipRight(context.refreshTarget, reach.markLost("socket closed"))
-          if (status === "ready") yield* Effect.forkIn(onReady((event.payload as { at?: number } | undefined)?.at), scope)
+          if (status === "ready") yield* Effect.forkIn(onReady((event.payload as { monotonicAt?: number } | undefined)?.monotonicAt), scope)
           return
         }
         // Pushed samples are cached ones (docs/gateway-protocol.md §10), as large as the fleet: where
@@ -151,6 +155,9 @@ export const watchGateway = (gatewayId: string) =>
       })
 
     yield* rosterReads.refresh("reconcile")
+    // A socket announced ready from now on is seen by the subscription below: a round made for
+    // one of those stands for the first round too.
+    const subscribedAt = performance.now()
     yield* client.events.pipe(
       Stream.filter((event) => event.gatewayId === gatewayId),
       Stream.runForEach(onEvent),
@@ -158,7 +165,7 @@ export const watchGateway = (gatewayId: string) =>
     )
     // The subscription above starts with its fiber; let it before the first connect.
     yield* Effect.sleep("20 millis")
-    yield* onReady()
+    yield* onReady(subscribedAt)
     yield* rounds.withPermits(1)(reach.probe).pipe(Effect.repeat(Schedule.spaced(config.livenessProbeMs)), Effect.forkIn(scope))
     // The connect above has just reconciled: the periodic rounds start one period after it.
     yield* Effect.sleep(config.reconcileMs).pipe(Effect.zipRight(rounds.withPermits(1)(reconcile)), Effect.forever, Effect.forkIn(scope))

@@ -11,7 +11,7 @@ export interface SnapshotSave {
 /** The record type of `saveMany`'s rows (`jsonb_to_recordset`): a full row, or a row `derived` from its snapshot. */
 export const SAVE_ROW = `id uuid, role text, board_id uuid, gateway_agent_id text, session_key text, name text, status text, state_path text,
   last_seen_at timestamptz, last_error jsonb, offline_reason text, token_hash text, heartbeat_config jsonb, identity_profile jsonb,
-  identity_template text, soul_template text, snapshot jsonb, version bigint, liveness jsonb, derived boolean, silence_limit_ms bigint`
+  identity_template text, soul_template text, snapshot jsonb, version bigint, liveness jsonb, derived boolean, silence_limit_ms numeric`
 
 /**
  * Each read-model column a `derived` row takes from its snapshot's context (the members

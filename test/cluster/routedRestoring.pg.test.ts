@@ -30,6 +30,7 @@ const harness = (databaseUrl: string) => {
     Snapshot: ({ agentId }: { agentId: string }) =>
       Effect.suspend(() => {
         calls.push(`entity snapshot ${agentId}`)
+        if (agentId === "silent") return Effect.never
         return calls.filter((call) => call.startsWith("entity snapshot")).length === 1
           ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" }))
           : Effect.succeed({ value: { provisioning: "awaiting" }, context: {} })
@@ -124,9 +125,25 @@ describe("routing while the owner restores a gateway", () => {
     h.state.owns = true
     h.state.restored.add("moving")
     h.calls.length = 0
-    const reached = await run(Effect.flatMap(AgentSystem, (system) => system.waitFor("moving", (snapshot) => snapshotIs(snapshot, "provisioning.awaiting"), 5_000)))
-    expect(snapshotIs(reached, "provisioning.awaiting")).toBe(true)
-    expect(h.calls).toEqual(["local wait moving", "entity snapshot moving", "entity snapshot moving"])
-    h.state.owns = true
+    try {
+      const reached = await run(Effect.flatMap(AgentSystem, (system) => system.waitFor("moving", (snapshot) => snapshotIs(snapshot, "provisioning.awaiting"), 5_000)))
+      expect(snapshotIs(reached, "provisioning.awaiting")).toBe(true)
+      expect(h.calls).toEqual(["local wait moving", "entity snapshot moving", "entity snapshot moving"])
+    } finally {
+      h.state.owns = true
+    }
+  })
+
+  it("a remote read that does not answer ends at the wait's deadline, as an unavailable owner", async () => {
+    h.state.owns = false
+    try {
+      const began = Date.now()
+      const exit = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.waitFor("silent", () => true, 300))))
+      // Not the 18 s a request to an owner may take (OWNER_TIMEOUT_MS): the wait's own deadline.
+      expect(Date.now() - began).toBeLessThan(5_000)
+      expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "owner-unavailable" } } })
+    } finally {
+      h.state.owns = true
+    }
   })
 })

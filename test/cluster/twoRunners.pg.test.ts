@@ -54,6 +54,7 @@ describe("two runners on one database (in-process services, simulated gateway)",
       views = await Promise.all([a.api("GET", "/api/v1/cluster"), b.api("GET", "/api/v1/cluster")])
       if (views[0].body.runners.length !== 2 || JSON.stringify(views[0].body.runners) !== JSON.stringify(views[1].body.runners)) return false
       const owner = await ownerOf()
+      if (owner === undefined) return false
       return (await holdsSocket(a)) === (owner === views[0].body.self) && (await holdsSocket(b)) === (owner === views[1].body.self)
     }
     await expect.poll(agreeing, { timeout: 10_000 }).toBe(true)

@@ -7,8 +7,8 @@ import { Effect } from "effect"
  * update), only when the page has room for the row's next version. Full pages sent about half of
  * a heartbeat fleet's updates to other pages (70% still a fifth), each writing an entry in every
  * one of the table's indexes and growing the table until a vacuum. The price: about twice the
- * heap pages for the same rows (the snapshot itself is TOASTed, outside them). Pages written
- * from now on keep the room; older ones as they are rewritten.
+ * heap pages for the same rows (a typical row, snapshot included, is under the TOAST threshold).
+ * Nothing is rewritten now: each row moves once, on its next save, to a page with room.
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
