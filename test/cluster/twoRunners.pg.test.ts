@@ -1,5 +1,7 @@
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { LocalAgents } from "../../src/agents/LocalAgents.ts"
+import { GatewayOwnership } from "../../src/cluster/GatewayOwnership.ts"
 import { GatewayClient } from "../../src/gateway/GatewayClient.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../support/database.ts"
@@ -23,6 +25,8 @@ describe("two runners on one database (in-process services, simulated gateway)",
     return { status: response.status, body: (await response.json()) as { id: string; state: string; version: number } }
   }
   const holdsSocket = async (service: InProcessService) => (await service.runtime.runPromise(Effect.flatMap(GatewayClient, (client) => client.connected))).includes(gatewayId)
+  const hosts = (service: InProcessService) => service.runtime.runPromise(Effect.map(LocalAgents, (local) => local.hosts(gatewayId)))
+  const owns = (service: InProcessService) => service.runtime.runPromise(Effect.map(GatewayOwnership, (ownership) => ownership.owns(gatewayId)))
   const hasActor = async (service: InProcessService, agentId: string) => (await service.agents()).snapshot(agentId) !== undefined
   const ownerOf = async () => ((await a.api("GET", "/api/v1/cluster")).body.gateways as Array<{ gateway_id: string; runner: string }>).find((g) => g.gateway_id === gatewayId)?.runner
 
@@ -48,16 +52,24 @@ describe("two runners on one database (in-process services, simulated gateway)",
     // Each instance's view follows the engine's assignment refresh (1 s) and a shared runner read
     // (under 0.9 s old, docs/operations.md §7.1): the two agree once both have seen the join. The
     // gateway may then still be moving to its new owner: the cluster has settled once that owner
-    // alone holds its socket, so the tests after this one do not race a handover.
+    // hosts it and the other runner neither owns it nor holds its socket (the owner opens one on
+    // its first gateway call), so the tests after this one do not race a handover.
     let views = await Promise.all([a.api("GET", "/api/v1/cluster"), b.api("GET", "/api/v1/cluster")])
     const agreeing = async () => {
       views = await Promise.all([a.api("GET", "/api/v1/cluster"), b.api("GET", "/api/v1/cluster")])
       if (views[0].body.runners.length !== 2 || JSON.stringify(views[0].body.runners) !== JSON.stringify(views[1].body.runners)) return false
       const owner = await ownerOf()
-      if (owner === undefined) return false
-      return (await holdsSocket(a)) === (owner === views[0].body.self) && (await holdsSocket(b)) === (owner === views[1].body.self)
+      const [ownerService, other] = owner === views[0].body.self ? [a, b] : [b, a]
+      const state = { owner, hosts: await hosts(ownerService), otherOwns: await owns(other), otherSocket: await holdsSocket(other) }
+      last = JSON.stringify(state)
+      return owner !== undefined && state.hosts && !state.otherOwns && !state.otherSocket
     }
-    await expect.poll(agreeing, { timeout: 10_000 }).toBe(true)
+    let last = ""
+    try {
+      await expect.poll(agreeing, { timeout: 10_000 }).toBe(true)
+    } catch (error) {
+      throw new Error(`the cluster did not settle: ${last}`, { cause: error })
+    }
     const [viewA, viewB] = views
     expect(viewA.status).toBe(200)
     expect(viewA.body.self).not.toBe(viewB.body.self)
