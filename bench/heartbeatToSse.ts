@@ -10,6 +10,7 @@
  * `--seconds N` (default 20), `--agents N` (default 1,000).
  */
 import { Sse } from "@effect/experimental"
+import pg from "pg"
 import { readAuthToken } from "../src/templates/readAuthToken.ts"
 import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, startInProcessService, TEST_ADMIN_TOKEN, type InProcessService } from "../test/support/inProcessService.ts"
@@ -24,6 +25,17 @@ const AGENTS = flag("--agents", 1_000)
 const IN_FLIGHT = 100
 const RATE = flag("--rate", 100)
 const SECONDS = flag("--seconds", 20)
+
+/** One statement on its own connection to `url`; its rows. */
+const adminQuery = async (url: string, sql: string): Promise<Array<Record<string, unknown>>> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<Record<string, unknown>>(sql)).rows
+  } finally {
+    await client.end()
+  }
+}
 
 const ms = (value: number) => `${value.toFixed(1)} ms`
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, millis)))
@@ -81,6 +93,8 @@ const heartbeat = async (url: string, token: string) => {
 export const heartbeatToSse = async () => {
   const simulator = await startGatewaySimulator({ latencyMs: 1 })
   const db = await createTestDatabase()
+  // Counts the change feed's frontier calls (printed once the service's connections have closed).
+  await adminQuery(db.url, `alter database ${new URL(db.url).pathname.slice(1)} set track_functions = 'pl'`)
   const service = await startInProcessService(db.url, { checkinTimeoutMs: 3_600_000, offlineAfterMs: 3_600_000 })
   try {
     const { boardId } = await registerGatewayAndBoard(service, simulator, "bench")
@@ -134,6 +148,11 @@ export const heartbeatToSse = async () => {
     console.log(`  polling design: 2000 ms interval → mean ~1000 ms, worst ~2000 ms (Mission Control, docs/operations.md §6.13; plus one DB query per client every 2 s)`)
   } finally {
     await service.stop()
+    const calls = await adminQuery(
+      db.url,
+      "select p.oid::regprocedure::text as fn, coalesce(s.calls, 0)::text as calls from pg_proc p left join pg_stat_user_functions s on s.funcid = p.oid where p.proname = 'agent_changes_frontier' order by 1"
+    ).catch(() => [])
+    console.log(`  frontier calls (the feed's reads pass the notified floor; the exact one also serves replays and catch-ups): ${calls.map((row) => `${row["fn"]} ${row["calls"]}`).join(", ")}`)
     await db.drop()
     await simulator.stop()
   }

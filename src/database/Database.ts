@@ -25,6 +25,7 @@ import fleetDriftIndex from "./migrations/0019_fleet_drift_index.ts"
 import authFailures from "./migrations/0021_auth_failures.ts"
 import changeFrontier from "./migrations/0022_change_frontier.ts"
 import agentsFillfactor from "./migrations/0023_agents_fillfactor.ts"
+import changeFrontierFloor from "./migrations/0024_change_frontier_floor.ts"
 
 // transformJson off: snapshots and profiles are stored as written, never re-cased.
 const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
@@ -50,6 +51,7 @@ export const migrations = PgMigrator.fromRecord({
   "0021_auth_failures": authFailures,
   "0022_change_frontier": changeFrontier,
   "0023_agents_fillfactor": agentsFillfactor,
+  "0024_change_frontier_floor": changeFrontierFloor,
 })
 
 /** Start-up could not reach the database in time; `target` is `host:port/database`, never credentials. */

@@ -81,9 +81,17 @@ export interface TransitionRepoShape {
    * Up to `limit` changes after `cursor` and below the frontier, matching `filter`, oldest
    * first, each with its agent's current row: transitions, and each agent's newest liveness
    * change (beat) as a transition from its state to itself, labelled with the event that made it
-   * (`agent.heartbeat`, `gateway.run.started`, …). One statement.
+   * (`agent.heartbeat`, `gateway.run.started`, …). One statement. Given `notified` (a cursor:
+   * the highest floor of a transaction announced as committed; null when one was unreadable),
+   * the frontier may be the snapshot's `xmin << 16` whenever that passes it (never above the
+   * exact frontier, and no catalog join; migration 0024, docs/architecture.md §8.1).
    */
-  readonly changesAfter: (cursor: number, filter: TransitionFilter, limit: number) => Effect.Effect<ChangesRead, SqlError>
+  readonly changesAfter: (
+    cursor: number,
+    filter: TransitionFilter,
+    limit: number,
+    notified?: number | null
+  ) => Effect.Effect<ChangesRead, SqlError>
   /** `changesAfter`'s changes alone. */
   readonly after: (cursor: number, filter: TransitionFilter, limit: number) => Effect.Effect<ReadonlyArray<TransitionWithAgent>, SqlError>
   /** The frontier less one: every change at or below it has committed or never will (no table read). */
@@ -166,14 +174,16 @@ export const TransitionRepoLive = Layer.effect(
           join jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
             from_state text, to_state text, event_type text, error_tag text, at timestamptz, rank bigint) on v.agent_id = a.id`.pipe(Effect.asVoid)
     }
-    const changesAfter: TransitionRepoShape["changesAfter"] = (cursor, filter, limit) => {
+    const changesAfter: TransitionRepoShape["changesAfter"] = (cursor, filter, limit, notified) => {
       const scope = (alias: string) => [
         ...(filter.boardId === undefined ? [] : [sql`${sql.unsafe(alias)}.board_id = ${filter.boardId}`]),
         ...(filter.gatewayId === undefined ? [] : [sql`${sql.unsafe(alias)}.gateway_id = ${filter.gatewayId}`])
       ]
-      // The frontier once, first; then each table's index range below it, merged.
+      // The frontier once, first (with a notified floor, migration 0024's cheaper bound when it
+      // passes the floor); then each table's index range below it, merged.
+      const frontier = notified === undefined ? sql.unsafe(FRONTIER_SQL) : sql`agent_changes_frontier(${notified}::bigint)`
       return sql<{ frontier: string } & Partial<JoinedRow>>`
-        with f as materialized (select ${sql.unsafe(FRONTIER_SQL)} as frontier)
+        with f as materialized (select ${frontier} as frontier)
         select f.frontier, c.* from f left join lateral (
           select * from (
             (select ${sql.unsafe(JOINED_TRANSITION)}, ${sql.unsafe(AGENT_COLUMNS)}

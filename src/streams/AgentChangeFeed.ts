@@ -43,7 +43,7 @@ export const STREAM_READER_APPLICATION = "switchyard-stream"
 /**
  * The feed on Postgres: one listener connection (`runPgListener`) and one reader fiber, which on
  * each notification (or reconnect) reads the changes after the last it published and below the
- * frontier, a page at a time, and hands each to every subscribed client; with no client it reads
+ * frontier (given the highest notified floor, so the cheap bound serves when it passes it; §8.1), a page at a time, and hands each to every subscribed client; with no client it reads
  * nothing, and the first to join brings the position up to the frontier as it subscribes. A notified transaction
  * above the frontier (an older one has not ended yet) is read again after `heldBackDelay` or at
  * the next notification, whichever comes first, until the frontier passes it (docs/architecture.md
@@ -65,6 +65,8 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
       let published = yield* repo.latestCursor
       // The highest floor notified: a transaction that committed, whose changes are published once below the frontier.
       let notified = 0
+      // Set by an unreadable notice: the next read takes the exact frontier (its floor is unknown).
+      let unknownNotice = false
       let heldBack = 0
       // At most one pending read: notifications that arrive during a read are served by the next.
       const wake = yield* Queue.sliding<void>(1)
@@ -87,8 +89,12 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
           return false
         }
         yield* catchUp
+        // The floor passed to the read: below it, the cheap bound (the snapshot's xmin) serves as the
+        // frontier once it passes every notified change (§8.1, migration 0024).
+        const notifiedFloor = unknownNotice ? null : notified
+        unknownNotice = false
         for (;;) {
-          const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE)
+          const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE, notifiedFloor)
           for (const row of changes) {
             const change = toChange(row)
             hub.publish(change)
@@ -132,7 +138,8 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
         onNotification: (payload) => {
           const floor = noticeFloor(payload)
           if (floor > published) {
-            notified = Math.max(notified, Number.isFinite(floor) ? floor : 0)
+            if (Number.isFinite(floor)) notified = Math.max(notified, floor)
+            else unknownNotice = true
             Queue.unsafeOffer(wake, undefined)
           }
         }

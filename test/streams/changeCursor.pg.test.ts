@@ -189,6 +189,47 @@ describe("commit-ordered change cursor without a lock", () => {
     }
   })
 
+  it("given a notified floor below the snapshot's xmin, the frontier is xmin without calling the exact function (its catalog join); at or above it, the exact frontier", async () => {
+    const holder = new pg.Client({ connectionString: db.url })
+    await holder.connect()
+    try {
+      await holder.query("begin")
+      // An open writing transaction of this database: the exact frontier would join pg_locks.
+      const { rows } = await holder.query<{ xid: string }>("select pg_current_xact_id()::text as xid")
+      const held = Number(rows[0]!.xid) * 65_536
+      // Counts the calls of the exact function (the one with the join) within one transaction.
+      const frontierWith = async (notified: number | null) => {
+        await client.query("begin")
+        try {
+          await client.query("set local track_functions = 'pl'")
+          // The backend's calls not yet reported (the first call of a backend shows as none).
+          const calls = async () =>
+            Number((await client.query<{ calls: string | null }>("select pg_stat_get_xact_function_calls('agent_changes_frontier()'::regprocedure)::text as calls")).rows[0]!.calls ?? 0)
+          const before = await calls()
+          const read = await client.query<{ frontier: string }>("select agent_changes_frontier($1::bigint)::text as frontier", [notified])
+          return { frontier: Number(read.rows[0]!.frontier), exactCalls: (await calls()) - before }
+        } finally {
+          await client.query("rollback")
+        }
+      }
+      // Below xmin (a floor of 0 always is; xmin is server-wide, so another database's
+      // transaction may hold it below `held`): xmin, never above the exact frontier, no join.
+      const cheap = await frontierWith(0)
+      expect(cheap.exactCalls).toBe(0)
+      expect(cheap.frontier).toBeGreaterThan(0)
+      expect(cheap.frontier).toBeLessThanOrEqual(held)
+      // At or above xmin (`held` is: the snapshot sees it in progress), or no floor: the exact one.
+      expect(await frontierWith(held)).toEqual({ frontier: held, exactCalls: 1 })
+      expect(await frontierWith(null)).toEqual({ frontier: held, exactCalls: 1 })
+      const withFloor = await one.runPromise(Effect.flatMap(TransitionRepo, (repo) => repo.changesAfter(0, {}, 1, 0)))
+      expect(withFloor.frontier).toBeLessThanOrEqual(held)
+      expect((await one.runPromise(Effect.flatMap(TransitionRepo, (repo) => repo.changesAfter(0, {}, 1, held)))).frontier).toBe(held)
+      expect((await changesAfter(0, 1)).frontier).toBe(held)
+    } finally {
+      await holder.end()
+    }
+  })
+
   it("concurrent writers and an open transaction: the reader gets every transition once in cursor order, each agent's newest beat, and resumes exactly", async () => {
     const agents: Array<Awaited<ReturnType<typeof agent>>> = []
     // Half the agents on each writer, as two instances with one owner per agent.
