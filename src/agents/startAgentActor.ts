@@ -8,6 +8,7 @@ import { lifecycleActivity, lifecycleTransition } from "./lifecycleActivity.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { sameSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter, type WriterServices } from "../snapshots/SnapshotWriter.ts"
+import { slimStartedActor } from "./slimStartedActor.ts"
 
 /**
  * One running agent actor, the writer that persists its snapshots, the gateway it belongs to,
@@ -17,19 +18,6 @@ export interface AgentEntry extends DeadlineHolder {
   readonly actor: ReturnType<typeof createActor<typeof agentMachine>>
   readonly writer: SnapshotWriter
   readonly gatewayId: string
-}
-
-/**
- * Drops what an actor's options keep only for construction and start: the snapshot it was
- * restored from (a copy of the stored row's, with its children and history) and its input
- * (a restored actor's is its first context, which would outlive every later context). XState
- * reads both in `createActor` and `start`, and `devTools` and the rest stay.
- */
-const forgetStartOptions = (actor: { readonly options: object }) => {
-  // Overwritten in place: a copy or a `delete` would cost more than the two fields.
-  const options = actor.options as { snapshot?: unknown; input?: unknown }
-  if (options.snapshot !== undefined) options.snapshot = undefined
-  if (options.input !== undefined) options.input = undefined
 }
 
 export interface ActorStarterOptions {
@@ -99,7 +87,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
     actor.subscribe({ error: (error) => runFork(Effect.logError(`agent ${agentId} actor failed`, error)) })
     entries.set(agentId, entry)
     actor.start()
-    forgetStartOptions(actor)
+    slimStartedActor(actor as unknown as Parameters<typeof slimStartedActor>[0])
     const tokenHash = stored === undefined ? null : actor.getSnapshot().context.tokenHash
     if (tokenHash !== null) options.tokens?.remember(tokenHash, agentId)
     return entry

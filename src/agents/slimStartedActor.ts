@@ -1,0 +1,52 @@
+import { Data } from "effect"
+
+/**
+ * Trims what a started agent actor keeps only for construction and start, or for features
+ * Switchyard does not use, so an idle actor of a large fleet holds less (docs/architecture.md §6.6):
+ *
+ * - its options: after `start`, XState reads only `devTools` from them (`attachDevTools`), so an
+ *   actor with the default clock, logger and no dev tools shares one frozen options object and
+ *   lets go of the snapshot it was restored from (a copy of the stored row's, with its children
+ *   and history) and its input (a restored actor's is its first context, which would outlive
+ *   every later context);
+ * - its emitted-event listeners (`actor.on`): agent machines emit nothing and nothing listens,
+ *   so every agent shares one empty map (an empty `Map` is ~180 bytes with its table) that
+ *   refuses a listener loudly (`AgentListenersUnsupported`) rather than share it.
+ */
+export const slimStartedActor = (actor: { readonly options: object; readonly eventListeners: unknown }): void => {
+  const mutable = actor as { options: Record<string, unknown>; eventListeners: unknown }
+  const options = mutable.options
+  shared ??= Object.freeze({ clock: options["clock"], logger: options["logger"], devTools: options["devTools"] })
+  if (options["clock"] === shared.clock && options["logger"] === shared.logger && options["devTools"] === shared.devTools && onlyDefaults(options)) {
+    mutable.options = shared
+  } else {
+    // Overwritten in place: a copy or a `delete` would cost more than the two fields.
+    if (options["snapshot"] !== undefined) options["snapshot"] = undefined
+    if (options["input"] !== undefined) options["input"] = undefined
+  }
+  mutable.eventListeners = noListeners
+}
+
+/** The error `actor.on` meets on an agent actor: agent machines emit no events (docs/architecture.md §6.6). */
+export class AgentListenersUnsupported extends Data.TaggedError("AgentListenersUnsupported")<{ readonly eventType: string }> {
+  override get message(): string {
+    return `agent actors share one empty emitted-event listener map: actor.on("${this.eventType}") is not supported`
+  }
+}
+
+/** An empty map that stays empty: reading and clearing work, adding throws. */
+class NoListeners extends Map<string, never> {
+  override set(eventType: string): this {
+    throw new AgentListenersUnsupported({ eventType })
+  }
+}
+
+const noListeners = new NoListeners()
+
+let shared: { readonly clock: unknown; readonly logger: unknown; readonly devTools: unknown } | undefined
+
+/** Whether the options carry nothing but the defaults and the start-only `snapshot` and `input`. */
+const onlyDefaults = (options: Record<string, unknown>): boolean => {
+  for (const key in options) if (key !== "clock" && key !== "logger" && key !== "devTools" && key !== "snapshot" && key !== "input") return false
+  return true
+}
