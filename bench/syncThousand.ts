@@ -12,7 +12,8 @@
  * 1,000). `--cpu-prof` restarts the service under Node's `--cpu-prof` before the sync and prints
  * where its CPU went, by package and the top functions. The sync starts once the fleet has settled
  * after provisioning (`settled`): the watcher's reconciliation of the burst (`agents.list`) would
- * otherwise overlap the sync and be counted as its cost.
+ * otherwise overlap the sync and be counted as its cost. The service runs with the young
+ * generation production gives it (`--max-semi-space-size=16`, as `npm start`).
  */
 import { createParser } from "eventsource-parser"
 import { spawn } from "node:child_process"
@@ -158,11 +159,14 @@ const callTimeline = (calls: ReadonlyArray<{ method: string; params: unknown; at
 const startSqlCounter = async () => {
   const counter = spawn(process.execPath, [path.join(HERE, "sqlCounter.ts")], { stdio: ["pipe", "pipe", "inherit"] })
   const answers = createInterface({ input: counter.stdout! })[Symbol.asyncIterator]()
-  const next = async () => Number((await answers.next()).value)
+  const line = async () => String((await answers.next()).value)
+  const next = async () => Number(await line())
   const port = await next()
   return {
     port,
     statements: () => (counter.stdin!.write("count\n"), next()),
+    /** The statements so far by text (their first 160 characters). */
+    texts: async (): Promise<Record<string, number>> => (counter.stdin!.write("texts\n"), JSON.parse(await line())),
     stop: async () => {
       counter.kill()
       if (counter.exitCode === null) await once(counter, "exit")
@@ -177,6 +181,8 @@ export const syncThousand = async () => {
   const counted = new URL(db.url)
   counted.host = `127.0.0.1:${counter.port}`
   const env = {
+    // The young generation production runs with (`npm start`, Dockerfile); `--memory-reducer-gc-count` is not allowed here and only matters idle.
+    NODE_OPTIONS: "--max-semi-space-size=16",
     DATABASE_URL: counted.toString(),
     SWITCHYARD_CHECKIN_TIMEOUT_MS: "3600000",
     ...(CONCURRENCY === undefined ? {} : { SWITCHYARD_SYNC_CONCURRENCY: String(CONCURRENCY) })
@@ -190,7 +196,7 @@ export const syncThousand = async () => {
     const profileDir = PROFILE ? mkdtempSync(path.join(tmpdir(), "sync-prof-")) : undefined
     if (profileDir !== undefined) {
       await service.kill("SIGTERM")
-      service = await startService({ ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` })
+      service = await startService({ ...env, NODE_OPTIONS: `${env.NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${profileDir}` })
     }
     // After a --cpu-prof restart too: a restarted service reconciles its gateway again.
     const settling = await settled(simulator)
@@ -204,6 +210,7 @@ export const syncThousand = async () => {
     const loopBefore = performance.eventLoopUtilization()
     const cpuFrom = cpuMs(service.pid)
     const statementsFrom = await counter.statements()
+    const textsFrom = await counter.texts()
     const started = Date.now()
     // overwrite: USER.md and MEMORY.md are written too, so every agent gets all six of its files.
     const job = await service.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync?overwrite=true`)
@@ -213,6 +220,11 @@ export const syncThousand = async () => {
     const syncMs = Date.now() - started
     const serviceCpuMs = cpuMs(service.pid) - cpuFrom
     const statements = (await counter.statements()) - statementsFrom
+    const textsTo = await counter.texts()
+    const byText = Object.entries(textsTo)
+      .map(([text, n]) => [text, n - (textsFrom[text] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((x, y) => y[1] - x[1])
     const simulatorBusy = performance.eventLoopUtilization(loopBefore).utilization
     const calls: Record<string, number> = {}
     for (const call of simulator.calls.slice(callsFrom)) calls[call.method] = (calls[call.method] ?? 0) + 1
@@ -227,6 +239,7 @@ export const syncThousand = async () => {
     console.log(`  gateway calls of the sync: ${callCount} (${(callCount / (AGENTS + 1)).toFixed(2)} per agent), by method: ${JSON.stringify(calls)}`)
     console.log(`  gateway call timeline per agent: ${JSON.stringify(callTimeline(simulator.calls.slice(callsFrom)))}`)
     console.log(`  SQL statements the service sent during the sync: ${statements} (${(statements / (AGENTS + 1)).toFixed(2)} per agent, the runner's idle traffic included)`)
+    console.log(`  statements by text (per agent): ${byText.slice(0, 12).map(([text, n]) => `${(n / (AGENTS + 1)).toFixed(2)} ${text.slice(0, 70)}`).join(" | ")}`)
     console.log(`  service CPU during the sync: ${Math.round(serviceCpuMs)} ms (${(serviceCpuMs / (AGENTS + 1)).toFixed(2)} ms per agent, ${Math.round((100 * serviceCpuMs) / syncMs)}% of a core)`)
     // Idle traffic grows with the sync's wall time (a loaded machine): these leave it out.
     const idleCpuMs = (idleCpuPerS * syncMs) / 1_000

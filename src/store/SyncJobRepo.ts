@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Context, Effect, Layer, Option } from "effect"
+import { syncJobWrites } from "./syncJobWrites.ts"
 
 /** What a template sync was asked to do (the flags of docs/operations.md §6.8). */
 export interface SyncJobOptions {
@@ -90,9 +91,17 @@ export interface SyncJobRepoShape {
   readonly plan: (jobId: string, agents: ReadonlyArray<PlannedAgent>) => Effect.Effect<void, SqlError>
   /** The job's agents in sync order. */
   readonly agents: (jobId: string) => Effect.Effect<ReadonlyArray<SyncAgentRow>, SqlError>
-  /** Records, before the event is sent, which generation the agent's update will have and the attempt number. */
+  /**
+   * Records, before the event is sent, which generation the agent's update will have and the
+   * attempt number. Calls that arrive while one is being written share the next statement
+   * (`batchedStatements`): durable when it completes.
+   */
   readonly markSent: (jobId: string, agentId: string, generation: number, attempts: number) => Effect.Effect<void, SqlError>
-  /** Records a pending agent's result and counts it; false when it was no longer pending (already recorded). */
+  /**
+   * Records a pending agent's result and counts it; false when it was no longer pending (already
+   * recorded, or recorded by an earlier call of the same statement). Calls that arrive while one
+   * is being written share the next statement (`batchedStatements`).
+   */
   readonly record: (jobId: string, agentId: string, result: SyncAgentResult) => Effect.Effect<boolean, SqlError>
   readonly finish: (jobId: string, status: "done" | "failed", message: string | null) => Effect.Effect<void, SqlError>
 }
@@ -112,6 +121,7 @@ export const SyncJobRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const columns = sql.unsafe(JOB_COLUMNS)
     const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
+    const { markSent, record } = syncJobWrites(sql)
     return SyncJobRepo.of({
       insert: ({ id, gatewayId, options }) =>
         sql<SyncJobRow>`insert into sync_jobs ${sql.insert({ id, gatewayId, options: JSON.stringify(options) })} returning ${columns}`.pipe(
@@ -152,24 +162,8 @@ export const SyncJobRepoLive = Layer.effect(
         sql<SyncAgentRow>`
           select job_id, agent_id, position, agent_name, board_id, role, status, message, token_source, sent_generation, attempts, updated_at
           from sync_job_agents where job_id = ${jobId} order by position`,
-      markSent: (jobId, agentId, generation, attempts) =>
-        sql`update sync_job_agents set sent_generation = ${generation}, attempts = ${attempts}, updated_at = now()
-          where job_id = ${jobId} and agent_id = ${agentId}`.pipe(Effect.asVoid),
-      // One statement: the result and the job's counts never disagree, and a result is counted once.
-      record: (jobId, agentId, result) =>
-        sql<{ recorded: string }>`
-          with recorded as (
-            update sync_job_agents set status = ${result.status}, message = ${result.message}, token_source = ${result.tokenSource}, updated_at = now()
-            where job_id = ${jobId} and agent_id = ${agentId} and status = 'pending'
-            returning status
-          ), counted as (
-            update sync_jobs set
-              updated_count = updated_count + (select count(*) from recorded where status = 'updated'),
-              skipped_count = skipped_count + (select count(*) from recorded where status = 'skipped'),
-              failed_count = failed_count + (select count(*) from recorded where status = 'error')
-            where id = ${jobId}
-          )
-          select count(*) as recorded from recorded`.pipe(Effect.map((rows) => Number(rows[0]?.recorded ?? 0) > 0)),
+      markSent: (jobId, agentId, generation, attempts) => markSent({ jobId, agentId, generation, attempts }),
+      record: (jobId, agentId, result) => record({ jobId, agentId, result }),
       finish: (jobId, status, message) =>
         sql`update sync_jobs set status = ${status}, message = ${message}, finished_at = now() where id = ${jobId}`.pipe(Effect.asVoid)
     })

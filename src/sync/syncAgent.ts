@@ -3,6 +3,7 @@ import { Clock, Data, Effect, Option } from "effect"
 import type { AgentExternalEvent, StepError, TokenSource } from "../../machines/agent/agentTypes.ts"
 import { AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsRestoring, type AgentWaitTimeout } from "../agents/AgentSystem.ts"
 import { statePathOf } from "../agents/agentProjection.ts"
+import { retryOnFailure } from "../gateway/retryPolicies.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { SyncAgentResult, SyncJobOptions } from "../store/SyncJobRepo.ts"
 import { outcomeOf, pastSettled, readyForUpdate, settledAt } from "./agentSettled.ts"
@@ -138,7 +139,8 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
     system.waitFor(input.agentId, pastSettled(sent ?? 0), input.timeoutMs).pipe(Effect.as(result), Effect.catchAll(waitFailed))
 
   return yield* attempt.pipe(
-    Effect.retry({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure) => failure._tag === "SyncAgentRetryable" }),
+    // The schedule is built only once an attempt failed: nearly every agent succeeds at once.
+    retryOnFailure({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure: { readonly _tag: string }) => failure._tag === "SyncAgentRetryable" }),
     Effect.timeoutFail({ duration: input.timeoutMs, onTimeout: () => new SyncAgentTimedOut({ timeoutMs: input.timeoutMs }) }),
     Effect.map((outcome): SyncAgentSettled => {
       switch (outcome.kind) {

@@ -379,6 +379,19 @@ describe("ensureGatewayAgent", () => {
     }),
     10_000
   )
+  it.scopedLive("asks an agent that most likely exists for its files beside agents.create, not after its answer", () =>
+    Effect.gen(function* () {
+      const { sim, run, target } = yield* harness()
+      yield* run(applyAgent(applyInput()))
+      const workspace = `${WORKSPACE_ROOT}/workspace-${GATEWAY_AGENT_ID}`
+      const from = sim.calls.length
+      // agents.create never answers: only a list sent beside it reaches the gateway.
+      sim.inject({ method: "agents.create", hang: true })
+      const exit = yield* Effect.exit(run(ensureGatewayAgent(target, { gatewayAgentId: GATEWAY_AGENT_ID, workspace, likelyExists: true })))
+      expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause).pipe((failure) => failure._tag === "Some" && failure.value._tag)).toBe("GatewayTimeoutError")
+      expect(sim.calls.slice(from).map((call) => call.method)).toEqual(["agents.create", "agents.files.list"])
+    })
+  )
 })
 
 describe("wakeAgent", () => {

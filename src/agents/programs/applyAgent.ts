@@ -53,7 +53,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   // The session, then the agent: a first apply whose session cannot be set creates nothing on the
   // gateway. Once an apply has completed (an update, a template sync) both go out at once:
   // `sessions.patch` does not need the agent (docs/gateway-protocol.md §5). The agent exists before
-  // anything is written to it. An update's AGENTS.md (its token) is read beside them: the agent most
+  // anything is written to it; its file list is asked beside its create when it most likely exists. An update's AGENTS.md (its token) is read beside them: the agent most
   // likely exists; a read that lost the race with its create is made again.
   const [{ files: listed, reportedWorkspace }, earlyAgentsMd] = yield* Effect.all(
     [
@@ -62,7 +62,12 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
         Effect.all(
           [
             gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
-            ensureGatewayAgent(target, { gatewayAgentId: input.gatewayAgentId, workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId), create: !adopting })
+            ensureGatewayAgent(target, {
+              gatewayAgentId: input.gatewayAgentId,
+              workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId),
+              create: !adopting,
+              likelyExists: input.workspaceSeeded
+            })
           ],
           { concurrency: input.workspaceSeeded ? 2 : 1 }
         ).pipe(Effect.map(([, agent]) => agent))

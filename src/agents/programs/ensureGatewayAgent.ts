@@ -16,11 +16,14 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  * a delete, so asking it first would skip re-creating an id deleted moments ago.
  * Idempotent: a restore that re-runs it finds the agent and updates it. An adopted agent's first
  * provision (`create: false`) only waits for the agent it takes over (docs/operations.md §6.2).
+ * An agent an earlier apply created (`likelyExists`: an update, a template sync) is asked for its
+ * files beside `agents.create`, not after it: one round trip instead of two; were it gone after
+ * all, its list answers "not found" and is asked again once the create has made it.
  * Output: the file list, and the workspace the gateway reports for the agent, if it says.
  */
 export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
   target: GatewayTarget,
-  agent: { gatewayAgentId: string; workspace: string; create?: boolean }
+  agent: { gatewayAgentId: string; workspace: string; create?: boolean; likelyExists?: boolean }
 ) {
   const create = gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
     Effect.catchIf(
@@ -36,6 +39,8 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   // Uninterruptible is not unbounded: every call ends within its timeout (GatewayClient), and
   // readiness retries for at most `agentReadiness`, so a gateway that never answers shows as a
   // GatewayTimeoutError in the agent's state instead of freezing it.
-  const listed = yield* Effect.uninterruptible(agent.create === false ? ready : Effect.zipRight(create, ready))
+  const listed = yield* Effect.uninterruptible(
+    agent.create === false ? ready : Effect.zipRight(create, ready, { concurrent: agent.likelyExists === true })
+  )
   return { files: listed.files, reportedWorkspace: typeof listed.workspace === "string" ? listed.workspace : undefined }
 })
