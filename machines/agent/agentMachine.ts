@@ -170,7 +170,9 @@ export const agentMachine = setup({
       tags: ["live", TIMED],
       entry: "armOfflineDeadline",
       on: {
-        "agent.heartbeat": { target: "online", reenter: true, actions: "goOnline" },
+        // What re-entering would do (`online` has no exit, no invoke): the entry's deadline re-armed after
+        // `goOnline`, without leaving and entering the state (every heartbeat comes through here).
+        "agent.heartbeat": { actions: ["goOnline", "armOfflineDeadline"] },
         "deadline.reached": [
           { guard: "judgedOffline", target: "offline", actions: "markJudgedOffline" },
           { target: "online", reenter: true }

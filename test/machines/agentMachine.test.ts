@@ -58,6 +58,18 @@ describe("agentMachine", () => {
     expect(h.context().offlineReason).toBe("no heartbeat for 600 s")
   })
 
+  it("re-arms the offline deadline from each heartbeat while online", () => {
+    const h = makeHarness()
+    h.advance(20)
+    h.send({ type: "agent.heartbeat", at: h.now() })
+    const first = h.context().deadline
+    expect(first).not.toBeNull()
+    h.advance(300_000)
+    h.send({ type: "agent.heartbeat", at: h.now(), status: "busy" })
+    expect(h.state()).toBe('"online"')
+    expect(h.context()).toMatchObject({ deadline: (first ?? 0) + 300_000, lastSeenAt: h.now(), reportedStatus: "busy" })
+  })
+
   it("retries a transient apply failure in a visible retrying state with backoff", () => {
     const h = makeHarness({ apply: [transientError("apply"), transientError("apply")] })
     h.advance(10)
