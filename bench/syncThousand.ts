@@ -12,8 +12,7 @@
  * 1,000). `--cpu-prof` restarts the service under Node's `--cpu-prof` before the sync and prints
  * where its CPU went, by package and the top functions. The sync starts once the fleet has settled
  * after provisioning (`settled`): the watcher's reconciliation of the burst (`agents.list`) would
- * otherwise overlap the sync and be counted as its cost. The service runs with the young
- * generation production gives it (`--max-semi-space-size=16`, as `npm start`).
+ * otherwise overlap the sync and be counted as its cost.
  */
 import { createParser } from "eventsource-parser"
 import { spawn } from "node:child_process"
@@ -181,8 +180,6 @@ export const syncThousand = async () => {
   const counted = new URL(db.url)
   counted.host = `127.0.0.1:${counter.port}`
   const env = {
-    // The young generation production runs with (`npm start`, Dockerfile); `--memory-reducer-gc-count` is not allowed here and only matters idle.
-    NODE_OPTIONS: "--max-semi-space-size=16",
     DATABASE_URL: counted.toString(),
     SWITCHYARD_CHECKIN_TIMEOUT_MS: "3600000",
     ...(CONCURRENCY === undefined ? {} : { SWITCHYARD_SYNC_CONCURRENCY: String(CONCURRENCY) })
@@ -196,7 +193,7 @@ export const syncThousand = async () => {
     const profileDir = PROFILE ? mkdtempSync(path.join(tmpdir(), "sync-prof-")) : undefined
     if (profileDir !== undefined) {
       await service.kill("SIGTERM")
-      service = await startService({ ...env, NODE_OPTIONS: `${env.NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${profileDir}` })
+      service = await startService({ ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` })
     }
     // After a --cpu-prof restart too: a restarted service reconciles its gateway again.
     const settling = await settled(simulator)

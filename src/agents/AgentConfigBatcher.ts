@@ -13,8 +13,7 @@ export interface AgentConfigBatcherShape {
   /**
    * Wants `agents.entries.<gatewayAgentId>` to carry `entry` (its `name`, `identity.name` and
    * `heartbeat`). Requests for one gateway that arrive within the batch window (closed early
-   * once every agent preparing on the gateway has finished and asked, at once when none is;
-   * see `preparing`), or while
+   * once every agent preparing on the gateway has finished and asked; see `preparing`), or while
    * its previous patch is under way, go out as ONE `config.get` + `config.patch` holding every
    * entry that differs; nothing is written when nothing differs. Completes with whether this
    * entry changed. Errors: GatewayError (after retries), shared by every request of the batch.
@@ -199,12 +198,14 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
 
       /**
        * A batch closes after the window, or earlier once the agents that were preparing on the
-       * gateway have all finished (their requests follow at once: nothing else is coming), at
-       * once (`SETTLE_MS`) when none was preparing as it opened; then it is held while agents are
-       * still preparing (`holdForPreparing`).
+       * gateway have all finished (their requests follow at once: nothing else is coming); then it
+       * is held while agents are still preparing (`holdForPreparing`).
        */
       const schedule = (gatewayId: string) =>
-        Effect.raceFirst(Effect.sleep(Duration.millis(windowMs)), Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))).pipe(
+        Effect.raceFirst(
+          Effect.sleep(Duration.millis(windowMs)),
+          preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
+        ).pipe(
           Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? holdForPreparing(gatewayId) : Effect.void))),
           // `set` schedules from an uninterruptible region: the waits must stay interruptible (a race interrupts its loser).
           Effect.interruptible,

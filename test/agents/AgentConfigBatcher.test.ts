@@ -119,17 +119,6 @@ describe("AgentConfigBatcher", () => {
     })
   )
 
-  it.scopedLive("closes a batch at once when no agent was preparing as it opened (an agent that prepared alone), without waiting out the window", () =>
-    Effect.gen(function* () {
-      const { sim, set, preparing } = yield* harness(5_000)
-      const started = Date.now()
-      // As applyAgent: the agent prepares alone, then asks; nobody else is coming.
-      expect(yield* Effect.zipRight(preparing(Effect.sleep("10 millis")), set("same"))).toBe(true)
-      expect(sim.countOf("config.patch")).toBe(1)
-      expect(Date.now() - started).toBeLessThan(2_500)
-    })
-  )
-
   it.scopedLive("an agent whose preparation hangs holds the others' batch only until progress stalls", () =>
     Effect.gen(function* () {
       const { sim, set, preparing, seed } = yield* harness(20, {}, { stallMs: 400, maxMs: 60_000 })
