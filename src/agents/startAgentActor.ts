@@ -88,7 +88,9 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
     entries.set(agentId, entry)
     actor.start()
     slimStartedActor(actor as unknown as Parameters<typeof slimStartedActor>[0])
-    const tokenHash = stored === undefined ? null : actor.getSnapshot().context.tokenHash
+    const started = actor.getSnapshot()
+    // A snapshot XState could not restore is in status "error", with no context to read.
+    const tokenHash = stored === undefined || started.status !== "active" ? null : started.context.tokenHash
     if (tokenHash !== null) options.tokens?.remember(tokenHash, agentId)
     return entry
   }

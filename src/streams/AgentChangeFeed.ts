@@ -65,8 +65,11 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
       let published = yield* repo.latestCursor
       // The highest floor notified: a transaction that committed, whose changes are published once below the frontier.
       let notified = 0
-      // Set by an unreadable notice: the next read takes the exact frontier (its floor is unknown).
-      let unknownNotice = false
+      // Moments whose floor is unknown (an unreadable notice; a LISTEN begun, after which what
+      // committed unheard is read): counted as they come, and a read takes the exact frontier until
+      // one has succeeded since the last of them (a failed read does not forget one).
+      let unknownNotices = 0
+      let exactUpTo = 0
       let heldBack = 0
       // At most one pending read: notifications that arrive during a read are served by the next.
       const wake = yield* Queue.sliding<void>(1)
@@ -91,8 +94,8 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
         yield* catchUp
         // The floor passed to the read: below it, the cheap bound (the snapshot's xmin) serves as the
         // frontier once it passes every notified change (§8.1, migration 0024).
-        const notifiedFloor = unknownNotice ? null : notified
-        unknownNotice = false
+        const unknownSeen = unknownNotices
+        const notifiedFloor = unknownSeen > exactUpTo ? null : notified
         for (;;) {
           const { changes, frontier } = yield* repo.changesAfter(published, {}, PAGE, notifiedFloor)
           for (const row of changes) {
@@ -103,6 +106,7 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
           if (changes.length < PAGE) {
             // Everything below the frontier is read: later reads start there.
             published = Math.max(published, frontier - 1)
+            exactUpTo = Math.max(exactUpTo, unknownSeen)
             if (frontier > notified) {
               heldBack = 0
               return false
@@ -133,13 +137,17 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
         Effect.forkScoped
       )
       yield* runPgListener(listenerConnection(pg.config), AGENT_CHANGES_CHANNEL, {
-        // Also after a reconnect: whatever committed while the connection was down is read now.
-        onListening: () => void Queue.unsafeOffer(wake, undefined),
+        // Also after a reconnect: whatever committed while the connection was down is read now, up
+        // to the exact frontier (those commits' notices were never heard, so none would bring a later read).
+        onListening: () => {
+          unknownNotices++
+          Queue.unsafeOffer(wake, undefined)
+        },
         onNotification: (payload) => {
           const floor = noticeFloor(payload)
           if (floor > published) {
             if (Number.isFinite(floor)) notified = Math.max(notified, floor)
-            else unknownNotice = true
+            else unknownNotices++
             Queue.unsafeOffer(wake, undefined)
           }
         }

@@ -392,6 +392,18 @@ describe("ensureGatewayAgent", () => {
       expect(sim.calls.slice(from).map((call) => call.method)).toEqual(["agents.create", "agents.files.list"])
     })
   )
+
+  it.scopedLive("fails at once when that create fails and the agent is gone: the list beside it is not retried", () =>
+    Effect.gen(function* () {
+      const { sim, run, target } = yield* harness()
+      const gone = "mc-gone-agent"
+      const from = sim.calls.length
+      sim.inject({ method: "agents.create", error: { code: "INVALID_REQUEST", message: "workspace refused" } })
+      const exit = yield* Effect.exit(run(ensureGatewayAgent(target, { gatewayAgentId: gone, workspace: `${WORKSPACE_ROOT}/workspace-${gone}`, likelyExists: true })))
+      expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause).pipe((failure) => failure._tag === "Some" && failure.value._tag)).toBe("GatewayRpcError")
+      expect(sim.calls.slice(from).map((call) => call.method)).toEqual(["agents.create", "agents.files.list"])
+    })
+  )
 })
 
 describe("wakeAgent", () => {

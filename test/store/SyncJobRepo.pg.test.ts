@@ -76,6 +76,22 @@ describe("SyncJobRepo", () => {
       expect(await run(Effect.flatMap(SyncJobRepo, (repo) => repo.record(jobId, a!, failed)))).toBe(false)
     }))
 
+  it("answers each call from its own job's statement: another job's failing statement in the same batch is not its failure", () =>
+    withJob(3, async (run, jobId, [a, b]) => {
+      // A NUL in a message is refused by jsonb: that job's statement fails.
+      const refused: SyncAgentResult = { status: "error", message: "bad \u0000 text", tokenSource: null }
+      const answers = await run(
+        Effect.flatMap(SyncJobRepo, (repo) =>
+          Effect.all([repo.record(jobId, a!, updated), Effect.either(repo.record(randomUUID(), randomUUID(), refused)), repo.record(jobId, b!, updated)], { concurrency: "unbounded" })
+        )
+      )
+      expect(answers[0]).toBe(true)
+      expect(answers[1]).toMatchObject({ _tag: "Left", left: { _tag: "SqlError" } })
+      expect(answers[2]).toBe(true)
+      const rows = await run(Effect.flatMap(SyncJobRepo, (repo) => repo.agents(jobId)))
+      expect(rows.map((row) => row.status)).toEqual(["updated", "updated", "pending"])
+    }))
+
   it("stores sent generations that arrive together in one statement after the first, the newest call per agent standing", () =>
     withJob(3, async (run, jobId, [a, b, c]) => {
       await run(

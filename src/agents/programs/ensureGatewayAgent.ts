@@ -17,8 +17,9 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  * Idempotent: a restore that re-runs it finds the agent and updates it. An adopted agent's first
  * provision (`create: false`) only waits for the agent it takes over (docs/operations.md §6.2).
  * An agent an earlier apply created (`likelyExists`: an update, a template sync) is asked for its
- * files beside `agents.create`, not after it: one round trip instead of two; were it gone after
- * all, its list answers "not found" and is asked again once the create has made it.
+ * files beside `agents.create`, not after it: one round trip instead of two. That list is asked
+ * once: a failed create fails at once, and were the agent gone after all, the list is asked
+ * again (with the readiness retries) once the create has made it.
  * Output: the file list, and the workspace the gateway reports for the agent, if it says.
  */
 export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
@@ -39,8 +40,14 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   // Uninterruptible is not unbounded: every call ends within its timeout (GatewayClient), and
   // readiness retries for at most `agentReadiness`, so a gateway that never answers shows as a
   // GatewayTimeoutError in the agent's state instead of freezing it.
-  const listed = yield* Effect.uninterruptible(
-    agent.create === false ? ready : Effect.zipRight(create, ready, { concurrent: agent.likelyExists === true })
-  )
+  // Beside the create, the list is asked once, without retry: a failed create fails the step at
+  // once, and a list that could not answer (the agent gone after all) is asked again, with the
+  // readiness retries, once the create has made it.
+  const createThenList = agent.likelyExists === true
+    ? Effect.zipWith(create, Effect.either(gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId })), (_, early) => early, { concurrent: true }).pipe(
+        Effect.flatMap((early) => (early._tag === "Right" ? Effect.succeed(early.right) : ready))
+      )
+    : Effect.zipRight(create, ready)
+  const listed = yield* Effect.uninterruptible(agent.create === false ? ready : createThenList)
   return { files: listed.files, reportedWorkspace: typeof listed.workspace === "string" ? listed.workspace : undefined }
 })
