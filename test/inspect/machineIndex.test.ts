@@ -26,7 +26,9 @@ describe("machineIndex (the visualiser's reading of the served machine definitio
     expect(targetsOf("provisioning.applying", "apply.done")).toEqual([["online"], ["offline"], ["provisioning.waking"]])
     expect(targetsOf("", "agent.update")).toEqual([["updating"]])
     expect(targetsOf("deleting.retrying", "deadline.reached")).toEqual([["deleting.removing"]])
-    expect(targetsOf("online", "agent.heartbeat")).toEqual([["online"]])
+    expect(targetsOf("online", "system.policy")).toEqual([["online"]])
+    // An online heartbeat stays in online without re-entering it: a targetless transition.
+    expect(targetsOf("online", "agent.heartbeat")).toEqual([[]])
     expect(targetsOf("deleting.removing", "remove.done")).toEqual([["deleted"]])
     // Only the declared targetless ones are empty: nothing failed to resolve.
     const targetless = index.transitions.filter((t) => t.targets.length === 0).map((t) => `${t.source || "(machine)"} ${t.event}`)
@@ -37,6 +39,7 @@ describe("machineIndex (the visualiser's reading of the served machine definitio
       "deleting agent.convert",
       "deleting agent.delete",
       "deleting agent.update",
+      "online agent.heartbeat",
       "provisioning.awaiting gateway.run.started",
       "updating.awaiting gateway.run.started"
     ])
