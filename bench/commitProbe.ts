@@ -21,7 +21,10 @@ const [url, seconds] = [process.argv[2] ?? "", Number(process.argv[3] ?? 8)]
 const committer = new pg.Client({ connectionString: url })
 const watcher = new pg.Client({ connectionString: url })
 await Promise.all([committer.connect(), watcher.connect()])
-const requested = async () => Number((await watcher.query<{ n: string }>("select checkpoints_req as n from pg_stat_bgwriter")).rows[0]?.n ?? 0)
+// Postgres 17 moved the count to pg_stat_checkpointer (the embedded default); 15 keeps it in pg_stat_bgwriter.
+const checkpointer = (await watcher.query<{ n: string }>("select count(*) as n from pg_catalog.pg_views where viewname = 'pg_stat_checkpointer'")).rows[0]?.n !== "0"
+const requested = async () =>
+  Number((await watcher.query<{ n: string }>(checkpointer ? "select num_requested as n from pg_stat_checkpointer" : "select checkpoints_req as n from pg_stat_bgwriter")).rows[0]?.n ?? 0)
 const requestedFrom = await requested()
 const latencies: number[] = []
 const end = performance.now() + seconds * 1_000

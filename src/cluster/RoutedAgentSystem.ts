@@ -129,9 +129,10 @@ export const RoutedAgentSystemLive = Layer.scoped(
                 continue
               }
               // An owner that is unavailable for a moment (a handover) is asked again until the
-              // deadline; no read outlasts the deadline.
+              // deadline; no read outlasts the deadline by more than a poll (a short wait still
+              // gets one read its time).
               const snapshot = yield* remoteSnapshot(agentId, gatewayId).pipe(
-                Effect.timeoutOption(Math.max(1, deadline - now)),
+                Effect.timeoutOption(Math.max(WAIT_POLL_MS, deadline - now)),
                 Effect.catchTag("AgentsRestoring", (error) => (now < deadline ? Effect.succeed(Option.none()) : Effect.fail(error)))
               )
               if (Option.isSome(snapshot)) {
