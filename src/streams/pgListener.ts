@@ -25,6 +25,9 @@ const PROBE_EVERY = Duration.seconds(30)
 /** …that must answer within this. */
 const PROBE_TIMEOUT = Duration.seconds(10)
 
+/** The listener's connection (`pg_stat_activity.application_name`). */
+export const LISTENER_APPLICATION = "switchyard-listener"
+
 /**
  * `pg` client settings for the listener, from the SQL client's own (`PgClient.config`: the
  * `DATABASE_URL` or the embedded server), so both always reach the same database.
@@ -37,7 +40,7 @@ export const listenerConnection = (config: PgClientConfig): pg.ClientConfig => (
   ...(config.username === undefined ? {} : { user: config.username }),
   ...(config.password === undefined ? {} : { password: Redacted.value(config.password) }),
   ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
-  application_name: "switchyard-listener",
+  application_name: LISTENER_APPLICATION,
   keepAlive: true,
   connectionTimeoutMillis: 10_000
 })
