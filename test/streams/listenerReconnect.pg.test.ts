@@ -67,4 +67,41 @@ describe("the change feed after its listener reconnects (docs/architecture.md §
       await h.runtime.runPromise(Fiber.interrupt(client))
     }
   })
+
+  it("a commit made while the listener was down, held back by an older transaction of this database, comes once that transaction ended, with no further commit", async () => {
+    const gate = h.gate!
+    const { step } = await agent()
+    const received: Array<string> = []
+    const client = h.runtime.runFork(
+      Effect.flatMap(AgentChangeFeed, (feed) => Stream.runForEach(feed.changes({}, undefined), (change) => Effect.sync(() => void received.push(change.transition.eventType))))
+    )
+    const holder = new pg.Client({ connectionString: h.db.url })
+    try {
+      await expect.poll(() => h.runtime.runPromise(Effect.flatMap(AgentChangeFeed, (feed) => feed.subscribers))).toBe(1)
+      await expect.poll(listeners).toBe(1)
+      // Older than step 1, in this database: the frontier, exact or not, stays below step 1 while it is open.
+      await holder.connect()
+      await holder.query("begin")
+      await holder.query("select pg_current_xact_id()")
+
+      gate.close()
+      await h.client.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = current_database()", [LISTENER_APPLICATION])
+      await expect.poll(listeners).toBe(0)
+      await step(1)
+      await expect.poll(gate.waiting).toBe(1)
+      const { rows } = await h.client.query<{ at: Date }>("select clock_timestamp() as at")
+      gate.open()
+      // The read after the LISTEN is held back by the holder: nothing yet.
+      await expect.poll(() => readSince(rows[0]!.at)).toBeGreaterThan(0)
+      expect(received).toEqual([])
+      // Its end brings no notification; the feed reads again until the frontier passes step 1.
+      await holder.query("commit")
+      await expect.poll(() => [...received], { timeout: 5_000 }).toEqual(["step.1"])
+      await step(2)
+      await expect.poll(() => [...received]).toEqual(["step.1", "step.2"])
+    } finally {
+      await holder.end()
+      await h.runtime.runPromise(Fiber.interrupt(client))
+    }
+  })
 })
