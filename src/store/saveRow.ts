@@ -16,9 +16,10 @@ export const SAVE_ROW = `id uuid, role text, board_id uuid, gateway_agent_id tex
 /**
  * Each read-model column a `derived` row takes from its snapshot's context (the members
  * `projectSnapshot` copies; `derivable` checks them), as a jsonb path: `text` columns read as
- * text, `json` ones with JSON null as SQL null (what a full row's null stores).
+ * text, `json` ones with JSON null as SQL null (what a full row's null stores). A column added
+ * here and not to `derivable`, or the other way round, fails test/store/saveRow.test.ts.
  */
-const FROM_CONTEXT: ReadonlyArray<readonly [column: string, path: string, kind: "text" | "uuid" | "json"]> = [
+export const FROM_CONTEXT: ReadonlyArray<readonly [column: string, path: string, kind: "text" | "uuid" | "json"]> = [
   ["role", "role", "text"],
   ["board_id", "boardId", "uuid"],
   ["gateway_agent_id", "gatewayAgentId", "text"],

@@ -138,8 +138,11 @@ export const makeAgentChangeFeedLive = (options: { readonly heldBackDelay?: (rea
       )
       yield* runPgListener(listenerConnection(pg.config), AGENT_CHANGES_CHANNEL, {
         // Also after a reconnect: whatever committed while the connection was down is read now, up
-        // to the exact frontier (those commits' notices were never heard, so none would bring a later read).
-        onListening: () => {
+        // to the exact frontier (those commits' notices were never heard, so none would bring a later
+        // read), and read again while the frontier is below any of them (an older transaction of
+        // this database still open): they count as notified, up to the last id assigned before.
+        onListening: (nextXid) => {
+          if (Number.isSafeInteger(nextXid)) notified = Math.max(notified, (nextXid - 1) * 65_536)
           unknownNotices++
           Queue.unsafeOffer(wake, undefined)
         },

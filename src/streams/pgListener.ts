@@ -7,9 +7,11 @@ import { PgListenerLost } from "./AgentStreamErrors.ts"
 export interface PgListenerHandlers {
   /**
    * LISTEN is in place: on the first connection and again after every reconnect. Notifications
-   * sent while the connection was down are lost, so this is the moment to catch up.
+   * sent while the connection was down are lost, so this is the moment to catch up. `nextXid` is
+   * the first transaction id not yet assigned once it was in place (a snapshot's `xmax`): every
+   * transaction that committed unheard has a smaller id.
    */
-  readonly onListening: () => void
+  readonly onListening: (nextXid: number) => void
   readonly onNotification: (payload: string) => void
 }
 
@@ -25,6 +27,9 @@ const PROBE_EVERY = Duration.seconds(30)
 /** …that must answer within this. */
 const PROBE_TIMEOUT = Duration.seconds(10)
 
+/** The listener's connection (`pg_stat_activity.application_name`). */
+export const LISTENER_APPLICATION = "switchyard-listener"
+
 /**
  * `pg` client settings for the listener, from the SQL client's own (`PgClient.config`: the
  * `DATABASE_URL` or the embedded server), so both always reach the same database.
@@ -37,7 +42,7 @@ export const listenerConnection = (config: PgClientConfig): pg.ClientConfig => (
   ...(config.username === undefined ? {} : { user: config.username }),
   ...(config.password === undefined ? {} : { password: Redacted.value(config.password) }),
   ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
-  application_name: "switchyard-listener",
+  application_name: LISTENER_APPLICATION,
   keepAlive: true,
   connectionTimeoutMillis: 10_000
 })
@@ -67,7 +72,11 @@ const session = (connection: pg.ClientConfig, channel: string, handlers: PgListe
       try: () => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`),
       catch: (cause) => new PgListenerLost({ phase: "listen", cause })
     })
-    handlers.onListening()
+    const next = yield* Effect.tryPromise({
+      try: () => client.query<{ next: string }>("select pg_snapshot_xmax(pg_current_snapshot())::text as next"),
+      catch: (cause) => new PgListenerLost({ phase: "listen", cause })
+    })
+    handlers.onListening(Number(next.rows[0]?.next))
     const lost = Effect.async<never, PgListenerLost>((resume) => {
       const onError = (cause: unknown) => resume(Effect.fail(new PgListenerLost({ phase: "listening", cause })))
       const onEnd = () => onError(new Error("the server closed the connection"))

@@ -10,8 +10,10 @@ import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
 import { AgentRepoLive } from "../../src/store/AgentRepo.ts"
 import { TransitionRepoLive } from "../../src/store/TransitionRepo.ts"
 import type { AgentChangeFeedLive } from "../../src/streams/AgentChangeFeed.ts"
+import { LISTENER_APPLICATION } from "../../src/streams/pgListener.ts"
 import { agentProjectionFixture } from "../support/agentProjectionFixture.ts"
 import { createTestDatabase } from "../support/database.ts"
+import { pgConnectionGate, type PgConnectionGate } from "../support/pgConnectionGate.ts"
 
 const layerWith = (feed: typeof AgentChangeFeedLive) =>
   Layer.mergeAll(feed, GroupCommitLive).pipe(
@@ -22,20 +24,25 @@ const layerWith = (feed: typeof AgentChangeFeedLive) =>
 /**
  * A change feed (`feed`) with group commit on a fresh database holding one gateway, started in the
  * suite's `beforeAll` and stopped in its `afterAll`; `agent()` stores an agent and answers its id
- * and `step(n)`, which saves a transition `step.<n>` and resolves once it is saved.
+ * and `step(n)`, which saves a transition `step.<n>` and resolves once it is saved. With
+ * `gateListener`, the service reaches the database through `h.gate`, which can hold back the
+ * feed's listener connections (`pgConnectionGate`).
  */
-export const feedHarness = (feed: typeof AgentChangeFeedLive) => {
+export const feedHarness = (feed: typeof AgentChangeFeedLive, options: { readonly gateListener?: boolean } = {}) => {
   const layer = layerWith(feed)
   const h = {} as {
     db: Awaited<ReturnType<typeof createTestDatabase>>
     runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
     client: pg.Client
     gatewayId: string
+    gate: PgConnectionGate | undefined
   }
 
   beforeAll(async () => {
     h.db = await createTestDatabase()
-    h.runtime = ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(h.db.url)) }))))
+    h.gate = options.gateListener === true ? await pgConnectionGate(h.db.url, LISTENER_APPLICATION) : undefined
+    const databaseUrl = h.gate?.url ?? h.db.url
+    h.runtime = ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(databaseUrl)) }))))
     await h.runtime.runPromise(Effect.void)
     h.client = new pg.Client({ connectionString: h.db.url })
     await h.client.connect()
@@ -46,6 +53,7 @@ export const feedHarness = (feed: typeof AgentChangeFeedLive) => {
   afterAll(async () => {
     await h.client?.end()
     await h.runtime?.dispose()
+    await h.gate?.stop()
     await h.db?.drop()
   })
 

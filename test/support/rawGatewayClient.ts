@@ -6,6 +6,8 @@ export interface RawError {
   code: string
   message: string
   details?: unknown
+  retryable?: boolean
+  retryAfterMs?: number
 }
 
 export interface RawCallResult {

@@ -4,7 +4,7 @@ import { connectRaw, RawConnectError } from "../rawGatewayClient.ts"
 import type { RawConnection } from "../rawGatewayClient.ts"
 import { defineAgentCases } from "./agentConformanceCases.ts"
 import type { ConformanceTarget } from "./conformanceSupport.ts"
-import { callFail, callOk, connectWhenUp, deleteAgents, runId } from "./conformanceSupport.ts"
+import { callFail, callOk, connectWhenUp, deleteAgents, retryingRestarts, runId } from "./conformanceSupport.ts"
 import { defineStateCases } from "./stateConformanceCases.ts"
 import { defineLivenessCases } from "./livenessConformanceCases.ts"
 import { backendConnectParams, rawHandshake } from "./rawHandshake.ts"
@@ -26,15 +26,16 @@ export function defineConformanceCases(getTarget: () => ConformanceTarget): void
   }
 
   // A real gateway may restart itself after a config.patch (docs/gateway-protocol.md §9): the
-  // cases that meet it open a new connection once it answers again.
+  // cases that meet it open a new connection once it answers again. Under heavy load it may
+  // instead refuse calls on the open socket as restarting, for a while: those are sent again.
   const reopen = async (): Promise<RawConnection> => {
     await gw?.close().catch(() => undefined)
-    gw = await connectWhenUp(getTarget())
+    gw = retryingRestarts(await connectWhenUp(getTarget()))
     return gw
   }
 
   beforeAll(async () => {
-    gw = await connectRaw(getTarget())
+    gw = retryingRestarts(await connectRaw(getTarget()))
   })
   afterAll(async () => {
     await deleteAgents(gw, created)

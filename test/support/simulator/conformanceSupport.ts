@@ -27,6 +27,40 @@ export function skipWhereLacking(ctx: TestContext, gw: RawConnection, feature: G
   if (why !== undefined) ctx.skip(why)
 }
 
+/** How long a call refused while the gateway restarts is sent again (ms; `retryingRestarts`). */
+export const RESTARTING_RETRY_MS = 10_000
+
+/**
+ * Whether a call was refused because the gateway is restarting: `UNAVAILABLE`, `retryable`, with
+ * `details.reason` "gateway-restarting" (docs/gateway-protocol.md §9; seen under heavy load).
+ */
+export const refusedAsRestarting = (res: RawCallResult): boolean =>
+  res.ok === false &&
+  res.error?.code === "UNAVAILABLE" &&
+  res.error.retryable === true &&
+  (res.error.details as { reason?: unknown } | undefined)?.reason === "gateway-restarting"
+
+/**
+ * `gw` with each call refused as the gateway restarts (`refusedAsRestarting`) sent again after
+ * the refusal's `retryAfterMs` (250 ms when absent, at most 2 s), for up to `budgetMs`; then the
+ * last answer stands. Such a refusal comes before the method runs, so sending again is safe, and
+ * every other answer (other `UNAVAILABLE`s included: `patchConfig` and `waitForAgent` read theirs)
+ * comes back as it was, so what the cases assert is unchanged.
+ */
+export function retryingRestarts(gw: RawConnection, budgetMs = RESTARTING_RETRY_MS): RawConnection {
+  const call = async (method: string, params?: unknown): Promise<RawCallResult> => {
+    const deadline = Date.now() + budgetMs
+    for (;;) {
+      const res = await gw.call(method, params)
+      if (!refusedAsRestarting(res)) return res
+      const delay = Math.min(res.error?.retryAfterMs ?? 250, 2_000)
+      if (Date.now() + delay > deadline) return res
+      await sleep(delay)
+    }
+  }
+  return { hello: gw.hello, events: gw.events, close: () => gw.close(), call }
+}
+
 /** Calls `method` and decodes the payload with Switchyard's own schema (src/gateway/protocol.ts). */
 export async function callOk<M extends Method>(gw: RawConnection, method: M, params?: unknown): Promise<MethodResult<M>> {
   const res = await gw.call(method, params)
