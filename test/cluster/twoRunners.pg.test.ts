@@ -119,6 +119,25 @@ describe("two runners on one database (in-process services, simulated gateway)",
     expect(await holdsSocket(nonOwner)).toBe(false)
   })
 
+  it("a template sync started through the instance that does not own the gateway starts on the owner at once (a nudge, not its 30 s read)", async () => {
+    // Shards settled (a takeover makes the owner read the jobs anyway): both runners' sets unchanged over 3 s.
+    const shardKeys = () => Promise.all([a, b].map((service) => service.runtime.runPromise(Effect.map(GatewayOwnership, (ownership) => ownership.ownedShardsKey()))))
+    for (let before = await shardKeys(); ; ) {
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      const now = await shardKeys()
+      if (now.every((key, i) => key === before[i])) break
+      before = now
+    }
+    const owner = await ownerOf()
+    const nonOwner = (await a.api("GET", "/api/v1/cluster")).body.self === owner ? b : a
+    expect(await owns(nonOwner)).toBe(false)
+    const queued = await nonOwner.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync?include_main=false`)
+    expect(queued.status, JSON.stringify(queued.body)).toBe(202)
+    const jobPath = `/api/v1/gateways/${gatewayId}/templates/sync/${queued.body.job_id}`
+    await expect.poll(async () => (await nonOwner.api("GET", jobPath)).body.status, { timeout: 2_500, interval: 50 }).not.toBe("queued")
+    await expect.poll(async () => (await nonOwner.api("GET", jobPath)).body.status, { timeout: 30_000, interval: 100 }).toBe("done")
+  })
+
   it("when the owner stops, the other instance takes the gateway over within 5 s and serves its agents", async () => {
     const created = await a.api("POST", "/api/v1/agents?wait_for=provisioning.awaiting&timeout_ms=30000", { name: "Cy", board_id: boardId })
     expect(created.status).toBe(201)
