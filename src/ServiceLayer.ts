@@ -16,6 +16,7 @@ import { ForwardingGatewayClientLive } from "./cluster/ForwardingGatewayClient.t
 import { GatewayEntityLive } from "./cluster/GatewayEntityLive.ts"
 import { ClusterStatsLive } from "./cluster/GatewayHosting.ts"
 import { GatewayOwnershipLive } from "./cluster/GatewayOwnership.ts"
+import { OwnerNudgesLive } from "./cluster/OwnerNudges.ts"
 import { LocalGatewayClient } from "./cluster/LocalGatewayClient.ts"
 import { RoutedAgentSystemLive } from "./cluster/RoutedAgentSystem.ts"
 import { HttpLive } from "./http/HttpApp.ts"
@@ -78,7 +79,7 @@ export const CoreLive = Layer.mergeAll(ClusterMetricsLive, GatewayJanitorLive, G
   Layer.provideMerge(GroupCommitLive),
   Layer.provideMerge(BatcherLive),
   Layer.provideMerge(ForwardingGatewayClientLive),
-  Layer.provideMerge(Layer.mergeAll(GatewayOwnershipLive, LocalGatewayLive, ClusterStatsLive)),
+  Layer.provideMerge(Layer.mergeAll(GatewayOwnershipLive, LocalGatewayLive, ClusterStatsLive, OwnerNudgesLive)),
   // A runner whose secret key cannot open the stored gateway secrets refuses to join.
   Layer.provideMerge(ClusterLive.pipe(Layer.provide(SecretKeyCheckLive))),
   Layer.provideMerge(ReposLive),

@@ -16,9 +16,11 @@ import { RUNNER_SESSION_PREFIX } from "./ClusterLive.ts"
 const ENSURE_EVERY = "1 second"
 /**
  * How long the stored gateway ids are reused by the checks while this runner's set of shards stays
- * the same (a takeover changes it, and reads them at once).
+ * the same (a takeover changes it, and reads them at once). A gateway registered later is
+ * activated by its registration (`ensureOnOwner`); this read is the fallback for one whose
+ * `Ensure` was lost.
  */
-const GATEWAY_IDS_FOR_MS = 10_000
+const GATEWAY_IDS_FOR_MS = 60_000
 /** How often other runners are pinged (ms). */
 const REAP_EVERY_MS = 2_000
 /** How often the engine's processed messages are cleaned (docs/operations.md §7.4). */
@@ -30,7 +32,7 @@ const ENSURE_TIMEOUT = "2 minutes"
  * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
  * every stored gateway whose shard this runner holds and which is not hosted yet, at start
  * (awaited: readiness) and then every second, reading the stored gateways only when its set of
- * shards changed, every 10 s, or to confirm one to activate (docs/architecture.md §11). Readiness is `ready`
+ * shards changed, every 60 s, or to confirm one to activate (docs/architecture.md §11). Readiness is `ready`
  * once this runner has joined and every gateway it owns is hosted. Joined: runners with no
  * database session are marked unhealthy; then a lone runner holds every shard (1.2 s at most),
  * or, with other live runners, its shard set is stable and they were pinged once: an `Ensure` that failed at start is tried again every second,

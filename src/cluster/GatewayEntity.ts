@@ -28,6 +28,12 @@ export const LivenessRpc = Rpc.make("Liveness", { success: Schema.Unknown })
  */
 export const RestartProgramsRpc = Rpc.make("RestartPrograms")
 
+/**
+ * Asks the owner to look at the gateway's per-gateway work again (`OwnerNudges`: a template-sync
+ * job queued, or the gateway marked deleting, through another runner); no-op where nobody listens.
+ */
+export const NudgeRpc = Rpc.make("Nudge", { payload: { topic: Schema.Literal("sync", "deleting") } })
+
 /** Activates the gateway on its owner (restores its actors, starts its per-gateway work); no-op once active. */
 export const EnsureRpc = Rpc.make("Ensure")
 
@@ -37,4 +43,4 @@ export const EnsureRpc = Rpc.make("Ensure")
  * "Cluster"). Messages are volatile: a `Send` is answered only once its snapshot is in Postgres,
  * so an answered event is never lost without writing it twice.
  */
-export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc, LivenessRpc, RestartProgramsRpc])
+export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc, LivenessRpc, RestartProgramsRpc, NudgeRpc])

@@ -13,6 +13,7 @@ import { clusterTakeovers } from "./clusterMetrics.ts"
 import { GatewayEntity } from "./GatewayEntity.ts"
 import { ClusterStats, GatewayHostedPrograms } from "./GatewayHosting.ts"
 import { LocalGatewayClient } from "./LocalGatewayClient.ts"
+import { OwnerNudges } from "./OwnerNudges.ts"
 import { toRemoteFailure } from "./RemoteFailure.ts"
 
 /** Retry of a gateway's restore while the database is away (an entity cannot fail to start). */
@@ -36,6 +37,7 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     const programs = yield* GatewayHostedPrograms
     const stats = yield* ClusterStats
     const liveness = yield* Effect.serviceOption(GatewayLiveness)
+    const nudges = yield* OwnerNudges
     // Run after the actors drained (finalizers run in reverse): no socket to this gateway stays
     // here, nor a status a former owner would still show.
     yield* Effect.addFinalizer(() => Option.match(liveness, { onNone: () => Effect.void, onSome: (registry) => registry.forget(gatewayId) }))
@@ -91,6 +93,7 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
           onNone: () => Effect.succeed(null),
           onSome: (registry) => Effect.map(registry.get(gatewayId), (status) => status ?? null)
         }),
+      Nudge: ({ payload }) => nudges.deliver(payload.topic, gatewayId),
       RestartPrograms: () => restarts.withPermits(1)(Effect.zipRight(FiberSet.clear(running), startPrograms))
     })
   }),

@@ -82,14 +82,36 @@ const fenceStaleRunners = (self: string, expirationMs: number, runners: Readonly
 export const fencePeriodMs = (expirationMs: number, passMs: number) =>
   passMs * Math.max(1, Math.min(Math.floor(5_000 / passMs), Math.floor(expirationMs / 7 / passMs)))
 
+/** How often a fencing pass sends its statement when no runner left the engine's list (ms): the fallback for sessions of a runner never listed here. */
+export const FENCE_FALLBACK_MS = 60_000
+
 /**
- * One fencing pass: the runners are read from the engine's storage (mostly its own last read,
- * `sharedRunnerReads`) and the stale ones fenced (`fenceStaleRunners`). It runs in a loop of its
- * own, every `fencePeriodMs`, apart from the pings (`reapUnreachableRunners`), which a hung peer
- * holds up to their 5 s timeout (docs/operations.md §7.3). Errors are logged and the pass ends.
+ * The fencing pass (stateful: call once, repeat the Effect): the runners are read from the
+ * engine's storage (mostly its own last read, `sharedRunnerReads`) and the stale ones fenced
+ * (`fenceStaleRunners`), but its statement is sent only when due: on the first pass, on every
+ * pass for `expirationMs` after a runner listed at the previous pass is no longer listed (a hung
+ * runner leaves the list once its heartbeat is older than the expiry: fenced on that pass, as
+ * before), and otherwise every FENCE_FALLBACK_MS, so a settled runner sends it once a minute, not
+ * every pass. It runs in a loop of its own, every `fencePeriodMs`, apart from the pings
+ * (`reapUnreachableRunners`), which a hung peer holds up to their 5 s timeout (docs/operations.md
+ * §7.3). Errors are logged, the pass ends, and the next one is due. `now`: epoch ms.
  */
-export const fenceStaleRunnersPass = (self: string, expirationMs: number) =>
-  Effect.flatMap(RunnerStorage.RunnerStorage, (storage) => storage.getRunners).pipe(
-    Effect.flatMap((runners) => fenceStaleRunners(self, expirationMs, runners)),
+export const fenceStaleRunnersPass = (self: string, expirationMs: number, now: () => number = Date.now) => {
+  /** The runners listed at the previous pass. */
+  let listed: ReadonlySet<string> | undefined
+  let armedUntil = Number.NEGATIVE_INFINITY
+  let fencedAt = Number.NEGATIVE_INFINITY
+  return Effect.flatMap(RunnerStorage.RunnerStorage, (storage) => storage.getRunners).pipe(
+    Effect.flatMap((runners) =>
+      Effect.suspend(() => {
+        const at = now()
+        const current = new Set(runners.map(([runner]) => addressText(runner.address)))
+        if (listed !== undefined && [...listed].some((address) => !current.has(address))) armedUntil = at + expirationMs
+        listed = current
+        if (at > armedUntil && at - fencedAt < FENCE_FALLBACK_MS) return Effect.void
+        return Effect.tap(fenceStaleRunners(self, expirationMs, runners), () => Effect.sync(() => void (fencedAt = at)))
+      })
+    ),
     Effect.catchAll((error) => Effect.logWarning("fencing stale runners failed", error))
   )
+}

@@ -6,7 +6,8 @@ import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../age
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { restartGatewayPrograms } from "../cluster/gatewayOnOwner.ts"
+import { ensureOnOwner, nudgeOwner, restartGatewayPrograms } from "../cluster/gatewayOnOwner.ts"
+import { OwnerNudges } from "../cluster/OwnerNudges.ts"
 import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
 import { generateDeviceIdentity } from "../gateway/DeviceIdentity.ts"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
@@ -102,6 +103,8 @@ export const GatewayAdminLive = Layer.scoped(
     const system = yield* AgentSystem
     const ownership = yield* GatewayOwnership
     const sharding = yield* Sharding.Sharding
+    const nudges = yield* OwnerNudges
+    const scope = yield* Effect.scope
     const context = yield* Effect.context<AppConfig | GatewayRepo | GatewayClient | AgentRepo | AgentSystem>()
 
     /** Probes an unsaved target on a throwaway socket, so live agents keep theirs until it is accepted. */
@@ -131,7 +134,7 @@ export const GatewayAdminLive = Layer.scoped(
       check.state === "ready" ? Effect.map(ensureMainAgent(gateway), (main) => main.agentId) : Effect.succeed(null)
 
     // Every 2 s while this runner owns a deleting gateway; otherwise only at a takeover, after a
-    // delete asked here, or every 10 s (docs/architecture.md §9.1).
+    // delete asked here or on another runner (a nudge), or every 60 s (docs/architecture.md §9.1).
     const sweep = makeDeletionSweep({
       ready: Effect.map(system.readiness, (readiness) => readiness.state === "ready"),
       deleting: repo.deleting,
@@ -141,6 +144,19 @@ export const GatewayAdminLive = Layer.scoped(
       now: Date.now
     })
     yield* Effect.forkScoped(Effect.repeat(sweep.pass, Schedule.spaced(SWEEP_EVERY_MS)))
+    nudges.on("deleting", () => Effect.sync(sweep.nudge))
+
+    /**
+     * Work for the gateway's owner, sent without waiting for it (the owner's slow polls make good a
+     * message that is lost): a failure is logged.
+     */
+    const toOwner = (id: string, what: string, message: Effect.Effect<void, { readonly message: string }, Sharding.Sharding>) =>
+      message.pipe(
+        Effect.provideService(Sharding.Sharding, sharding),
+        Effect.catchAll((error) => Effect.logWarning(`gateway ${id}: ${what} on its owner failed (${error.message}); its owner's next read does it`)),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
 
     return GatewayAdmin.of({
       register: (fields) =>
@@ -151,6 +167,8 @@ export const GatewayAdminLive = Layer.scoped(
           const identity = generateDeviceIdentity()
           const check = yield* outcomeOf(probeUnsaved({ url: fields.url, token: fields.token, device: { identity } }))
           const gateway = yield* repo.insert({ id, ...fields, deviceIdentity: identity })
+          // Its owner hosts it now (its watcher runs), not at its next read of the stored gateways.
+          yield* toOwner(id, "activation", ensureOnOwner(id))
           return { gateway, check, mainAgentId: yield* mainAgentFor(gateway, check) }
         }).pipe(Effect.provide(context)),
       update: (id, changes) =>
@@ -190,6 +208,7 @@ export const GatewayAdminLive = Layer.scoped(
           const marked = yield* repo.markDeleting(id)
           if (!marked) return yield* new GatewayNotFound({ gatewayId: id })
           sweep.nudge()
+          if (!ownership.owns(id)) yield* toOwner(id, "the deletion sweep", nudgeOwner(id, "deleting"))
           const agentsRemaining = yield* reapGateway(id, { retryFailed: true, force: options.force })
           return { deleted: agentsRemaining === 0, agentsRemaining }
         }).pipe(Effect.provide(context))

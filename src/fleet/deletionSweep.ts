@@ -4,9 +4,10 @@ import { Effect } from "effect"
 export const SWEEP_EVERY_MS = 2_000
 /**
  * How long a runner that found no deleting gateway of its own reads them again at the latest,
- * when no takeover and no delete asked here came first (a delete asked on another runner).
+ * when no takeover and no nudge came first (a delete asked here, or on another runner, which
+ * nudges the owner): the fallback for a nudge that was lost (docs/architecture.md §9.1).
  */
-export const IDLE_READ_EVERY_MS = 10_000
+export const IDLE_READ_EVERY_MS = 60_000
 
 /** What one deletion sweep needs: the stored deleting gateway ids, the ownership, and one reap step. */
 export interface DeletionSweepDeps<E, R> {
@@ -26,7 +27,7 @@ export interface DeletionSweepDeps<E, R> {
 /**
  * The gateway deletion sweep (docs/architecture.md §9.1): `pass`, run every SWEEP_EVERY_MS,
  * reaps each deleting gateway this runner owns. While it owns none it reads them again only at a
- * takeover (its set of shards changed), after `nudge` (a delete asked here), or every
+ * takeover (its set of shards changed), after `nudge` (a delete asked here or on another runner), or every
  * IDLE_READ_EVERY_MS, so a settled runner sends no statement on most passes. Errors of the read
  * are logged; `pass` never fails.
  */
@@ -52,7 +53,7 @@ export const makeDeletionSweep = <E, R>(deps: DeletionSweepDeps<E, R>) => {
     }
   }).pipe(Effect.catchAll((error) => Effect.logWarning("gateway deletion sweep failed", error)))
 
-  /** The next pass reads the deleting gateways (a delete was asked here). */
+  /** The next pass reads the deleting gateways (a delete was asked here, or on another runner: `OwnerNudges`). */
   const nudge = (): void => {
     nudges += 1
     idleSince = undefined

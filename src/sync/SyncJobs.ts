@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto"
+import { Sharding } from "@effect/cluster"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Cause, Context, Effect, FiberMap, Layer, Option, Schedule, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { nudgeOwner } from "../cluster/gatewayOnOwner.ts"
 import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
+import { OwnerNudges } from "../cluster/OwnerNudges.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import { BoardRepo } from "../store/BoardRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
@@ -15,6 +18,7 @@ import { SyncBoardNotFound, SyncGatewayDeleting, SyncJobActive, SyncJobNotFound 
 import { makeSyncJobFeed, storedEvents, type SyncJobEvent, type SyncJobFeed } from "./SyncJobFeed.ts"
 import { syncJobReport, type SyncJobReport } from "./syncJobReport.ts"
 import { syncJobRestart } from "./syncPolicies.ts"
+import { makeAdoptionReads } from "./adoptionReads.ts"
 
 export { SyncBoardNotFound, SyncGatewayDeleting, SyncJobActive, SyncJobNotFound }
 
@@ -41,25 +45,31 @@ export interface SyncJobsShape {
 /** Template sync as background jobs (docs/architecture.md §9.2): persisted, resumed after a restart. */
 export class SyncJobs extends Context.Tag("switchyard/SyncJobs")<SyncJobs, SyncJobsShape>() {}
 
-/** How often unfinished jobs of owned gateways are looked for (a takeover resumes them within this). */
+/** How often the adoption looks at the runs and the ownership (a takeover resumes jobs within this); it reads the jobs only when due (`makeAdoptionReads`). */
 const ADOPT_EVERY = "1 second"
 
 /**
  * Runs the queued or running jobs of the gateways this runner owns: those found at start-up or
  * after a takeover (each waits until the agent actors are restored), and every new one; a job
- * created through another runner starts on its gateway's owner within a second. Runs live in the layer's scope: shutdown interrupts them and
- * the next start resumes them.
+ * created through another runner starts on its gateway's owner within a second (it nudges the
+ * owner, `nudgeOwner`; a lost nudge is made good by a read every 30 s). Runs live in the layer's
+ * scope: shutdown interrupts them and the next start resumes them.
  */
 export const SyncJobsLive = Layer.scoped(
   SyncJobs,
   Effect.gen(function* () {
     const repo = yield* SyncJobRepo
     const ownership = yield* GatewayOwnership
+    const sharding = yield* Sharding.Sharding
+    const nudges = yield* OwnerNudges
+    const scope = yield* Effect.scope
     const gateways = yield* GatewayRepo
     const boards = yield* BoardRepo
     const services = yield* Effect.context<SyncJobRepo | GatewayRepo | AgentRepo | AgentSystem | AppConfig>()
     const runs = yield* FiberMap.make<string>()
     const feeds = new Map<string, SyncJobFeed>()
+    /** The gateway of each job run here. */
+    const gatewayOf = new Map<string, string>()
 
     // A run that fails on the database restarts (it resumes); after that the job is marked failed.
     const failJob = (jobId: string, feed: SyncJobFeed, cause: Cause.Cause<unknown>) =>
@@ -79,10 +89,11 @@ export const SyncJobsLive = Layer.scoped(
         if (yield* FiberMap.has(runs, job.id)) return
         const feed = yield* makeSyncJobFeed(job)
         feeds.set(job.id, feed)
+        gatewayOf.set(job.id, job.gatewayId)
         const run = runSyncJob(job.id, feed).pipe(
           Effect.retry({ schedule: syncJobRestart }),
           Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : failJob(job.id, feed, cause))),
-          Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && feeds.delete(job.id))),
+          Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && (feeds.delete(job.id), gatewayOf.delete(job.id)))),
           Effect.provide(services)
         )
         yield* FiberMap.run(runs, job.id, run, { onlyIfMissing: true })
@@ -107,21 +118,32 @@ export const SyncJobsLive = Layer.scoped(
         : Effect.fail(error)
 
     // Jobs run on the owner of their gateway only (docs/architecture.md "Cluster"): every second
-    // this runner starts the unfinished jobs of the gateways it owns that it does not run yet
-    // (resumed after a restart or a takeover), and stops those of gateways it no longer owns
-    // (their new owner resumes them). No job runs twice in the cluster.
+    // this runner stops the runs of gateways it no longer owns (their new owner resumes them), and,
+    // when due (its first pass, a takeover, a nudge, or every 30 s: `makeAdoptionReads`), starts
+    // the unfinished jobs of the gateways it owns that it does not run yet. No job runs twice in
+    // the cluster.
+    const reads = makeAdoptionReads(ownership.ownedShardsKey, Date.now)
+    nudges.on("sync", () => Effect.sync(reads.nudge))
     const adopt = Effect.gen(function* () {
-      const unfinished = yield* repo.unfinished
-      for (const job of unfinished) {
-        const running = yield* FiberMap.has(runs, job.id)
-        if (ownership.owns(job.gatewayId) && !running) yield* launch(job)
-        if (!ownership.owns(job.gatewayId) && running) {
-          yield* FiberMap.remove(runs, job.id)
-          yield* Effect.logInfo(`template sync job ${job.id}: its gateway moved to another runner, which resumes it`)
-        }
+      for (const [jobId, gatewayId] of [...gatewayOf]) {
+        if (ownership.owns(gatewayId) || !(yield* FiberMap.has(runs, jobId))) continue
+        yield* FiberMap.remove(runs, jobId)
+        yield* Effect.logInfo(`template sync job ${jobId}: its gateway moved to another runner, which resumes it`)
+      }
+      if (!reads.due()) return
+      for (const job of yield* reads.read(repo.unfinished)) {
+        if (ownership.owns(job.gatewayId) && !(yield* FiberMap.has(runs, job.id))) yield* launch(job)
       }
     }).pipe(Effect.catchAll((error) => Effect.logWarning("template sync: could not list unfinished jobs", error)))
     yield* Effect.forkScoped(Effect.repeat(adopt, Schedule.spaced(ADOPT_EVERY)))
+
+    // A job queued here for a gateway another runner owns starts there at its nudge.
+    const nudge = (gatewayId: string) =>
+      nudgeOwner(gatewayId, "sync").pipe(
+        Effect.provideService(Sharding.Sharding, sharding),
+        Effect.catchAll((error) => Effect.logWarning(`template sync: ${error.message}; the job starts at its owner's next read of the jobs`)),
+        Effect.forkIn(scope)
+      )
 
     return SyncJobs.of({
       start: (gatewayId, options) =>
@@ -137,6 +159,7 @@ export const SyncJobsLive = Layer.scoped(
           if (Option.isSome(active)) return yield* new SyncJobActive({ gatewayId, jobId: active.value.id })
           const job = yield* insert(gatewayId, options).pipe(Effect.catchTag("SqlError", (error) => activeOrRetry(gatewayId, options, error)))
           if (ownership.owns(gatewayId)) yield* launch(job)
+          else yield* nudge(gatewayId)
           return job
         }),
       report: (gatewayId, jobId) =>

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { addressText } from "../../src/cluster/GatewayOwnership.ts"
-import { fencePeriodMs, fenceStaleRunnersPass, reapUnreachableRunners } from "../../src/cluster/RunnerReaper.ts"
+import { FENCE_FALLBACK_MS, fencePeriodMs, fenceStaleRunnersPass, reapUnreachableRunners } from "../../src/cluster/RunnerReaper.ts"
 
 /**
  * The engine's storage reduced to what the reaper uses (runners and their health, in memory), and
@@ -85,6 +85,36 @@ describe("fenceStaleRunnersPass", () => {
       expect(reads).toEqual({ runners: 1, fences: 1 })
       expect(health.get("10.0.0.2:1")).toBe(true)
     }).pipe(Effect.provide(Layer.merge(layer, hung)))
+  })
+
+  it.effect("sends its statement on the first pass, on every pass for an expiry after a runner left the list, and otherwise once per FENCE_FALLBACK_MS", () => {
+    const { health, reads, layer } = cluster({ "10.0.0.1:1": true, "10.0.0.2:1": true, "10.0.0.3:1": true }, [])
+    const clock = { now: 1_000_000 }
+    const expiry = 35_000
+    return Effect.gen(function* () {
+      const fence = fenceStaleRunnersPass("10.0.0.1:1", expiry, () => clock.now)
+      /** Runs passes 4 s apart for `ms`; answers how many sent the statement. */
+      const passes = (ms: number) =>
+        Effect.gen(function* () {
+          const before = reads.fences
+          for (let elapsed = 0; elapsed < ms; elapsed += 4_000) {
+            yield* fence
+            clock.now += 4_000
+          }
+          return reads.fences - before
+        })
+      expect(yield* passes(4_000)).toBe(1)
+      // Settled: one statement per fallback period, though every pass reads the runners.
+      expect(yield* passes(FENCE_FALLBACK_MS)).toBe(1)
+      // A hung runner leaves the list (its heartbeat expired): fenced on that very pass, and on every pass for an expiry.
+      health.delete("10.0.0.3:1")
+      const runnerReads = reads.runners
+      expect(yield* passes(4_000)).toBe(1)
+      expect(yield* passes(expiry - 4_000)).toBe(Math.ceil((expiry - 4_000) / 4_000))
+      expect(reads.runners - runnerReads).toBe(1 + Math.ceil((expiry - 4_000) / 4_000))
+      // Quiet again.
+      expect(yield* passes(FENCE_FALLBACK_MS - 8_000)).toBeLessThanOrEqual(1)
+    }).pipe(Effect.provide(layer))
   })
 
   it("fences every 2 s pass when the lock expiry is short, every 4 s at the default 35 s, and at least every 5 s", () => {

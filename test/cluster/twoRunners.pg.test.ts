@@ -30,6 +30,17 @@ describe("two runners on one database (in-process services, simulated gateway)",
   const hasActor = async (service: InProcessService, agentId: string) => (await service.agents()).snapshot(agentId) !== undefined
   const ownerOf = async () => ((await a.api("GET", "/api/v1/cluster")).body.gateways as Array<{ gateway_id: string; runner: string }>).find((g) => g.gateway_id === gatewayId)?.runner
 
+  /** Until both runners' sets of shards stay the same over 3 s (a takeover makes an owner read its per-gateway work anyway). */
+  const shardsSettled = async () => {
+    const shardKeys = () => Promise.all([a, b].map((service) => service.runtime.runPromise(Effect.map(GatewayOwnership, (ownership) => ownership.ownedShardsKey()))))
+    for (let before = await shardKeys(); ; ) {
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      const now = await shardKeys()
+      if (now.every((key, i) => key === before[i])) return
+      before = now
+    }
+  }
+
   beforeAll(async () => {
     db = await createTestDatabase()
     simulator = await startGatewaySimulator()
@@ -117,6 +128,31 @@ describe("two runners on one database (in-process services, simulated gateway)",
     const sessions = await nonOwner.api("GET", `/api/v1/gateways/${gatewayId}/sessions`)
     expect(sessions.status, JSON.stringify(sessions.body)).toBe(200)
     expect(await holdsSocket(nonOwner)).toBe(false)
+  })
+
+  it("a template sync started through the instance that does not own the gateway starts on the owner at once (a nudge, not its 30 s read)", async () => {
+    await shardsSettled()
+    const owner = await ownerOf()
+    const nonOwner = (await a.api("GET", "/api/v1/cluster")).body.self === owner ? b : a
+    expect(await owns(nonOwner)).toBe(false)
+    const queued = await nonOwner.api("POST", `/api/v1/gateways/${gatewayId}/templates/sync?include_main=false`)
+    expect(queued.status, JSON.stringify(queued.body)).toBe(202)
+    const jobPath = `/api/v1/gateways/${gatewayId}/templates/sync/${queued.body.job_id}`
+    await expect.poll(async () => (await nonOwner.api("GET", jobPath)).body.status, { timeout: 2_500, interval: 50 }).not.toBe("queued")
+    await expect.poll(async () => (await nonOwner.api("GET", jobPath)).body.status, { timeout: 30_000, interval: 100 }).toBe("done")
+  })
+
+  it("a gateway deleted through the instance that does not own it is gone within seconds (its owner's sweep is nudged, not its 60 s read)", async () => {
+    await shardsSettled()
+    const created = await a.api("POST", "/api/v1/gateways", { name: "Sim to delete", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/deleted" })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const id: string = created.body.id
+    const selfA = (await a.api("GET", "/api/v1/cluster")).body.self
+    const ownerOfNew = ((await a.api("GET", "/api/v1/cluster")).body.gateways as Array<{ gateway_id: string; runner: string }>).find((g) => g.gateway_id === id)?.runner
+    const nonOwner = ownerOfNew === selfA ? b : a
+    const removed = await nonOwner.api("DELETE", `/api/v1/gateways/${id}`)
+    expect([200, 202], JSON.stringify(removed.body)).toContain(removed.status)
+    await expect.poll(async () => (await nonOwner.api("GET", `/api/v1/gateways/${id}`)).status, { timeout: 10_000, interval: 100 }).toBe(404)
   })
 
   it("when the owner stops, the other instance takes the gateway over within 5 s and serves its agents", async () => {
