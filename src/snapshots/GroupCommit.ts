@@ -73,9 +73,9 @@ export interface GroupCommitShape {
 }
 
 /**
- * Group commit of agent snapshots: the writes of many agents go into ONE transaction, a few
- * multi-row statements whatever their number, and each caller is answered when its batch
- * commits. Writes that arrive while a batch is committing make up the next batch (the shape of
+ * Group commit of agent snapshots: the writes of many agents go into ONE transaction, one
+ * multi-row statement whatever their number (docs/architecture.md §6.5), and each caller is
+ * answered when its batch commits. Writes that arrive while a batch is committing make up the next batch (the shape of
  * Postgres' own WAL flush or a Kafka producer), so a batch grows with the load and a lone write
  * waits for nobody. A batch that fails is retried write by write, each in its own transaction,
  * so one refused write fails alone.
