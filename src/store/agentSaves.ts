@@ -3,7 +3,6 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { ActivityEntry } from "./ActivityRepo.ts"
 import { changeCursorSql, type NewBeat } from "./changeCursor.ts"
-import type { RankedTransition } from "./TransitionRepo.ts"
 import { SAVE_ROW, SAVE_VALUES, saveRow, type SnapshotSave } from "./saveRow.ts"
 
 export type { SnapshotSave } from "./saveRow.ts"
@@ -33,13 +32,28 @@ const beatRow = (b: NewBeat) => ({
   rank: b.rank
 })
 
+/** A transition as a save inserts it: `TransitionRepo`'s `RankedTransition` (not imported: that module depends on `AgentRepo`). */
+interface SavedTransition {
+  readonly agentId: string
+  readonly gatewayId: string
+  readonly boardId: string | null
+  readonly version: number
+  readonly fromState: string | null
+  readonly toState: string
+  readonly eventType: string
+  readonly errorTag: string | null
+  readonly at: Date
+  /** Its place among the changes of its transaction (the cursor's low bits, docs/architecture.md §8.1). */
+  readonly rank: number
+}
+
 /**
  * What a save's statement also inserts for the agents it saved (none for one not saved): activity
  * rows, in order, each with the agent whose write carries it (`writer`), and ranked transitions.
  */
 export interface SaveChanges {
   readonly activity: ReadonlyArray<{ readonly writer: string; readonly entry: ActivityEntry }>
-  readonly transitions: ReadonlyArray<RankedTransition>
+  readonly transitions: ReadonlyArray<SavedTransition>
 }
 
 const activityRow = ({ writer, entry }: SaveChanges["activity"][number]) => ({
@@ -51,7 +65,7 @@ const activityRow = ({ writer, entry }: SaveChanges["activity"][number]) => ({
   gateway_id: entry.gatewayId ?? null
 })
 
-const transitionRow = (t: RankedTransition) => ({
+const transitionRow = (t: SavedTransition) => ({
   agent_id: t.agentId,
   gateway_id: t.gatewayId,
   board_id: t.boardId,
