@@ -73,9 +73,9 @@ export interface GroupCommitShape {
 }
 
 /**
- * Group commit of agent snapshots: the writes of many agents go into ONE transaction, a few
- * multi-row statements whatever their number, and each caller is answered when its batch
- * commits. Writes that arrive while a batch is committing make up the next batch (the shape of
+ * Group commit of agent snapshots: the writes of many agents go into ONE transaction, one
+ * multi-row statement whatever their number (docs/architecture.md §6.5), and each caller is
+ * answered when its batch commits. Writes that arrive while a batch is committing make up the next batch (the shape of
  * Postgres' own WAL flush or a Kafka producer), so a batch grows with the load and a lone write
  * waits for nobody. A batch that fails is retried write by write, each in its own transaction,
  * so one refused write fails alone.
@@ -158,17 +158,20 @@ export const GroupCommitLive = Layer.scoped(
     const wake = yield* Queue.sliding<void>(1)
 
     /**
-     * One transaction for `writes`: snapshots with their beats (one statement), then for the
-     * snapshots it saved their activity, trims and transitions (one statement each). Snapshots
-     * and beats alone (a batch of heartbeats) are one statement, atomic by itself: no BEGIN and
-     * COMMIT around it. Answers the agent ids saved.
+     * One transaction for `writes`: ONE statement, atomic by itself (no BEGIN and COMMIT), that
+     * saves the snapshots with their beats and, for the snapshots it saved, their activity and
+     * transitions (docs/architecture.md §6.5). A batch that trims an agent's history is a
+     * transaction of its own: the save, then the activity, trims and transitions (one statement
+     * each). Answers the agent ids saved.
      */
     const commit = (writes: ReadonlyArray<AgentWrite>): Effect.Effect<ReadonlyMap<string, SavedStamps>, SqlError> => {
       const changes = rankChanges(writes)
       const saves = writes.map(({ agentId, projection, snapshot, version }) => ({ id: agentId, projection, snapshot, version }))
-      const alone = changes.transitions.length === 0 && writes.every((write) => write.activity.length === 0 && write.pruneTo === undefined)
       const byId = (rows: ReadonlyArray<SavedStamps>) => new Map(rows.map((row) => [row.id, row]))
-      if (alone) return Effect.map(agents.saveMany(saves, changes.beats), byId)
+      if (writes.every((write) => write.pruneTo === undefined)) {
+        const activity = writes.flatMap((write) => write.activity.map((entry) => ({ writer: write.agentId, entry })))
+        return Effect.map(agents.saveMany(saves, changes.beats, { activity, transitions: changes.transitions }), byId)
+      }
       return Effect.gen(function* () {
         const saved = byId(yield* agents.saveMany(saves, changes.beats))
         // A write whose snapshot was not saved (stale) stores nothing else either.

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
 import type { AgentProjection } from "../agents/agentProjection.ts"
-import { saveSnapshots, type SavedStamps, type SnapshotSave } from "./agentSaves.ts"
+import { saveSnapshots, type SaveChanges, type SavedStamps, type SnapshotSave } from "./agentSaves.ts"
 import { batchedReads } from "./batchedReads.ts"
 import type { NewBeat } from "./changeCursor.ts"
 import { type AgentFilter, agentFilterClauses, type FleetSummary, readFleetSummary } from "./fleetQueries.ts"
@@ -12,7 +12,7 @@ import type { AgentKeysetPage, AgentPage, AgentRow, LiveCursor, NewAgent, Stored
 export type { AgentKeys, AgentKeysetPage, AgentPage, AgentRow, LiveCursor, NewAgent, StoredSnapshot, StoredSnapshotAt } from "./agentRows.ts"
 export { isLiveCursor } from "./agentRows.ts"
 
-export type { SavedStamps, SnapshotSave } from "./agentSaves.ts"
+export type { SaveChanges, SavedStamps, SnapshotSave } from "./agentSaves.ts"
 
 export interface AgentRepoShape {
   /**
@@ -27,9 +27,11 @@ export interface AgentRepoShape {
    * `save` for many agents in one statement (group commit, `saveSnapshots`), rows locked in agent
    * id order. With `beats`, the same statement records each saved agent's newest liveness change
    * (with its event type) at its snapshot's version, so a batch of beats is one statement.
-   * Answers the rows it saved with their stamps: a save missing from them found an equal or newer version stored.
+   * With `changes`, it also inserts the saved agents' activity and transitions (`SaveChanges`):
+   * one statement, atomic by itself. Answers the rows it saved with their stamps: a save missing
+   * from them found an equal or newer version stored.
    */
-  readonly saveMany: (saves: ReadonlyArray<SnapshotSave>, beats?: ReadonlyArray<NewBeat>) => Effect.Effect<ReadonlyArray<SavedStamps>, SqlError>
+  readonly saveMany: (saves: ReadonlyArray<SnapshotSave>, beats?: ReadonlyArray<NewBeat>, changes?: SaveChanges) => Effect.Effect<ReadonlyArray<SavedStamps>, SqlError>
   /** Records the hash of a token about to be written, so the agent can authenticate at once. */
   readonly stagePendingToken: (id: string, tokenHash: string) => Effect.Effect<void, SqlError>
   /** The staged token hash not yet saved as the agent's token (an apply interrupted after staging it), if any. */

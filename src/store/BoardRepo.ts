@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
+import { batchedReads } from "./batchedReads.ts"
 
 /** A board's goal: what the templates render into the agents' workspace (docs/operations.md §6.15). */
 export interface BoardGoal {
@@ -33,6 +34,11 @@ export interface BoardRepoShape {
   readonly insert: (board: { id: string; gatewayId: string; name: string } & Partial<BoardSettings>) => Effect.Effect<BoardRow, SqlError>
   readonly list: (filter: { gatewayId?: string | undefined }) => Effect.Effect<ReadonlyArray<BoardRow>, SqlError>
   readonly get: (id: string) => Effect.Effect<Option.Option<BoardRow>, SqlError>
+  /**
+   * `get` shared with the callers that ask meanwhile (`batchedReads`: one statement per batch,
+   * sent after each caller asked; docs/architecture.md §6.5). Never inside a transaction.
+   */
+  readonly getShared: (id: string) => Effect.Effect<Option.Option<BoardRow>, SqlError>
   readonly update: (id: string, changes: BoardChanges) => Effect.Effect<Option.Option<BoardRow>, SqlError>
   readonly remove: (id: string) => Effect.Effect<boolean, SqlError>
 }
@@ -57,6 +63,7 @@ export const BoardRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const columns = sql.unsafe(COLUMNS)
     return BoardRepo.of({
+      getShared: batchedReads((ids) => sql<BoardRow>`select ${columns} from boards where id = any(string_to_array(${ids.join(",")}, ',')::uuid[])`),
       insert: ({ id, gatewayId, name, ...settings }) =>
         sql<BoardRow>`insert into boards ${sql.insert({ id, gatewayId, name, ...values(settings) })} returning ${columns}`.pipe(
           Effect.map((rows) => rows[0]!)

@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import type { GatewayDevice, GatewayTarget } from "../gateway/GatewayClient.ts"
 import { generateDeviceIdentity, parseDeviceIdentity, serializeDeviceIdentity, type DeviceIdentity } from "../gateway/DeviceIdentity.ts"
+import { batchedReads } from "./batchedReads.ts"
 import { SecretBox, SecretBoxLive } from "./SecretBox.ts"
 
 /** A gateway as the API shows it: never its token. */
@@ -37,6 +38,12 @@ export interface GatewayRepoShape {
   readonly insert: (gateway: NewGateway) => Effect.Effect<GatewayRow, SqlError>
   readonly list: Effect.Effect<ReadonlyArray<GatewayRow>, SqlError>
   readonly get: (id: string) => Effect.Effect<Option.Option<GatewayRecord>, SqlError>
+  /**
+   * `get` shared with the callers that ask meanwhile (`batchedReads`: one statement per batch,
+   * sent after each caller asked; docs/architecture.md §6.5): for the many applies of a burst or
+   * a template sync. Never inside a transaction (the batch's statement may run outside it).
+   */
+  readonly getShared: (id: string) => Effect.Effect<Option.Option<GatewayRecord>, SqlError>
   readonly update: (
     id: string,
     changes: Partial<Omit<NewGateway, "id">>
@@ -168,7 +175,13 @@ export const makeGatewayRepo = Effect.gen(function* () {
   const plaintext = yield* sql<Raw>`select * from gateways where token is not null and token_encrypted is null`
   yield* Effect.forEach(plaintext, migrateToken, { discard: true })
 
+  // Each row's record (its secrets opened) once per statement, whatever the number of callers.
+  const getShared = batchedReads((ids) =>
+    sql<Raw>`select * from gateways where id = any(string_to_array(${ids.join(",")}, ',')::uuid[])`.pipe(Effect.flatMap((rows) => Effect.forEach(rows, record)))
+  )
+
   return GatewayRepo.of({
+    getShared,
     insert: (gateway) =>
       Effect.gen(function* () {
         const { token, deviceIdentity, ...fields } = gateway

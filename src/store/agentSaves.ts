@@ -1,6 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
+import type { ActivityEntry } from "./ActivityRepo.ts"
 import { changeCursorSql, type NewBeat } from "./changeCursor.ts"
 import { SAVE_ROW, SAVE_VALUES, saveRow, type SnapshotSave } from "./saveRow.ts"
 
@@ -31,6 +32,52 @@ const beatRow = (b: NewBeat) => ({
   rank: b.rank
 })
 
+/** A transition as a save inserts it: `TransitionRepo`'s `RankedTransition` (not imported: that module depends on `AgentRepo`). */
+interface SavedTransition {
+  readonly agentId: string
+  readonly gatewayId: string
+  readonly boardId: string | null
+  readonly version: number
+  readonly fromState: string | null
+  readonly toState: string
+  readonly eventType: string
+  readonly errorTag: string | null
+  readonly at: Date
+  /** Its place among the changes of its transaction (the cursor's low bits, docs/architecture.md §8.1). */
+  readonly rank: number
+}
+
+/**
+ * What a save's statement also inserts for the agents it saved (none for one not saved): activity
+ * rows, in order, each with the agent whose write carries it (`writer`), and ranked transitions.
+ */
+export interface SaveChanges {
+  readonly activity: ReadonlyArray<{ readonly writer: string; readonly entry: ActivityEntry }>
+  readonly transitions: ReadonlyArray<SavedTransition>
+}
+
+const activityRow = ({ writer, entry }: SaveChanges["activity"][number]) => ({
+  writer,
+  event_type: entry.eventType,
+  message: entry.message,
+  agent_id: entry.agentId ?? null,
+  board_id: entry.boardId ?? null,
+  gateway_id: entry.gatewayId ?? null
+})
+
+const transitionRow = (t: SavedTransition) => ({
+  agent_id: t.agentId,
+  gateway_id: t.gatewayId,
+  board_id: t.boardId,
+  version: t.version,
+  from_state: t.fromState,
+  to_state: t.toState,
+  event_type: t.eventType,
+  error_tag: t.errorTag,
+  at: t.at.toISOString(),
+  rank: t.rank
+})
+
 /** In agent id order, so two batches that share agents (two instances) lock their rows in the same order. */
 const byId = (saves: ReadonlyArray<SnapshotSave>) => [...saves].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 
@@ -38,14 +85,16 @@ const byId = (saves: ReadonlyArray<SnapshotSave>) => [...saves].sort((a, b) => (
  * The snapshot save of many agents in ONE statement (docs/architecture.md §6.5): rows updated in
  * agent id order, an older version never overwriting a newer; with `beats`, the same statement
  * upserts each saved agent's newest beat at its snapshot's version, with its event type and
- * cursor (`agent_beats`, §8.1; none for a snapshot not saved, being older or its row gone).
+ * cursor (`agent_beats`, §8.1; none for a snapshot not saved, being older or its row gone); with
+ * `changes`, it also inserts the saved agents' activity rows (in order) and transitions (numbered
+ * by this statement's transaction), so a group commit is one statement, atomic by itself.
  * Answers the rows it saved with their stamps (`SavedStamps`), so a caller can answer with the
  * saved read model without reading it back: a save missing from them found an equal or newer
  * version stored.
  */
 export const saveSnapshots =
   (sql: SqlClient.SqlClient) =>
-  (saves: ReadonlyArray<SnapshotSave>, beats: ReadonlyArray<NewBeat> = []): Effect.Effect<ReadonlyArray<SavedStamps>, SqlError> => {
+  (saves: ReadonlyArray<SnapshotSave>, beats: ReadonlyArray<NewBeat> = [], changes?: SaveChanges): Effect.Effect<ReadonlyArray<SavedStamps>, SqlError> => {
     if (saves.length === 0) return Effect.succeed([])
     const update = sql`
       update agents a set
@@ -58,9 +107,13 @@ export const saveSnapshots =
         deleted_at = case when v.status = 'deleted' then coalesce(a.deleted_at, now()) else null end
       from (select ${sql.unsafe(SAVE_VALUES)} from jsonb_to_recordset(${JSON.stringify(byId(saves).map(saveRow))}::jsonb) as r(${sql.unsafe(SAVE_ROW)})) as v
       where a.id = v.id and a.version < v.version`
-    if (beats.length === 0) return sql<SavedStamps>`${update} returning ${sql.unsafe(STAMPS_OF_A)}`
-    return sql<SavedStamps>`
-      with saved as (${update} returning a.version, ${sql.unsafe(STAMPS_OF_A)}), beats as (
+    const activity = changes?.activity ?? []
+    const transitions = changes?.transitions ?? []
+    if (beats.length === 0 && activity.length === 0 && transitions.length === 0) return sql<SavedStamps>`${update} returning ${sql.unsafe(STAMPS_OF_A)}`
+    const beatsPart =
+      beats.length === 0
+        ? sql``
+        : sql`, beats as (
       insert into agent_beats (agent_id, gateway_id, board_id, cursor, version, event_type, at)
       select saved.id, b.gateway_id, b.board_id, ${sql.unsafe(changeCursorSql("b.rank"))}, b.version, b.event_type, b.at
       from saved join jsonb_to_recordset(${JSON.stringify(beats.map(beatRow))}::jsonb) as b(${sql.unsafe(BEAT_ROW)})
@@ -68,6 +121,28 @@ export const saveSnapshots =
       order by saved.id
       on conflict (agent_id) do update set gateway_id = excluded.gateway_id, board_id = excluded.board_id, cursor = excluded.cursor,
         version = excluded.version, event_type = excluded.event_type, at = excluded.at
-      where agent_beats.version < excluded.version)
+      where agent_beats.version < excluded.version)`
+    // In the order given (ids follow it), only a saved writer's.
+    const activityPart =
+      activity.length === 0
+        ? sql``
+        : sql`, activity_rows as (
+      insert into activity (event_type, message, agent_id, board_id, gateway_id)
+      select v.event_type, v.message, v.agent_id, v.board_id, v.gateway_id
+      from rows from (jsonb_to_recordset(${JSON.stringify(activity.map(activityRow))}::jsonb) as (writer uuid, event_type text, message text, agent_id uuid, board_id uuid, gateway_id uuid))
+        with ordinality as v(writer, event_type, message, agent_id, board_id, gateway_id, n)
+      where v.writer in (select id from saved)
+      order by v.n)`
+    const transitionsPart =
+      transitions.length === 0
+        ? sql``
+        : sql`, transition_rows as (
+      insert into agent_transitions (id, agent_id, gateway_id, board_id, version, from_state, to_state, event_type, error_tag, at)
+      select ${sql.unsafe(changeCursorSql("v.rank"))}, v.agent_id, v.gateway_id, v.board_id, v.version, v.from_state, v.to_state, v.event_type, v.error_tag, v.at
+      from jsonb_to_recordset(${JSON.stringify(transitions.map(transitionRow))}::jsonb) as v(agent_id uuid, gateway_id uuid, board_id uuid, version bigint,
+        from_state text, to_state text, event_type text, error_tag text, at timestamptz, rank bigint)
+      where v.agent_id in (select id from saved))`
+    return sql<SavedStamps>`
+      with saved as (${update} returning a.version, ${sql.unsafe(STAMPS_OF_A)})${beatsPart}${activityPart}${transitionsPart}
       select ${sql.unsafe(STAMPS)} from saved`
   }

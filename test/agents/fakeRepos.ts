@@ -8,7 +8,7 @@ import { dieOnUnstubbed } from "../support/testLayer.ts"
 
 /**
  * In-memory repositories for the lifecycle programs. Only what the programs use is stubbed
- * (`GatewayRepo.get`, `BoardRepo.get`, `AgentRepo.stagePendingToken`/`stagedTokenHash`/`mainOf`,
+ * (`GatewayRepo.get`/`getShared`, `BoardRepo.get`/`getShared`, `AgentRepo.stagePendingToken`/`stagedTokenHash`/`mainOf`,
  * `TaskRepo.releaseAgent`); every other method dies
  * with its name, so a test shows exactly which storage a program touches (docs/architecture.md §10 rule 11).
  */
@@ -44,13 +44,15 @@ export const makeFakeRepos = (options: { stamp?: () => number } = {}) => {
   const gatewayRepo = Layer.succeed(
     GatewayRepo,
     dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", {
-      get: (id) => Effect.sync(() => Option.fromNullable(store.gateways.get(id)))
+      get: (id) => Effect.sync(() => Option.fromNullable(store.gateways.get(id))),
+      getShared: (id) => Effect.sync(() => Option.fromNullable(store.gateways.get(id)))
     })
   )
   const boardRepo = Layer.succeed(
     BoardRepo,
     dieOnUnstubbed<BoardRepoShape>("BoardRepo", {
-      get: (id) => Effect.sync(() => Option.fromNullable(store.boards.get(id)))
+      get: (id) => Effect.sync(() => Option.fromNullable(store.boards.get(id))),
+      getShared: (id) => Effect.sync(() => Option.fromNullable(store.boards.get(id)))
     })
   )
   const agentRepo = Layer.succeed(

@@ -27,7 +27,9 @@ const harness = () => {
         Layer.succeed(
           GatewayRepo,
           dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", {
-            get: (id) => Effect.sync(() => Option.some({ id, name: id, url, token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) }))
+            get: (id) => Effect.sync(() => Option.some({ id, name: id, url, token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) })),
+            // What the pinned load (`loadPinnedGateway`) reads.
+            getShared: (id) => Effect.sync(() => Option.some({ id, name: id, url, token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) }))
           })
         ),
         Layer.succeed(

@@ -75,7 +75,9 @@ const harness = (answers: ReadonlyArray<GatewayRpcError | GatewayConnectionError
     Layer.succeed(
       GatewayRepo,
       dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", {
-        get: (id) => Effect.sync(() => Option.some({ id, name: id, url: gatewayUrl, token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) }))
+        get: (id) => Effect.sync(() => Option.some({ id, name: id, url: gatewayUrl, token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) })),
+        // What the pinned load (`loadPinnedGateway`) reads.
+        getShared: (id) => Effect.sync(() => Option.some({ id, name: id, url: gatewayUrl, token: Redacted.make("t"), workspaceRoot: "/srv", deletingAt: null, createdAt: new Date(0), updatedAt: new Date(0) }))
       })
     ),
     Layer.succeed(

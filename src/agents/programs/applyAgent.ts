@@ -40,7 +40,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     [
       // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
       loadPinnedGateway(input.gatewayId),
-      input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.get(input.boardId!))
+      input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.getShared(input.boardId!))
     ],
     { concurrency: 2 }
   )

@@ -15,7 +15,8 @@ export const loadGateway = Effect.fn("Agents.loadGateway")(function* (gatewayId:
 })
 
 /**
- * `loadGateway` with its target pinned (`GatewayTarget.generation`, read before the row): a
+ * `loadGateway` with its target pinned (`GatewayTarget.generation`, read before the row, which is
+ * read with `GatewayRepo.getShared`): a
  * multi-call program (an apply) that loaded the gateway before its url or token changed fails
  * with `GatewayConnectionError` `retargeted` at its next call instead of finishing against the old
  * address, and its step is retried against the new one (docs/architecture.md §9.1 "Update").
@@ -23,6 +24,10 @@ export const loadGateway = Effect.fn("Agents.loadGateway")(function* (gatewayId:
  */
 export const loadPinnedGateway = Effect.fn("Agents.loadPinnedGateway")(function* (gatewayId: string) {
   const generation = yield* Effect.flatMap(GatewayClient, (client) => client.generation(gatewayId))
-  const loaded = yield* loadGateway(gatewayId)
-  return { gateway: loaded.gateway, target: { ...loaded.target, generation } }
+  // Shared with the other programs that load it meanwhile (a burst, a template sync): one read, sent after this one asked.
+  const repo = yield* GatewayRepo
+  const gateway = yield* repo.getShared(gatewayId)
+  if (Option.isNone(gateway)) return yield* new GatewayNotFound({ gatewayId })
+  const target = targetOf(gateway.value, { onDeviceToken: (token) => repo.setDeviceToken(gatewayId, token) })
+  return { gateway: gateway.value, target: { ...target, generation } }
 })

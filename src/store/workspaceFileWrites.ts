@@ -1,0 +1,42 @@
+import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Exit } from "effect"
+import { batchedStatements } from "./batchedStatements.ts"
+
+interface Written {
+  readonly agentId: string
+  readonly files: ReadonlyArray<{ readonly name: string; readonly sha256: string }>
+}
+
+/**
+ * `WorkspaceHashes.recordWritten` as a group commit write (docs/architecture.md §6.5,
+ * `batchedStatements`): the calls that arrive while one statement is being written share the
+ * next, ONE statement that upserts every file and clears them from their agents' drift lists
+ * (docs/operations.md §8 "Workspace drift"). Each caller is answered when that statement
+ * completes; a statement that fails is made again call by call, so one agent's failure (its row
+ * gone meanwhile) is not its neighbours'.
+ */
+export const workspaceFileWrites = (sql: SqlClient.SqlClient) => {
+  const statement = (calls: ReadonlyArray<Written>) => {
+    // The newest call's hash of a file wins, as one statement after the other would; in (agent, name) order.
+    const rows = new Map<string, { agent_id: string; name: string; sha256: string }>()
+    for (const { agentId, files } of calls) for (const file of files) rows.set(`${agentId}\u0000${file.name}`, { agent_id: agentId, name: file.name, sha256: file.sha256 })
+    const sorted = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row)
+    return sql`with v as (
+        select * from jsonb_to_recordset(${JSON.stringify(sorted)}::jsonb) as v(agent_id uuid, name text, sha256 text)
+      ), written as (
+        insert into agent_workspace_files (agent_id, name, sha256) select agent_id, name, sha256 from v
+        on conflict (agent_id, name) do update set sha256 = excluded.sha256, written_at = now()
+        returning 1
+      )
+      update agent_workspace_checks c
+      set drifted = coalesce((select jsonb_agg(n order by n) from jsonb_array_elements_text(c.drifted) n where n not in (select v.name from v where v.agent_id = c.agent_id)), '[]'::jsonb)
+      where c.agent_id in (select agent_id from v)`.pipe(Effect.asVoid)
+  }
+  const batch = batchedStatements((calls: ReadonlyArray<Written>) =>
+    Effect.flatMap(Effect.exit(statement(calls)), (exit): Effect.Effect<ReadonlyArray<Exit.Exit<void, SqlError>>> =>
+      Exit.isSuccess(exit) || calls.length === 1 ? Effect.succeed(calls.map(() => exit)) : Effect.forEach(calls, (call) => Effect.exit(statement([call])))
+    )
+  )
+  return (agentId: string, files: Written["files"]): Effect.Effect<void, SqlError> => (files.length === 0 ? Effect.void : Effect.flatten(batch({ agentId, files })))
+}
