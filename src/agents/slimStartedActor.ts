@@ -4,11 +4,11 @@ import { Data } from "effect"
  * Trims what a started agent actor keeps only for construction and start, or for features
  * Switchyard does not use, so an idle actor of a large fleet holds less (docs/architecture.md §6.6):
  *
- * - its options: after `start`, XState reads only `devTools` from them (`attachDevTools`), so an
- *   actor with the default clock, logger and no dev tools shares one frozen options object and
- *   lets go of the snapshot it was restored from (a copy of the stored row's, with its children
- *   and history) and its input (a restored actor's is its first context, which would outlive
- *   every later context);
+ * - its options: after `start`, XState reads only `devTools` from them (`attachDevTools`; the
+ *   `id` and `parent` it copied into the actor when it was made), so an actor with the default
+ *   clock, logger and no dev tools shares one frozen options object and lets go of the snapshot
+ *   it was restored from (a copy of the stored row's, with its children and history) and its
+ *   input (a restored actor's is its first context, which would outlive every later context);
  * - its emitted-event listeners (`actor.on`): agent machines emit nothing and nothing listens,
  *   so every agent shares one empty map (an empty `Map` is ~180 bytes with its table) that
  *   refuses a listener loudly (`AgentListenersUnsupported`) rather than share it.
@@ -45,8 +45,11 @@ const noListeners = new NoListeners()
 
 let shared: { readonly clock: unknown; readonly logger: unknown; readonly devTools: unknown } | undefined
 
-/** Whether the options carry nothing but the defaults and the start-only `snapshot` and `input`. */
+/** Options XState reads only while it makes or starts an actor. */
+const startOnly = new Set(["clock", "logger", "devTools", "snapshot", "input", "id", "parent"])
+
+/** Whether the options carry nothing but the defaults and what XState reads only to make and start the actor. */
 const onlyDefaults = (options: Record<string, unknown>): boolean => {
-  for (const key in options) if (key !== "clock" && key !== "logger" && key !== "devTools" && key !== "snapshot" && key !== "input") return false
+  for (const key in options) if (!startOnly.has(key)) return false
   return true
 }

@@ -5,6 +5,7 @@ import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { agentDeadlines } from "../../src/agents/agentDeadlines.ts"
 import { makeRowRestorer } from "../../src/agents/restoreRows.ts"
 import { AgentListenersUnsupported } from "../../src/agents/slimStartedActor.ts"
+import { stopAgentActor } from "../../src/agents/agentActorSystem.ts"
 import { makeActorStarter, type AgentEntry } from "../../src/agents/startAgentActor.ts"
 import type { StoredSnapshotAt } from "../../src/store/AgentRepo.ts"
 import { LIVENESS_LIMITS, onlineSnapshotTemplate } from "./onlineFleet.ts"
@@ -21,9 +22,9 @@ const restored = async (count: number) => {
   })
   const entries = new Map<string, AgentEntry>()
   const deadlines = agentDeadlines({ now: () => Date.now(), setTimer: () => undefined, clearTimer: () => {} })
-  const start = makeActorStarter({ entries, persist: () => {}, runFork: () => undefined, transitionsKeepPerAgent: 10, deadlines })
+  const starter = makeActorStarter({ entries, persist: () => {}, runFork: () => undefined, transitionsKeepPerAgent: 10, deadlines })
   const readPage = (_gatewayId: string, after: string | undefined) => Effect.succeed(after === undefined ? rows : [])
-  const restorer = makeRowRestorer({ logic: agentMachine, start, failures: new Map(), policy: () => policy, readPage }, 1_000)
+  const restorer = makeRowRestorer({ logic: agentMachine, starter, failures: new Map(), policy: () => policy, readPage }, 1_000)
   await Effect.runPromise(restorer.restoreGateway("gw", { after: undefined, restored: 0 }, Effect.void))
   return [...entries.values()]
 }
@@ -39,7 +40,7 @@ describe("a started agent actor keeps no per-agent copy of what it no longer nee
     expect(parts(first!).options["input"]).toBeUndefined()
     expect(parts(first!).eventListeners).toBe(parts(second!).eventListeners)
     expect(parts(first!).eventListeners.size).toBe(0)
-    for (const entry of [first!, second!]) entry.actor.stop()
+    for (const entry of [first!, second!]) stopAgentActor(entry.actor)
   })
 
   it("a listener for emitted events is refused loudly rather than shared across agents, and the actors still run and stop", async () => {
@@ -50,7 +51,7 @@ describe("a started agent actor keeps no per-agent copy of what it no longer nee
     first!.actor.send({ type: "agent.heartbeat", at: Date.now() } as never)
     expect(first!.actor.getSnapshot().status).toBe("active")
     expect(first!.actor.getSnapshot()).not.toBe(before)
-    for (const entry of [first!, second!]) entry.actor.stop()
+    for (const entry of [first!, second!]) stopAgentActor(entry.actor)
     expect(first!.actor.getSnapshot().status).toBe("stopped")
   })
 })
