@@ -4,6 +4,7 @@ import type { AnyActorRef } from "xstate"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { stopAgentActor } from "../../src/agents/agentActorSystem.ts"
+import { SnapshotTagsShared } from "../../src/agents/shareSnapshotTags.ts"
 import { agentDeadlines } from "../../src/agents/agentDeadlines.ts"
 import { makeActorStarter, type AgentEntry } from "../../src/agents/startAgentActor.ts"
 import { LIVENESS_LIMITS, onlineSnapshotTemplate } from "./onlineFleet.ts"
@@ -89,5 +90,20 @@ describe("agent actors share one XState actor system per starter", () => {
     expect(healthy.actor.getSnapshot().status).toBe("active")
     stopAgentActor(healthy.actor)
   })
-})
 
+  it("agents in equal states share one tag set, which still answers hasTag and refuses changes", () => {
+    const { restore } = harness()
+    const [first, second] = [restore(0), restore(1)]
+    first.actor.send({ type: "agent.heartbeat", at: Date.now() + 1_000 })
+    const [a, b] = [first.actor.getSnapshot(), second.actor.getSnapshot()]
+
+    expect(a).not.toBe(b)
+    expect(a.tags).toBe(b.tags)
+    expect([...a.tags]).toEqual(a._nodes.flatMap((node) => node.tags))
+    for (const tag of a.tags) expect(a.hasTag(tag)).toBe(true)
+    expect(a.hasTag("busy")).toBe(false)
+    expect(() => (a.tags as Set<string>).add("busy")).toThrow(SnapshotTagsShared)
+    expect(a.hasTag("busy")).toBe(false)
+    for (const entry of [first, second]) stopAgentActor(entry.actor)
+  })
+})
