@@ -32,6 +32,7 @@ import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
+import { observing } from "./slimStartedActor.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
 /**
@@ -231,7 +232,7 @@ export const LocalAgentsLive = Layer.scoped(
         Effect.gen(function* () {
           const entry = yield* find(agentId)
           const snapshot = yield* Effect.tryPromise({
-            try: (signal) => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal }),
+            try: (signal) => observing(entry.actor, () => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal })),
             catch: () => new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath })
           })
           if (options?.durable !== false) yield* persisted(agentId, entry)

@@ -11,10 +11,14 @@ import { Data } from "effect"
  *   input (a restored actor's is its first context, which would outlive every later context);
  * - its emitted-event listeners (`actor.on`): agent machines emit nothing and nothing listens,
  *   so every agent shares one empty map (an empty `Map` is ~180 bytes with its table) that
- *   refuses a listener loudly (`AgentListenersUnsupported`) rather than share it.
+ *   refuses a listener loudly (`AgentListenersUnsupported`) rather than share it;
+ * - its observers (`actor.subscribe`): snapshots reach the runner through the actor system's
+ *   inspection, so an agent nobody waits for shares one empty set (~190 bytes with its table)
+ *   that refuses an observer (`AgentObserversUnsupported`); `observing` gives an actor a set
+ *   of its own for a wait (XState's `waitFor` subscribes) and shares the empty one again after.
  */
-export const slimStartedActor = (actor: { readonly options: object; readonly eventListeners: unknown }): void => {
-  const mutable = actor as { options: Record<string, unknown>; eventListeners: unknown }
+export const slimStartedActor = (actor: { readonly options: object; readonly eventListeners: unknown; readonly observers: unknown }): void => {
+  const mutable = actor as { options: Record<string, unknown>; eventListeners: unknown; observers: unknown }
   const options = mutable.options
   shared ??= Object.freeze({ clock: options["clock"], logger: options["logger"], devTools: options["devTools"] })
   if (options["clock"] === shared.clock && options["logger"] === shared.logger && options["devTools"] === shared.devTools && onlyDefaults(options)) {
@@ -25,6 +29,24 @@ export const slimStartedActor = (actor: { readonly options: object; readonly eve
     if (options["input"] !== undefined) options["input"] = undefined
   }
   mutable.eventListeners = noListeners
+  mutable.observers = noObservers
+}
+
+/**
+ * Runs `wait` (which may `subscribe` to the actor, as XState's `waitFor` does) with an observer
+ * set of the actor's own, and shares the empty one again once no observer is left (an actor
+ * `slimStartedActor` did not trim keeps its own set).
+ */
+export const observing = async <A>(actor: object, wait: () => Promise<A>): Promise<A> => {
+  // XState's `observers` member is private in its types.
+  const mutable = actor as { observers: ReadonlySet<unknown> }
+  if (mutable.observers === noObservers) mutable.observers = new Set()
+  try {
+    return await wait()
+  } finally {
+    // A stopped actor cleared its set; a wait that still runs keeps it.
+    if (mutable.observers.size === 0) mutable.observers = noObservers
+  }
 }
 
 /** The error `actor.on` meets on an agent actor: agent machines emit no events (docs/architecture.md §6.6). */
@@ -33,6 +55,22 @@ export class AgentListenersUnsupported extends Data.TaggedError("AgentListenersU
     return `agent actors share one empty emitted-event listener map: actor.on("${this.eventType}") is not supported`
   }
 }
+
+/** The error `actor.subscribe` meets on an agent actor outside `observing` (docs/architecture.md §6.6). */
+export class AgentObserversUnsupported extends Data.TaggedError("AgentObserversUnsupported")<{}> {
+  override get message(): string {
+    return "agent actors share one empty observer set: subscribe inside observing(actor, ...)"
+  }
+}
+
+/** An empty set that stays empty: reading and clearing work, adding throws. */
+class NoObservers extends Set<never> {
+  override add(): this {
+    throw new AgentObserversUnsupported()
+  }
+}
+
+const noObservers = new NoObservers()
 
 /** An empty map that stays empty: reading and clearing work, adding throws. */
 class NoListeners extends Map<string, never> {

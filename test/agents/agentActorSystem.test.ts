@@ -106,4 +106,10 @@ describe("agent actors share one XState actor system per starter", () => {
     expect(a.hasTag("busy")).toBe(false)
     for (const entry of [first, second]) stopAgentActor(entry.actor)
   })
+
+  it("the agent machine has no delayed transition: XState would not restore one in a child actor, and the deadline queue keeps time instead", () => {
+    type Node = { readonly id: string; readonly after: ReadonlyArray<unknown>; readonly states: Record<string, Node> }
+    const delayed = (node: Node): Array<string> => [...(node.after.length > 0 ? [node.id] : []), ...Object.values(node.states).flatMap(delayed)]
+    expect(delayed(agentMachine.root as unknown as Node)).toEqual([])
+  })
 })
