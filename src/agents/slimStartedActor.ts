@@ -15,10 +15,13 @@ import { Data } from "effect"
  * - its observers (`actor.subscribe`): snapshots reach the runner through the actor system's
  *   inspection, so an agent nobody waits for shares one empty set (~190 bytes with its table)
  *   that refuses an observer (`AgentObserversUnsupported`); `observing` gives an actor a set
- *   of its own for a wait (XState's `waitFor` subscribes) and shares the empty one again after.
+ *   of its own for a wait (XState's `waitFor` subscribes) and shares the empty one again after;
+ * - its `send`, which XState binds to the actor (a bound function each, so a destructured `send`
+ *   works): Switchyard always calls `actor.send(...)`, so the actor's own member becomes the
+ *   class's shared method (a detached call fails loudly, `this` being undefined).
  */
-export const slimStartedActor = (actor: { readonly options: object; readonly eventListeners: unknown; readonly observers: unknown }): void => {
-  const mutable = actor as { options: Record<string, unknown>; eventListeners: unknown; observers: unknown }
+export const slimStartedActor = (actor: { readonly options: object; readonly eventListeners: unknown; readonly observers: unknown; readonly send: unknown }): void => {
+  const mutable = actor as { options: Record<string, unknown>; eventListeners: unknown; observers: unknown; send: unknown }
   const options = mutable.options
   shared ??= Object.freeze({ clock: options["clock"], logger: options["logger"], devTools: options["devTools"] })
   if (options["clock"] === shared.clock && options["logger"] === shared.logger && options["devTools"] === shared.devTools && onlyDefaults(options)) {
@@ -30,6 +33,8 @@ export const slimStartedActor = (actor: { readonly options: object; readonly eve
   }
   mutable.eventListeners = noListeners
   mutable.observers = noObservers
+  // Assigned, not deleted: a delete would turn the actor into a slower dictionary-mode object.
+  mutable.send = (Object.getPrototypeOf(actor) as { readonly send: unknown }).send
 }
 
 /**

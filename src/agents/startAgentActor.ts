@@ -9,7 +9,7 @@ import { projectSnapshot } from "./agentProjection.ts"
 import { sameSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter, type WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { slimStartedActor } from "./slimStartedActor.ts"
-import { shareSnapshotTags } from "./shareSnapshotTags.ts"
+import { shareSnapshotParts } from "./shareSnapshotParts.ts"
 import { type AgentActor, agentActorSystem } from "./agentActorSystem.ts"
 
 /**
@@ -61,7 +61,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
     armDeadline(options.deadlines, entry)
     // What `subscribe` would see: not the stopped snapshot of a shutdown, nor an error.
     if (snapshot.status !== "active" && snapshot.status !== "done") return
-    shareSnapshotTags(snapshot)
+    shareSnapshotParts(snapshot)
     const persistedSnapshot = actor.getPersistedSnapshot()
     // A restored actor re-emits its stored snapshot on start; unchanged, it is already saved,
     // and nothing else (projection, transition, activity) is derived from it.

@@ -1,10 +1,10 @@
 import { Effect, Logger } from "effect"
 import { describe, expect, it } from "vitest"
-import type { AnyActorRef } from "xstate"
+import { type AnyActorRef, fromCallback } from "xstate"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
-import type { AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
+import type { AgentEvent, AgentInput, AgentPolicy, RemoveInput } from "../../machines/agent/agentTypes.ts"
 import { stopAgentActor } from "../../src/agents/agentActorSystem.ts"
-import { SnapshotTagsShared } from "../../src/agents/shareSnapshotTags.ts"
+import { SnapshotTagsShared } from "../../src/agents/shareSnapshotParts.ts"
 import { agentDeadlines } from "../../src/agents/agentDeadlines.ts"
 import { makeActorStarter, type AgentEntry } from "../../src/agents/startAgentActor.ts"
 import { LIVENESS_LIMITS, onlineSnapshotTemplate } from "./onlineFleet.ts"
@@ -26,12 +26,12 @@ const harness = () => {
     deadlines
   })
   const template = onlineSnapshotTemplate(policy, Date.now())
-  /** Restores stored online agent `i` (or `snapshot` in its place). */
-  const restore = (i: number, snapshot?: unknown) => {
+  /** Restores stored online agent `i` (or `snapshot` in its place), running `logic`. */
+  const restore = (i: number, snapshot?: unknown, logic: typeof agentMachine = agentMachine) => {
     const id = `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`
     const text = template.replaceAll("__ID__", id).replaceAll("__GATEWAY__", "gw").replaceAll("__BOARD__", "board").replaceAll("__NAME__", `a${i}`).replaceAll("__TOKEN_HASH__", "h")
     const stored = snapshot ?? (JSON.parse(text) as { context: AgentInput })
-    const actor = starter.create(agentMachine, id, { snapshot: stored, input: (JSON.parse(text) as { context: AgentInput }).context })
+    const actor = starter.create(logic, id, { snapshot: stored, input: (JSON.parse(text) as { context: AgentInput }).context })
     return starter.start(id, "gw", actor, 1, stored)
   }
   return { entries, offered, logs, deadlines, starter, restore }
@@ -111,5 +111,30 @@ describe("agent actors share one XState actor system per starter", () => {
     type Node = { readonly id: string; readonly after: ReadonlyArray<unknown>; readonly states: Record<string, Node> }
     const delayed = (node: Node): Array<string> => [...(node.after.length > 0 ? [node.id] : []), ...Object.values(node.states).flatMap(delayed)]
     expect(delayed(agentMachine.root as unknown as Node)).toEqual([])
+  })
+
+  it("an agent whose snapshots share empty children and history still invokes a program, stops it, and finishes: the root ignores its done event", async () => {
+    const { entries, logs, restore } = harness()
+    const removals: Array<(event: AgentEvent) => void> = []
+    const logic = agentMachine.provide({ actors: { removeAgent: fromCallback<AgentEvent, RemoveInput>(({ sendBack }) => void removals.push(sendBack)) } })
+    const entry = restore(0, undefined, logic)
+    const other = restore(1)
+    const idle = entry.actor.getSnapshot()
+    expect(idle.children).toBe(other.actor.getSnapshot().children)
+    expect(Object.isFrozen(idle.children) && Object.isFrozen(idle.historyValue)).toBe(true)
+
+    entry.actor.send({ type: "agent.delete", at: Date.now() + 1_000 })
+    expect(Object.keys(entry.actor.getSnapshot().children)).toHaveLength(1)
+    removals[0]!({ type: "remove.done", at: Date.now() + 2_000 } as AgentEvent)
+
+    const done = entry.actor.getSnapshot()
+    expect(done.status).toBe("done")
+    expect(done.value).toBe("deleted")
+    expect(done.children).toBe(idle.children)
+    // The finished actor stays until its final snapshot is saved (never, here), and nothing failed.
+    expect(entries.get(entry.actor.id)).toBe(entry)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(logs).toEqual([])
+    stopAgentActor(other.actor)
   })
 })

@@ -41,6 +41,12 @@ describe("a started agent actor keeps no per-agent copy of what it no longer nee
     expect(parts(first!).options["input"]).toBeUndefined()
     expect(parts(first!).eventListeners).toBe(parts(second!).eventListeners)
     expect(parts(first!).eventListeners.size).toBe(0)
+    // One shared send method, not a bound function each; it still reaches the actor it is called on.
+    expect(first!.actor.send).toBe(second!.actor.send)
+    const at = Date.now() + 1_000
+    second!.actor.send({ type: "agent.heartbeat", at })
+    expect(second!.actor.getSnapshot().context.lastSeenAt).toBe(at)
+    expect(first!.actor.getSnapshot().context.lastSeenAt).not.toBe(at)
     for (const entry of [first!, second!]) stopAgentActor(entry.actor)
   })
 

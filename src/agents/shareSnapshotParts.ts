@@ -30,13 +30,20 @@ class SharedTags extends Set<string> {
 // One set per distinct list of tags: the machine's states make a handful.
 const shared = new Map<string, SharedTags>()
 
+// Shared in place of a snapshot's empty `children` and `historyValue`: frozen, so a write throws.
+const none: Readonly<Record<string, never>> = Object.freeze({})
+
 /**
- * Points a snapshot's `tags` at one shared set per distinct set of tags (docs/architecture.md
- * §6.6). XState builds a new `Set` for every snapshot (about 190 bytes with its table, even
- * empty) and afterwards only reads it (`hasTag`, `toJSON`); an idle fleet keeps one snapshot per
- * agent, so equal sets are kept once. The shared set refuses changes (`SnapshotTagsShared`).
+ * Points what XState builds anew for every snapshot and afterwards only reads at one shared copy
+ * (docs/architecture.md §6.6), since an idle fleet keeps one snapshot per agent: its `tags` at one
+ * set per distinct set of tags (a `Set` is about 190 bytes with its table, even empty), which
+ * refuses changes (`SnapshotTagsShared`); an empty `children` or `historyValue` (about 56 bytes
+ * each) at one frozen empty object (XState copies these before it changes them).
  */
-export const shareSnapshotTags = (snapshot: { readonly tags: ReadonlySet<string> }): void => {
+export const shareSnapshotParts = (snapshot: { readonly tags: ReadonlySet<string>; readonly children: object; readonly historyValue: object }): void => {
+  const mutable = snapshot as { tags: ReadonlySet<string>; children: object; historyValue: object }
+  if (snapshot.children !== none && isEmpty(snapshot.children)) mutable.children = none
+  if (snapshot.historyValue !== none && isEmpty(snapshot.historyValue)) mutable.historyValue = none
   const tags = snapshot.tags
   if (tags instanceof SharedTags) return
   // XState lists a state's tags in one order, so equal sets mostly share a key.
@@ -46,5 +53,10 @@ export const shareSnapshotTags = (snapshot: { readonly tags: ReadonlySet<string>
     set = new SharedTags(tags)
     shared.set(key, set)
   }
-  ;(snapshot as { tags: ReadonlySet<string> }).tags = set
+  mutable.tags = set
+}
+
+const isEmpty = (value: object): boolean => {
+  for (const _ in value) return false
+  return true
 }
