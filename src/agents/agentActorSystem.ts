@@ -16,8 +16,9 @@ export interface AgentActorSystemHandlers {
 /**
  * One XState actor system for a runner's agent actors (docs/architecture.md §6.6). XState gives
  * each actor created without a parent a system of its own (maps, a scheduler, about twenty
- * closures: some 1.5 KB an agent); an agent actor made by `create` is a child of one started root
- * actor that holds nothing, and so shares its system. What sharing changes, and how it is met:
+ * closures: with the observer each agent had on it, about 2.2 KB an agent, §6.6); an agent actor
+ * made by `create` is a child of one started root actor that holds nothing, and so shares its
+ * system. What sharing changes, and how it is met:
  *
  * - inspection is system-wide: one observer dispatches every snapshot (`onSnapshot`), never one
  *   observer per agent, which every agent's events would reach;
