@@ -5,7 +5,8 @@
  * deadlines; programs stubbed). Prints CPU ms per 1,000 agents for the decode alone and for the
  * restore, and the versions restore offered (0 for an unchanged fleet). No database, no service:
  * a quick A/B of the per-agent restore work (`node bench/restoreCpu.ts`; `--cpu-prof` for a profile;
- * `RESTORE_HEAP=file.heapsnapshot` writes the heap after restore, for `bench/heapSummary.ts`).
+ * `RESTORE_HEAP=file.heapsnapshot` writes the heap after restore, for `bench/heapSummary.ts`;
+ * with `--expose-gc` it also prints the heap bytes each restored agent keeps, after a full collection).
  */
 import { PerformanceObserver } from "node:perf_hooks"
 import { writeHeapSnapshot } from "node:v8"
@@ -23,6 +24,9 @@ const policy: AgentPolicy = { offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_00
 const count = Number(process.env["RESTORE_N"] ?? 20_000)
 const PAGE = 1_000
 const gatewayId = "00000000-0000-4000-8000-0000000000aa"
+const collect = (globalThis as { gc?: () => void }).gc
+collect?.()
+const heapBefore = process.memoryUsage().heapUsed
 const template = onlineSnapshotTemplate(policy, Date.now())
   .replaceAll("__GATEWAY__", gatewayId)
   .replaceAll("__BOARD__", "00000000-0000-4000-8000-0000000000bb")
@@ -38,7 +42,7 @@ const cpuMs = () => {
 
 let offered = 0
 const entries = new Map<string, AgentEntry>()
-const start = makeActorStarter({
+const starter = makeActorStarter({
   entries,
   persist: () => void (offered += 1),
   runFork: () => undefined,
@@ -56,7 +60,7 @@ const decodeMs = cpuMs() - decodeFrom
 const restorer = makeRowRestorer(
   {
     logic,
-    start,
+    starter,
     failures,
     policy: () => policy,
     readPage: (_gateway, after) => Effect.sync(() => rows.slice(after === undefined ? 0 : Number(after) + 1, (after === undefined ? 0 : Number(after) + 1) + PAGE))
@@ -80,10 +84,12 @@ observer.disconnect()
 console.log(
   `restoreCpu: ${restored} of ${count} restored (${failures.size} failures); CPU ms per 1,000 agents: JSON decode ${((1_000 * decodeMs) / count).toFixed(1)}, restore ${((1_000 * restoreMs) / count).toFixed(1)}; GC during restore ${gc.count} pauses, ${((1_000 * gc.ms) / count).toFixed(1)} ms per 1,000; writes offered ${offered}; heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`
 )
-const heapFile = process.env["RESTORE_HEAP"]
-if (heapFile !== undefined) {
-  // Only what the restored actors keep: the rows and their texts go.
-  texts = []
-  rows = []
-  writeHeapSnapshot(heapFile)
+// Only what the restored actors keep: the rows and their texts go.
+texts = []
+rows = []
+if (collect !== undefined) {
+  collect()
+  console.log(`restoreCpu: heap kept per agent ${((process.memoryUsage().heapUsed - heapBefore) / count).toFixed(0)} bytes (after a full collection)`)
 }
+const heapFile = process.env["RESTORE_HEAP"]
+if (heapFile !== undefined) writeHeapSnapshot(heapFile)

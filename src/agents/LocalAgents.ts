@@ -1,7 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Runtime, Schedule, type Scope } from "effect"
-import { createActor, waitFor as waitForActor } from "xstate"
+import { waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -32,6 +32,7 @@ import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
+import { observing } from "./slimStartedActor.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
 /**
@@ -162,7 +163,7 @@ export const LocalAgentsLive = Layer.scoped(
     // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
-    const start = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens })
+    const starter = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens })
 
     // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3).
     const missing = (agentId: string): Effect.Effect<never, AgentNotFound | AgentsRestoring> =>
@@ -184,7 +185,7 @@ export const LocalAgentsLive = Layer.scoped(
     const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping, closeWithinMs).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
-    const rows = makeRowRestorer({ logic, start, failures, policy, readPage: (gatewayId, after) => liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime)) }, RESTORE_PAGE)
+    const rows = makeRowRestorer({ logic, starter, failures, policy, readPage: (gatewayId, after) => liveGatewayPage(gatewayId, after, RESTORE_PAGE).pipe(Effect.provide(runtime)) }, RESTORE_PAGE)
 
     return LocalAgents.of({
       // Uninterruptible: a client that hangs up after the insert must not leave a row without an actor.
@@ -199,7 +200,7 @@ export const LocalAgentsLive = Layer.scoped(
           const { adopt, ...rest } = request
           const gatewayAgentId = adopt?.gatewayAgentId ?? gatewayAgentIdFor(request.role, request)
           const input: AgentInput = { ...rest, gatewayAgentId, sessionKey: sessionKeyFor(gatewayAgentId), policy: policy(), ...(adopt === undefined ? {} : { adoption: { keepFiles: adopt.keepFiles } }) }
-          const actor = createActor(logic, { input })
+          const actor = starter.create(logic, request.agentId, { input })
           const initial = actor.getSnapshot()
           const inserted = yield* repo.insert({
             id: request.agentId,
@@ -213,7 +214,7 @@ export const LocalAgentsLive = Layer.scoped(
             machineVersion: AGENT_MACHINE_VERSION
           }, { workerCap: request.workerCap })
           if (!inserted) return yield* new BoardFull({ boardId: request.boardId ?? "", maxAgents: request.workerCap ?? 0 })
-          return start(request.agentId, request.gatewayId, actor, 0)
+          return starter.start(request.agentId, request.gatewayId, actor, 0)
         }).pipe(Effect.scoped)).pipe(
           Effect.flatMap((entry) => Effect.as(persisted(request.agentId, entry), entry.actor.getSnapshot())),
           // The agent is stored; its first snapshot was not saved here (the gateway moved): a 503 as a database failure is.
@@ -231,7 +232,7 @@ export const LocalAgentsLive = Layer.scoped(
         Effect.gen(function* () {
           const entry = yield* find(agentId)
           const snapshot = yield* Effect.tryPromise({
-            try: (signal) => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal }),
+            try: (signal) => observing(entry.actor, () => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal })),
             catch: () => new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath })
           })
           if (options?.durable !== false) yield* persisted(agentId, entry)

@@ -1,18 +1,18 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { type Clock, Effect, Either, Fiber } from "effect"
-import { createActor } from "xstate"
 import type { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import type { GatewayRowCursor } from "../store/gatewayAgentRows.ts"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import type { MachineVersionUnknown, SnapshotInvalid } from "./AgentSystemErrors.ts"
 import { policyChanged, restorableSnapshot, restoreShares, shareRestoredValues, type RestoreShares } from "./restoreAgent.ts"
-import type { makeActorStarter } from "./startAgentActor.ts"
+import type { ActorStarter } from "./startAgentActor.ts"
 
 export interface RowRestorerOptions {
   /** The machine with its programs provided. */
   readonly logic: typeof agentMachine
-  readonly start: ReturnType<typeof makeActorStarter>
+  /** Creates and starts the actors, in the runner's shared actor system. */
+  readonly starter: Pick<ActorStarter, "create" | "start">
   /** Rows that cannot be restored, by agent id (a row restored later leaves it). */
   readonly failures: Map<string, MachineVersionUnknown | SnapshotInvalid>
   /** The service's current policy. */
@@ -41,7 +41,7 @@ const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
  * recorded in `failures` and logged.
  */
 export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) => {
-  const { logic, start, failures } = options
+  const { logic, starter, failures } = options
   /**
    * Starts the actor of one stored row; answers why it cannot be restored, or undefined.
    * `current` is the service's policy, `clock` stamps the `system.policy` sent when it differs;
@@ -55,8 +55,8 @@ export const makeRowRestorer = (options: RowRestorerOptions, pageSize = 1_000) =
     }
     failures.delete(row.id)
     shareRestoredValues(snapshot.right.context as Record<string, unknown>, { agentId: row.id, gatewayId, policy: current, seen })
-    const actor = createActor(logic, { snapshot: snapshot.right as never, input: snapshot.right.context as unknown as AgentInput })
-    start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
+    const actor = starter.create(logic, row.id, { snapshot: snapshot.right, input: snapshot.right.context as unknown as AgentInput })
+    starter.start(row.id, gatewayId, actor, Number(row.version), row.snapshot)
     // Time limits follow the current config; the actor re-arms its deadline under them.
     if (policyChanged(snapshot.right.context.policy, current)) {
       actor.send({ type: "system.policy", at: clock.unsafeCurrentTimeMillis(), policy: current })

@@ -3,6 +3,7 @@ import { Effect, Schedule } from "effect"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
 import { liveAgentRow } from "../store/liveAgentRow.ts"
 import type { AgentEntry } from "./startAgentActor.ts"
+import { stopAgentActor } from "./agentActorSystem.ts"
 
 /** Reads of a reloaded agent's row: 100 ms doubling to 5 s, 20 retries (about 80 s in all). */
 const reloadRead = Schedule.exponential("100 millis").pipe(Schedule.either(Schedule.spaced("5 seconds")), Schedule.intersect(Schedule.recurs(20)))
@@ -32,7 +33,7 @@ export const makeStaleReloader = (options: StaleReloaderOptions) => {
   return (agentId: string): void => {
     const entry = entries.get(agentId)
     if (entry === undefined) return
-    entry.actor.stop()
+    stopAgentActor(entry.actor)
     entries.delete(agentId)
     const { gatewayId } = entry
     if (!hosting.has(gatewayId)) return

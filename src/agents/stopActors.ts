@@ -2,6 +2,7 @@ import { Effect, Fiber } from "effect"
 import type { ProgramLanes } from "./effectActor.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import type { AgentEntry } from "./startAgentActor.ts"
+import { stopAgentActor } from "./agentActorSystem.ts"
 
 /**
  * Stops actors (a shutdown, or their gateway leaving this runner): their programs end (an
@@ -20,7 +21,7 @@ export const stopActors = (
 ): Effect.Effect<void, never, WriterServices> =>
   Effect.gen(function* () {
     for (const [agentId, entry] of stopping) {
-      entry.actor.stop()
+      stopAgentActor(entry.actor)
       if (entries.get(agentId) === entry) entries.delete(agentId)
     }
     const fibers = stopping.flatMap(([agentId]) => {

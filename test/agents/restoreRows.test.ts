@@ -5,6 +5,7 @@ import { AGENT_MACHINE_VERSION, agentMachine } from "../../machines/agent/agentM
 import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
 import { agentDeadlines } from "../../src/agents/agentDeadlines.ts"
 import { makeRowRestorer, type GatewayRestoreProgress } from "../../src/agents/restoreRows.ts"
+import { stopAgentActor } from "../../src/agents/agentActorSystem.ts"
 import { makeActorStarter, type AgentEntry } from "../../src/agents/startAgentActor.ts"
 import type { StoredSnapshotAt } from "../../src/store/AgentRepo.ts"
 import { LIVENESS_LIMITS, onlineSnapshotTemplate } from "./onlineFleet.ts"
@@ -32,7 +33,7 @@ const harness = (rows: ReadonlyArray<StoredSnapshotAt>, failSecondPageOnce: bool
   const started: Array<string> = []
   // The pages read (their `after`) when each actor was created.
   const readWhenCreated: Array<ReadonlyArray<string | undefined>> = []
-  const start: typeof starter = (agentId, gatewayId, actor, version, stored) => {
+  const start: typeof starter.start = (agentId, gatewayId, actor, version, stored) => {
     created.push(agentId)
     readWhenCreated.push([...reads])
     const startActor = actor.start.bind(actor)
@@ -40,7 +41,7 @@ const harness = (rows: ReadonlyArray<StoredSnapshotAt>, failSecondPageOnce: bool
       started.push(agentId)
       return startActor()
     }
-    return starter(agentId, gatewayId, actor, version, stored)
+    return starter.start(agentId, gatewayId, actor, version, stored)
   }
   let failed = !failSecondPageOnce
   const readPage = (_gatewayId: string, after: string | undefined) =>
@@ -54,9 +55,9 @@ const harness = (rows: ReadonlyArray<StoredSnapshotAt>, failSecondPageOnce: bool
       const from = after === undefined ? 0 : rows.findIndex((row) => row.cursor === after) + 1
       return Effect.succeed(rows.slice(from, from + 2))
     })
-  const restorer = makeRowRestorer({ logic: agentMachine, start, failures: new Map(), policy: () => policy, readPage }, 2)
+  const restorer = makeRowRestorer({ logic: agentMachine, starter: { create: starter.create, start }, failures: new Map(), policy: () => policy, readPage }, 2)
   const stop = () => {
-    for (const entry of entries.values()) entry.actor.stop()
+    for (const entry of entries.values()) stopAgentActor(entry.actor)
   }
   return { restorer, entries, created, started, reads, readWhenCreated, stop }
 }
