@@ -39,7 +39,12 @@ export const agentActorSystem = (handlers: AgentActorSystemHandlers) => {
     fromTransition((nothing: undefined, event: EventObject) => {
       if (event.type.startsWith("xstate.error.actor.")) {
         const failed = event as EventObject & { readonly actorId: string; readonly error: unknown }
-        handlers.onError(failed.actorId, failed.error)
+        // A handler that throws must not fail the root: every later failure would go unreported.
+        try {
+          handlers.onError(failed.actorId, failed.error)
+        } catch (cause) {
+          console.error(`agent ${failed.actorId}: reporting its actor's failure failed`, cause)
+        }
       }
       return nothing
     }, undefined)
@@ -61,8 +66,16 @@ export const agentActorSystem = (handlers: AgentActorSystemHandlers) => {
  * Stops an agent actor made by `agentActorSystem` (docs/architecture.md §6.6). XState's `stop()`
  * refuses a child actor; its internal `_stop()` is what `stop()` runs for a root: the machine
  * stops its invoked programs, and the actor leaves the system's registry. Stopping a stopped
- * actor does nothing.
+ * actor does nothing. An actor that failed (a transition threw) was stopped by XState without
+ * stopping its invoked programs, which would stay running in the shared system: they are
+ * stopped here (its error snapshot still lists them).
  */
 export const stopAgentActor = (actor: AnyActorRef): void => {
+  const snapshot = actor.getSnapshot() as { readonly status?: string; readonly children?: Record<string, AnyActorRef | undefined> }
+  if (snapshot.status === "error") {
+    for (const child of Object.values(snapshot.children ?? {})) {
+      if (child !== undefined) (child as unknown as { readonly _stop: () => void })._stop()
+    }
+  }
   ;(actor as unknown as { readonly _stop: () => void })._stop()
 }

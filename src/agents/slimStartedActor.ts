@@ -45,14 +45,21 @@ export const slimStartedActor = (actor: { readonly options: object; readonly eve
 export const observing = async <A>(actor: object, wait: () => Promise<A>): Promise<A> => {
   // XState's `observers` member is private in its types.
   const mutable = actor as { observers: ReadonlySet<unknown> }
-  if (mutable.observers === noObservers) mutable.observers = new Set()
+  if (mutable.observers === noObservers) {
+    const own = new Set<unknown>()
+    lent.add(own)
+    mutable.observers = own
+  }
   try {
     return await wait()
   } finally {
-    // A stopped actor cleared its set; a wait that still runs keeps it.
-    if (mutable.observers.size === 0) mutable.observers = noObservers
+    // A stopped actor cleared its set; a wait that still runs keeps it; a set this did not lend stays.
+    if (mutable.observers.size === 0 && lent.has(mutable.observers)) mutable.observers = noObservers
   }
 }
+
+/** The observer sets `observing` lent to actors: only these are given back for the shared one. */
+const lent = new WeakSet<object>()
 
 /** The error `actor.on` meets on an agent actor: agent machines emit no events (docs/architecture.md §6.6). */
 export class AgentListenersUnsupported extends Data.TaggedError("AgentListenersUnsupported")<{ readonly eventType: string }> {

@@ -10,7 +10,7 @@ import { sameSnapshot } from "./restoreAgent.ts"
 import { SnapshotWriter, type WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { slimStartedActor } from "./slimStartedActor.ts"
 import { shareSnapshotParts } from "./shareSnapshotParts.ts"
-import { type AgentActor, agentActorSystem } from "./agentActorSystem.ts"
+import { type AgentActor, agentActorSystem, stopAgentActor } from "./agentActorSystem.ts"
 
 /**
  * One running agent actor, the writer that persists its snapshots, the gateway it belongs to,
@@ -93,7 +93,12 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
       const entry = entries.get(actorRef.id)
       if (entry !== undefined && entry.actor === actorRef) offerSnapshot(entry, event)
     },
-    onError: (agentId, error) => void runFork(Effect.logError(`agent ${agentId} actor failed`, error))
+    onError: (agentId, error) => {
+      // XState stopped the failed actor but not its invoked programs: they end now.
+      const entry = entries.get(agentId)
+      if (entry !== undefined) stopAgentActor(entry.actor)
+      runFork(Effect.logError(`agent ${agentId} actor failed`, error))
+    }
   })
   const start = (agentId: string, gatewayId: string, actor: AgentActor, version: number, stored?: unknown): AgentEntry => {
     // A row restored while its create was still starting it must not get a second actor.

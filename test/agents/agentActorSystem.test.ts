@@ -91,6 +91,30 @@ describe("agent actors share one XState actor system per starter", () => {
     stopAgentActor(healthy.actor)
   })
 
+  it("an agent actor that fails while a program runs: the program is stopped (its cleanup runs) and leaves the shared system", async () => {
+    const { logs, restore } = harness()
+    const removals: Array<(event: AgentEvent) => void> = []
+    let cleanedUp = 0
+    const logic = agentMachine.provide({
+      actors: { removeAgent: fromCallback<AgentEvent, RemoveInput>(({ sendBack }) => (removals.push(sendBack), () => void (cleanedUp += 1))) },
+      guards: { canRetry: () => { throw new Error("a guard that throws") } }
+    })
+    const entry = restore(0, undefined, logic)
+    entry.actor.send({ type: "agent.delete", at: Date.now() + 1_000 })
+    const program = Object.values(entry.actor.getSnapshot().children)[0] as AnyActorRef
+    expect(program.getSnapshot().status).toBe("active")
+
+    removals[0]!({ type: "remove.failed", at: Date.now() + 2_000, error: { kind: "transient", message: "x" } } as unknown as AgentEvent)
+
+    expect(entry.actor.getSnapshot().status).toBe("error")
+    expect(cleanedUp).toBe(1)
+    expect(program.getSnapshot().status).toBe("stopped")
+    await expect.poll(() => logs).toEqual([expect.stringContaining(`agent ${entry.actor.id} actor failed`)])
+    // Stopping the failed actor again does nothing more.
+    stopAgentActor(entry.actor)
+    expect(cleanedUp).toBe(1)
+  })
+
   it("agents in equal states share one tag set, which still answers hasTag and refuses changes", () => {
     const { restore } = harness()
     const [first, second] = [restore(0), restore(1)]

@@ -80,4 +80,16 @@ describe("a started agent actor keeps no per-agent copy of what it no longer nee
     expect(shared.size).toBe(0)
     for (const entry of [first!, second!]) stopAgentActor(entry.actor)
   })
+
+  it("a wait on an actor with an observer set of its own (not trimmed) leaves that set in place", async () => {
+    const [first] = await restored(1)
+    const own = new Set()
+    ;(first!.actor as unknown as { observers: Set<unknown> }).observers = own
+    await observing(first!.actor, async () => "waited")
+
+    expect(parts(first!).observers).toBe(own)
+    const subscription = first!.actor.subscribe(() => {})
+    subscription.unsubscribe()
+    stopAgentActor(first!.actor)
+  })
 })
