@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
+import { Context, Data, Deferred, Effect, Exit, FiberId, FiberSet, Layer, Option, Queue, Runtime, type Tracer } from "effect"
+import { groupCommitDuration, groupCommitWrites } from "../observability/metrics.ts"
 import { callerSpan, tracesExported } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo, type SavedStamps } from "../store/AgentRepo.ts"
@@ -75,15 +76,23 @@ export interface GroupCommitShape {
 /**
  * Group commit of agent snapshots: the writes of many agents go into ONE transaction, a few
  * multi-row statements whatever their number, and each caller is answered when its batch
- * commits. Writes that arrive while a batch is committing make up the next batch (the shape of
- * Postgres' own WAL flush or a Kafka producer), so a batch grows with the load and a lone write
- * waits for nobody. A batch that fails is retried write by write, each in its own transaction,
+ * commits. Up to `BATCHES_IN_FLIGHT` batches commit at once; writes that arrive while they all
+ * commit make up the next batch (the shape of Postgres' own WAL flush or a Kafka producer), so a
+ * batch grows with the load and a lone write waits for nobody. A batch that fails is retried write by write, each in its own transaction,
  * so one refused write fails alone.
  */
 export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupCommit, GroupCommitShape>() {}
 
 /** Writes per transaction at most (a 1,000-row statement stays far below Postgres' limits). */
 export const MAX_BATCH = 1_000
+
+/**
+ * Batches committing at once, each on a connection of its own: a write that arrives while one
+ * batch commits starts the next at once instead of waiting for that commit to end (its wait
+ * was up to one commit more), and a third waits for the first to end (docs/architecture.md
+ * §6.5). Batches never share an agent: a writer keeps at most one write in flight.
+ */
+export const BATCHES_IN_FLIGHT = 2
 
 /** The stream changes (transitions and beats) a write adds to its transaction. */
 const changesOf = (write: AgentWrite) => write.transitions.length + (write.beat === undefined ? 0 : 1)
@@ -151,11 +160,14 @@ export const GroupCommitLive = Layer.scoped(
     const activity = yield* ActivityRepo
     const transitions = yield* TransitionRepo
     let pending: Queued[] = []
-    let inFlight: ReadonlyArray<Queued> = []
-    // Agents of the batch in flight whose writer closed: a retry write by write skips them.
+    // The batches committing (at most `BATCHES_IN_FLIGHT`).
+    const inFlight = new Set<ReadonlyArray<Queued>>()
+    // Agents of a batch in flight whose writer closed: a retry write by write skips them.
     const closing = new Set<string>()
     // At most one wake-up pending: writes queued meanwhile are taken by the next batch.
     const wake = yield* Queue.sliding<void>(1)
+    // A batch takes a permit before it is cut from the queue, and gives it back once answered.
+    const permits = yield* Effect.makeSemaphore(BATCHES_IN_FLIGHT)
 
     /**
      * One transaction for `writes`: snapshots with their beats (one statement), then for the
@@ -202,12 +214,18 @@ export const GroupCommitLive = Layer.scoped(
         }
       })
 
-    const runBatch = Effect.gen(function* () {
+    /** Cuts the next batch from the queue (the caller holds a permit for it); a wake-up is left for the rest. */
+    const cutBatch = () => {
       const batch = pending.slice(0, takeBatch(pending))
       pending = pending.slice(batch.length)
-      if (pending.length > 0) yield* Queue.offer(wake, undefined)
-      if (batch.length === 0) return
-      inFlight = batch
+      if (pending.length > 0) Queue.unsafeOffer(wake, undefined)
+      if (batch.length > 0) inFlight.add(batch)
+      return batch
+    }
+
+    const runBatch = (batch: ReadonlyArray<Queued>) => Effect.gen(function* () {
+      const startedAt = performance.now()
+      groupCommitWrites.observe(batch.length)
       for (const queued of batch) {
         if (queued.dropped > 0) {
           yield* Effect.logWarning(`agent ${queued.write.agentId}: its ${queued.dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
@@ -234,22 +252,36 @@ export const GroupCommitLive = Layer.scoped(
           { discard: true }
         )
       }
+      groupCommitDuration.observe((performance.now() - startedAt) / 1_000)
       // Only once every write is answered (an interrupted batch stays for the finalizer).
-      inFlight = []
-      closing.clear()
+      inFlight.delete(batch)
+      for (const queued of batch) closing.delete(queued.write.agentId)
     })
 
     // Registered before the committing fiber, so it runs after that fiber is stopped: writes it
     // had not answered are refused (interrupted) rather than left waiting for ever.
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        for (const queued of [...inFlight, ...pending.splice(0)]) queued.done(Exit.interrupt(FiberId.none))
+        for (const queued of [...[...inFlight].flat(), ...pending.splice(0)]) queued.done(Exit.interrupt(FiberId.none))
       })
     )
 
+    // Made after that finalizer, so closed (its batches interrupted) before it runs.
+    const batches = yield* FiberSet.make<void>()
     yield* Queue.take(wake).pipe(
-      Effect.zipRight(runBatch),
-      Effect.catchAllCause((cause) => Effect.logError("group commit: a batch failed unexpectedly", cause)),
+      Effect.zipRight(permits.take(1)),
+      Effect.flatMap((): Effect.Effect<unknown> => {
+        const batch = cutBatch()
+        if (batch.length === 0) return permits.release(1)
+        return FiberSet.run(
+          batches,
+          runBatch(batch).pipe(
+            Effect.catchAllCause((cause) => Effect.logError("group commit: a batch failed unexpectedly", cause)),
+            // Its permit back, and a wake-up for the writes that queued meanwhile.
+            Effect.ensuring(Effect.zipRight(permits.release(1), Effect.sync(() => pending.length > 0 && Queue.unsafeOffer(wake, undefined))))
+          )
+        )
+      }),
       Effect.forever,
       Effect.forkScoped
     )
@@ -280,7 +312,7 @@ export const GroupCommitLive = Layer.scoped(
       follow: follows.follow,
       withdraw: (agentId) =>
         Effect.sync(() => {
-          if (inFlight.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
+          for (const batch of inFlight) if (batch.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
           const taken = pending.filter((queued) => queued.write.agentId === agentId)
           if (taken.length === 0) return
           pending = pending.filter((queued) => queued.write.agentId !== agentId)
