@@ -276,7 +276,8 @@ export const GroupCommitLive = Layer.scoped(
         return FiberSet.run(
           batches,
           runBatch(batch).pipe(
-            Effect.catchAllCause((cause) => Effect.logError("group commit: a batch failed unexpectedly", cause)),
+            // A defect, not an interruption (those writes are the finalizer's): the batch is no longer in flight.
+            Effect.catchAllCause((cause) => Effect.zipRight(Effect.sync(() => inFlight.delete(batch)), Effect.logError("group commit: a batch failed unexpectedly", cause))),
             // Its permit back, and a wake-up for the writes that queued meanwhile.
             Effect.ensuring(Effect.zipRight(permits.release(1), Effect.sync(() => pending.length > 0 && Queue.unsafeOffer(wake, undefined))))
           )
