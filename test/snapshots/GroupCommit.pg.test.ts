@@ -98,7 +98,7 @@ describe("group commit of agent snapshots", () => {
     expect(transitions.rows.every((row) => Number(row.id) > 0)).toBe(true)
   })
 
-  it("commits a write that arrives while a batch commits at once, without waiting for that batch", async () => {
+  it("commits a write that arrives while a batch commits slowly without waiting for that batch to end", async () => {
     const blocker = await agent()
     const other = await agent()
     const holder = new pg.Client({ connectionString: db.url })
@@ -109,7 +109,7 @@ describe("group commit of agent snapshots", () => {
       const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), [], transition(1)))
       await expect.poll(async () => (await client.query("select count(*)::int as n from pg_locks where not granted and locktype = 'transactionid'")).rows[0].n).toBe(1)
       const next = watch(other.writer, other.writer.offer({ n: 1 }, projection(other.id), [], transition(1)))
-      // Its own batch, on a connection of its own: saved while the first batch still waits (well within a statement timeout).
+      // Its own batch once the first has committed for SECOND_BATCH_AFTER_MS, on a connection of its own: saved while the first still waits.
       expect(await Promise.race([next.done.then(() => "saved"), new Promise((resolve) => setTimeout(() => resolve("waiting"), 2_000))])).toBe("saved")
       expect(blocked.settled()).toBe(false)
       expect((await client.query("select version from agents where id = $1", [other.id])).rows[0].version).toBe("1")
