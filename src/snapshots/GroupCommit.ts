@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Data, Deferred, Effect, Exit, FiberId, FiberSet, Layer, Option, Queue, Runtime, type Tracer } from "effect"
+import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
 import { groupCommitDuration, groupCommitWrites } from "../observability/metrics.ts"
 import { callerSpan, tracesExported } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
@@ -76,32 +76,15 @@ export interface GroupCommitShape {
 /**
  * Group commit of agent snapshots: the writes of many agents go into ONE transaction, a few
  * multi-row statements whatever their number, and each caller is answered when its batch
- * commits. Up to `BATCHES_IN_FLIGHT` batches commit at once; writes that arrive while they all
- * commit make up the next batch (the shape of Postgres' own WAL flush or a Kafka producer), so a
- * batch grows with the load and a lone write waits for nobody. A batch that fails is retried write by write, each in its own transaction,
+ * commits. Writes that arrive while a batch is committing make up the next batch (the shape of
+ * Postgres' own WAL flush or a Kafka producer), so a batch grows with the load and a lone write
+ * waits for nobody. A batch that fails is retried write by write, each in its own transaction,
  * so one refused write fails alone.
  */
 export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupCommit, GroupCommitShape>() {}
 
 /** Writes per transaction at most (a 1,000-row statement stays far below Postgres' limits). */
 export const MAX_BATCH = 1_000
-
-/**
- * Batches committing at once, each on a connection of its own: writes that arrive while a
- * batch commits for longer than `SECOND_BATCH_AFTER_MS` start the next at once instead of
- * waiting for that slow commit to end, and a third waits for the first to end
- * (docs/architecture.md §6.5). Batches never share an agent: a writer keeps at most one write in
- * flight.
- */
-export const BATCHES_IN_FLIGHT = 2
-
-/**
- * How long a batch commits before the writes queued behind it start a second one (ms). A
- * commit of the usual few ms keeps them for one batch after it (fewer, larger batches: a
- * second batch at once cost ~15% more CPU per heartbeat at 250/s); a slow one (an fsync
- * stall, a checkpoint) holds them back this long at most, not for its whole length.
- */
-export const SECOND_BATCH_AFTER_MS = 5
 
 /** The stream changes (transitions and beats) a write adds to its transaction. */
 const changesOf = (write: AgentWrite) => write.transitions.length + (write.beat === undefined ? 0 : 1)
@@ -169,14 +152,11 @@ export const GroupCommitLive = Layer.scoped(
     const activity = yield* ActivityRepo
     const transitions = yield* TransitionRepo
     let pending: Queued[] = []
-    // The batches committing (at most `BATCHES_IN_FLIGHT`): when each was cut, and who waits for its end.
-    const inFlight = new Map<ReadonlyArray<Queued>, { readonly startedAt: number; readonly onEnd: Array<() => void> }>()
-    // Agents of a batch in flight whose writer closed: a retry write by write skips them.
+    let inFlight: ReadonlyArray<Queued> = []
+    // Agents of the batch in flight whose writer closed: a retry write by write skips them.
     const closing = new Set<string>()
     // At most one wake-up pending: writes queued meanwhile are taken by the next batch.
     const wake = yield* Queue.sliding<void>(1)
-    // A batch takes a permit before it is cut from the queue, and gives it back once answered.
-    const permits = yield* Effect.makeSemaphore(BATCHES_IN_FLIGHT)
 
     /**
      * One transaction for `writes`: snapshots with their beats (one statement), then for the
@@ -223,39 +203,12 @@ export const GroupCommitLive = Layer.scoped(
         }
       })
 
-    /** Cuts the next batch from the queue (the caller holds a permit for it); a wake-up is left for the rest. */
-    const cutBatch = () => {
+    const runBatch = Effect.gen(function* () {
       const batch = pending.slice(0, takeBatch(pending))
       pending = pending.slice(batch.length)
-      if (pending.length > 0) Queue.unsafeOffer(wake, undefined)
-      if (batch.length > 0) inFlight.set(batch, { startedAt: performance.now(), onEnd: [] })
-      return batch
-    }
-
-    /** Completes once no batch is in flight, or the one in flight has committed for `SECOND_BATCH_AFTER_MS` (a plain timer). */
-    const secondBatchDue = Effect.async<void>((resume) => {
-      const [first] = inFlight.values()
-      const remaining = first === undefined ? 0 : SECOND_BATCH_AFTER_MS - (performance.now() - first.startedAt)
-      if (first === undefined || remaining <= 0) return resume(Effect.void)
-      let resumed = false
-      const due = () => {
-        if (resumed) return
-        resumed = true
-        clearTimeout(timer)
-        resume(Effect.void)
-      }
-      const timer = setTimeout(due, remaining)
-      first.onEnd.push(due)
-      return Effect.sync(() => clearTimeout(timer))
-    })
-
-    /** The batch has ended (answered, failed unexpectedly or interrupted): whoever waits for it goes on. */
-    const ended = (batch: ReadonlyArray<Queued>) =>
-      Effect.sync(() => {
-        for (const due of inFlight.get(batch)?.onEnd.splice(0) ?? []) due()
-      })
-
-    const runBatch = (batch: ReadonlyArray<Queued>) => Effect.gen(function* () {
+      if (pending.length > 0) yield* Queue.offer(wake, undefined)
+      if (batch.length === 0) return
+      inFlight = batch
       const startedAt = performance.now()
       groupCommitWrites.observe(batch.length)
       for (const queued of batch) {
@@ -286,38 +239,21 @@ export const GroupCommitLive = Layer.scoped(
       }
       groupCommitDuration.observe((performance.now() - startedAt) / 1_000)
       // Only once every write is answered (an interrupted batch stays for the finalizer).
-      yield* ended(batch)
-      inFlight.delete(batch)
-      for (const queued of batch) closing.delete(queued.write.agentId)
+      inFlight = []
+      closing.clear()
     })
 
     // Registered before the committing fiber, so it runs after that fiber is stopped: writes it
     // had not answered are refused (interrupted) rather than left waiting for ever.
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        for (const queued of [...[...inFlight.keys()].flat(), ...pending.splice(0)]) queued.done(Exit.interrupt(FiberId.none))
+        for (const queued of [...inFlight, ...pending.splice(0)]) queued.done(Exit.interrupt(FiberId.none))
       })
     )
 
-    // Made after that finalizer, so closed (its batches interrupted) before it runs.
-    const batches = yield* FiberSet.make<void>()
     yield* Queue.take(wake).pipe(
-      Effect.zipRight(permits.take(1)),
-      Effect.zipRight(secondBatchDue),
-      Effect.flatMap((): Effect.Effect<unknown> => {
-        const batch = cutBatch()
-        if (batch.length === 0) return permits.release(1)
-        return FiberSet.run(
-          batches,
-          runBatch(batch).pipe(
-            // A defect, not an interruption (those writes are the finalizer's): the batch is no longer in flight.
-            Effect.onExit(() => ended(batch)),
-            Effect.catchAllCause((cause) => Effect.zipRight(Effect.sync(() => inFlight.delete(batch)), Effect.logError("group commit: a batch failed unexpectedly", cause))),
-            // Its permit back, and a wake-up for the writes that queued meanwhile.
-            Effect.ensuring(Effect.zipRight(permits.release(1), Effect.sync(() => pending.length > 0 && Queue.unsafeOffer(wake, undefined))))
-          )
-        )
-      }),
+      Effect.zipRight(runBatch),
+      Effect.catchAllCause((cause) => Effect.logError("group commit: a batch failed unexpectedly", cause)),
       Effect.forever,
       Effect.forkScoped
     )
@@ -348,7 +284,7 @@ export const GroupCommitLive = Layer.scoped(
       follow: follows.follow,
       withdraw: (agentId) =>
         Effect.sync(() => {
-          for (const batch of inFlight.keys()) if (batch.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
+          if (inFlight.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
           const taken = pending.filter((queued) => queued.write.agentId === agentId)
           if (taken.length === 0) return
           pending = pending.filter((queued) => queued.write.agentId !== agentId)
