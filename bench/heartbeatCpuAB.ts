@@ -28,10 +28,10 @@ const HEARTBEAT = "/api/v1/agent/heartbeat"
 export const SECRET_KEY = randomBytes(32).toString("base64")
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
-/** `src/main.ts` of checkout `root` as a child process; answers its url, pid and stop once `/readyz` is 200. */
-export const startAt = async (root: string, env: Record<string, string>) => {
+/** `src/main.ts` of checkout `root` as a child process (with Node `flags`); answers its url, pid and stop once `/readyz` is 200. */
+export const startAt = async (root: string, env: Record<string, string>, flags: ReadonlyArray<string> = []) => {
   const port = await freePort()
-  const child = spawn(process.execPath, ["src/main.ts"], {
+  const child = spawn(process.execPath, [...flags, "src/main.ts"], {
     cwd: root,
     env: { ...process.env, SWITCHYARD_SECRET_KEY: SECRET_KEY, SWITCHYARD_ADMIN_TOKEN: "test-admin-token-0123456789", SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"]

@@ -87,6 +87,7 @@ export const agentMachine = setup({
     goOnlineFromSignal: assign(live.goOnlineFromSignal),
     goOnline: assign(live.goOnline),
     armOfflineDeadline: assign(live.armOfflineDeadline),
+    beatOnline: assign(live.beatOnline),
     armRejudgeDeadline: assign(live.armRejudgeDeadline),
     markNeverSeen: assign(live.markNeverSeen),
     markNoCheckin: assign(live.markNoCheckin),
@@ -171,8 +172,8 @@ export const agentMachine = setup({
       entry: "armOfflineDeadline",
       on: {
         // What re-entering would do (`online` has no exit, no invoke): the entry's deadline re-armed after
-        // `goOnline`, without leaving and entering the state (every heartbeat comes through here).
-        "agent.heartbeat": { actions: ["goOnline", "armOfflineDeadline"] },
+        // `goOnline`, without leaving and entering the state (every heartbeat comes through here), in one assign.
+        "agent.heartbeat": { actions: "beatOnline" },
         "deadline.reached": [
           { guard: "judgedOffline", target: "offline", actions: "markJudgedOffline" },
           { target: "online", reenter: true }

@@ -53,6 +53,16 @@ export const livenessGuards = {
   heartbeatJudgedOffline: ({ context, event }: Args) => judge(withCheckin(context, event.at), event.at) !== null
 }
 
+/** Online after a heartbeat or an apply: the agent's own check-in clears the offline reason, its error and its wake count. */
+const goOnline = ({ context, event }: Args): Update => ({
+  liveness: withCause(event.type === "agent.heartbeat" ? curledBack(livenessOf(context), event.at) : livenessOf(context), null),
+  lastSeenAt: event.type === "agent.heartbeat" ? event.at : context.lastSeenAt,
+  reportedStatus: event.type === "agent.heartbeat" ? (event.status ?? null) : context.reportedStatus,
+  offlineReason: null,
+  lastError: null,
+  wakeAttempts: 0
+})
+
 /** Context updates; `assign` wraps each in machines/agent/agentMachine.ts. */
 export const livenessUpdates = {
   recordHeartbeat: ({ context, event }: Args): Update =>
@@ -84,16 +94,17 @@ export const livenessUpdates = {
     const heartbeat = { ...effective, at: event.at }
     return { liveness: { ...liveness, heartbeat, heartbeatMismatch: heartbeatMismatchOf(context.spec.heartbeat, heartbeat) } }
   },
-  goOnline: ({ context, event }: Args): Update => ({
-    liveness: withCause(event.type === "agent.heartbeat" ? curledBack(livenessOf(context), event.at) : livenessOf(context), null),
-    lastSeenAt: event.type === "agent.heartbeat" ? event.at : context.lastSeenAt,
-    reportedStatus: event.type === "agent.heartbeat" ? (event.status ?? null) : context.reportedStatus,
-    offlineReason: null,
-    lastError: null,
-    wakeAttempts: 0
-  }),
+  goOnline,
   /** The next instant the liveness judgment can change by itself (silence, the unreachable limit), or none. */
   armOfflineDeadline: ({ context }: Args): Update => ({ deadline: nextJudgmentAt(context) }),
+  /**
+   * A heartbeat while online: `goOnline` then `armOfflineDeadline`, as one update (every heartbeat
+   * comes through here: one context copy and one intermediate snapshot fewer than two assigns).
+   */
+  beatOnline: (args: Args): Update => {
+    const online = goOnline(args)
+    return { ...online, deadline: nextJudgmentAt({ ...args.context, ...online }) }
+  },
   /**
    * Offline for a cause the signals judge: the one change time brings by itself is the gateway
    * away past its limit, which outranks "heartbeat differs", "runs failing" and "silent"; the

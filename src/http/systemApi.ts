@@ -52,7 +52,7 @@ export const systemApi = endpoints({
     access: everyone,
     summary: "Prometheus metrics",
     description:
-      "Text exposition format: agents by state, gateway RPC latency by method, RPC errors by code, reconnects, config patches, event-to-persist latency, and the Node process metrics.",
+      "Text exposition format: agents by state, gateway RPC latency by method, RPC errors by code, reconnects, config patches, event-to-persist latency, group commit batch sizes and commit times, and the Node process metrics.",
     responses: { 200: text("Metrics.", "text/plain; version=0.0.4") },
     unlogged: true
   }

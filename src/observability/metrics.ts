@@ -52,6 +52,18 @@ export const eventToPersist = histogram(
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15]
 )
 
+export const groupCommitWrites = histogram(
+  "switchyard_group_commit_writes",
+  "Agent snapshot writes per group commit batch (one transaction; docs/architecture.md §6.5).",
+  [1, 2, 5, 10, 20, 50, 100, 250, 500, 1000]
+)
+
+export const groupCommitDuration = histogram(
+  "switchyard_group_commit_seconds",
+  "From a group commit batch taken from the queue to its transaction committed (or failed), retries write by write included.",
+  [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15]
+)
+
 export const heartbeatRuns = counter(
   "switchyard_llm_heartbeat_runs_total",
   "LLM heartbeat turns: runs the gateway marked as heartbeat runs (agent events with isHeartbeat), by gateway.",

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
+import { groupCommitDuration, groupCommitWrites } from "../observability/metrics.ts"
 import { callerSpan, tracesExported } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo, type SavedStamps } from "../store/AgentRepo.ts"
@@ -211,6 +212,8 @@ export const GroupCommitLive = Layer.scoped(
       if (pending.length > 0) yield* Queue.offer(wake, undefined)
       if (batch.length === 0) return
       inFlight = batch
+      const startedAt = performance.now()
+      groupCommitWrites.observe(batch.length)
       for (const queued of batch) {
         if (queued.dropped > 0) {
           yield* Effect.logWarning(`agent ${queued.write.agentId}: its ${queued.dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
@@ -237,6 +240,7 @@ export const GroupCommitLive = Layer.scoped(
           { discard: true }
         )
       }
+      groupCommitDuration.observe((performance.now() - startedAt) / 1_000)
       // Only once every write is answered (an interrupted batch stays for the finalizer).
       inFlight = []
       closing.clear()
