@@ -43,7 +43,7 @@ import { createTestDatabase } from "../test/support/database.ts"
 import { registerGatewayAndBoard, type InProcessService } from "../test/support/inProcessService.ts"
 import { startService, type ServiceProcess } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
-import { flag, percentile } from "./common.ts"
+import { flag, percentile, startFlags } from "./common.ts"
 import type { CommitProbe } from "./commitProbe.ts"
 import { cpuMs, profileSummary, rssMiB, servicePid } from "./processStats.ts"
 
@@ -60,6 +60,8 @@ const CPU_PROFILE = process.argv.includes("--cpu-prof")
 /** `--max-only`: the fleet, then the max rate, its CPU per heartbeat and the hello ratio, nothing else (a quick look at the hot path). */
 const MAX_ONLY = process.argv.includes("--max-only")
 const HEARTBEAT = "/api/v1/agent/heartbeat"
+/** The service runs with `npm start`'s Node flags (its young-generation size and memory reducer), as an operator runs it. */
+const SERVICE_FLAGS = startFlags(path.join(HERE, ".."))
 
 /** Progress on stderr, so the figures on stdout stay clean. */
 const step = (text: string) => process.stderr.write(`  [heartbeatThroughput] ${text}\n`)
@@ -295,7 +297,7 @@ const maxRate = async (service: ServiceProcess, tokens: ReadonlyArray<string>) =
 /** One service for the max rate alone, profiled (`--cpu-prof`); answers the profile's directory. */
 const profiledMax = async (databaseUrl: string, tokens: ReadonlyArray<string>) => {
   const profileDir = mkdtempSync(path.join(tmpdir(), "hb-prof-"))
-  const profiled = await startService({ ...serviceEnv(databaseUrl), NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` })
+  const profiled = await startService({ ...serviceEnv(databaseUrl), NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }, { nodeFlags: SERVICE_FLAGS })
   await sleep(2_000)
   await maxRate(profiled, tokens)
   await profiled.kill("SIGTERM")
@@ -316,14 +318,14 @@ export const heartbeatThroughput = async () => {
   try {
     // 1. The fleet: one agent provisioned, the rest cloned from its row.
     step("provisioning the template agent")
-    service = await startService(serviceEnv(db.url))
+    service = await startService(serviceEnv(db.url), { nodeFlags: SERVICE_FLAGS })
     const template = await provisionOne(service, simulator)
     await service.kill("SIGTERM")
     step(`cloning it to ${AGENTS} agents`)
     const tokens = await cloneFleet(db.url, template, AGENTS)
     await seedSimulator(db.url, simulator)
     if (SSE_ONLY) {
-      service = await startService(serviceEnv(db.url))
+      service = await startService(serviceEnv(db.url), { nodeFlags: SERVICE_FLAGS })
       await sleep(2_000)
       for (const rate of ratesFlag === -1 ? SSE_RATES.slice(0, 2) : SSE_RATES) {
         step(`heartbeat → SSE at ${rate}/s`)
@@ -337,7 +339,7 @@ export const heartbeatThroughput = async () => {
         const dir = await profiledMax(db.url, tokens)
         console.log(`  CPU at the max rate by area (self time, --cpu-prof in ${dir}): ${profileSummary(dir)}`)
       }
-      service = await startService(serviceEnv(db.url))
+      service = await startService(serviceEnv(db.url), { nodeFlags: SERVICE_FLAGS })
       await sleep(2_000)
       // At a fixed rate well below the max, the service's CPU per heartbeat beyond its idle CPU: steadier than the max on a busy machine.
       const servicePidNow = servicePid(service.url)
@@ -360,7 +362,7 @@ export const heartbeatThroughput = async () => {
     // restart of the fleet (ready, first heartbeat accepted), RSS and idle CPU on the way.
     const transitionsBefore = await transitionCount(db.url)
     const starting = performance.now()
-    service = await startService(serviceEnv(withPort(db.url, counterPort)))
+    service = await startService(serviceEnv(withPort(db.url, counterPort)), { nodeFlags: SERVICE_FLAGS })
     const readyMs = performance.now() - starting
     while ((await fetch(`${service.url}${HEARTBEAT}`, { method: "POST", headers: { "content-type": "application/json", "x-agent-token": tokens[0]! }, body: "{}" })).status !== 200) await sleep(20)
     const firstHeartbeatMs = performance.now() - starting
@@ -408,7 +410,7 @@ export const heartbeatThroughput = async () => {
     // 3. Throughput, latency and the stream, straight to Postgres.
     step("max rate, hello, latency at 50% and 90%")
     const profileDir = CPU_PROFILE ? await profiledMax(db.url, tokens) : undefined
-    service = await startService(serviceEnv(db.url))
+    service = await startService(serviceEnv(db.url), { nodeFlags: SERVICE_FLAGS })
     await sleep(2_000)
     const { pid, max, cpuPerHeartbeat } = await maxRate(service, tokens)
     const helloRun = await load({ mode: "closed", url: `http://127.0.0.1:${helloPort}`, path: "/", tokens: [], inFlight: IN_FLIGHT, seconds: SECONDS })

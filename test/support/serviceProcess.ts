@@ -28,6 +28,8 @@ export interface ServiceProcessOptions {
   readonly port?: number
   /** Longest wait for `/readyz` 200, ms. Default 60000. */
   readonly readyTimeoutMs?: number
+  /** Node flags before `src/main.ts` (a bench passes `npm start`'s, bench/common.ts `startFlags`); default none. */
+  readonly nodeFlags?: ReadonlyArray<string>
 }
 
 /**
@@ -40,7 +42,7 @@ export const startService = async (env: Record<string, string>, options: Service
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000
   const adminToken = env["SWITCHYARD_ADMIN_TOKEN"] ?? "test-admin-token-0123456789"
   const output: string[] = []
-  const child: ChildProcess = spawn(process.execPath, ["src/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), "src/main.ts"], {
     cwd: ROOT,
     env: { ...process.env, SWITCHYARD_ADMIN_TOKEN: adminToken, SWITCHYARD_BASE_URL: `http://127.0.0.1:${port}`, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"]
