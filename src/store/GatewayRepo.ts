@@ -41,7 +41,7 @@ export interface GatewayRepoShape {
   /**
    * `get` shared with the callers that ask meanwhile (`batchedReads`: one statement per batch,
    * sent after each caller asked; docs/architecture.md §6.5): for the many applies of a burst or
-   * a template sync. Never inside a transaction (the batch's statement may run outside it).
+   * a template sync. Its statement never runs in the caller's transaction (`batchedStatements`).
    */
   readonly getShared: (id: string) => Effect.Effect<Option.Option<GatewayRecord>, SqlError>
   readonly update: (
