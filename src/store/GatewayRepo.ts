@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import type { GatewayDevice, GatewayTarget } from "../gateway/GatewayClient.ts"
 import { generateDeviceIdentity, parseDeviceIdentity, serializeDeviceIdentity, type DeviceIdentity } from "../gateway/DeviceIdentity.ts"
-import { batchedOpenedReads } from "./batchedReads.ts"
+import { batchedOpenedReads, batchedReads } from "./batchedReads.ts"
 import { SecretBox, SecretBoxLive } from "./SecretBox.ts"
 
 /** A gateway as the API shows it: never its token. */
@@ -45,6 +45,11 @@ export interface GatewayRepoShape {
    * statement never runs in the caller's transaction (`batchedStatements`).
    */
   readonly getShared: (id: string) => Effect.Effect<Option.Option<GatewayRecord>, SqlError>
+  /**
+   * Whether the gateway's row exists, read with the callers that ask meanwhile (`batchedReads`:
+   * the activations of a takeover share one statement).
+   */
+  readonly exists: (id: string) => Effect.Effect<boolean, SqlError>
   readonly update: (
     id: string,
     changes: Partial<Omit<NewGateway, "id">>
@@ -183,8 +188,11 @@ export const makeGatewayRepo = Effect.gen(function* () {
     record
   )
 
+  const stored = batchedReads((ids) => sql<{ id: string }>`select id from gateways where id = any(string_to_array(${ids.join(",")}, ',')::uuid[])`)
+
   return GatewayRepo.of({
     getShared,
+    exists: (id) => Effect.map(stored(id), Option.isSome),
     insert: (gateway) =>
       Effect.gen(function* () {
         const { token, deviceIdentity, ...fields } = gateway
