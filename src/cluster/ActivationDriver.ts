@@ -72,7 +72,7 @@ export const startActivationDriver = Effect.gen(function* () {
   const toActivate = (ids: ReadonlyArray<string>) => ids.filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id))
   const readGatewayIds = Effect.suspend(() => {
     const shards = ownership.ownedShardsKey()
-    const at = Date.now()
+    const at = performance.now()
     return sql<{ id: string }>`select id from gateways`.pipe(
       Effect.map((rows) => rows.map((row) => row.id)),
       Effect.tap((ids) => Effect.sync(() => void (gatewayIds = { ids, shards, at })))
@@ -80,7 +80,7 @@ export const startActivationDriver = Effect.gen(function* () {
   })
   const ownedNotHosted = Effect.suspend(() => {
     const cached = gatewayIds
-    const fresh = cached !== undefined && cached.shards === ownership.ownedShardsKey() && Date.now() - cached.at < GATEWAY_IDS_FOR_MS
+    const fresh = cached !== undefined && cached.shards === ownership.ownedShardsKey() && performance.now() - cached.at < GATEWAY_IDS_FOR_MS
     if (fresh && toActivate(cached.ids).length === 0) return Effect.succeed([])
     return Effect.map(readGatewayIds, toActivate)
   })

@@ -42,22 +42,33 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     // here, nor a status a former owner would still show.
     yield* Effect.addFinalizer(() => Option.match(liveness, { onNone: () => Effect.void, onSome: (registry) => registry.forget(gatewayId) }))
     yield* Effect.addFinalizer(() => gateways.forget(gatewayId))
-    const restored = yield* local.hostGateway(gatewayId).pipe(
-      Effect.tapError((error) => Effect.logWarning(`gateway ${gatewayId}: restoring its agents failed (${error.message}); retrying`)),
+    // A message for a gateway whose row is gone (a deletion's nudge that arrived after the row was
+    // deleted) hosts nothing: no actors restored, no programs (docs/architecture.md §11).
+    const stored = yield* repo.exists(gatewayId).pipe(
+      Effect.tapError((error) => Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); retrying`)),
       Effect.retry(restoreRetry),
       Effect.orDie
     )
-    stats.activations += 1
-    if (stats.started) {
-      stats.takeovers += 1
-      clusterTakeovers.inc()
-      yield* Effect.logInfo(`took over gateway ${gatewayId}: ${restored} agent actors restored`)
-    }
     // Each program in a scope of its own, so a restart (a new URL or token) ends it cleanly.
     const running = yield* FiberSet.make()
-    const startPrograms = Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId))), { discard: true })
+    const startPrograms = stored ? Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId))), { discard: true }) : Effect.void
     const restarts = yield* Effect.makeSemaphore(1)
-    yield* startPrograms
+    if (stored) {
+      const restored = yield* local.hostGateway(gatewayId).pipe(
+        Effect.tapError((error) => Effect.logWarning(`gateway ${gatewayId}: restoring its agents failed (${error.message}); retrying`)),
+        Effect.retry(restoreRetry),
+        Effect.orDie
+      )
+      stats.activations += 1
+      if (stats.started) {
+        stats.takeovers += 1
+        clusterTakeovers.inc()
+        yield* Effect.logInfo(`took over gateway ${gatewayId}: ${restored} agent actors restored`)
+      }
+      yield* startPrograms
+    } else {
+      yield* Effect.logInfo(`gateway ${gatewayId} is not stored: its entity hosts nothing (a deleted gateway is not revived)`)
+    }
 
     const durable = (agentId: string) => local.durableSnapshot(agentId)
     // One persist timeout for the whole answer (the caller's owner timeout is longer: RoutedAgentSystem).

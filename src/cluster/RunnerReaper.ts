@@ -94,9 +94,10 @@ export const FENCE_FALLBACK_MS = 60_000
  * before), and otherwise every FENCE_FALLBACK_MS, so a settled runner sends it once a minute, not
  * every pass. It runs in a loop of its own, every `fencePeriodMs`, apart from the pings
  * (`reapUnreachableRunners`), which a hung peer holds up to their 5 s timeout (docs/operations.md
- * §7.3). Errors are logged, the pass ends, and the next one is due. `now`: epoch ms.
+ * §7.3). Errors are logged, the pass ends, and the next one is due. `now`: monotonic ms
+ * (`performance.now()` by default: a step of the wall clock neither delays nor hastens a statement).
  */
-export const fenceStaleRunnersPass = (self: string, expirationMs: number, now: () => number = Date.now) => {
+export const fenceStaleRunnersPass = (self: string, expirationMs: number, now: () => number = () => performance.now()) => {
   /** The runners listed at the previous pass. */
   let listed: ReadonlySet<string> | undefined
   let armedUntil = Number.NEGATIVE_INFINITY

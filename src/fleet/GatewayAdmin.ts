@@ -140,8 +140,7 @@ export const GatewayAdminLive = Layer.scoped(
       deleting: repo.deleting,
       owns: ownership.owns,
       ownedShardsKey: ownership.ownedShardsKey,
-      reap: (id) => reapGateway(id, { retryFailed: false, force: false }),
-      now: Date.now
+      reap: (id) => reapGateway(id, { retryFailed: false, force: false })
     })
     yield* Effect.forkScoped(Effect.repeat(sweep.pass, Schedule.spaced(SWEEP_EVERY_MS)))
     nudges.on("deleting", () => Effect.sync(sweep.nudge))

@@ -20,8 +20,8 @@ export interface DeletionSweepDeps<E, R> {
   readonly ownedShardsKey: () => string
   /** One reap step of a deleting gateway (its errors are logged, and the next pass tries again). */
   readonly reap: (gatewayId: string) => Effect.Effect<unknown, unknown, R>
-  /** Epoch ms. */
-  readonly now: () => number
+  /** Monotonic ms; `performance.now()` when absent (a step of the wall clock neither delays nor hastens a read). */
+  readonly now?: () => number
 }
 
 /**
@@ -32,6 +32,7 @@ export interface DeletionSweepDeps<E, R> {
  * are logged; `pass` never fails.
  */
 export const makeDeletionSweep = <E, R>(deps: DeletionSweepDeps<E, R>) => {
+  const now = deps.now ?? (() => performance.now())
   /** When the last read found none owned here, and the set of shards then. */
   let idleSince: { readonly at: number; readonly shards: string } | undefined
   /** Counts `nudge`s: a read that a nudge overtook does not make the sweep quiet. */
@@ -40,7 +41,7 @@ export const makeDeletionSweep = <E, R>(deps: DeletionSweepDeps<E, R>) => {
   const pass = Effect.gen(function* () {
     if (!(yield* deps.ready)) return
     const shards = deps.ownedShardsKey()
-    const at = deps.now()
+    const at = now()
     if (idleSince !== undefined && idleSince.shards === shards && at - idleSince.at < IDLE_READ_EVERY_MS) return
     const nudgesBefore = nudges
     // A deleting gateway is reaped by its owner only (docs/architecture.md "Cluster").

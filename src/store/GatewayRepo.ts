@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import type { GatewayDevice, GatewayTarget } from "../gateway/GatewayClient.ts"
 import { generateDeviceIdentity, parseDeviceIdentity, serializeDeviceIdentity, type DeviceIdentity } from "../gateway/DeviceIdentity.ts"
-import { batchedReads } from "./batchedReads.ts"
+import { batchedOpenedReads, batchedReads } from "./batchedReads.ts"
 import { SecretBox, SecretBoxLive } from "./SecretBox.ts"
 
 /** A gateway as the API shows it: never its token. */
@@ -41,9 +41,15 @@ export interface GatewayRepoShape {
   /**
    * `get` shared with the callers that ask meanwhile (`batchedReads`: one statement per batch,
    * sent after each caller asked; docs/architecture.md §6.5): for the many applies of a burst or
-   * a template sync. Never inside a transaction (the batch's statement may run outside it).
+   * a template sync. A row that does not open kills only its own callers, as `get` does. Its
+   * statement never runs in the caller's transaction (`batchedStatements`).
    */
   readonly getShared: (id: string) => Effect.Effect<Option.Option<GatewayRecord>, SqlError>
+  /**
+   * Whether the gateway's row exists, read with the callers that ask meanwhile (`batchedReads`:
+   * the activations of a takeover share one statement).
+   */
+  readonly exists: (id: string) => Effect.Effect<boolean, SqlError>
   readonly update: (
     id: string,
     changes: Partial<Omit<NewGateway, "id">>
@@ -175,13 +181,18 @@ export const makeGatewayRepo = Effect.gen(function* () {
   const plaintext = yield* sql<Raw>`select * from gateways where token is not null and token_encrypted is null`
   yield* Effect.forEach(plaintext, migrateToken, { discard: true })
 
-  // Each row's record (its secrets opened) once per statement, whatever the number of callers.
-  const getShared = batchedReads((ids) =>
-    sql<Raw>`select * from gateways where id = any(string_to_array(${ids.join(",")}, ',')::uuid[])`.pipe(Effect.flatMap((rows) => Effect.forEach(rows, record)))
+  // Each row's record (its secrets opened) once per statement, whatever the number of callers; a
+  // row that does not open is a defect for its own callers only.
+  const getShared = batchedOpenedReads(
+    (ids) => sql<Raw>`select * from gateways where id = any(string_to_array(${ids.join(",")}, ',')::uuid[])`,
+    record
   )
+
+  const stored = batchedReads((ids) => sql<{ id: string }>`select id from gateways where id = any(string_to_array(${ids.join(",")}, ',')::uuid[])`)
 
   return GatewayRepo.of({
     getShared,
+    exists: (id) => Effect.map(stored(id), Option.isSome),
     insert: (gateway) =>
       Effect.gen(function* () {
         const { token, deviceIdentity, ...fields } = gateway

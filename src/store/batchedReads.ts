@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option } from "effect"
+import { Effect, Exit, Option } from "effect"
 import { batchedStatements } from "./batchedStatements.ts"
 
 /**
@@ -18,3 +18,25 @@ export const batchedReads = <R extends { readonly id: string }>(
       return ids.map((id) => Option.fromNullable(byId.get(id)))
     })
   )
+
+/**
+ * `batchedReads` whose rows are then opened (secrets decrypted, fields parsed) by `open`, once
+ * per row and statement: each read answers its own row's opening, so a row that does not open
+ * (`open` fails, or dies) fails or kills only the reads of that row, never the batch's others.
+ */
+export const batchedOpenedReads = <R extends { readonly id: string }, O>(
+  readMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<R>, SqlError>,
+  open: (row: R) => Effect.Effect<O, SqlError>
+): ((id: string) => Effect.Effect<Option.Option<O>, SqlError>) => {
+  const none = Exit.succeed(Option.none<O>())
+  const read = batchedStatements((ids: ReadonlyArray<string>) =>
+    readMany([...new Set(ids)]).pipe(
+      Effect.flatMap((rows) => Effect.forEach(rows, (row) => Effect.map(Effect.exit(Effect.map(open(row), Option.some)), (opened) => [row.id, opened] as const))),
+      Effect.map((opened) => {
+        const byId = new Map(opened)
+        return ids.map((id) => byId.get(id) ?? none)
+      })
+    )
+  )
+  return (id) => Effect.flatten(read(id))
+}

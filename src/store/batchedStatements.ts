@@ -1,8 +1,12 @@
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Effect, Exit, FiberId } from "effect"
+import { Context, Deferred, Effect, Exit, FiberId, FiberRef } from "effect"
 
 /** Inputs per statement at most. */
 const MAX_BATCH = 1_000
+
+/** A context without a caller's transaction connection: its statements take a pool connection. */
+const outsideTransaction = Context.omit(SqlClient.TransactionConnection)
 
 interface Waiting<I, O> {
   readonly input: I
@@ -14,7 +18,9 @@ interface Waiting<I, O> {
  * call that finds no statement in flight starts one; calls that arrive meanwhile share the next
  * (at most `MAX_BATCH` inputs). A lone call waits for nobody; under load a statement serves a
  * whole batch. `runMany` answers one output per input, in the inputs' order; each caller gets its
- * own, or that statement's SqlError (interrupted if the statement is).
+ * own, or that statement's SqlError (interrupted if the statement is). The statement never runs
+ * in a caller's transaction (`SqlClient.TransactionConnection` is left out of its context): it
+ * serves other callers, and the fiber that runs it may outlive that transaction's connection.
  */
 export const batchedStatements = <I, O>(runMany: (inputs: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<O>, SqlError>) => {
   let queued: Array<Waiting<I, O>> = []
@@ -29,6 +35,7 @@ export const batchedStatements = <I, O>(runMany: (inputs: ReadonlyArray<I>) => E
     const batch = queued.slice(0, MAX_BATCH)
     queued = queued.slice(batch.length)
     return runMany(batch.map((waiting) => waiting.input)).pipe(
+      Effect.locallyWith(FiberRef.currentContext, outsideTransaction),
       Effect.exit,
       Effect.flatMap((exit) => Effect.sync(() => settle(batch, exit))),
       Effect.onInterrupt(() => Effect.sync(() => settle(batch, Exit.interrupt(FiberId.none))))

@@ -1,20 +1,27 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import { batchedStatements } from "./batchedStatements.ts"
+import { belongsToOneCall } from "./sqlErrors.ts"
 
 interface Written {
   readonly agentId: string
   readonly files: ReadonlyArray<{ readonly name: string; readonly sha256: string }>
 }
 
+/** Whether a shared statement's calls are made again one by one: it failed because of one call's rows. */
+const redoEach = (exit: Exit.Exit<void, SqlError>, calls: number) =>
+  calls > 1 && Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), belongsToOneCall)
+
 /**
  * `WorkspaceHashes.recordWritten` as a group commit write (docs/architecture.md §6.5,
  * `batchedStatements`): the calls that arrive while one statement is being written share the
  * next, ONE statement that upserts every file and clears them from their agents' drift lists
  * (docs/operations.md §8 "Workspace drift"). Each caller is answered when that statement
- * completes; a statement that fails is made again call by call, so one agent's failure (its row
- * gone meanwhile) is not its neighbours'.
+ * completes. A shared statement that fails because of one call's rows (`belongsToOneCall`: its
+ * agent gone meanwhile) is made again call by call, so one agent's failure is not its
+ * neighbours'; any other failure (the database unreachable, the statement timed out) answers
+ * every caller at once, so none waits for a redo of its own (docs/architecture.md §5.2 step 6).
  */
 export const workspaceFileWrites = (sql: SqlClient.SqlClient) => {
   const statement = (calls: ReadonlyArray<Written>) => {
@@ -35,7 +42,7 @@ export const workspaceFileWrites = (sql: SqlClient.SqlClient) => {
   }
   const batch = batchedStatements((calls: ReadonlyArray<Written>) =>
     Effect.flatMap(Effect.exit(statement(calls)), (exit): Effect.Effect<ReadonlyArray<Exit.Exit<void, SqlError>>> =>
-      Exit.isSuccess(exit) || calls.length === 1 ? Effect.succeed(calls.map(() => exit)) : Effect.forEach(calls, (call) => Effect.exit(statement([call])))
+      redoEach(exit, calls.length) ? Effect.forEach(calls, (call) => Effect.exit(statement([call]))) : Effect.succeed(calls.map(() => exit))
     )
   )
   return (agentId: string, files: Written["files"]): Effect.Effect<void, SqlError> => (files.length === 0 ? Effect.void : Effect.flatten(batch({ agentId, files })))

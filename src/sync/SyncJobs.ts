@@ -122,7 +122,7 @@ export const SyncJobsLive = Layer.scoped(
     // when due (its first pass, a takeover, a nudge, or every 30 s: `makeAdoptionReads`), starts
     // the unfinished jobs of the gateways it owns that it does not run yet. No job runs twice in
     // the cluster.
-    const reads = makeAdoptionReads(ownership.ownedShardsKey, Date.now)
+    const reads = makeAdoptionReads(ownership.ownedShardsKey)
     nudges.on("sync", () => Effect.sync(reads.nudge))
     const adopt = Effect.gen(function* () {
       for (const [jobId, gatewayId] of [...gatewayOf]) {

@@ -11,9 +11,10 @@ export const ADOPT_READ_EVERY_MS = 30_000
  * first pass, at a takeover (`ownedShardsKey` changed), after `nudge` (a job queued through
  * another runner, or here), or every ADOPT_READ_EVERY_MS; a settled runner's other passes send
  * no statement. `read` wraps the read: one that a nudge overtook (or that failed) leaves the
- * next pass due. `now`: epoch ms.
+ * next pass due. `now`: monotonic ms (`performance.now()` by default: a step of the wall clock
+ * neither delays nor hastens a read).
  */
-export const makeAdoptionReads = (ownedShardsKey: () => string, now: () => number) => {
+export const makeAdoptionReads = (ownedShardsKey: () => string, now: () => number = () => performance.now()) => {
   /** When the last read that counts began, and the set of shards then. */
   let last: { readonly at: number; readonly shards: string } | undefined
   /** Counts `nudge`s: a read begun before one does not count. */

@@ -1,7 +1,7 @@
 import { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Effect, Exit, Fiber, FiberId, FiberRef, Option } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, FiberId, FiberRef, Option } from "effect"
 import { describe, expect, it } from "vitest"
-import { batchedReads } from "../../src/store/batchedReads.ts"
+import { batchedOpenedReads, batchedReads } from "../../src/store/batchedReads.ts"
 
 interface Row {
   readonly id: string
@@ -81,5 +81,26 @@ describe("batchedReads (one statement for the reads that arrive while one is in 
         expect({ opsBeforeYield, yields, stuck }).toEqual({ opsBeforeYield, yields, stuck: false })
       }
     }
+  })
+})
+
+describe("batchedOpenedReads (each row opened once per statement, each read answered by its own row)", () => {
+  it("a row that does not open kills only the reads of that row; the batch's other reads get theirs", async () => {
+    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    const { statements, readMany } = fakeReads(["a", "b", "bad", "c"], gate)
+    const opened: Array<string> = []
+    const read = batchedOpenedReads(readMany, (row) =>
+      row.id === "bad" ? Effect.die(new Error("does not decrypt")) : Effect.sync(() => (opened.push(row.id), row.name.toUpperCase()))
+    )
+    const first = Effect.runPromise(read("a"))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const later = ["b", "bad", "c", "b", "x"].map((id) => Effect.runPromiseExit(read(id)))
+    await Effect.runPromise(Deferred.succeed(gate, undefined))
+    expect(await first).toEqual(Option.some("AGENT A"))
+    const [b, bad, c, b2, x] = await Promise.all(later)
+    expect([b, c, b2, x]).toEqual([Exit.succeed(Option.some("AGENT B")), Exit.succeed(Option.some("AGENT C")), Exit.succeed(Option.some("AGENT B")), Exit.succeed(Option.none())])
+    expect(Exit.isFailure(bad!) && Cause.isDie(bad.cause)).toBe(true)
+    expect(statements).toEqual([["a"], ["b", "bad", "c", "x"]])
+    expect(opened).toEqual(["a", "b", "c"])
   })
 })

@@ -130,4 +130,18 @@ describe("GatewayRepo secrets at rest (SecretBox, migration 0002) on the machine
     await run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`update gateways set token_encrypted = (select token_encrypted from gateways where id = ${id}) where id = ${victim}`))
     expect(await getDefect(store, victim)).toMatchObject({ _tag: "SecretBoxDecryptError", context: `gateways.token:${victim}` })
   })
+
+  it("a row that does not open kills only its own shared reads: the others read in the same statement get their records", async () => {
+    const [first, second, victim, third] = [await insert("t-first"), await insert("t-second"), await insert("t-victim"), await insert("t-third")]
+    // The victim's sealed token is another row's: it does not open under its own row's context.
+    await run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`update gateways set token_encrypted = (select token_encrypted from gateways where id = ${first}) where id = ${victim}`))
+    const exits = await run(
+      Effect.flatMap(GatewayRepo, (r) => Effect.all([first, second, victim, third].map((id) => Effect.exit(r.getShared(id))), { concurrency: "unbounded" }))
+    )
+    const tokens = exits.map((exit) => (Exit.isSuccess(exit) ? Redacted.value(Option.getOrThrow(exit.value).token) : Option.getOrUndefined(Cause.dieOption(exit.cause))))
+    expect(tokens[0]).toBe("t-first")
+    expect(tokens[1]).toBe("t-second")
+    expect(tokens[2]).toMatchObject({ _tag: "SecretBoxDecryptError", context: `gateways.token:${victim}` })
+    expect(tokens[3]).toBe("t-third")
+  })
 })

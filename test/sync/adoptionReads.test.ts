@@ -1,6 +1,6 @@
 import { it } from "@effect/vitest"
 import { Effect } from "effect"
-import { expect } from "vitest"
+import { expect, vi } from "vitest"
 import { ADOPT_READ_EVERY_MS, makeAdoptionReads } from "../../src/sync/adoptionReads.ts"
 
 /** The adoption's read gate over a manual clock and shard key; `pass` reads when due and counts the reads. */
@@ -54,4 +54,29 @@ it.effect("a read that a nudge overtook, or that failed, leaves the next pass du
     yield* Effect.ignore(reads.read(Effect.fail("database down")))
     expect(reads.due()).toBe(true)
   })
+)
+
+/** Wall and monotonic clocks by hand (`Date.now`, `performance.now`), restored after `body`. */
+const withClocks = <A, E, R>(body: (clocks: { wall: number; monotonic: number }) => Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const clocks = { wall: 1_800_000_000_000, monotonic: 5_000 }
+    const wall = vi.spyOn(Date, "now").mockImplementation(() => clocks.wall)
+    const monotonic = vi.spyOn(performance, "now").mockImplementation(() => clocks.monotonic)
+    return Effect.ensuring(body(clocks), Effect.sync(() => (wall.mockRestore(), monotonic.mockRestore())))
+  })
+
+it.effect("by default its period is measured on the monotonic clock: a step of the wall clock neither stalls nor hastens a read", () =>
+  withClocks((clocks) =>
+    Effect.gen(function* () {
+      const reads = makeAdoptionReads(() => "default:1-300")
+      yield* reads.read(Effect.void)
+      // The wall clock steps back an hour, then forward a day: no read is due before its period.
+      clocks.wall -= 3_600_000
+      expect(reads.due()).toBe(false)
+      clocks.wall += 86_400_000
+      expect(reads.due()).toBe(false)
+      clocks.monotonic += ADOPT_READ_EVERY_MS
+      expect(reads.due()).toBe(true)
+    })
+  )
 )
