@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { agentViewColumns, agentViewSnapshot, type AgentRow } from "./AgentRepo.ts"
 import { changeCursorSql, FRONTIER_SQL } from "./changeCursor.ts"
+import { transitionRow } from "./transitionRow.ts"
 
 /**
  * The Postgres channel every transaction that wrote changes is announced on, once (payload: the
@@ -153,18 +154,7 @@ export const TransitionRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const recordMany: TransitionRepoShape["recordMany"] = (transitions) => {
       if (transitions.length === 0) return Effect.void
-      const rows = transitions.map((t) => ({
-        agent_id: t.agentId,
-        gateway_id: t.gatewayId,
-        board_id: t.boardId,
-        version: t.version,
-        from_state: t.fromState,
-        to_state: t.toState,
-        event_type: t.eventType,
-        error_tag: t.errorTag,
-        at: t.at.toISOString(),
-        rank: t.rank
-      }))
+      const rows = transitions.map(transitionRow)
       // Joined with the agents' rows: an agent whose row is gone records nothing (rather than
       // failing every write of its batch on the foreign key).
       return sql`

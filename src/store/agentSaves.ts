@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import type { ActivityEntry } from "./ActivityRepo.ts"
 import { changeCursorSql, type NewBeat } from "./changeCursor.ts"
 import { SAVE_ROW, SAVE_VALUES, saveRow, type SnapshotSave } from "./saveRow.ts"
+import { type SavedTransition, transitionRow } from "./transitionRow.ts"
 
 export type { SnapshotSave } from "./saveRow.ts"
 
@@ -32,20 +33,6 @@ const beatRow = (b: NewBeat) => ({
   rank: b.rank
 })
 
-/** A transition as a save inserts it: `TransitionRepo`'s `RankedTransition` (not imported: that module depends on `AgentRepo`). */
-interface SavedTransition {
-  readonly agentId: string
-  readonly gatewayId: string
-  readonly boardId: string | null
-  readonly version: number
-  readonly fromState: string | null
-  readonly toState: string
-  readonly eventType: string
-  readonly errorTag: string | null
-  readonly at: Date
-  /** Its place among the changes of its transaction (the cursor's low bits, docs/architecture.md §8.1). */
-  readonly rank: number
-}
 
 /**
  * What a save's statement also inserts for the agents it saved (none for one not saved): activity
@@ -65,18 +52,6 @@ const activityRow = ({ writer, entry }: SaveChanges["activity"][number]) => ({
   gateway_id: entry.gatewayId ?? null
 })
 
-const transitionRow = (t: SavedTransition) => ({
-  agent_id: t.agentId,
-  gateway_id: t.gatewayId,
-  board_id: t.boardId,
-  version: t.version,
-  from_state: t.fromState,
-  to_state: t.toState,
-  event_type: t.eventType,
-  error_tag: t.errorTag,
-  at: t.at.toISOString(),
-  rank: t.rank
-})
 
 /** In agent id order, so two batches that share agents (two instances) lock their rows in the same order. */
 const byId = (saves: ReadonlyArray<SnapshotSave>) => [...saves].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))

@@ -1,6 +1,6 @@
 import { Runner, RunnerAddress, RunnerHealth, RunnerStorage } from "@effect/cluster"
 import { describe, expect, it } from "@effect/vitest"
-import { vi } from "vitest"
+import { withHandClocks } from "../support/handClocks.ts"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { addressText } from "../../src/cluster/GatewayOwnership.ts"
@@ -120,10 +120,7 @@ describe("fenceStaleRunnersPass", () => {
 
   it.effect("by default measures its fallback on the monotonic clock: a step of the wall clock neither stalls nor hastens the statement", () => {
     const { reads, layer } = cluster({ "10.0.0.1:1": true, "10.0.0.2:1": true }, [])
-    const clocks = { wall: 1_800_000_000_000, monotonic: 5_000 }
-    const wall = vi.spyOn(Date, "now").mockImplementation(() => clocks.wall)
-    const monotonic = vi.spyOn(performance, "now").mockImplementation(() => clocks.monotonic)
-    return Effect.gen(function* () {
+    return withHandClocks((clocks) => Effect.gen(function* () {
       const fence = fenceStaleRunnersPass("10.0.0.1:1", 35_000)
       yield* fence
       // An hour back, then a day forward, on the wall clock: still within the fallback.
@@ -137,7 +134,7 @@ describe("fenceStaleRunnersPass", () => {
       clocks.monotonic += FENCE_FALLBACK_MS
       yield* fence
       expect(reads.fences).toBe(2)
-    }).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => (wall.mockRestore(), monotonic.mockRestore()))))
+    })).pipe(Effect.provide(layer))
   })
 
   it("fences every 2 s pass when the lock expiry is short, every 4 s at the default 35 s, and at least every 5 s", () => {

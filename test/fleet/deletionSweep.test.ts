@@ -1,6 +1,7 @@
 import { it } from "@effect/vitest"
 import { Effect } from "effect"
-import { expect, vi } from "vitest"
+import { expect } from "vitest"
+import { withHandClocks } from "../support/handClocks.ts"
 import { IDLE_READ_EVERY_MS, makeDeletionSweep, SWEEP_EVERY_MS } from "../../src/fleet/deletionSweep.ts"
 
 /** A sweep over fakes: a manual clock, a shard count and stored deleting ids; counts the reads. */
@@ -123,17 +124,8 @@ it.effect("a delete asked here while a pass was reading (its nudge overtook the 
   })
 )
 
-/** Wall and monotonic clocks by hand (`Date.now`, `performance.now`), restored after `body`. */
-const withClocks = <A, E, R>(body: (clocks: { wall: number; monotonic: number }) => Effect.Effect<A, E, R>) =>
-  Effect.suspend(() => {
-    const clocks = { wall: 1_800_000_000_000, monotonic: 5_000 }
-    const wall = vi.spyOn(Date, "now").mockImplementation(() => clocks.wall)
-    const monotonic = vi.spyOn(performance, "now").mockImplementation(() => clocks.monotonic)
-    return Effect.ensuring(body(clocks), Effect.sync(() => (wall.mockRestore(), monotonic.mockRestore())))
-  })
-
 it.effect("by default its idle period is measured on the monotonic clock: a step of the wall clock neither stalls nor hastens a read", () =>
-  withClocks((clocks) =>
+  withHandClocks((clocks) =>
     Effect.gen(function* () {
       let reads = 0
       const sweep = makeDeletionSweep({

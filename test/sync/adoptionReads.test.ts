@@ -1,6 +1,7 @@
 import { it } from "@effect/vitest"
 import { Effect } from "effect"
-import { expect, vi } from "vitest"
+import { expect } from "vitest"
+import { withHandClocks } from "../support/handClocks.ts"
 import { ADOPT_READ_EVERY_MS, makeAdoptionReads } from "../../src/sync/adoptionReads.ts"
 
 /** The adoption's read gate over a manual clock and shard key; `pass` reads when due and counts the reads. */
@@ -56,17 +57,8 @@ it.effect("a read that a nudge overtook, or that failed, leaves the next pass du
   })
 )
 
-/** Wall and monotonic clocks by hand (`Date.now`, `performance.now`), restored after `body`. */
-const withClocks = <A, E, R>(body: (clocks: { wall: number; monotonic: number }) => Effect.Effect<A, E, R>) =>
-  Effect.suspend(() => {
-    const clocks = { wall: 1_800_000_000_000, monotonic: 5_000 }
-    const wall = vi.spyOn(Date, "now").mockImplementation(() => clocks.wall)
-    const monotonic = vi.spyOn(performance, "now").mockImplementation(() => clocks.monotonic)
-    return Effect.ensuring(body(clocks), Effect.sync(() => (wall.mockRestore(), monotonic.mockRestore())))
-  })
-
 it.effect("by default its period is measured on the monotonic clock: a step of the wall clock neither stalls nor hastens a read", () =>
-  withClocks((clocks) =>
+  withHandClocks((clocks) =>
     Effect.gen(function* () {
       const reads = makeAdoptionReads(() => "default:1-300")
       yield* reads.read(Effect.void)
