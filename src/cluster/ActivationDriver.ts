@@ -18,9 +18,11 @@ const ENSURE_EVERY = "1 second"
  * How long the stored gateway ids are reused by the checks while this runner's set of shards stays
  * the same (a takeover changes it, and reads them at once). A gateway registered later is
  * activated by its registration (`ensureOnOwner`); this read is the fallback for one whose
- * `Ensure` was lost.
+ * `Ensure` was lost, as it is when the gateway's shard moves between the new owner's read and the
+ * registration (at a runner's join): kept at 10 s, a statement every 10 s is cheap beside a
+ * gateway unhosted for a minute.
  */
-const GATEWAY_IDS_FOR_MS = 60_000
+const GATEWAY_IDS_FOR_MS = 10_000
 /** How often other runners are pinged (ms). */
 const REAP_EVERY_MS = 2_000
 /** How often the engine's processed messages are cleaned (docs/operations.md §7.4). */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { Chunk, Effect, Fiber, Layer, ManagedRuntime, Option, Redacted, Stream } from "effect"
+import { Effect, Fiber, Layer, ManagedRuntime, Option, Redacted, Stream } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
@@ -59,15 +59,20 @@ describe("the change feed's frontier with the notified floor", () => {
     )
     const writer = new SnapshotWriter(id, 0, 0, (effect) => void service.runFork(effect))
     const projection = agentProjectionFixture({ gatewayAgentId: `mc-${id}`, sessionKey: `agent:mc-${id}:main`, status: "online", statePath: "online", name: `agent-${id}` })
-    const received = service.runFork(Effect.flatMap(AgentChangeFeed, (feed) => Stream.runCollect(Stream.take(feed.changes({}, undefined), 3))))
+    const seen: Array<string> = []
+    const received = service.runFork(
+      Effect.flatMap(AgentChangeFeed, (feed) => Stream.runForEach(Stream.take(feed.changes({}, undefined), 3), (change) => Effect.sync(() => void seen.push(change.transition.eventType))))
+    )
     while ((await service.runPromise(Effect.flatMap(AgentChangeFeed, (feed) => feed.subscribers))) < 1) await sleep(10)
     for (let n = 1; n <= 3; n++) {
       await service.runPromise(
         writer.awaitPersisted(writer.offer({ n }, projection, [], { gatewayId, boardId: null, fromState: "online", toState: "online.busy", eventType: `step.${n}`, errorTag: null, at: new Date() }))
       )
+      // Each change read before the next is written: three notified reads, none coalesced (a loaded machine would otherwise merge them).
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(n)
     }
-    const changes = Chunk.toReadonlyArray(await service.runPromise(Fiber.join(received)))
-    expect(changes.map((change) => change.transition.eventType)).toEqual(["step.1", "step.2", "step.3"])
+    await service.runPromise(Fiber.join(received))
+    expect(seen).toEqual(["step.1", "step.2", "step.3"])
     // Closing the service's sessions reports their counts.
     await service.dispose()
     runtime = undefined
