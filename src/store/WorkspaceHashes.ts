@@ -1,7 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
-import { workspaceFileWrites } from "./workspaceFileWrites.ts"
 
 /** A managed workspace file as Switchyard last wrote it: sha256 hex of its content. */
 export interface WrittenFile {
@@ -26,7 +25,7 @@ export interface ManagedWorkspace {
 export interface WorkspaceHashesShape {
   /**
    * Records files just written for the agent and clears them from its drift list (a rewrite
-   * repairs drift). Calls made meanwhile share one statement (`workspaceFileWrites`).
+   * repairs drift), in one statement of its own (docs/architecture.md §5.2 step 6).
    */
   readonly recordWritten: (agentId: string, files: ReadonlyArray<WrittenFile>) => Effect.Effect<void, SqlError>
   /** The managed files of the gateway's live agents (agents with none are left out). */
@@ -63,8 +62,19 @@ export const WorkspaceHashesLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return WorkspaceHashes.of({
-      // One statement shared by the agents that record meanwhile (a data-modifying CTE runs atomically with its outer update).
-      recordWritten: workspaceFileWrites(sql),
+      // One statement (a data-modifying CTE runs atomically with its outer update): no transaction round trips.
+      // Not shared with the applies that record meanwhile: a shared one lengthened each apply (§5.2 step 6).
+      recordWritten: (agentId, files) =>
+        files.length === 0
+          ? Effect.void
+          : sql`with written as (
+                  insert into agent_workspace_files ${sql.insert(files.map((file) => ({ agentId, name: file.name, sha256: file.sha256 })))}
+                  on conflict (agent_id, name) do update set sha256 = excluded.sha256, written_at = now()
+                  returning 1
+                )
+                update agent_workspace_checks
+                set drifted = coalesce((select jsonb_agg(n order by n) from jsonb_array_elements_text(drifted) n where n not in ${sql.in(files.map((file) => file.name))}), '[]'::jsonb)
+                where agent_id = ${agentId}`.pipe(Effect.asVoid),
       managedOf: (gatewayId) =>
         sql<{ agentId: string; gatewayAgentId: string; name: string; sha256: string; writtenAt: Date }>`
           select f.agent_id, a.gateway_agent_id, f.name, f.sha256, f.written_at from agent_workspace_files f join agents a on a.id = f.agent_id

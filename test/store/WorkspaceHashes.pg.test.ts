@@ -59,29 +59,4 @@ describe("WorkspaceHashes", () => {
       expect(saved).toBe(false)
       expect((await run(Effect.flatMap(hashes, (repo) => repo.checksOf([agentId])))).size).toBe(0)
     }))
-
-  it("records made at once share statements: each clears only its own agent's drift, and one that fails (its agent gone) fails alone", () =>
-    withHashes(async (run) => {
-      const ids = (await run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ id: string }>`select id from agents order by id`))).map((row) => row.id)
-      for (const id of ids) {
-        await run(Effect.flatMap(hashes, (repo) => repo.saveCheck(id, { checkedAt: new Date(), drifted: ["AGENTS.md", "SOUL.md"] }, new Date(Date.now() + 60_000))))
-      }
-      const [first, second, third] = ids as [string, string, string]
-      const gone = "00000000-0000-4000-8000-000000000000"
-      // The first goes alone; the three that ask while it is written share the next statement, which the unknown agent fails.
-      const outcomes = await run(
-        Effect.all(
-          [
-            Effect.flatMap(hashes, (repo) => repo.recordWritten(first, [{ name: "SOUL.md", sha256: "a".repeat(64) }])),
-            Effect.flatMap(hashes, (repo) => repo.recordWritten(second, [{ name: "AGENTS.md", sha256: "b".repeat(64) }])),
-            Effect.flatMap(hashes, (repo) => repo.recordWritten(gone, [{ name: "AGENTS.md", sha256: "c".repeat(64) }])),
-            Effect.flatMap(hashes, (repo) => repo.recordWritten(third, [{ name: "AGENTS.md", sha256: "d".repeat(64) }, { name: "SOUL.md", sha256: "e".repeat(64) }]))
-          ].map((record) => Effect.either(record)),
-          { concurrency: "unbounded" }
-        )
-      )
-      expect(outcomes.map((outcome) => outcome._tag)).toEqual(["Right", "Right", "Left", "Right"])
-      const checks = await run(Effect.flatMap(hashes, (repo) => repo.checksOf(ids)))
-      expect([first, second, third].map((id) => checks.get(id)?.drifted)).toEqual([["AGENTS.md"], ["SOUL.md"], []])
-    }, 3))
 })
