@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer } from "effect"
 import { agentViewColumns, agentViewSnapshot, type AgentRow } from "./AgentRepo.ts"
 import { changeCursorSql, FRONTIER_SQL } from "./changeCursor.ts"
-import { transitionRow } from "./transitionRow.ts"
+import { type NewTransition, type RankedTransition, transitionRow } from "./transitionRow.ts"
 
 /**
  * The Postgres channel every transaction that wrote changes is announced on, once (payload: the
@@ -11,27 +11,7 @@ import { transitionRow } from "./transitionRow.ts"
  */
 export const AGENT_CHANGES_CHANNEL = "switchyard_agent_changes"
 
-/** One transition of one agent, as the snapshot writer records it. */
-export interface NewTransition {
-  readonly gatewayId: string
-  readonly boardId: string | null
-  /** The agent's snapshot version this transition produced. */
-  readonly version: number
-  /** Full state path before (`provisioning.awaiting`); null for a new agent's first state. */
-  readonly fromState: string | null
-  readonly toState: string
-  /** The type of the event that caused it (`agent.heartbeat`, `apply.failed`, `xstate.init`…). */
-  readonly eventType: string
-  /** The `_tag` of the typed error the event carried (`*.failed` events), else null. */
-  readonly errorTag: string | null
-  readonly at: Date
-}
-
-/** A transition as the group commit records it: for `agentId`, at `rank` in its transaction (`changeCursor.ts`). */
-export interface RankedTransition extends NewTransition {
-  readonly agentId: string
-  readonly rank: number
-}
+export type { NewTransition, RankedTransition } from "./transitionRow.ts"
 
 /** A stored transition; `id` is the global cursor. Bigints arrive as strings. */
 export interface TransitionRow extends Omit<NewTransition, "version"> {

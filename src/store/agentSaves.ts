@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import type { ActivityEntry } from "./ActivityRepo.ts"
 import { changeCursorSql, type NewBeat } from "./changeCursor.ts"
 import { SAVE_ROW, SAVE_VALUES, saveRow, type SnapshotSave } from "./saveRow.ts"
-import { type SavedTransition, transitionRow } from "./transitionRow.ts"
+import { type RankedTransition, transitionRow } from "./transitionRow.ts"
 
 export type { SnapshotSave } from "./saveRow.ts"
 
@@ -40,7 +40,7 @@ const beatRow = (b: NewBeat) => ({
  */
 export interface SaveChanges {
   readonly activity: ReadonlyArray<{ readonly writer: string; readonly entry: ActivityEntry }>
-  readonly transitions: ReadonlyArray<SavedTransition>
+  readonly transitions: ReadonlyArray<RankedTransition>
 }
 
 const activityRow = ({ writer, entry }: SaveChanges["activity"][number]) => ({
