@@ -28,30 +28,48 @@ describe("the change feed after its listener reconnects (docs/architecture.md §
       )
     ).rowCount
 
-  it("a commit made while the listener was down, above the xmin another database's older transaction holds, comes once after it reconnects", async () => {
-    const gate = h.gate!
-    const { step } = await agent()
+  /** A client of the feed: `received` lists the event types of the changes it gets, in order. */
+  const subscribe = () => {
     const received: Array<string> = []
     const client = h.runtime.runFork(
       Effect.flatMap(AgentChangeFeed, (feed) => Stream.runForEach(feed.changes({}, undefined), (change) => Effect.sync(() => void received.push(change.transition.eventType))))
     )
+    return { received, client }
+  }
+  /** Until the client is subscribed and the listener is in place. */
+  const subscribed = async () => {
+    await expect.poll(() => h.runtime.runPromise(Effect.flatMap(AgentChangeFeed, (feed) => feed.subscribers))).toBe(1)
+    await expect.poll(listeners).toBe(1)
+  }
+  /** Opens a transaction on `holder` that holds a transaction id (older than what commits next). */
+  const holdXid = async (holder: pg.Client) => {
+    await holder.connect()
+    await holder.query("begin")
+    await holder.query("select pg_current_xact_id()")
+  }
+  /** Closes the gate and ends the listener's connection: the next one waits at the gate. */
+  const dropListener = async (gate: { readonly close: () => void }) => {
+    gate.close()
+    await h.client.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = current_database()", [LISTENER_APPLICATION])
+    await expect.poll(listeners).toBe(0)
+  }
+
+  it("a commit made while the listener was down, above the xmin another database's older transaction holds, comes once after it reconnects", async () => {
+    const gate = h.gate!
+    const { step } = await agent()
+    const { received, client } = subscribe()
     const holder = new pg.Client({ connectionString: MACHINE_PG })
     try {
-      await expect.poll(() => h.runtime.runPromise(Effect.flatMap(AgentChangeFeed, (feed) => feed.subscribers))).toBe(1)
-      await expect.poll(listeners).toBe(1)
+      await subscribed()
       // The LISTEN at start was read with nobody subscribed; a read with the client subscribed
       // (brought by an unreadable notice) makes the reads cheap again until the next LISTEN.
       const { rows } = await h.client.query<{ at: Date }>("select clock_timestamp() as at")
       await h.client.query("select pg_notify($1, 'unreadable')", [AGENT_CHANGES_CHANNEL])
       await expect.poll(() => readSince(rows[0]!.at)).toBeGreaterThan(0)
       // Older than what follows, in another database: the exact frontier leaves it out, xmin does not.
-      await holder.connect()
-      await holder.query("begin")
-      await holder.query("select pg_current_xact_id()")
+      await holdXid(holder)
 
-      gate.close()
-      await h.client.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = current_database()", [LISTENER_APPLICATION])
-      await expect.poll(listeners).toBe(0)
+      await dropListener(gate)
       // Committed unheard: no listener, and the one coming back waits at the gate.
       await step(1)
       await expect.poll(gate.waiting).toBe(1)
@@ -71,22 +89,14 @@ describe("the change feed after its listener reconnects (docs/architecture.md §
   it("a commit made while the listener was down, held back by an older transaction of this database, comes once that transaction ended, with no further commit", async () => {
     const gate = h.gate!
     const { step } = await agent()
-    const received: Array<string> = []
-    const client = h.runtime.runFork(
-      Effect.flatMap(AgentChangeFeed, (feed) => Stream.runForEach(feed.changes({}, undefined), (change) => Effect.sync(() => void received.push(change.transition.eventType))))
-    )
+    const { received, client } = subscribe()
     const holder = new pg.Client({ connectionString: h.db.url })
     try {
-      await expect.poll(() => h.runtime.runPromise(Effect.flatMap(AgentChangeFeed, (feed) => feed.subscribers))).toBe(1)
-      await expect.poll(listeners).toBe(1)
+      await subscribed()
       // Older than step 1, in this database: the frontier, exact or not, stays below step 1 while it is open.
-      await holder.connect()
-      await holder.query("begin")
-      await holder.query("select pg_current_xact_id()")
+      await holdXid(holder)
 
-      gate.close()
-      await h.client.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = current_database()", [LISTENER_APPLICATION])
-      await expect.poll(listeners).toBe(0)
+      await dropListener(gate)
       await step(1)
       await expect.poll(gate.waiting).toBe(1)
       const { rows } = await h.client.query<{ at: Date }>("select clock_timestamp() as at")
