@@ -17,7 +17,7 @@ import pg from "pg"
 import { createTestDatabase } from "../test/support/database.ts"
 import { freePort } from "../test/support/freePort.ts"
 import { startService } from "../test/support/serviceProcess.ts"
-import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
+import { type GatewaySimulator, startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 import { flag, percentile } from "./common.ts"
 import { cloneFleet, load, provisionOne, seedSimulator, serviceEnv } from "./heartbeatThroughput.ts"
 import { cpuMs } from "./processStats.ts"
@@ -26,6 +26,20 @@ const HERE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..
 const HEARTBEAT = "/api/v1/agent/heartbeat"
 /** One key for every service of the run: the copies hold gateway secrets the provisioning service encrypted. */
 export const SECRET_KEY = randomBytes(32).toString("base64")
+
+/**
+ * The fleet an A/B bench starts its builds on: one agent provisioned by a service of this checkout
+ * on `simulator`, cloned to `agents` rows in `databaseUrl`, and the simulator told of them. Answers
+ * the agents' tokens.
+ */
+export const abFleet = async (databaseUrl: string, simulator: GatewaySimulator, agents: number) => {
+  const provisioning = await startService({ ...serviceEnv(databaseUrl), SWITCHYARD_SECRET_KEY: SECRET_KEY })
+  const template = await provisionOne(provisioning, simulator)
+  await provisioning.kill("SIGTERM")
+  const tokens = await cloneFleet(databaseUrl, template, agents)
+  await seedSimulator(databaseUrl, simulator)
+  return tokens
+}
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
 /** `src/main.ts` of checkout `root` as a child process (with Node `flags`); answers its url, pid and stop once `/readyz` is 200. */
@@ -60,11 +74,7 @@ export const heartbeatCpuAB = async (baseRoot: string) => {
   const copies: Array<{ drop: () => Promise<void> }> = []
   const services: Array<{ stop: () => Promise<void> }> = []
   try {
-    const provisioning = await startService({ ...serviceEnv(db.url), SWITCHYARD_SECRET_KEY: SECRET_KEY })
-    const template = await provisionOne(provisioning, simulator)
-    await provisioning.kill("SIGTERM")
-    const tokens = await cloneFleet(db.url, template, agents)
-    await seedSimulator(db.url, simulator)
+    const tokens = await abFleet(db.url, simulator, agents)
     const sizes = new pg.Client({ connectionString: db.url })
     await sizes.connect()
     const { rows } = await sizes.query<{ bytes: number }>("select avg(length(snapshot::text))::int as bytes from agents")

@@ -17,11 +17,10 @@ import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { createTestDatabase } from "../test/support/database.ts"
-import { startService } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 import { flag, percentile, startFlags } from "./common.ts"
-import { SECRET_KEY, startAt } from "./heartbeatCpuAB.ts"
-import { cloneFleet, load, provisionOne, seedSimulator, serviceEnv } from "./heartbeatThroughput.ts"
+import { abFleet, startAt } from "./heartbeatCpuAB.ts"
+import { load, serviceEnv } from "./heartbeatThroughput.ts"
 import { cpuMs, profileSummary, profileTopFunctions } from "./processStats.ts"
 
 const HERE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -147,11 +146,7 @@ const main = async () => {
   const db = await createTestDatabase()
   const copies: Array<{ drop: () => Promise<void> }> = []
   try {
-    const provisioning = await startService({ ...serviceEnv(db.url), SWITCHYARD_SECRET_KEY: SECRET_KEY })
-    const template = await provisionOne(provisioning, simulator)
-    await provisioning.kill("SIGTERM")
-    const tokens = await cloneFleet(db.url, template, agents)
-    await seedSimulator(db.url, simulator)
+    const tokens = await abFleet(db.url, simulator, agents)
     console.log(`heartbeatTail: ${agents} agents, ${rate}/s open loop for ${seconds} s, ${rounds} round(s)`)
     for (let round = 0; round < rounds; round++) {
       for (const root of round % 2 === 0 ? roots : [...roots].reverse()) {

@@ -13,11 +13,10 @@
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { createTestDatabase } from "../test/support/database.ts"
-import { startService } from "../test/support/serviceProcess.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 import { flag, percentile } from "./common.ts"
-import { SECRET_KEY, startAt } from "./heartbeatCpuAB.ts"
-import { cloneFleet, provisionOne, seedSimulator, serviceEnv, sseFigures, sseLatency } from "./heartbeatThroughput.ts"
+import { abFleet, startAt } from "./heartbeatCpuAB.ts"
+import { serviceEnv, sseFigures, sseLatency } from "./heartbeatThroughput.ts"
 import { cpuMs } from "./processStats.ts"
 
 const HERE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -36,11 +35,7 @@ export const heartbeatToSseAB = async (baseRoot: string) => {
   const copies: Array<{ drop: () => Promise<void> }> = []
   const services: Array<{ stop: () => Promise<void> }> = []
   try {
-    const provisioning = await startService({ ...serviceEnv(db.url), SWITCHYARD_SECRET_KEY: SECRET_KEY })
-    const template = await provisionOne(provisioning, simulator)
-    await provisioning.kill("SIGTERM")
-    const tokens = await cloneFleet(db.url, template, agents)
-    await seedSimulator(db.url, simulator)
+    const tokens = await abFleet(db.url, simulator, agents)
     const copyA = await createTestDatabase({ template: db.url })
     copies.push(copyA)
     const copyB = await createTestDatabase({ template: db.url })
