@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { LocalAgents } from "../../src/agents/LocalAgents.ts"
@@ -22,6 +23,24 @@ describe("a gateway deleted while its owner hosts it (one runner, simulator)", (
       expect(status).toBeUndefined()
       expect((await service.runtime.runPromise(LocalAgents)).hosts(gatewayId)).toBe(false)
       // Twenty probe periods: a watcher still running would probe (and reopen the socket) on each.
+      const calls = simulator.calls.length
+      const opened = simulator.connectionsOpened
+      await new Promise((resolve) => setTimeout(resolve, 20 * PROBE_MS))
+      expect(simulator.calls.slice(calls).map((call) => call.method)).toEqual([])
+      expect(simulator.connectionsOpened).toBe(opened)
+    })
+  })
+
+  it("a watcher whose owner missed the deletion ends at its next read of the gateway, and the gateway is let go", async () => {
+    const config = { livenessWatchers: true, livenessProbeMs: PROBE_MS, reconcileMs: 60_000 }
+    await withSimulatedStack({ boardName: "Missed", config }, async ({ service, simulator, gatewayId }) => {
+      await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable, POLL).toBe(true)
+      // The row goes behind the owner's back (as when its Retire is lost); the socket then drops.
+      await service.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`delete from gateways where id = ${gatewayId}`))
+      simulator.closeAll(1012, "restart")
+
+      await expect.poll(async () => service.runtime.runPromise(Effect.flatMap(GatewayLiveness, (registry) => registry.get(gatewayId))), POLL).toBeUndefined()
+      expect(simulator.openSockets).toBe(0)
       const calls = simulator.calls.length
       const opened = simulator.connectionsOpened
       await new Promise((resolve) => setTimeout(resolve, 20 * PROBE_MS))
