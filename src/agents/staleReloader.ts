@@ -1,6 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Schedule } from "effect"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
+import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { liveAgentRow } from "../store/liveAgentRow.ts"
 import type { AgentEntry } from "./startAgentActor.ts"
 import { stopAgentActor } from "./agentActorSystem.ts"
@@ -12,13 +13,23 @@ export interface StaleReloaderOptions {
   readonly entries: Map<string, AgentEntry>
   /** Gateways hosted here or whose restore is under way here. */
   readonly hosting: ReadonlySet<string>
-  /** Agents whose actor is being reloaded: callers get 503 (owner-unavailable) for them, not 404. */
-  readonly reloading: Set<string>
+  /**
+   * Agents whose actor is being reloaded, with why: callers get 503 (`AgentsRestoring` with that
+   * reason) for them, not 404.
+   */
+  readonly reloading: Map<string, "owner-unavailable" | "restarting">
   /** Counts the reload as a create under way, so a leaving gateway waits for it (±1). */
   readonly creatingFor: (gatewayId: string, delta: number) => void
   /** Starts the actor of a stored row. */
   readonly restoreRow: (gatewayId: string, row: StoredSnapshot) => Effect.Effect<boolean>
-  readonly runFork: (effect: Effect.Effect<void, never, SqlClient.SqlClient>) => unknown
+  readonly runFork: (effect: Effect.Effect<void, never, SqlClient.SqlClient | WriterServices>) => unknown
+}
+
+/** Why an actor is reloaded, and what runs before its row is read. */
+export interface ReloadCause {
+  readonly reason: "owner-unavailable" | "restarting"
+  /** Runs before the row is read (a failed actor's pending write settles and its writer closes). */
+  readonly settle?: Effect.Effect<void, never, WriterServices>
 }
 
 /**
@@ -29,18 +40,35 @@ export interface StaleReloaderOptions {
  * (docs/architecture.md §11, docs/operations.md §7.3).
  */
 export const makeStaleReloader = (options: StaleReloaderOptions) => {
-  const { entries, hosting, reloading, creatingFor, restoreRow, runFork } = options
+  const reload = makeActorReloader(options)
   return (agentId: string): void => {
-    const entry = entries.get(agentId)
-    if (entry === undefined) return
+    const entry = options.entries.get(agentId)
+    if (entry !== undefined) reload(agentId, entry, { reason: "owner-unavailable" })
+  }
+}
+
+/**
+ * Stops `entry`'s actor, drops it from `entries` (if still there), and if its gateway is hosted
+ * here (or being restored here) starts the agent's actor again from its stored row once `settle`
+ * ran; a failed read is retried (`reloadRead`) while the gateway stays. Until then the agent is
+ * `reloading` with `reason` (a stale refusal: `makeStaleReloader`; a failed actor: the
+ * supervisor's restart, docs/architecture.md §6.8).
+ */
+export const makeActorReloader = (options: StaleReloaderOptions) => {
+  const { entries, hosting, reloading, creatingFor, restoreRow, runFork } = options
+  return (agentId: string, entry: AgentEntry, cause: ReloadCause): void => {
     stopAgentActor(entry.actor)
-    entries.delete(agentId)
+    if (entries.get(agentId) === entry) entries.delete(agentId)
     const { gatewayId } = entry
-    if (!hosting.has(gatewayId)) return
-    reloading.add(agentId)
+    if (!hosting.has(gatewayId)) {
+      if (cause.settle !== undefined) runFork(cause.settle)
+      return
+    }
+    reloading.set(agentId, cause.reason)
     creatingFor(gatewayId, 1)
     runFork(
-      liveAgentRow(agentId).pipe(
+      (cause.settle ?? Effect.void).pipe(
+        Effect.zipRight(liveAgentRow(agentId)),
         Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to reload its actor failed; retrying`, error)),
         Effect.retry({ schedule: reloadRead, while: () => hosting.has(gatewayId) }),
         Effect.flatMap((row) => (row._tag === "Some" && hosting.has(gatewayId) ? Effect.asVoid(restoreRow(gatewayId, row.value)) : Effect.void)),
