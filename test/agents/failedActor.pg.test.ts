@@ -1,11 +1,14 @@
 import { Effect, Either, Option } from "effect"
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentExternalEvent } from "../../machines/agent/agentTypes.ts"
 import { MAX_ACTOR_RESTARTS } from "../../src/agents/actorSupervisor.ts"
 import { LocalAgents } from "../../src/agents/LocalAgents.ts"
 import { AgentRepo } from "../../src/store/AgentRepo.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
-import type { InProcessService } from "../support/inProcessService.ts"
+import { GatewayOwnership } from "../../src/cluster/GatewayOwnership.ts"
+import { createTestDatabase } from "../support/database.ts"
+import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
 
 const POLL = { timeout: 15_000, interval: 20 }
@@ -71,4 +74,51 @@ describe("an agent actor whose transition throws (in-process service, simulator)
       expect((await service.api("GET", `/api/v1/agents/${mainId}`)).body.state).toBe("online")
     })
   })
+})
+
+describe("an agent whose actor failed past its restarts, asked through the runner that does not own it (two in-process runners)", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let simulator: GatewaySimulator
+  let a: InProcessService
+  let b: InProcessService
+  const config = { checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 }
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    simulator = await startGatewaySimulator()
+    ;[a, b] = await Promise.all([startInProcessService(db.url, config), startInProcessService(db.url, config)])
+  }, 60_000)
+
+  afterAll(async () => {
+    await a?.stop()
+    await b?.stop()
+    await simulator?.stop()
+    await db?.drop()
+  })
+
+  it("answers AgentActorFailed there too: HTTP 500 at once", async () => {
+    const gateway = await a.api("POST", "/api/v1/gateways", { name: "Sim", url: simulator.url, token: simulator.token, workspace_root: "/srv/gw/workspaces" })
+    expect(gateway.status, JSON.stringify(gateway.body)).toBe(201)
+    const gatewayId = gateway.body.id as string
+    const mainId = gateway.body.main_agent_id as string
+    await expect.poll(async () => (await a.api("GET", `/api/v1/agents/${mainId}`)).body.state, POLL).toBe("provisioning.awaiting")
+    const owns = (service: InProcessService) => service.runtime.runPromise(Effect.map(GatewayOwnership, (ownership) => ownership.owns(gatewayId)))
+    await expect.poll(async () => (await owns(a)) !== (await owns(b)), POLL).toBe(true)
+    const [owner, other] = (await owns(a)) ? [a, b] : [b, a]
+    await expect.poll(() => running(owner, mainId), POLL).toBe(true)
+
+    for (let failure = 1; failure <= MAX_ACTOR_RESTARTS; failure++) {
+      await sendLocally(owner, mainId, throwing)
+      await expect.poll(() => running(owner, mainId), POLL).toBe(true)
+    }
+    await sendLocally(owner, mainId, throwing)
+
+    const system = await other.agents()
+    const routed = await other.runtime.runPromise(Effect.either(system.send(mainId, { type: "agent.heartbeat", at: Date.now() })))
+    expect(Either.isLeft(routed) && routed.left).toMatchObject({ _tag: "AgentActorFailed", agentId: mainId, failures: MAX_ACTOR_RESTARTS + 1 })
+    const gatewayAgentId = (await other.api("GET", `/api/v1/agents/${mainId}`)).body.gateway_agent_id as string
+    const token = readAuthToken(simulator.state.files.get(gatewayAgentId)?.get("AGENTS.md") ?? "")
+    const beat = await fetch(`${other.url}/api/v1/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": token ?? "" } })
+    expect(beat.status).toBe(500)
+  }, 90_000)
 })
