@@ -36,7 +36,7 @@ import { makeRowRestorer, type GatewayRestoreProgress } from "./restoreRows.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
 import { liveGatewayPage } from "../store/gatewayAgentRows.ts"
-import { makeActorReloader } from "./staleReloader.ts"
+import { makeActorReloader } from "./actorReloader.ts"
 import { makeActorSupervisor } from "./actorSupervisor.ts"
 import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
@@ -171,7 +171,7 @@ export const LocalAgentsLive = Layer.scoped(
     // One function for every writer: a closure per agent would cost a fleet a closure each.
     const persist = (effect: Effect.Effect<void, never, WriterServices>, agentId: string) =>
       void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
-    // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
+    // A stale refusal reloads the actor from the stored snapshot (actorReloader.ts, docs/architecture.md §11).
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
     const reload = makeActorReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     const onStale = (agentId: string) => {
@@ -211,7 +211,7 @@ export const LocalAgentsLive = Layer.scoped(
       return reason !== undefined ? Effect.fail(new AgentsRestoring({ agentId, reason })) : Effect.fail(new AgentNotFound({ agentId }))
     }
     /** The actor failed (on the event just sent, or before): what its callers get instead of a snapshot. */
-    const failedActor = (agentId: string, entry: AgentEntry) => entry.actor.getSnapshot().status === "error"
+    const failedActor = (entry: AgentEntry) => entry.actor.getSnapshot().status === "error"
     const find = (agentId: string) =>
       Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring | AgentActorFailed> => {
         const entry = entries.get(agentId)
@@ -271,7 +271,7 @@ export const LocalAgentsLive = Layer.scoped(
           if (entry === undefined) return missing(agentId)
           entry.actor.send(event)
           // A transition that threw accepted nothing: the supervisor has the actor by now.
-          if (failedActor(agentId, entry)) return missing(agentId)
+          if (failedActor(entry)) return missing(agentId)
           return Effect.map(persisted(agentId, entry), () => entry.actor.getSnapshot())
         }),
       waitFor: (agentId, predicate, timeoutMs, options) =>
@@ -282,7 +282,7 @@ export const LocalAgentsLive = Layer.scoped(
             catch: () => "ended" as const
           }).pipe(
             Effect.catchAll((): Effect.Effect<never, AgentNotFound | AgentsRestoring | AgentActorFailed | AgentWaitTimeout> =>
-              failedActor(agentId, entry) ? missing(agentId) : Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath }))
+              failedActor(entry) ? missing(agentId) : Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath }))
             )
           )
           if (options?.durable !== false) yield* persisted(agentId, entry)

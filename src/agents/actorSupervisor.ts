@@ -10,7 +10,7 @@ export const RESTART_WINDOW_MS = 60_000
 export interface ActorSupervisorOptions {
   readonly entries: Map<string, AgentEntry>
   /**
-   * Restarts a failed agent's actor from its stored snapshot (the stale reloader, with the failed
+   * Restarts a failed agent's actor from its stored snapshot (`makeActorReloader`, with the failed
    * actor's pending write settled first). The entry has already left `entries`.
    */
   readonly restart: (agentId: string, entry: AgentEntry) => void

@@ -9,7 +9,7 @@ import { stopAgentActor } from "./agentActorSystem.ts"
 /** Reads of a reloaded agent's row: 100 ms doubling to 5 s, 20 retries (about 80 s in all). */
 const reloadRead = Schedule.exponential("100 millis").pipe(Schedule.either(Schedule.spaced("5 seconds")), Schedule.intersect(Schedule.recurs(20)))
 
-export interface StaleReloaderOptions {
+export interface ActorReloaderOptions {
   readonly entries: Map<string, AgentEntry>
   /** Gateways hosted here or whose restore is under way here. */
   readonly hosting: ReadonlySet<string>
@@ -33,28 +33,15 @@ export interface ReloadCause {
 }
 
 /**
- * `onStale` for the actor starter: a write refused as stale means another runner stored this
- * agent's version or a newer one, so the actor here is behind. It stops, and if its gateway is
- * hosted here (or being restored here) it is restored from the stored snapshot; a failed read
- * is retried (`reloadRead`) while the gateway stays. Until then the agent is `reloading`
- * (docs/architecture.md §11, docs/operations.md §7.3).
+ * Reloads an agent's actor from its stored row: `entry`'s actor stops and leaves `entries` (if
+ * still there), and if its gateway is hosted here (or being restored here) the agent's actor
+ * starts again from the stored snapshot once `settle` ran; a failed read is retried
+ * (`reloadRead`) while the gateway stays. Until then the agent is `reloading` with `reason`.
+ * Two causes: a write refused as stale (another runner stored this agent's version or a newer
+ * one, so the actor here is behind: docs/architecture.md §11, docs/operations.md §7.3), and a
+ * failed actor's restart (the supervisor's, docs/architecture.md §6.8).
  */
-export const makeStaleReloader = (options: StaleReloaderOptions) => {
-  const reload = makeActorReloader(options)
-  return (agentId: string): void => {
-    const entry = options.entries.get(agentId)
-    if (entry !== undefined) reload(agentId, entry, { reason: "owner-unavailable" })
-  }
-}
-
-/**
- * Stops `entry`'s actor, drops it from `entries` (if still there), and if its gateway is hosted
- * here (or being restored here) starts the agent's actor again from its stored row once `settle`
- * ran; a failed read is retried (`reloadRead`) while the gateway stays. Until then the agent is
- * `reloading` with `reason` (a stale refusal: `makeStaleReloader`; a failed actor: the
- * supervisor's restart, docs/architecture.md §6.8).
- */
-export const makeActorReloader = (options: StaleReloaderOptions) => {
+export const makeActorReloader = (options: ActorReloaderOptions) => {
   const { entries, hosting, reloading, creatingFor, restoreRow, runFork } = options
   return (agentId: string, entry: AgentEntry, cause: ReloadCause): void => {
     stopAgentActor(entry.actor)
@@ -66,11 +53,13 @@ export const makeActorReloader = (options: StaleReloaderOptions) => {
     }
     reloading.set(agentId, cause.reason)
     creatingFor(gatewayId, 1)
+    const read = liveAgentRow(agentId).pipe(
+      Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to reload its actor failed; retrying`, error)),
+      Effect.retry({ schedule: reloadRead, while: () => hosting.has(gatewayId) })
+    )
     runFork(
       (cause.settle ?? Effect.void).pipe(
-        Effect.zipRight(liveAgentRow(agentId)),
-        Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to reload its actor failed; retrying`, error)),
-        Effect.retry({ schedule: reloadRead, while: () => hosting.has(gatewayId) }),
+        Effect.zipRight(read),
         Effect.flatMap((row) => (row._tag === "Some" && hosting.has(gatewayId) ? Effect.asVoid(restoreRow(gatewayId, row.value)) : Effect.void)),
         Effect.catchAll((error) => Effect.logError(`agent ${agentId}: reloading its actor failed`, error)),
         Effect.ensuring(
