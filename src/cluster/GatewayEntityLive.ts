@@ -21,11 +21,13 @@ const restoreRetry = Schedule.spaced("1 second")
 
 /**
  * The gateway entity on its owner. Activation (first message after a start or a takeover)
- * restores the gateway's actors in the entity's scope (`LocalAgents.hostGateway`) and starts the
+ * restores the gateway's actors in a scope inside the entity's (`LocalAgents.hostGateway`) and starts the
  * per-gateway programs; when the shard leaves this runner the scope closes: programs stop,
  * actors drain and save their last snapshots, the gateway's socket here closes, and only then
- * is the shard released. Never passivated while hosted; requests run concurrently
- * (docs/architecture.md "Cluster").
+ * is the shard released. A gateway whose row is gone (`Retire`, or a program that ended by
+ * itself) is let go while the entity stays: programs and actors end, its socket closes, its
+ * liveness status goes. Never passivated while hosted; requests run concurrently
+ * (docs/architecture.md §11).
  */
 export const GatewayEntityLive = GatewayEntity.toLayer(
   Effect.gen(function* () {
