@@ -101,6 +101,13 @@ const DEFAULT_HOLD: HoldLimits = { stallMs: 5_000, maxMs: 15_000 }
  */
 const SETTLE_MS = 2
 
+/**
+ * How long a batch made only of `unchangedLikely` requests (a template sync's) stays open, ms, at
+ * most: it waits neither for the agents preparing nor out the window. Such a batch most likely
+ * writes nothing; the agents that ask while it is read (under the config lock) make up the next.
+ */
+export const UNCHANGED_WINDOW_MS = 25
+
 /** A read-back is a check, not the apply: it gets a short call of its own, ms. */
 const READ_BACK_TIMEOUT_MS = 5_000
 
@@ -196,17 +203,25 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           }
         }).pipe(Effect.timeout(Duration.millis(hold.maxMs)), Effect.ignore)
 
+      /** Whether the gateway's pending batch is made only of `unchangedLikely` requests. */
+      const onlyUnchanged = (gatewayId: string) => (batches.get(gatewayId)?.requests ?? []).every((request) => request.unchangedLikely)
+
       /**
        * A batch closes after the window, or earlier once the agents that were preparing on the
        * gateway have all finished (their requests follow at once: nothing else is coming); then it
-       * is held while agents are still preparing (`holdForPreparing`).
+       * is held while agents are still preparing (`holdForPreparing`). A batch made only of
+       * `unchangedLikely` requests closes after `UNCHANGED_WINDOW_MS` and is not held.
        */
       const schedule = (gatewayId: string) =>
-        Effect.raceFirst(
+        Effect.raceAll([
           Effect.sleep(Duration.millis(windowMs)),
-          preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
-        ).pipe(
-          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? holdForPreparing(gatewayId) : Effect.void))),
+          preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs)))),
+          Effect.zipRight(
+            Effect.sleep(Duration.millis(Math.min(UNCHANGED_WINDOW_MS, windowMs))),
+            Effect.suspend(() => (onlyUnchanged(gatewayId) ? Effect.void : Effect.never))
+          )
+        ]).pipe(
+          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 && !onlyUnchanged(gatewayId) ? holdForPreparing(gatewayId) : Effect.void))),
           // `set` schedules from an uninterruptible region: the waits must stay interruptible (a race interrupts its loser).
           Effect.interruptible,
           Effect.zipRight(flush(gatewayId)),
