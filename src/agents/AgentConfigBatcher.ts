@@ -102,9 +102,10 @@ const DEFAULT_HOLD: HoldLimits = { stallMs: 5_000, maxMs: 15_000 }
 const SETTLE_MS = 2
 
 /**
- * How long a batch made only of `unchangedLikely` requests (a template sync's) stays open, ms, at
- * most: it waits neither for the agents preparing nor out the window. Such a batch most likely
- * writes nothing; the agents that ask while it is read (under the config lock) make up the next.
+ * A batch made only of `unchangedLikely` requests (a template sync's) that no agent is preparing
+ * beside waits this long, ms, for one to begin (the next agents of a sync are on their way), then
+ * closes as any batch does once its preparing agents have finished, or at once if none began;
+ * it never waits out the window for nothing, nor is held after it.
  */
 export const UNCHANGED_WINDOW_MS = 25
 
@@ -210,16 +211,19 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
        * A batch closes after the window, or earlier once the agents that were preparing on the
        * gateway have all finished (their requests follow at once: nothing else is coming); then it
        * is held while agents are still preparing (`holdForPreparing`). A batch made only of
-       * `unchangedLikely` requests closes after `UNCHANGED_WINDOW_MS` and is not held.
+       * `unchangedLikely` requests closes as `UNCHANGED_WINDOW_MS` says, and is not held.
        */
-      const schedule = (gatewayId: string) =>
-        Effect.raceAll([
+      const schedule = (gatewayId: string) => {
+        const allPrepared = Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
+        return Effect.raceAll([
           Effect.sleep(Duration.millis(windowMs)),
-          preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs)))),
-          Effect.zipRight(
-            Effect.sleep(Duration.millis(Math.min(UNCHANGED_WINDOW_MS, windowMs))),
-            Effect.suspend(() => (onlyUnchanged(gatewayId) ? Effect.void : Effect.never))
-          )
+          preparing(gatewayId) === 0 ? Effect.never : allPrepared,
+          preparing(gatewayId) > 0
+            ? Effect.never
+            : Effect.zipRight(
+                Effect.sleep(Duration.millis(Math.min(UNCHANGED_WINDOW_MS, windowMs))),
+                Effect.suspend(() => (!onlyUnchanged(gatewayId) ? Effect.never : preparing(gatewayId) === 0 ? Effect.void : allPrepared))
+              )
         ]).pipe(
           Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 && !onlyUnchanged(gatewayId) ? holdForPreparing(gatewayId) : Effect.void))),
           // `set` schedules from an uninterruptible region: the waits must stay interruptible (a race interrupts its loser).
@@ -228,6 +232,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           Effect.forkIn(scope),
           Effect.asVoid
         )
+      }
 
       const readHealth = makeSharedRead(
         (target: GatewayTarget) => target.id,
