@@ -44,6 +44,8 @@ export interface SimulatorFault {
   hang?: boolean
   /** Close the socket with this code instead of answering. */
   closeWith?: number
+  /** With `closeWith`: handle the request first (a `chat.send` takes its message), then close unanswered: a lost answer. */
+  handled?: boolean
   /** Only requests whose params pass this take the fault (e.g. one agent's calls); default: every request of `method`. */
   when?: (params: unknown) => boolean
 }
@@ -179,6 +181,7 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
         ...(fault.error === undefined ? {} : { error: fault.error }),
         ...(fault.hang === undefined ? {} : { hang: fault.hang }),
         ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith }),
+        ...(fault.handled === undefined ? {} : { handled: fault.handled }),
         ...(fault.when === undefined ? {} : { when: fault.when })
       })
     },

@@ -16,6 +16,7 @@ export interface QueuedFault {
   error?: RpcError
   hang?: boolean
   closeWith?: number
+  handled?: boolean
   when?: (params: unknown) => boolean
 }
 
@@ -135,8 +136,9 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
     hub.calls.push({ method, params: frame.params, at: hub.ctx.now() })
     const fault = takeFault(hub, method, frame.params)
     if (fault?.hang === true) return
-    if (fault?.closeWith !== undefined) return ws.close(fault.closeWith)
-    if (fault !== undefined) return respond(id, { ok: false, error: faultError(fault) }, hub.latencyMs)
+    if (fault !== undefined && fault.handled !== true) {
+      return fault.closeWith !== undefined ? ws.close(fault.closeWith) : respond(id, { ok: false, error: faultError(fault) }, hub.latencyMs)
+    }
     const after: Array<() => void> = []
     const ctx: SimulatorContext = {
       ...hub.ctx,
@@ -146,6 +148,8 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
       }
     }
     const reply = dispatchRequest(ctx, { method, params: frame.params, scopes: conn.scopes, buckets: hub.buckets })
+    // A handled fault loses the answer: the request took effect, the socket closes unanswered.
+    if (fault?.closeWith !== undefined) return ws.close(fault.closeWith)
     const delay = hub.latencyMs + (method === "config.patch" ? hub.configPatchDelayMs : 0)
     respond(id, reply, delay, after)
   }
