@@ -377,6 +377,21 @@ describe("gateway runtime queries (in-process service, simulated gateway)", () =
       expect(chatRows(key).slice(before).map((row) => row.content)).toEqual(["after a refusal"])
     })
 
+    it("sends a chat.send refused before it was taken (a failed run marked retryable) again: one message", async () => {
+      const before = chatRows(key).length
+      // The gateway's pre-ack "client-retry" answer (docs/gateway-protocol.md §9): it carries the run, yet nothing was taken.
+      const rebuilding = "SessionTranscriptProjectionUnavailableError: Session transcript projection is rebuilding: s-1"
+      simulator.inject({
+        method: "chat.send",
+        error: { code: "UNAVAILABLE", message: rebuilding, retryable: true, retryAfterMs: 250 },
+        payload: { runId: "rebuilding-1", status: "error", summary: rebuilding }
+      })
+      const answer = await sendTo("not taken at first", "rebuilding-1")
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202)
+      expect(answer.body).toMatchObject({ idempotency_key: "rebuilding-1", status: "started" })
+      expect(chatRows(key).slice(before).map((row) => row.content)).toEqual(["not taken at first"])
+    })
+
     it("sends a chat.send whose answer was lost again under its idempotency key: one message, in flight", async () => {
       const before = chatRows(key).length
       // The gateway takes the message, then restarts (1012) before answering.

@@ -40,6 +40,8 @@ export interface SimulatorFault {
   times?: number
   /** Answer with this error instead (default when nothing else is set: retryable UNAVAILABLE). */
   error?: { code: string; message: string; retryable?: boolean; retryAfterMs?: number; details?: unknown }
+  /** The refusal's `payload` (e.g. a `chat.send` run `{runId, status: "error"}`); none by default. */
+  payload?: unknown
   /** Never answer. */
   hang?: boolean
   /** Close the socket with this code instead of answering. */
@@ -182,6 +184,7 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
         ...(fault.hang === undefined ? {} : { hang: fault.hang }),
         ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith }),
         ...(fault.handled === undefined ? {} : { handled: fault.handled }),
+        ...(fault.payload === undefined ? {} : { payload: fault.payload }),
         ...(fault.when === undefined ? {} : { when: fault.when })
       })
     },

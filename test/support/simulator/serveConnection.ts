@@ -17,6 +17,7 @@ export interface QueuedFault {
   hang?: boolean
   closeWith?: number
   handled?: boolean
+  payload?: unknown
   when?: (params: unknown) => boolean
 }
 
@@ -89,7 +90,7 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
   const respond = (id: string, reply: Reply, delayMs: number, after: Array<() => void> = []) =>
     hub.later(delayMs, () => {
       if (ws.readyState !== WebSocket.OPEN) return
-      ws.send(JSON.stringify(reply.ok ? { type: "res", id, ok: true, payload: reply.payload } : { type: "res", id, ok: false, error: reply.error }))
+      ws.send(JSON.stringify({ type: "res", id, ...reply }))
       for (const fn of after) fn()
     })
 
@@ -137,7 +138,8 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
     const fault = takeFault(hub, method, frame.params)
     if (fault?.hang === true) return
     if (fault !== undefined && fault.handled !== true) {
-      return fault.closeWith !== undefined ? ws.close(fault.closeWith) : respond(id, { ok: false, error: faultError(fault) }, hub.latencyMs)
+      if (fault.closeWith !== undefined) return ws.close(fault.closeWith)
+      return respond(id, { ok: false, error: faultError(fault), ...(fault.payload === undefined ? {} : { payload: fault.payload }) }, hub.latencyMs)
     }
     const after: Array<() => void> = []
     const ctx: SimulatorContext = {
