@@ -50,12 +50,12 @@ export interface GatewayQueriesShape {
  * chat message. These are queries, not agent-state mutations, so they sit behind a service on the
  * shared gateway sockets rather than behind an agent actor; HTTP reaches the gateway only through
  * this tag. Each answer's gateway calls share one budget of `min(10 s, gatewayCallTimeoutMs)`
- * (`QueryBudget`): a transient refusal (`UNAVAILABLE`, `retryable: true`, a lost socket) is retried
- * while the budget lasts, honouring `retryAfterMs`, and a hung gateway still answers in bounded
- * time. `chat.send` is retried too, under its idempotency key, so a retry is never a second message
- * (docs/gateway-protocol.md §5 chat.send). Other refusals answer at once. Errors are tagged: GatewayNotFound and
- * GatewaySessionNotFound (404), GatewayQueryUnavailable (502), GatewayRequestRefused (422),
- * IdempotencyConflict (409).
+ * (`QueryBudget`, docs/operations.md §6.7): a transient refusal (`UNAVAILABLE`, `retryable: true`,
+ * a lost socket) is retried while the budget lasts, honouring `retryAfterMs`, and a hung gateway
+ * still answers in bounded time. `chat.send` is retried too, under its idempotency key, so a retry
+ * is never a second message (docs/gateway-protocol.md §5 chat.send). Other refusals answer at
+ * once. Errors are tagged: GatewayNotFound and GatewaySessionNotFound (404),
+ * GatewayQueryUnavailable (502), GatewayRequestRefused (422), IdempotencyConflict (409).
  */
 export class GatewayQueries extends Context.Tag("switchyard/GatewayQueries")<GatewayQueries, GatewayQueriesShape>() {}
 

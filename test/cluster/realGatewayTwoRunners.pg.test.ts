@@ -60,9 +60,10 @@ describe.skipIf(gateway === null)("two runners and one real OpenClaw gateway", (
       const { messages } = answer.payload as { messages: Array<{ role: string; idempotencyKey?: string }> }
       return messages.filter((message) => message.role === "user" && message.idempotencyKey?.startsWith("wake-") === true)
     }
+    let seen: Awaited<ReturnType<typeof wakes>> = []
     await expect
-      .poll(async () => (await wakes()).length, { timeout: 60_000, interval: 250, message: "the wake's user row in the agent's main session" })
+      .poll(async () => (seen = await wakes()).length, { timeout: 60_000, interval: 250, message: "the wake's user row in the agent's main session" })
       .toBeGreaterThan(0)
-    expect(await wakes(), "wake messages in the agent's main session").toHaveLength(1)
+    expect(seen, "wake messages in the agent's main session").toHaveLength(1)
   }, 120_000)
 })

@@ -17,6 +17,18 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
   // A session of the gateway's own `main` agent, fresh per run: chat.send creates it.
   const key = `agent:main:switchyard-query-${randomUUID().slice(0, 8)}`
   const route = (suffix: string) => `/api/v1/gateways/${gatewayId}${suffix}`
+  /**
+   * GET `suffix` until it answers without an error `detail` (a 502 while the gateway refuses): a
+   * gateway deleting agents (another file's, still draining) refuses sessions.list for seconds, at
+   * times longer than a query's own 10 s of retries (docs/gateway-protocol.md §9).
+   */
+  const served = async (suffix: string) => {
+    let answer: Awaited<ReturnType<InProcessService["api"]>> | undefined
+    await expect
+      .poll(async () => (answer = await service.api("GET", route(suffix))).body.detail, { timeout: 60_000, interval: 500, message: `GET ${suffix} still answers an error` })
+      .toBeUndefined()
+    return answer!
+  }
 
   beforeAll(async () => {
     db = await createTestDatabase()
@@ -46,8 +58,7 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
   })
 
   it("reports status connected with the gateway's version and protocol", async () => {
-    // A gateway deleting agents (another file's, still draining) refuses sessions.list for seconds, at
-    // times longer than the status's own 10 s of retries (docs/gateway-protocol.md §9): wait it out.
+    // As `served`: a status answers 200 with the refusal as `error` rather than a 502.
     let status: Awaited<ReturnType<InProcessService["api"]>> | undefined
     await expect
       .poll(async () => (status = await service.api("GET", route("/status"))).body.error, { timeout: 60_000, interval: 500, message: "status error while the gateway refuses" })
@@ -80,13 +91,10 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
         message: "the sent message as a user row of the session's history"
       })
       .toEqual(expect.arrayContaining([expect.objectContaining({ role: "user", content })]))
-    let sessions: Awaited<ReturnType<InProcessService["api"]>> | undefined
-    await expect
-      .poll(async () => (sessions = await service.api("GET", route("/sessions"))).body.detail, { timeout: 60_000, interval: 500, message: "sessions refused by a busy gateway" })
-      .toBeUndefined()
-    expect(sessions!.status).toBe(200)
-    expect(sessions!.body.sessions.map((session: { key: string }) => session.key)).toContain(key)
-    const one = await service.api("GET", route(`/sessions/${encodeURIComponent(key)}`))
+    const sessions = await served("/sessions")
+    expect(sessions.status).toBe(200)
+    expect(sessions.body.sessions.map((session: { key: string }) => session.key)).toContain(key)
+    const one = await served(`/sessions/${encodeURIComponent(key)}`)
     expect(one.status).toBe(200)
     expect(one.body.session).toMatchObject({ key, agentId: "main" })
   })
