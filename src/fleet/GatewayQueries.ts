@@ -12,9 +12,10 @@ import type { IdempotencyConflict } from "../messages/IdempotencyConflict.ts"
 import { GatewaySessionNotFound, type GatewayQueryUnavailable, type GatewayRequestRefused } from "./GatewayQueryErrors.ts"
 import { findSession, listSessions, MAIN_SESSION_LABEL, type GatewaySession } from "./listSessions.ts"
 import { probeTargetId } from "./probeGateway.ts"
+import { startBudget, withinBudget, type QueryBudget } from "./QueryBudget.ts"
 import { queryFailure, sendFailure, unavailable } from "./queryFailure.ts"
 
-/** Interactive queries answer within this, or sooner when `gatewayCallTimeoutMs` is smaller (ms). */
+/** Interactive queries answer within this, retries included, or sooner when `gatewayCallTimeoutMs` is smaller (ms). */
 export const QUERY_TIMEOUT_CAP_MS = 10_000
 
 type Unavailable = GatewayNotFound | GatewayQueryUnavailable | SqlError
@@ -48,10 +49,13 @@ export interface GatewayQueriesShape {
  * Reads of a gateway's runtime state for operators (docs/operations.md §6.7), and the operator's
  * chat message. These are queries, not agent-state mutations, so they sit behind a service on the
  * shared gateway sockets rather than behind an agent actor; HTTP reaches the gateway only through
- * this tag. Every gateway call is bounded by `min(10 s, gatewayCallTimeoutMs)` and not retried, so
- * a hung gateway answers in bounded time. Errors are tagged: GatewayNotFound and
- * GatewaySessionNotFound (404), GatewayQueryUnavailable (502), GatewayRequestRefused (422),
- * IdempotencyConflict (409).
+ * this tag. Each answer's gateway calls share one budget of `min(10 s, gatewayCallTimeoutMs)`
+ * (`QueryBudget`, docs/operations.md §6.7): a transient refusal (`UNAVAILABLE`, `retryable: true`,
+ * a lost socket) is retried while the budget lasts, honouring `retryAfterMs`, and a hung gateway
+ * still answers in bounded time. `chat.send` is retried too, under its idempotency key, so a retry
+ * is never a second message (docs/gateway-protocol.md §5 chat.send). Other refusals answer at
+ * once. Errors are tagged: GatewayNotFound and GatewaySessionNotFound (404),
+ * GatewayQueryUnavailable (502), GatewayRequestRefused (422), IdempotencyConflict (409).
  */
 export class GatewayQueries extends Context.Tag("switchyard/GatewayQueries")<GatewayQueries, GatewayQueriesShape>() {}
 
@@ -60,8 +64,6 @@ export const makeGatewayQueries = Effect.gen(function* () {
   const config = yield* AppConfig
   const timeoutMs = Math.min(QUERY_TIMEOUT_CAP_MS, config.gatewayCallTimeoutMs)
   const services = Context.make(GatewayClient, client).pipe(Context.add(GatewayRepo, yield* GatewayRepo), Context.add(AgentRepo, yield* AgentRepo))
-  const options = { timeoutMs }
-
   const load = (gatewayId: string) =>
     loadGateway(gatewayId).pipe(
       Effect.provide(services)
@@ -69,10 +71,10 @@ export const makeGatewayQueries = Effect.gen(function* () {
   const mainKeyOf = (gatewayId: string) =>
     Effect.flatMap(AgentRepo, (repo) => repo.mainOf(gatewayId)).pipe(Effect.map(Option.map((main) => main.sessionKey)), Effect.provide(services))
   const inspect = (target: GatewayTarget, mainKey: Option.Option<string>) =>
-    inspectGateway({ target, mainKey, minVersion: config.gatewayMinVersion, timeoutMs }).pipe(Effect.provide(services))
+    Effect.flatMap(startBudget(timeoutMs), (budget) => inspectGateway({ target, mainKey, minVersion: config.gatewayMinVersion, budget }).pipe(Effect.provide(services)))
   const fail = (gatewayId: string, operation: string) => (error: GatewayError) => Effect.fail(unavailable(gatewayId, operation, error))
-  const ensureMain = (target: GatewayTarget, key: string) =>
-    client.call(target, "sessions.patch", { key, label: MAIN_SESSION_LABEL }, options)
+  const ensureMain = (target: GatewayTarget, key: string, budget: QueryBudget) =>
+    withinBudget(budget, "sessions.patch", (callMs) => client.call(target, "sessions.patch", { key, label: MAIN_SESSION_LABEL }, { timeoutMs: callMs }))
 
   return GatewayQueries.of({
     status: Effect.fn("GatewayQueries.status")(function* (gatewayId) {
@@ -86,23 +88,26 @@ export const makeGatewayQueries = Effect.gen(function* () {
     }),
     sessions: Effect.fn("GatewayQueries.sessions")(function* (gatewayId) {
       const { target } = yield* load(gatewayId)
-      const listed = yield* listSessions(target, yield* mainKeyOf(gatewayId), timeoutMs).pipe(Effect.provide(services), Effect.catchAll(fail(gatewayId, "sessions.list")))
+      const mainKey = yield* mainKeyOf(gatewayId)
+      const listed = yield* listSessions(target, mainKey, yield* startBudget(timeoutMs)).pipe(Effect.provide(services), Effect.catchAll(fail(gatewayId, "sessions.list")))
       return { sessions: listed.sessions, mainSession: listed.mainSession }
     }),
     session: Effect.fn("GatewayQueries.session")(function* (gatewayId, key) {
       const { target } = yield* load(gatewayId)
-      const found = yield* findSession(target, key, timeoutMs).pipe(Effect.provide(services), Effect.catchAll(fail(gatewayId, "sessions.list")))
+      const budget = yield* startBudget(timeoutMs)
+      const found = yield* findSession(target, key, budget).pipe(Effect.provide(services), Effect.catchAll(fail(gatewayId, "sessions.list")))
       if (Option.isSome(found)) return found.value
       const mainKey = yield* mainKeyOf(gatewayId)
       if (Option.isNone(mainKey) || mainKey.value !== key) return yield* new GatewaySessionNotFound({ gatewayId, key })
-      yield* ensureMain(target, key).pipe(Effect.catchAll(fail(gatewayId, "sessions.patch")))
-      const ensured = yield* findSession(target, key, timeoutMs).pipe(Effect.provide(services), Effect.catchAll(fail(gatewayId, "sessions.list")))
+      yield* ensureMain(target, key, budget).pipe(Effect.catchAll(fail(gatewayId, "sessions.patch")))
+      const ensured = yield* findSession(target, key, budget).pipe(Effect.provide(services), Effect.catchAll(fail(gatewayId, "sessions.list")))
       return yield* Option.match(ensured, { onNone: () => Effect.fail(new GatewaySessionNotFound({ gatewayId, key })), onSome: Effect.succeed })
     }),
     history: Effect.fn("GatewayQueries.history")(function* (gatewayId, key, limit) {
       const { target } = yield* load(gatewayId)
       const params = limit === undefined ? { sessionKey: key } : { sessionKey: key, limit }
-      const result = yield* client.call(target, "chat.history", params, options).pipe(
+      const budget = yield* startBudget(timeoutMs)
+      const result = yield* withinBudget(budget, "chat.history", (callMs) => client.call(target, "chat.history", params, { timeoutMs: callMs })).pipe(
         Effect.catchAll((error) => Effect.fail(queryFailure(gatewayId, "chat.history", error)))
       )
       return result.messages
@@ -110,10 +115,12 @@ export const makeGatewayQueries = Effect.gen(function* () {
     sendMessage: Effect.fn("GatewayQueries.sendMessage")(function* (input) {
       const { target } = yield* load(input.gatewayId)
       const mainKey = yield* mainKeyOf(input.gatewayId)
+      const budget = yield* startBudget(timeoutMs)
       // The main agent's session gets its label before the first message (docs/operations.md §6.7).
-      if (Option.contains(mainKey, input.key)) yield* Effect.ignore(ensureMain(target, input.key))
+      if (Option.contains(mainKey, input.key)) yield* Effect.ignore(ensureMain(target, input.key, budget))
       const params = { sessionKey: input.key, message: input.content, deliver: false, idempotencyKey: input.idempotencyKey }
-      return yield* client.call(target, "chat.send", params, options).pipe(
+      // Every attempt carries the same key: a retry after a lost answer is the same send (docs/gateway-protocol.md §5 chat.send).
+      return yield* withinBudget(budget, "chat.send", (callMs) => client.call(target, "chat.send", params, { timeoutMs: callMs })).pipe(
         Effect.map((ack) => ({ runId: ack.runId, status: ack.status })),
         // The gateway took this message under this key before and its run has since failed: it was sent once, as asked.
         Effect.catchIf(
@@ -125,10 +132,10 @@ export const makeGatewayQueries = Effect.gen(function* () {
     }),
     commands: Effect.fn("GatewayQueries.commands")(function* (gatewayId) {
       const { target } = yield* load(gatewayId)
-      const hello = yield* client.connect(target).pipe(
-        Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new GatewayTimeoutError({ method: "connect", timeoutMs }) }),
-        Effect.catchAll(fail(gatewayId, "connect"))
-      )
+      const budget = yield* startBudget(timeoutMs)
+      const hello = yield* withinBudget(budget, "connect", (callMs) =>
+        client.connect(target).pipe(Effect.timeoutFail({ duration: callMs, onTimeout: () => new GatewayTimeoutError({ method: "connect", timeoutMs: callMs }) }))
+      ).pipe(Effect.catchAll(fail(gatewayId, "connect")))
       return { protocol: hello.protocol, methods: hello.methods, events: hello.events }
     })
   })

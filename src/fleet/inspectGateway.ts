@@ -2,6 +2,7 @@ import { Effect, Either, type Option } from "effect"
 import type { GatewayTarget } from "../gateway/GatewayClient.ts"
 import { describeGatewayError } from "../gateway/GatewayError.ts"
 import { listSessions, type GatewaySession } from "./listSessions.ts"
+import type { QueryBudget } from "./QueryBudget.ts"
 import { GatewayUnreachable, probeGateway, type ProbeError } from "./probeGateway.ts"
 
 /** What `/gateways/{id}/status` and `/gateways/status` show (Mission Control's status shape plus the probe's findings, docs/operations.md §6.7). */
@@ -41,16 +42,19 @@ const disconnected = (url: string, error: ProbeError): GatewayStatus => ({
  * Probes a gateway and reads its sessions (docs/operations.md §6.7; the version check comes first,
  * §6.6): `probeGateway` (handshake, protocol, scopes, CalVer minimum), then `listSessions` with the
  * main session ensured. Never fails: an unreachable, refused, too old or unpaired gateway is an
- * answer with `connected:false` and `error`. Every step is bounded by `timeoutMs`.
- * Input: the target, its url as shown, the main agent's session key if any, the minimum version.
+ * answer with `connected:false` and `error`, the handshake's at once (a status reports it, not
+ * rides it out). The whole answer is bounded by `budget`: the handshake by all of it, then the
+ * listing by what is left, its transient refusals retried meanwhile (`withinBudget`).
+ * Input: the target, the main agent's session key if any, the minimum version, the budget.
  */
 export const inspectGateway = Effect.fn("GatewayQueries.inspect")(function* (input: {
   readonly target: GatewayTarget
   readonly mainKey: Option.Option<string>
   readonly minVersion: string
-  readonly timeoutMs: number
+  readonly budget: QueryBudget
 }) {
-  const { target, timeoutMs } = input
+  const { target, budget } = input
+  const timeoutMs = budget.budgetMs
   const probed = yield* Effect.either(
     probeGateway(target, input.minVersion).pipe(
       Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new GatewayUnreachable({ url: target.url, reason: `no handshake within ${timeoutMs} ms` }) })
@@ -59,7 +63,7 @@ export const inspectGateway = Effect.fn("GatewayQueries.inspect")(function* (inp
   if (Either.isLeft(probed)) return disconnected(target.url, probed.left)
   const runtime = probed.right
   const reached = { gatewayUrl: target.url, serverVersion: runtime.serverVersion, protocol: runtime.protocol, versionChecked: runtime.versionChecked, pairing: null }
-  const listed = yield* Effect.either(listSessions(target, input.mainKey, timeoutMs))
+  const listed = yield* Effect.either(listSessions(target, input.mainKey, budget))
   if (Either.isLeft(listed)) {
     return { ...reached, connected: false, sessions: null, mainSession: null, mainSessionError: null, error: describeGatewayError(listed.left) } satisfies GatewayStatus
   }

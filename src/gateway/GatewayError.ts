@@ -130,8 +130,10 @@ const detailType = (details: unknown): string | undefined =>
 const classify = (method: string, error: ErrorShape, payload: unknown): RpcErrorKind => {
   const message = error.message
   // A `chat.send` replayed after its run failed: the message was accepted the first time and the
-  // answer carries that run (`payload.runId`, `status:"error"`), e.g. no model credentials.
-  if (method === "chat.send" && typeof payload === "object" && payload !== null && "status" in payload && payload.status === "error") {
+  // answer carries that run (`payload.runId`, `status:"error"`), e.g. no model credentials. The same
+  // answer marked `retryable: true` is a send refused before it was accepted, to be sent again
+  // under the same key (docs/gateway-protocol.md §5 chat.send, §9).
+  if (method === "chat.send" && error.retryable !== true && typeof payload === "object" && payload !== null && "status" in payload && payload.status === "error") {
     return "chat_run_failed"
   }
   if (error.code === "UNAVAILABLE") return /rate|too many/i.test(message) ? "rate_limited" : "unavailable"

@@ -1,4 +1,4 @@
-import { Duration, Effect, Schedule } from "effect"
+import { Clock, Duration, Effect, Schedule } from "effect"
 import type { GatewayError } from "./GatewayError.ts"
 
 /**
@@ -24,6 +24,21 @@ export const gatewayTransient = Schedule.exponential("250 millis", 2).pipe(
   Schedule.intersect(retryAfter),
   Schedule.upTo("30 seconds")
 )
+
+/**
+ * One gateway call of an operator query (docs/operations.md §6.7): 100 ms → 1 s, jittered, or the
+ * gateway's `retryAfterMs` when longer; a retry is made only when its wait ends before `deadline`
+ * (epoch ms on the Effect `Clock`), so the answer keeps its bound and, when time runs out, carries
+ * the last refusal rather than a timeout.
+ */
+export const operatorQuery = (deadline: number) =>
+  Schedule.exponential("100 millis", 2).pipe(
+    Schedule.union(Schedule.spaced("1 second")),
+    Schedule.jittered,
+    Schedule.intersect(retryAfter),
+    Schedule.delays,
+    Schedule.checkEffect((_, delay) => Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < deadline))
+  )
 
 /**
  * Waiting for an agent that `agents.create` acknowledged ~1.5 s before it is usable

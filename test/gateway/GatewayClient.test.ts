@@ -437,7 +437,8 @@ describe("rpcError classifies the real gateway's words (recordings of openclaw 2
   }
 
   it("reads a chat.send refusal that carries its failed run (status:error) as chat_run_failed", () => {
-    const error = { code: "UNAVAILABLE", message: "No route-compatible authentication source is configured for openai.", retryable: true }
+    // As 2026.9.6 and 2026.8.2 replay a failed run: no `retryable` (docs/gateway-protocol.md §9).
+    const error = { code: "UNAVAILABLE", message: "No route-compatible authentication source is configured for openai." }
     const runId = "wake-a-1-1"
     const replay = rpcError("chat.send", error, { runId, status: "error" })
     expect(replay).toMatchObject({ kind: "chat_run_failed", method: "chat.send" })
@@ -445,6 +446,14 @@ describe("rpcError classifies the real gateway's words (recordings of openclaw 2
     // Only chat.send, and only with a failed run attached.
     expect(rpcError("chat.send", error, { runId, status: "in_flight" }).kind).toBe("unavailable")
     expect(rpcError("agents.create", error, { runId, status: "error" }).kind).toBe("unavailable")
+  })
+
+  it("reads a chat.send refused before it was accepted (status:error, retryable:true) as unavailable, to be sent again", () => {
+    // The gateway's pre-ack "client-retry" answer: the message was not taken and the key is not kept (docs/gateway-protocol.md §9).
+    const error = { code: "UNAVAILABLE", message: "SessionTranscriptProjectionUnavailableError: Session transcript projection is rebuilding: s-1", retryable: true, retryAfterMs: 250 }
+    const refused = rpcError("chat.send", error, { runId: "wake-a-1-1", status: "error", summary: error.message })
+    expect(refused).toMatchObject({ kind: "unavailable", retryable: true, retryAfterMs: 250 })
+    expect(isTransient(refused)).toBe(true)
   })
 
   it("keeps the recorded details and the gateway's retry hints", () => {

@@ -304,6 +304,115 @@ describe("gateway runtime queries (in-process service, simulated gateway)", () =
     })
   })
 
+  describe("a refusal the gateway marks retryable (docs/operations.md §6.7)", () => {
+    const key = "agent:main:main"
+    const closing = { code: "UNAVAILABLE", message: "Agent database resources are closing", retryable: true }
+    const sendTo = (content: string, idempotencyKey: string) =>
+      service.api("POST", `/api/v1/gateways/${gatewayId}/sessions/${encodeURIComponent(key)}/message`, { content }, { "idempotency-key": idempotencyKey })
+
+    it("is ridden out: each read refused once answers 200", async () => {
+      const reads: Array<[string, string]> = [
+        ["sessions.list", "sessions"],
+        ["sessions.list", `sessions/${encodeURIComponent(mainKey)}`],
+        ["chat.history", `sessions/${encodeURIComponent(key)}/history`]
+      ]
+      for (const [method, route] of reads) {
+        const calls = simulator.countOf(method)
+        simulator.inject({ method, error: closing })
+        const answer = await service.api("GET", `/api/v1/gateways/${gatewayId}/${route}`)
+        expect(answer.status, `${route}: ${JSON.stringify(answer.body)}`).toBe(200)
+        expect(simulator.countOf(method) - calls, route).toBe(2)
+      }
+      simulator.inject({ method: "sessions.list", error: closing })
+      const status = await service.api("GET", `/api/v1/gateways/${gatewayId}/status`)
+      expect(status.body).toMatchObject({ connected: true, error: null })
+    })
+
+    it("waits the gateway's retryAfterMs before asking again", async () => {
+      simulator.inject({ method: "chat.history", error: { ...closing, retryAfterMs: 600 } })
+      const answer = await service.api("GET", `/api/v1/gateways/${gatewayId}/sessions/${encodeURIComponent(key)}/history`)
+      expect(answer.status).toBe(200)
+      const [refused, retried] = simulator.calls.filter((call) => call.method === "chat.history").slice(-2)
+      expect(retried!.at - refused!.at).toBeGreaterThanOrEqual(600)
+    })
+
+    it("still answers 502 with the gateway's reason within the query timeout when it lasts", async () => {
+      let lasting = true
+      simulator.inject({ method: "sessions.list", error: closing, times: 1_000, when: () => lasting })
+      try {
+        const calls = simulator.countOf("sessions.list")
+        const { value: answer, ms } = await timed(() => service.api("GET", `/api/v1/gateways/${gatewayId}/sessions`))
+        expect(answer.status).toBe(502)
+        expect(answer.body.detail).toBe(`gateway ${gatewayId}: sessions.list failed: sessions.list: UNAVAILABLE Agent database resources are closing`)
+        expect(ms).toBeLessThan(QUERY_TIMEOUT_MS + SLACK_MS)
+        expect(simulator.countOf("sessions.list") - calls, "asked again while the budget lasted").toBeGreaterThan(1)
+      } finally {
+        lasting = false
+      }
+    })
+
+    it("is not retried when the gateway asks for a wait longer than the query timeout", async () => {
+      const calls = simulator.countOf("chat.history")
+      simulator.inject({ method: "chat.history", error: { ...closing, retryAfterMs: QUERY_TIMEOUT_MS * 2 } })
+      const answer = await service.api("GET", `/api/v1/gateways/${gatewayId}/sessions/${encodeURIComponent(key)}/history`)
+      expect(answer.status).toBe(502)
+      expect(answer.body.detail).toContain("UNAVAILABLE Agent database resources are closing")
+      expect(simulator.countOf("chat.history") - calls).toBe(1)
+    })
+
+    it("leaves other refusals alone: an invalid request answers 422 at once", async () => {
+      const calls = simulator.countOf("chat.history")
+      simulator.inject({ method: "chat.history", error: { code: "INVALID_REQUEST", message: "invalid chat.history params" } })
+      const answer = await service.api("GET", `/api/v1/gateways/${gatewayId}/sessions/${encodeURIComponent(key)}/history`)
+      expect(answer.status).toBe(422)
+      expect(simulator.countOf("chat.history") - calls).toBe(1)
+    })
+
+    it("sends a refused chat.send again under its idempotency key: one message", async () => {
+      const before = chatRows(key).length
+      simulator.inject({ method: "chat.send", error: closing })
+      const answer = await sendTo("after a refusal", "refused-once-1")
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202)
+      expect(answer.body).toMatchObject({ idempotency_key: "refused-once-1", status: "started" })
+      expect(chatRows(key).slice(before).map((row) => row.content)).toEqual(["after a refusal"])
+    })
+
+    it("sends a chat.send refused before it was taken (a failed run marked retryable) again: one message", async () => {
+      const before = chatRows(key).length
+      // The gateway's pre-ack "client-retry" answer (docs/gateway-protocol.md §9): it carries the run, yet nothing was taken.
+      const rebuilding = "SessionTranscriptProjectionUnavailableError: Session transcript projection is rebuilding: s-1"
+      simulator.inject({
+        method: "chat.send",
+        error: { code: "UNAVAILABLE", message: rebuilding, retryable: true, retryAfterMs: 250 },
+        payload: { runId: "rebuilding-1", status: "error", summary: rebuilding }
+      })
+      const answer = await sendTo("not taken at first", "rebuilding-1")
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202)
+      expect(answer.body).toMatchObject({ idempotency_key: "rebuilding-1", status: "started" })
+      expect(chatRows(key).slice(before).map((row) => row.content)).toEqual(["not taken at first"])
+    })
+
+    it("sends a chat.send whose answer was lost again under its idempotency key: one message, in flight", async () => {
+      const before = chatRows(key).length
+      // The gateway takes the message, then restarts (1012) before answering.
+      simulator.inject({ method: "chat.send", closeWith: 1012, handled: true })
+      const answer = await sendTo("answer lost", "lost-answer-1")
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202)
+      expect(answer.body).toMatchObject({ idempotency_key: "lost-answer-1", status: "in_flight" })
+      expect(chatRows(key).slice(before).map((row) => row.content)).toEqual(["answer lost"])
+      const sends = simulator.calls.filter((call) => call.method === "chat.send" && (call.params as { idempotencyKey?: string }).idempotencyKey === "lost-answer-1")
+      expect(sends).toHaveLength(2)
+    })
+
+    it("keeps 409 for a key reused for another message, at once", async () => {
+      expect((await sendTo("the first", "reused-key-1")).status).toBe(202)
+      const calls = simulator.countOf("chat.send")
+      const reused = await sendTo("another", "reused-key-1")
+      expect(reused.status).toBe(409)
+      expect(simulator.countOf("chat.send") - calls).toBe(1)
+    })
+  })
+
   describe("GET /gateways/{id}/commands", () => {
     it("lists the methods and events the gateway advertised in hello-ok, not a static list", async () => {
       const answer = await service.api("GET", `/api/v1/gateways/${gatewayId}/commands`)

@@ -17,6 +17,18 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
   // A session of the gateway's own `main` agent, fresh per run: chat.send creates it.
   const key = `agent:main:switchyard-query-${randomUUID().slice(0, 8)}`
   const route = (suffix: string) => `/api/v1/gateways/${gatewayId}${suffix}`
+  /**
+   * GET `suffix` until it answers without an error `detail` (a 502 while the gateway refuses): a
+   * gateway deleting agents (another file's, still draining) refuses sessions.list for seconds, at
+   * times longer than a query's own 10 s of retries (docs/gateway-protocol.md §9).
+   */
+  const served = async (suffix: string) => {
+    let answer: Awaited<ReturnType<InProcessService["api"]>> | undefined
+    await expect
+      .poll(async () => (answer = await service.api("GET", route(suffix))).body.detail, { timeout: 60_000, interval: 500, message: `GET ${suffix} still answers an error` })
+      .toBeUndefined()
+    return answer!
+  }
 
   beforeAll(async () => {
     db = await createTestDatabase()
@@ -33,8 +45,10 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
     // the gateway for seconds; let it settle so the timings below are the queries' own.
     const main = await service.runtime.runPromise(ensureMainAgent({ id: gatewayId, name: "real-queries" }))
     const deadline = Date.now() + 90_000
-    while ((await service.api("GET", `/api/v1/agents/${main.agentId}`)).body.state !== "provisioning.awaiting") {
-      if (Date.now() > deadline) throw new Error("the main agent did not finish provisioning within 90 s")
+    for (;;) {
+      const agent = (await service.api("GET", `/api/v1/agents/${main.agentId}`)).body
+      if (agent.state === "provisioning.awaiting") break
+      if (Date.now() > deadline) throw new Error(`the main agent did not finish provisioning within 90 s: ${agent.state}, last error ${JSON.stringify(agent.last_error)}`)
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
   })
@@ -44,12 +58,16 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
   })
 
   it("reports status connected with the gateway's version and protocol", async () => {
-    const status = await service.api("GET", route("/status"))
-    expect(status.status).toBe(200)
-    expect(status.body, status.body.error ?? "").toMatchObject({ connected: true, server_version: openclawRelease(gateway!.release).version, protocol: 4, version_checked: true, error: null, pairing: null })
-    expect(status.body.sessions_count).toBe(status.body.sessions.length)
-    expect(status.body.main_session).toMatchObject({ key: `agent:mc-gateway-${gatewayId}:main` })
-    expect(JSON.stringify(status.body)).not.toContain(gateway!.token)
+    // As `served`: a status answers 200 with the refusal as `error` rather than a 502.
+    let status: Awaited<ReturnType<InProcessService["api"]>> | undefined
+    await expect
+      .poll(async () => (status = await service.api("GET", route("/status"))).body.error, { timeout: 60_000, interval: 500, message: "status error while the gateway refuses" })
+      .toBeNull()
+    expect(status!.status).toBe(200)
+    expect(status!.body, status!.body.error ?? "").toMatchObject({ connected: true, server_version: openclawRelease(gateway!.release).version, protocol: 4, version_checked: true, error: null, pairing: null })
+    expect(status!.body.sessions_count).toBe(status!.body.sessions.length)
+    expect(status!.body.main_session).toMatchObject({ key: `agent:mc-gateway-${gatewayId}:main` })
+    expect(JSON.stringify(status!.body)).not.toContain(gateway!.token)
   })
 
   it("lists the commands the gateway advertised", async () => {
@@ -65,14 +83,18 @@ describe.skipIf(gateway === null)("gateway runtime queries against a real OpenCl
     const sent = await service.api("POST", route(`/sessions/${encodeURIComponent(key)}/message`), { content }, { "idempotency-key": `sy-${randomUUID()}` })
     expect(sent.status).toBe(202)
     expect(sent.body).toMatchObject({ ok: true, status: "started" })
-    // The gateway writes the user row when the run starts, not at the ack: 0.5 s warm, about 6 s for a first run.
+    // The gateway writes the user row when the run starts, not at the ack (docs/gateway-protocol.md §5 chat.send).
     await expect
-      .poll(async () => (await service.api("GET", route(`/sessions/${encodeURIComponent(key)}/history?limit=20`))).body.history, { timeout: 30_000, interval: 250 })
+      .poll(async () => (await service.api("GET", route(`/sessions/${encodeURIComponent(key)}/history?limit=20`))).body.history, {
+        timeout: 60_000,
+        interval: 250,
+        message: "the sent message as a user row of the session's history"
+      })
       .toEqual(expect.arrayContaining([expect.objectContaining({ role: "user", content })]))
-    const sessions = await service.api("GET", route("/sessions"))
+    const sessions = await served("/sessions")
     expect(sessions.status).toBe(200)
     expect(sessions.body.sessions.map((session: { key: string }) => session.key)).toContain(key)
-    const one = await service.api("GET", route(`/sessions/${encodeURIComponent(key)}`))
+    const one = await served(`/sessions/${encodeURIComponent(key)}`)
     expect(one.status).toBe(200)
     expect(one.body.session).toMatchObject({ key, agentId: "main" })
   })

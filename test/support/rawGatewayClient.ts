@@ -49,6 +49,16 @@ export class RawConnectError extends Error {
   }
 }
 
+/** A call failed because its socket closed (`code`: e.g. 1012 on a gateway restart) before the answer came. */
+export class RawClosedError extends Error {
+  readonly code: number | undefined
+  constructor(message: string, code: number | undefined) {
+    super(message)
+    this.name = "RawClosedError"
+    this.code = code
+  }
+}
+
 const HANDSHAKE_TIMEOUT_MS = 15_000
 const CALL_TIMEOUT_MS = 30_000
 const SCOPES = ["operator.read", "operator.write", "operator.admin", "operator.approvals", "operator.pairing"]
@@ -71,13 +81,14 @@ export function connectRaw(opts: { url: string; token: string }): Promise<RawCon
   const pending = new Map<string, (frame: Extract<Frame, { type: "res" }>) => void>()
   const closeWaiters = new Set<(why: string) => void>()
   let closed: string | undefined
+  let closeCode: number | undefined
   let nextId = 0
 
   const send = (method: string, params: unknown, timeoutMs: number): Promise<Extract<Frame, { type: "res" }>> =>
     new Promise((resolve, reject) => {
-      if (closed !== undefined) return reject(new Error(`${method}: ${closed}`))
+      if (closed !== undefined) return reject(new RawClosedError(`${method}: ${closed}`, closeCode))
       const id = `r${++nextId}`
-      const fail = (why: string) => done(() => reject(new Error(`${method}: ${why}`)))
+      const fail = (why: string) => done(() => reject(closed === undefined ? new Error(`${method}: ${why}`) : new RawClosedError(`${method}: ${why}`, closeCode)))
       const timer = setTimeout(() => fail(`no response within ${timeoutMs} ms`), timeoutMs)
       const done = (settle: () => void) => {
         clearTimeout(timer)
@@ -101,6 +112,7 @@ export function connectRaw(opts: { url: string; token: string }): Promise<RawCon
   })
   ws.on("error", () => {}) // surfaced through "close" (and, before hello-ok, through onError)
   ws.on("close", (code, reason) => {
+    closeCode = code
     closed = `socket closed (${code} ${String(reason)})`
     for (const fail of [...closeWaiters]) fail(closed)
   })

@@ -40,10 +40,14 @@ export interface SimulatorFault {
   times?: number
   /** Answer with this error instead (default when nothing else is set: retryable UNAVAILABLE). */
   error?: { code: string; message: string; retryable?: boolean; retryAfterMs?: number; details?: unknown }
+  /** The refusal's `payload` (e.g. a `chat.send` run `{runId, status: "error"}`); none by default. */
+  payload?: unknown
   /** Never answer. */
   hang?: boolean
   /** Close the socket with this code instead of answering. */
   closeWith?: number
+  /** With `closeWith`: handle the request first (a `chat.send` takes its message), then close unanswered: a lost answer. */
+  handled?: boolean
   /** Only requests whose params pass this take the fault (e.g. one agent's calls); default: every request of `method`. */
   when?: (params: unknown) => boolean
 }
@@ -179,6 +183,8 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
         ...(fault.error === undefined ? {} : { error: fault.error }),
         ...(fault.hang === undefined ? {} : { hang: fault.hang }),
         ...(fault.closeWith === undefined ? {} : { closeWith: fault.closeWith }),
+        ...(fault.handled === undefined ? {} : { handled: fault.handled }),
+        ...(fault.payload === undefined ? {} : { payload: fault.payload }),
         ...(fault.when === undefined ? {} : { when: fault.when })
       })
     },

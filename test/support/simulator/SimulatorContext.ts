@@ -10,7 +10,7 @@ export interface RpcError {
 }
 
 /** What a method handler answers: the `res` frame minus `type`/`id`. */
-export type Reply = { ok: true; payload: unknown } | { ok: false; error: RpcError }
+export type Reply = { ok: true; payload: unknown } | { ok: false; error: RpcError; payload?: unknown }
 
 /** Everything a method handler may touch. */
 export interface SimulatorContext {

@@ -16,6 +16,8 @@ export interface QueuedFault {
   error?: RpcError
   hang?: boolean
   closeWith?: number
+  handled?: boolean
+  payload?: unknown
   when?: (params: unknown) => boolean
 }
 
@@ -88,7 +90,7 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
   const respond = (id: string, reply: Reply, delayMs: number, after: Array<() => void> = []) =>
     hub.later(delayMs, () => {
       if (ws.readyState !== WebSocket.OPEN) return
-      ws.send(JSON.stringify(reply.ok ? { type: "res", id, ok: true, payload: reply.payload } : { type: "res", id, ok: false, error: reply.error }))
+      ws.send(JSON.stringify({ type: "res", id, ...reply }))
       for (const fn of after) fn()
     })
 
@@ -135,8 +137,10 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
     hub.calls.push({ method, params: frame.params, at: hub.ctx.now() })
     const fault = takeFault(hub, method, frame.params)
     if (fault?.hang === true) return
-    if (fault?.closeWith !== undefined) return ws.close(fault.closeWith)
-    if (fault !== undefined) return respond(id, { ok: false, error: faultError(fault) }, hub.latencyMs)
+    if (fault !== undefined && fault.handled !== true) {
+      if (fault.closeWith !== undefined) return ws.close(fault.closeWith)
+      return respond(id, { ok: false, error: faultError(fault), ...(fault.payload === undefined ? {} : { payload: fault.payload }) }, hub.latencyMs)
+    }
     const after: Array<() => void> = []
     const ctx: SimulatorContext = {
       ...hub.ctx,
@@ -146,6 +150,8 @@ export function serveConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): 
       }
     }
     const reply = dispatchRequest(ctx, { method, params: frame.params, scopes: conn.scopes, buckets: hub.buckets })
+    // A handled fault loses the answer: the request took effect, the socket closes unanswered.
+    if (fault?.closeWith !== undefined) return ws.close(fault.closeWith)
     const delay = hub.latencyMs + (method === "config.patch" ? hub.configPatchDelayMs : 0)
     respond(id, reply, delay, after)
   }

@@ -1,0 +1,39 @@
+import { Clock, Effect } from "effect"
+import { GatewayTimeoutError, isTransient, type GatewayError } from "../gateway/GatewayError.ts"
+import { operatorQuery, retryOnFailure } from "../gateway/retryPolicies.ts"
+
+/**
+ * The time one operator answer may spend on its gateway (docs/operations.md §6.7): every gateway
+ * call of the answer, retries included, ends by `deadline`.
+ */
+export interface QueryBudget {
+  /** The whole answer's bound, ms (`min(10 s, gatewayCallTimeoutMs)`). */
+  readonly budgetMs: number
+  /** Epoch ms on the Effect `Clock`. */
+  readonly deadline: number
+}
+
+/** A budget of `budgetMs` (ms) that starts now. */
+export const startBudget = (budgetMs: number): Effect.Effect<QueryBudget> =>
+  Effect.map(Clock.currentTimeMillis, (now) => ({ budgetMs, deadline: now + budgetMs }))
+
+/**
+ * One gateway call of an operator answer: `attempt` gets what is left of `budget` as its timeout
+ * (ms), and a transient failure (`isTransient`: `UNAVAILABLE`, `retryable: true`, a lost socket;
+ * docs/gateway-protocol.md §2.5, §9) is retried on the `operatorQuery` schedule, which honours
+ * `retryAfterMs` and starts no attempt after the deadline. Errors: the last attempt's
+ * `GatewayError`; a call the deadline cut short is a `GatewayTimeoutError` of `method` carrying
+ * the whole `budgetMs`.
+ */
+export const withinBudget = <A, E extends GatewayError, R>(
+  budget: QueryBudget,
+  method: string,
+  attempt: (timeoutMs: number) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | GatewayTimeoutError, R> => {
+  const cutShort = new GatewayTimeoutError({ method, timeoutMs: budget.budgetMs })
+  const once = Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | GatewayTimeoutError, R> => {
+    const leftMs = budget.deadline - now
+    return leftMs > 0 ? attempt(leftMs) : Effect.fail(cutShort)
+  }).pipe(Effect.mapError((error): E | GatewayTimeoutError => (error._tag === "GatewayTimeoutError" ? cutShort : error)))
+  return once.pipe(retryOnFailure<GatewayError>({ schedule: operatorQuery(budget.deadline), while: isTransient }))
+}
