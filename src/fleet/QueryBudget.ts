@@ -35,5 +35,13 @@ export const withinBudget = <A, E extends GatewayError, R>(
     const leftMs = budget.deadline - now
     return leftMs > 0 ? attempt(leftMs) : Effect.fail(cutShort)
   }).pipe(Effect.mapError((error): E | GatewayTimeoutError => (error._tag === "GatewayTimeoutError" ? cutShort : error)))
-  return once.pipe(retryOnFailure<GatewayError>({ schedule: operatorQuery(budget.deadline), while: isTransient }))
+  return once.pipe(retryOnFailure<GatewayError>({ schedule: operatorQuery(budget.deadline), while: worthAnotherAttempt }))
 }
+
+/**
+ * Whether an operator answer asks its gateway again (docs/operations.md §6.7): a transient failure,
+ * except a socket that could not be opened at all. A gateway that is down (refused, no route) is
+ * answered at once, not after the whole budget: the operator sees it is down without waiting.
+ */
+export const worthAnotherAttempt = (error: GatewayError): boolean =>
+  isTransient(error) && !(error._tag === "GatewayConnectionError" && error.reason === "unreachable")

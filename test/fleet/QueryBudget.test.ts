@@ -1,7 +1,7 @@
 import { it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, TestClock } from "effect"
 import { describe, expect } from "vitest"
-import { GatewayRpcError, GatewayTimeoutError, type GatewayError } from "../../src/gateway/GatewayError.ts"
+import { GatewayConnectionError, GatewayRpcError, GatewayTimeoutError, type GatewayError } from "../../src/gateway/GatewayError.ts"
 import { startBudget, withinBudget } from "../../src/fleet/QueryBudget.ts"
 
 const BUDGET_MS = 10_000
@@ -47,6 +47,19 @@ describe("withinBudget (an operator query's gateway call, docs/operations.md §6
       const { exit, attempts } = yield* run([refuse(closing({ retryAfterMs: 3_000 })), answer])
       expect(exit).toEqual(Exit.succeed("ok"))
       expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(3_000)
+    })
+  )
+
+  it.effect("answers at once for a gateway whose socket cannot be opened (down), but asks again after a lost one", () =>
+    Effect.gen(function* () {
+      const down = new GatewayConnectionError({ reason: "unreachable", message: "connect ECONNREFUSED 127.0.0.1:1", retryable: true })
+      const refused = yield* run([refuse(down), answer])
+      expect(refused.exit).toEqual(Exit.fail(down))
+      expect(refused.attempts).toHaveLength(1)
+      const lost = new GatewayConnectionError({ reason: "closed", message: "socket closed (1012)", closeCode: 1012, retryable: true })
+      const restarted = yield* run([refuse(lost), answer])
+      expect(restarted.exit).toEqual(Exit.succeed("ok"))
+      expect(restarted.attempts).toHaveLength(2)
     })
   )
 
