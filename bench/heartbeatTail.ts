@@ -129,6 +129,16 @@ const run = async (target: string, url: string, tokens: ReadonlyArray<string>, r
           `commit p50 ${ms(percentile(commits, 50))} p99 ${ms(percentile(commits, 99))} max ${ms(Math.max(...commits))} ms`
       )
     }
+    if (figures.batches.length > 0) {
+      // Each slow request's batch: the one that ended last before its answer among those started after it was sent.
+      const parts = slow.flatMap(([, sent, answered]) => {
+        let own: readonly [number, number, number] | undefined
+        for (const batch of figures.batches) if (batch[0] >= sent && batch[0] + batch[2] <= answered && (own === undefined || batch[0] + batch[2] > own[0] + own[2])) own = batch
+        return own === undefined ? [] : [[own[0] - sent, own[2], answered - own[0] - own[2]] as const]
+      })
+      const p50 = (i: 0 | 1 | 2) => ms(percentile(parts.map((part) => part[i]), 50))
+      console.log(`    slowest 1%, their batch found for ${parts.length}: before it started p50 ${p50(0)} ms, its commit p50 ${p50(1)} ms, after it p50 ${p50(2)} ms`)
+    }
     console.log(
       `    slowest 1% (${slow.length}, ≥ ${ms(slowAt)} ms): ${slow.filter(([, s, a]) => overlaps(s, a, gcSpans)).length} overlap a GC pause, ` +
         `${slow.filter(([, s, a]) => overlaps(s, a, figures.stalls)).length} a stall > 6 ms, ${slow.filter(([, s, a]) => overlaps(s, a, longCommits)).length} a commit > 10 ms`

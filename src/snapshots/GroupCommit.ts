@@ -78,9 +78,10 @@ export interface GroupCommitShape {
  * multi-row statement whatever their number (docs/architecture.md §6.5), and each caller is
  * answered when its batch commits. Writes that arrive while a batch is committing make up the next batch (the shape of
  * Postgres' own WAL flush or a Kafka producer), so a batch grows with the load and a lone write
- * waits for nobody. A batch still committing after `STALLED_MS` (a lock wait, a slow flush) no
- * longer holds back the writes behind it: the next batch commits beside it, on another
- * connection, up to `MAX_LANES` batches at once. A batch that fails is retried write by write,
+ * waits for nobody. A batch that has stalled (committing for `STALL_FACTOR` times the recent
+ * commits' mean and at least `STALLED_MS`: a lock wait, a slow flush) no longer holds back the
+ * writes behind it: the next batch commits beside it, on another connection, up to `MAX_LANES`
+ * batches at once. A batch that fails is retried write by write,
  * each in its own transaction, so one refused write fails alone.
  */
 export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupCommit, GroupCommitShape>() {}
@@ -95,8 +96,15 @@ export const MAX_BATCH = 1_000
  */
 export const MAX_LANES = 2
 
-/** How long a batch commits before the next one may start beside it, ms: several times a healthy commit (docs/architecture.md §6.5). */
+/** How long a batch commits at least before the next one may start beside it, ms: several times a healthy commit (docs/architecture.md §6.5). */
 export const STALLED_MS = 10
+
+/**
+ * A batch has stalled once it commits for this many times the recent commits' mean (an average
+ * over about the last 10 batches), so a server that is slow throughout (saturated) keeps one
+ * batch at a time and its batches' size (docs/architecture.md §6.5).
+ */
+export const STALL_FACTOR = 4
 
 /** How the group commit runs: `lanes`, batches committing at once at most; `stalledMs`, how long one commits before the next starts beside it. */
 export interface GroupCommitOptions {
@@ -172,7 +180,7 @@ interface Lane {
 /**
  * The group-commit writer on the SQL client: one fiber takes the batches, each commits on a
  * fiber of its own, one at a time unless one stalls (`GroupCommitOptions`; defaults
- * `MAX_LANES`, `STALLED_MS`).
+ * `MAX_LANES`, `STALLED_MS`; a stall is also `STALL_FACTOR` times the recent mean commit).
  */
 export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: GroupCommitOptions = {}) => Layer.scoped(
   GroupCommit,
@@ -188,6 +196,10 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
     const wake = yield* Queue.sliding<void>(1)
     // Signalled when a batch leaves `inFlight`, so a taker waiting for a free lane goes on.
     const freed = yield* Queue.sliding<void>(1)
+    // The recent batches' commit time, ms (an exponential mean, weight 1/10 each).
+    let meanCommitMs = 0
+    /** How long a batch commits before it has stalled, ms. */
+    const stallAfter = () => Math.max(stalledMs, STALL_FACTOR * meanCommitMs)
 
     /**
      * One transaction for `writes`: ONE statement, atomic by itself (no BEGIN and COMMIT), that
@@ -268,7 +280,10 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
           { discard: true }
         )
       }
-      groupCommitDuration.observe((performance.now() - startedAt) / 1_000)
+      const took = performance.now() - startedAt
+      // A stalled batch counts as the stall threshold: one long lock wait does not raise it for long.
+      meanCommitMs += (Math.min(took, stallAfter()) - meanCommitMs) / 10
+      groupCommitDuration.observe(took / 1_000)
     })
 
     /** `lane` leaves `inFlight` (every write of it answered) and whoever waits for it goes on. */
@@ -278,7 +293,7 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
       lane.ended?.()
     }
 
-    /** Waits until `lane` has ended, or has committed for `stalledMs` while another lane is free. */
+    /** Waits until `lane` has ended, or has stalled (`STALL_FACTOR` × the mean commit, at least `stalledMs`). */
     const awaitTurn = (lane: Lane) =>
       Effect.async<void>((resume) => {
         if (!inFlight.has(lane)) return resume(Effect.void)
@@ -290,7 +305,7 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
           resume(Effect.void)
         }
         lane.ended = go
-        if (lanes > 1) timer = setTimeout(go, stalledMs)
+        if (lanes > 1) timer = setTimeout(go, stallAfter())
         return Effect.sync(() => {
           if (timer !== undefined) clearTimeout(timer)
           lane.ended = undefined
