@@ -131,13 +131,15 @@ const run = async (target: string, url: string, tokens: ReadonlyArray<string>, r
     }
     if (figures.batches.length > 0) {
       // Each slow request's batch: the one that ended last before its answer among those started after it was sent.
-      const parts = slow.flatMap(([, sent, answered]) => {
+      const parts = slow.flatMap(([, sent, answered, left]) => {
         let own: readonly [number, number, number] | undefined
         for (const batch of figures.batches) if (batch[0] >= sent && batch[0] + batch[2] <= answered && (own === undefined || batch[0] + batch[2] > own[0] + own[2])) own = batch
-        return own === undefined ? [] : [[own[0] - sent, own[2], answered - own[0] - own[2]] as const]
+        return own === undefined ? [] : [[left - sent, own[0] - left, own[2], answered - own[0] - own[2]] as const]
       })
-      const p50 = (i: 0 | 1 | 2) => ms(percentile(parts.map((part) => part[i]), 50))
-      console.log(`    slowest 1%, their batch found for ${parts.length}: before it started p50 ${p50(0)} ms, its commit p50 ${p50(1)} ms, after it p50 ${p50(2)} ms`)
+      const p50 = (i: 0 | 1 | 2 | 3) => ms(percentile(parts.map((part) => part[i]), 50))
+      console.log(
+        `    slowest 1%, their batch found for ${parts.length}: sent late (the generator) p50 ${p50(0)} ms, then before their batch started p50 ${p50(1)} ms, its commit p50 ${p50(2)} ms, after it p50 ${p50(3)} ms`
+      )
     }
     console.log(
       `    slowest 1% (${slow.length}, ≥ ${ms(slowAt)} ms): ${slow.filter(([, s, a]) => overlaps(s, a, gcSpans)).length} overlap a GC pause, ` +
