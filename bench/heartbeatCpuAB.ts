@@ -11,6 +11,7 @@
  */
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { appendFileSync } from "node:fs"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
@@ -51,6 +52,9 @@ export const startAt = async (root: string, env: Record<string, string>, flags: 
     stdio: ["ignore", "pipe", "pipe"]
   })
   const output: string[] = []
+  // BENCH_SERVICE_LOG=FILE: the service's output (e.g. `--trace-gc-nvp` lines) is also appended to FILE.
+  const log = process.env["BENCH_SERVICE_LOG"]
+  if (log !== undefined) child.stdout?.on("data", (chunk: Buffer) => appendFileSync(log, chunk))
   child.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()))
   child.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()))
   const url = `http://127.0.0.1:${port}`

@@ -2,7 +2,8 @@
  * What the heartbeat latency tail is made of at a fixed rate (open loop), on one or more
  * checkouts run in turn, round after round, on copies of one fleet:
  * `npx tsx bench/heartbeatTail.ts [DIR ...] [--rate R] [--seconds S] [--rounds N] [--agents N] [--probe FILE]`
- * (no DIR: this checkout; `--node-flags "..."` replaces the `npm start` Node flags). Per run it prints the latency p50/p90/p99/p99.9/max, the service's CPU
+ * (no DIR: this checkout; `--node-flags "..."` replaces the `npm start` Node flags; `DIR::FLAGS`, e.g.
+ * `.::--max-semi-space-size=4`, runs DIR with FLAGS instead, so one checkout can be compared under two flag sets). Per run it prints the latency p50/p90/p99/p99.9/max, the service's CPU
  * per heartbeat, and from the service's `/metrics` before and after the run: GC pauses by kind
  * (count, total, per heartbeat), the event-loop lag, the group commit's batches (writes each,
  * commit time) and event → saved. With `--probe FILE` (a Node `--import` preload that writes JSON to
@@ -36,6 +37,8 @@ interface Probe {
   readonly gcs: ReadonlyArray<[number, number, number]>
   readonly stalls: ReadonlyArray<[number, number]>
   readonly batches: ReadonlyArray<[number, number, number]>
+  /** Bytes allocated on the JS heap (heap growth summed between samples), if the probe counts them. */
+  readonly allocated?: number
 }
 
 const overlaps = (from: number, to: number, spans: ReadonlyArray<readonly [number, number]>) => spans.some(([at, length]) => at < to && at + length > from)
@@ -75,10 +78,12 @@ const metricsLine = (before: ReadonlyMap<string, number>, after: ReadonlyMap<str
 }
 
 /** One measured run of the service in `root` on database `url`; prints one block. */
-const run = async (root: string, url: string, tokens: ReadonlyArray<string>, rate: number, seconds: number, probe: string | undefined) => {
+const run = async (target: string, url: string, tokens: ReadonlyArray<string>, rate: number, seconds: number, probe: string | undefined) => {
   const out = path.join("/tmp", `hbprobe-${process.pid}-${Math.random().toString(36).slice(2)}.json`)
   const profileDir = process.argv.includes("--cpu-prof") ? mkdtempSync(path.join(tmpdir(), "hb-tail-prof-")) : undefined
-  const flags = [...(NODE_FLAGS ?? startFlags(root)), ...(probe === undefined ? [] : [`--import=${probe}`]), ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])]
+  const [root = target, own] = target.split("::")
+  const ownFlags = own === undefined ? undefined : own.split(" ").filter((flag) => flag !== "")
+  const flags = [...(ownFlags ?? NODE_FLAGS ?? startFlags(root)), ...(probe === undefined ? [] : [`--import=${probe}`]), ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])]
   const service = await startAt(root, { ...serviceEnv(url), HBPROBE_OUT: out }, flags)
   try {
     await sleep(2_000)
@@ -92,7 +97,7 @@ const run = async (root: string, url: string, tokens: ReadonlyArray<string>, rat
     const after = await scrape(service.url)
     const latencies = result.keys.map(([, sent, answered]) => answered - sent)
     const line = [
-      `${path.basename(root)}: ${result.ok} ok, ${result.failed} failed, ${(result.ok / result.seconds).toFixed(0)}/s`,
+      `${path.basename(root)}${own === undefined ? "" : ` (${own})`}: ${result.ok} ok, ${result.failed} failed, ${(result.ok / result.seconds).toFixed(0)}/s`,
       `latency p50 ${ms(percentile(latencies, 50))} p90 ${ms(percentile(latencies, 90))} p99 ${ms(percentile(latencies, 99))} p99.9 ${ms(percentile(latencies, 99.9))} max ${ms(Math.max(...latencies))} ms`,
       `CPU ${cpu.toFixed(3)} ms/heartbeat`
     ]
@@ -115,12 +120,25 @@ const run = async (root: string, url: string, tokens: ReadonlyArray<string>, rat
     console.log(
       `    event-loop delay p50 ${ms(figures.eld.p50)} p99 ${ms(figures.eld.p99)} p99.9 ${ms(figures.eld.p999)} max ${ms(figures.eld.max)} ms; ` +
         `GC ${pauses.length} pauses (${figures.gcs.filter(([, , kind]) => kind === 1).length} scavenges), ${ms(pauses.reduce((a, b) => a + b, 0))} ms in all, p99 ${ms(percentile(pauses, 99))} max ${ms(Math.max(0, ...pauses))} ms; ` +
-        `stalls > 6 ms: ${figures.stalls.length} (max ${ms(Math.max(0, ...figures.stalls.map(([, length]) => length)))} ms)`
+        `stalls > 6 ms: ${figures.stalls.length} (max ${ms(Math.max(0, ...figures.stalls.map(([, length]) => length)))} ms)` +
+        (figures.allocated === undefined ? "" : `; allocated ${(figures.allocated / 1_024 / Math.max(1, result.ok)).toFixed(1)} KiB/heartbeat`)
     )
     if (figures.batches.length > 0) {
       console.log(
         `    batches ${figures.batches.length}: writes p50 ${percentile(sizes, 50)} p99 ${percentile(sizes, 99)} max ${Math.max(...sizes)}; ` +
           `commit p50 ${ms(percentile(commits, 50))} p99 ${ms(percentile(commits, 99))} max ${ms(Math.max(...commits))} ms`
+      )
+    }
+    if (figures.batches.length > 0) {
+      // Each slow request's batch: the one that ended last before its answer among those started after it was sent.
+      const parts = slow.flatMap(([, sent, answered, left]) => {
+        let own: readonly [number, number, number] | undefined
+        for (const batch of figures.batches) if (batch[0] >= sent && batch[0] + batch[2] <= answered && (own === undefined || batch[0] + batch[2] > own[0] + own[2])) own = batch
+        return own === undefined ? [] : [[left - sent, own[0] - left, own[2], answered - own[0] - own[2]] as const]
+      })
+      const p50 = (i: 0 | 1 | 2 | 3) => ms(percentile(parts.map((part) => part[i]), 50))
+      console.log(
+        `    slowest 1%, their batch found for ${parts.length}: sent late (the generator) p50 ${p50(0)} ms, then before their batch started p50 ${p50(1)} ms, its commit p50 ${p50(2)} ms, after it p50 ${p50(3)} ms`
       )
     }
     console.log(
@@ -134,7 +152,10 @@ const run = async (root: string, url: string, tokens: ReadonlyArray<string>, rat
 }
 
 const main = async () => {
-  const roots = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith("--") && !(all[i - 1] ?? "").startsWith("--")).map((dir) => path.resolve(dir))
+  const roots = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith("--") && !(all[i - 1] ?? "").startsWith("--")).map((dir) => {
+    const [root = dir, own] = dir.split("::")
+    return own === undefined ? path.resolve(root) : `${path.resolve(root)}::${own}`
+  })
   if (roots.length === 0) roots.push(HERE_ROOT)
   const rate = flag("--rate", 1_750)
   const seconds = flag("--seconds", 8)

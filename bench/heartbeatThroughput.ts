@@ -105,7 +105,8 @@ interface LoadResult {
   readonly p50: number
   readonly p99: number
   /** `id:version`, sent and answered (epoch ms). */
-  readonly keys: ReadonlyArray<[string, number, number]>
+  /** `id:version`, when it was due (epoch ms), answered, and actually sent (late if the generator ran late). */
+  readonly keys: ReadonlyArray<[string, number, number, number]>
 }
 
 /** One run of the load generator process. */

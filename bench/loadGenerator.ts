@@ -63,8 +63,10 @@ const send = (): Promise<{ status: number; body: string }> =>
 let ok = 0
 let failed = 0
 const latencies: number[] = []
-const keys: Array<[string, number, number]> = []
+const keys: Array<[string, number, number, number]> = []
 const one = async (sentAt: number) => {
+  // When the request actually left: later than `sentAt` (when it was due) if this process ran late.
+  const leftAt = epoch()
   try {
     const answer = await send()
     const answeredAt = epoch()
@@ -76,7 +78,7 @@ const one = async (sentAt: number) => {
     ok++
     if (job.keys === true) {
       const body = JSON.parse(answer.body) as { id: string; version: number }
-      keys.push([`${body.id}:${body.version}`, sentAt, answeredAt])
+      keys.push([`${body.id}:${body.version}`, sentAt, answeredAt, leftAt])
     }
   } catch {
     failed++

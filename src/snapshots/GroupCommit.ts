@@ -78,13 +78,39 @@ export interface GroupCommitShape {
  * multi-row statement whatever their number (docs/architecture.md §6.5), and each caller is
  * answered when its batch commits. Writes that arrive while a batch is committing make up the next batch (the shape of
  * Postgres' own WAL flush or a Kafka producer), so a batch grows with the load and a lone write
- * waits for nobody. A batch that fails is retried write by write, each in its own transaction,
- * so one refused write fails alone.
+ * waits for nobody. A batch that has stalled (committing for `STALL_FACTOR` times the recent
+ * commits' mean and at least `STALLED_MS`: a lock wait, a slow flush) no longer holds back the
+ * writes behind it: the next batch commits beside it, on another connection, up to `MAX_LANES`
+ * batches at once. A batch that fails is retried write by write,
+ * each in its own transaction, so one refused write fails alone.
  */
 export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupCommit, GroupCommitShape>() {}
 
 /** Writes per transaction at most (a 1,000-row statement stays far below Postgres' limits). */
 export const MAX_BATCH = 1_000
+
+/**
+ * Batches committing at once at most (docs/architecture.md §6.5): the next batch starts beside
+ * one that has stalled, never beside one that commits in time, so batches keep their size under
+ * load. Each agent has at most one write in flight, so batches in flight never share an agent.
+ */
+export const MAX_LANES = 2
+
+/** How long a batch commits at least before the next one may start beside it, ms: several times a healthy commit (docs/architecture.md §6.5). */
+export const STALLED_MS = 10
+
+/**
+ * A batch has stalled once it commits for this many times the recent commits' mean (an average
+ * over about the last 10 batches), so a server that is slow throughout (saturated) keeps one
+ * batch at a time and its batches' size (docs/architecture.md §6.5).
+ */
+export const STALL_FACTOR = 4
+
+/** How the group commit runs: `lanes`, batches committing at once at most; `stalledMs`, how long one commits before the next starts beside it. */
+export interface GroupCommitOptions {
+  readonly lanes?: number
+  readonly stalledMs?: number
+}
 
 /** The stream changes (transitions and beats) a write adds to its transaction. */
 const changesOf = (write: AgentWrite) => write.transitions.length + (write.beat === undefined ? 0 : 1)
@@ -143,8 +169,20 @@ interface Queued {
 const linksOf = (batch: ReadonlyArray<Queued>): Array<Tracer.SpanLink> =>
   batch.flatMap((queued) => (Option.isSome(queued.span) ? [{ _tag: "SpanLink" as const, span: queued.span.value, attributes: {} }] : []))
 
-/** The group-commit writer on the SQL client, with its one committing fiber. */
-export const GroupCommitLive = Layer.scoped(
+/** A batch in flight, with the agents of it whose writer closed meanwhile (a retry write by write skips them). */
+interface Lane {
+  readonly batch: ReadonlyArray<Queued>
+  readonly closing: Set<string>
+  /** Called once when the batch has answered every write. */
+  ended: (() => void) | undefined
+}
+
+/**
+ * The group-commit writer on the SQL client: one fiber takes the batches, each commits on a
+ * fiber of its own, one at a time unless one stalls (`GroupCommitOptions`; defaults
+ * `MAX_LANES`, `STALLED_MS`; a stall is also `STALL_FACTOR` times the recent mean commit).
+ */
+export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: GroupCommitOptions = {}) => Layer.scoped(
   GroupCommit,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -152,11 +190,16 @@ export const GroupCommitLive = Layer.scoped(
     const activity = yield* ActivityRepo
     const transitions = yield* TransitionRepo
     let pending: Queued[] = []
-    let inFlight: ReadonlyArray<Queued> = []
-    // Agents of the batch in flight whose writer closed: a retry write by write skips them.
-    const closing = new Set<string>()
+    // The batches committing; each leaves once every write of it is answered (an interrupted one stays for the finalizer).
+    const inFlight = new Set<Lane>()
     // At most one wake-up pending: writes queued meanwhile are taken by the next batch.
     const wake = yield* Queue.sliding<void>(1)
+    // Signalled when a batch leaves `inFlight`, so a taker waiting for a free lane goes on.
+    const freed = yield* Queue.sliding<void>(1)
+    // The recent batches' commit time, ms (an exponential mean, weight 1/10 each).
+    let meanCommitMs = 0
+    /** How long a batch commits before it has stalled, ms. */
+    const stallAfter = () => Math.max(stalledMs, STALL_FACTOR * meanCommitMs)
 
     /**
      * One transaction for `writes`: ONE statement, atomic by itself (no BEGIN and COMMIT), that
@@ -206,12 +249,9 @@ export const GroupCommitLive = Layer.scoped(
         }
       })
 
-    const runBatch = Effect.gen(function* () {
-      const batch = pending.slice(0, takeBatch(pending))
-      pending = pending.slice(batch.length)
-      if (pending.length > 0) yield* Queue.offer(wake, undefined)
-      if (batch.length === 0) return
-      inFlight = batch
+    /** Commits `lane`'s batch and answers its writes (one by one if the batch fails). */
+    const commitLane = (lane: Lane) => Effect.gen(function* () {
+      const batch = lane.batch
       const startedAt = performance.now()
       groupCommitWrites.observe(batch.length)
       for (const queued of batch) {
@@ -234,23 +274,68 @@ export const GroupCommitLive = Layer.scoped(
         yield* Effect.forEach(
           batch,
           (queued) =>
-            closing.has(queued.write.agentId)
+            lane.closing.has(queued.write.agentId)
               ? Effect.sync(() => queued.done(Exit.fail(new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "withdrawn" }))))
               : Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)),
           { discard: true }
         )
       }
-      groupCommitDuration.observe((performance.now() - startedAt) / 1_000)
-      // Only once every write is answered (an interrupted batch stays for the finalizer).
-      inFlight = []
-      closing.clear()
+      const took = performance.now() - startedAt
+      // A stalled batch counts as the stall threshold: one long lock wait does not raise it for long.
+      meanCommitMs += (Math.min(took, stallAfter()) - meanCommitMs) / 10
+      groupCommitDuration.observe(took / 1_000)
+    })
+
+    /** `lane` leaves `inFlight` (every write of it answered) and whoever waits for it goes on. */
+    const leave = (lane: Lane) => {
+      inFlight.delete(lane)
+      Queue.unsafeOffer(freed, undefined)
+      lane.ended?.()
+    }
+
+    /** Waits until `lane` has ended, or has stalled (`STALL_FACTOR` × the mean commit, at least `stalledMs`). */
+    const awaitTurn = (lane: Lane) =>
+      Effect.async<void>((resume) => {
+        if (!inFlight.has(lane)) return resume(Effect.void)
+        let timer: ReturnType<typeof setTimeout> | undefined
+        const go = () => {
+          if (timer !== undefined) clearTimeout(timer)
+          timer = undefined
+          lane.ended = undefined
+          resume(Effect.void)
+        }
+        lane.ended = go
+        if (lanes > 1) timer = setTimeout(go, stallAfter())
+        return Effect.sync(() => {
+          if (timer !== undefined) clearTimeout(timer)
+          lane.ended = undefined
+        })
+      })
+
+    const runBatch = Effect.gen(function* () {
+      // Every lane busy (each batch stalled): the next batch waits for one to end.
+      while (inFlight.size >= lanes) yield* Queue.take(freed)
+      const batch = pending.slice(0, takeBatch(pending))
+      pending = pending.slice(batch.length)
+      if (pending.length > 0) yield* Queue.offer(wake, undefined)
+      if (batch.length === 0) return
+      const lane: Lane = { batch, closing: new Set(), ended: undefined }
+      inFlight.add(lane)
+      // On a fiber of its own, a child of this one: interrupted with it, its batch then stays for the finalizer.
+      yield* Effect.fork(
+        commitLane(lane).pipe(
+          Effect.catchAllCause((cause) => Effect.logError("group commit: a batch failed unexpectedly", cause)),
+          Effect.zipRight(Effect.sync(() => leave(lane)))
+        )
+      )
+      yield* awaitTurn(lane)
     })
 
     // Registered before the committing fiber, so it runs after that fiber is stopped: writes it
     // had not answered are refused (interrupted) rather than left waiting for ever.
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        for (const queued of [...inFlight, ...pending.splice(0)]) queued.done(Exit.interrupt(FiberId.none))
+        for (const queued of [...[...inFlight].flatMap((lane) => lane.batch), ...pending.splice(0)]) queued.done(Exit.interrupt(FiberId.none))
       })
     )
 
@@ -287,7 +372,7 @@ export const GroupCommitLive = Layer.scoped(
       follow: follows.follow,
       withdraw: (agentId) =>
         Effect.sync(() => {
-          if (inFlight.some((queued) => queued.write.agentId === agentId)) closing.add(agentId)
+          for (const lane of inFlight) if (lane.batch.some((queued) => queued.write.agentId === agentId)) lane.closing.add(agentId)
           const taken = pending.filter((queued) => queued.write.agentId === agentId)
           if (taken.length === 0) return
           pending = pending.filter((queued) => queued.write.agentId !== agentId)
@@ -296,3 +381,6 @@ export const GroupCommitLive = Layer.scoped(
     })
   })
 )
+
+/** The group commit with its defaults (`MAX_LANES`, `STALLED_MS`). */
+export const GroupCommitLive = groupCommitLayer()

@@ -3,7 +3,7 @@ import { Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "e
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
-import { GroupCommit, GroupCommitLive } from "../../src/snapshots/GroupCommit.ts"
+import { GroupCommit, GroupCommitLive, groupCommitLayer, STALLED_MS } from "../../src/snapshots/GroupCommit.ts"
 import { SnapshotWriter } from "../../src/snapshots/SnapshotWriter.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
@@ -18,18 +18,24 @@ const projection = (id: string, overrides: Partial<AgentProjection> = {}): Agent
 
 describe("group commit of agent snapshots", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>
+  // One lane: a batch in flight holds back every write behind it, however long it takes (most cases below queue writes behind a held row).
   let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
+  // The service's own group commit: the next batch commits beside one that stalls.
+  let laned: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
   let client: pg.Client
   let gatewayId: string
   // What the writers log (first part of each message).
   const logged: string[] = []
   const capture = Logger.add(Logger.make(({ message }) => void logged.push(String(Array.isArray(message) ? message[0] : message))))
-  const layer = GroupCommitLive.pipe(Layer.provideMerge(Layer.mergeAll(AgentRepoLive, ActivityRepoLive, TransitionRepoLive)), Layer.provideMerge(Layer.provideMerge(MigrationsLive, SqlLive)))
+  const repos = Layer.provideMerge(Layer.mergeAll(AgentRepoLive, ActivityRepoLive, TransitionRepoLive), Layer.provideMerge(MigrationsLive, SqlLive))
+  const layer = groupCommitLayer({ lanes: 1 }).pipe(Layer.provideMerge(repos))
 
   beforeAll(async () => {
     db = await createTestDatabase()
     runtime = ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
     await runtime.runPromise(Effect.void)
+    laned = ManagedRuntime.make(GroupCommitLive.pipe(Layer.provideMerge(repos), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
+    await laned.runPromise(Effect.void)
     client = new pg.Client({ connectionString: db.url })
     await client.connect()
     gatewayId = randomUUID()
@@ -38,28 +44,29 @@ describe("group commit of agent snapshots", () => {
 
   afterAll(async () => {
     await client.end()
+    await laned.dispose()
     await runtime.dispose()
     await db.drop()
   })
 
   /** A stored agent at version 0 and a writer for it; `stale` lists the agents its writer reports stale. */
-  const agent = async (stale: Array<string> = []) => {
+  const agent = async (stale: Array<string> = [], on: typeof runtime = runtime) => {
     const id = randomUUID()
     await client.query(
       `insert into agents (id, gateway_id, name, role, gateway_agent_id, session_key, status, state_path, heartbeat_config, snapshot, machine_version)
        values ($1, $2, $3, 'worker', $4, $5, 'online', 'online', '{}', '{}', '1')`,
       [id, gatewayId, `agent-${id}`, `mc-${id}`, `agent:mc-${id}:main`]
     )
-    const writer = new SnapshotWriter(id, 0, 0, (effect) => void runtime.runFork(effect.pipe(Effect.provide(capture))), 500, (agentId) => void stale.push(agentId))
+    const writer = new SnapshotWriter(id, 0, 0, (effect) => void on.runFork(effect.pipe(Effect.provide(capture))), 500, (agentId) => void stale.push(agentId))
     return { id, writer }
   }
 
   const transition = (n: number) => ({ gatewayId, boardId: null, fromState: "online", toState: "online", eventType: `step.${n}`, errorTag: null, at: new Date() })
 
   /** Resolves when `version` of the writer is persisted; `settled()` says whether it has. */
-  const watch = (writer: SnapshotWriter, version: number) => {
+  const watch = (writer: SnapshotWriter, version: number, on: typeof runtime = runtime) => {
     let settled = false
-    const done = runtime.runPromise(writer.awaitPersisted(version)).then(() => void (settled = true))
+    const done = on.runPromise(writer.awaitPersisted(version)).then(() => void (settled = true))
     return { done, settled: () => settled }
   }
 
@@ -305,5 +312,68 @@ describe("group commit of agent snapshots", () => {
     const fresh = commits.follow(followed.id)
     expect(fresh.saved()).toBeUndefined()
     fresh.release()
+  })
+  /** A client holding the agents' rows (in a transaction) until it rolls back. */
+  const holdingRows = async (ids: ReadonlyArray<string>) => {
+    const holder = new pg.Client({ connectionString: db.url })
+    await holder.connect()
+    await holder.query("begin")
+    await holder.query("select 1 from agents where id = any($1) for update", [ids])
+    return holder
+  }
+  const waitsHere = async () => (await client.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0]?.n ?? 0
+
+  it("a batch that stalls holds back no other agent's write: the writes behind it commit beside it, in one transaction", async () => {
+    const blocker = await agent([], laned)
+    const others = await Promise.all([agent([], laned), agent([], laned), agent([], laned)])
+    const holder = await holdingRows([blocker.id])
+    const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), [], transition(1)), laned)
+    try {
+      await expect.poll(waitsHere).toBe(1)
+      // Offered together once the blocker's batch has stalled (longer than STALLED_MS): one batch beside it.
+      await new Promise((resolve) => setTimeout(resolve, 2 * STALLED_MS))
+      const waiting = others.map(({ id, writer }) => watch(writer, writer.offer({ n: 1 }, projection(id), [{ eventType: "agent.test", message: id, agentId: id }], transition(1)), laned))
+      // Saved while the blocker's row is still held (and its statement, 10 s at most, still waits).
+      await expect.poll(() => waiting.every((w) => w.settled()), { timeout: 5_000 }).toBe(true)
+      expect(blocked.settled()).toBe(false)
+      const { rows } = await client.query<{ version: string; xmin: string }>("select version::text, xmin::text from agents where id = any($1)", [others.map((o) => o.id)])
+      expect(rows.map((row) => row.version)).toEqual(["1", "1", "1"])
+      expect(new Set(rows.map((row) => row.xmin)).size).toBe(1)
+      expect(await count("activity", others[0]!.id)).toBe(1)
+      expect(await count("agent_transitions", others[0]!.id)).toBe(1)
+    } finally {
+      await holder.query("rollback")
+      await holder.end()
+    }
+    // The stalled batch commits once its row is free, complete.
+    await blocked.done
+    expect((await stored(blocker.id)).version).toBe(1)
+    expect(await count("agent_transitions", blocker.id)).toBe(1)
+  })
+
+  it("with every lane stalled, the writes behind wait for one to end, then commit together", async () => {
+    const [first, second, ...rest] = await Promise.all([agent([], laned), agent([], laned), agent([], laned), agent([], laned)])
+    const holdFirst = await holdingRows([first!.id])
+    const holdSecond = await holdingRows([second!.id])
+    const firstSaved = watch(first!.writer, first!.writer.offer({ n: 1 }, projection(first!.id), []), laned)
+    await expect.poll(waitsHere).toBe(1)
+    const secondSaved = watch(second!.writer, second!.writer.offer({ n: 1 }, projection(second!.id), []), laned)
+    try {
+      await expect.poll(waitsHere).toBe(2)
+      const waiting = rest.map(({ id, writer }) => watch(writer, writer.offer({ n: 1 }, projection(id), []), laned))
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect([firstSaved, secondSaved, ...waiting].map((w) => w.settled())).toEqual([false, false, false, false])
+      await holdFirst.query("rollback")
+      await Promise.all([firstSaved.done, ...waiting.map((w) => w.done)])
+      expect(secondSaved.settled()).toBe(false)
+      const { rows } = await client.query<{ xmin: string }>("select xmin::text from agents where id = any($1)", [rest.map((o) => o.id)])
+      expect(new Set(rows.map((row) => row.xmin)).size).toBe(1)
+    } finally {
+      await holdFirst.end()
+      await holdSecond.query("rollback")
+      await holdSecond.end()
+    }
+    await secondSaved.done
+    expect((await stored(second!.id)).version).toBe(1)
   })
 })
