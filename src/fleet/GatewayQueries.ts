@@ -18,6 +18,9 @@ import { queryFailure, sendFailure, unavailable } from "./queryFailure.ts"
 /** Interactive queries answer within this, retries included, or sooner when `gatewayCallTimeoutMs` is smaller (ms). */
 export const QUERY_TIMEOUT_CAP_MS = 10_000
 
+/** The share of a message's budget its best-effort main-session label may take: 1 / this. */
+const ENSURE_MAIN_SHARE = 4
+
 type Unavailable = GatewayNotFound | GatewayQueryUnavailable | SqlError
 
 export interface GatewayQueriesShape {
@@ -116,8 +119,9 @@ export const makeGatewayQueries = Effect.gen(function* () {
       const { target } = yield* load(input.gatewayId)
       const mainKey = yield* mainKeyOf(input.gatewayId)
       const budget = yield* startBudget(timeoutMs)
-      // The main agent's session gets its label before the first message (docs/operations.md §6.7).
-      if (Option.contains(mainKey, input.key)) yield* Effect.ignore(ensureMain(target, input.key, budget))
+      // The main agent's session gets its label before the first message (docs/operations.md §6.7),
+      // best effort, within a quarter of the budget: the message itself keeps the rest.
+      if (Option.contains(mainKey, input.key)) yield* Effect.ignore(ensureMain(target, input.key, yield* startBudget(Math.floor(timeoutMs / ENSURE_MAIN_SHARE))))
       const params = { sessionKey: input.key, message: input.content, deliver: false, idempotencyKey: input.idempotencyKey }
       // Every attempt carries the same key: a retry after a lost answer is the same send (docs/gateway-protocol.md §5 chat.send).
       return yield* withinBudget(budget, "chat.send", (callMs) => client.call(target, "chat.send", params, { timeoutMs: callMs })).pipe(

@@ -35,13 +35,23 @@ export const withinBudget = <A, E extends GatewayError, R>(
     const leftMs = budget.deadline - now
     return leftMs > 0 ? attempt(leftMs) : Effect.fail(cutShort)
   }).pipe(Effect.mapError((error): E | GatewayTimeoutError => (error._tag === "GatewayTimeoutError" ? cutShort : error)))
-  return once.pipe(retryOnFailure<GatewayError>({ schedule: operatorQuery(budget.deadline), while: worthAnotherAttempt }))
+  // Whether an attempt of this call reached the gateway (it answered, refused or closed the socket).
+  let reached = false
+  const worthIt = (error: GatewayError) => {
+    const again = worthAnotherAttempt(error, reached)
+    if (!isUnreachable(error)) reached = true
+    return again
+  }
+  return once.pipe(retryOnFailure<GatewayError>({ schedule: operatorQuery(budget.deadline), while: worthIt }))
 }
+
+const isUnreachable = (error: GatewayError) => error._tag === "GatewayConnectionError" && error.reason === "unreachable"
 
 /**
  * Whether an operator answer asks its gateway again (docs/operations.md §6.7): a transient failure,
- * except a socket that could not be opened at all. A gateway that is down (refused, no route) is
- * answered at once, not after the whole budget: the operator sees it is down without waiting.
+ * except a socket that could not be opened at all on the first try (`reached`: an earlier attempt
+ * of this call got an answer, a refusal or a close). A gateway that is down (refused, no route) is
+ * answered at once, not after the whole budget; one that refuses connections while it restarts
+ * after closing the socket (1012) is asked again.
  */
-export const worthAnotherAttempt = (error: GatewayError): boolean =>
-  isTransient(error) && !(error._tag === "GatewayConnectionError" && error.reason === "unreachable")
+export const worthAnotherAttempt = (error: GatewayError, reached: boolean): boolean => isTransient(error) && (reached || !isUnreachable(error))

@@ -27,8 +27,8 @@ export const gatewayTransient = Schedule.exponential("250 millis", 2).pipe(
 
 /**
  * One gateway call of an operator query (docs/operations.md §6.7): 100 ms → 1 s, jittered, or the
- * gateway's `retryAfterMs` when longer; a retry is made only when its wait ends before `deadline`
- * (epoch ms on the Effect `Clock`), so the answer keeps its bound and, when time runs out, carries
+ * gateway's `retryAfterMs` when longer; a retry is made only when its wait ends at least
+ * `OPERATOR_ATTEMPT_MIN_MS` before `deadline` (epoch ms on the Effect `Clock`), so the answer keeps its bound and, when time runs out, carries
  * the last refusal rather than a timeout.
  */
 export const operatorQuery = (deadline: number) =>
@@ -37,8 +37,11 @@ export const operatorQuery = (deadline: number) =>
     Schedule.jittered,
     Schedule.intersect(retryAfter),
     Schedule.delays,
-    Schedule.checkEffect((_, delay) => Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < deadline))
+    Schedule.checkEffect((_, delay) => Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) + OPERATOR_ATTEMPT_MIN_MS <= deadline))
   )
+
+/** The least time an operator query's retry must have left before its deadline, ms: a shorter one could only time out. */
+export const OPERATOR_ATTEMPT_MIN_MS = 250
 
 /**
  * Waiting for an agent that `agents.create` acknowledged ~1.5 s before it is usable

@@ -50,16 +50,26 @@ describe("withinBudget (an operator query's gateway call, docs/operations.md §6
     })
   )
 
-  it.effect("answers at once for a gateway whose socket cannot be opened (down), but asks again after a lost one", () =>
+  it.effect("answers at once for a gateway whose socket cannot be opened (down), but rides out a restart (a lost socket, then refused connections)", () =>
     Effect.gen(function* () {
       const down = new GatewayConnectionError({ reason: "unreachable", message: "connect ECONNREFUSED 127.0.0.1:1", retryable: true })
       const refused = yield* run([refuse(down), answer])
       expect(refused.exit).toEqual(Exit.fail(down))
       expect(refused.attempts).toHaveLength(1)
       const lost = new GatewayConnectionError({ reason: "closed", message: "socket closed (1012)", closeCode: 1012, retryable: true })
-      const restarted = yield* run([refuse(lost), answer])
+      // A restart: the socket closes, then connections are refused while the gateway comes back.
+      const restarted = yield* run([refuse(lost), refuse(down), refuse(down), answer])
       expect(restarted.exit).toEqual(Exit.succeed("ok"))
-      expect(restarted.attempts).toHaveLength(2)
+      expect(restarted.attempts).toHaveLength(4)
+    })
+  )
+
+  it.effect("makes no retry that would start too close to the deadline to be answered: the last refusal stands", () =>
+    Effect.gen(function* () {
+      // The gateway asks for a wait that ends 100 ms before the deadline.
+      const { exit, attempts } = yield* run([refuse(closing({ retryAfterMs: BUDGET_MS - 100 })), answer])
+      expect(exit).toEqual(Exit.fail(closing({ retryAfterMs: BUDGET_MS - 100 })))
+      expect(attempts).toHaveLength(1)
     })
   )
 

@@ -368,6 +368,24 @@ describe("gateway runtime queries (in-process service, simulated gateway)", () =
       expect(simulator.countOf("chat.history") - calls).toBe(1)
     })
 
+    it("sends a message to the main session while its best-effort label keeps being refused", async () => {
+      let lasting = true
+      simulator.inject({ method: "sessions.patch", error: closing, times: 1_000, when: () => lasting })
+      try {
+        const before = chatRows(mainKey).length
+        const sent = simulator.countOf("sessions.patch")
+        const route = `/api/v1/gateways/${gatewayId}/sessions/${encodeURIComponent(mainKey)}/message`
+        const answer = await service.api("POST", route, { content: "label refused" }, { "idempotency-key": "label-refused-1" })
+        expect(answer.status, JSON.stringify(answer.body)).toBe(202)
+        expect(chatRows(mainKey).slice(before).map((row) => row.content)).toEqual(["label refused"])
+        // The label gave up within its share of the budget (a quarter: 375 ms here, room for two
+        // tries 100 ms apart), leaving the message the rest; with the whole budget it tries 3-4 times.
+        expect(simulator.countOf("sessions.patch") - sent).toBeLessThanOrEqual(2)
+      } finally {
+        lasting = false
+      }
+    })
+
     it("sends a refused chat.send again under its idempotency key: one message", async () => {
       const before = chatRows(key).length
       simulator.inject({ method: "chat.send", error: closing })
