@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Deferred, Effect, Either, Option } from "effect"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentExternalEvent } from "../../machines/agent/agentTypes.ts"
 import { MAX_ACTOR_RESTARTS } from "../../src/agents/actorSupervisor.ts"
@@ -7,7 +8,7 @@ import { LocalAgents } from "../../src/agents/LocalAgents.ts"
 import { AgentRepo } from "../../src/store/AgentRepo.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import { GatewayOwnership } from "../../src/cluster/GatewayOwnership.ts"
-import { createTestDatabase } from "../support/database.ts"
+import { createTestDatabase, MACHINE_PG } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
@@ -77,7 +78,7 @@ describe("an agent actor whose transition throws (in-process service, simulator)
       const detail = ((await beat.json()) as { detail: string }).detail
       expect(detail).toContain("stays stopped")
       // The exception's text stays in the logs.
-      expect(detail).not.toContain("identity")
+      expect(detail).not.toContain("isNewIdentity")
       const metrics = await (await fetch(`${service.url}/metrics`)).text()
       expect(metrics).toMatch(/switchyard_agent_actor_failures_total\{outcome="restarted"\} 3/)
       expect(metrics).toMatch(/switchyard_agent_actors_failed 1/)
@@ -104,6 +105,42 @@ describe("an agent actor whose transition throws (in-process service, simulator)
     })
   })
 
+  it("a runner stopping waits for the last write of an actor stopped past its restarts before its gateway's shard goes", async () => {
+    await withSimulatedStack({ boardName: "Leaving" }, async ({ service, gatewayId }) => {
+      const main = await service.runtime.runPromise(Effect.flatMap(AgentRepo, (agents) => agents.mainOf(gatewayId)))
+      const mainId = Option.getOrThrow(main).id
+      for (let restart = 1; restart <= MAX_ACTOR_RESTARTS; restart++) {
+        await sendLocally(service, mainId, throwing)
+        await expect.poll(() => running(service, mainId), POLL).toBe(true)
+      }
+      // A connection of its own holds the row: the runner's pool closes while it stops.
+      const database = await service.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ name: string }>`select current_database() as name`))
+      const url = new URL(MACHINE_PG)
+      url.pathname = `/${database[0]?.name ?? ""}`
+      const locker = new pg.Client({ connectionString: url.toString() })
+      await locker.connect()
+      try {
+        await locker.query("begin")
+        await locker.query("select id from agents where id = $1 for update", [mainId])
+        // Accepted, its write waiting on the lock; then the actor fails past its restarts.
+        const accepted = sendLocally(service, mainId, { type: "agent.heartbeat", at: Date.now() })
+        const stopped = await sendLocally(service, mainId, throwing)
+        expect(Either.isLeft(stopped) && stopped.left._tag).toBe("AgentActorFailed")
+
+        const stopping = service.stop()
+        const early = await settlesWithin(stopping, 1_000)
+        await locker.query("commit")
+        await stopping
+        expect(early).toBe(false)
+        expect(Either.isRight(await accepted)).toBe(true)
+        const row = await locker.query<{ state: string }>("select snapshot->>'value' as state from agents where id = $1", [mainId])
+        expect(row.rows[0]?.state).toBe("online")
+      } finally {
+        await locker.end()
+      }
+    })
+  })
+
   it("a wait through the agent system goes on while the agent's actor restarts, until the agent gets there", async () => {
     await withSimulatedStack({ boardName: "Waiting" }, async ({ service, gatewayId }) => {
       const main = await service.runtime.runPromise(Effect.flatMap(AgentRepo, (agents) => agents.mainOf(gatewayId)))
@@ -117,8 +154,9 @@ describe("an agent actor whose transition throws (in-process service, simulator)
       const system = await service.agents()
       const waited = service.runtime.runPromise(Effect.either(system.waitFor(mainId, (snapshot) => snapshot.value === "online", 15_000)))
       // Still restarting: the wait has not given up.
-      expect(await settlesWithin(waited, 500)).toBe(false)
+      const early = await settlesWithin(waited, 500)
       await unlock()
+      expect(early).toBe(false)
       const outcome = await waited
       expect(Either.isRight(outcome) && outcome.right.value).toBe("online")
       expect(Either.isRight(await accepted)).toBe(true)
@@ -157,7 +195,15 @@ describe("an agent whose actor failed past its restarts, asked through the runne
     db = await createTestDatabase()
     simulator = await startGatewaySimulator()
     ;[a, b] = await Promise.all([startInProcessService(db.url, config), startInProcessService(db.url, config)])
-  }, 60_000)
+    // The shards settle between the two (half each) before a test picks a gateway's owner: a
+    // gateway moving mid-test would be restored, running, on the other runner.
+    const shards = (service: InProcessService) => service.runtime.runPromise(Effect.map(GatewayOwnership, (ownership) => [ownership.ownedShards(), ownership.shardsPerGroup] as const))
+    for (const until = Date.now() + 50_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const [[onA, total], [onB]] = await Promise.all([shards(a), shards(b)])
+      if (onA + onB === total && Math.abs(onA - onB) <= 1) break
+      if (Date.now() > until) throw new Error(`the shards did not settle: ${onA} and ${onB} of ${total}`)
+    }
+  }, 90_000)
 
   afterAll(async () => {
     await a?.stop()
