@@ -233,8 +233,8 @@ export const LocalAgentsLive = Layer.scoped(
     // asked again reaches it), its restarts counted anew (docs/architecture.md §6.8).
     const deleteStopped = (agentId: string, event: AgentExternalEvent): Effect.Effect<never, AgentNotFound | AgentsRestoring | AgentActorFailed> => {
       if (event.type !== "agent.delete") return missing(agentId)
-      const stopped = supervisor.revive(agentId)
-      if (stopped === undefined || !hosting.has(stopped.gatewayId)) return missing(agentId)
+      const stopped = supervisor.revive(agentId, (gatewayId) => hosting.has(gatewayId))
+      if (stopped === undefined) return missing(agentId)
       // Its writer settled and closed when it stopped (settleFailed); a write still under way is waited for.
       reload(agentId, stopped, { reason: "restarting", settle: Effect.ignore(stopped.writer.awaitPersisted(stopped.writer.version).pipe(Effect.timeout("5 seconds"))) })
       return missing(agentId)

@@ -71,11 +71,12 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     failure: (agentId: string): AgentActorFailed | undefined => failed.get(agentId)?.error,
     /**
      * Takes an agent out of the stopped ones (a delete gives it a fresh start, docs/architecture.md
-     * §6.8): its failed entry, or undefined if it is not stopped. Its restarts count anew.
+     * §6.8): its failed entry, or undefined if it is not stopped or `canRestart` refuses its
+     * gateway (it then stays stopped). Its restarts count anew.
      */
-    revive: (agentId: string): AgentEntry | undefined => {
+    revive: (agentId: string, canRestart: (gatewayId: string) => boolean = () => true): AgentEntry | undefined => {
       const stopped = failed.get(agentId)
-      if (stopped === undefined) return undefined
+      if (stopped === undefined || !canRestart(stopped.gatewayId)) return undefined
       failed.delete(agentId)
       agentActorsFailed.set(failed.size)
       return stopped.entry

@@ -83,6 +83,8 @@ describe("the supervision of failed agent actors (docs/architecture.md §6.8)", 
     for (let i = 0; i <= MAX_ACTOR_RESTARTS; i++) supervisor.onFailed("a", (last = running("a")), new Error("boom"))
     expect(supervisor.failure("a")).toBeDefined()
 
+    expect(supervisor.revive("a", () => false)).toBeUndefined()
+    expect(supervisor.failure("a")).toBeDefined()
     expect(supervisor.revive("a")).toBe(last)
     expect(supervisor.failure("a")).toBeUndefined()
     expect(supervisor.revive("a")).toBeUndefined()
