@@ -51,7 +51,8 @@ const harness = (databaseUrl: string) => {
         return Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.applying" }))
       }),
     failures: () => [],
-    actorCount: () => state.restored.size
+    actorCount: () => state.restored.size,
+    hostedGateways: () => []
   } as unknown as LocalAgentsShape
   const layer = RoutedAgentSystemLive.pipe(
     Layer.provideMerge(
