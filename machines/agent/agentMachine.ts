@@ -42,7 +42,8 @@ const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest
   forceBootstrap: options?.forceBootstrap ?? false,
   rotateToken: options?.rotateToken ?? true,
   wake: options?.wake ?? true,
-  overwrite: options?.overwrite ?? false
+  overwrite: options?.overwrite ?? false,
+  ...(options?.syncJobId === undefined ? {} : { syncJobId: options.syncJobId })
 })
 
 /**

@@ -23,11 +23,17 @@ export const TOKEN_WARNINGS: Partial<Record<TokenSource, string>> = {
 }
 
 export interface SyncAgentInput {
+  /** The job's id: its update carries it (`ApplyRequest.syncJobId`), so a resumed run knows its own. */
+  readonly jobId: string
   readonly agentId: string
   readonly options: SyncJobOptions
-  /** The generation an earlier run already sent (stored before sending), if any. */
+  /**
+   * The generation an earlier run stored for its update (before sending it, or ahead of it), if
+   * any. Taken as sent only once the agent has reached it under a request carrying `jobId`;
+   * otherwise that update may never have gone out, and is sent under the stored attempt number.
+   */
   readonly sentGeneration: number | null
-  /** Updates sent by earlier runs of this job. */
+  /** Updates earlier runs of this job stored as sent (the last one possibly never sent). */
   readonly attempts: number
   /** Limit for the whole agent (every attempt and wait), ms. */
   readonly timeoutMs: number
@@ -68,10 +74,24 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
  */
 export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInput) {
   const system = yield* AgentSystem
-  let sent = input.sentGeneration
+  const current = system.snapshot(input.agentId)
+  // An earlier run's update went out only if the agent reached its generation under this job's
+  // request: a generation stored ahead and reached by another update (an operator's) is not it
+  // (docs/architecture.md §9.2). Generation 1 is the provisioning of a main agent the job created
+  // (`planSync`): it is awaited as it is.
+  const earlierSent =
+    input.sentGeneration !== null &&
+    current !== undefined &&
+    current.context.generation >= input.sentGeneration &&
+    (input.sentGeneration === 1 || current.context.request.syncJobId === input.jobId)
+  let sent = earlierSent ? input.sentGeneration : null
   let attempts = input.attempts
-  /** Taken by the first send only: a retry, or an agent whose generation moved on, is marked anew. */
-  let marked = input.marked
+  /**
+   * Taken by the first send only: the generation and attempt stored for it (this run's mark, or
+   * an earlier run's that was never sent). A send at another generation stores it anew under
+   * that attempt; a retry is a new attempt.
+   */
+  let marked = input.marked ?? (input.sentGeneration !== null && !earlierSent ? { generation: input.sentGeneration, attempt: input.attempts } : undefined)
   const update: Omit<Extract<AgentExternalEvent, { type: "agent.update" }>, "at"> = {
     type: "agent.update",
     changes: {},
@@ -81,13 +101,13 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       resetSession: input.options.resetSessions,
       forceBootstrap: input.options.forceBootstrap,
       rotateToken: input.options.rotateTokens,
-      overwrite: input.options.overwrite
+      overwrite: input.options.overwrite,
+      syncJobId: input.jobId
     }
   }
 
   const attempt = Effect.gen(function* () {
-    const current = system.snapshot(input.agentId)
-    if (sent === null || current === undefined || current.context.generation < sent) {
+    if (sent === null) {
       const ready = yield* system.waitFor(input.agentId, readyForUpdate, input.timeoutMs)
       const gone = outcomeOf(ready).kind === "gone"
       if (!gone) {
@@ -95,7 +115,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
         if (marked?.generation === generation) {
           attempts = marked.attempt
         } else {
-          attempts += 1
+          attempts = marked?.attempt ?? attempts + 1
           yield* input.onSend(generation, attempts)
         }
         marked = undefined
