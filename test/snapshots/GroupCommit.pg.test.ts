@@ -457,6 +457,8 @@ describe("group commit of agent snapshots", () => {
       await expect.poll(() => logged.some((line) => line.startsWith(`persisting agent ${bad.id} failed`)), { timeout: 5_000 }).toBe(true)
       // Not left writing for ever: the close finds its writer between attempts.
       await runtime.runPromise(bad.writer.close())
+      // The good write was saved by the retry write by write, never failed back to its writer.
+      expect(logged.filter((line) => line.startsWith(`persisting agent ${good.id}`))).toEqual([])
     } finally {
       await holder.end()
     }
@@ -585,6 +587,33 @@ describe("group commit of agent snapshots", () => {
     } finally {
       await holdFirst.end()
       await holdSecond.end()
+    }
+  })
+
+  it("at shutdown, a write its batch already answered (retried write by write) is not answered again", async () => {
+    const own = await started({})
+    const [saved, bad, held] = await Promise.all([agent([], own), agent([], own), agent([], own)])
+    const holder = await holdingRows([held!.id])
+    const answers = new Map<string, Array<Exit.Exit<void, unknown>>>()
+    const commits = await own.runPromise(GroupCommit)
+    const enqueue = (agentId: string, snapshot: unknown) =>
+      commits.enqueue({ agentId, version: 1, projection: projection(agentId), snapshot, activity: [], transitions: [], beat: undefined, pruneTo: undefined }, (exit) =>
+        void answers.set(agentId, [...(answers.get(agentId) ?? []), exit])
+      )
+    try {
+      // One batch; it fails (JSON has no BigInt), so each write goes alone: the first commits, the last waits on its row.
+      enqueue(saved!.id, { n: 1 })
+      enqueue(bad!.id, { n: 1n })
+      enqueue(held!.id, { n: 1 })
+      await expect.poll(waitsHere).toBe(1)
+      const disposed = own.dispose()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await holder.query("rollback")
+      await disposed
+      expect([saved!.id, bad!.id, held!.id].map((id) => answers.get(id)?.length)).toEqual([1, 1, 1])
+      expect(Exit.isSuccess(answers.get(saved!.id)![0]!)).toBe(true)
+    } finally {
+      await holder.end()
     }
   })
 })
