@@ -50,7 +50,8 @@ export interface GroupCommitShape {
    * write is durable), or fails with the SqlError that refused it, or `SnapshotWriteRefused`
    * (stale) when the update matched no row: nothing of the write (activity, transitions, beat)
    * is then stored. Callers keep at most one write per agent in flight, which keeps each
-   * agent's writes in order.
+   * agent's writes in order; a write of an agent whose batch is still in flight (a closed
+   * writer's, beside its agent's new writer) waits for that batch to end.
    */
   readonly write: (write: AgentWrite) => Effect.Effect<void, SqlError | SnapshotWriteRefused>
   /**
