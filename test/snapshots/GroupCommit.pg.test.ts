@@ -3,6 +3,7 @@ import { Cause, Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } 
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
+import { groupCommitLaneStarts } from "../../src/observability/metrics.ts"
 import { GroupCommit, GroupCommitLive, groupCommitLayer, STALLED_MS, type AgentWrite, type GroupCommitOptions } from "../../src/snapshots/GroupCommit.ts"
 import { SnapshotWriter } from "../../src/snapshots/SnapshotWriter.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
@@ -332,11 +333,14 @@ describe("group commit of agent snapshots", () => {
     await holder.query("select 1 from agents where id = any($1) for update", [ids])
     return holder
   }
+  /** Batches started beside a stalled one so far (`switchyard_group_commit_lane_starts_total{reason="stalled"}`). */
+  const stalledStarts = async () => (await groupCommitLaneStarts.get()).values.find((value) => value.labels["reason"] === "stalled")?.value ?? 0
   const waitsHere = async () => (await client.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0]?.n ?? 0
 
   it("a batch that stalls holds back no other agent's write: the writes behind it commit beside it, in one transaction", async () => {
     const blocker = await agent([], laned)
     const others = await Promise.all([agent([], laned), agent([], laned), agent([], laned)])
+    const startsBefore = await stalledStarts()
     const holder = await holdingRows([blocker.id])
     const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), [], transition(1)), laned)
     try {
@@ -350,6 +354,7 @@ describe("group commit of agent snapshots", () => {
       const { rows } = await client.query<{ version: string; xmin: string }>("select version::text, xmin::text from agents where id = any($1)", [others.map((o) => o.id)])
       expect(rows.map((row) => row.version)).toEqual(["1", "1", "1"])
       expect(new Set(rows.map((row) => row.xmin)).size).toBe(1)
+      expect(await stalledStarts()).toBe(startsBefore + 1)
       expect(await count("activity", others[0]!.id)).toBe(1)
       expect(await count("agent_transitions", others[0]!.id)).toBe(1)
     } finally {
@@ -469,6 +474,7 @@ describe("group commit of agent snapshots", () => {
   it("a batch that commits within the stall threshold is never joined: the writes behind it wait for it, then commit together", async () => {
     const blocker = await agent([], patient)
     const others = await Promise.all([agent([], patient), agent([], patient)])
+    const startsBefore = await stalledStarts()
     const holder = await holdingRows([blocker.id])
     try {
       const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), []), patient)
@@ -485,6 +491,7 @@ describe("group commit of agent snapshots", () => {
     }
     const { rows } = await client.query<{ xmin: string }>("select xmin::text from agents where id = any($1)", [others.map((o) => o.id)])
     expect(new Set(rows.map((row) => row.xmin)).size).toBe(1)
+    expect(await stalledStarts()).toBe(startsBefore)
   })
 
   /** Two batches in flight on `laned`, each waiting on its agent's held row; `release()` frees both. */
