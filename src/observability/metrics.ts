@@ -64,6 +64,14 @@ export const groupCommitDuration = histogram(
   [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15]
 )
 
+export const groupCommitLaneStarts = counter(
+  "switchyard_group_commit_lane_starts_total",
+  "Group commit batches started, by reason: idle (no batch in flight) or stalled (beside a batch that has stalled; docs/architecture.md §6.5).",
+  ["reason"]
+)
+
+export const groupCommitLanes = gauge("switchyard_group_commit_lanes_in_flight", "Group commit batches committing now (at most MAX_LANES, docs/architecture.md §6.5).", [])
+
 export const heartbeatRuns = counter(
   "switchyard_llm_heartbeat_runs_total",
   "LLM heartbeat turns: runs the gateway marked as heartbeat runs (agent events with isHeartbeat), by gateway.",

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
-import { groupCommitDuration, groupCommitWrites } from "../observability/metrics.ts"
+import { groupCommitDuration, groupCommitLanes, groupCommitLaneStarts, groupCommitWrites } from "../observability/metrics.ts"
 import { callerSpan, tracesExported } from "../observability/tracing.ts"
 import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
 import { AgentRepo, type SavedStamps } from "../store/AgentRepo.ts"
@@ -50,7 +50,8 @@ export interface GroupCommitShape {
    * write is durable), or fails with the SqlError that refused it, or `SnapshotWriteRefused`
    * (stale) when the update matched no row: nothing of the write (activity, transitions, beat)
    * is then stored. Callers keep at most one write per agent in flight, which keeps each
-   * agent's writes in order.
+   * agent's writes in order; a write of an agent whose batch is still in flight (a closed
+   * writer's, beside its agent's new writer) waits for that batch to end.
    */
   readonly write: (write: AgentWrite) => Effect.Effect<void, SqlError | SnapshotWriteRefused>
   /**
@@ -92,7 +93,10 @@ export const MAX_BATCH = 1_000
 /**
  * Batches committing at once at most (docs/architecture.md §6.5): the next batch starts beside
  * one that has stalled, never beside one that commits in time, so batches keep their size under
- * load. Each agent has at most one write in flight, so batches in flight never share an agent.
+ * load. Each lane holds a pooled connection while it commits, so two lanes may take 2 of the
+ * pool's connections (10 by default) from everything else. Batches in flight never share
+ * an agent: a write of an agent in a batch in flight waits for that batch to end (a closed
+ * writer's write may still commit while a new writer of the agent writes).
  */
 export const MAX_LANES = 2
 
@@ -141,16 +145,37 @@ export const boundChanges = (write: AgentWrite): AgentWrite => {
   return write.transitions.length <= room ? write : { ...write, transitions: write.transitions.slice(-room) }
 }
 
-/** The first writes of `pending` that fit in one transaction: at most `MAX_BATCH`, with fewer than `RANKS_PER_TRANSACTION` changes (at least one write). */
-const takeBatch = (pending: ReadonlyArray<Queued>): number => {
+/**
+ * The next batch of `pending`: its first writes that fit in one transaction (at most `MAX_BATCH`,
+ * fewer than `RANKS_PER_TRANSACTION` changes, at least one write), skipping every write of an
+ * agent in `busy` (a batch in flight holds one of its writes) or already in the batch, so that
+ * batches in flight never share an agent (docs/architecture.md §6.5). `rest` keeps the writes
+ * not taken, in order; `full`, whether the batch ended for lack of room (writes behind may be
+ * taken at once) rather than of takeable writes.
+ */
+export const takeBatch = <Q extends { readonly write: AgentWrite }>(pending: ReadonlyArray<Q>, busy: ReadonlySet<string>) => {
+  const batch: Q[] = []
+  const rest: Q[] = []
+  const taken = new Set<string>()
   let changes = 0
-  let count = 0
-  while (count < pending.length && count < MAX_BATCH) {
-    changes += changesOf(pending[count]!.write)
-    if (count > 0 && changes > RANKS_PER_TRANSACTION) break
-    count++
+  let full = false
+  for (const queued of pending) {
+    const agentId = queued.write.agentId
+    if (full || busy.has(agentId) || taken.has(agentId)) {
+      rest.push(queued)
+      continue
+    }
+    changes += changesOf(queued.write)
+    if (batch.length > 0 && changes > RANKS_PER_TRANSACTION) {
+      full = true
+      rest.push(queued)
+      continue
+    }
+    batch.push(queued)
+    taken.add(agentId)
+    if (batch.length === MAX_BATCH) full = true
   }
-  return count
+  return { batch, rest, full }
 }
 
 /** Called once with a queued write's outcome. */
@@ -158,6 +183,7 @@ export type WriteDone = (exit: Exit.Exit<void, SqlError | SnapshotWriteRefused>)
 
 interface Queued {
   readonly write: AgentWrite
+  /** Answers the write; only its first call counts (a batch that crashed, then the shutdown, may both answer it). */
   readonly done: WriteDone
   /** Its oldest transitions dropped to fit one transaction (`boundChanges`), logged with its batch. */
   readonly dropped: number
@@ -192,6 +218,9 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
     let pending: Queued[] = []
     // The batches committing; each leaves once every write of it is answered (an interrupted one stays for the finalizer).
     const inFlight = new Set<Lane>()
+    // The agents of the batches in flight: a write of one of them waits in `pending` (a closed
+    // writer's write may still commit while its agent's new writer writes).
+    const busy = new Set<string>()
     // At most one wake-up pending: writes queued meanwhile are taken by the next batch.
     const wake = yield* Queue.sliding<void>(1)
     // Signalled when a batch leaves `inFlight`, so a taker waiting for a free lane goes on.
@@ -259,7 +288,8 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
           yield* Effect.logWarning(`agent ${queued.write.agentId}: its ${queued.dropped} oldest unsaved transitions are dropped (one transaction ranks at most ${RANKS_PER_TRANSACTION} changes)`)
         }
       }
-      const committed = commit(batch.map((queued) => queued.write))
+      // Suspended: a write that cannot be encoded (a cycle, a BigInt) fails its batch as a defect.
+      const committed = Effect.suspend(() => commit(batch.map((queued) => queued.write)))
       // A span only while spans are exported: under Effect's own tracer it would cost every batch
       // a span and a captured stack trace that nothing reads (docs/operations.md §3.5).
       const traced = yield* tracesExported
@@ -276,19 +306,24 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
           (queued) =>
             lane.closing.has(queued.write.agentId)
               ? Effect.sync(() => queued.done(Exit.fail(new SnapshotWriteRefused({ agentId: queued.write.agentId, version: queued.write.version, reason: "withdrawn" }))))
-              : Effect.flatMap(Effect.exit(commit([queued.write])), (alone) => settle([queued], alone)),
+              : Effect.flatMap(Effect.exit(Effect.suspend(() => commit([queued.write]))), (alone) => settle([queued], alone)),
           { discard: true }
         )
       }
       const took = performance.now() - startedAt
+      // Only a committed batch: a failed one (and its retries write by write) is no commit time.
       // A stalled batch counts as the stall threshold: one long lock wait does not raise it for long.
-      meanCommitMs += (Math.min(took, stallAfter()) - meanCommitMs) / 10
+      if (Exit.isSuccess(exit)) meanCommitMs += (Math.min(took, stallAfter()) - meanCommitMs) / 10
       groupCommitDuration.observe(took / 1_000)
     })
 
     /** `lane` leaves `inFlight` (every write of it answered) and whoever waits for it goes on. */
     const leave = (lane: Lane) => {
       inFlight.delete(lane)
+      for (const queued of lane.batch) busy.delete(queued.write.agentId)
+      groupCommitLanes.set(inFlight.size)
+      // Writes of its agents left in `pending` may be taken now.
+      if (pending.length > 0) Queue.unsafeOffer(wake, undefined)
       Queue.unsafeOffer(freed, undefined)
       lane.ended?.()
     }
@@ -315,16 +350,28 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
     const runBatch = Effect.gen(function* () {
       // Every lane busy (each batch stalled): the next batch waits for one to end.
       while (inFlight.size >= lanes) yield* Queue.take(freed)
-      const batch = pending.slice(0, takeBatch(pending))
-      pending = pending.slice(batch.length)
-      if (pending.length > 0) yield* Queue.offer(wake, undefined)
+      // A write of an agent in a batch in flight stays queued until that batch ends (`leave`).
+      const { batch, rest, full } = takeBatch(pending, busy)
+      pending = rest
+      if (full && pending.length > 0) yield* Queue.offer(wake, undefined)
       if (batch.length === 0) return
       const lane: Lane = { batch, closing: new Set(), ended: undefined }
+      groupCommitLaneStarts.inc({ reason: inFlight.size === 0 ? "idle" : "stalled" })
       inFlight.add(lane)
+      for (const queued of batch) busy.add(queued.write.agentId)
+      groupCommitLanes.set(inFlight.size)
       // On a fiber of its own, a child of this one: interrupted with it, its batch then stays for the finalizer.
       yield* Effect.fork(
         commitLane(lane).pipe(
-          Effect.catchAllCause((cause) => Effect.logError("group commit: a batch failed unexpectedly", cause)),
+          Effect.catchAllCause((cause) =>
+            Effect.zipRight(
+              Effect.logError("group commit: a batch failed unexpectedly", cause),
+              // Its writes not yet answered fail with the cause: their writers retry them.
+              Effect.sync(() => {
+                for (const queued of batch) queued.done(Exit.failCause(cause))
+              })
+            )
+          ),
           Effect.zipRight(Effect.sync(() => leave(lane)))
         )
       )
@@ -350,7 +397,11 @@ export const groupCommitLayer = ({ lanes = MAX_LANES, stalledMs = STALLED_MS }: 
     const enqueue = (offered: AgentWrite, done: WriteDone) => {
       const write = boundChanges(offered)
       // A callback that throws must not leave the rest of its batch unanswered.
+      // Answered once: a later answer (the shutdown's, after a crashed batch's) is dropped.
+      let answered = false
       const answer: WriteDone = (exit) => {
+        if (answered) return
+        answered = true
         try {
           done(exit)
         } catch (error) {

@@ -47,8 +47,8 @@ export type WriterServices = GroupCommit
  *
  * A writer ends (`close`, or a write refused as stale: another runner stored an equal or newer
  * version) for good: it writes nothing more, and every wait, present or future, fails with
- * `SnapshotWriteRefused`; a stale refusal calls `onStale` so the owner can reload the agent
- * (docs/architecture.md §11).
+ * `SnapshotWriteRefused`; a stale refusal of a writer not yet ended calls `onStale` so the
+ * owner can reload the agent (docs/architecture.md §11), a closed writer's never does.
  *
  * A write takes no fiber of its own: it is queued in the group commit at once and its outcome
  * handled in a callback (docs/architecture.md §6.5); `run` serves the first write (which learns
@@ -247,7 +247,9 @@ export class SnapshotWriter {
       const failure = Cause.failureOption(exit.cause)
       if (Option.isSome(failure) && failure.value._tag === "SnapshotWriteRefused") {
         // Stale: another runner stored this version or a newer one (or the row is gone). Withdrawn: closed.
-        if (failure.value.reason === "stale") {
+        // A writer that had ended (closed) is no owner any more: the agent may run again under a
+        // new writer, which its stale refusal must not reload (docs/architecture.md §11).
+        if (failure.value.reason === "stale" && this.ended === undefined) {
           this.run(Effect.logWarning(`agent ${this.agentId}: snapshot ${item.version} not saved, the database holds an equal or newer version`), this.agentId)
           this.end(failure.value)
           this.onStale?.(this.agentId)

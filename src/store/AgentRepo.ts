@@ -24,8 +24,8 @@ export interface AgentRepoShape {
   /** Writes the projection and snapshot of `version`; an older version never overwrites a newer. */
   readonly save: (id: string, projection: AgentProjection, snapshot: unknown, version: number) => Effect.Effect<void, SqlError>
   /**
-   * `save` for many agents in one statement (group commit, `saveSnapshots`), rows locked in agent
-   * id order. With `beats`, the same statement records each saved agent's newest liveness change
+   * `save` for many agents in one statement (group commit, `saveSnapshots`), its input
+   * in agent id order (the plan decides the order rows are locked in). With `beats`, the same statement records each saved agent's newest liveness change
    * (with its event type) at its snapshot's version, so a batch of beats is one statement.
    * With `changes`, it also inserts the saved agents' activity and transitions (`SaveChanges`):
    * one statement, atomic by itself. Answers the rows it saved with their stamps: a save missing

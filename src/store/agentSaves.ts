@@ -53,11 +53,11 @@ const activityRow = ({ writer, entry }: SaveChanges["activity"][number]) => ({
 })
 
 
-/** In agent id order, so two batches that share agents (two instances) lock their rows in the same order. */
+/** In agent id order: a stable input (the plan decides the order rows are locked in, docs/architecture.md §6.5). */
 const byId = (saves: ReadonlyArray<SnapshotSave>) => [...saves].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 
 /**
- * The snapshot save of many agents in ONE statement (docs/architecture.md §6.5): rows updated in
+ * The snapshot save of many agents in ONE statement (docs/architecture.md §6.5): its input in
  * agent id order, an older version never overwriting a newer; with `beats`, the same statement
  * upserts each saved agent's newest beat at its snapshot's version, with its event type and
  * cursor (`agent_beats`, §8.1; none for a snapshot not saved, being older or its row gone); with

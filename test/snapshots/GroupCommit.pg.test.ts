@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto"
-import { Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
-import { GroupCommit, GroupCommitLive, groupCommitLayer, STALLED_MS } from "../../src/snapshots/GroupCommit.ts"
+import { groupCommitLaneStarts } from "../../src/observability/metrics.ts"
+import { GroupCommit, GroupCommitLive, groupCommitLayer, STALLED_MS, type AgentWrite, type GroupCommitOptions } from "../../src/snapshots/GroupCommit.ts"
 import { SnapshotWriter } from "../../src/snapshots/SnapshotWriter.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
@@ -22,6 +23,8 @@ describe("group commit of agent snapshots", () => {
   let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
   // The service's own group commit: the next batch commits beside one that stalls.
   let laned: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
+  // Two lanes, but a batch stalls only after a minute: in these tests no batch ever does.
+  let patient: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof layer>, unknown>
   let client: pg.Client
   let gatewayId: string
   // What the writers log (first part of each message).
@@ -30,12 +33,20 @@ describe("group commit of agent snapshots", () => {
   const repos = Layer.provideMerge(Layer.mergeAll(AgentRepoLive, ActivityRepoLive, TransitionRepoLive), Layer.provideMerge(MigrationsLive, SqlLive))
   const layer = groupCommitLayer({ lanes: 1 }).pipe(Layer.provideMerge(repos))
 
+  /** A group commit of its own with `options`, on this file's database. */
+  const started = async (options: GroupCommitOptions) => {
+    const made = ManagedRuntime.make(groupCommitLayer(options).pipe(Layer.provideMerge(repos), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
+    await made.runPromise(Effect.void)
+    return made
+  }
+
   beforeAll(async () => {
     db = await createTestDatabase()
     runtime = ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
     await runtime.runPromise(Effect.void)
     laned = ManagedRuntime.make(GroupCommitLive.pipe(Layer.provideMerge(repos), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
     await laned.runPromise(Effect.void)
+    patient = await started({ lanes: 2, stalledMs: 60_000 })
     client = new pg.Client({ connectionString: db.url })
     await client.connect()
     gatewayId = randomUUID()
@@ -45,6 +56,7 @@ describe("group commit of agent snapshots", () => {
   afterAll(async () => {
     await client.end()
     await laned.dispose()
+    await patient.dispose()
     await runtime.dispose()
     await db.drop()
   })
@@ -150,8 +162,8 @@ describe("group commit of agent snapshots", () => {
   }
   const count = async (table: "agent_transitions" | "activity", id: string) =>
     (await client.query<{ n: number }>(`select count(*)::int as n from ${table} where agent_id = $1`, [id])).rows[0]?.n
-  const failureOf = async (effect: Effect.Effect<void, unknown, never>) => {
-    const exit = await runtime.runPromiseExit(effect)
+  const failureOf = async (effect: Effect.Effect<void, unknown, never>, on: typeof runtime = runtime) => {
+    const exit = await on.runPromiseExit(effect)
     return Exit.isFailure(exit) && exit.cause._tag === "Fail" ? (exit.cause.error as { _tag: string; reason?: string }) : undefined
   }
 
@@ -321,11 +333,14 @@ describe("group commit of agent snapshots", () => {
     await holder.query("select 1 from agents where id = any($1) for update", [ids])
     return holder
   }
+  /** Batches started beside a stalled one so far (`switchyard_group_commit_lane_starts_total{reason="stalled"}`). */
+  const stalledStarts = async () => (await groupCommitLaneStarts.get()).values.find((value) => value.labels["reason"] === "stalled")?.value ?? 0
   const waitsHere = async () => (await client.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0]?.n ?? 0
 
   it("a batch that stalls holds back no other agent's write: the writes behind it commit beside it, in one transaction", async () => {
     const blocker = await agent([], laned)
     const others = await Promise.all([agent([], laned), agent([], laned), agent([], laned)])
+    const startsBefore = await stalledStarts()
     const holder = await holdingRows([blocker.id])
     const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), [], transition(1)), laned)
     try {
@@ -339,6 +354,7 @@ describe("group commit of agent snapshots", () => {
       const { rows } = await client.query<{ version: string; xmin: string }>("select version::text, xmin::text from agents where id = any($1)", [others.map((o) => o.id)])
       expect(rows.map((row) => row.version)).toEqual(["1", "1", "1"])
       expect(new Set(rows.map((row) => row.xmin)).size).toBe(1)
+      expect(await stalledStarts()).toBe(startsBefore + 1)
       expect(await count("activity", others[0]!.id)).toBe(1)
       expect(await count("agent_transitions", others[0]!.id)).toBe(1)
     } finally {
@@ -375,5 +391,236 @@ describe("group commit of agent snapshots", () => {
     }
     await secondSaved.done
     expect((await stored(second!.id)).version).toBe(1)
+  })
+
+  it("a closed writer's write still in a batch holds back its agent's new writer, not the agents beside it; the new write is then refused stale", async () => {
+    const oldStale: Array<string> = []
+    const newStale: Array<string> = []
+    const old = await agent(oldStale, laned)
+    const other = await agent([], laned)
+    const holder = await holdingRows([old.id])
+    try {
+      old.writer.offer({ by: "old" }, projection(old.id), [], transition(1))
+      await expect.poll(waitsHere).toBe(1)
+      // Its close outlasts its bound (stopActors) and the gateway is hosted here again: a new
+      // writer, restored from the unchanged row, writes the same version.
+      const closing = laned.runPromise(old.writer.close())
+      await new Promise((resolve) => setTimeout(resolve, 2 * STALLED_MS))
+      const fresh = new SnapshotWriter(old.id, 0, 0, (effect) => void laned.runFork(effect.pipe(Effect.provide(capture))), 500, (agentId) => void newStale.push(agentId))
+      const refused = failureOf(fresh.awaitPersisted(fresh.offer({ by: "new" }, projection(old.id), [], transition(2))), laned)
+      const otherSaved = watch(other.writer, other.writer.offer({ n: 1 }, projection(other.id), []), laned)
+      // The other agent commits beside the stalled batch; the new write is not in its batch.
+      await expect.poll(() => otherSaved.settled(), { timeout: 5_000 }).toBe(true)
+      expect(await waitsHere()).toBe(1)
+      await holder.query("rollback")
+      await closing
+      // Only after the closed writer's batch: its version is stored, the new writer is told (its agent reloads).
+      expect(await refused).toMatchObject({ _tag: "SnapshotWriteRefused", reason: "stale" })
+      expect(newStale).toEqual([old.id])
+      expect(oldStale).toEqual([])
+      expect(await stored(old.id)).toEqual({ version: 1, snapshot: { by: "old" } })
+      const { rows } = await client.query<{ event_type: string }>("select event_type from agent_transitions where agent_id = $1", [old.id])
+      expect(rows.map((row) => row.event_type)).toEqual(["step.1"])
+    } finally {
+      await holder.end()
+    }
+  })
+
+  it("a closed writer's write refused as stale reloads nothing: only a writer not yet ended calls onStale", async () => {
+    const stale: Array<string> = []
+    const { id, writer } = await agent(stale)
+    const holder = await holding(id)
+    try {
+      const waited = failureOf(writer.awaitPersisted(writer.offer({ by: "closed" }, projection(id), [], transition(1))))
+      await expect.poll(lockWaits).toBeGreaterThan(0)
+      const closed = runtime.runPromise(writer.close())
+      // The agent's new owner stores version 1 meanwhile.
+      await holder.query(`update agents set version = 1, snapshot = '{"by":"new"}' where id = $1`, [id])
+      await holder.query("commit")
+      await closed
+      expect(await waited).toMatchObject({ _tag: "SnapshotWriteRefused", reason: "withdrawn" })
+      expect(stale).toEqual([])
+      expect(await stored(id)).toEqual({ version: 1, snapshot: { by: "new" } })
+    } finally {
+      await holder.end()
+    }
+  })
+
+  it("a write that cannot be encoded fails its batch, not the group commit: the others of its batch are saved, its writer retries and closes", async () => {
+    const blocker = await agent()
+    const bad = await agent()
+    const good = await agent()
+    const holder = await holding(blocker.id)
+    try {
+      const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), []))
+      await expect.poll(lockWaits).toBeGreaterThan(0)
+      // Queued behind the held batch, so both make up the next one; JSON has no BigInt.
+      bad.writer.offer({ n: 1n }, projection(bad.id), [])
+      const saved = watch(good.writer, good.writer.offer({ n: 1 }, projection(good.id), [], transition(1)))
+      await holder.query("rollback")
+      await Promise.all([blocked.done, saved.done])
+      await expect.poll(() => logged.some((line) => line.startsWith(`persisting agent ${bad.id} failed`)), { timeout: 5_000 }).toBe(true)
+      // Not left writing for ever: the close finds its writer between attempts.
+      await runtime.runPromise(bad.writer.close())
+      // The good write was saved by the retry write by write, never failed back to its writer.
+      expect(logged.filter((line) => line.startsWith(`persisting agent ${good.id}`))).toEqual([])
+    } finally {
+      await holder.end()
+    }
+    expect((await stored(good.id)).version).toBe(1)
+    expect((await stored(bad.id)).version).toBe(0)
+  })
+
+  it("a batch that commits within the stall threshold is never joined: the writes behind it wait for it, then commit together", async () => {
+    const blocker = await agent([], patient)
+    const others = await Promise.all([agent([], patient), agent([], patient)])
+    const startsBefore = await stalledStarts()
+    const holder = await holdingRows([blocker.id])
+    try {
+      const blocked = watch(blocker.writer, blocker.writer.offer({ n: 1 }, projection(blocker.id), []), patient)
+      await expect.poll(waitsHere).toBe(1)
+      await new Promise((resolve) => setTimeout(resolve, 2 * STALLED_MS))
+      const waiting = others.map(({ id, writer }) => watch(writer, writer.offer({ n: 1 }, projection(id), []), patient))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect([blocked, ...waiting].map((w) => w.settled())).toEqual([false, false, false])
+      expect((await client.query("select count(*)::int as n from agents where id = any($1) and version > 0", [others.map((o) => o.id)])).rows[0].n).toBe(0)
+      await holder.query("rollback")
+      await Promise.all([blocked.done, ...waiting.map((w) => w.done)])
+    } finally {
+      await holder.end()
+    }
+    const { rows } = await client.query<{ xmin: string }>("select xmin::text from agents where id = any($1)", [others.map((o) => o.id)])
+    expect(new Set(rows.map((row) => row.xmin)).size).toBe(1)
+    expect(await stalledStarts()).toBe(startsBefore)
+  })
+
+  /** Two batches in flight on `laned`, each waiting on its agent's held row; `release()` frees both. */
+  const twoStalled = async (on: typeof runtime = laned) => {
+    const [first, second] = await Promise.all([agent([], on), agent([], on)])
+    const holdFirst = await holdingRows([first!.id])
+    const holdSecond = await holdingRows([second!.id])
+    const firstSaved = watch(first!.writer, first!.writer.offer({ n: 1 }, projection(first!.id), []), on)
+    await expect.poll(waitsHere).toBe(1)
+    const secondSaved = watch(second!.writer, second!.writer.offer({ n: 1 }, projection(second!.id), []), on)
+    await expect.poll(waitsHere).toBe(2)
+    const release = async () => {
+      for (const holder of [holdFirst, holdSecond]) {
+        await holder.query("rollback").catch(() => undefined)
+        await holder.end()
+      }
+    }
+    return { first: first!, second: second!, firstSaved, secondSaved, holdFirst, release }
+  }
+
+  it("with two lanes, close withdraws a write queued behind both; closing the writer of a batch in flight waits for its end", async () => {
+    const lanes = await twoStalled()
+    const { id, writer } = await agent([], laned)
+    try {
+      const queued = failureOf(writer.awaitPersisted(writer.offer({ n: 1 }, projection(id), [], transition(1))), laned)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await laned.runPromise(writer.close())
+      expect(await queued).toMatchObject({ reason: "withdrawn" })
+      let closed = false
+      // The close fails the wait on the write in flight (withdrawn), whether it commits or not.
+      lanes.firstSaved.done.catch(() => undefined)
+      const closing = laned.runPromise(lanes.first.writer.close()).then(() => void (closed = true))
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(closed).toBe(false)
+      await lanes.holdFirst.query("rollback")
+      await closing
+      expect((await stored(lanes.first.id)).version).toBe(1)
+      expect((await stored(id)).version).toBe(0)
+      expect(await count("agent_transitions", id)).toBe(0)
+    } finally {
+      await lanes.release()
+    }
+    await lanes.secondSaved.done
+  })
+
+  it("with two lanes, a batch that fails beside a stalled one does not write a closed writer's write alone afterwards", async () => {
+    const first = await agent([], laned)
+    const closing = await agent([], laned)
+    const failing = await agent([], laned)
+    const holdFirst = await holdingRows([first.id])
+    const holdClosing = await holdingRows([closing.id])
+    try {
+      const firstSaved = watch(first.writer, first.writer.offer({ n: 1 }, projection(first.id), []), laned)
+      await expect.poll(waitsHere).toBe(1)
+      await new Promise((resolve) => setTimeout(resolve, 2 * STALLED_MS))
+      // Beside the stalled batch: one batch of both, waiting on the closing writer's row.
+      const closingWait = failureOf(closing.writer.awaitPersisted(closing.writer.offer({ n: 1 }, projection(closing.id), [])), laned)
+      failing.writer.offer({ n: 1 }, projection(failing.id), [], { ...transition(1), toState: null as unknown as string })
+      await expect.poll(waitsHere).toBe(2)
+      const closed = laned.runPromise(closing.writer.close())
+      await holdClosing.query("rollback")
+      await closed
+      expect(await closingWait).toMatchObject({ _tag: "SnapshotWriteRefused", reason: "withdrawn" })
+      expect((await stored(closing.id)).version).toBe(0)
+      expect(firstSaved.settled()).toBe(false)
+      await holdFirst.query("rollback")
+      await firstSaved.done
+    } finally {
+      await laned.runPromise(failing.writer.close())
+      await holdFirst.end()
+      await holdClosing.end()
+    }
+  })
+
+  it("at shutdown, every write of both lanes and of the queue is answered once; the queued one interrupted", async () => {
+    const own = await started({})
+    const [first, second, queued] = await Promise.all([agent([], own), agent([], own), agent([], own)])
+    const holdFirst = await holdingRows([first!.id])
+    const holdSecond = await holdingRows([second!.id])
+    const answers = new Map<string, Array<Exit.Exit<void, unknown>>>()
+    const commits = await own.runPromise(GroupCommit)
+    const enqueue = (agentId: string) =>
+      commits.enqueue({ agentId, version: 1, projection: projection(agentId), snapshot: { n: 1 }, activity: [], transitions: [], beat: undefined, pruneTo: undefined }, (exit) =>
+        void answers.set(agentId, [...(answers.get(agentId) ?? []), exit])
+      )
+    try {
+      enqueue(first!.id)
+      await expect.poll(waitsHere).toBe(1)
+      enqueue(second!.id)
+      await expect.poll(waitsHere).toBe(2)
+      enqueue(queued!.id)
+      const disposed = own.dispose()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      // The lanes' statements end once the rows are free.
+      for (const holder of [holdFirst, holdSecond]) await holder.query("rollback")
+      await disposed
+      expect([first!.id, second!.id, queued!.id].map((id) => answers.get(id)?.length)).toEqual([1, 1, 1])
+      const last = answers.get(queued!.id)![0]!
+      expect(Exit.isFailure(last) && Cause.isInterruptedOnly(last.cause)).toBe(true)
+    } finally {
+      await holdFirst.end()
+      await holdSecond.end()
+    }
+  })
+
+  it("at shutdown, a write its batch already answered (retried write by write) is not answered again", async () => {
+    const own = await started({})
+    const [saved, bad, held] = await Promise.all([agent([], own), agent([], own), agent([], own)])
+    const holder = await holdingRows([held!.id])
+    const answers = new Map<string, Array<Exit.Exit<void, unknown>>>()
+    const commits = await own.runPromise(GroupCommit)
+    const enqueue = (agentId: string, snapshot: unknown) =>
+      commits.enqueue({ agentId, version: 1, projection: projection(agentId), snapshot, activity: [], transitions: [], beat: undefined, pruneTo: undefined }, (exit) =>
+        void answers.set(agentId, [...(answers.get(agentId) ?? []), exit])
+      )
+    try {
+      // One batch; it fails (JSON has no BigInt), so each write goes alone: the first commits, the last waits on its row.
+      enqueue(saved!.id, { n: 1 })
+      enqueue(bad!.id, { n: 1n })
+      enqueue(held!.id, { n: 1 })
+      await expect.poll(waitsHere).toBe(1)
+      const disposed = own.dispose()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await holder.query("rollback")
+      await disposed
+      expect([saved!.id, bad!.id, held!.id].map((id) => answers.get(id)?.length)).toEqual([1, 1, 1])
+      expect(Exit.isSuccess(answers.get(saved!.id)![0]!)).toBe(true)
+    } finally {
+      await holder.end()
+    }
   })
 })
