@@ -3,6 +3,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { StepError } from "../../machines/agent/agentTypes.ts"
+import { AgentSystem } from "../../src/agents/AgentSystem.ts"
 import { AppConfigTest, type AppConfigShape } from "../../src/config/AppConfig.ts"
 import type { SyncJobOptions, SyncJobRow } from "../../src/store/SyncJobRepo.ts"
 import { SyncJobRepo } from "../../src/store/SyncJobRepo.ts"
@@ -395,6 +396,46 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // A resumed job's stream starts from what was already recorded.
     expect(events[0]).toMatchObject({ type: "progress" })
     expect(events.filter((event) => event.type === "agent")).toHaveLength(2)
+  })
+
+  it("a resumed job whose agent is not hosted on this runner yet (a takeover) awaits the update it sent, read through the routed wait, and does not send it again", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agent = worker("w0")
+    await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const job: SyncJobRow = {
+      id: randomUUID(),
+      gatewayId: GATEWAY_ID,
+      options: DEFAULTS,
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    // The crashed run stored the generation and sent its update, which the agent has applied.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false, syncJobId: job.id } })
+    await expect.poll(() => fleet.state(agent.id)).toBe("online")
+    expect(fleet.snapshot(agent.id)?.context.generation).toBe(generation)
+    memory.seed(job, [
+      { jobId: job.id, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    // The runner that resumes the job does not host the agent's actor yet: only routed calls reach it.
+    const elsewhere = { ...fleet, layer: Layer.merge(fleet.layer, Layer.succeed(AgentSystem, { ...fleet.system, snapshot: () => undefined })) }
+
+    const { byName } = await runJob(elsewhere, {}, { syncConcurrency: 1 }, memory, job)
+
+    expect(byName("w0")).toMatchObject({ status: "updated", attempts: 1 })
+    expect(fleet.applies.slice(before)).toEqual([])
+    expect(memory.sent).toEqual([])
+    expect(fleet.snapshot(agent.id)?.context.generation).toBe(generation)
   })
 
   it("a resumed job does not take a generation stored ahead, then reached by an operator's update, as its own: it sends the sync's update", async () => {
