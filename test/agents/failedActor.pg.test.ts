@@ -106,6 +106,39 @@ describe("an agent actor whose transition throws (in-process service, simulator)
     })
   })
 
+  it("a delete revives a stopped agent only once its old writer's last write is done: an event accepted before it stopped is kept, however slow that write", async () => {
+    await withSimulatedStack({ boardName: "SlowRevive" }, async ({ service, gatewayId }) => {
+      const main = await service.runtime.runPromise(Effect.flatMap(AgentRepo, (agents) => agents.mainOf(gatewayId)))
+      const mainId = Option.getOrThrow(main).id
+      expect((await service.api("GET", `/api/v1/agents/${mainId}`)).body.state).toBe("provisioning.awaiting")
+      for (let restart = 1; restart <= MAX_ACTOR_RESTARTS; restart++) {
+        await sendLocally(service, mainId, throwing)
+        await expect.poll(() => running(service, mainId), POLL).toBe(true)
+      }
+      // The heartbeat is accepted (its write waits on the lock), then the actor stops for good.
+      const unlock = await lockRow(service, mainId)
+      const accepted = sendLocally(service, mainId, { type: "agent.heartbeat", at: Date.now() })
+      const stopped = await sendLocally(service, mainId, throwing)
+      expect(Either.isLeft(stopped) && stopped.left._tag).toBe("AgentActorFailed")
+
+      const remove = { type: "agent.delete", at: Date.now(), force: false } as const
+      const first = await sendLocally(service, mainId, remove)
+      expect(Either.isLeft(first) && first.left).toMatchObject({ _tag: "AgentsRestoring", reason: "restarting" })
+      // The write outlasts the 5 s a revive used to wait for it (a slow database).
+      await new Promise((resolve) => setTimeout(resolve, 5_500))
+      await unlock()
+      // Its caller was answered once the writer closed (a 503 if before the write was known saved).
+      await accepted
+
+      // Revived from the row that holds the heartbeat, not from the one before it.
+      await expect.poll(() => running(service, mainId), POLL).toBe(true)
+      const revived = await service.runtime.runPromise(Effect.map(LocalAgents, (local) => local.snapshot(mainId)))
+      expect(revived?.value).toBe("online")
+      const again = await sendLocally(service, mainId, remove)
+      expect(Either.isRight(again) && JSON.stringify(again.right.value)).toContain("deleting")
+    })
+  })
+
   it("a runner stopping waits for the last write of an actor stopped past its restarts before its gateway's shard goes", async () => {
     await withSimulatedStack({ boardName: "Leaving" }, async ({ service, gatewayId }) => {
       const main = await service.runtime.runPromise(Effect.flatMap(AgentRepo, (agents) => agents.mainOf(gatewayId)))
