@@ -96,9 +96,10 @@ export const MAX_BATCH = 1_000
  * load. Each lane holds a pooled connection while it commits, so two lanes may take 2 of the
  * pool's connections (10 by default) from everything else. Batches in flight never share
  * an agent: a write of an agent in a batch in flight waits for that batch to end (a closed
- * writer's write may still commit while a new writer of the agent writes).
+ * writer's write may still commit while a new writer of the agent writes). One for now: with two,
+ * the two-runner kill trial regressed, cause not yet found (docs/architecture.md §6.5).
  */
-export const MAX_LANES = 2
+export const MAX_LANES = 1
 
 /** How long a batch commits at least before the next one may start beside it, ms: several times a healthy commit (docs/architecture.md §6.5). */
 export const STALLED_MS = 10

@@ -4,7 +4,7 @@ import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
 import { groupCommitLaneStarts } from "../../src/observability/metrics.ts"
-import { GroupCommit, GroupCommitLive, groupCommitLayer, STALLED_MS, type AgentWrite, type GroupCommitOptions } from "../../src/snapshots/GroupCommit.ts"
+import { GroupCommit, groupCommitLayer, STALLED_MS, type AgentWrite, type GroupCommitOptions } from "../../src/snapshots/GroupCommit.ts"
 import { SnapshotWriter } from "../../src/snapshots/SnapshotWriter.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { ActivityRepoLive } from "../../src/store/ActivityRepo.ts"
@@ -44,8 +44,8 @@ describe("group commit of agent snapshots", () => {
     db = await createTestDatabase()
     runtime = ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
     await runtime.runPromise(Effect.void)
-    laned = ManagedRuntime.make(GroupCommitLive.pipe(Layer.provideMerge(repos), Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
-    await laned.runPromise(Effect.void)
+    // The stall lane, on: the service runs one lane for now (MAX_LANES, docs/architecture.md §6.5).
+    laned = await started({ lanes: 2 })
     patient = await started({ lanes: 2, stalledMs: 60_000 })
     client = new pg.Client({ connectionString: db.url })
     await client.connect()
@@ -567,7 +567,7 @@ describe("group commit of agent snapshots", () => {
   })
 
   it("at shutdown, every write of both lanes and of the queue is answered once; the queued one interrupted", async () => {
-    const own = await started({})
+    const own = await started({ lanes: 2 })
     const [first, second, queued] = await Promise.all([agent([], own), agent([], own), agent([], own)])
     const holdFirst = await holdingRows([first!.id])
     const holdSecond = await holdingRows([second!.id])
@@ -598,7 +598,7 @@ describe("group commit of agent snapshots", () => {
   })
 
   it("at shutdown, a write its batch already answered (retried write by write) is not answered again", async () => {
-    const own = await started({})
+    const own = await started({ lanes: 2 })
     const [saved, bad, held] = await Promise.all([agent([], own), agent([], own), agent([], own)])
     const holder = await holdingRows([held!.id])
     const answers = new Map<string, Array<Exit.Exit<void, unknown>>>()
