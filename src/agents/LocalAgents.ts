@@ -18,7 +18,7 @@ import { livenessPolicy } from "./livenessPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
-import { applyAgent } from "./programs/applyAgent.ts"
+import { applyWithRows, readApplyRows } from "./programs/applyAgent.ts"
 import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
 import {
@@ -172,8 +172,8 @@ export const LocalAgentsLive = Layer.scoped(
     const deadlines = agentDeadlines()
     const logic = agentMachine.provide({
       actors: {
-        // One phase for now: its rows are read after the write-ahead wait, not during it (docs/architecture.md §4.1).
-        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
+        // Its rows are read during the write-ahead wait: only its gateway calls and writes wait (docs/architecture.md §4.1).
+        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", { read: readApplyRows, act: applyWithRows }),
         wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
         removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent)
       }

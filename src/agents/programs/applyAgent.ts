@@ -38,8 +38,7 @@ export const applyAgent = (input: ApplyInput) => Effect.flatMap(readApplyRows(in
 
 /**
  * What an apply reads before it acts: its gateway's row with the target pinned, and its board's
- * row. Only reads: the bridge could run it beside the write-ahead wait (`ReadThenAct`), but the
- * apply runs it after the wait for now (docs/architecture.md §4.1).
+ * row. Only reads, so the bridge runs it beside the write-ahead wait (docs/architecture.md §4.1).
  * Errors: GatewayNotFound, SqlError.
  */
 export const readApplyRows = Effect.fn("Agents.applyReads")(function* (input: ApplyInput) {
