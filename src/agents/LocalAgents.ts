@@ -196,10 +196,8 @@ export const LocalAgentsLive = Layer.scoped(
     // not hosted here is stopped with those bounds at once (docs/architecture.md §6.8).
     const settleFailed = (agentId: string, entry: AgentEntry): Effect.Effect<void, never, WriterServices> =>
       Effect.suspend(() => {
+        if (!hosting.has(entry.gatewayId)) return stopAll([[agentId, entry]])
         settling.set(entry, agentId)
-        // Its gateway is leaving: its finalizer collects `settling` once its creates settled, so
-        // it awaits this write too before the shard moves.
-        if (!hosting.has(entry.gatewayId)) return stopAll([[agentId, entry]]).pipe(Effect.ensuring(Effect.sync(() => settling.delete(entry))))
         return Effect.raceFirst(
           Effect.ignore(entry.writer.awaitPersisted(entry.writer.version)),
           Effect.repeat(Effect.sync(() => hosting.has(entry.gatewayId)), { schedule: Schedule.spaced("100 millis"), until: (hosted) => !hosted })
@@ -231,25 +229,15 @@ export const LocalAgentsLive = Layer.scoped(
       const mark = reloading.get(agentId)
       return mark !== undefined ? Effect.fail(new AgentsRestoring({ agentId, reason: mark.reason })) : Effect.fail(new AgentNotFound({ agentId }))
     }
-    // A stopped actor's writer, ended before its agent is revived: taken from `settling` (its
-    // settleFailed wait then ends), its last write awaited and the writer closed within
-    // stopActors' bounds, so no late write of it can overwrite what the revived actor saves.
-    const closeStopped = (entry: AgentEntry): Effect.Effect<void, never, WriterServices> =>
-      Effect.suspend(() => {
-        settling.delete(entry)
-        return Effect.ignore(entry.writer.awaitPersisted(entry.writer.version).pipe(Effect.timeout("5 seconds"))).pipe(
-          Effect.zipRight(entry.writer.close().pipe(Effect.timeout(closeWithinMs), Effect.ignore))
-        )
-      })
     // A delete is what an operator sends an agent stopped past its restarts to be rid of it: its
     // actor gets one fresh start from its stored snapshot (a 503 "restarting" now, the delete
-    // asked again reaches it), at most once per RESTART_WINDOW_MS; failing again in that window,
-    // it stays stopped (docs/architecture.md §6.8).
+    // asked again reaches it), its restarts counted anew (docs/architecture.md §6.8).
     const deleteStopped = (agentId: string, event: AgentExternalEvent): Effect.Effect<never, AgentNotFound | AgentsRestoring | AgentActorFailed> => {
       if (event.type !== "agent.delete") return missing(agentId)
       const stopped = supervisor.revive(agentId, (gatewayId) => hosting.has(gatewayId))
       if (stopped === undefined) return missing(agentId)
-      reload(agentId, stopped, { reason: "restarting", settle: closeStopped(stopped) })
+      // Its writer settled and closed when it stopped (settleFailed); a write still under way is waited for.
+      reload(agentId, stopped, { reason: "restarting", settle: Effect.ignore(stopped.writer.awaitPersisted(stopped.writer.version).pipe(Effect.timeout("5 seconds"))) })
       return missing(agentId)
     }
     /** The actor failed (on the event just sent, or before): what its callers get instead of a snapshot. */
@@ -314,9 +302,7 @@ export const LocalAgentsLive = Layer.scoped(
           entry.actor.send(event)
           // A transition that threw accepted nothing: the supervisor has the actor by now.
           if (failedActor(entry)) return missing(agentId)
-          // The snapshot this event produced, answered once saved: a later event's is not this one's.
-          const snapshot = entry.actor.getSnapshot()
-          return Effect.as(persisted(agentId, entry), snapshot)
+          return Effect.map(persisted(agentId, entry), () => entry.actor.getSnapshot())
         }),
       waitFor: (agentId, predicate, timeoutMs, options) =>
         Effect.gen(function* () {
@@ -361,19 +347,15 @@ export const LocalAgentsLive = Layer.scoped(
                     hosted.delete(gatewayId)
                     hosting.delete(gatewayId)
                     restoring.delete(gatewayId)
-                    // Failed actors still settling are saved and closed here, within stopActors' bounds:
-                    // collected once the creates settled, so an actor failing during that wait is among them.
-                    const failedOf = () => {
-                      const failed: Array<[string, AgentEntry]> = []
-                      for (const [entry, agentId] of settling) {
-                        if (entry.gatewayId !== gatewayId) continue
-                        settling.delete(entry)
-                        failed.push([agentId, entry])
-                      }
-                      return failed
+                    // Failed actors still settling are saved and closed here, within stopActors' bounds.
+                    const failed: Array<[string, AgentEntry]> = []
+                    for (const [entry, agentId] of settling) {
+                      if (entry.gatewayId !== gatewayId) continue
+                      settling.delete(entry)
+                      failed.push([agentId, entry])
                     }
                     return Effect.andThen(createsSettled(gatewayId), () =>
-                      stopAll([...[...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId), ...failedOf()])
+                      stopAll([...[...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId), ...failed])
                     ).pipe(
                       // After every restart of this gateway's actors ended: none is counted after it left.
                       Effect.ensuring(Effect.sync(() => supervisor.forgetGateway(gatewayId)))

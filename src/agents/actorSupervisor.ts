@@ -27,8 +27,7 @@ export interface ActorSupervisorOptions {
  * transition threw) leaves `entries` at once, so nothing waits on it, and is restarted from its
  * last durable snapshot, at most MAX_ACTOR_RESTARTS times in RESTART_WINDOW_MS; past that it
  * stays stopped and `failure(agentId)` is the `AgentActorFailed` its callers get at once, until
- * its gateway leaves this runner (`forgetGateway`) and is hosted again, or a delete revives it
- * (`revive`, once per RESTART_WINDOW_MS; a revived actor failing again in that window stays stopped).
+ * its gateway leaves this runner (`forgetGateway`) and is hosted again.
  */
 export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
   const { entries } = options
@@ -36,13 +35,6 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
   /** Failure instants (epoch ms) within the window, per agent, with its gateway. */
   const recent = new Map<string, { readonly gatewayId: string; times: Array<number> }>()
   const failed = new Map<string, { readonly gatewayId: string; readonly entry: AgentEntry; readonly error: AgentActorFailed }>()
-  /** When each agent was last revived by a delete (epoch ms), with its gateway. */
-  const revived = new Map<string, { readonly gatewayId: string; readonly at: number }>()
-  const revivedWithin = (agentId: string, at: number) => {
-    const last = revived.get(agentId)
-    if (last !== undefined && at - last.at >= RESTART_WINDOW_MS) revived.delete(agentId)
-    return last !== undefined && at - last.at < RESTART_WINDOW_MS
-  }
 
   const onFailed = (agentId: string, entry: AgentEntry, error: unknown): void => {
     // A failure of an actor already replaced (a reload, a restart) is not this agent's now.
@@ -53,8 +45,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     const at = now()
     const times = (recent.get(agentId)?.times ?? []).filter((time) => at - time < RESTART_WINDOW_MS)
     times.push(at)
-    // A revived actor that fails again within the window is not restarted: it stays stopped.
-    if (times.length <= MAX_ACTOR_RESTARTS && !revivedWithin(agentId, at)) {
+    if (times.length <= MAX_ACTOR_RESTARTS) {
       recent.set(agentId, { gatewayId: entry.gatewayId, times })
       agentActorFailures.inc({ outcome: "restarted" })
       options.restart(agentId, entry)
@@ -71,7 +62,6 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
   const forget = (keep: (agentId: string, gatewayId: string) => boolean) => {
     for (const [agentId, { gatewayId }] of recent) if (!keep(agentId, gatewayId)) recent.delete(agentId)
     for (const [agentId, { gatewayId }] of failed) if (!keep(agentId, gatewayId)) failed.delete(agentId)
-    for (const [agentId, { gatewayId }] of revived) if (!keep(agentId, gatewayId)) revived.delete(agentId)
     agentActorsFailed.set(failed.size)
   }
 
@@ -81,15 +71,12 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     failure: (agentId: string): AgentActorFailed | undefined => failed.get(agentId)?.error,
     /**
      * Takes an agent out of the stopped ones (a delete gives it a fresh start, docs/architecture.md
-     * §6.8): its failed entry, or undefined if it is not stopped, was revived less than
-     * RESTART_WINDOW_MS ago, or `canRestart` refuses its gateway (it then stays stopped). A revived
-     * actor that fails again within RESTART_WINDOW_MS stays stopped at once (no restart).
+     * §6.8): its failed entry, or undefined if it is not stopped or `canRestart` refuses its
+     * gateway (it then stays stopped). Its restarts count anew.
      */
     revive: (agentId: string, canRestart: (gatewayId: string) => boolean = () => true): AgentEntry | undefined => {
       const stopped = failed.get(agentId)
-      const at = now()
-      if (stopped === undefined || revivedWithin(agentId, at) || !canRestart(stopped.gatewayId)) return undefined
-      revived.set(agentId, { gatewayId: stopped.gatewayId, at })
+      if (stopped === undefined || !canRestart(stopped.gatewayId)) return undefined
       failed.delete(agentId)
       agentActorsFailed.set(failed.size)
       return stopped.entry

@@ -1,6 +1,5 @@
 import { Clock, Effect } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
-import { RESTART_WINDOW_MS } from "../agents/actorSupervisor.ts"
 import { retireOnOwner } from "../cluster/gatewayOnOwner.ts"
 import { AgentRepo, type AgentKeysetPage, type AgentRow, type LiveCursor } from "../store/AgentRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
@@ -40,10 +39,8 @@ export interface ReapOptions {
  * left to their actors unless `retryFailed`. Safe to repeat: the service sweeps deleting gateways until they are gone.
  * An agent that refuses its delete (AgentsRestoring, AgentNotFound, AgentPersistTimeout,
  * AgentActorFailed) is logged and asked again at the next sweep; the others go on. An agent whose
- * actor stopped after failing past its restarts gets a fresh start from its delete (once per
- * RESTART_WINDOW_MS), which the next sweep then reaches (docs/architecture.md §6.8); one already
- * deleting whose row stood still for RESTART_WINDOW_MS is asked whether its actor runs, and sent
- * the delete if it stopped, so its removal resumes.
+ * actor stopped after failing past its restarts gets a fresh start from its delete, which the next
+ * sweep then reaches (docs/architecture.md §6.8).
  * Output: the live agents still on the gateway (0 once the row is deleted). Errors: SqlError.
  */
 export const reapGateway = Effect.fn("Gateways.reap")(function* (gatewayId: string, options: ReapOptions) {
@@ -52,21 +49,13 @@ export const reapGateway = Effect.fn("Gateways.reap")(function* (gatewayId: stri
   const boardAgents = agents.filter((agent) => agent.role !== "main")
   const wave = boardAgents.length > 0 ? boardAgents : agents
   const at = yield* Clock.currentTimeMillis
-  // One agent that cannot take its delete now (restoring, its owner away, its actor stopped
-  // and being given a fresh start) holds up no other: the next sweep asks it again.
-  const askDelete = (agent: AgentRow, force: boolean) =>
-    Effect.flatMap(Effect.either(system.send(agent.id, { type: "agent.delete", at, force })), (sent) =>
-      sent._tag === "Left" ? Effect.logWarning(`gateway ${gatewayId}: agent ${agent.id} did not take its delete (${sent.left._tag}); asked again at the next sweep`) : Effect.void
-    )
   for (const agent of wave) {
     const failed = agent.statePath === "deleting.failed"
     if (agent.status !== "deleting" || (failed && options.retryFailed)) {
-      yield* askDelete(agent, failed && options.force)
-    } else if (!failed && at - agent.updatedAt.getTime() >= RESTART_WINDOW_MS) {
-      // Deleting, its row still for a restart window: its actor may have stopped after failing
-      // past its restarts, and would never finish. Its delete revives it (docs/architecture.md §6.8).
-      const actor = yield* Effect.either(system.requireActor(agent.id))
-      if (actor._tag === "Left" && actor.left._tag === "AgentActorFailed") yield* askDelete(agent, false)
+      // One agent that cannot take its delete now (restoring, its owner away, its actor stopped
+      // and being given a fresh start) holds up no other: the next sweep asks it again.
+      const sent = yield* Effect.either(system.send(agent.id, { type: "agent.delete", at, force: failed && options.force }))
+      if (sent._tag === "Left") yield* Effect.logWarning(`gateway ${gatewayId}: agent ${agent.id} did not take its delete (${sent.left._tag}); asked again at the next sweep`)
     }
   }
   if (agents.length > 0) return agents.length

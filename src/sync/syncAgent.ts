@@ -1,6 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Data, Effect, Option } from "effect"
-import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, StepError, TokenSource } from "../../machines/agent/agentTypes.ts"
 import { type AgentActorFailed, AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsRestoring, type AgentWaitTimeout } from "../agents/AgentSystem.ts"
 import { statePathOf } from "../agents/agentProjection.ts"
@@ -67,8 +66,7 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
  * generation that update produces, stored before it is sent (`onSend`, or `marked` ahead by the
  * job). An agent still doing gateway work is awaited first, so a
  * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
- * generation reached under the job's request, read through the routed `waitFor`, so also right
- * after a takeover, before this runner hosts the agent) is only awaited, never sent twice. A transient failure is tried again
+ * generation reached) is only awaited, never sent twice. A transient failure is tried again
  * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
  * Output: updated (with the token source; a mismatch or missing token carries a warning),
  * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
@@ -76,29 +74,24 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
  */
 export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInput) {
   const system = yield* AgentSystem
-  const earlier = input.sentGeneration
+  const current = system.snapshot(input.agentId)
   // An earlier run's update went out only if the agent reached its generation under this job's
   // request: a generation stored ahead and reached by another update (an operator's) is not it
   // (docs/architecture.md §9.2). Generation 1 is the provisioning of a main agent the job created
-  // (`planSync`): it is awaited as it is. Read on a routed snapshot: after a takeover this runner
-  // may not host the agent's actor yet.
-  const reachedEarlier = (snapshot: AgentSnapshot) =>
-    earlier !== null && snapshot.context.generation >= earlier && (earlier === 1 || snapshot.context.request.syncJobId === input.jobId)
-  let sent: number | null = null
+  // (`planSync`): it is awaited as it is.
+  const earlierSent =
+    input.sentGeneration !== null &&
+    current !== undefined &&
+    current.context.generation >= input.sentGeneration &&
+    (input.sentGeneration === 1 || current.context.request.syncJobId === input.jobId)
+  let sent = earlierSent ? input.sentGeneration : null
   let attempts = input.attempts
   /**
    * Taken by the first send only: the generation and attempt stored for it (this run's mark, or
    * an earlier run's that was never sent). A send at another generation stores it anew under
    * that attempt; a retry is a new attempt.
    */
-  let marked = input.marked
-  /** Settles whether an earlier run's update went out: the agent has reached it, or is ready for one and has not. */
-  const resume = Effect.gen(function* () {
-    if (earlier === null) return
-    const now = yield* system.waitFor(input.agentId, (snapshot) => reachedEarlier(snapshot) || readyForUpdate(snapshot), input.timeoutMs, { durable: false })
-    if (reachedEarlier(now)) sent = earlier
-    else marked = { generation: earlier, attempt: input.attempts }
-  })
+  let marked = input.marked ?? (input.sentGeneration !== null && !earlierSent ? { generation: input.sentGeneration, attempt: input.attempts } : undefined)
   const update: Omit<Extract<AgentExternalEvent, { type: "agent.update" }>, "at"> = {
     type: "agent.update",
     changes: {},
@@ -181,11 +174,9 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
   const savedAs = (result: SyncAgentResult): Effect.Effect<SyncAgentResult, SqlError, AgentRepo> =>
     system.waitFor(input.agentId, pastSettled(sent ?? 0), input.timeoutMs).pipe(Effect.as(result), Effect.catchAll(waitFailed))
 
-  // The schedule is built only once an attempt failed: nearly every agent succeeds at once.
-  const tried = attempt.pipe(
-    retryOnFailure({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure: { readonly _tag: string }) => failure._tag === "SyncAgentRetryable" })
-  )
-  return yield* Effect.zipRight(resume, tried).pipe(
+  return yield* attempt.pipe(
+    // The schedule is built only once an attempt failed: nearly every agent succeeds at once.
+    retryOnFailure({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure: { readonly _tag: string }) => failure._tag === "SyncAgentRetryable" }),
     Effect.timeoutFail({ duration: input.timeoutMs, onTimeout: () => new SyncAgentTimedOut({ timeoutMs: input.timeoutMs }) }),
     Effect.map((outcome): SyncAgentSettled => {
       switch (outcome.kind) {
