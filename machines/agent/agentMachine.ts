@@ -42,8 +42,7 @@ const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest
   forceBootstrap: options?.forceBootstrap ?? false,
   rotateToken: options?.rotateToken ?? true,
   wake: options?.wake ?? true,
-  overwrite: options?.overwrite ?? false,
-  ...(options?.syncJobId === undefined ? {} : { syncJobId: options.syncJobId })
+  overwrite: options?.overwrite ?? false
 })
 
 /**

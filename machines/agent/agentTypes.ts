@@ -85,11 +85,6 @@ export interface ApplyRequest {
   readonly wake?: boolean | undefined
   /** Rewrite USER.md and MEMORY.md even after the workspace was seeded (template sync `overwrite`). */
   readonly overwrite?: boolean | undefined
-  /**
-   * The template sync job whose update this is (docs/architecture.md §9.2): a resumed job takes
-   * a stored generation as sent only if the agent's request carries its id. Absent otherwise.
-   */
-  readonly syncJobId?: string | undefined
 }
 
 /** A typed failure of an invoked program, as data (its `_tag` is the Effect error's tag). */

@@ -34,8 +34,7 @@ export interface ReadThenAct<I, P, O, E, R, EP = E> {
  * `applying` for `agents.create`, `waking` for `chat.send`) is therefore saved before the side
  * effect starts, and a crash at any point leaves a snapshot that re-runs the step on restore.
  * This holds for every program, because every program goes through this bridge. A program
- * given as `ReadThenAct` has only its `read` phase run during that wait; a read that failed
- * meanwhile is run again once the wait is over, so only a failure of that later read counts.
+ * given as `ReadThenAct` has only its `read` phase run during that wait.
  *
  * A program starts only once the agent's previous one has ended (its uninterruptible parts,
  * such as an `agents.create` already sent, run to completion or to their call timeout), so a
@@ -69,10 +68,7 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R, P =
         // offered, then wait until it is saved.
         yield* Effect.yieldNow()
         yield* awaitDurable(input.agentId)
-        const early = reading === undefined ? Exit.succeed(undefined as P) : yield* Fiber.join(reading)
-        // A read that failed during the wait (the database slow or away, when the wait is longest)
-        // is read again now that it is over, as if it had run only now (docs/architecture.md §4.1).
-        const readExit = read !== undefined && Exit.isFailure(early) ? yield* Effect.exit(annotated(read(input))) : early
+        const readExit = reading === undefined ? Exit.succeed(undefined as P) : yield* Fiber.join(reading)
         const exit = yield* Effect.exit(Effect.flatMap(readExit, (rows) => annotated(act(input, rows))))
         const at = yield* Clock.currentTimeMillis
         // Stopped by leaving the state: nobody is listening. Any other end, an interruption from

@@ -81,7 +81,6 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     const syncOne = ({ row, marked }: MarkedRow) => {
       let attempts = marked?.attempt ?? row.attempts
       return syncAgent({
-        jobId,
         agentId: row.agentId,
         options: job.value.options,
         sentGeneration: row.sentGeneration,
@@ -101,19 +100,15 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     // `concurrency` agents in flight; an agent settled (in memory) frees its place at once, and
     // its result is saved and recorded beside the next agents' syncs.
     const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
-      Effect.flatMap(Effect.makeSemaphore(concurrency), (ahead) =>
-        Stream.fromIterable(rows).pipe(
-          // The next `concurrency` agents, no more, are marked while the current ones sync (their
-          // marks share statements): a mark takes a permit that its agent's sync gives back as it
-          // starts, so neither the buffer nor an element between stages adds marks (docs/architecture.md §9.2).
-          Stream.mapEffect((row) => Effect.zipRight(ahead.take(1), markAhead(row)), { concurrency }),
-          Stream.buffer({ capacity: concurrency }),
-          Stream.mapEffect((marked) => Effect.zipRight(ahead.release(1), syncOne(marked)), { concurrency, unordered: true }),
-          // Results waiting for their saves do not hold back the next agents' syncs, up to
-          // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.
-          Stream.mapEffect(recordOne, { concurrency: concurrency * RECORDS_PER_PLACE, unordered: true }),
-          Stream.runDrain
-        )
+      Stream.fromIterable(rows).pipe(
+        // The next `concurrency` agents are marked while the current ones sync (their marks share statements).
+        Stream.mapEffect(markAhead, { concurrency }),
+        Stream.buffer({ capacity: concurrency }),
+        Stream.mapEffect(syncOne, { concurrency, unordered: true }),
+        // Results waiting for their saves do not hold back the next agents' syncs, up to
+        // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.
+        Stream.mapEffect(recordOne, { concurrency: concurrency * RECORDS_PER_PLACE, unordered: true }),
+        Stream.runDrain
       )
     const [board, main] = Arr.partition(
       rows.filter((row) => row.status === "pending"),

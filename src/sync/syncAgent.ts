@@ -23,17 +23,11 @@ export const TOKEN_WARNINGS: Partial<Record<TokenSource, string>> = {
 }
 
 export interface SyncAgentInput {
-  /** The job's id: its update carries it (`ApplyRequest.syncJobId`), so a resumed run knows its own. */
-  readonly jobId: string
   readonly agentId: string
   readonly options: SyncJobOptions
-  /**
-   * The generation an earlier run stored for its update (before sending it, or ahead of it), if
-   * any. Taken as sent only once the agent has reached it under a request carrying `jobId`;
-   * otherwise that update may never have gone out, and is sent under the stored attempt number.
-   */
+  /** The generation an earlier run already sent (stored before sending), if any. */
   readonly sentGeneration: number | null
-  /** Updates earlier runs of this job stored as sent (the last one possibly never sent). */
+  /** Updates sent by earlier runs of this job. */
   readonly attempts: number
   /** Limit for the whole agent (every attempt and wait), ms. */
   readonly timeoutMs: number
@@ -74,24 +68,10 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
  */
 export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInput) {
   const system = yield* AgentSystem
-  const current = system.snapshot(input.agentId)
-  // An earlier run's update went out only if the agent reached its generation under this job's
-  // request: a generation stored ahead and reached by another update (an operator's) is not it
-  // (docs/architecture.md §9.2). Generation 1 is the provisioning of a main agent the job created
-  // (`planSync`): it is awaited as it is.
-  const earlierSent =
-    input.sentGeneration !== null &&
-    current !== undefined &&
-    current.context.generation >= input.sentGeneration &&
-    (input.sentGeneration === 1 || current.context.request.syncJobId === input.jobId)
-  let sent = earlierSent ? input.sentGeneration : null
+  let sent = input.sentGeneration
   let attempts = input.attempts
-  /**
-   * Taken by the first send only: the generation and attempt stored for it (this run's mark, or
-   * an earlier run's that was never sent). A send at another generation stores it anew under
-   * that attempt; a retry is a new attempt.
-   */
-  let marked = input.marked ?? (input.sentGeneration !== null && !earlierSent ? { generation: input.sentGeneration, attempt: input.attempts } : undefined)
+  /** Taken by the first send only: a retry, or an agent whose generation moved on, is marked anew. */
+  let marked = input.marked
   const update: Omit<Extract<AgentExternalEvent, { type: "agent.update" }>, "at"> = {
     type: "agent.update",
     changes: {},
@@ -101,13 +81,13 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       resetSession: input.options.resetSessions,
       forceBootstrap: input.options.forceBootstrap,
       rotateToken: input.options.rotateTokens,
-      overwrite: input.options.overwrite,
-      syncJobId: input.jobId
+      overwrite: input.options.overwrite
     }
   }
 
   const attempt = Effect.gen(function* () {
-    if (sent === null) {
+    const current = system.snapshot(input.agentId)
+    if (sent === null || current === undefined || current.context.generation < sent) {
       const ready = yield* system.waitFor(input.agentId, readyForUpdate, input.timeoutMs)
       const gone = outcomeOf(ready).kind === "gone"
       if (!gone) {
@@ -115,7 +95,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
         if (marked?.generation === generation) {
           attempts = marked.attempt
         } else {
-          attempts = marked?.attempt ?? attempts + 1
+          attempts += 1
           yield* input.onSend(generation, attempts)
         }
         marked = undefined

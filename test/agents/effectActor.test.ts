@@ -1,4 +1,3 @@
-import { SqlError } from "@effect/sql/SqlError"
 import { it } from "@effect/vitest"
 import { Deferred, Effect, TestClock } from "effect"
 import { describe, expect } from "vitest"
@@ -211,31 +210,6 @@ describe("effectActor", () => {
       expect(yield* settle(() => received.length > 0)).toBe(true)
       expect(log).toEqual(["read", "act 22"])
       expect(received).toEqual([{ type: "apply.done", at: 60_000, output: { tokenHash: "h22" } }])
-    })
-  )
-
-  it.scoped("a read phase that fails during the wait (database away) is read again once the wait is over: the step does not fail", () =>
-    Effect.gen(function* () {
-      const saved = yield* Deferred.make<void>()
-      let reads = 0
-      const { received } = yield* runBridge(
-        {
-          // Fails while the snapshot is not yet saved, as a read does while Postgres is away.
-          read: ({ n }: { agentId: string; n: number }) =>
-            Effect.flatMap(Deferred.isDone(saved), (done) => {
-              reads += 1
-              return done ? Effect.succeed(n + 1) : Effect.fail(new SqlError({ message: "connection refused" }))
-            }),
-          act: (_input: { agentId: string; n: number }, read: number) => Effect.succeed({ tokenHash: `h${read}` })
-        },
-        new Map(),
-        () => Deferred.await(saved)
-      )
-      expect(yield* settle(() => reads > 0)).toBe(true)
-      yield* Deferred.succeed(saved, undefined)
-      expect(yield* settle(() => received.length > 0)).toBe(true)
-      expect(received).toEqual([{ type: "apply.done", at: 0, output: { tokenHash: "h22" } }])
-      expect(reads).toBe(2)
     })
   )
 

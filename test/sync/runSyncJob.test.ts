@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto"
-import { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { StepError } from "../../machines/agent/agentTypes.ts"
@@ -341,11 +340,10 @@ describe("runSyncJob (template sync over agent actors)", () => {
     const memory = makeMemorySyncJobRepo(fleet.candidates)
     // A crashed run had recorded `done`, and sent `sent` its update (generation g + 1), which is still applying.
     const generation = fleet.snapshot(sent.id)!.context.generation + 1
-    const jobId = randomUUID()
-    fleet.send(sent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false, syncJobId: jobId } })
+    fleet.send(sent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false } })
     expect(fleet.snapshot(sent.id)?.context.generation).toBe(generation)
     const job: SyncJobRow = {
-      id: jobId,
+      id: randomUUID(),
       gatewayId: GATEWAY_ID,
       options: DEFAULTS,
       status: "running",
@@ -395,95 +393,5 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // A resumed job's stream starts from what was already recorded.
     expect(events[0]).toMatchObject({ type: "progress" })
     expect(events.filter((event) => event.type === "agent")).toHaveLength(2)
-  })
-
-  it("a resumed job does not take a generation stored ahead, then reached by an operator's update, as its own: it sends the sync's update", async () => {
-    const fleet = fleetOf({ applyMs: 30 })
-    const [first, second] = [worker("w0"), worker("w1")]
-    for (const agent of [first, second]) await fleet.addOnline(agent)
-    const marked = fleet.snapshot(second.id)!.context.generation + 1
-    const memory = makeMemorySyncJobRepo(fleet.candidates)
-    const markSent = memory.service.markSent
-    // The first run: an operator's update reaches the second agent right after its generation was
-    // stored ahead, and storing the next one fails (the database away): the run ends there.
-    const crashing = { ...memory, layer: Layer.succeed(SyncJobRepo, { ...memory.service, markSent: (jobId: string, agentId: string, generation: number, attempts: number) =>
-      agentId === second.id && generation === marked + 1
-        ? Effect.fail(new SqlError({ message: "connection refused" }))
-        : Effect.tap(markSent(jobId, agentId, generation, attempts), () => {
-            if (agentId === second.id && generation === marked) fleet.send(second.id, { type: "agent.update", at: Date.now(), changes: {}, force: true })
-          }) }) }
-    await expect(runJob(fleet, { overwrite: true }, { syncConcurrency: 1 }, crashing)).rejects.toThrow("connection refused")
-    expect(fleet.snapshot(second.id)!.context.generation).toBe(marked)
-
-    // The next run resumes the job.
-    const job = [...memory.jobs.values()].at(-1)!
-    const { byName } = await runJob(fleet, {}, { syncConcurrency: 1 }, memory, job)
-
-    expect(byName("w1")).toMatchObject({ status: "updated", attempts: 1 })
-    // The operator's apply, then the sync's own, with the job's options.
-    expect(appliesOf(fleet, second.id).slice(-2).map((call) => [call.generation, call.request.overwrite === true])).toEqual([
-      [marked, false],
-      [marked + 1, true]
-    ])
-    expect(memory.sent.filter((call) => call.agentId === second.id)).toEqual([
-      { agentId: second.id, generation: marked, attempts: 1 },
-      { agentId: second.id, generation: marked + 1, attempts: 1 }
-    ])
-  })
-
-  it("a resumed job sends an update stored but never sent under its stored attempt: the agent keeps its transient retry", async () => {
-    const fleet = fleetOf({ applyMs: 5 })
-    const agent = worker("w0")
-    await fleet.addOnline(agent)
-    const stored = fleet.snapshot(agent.id)!.context.generation + 1
-    fleet.script.set(agent.id, [transient])
-    const memory = makeMemorySyncJobRepo(fleet.candidates)
-    const job: SyncJobRow = {
-      id: randomUUID(),
-      gatewayId: GATEWAY_ID,
-      options: DEFAULTS,
-      status: "running",
-      message: null,
-      planned: true,
-      totalCount: 1,
-      updatedCount: 0,
-      skippedCount: 0,
-      failedCount: 0,
-      createdAt: new Date(),
-      startedAt: new Date(),
-      finishedAt: null
-    }
-    // A crashed run had stored the agent's generation (attempt 1) but not sent its update.
-    memory.seed(job, [
-      { jobId: job.id, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: stored, attempts: 1, updatedAt: new Date() }
-    ])
-
-    const { byName } = await runJob(fleet, {}, { syncConcurrency: 1 }, memory, job)
-
-    // Attempt 1 under the stored generation (no new write), failed transiently; attempt 2 applied.
-    expect(byName("w0")).toMatchObject({ status: "updated", attempts: 2 })
-    expect(memory.sent).toEqual([{ agentId: agent.id, generation: stored + 1, attempts: 2 }])
-    expect(appliesOf(fleet, agent.id).filter((call) => call.request.action === "update").map((call) => call.generation)).toEqual([stored, stored + 1])
-  })
-
-  it("stores generations ahead for the next syncConcurrency agents only, however long the current ones take", async () => {
-    const fleet = fleetOf({ applyMs: 5 })
-    const agents = Array.from({ length: 8 }, (_, i) => worker(`w${i}`))
-    for (const agent of agents) await fleet.addOnline(agent)
-    // The first two agents' applies hang until their limit: two places, both taken.
-    for (const agent of agents.slice(0, 2)) fleet.script.set(agent.id, ["hang"])
-    const memory = makeMemorySyncJobRepo(fleet.candidates)
-    const updating = () => agents.filter((agent) => appliesOf(fleet, agent.id).some((call) => call.request.action === "update")).length
-
-    const running = runJob(fleet, {}, { syncConcurrency: 2, syncAgentTimeoutMs: 1_000 }, memory)
-    await expect.poll(updating, { timeout: 2_000 }).toBe(2)
-    // Both places are held: whatever else is stored is stored ahead, and no more than two are.
-    await expect.poll(() => memory.sent.length, { timeout: 2_000 }).toBe(4)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(updating()).toBe(2)
-    expect(memory.sent.map((call) => call.agentId).sort()).toEqual(agents.slice(0, 4).map((agent) => agent.id).sort())
-    const { report } = await running
-
-    expect(report).toMatchObject({ status: "done", agents_updated: 6 })
   })
 })
