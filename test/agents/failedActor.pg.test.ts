@@ -12,7 +12,6 @@ import { createTestDatabase, MACHINE_PG } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
-import { shardsSettled } from "../support/cluster/shardsSettled.ts"
 
 const POLL = { timeout: 15_000, interval: 20 }
 
@@ -196,8 +195,14 @@ describe("an agent whose actor failed past its restarts, asked through the runne
     db = await createTestDatabase()
     simulator = await startGatewaySimulator()
     ;[a, b] = await Promise.all([startInProcessService(db.url, config), startInProcessService(db.url, config)])
-    // The shards settle between the two before a test picks a gateway's owner.
-    await shardsSettled(a, b)
+    // The shards settle between the two (half each) before a test picks a gateway's owner: a
+    // gateway moving mid-test would be restored, running, on the other runner.
+    const shards = (service: InProcessService) => service.runtime.runPromise(Effect.map(GatewayOwnership, (ownership) => [ownership.ownedShards(), ownership.shardsPerGroup] as const))
+    for (const until = Date.now() + 50_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const [[onA, total], [onB]] = await Promise.all([shards(a), shards(b)])
+      if (onA + onB === total && Math.abs(onA - onB) <= 1) break
+      if (Date.now() > until) throw new Error(`the shards did not settle: ${onA} and ${onB} of ${total}`)
+    }
   }, 90_000)
 
   afterAll(async () => {

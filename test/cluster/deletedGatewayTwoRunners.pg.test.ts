@@ -8,7 +8,6 @@ import { GatewayLiveness } from "../../src/liveness/GatewayLiveness.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
-import { shardsSettled } from "../support/cluster/shardsSettled.ts"
 
 const PROBE_MS = 100
 const POLL = { timeout: 30_000, interval: 50 }
@@ -24,9 +23,7 @@ describe("a gateway deleted through the runner that does not own it (two in-proc
   beforeAll(async () => {
     db = await createTestDatabase()
     ;[a, b] = await Promise.all([startInProcessService(db.url, config), startInProcessService(db.url, config)])
-    // The shards settle between the two before a test picks a gateway's owner.
-    await shardsSettled(a, b)
-  }, 90_000)
+  }, 60_000)
 
   afterAll(async () => {
     await a?.stop()
