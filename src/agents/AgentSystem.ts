@@ -67,12 +67,8 @@ export interface AgentSystemShape {
   /** `ready` once `restoreAll` has finished; `failed` with the reason if it could not. */
   readonly readiness: Effect.Effect<Readiness>
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
-  /**
-   * Succeeds when the agent's actor is running (check it before writing anything for an event).
-   * Fails as `send` would: AgentsRestoring while it is restored, restarted or its owner is away,
-   * AgentActorFailed once it failed past its restarts (docs/architecture.md §6.8).
-   */
-  readonly requireActor: (agentId: string) => Effect.Effect<void, AgentNotFound | AgentsRestoring | AgentActorFailed>
+  /** Succeeds when the agent's actor is running here (check it before writing anything for an event). */
+  readonly requireActor: (agentId: string) => Effect.Effect<void, AgentNotFound | AgentsRestoring>
 }
 
 /**

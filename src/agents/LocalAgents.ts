@@ -36,7 +36,7 @@ import { makeRowRestorer, type GatewayRestoreProgress } from "./restoreRows.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
 import { liveGatewayPage } from "../store/gatewayAgentRows.ts"
-import { makeActorReloader, type ReloadMark } from "./actorReloader.ts"
+import { makeActorReloader } from "./actorReloader.ts"
 import { makeActorSupervisor } from "./actorSupervisor.ts"
 import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
@@ -74,12 +74,6 @@ export interface LocalAgentsShape {
   ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout | AgentsRestoring | AgentActorFailed>
   /** The current snapshot of an actor running here. */
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
-  /**
-   * Succeeds when the agent's actor runs here. Else what a `send` would answer: AgentsRestoring
-   * while it is reloaded or restarted, AgentActorFailed once it failed past its restarts
-   * (docs/architecture.md §6.8), AgentNotFound when it has no actor here.
-   */
-  readonly require: (agentId: string) => Effect.Effect<void, AgentNotFound | AgentsRestoring | AgentActorFailed>
   /** The persisted form of an actor's snapshot once it is durable (what another runner rebuilds from). */
   readonly durableSnapshot: (agentId: string) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout | AgentsRestoring | AgentActorFailed>
   /**
@@ -107,8 +101,6 @@ export interface LocalAgentsShape {
   readonly actorCount: () => number
   /** Gateways hosted here. */
   readonly hostedCount: () => number
-  /** The ids of the gateways hosted here. */
-  readonly hostedGateways: () => ReadonlyArray<string>
   /** The gateway of an agent whose actor runs here. */
   readonly gatewayOf: (agentId: string) => string | undefined
 }
@@ -131,10 +123,7 @@ export const LocalAgentsLive = Layer.scoped(
     const hosting = new Set<string>()
     // How far each hosted gateway's restore got, while its scope is open (a retry resumes there).
     const restoring = new Map<string, GatewayRestoreProgress>()
-    const reloading = new Map<string, ReloadMark>()
-    // Failed actors whose last write is settling while their gateway is hosted: a gateway leaving
-    // takes them over (stopActors' bounds), so its shard is released only once they are saved.
-    const settling = new Map<AgentEntry, string>()
+    const reloading = new Map<string, "owner-unavailable" | "restarting">()
     // Creates under way per gateway: a gateway leaving waits for them, so an agent inserted while
     // its gateway moves is stopped and saved here before the next owner restores it, never both.
     const creating = new Map<string, number>()
@@ -190,25 +179,18 @@ export const LocalAgentsLive = Layer.scoped(
       const entry = entries.get(agentId)
       if (entry !== undefined) reload(agentId, entry, { reason: "owner-unavailable" })
     }
-    // A failed actor's last accepted snapshot is saved before anything reads its row; then its
-    // writer closes. A gateway leaving meanwhile takes the entry over (`settling`): its finalizer
-    // saves and closes it with stopActors' bounds before the shard moves. One whose gateway is
-    // not hosted here is stopped with those bounds at once (docs/architecture.md §6.8).
-    const settleFailed = (agentId: string, entry: AgentEntry): Effect.Effect<void, never, WriterServices> =>
-      Effect.suspend(() => {
-        if (!hosting.has(entry.gatewayId)) return stopAll([[agentId, entry]])
-        settling.set(entry, agentId)
-        return Effect.raceFirst(
-          Effect.ignore(entry.writer.awaitPersisted(entry.writer.version)),
-          Effect.repeat(Effect.sync(() => hosting.has(entry.gatewayId)), { schedule: Schedule.spaced("100 millis"), until: (hosted) => !hosted })
-        ).pipe(Effect.zipRight(Effect.suspend(() => (settling.delete(entry) ? entry.writer.close() : Effect.void))))
-      })
+    // A failed actor's last accepted snapshot is saved before anything reads its row, unless its
+    // gateway leaves meanwhile (stopActors' rules then hold); then its writer closes.
+    const settleFailed = (entry: AgentEntry) =>
+      Effect.raceFirst(
+        Effect.ignore(entry.writer.awaitPersisted(entry.writer.version)),
+        Effect.repeat(Effect.sync(() => hosting.has(entry.gatewayId)), { schedule: Schedule.spaced("100 millis"), until: (hosted) => !hosted })
+      ).pipe(Effect.zipRight(entry.writer.close()))
     // A failed actor (a transition threw) restarts from its stored snapshot, a few times a minute (docs/architecture.md §6.8).
     const supervisor = makeActorSupervisor({
       entries,
-      restart: (agentId, entry) => reload(agentId, entry, { reason: "restarting", settle: settleFailed(agentId, entry) }),
-      retire: (agentId, entry) => void runFork(settleFailed(agentId, entry)),
-      hosts: (gatewayId) => hosting.has(gatewayId)
+      restart: (agentId, entry) => reload(agentId, entry, { reason: "restarting", settle: settleFailed(entry) }),
+      retire: (_agentId, entry) => void runFork(settleFailed(entry))
     })
     const starter = makeActorStarter({
       entries,
@@ -226,19 +208,8 @@ export const LocalAgentsLive = Layer.scoped(
     const missing = (agentId: string): Effect.Effect<never, AgentNotFound | AgentsRestoring | AgentActorFailed> => {
       const failure = supervisor.failure(agentId)
       if (failure !== undefined) return Effect.fail(failure)
-      const mark = reloading.get(agentId)
-      return mark !== undefined ? Effect.fail(new AgentsRestoring({ agentId, reason: mark.reason })) : Effect.fail(new AgentNotFound({ agentId }))
-    }
-    // A delete is what an operator sends an agent stopped past its restarts to be rid of it: its
-    // actor gets one fresh start from its stored snapshot (a 503 "restarting" now, the delete
-    // asked again reaches it), its restarts counted anew (docs/architecture.md §6.8).
-    const deleteStopped = (agentId: string, event: AgentExternalEvent): Effect.Effect<never, AgentNotFound | AgentsRestoring | AgentActorFailed> => {
-      if (event.type !== "agent.delete") return missing(agentId)
-      const stopped = supervisor.revive(agentId, (gatewayId) => hosting.has(gatewayId))
-      if (stopped === undefined) return missing(agentId)
-      // Its writer settled and closed when it stopped (settleFailed); a write still under way is waited for.
-      reload(agentId, stopped, { reason: "restarting", settle: Effect.ignore(stopped.writer.awaitPersisted(stopped.writer.version).pipe(Effect.timeout("5 seconds"))) })
-      return missing(agentId)
+      const reason = reloading.get(agentId)
+      return reason !== undefined ? Effect.fail(new AgentsRestoring({ agentId, reason })) : Effect.fail(new AgentNotFound({ agentId }))
     }
     /** The actor failed (on the event just sent, or before): what its callers get instead of a snapshot. */
     const failedActor = (entry: AgentEntry) => entry.actor.getSnapshot().status === "error"
@@ -298,7 +269,7 @@ export const LocalAgentsLive = Layer.scoped(
       send: (agentId, event) =>
         Effect.suspend((): Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring | AgentActorFailed> => {
           const entry = entries.get(agentId)
-          if (entry === undefined) return deleteStopped(agentId, event)
+          if (entry === undefined) return missing(agentId)
           entry.actor.send(event)
           // A transition that threw accepted nothing: the supervisor has the actor by now.
           if (failedActor(entry)) return missing(agentId)
@@ -319,7 +290,6 @@ export const LocalAgentsLive = Layer.scoped(
           return snapshot
         }),
       snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot(),
-      require: (agentId) => Effect.asVoid(find(agentId)),
       durableSnapshot: (agentId) =>
         Effect.gen(function* () {
           const entry = yield* find(agentId)
@@ -347,18 +317,9 @@ export const LocalAgentsLive = Layer.scoped(
                     hosted.delete(gatewayId)
                     hosting.delete(gatewayId)
                     restoring.delete(gatewayId)
-                    // Failed actors still settling are saved and closed here, within stopActors' bounds.
-                    const failed: Array<[string, AgentEntry]> = []
-                    for (const [entry, agentId] of settling) {
-                      if (entry.gatewayId !== gatewayId) continue
-                      settling.delete(entry)
-                      failed.push([agentId, entry])
-                    }
+                    supervisor.forgetGateway(gatewayId)
                     return Effect.andThen(createsSettled(gatewayId), () =>
-                      stopAll([...[...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId), ...failed])
-                    ).pipe(
-                      // After every restart of this gateway's actors ended: none is counted after it left.
-                      Effect.ensuring(Effect.sync(() => supervisor.forgetGateway(gatewayId)))
+                      stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
                     )
                   })
                 ),
@@ -376,7 +337,6 @@ export const LocalAgentsLive = Layer.scoped(
       failures: () => [...failures.values()],
       actorCount: () => entries.size,
       hostedCount: () => hosted.size,
-      hostedGateways: () => [...hosted],
       gatewayOf: (agentId) => entries.get(agentId)?.gatewayId
     })
   })

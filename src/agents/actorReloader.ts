@@ -9,11 +9,6 @@ import { stopAgentActor } from "./agentActorSystem.ts"
 /** Reads of a reloaded agent's row: 100 ms doubling to 5 s, 20 retries (about 80 s in all). */
 const reloadRead = Schedule.exponential("100 millis").pipe(Schedule.either(Schedule.spaced("5 seconds")), Schedule.intersect(Schedule.recurs(20)))
 
-/** One reload under way (its own object: a later reload of the same agent replaces it, and only the later one clears it). */
-export interface ReloadMark {
-  readonly reason: "owner-unavailable" | "restarting"
-}
-
 export interface ActorReloaderOptions {
   readonly entries: Map<string, AgentEntry>
   /** Gateways hosted here or whose restore is under way here. */
@@ -22,7 +17,7 @@ export interface ActorReloaderOptions {
    * Agents whose actor is being reloaded, with why: callers get 503 (`AgentsRestoring` with that
    * reason) for them, not 404.
    */
-  readonly reloading: Map<string, ReloadMark>
+  readonly reloading: Map<string, "owner-unavailable" | "restarting">
   /** Counts the reload as a create under way, so a leaving gateway waits for it (±1). */
   readonly creatingFor: (gatewayId: string, delta: number) => void
   /** Starts the actor of a stored row. */
@@ -56,8 +51,7 @@ export const makeActorReloader = (options: ActorReloaderOptions) => {
       if (cause.settle !== undefined) runFork(cause.settle)
       return
     }
-    const mark: ReloadMark = { reason: cause.reason }
-    reloading.set(agentId, mark)
+    reloading.set(agentId, cause.reason)
     creatingFor(gatewayId, 1)
     const read = liveAgentRow(agentId).pipe(
       Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to reload its actor failed; retrying`, error)),
@@ -70,8 +64,7 @@ export const makeActorReloader = (options: ActorReloaderOptions) => {
         Effect.catchAll((error) => Effect.logError(`agent ${agentId}: reloading its actor failed`, error)),
         Effect.ensuring(
           Effect.sync(() => {
-            // A reload begun meanwhile (the restored actor failed or went stale at once) keeps its mark.
-            if (reloading.get(agentId) === mark) reloading.delete(agentId)
+            reloading.delete(agentId)
             creatingFor(gatewayId, -1)
           })
         )

@@ -16,8 +16,6 @@ export interface ActorSupervisorOptions {
   readonly restart: (agentId: string, entry: AgentEntry) => void
   /** Ends a failed actor that is not restarted: its pending write settles, its writer closes. */
   readonly retire: (agentId: string, entry: AgentEntry) => void
-  /** Whether the gateway is hosted (or being restored) here: an actor of one leaving is only retired, nothing counted. */
-  readonly hosts: (gatewayId: string) => boolean
   /** Epoch ms; `Date.now` when absent. */
   readonly now?: () => number
 }
@@ -34,14 +32,12 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
   const now = options.now ?? Date.now
   /** Failure instants (epoch ms) within the window, per agent, with its gateway. */
   const recent = new Map<string, { readonly gatewayId: string; times: Array<number> }>()
-  const failed = new Map<string, { readonly gatewayId: string; readonly entry: AgentEntry; readonly error: AgentActorFailed }>()
+  const failed = new Map<string, { readonly gatewayId: string; readonly error: AgentActorFailed }>()
 
   const onFailed = (agentId: string, entry: AgentEntry, error: unknown): void => {
     // A failure of an actor already replaced (a reload, a restart) is not this agent's now.
     if (entries.get(agentId) !== entry) return
     entries.delete(agentId)
-    // Its gateway is leaving this runner: no restart here, nothing to count; the next owner restores it.
-    if (!options.hosts(entry.gatewayId)) return options.retire(agentId, entry)
     const at = now()
     const times = (recent.get(agentId)?.times ?? []).filter((time) => at - time < RESTART_WINDOW_MS)
     times.push(at)
@@ -53,7 +49,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     }
     recent.delete(agentId)
     const lastError = error instanceof Error ? error.message : String(error)
-    failed.set(agentId, { gatewayId: entry.gatewayId, entry, error: new AgentActorFailed({ agentId, failures: times.length, lastError }) })
+    failed.set(agentId, { gatewayId: entry.gatewayId, error: new AgentActorFailed({ agentId, failures: times.length, lastError }) })
     agentActorFailures.inc({ outcome: "stopped" })
     agentActorsFailed.set(failed.size)
     options.retire(agentId, entry)
@@ -69,18 +65,6 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     onFailed,
     /** The error a stopped agent's callers get, if its actor failed past its restarts. */
     failure: (agentId: string): AgentActorFailed | undefined => failed.get(agentId)?.error,
-    /**
-     * Takes an agent out of the stopped ones (a delete gives it a fresh start, docs/architecture.md
-     * §6.8): its failed entry, or undefined if it is not stopped or `canRestart` refuses its
-     * gateway (it then stays stopped). Its restarts count anew.
-     */
-    revive: (agentId: string, canRestart: (gatewayId: string) => boolean = () => true): AgentEntry | undefined => {
-      const stopped = failed.get(agentId)
-      if (stopped === undefined || !canRestart(stopped.gatewayId)) return undefined
-      failed.delete(agentId)
-      agentActorsFailed.set(failed.size)
-      return stopped.entry
-    },
     /** The gateway left this runner: its agents' failures and counts go with it. */
     forgetGateway: (gatewayId: string): void => forget((_, of) => of !== gatewayId)
   }

@@ -25,7 +25,7 @@ export interface AgentChangeRequest {
  * the new name and identity are claimed in the read model and the tasks of an agent becoming
  * the main agent released, in one transaction (a race lost on the unique indexes is a 409 that
  * changes nothing), and only then are `agent.convert` and `agent.update` sent.
- * Errors: AgentChangeConflict (409), planConversion's, AgentNotFound, AgentsRestoring, AgentActorFailed (500), AgentPersistTimeout, SqlError.
+ * Errors: AgentChangeConflict (409), planConversion's, AgentNotFound, AgentsRestoring, AgentPersistTimeout, SqlError.
  */
 export const updateAgent = (agent: AgentRow, body: AgentChangeRequest, force: boolean) =>
   Effect.gen(function* () {

@@ -72,33 +72,12 @@ export const startActivationDriver = Effect.gen(function* () {
   // GATEWAY_IDS_FOR_MS (docs/architecture.md §11).
   let gatewayIds: { ids: ReadonlyArray<string>; shards: string; at: number } | undefined
   const toActivate = (ids: ReadonlyArray<string>) => ids.filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id))
-  // A gateway hosted here whose row is gone (its deletion's `Retire` was lost, or failed) is
-  // retired by the same read: its entity checks the row again, so one registered since is kept
-  // (docs/architecture.md §11).
-  const retireGone = (ids: ReadonlyArray<string>) =>
-    Effect.suspend(() => {
-      const stored = new Set(ids)
-      const gone = local.hostedGateways().filter((id) => !stored.has(id) && ownership.owns(id))
-      return Effect.forEach(
-        gone,
-        (id) =>
-          Effect.forkIn(
-            client(id).Retire().pipe(
-              Effect.timeout(ENSURE_TIMEOUT),
-              Effect.catchAll((error) => Effect.logWarning(`gateway ${id}: its row is gone but retiring it did not complete (${String(error._tag)}); trying again`))
-            ),
-            scope
-          ),
-        { discard: true }
-      )
-    })
   const readGatewayIds = Effect.suspend(() => {
     const shards = ownership.ownedShardsKey()
     const at = performance.now()
     return sql<{ id: string }>`select id from gateways`.pipe(
       Effect.map((rows) => rows.map((row) => row.id)),
-      Effect.tap((ids) => Effect.sync(() => void (gatewayIds = { ids, shards, at }))),
-      Effect.tap(retireGone)
+      Effect.tap((ids) => Effect.sync(() => void (gatewayIds = { ids, shards, at })))
     )
   })
   const ownedNotHosted = Effect.suspend(() => {

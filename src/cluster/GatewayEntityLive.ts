@@ -58,25 +58,18 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     const entityScope = yield* Effect.scope
     const hosting = yield* Scope.fork(entityScope, ExecutionStrategy.sequential)
     const restarts = yield* Effect.makeSemaphore(1)
-    /** Set once the row is known gone and all was let go (at activation, or by `retire`): nothing is started again. */
+    /** Set once the row is known gone (at activation, or by `retire`): nothing is started again. */
     let retired = !stored
     // A deleted gateway leaves nothing here: programs, actors, socket, status (docs/architecture.md §11).
-    // Once the row is known gone, letting go runs to its end: an interruption (the caller's
-    // timeout, a client hanging up, the shard moving) must not leave half of it done.
-    const letGo = Effect.uninterruptible(
+    const retire = restarts.withPermits(1)(
       Effect.gen(function* () {
+        if (retired || (yield* repo.exists(gatewayId))) return
+        retired = true
         yield* FiberSet.clear(running)
         yield* Scope.close(hosting, Exit.void)
         yield* gateways.forget(gatewayId)
         if (Option.isSome(liveness)) yield* liveness.value.forget(gatewayId)
-        retired = true
         yield* Effect.logInfo(`gateway ${gatewayId} was deleted: its programs, actors and socket here ended`)
-      })
-    )
-    const retire = restarts.withPermits(1)(
-      Effect.gen(function* () {
-        if (retired || (yield* repo.exists(gatewayId))) return
-        yield* letGo
       }).pipe(Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); its programs run on until the next check`)))
     )
     // A program that ends by itself (its gateway gone, e.g. the watcher's target read) asks for
@@ -113,14 +106,8 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
         const request = payload.request as NewAgentRequest
         return local.create(request).pipe(Effect.zipRight(durable(request.agentId)), inTime(request.agentId), Effect.mapError(toRemoteFailure))
       },
-      // The snapshot `send` answered is already durable: no second lookup, which an actor failing
-      // meanwhile would answer 503 for an event that was saved (a retry would apply it twice).
       Send: ({ payload }) =>
-        local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(
-          Effect.map((snapshot) => agentMachine.getPersistedSnapshot(snapshot)),
-          inTime(payload.agentId),
-          Effect.mapError(toRemoteFailure)
-        ),
+        local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(Effect.zipRight(durable(payload.agentId)), inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
       Snapshot: ({ payload }) => durable(payload.agentId).pipe(inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
       Call: ({ payload }) =>
         Effect.gen(function* () {

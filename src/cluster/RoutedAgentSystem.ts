@@ -33,8 +33,7 @@ const WAIT_POLL_MS = 150
  * goes through the gateway entity (`Create`, `Send`, `Snapshot`), and `waitFor` polls the
  * owner's durable snapshot every 150 ms and evaluates the predicate here on the rebuilt snapshot.
  * A wait outlives a handover: one begun here goes on at the new owner when the gateway leaves,
- * and a remote one asks again while the owner is unavailable, until its deadline; a local one
- * asks again (every 150 ms) while the agent's actor is restarted or reloaded here.
+ * and a remote one asks again while the owner is unavailable, until its deadline.
  * An owner that is gone or does not answer within `OWNER_TIMEOUT_MS` is `AgentsRestoring` with reason
  * `owner-unavailable` (503 with Retry-After), never a 500 or a hang. The owner bounds its own answer by
  * the persist timeout (15 s), shorter than the owner timeout (18 s), so a slow database answers
@@ -90,7 +89,7 @@ export const RoutedAgentSystemLive = Layer.scoped(
         })
       )
     const remoteSnapshot = (agentId: string, gatewayId: string) =>
-      viaOwner(agentId, client(gatewayId).Snapshot({ agentId })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentActorFailed>
+      viaOwner(agentId, client(gatewayId).Snapshot({ agentId })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring>
 
     return AgentSystem.of({
       create: (request) => {
@@ -123,13 +122,6 @@ export const RoutedAgentSystemLive = Layer.scoped(
               if (isLocalFor(gatewayId, agentId)) {
                 const waited = yield* Effect.either(local.waitFor(agentId, predicate, Math.max(0, deadline - now), options))
                 if (Either.isRight(waited)) return waited.right
-                // An actor being restarted or reloaded here comes back: the wait goes on until its
-                // deadline, as a remote one does through an unavailable owner (docs/architecture.md §6.8).
-                const later = yield* Clock.currentTimeMillis
-                if (waited.left._tag === "AgentsRestoring" && isLocalFor(gatewayId, agentId) && later < deadline) {
-                  yield* Effect.sleep(Math.min(WAIT_POLL_MS, deadline - later))
-                  continue
-                }
                 // The actor stopped before the deadline, or its last save was withdrawn, because its
                 // gateway left this runner: the wait goes on at the new owner (docs/architecture.md §11, Routing).
                 const moved = waited.left._tag === "AgentWaitTimeout" || waited.left._tag === "AgentNotFound" || waited.left._tag === "AgentsRestoring"
@@ -170,7 +162,9 @@ export const RoutedAgentSystemLive = Layer.scoped(
       requireActor: (agentId) =>
         Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
           isLocalFor(gatewayId, agentId)
-            ? local.require(agentId)
+            ? local.snapshot(agentId) === undefined
+              ? Effect.fail(new AgentNotFound({ agentId }))
+              : Effect.void
             : Effect.asVoid(remoteSnapshot(agentId, gatewayId))
         )
     })

@@ -37,11 +37,8 @@ export interface ReapOptions {
  * and forgets its liveness status (docs/architecture.md §11). Mission Control deleted only its
  * rows and left the agents on the gateway (docs/operations.md §6.7). Agents already deleting are
  * left to their actors unless `retryFailed`. Safe to repeat: the service sweeps deleting gateways until they are gone.
- * An agent that refuses its delete (AgentsRestoring, AgentNotFound, AgentPersistTimeout,
- * AgentActorFailed) is logged and asked again at the next sweep; the others go on. An agent whose
- * actor stopped after failing past its restarts gets a fresh start from its delete, which the next
- * sweep then reaches (docs/architecture.md §6.8).
- * Output: the live agents still on the gateway (0 once the row is deleted). Errors: SqlError.
+ * Output: the live agents still on the gateway (0 once the row is deleted).
+ * Errors: SqlError, AgentsRestoring / AgentNotFound / AgentPersistTimeout from sending.
  */
 export const reapGateway = Effect.fn("Gateways.reap")(function* (gatewayId: string, options: ReapOptions) {
   const system = yield* AgentSystem
@@ -52,10 +49,7 @@ export const reapGateway = Effect.fn("Gateways.reap")(function* (gatewayId: stri
   for (const agent of wave) {
     const failed = agent.statePath === "deleting.failed"
     if (agent.status !== "deleting" || (failed && options.retryFailed)) {
-      // One agent that cannot take its delete now (restoring, its owner away, its actor stopped
-      // and being given a fresh start) holds up no other: the next sweep asks it again.
-      const sent = yield* Effect.either(system.send(agent.id, { type: "agent.delete", at, force: failed && options.force }))
-      if (sent._tag === "Left") yield* Effect.logWarning(`gateway ${gatewayId}: agent ${agent.id} did not take its delete (${sent.left._tag}); asked again at the next sweep`)
+      yield* system.send(agent.id, { type: "agent.delete", at, force: failed && options.force })
     }
   }
   if (agents.length > 0) return agents.length

@@ -15,7 +15,7 @@ export type RoleTag = "agent-main" | "agent-lead" | "agent-worker"
 export const ALL_AGENTS: ReadonlyArray<RoleTag> = ["agent-main", "agent-lead", "agent-worker"]
 
 /** The error answers an entry may list (their shapes are in `openapi/operations.ts`). */
-export type FailureCode = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 502 | 503
+export type FailureCode = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 502 | 503
 
 /**
  * One endpoint, declared once (docs/architecture.md §7): method, path, the zod schemas of its

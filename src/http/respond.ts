@@ -128,13 +128,7 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
           )
         case "AgentActorFailed":
           // A bug in the agent machine; it stays stopped until its gateway is hosted again (docs/architecture.md §6.8).
-          // The detail names the agent and its failures, never the exception's text (logs and sync results keep it).
-          return Effect.succeed(
-            HttpServerResponse.unsafeJson(
-              { detail: `agent ${error.agentId}: its actor failed ${error.failures} times within a minute; it stays stopped until its gateway is hosted again` },
-              { status: 500 }
-            )
-          )
+          return Effect.succeed(HttpServerResponse.unsafeJson({ detail: error.message }, { status: 500 }))
         case "AgentPersistTimeout":
           // The event was accepted and stays in the actor; it is saved once the database is back.
           return Effect.succeed(retryLater("the change was accepted but the database has not saved it yet; it will be", 5))

@@ -1,4 +1,4 @@
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import { GatewayHostedPrograms, type GatewayHostedProgram } from "../cluster/GatewayHosting.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { checkWorkspaceDrift } from "./checkWorkspaceDrift.ts"
@@ -7,9 +7,7 @@ import { checkWorkspaceDrift } from "./checkWorkspaceDrift.ts"
  * Adds the workspace-drift check to the per-gateway programs already provided (docs/operations.md
  * §8 "Workspace drift"): the gateway's owner runs `checkWorkspaceDrift` every `workspaceCheckMs`
  * (the first one period after it takes the gateway), and the check moves with the gateway. A
- * failed round is logged; the next one tries again. A round that finds the gateway's row gone ends
- * the program (its entity then lets the gateway go, docs/architecture.md §11). Nothing is added
- * when `workspaceCheckMs` is 0.
+ * failed round is logged; the next one tries again. Nothing is added when `workspaceCheckMs` is 0.
  */
 export const WorkspaceDriftLive = Layer.effect(
   GatewayHostedPrograms,
@@ -18,16 +16,13 @@ export const WorkspaceDriftLive = Layer.effect(
     const config = yield* AppConfig
     if (config.workspaceCheckMs === 0) return others
     const context = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof checkWorkspaceDrift>>>()
-    /** One round; true when the gateway's row is gone (the program then ends: its entity lets the gateway go). */
     const round = (gatewayId: string) =>
       checkWorkspaceDrift(gatewayId).pipe(
-        Effect.as(false),
-        Effect.catchTag("GatewayNotFound", () => Effect.succeed(true)),
-        Effect.catchAll((error) => Effect.as(Effect.logWarning(`workspace drift ${gatewayId}: round failed: ${error.message}`), false)),
+        Effect.catchAll((error) => Effect.logWarning(`workspace drift ${gatewayId}: round failed: ${error.message}`)),
         Effect.provide(context)
       )
     const check: GatewayHostedProgram = (gatewayId) =>
-      Effect.asVoid(Effect.repeat(Effect.delay(round(gatewayId), Duration.millis(config.workspaceCheckMs)), { until: (gone) => gone }))
+      Effect.asVoid(Effect.repeat(Effect.delay(round(gatewayId), Duration.millis(config.workspaceCheckMs)), Schedule.forever))
     return [...others, check]
   })
 )

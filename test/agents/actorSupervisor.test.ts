@@ -8,12 +8,10 @@ const harness = () => {
   const restarted: Array<string> = []
   const retired: Array<string> = []
   const clock = { now: 1_000_000 }
-  const hosted = new Set(["gw", "other"])
   const supervisor = makeActorSupervisor({
     entries,
     restart: (agentId) => void restarted.push(agentId),
     retire: (agentId) => void retired.push(agentId),
-    hosts: (gatewayId) => hosted.has(gatewayId),
     now: () => clock.now
   })
   /** A fresh entry of `agentId` on `gatewayId` in `entries` (what a start or restart leaves). */
@@ -22,7 +20,7 @@ const harness = () => {
     entries.set(agentId, entry)
     return entry
   }
-  return { entries, restarted, retired, clock, hosted, supervisor, running }
+  return { entries, restarted, retired, clock, supervisor, running }
 }
 
 describe("the supervision of failed agent actors (docs/architecture.md §6.8)", () => {
@@ -66,29 +64,5 @@ describe("the supervision of failed agent actors (docs/architecture.md §6.8)", 
     expect(supervisor.failure("b")).toBeDefined()
     supervisor.forgetGateway("other")
     expect(supervisor.failure("b")).toBeUndefined()
-  })
-
-  it("only retires a failed actor whose gateway is leaving: no restart, nothing counted against it", () => {
-    const { restarted, retired, hosted, supervisor, running } = harness()
-    hosted.delete("gw")
-    for (let i = 0; i <= MAX_ACTOR_RESTARTS; i++) supervisor.onFailed("a", running("a"), new Error("boom"))
-    expect(restarted).toEqual([])
-    expect(retired).toEqual(Array(MAX_ACTOR_RESTARTS + 1).fill("a"))
-    expect(supervisor.failure("a")).toBeUndefined()
-  })
-
-  it("revives a stopped agent once (a delete gives it a fresh start): its failed entry back, its restarts counted anew", () => {
-    const { restarted, supervisor, running } = harness()
-    let last = running("a")
-    for (let i = 0; i <= MAX_ACTOR_RESTARTS; i++) supervisor.onFailed("a", (last = running("a")), new Error("boom"))
-    expect(supervisor.failure("a")).toBeDefined()
-
-    expect(supervisor.revive("a", () => false)).toBeUndefined()
-    expect(supervisor.failure("a")).toBeDefined()
-    expect(supervisor.revive("a")).toBe(last)
-    expect(supervisor.failure("a")).toBeUndefined()
-    expect(supervisor.revive("a")).toBeUndefined()
-    supervisor.onFailed("a", running("a"), new Error("boom"))
-    expect(restarted).toHaveLength(MAX_ACTOR_RESTARTS + 1)
   })
 })

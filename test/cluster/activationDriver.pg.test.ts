@@ -38,7 +38,7 @@ const harness = (databaseUrl: string) => {
       return Effect.sync(() => void hosted.add(gatewayId))
     })
   const sharding = { makeClient: () => Effect.succeed((gatewayId: string) => ({ Ensure: () => ensure(gatewayId) })) } as unknown as Sharding.Sharding["Type"]
-  const local = { hosts: (id: string) => hosted.has(id), failures: () => [], actorCount: () => hosted.size, hostedGateways: () => [] } as unknown as LocalAgentsShape
+  const local = { hosts: (id: string) => hosted.has(id), failures: () => [], actorCount: () => hosted.size } as unknown as LocalAgentsShape
   const layer = Layer.mergeAll(
     Layer.succeed(Sharding.Sharding, sharding),
     Layer.succeed(LocalAgents, local),

@@ -48,19 +48,4 @@ describe("a gateway deleted while its owner hosts it (one runner, simulator)", (
       expect(simulator.connectionsOpened).toBe(opened)
     })
   })
-
-  it("with no program to notice, a gateway whose row went behind its owner's back is let go at the owner's next read of the stored gateways", async () => {
-    // No watcher, no drift check: only the activation driver's read of the stored gateways (every 10 s) sees the row gone.
-    const config = { livenessWatchers: false, workspaceCheckMs: 0 }
-    await withSimulatedStack({ boardName: "Unwatched", config }, async ({ service, simulator, gatewayId }) => {
-      const local = await service.runtime.runPromise(LocalAgents)
-      expect(local.hosts(gatewayId)).toBe(true)
-      // The row goes behind the owner's back (as when its Retire is lost); the socket stays up.
-      await service.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`delete from gateways where id = ${gatewayId}`))
-
-      await expect.poll(() => local.hosts(gatewayId), { timeout: 30_000, interval: 100 }).toBe(false)
-      await expect.poll(() => simulator.openSockets, POLL).toBe(0)
-      expect(local.actorCount()).toBe(0)
-    })
-  }, 60_000)
 })

@@ -51,8 +51,7 @@ const harness = (databaseUrl: string) => {
         return Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.applying" }))
       }),
     failures: () => [],
-    actorCount: () => state.restored.size,
-    hostedGateways: () => []
+    actorCount: () => state.restored.size
   } as unknown as LocalAgentsShape
   const layer = RoutedAgentSystemLive.pipe(
     Layer.provideMerge(

@@ -22,10 +22,6 @@ const FAILURES: Readonly<Record<FailureCode, ZodOpenApiResponseObject>> = {
   413: failure("TooLarge", "The request body is over 1 MiB; nothing was read past the limit."),
   422: failure("Invalid", "Bad input; nothing changed. `detail` says what is wrong, `errors` lists each invalid field."),
   429: failure("TooManyFailures", "Too many failed authentications for this credential or address; retry after `Retry-After` seconds with a valid one."),
-  500: failure(
-    "AgentActorFailed",
-    "The agent's actor failed (a bug) more often than its restarts allow and stays stopped until its gateway is hosted again (a delete gives it a fresh start); asking again does not help."
-  ),
   502: failure("GatewayUnreachable", "The gateway could not be reached."),
   503: failure("Unavailable", "Agent actors are still being restored (or one is being restarted after it failed), or the database has not saved the change yet; retry after `Retry-After` seconds.")
 }
@@ -38,8 +34,7 @@ export const withFailures = (responses: ZodOpenApiResponsesObject, codes: Readon
 }
 
 
-// 500 and 503 wherever 503 is: an agent's actor stopped after failing past its restarts (docs/architecture.md §6.8).
-const AUTHENTICATED: ReadonlyArray<FailureCode> = [401, 403, 422, 429, 500, 503]
+const AUTHENTICATED: ReadonlyArray<FailureCode> = [401, 403, 422, 429, 503]
 const AGENT_SECURITY = [{ agentToken: [] }, { agentBearer: [] }]
 
 /** Tags, security and the `x-` hints of an entry's access. */
