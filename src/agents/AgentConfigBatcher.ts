@@ -101,14 +101,6 @@ const DEFAULT_HOLD: HoldLimits = { stallMs: 5_000, maxMs: 15_000 }
  */
 const SETTLE_MS = 2
 
-/**
- * A batch made only of `unchangedLikely` requests (a template sync's) that no agent is preparing
- * beside waits this long, ms, for one to begin (the next agents of a sync are on their way), then
- * closes as any batch does once its preparing agents have finished, or at once if none began;
- * it never waits out the window for nothing, nor is held after it.
- */
-export const UNCHANGED_WINDOW_MS = 25
-
 /** A read-back is a check, not the apply: it gets a short call of its own, ms. */
 const READ_BACK_TIMEOUT_MS = 5_000
 
@@ -204,35 +196,23 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           }
         }).pipe(Effect.timeout(Duration.millis(hold.maxMs)), Effect.ignore)
 
-      /** Whether the gateway's pending batch is made only of `unchangedLikely` requests. */
-      const onlyUnchanged = (gatewayId: string) => (batches.get(gatewayId)?.requests ?? []).every((request) => request.unchangedLikely)
-
       /**
        * A batch closes after the window, or earlier once the agents that were preparing on the
        * gateway have all finished (their requests follow at once: nothing else is coming); then it
-       * is held while agents are still preparing (`holdForPreparing`). A batch made only of
-       * `unchangedLikely` requests closes as `UNCHANGED_WINDOW_MS` says, and is not held.
+       * is held while agents are still preparing (`holdForPreparing`).
        */
-      const schedule = (gatewayId: string) => {
-        const allPrepared = Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
-        return Effect.raceAll([
+      const schedule = (gatewayId: string) =>
+        Effect.raceFirst(
           Effect.sleep(Duration.millis(windowMs)),
-          preparing(gatewayId) === 0 ? Effect.never : allPrepared,
-          preparing(gatewayId) > 0
-            ? Effect.never
-            : Effect.zipRight(
-                Effect.sleep(Duration.millis(Math.min(UNCHANGED_WINDOW_MS, windowMs))),
-                Effect.suspend(() => (!onlyUnchanged(gatewayId) ? Effect.never : preparing(gatewayId) === 0 ? Effect.void : allPrepared))
-              )
-        ]).pipe(
-          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 && !onlyUnchanged(gatewayId) ? holdForPreparing(gatewayId) : Effect.void))),
+          preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
+        ).pipe(
+          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? holdForPreparing(gatewayId) : Effect.void))),
           // `set` schedules from an uninterruptible region: the waits must stay interruptible (a race interrupts its loser).
           Effect.interruptible,
           Effect.zipRight(flush(gatewayId)),
           Effect.forkIn(scope),
           Effect.asVoid
         )
-      }
 
       const readHealth = makeSharedRead(
         (target: GatewayTarget) => target.id,

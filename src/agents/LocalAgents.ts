@@ -18,7 +18,7 @@ import { livenessPolicy } from "./livenessPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
-import { applyWithRows, readApplyRows } from "./programs/applyAgent.ts"
+import { applyAgent } from "./programs/applyAgent.ts"
 import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
 import {
@@ -161,8 +161,7 @@ export const LocalAgentsLive = Layer.scoped(
     const deadlines = agentDeadlines()
     const logic = agentMachine.provide({
       actors: {
-        // Its rows are read during the write-ahead wait: only its gateway calls and writes wait (docs/architecture.md §4.1).
-        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", { read: readApplyRows, act: applyWithRows }),
+        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
         wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
         removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent)
       }

@@ -14,16 +14,6 @@ export type ProgramLanes = Map<string, Fiber.RuntimeFiber<void, never>>
 export type AwaitDurable = (agentId: string) => Effect.Effect<void>
 
 /**
- * A program in two phases: `read` only reads (rows, no gateway call, no write), so the bridge runs
- * it beside the write-ahead wait; `act`, with what it read, starts once that wait is over
- * (docs/architecture.md §4.1).
- */
-export interface ReadThenAct<I, P, O, E, R, EP = E> {
-  readonly read: (input: I) => Effect.Effect<P, EP, R>
-  readonly act: (input: I, read: P) => Effect.Effect<O, E, R>
-}
-
-/**
  * The one bridge from Effect to XState. It runs `program(input)` on the service runtime and
  * maps its Exit to `<step>.done { output }` or `<step>.failed { error }`, where `error` is the
  * typed failure as data (its `_tag`), so the machine's guards can read it. Leaving the state
@@ -33,23 +23,20 @@ export interface ReadThenAct<I, P, O, E, R, EP = E> {
  * (`awaitDurable`). The state that authorises a side effect (`deleting` for `agents.delete`,
  * `applying` for `agents.create`, `waking` for `chat.send`) is therefore saved before the side
  * effect starts, and a crash at any point leaves a snapshot that re-runs the step on restore.
- * This holds for every program, because every program goes through this bridge. A program
- * given as `ReadThenAct` has only its `read` phase run during that wait.
+ * This holds for every program, because every program goes through this bridge.
  *
  * A program starts only once the agent's previous one has ended (its uninterruptible parts,
  * such as an `agents.create` already sent, run to completion or to their call timeout), so a
  * delete never overtakes a create in flight.
  */
-export const effectActor = <I extends { readonly agentId: string }, O, E, R, P = undefined, EP = never>(
+export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
   runtime: Runtime.Runtime<R>,
   lanes: ProgramLanes,
   awaitDurable: AwaitDurable,
   step: StepError["step"],
-  program: ((input: I) => Effect.Effect<O, E, R>) | ReadThenAct<I, P, O, E, R, EP>
+  program: (input: I) => Effect.Effect<O, E, R>
 ) =>
   fromCallback<AgentEvent, I>(({ input, sendBack }) => {
-    const read = typeof program === "function" ? undefined : program.read
-    const act = typeof program === "function" ? (input: I) => program(input) : program.act
     let stopped = false
     const previous = lanes.get(input.agentId)
     // The transition that invoked this program ran in some fiber (an HTTP request's): the program
@@ -58,18 +45,13 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R, P =
     const fiber = Runtime.runFork(runtime)(
       Effect.gen(function* () {
         if (previous !== undefined) yield* Fiber.await(previous)
-        // Every log line of the program names its agent (and gateway), for the JSON logs.
-        const annotated = <A, X>(effect: Effect.Effect<A, X, R>) =>
-          effect.pipe(Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) }))
-        // The read phase, if any, beside the wait below (a child: interrupted with this fiber).
-        const reading = read === undefined ? undefined : yield* Effect.fork(Effect.exit(annotated(read(input))))
         // XState starts an invoked actor before it hands the invoking snapshot to observers (which
         // offer it to the writer), all in one synchronous update: yield once so that snapshot is
         // offered, then wait until it is saved.
         yield* Effect.yieldNow()
         yield* awaitDurable(input.agentId)
-        const readExit = reading === undefined ? Exit.succeed(undefined as P) : yield* Fiber.join(reading)
-        const exit = yield* Effect.exit(Effect.flatMap(readExit, (rows) => annotated(act(input, rows))))
+        // Every log line of the program names its agent (and gateway), for the JSON logs.
+        const exit = yield* Effect.exit(program(input).pipe(Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) })))
         const at = yield* Clock.currentTimeMillis
         // Stopped by leaving the state: nobody is listening. Any other end, an interruption from
         // elsewhere (shutdown) included, reaches the machine, or it would wait for ever.

@@ -1,11 +1,9 @@
-import type { SqlError } from "@effect/sql/SqlError"
 import { Array as Arr, Effect, Option, Schedule, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ensureMainAgent } from "../fleet/ensureMainAgent.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { SyncJobRepo, type SyncAgentRow, type SyncJobRow } from "../store/SyncJobRepo.ts"
-import { isGone, readyForUpdate } from "./agentSettled.ts"
 import { planSync } from "./planSync.ts"
 import { syncAgent } from "./syncAgent.ts"
 import type { SyncJobFeed } from "./SyncJobFeed.ts"
@@ -13,12 +11,6 @@ import { syncJobReport } from "./syncJobReport.ts"
 
 /** Results awaiting their agents' saves per sync place (docs/architecture.md §9.2): a bound on the record stage's fibers when saves lag. */
 const RECORDS_PER_PLACE = 8
-
-/** A job's agent with the generation and attempt stored for it ahead of its place, if any. */
-interface MarkedRow {
-  readonly row: SyncAgentRow
-  readonly marked: { readonly generation: number; readonly attempt: number } | undefined
-}
 
 /** Waits until the agent actors are restored (or their restore has failed: the rest can still be synced). */
 const actorsRestored = Effect.flatMap(AgentSystem, (system) =>
@@ -53,7 +45,6 @@ const plan = Effect.fn("Sync.plan")(function* (job: SyncJobRow) {
 export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, feed: SyncJobFeed) {
   const repo = yield* SyncJobRepo
   const config = yield* AppConfig
-  const system = yield* AgentSystem
   yield* actorsRestored
   const job = yield* repo.get(jobId)
   // Gone with its gateway, or finished by an earlier run.
@@ -65,27 +56,14 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
   } else {
     const rows = yield* repo.agents(jobId)
     yield* feed.started(rows)
-    /**
-     * Stores, ahead of its place, the generation an agent ready for its update will get, so its
-     * send waits for no write (docs/architecture.md §9.2). An agent an earlier run sent to, or
-     * not ready now, is marked when it is sent.
-     */
-    const markAhead = (row: SyncAgentRow) =>
-      Effect.suspend((): Effect.Effect<MarkedRow, SqlError> => {
-        const snapshot = system.snapshot(row.agentId)
-        if (row.sentGeneration !== null || snapshot === undefined || isGone(snapshot) || !readyForUpdate(snapshot)) return Effect.succeed({ row, marked: undefined })
-        const marked = { generation: snapshot.context.generation + 1, attempt: row.attempts + 1 }
-        return Effect.as(repo.markSent(jobId, row.agentId, marked.generation, marked.attempt), { row, marked })
-      })
     /** Syncs one agent; its result is recorded by `recordOne`, so the next agent need not wait for that write. */
-    const syncOne = ({ row, marked }: MarkedRow) => {
-      let attempts = marked?.attempt ?? row.attempts
+    const syncOne = (row: SyncAgentRow) => {
+      let attempts = row.attempts
       return syncAgent({
         agentId: row.agentId,
         options: job.value.options,
         sentGeneration: row.sentGeneration,
         attempts: row.attempts,
-        marked,
         timeoutMs: config.syncAgentTimeoutMs,
         retryBaseMs: config.retryBaseMs,
         onSend: (generation, attempt) => {
@@ -101,9 +79,6 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     // its result is saved and recorded beside the next agents' syncs.
     const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
       Stream.fromIterable(rows).pipe(
-        // The next `concurrency` agents are marked while the current ones sync (their marks share statements).
-        Stream.mapEffect(markAhead, { concurrency }),
-        Stream.buffer({ capacity: concurrency }),
         Stream.mapEffect(syncOne, { concurrency, unordered: true }),
         // Results waiting for their saves do not hold back the next agents' syncs, up to
         // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.

@@ -33,12 +33,6 @@ export interface SyncAgentInput {
   readonly timeoutMs: number
   /** First delay between a job's attempts, ms. */
   readonly retryBaseMs: number
-  /**
-   * The generation and attempt this run stored ahead of the send (the job marks the next agents
-   * while earlier ones sync), not sent yet: used if the agent is still at the generation before
-   * it, otherwise marked again through `onSend`.
-   */
-  readonly marked?: { readonly generation: number; readonly attempt: number } | undefined
   /** Stores the generation and attempt number an update is about to be sent with. */
   readonly onSend: (generation: number, attempt: number) => Effect.Effect<void, SqlError>
 }
@@ -57,8 +51,7 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
 /**
  * Re-applies one agent for a template sync (docs/operations.md §6.8) by sending `agent.update`
  * (force, no wake, the job's options) to its actor and awaiting the
- * generation that update produces, stored before it is sent (`onSend`, or `marked` ahead by the
- * job). An agent still doing gateway work is awaited first, so a
+ * generation that update produces. An agent still doing gateway work is awaited first, so a
  * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
  * generation reached) is only awaited, never sent twice. A transient failure is tried again
  * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
@@ -70,8 +63,6 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
   const system = yield* AgentSystem
   let sent = input.sentGeneration
   let attempts = input.attempts
-  /** Taken by the first send only: a retry, or an agent whose generation moved on, is marked anew. */
-  let marked = input.marked
   const update: Omit<Extract<AgentExternalEvent, { type: "agent.update" }>, "at"> = {
     type: "agent.update",
     changes: {},
@@ -92,13 +83,8 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       const gone = outcomeOf(ready).kind === "gone"
       if (!gone) {
         const generation = ready.context.generation + 1
-        if (marked?.generation === generation) {
-          attempts = marked.attempt
-        } else {
-          attempts += 1
-          yield* input.onSend(generation, attempts)
-        }
-        marked = undefined
+        attempts += 1
+        yield* input.onSend(generation, attempts)
         const at = yield* Clock.currentTimeMillis
         // Accepted even if the database is slow to save it (AgentPersistTimeout): the actor has it.
         yield* system.send(input.agentId, { ...update, at }).pipe(Effect.catchTag("AgentPersistTimeout", () => Effect.void))

@@ -171,28 +171,6 @@ describe("AgentConfigBatcher", () => {
     })
   )
 
-  it.scopedLive("a batch of updates whose entries hold, asked while no agent is preparing, does not wait out the window", () =>
-    Effect.gen(function* () {
-      const { sim, holding, update } = yield* harness(60_000)
-      holding(ids(2))
-      const outcomes = yield* Effect.all(ids(2).map(update), { concurrency: "unbounded" }).pipe(Effect.timeout("10 seconds"), Effect.orDie)
-      expect(outcomes.map((outcome) => outcome.changed)).toEqual([false, false])
-      expect(sim.countOf("config.get")).toBe(1)
-    })
-  )
-
-  it.scopedLive("a batch of updates whose entries hold is not held past its window by an agent whose preparation hangs", () =>
-    Effect.gen(function* () {
-      const { sim, holding, update, preparing } = yield* harness(200, {}, { stallMs: 60_000, maxMs: 60_000 })
-      holding(ids(2))
-      // Another agent's preparation never ends: a provisioning batch would be held by it until progress stalls.
-      yield* Effect.fork(preparing(Effect.never))
-      const outcomes = yield* Effect.all(ids(2).map(update), { concurrency: "unbounded" }).pipe(Effect.timeout("10 seconds"), Effect.orDie)
-      expect(outcomes.map((outcome) => outcome.changed)).toEqual([false, false])
-      expect(sim.countOf("config.get")).toBe(1)
-    })
-  )
-
   it.scopedLive("an update whose entry changed reads back after its patch", () =>
     Effect.gen(function* () {
       const { sim, update } = yield* harness(20)

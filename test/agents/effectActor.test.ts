@@ -4,7 +4,7 @@ import { describe, expect } from "vitest"
 import { createActor, setup } from "xstate"
 import type { AgentEvent } from "../../machines/agent/agentTypes.ts"
 import { GatewayNotFound } from "../../src/agents/GatewayRowErrors.ts"
-import { effectActor, type AwaitDurable, type ProgramLanes, type ReadThenAct } from "../../src/agents/effectActor.ts"
+import { effectActor, type AwaitDurable, type ProgramLanes } from "../../src/agents/effectActor.ts"
 import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 
 type ParentEvent = AgentEvent | { readonly type: "leave" }
@@ -14,8 +14,8 @@ type ParentEvent = AgentEvent | { readonly type: "leave" }
  * every event it gets back, and leaves `running` (stopping the invoked actor) on `leave`.
  * The runtime is the test's, so its TestClock drives the program.
  */
-const runBridge = <E, P = undefined, EP = never>(
-  program: ((input: { agentId: string; n: number }) => Effect.Effect<unknown, E>) | ReadThenAct<{ agentId: string; n: number }, P, unknown, E, never, EP>,
+const runBridge = <E>(
+  program: (input: { agentId: string; n: number }) => Effect.Effect<unknown, E>,
   lanes: ProgramLanes = new Map(),
   awaitDurable: AwaitDurable = () => Effect.void
 ) =>
@@ -187,42 +187,6 @@ describe("effectActor", () => {
       expect(yield* settle(() => received.length > 0)).toBe(true)
       expect(started).toBe(1)
       expect(actor.getSnapshot().value).toBe("deleted")
-    })
-  )
-
-  it.scoped("runs a program's read phase during the write-ahead wait, and its act phase only after, with what it read", () =>
-    Effect.gen(function* () {
-      const saved = yield* Deferred.make<void>()
-      const log: Array<string> = []
-      const { received } = yield* runBridge(
-        {
-          read: ({ n }: { agentId: string; n: number }) => Effect.sync(() => (log.push("read"), n + 1)),
-          act: (_input: { agentId: string; n: number }, read: number) => Effect.sync(() => (log.push(`act ${read}`), { tokenHash: `h${read}` }))
-        },
-        new Map(),
-        () => Deferred.await(saved)
-      )
-      expect(yield* settle(() => log.length > 0)).toBe(true)
-      yield* TestClock.adjust("1 minute")
-      expect(yield* settle(() => log.length > 1, 200)).toBe(false)
-      expect(log).toEqual(["read"])
-      yield* Deferred.succeed(saved, undefined)
-      expect(yield* settle(() => received.length > 0)).toBe(true)
-      expect(log).toEqual(["read", "act 22"])
-      expect(received).toEqual([{ type: "apply.done", at: 60_000, output: { tokenHash: "h22" } }])
-    })
-  )
-
-  it.scoped("a failed read phase fails the step without running its act phase", () =>
-    Effect.gen(function* () {
-      let acted = false
-      const { received } = yield* runBridge({
-        read: () => Effect.fail(new GatewayNotFound({ gatewayId: "gw-1" })),
-        act: () => Effect.sync(() => (acted = true))
-      })
-      expect(yield* settle(() => received.length > 0)).toBe(true)
-      expect(received[0]).toMatchObject({ type: "apply.failed", error: { tag: "GatewayNotFound" } })
-      expect(acted).toBe(false)
     })
   )
 })

@@ -88,8 +88,6 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
       jobs.set(job.id, job)
       agents.set(job.id, [...rows])
     },
-    /** The repository itself, for a test that wraps one of its methods. */
-    service,
     layer: Layer.succeed(SyncJobRepo, service)
   }
 }

@@ -122,53 +122,6 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(resultOf(first.id)).toBe("updated")
   })
 
-  it("stores the next agent's generation while the current one still syncs, and sends that agent its update under it", async () => {
-    const fleet = fleetOf({ applyMs: 30 })
-    const [first, second] = [worker("w0"), worker("w1")]
-    for (const agent of [first, second]) await fleet.addOnline(agent)
-    const generationOf = (agentId: string) => fleet.snapshot(agentId)!.context.generation
-    const firstSettles = settledAt(generationOf(first.id) + 1)
-    const secondNext = generationOf(second.id) + 1
-    const memory = makeMemorySyncJobRepo(fleet.candidates)
-    const firstSettledAtMark = new Map<string, boolean>()
-    const markSent = memory.service.markSent
-    const watched = { ...memory, layer: Layer.succeed(SyncJobRepo, { ...memory.service, markSent: (jobId: string, agentId: string, generation: number, attempts: number) =>
-      Effect.zipRight(Effect.sync(() => firstSettledAtMark.set(agentId, firstSettles(fleet.snapshot(first.id)!))), markSent(jobId, agentId, generation, attempts)) }) }
-
-    const { report } = await runJob(fleet, {}, { syncConcurrency: 1 }, watched)
-
-    expect(report).toMatchObject({ status: "done", agents_updated: 2 })
-    // One place: the second agent's generation was stored before the first one had settled…
-    expect(firstSettledAtMark.get(second.id)).toBe(false)
-    // …once, and its update went out under it.
-    expect(memory.sent.filter((call) => call.agentId === second.id)).toEqual([{ agentId: second.id, generation: secondNext, attempts: 1 }])
-    expect(appliesOf(fleet, second.id).at(-1)).toMatchObject({ generation: secondNext, request: { action: "update", wake: false } })
-  })
-
-  it("an agent whose generation moved after it was marked ahead is marked again and still sent the sync's update", async () => {
-    const fleet = fleetOf({ applyMs: 30 })
-    const [first, second] = [worker("w0"), worker("w1")]
-    for (const agent of [first, second]) await fleet.addOnline(agent)
-    const marked = fleet.snapshot(second.id)!.context.generation + 1
-    const memory = makeMemorySyncJobRepo(fleet.candidates)
-    const markSent = memory.service.markSent
-    // An operator's update reaches the second agent right after its generation was stored ahead.
-    const overtaken = { ...memory, layer: Layer.succeed(SyncJobRepo, { ...memory.service, markSent: (jobId: string, agentId: string, generation: number, attempts: number) =>
-      Effect.tap(markSent(jobId, agentId, generation, attempts), () => {
-        if (agentId === second.id && generation === marked) fleet.send(second.id, { type: "agent.update", at: Date.now(), changes: {}, force: true })
-      }) }) }
-
-    const { byName } = await runJob(fleet, { overwrite: true }, { syncConcurrency: 1 }, overtaken)
-
-    expect(byName("w1")).toMatchObject({ status: "updated", attempts: 1 })
-    expect(memory.sent.filter((call) => call.agentId === second.id).map((call) => call.generation)).toEqual([marked, marked + 1])
-    // The operator's apply, then the sync's own: not taken for the sync's.
-    expect(appliesOf(fleet, second.id).slice(-2).map((call) => [call.generation, call.request.overwrite === true])).toEqual([
-      [marked, false],
-      [marked + 1, true]
-    ])
-  })
-
   it("a result waiting for its save is recorded once saved, even when a later update of the agent has begun meanwhile", async () => {
     const fleet = fleetOf({ applyMs: 5 })
     const [first, second] = [worker("w0"), worker("w1")]

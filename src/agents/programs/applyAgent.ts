@@ -34,15 +34,9 @@ const FILE_WRITES_IN_FLIGHT = 6
  * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
  * Output: the token's hash, where the token came from, and the effective heartbeat. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
  */
-export const applyAgent = (input: ApplyInput) => Effect.flatMap(readApplyRows(input), (rows) => applyWithRows(input, rows))
-
-/**
- * What an apply reads before it acts: its gateway's row with the target pinned, and its board's
- * row. Only reads, so the bridge runs it beside the write-ahead wait (docs/architecture.md §4.1).
- * Errors: GatewayNotFound, SqlError.
- */
-export const readApplyRows = Effect.fn("Agents.applyReads")(function* (input: ApplyInput) {
-  const [pinned, board] = yield* Effect.all(
+export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
+  const config = yield* AppConfig
+  const [{ gateway, target }, board] = yield* Effect.all(
     [
       // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
       loadPinnedGateway(input.gatewayId),
@@ -50,12 +44,6 @@ export const readApplyRows = Effect.fn("Agents.applyReads")(function* (input: Ap
     ],
     { concurrency: 2 }
   )
-  return { ...pinned, board }
-})
-
-/** `applyAgent` once its rows are read (`readApplyRows`): every gateway call and write of the apply. */
-export const applyWithRows = Effect.fn("Agents.apply")(function* (input: ApplyInput, { gateway, target, board }: Effect.Effect.Success<ReturnType<typeof readApplyRows>>) {
-  const config = yield* AppConfig
   // An adopted agent's first apply takes over the agent as it is (docs/operations.md §6.2 "Adopt").
   const adopting = input.adoption != null && !input.workspaceSeeded && input.retired === null
   const keepFiles = adopting && input.adoption?.keepFiles === true
