@@ -7,14 +7,13 @@ import {
   BoardFull,
   AgentPersistTimeout,
   AgentsRestoring,
-  AgentActorFailed,
   AgentWaitTimeout,
   MachineVersionUnknown,
   SnapshotInvalid,
   type Readiness
 } from "./AgentSystemErrors.ts"
 
-export { AgentNotFound, AgentPersistTimeout, BoardFull, AgentsRestoring, AgentActorFailed, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
+export { AgentNotFound, AgentPersistTimeout, BoardFull, AgentsRestoring, AgentWaitTimeout, MachineVersionUnknown, SnapshotInvalid, type Readiness }
 
 export interface NewAgentRequest {
   readonly agentId: string
@@ -42,11 +41,9 @@ export interface AgentSystemShape {
    * Sends an event and completes once the snapshot it produced is persisted. Fails with
    * AgentsRestoring while actors are still being restored, or while the gateway's owner is
    * unavailable (no live owner yet, or it did not answer within 10 s; docs/operations.md "Cluster"), AgentPersistTimeout when the
-   * database does not take the snapshot within 15 s (the event stands and is saved later),
-   * AgentActorFailed at once while the agent's actor stays stopped after failing past its
-   * restarts (docs/architecture.md §6.8).
+   * database does not take the snapshot within 15 s (the event stands and is saved later).
    */
-  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentPersistTimeout | AgentActorFailed>
+  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentPersistTimeout>
   /**
    * Waits until `predicate` holds for the agent's snapshot (then, unless `durable` is false,
    * until it is persisted), or `timeoutMs`. Another runner's agent is read from its persisted
@@ -57,7 +54,7 @@ export interface AgentSystemShape {
     predicate: (snapshot: AgentSnapshot) => boolean,
     timeoutMs: number,
     options?: { readonly durable?: boolean }
-  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout | AgentActorFailed>
+  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout>
   /**
    * Restores every agent that is not deleted from its snapshot; in-flight work resumes. Each
    * row is restored on its own; if any cannot be, the rest still are, readiness says which

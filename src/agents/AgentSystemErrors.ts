@@ -15,25 +15,12 @@ export class BoardFull extends Data.TaggedError("BoardFull")<{ readonly boardId:
  * The agent's actor cannot be reached right now; ask again shortly (HTTP 503 with Retry-After).
  * `reason` "restoring": actors are still being restored after a start; "owner-unavailable": the
  * runner that owns the agent's gateway is gone or moving (its shard lock not yet expired) or did
- * not answer in time (docs/operations.md "Cluster"); "restarting": the agent's actor failed and is
- * being restarted from its stored snapshot (docs/architecture.md §6.8).
+ * not answer in time (docs/operations.md "Cluster").
  */
 export class AgentsRestoring extends Data.TaggedError("AgentsRestoring")<{
   readonly agentId: string
-  readonly reason?: "restoring" | "owner-unavailable" | "restarting" | undefined
+  readonly reason?: "restoring" | "owner-unavailable" | undefined
 }> {}
-
-/**
- * The agent's actor failed (a transition threw: a bug) and was restarted from its stored snapshot
- * as often as a minute allows (`MAX_ACTOR_RESTARTS`): it stays stopped, its last durable snapshot
- * stored, until its gateway is hosted again (a restart or a move). Answered at once; HTTP 500
- * (docs/architecture.md §6.8).
- */
-export class AgentActorFailed extends Data.TaggedError("AgentActorFailed")<{ readonly agentId: string; readonly failures: number; readonly lastError: string }> {
-  override get message() {
-    return `agent ${this.agentId}: its actor failed ${this.failures} times within a minute (last: ${this.lastError}); it stays stopped until its gateway is hosted again`
-  }
-}
 
 export class AgentWaitTimeout extends Data.TaggedError("AgentWaitTimeout")<{ readonly agentId: string; readonly timeoutMs: number; readonly statePath: string }> {}
 

@@ -21,23 +21,13 @@ import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
 import { applyAgent } from "./programs/applyAgent.ts"
 import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
-import {
-  type AgentActorFailed,
-  AgentNotFound,
-  AgentsRestoring,
-  BoardFull,
-  AgentPersistTimeout,
-  AgentWaitTimeout,
-  type MachineVersionUnknown,
-  type SnapshotInvalid
-} from "./AgentSystemErrors.ts"
+import { AgentNotFound, AgentsRestoring, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
 import type { NewAgentRequest } from "./AgentSystem.ts"
 import { makeRowRestorer, type GatewayRestoreProgress } from "./restoreRows.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import { GroupCommit } from "../snapshots/GroupCommit.ts"
 import { liveGatewayPage } from "../store/gatewayAgentRows.ts"
-import { makeActorReloader } from "./actorReloader.ts"
-import { makeActorSupervisor } from "./actorSupervisor.ts"
+import { makeStaleReloader } from "./staleReloader.ts"
 import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
@@ -61,21 +51,20 @@ export interface LocalAgentsShape {
    * Sends an event to the actor running here; completes once its snapshot is persisted (15 s,
    * else AgentPersistTimeout). AgentsRestoring (owner-unavailable) when the snapshot will never
    * be saved here: another runner stored a newer version (the actor is reloaded from it) or the
-   * gateway left this runner, or (reason "restarting") the actor failed on this event or before
-   * and is being restarted; AgentActorFailed once it failed past its restarts (docs/architecture.md §6.8).
+   * gateway left this runner.
    */
-  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring | AgentActorFailed>
+  readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
   /** Waits until `predicate` holds for the actor here (then, unless `durable` is false, until persisted), or `timeoutMs`. */
   readonly waitFor: (
     agentId: string,
     predicate: (snapshot: AgentSnapshot) => boolean,
     timeoutMs: number,
     options?: { readonly durable?: boolean }
-  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout | AgentsRestoring | AgentActorFailed>
+  ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout | AgentsRestoring>
   /** The current snapshot of an actor running here. */
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
   /** The persisted form of an actor's snapshot once it is durable (what another runner rebuilds from). */
-  readonly durableSnapshot: (agentId: string) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout | AgentsRestoring | AgentActorFailed>
+  readonly durableSnapshot: (agentId: string) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
   /**
    * Hosts one gateway in the caller's scope (the gateway entity's activation): restores its live
    * agents page by page through the same code path as a full restore; rows that cannot be
@@ -123,7 +112,7 @@ export const LocalAgentsLive = Layer.scoped(
     const hosting = new Set<string>()
     // How far each hosted gateway's restore got, while its scope is open (a retry resumes there).
     const restoring = new Map<string, GatewayRestoreProgress>()
-    const reloading = new Map<string, "owner-unavailable" | "restarting">()
+    const reloading = new Set<string>()
     // Creates under way per gateway: a gateway leaving waits for them, so an agent inserted while
     // its gateway moves is stopped and saved here before the next owner restores it, never both.
     const creating = new Map<string, number>()
@@ -171,49 +160,16 @@ export const LocalAgentsLive = Layer.scoped(
     // One function for every writer: a closure per agent would cost a fleet a closure each.
     const persist = (effect: Effect.Effect<void, never, WriterServices>, agentId: string) =>
       void runFork(effect.pipe(continueTrace(callerSpan(), { span: "Agents.persistSnapshot", attributes: { agent_id: agentId } })))
-    // A stale refusal reloads the actor from the stored snapshot (actorReloader.ts, docs/architecture.md §11).
+    // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
-    const reload = makeActorReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
-    const onStale = (agentId: string) => {
-      const entry = entries.get(agentId)
-      if (entry !== undefined) reload(agentId, entry, { reason: "owner-unavailable" })
-    }
-    // A failed actor's last accepted snapshot is saved before anything reads its row, unless its
-    // gateway leaves meanwhile (stopActors' rules then hold); then its writer closes.
-    const settleFailed = (entry: AgentEntry) =>
-      Effect.raceFirst(
-        Effect.ignore(entry.writer.awaitPersisted(entry.writer.version)),
-        Effect.repeat(Effect.sync(() => hosting.has(entry.gatewayId)), { schedule: Schedule.spaced("100 millis"), until: (hosted) => !hosted })
-      ).pipe(Effect.zipRight(entry.writer.close()))
-    // A failed actor (a transition threw) restarts from its stored snapshot, a few times a minute (docs/architecture.md §6.8).
-    const supervisor = makeActorSupervisor({
-      entries,
-      restart: (agentId, entry) => reload(agentId, entry, { reason: "restarting", settle: settleFailed(entry) }),
-      retire: (_agentId, entry) => void runFork(settleFailed(entry))
-    })
-    const starter = makeActorStarter({
-      entries,
-      persist,
-      runFork,
-      transitionsKeepPerAgent: config.transitionsKeepPerAgent,
-      deadlines,
-      onStale,
-      onFailed: supervisor.onFailed,
-      tokens
-    })
+    const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
+    const starter = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens })
 
-    // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3); one whose actor
-    // failed past its restarts answers so at once (docs/architecture.md §6.8).
-    const missing = (agentId: string): Effect.Effect<never, AgentNotFound | AgentsRestoring | AgentActorFailed> => {
-      const failure = supervisor.failure(agentId)
-      if (failure !== undefined) return Effect.fail(failure)
-      const reason = reloading.get(agentId)
-      return reason !== undefined ? Effect.fail(new AgentsRestoring({ agentId, reason })) : Effect.fail(new AgentNotFound({ agentId }))
-    }
-    /** The actor failed (on the event just sent, or before): what its callers get instead of a snapshot. */
-    const failedActor = (entry: AgentEntry) => entry.actor.getSnapshot().status === "error"
+    // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3).
+    const missing = (agentId: string): Effect.Effect<never, AgentNotFound | AgentsRestoring> =>
+      reloading.has(agentId) ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" })) : Effect.fail(new AgentNotFound({ agentId }))
     const find = (agentId: string) =>
-      Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring | AgentActorFailed> => {
+      Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring> => {
         const entry = entries.get(agentId)
         return entry !== undefined ? Effect.succeed(entry) : missing(agentId)
       })
@@ -266,12 +222,10 @@ export const LocalAgentsLive = Layer.scoped(
         ),
       // Every heartbeat comes through here: the actor is found and sent to without a generator.
       send: (agentId, event) =>
-        Effect.suspend((): Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring | AgentActorFailed> => {
+        Effect.suspend((): Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring> => {
           const entry = entries.get(agentId)
           if (entry === undefined) return missing(agentId)
           entry.actor.send(event)
-          // A transition that threw accepted nothing: the supervisor has the actor by now.
-          if (failedActor(entry)) return missing(agentId)
           return Effect.map(persisted(agentId, entry), () => entry.actor.getSnapshot())
         }),
       waitFor: (agentId, predicate, timeoutMs, options) =>
@@ -279,12 +233,8 @@ export const LocalAgentsLive = Layer.scoped(
           const entry = yield* find(agentId)
           const snapshot = yield* Effect.tryPromise({
             try: (signal) => observing(entry.actor, () => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal })),
-            catch: () => "ended" as const
-          }).pipe(
-            Effect.catchAll((): Effect.Effect<never, AgentNotFound | AgentsRestoring | AgentActorFailed | AgentWaitTimeout> =>
-              failedActor(entry) ? missing(agentId) : Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath }))
-            )
-          )
+            catch: () => new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath })
+          })
           if (options?.durable !== false) yield* persisted(agentId, entry)
           return snapshot
         }),
@@ -316,7 +266,6 @@ export const LocalAgentsLive = Layer.scoped(
                     hosted.delete(gatewayId)
                     hosting.delete(gatewayId)
                     restoring.delete(gatewayId)
-                    supervisor.forgetGateway(gatewayId)
                     return Effect.andThen(createsSettled(gatewayId), () =>
                       stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))
                     )

@@ -39,11 +39,6 @@ export interface ActorStarterOptions {
   readonly deadlines: DeadlineQueue<DeadlineHolder>
   /** Called when a write of the agent is refused as stale (another runner stored a newer version). */
   readonly onStale?: ((agentId: string) => void) | undefined
-  /**
-   * Called after an agent's actor failed (a transition threw) and its programs were stopped, with
-   * the entry still in `entries` (`makeActorSupervisor`: drop it, restart it or keep it stopped).
-   */
-  readonly onFailed?: ((agentId: string, entry: AgentEntry, error: unknown) => void) | undefined
   /** Learns each restored agent's token hash, so its first heartbeat after a restore needs no lookup (docs/operations.md §6.10). */
   readonly tokens?: Pick<AgentTokenCacheShape, "remember"> | undefined
 }
@@ -54,7 +49,7 @@ export interface ActorStarterOptions {
  * `start(agentId, gatewayId, actor, version, stored?)` starts one made by `create`, where
  * `stored` is the snapshot it was restored from (an unchanged one is not written again). Every snapshot is offered to the agent's
  * writer with its transition and activity; a finished (deleted) actor leaves `entries` once its
- * final snapshot is saved; a failed actor is logged and handed to `onFailed`. The system holds no timer: it goes with
+ * final snapshot is saved; a failed actor is logged. The system holds no timer: it goes with
  * the starter.
  */
 export const makeActorStarter = (options: ActorStarterOptions) => {
@@ -102,8 +97,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
       // XState stopped the failed actor but not its invoked programs: they end now.
       const entry = entries.get(agentId)
       if (entry !== undefined) stopAgentActor(entry.actor)
-      runFork(Effect.logError(`agent ${agentId} actor failed: ${error instanceof Error ? error.message : String(error)}`, error))
-      if (entry !== undefined) options.onFailed?.(agentId, entry, error)
+      runFork(Effect.logError(`agent ${agentId} actor failed`, error))
     }
   })
   const start = (agentId: string, gatewayId: string, actor: AgentActor, version: number, stored?: unknown): AgentEntry => {

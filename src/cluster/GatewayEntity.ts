@@ -34,13 +34,6 @@ export const RestartProgramsRpc = Rpc.make("RestartPrograms")
  */
 export const NudgeRpc = Rpc.make("Nudge", { payload: { topic: Schema.Literal("sync", "deleting") } })
 
-/**
- * Ends what the owner runs for a gateway whose row is gone (its deletion's last step): its
- * per-gateway programs, its actors, its socket and its liveness status; the entity stays, hosting
- * nothing. No-op while the row is stored (docs/architecture.md §11).
- */
-export const RetireRpc = Rpc.make("Retire")
-
 /** Activates the gateway on its owner (restores its actors, starts its per-gateway work); no-op once active. */
 export const EnsureRpc = Rpc.make("Ensure")
 
@@ -50,4 +43,4 @@ export const EnsureRpc = Rpc.make("Ensure")
  * "Cluster"). Messages are volatile: a `Send` is answered only once its snapshot is in Postgres,
  * so an answered event is never lost without writing it twice.
  */
-export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc, LivenessRpc, RestartProgramsRpc, NudgeRpc, RetireRpc])
+export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc, LivenessRpc, RestartProgramsRpc, NudgeRpc])

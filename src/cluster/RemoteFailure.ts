@@ -1,6 +1,6 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Schema } from "effect"
-import { AgentActorFailed, AgentNotFound, AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, BoardFull } from "../agents/AgentSystemErrors.ts"
+import { AgentNotFound, AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, BoardFull } from "../agents/AgentSystemErrors.ts"
 import {
   GatewayConnectionError,
   GatewayPairingRequired,
@@ -19,13 +19,12 @@ export class RemoteFailure extends Schema.TaggedError<RemoteFailure>()("RemoteFa
   fields: Schema.Unknown
 }) {}
 
-type Rebuilt = AgentNotFound | AgentsRestoring | AgentActorFailed | AgentPersistTimeout | AgentWaitTimeout | BoardFull | SqlError | GatewayRpcError | GatewayConnectionError | GatewayTimeoutError | GatewayProtocolError | GatewayPairingRequired
+type Rebuilt = AgentNotFound | AgentsRestoring | AgentPersistTimeout | AgentWaitTimeout | BoardFull | SqlError | GatewayRpcError | GatewayConnectionError | GatewayTimeoutError | GatewayProtocolError | GatewayPairingRequired
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each class takes its own fields, checked when it was encoded
 const CLASSES: Record<string, new (fields: any) => Rebuilt> = {
   AgentNotFound,
   AgentsRestoring,
-  AgentActorFailed,
   AgentPersistTimeout,
   AgentWaitTimeout,
   BoardFull,

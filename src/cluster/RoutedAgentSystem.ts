@@ -4,7 +4,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect, Either, Layer, Option } from "effect"
 import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import { projectSnapshot } from "../agents/agentProjection.ts"
-import { type AgentActorFailed, AgentSystem, AgentNotFound, type AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, type BoardFull } from "../agents/AgentSystem.ts"
+import { AgentSystem, AgentNotFound, type AgentPersistTimeout, AgentsRestoring, AgentWaitTimeout, type BoardFull } from "../agents/AgentSystem.ts"
 import { gatewayOfAgent } from "../store/gatewayAgentRows.ts"
 import { LocalAgents, PERSIST_TIMEOUT_MS } from "../agents/LocalAgents.ts"
 import { startActivationDriver } from "./ActivationDriver.ts"
@@ -108,10 +108,10 @@ export const RoutedAgentSystemLive = Layer.scoped(
         Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
           isLocalFor(gatewayId, agentId)
             ? local.send(agentId, event)
-            : (viaOwner(agentId, client(gatewayId).Send({ agentId, event })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring | AgentActorFailed>)
+            : (viaOwner(agentId, client(gatewayId).Send({ agentId, event })).pipe(Effect.map(resolvePersisted)) as Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>)
         ),
       waitFor: (agentId, predicate, timeoutMs, options) =>
-        Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout | AgentActorFailed> =>
+        Effect.flatMap(gatewayOf(agentId), (gatewayId): Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentWaitTimeout | AgentPersistTimeout> =>
           Effect.gen(function* () {
             const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
             // The last snapshot read from the owner: at the deadline, a wait that saw one times out

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Sharding } from "@effect/cluster"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Data, Effect, Layer, Option, Redacted, Schedule } from "effect"
-import type { AgentActorFailed, AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
+import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -46,7 +46,7 @@ export interface NewGatewayFields {
   readonly workspaceRoot: string
 }
 
-type SendError = AgentNotFound | AgentsRestoring | AgentPersistTimeout | AgentActorFailed
+type SendError = AgentNotFound | AgentsRestoring | AgentPersistTimeout
 
 export interface GatewayAdminShape {
   /**
@@ -208,7 +208,7 @@ export const GatewayAdminLive = Layer.scoped(
           if (!marked) return yield* new GatewayNotFound({ gatewayId: id })
           sweep.nudge()
           if (!ownership.owns(id)) yield* toOwner(id, "the deletion sweep", nudgeOwner(id, "deleting"))
-          const agentsRemaining = yield* reapGateway(id, { retryFailed: true, force: options.force }).pipe(Effect.provideService(Sharding.Sharding, sharding))
+          const agentsRemaining = yield* reapGateway(id, { retryFailed: true, force: options.force })
           return { deleted: agentsRemaining === 0, agentsRemaining }
         }).pipe(Effect.provide(context))
     })

@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import type { AgentChangeConflict, FieldInvalid, MainAgentTaken } from "../agents/AgentChangeErrors.ts"
 import { type AgentCreationRefused, CREATION_REFUSED_STATUS } from "../agents/AgentCreationRefused.ts"
-import type { AgentActorFailed, AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
+import type { AgentNotFound, AgentPersistTimeout, AgentsRestoring } from "../agents/AgentSystemErrors.ts"
 import type { GatewayDeleting, GatewayNotFound } from "../agents/GatewayRowErrors.ts"
 import type { CoordinationRefused, SoulReadFailed } from "../coordination/CoordinationErrors.ts"
 import type { GatewayNameTaken } from "../fleet/GatewayAdmin.ts"
@@ -46,7 +46,7 @@ type DomainError =
   | SyncBoardNotFound
   | SyncJobNotFound
 
-export type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentActorFailed | AgentPersistTimeout | SqlError | DomainError
+export type KnownError = ApiError | AgentNotFound | AgentsRestoring | AgentPersistTimeout | SqlError | DomainError
 
 const WHERE = { board: "the agents of your board", gateway: "the agents of your gateway", none: "nobody: you are on no board" } as const
 const COORDINATION_STATUS = { forbidden: 403, not_found: 404, invalid: 422, conflict: 409 } as const
@@ -103,8 +103,7 @@ const domainAnswer = (error: DomainError): readonly [number, string] => {
 /**
  * The one error→answer mapper (docs/operations.md §6.12): ApiError as given; a domain error by
  * its kind (`domainAnswer`: not found 404, conflict 409, refused 422, gateway down 502); a
- * missing actor 404; actors still restoring (or an actor restarting) or a snapshot not yet saved
- * 503 with `Retry-After`; an actor stopped after failing past its restarts 500 at once;
+ * missing actor 404; actors still restoring or a snapshot not yet saved 503 with `Retry-After`;
  * a unique violation 409; any other database failure (down, hung past its timeouts) 503 with
  * `Retry-After`. Nothing secret is echoed.
  */
@@ -122,13 +121,8 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
           return Effect.succeed(
             error.reason === "owner-unavailable"
               ? retryLater("the instance that owns this agent's gateway is unavailable or moving it; retry shortly", 2)
-              : error.reason === "restarting"
-                ? retryLater("the agent's actor failed and is being restarted from its saved state; retry shortly", 1)
-                : retryLater("agent actors are still being restored after a start; retry shortly", 1)
+              : retryLater("agent actors are still being restored after a start; retry shortly", 1)
           )
-        case "AgentActorFailed":
-          // A bug in the agent machine; it stays stopped until its gateway is hosted again (docs/architecture.md §6.8).
-          return Effect.succeed(HttpServerResponse.unsafeJson({ detail: error.message }, { status: 500 }))
         case "AgentPersistTimeout":
           // The event was accepted and stays in the actor; it is saved once the database is back.
           return Effect.succeed(retryLater("the change was accepted but the database has not saved it yet; it will be", 5))

@@ -91,11 +91,3 @@ export const livenessRosterReads = counter(
 )
 
 export const gatewayReachable = gauge("switchyard_gateway_reachable", "1 while the gateway's liveness watcher reaches it, 0 while it does not.", ["gateway_id"])
-
-export const agentActorFailures = counter(
-  "switchyard_agent_actor_failures_total",
-  "Agent actors that failed (a transition threw: a bug), by outcome: restarted from the stored snapshot, or stopped (past the restarts a minute allows; docs/architecture.md §6.8).",
-  ["outcome"]
-)
-
-export const agentActorsFailed = gauge("switchyard_agent_actors_failed", "Agents whose actor stays stopped after failing past its restarts, on this runner (docs/architecture.md §6.8).", [])

@@ -1,7 +1,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Data, Effect, Option } from "effect"
 import type { AgentExternalEvent, StepError, TokenSource } from "../../machines/agent/agentTypes.ts"
-import { type AgentActorFailed, AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsRestoring, type AgentWaitTimeout } from "../agents/AgentSystem.ts"
+import { AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsRestoring, type AgentWaitTimeout } from "../agents/AgentSystem.ts"
 import { statePathOf } from "../agents/agentProjection.ts"
 import { retryOnFailure } from "../gateway/retryPolicies.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
@@ -111,7 +111,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
   /** A result that no snapshot of the agent stands behind (a timeout, a missing actor). */
   const final = (result: SyncAgentResult): SyncAgentSettled => ({ saved: Effect.succeed(result) })
 
-  type WaitError = AgentWaitTimeout | AgentsRestoring | AgentPersistTimeout | AgentNotFound | AgentActorFailed
+  type WaitError = AgentWaitTimeout | AgentsRestoring | AgentPersistTimeout | AgentNotFound
   /** What a failed wait on the actor records. */
   const waitFailed = (failure: WaitError): Effect.Effect<SyncAgentResult, SqlError, AgentRepo> => {
     switch (failure._tag) {
@@ -121,8 +121,6 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
         return Effect.succeed(error("agent actors are still being restored"))
       case "AgentPersistTimeout":
         return Effect.succeed(error("the database did not save the agent's state in time"))
-      case "AgentActorFailed":
-        return Effect.succeed(error(failure.message))
       case "AgentNotFound":
         // No actor: deleted (its row says so), or an actor that could not be restored.
         return Effect.flatMap(AgentRepo, (repo) => repo.get(input.agentId)).pipe(
@@ -134,7 +132,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
     }
   }
   const isWaitError = (failure: { readonly _tag: string }): failure is WaitError =>
-    failure._tag === "AgentWaitTimeout" || failure._tag === "AgentsRestoring" || failure._tag === "AgentPersistTimeout" || failure._tag === "AgentNotFound" || failure._tag === "AgentActorFailed"
+    failure._tag === "AgentWaitTimeout" || failure._tag === "AgentsRestoring" || failure._tag === "AgentPersistTimeout" || failure._tag === "AgentNotFound"
 
   /** The result once the agent's settled state is durable: until then a crash could still redo its apply. */
   const savedAs = (result: SyncAgentResult): Effect.Effect<SyncAgentResult, SqlError, AgentRepo> =>

@@ -1,7 +1,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { AgentActorFailed, AgentNotFound, AgentPersistTimeout, AgentsRestoring, BoardFull } from "../../src/agents/AgentSystemErrors.ts"
+import { AgentNotFound, AgentPersistTimeout, AgentsRestoring, BoardFull } from "../../src/agents/AgentSystemErrors.ts"
 import { rebuild, RemoteFailure, toRemoteFailure } from "../../src/cluster/RemoteFailure.ts"
 import { isUniqueViolation } from "../../src/store/sqlErrors.ts"
 import {
@@ -41,11 +41,10 @@ describe("a failure on the owner, rebuilt on the runner that forwarded the call"
   })
 
   it("agent errors come back as their own classes; a database failure as a SqlError without its driver cause", () => {
-    for (const error of [new AgentNotFound({ agentId: "a" }), new AgentsRestoring({ agentId: "a", reason: "owner-unavailable" }), new AgentPersistTimeout({ agentId: "a", timeoutMs: 15_000 }), new BoardFull({ boardId: "b", maxAgents: 3 }), new AgentsRestoring({ agentId: "a", reason: "restarting" }), new AgentActorFailed({ agentId: "a", failures: 4, lastError: "boom" })]) {
+    for (const error of [new AgentNotFound({ agentId: "a" }), new AgentsRestoring({ agentId: "a", reason: "owner-unavailable" }), new AgentPersistTimeout({ agentId: "a", timeoutMs: 15_000 }), new BoardFull({ boardId: "b", maxAgents: 3 })]) {
       const back = acrossRunners(error)
       expect(back).toBeInstanceOf(error.constructor)
       expect({ ...back }).toEqual({ ...error })
-      expect(back.message).toBe(error.message)
     }
     const sql = acrossRunners(new SqlError({ cause: new Error("connection terminated"), message: "Failed to execute statement" }))
     expect(sql).toBeInstanceOf(SqlError)

@@ -23,7 +23,7 @@ const FAILURES: Readonly<Record<FailureCode, ZodOpenApiResponseObject>> = {
   422: failure("Invalid", "Bad input; nothing changed. `detail` says what is wrong, `errors` lists each invalid field."),
   429: failure("TooManyFailures", "Too many failed authentications for this credential or address; retry after `Retry-After` seconds with a valid one."),
   502: failure("GatewayUnreachable", "The gateway could not be reached."),
-  503: failure("Unavailable", "Agent actors are still being restored (or one is being restarted after it failed), or the database has not saved the change yet; retry after `Retry-After` seconds.")
+  503: failure("Unavailable", "Agent actors are still being restored, or the database has not saved the change yet; retry after `Retry-After` seconds.")
 }
 
 /** The operation's own answers win over the shared ones; listed in status order. A body that can be unreadable (400) can be too large (413). */
