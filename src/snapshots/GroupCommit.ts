@@ -96,8 +96,8 @@ export const MAX_BATCH = 1_000
  * load. Each lane holds a pooled connection while it commits, so two lanes may take 2 of the
  * pool's connections (10 by default) from everything else. Batches in flight never share
  * an agent: a write of an agent in a batch in flight waits for that batch to end (a closed
- * writer's write may still commit while a new writer of the agent writes). One for now: with two,
- * the two-runner kill trial regressed, cause not yet found (docs/architecture.md §6.5).
+ * writer's write may still commit while a new writer of the agent writes). One for now: the second
+ * lane is unmeasured on a quiet machine (docs/architecture.md §6.5).
  */
 export const MAX_LANES = 1
 
