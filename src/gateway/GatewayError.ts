@@ -127,13 +127,17 @@ const detailType = (details: unknown): string | undefined =>
     ? details.type
     : undefined
 
+/** The gateway's client-retry marks on a `chat.send` set-up failure before the ack (docs/gateway-protocol.md §9). */
+const refusedBeforeAcceptance = (error: ErrorShape): boolean => error.retryable === true && typeof error.retryAfterMs === "number"
+
 const classify = (method: string, error: ErrorShape, payload: unknown): RpcErrorKind => {
   const message = error.message
   // A `chat.send` replayed after its run failed: the message was accepted the first time and the
-  // answer carries that run (`payload.runId`, `status:"error"`), e.g. no model credentials. The same
-  // answer marked `retryable: true` is a send refused before it was accepted, to be sent again
-  // under the same key (docs/gateway-protocol.md §5 chat.send, §9).
-  if (method === "chat.send" && error.retryable !== true && typeof payload === "object" && payload !== null && "status" in payload && payload.status === "error") {
+  // answer carries that run (`payload.runId`, `status:"error"`), e.g. no model credentials. Only the
+  // same answer with the gateway's client-retry marks, `retryable: true` and a `retryAfterMs`, is a
+  // send refused before it was accepted, to be sent again under the same key; a replay marked
+  // `retryable: true` alone stays a failed run, never sent twice (docs/gateway-protocol.md §5 chat.send, §9).
+  if (method === "chat.send" && !refusedBeforeAcceptance(error) && typeof payload === "object" && payload !== null && "status" in payload && payload.status === "error") {
     return "chat_run_failed"
   }
   if (error.code === "UNAVAILABLE") return /rate|too many/i.test(message) ? "rate_limited" : "unavailable"

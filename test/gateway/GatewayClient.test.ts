@@ -456,6 +456,14 @@ describe("rpcError classifies the real gateway's words (recordings of openclaw 2
     expect(isTransient(refused)).toBe(true)
   })
 
+  it("reads a failed run's replay marked retryable:true without the client-retry delay as chat_run_failed: never sent twice", () => {
+    // A release that marks the replay retryable (the shape pinned before the pre-ack refusal was known) is still a delivered message.
+    const error = { code: "UNAVAILABLE", message: "No route-compatible authentication source is configured for openai.", retryable: true }
+    const replay = rpcError("chat.send", error, { runId: "wake-a-1-1", status: "error" })
+    expect(replay).toMatchObject({ kind: "chat_run_failed", method: "chat.send" })
+    expect(isTransient(replay)).toBe(false)
+  })
+
   it("keeps the recorded details and the gateway's retry hints", () => {
     const { method, error } = recorded("agents.files.set (stale expectedHash)")
     expect(rpcError(method, error).details).toMatchObject({ type: "agent_file_conflict", name: "SOUL.md" })
