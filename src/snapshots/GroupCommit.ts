@@ -3,35 +3,17 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Runtime, type Tracer } from "effect"
 import { groupCommitDuration, groupCommitLanes, groupCommitLaneStarts, groupCommitWrites } from "../observability/metrics.ts"
 import { callerSpan, tracesExported } from "../observability/tracing.ts"
-import { ActivityRepo, type ActivityEntry } from "../store/ActivityRepo.ts"
+import { ActivityRepo } from "../store/ActivityRepo.ts"
 import { AgentRepo, type SavedStamps } from "../store/AgentRepo.ts"
-import { RANKS_PER_TRANSACTION, type NewBeat } from "../store/changeCursor.ts"
-import { TransitionRepo, type NewTransition, type RankedTransition } from "../store/TransitionRepo.ts"
-import type { AgentProjection } from "../agents/agentProjection.ts"
+import { TransitionRepo } from "../store/TransitionRepo.ts"
+import type { AgentWrite } from "./AgentWrite.ts"
+import { RANKS_PER_TRANSACTION } from "../store/changeCursor.ts"
 import { savedFollows, type SavedFollow } from "./savedFollows.ts"
+import { boundChanges, rankChanges, takeBatch } from "./takeBatch.ts"
 
 export type { SavedAgent, SavedFollow } from "./savedFollows.ts"
 
-/** One agent's write: its newest snapshot with everything that must commit with it. */
-export interface AgentWrite {
-  readonly agentId: string
-  /** The snapshot's version; an older version never overwrites a newer one. */
-  readonly version: number
-  readonly projection: AgentProjection
-  readonly snapshot: unknown
-  /** Activity rows, in order. */
-  readonly activity: ReadonlyArray<ActivityEntry>
-  /** Transitions, in version order. */
-  readonly transitions: ReadonlyArray<NewTransition>
-  /**
-   * A liveness change saved with this snapshot (a liveness event that left the state as it was,
-   * `isBeat`): not a transition row, but the agent's newest change for the stream, at `version`,
-   * labelled with its event type.
-   */
-  readonly beat: { readonly gatewayId: string; readonly boardId: string | null; readonly eventType: string; readonly at: Date } | undefined
-  /** When set, the agent's transition history is first trimmed to this many rows. */
-  readonly pruneTo: number | undefined
-}
+export type { AgentWrite } from "./AgentWrite.ts"
 
 /**
  * A snapshot write that was not saved and never will be: `stale`, the row holds an equal or
@@ -87,9 +69,6 @@ export interface GroupCommitShape {
  */
 export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupCommit, GroupCommitShape>() {}
 
-/** Writes per transaction at most (a 1,000-row statement stays far below Postgres' limits). */
-export const MAX_BATCH = 1_000
-
 /**
  * Batches committing at once at most (docs/architecture.md §6.5): the next batch starts beside
  * one that has stalled, never beside one that commits in time, so batches keep their size under
@@ -117,67 +96,6 @@ export interface GroupCommitOptions {
   readonly stalledMs?: number
 }
 
-/** The stream changes (transitions and beats) a write adds to its transaction. */
-const changesOf = (write: AgentWrite) => write.transitions.length + (write.beat === undefined ? 0 : 1)
-
-/**
- * The transitions and beats of `writes`, ranked in one transaction: in write order, each
- * agent's transitions in version order, its beat after them (docs/architecture.md §8.1).
- */
-export const rankChanges = (writes: ReadonlyArray<AgentWrite>) => {
-  const transitions: RankedTransition[] = []
-  const beats: NewBeat[] = []
-  let rank = 0
-  for (const write of writes) {
-    for (const transition of write.transitions) transitions.push({ ...transition, agentId: write.agentId, rank: rank++ })
-    if (write.beat !== undefined) beats.push({ ...write.beat, agentId: write.agentId, version: write.version, rank: rank++ })
-  }
-  return { transitions, beats }
-}
-
-/**
- * `write` with at most `RANKS_PER_TRANSACTION` changes, so that its ranks fit the cursor
- * (docs/architecture.md §8.1) even alone in a transaction: beyond that, its oldest transitions
- * are dropped, as the history's trim would drop them. Only a writer that could not save for a
- * long time (the database unreachable) holds that many.
- */
-export const boundChanges = (write: AgentWrite): AgentWrite => {
-  const room = RANKS_PER_TRANSACTION - (write.beat === undefined ? 0 : 1)
-  return write.transitions.length <= room ? write : { ...write, transitions: write.transitions.slice(-room) }
-}
-
-/**
- * The next batch of `pending`: its first writes that fit in one transaction (at most `MAX_BATCH`,
- * fewer than `RANKS_PER_TRANSACTION` changes, at least one write), skipping every write of an
- * agent in `busy` (a batch in flight holds one of its writes) or already in the batch, so that
- * batches in flight never share an agent (docs/architecture.md §6.5). `rest` keeps the writes
- * not taken, in order; `full`, whether the batch ended for lack of room (writes behind may be
- * taken at once) rather than of takeable writes.
- */
-export const takeBatch = <Q extends { readonly write: AgentWrite }>(pending: ReadonlyArray<Q>, busy: ReadonlySet<string>) => {
-  const batch: Q[] = []
-  const rest: Q[] = []
-  const taken = new Set<string>()
-  let changes = 0
-  let full = false
-  for (const queued of pending) {
-    const agentId = queued.write.agentId
-    if (full || busy.has(agentId) || taken.has(agentId)) {
-      rest.push(queued)
-      continue
-    }
-    changes += changesOf(queued.write)
-    if (batch.length > 0 && changes > RANKS_PER_TRANSACTION) {
-      full = true
-      rest.push(queued)
-      continue
-    }
-    batch.push(queued)
-    taken.add(agentId)
-    if (batch.length === MAX_BATCH) full = true
-  }
-  return { batch, rest, full }
-}
 
 /** Called once with a queued write's outcome. */
 export type WriteDone = (exit: Exit.Exit<void, SqlError | SnapshotWriteRefused>) => void

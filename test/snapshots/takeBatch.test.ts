@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { AgentProjection } from "../../src/agents/agentProjection.ts"
-import { MAX_BATCH, takeBatch, type AgentWrite } from "../../src/snapshots/GroupCommit.ts"
+import type { AgentWrite } from "../../src/snapshots/AgentWrite.ts"
+import { MAX_BATCH, takeBatch } from "../../src/snapshots/takeBatch.ts"
 
 const queued = (agentId: string, version = 1) => ({
   write: { agentId, version, projection: {} as AgentProjection, snapshot: {}, activity: [], transitions: [], beat: undefined, pruneTo: undefined } satisfies AgentWrite
