@@ -72,7 +72,7 @@ const metricsLine = (before: ReadonlyMap<string, number>, after: ReadonlyMap<str
   return [
     `GC ${gc.join("; ")} (${ms((1_000 * [...after.keys()].filter((key) => key.startsWith("nodejs_gc_duration_seconds_sum")).reduce((sum, key) => sum + delta(key), 0)) / Math.max(1, heartbeats))} ms/heartbeat)`,
     `event-loop lag p50 ${lag("p50")} p99 ${lag("p99")} max ${lag("max")} ms`,
-    `batches ${batches} (${(delta("switchyard_group_commit_writes_sum") / Math.max(1, batches)).toFixed(1)} writes each), commit mean ${ms((1_000 * delta("switchyard_group_commit_seconds_sum")) / Math.max(1, batches))} ms, p99 ≤ ${le("switchyard_group_commit_seconds", 99)} ms`,
+    `batches ${batches} (${(delta("switchyard_group_commit_writes_sum") / Math.max(1, batches)).toFixed(1)} writes each, ${delta('switchyard_group_commit_lane_starts_total{reason="stalled"}')} beside a stalled one), commit mean ${ms((1_000 * delta("switchyard_group_commit_seconds_sum")) / Math.max(1, batches))} ms, p99 ≤ ${le("switchyard_group_commit_seconds", 99)} ms`,
     `event → saved p50 ≤ ${le("switchyard_agent_event_persist_seconds", 50)} ms, p99 ≤ ${le("switchyard_agent_event_persist_seconds", 99)} ms`
   ].join("; ")
 }

@@ -6,6 +6,7 @@
 import { Session } from "node:inspector"
 import { createRequire } from "node:module"
 import { writeFileSync } from "node:fs"
+import { getHeapStatistics } from "node:v8"
 import { monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks"
 
 const require = createRequire(`${process.cwd()}/`)
@@ -18,10 +19,12 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcs.push([performance.timeOrigin + entry.startTime, entry.duration, entry.detail?.kind ?? 0])
 }).observe({ entryTypes: ["gc"] })
 let last = performance.now()
-let heap = process.memoryUsage().heapUsed
+// V8's own count: `process.memoryUsage()` also reads the RSS from /proc every call (~3% of the service's CPU at 2 ms).
+const heapUsed = () => getHeapStatistics().used_heap_size
+let heap = heapUsed()
 let allocated = 0
 setInterval(() => {
-  const used = process.memoryUsage().heapUsed
+  const used = heapUsed()
   if (used > heap) allocated += used - heap
   heap = used
   const now = performance.now()

@@ -75,20 +75,20 @@ export class GroupCommit extends Context.Tag("switchyard/GroupCommit")<GroupComm
  * load. Each lane holds a pooled connection while it commits, so two lanes may take 2 of the
  * pool's connections (10 by default) from everything else. Batches in flight never share
  * an agent: a write of an agent in a batch in flight waits for that batch to end (a closed
- * writer's write may still commit while a new writer of the agent writes). One for now: the second
- * lane is unmeasured on a quiet machine (docs/architecture.md §6.5).
+ * writer's write may still commit while a new writer of the agent writes). Two, with the stall
+ * threshold below: measured under a heartbeat load (docs/architecture.md §6.5).
  */
-export const MAX_LANES = 1
+export const MAX_LANES = 2
 
-/** How long a batch commits at least before the next one may start beside it, ms: several times a healthy commit (docs/architecture.md §6.5). */
-export const STALLED_MS = 10
+/** How long a batch commits at least before the next one may start beside it, ms: about twice a healthy commit (2–3 ms; docs/architecture.md §6.5). */
+export const STALLED_MS = 5
 
 /**
  * A batch has stalled once it commits for this many times the recent commits' mean (an average
  * over about the last 10 batches), so a server that is slow throughout (saturated) keeps one
  * batch at a time and its batches' size (docs/architecture.md §6.5).
  */
-export const STALL_FACTOR = 4
+export const STALL_FACTOR = 2
 
 /** How the group commit runs: `lanes`, batches committing at once at most; `stalledMs`, how long one commits before the next starts beside it. */
 export interface GroupCommitOptions {

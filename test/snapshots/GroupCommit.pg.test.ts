@@ -44,8 +44,8 @@ describe("group commit of agent snapshots", () => {
     db = await createTestDatabase()
     runtime = ManagedRuntime.make(layer.pipe(Layer.provide(AppConfigTest({ databaseUrl: Option.some(Redacted.make(db.url)) }))))
     await runtime.runPromise(Effect.void)
-    // The stall lane, on: the service runs one lane for now (MAX_LANES, docs/architecture.md §6.5).
-    laned = await started({ lanes: 2 })
+    // The service's own group commit, its defaults (MAX_LANES, STALLED_MS): the next batch commits beside one that stalls (docs/architecture.md §6.5).
+    laned = await started({})
     patient = await started({ lanes: 2, stalledMs: 60_000 })
     client = new pg.Client({ connectionString: db.url })
     await client.connect()
