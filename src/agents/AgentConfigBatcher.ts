@@ -21,10 +21,13 @@ export interface AgentConfigBatcherShape {
   readonly set: (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry) => Effect.Effect<boolean, GatewayError>
   /**
    * `set`, then how to read back what the gateway runs (`readBack`: `effectiveHeartbeats`'s
-   * answer). With `unchangedLikely` (an update: a template sync keeps every entry), a batch made
-   * only of such requests sends its `health {probe:true}` beside its `config.get`, and the
-   * requests whose entry held already take that read: it went out after they asked, and their
-   * entry was in the file before. A changed entry's read goes out after its patch.
+   * answer). With `unchangedLikely` (an update: a template sync keeps every entry), the request
+   * goes into the gateway's quick batch (`QUICK_WINDOW_MS`, not held for preparing agents): one
+   * `config.get` with its `health {probe:true}` beside it; the requests whose entry held already
+   * are answered at once and take that read (it went out after they asked, and their entry was in
+   * the file before). An entry that differs, or is not in the file (yet: an apply asking before its
+   * `agents.create` made it), joins the gateway's batch (window and hold, as `set`), so patches
+   * stay as few as before; its read goes out after its patch.
    * Errors: `set`'s; `readBack` fails as `effectiveHeartbeats` does.
    */
   readonly setThenReadBack: (
@@ -54,6 +57,14 @@ export interface AgentConfigBatcherShape {
 /** The heartbeat each agent of a gateway runs, by gateway agent id (`health {probe:true}`). */
 export type Heartbeats = ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>
 
+/**
+ * How long a quick batch (requests whose entry most likely holds: a template sync's updates)
+ * stays open, ms. Such a batch only reads (`config.get`, a fleet's config is MBs); a request
+ * waits for it inside its apply, so the window is short, but not so short that a sync sends a
+ * read per agent. The entries that differ go on to the full batch, which patches.
+ */
+const QUICK_WINDOW_MS = 40
+
 /** A request's outcome: whether its entry changed, and the read-back sent beside its batch's `config.get`, if any. */
 interface Outcome {
   readonly changed: boolean
@@ -73,8 +84,6 @@ interface Request {
   readonly gatewayAgentId: string
   readonly entry: AgentEntry
   readonly done: Deferred.Deferred<Outcome, GatewayError>
-  /** The caller expects its entry to hold already (`setThenReadBack`'s `unchangedLikely`). */
-  readonly unchangedLikely: boolean
 }
 
 interface Batch {
@@ -115,6 +124,8 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
       const client = yield* GatewayClient
       const scope = yield* Effect.scope
       const batches = new Map<string, Batch>()
+      /** Requests whose entry most likely holds, per gateway: only read, then answered or passed on to `batches` (`check`). */
+      const quickBatches = new Map<string, Batch>()
       const preparingCount = new Map<string, number>()
       const preparing = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
       /** When a preparation on the gateway last finished (Clock ms). */
@@ -129,18 +140,9 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           batch.scheduled = false
           // The last request for an agent wins; every request still gets the outcome.
           const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
-          const write = (entries: ReadonlyMap<string, AgentEntry>, first: Effect.Effect<void> = Effect.void) =>
-            Effect.either(client.withConfigLock(gatewayId, Effect.zipRight(first, writeConfigBatch(batch.target, entries))))
-          // A batch of entries that most likely hold reads back beside its config.get (`setThenReadBack`).
-          const early = requests.length > 0 && requests.every((request) => request.unchangedLikely)
+          const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeConfigBatch(batch.target, entries)))
           return Effect.gen(function* () {
-            // Sent under the config lock, beside the config.get: an earlier batch's patch still in
-            // flight would otherwise make an entry look held while the read predates it.
-            let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
-            const startReadBack = Effect.suspend(() =>
-              !early || readBack !== undefined ? Effect.void : Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
-            )
-            const outcome = yield* write(wanted, startReadBack)
+            const outcome = yield* write(wanted)
             // A refusal of the patch itself may be one bad entry's fault: then each entry goes alone,
             // so it does not fail its neighbours. A transient failure (gateway away) is everyone's.
             const blameable = outcome._tag === "Left" && !isTransient(outcome.left) && outcome.left._tag === "GatewayRpcError" && outcome.left.kind === "invalid_request"
@@ -151,12 +153,42 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
             for (const request of requests) {
               const result = outcomes.get(request.gatewayAgentId)!
               const changed = result._tag === "Right" && result.right.has(request.gatewayAgentId)
-              yield* result._tag === "Right"
-                ? Deferred.succeed(request.done, { changed, early: changed ? undefined : readBack })
-                : Deferred.fail(request.done, result.left)
+              yield* result._tag === "Right" ? Deferred.succeed(request.done, { changed, early: undefined }) : Deferred.fail(request.done, result.left)
             }
           }).pipe(
             // Whatever happens to the flush (a defect, an interruption), no waiter is left hanging.
+            Effect.onExit((exit) =>
+              exit._tag === "Failure" ? Effect.forEach(requests, (request) => Deferred.failCause(request.done, exit.cause), { discard: true }) : Effect.void
+            )
+          )
+        }).pipe(Effect.provideService(GatewayClient, client))
+
+      /**
+       * A quick batch: one `config.get`, nothing written, with the read-back beside it (sent under
+       * the config lock: a patch still in flight would otherwise make an entry look held while the
+       * read predates it). The requests whose entry holds are answered with that read; the others
+       * (differing, or not in the file) join the gateway's full batch, which patches them.
+       */
+      const check = (gatewayId: string): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          const batch = quickBatches.get(gatewayId)
+          if (batch === undefined) return Effect.void
+          const requests = batch.requests
+          batch.requests = []
+          batch.scheduled = false
+          const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
+          return Effect.gen(function* () {
+            let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
+            const startReadBack = Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
+            const outcome = yield* Effect.either(
+              client.withConfigLock(gatewayId, Effect.zipRight(startReadBack, writeConfigBatch(batch.target, wanted, { patch: false })))
+            )
+            for (const request of requests) {
+              if (outcome._tag === "Left") yield* Deferred.fail(request.done, outcome.left)
+              else if (outcome.right.has(request.gatewayAgentId)) yield* Effect.uninterruptible(join(batch.target, request, false))
+              else yield* Deferred.succeed(request.done, { changed: false, early: readBack })
+            }
+          }).pipe(
             Effect.onExit((exit) =>
               exit._tag === "Failure" ? Effect.forEach(requests, (request) => Deferred.failCause(request.done, exit.cause), { discard: true }) : Effect.void
             )
@@ -224,28 +256,34 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         scope
       )
 
-      /** Queues the request in the gateway's batch (scheduling it) and waits for its outcome. */
+      /** Puts the request in the gateway's quick or full batch, scheduling that batch if it is not yet. Run uninterruptibly: an interruption between the two would stop batching. */
+      const join = (target: GatewayTarget, request: Request, quick: boolean) =>
+        Effect.suspend(() => {
+          const map = quick ? quickBatches : batches
+          const batch = map.get(target.id) ?? { target, requests: [], scheduled: false }
+          batch.target = target
+          batch.requests.push(request)
+          map.set(target.id, batch)
+          if (batch.scheduled) return Effect.void
+          batch.scheduled = true
+          return quick
+            ? Effect.sleep(Duration.millis(Math.min(QUICK_WINDOW_MS, windowMs))).pipe(Effect.interruptible, Effect.zipRight(check(target.id)), Effect.forkIn(scope), Effect.asVoid)
+            : schedule(target.id)
+        })
+
+      /** Queues the request in the gateway's batch (quick when its entry most likely holds) and waits for its outcome. */
       const enqueue = (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry, unchangedLikely: boolean) =>
         Effect.gen(function* () {
           const done = yield* Deferred.make<Outcome, GatewayError>()
-          // Enqueue and schedule as one step: an interruption between them would stop batching.
-          yield* Effect.uninterruptible(
-            Effect.suspend(() => {
-              const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
-              batch.target = target
-              batch.requests.push({ gatewayAgentId, entry, done, unchangedLikely })
-              batches.set(target.id, batch)
-              if (batch.scheduled) return Effect.void
-              batch.scheduled = true
-              return schedule(target.id)
-            })
-          )
+          yield* Effect.uninterruptible(join(target, { gatewayAgentId, entry, done }, unchangedLikely))
           return yield* Deferred.await(done).pipe(
             // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
             Effect.onInterrupt(() =>
               Effect.sync(() => {
-                const pending = batches.get(target.id)
-                if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
+                for (const map of [quickBatches, batches]) {
+                  const pending = map.get(target.id)
+                  if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
+                }
               })
             )
           )

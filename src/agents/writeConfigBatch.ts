@@ -50,10 +50,12 @@ const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: Age
  * One batch (the caller holds the gateway's config lock): `config.get`, then one `config.patch`
  * of every wanted entry that differs from the file, with its `baseHash`; a stale hash is re-read
  * and re-applied (`configConflict`). An entry missing from the file is never re-added
- * (docs/gateway-protocol.md §5 config.patch). Output: the agent ids whose entry changed.
+ * (docs/gateway-protocol.md §5 config.patch). Output: the agent ids whose entry changed (with
+ * `patch: false`, only the `config.get`: the ids whose entry does not hold, differing or
+ * missing; nothing written).
  * Errors: GatewayError.
  */
-export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>) =>
+export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>, options: { readonly patch: boolean } = { patch: true }) =>
   Effect.gen(function* () {
     const config = yield* gatewayCall(target, "config.get", {})
     // The file (`parsed`) is what a patch merges into; the runtime view can lag a create.
@@ -64,6 +66,8 @@ export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<stri
       const existing = entries.get(agentId)
       return existing !== undefined && !sameEntry(existing, entry)
     })
+    // Only read: an entry missing from the file is not known to hold either (an apply may be about to create it).
+    if (!options.patch) return new Set([...wanted].filter(([agentId, entry]) => !sameEntry(entries.get(agentId), entry)).map(([agentId]) => agentId))
     if (changed.length === 0) return new Set<string>()
     const patch = Object.fromEntries(
       changed.map(([agentId, entry]) => [agentId, { name: entry.name, identity: { name: entry.name }, heartbeat: entry.heartbeat }])

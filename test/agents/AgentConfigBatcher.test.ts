@@ -171,6 +171,35 @@ describe("AgentConfigBatcher", () => {
     })
   )
 
+  it.scopedLive("updates whose entries hold are answered after a short read, not held by the window or by agents still preparing", () =>
+    Effect.gen(function* () {
+      const { sim, holding, update, preparing } = yield* harness(5_000)
+      holding(ids(3))
+      // Another agent of the gateway never finishes preparing: a full batch would wait out its window, then hold.
+      yield* Effect.fork(preparing(Effect.never))
+      const started = Date.now()
+      const outcomes = yield* Effect.all(ids(3).map(update), { concurrency: "unbounded" })
+      expect(outcomes.map((outcome) => outcome.changed)).toEqual([false, false, false])
+      expect(Date.now() - started).toBeLessThan(1_000)
+      expect(sim.countOf("config.get")).toBe(1)
+      expect(sim.countOf("config.patch")).toBe(0)
+    })
+  )
+
+  it.scopedLive("an update whose entry is not in the file yet (its create is still to come) is patched by the full batch", () =>
+    Effect.gen(function* () {
+      const { sim, update, seed, entries } = yield* harness(300)
+      const asked = yield* Effect.fork(update("fresh"))
+      // The quick read finds no entry; then the agent's create writes one, before the full batch's window closes.
+      const read = (): Effect.Effect<void> => Effect.suspend(() => (sim.countOf("config.get") >= 1 ? Effect.void : Effect.zipRight(Effect.sleep("5 millis"), read())))
+      yield* read().pipe(Effect.timeout("3 seconds"), Effect.orDie)
+      seed(["fresh"])
+      expect((yield* Fiber.join(asked)).changed).toBe(true)
+      expect(entries()["fresh"]).toMatchObject({ name: "Agent fresh", heartbeat: TEN_MINUTES })
+      expect(sim.countOf("config.patch")).toBe(1)
+    })
+  )
+
   it.scopedLive("an update whose entry changed reads back after its patch", () =>
     Effect.gen(function* () {
       const { sim, update } = yield* harness(20)
