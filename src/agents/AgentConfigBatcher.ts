@@ -4,8 +4,9 @@ import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import type { HealthHeartbeat } from "../gateway/protocol.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
+import { CONFIG_READ_MAX_AGE_MS, makeConfigReads } from "./configReads.ts"
 import { makeSharedRead } from "./sharedRead.ts"
-import { writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
+import { unheldEntries, writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
 
 export type { AgentEntry } from "./writeConfigBatch.ts"
 
@@ -23,7 +24,8 @@ export interface AgentConfigBatcherShape {
    * `set`, then how to read back what the gateway runs (`readBack`: `effectiveHeartbeats`'s
    * answer). With `unchangedLikely` (an update: a template sync keeps every entry), the request
    * goes into the gateway's quick batch (`QUICK_WINDOW_MS`, not held for preparing agents): one
-   * `config.get` with its `health {probe:true}` beside it; the requests whose entry held already
+   * `health {probe:true}`, then the config as last read while the gateway has announced no change
+   * since (`configReads`), else one `config.get`; the requests whose entry held already
    * are answered at once and take that read (it went out after they asked, and their entry was in
    * the file before). An entry that differs, or is not in the file (yet: an apply asking before its
    * `agents.create` made it), joins the gateway's batch (window and hold, as `set`), so patches
@@ -115,14 +117,17 @@ const READ_BACK_TIMEOUT_MS = 5_000
 
 /**
  * `windowMs`: how long a batch stays open for more requests after its first one, at most (it
- * closes as soon as the agents preparing on the gateway have all finished); `hold`: see `HoldLimits`.
+ * closes as soon as the agents preparing on the gateway have all finished); `hold`: see
+ * `HoldLimits`; `configReadMaxAgeMs`: how long a quick batch may answer from a kept config read
+ * (`CONFIG_READ_MAX_AGE_MS`).
  */
-export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFAULT_HOLD) =>
+export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFAULT_HOLD, configReadMaxAgeMs: number = CONFIG_READ_MAX_AGE_MS) =>
   Layer.scoped(
     AgentConfigBatcher,
     Effect.gen(function* () {
       const client = yield* GatewayClient
       const scope = yield* Effect.scope
+      const configReads = makeConfigReads(client, configReadMaxAgeMs)
       const batches = new Map<string, Batch>()
       /** Requests whose entry most likely holds, per gateway: only read, then answered or passed on to `batches` (`check`). */
       const quickBatches = new Map<string, Batch>()
@@ -140,6 +145,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           batch.scheduled = false
           // The last request for an agent wins; every request still gets the outcome.
           const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
+          // A patch's `config.changed` comes before its answer (docs/gateway-protocol.md §6): the kept read is void by then.
           const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeConfigBatch(batch.target, entries)))
           return Effect.gen(function* () {
             const outcome = yield* write(wanted)
@@ -164,10 +170,12 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         }).pipe(Effect.provideService(GatewayClient, client))
 
       /**
-       * A quick batch: one `config.get`, nothing written, with the read-back beside it (sent under
-       * the config lock: a patch still in flight would otherwise make an entry look held while the
-       * read predates it). The requests whose entry holds are answered with that read; the others
-       * (differing, or not in the file) join the gateway's full batch, which patches them.
+       * A quick batch: nothing written; the read-back (`health {probe:true}`) is sent first, then
+       * the config is read (`configReads`: the gateway's last read, kept while no `config.changed`
+       * came before the read-back's answer, else one `config.get`), all under the config lock: a
+       * patch still in flight would otherwise make an entry look held while the read predates it.
+       * The requests whose entry holds are answered with that read-back; the others (differing,
+       * or not in the file) join the gateway's full batch, which patches them.
        */
       const check = (gatewayId: string): Effect.Effect<void> =>
         Effect.suspend(() => {
@@ -180,8 +188,9 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           return Effect.gen(function* () {
             let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
             const startReadBack = Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
+            const unheld = Effect.suspend(() => configReads.current(batch.target, readBack === undefined ? Effect.void : Fiber.join(readBack)))
             const outcome = yield* Effect.either(
-              client.withConfigLock(gatewayId, Effect.zipRight(startReadBack, writeConfigBatch(batch.target, wanted, { patch: false })))
+              client.withConfigLock(gatewayId, Effect.zipRight(startReadBack, Effect.map(unheld, ({ config }) => unheldEntries(config, wanted))))
             )
             for (const request of requests) {
               if (outcome._tag === "Left") yield* Deferred.fail(request.done, outcome.left)

@@ -47,15 +47,23 @@ const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: Age
   current.heartbeat?.target === wanted.heartbeat.target
 
 /**
+ * The ids of `wanted` whose entry does not hold in `config` (a config file as `config.get`
+ * answers it): differing, or missing (an entry missing from the file is not known to hold
+ * either: an apply may be about to create it). Only the wanted entries are parsed.
+ */
+export const unheldEntries = (config: unknown, wanted: ReadonlyMap<string, AgentEntry>): ReadonlySet<string> => {
+  const entries = entriesOf(config, wanted.keys())
+  return new Set([...wanted].filter(([agentId, entry]) => !sameEntry(entries.get(agentId), entry)).map(([agentId]) => agentId))
+}
+
+/**
  * One batch (the caller holds the gateway's config lock): `config.get`, then one `config.patch`
  * of every wanted entry that differs from the file, with its `baseHash`; a stale hash is re-read
  * and re-applied (`configConflict`). An entry missing from the file is never re-added
- * (docs/gateway-protocol.md §5 config.patch). Output: the agent ids whose entry changed (with
- * `patch: false`, only the `config.get`: the ids whose entry does not hold, differing or
- * missing; nothing written).
+ * (docs/gateway-protocol.md §5 config.patch). Output: the agent ids whose entry changed.
  * Errors: GatewayError.
  */
-export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>, options: { readonly patch: boolean } = { patch: true }) =>
+export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<string, AgentEntry>) =>
   Effect.gen(function* () {
     const config = yield* gatewayCall(target, "config.get", {})
     // The file (`parsed`) is what a patch merges into; the runtime view can lag a create.
@@ -66,8 +74,6 @@ export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<stri
       const existing = entries.get(agentId)
       return existing !== undefined && !sameEntry(existing, entry)
     })
-    // Only read: an entry missing from the file is not known to hold either (an apply may be about to create it).
-    if (!options.patch) return new Set([...wanted].filter(([agentId, entry]) => !sameEntry(entries.get(agentId), entry)).map(([agentId]) => agentId))
     if (changed.length === 0) return new Set<string>()
     const patch = Object.fromEntries(
       changed.map(([agentId, entry]) => [agentId, { name: entry.name, identity: { name: entry.name }, heartbeat: entry.heartbeat }])
@@ -80,4 +86,3 @@ export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<stri
     yield* recordConfigPatch(changed.length)
     return new Set(changed.map(([agentId]) => agentId))
   }).pipe(retryOnFailure(configConflict))
-
