@@ -188,7 +188,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           return Effect.gen(function* () {
             let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
             const startReadBack = Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
-            const unheld = Effect.suspend(() => configReads.current(batch.target, readBack === undefined ? Effect.void : Fiber.join(readBack)))
+            const unheld = Effect.suspend(() => configReads.current(batch.target, readBack === undefined ? Effect.succeed(false) : Effect.map(Fiber.await(readBack), Exit.isSuccess)))
             const outcome = yield* Effect.either(
               client.withConfigLock(gatewayId, Effect.zipRight(startReadBack, Effect.map(unheld, ({ config }) => unheldEntries(config, wanted))))
             )

@@ -28,11 +28,11 @@ export interface ConfigReads {
    * began) has completed, the gateway's `configRevision` is still the one it was read at and the
    * read is younger than the age bound: then no `config.changed` came before that answer, and
    * the gateway's config at that moment is the kept one. Else one `config.get`, kept with the
-   * revision read before it was sent (an event arriving meanwhile voids it). `fresh` is whether
-   * a `config.get` was sent. Errors: GatewayError (the `config.get`'s; `answered`'s own failure
-   * only makes it read).
+   * revision read before it was sent (an event arriving meanwhile voids it). `answered` completes
+   * with whether that call succeeded (a failed one only makes it read). `fresh` is whether a
+   * `config.get` was sent. Errors: GatewayError (the `config.get`'s).
    */
-  readonly current: <E>(target: GatewayTarget, answered: Effect.Effect<unknown, E>) => Effect.Effect<{ readonly config: unknown; readonly fresh: boolean }, GatewayError>
+  readonly current: (target: GatewayTarget, answered: Effect.Effect<boolean>) => Effect.Effect<{ readonly config: unknown; readonly fresh: boolean }, GatewayError>
 }
 
 /** The last config read per gateway, kept while the gateway says nothing changed (docs/architecture.md §5.6). */
@@ -52,7 +52,7 @@ export const makeConfigReads = (client: GatewayClient["Type"], maxAgeMs: number 
       Effect.gen(function* () {
         const last = kept.get(target.id)
         if (last === undefined || last.revision !== client.configRevision(target.id)) return yield* read(target)
-        const ok = yield* Effect.match(answered, { onFailure: () => false, onSuccess: () => true })
+        const ok = yield* answered
         const now = yield* Clock.currentTimeMillis
         const holds = ok && now - last.at < maxAgeMs && kept.get(target.id) === last && client.configRevision(target.id) === last.revision
         return holds ? { config: last.config, fresh: false } : yield* read(target)
