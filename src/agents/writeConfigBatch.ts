@@ -48,12 +48,13 @@ const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: Age
 
 /**
  * The ids of `wanted` whose entry does not hold in `config` (a config file as `config.get`
- * answers it): differing, or missing (an entry missing from the file is not known to hold
- * either: an apply may be about to create it). Only the wanted entries are parsed.
+ * answers it): `differing` (in the file, not as wanted) and `missing` (not in the file: not known
+ * to hold either, an apply may be about to create it). Only the wanted entries are parsed.
  */
-export const unheldEntries = (config: unknown, wanted: ReadonlyMap<string, AgentEntry>): ReadonlySet<string> => {
+export const unheldEntries = (config: unknown, wanted: ReadonlyMap<string, AgentEntry>): { readonly differing: ReadonlySet<string>; readonly missing: ReadonlySet<string> } => {
   const entries = entriesOf(config, wanted.keys())
-  return new Set([...wanted].filter(([agentId, entry]) => !sameEntry(entries.get(agentId), entry)).map(([agentId]) => agentId))
+  const unheld = [...wanted].filter(([agentId, entry]) => !sameEntry(entries.get(agentId), entry)).map(([agentId]) => agentId)
+  return { differing: new Set(unheld.filter((agentId) => entries.has(agentId))), missing: new Set(unheld.filter((agentId) => !entries.has(agentId))) }
 }
 
 /**
