@@ -42,7 +42,8 @@ const requestFor = (action: LifecycleAction, options?: Partial<Omit<ApplyRequest
   forceBootstrap: options?.forceBootstrap ?? false,
   rotateToken: options?.rotateToken ?? true,
   wake: options?.wake ?? true,
-  overwrite: options?.overwrite ?? false
+  overwrite: options?.overwrite ?? false,
+  ...(options?.syncJob === undefined ? {} : { syncJob: options.syncJob })
 })
 
 /**

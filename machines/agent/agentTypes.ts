@@ -85,6 +85,12 @@ export interface ApplyRequest {
   readonly wake?: boolean | undefined
   /** Rewrite USER.md and MEMORY.md even after the workspace was seeded (template sync `overwrite`). */
   readonly overwrite?: boolean | undefined
+  /**
+   * The template sync job that sent this update, if one did: a resumed job tells its own update
+   * from another one that reached the generation it stored (docs/architecture.md §9.2). Absent
+   * otherwise, and in snapshots from before it existed.
+   */
+  readonly syncJob?: string | undefined
 }
 
 /** A typed failure of an invoked program, as data (its `_tag` is the Effect error's tag). */

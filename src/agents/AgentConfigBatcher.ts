@@ -4,8 +4,9 @@ import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import type { HealthHeartbeat } from "../gateway/protocol.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
+import { CONFIG_READ_MAX_AGE_MS, makeConfigReads } from "./configReads.ts"
 import { makeSharedRead } from "./sharedRead.ts"
-import { writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
+import { unheldEntries, writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
 
 export type { AgentEntry } from "./writeConfigBatch.ts"
 
@@ -21,10 +22,15 @@ export interface AgentConfigBatcherShape {
   readonly set: (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry) => Effect.Effect<boolean, GatewayError>
   /**
    * `set`, then how to read back what the gateway runs (`readBack`: `effectiveHeartbeats`'s
-   * answer). With `unchangedLikely` (an update: a template sync keeps every entry), a batch made
-   * only of such requests sends its `health {probe:true}` beside its `config.get`, and the
-   * requests whose entry held already take that read: it went out after they asked, and their
-   * entry was in the file before. A changed entry's read goes out after its patch.
+   * answer). With `unchangedLikely` (an update: a template sync keeps every entry), the request
+   * goes into the gateway's quick batch (`QUICK_WINDOW_MS`, not held for preparing agents): one
+   * `health {probe:true}`, then the config as last read while the gateway has announced no change
+   * since (`configReads`), else one `config.get`; the requests whose entry held already
+   * are answered at once and take that read (it went out after they asked, and their entry was in
+   * the file before). An entry not in the file (yet: an apply asking before its `agents.create`
+   * made it) joins the gateway's batch (window and hold, as `set`); one that differs joins it
+   * too but is not held for preparing agents (its agent exists); its read goes out after its patch.
+   * For one agent the latest request is written; an interrupted caller withdraws its request.
    * Errors: `set`'s; `readBack` fails as `effectiveHeartbeats` does.
    */
   readonly setThenReadBack: (
@@ -54,6 +60,14 @@ export interface AgentConfigBatcherShape {
 /** The heartbeat each agent of a gateway runs, by gateway agent id (`health {probe:true}`). */
 export type Heartbeats = ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>
 
+/**
+ * How long a quick batch (requests whose entry most likely holds: a template sync's updates)
+ * stays open, ms. Such a batch only reads (`config.get`, a fleet's config is MBs); a request
+ * waits for it inside its apply, so the window is short, but not so short that a sync sends a
+ * read per agent. The entries that differ go on to the full batch, which patches.
+ */
+const QUICK_WINDOW_MS = 40
+
 /** A request's outcome: whether its entry changed, and the read-back sent beside its batch's `config.get`, if any. */
 interface Outcome {
   readonly changed: boolean
@@ -73,15 +87,24 @@ interface Request {
   readonly gatewayAgentId: string
   readonly entry: AgentEntry
   readonly done: Deferred.Deferred<Outcome, GatewayError>
-  /** The caller expects its entry to hold already (`setThenReadBack`'s `unchangedLikely`). */
-  readonly unchangedLikely: boolean
+  /** Order of asking, per batcher: for one agent, the latest request's entry is written. */
+  readonly seq: number
+  /** Its apply has left (interrupted): it is answered already and never passed on or written. */
+  withdrawn: boolean
+  /** Passed on by a quick batch with its entry in the file: its agent exists, so it waits for no preparation (`holdForPreparing`). */
+  prompt: boolean
 }
 
 interface Batch {
   target: GatewayTarget
   requests: Request[]
   scheduled: boolean
+  /** Done when a `prompt` request joins: ends the batch's hold for preparing agents. */
+  release: Deferred.Deferred<void> | undefined
 }
+
+/** The requests still waiting for an answer (a withdrawn one is answered already). */
+const open = (requests: ReadonlyArray<Request>) => requests.filter((request) => !request.withdrawn)
 
 /**
  * How long a batch may wait for agents that are still preparing, after its window closes, ms:
@@ -106,17 +129,25 @@ const READ_BACK_TIMEOUT_MS = 5_000
 
 /**
  * `windowMs`: how long a batch stays open for more requests after its first one, at most (it
- * closes as soon as the agents preparing on the gateway have all finished); `hold`: see `HoldLimits`.
+ * closes as soon as the agents preparing on the gateway have all finished); `hold`: see
+ * `HoldLimits`; `configReadMaxAgeMs`: how long a quick batch may answer from a kept config read
+ * (`CONFIG_READ_MAX_AGE_MS`).
  */
-export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFAULT_HOLD) =>
+export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFAULT_HOLD, configReadMaxAgeMs: number = CONFIG_READ_MAX_AGE_MS) =>
   Layer.scoped(
     AgentConfigBatcher,
     Effect.gen(function* () {
       const client = yield* GatewayClient
       const scope = yield* Effect.scope
+      const configReads = makeConfigReads(client, configReadMaxAgeMs)
       const batches = new Map<string, Batch>()
+      /** Requests whose entry most likely holds, per gateway: only read, then answered or passed on to `batches` (`check`). */
+      const quickBatches = new Map<string, Batch>()
       const preparingCount = new Map<string, number>()
       const preparing = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
+      /** The requests each gateway's full batches are writing now. */
+      const writing = new Map<string, Set<Request>>()
+      let asked = 0
       /** When a preparation on the gateway last finished (Clock ms). */
       const lastFinished = new Map<string, number>()
 
@@ -124,23 +155,20 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         Effect.suspend(() => {
           const batch = batches.get(gatewayId)
           if (batch === undefined) return Effect.void
-          const requests = batch.requests
+          const requests = open(batch.requests)
           batch.requests = []
           batch.scheduled = false
-          // The last request for an agent wins; every request still gets the outcome.
-          const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
-          const write = (entries: ReadonlyMap<string, AgentEntry>, first: Effect.Effect<void> = Effect.void) =>
-            Effect.either(client.withConfigLock(gatewayId, Effect.zipRight(first, writeConfigBatch(batch.target, entries))))
-          // A batch of entries that most likely hold reads back beside its config.get (`setThenReadBack`).
-          const early = requests.length > 0 && requests.every((request) => request.unchangedLikely)
+          batch.release = undefined
+          if (requests.length === 0) return Effect.void
+          // The latest request for an agent (by asking, not by joining: a quick batch passes on late) wins; every request still gets the outcome.
+          const wanted = new Map([...requests].sort((a, b) => a.seq - b.seq).map((request) => [request.gatewayAgentId, request.entry]))
+          const inFlight = writing.get(gatewayId) ?? new Set<Request>()
+          writing.set(gatewayId, inFlight)
+          for (const request of requests) inFlight.add(request)
+          // A patch's `config.changed` comes before its answer (docs/gateway-protocol.md §6): the kept read is void by then.
+          const write = (entries: ReadonlyMap<string, AgentEntry>) => Effect.either(client.withConfigLock(gatewayId, writeConfigBatch(batch.target, entries)))
           return Effect.gen(function* () {
-            // Sent under the config lock, beside the config.get: an earlier batch's patch still in
-            // flight would otherwise make an entry look held while the read predates it.
-            let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
-            const startReadBack = Effect.suspend(() =>
-              !early || readBack !== undefined ? Effect.void : Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
-            )
-            const outcome = yield* write(wanted, startReadBack)
+            const outcome = yield* write(wanted)
             // A refusal of the patch itself may be one bad entry's fault: then each entry goes alone,
             // so it does not fail its neighbours. A transient failure (gateway away) is everyone's.
             const blameable = outcome._tag === "Left" && !isTransient(outcome.left) && outcome.left._tag === "GatewayRpcError" && outcome.left.kind === "invalid_request"
@@ -151,12 +179,64 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
             for (const request of requests) {
               const result = outcomes.get(request.gatewayAgentId)!
               const changed = result._tag === "Right" && result.right.has(request.gatewayAgentId)
-              yield* result._tag === "Right"
-                ? Deferred.succeed(request.done, { changed, early: changed ? undefined : readBack })
-                : Deferred.fail(request.done, result.left)
+              yield* result._tag === "Right" ? Deferred.succeed(request.done, { changed, early: undefined }) : Deferred.fail(request.done, result.left)
             }
           }).pipe(
             // Whatever happens to the flush (a defect, an interruption), no waiter is left hanging.
+            Effect.onExit((exit) =>
+              Effect.zipRight(
+                Effect.sync(() => requests.forEach((request) => inFlight.delete(request))),
+                exit._tag === "Failure" ? Effect.forEach(requests, (request) => Deferred.failCause(request.done, exit.cause), { discard: true }) : Effect.void
+              )
+            )
+          )
+        }).pipe(Effect.provideService(GatewayClient, client))
+
+      /** The agents with a request in the gateway's full batch, waiting or being written: a quick batch never answers for them from its read. */
+      const outstanding = (gatewayId: string) =>
+        new Set([...open(batches.get(gatewayId)?.requests ?? []), ...(writing.get(gatewayId) ?? [])].map((request) => request.gatewayAgentId))
+
+      /**
+       * A quick batch: nothing written; the read-back (`health {probe:true}`) is sent first, then
+       * the config is read (`configReads`: the gateway's last read, kept while no `config.changed`
+       * came before the read-back's answer, else one `config.get`), all under the config lock: a
+       * patch still in flight would otherwise make an entry look held while the read predates it.
+       * The requests whose entry holds are answered with that read-back; the others (differing,
+       * or not in the file) join the gateway's full batch, which patches them, as does a request
+       * whose agent has an earlier one there still to write (it would overwrite what the read saw).
+       * A request withdrawn meanwhile is neither answered nor passed on; with none left, nothing is sent.
+       */
+      const check = (gatewayId: string): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          const batch = quickBatches.get(gatewayId)
+          if (batch === undefined) return Effect.void
+          const requests = open(batch.requests)
+          batch.requests = []
+          batch.scheduled = false
+          if (requests.length === 0) return Effect.void
+          const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
+          return Effect.gen(function* () {
+            let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
+            const startReadBack = Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
+            const unheld = Effect.suspend(() => configReads.current(batch.target, readBack === undefined ? Effect.succeed(false) : Effect.map(Fiber.await(readBack), Exit.isSuccess)))
+            const outcome = yield* Effect.either(
+              client.withConfigLock(
+                gatewayId,
+                // Under the lock: a full batch's write is either in the file read or still outstanding.
+                Effect.zipRight(startReadBack, Effect.map(unheld, ({ config }) => ({ ...unheldEntries(config, wanted), outstanding: outstanding(gatewayId) })))
+              )
+            )
+            for (const request of requests) {
+              const agentId = request.gatewayAgentId
+              if (request.withdrawn) continue
+              if (outcome._tag === "Left") yield* Deferred.fail(request.done, outcome.left)
+              else if (outcome.right.missing.has(agentId)) yield* Effect.uninterruptible(join(batch.target, request, false))
+              else if (outcome.right.differing.has(agentId) || outcome.right.outstanding.has(agentId)) {
+                request.prompt = true
+                yield* Effect.uninterruptible(join(batch.target, request, false))
+              } else yield* Deferred.succeed(request.done, { changed: false, early: readBack })
+            }
+          }).pipe(
             Effect.onExit((exit) =>
               exit._tag === "Failure" ? Effect.forEach(requests, (request) => Deferred.failCause(request.done, exit.cause), { discard: true }) : Effect.void
             )
@@ -199,14 +279,16 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
       /**
        * A batch closes after the window, or earlier once the agents that were preparing on the
        * gateway have all finished (their requests follow at once: nothing else is coming); then it
-       * is held while agents are still preparing (`holdForPreparing`).
+       * is held while agents are still preparing (`holdForPreparing`), unless a `prompt` request
+       * has joined (`release`): a sync's other places keep preparing, so an entry passed on by a
+       * quick batch would otherwise wait out `maxMs` (a provisioning wave's requests are not prompt).
        */
-      const schedule = (gatewayId: string) =>
+      const schedule = (gatewayId: string, release: Deferred.Deferred<void>) =>
         Effect.raceFirst(
           Effect.sleep(Duration.millis(windowMs)),
           preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
         ).pipe(
-          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? holdForPreparing(gatewayId) : Effect.void))),
+          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? Effect.raceFirst(holdForPreparing(gatewayId), Deferred.await(release)) : Effect.void))),
           // `set` schedules from an uninterruptible region: the waits must stay interruptible (a race interrupts its loser).
           Effect.interruptible,
           Effect.zipRight(flush(gatewayId)),
@@ -224,28 +306,43 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         scope
       )
 
-      /** Queues the request in the gateway's batch (scheduling it) and waits for its outcome. */
+      /** Puts the request in the gateway's quick or full batch, scheduling that batch if it is not yet. Run uninterruptibly: an interruption between the two would stop batching. */
+      const join = (target: GatewayTarget, request: Request, quick: boolean) =>
+        Effect.suspend(() => {
+          const map = quick ? quickBatches : batches
+          const batch = map.get(target.id) ?? { target, requests: [], scheduled: false, release: undefined }
+          batch.target = target
+          batch.requests.push(request)
+          map.set(target.id, batch)
+          if (quick) {
+            if (batch.scheduled) return Effect.void
+            batch.scheduled = true
+            return Effect.sleep(Duration.millis(Math.min(QUICK_WINDOW_MS, windowMs))).pipe(Effect.interruptible, Effect.zipRight(check(target.id)), Effect.forkIn(scope), Effect.asVoid)
+          }
+          const release = (batch.release ??= Deferred.unsafeMake<void>(FiberId.none))
+          if (request.prompt) Deferred.unsafeDone(release, Exit.void)
+          if (batch.scheduled) return Effect.void
+          batch.scheduled = true
+          return schedule(target.id, release)
+        })
+
+      /** Queues the request in the gateway's batch (quick when its entry most likely holds) and waits for its outcome. */
       const enqueue = (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry, unchangedLikely: boolean) =>
         Effect.gen(function* () {
           const done = yield* Deferred.make<Outcome, GatewayError>()
-          // Enqueue and schedule as one step: an interruption between them would stop batching.
-          yield* Effect.uninterruptible(
-            Effect.suspend(() => {
-              const batch = batches.get(target.id) ?? { target, requests: [], scheduled: false }
-              batch.target = target
-              batch.requests.push({ gatewayAgentId, entry, done, unchangedLikely })
-              batches.set(target.id, batch)
-              if (batch.scheduled) return Effect.void
-              batch.scheduled = true
-              return schedule(target.id)
-            })
-          )
+          const request: Request = { gatewayAgentId, entry, done, seq: asked++, withdrawn: false, prompt: false }
+          yield* Effect.uninterruptible(join(target, request, unchangedLikely))
           return yield* Deferred.await(done).pipe(
-            // An apply left mid-wait (its agent is being deleted) withdraws its entry if not yet sent.
+            // An apply left mid-wait (its agent is being deleted, or a newer apply took over) withdraws its
+            // entry if not yet sent, also from a quick batch reading now: that batch never passes it on.
             Effect.onInterrupt(() =>
               Effect.sync(() => {
-                const pending = batches.get(target.id)
-                if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
+                request.withdrawn = true
+                Deferred.unsafeDone(done, Exit.interrupt(FiberId.none))
+                for (const map of [quickBatches, batches]) {
+                  const pending = map.get(target.id)
+                  if (pending !== undefined) pending.requests = pending.requests.filter((request) => request.done !== done)
+                }
               })
             )
           )

@@ -18,7 +18,7 @@ import { livenessPolicy } from "./livenessPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
-import { applyAgent } from "./programs/applyAgent.ts"
+import { applyAgent, applyReads } from "./programs/applyAgent.ts"
 import { removeAgent } from "./programs/removeAgent.ts"
 import { wakeAgent } from "./programs/wakeAgent.ts"
 import { AgentNotFound, AgentsRestoring, BoardFull, AgentPersistTimeout, AgentWaitTimeout, type MachineVersionUnknown, type SnapshotInvalid } from "./AgentSystemErrors.ts"
@@ -150,7 +150,7 @@ export const LocalAgentsLive = Layer.scoped(
     const deadlines = agentDeadlines()
     const logic = agentMachine.provide({
       actors: {
-        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent),
+        applyAgent: effectActor(runtime, lanes, awaitDurable, "apply", applyAgent, applyReads),
         wakeAgent: effectActor(runtime, lanes, awaitDurable, "wake", wakeAgent),
         removeAgent: effectActor(runtime, lanes, awaitDurable, "remove", removeAgent)
       }

@@ -25,16 +25,22 @@ export type AwaitDurable = (agentId: string) => Effect.Effect<void>
  * effect starts, and a crash at any point leaves a snapshot that re-runs the step on restore.
  * This holds for every program, because every program goes through this bridge.
  *
+ * A program may name side-effect-free `reads` (rows it needs, not the gateway): they run beside
+ * the write-ahead wait, and their result is passed to the program, which then starts without
+ * waiting for them (docs/architecture.md §4.1). Nothing the program sends goes out before the
+ * snapshot is durable.
+ *
  * A program starts only once the agent's previous one has ended (its uninterruptible parts,
  * such as an `agents.create` already sent, run to completion or to their call timeout), so a
  * delete never overtakes a create in flight.
  */
-export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
+export const effectActor = <I extends { readonly agentId: string }, O, E, R, P = never>(
   runtime: Runtime.Runtime<R>,
   lanes: ProgramLanes,
   awaitDurable: AwaitDurable,
   step: StepError["step"],
-  program: (input: I) => Effect.Effect<O, E, R>
+  program: (input: I, read?: P) => Effect.Effect<O, E, R>,
+  reads?: (input: I) => Effect.Effect<P, E, R>
 ) =>
   fromCallback<AgentEvent, I>(({ input, sendBack }) => {
     let stopped = false
@@ -49,9 +55,12 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R>(
         // offer it to the writer), all in one synchronous update: yield once so that snapshot is
         // offered, then wait until it is saved.
         yield* Effect.yieldNow()
+        // The reads go beside the wait: a child fiber, interrupted with this one if the snapshot is never saved.
+        const read = reads === undefined ? undefined : yield* Effect.fork(reads(input))
         yield* awaitDurable(input.agentId)
         // Every log line of the program names its agent (and gateway), for the JSON logs.
-        const exit = yield* Effect.exit(program(input).pipe(Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) })))
+        const run = read === undefined ? program(input) : Effect.flatMap(Fiber.join(read), (value) => program(input, value))
+        const exit = yield* Effect.exit(run.pipe(Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) })))
         const at = yield* Clock.currentTimeMillis
         // Stopped by leaving the state: nobody is listening. Any other end, an interruption from
         // elsewhere (shutdown) included, reaches the machine, or it would wait for ever.

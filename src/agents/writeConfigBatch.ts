@@ -47,6 +47,17 @@ const sameEntry = (current: z.infer<typeof ConfigEntry> | undefined, wanted: Age
   current.heartbeat?.target === wanted.heartbeat.target
 
 /**
+ * The ids of `wanted` whose entry does not hold in `config` (a config file as `config.get`
+ * answers it): `differing` (in the file, not as wanted) and `missing` (not in the file: not known
+ * to hold either, an apply may be about to create it). Only the wanted entries are parsed.
+ */
+export const unheldEntries = (config: unknown, wanted: ReadonlyMap<string, AgentEntry>): { readonly differing: ReadonlySet<string>; readonly missing: ReadonlySet<string> } => {
+  const entries = entriesOf(config, wanted.keys())
+  const unheld = [...wanted].filter(([agentId, entry]) => !sameEntry(entries.get(agentId), entry)).map(([agentId]) => agentId)
+  return { differing: new Set(unheld.filter((agentId) => entries.has(agentId))), missing: new Set(unheld.filter((agentId) => !entries.has(agentId))) }
+}
+
+/**
  * One batch (the caller holds the gateway's config lock): `config.get`, then one `config.patch`
  * of every wanted entry that differs from the file, with its `baseHash`; a stale hash is re-read
  * and re-applied (`configConflict`). An entry missing from the file is never re-added
@@ -76,4 +87,3 @@ export const writeConfigBatch = (target: GatewayTarget, wanted: ReadonlyMap<stri
     yield* recordConfigPatch(changed.length)
     return new Set(changed.map(([agentId]) => agentId))
   }).pipe(retryOnFailure(configConflict))
-

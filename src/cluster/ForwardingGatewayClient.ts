@@ -68,6 +68,8 @@ export const ForwardingGatewayClientLive = Layer.effect(
     const forwarded = (gatewayId: string) => (ownership.owns(gatewayId) ? Effect.succeed(false) : isStored(gatewayId))
     return GatewayClient.of({
       ...local,
+      // Only the owner's socket hears the gateway's events: elsewhere the revision is unknown.
+      configRevision: (gatewayId) => (ownership.owns(gatewayId) ? local.configRevision(gatewayId) : undefined),
       call: (target, method, params, options) =>
         Effect.flatMap(forwarded(target.id), (forward) =>
           forward

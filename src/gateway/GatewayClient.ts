@@ -89,6 +89,16 @@ export interface GatewayClientShape {
   readonly generation: (gatewayId: string) => Effect.Effect<number>
   /** The ids of the gateways this client holds a connection for. */
   readonly connected: Effect.Effect<ReadonlyArray<string>>
+  /**
+   * The gateway's config revision as this client has heard it, read synchronously: a counter
+   * that rises on every `config.changed` event, on every socket opened or closed (a reconnect may
+   * have missed events), and on a gap in the events' `seq` (the gateway drops events for a slow
+   * reader, `config.changed` among them). Equal values read before and after a call on the
+   * socket mean no `config.changed` came before that call's answer (docs/gateway-protocol.md §6).
+   * `undefined` when this client holds no socket for the gateway (a cluster runner that does
+   * not own it: its events go to the owner), so nothing can be cached on it.
+   */
+  readonly configRevision: (gatewayId: string) => number | undefined
 }
 
 /** The gateway RPC client: one persistent, multiplexed socket per gateway (docs/gateway-protocol.md §1). */
@@ -140,14 +150,28 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     let retiredSockets = 0
     const calls: Record<string, number> = {}
     const totalMs: Record<string, number> = {}
+    // Config revisions (`configRevision`), and the last event `seq` of each gateway's socket.
+    const revisions = new Map<string, number>()
+    const lastSeq = new Map<string, number>()
+    const bumpRevision = (gatewayId: string) => revisions.set(gatewayId, (revisions.get(gatewayId) ?? 0) + 1)
     // A PubSub is an Enqueue, so the socket's callback can offer without a fiber.
     const publish = (gatewayId: string) => (frame: EventFrame) => {
+      if (frame.seq !== undefined) {
+        // Events are numbered per socket from 1; a skipped number is an event the gateway dropped.
+        if (frame.seq > (lastSeq.get(gatewayId) ?? 0) + 1) bumpRevision(gatewayId)
+        lastSeq.set(gatewayId, frame.seq)
+      }
+      if (frame.event === "config.changed") bumpRevision(gatewayId)
       hub.unsafeOffer({ gatewayId, event: frame.event, payload: frame.payload, seq: frame.seq })
     }
 
     // The socket's readiness and losses go out on `events` too (CONNECTION_EVENT).
     const announceStatus = (gatewayId: string, count: (status: ConnectionStatus) => void) => (status: ConnectionStatus) => {
       count(status)
+      if (status !== "connecting") {
+        bumpRevision(gatewayId)
+        lastSeq.delete(gatewayId)
+      }
       if (status !== "connecting") hub.unsafeOffer({ gatewayId, event: CONNECTION_EVENT, payload: { status, at: Date.now(), monotonicAt: performance.now() } })
     }
 
@@ -158,6 +182,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       if (existing !== undefined) {
         retiredSockets += existing.connection.opened
         existing.connection.dispose("replaced")
+        bumpRevision(target.id)
       }
       const device = target.device
       const connection = new GatewayConnection({
@@ -245,6 +270,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         totalMs: { ...totalMs }
       })),
       connected: Effect.sync(() => [...pool.keys()]),
+      configRevision: (gatewayId) => (pool.has(gatewayId) ? (revisions.get(gatewayId) ?? 0) : undefined),
       generation: (gatewayId) =>
         Effect.sync(() => {
           const generation = generations.get(gatewayId) ?? 0
@@ -261,6 +287,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
           // Its calls in flight fail as retargeted: their steps are redone on the target read anew.
           entry.connection.dispose("retargeted")
           pool.delete(gatewayId)
+          bumpRevision(gatewayId)
         })
     })
   })

@@ -1,13 +1,21 @@
-import { Array as Arr, Effect, Option, Schedule, Stream } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Array as Arr, Effect, Fiber, Option, Schedule, type Scope, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ensureMainAgent } from "../fleet/ensureMainAgent.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { SyncJobRepo, type SyncAgentRow, type SyncJobRow } from "../store/SyncJobRepo.ts"
+import { isGone, readyForUpdate } from "./agentSettled.ts"
 import { planSync } from "./planSync.ts"
 import { syncAgent } from "./syncAgent.ts"
 import type { SyncJobFeed } from "./SyncJobFeed.ts"
 import { syncJobReport } from "./syncJobReport.ts"
+
+/**
+ * Agents whose generations are stored ahead of their turn, per sync place (docs/architecture.md
+ * §9.2): one shared statement for the next agents, so a place reaching one of them sends at once.
+ */
+const STORED_AHEAD_PER_PLACE = 4
 
 /** Results awaiting their agents' saves per sync place (docs/architecture.md §9.2): a bound on the record stage's fibers when saves lag. */
 const RECORDS_PER_PLACE = 8
@@ -56,6 +64,24 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
   } else {
     const rows = yield* repo.agents(jobId)
     yield* feed.started(rows)
+    const system = yield* AgentSystem
+    /** The generation (and attempt) stored ahead for an agent, and the wait for its statement. */
+    const ahead = new Map<string, { readonly generation: number; readonly attempts: number; readonly stored: Effect.Effect<void, SqlError> }>()
+    /**
+     * Stores the generation the agent's update will most likely carry (its actor here and ready:
+     * the next one), ahead of its turn; the statements of agents stored together are shared
+     * (`batchedStatements`). A resumed job's stored generation stands.
+     */
+    const storeAhead = (row: SyncAgentRow, scope: Scope.Scope) =>
+      Effect.suspend(() => {
+        const snapshot = system.snapshot(row.agentId)
+        if (row.sentGeneration !== null || snapshot === undefined || !readyForUpdate(snapshot) || isGone(snapshot)) return Effect.void
+        const generation = snapshot.context.generation + 1
+        const attempts = row.attempts + 1
+        return Effect.map(Effect.forkIn(repo.markSent(jobId, row.agentId, generation, attempts), scope), (fiber) =>
+          void ahead.set(row.agentId, { generation, attempts, stored: Fiber.join(fiber) })
+        )
+      })
     /** Syncs one agent; its result is recorded by `recordOne`, so the next agent need not wait for that write. */
     const syncOne = (row: SyncAgentRow) => {
       let attempts = row.attempts
@@ -66,9 +92,13 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
         attempts: row.attempts,
         timeoutMs: config.syncAgentTimeoutMs,
         retryBaseMs: config.retryBaseMs,
+        jobId,
         onSend: (generation, attempt) => {
           attempts = attempt
-          return repo.markSent(jobId, row.agentId, generation, attempt)
+          const early = ahead.get(row.agentId)
+          ahead.delete(row.agentId)
+          // Stored ahead with this generation: only its statement is awaited (done by now, mostly).
+          return early !== undefined && early.generation === generation && early.attempts === attempt ? early.stored : repo.markSent(jobId, row.agentId, generation, attempt)
         }
       }).pipe(Effect.map((result) => ({ row: { ...row, attempts }, result })))
     }
@@ -78,12 +108,20 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     // `concurrency` agents in flight; an agent settled (in memory) frees its place at once, and
     // its result is saved and recorded beside the next agents' syncs.
     const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
-      Stream.fromIterable(rows).pipe(
-        Stream.mapEffect(syncOne, { concurrency, unordered: true }),
+      Effect.scoped(
+        Effect.flatMap(Effect.scope, (scope) =>
+          Stream.fromIterable(rows).pipe(
+            // The next agents' generations are stored while the places work on the ones before them.
+            Stream.rechunk(concurrency * STORED_AHEAD_PER_PLACE),
+            Stream.mapChunksEffect((chunk) => Effect.as(Effect.forEach(chunk, (row) => storeAhead(row, scope), { discard: true }), chunk)),
+            Stream.bufferChunks({ capacity: 1 }),
+            Stream.mapEffect(syncOne, { concurrency, unordered: true }),
         // Results waiting for their saves do not hold back the next agents' syncs, up to
         // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.
-        Stream.mapEffect(recordOne, { concurrency: concurrency * RECORDS_PER_PLACE, unordered: true }),
-        Stream.runDrain
+            Stream.mapEffect(recordOne, { concurrency: concurrency * RECORDS_PER_PLACE, unordered: true }),
+            Stream.runDrain
+          )
+        )
       )
     const [board, main] = Arr.partition(
       rows.filter((row) => row.status === "pending"),

@@ -1,5 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Data, Effect, Option } from "effect"
+import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, StepError, TokenSource } from "../../machines/agent/agentTypes.ts"
 import { AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsRestoring, type AgentWaitTimeout } from "../agents/AgentSystem.ts"
 import { statePathOf } from "../agents/agentProjection.ts"
@@ -24,6 +25,8 @@ export const TOKEN_WARNINGS: Partial<Record<TokenSource, string>> = {
 
 export interface SyncAgentInput {
   readonly agentId: string
+  /** The job: its update carries it, so a resumed job knows its own (`ApplyRequest.syncJob`). */
+  readonly jobId: string
   readonly options: SyncJobOptions
   /** The generation an earlier run already sent (stored before sending), if any. */
   readonly sentGeneration: number | null
@@ -53,7 +56,7 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
  * (force, no wake, the job's options) to its actor and awaiting the
  * generation that update produces. An agent still doing gateway work is awaited first, so a
  * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
- * generation reached) is only awaited, never sent twice. A transient failure is tried again
+ * generation reached by this job's update) is only awaited, never sent twice. A transient failure is tried again
  * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
  * Output: updated (with the token source; a mismatch or missing token carries a warning),
  * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
@@ -72,13 +75,20 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       resetSession: input.options.resetSessions,
       forceBootstrap: input.options.forceBootstrap,
       rotateToken: input.options.rotateTokens,
-      overwrite: input.options.overwrite
+      overwrite: input.options.overwrite,
+      syncJob: input.jobId
     }
   }
+  /**
+   * The generation this job stored for its update (attempts > 0; a plan's awaited provisioning
+   * stores none) was reached by another update (the store goes ahead of the send, §9.2): send.
+   */
+  const reachedByOther = (current: AgentSnapshot) =>
+    input.attempts > 0 && current.context.generation === sent && current.context.request.syncJob !== input.jobId
 
   const attempt = Effect.gen(function* () {
     const current = system.snapshot(input.agentId)
-    if (sent === null || current === undefined || current.context.generation < sent) {
+    if (sent === null || current === undefined || current.context.generation < sent || reachedByOther(current)) {
       const ready = yield* system.waitFor(input.agentId, readyForUpdate, input.timeoutMs)
       const gone = outcomeOf(ready).kind === "gone"
       if (!gone) {

@@ -3,16 +3,16 @@ import { Effect, Either, Fiber, Layer, Redacted } from "effect"
 import { describe, expect } from "vitest"
 import { AgentConfigBatcher, AgentConfigBatcherLive, type HoldLimits } from "../../src/agents/AgentConfigBatcher.ts"
 import { GatewayClientLive, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
-import { startGatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
+import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
 
 const TEN_MINUTES = { every: "10m", target: "none" } as const
 
 /** A simulator, the live client, and a batcher with a `windowMs` window (and `hold` limits, else the service's). */
-const harness = (windowMs: number, options: SimulatorOptions = {}, hold?: HoldLimits) =>
+const harness = (windowMs: number, options: SimulatorOptions = {}, hold?: HoldLimits, configReadMaxAgeMs?: number) =>
   Effect.gen(function* () {
     const sim = yield* Effect.acquireRelease(Effect.promise(() => startGatewaySimulator(options)), (s) => Effect.promise(() => s.stop()))
     const context = yield* Layer.build(
-      AgentConfigBatcherLive(windowMs, hold).pipe(
+      AgentConfigBatcherLive(windowMs, hold, configReadMaxAgeMs).pipe(
         Layer.provideMerge(GatewayClientLive({ callTimeoutMs: 5_000, handshakeTimeoutMs: 2_000, clientVersion: "0.0.0-test" }))
       )
     )
@@ -168,6 +168,127 @@ describe("AgentConfigBatcher", () => {
       yield* Effect.all(outcomes.map((outcome) => outcome.readBack))
       expect(sim.countOf("health") - before).toBe(1)
       expect(sim.countOf("config.patch")).toBe(0)
+    })
+  )
+
+  it.scopedLive("updates whose entries hold are answered after a short read, not held by the window or by agents still preparing", () =>
+    Effect.gen(function* () {
+      const { sim, holding, update, preparing } = yield* harness(5_000)
+      holding(ids(3))
+      // Another agent of the gateway never finishes preparing: a full batch would wait out its window, then hold.
+      yield* Effect.fork(preparing(Effect.never))
+      const started = Date.now()
+      const outcomes = yield* Effect.all(ids(3).map(update), { concurrency: "unbounded" })
+      expect(outcomes.map((outcome) => outcome.changed)).toEqual([false, false, false])
+      expect(Date.now() - started).toBeLessThan(1_000)
+      expect(sim.countOf("config.get")).toBe(1)
+      expect(sim.countOf("config.patch")).toBe(0)
+    })
+  )
+
+  describe("the quick check's kept config read (docs/architecture.md §5.6)", () => {
+    const updates = (update: (id: string) => Effect.Effect<{ readonly changed: boolean }, unknown>, agentIds: ReadonlyArray<string>) =>
+      Effect.map(Effect.all(agentIds.map(update), { concurrency: "unbounded" }), (outcomes) => outcomes.map((outcome) => outcome.changed))
+    /** Two batches for agent-0: the first opens the socket (a read made before it was up is not kept), the second's read is kept. */
+    const kept = (sim: GatewaySimulator, update: (id: string) => Effect.Effect<{ readonly changed: boolean }, unknown>) =>
+      Effect.gen(function* () {
+        expect(yield* updates(update, ["agent-0"])).toEqual([false])
+        expect(yield* updates(update, ["agent-0"])).toEqual([false])
+        return sim.countOf("config.get")
+      })
+
+    it.scopedLive("a second quick batch is answered from the first one's read: its health read, no config.get", () =>
+      Effect.gen(function* () {
+        const { sim, holding, update } = yield* harness(20)
+        holding(ids(7))
+        // The first batch opens the socket: a read made before the socket was up is not kept.
+        expect(yield* updates(update, ["agent-6"])).toEqual([false])
+        const [gets, healths] = [sim.countOf("config.get"), sim.countOf("health")]
+        expect(yield* updates(update, ids(3))).toEqual([false, false, false])
+        expect(yield* updates(update, ids(6).slice(3))).toEqual([false, false, false])
+        expect(sim.countOf("config.get") - gets).toBe(1)
+        expect(sim.countOf("health") - healths).toBe(2)
+        expect(sim.countOf("config.patch")).toBe(0)
+      })
+    )
+
+    it.scopedLive("a config.changed before the batch's health answer makes it read again", () =>
+      Effect.gen(function* () {
+        const { sim, holding, update } = yield* harness(20, { handEditNoticeMs: 0 })
+        holding(ids(2))
+        const gets = yield* kept(sim, update)
+        // Another client's write, told as config.changed: agent-1's entry now differs.
+        sim.editConfigFile((config) => {
+          ;(config["agents"] as { entries: Record<string, { heartbeat: unknown }> }).entries["agent-1"]!.heartbeat = { every: "20m", target: "none" }
+        })
+        expect(yield* updates(update, ["agent-1"])).toEqual([true])
+        expect(sim.countOf("config.get")).toBeGreaterThan(gets)
+        expect((sim.state.config["agents"] as { entries: Record<string, { heartbeat: unknown }> }).entries["agent-1"]?.heartbeat).toEqual(TEN_MINUTES)
+      })
+    )
+
+    it.scopedLive("an entry edited by hand is seen once the gateway tells of the edit", () =>
+      Effect.gen(function* () {
+        const { sim, holding, update } = yield* harness(20, { handEditNoticeMs: 150 })
+        holding(ids(2))
+        const gets = yield* kept(sim, update)
+        sim.editConfigFile((config) => {
+          ;(config["agents"] as { entries: Record<string, { heartbeat: unknown }> }).entries["agent-1"]!.heartbeat = { every: "20m", target: "none" }
+        })
+        yield* Effect.sleep("300 millis")
+        expect(yield* updates(update, ["agent-1"])).toEqual([true])
+      })
+    )
+
+    it.scopedLive("a new socket makes it read again", () =>
+      Effect.gen(function* () {
+        const { sim, holding, update } = yield* harness(20)
+        holding(ids(2))
+        const gets = yield* kept(sim, update)
+        sim.closeAll(1012, "service restart")
+        // Changed while no socket was open: no event can tell of it.
+        ;(sim.state.config["agents"] as { entries: Record<string, { heartbeat: unknown }> }).entries["agent-1"]!.heartbeat = { every: "20m", target: "none" }
+        expect(yield* updates(update, ["agent-1"])).toEqual([true])
+        expect(sim.countOf("config.get")).toBeGreaterThan(gets)
+      })
+    )
+
+    it.scopedLive("a change never told (an event the gateway dropped) is seen once the kept read is older than its bound", () =>
+      Effect.gen(function* () {
+        const { sim, holding, update } = yield* harness(20, {}, undefined, 300)
+        holding(ids(2))
+        const gets = yield* kept(sim, update)
+        ;(sim.state.config["agents"] as { entries: Record<string, { heartbeat: unknown }> }).entries["agent-1"]!.heartbeat = { every: "20m", target: "none" }
+        yield* Effect.sleep("400 millis")
+        expect(yield* updates(update, ["agent-1"])).toEqual([true])
+      })
+    )
+
+    it.scopedLive("our own patch voids the kept read (its config.changed comes before its answer)", () =>
+      Effect.gen(function* () {
+        const { sim, holding, update, set } = yield* harness(20)
+        holding(ids(2))
+        const gets = yield* kept(sim, update)
+        expect(yield* set("agent-0", { every: "30m", target: "none" })).toBe(true)
+        const afterPatch = sim.countOf("config.get")
+        expect(afterPatch).toBeGreaterThan(gets)
+        expect(yield* updates(update, ["agent-0"])).toEqual([true])
+        expect(sim.countOf("config.get")).toBeGreaterThan(afterPatch)
+      })
+    )
+  })
+
+  it.scopedLive("an update whose entry is not in the file yet (its create is still to come) is patched by the full batch", () =>
+    Effect.gen(function* () {
+      const { sim, update, seed, entries } = yield* harness(300)
+      const asked = yield* Effect.fork(update("fresh"))
+      // The quick read finds no entry; then the agent's create writes one, before the full batch's window closes.
+      const read = (): Effect.Effect<void> => Effect.suspend(() => (sim.countOf("config.get") >= 1 ? Effect.void : Effect.zipRight(Effect.sleep("5 millis"), read())))
+      yield* read().pipe(Effect.timeout("3 seconds"), Effect.orDie)
+      seed(["fresh"])
+      expect((yield* Fiber.join(asked)).changed).toBe(true)
+      expect(entries()["fresh"]).toMatchObject({ name: "Agent fresh", heartbeat: TEN_MINUTES })
+      expect(sim.countOf("config.patch")).toBe(1)
     })
   )
 

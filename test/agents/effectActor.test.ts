@@ -189,4 +189,39 @@ describe("effectActor", () => {
       expect(actor.getSnapshot().value).toBe("deleted")
     })
   )
+
+  it.scoped("runs a program's reads beside the write-ahead wait, and the program, with what they read, only once the snapshot is durable", () =>
+    Effect.gen(function* () {
+      const runtime = yield* Effect.runtime<never>()
+      const saved = yield* Deferred.make<void>()
+      const log: Array<string> = []
+      const received: Array<ParentEvent> = []
+      const machine = setup({
+        types: { events: {} as ParentEvent },
+        actors: {
+          step: effectActor(
+            runtime,
+            new Map(),
+            () => Deferred.await(saved),
+            "apply",
+            (input: { agentId: string }, read?: string) => Effect.sync(() => void log.push(`program with ${read}`)),
+            () => Effect.sync(() => (log.push("read"), "the rows"))
+          )
+        }
+      }).createMachine({
+        initial: "running",
+        on: { "apply.done": { actions: ({ event }) => void received.push(event) } },
+        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
+      })
+      const actor = createActor(machine).start()
+      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      // Read while the snapshot is not yet saved; the program waits for the save.
+      expect(yield* settle(() => log.length > 0)).toBe(true)
+      expect(yield* settle(() => log.length > 1, 200)).toBe(false)
+      expect(log).toEqual(["read"])
+      yield* Deferred.succeed(saved, undefined)
+      expect(yield* settle(() => received.length > 0)).toBe(true)
+      expect(log).toEqual(["read", "program with the rows"])
+    })
+  )
 })

@@ -206,6 +206,20 @@ describe("applyAgent", () => {
     })
   )
 
+  it.scopedLive("update: checks its config entry beside the agent's preparation, not after it", () =>
+    Effect.gen(function* () {
+      const { sim, run } = yield* harness({ latencyMs: 100 })
+      yield* run(applyAgent(applyInput()))
+      const before = sim.calls.length
+      yield* run(applyAgent(applyInput({ action: "update" })))
+      const index = (method: string) => sim.calls.findIndex((call, i) => i >= before && call.method === method)
+      // Every call takes 100 ms: a check asked after the preparation would go out after the files are listed.
+      expect(index("config.get")).toBeGreaterThan(-1)
+      expect(index("config.get")).toBeLessThan(index("agents.files.set"))
+      expect(sim.countOf("config.patch")).toBe(1)
+    })
+  )
+
   it.scopedLive("resets the session only when asked", () =>
     Effect.gen(function* () {
       const { sim, run } = yield* harness()

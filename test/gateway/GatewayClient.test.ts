@@ -472,3 +472,57 @@ describe("rpcError classifies the real gateway's words (recordings of openclaw 2
     expect(isTransient(limited)).toBe(true)
   })
 })
+
+describe("GatewayClient.configRevision", () => {
+  /** A gateway that handshakes, then sends the event frames a test pushes. */
+  const pushingGateway = Effect.acquireRelease(
+    Effect.async<WebSocketServer>((resume) => {
+      const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 })
+      wss.on("listening", () => resume(Effect.succeed(wss)))
+      wss.on("connection", (ws) => {
+        ws.send(JSON.stringify({ type: "event", event: "connect.challenge", payload: { nonce: "n", ts: Date.now() } }))
+        ws.on("message", (data) => {
+          const frame = RequestFrame.safeParse(JSON.parse(String(data)))
+          if (frame.success) ws.send(JSON.stringify({ type: "res", id: frame.data.id, ok: true, payload: HELLO }))
+        })
+      })
+    }),
+    (wss) =>
+      Effect.async<void>((resume) => {
+        for (const ws of wss.clients) ws.terminate()
+        wss.close(() => resume(Effect.void))
+      })
+  )
+
+  it.scopedLive("rises on config.changed, on a gap in the events' seq and on a socket closing; unknown without a socket", () =>
+    Effect.gen(function* () {
+      const wss = yield* pushingGateway
+      const client = yield* makeGatewayClient(CLIENT_CONFIG)
+      const target: GatewayTarget = { id: "gw-1", url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: Redacted.make("t") }
+      expect(client.configRevision("gw-1")).toBeUndefined()
+      yield* client.connect(target)
+      const push = (event: string, seq: number) => {
+        for (const ws of wss.clients) ws.send(JSON.stringify({ type: "event", event, payload: {}, seq }))
+      }
+      const seen: Array<GatewayEvent> = []
+      yield* client.events.pipe(Stream.runForEach((event) => Effect.sync(() => seen.push(event))), Effect.forkScoped)
+      yield* Effect.sleep("20 millis")
+      const arrived = (seq: number) => poll(() => seen.some((event) => event.seq === seq))
+      const start = client.configRevision("gw-1") ?? -1
+      expect(start).toBeGreaterThanOrEqual(0)
+      push("tick", 1)
+      push("presence", 2)
+      yield* arrived(2)
+      expect(client.configRevision("gw-1")).toBe(start)
+      push("config.changed", 3)
+      yield* arrived(3)
+      expect(client.configRevision("gw-1")).toBe(start + 1)
+      // seq 4 was dropped by the gateway (a slow reader): it may have been a config.changed.
+      push("tick", 5)
+      yield* arrived(5)
+      expect(client.configRevision("gw-1")).toBe(start + 2)
+      for (const ws of wss.clients) ws.terminate()
+      yield* poll(() => (client.configRevision("gw-1") ?? 0) > start + 2)
+    })
+  )
+})

@@ -19,7 +19,8 @@ describe("gateway simulator: conformance", () => {
   })
   defineConformanceCases(() => {
     if (sim === undefined) throw new Error("simulator not started")
-    return { url: sim.url, token: sim.token }
+    const { editConfigFile } = sim
+    return { url: sim.url, token: sim.token, editConfigFile: async (edit: (config: Record<string, unknown>) => void) => editConfigFile(edit) }
   })
 })
 

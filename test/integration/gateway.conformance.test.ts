@@ -1,3 +1,5 @@
+import { readFile, writeFile } from "node:fs/promises"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, inject } from "vitest"
 import { startOpenClawGateway, type RealGateway } from "../support/openclawGateway.ts"
 import { defineConformanceCases } from "../support/simulator/conformanceCases.ts"
@@ -16,6 +18,13 @@ describe.skipIf(inject("realGateway") === null)("real OpenClaw gateway: conforma
   })
   defineConformanceCases(() => {
     if (gateway === undefined) throw new Error("the conformance gateway did not start")
-    return gateway
+    const file = join(gateway.stateDir, "openclaw.json")
+    // An operator's edit: read the file, change it, write it back in place.
+    const editConfigFile = async (edit: (config: Record<string, unknown>) => void) => {
+      const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>
+      edit(config)
+      await writeFile(file, `${JSON.stringify(config, null, 2)}\n`)
+    }
+    return { url: gateway.url, token: gateway.token, editConfigFile }
   })
 })

@@ -291,12 +291,13 @@ describe("runSyncJob (template sync over agent actors)", () => {
     const [done, sent, fresh] = [worker("done"), worker("sent"), worker("fresh")]
     for (const agent of [done, sent, fresh]) await fleet.addOnline(agent)
     const memory = makeMemorySyncJobRepo(fleet.candidates)
-    // A crashed run had recorded `done`, and sent `sent` its update (generation g + 1), which is still applying.
+    const jobId = randomUUID()
+    // A crashed run had recorded `done`, and sent `sent` its update (generation g + 1, carrying the job), which is still applying.
     const generation = fleet.snapshot(sent.id)!.context.generation + 1
-    fleet.send(sent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false } })
+    fleet.send(sent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false, syncJob: jobId } })
     expect(fleet.snapshot(sent.id)?.context.generation).toBe(generation)
     const job: SyncJobRow = {
-      id: randomUUID(),
+      id: jobId,
       gatewayId: GATEWAY_ID,
       options: DEFAULTS,
       status: "running",
@@ -346,5 +347,57 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // A resumed job's stream starts from what was already recorded.
     expect(events[0]).toMatchObject({ type: "progress" })
     expect(events.filter((event) => event.type === "agent")).toHaveLength(2)
+  })
+
+  it("a resumed job whose stored generation another update reached (not its own) sends its update", async () => {
+    const fleet = fleetOf({ applyMs: 20 })
+    const agent = worker("overtaken")
+    await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    // The crashed run stored g + 1 ahead of its turn; an operator's update (no job) reached g + 1 before the crash.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false } })
+    const job: SyncJobRow = {
+      id: jobId,
+      gatewayId: GATEWAY_ID,
+      options: { ...DEFAULTS, overwrite: true },
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    memory.seed(job, [
+      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    const { report } = await runJob(fleet, {}, {}, memory, job)
+    // The job's own update (its overwrite) went out after all.
+    expect(fleet.applies.slice(before).at(-1)?.request).toMatchObject({ overwrite: true, syncJob: jobId })
+    expect(report).toMatchObject({ status: "done", progress: { updated: 1 } })
+  })
+
+  it("stores the next agents' generations ahead of their turn: a place sends without waiting for a statement of its own", async () => {
+    const fleet = fleetOf({ applyMs: 10 })
+    const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
+    for (const agent of agents) await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    // How many generations were stored when each apply started.
+    const storedAtApply: Array<number> = []
+    const push = fleet.applies.push.bind(fleet.applies)
+    fleet.applies.push = (...calls) => (storedAtApply.push(memory.sent.length), push(...calls))
+    const { report } = await runJob(fleet, {}, { syncConcurrency: 1 }, memory)
+    expect(report).toMatchObject({ status: "done", progress: { updated: 6 } })
+    // Concurrency 1: the first four were stored together, before the first update went out.
+    expect(storedAtApply[0]).toBeGreaterThanOrEqual(4)
+    // Each agent's generation was stored once, the one its update carried.
+    expect(memory.sent.map((call) => call.agentId).sort()).toEqual(agents.map((agent) => agent.id).sort())
+    for (const call of memory.sent) expect(fleet.applies.some((apply) => apply.agentId === call.agentId && apply.generation === call.generation)).toBe(true)
   })
 })

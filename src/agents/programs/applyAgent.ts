@@ -1,4 +1,4 @@
-import { Effect, Exit, Option, Redacted } from "effect"
+import { Deferred, Effect, Exit, Option, Redacted } from "effect"
 import type { ApplyInput, ApplyOutput } from "../../../machines/agent/agentTypes.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { SUPPORTED_FILES } from "../../gateway/protocol.ts"
@@ -19,6 +19,26 @@ import { removeGatewayAgent } from "./removeGatewayAgent.ts"
 const FILE_WRITES_IN_FLIGHT = 6
 
 /**
+ * The rows an apply reads before its gateway calls: its gateway (target pinned) and its board,
+ * each through a read shared with the programs asking meanwhile. Side-effect free, so the bridge
+ * runs it beside the write-ahead wait (`effectActor`'s `reads`, docs/architecture.md §4.1, §5.2).
+ * Errors: GatewayNotFound, SqlError.
+ */
+export const applyReads = Effect.fn("Agents.applyReads")(function* (input: ApplyInput) {
+  return yield* Effect.all(
+    [
+      // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
+      loadPinnedGateway(input.gatewayId),
+      input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.getShared(input.boardId!))
+    ],
+    { concurrency: 2 }
+  )
+})
+
+/** What `applyReads` read. */
+export type ApplyReads = Effect.Effect.Success<ReturnType<typeof applyReads>>
+
+/**
  * Applies an agent on its gateway, for action "provision" or "update"
  * (docs/architecture.md §5.2): ensure the session (`sessions.patch`) while creating the agent and
  * waiting until it is usable (an update reads its AGENTS.md meanwhile); then, at once, set its
@@ -32,18 +52,12 @@ const FILE_WRITES_IN_FLIGHT = 6
  * when the step then fails (workspace drift, docs/operations.md §8). An adopted agent's first apply skips
  * `agents.create` and, keeping its files, writes only AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
  * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
+ * `read`: what `applyReads` read, when the caller read it already (else read here).
  * Output: the token's hash, where the token came from, and the effective heartbeat. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
  */
-export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput) {
+export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput, read?: ApplyReads) {
   const config = yield* AppConfig
-  const [{ gateway, target }, board] = yield* Effect.all(
-    [
-      // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
-      loadPinnedGateway(input.gatewayId),
-      input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.getShared(input.boardId!))
-    ],
-    { concurrency: 2 }
-  )
+  const [{ gateway, target }, board] = read ?? (yield* applyReads(input))
   // An adopted agent's first apply takes over the agent as it is (docs/operations.md §6.2 "Adopt").
   const adopting = input.adoption != null && !input.workspaceSeeded && input.retired === null
   const keepFiles = adopting && input.adoption?.keepFiles === true
@@ -55,129 +69,137 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   // `sessions.patch` does not need the agent (docs/gateway-protocol.md §5). The agent exists before
   // anything is written to it; its file list is asked beside its create when it most likely exists. An update's AGENTS.md (its token) is read beside them: the agent most
   // likely exists; a read that lost the race with its create is made again.
-  const [{ files: listed, reportedWorkspace }, earlyAgentsMd] = yield* Effect.all(
-    [
-      batcher.preparing(
-        target.id,
-        Effect.all(
-          [
-            gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
-            ensureGatewayAgent(target, {
-              gatewayAgentId: input.gatewayAgentId,
-              workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId),
-              create: !adopting,
-              likelyExists: input.workspaceSeeded
-            })
-          ],
-          { concurrency: input.workspaceSeeded ? 2 : 1 }
-        ).pipe(Effect.map(([, agent]) => agent))
-      ),
-      wantsRecovery(input) ? Effect.option(readAgentsMd) : Effect.succeedNone
-    ],
-    { concurrency: 2 }
-  )
-  const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
-  const agentsMd = existing.get("AGENTS.md")?.missing !== false ? Effect.succeed(undefined) : Option.isSome(earlyAgentsMd) ? Effect.succeed(earlyAgentsMd.value) : readAgentsMd
-  // An adopted agent lives where the gateway keeps it; ours at the path of the naming contract (docs/architecture.md §5.1).
-  const workspace = (input.adoption != null ? reportedWorkspace : undefined) ?? workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
-
-  const writeWorkspace = Effect.gen(function* () {
-    const { token, hash, source } = yield* agentToken(input, agentsMd)
-    const context = buildTemplateContext({
-      agent: {
-        id: input.agentId,
-        name: input.spec.name,
-        gatewayAgentId: input.gatewayAgentId,
-        sessionKey: input.sessionKey,
-        workspacePath: workspace,
-        isBoardLead: input.role === "lead",
-        isMainAgent: input.role === "main",
-        identityProfile: input.spec.identityProfile,
-        heartbeatEvery: input.spec.heartbeat.every
-      },
-      board: Option.match(board, {
-        onNone: () => null,
-        onSome: (row) => ({
-          id: row.id,
-          name: row.name,
-          objective: row.objective,
-          boardType: row.boardType,
-          successMetrics: row.successMetrics,
-          targetDate: row.targetDate,
-          goalConfirmed: row.goalConfirmed
-        })
-      }),
-      gateway: {
-        workspaceRoot: gateway.workspaceRoot,
-        mainSessionKey: sessionKeyFor(gatewayAgentIdFor("main", { agentId: input.agentId, boardId: null, gatewayId: gateway.id }))
-      },
-      baseUrl: config.baseUrl,
-      authToken: Redacted.value(token)
-    })
-    // IDENTITY.md is writable but never listed by agents.files.list (docs/gateway-protocol.md §0.8).
-    const supported = SUPPORTED_FILES.filter((name) => existing.has(name) || name === "IDENTITY.md" || PRESERVED_FILES.has(name))
-    const rendered = yield* renderWorkspaceFiles({
-      context,
-      files: supported,
-      includeBootstrap: !adopting && shouldIncludeBootstrap({ action: input.request.action, forceBootstrap: input.request.forceBootstrap, existing }),
-      overrides: { identityTemplate: input.spec.identityTemplate, soulTemplate: input.spec.soulTemplate }
-    })
-
-    // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
-    // An adoption that keeps files writes only AGENTS.md: the token and check-in it cannot be managed without.
-    // One that does not still keeps the USER.md and MEMORY.md the agent has: its own (docs/operations.md §6.2 "Adopt").
-    const kept = (name: string) =>
-      (keepFiles && name !== "AGENTS.md") ||
-      ((input.workspaceSeeded || adopting) && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
-    // The hashes of the files written are recorded in one statement once the writes have settled,
-    // even if the step then fails or is interrupted: the gateway holds them, so they are not drift
-    // (docs/operations.md §8 "Workspace drift").
-    const written: Array<{ readonly name: string; readonly content: string }> = []
-    const record = recordManagedFiles(input.agentId, written)
-    const writeAll = Effect.forEach(
-      [...rendered].filter(([name]) => !kept(name)),
-      ([name, content]) =>
-        Effect.uninterruptibleMask((restore) =>
-          restore(gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content })).pipe(
-            Effect.tap(() => Effect.sync(() => written.push({ name, content })))
-          )
-        ).pipe(
-          Effect.catchIf(
-            (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
-            () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
-          )
+  // An update's config entry most likely holds (a template sync keeps every one): it is checked from
+  // the start, beside the preparation (AgentConfigBatcher's quick batch, docs/architecture.md §5.6).
+  // A provision's entry is asked once its agent is created (the create writes it).
+  const unchangedLikely = input.request.action === "update"
+  const prepared = yield* Deferred.make<void>()
+  /** The session and the agent (preparation), then the workspace files. */
+  const workspaceStep = Effect.gen(function* () {
+    const [{ files: listed, reportedWorkspace }, earlyAgentsMd] = yield* Effect.all(
+      [
+        batcher.preparing(
+          target.id,
+          Effect.all(
+            [
+              gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
+              ensureGatewayAgent(target, {
+                gatewayAgentId: input.gatewayAgentId,
+                workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId),
+                create: !adopting,
+                likelyExists: input.workspaceSeeded
+              })
+            ],
+            { concurrency: input.workspaceSeeded ? 2 : 1 }
+          ).pipe(Effect.map(([, agent]) => agent))
         ),
-      { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
+        wantsRecovery(input) ? Effect.option(readAgentsMd) : Effect.succeedNone
+      ],
+      { concurrency: 2 }
     )
-    // The recording follows the writes in one uninterruptible step: nothing between them can skip it.
-    yield* Effect.uninterruptibleMask((restore) =>
-      restore(writeAll).pipe(
-        Effect.onExit((exit) =>
-          Exit.isSuccess(exit)
-            ? Effect.void
-            : record.pipe(Effect.catchAll((error) => Effect.logWarning(`recording the files written to ${input.gatewayAgentId} failed: ${error._tag}`)))
-        ),
-        Effect.zipRight(record)
+    yield* Deferred.succeed(prepared, undefined)
+    const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
+    const agentsMd = existing.get("AGENTS.md")?.missing !== false ? Effect.succeed(undefined) : Option.isSome(earlyAgentsMd) ? Effect.succeed(earlyAgentsMd.value) : readAgentsMd
+    // An adopted agent lives where the gateway keeps it; ours at the path of the naming contract (docs/architecture.md §5.1).
+    const workspace = (input.adoption != null ? reportedWorkspace : undefined) ?? workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId)
+
+    const writeWorkspace = Effect.gen(function* () {
+      const { token, hash, source } = yield* agentToken(input, agentsMd)
+      const context = buildTemplateContext({
+        agent: {
+          id: input.agentId,
+          name: input.spec.name,
+          gatewayAgentId: input.gatewayAgentId,
+          sessionKey: input.sessionKey,
+          workspacePath: workspace,
+          isBoardLead: input.role === "lead",
+          isMainAgent: input.role === "main",
+          identityProfile: input.spec.identityProfile,
+          heartbeatEvery: input.spec.heartbeat.every
+        },
+        board: Option.match(board, {
+          onNone: () => null,
+          onSome: (row) => ({
+            id: row.id,
+            name: row.name,
+            objective: row.objective,
+            boardType: row.boardType,
+            successMetrics: row.successMetrics,
+            targetDate: row.targetDate,
+            goalConfirmed: row.goalConfirmed
+          })
+        }),
+        gateway: {
+          workspaceRoot: gateway.workspaceRoot,
+          mainSessionKey: sessionKeyFor(gatewayAgentIdFor("main", { agentId: input.agentId, boardId: null, gatewayId: gateway.id }))
+        },
+        baseUrl: config.baseUrl,
+        authToken: Redacted.value(token)
+      })
+      // IDENTITY.md is writable but never listed by agents.files.list (docs/gateway-protocol.md §0.8).
+      const supported = SUPPORTED_FILES.filter((name) => existing.has(name) || name === "IDENTITY.md" || PRESERVED_FILES.has(name))
+      const rendered = yield* renderWorkspaceFiles({
+        context,
+        files: supported,
+        includeBootstrap: !adopting && shouldIncludeBootstrap({ action: input.request.action, forceBootstrap: input.request.forceBootstrap, existing }),
+        overrides: { identityTemplate: input.spec.identityTemplate, soulTemplate: input.spec.soulTemplate }
+      })
+
+      // The first apply replaces the gateway's own seeded USER.md; after that the agent's edits stand.
+      // An adoption that keeps files writes only AGENTS.md: the token and check-in it cannot be managed without.
+      // One that does not still keeps the USER.md and MEMORY.md the agent has: its own (docs/operations.md §6.2 "Adopt").
+      const kept = (name: string) =>
+        (keepFiles && name !== "AGENTS.md") ||
+        ((input.workspaceSeeded || adopting) && input.request.overwrite !== true && PRESERVED_FILES.has(name) && existing.get(name)?.missing === false)
+      // The hashes of the files written are recorded in one statement once the writes have settled,
+      // even if the step then fails or is interrupted: the gateway holds them, so they are not drift
+      // (docs/operations.md §8 "Workspace drift").
+      const written: Array<{ readonly name: string; readonly content: string }> = []
+      const record = recordManagedFiles(input.agentId, written)
+      const writeAll = Effect.forEach(
+        [...rendered].filter(([name]) => !kept(name)),
+        ([name, content]) =>
+          Effect.uninterruptibleMask((restore) =>
+            restore(gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content })).pipe(
+              Effect.tap(() => Effect.sync(() => written.push({ name, content })))
+            )
+          ).pipe(
+            Effect.catchIf(
+              (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
+              () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
+            )
+          ),
+        { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
       )
-    )
-    return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
+      // The recording follows the writes in one uninterruptible step: nothing between them can skip it.
+      yield* Effect.uninterruptibleMask((restore) =>
+        restore(writeAll).pipe(
+          Effect.onExit((exit) =>
+            Exit.isSuccess(exit)
+              ? Effect.void
+              : record.pipe(Effect.catchAll((error) => Effect.logWarning(`recording the files written to ${input.gatewayAgentId} failed: ${error._tag}`)))
+          ),
+          Effect.zipRight(record)
+        )
+      )
+      return { tokenHash: hash, tokenSource: source } satisfies ApplyOutput
+    })
+    return yield* writeWorkspace
   })
 
   // The config entry, then what the gateway runs now as it says (docs/operations.md §8; the machine
   // records a mismatch), beside the workspace writes.
   const [effectiveHeartbeat, output] = yield* Effect.all(
     [
-      // An update most likely keeps its entry (a template sync keeps every one): its read-back can go beside the config.get.
+      // An update most likely keeps its entry: its read-back can go beside the config.get.
       Effect.flatMap(
-        batcher.setThenReadBack(
-          target,
-          input.gatewayAgentId,
-          { name: input.spec.name, heartbeat: input.spec.heartbeat },
-          { unchangedLikely: input.request.action === "update" }
+        Effect.zipRight(
+          unchangedLikely ? Effect.void : Deferred.await(prepared),
+          batcher.setThenReadBack(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }, { unchangedLikely })
         ),
         ({ readBack }) => readEffectiveHeartbeat(target, input.gatewayAgentId, readBack)
       ),
-      writeWorkspace
+      workspaceStep
     ],
     { concurrency: "unbounded" }
   )

@@ -5,6 +5,7 @@ import WebSocket, { WebSocketServer } from "ws"
 import { runFailed, runStarted, runSucceeded } from "./liveEvents.ts"
 import { MAX_PAYLOAD } from "./helloOk.ts"
 import { chatSendKeys } from "./chatSendKeys.ts"
+import { writeConfig } from "./configMethods.ts"
 import { sendEvent, serveConnection } from "./serveConnection.ts"
 import type { Hub } from "./serveConnection.ts"
 import type { SimulatorContext } from "./SimulatorContext.ts"
@@ -31,6 +32,12 @@ export interface SimulatorOptions {
    * credentials (docs/gateway-protocol.md §10). Default: runs never end (there is no model).
    */
   failRunsAfterMs?: number
+  /**
+   * How long after a hand edit of the config file (`editConfigFile`) its `config.changed` goes
+   * out, ms. Default 850: the real gateway's watcher (300 ms debounce, then the reload) took
+   * 0.85–0.9 s (docs/gateway-protocol.md §6).
+   */
+  handEditNoticeMs?: number
 }
 
 /** One queued misbehaviour for the next `times` requests of `method` ("connect" targets the handshake). */
@@ -85,6 +92,13 @@ export interface GatewaySimulator {
    * step 5). State is kept; `hello-ok.server.bootId` changes. Resolves when handshakes succeed again.
    */
   restart(opts?: { downMs?: number }): Promise<void>
+  /**
+   * An operator's edit of the config file by hand: `config.get` shows it at once, and the
+   * gateway's file watcher commits it and sends `config.changed` `handEditNoticeMs` later, as the
+   * real one does (docs/gateway-protocol.md §6). Editing `state.config` directly sends nothing
+   * (a test's seed, or an event the gateway dropped).
+   */
+  editConfigFile(edit: (config: Record<string, unknown>) => void): void
   /** Live state: read it, or seed it before clients connect. */
   readonly state: SimulatorState
   /** Sends `shutdown`, closes every socket (1012) and the listener. Idempotent. */
@@ -189,6 +203,12 @@ export async function startGatewaySimulator(opts: SimulatorOptions = {}): Promis
       })
     },
     closeAll,
+    editConfigFile: (edit) => {
+      const next = structuredClone(state.config)
+      edit(next)
+      state.config = next
+      hub.later(opts.handEditNoticeMs ?? 850, () => writeConfig(ctx, state.config))
+    },
     restart: async ({ downMs = 0 } = {}) => {
       shutdown("gateway restarting", downMs)
       internals.bootId = randomUUID()

@@ -3,6 +3,7 @@ import { ConnectChallenge, HelloOk, PROTOCOL_VERSION } from "../../../src/gatewa
 import { connectRaw, RawConnectError } from "../rawGatewayClient.ts"
 import type { RawConnection } from "../rawGatewayClient.ts"
 import { defineAgentCases } from "./agentConformanceCases.ts"
+import { defineConfigEventCases } from "./configEventConformanceCases.ts"
 import type { ConformanceTarget } from "./conformanceSupport.ts"
 import { callFail, callOk, connectWhenUp, deleteAgents, retryingRestarts, runId } from "./conformanceSupport.ts"
 import { defineStateCases } from "./stateConformanceCases.ts"
@@ -111,4 +112,5 @@ export function defineConformanceCases(getTarget: () => ConformanceTarget): void
   defineAgentCases(conn, run, created)
   defineStateCases(conn, reopen, run, created)
   defineLivenessCases(conn, run, created)
+  defineConfigEventCases(conn, getTarget, run, created)
 }

@@ -11,6 +11,8 @@ import type { RawCallResult, RawConnection, RawError } from "../rawGatewayClient
 export interface ConformanceTarget {
   url: string
   token: string
+  /** Edits the gateway's config file by hand, behind its back (the real one's `openclaw.json` on disk). */
+  editConfigFile?: (edit: (config: Record<string, unknown>) => void) => Promise<void>
 }
 
 /** A short id unique to this test run, so cases never collide with leftovers on a shared gateway. */
