@@ -81,10 +81,14 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
   }
   /**
    * The generation this job stored for its update (attempts > 0; a plan's awaited provisioning
-   * stores none) was reached by another update (the store goes ahead of the send, §9.2): send.
+   * stores none) was reached by other updates only (the store goes ahead of the send, §9.2): the
+   * agent's last sync update (`syncedBy`, kept through later updates and retries) is not this
+   * job's at that generation or later. Then the update was never sent: send it.
    */
-  const reachedByOther = (current: AgentSnapshot) =>
-    input.attempts > 0 && current.context.generation === sent && current.context.request.syncJob !== input.jobId
+  const reachedByOther = (current: AgentSnapshot) => {
+    const by = current.context.syncedBy
+    return input.attempts > 0 && sent !== null && (by === undefined || by.job !== input.jobId || by.generation < sent)
+  }
 
   const attempt = Effect.gen(function* () {
     const current = system.snapshot(input.agentId)

@@ -383,6 +383,41 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(report).toMatchObject({ status: "done", progress: { updated: 1 } })
   })
 
+  it("a resumed job whose stored generation other updates passed (generation > stored, never its own) sends its update", async () => {
+    const fleet = fleetOf({ applyMs: 20 })
+    const agent = worker("passed")
+    await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    // The crashed run stored g + 1 ahead of its turn; two operator updates (no job) reached g + 2 before the crash.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    for (const name of ["first", "second"]) fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: { name }, options: { wake: false } })
+    expect(fleet.snapshot(agent.id)?.context.generation).toBe(generation + 1)
+    const job: SyncJobRow = {
+      id: jobId,
+      gatewayId: GATEWAY_ID,
+      options: { ...DEFAULTS, overwrite: true },
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    memory.seed(job, [
+      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    const { report } = await runJob(fleet, {}, {}, memory, job)
+    // The job's own update (its overwrite) went out after all.
+    expect(fleet.applies.slice(before).map((call) => call.request)).toMatchObject([{ overwrite: true, syncJob: jobId }])
+    expect(report).toMatchObject({ status: "done", progress: { updated: 1 } })
+  })
+
   it("stores the next agents' generations ahead of their turn: a place sends without waiting for a statement of its own", async () => {
     const fleet = fleetOf({ applyMs: 10 })
     const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
