@@ -418,6 +418,43 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(report).toMatchObject({ status: "done", progress: { updated: 1 } })
   })
 
+  it("a resumed job whose update was stored ahead but never sent sends it as the stored attempt: a transient failure still gets its retry", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agent = worker("stored")
+    await fleet.addOnline(agent)
+    fleet.script.set(agent.id, [transient])
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    // The crashed run stored g + 1 (attempt 1) ahead of the agent's turn and never sent it.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    const job: SyncJobRow = {
+      id: jobId,
+      gatewayId: GATEWAY_ID,
+      options: DEFAULTS,
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    memory.seed(job, [
+      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    const { byName } = await runJob(fleet, {}, {}, memory, job)
+    expect(fleet.applies.slice(before).map((call) => call.generation)).toEqual([generation, generation + 1])
+    expect(memory.sent.map((call) => [call.generation, call.attempts])).toEqual([
+      [generation, 1],
+      [generation + 1, 2]
+    ])
+    expect(byName("stored")).toMatchObject({ status: "updated", attempts: 2 })
+  })
+
   it("stores the next agents' generations ahead of their turn: a place sends without waiting for a statement of its own", async () => {
     const fleet = fleetOf({ applyMs: 10 })
     const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
