@@ -472,4 +472,20 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(memory.sent.map((call) => call.agentId).sort()).toEqual(agents.map((agent) => agent.id).sort())
     for (const call of memory.sent) expect(fleet.applies.some((apply) => apply.agentId === call.agentId && apply.generation === call.generation)).toBe(true)
   })
+
+  it("stores at most syncConcurrency × 4 agents' generations ahead of the agents the places have taken", async () => {
+    const fleet = fleetOf({ applyMs: 2 })
+    const agents = Array.from({ length: 40 }, (_, i) => worker(`w${i}`))
+    for (const agent of agents) await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    // Stored past the agent whose apply starts (concurrency 1: the k-th apply's agent is the k-th taken).
+    const aheadAtApply: Array<number> = []
+    const before = fleet.applies.length
+    const push = fleet.applies.push.bind(fleet.applies)
+    fleet.applies.push = (...calls) => (aheadAtApply.push(memory.sent.length - (fleet.applies.length - before + 1)), push(...calls))
+    const { report } = await runJob(fleet, {}, { syncConcurrency: 1 }, memory)
+    expect(report).toMatchObject({ status: "done", progress: { updated: 40 } })
+    expect(Math.max(...aheadAtApply)).toBeLessThanOrEqual(4)
+    expect(Math.max(...aheadAtApply)).toBeGreaterThanOrEqual(2)
+  })
 })
