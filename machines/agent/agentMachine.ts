@@ -24,6 +24,7 @@ import { retryDelayMs } from "./retryDelay.ts"
  * before it reads as "no gateway signal yet", so it kept version 1. Nor did dropping the invoked
  * `deadline` waiter: a snapshot that holds one restores without it (XState skips a child whose
  * logic is unknown) and the host arms the same `context.deadline` (docs/architecture.md §3.3).
+ * Nor did `context.syncedBy` (optional: a snapshot without it has had no sync update recorded).
  */
 export const AGENT_MACHINE_VERSION = "1"
 
@@ -116,7 +117,10 @@ export const agentMachine = setup({
     startUpdate: assign((args) => {
       const { context, event } = args
       const changes = event.type === "agent.update" ? { spec: { ...context.spec, ...event.changes }, request: requestFor("update", event.options) } : { request: requestFor("update") }
-      return { ...changes, ...live.unjudged(args), generation: context.generation + 1, attempts: 0 }
+      const generation = context.generation + 1
+      // A template sync's update is remembered past later updates (docs/architecture.md §9.2).
+      const syncJob = event.type === "agent.update" ? event.options?.syncJob : undefined
+      return { ...changes, ...live.unjudged(args), ...(syncJob === undefined ? {} : { syncedBy: { job: syncJob, generation } }), generation, attempts: 0 }
     }),
     startConversion: assign(({ context, event }) => {
       if (event.type !== "agent.convert") return {}

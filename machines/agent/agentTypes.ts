@@ -93,6 +93,15 @@ export interface ApplyRequest {
   readonly syncJob?: string | undefined
 }
 
+/**
+ * The template sync job whose update the agent received last, and the generation that update
+ * started (docs/architecture.md §9.2).
+ */
+export interface SyncedBy {
+  readonly job: string
+  readonly generation: number
+}
+
 /** A typed failure of an invoked program, as data (its `_tag` is the Effect error's tag). */
 export interface StepError {
   readonly tag: string
@@ -144,6 +153,13 @@ export interface AgentContext extends AgentIdentity {
   /** What the gateway's own signals say (docs/operations.md §8). Absent in older snapshots: no signal yet. */
   readonly liveness?: LivenessState | undefined
   readonly adoption?: Adoption | undefined
+  /**
+   * The last template sync update the agent received (see `SyncedBy`). Kept through later updates
+   * and retries (unlike `request.syncJob`), so a resumed job tells an update it sent from one it
+   * only stored (§9.2). Absent until a sync's update, and in older snapshots (a resumed job then
+   * sends its update once more).
+   */
+  readonly syncedBy?: SyncedBy | undefined
 }
 
 export interface AgentInput extends AgentIdentity {

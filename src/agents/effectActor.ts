@@ -27,8 +27,9 @@ export type AwaitDurable = (agentId: string) => Effect.Effect<void>
  *
  * A program may name side-effect-free `reads` (rows it needs, not the gateway): they run beside
  * the write-ahead wait, and their result is passed to the program, which then starts without
- * waiting for them (docs/architecture.md §4.1). Nothing the program sends goes out before the
- * snapshot is durable.
+ * waiting for them (docs/architecture.md §4.1). Reads that failed meanwhile (the database away
+ * during the wait) are made again once the snapshot is durable; only that second try's error
+ * reaches the machine. Nothing the program sends goes out before the snapshot is durable.
  *
  * A program starts only once the agent's previous one has ended (its uninterruptible parts,
  * such as an `agents.create` already sent, run to completion or to their call timeout), so a
@@ -55,12 +56,18 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R, P =
         // offer it to the writer), all in one synchronous update: yield once so that snapshot is
         // offered, then wait until it is saved.
         yield* Effect.yieldNow()
+        // Every log line of the program (its reads too) names its agent (and gateway), for the JSON logs.
+        const annotate = Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) })
         // The reads go beside the wait: a child fiber, interrupted with this one if the snapshot is never saved.
-        const read = reads === undefined ? undefined : yield* Effect.fork(reads(input))
+        const read = reads === undefined ? undefined : yield* Effect.fork(annotate(reads(input)))
         yield* awaitDurable(input.agentId)
-        // Every log line of the program names its agent (and gateway), for the JSON logs.
-        const run = read === undefined ? program(input) : Effect.flatMap(Fiber.join(read), (value) => program(input, value))
-        const exit = yield* Effect.exit(run.pipe(Effect.annotateLogs({ agent_id: input.agentId, ...("gatewayId" in input ? { gateway_id: input.gatewayId } : {}) })))
+        // An early read that failed (the database away while the wait lasted) is made again now
+        // that the snapshot is saved: the wait, not a stale error, is what an outage costs (§4.1).
+        const run =
+          read === undefined || reads === undefined
+            ? program(input)
+            : Effect.flatMap(Effect.orElse(Fiber.join(read), () => reads(input)), (value) => program(input, value))
+        const exit = yield* Effect.exit(annotate(run))
         const at = yield* Clock.currentTimeMillis
         // Stopped by leaving the state: nobody is listening. Any other end, an interruption from
         // elsewhere (shutdown) included, reaches the machine, or it would wait for ever.

@@ -12,8 +12,9 @@ import type { SyncJobFeed } from "./SyncJobFeed.ts"
 import { syncJobReport } from "./syncJobReport.ts"
 
 /**
- * Agents whose generations are stored ahead of their turn, per sync place (docs/architecture.md
- * §9.2): one shared statement for the next agents, so a place reaching one of them sends at once.
+ * Agents whose generations are stored ahead of their turn, per sync place, at most
+ * (docs/architecture.md §9.2): shared statements for the next agents, so a place reaching one of
+ * them sends at once. Topped up once half of them have been taken.
  */
 const STORED_AHEAD_PER_PLACE = 4
 
@@ -109,19 +110,34 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
     // its result is saved and recorded beside the next agents' syncs.
     const syncAll = (rows: ReadonlyArray<SyncAgentRow>, concurrency: number) =>
       Effect.scoped(
-        Effect.flatMap(Effect.scope, (scope) =>
-          Stream.fromIterable(rows).pipe(
+        Effect.flatMap(Effect.scope, (scope) => {
+          const window = concurrency * STORED_AHEAD_PER_PLACE
+          /** The last agent a place took, and the end of the agents stored so far (indexes in `rows`). */
+          let taken = -1
+          let storedTo = 0
+          /**
+           * As a place takes agent `index`: once half the window or less is stored past the last
+           * agent taken, the agents up to `window` past it are stored, in shared statements. So at
+           * most `window` agents are stored ahead of their turn (docs/architecture.md §9.2).
+           */
+          const topUp = (index: number) =>
+            Effect.suspend(() => {
+              taken = Math.max(taken, index)
+              if (storedTo - (taken + 1) > window / 2) return Effect.void
+              const from = storedTo
+              storedTo = Math.min(rows.length, taken + 1 + window)
+              return Effect.forEach(rows.slice(from, storedTo), (row) => storeAhead(row, scope), { discard: true })
+            })
+          return Stream.fromIterable(rows).pipe(
+            Stream.zipWithIndex,
             // The next agents' generations are stored while the places work on the ones before them.
-            Stream.rechunk(concurrency * STORED_AHEAD_PER_PLACE),
-            Stream.mapChunksEffect((chunk) => Effect.as(Effect.forEach(chunk, (row) => storeAhead(row, scope), { discard: true }), chunk)),
-            Stream.bufferChunks({ capacity: 1 }),
-            Stream.mapEffect(syncOne, { concurrency, unordered: true }),
-        // Results waiting for their saves do not hold back the next agents' syncs, up to
-        // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.
+            Stream.mapEffect(([row, index]) => Effect.zipRight(topUp(index), syncOne(row)), { concurrency, unordered: true }),
+            // Results waiting for their saves do not hold back the next agents' syncs, up to
+            // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.
             Stream.mapEffect(recordOne, { concurrency: concurrency * RECORDS_PER_PLACE, unordered: true }),
             Stream.runDrain
           )
-        )
+        })
       )
     const [board, main] = Arr.partition(
       rows.filter((row) => row.status === "pending"),

@@ -56,7 +56,8 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
  * (force, no wake, the job's options) to its actor and awaiting the
  * generation that update produces. An agent still doing gateway work is awaited first, so a
  * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
- * generation reached by this job's update) is only awaited, never sent twice. A transient failure is tried again
+ * generation reached by this job's update: `context.syncedBy`) is only awaited, never sent twice;
+ * one it stored but never sent goes out with the stored attempt number. A transient failure is tried again
  * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
  * Output: updated (with the token source; a mismatch or missing token carries a warning),
  * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
@@ -81,19 +82,30 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
   }
   /**
    * The generation this job stored for its update (attempts > 0; a plan's awaited provisioning
-   * stores none) was reached by another update (the store goes ahead of the send, §9.2): send.
+   * stores none) was reached by other updates only (the store goes ahead of the send, §9.2): the
+   * agent's last sync update (`syncedBy`, kept through later updates and retries) is not this
+   * job's at that generation or later. Then the update was never sent: send it.
    */
-  const reachedByOther = (current: AgentSnapshot) =>
-    input.attempts > 0 && current.context.generation === sent && current.context.request.syncJob !== input.jobId
+  const reachedByOther = (current: AgentSnapshot) => {
+    const by = current.context.syncedBy
+    return input.attempts > 0 && sent !== null && (by === undefined || by.job !== input.jobId || by.generation < sent)
+  }
+
+  let first = true
 
   const attempt = Effect.gen(function* () {
     const current = system.snapshot(input.agentId)
-    if (sent === null || current === undefined || current.context.generation < sent || reachedByOther(current)) {
+    const send = sent === null || current === undefined || current.context.generation < sent || reachedByOther(current)
+    // An update an earlier run stored but never sent (stored ahead of its turn, §9.2, or a crash
+    // between the store and the send): its attempt was never used, so the send reuses its number.
+    const storedUnsent = first && send && sent !== null && input.attempts > 0
+    first = false
+    if (send) {
       const ready = yield* system.waitFor(input.agentId, readyForUpdate, input.timeoutMs)
       const gone = outcomeOf(ready).kind === "gone"
       if (!gone) {
         const generation = ready.context.generation + 1
-        attempts += 1
+        if (!storedUnsent) attempts += 1
         yield* input.onSend(generation, attempts)
         const at = yield* Clock.currentTimeMillis
         // Accepted even if the database is slow to save it (AgentPersistTimeout): the actor has it.

@@ -1,5 +1,6 @@
+import { SqlError } from "@effect/sql/SqlError"
 import { it } from "@effect/vitest"
-import { Deferred, Effect, TestClock } from "effect"
+import { Deferred, Effect, HashMap, Logger, TestClock } from "effect"
 import { describe, expect } from "vitest"
 import { createActor, setup } from "xstate"
 import type { AgentEvent } from "../../machines/agent/agentTypes.ts"
@@ -224,4 +225,70 @@ describe("effectActor", () => {
       expect(log).toEqual(["read", "program with the rows"])
     })
   )
+  it.scoped("reads that failed during the write-ahead wait (the database away) are made again once the snapshot is durable, not failed with the stale error", () =>
+    Effect.gen(function* () {
+      const runtime = yield* Effect.runtime<never>()
+      const saved = yield* Deferred.make<void>()
+      let reads = 0
+      const received: Array<ParentEvent> = []
+      const machine = setup({
+        types: { events: {} as ParentEvent },
+        actors: {
+          step: effectActor(
+            runtime,
+            new Map(),
+            () => Deferred.await(saved),
+            "apply",
+            (input: { agentId: string }, read?: string) => Effect.succeed({ tokenHash: `with ${read}` }),
+            // The first read fails (its pool could not reach Postgres); the database is back by the save.
+            () => Effect.suspend(() => (++reads === 1 ? Effect.fail(new SqlError({ cause: new Error("timeout acquiring a connection"), message: "Failed to acquire connection" })) : Effect.succeed("the rows")))
+          )
+        }
+      }).createMachine({
+        initial: "running",
+        on: { "apply.done": { actions: ({ event }) => void received.push(event) }, "apply.failed": { actions: ({ event }) => void received.push(event) } },
+        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
+      })
+      const actor = createActor(machine).start()
+      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      expect(yield* settle(() => reads > 0)).toBe(true)
+      yield* Deferred.succeed(saved, undefined)
+      expect(yield* settle(() => received.length > 0)).toBe(true)
+      expect(received).toMatchObject([{ type: "apply.done", output: { tokenHash: "with the rows" } }])
+      expect(reads).toBe(2)
+    })
+  )
+
+  it.scoped("a program's reads log with its agent's annotations, as the program does", () => {
+    const lines: Array<{ message: unknown; agentId: unknown }> = []
+    const capture = Logger.make(({ message, annotations }) => void lines.push({ message, agentId: HashMap.get(annotations, "agent_id").pipe((found) => (found._tag === "Some" ? found.value : undefined)) }))
+    return Effect.gen(function* () {
+      const runtime = yield* Effect.runtime<never>()
+      const received: Array<ParentEvent> = []
+      const machine = setup({
+        types: { events: {} as ParentEvent },
+        actors: {
+          step: effectActor(
+            runtime,
+            new Map(),
+            () => Effect.void,
+            "apply",
+            () => Effect.as(Effect.logInfo("program"), { tokenHash: "h" }),
+            () => Effect.as(Effect.logInfo("read"), "rows")
+          )
+        }
+      }).createMachine({
+        initial: "running",
+        on: { "apply.done": { actions: ({ event }) => void received.push(event) } },
+        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
+      })
+      const actor = createActor(machine).start()
+      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      expect(yield* settle(() => received.length > 0)).toBe(true)
+      expect(lines).toEqual([
+        { message: ["read"], agentId: "a1" },
+        { message: ["program"], agentId: "a1" }
+      ])
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+  })
 })

@@ -1,5 +1,5 @@
 import { it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer } from "effect"
+import { Cause, type Context, Effect, Exit, Layer } from "effect"
 import { describe, expect } from "vitest"
 import type { AgentIdentity, AgentSpec, ApplyInput, ApplyRequest, WakeInput } from "../../machines/agent/agentTypes.ts"
 import { GatewayNotFound } from "../../src/agents/GatewayRowErrors.ts"
@@ -217,6 +217,68 @@ describe("applyAgent", () => {
       expect(index("config.get")).toBeGreaterThan(-1)
       expect(index("config.get")).toBeLessThan(index("agents.files.set"))
       expect(sim.countOf("config.patch")).toBe(1)
+    })
+  )
+
+  /** The live batcher, recording each entry request: whether it asked the quick check, and how many agents.create had gone out then. */
+  const recordingBatcher = (sim: GatewaySimulator, live: Context.Tag.Service<typeof AgentConfigBatcher>) => {
+    const asked: Array<{ readonly quick: boolean; readonly creates: number }> = []
+    const batcher = AgentConfigBatcher.of({
+      ...live,
+      setThenReadBack: (target, gatewayAgentId, entry, options) =>
+        Effect.suspend(() => {
+          asked.push({ quick: options.unchangedLikely, creates: sim.countOf("agents.create") })
+          return live.setThenReadBack(target, gatewayAgentId, entry, options)
+        })
+    })
+    return { asked, batcher }
+  }
+
+  it.scopedLive("conversion: the new gateway agent's config entry is asked once agents.create has made it, not from the start", () =>
+    Effect.gen(function* () {
+      const { sim, run } = yield* harness({ latencyMs: 100 })
+      yield* run(applyAgent(applyInput()))
+      const { asked, batcher } = recordingBatcher(sim, yield* run(AgentConfigBatcher))
+      const before = sim.calls.length
+      const converted = `mc-lead-${AGENT_ID}`
+      yield* run(
+        applyAgent({
+          ...applyInput({ action: "update", resetSession: false }),
+          gatewayAgentId: converted,
+          sessionKey: `agent:${converted}:main`,
+          workspaceSeeded: false,
+          retired: { gatewayAgentId: GATEWAY_AGENT_ID, sessionKey: SESSION_KEY }
+        }).pipe(Effect.provideService(AgentConfigBatcher, batcher))
+      )
+      const index = (method: string) => sim.calls.findIndex((call, i) => i >= before && call.method === method)
+      expect(asked).toEqual([{ quick: false, creates: 2 }])
+      expect(index("config.get")).toBeGreaterThan(index("agents.create"))
+      expect(sim.state.config).toMatchObject({ agents: { entries: { [converted]: { heartbeat: { every: "10m", target: "none" } } } } })
+    })
+  )
+
+  it.scopedLive("update of an agent deleted outside Switchyard: its entry is asked again once the apply has made the agent again", () =>
+    Effect.gen(function* () {
+      const { sim, run, target } = yield* harness()
+      yield* run(applyAgent(applyInput()))
+      yield* run(Effect.flatMap(GatewayClient, (client) => client.call(target, "agents.delete", { agentId: GATEWAY_AGENT_ID, deleteFiles: true })))
+      const { asked, batcher } = recordingBatcher(sim, yield* run(AgentConfigBatcher))
+      yield* run(applyAgent(applyInput({ action: "update" })).pipe(Effect.provideService(AgentConfigBatcher, batcher)))
+      expect(asked).toEqual([
+        { quick: true, creates: 1 },
+        { quick: false, creates: 2 }
+      ])
+      expect(sim.state.config).toMatchObject({ agents: { entries: { [GATEWAY_AGENT_ID]: { heartbeat: { every: "10m", target: "none" } } } } })
+    })
+  )
+
+  it.scopedLive("update of an agent that exists: its entry is asked once, from the start", () =>
+    Effect.gen(function* () {
+      const { sim, run } = yield* harness()
+      yield* run(applyAgent(applyInput()))
+      const { asked, batcher } = recordingBatcher(sim, yield* run(AgentConfigBatcher))
+      yield* run(applyAgent(applyInput({ action: "update" })).pipe(Effect.provideService(AgentConfigBatcher, batcher)))
+      expect(asked).toEqual([{ quick: true, creates: 1 }])
     })
   )
 

@@ -383,6 +383,78 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(report).toMatchObject({ status: "done", progress: { updated: 1 } })
   })
 
+  it("a resumed job whose stored generation other updates passed (generation > stored, never its own) sends its update", async () => {
+    const fleet = fleetOf({ applyMs: 20 })
+    const agent = worker("passed")
+    await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    // The crashed run stored g + 1 ahead of its turn; two operator updates (no job) reached g + 2 before the crash.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    for (const name of ["first", "second"]) fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: { name }, options: { wake: false } })
+    expect(fleet.snapshot(agent.id)?.context.generation).toBe(generation + 1)
+    const job: SyncJobRow = {
+      id: jobId,
+      gatewayId: GATEWAY_ID,
+      options: { ...DEFAULTS, overwrite: true },
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    memory.seed(job, [
+      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    const { report } = await runJob(fleet, {}, {}, memory, job)
+    // The job's own update (its overwrite) went out after all.
+    expect(fleet.applies.slice(before).map((call) => call.request)).toMatchObject([{ overwrite: true, syncJob: jobId }])
+    expect(report).toMatchObject({ status: "done", progress: { updated: 1 } })
+  })
+
+  it("a resumed job whose update was stored ahead but never sent sends it as the stored attempt: a transient failure still gets its retry", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agent = worker("stored")
+    await fleet.addOnline(agent)
+    fleet.script.set(agent.id, [transient])
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    // The crashed run stored g + 1 (attempt 1) ahead of the agent's turn and never sent it.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    const job: SyncJobRow = {
+      id: jobId,
+      gatewayId: GATEWAY_ID,
+      options: DEFAULTS,
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    memory.seed(job, [
+      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    const { byName } = await runJob(fleet, {}, {}, memory, job)
+    expect(fleet.applies.slice(before).map((call) => call.generation)).toEqual([generation, generation + 1])
+    expect(memory.sent.map((call) => [call.generation, call.attempts])).toEqual([
+      [generation, 1],
+      [generation + 1, 2]
+    ])
+    expect(byName("stored")).toMatchObject({ status: "updated", attempts: 2 })
+  })
+
   it("stores the next agents' generations ahead of their turn: a place sends without waiting for a statement of its own", async () => {
     const fleet = fleetOf({ applyMs: 10 })
     const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
@@ -399,5 +471,21 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // Each agent's generation was stored once, the one its update carried.
     expect(memory.sent.map((call) => call.agentId).sort()).toEqual(agents.map((agent) => agent.id).sort())
     for (const call of memory.sent) expect(fleet.applies.some((apply) => apply.agentId === call.agentId && apply.generation === call.generation)).toBe(true)
+  })
+
+  it("stores at most syncConcurrency × 4 agents' generations ahead of the agents the places have taken", async () => {
+    const fleet = fleetOf({ applyMs: 2 })
+    const agents = Array.from({ length: 40 }, (_, i) => worker(`w${i}`))
+    for (const agent of agents) await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    // Stored past the agent whose apply starts (concurrency 1: the k-th apply's agent is the k-th taken).
+    const aheadAtApply: Array<number> = []
+    const before = fleet.applies.length
+    const push = fleet.applies.push.bind(fleet.applies)
+    fleet.applies.push = (...calls) => (aheadAtApply.push(memory.sent.length - (fleet.applies.length - before + 1)), push(...calls))
+    const { report } = await runJob(fleet, {}, { syncConcurrency: 1 }, memory)
+    expect(report).toMatchObject({ status: "done", progress: { updated: 40 } })
+    expect(Math.max(...aheadAtApply)).toBeLessThanOrEqual(4)
+    expect(Math.max(...aheadAtApply)).toBeGreaterThanOrEqual(2)
   })
 })

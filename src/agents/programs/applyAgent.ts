@@ -52,6 +52,10 @@ export type ApplyReads = Effect.Effect.Success<ReturnType<typeof applyReads>>
  * when the step then fails (workspace drift, docs/operations.md §8). An adopted agent's first apply skips
  * `agents.create` and, keeping its files, writes only AGENTS.md (docs/operations.md §6.2). Then the session is reset when asked; after a conversion,
  * the agent's old gateway agent is removed. Idempotent, because a restore re-runs it.
+ * The config entry of an update of a seeded agent (no conversion) is asked from the start, beside
+ * the preparation (the batcher's quick check), and again once the agent is prepared if this apply
+ * had to create it (deleted outside Switchyard: its entry was not in the file); any other apply
+ * asks once its agent is prepared (docs/architecture.md §5.2 step 3).
  * `read`: what `applyReads` read, when the caller read it already (else read here).
  * Output: the token's hash, where the token came from, and the effective heartbeat. Errors: GatewayError, TemplateRenderError, GatewayNotFound, SqlError.
  */
@@ -69,14 +73,16 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   // `sessions.patch` does not need the agent (docs/gateway-protocol.md §5). The agent exists before
   // anything is written to it; its file list is asked beside its create when it most likely exists. An update's AGENTS.md (its token) is read beside them: the agent most
   // likely exists; a read that lost the race with its create is made again.
-  // An update's config entry most likely holds (a template sync keeps every one): it is checked from
-  // the start, beside the preparation (AgentConfigBatcher's quick batch, docs/architecture.md §5.6).
-  // A provision's entry is asked once its agent is created (the create writes it).
-  const unchangedLikely = input.request.action === "update"
-  const prepared = yield* Deferred.make<void>()
+  // An update of a seeded agent under its own identity most likely keeps its entry (a template
+  // sync keeps every one): it is checked from the start, beside the preparation (AgentConfigBatcher's
+  // quick batch, docs/architecture.md §5.6). A provision's entry, and a conversion's (a new gateway
+  // agent, `workspaceSeeded` false), are asked once the agent is created (the create writes it).
+  const unchangedLikely = input.request.action === "update" && input.workspaceSeeded && input.retired === null
+  /** Completes once the agent is prepared: whether this apply had to create it. */
+  const prepared = yield* Deferred.make<boolean>()
   /** The session and the agent (preparation), then the workspace files. */
   const workspaceStep = Effect.gen(function* () {
-    const [{ files: listed, reportedWorkspace }, earlyAgentsMd] = yield* Effect.all(
+    const [{ files: listed, reportedWorkspace, created }, earlyAgentsMd] = yield* Effect.all(
       [
         batcher.preparing(
           target.id,
@@ -97,7 +103,7 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
       ],
       { concurrency: 2 }
     )
-    yield* Deferred.succeed(prepared, undefined)
+    yield* Deferred.succeed(prepared, created)
     const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
     const agentsMd = existing.get("AGENTS.md")?.missing !== false ? Effect.succeed(undefined) : Option.isSome(earlyAgentsMd) ? Effect.succeed(earlyAgentsMd.value) : readAgentsMd
     // An adopted agent lives where the gateway keeps it; ours at the path of the naming contract (docs/architecture.md §5.1).
@@ -188,15 +194,18 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   })
 
   // The config entry, then what the gateway runs now as it says (docs/operations.md §8; the machine
-  // records a mismatch), beside the workspace writes.
+  // records a mismatch), beside the workspace writes. An update's request (`unchangedLikely`) may
+  // take the read-back its quick batch sent beside the config.get.
+  const setEntry = (quick: boolean) =>
+    batcher.setThenReadBack(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }, { unchangedLikely: quick })
   const [effectiveHeartbeat, output] = yield* Effect.all(
     [
-      // An update most likely keeps its entry: its read-back can go beside the config.get.
       Effect.flatMap(
-        Effect.zipRight(
-          unchangedLikely ? Effect.void : Deferred.await(prepared),
-          batcher.setThenReadBack(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }, { unchangedLikely })
-        ),
+        unchangedLikely
+          ? // Asked before the preparation: were the agent made again meanwhile (deleted outside
+            // Switchyard), its entry was not in the file yet; it is asked again now that it is.
+            Effect.flatMap(setEntry(true), (early) => Effect.flatMap(Deferred.await(prepared), (created) => (created ? setEntry(false) : Effect.succeed(early))))
+          : Effect.zipRight(Deferred.await(prepared), setEntry(false)),
         ({ readBack }) => readEffectiveHeartbeat(target, input.gatewayAgentId, readBack)
       ),
       workspaceStep

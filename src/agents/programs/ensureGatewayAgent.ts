@@ -20,16 +20,19 @@ const isNotFound = (error: { _tag: string }) => error._tag === "GatewayRpcError"
  * files beside `agents.create`, not after it: one round trip instead of two. That list is asked
  * once: a failed create fails at once, and were the agent gone after all, the list is asked
  * again (with the readiness retries) once the create has made it.
- * Output: the file list, and the workspace the gateway reports for the agent, if it says.
+ * Output: the file list, the workspace the gateway reports for the agent, if it says, and
+ * whether this call created the agent (`created`; false when it existed, or with `create: false`).
  */
 export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(function* (
   target: GatewayTarget,
   agent: { gatewayAgentId: string; workspace: string; create?: boolean; likelyExists?: boolean }
 ) {
+  // Whether this call made the agent (false: it existed already).
   const create = gatewayCall(target, "agents.create", { name: agent.gatewayAgentId, workspace: agent.workspace }).pipe(
+    Effect.as(true),
     Effect.catchIf(
       (error) => error._tag === "GatewayRpcError" && error.kind === "agent_exists",
-      () => Effect.void
+      () => Effect.succeed(false)
     )
   )
   const ready = gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId }).pipe(
@@ -44,10 +47,10 @@ export const ensureGatewayAgent = Effect.fn("Agents.ensureGatewayAgent")(functio
   // once, and a list that could not answer (the agent gone after all) is asked again, with the
   // readiness retries, once the create has made it.
   const createThenList = agent.likelyExists === true
-    ? Effect.zipWith(create, Effect.either(gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId })), (_, early) => early, { concurrent: true }).pipe(
-        Effect.flatMap((early) => (early._tag === "Right" ? Effect.succeed(early.right) : ready))
+    ? Effect.zipWith(create, Effect.either(gatewayCall(target, "agents.files.list", { agentId: agent.gatewayAgentId })), (created, early) => [created, early] as const, { concurrent: true }).pipe(
+        Effect.flatMap(([created, early]) => Effect.map(early._tag === "Right" ? Effect.succeed(early.right) : ready, (listed) => [created, listed] as const))
       )
-    : Effect.zipRight(create, ready)
-  const listed = yield* Effect.uninterruptible(agent.create === false ? ready : createThenList)
-  return { files: listed.files, reportedWorkspace: typeof listed.workspace === "string" ? listed.workspace : undefined }
+    : Effect.zip(create, ready)
+  const [created, listed] = yield* Effect.uninterruptible(agent.create === false ? Effect.map(ready, (listed) => [false, listed] as const) : createThenList)
+  return { files: listed.files, reportedWorkspace: typeof listed.workspace === "string" ? listed.workspace : undefined, created }
 })
