@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto"
+import { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { StepError } from "../../machines/agent/agentTypes.ts"
@@ -471,6 +472,31 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // Each agent's generation was stored once, the one its update carried.
     expect(memory.sent.map((call) => call.agentId).sort()).toEqual(agents.map((agent) => agent.id).sort())
     for (const call of memory.sent) expect(fleet.applies.some((apply) => apply.agentId === call.agentId && apply.generation === call.generation)).toBe(true)
+  })
+
+  it("a generation stored ahead whose statement failed (the database away back then) is stored again at the agent's turn: the run goes on", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agents = Array.from({ length: 4 }, (_, i) => worker(`w${i}`))
+    for (const agent of agents) await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const service = Effect.runSync(Effect.provide(SyncJobRepo, memory.layer))
+    // The first statement for w2 (its store-ahead) fails; by its turn the database is back.
+    let failed = 0
+    const blip = {
+      ...memory,
+      layer: Layer.succeed(SyncJobRepo, {
+        ...service,
+        markSent: (jobId, agentId, generation, attempts) =>
+          agentId === agents[2]!.id && failed++ === 0
+            ? Effect.fail(new SqlError({ cause: new Error("connection reset"), message: "Failed to execute statement" }))
+            : service.markSent(jobId, agentId, generation, attempts)
+      })
+    }
+    const { report } = await runJob(fleet, {}, { syncConcurrency: 1 }, blip)
+    expect(failed).toBe(2)
+    expect(report).toMatchObject({ status: "done", progress: { updated: 4 }, errors: [] })
+    const stored = memory.sent.find((call) => call.agentId === agents[2]!.id)
+    expect(fleet.applies.some((apply) => apply.agentId === agents[2]!.id && apply.generation === stored?.generation)).toBe(true)
   })
 
   it("stores at most syncConcurrency × 4 agents' generations ahead of the agents the places have taken", async () => {
