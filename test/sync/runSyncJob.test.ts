@@ -6,6 +6,7 @@ import type { StepError } from "../../machines/agent/agentTypes.ts"
 import { AppConfigTest, type AppConfigShape } from "../../src/config/AppConfig.ts"
 import type { SyncJobOptions, SyncJobRow } from "../../src/store/SyncJobRepo.ts"
 import { SyncJobRepo } from "../../src/store/SyncJobRepo.ts"
+import { AgentSystem } from "../../src/agents/AgentSystem.ts"
 import { runSyncJob } from "../../src/sync/runSyncJob.ts"
 import { pastSettled, settledAt } from "../../src/sync/agentSettled.ts"
 import { makeSyncJobFeed, type SyncJobEvent } from "../../src/sync/SyncJobFeed.ts"
@@ -348,6 +349,44 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // A resumed job's stream starts from what was already recorded.
     expect(events[0]).toMatchObject({ type: "progress" })
     expect(events.filter((event) => event.type === "agent")).toHaveLength(2)
+  })
+
+  it("a resumed job on a runner that does not hold the agent's actor (yet) awaits the update the old owner sent, read where the actor runs, and does not send it again", async () => {
+    const fleet = fleetOf({ applyMs: 80 })
+    const agent = worker("adopted")
+    await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    // The old owner stored and sent g + 1 (carrying the job) before the takeover; it is still applying.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false, syncJob: jobId } })
+    // This runner has no local snapshot of the agent (its gateway's agents not restored here);
+    // waits reach the actor where it runs.
+    const adopting = { ...fleet, layer: Layer.merge(fleet.layer, Layer.succeed(AgentSystem, { ...fleet.system, snapshot: () => undefined })) }
+    const job: SyncJobRow = {
+      id: jobId,
+      gatewayId: GATEWAY_ID,
+      options: DEFAULTS,
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    memory.seed(job, [
+      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    const { byName } = await runJob(adopting, {}, {}, memory, job)
+    expect(fleet.applies.length).toBe(before)
+    expect(memory.sent).toEqual([])
+    expect(fleet.snapshot(agent.id)?.context.generation).toBe(generation)
+    expect(byName("adopted")).toMatchObject({ status: "updated", attempts: 1 })
   })
 
   it("a resumed job whose stored generation another update reached (not its own) sends its update", async () => {
