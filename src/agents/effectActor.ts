@@ -1,8 +1,11 @@
-import { Clock, Effect, Exit, Fiber, Runtime } from "effect"
+import { Clock, Effect, Exit, Fiber, Predicate, Runtime } from "effect"
 import { fromCallback } from "xstate"
 import type { AgentEvent, StepError } from "../../machines/agent/agentTypes.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 import { toStepError } from "./toStepError.ts"
+
+/** A database failure (the only kind of early-read failure made again, §4.1). */
+const isSqlError = (error: unknown): error is { readonly _tag: "SqlError"; readonly message: string } => Predicate.isTagged(error, "SqlError")
 
 /** The program fiber last started for each agent: one agent's programs never overlap. */
 export type ProgramLanes = Map<string, Fiber.RuntimeFiber<void, never>>
@@ -27,9 +30,11 @@ export type AwaitDurable = (agentId: string) => Effect.Effect<void>
  *
  * A program may name side-effect-free `reads` (rows it needs, not the gateway): they run beside
  * the write-ahead wait, and their result is passed to the program, which then starts without
- * waiting for them (docs/architecture.md §4.1). Reads that failed meanwhile (the database away
- * during the wait) are made again once the snapshot is durable; only that second try's error
- * reaches the machine. Nothing the program sends goes out before the snapshot is durable.
+ * waiting for them (docs/architecture.md §4.1). Reads that failed meanwhile with a SqlError (the
+ * database away during the wait) are made again once the snapshot is durable (the first error
+ * logged at debug level); only that second try's error reaches the machine. Any other read
+ * failure (e.g. GatewayNotFound) reaches the machine as it is, with no second read. Nothing the
+ * program sends goes out before the snapshot is durable.
  *
  * A program starts only once the agent's previous one has ended (its uninterruptible parts,
  * such as an `agents.create` already sent, run to completion or to their call timeout), so a
@@ -61,12 +66,18 @@ export const effectActor = <I extends { readonly agentId: string }, O, E, R, P =
         // The reads go beside the wait: a child fiber, interrupted with this one if the snapshot is never saved.
         const read = reads === undefined ? undefined : yield* Effect.fork(annotate(reads(input)))
         yield* awaitDurable(input.agentId)
-        // An early read that failed (the database away while the wait lasted) is made again now
-        // that the snapshot is saved: the wait, not a stale error, is what an outage costs (§4.1).
+        // An early read that failed on the database (SqlError: away while the wait lasted) is made
+        // again now that the snapshot is saved: the wait, not a stale error, is what an outage
+        // costs (§4.1). Any other failure (a missing row) would fail again: it fails the step.
         const run =
           read === undefined || reads === undefined
             ? program(input)
-            : Effect.flatMap(Effect.orElse(Fiber.join(read), () => reads(input)), (value) => program(input, value))
+            : Effect.flatMap(
+                Effect.catchIf(Fiber.join(read), isSqlError, (error) =>
+                  Effect.zipRight(Effect.logDebug("early read failed; read again after the write-ahead save", error.message), reads(input))
+                ),
+                (value) => program(input, value)
+              )
         const exit = yield* Effect.exit(annotate(run))
         const at = yield* Clock.currentTimeMillis
         // Stopped by leaving the state: nobody is listening. Any other end, an interruption from

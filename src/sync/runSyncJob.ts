@@ -98,8 +98,13 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
           attempts = attempt
           const early = ahead.get(row.agentId)
           ahead.delete(row.agentId)
+          const store = repo.markSent(jobId, row.agentId, generation, attempt)
           // Stored ahead with this generation: only its statement is awaited (done by now, mostly).
-          return early !== undefined && early.generation === generation && early.attempts === attempt ? early.stored : repo.markSent(jobId, row.agentId, generation, attempt)
+          // A store-ahead that failed (the database away back then) is stored again now: an old
+          // error never fails the agent, nor restarts the run.
+          return early !== undefined && early.generation === generation && early.attempts === attempt
+            ? Effect.catchAll(early.stored, (error) => Effect.zipRight(Effect.logDebug("generation stored ahead failed; stored again at the agent's turn", error.message), store))
+            : store
         }
       }).pipe(Effect.map((result) => ({ row: { ...row, attempts }, result })))
     }

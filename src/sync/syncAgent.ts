@@ -57,7 +57,9 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
  * generation that update produces. An agent still doing gateway work is awaited first, so a
  * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
  * generation reached by this job's update: `context.syncedBy`) is only awaited, never sent twice;
- * one it stored but never sent goes out with the stored attempt number. A transient failure is tried again
+ * one it stored but never sent goes out with the stored attempt number. A stored update is decided
+ * on the agent's snapshot wherever its actor runs (`waitFor` when it is not here), never sent
+ * again for want of a local actor. A transient failure is tried again
  * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
  * Output: updated (with the token source; a mismatch or missing token carries a warning),
  * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
@@ -94,7 +96,10 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
   let first = true
 
   const attempt = Effect.gen(function* () {
-    const current = system.snapshot(input.agentId)
+    // No actor here is no proof the stored update was never sent: this runner may not hold the
+    // agent (yet: a gateway taken over, its agents not restored here). The wait reads the owner's
+    // snapshot (or waits for the restore); its failures are recorded as any wait's (`waitFailed`).
+    const current = system.snapshot(input.agentId) ?? (sent === null ? undefined : yield* system.waitFor(input.agentId, () => true, input.timeoutMs, { durable: false }))
     const send = sent === null || current === undefined || current.context.generation < sent || reachedByOther(current)
     // An update an earlier run stored but never sent (stored ahead of its turn, §9.2, or a crash
     // between the store and the send): its attempt was never used, so the send reuses its number.

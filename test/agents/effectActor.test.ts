@@ -259,6 +259,42 @@ describe("effectActor", () => {
     })
   )
 
+  it.scoped("an early read that failed other than on the database (GatewayNotFound) fails the step as it is, with no second read", () =>
+    Effect.gen(function* () {
+      const runtime = yield* Effect.runtime<never>()
+      const saved = yield* Deferred.make<void>()
+      let reads = 0
+      let programs = 0
+      const received: Array<ParentEvent> = []
+      const machine = setup({
+        types: { events: {} as ParentEvent },
+        actors: {
+          step: effectActor(
+            runtime,
+            new Map(),
+            () => Deferred.await(saved),
+            "apply",
+            (_input: { agentId: string }, read?: string) => Effect.sync(() => (programs++, { tokenHash: `with ${read}` })),
+            // The gateway row is missing: a second read would find it missing too.
+            () => Effect.suspend(() => (++reads === 1 ? Effect.fail(new GatewayNotFound({ gatewayId: "g1" })) : Effect.succeed("the rows")))
+          )
+        }
+      }).createMachine({
+        initial: "running",
+        on: { "apply.done": { actions: ({ event }) => void received.push(event) }, "apply.failed": { actions: ({ event }) => void received.push(event) } },
+        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
+      })
+      const actor = createActor(machine).start()
+      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      expect(yield* settle(() => reads > 0)).toBe(true)
+      yield* Deferred.succeed(saved, undefined)
+      expect(yield* settle(() => received.length > 0)).toBe(true)
+      expect(received).toMatchObject([{ type: "apply.failed", error: { tag: "GatewayNotFound" } }])
+      expect(reads).toBe(1)
+      expect(programs).toBe(0)
+    })
+  )
+
   it.scoped("a program's reads log with its agent's annotations, as the program does", () => {
     const lines: Array<{ message: unknown; agentId: unknown }> = []
     const capture = Logger.make(({ message, annotations }) => void lines.push({ message, agentId: HashMap.get(annotations, "agent_id").pipe((found) => (found._tag === "Some" ? found.value : undefined)) }))

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto"
+import { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { StepError } from "../../machines/agent/agentTypes.ts"
 import { AppConfigTest, type AppConfigShape } from "../../src/config/AppConfig.ts"
 import type { SyncJobOptions, SyncJobRow } from "../../src/store/SyncJobRepo.ts"
 import { SyncJobRepo } from "../../src/store/SyncJobRepo.ts"
+import { AgentSystem } from "../../src/agents/AgentSystem.ts"
 import { runSyncJob } from "../../src/sync/runSyncJob.ts"
 import { pastSettled, settledAt } from "../../src/sync/agentSettled.ts"
 import { makeSyncJobFeed, type SyncJobEvent } from "../../src/sync/SyncJobFeed.ts"
@@ -349,6 +351,44 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(events.filter((event) => event.type === "agent")).toHaveLength(2)
   })
 
+  it("a resumed job on a runner that does not hold the agent's actor (yet) awaits the update the old owner sent, read where the actor runs, and does not send it again", async () => {
+    const fleet = fleetOf({ applyMs: 80 })
+    const agent = worker("adopted")
+    await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    // The old owner stored and sent g + 1 (carrying the job) before the takeover; it is still applying.
+    const generation = fleet.snapshot(agent.id)!.context.generation + 1
+    fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false, syncJob: jobId } })
+    // This runner has no local snapshot of the agent (its gateway's agents not restored here);
+    // waits reach the actor where it runs.
+    const adopting = { ...fleet, layer: Layer.merge(fleet.layer, Layer.succeed(AgentSystem, { ...fleet.system, snapshot: () => undefined })) }
+    const job: SyncJobRow = {
+      id: jobId,
+      gatewayId: GATEWAY_ID,
+      options: DEFAULTS,
+      status: "running",
+      message: null,
+      planned: true,
+      totalCount: 1,
+      updatedCount: 0,
+      skippedCount: 0,
+      failedCount: 0,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null
+    }
+    memory.seed(job, [
+      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+    ])
+    const before = fleet.applies.length
+    const { byName } = await runJob(adopting, {}, {}, memory, job)
+    expect(fleet.applies.length).toBe(before)
+    expect(memory.sent).toEqual([])
+    expect(fleet.snapshot(agent.id)?.context.generation).toBe(generation)
+    expect(byName("adopted")).toMatchObject({ status: "updated", attempts: 1 })
+  })
+
   it("a resumed job whose stored generation another update reached (not its own) sends its update", async () => {
     const fleet = fleetOf({ applyMs: 20 })
     const agent = worker("overtaken")
@@ -471,6 +511,31 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // Each agent's generation was stored once, the one its update carried.
     expect(memory.sent.map((call) => call.agentId).sort()).toEqual(agents.map((agent) => agent.id).sort())
     for (const call of memory.sent) expect(fleet.applies.some((apply) => apply.agentId === call.agentId && apply.generation === call.generation)).toBe(true)
+  })
+
+  it("a generation stored ahead whose statement failed (the database away back then) is stored again at the agent's turn: the run goes on", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agents = Array.from({ length: 4 }, (_, i) => worker(`w${i}`))
+    for (const agent of agents) await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const service = Effect.runSync(Effect.provide(SyncJobRepo, memory.layer))
+    // The first statement for w2 (its store-ahead) fails; by its turn the database is back.
+    let failed = 0
+    const blip = {
+      ...memory,
+      layer: Layer.succeed(SyncJobRepo, {
+        ...service,
+        markSent: (jobId, agentId, generation, attempts) =>
+          agentId === agents[2]!.id && failed++ === 0
+            ? Effect.fail(new SqlError({ cause: new Error("connection reset"), message: "Failed to execute statement" }))
+            : service.markSent(jobId, agentId, generation, attempts)
+      })
+    }
+    const { report } = await runJob(fleet, {}, { syncConcurrency: 1 }, blip)
+    expect(failed).toBe(2)
+    expect(report).toMatchObject({ status: "done", progress: { updated: 4 }, errors: [] })
+    const stored = memory.sent.find((call) => call.agentId === agents[2]!.id)
+    expect(fleet.applies.some((apply) => apply.agentId === agents[2]!.id && apply.generation === stored?.generation)).toBe(true)
   })
 
   it("stores at most syncConcurrency × 4 agents' generations ahead of the agents the places have taken", async () => {
