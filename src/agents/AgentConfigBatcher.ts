@@ -4,7 +4,7 @@ import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
 import type { HealthHeartbeat } from "../gateway/protocol.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
-import { CONFIG_READ_MAX_AGE_MS, makeConfigReads } from "./configReads.ts"
+import { answeredBy, CONFIG_READ_MAX_AGE_MS, makeConfigReads } from "./configReads.ts"
 import { makeSharedRead } from "./sharedRead.ts"
 import { unheldEntries, writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
 
@@ -218,7 +218,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
           return Effect.gen(function* () {
             let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
             const startReadBack = Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
-            const unheld = Effect.suspend(() => configReads.current(batch.target, readBack === undefined ? Effect.succeed(false) : Effect.map(Fiber.await(readBack), Exit.isSuccess)))
+            const unheld = Effect.suspend(() => configReads.current(batch.target, answeredBy(readBack)))
             const outcome = yield* Effect.either(
               client.withConfigLock(
                 gatewayId,

@@ -1,4 +1,4 @@
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Exit, Fiber } from "effect"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import type { GatewayError } from "../gateway/GatewayError.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
@@ -39,6 +39,14 @@ export interface ConfigReads {
   /** The gateways with a read kept now (each is removed once void: too old, or its revision moved). */
   readonly keptFor: () => ReadonlyArray<string>
 }
+
+/**
+ * The `answered` of `ConfigReads.current` for a call forked on the gateway's socket (the quick
+ * check's `health` read): whether it succeeded. Awaited, never joined: a failed or interrupted
+ * call only makes the check read `config.get`, and never fails nor interrupts the check.
+ */
+export const answeredBy = <A, E>(call: Fiber.Fiber<A, E> | undefined): Effect.Effect<boolean> =>
+  call === undefined ? Effect.succeed(false) : Effect.map(Fiber.await(call), Exit.isSuccess)
 
 /** The part of a config file the quick check reads (`unheldEntries`): `agents.entries`, nothing else. */
 const entriesPart = (config: unknown): unknown => {

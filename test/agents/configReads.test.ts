@@ -1,7 +1,7 @@
 import { it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Exit, Fiber, Redacted } from "effect"
 import { describe, expect } from "vitest"
-import { makeConfigReads } from "../../src/agents/configReads.ts"
+import { answeredBy, makeConfigReads } from "../../src/agents/configReads.ts"
 import type { GatewayClient, GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 
 const target: GatewayTarget = { id: "gw-1", url: "ws://unused", token: Redacted.make("t") }
@@ -56,4 +56,25 @@ describe("makeConfigReads: what is kept (docs/architecture.md §5.6)", () => {
       expect(reads.keptFor()).toEqual([])
     })
   )
+})
+
+describe("makeConfigReads: the health read's outcome (docs/architecture.md §5.6)", () => {
+  for (const [name, health] of [
+    ["failed", Effect.fail("UNAVAILABLE")],
+    ["interrupted", Effect.interrupt]
+  ] as const) {
+    it.live(`a${name === "interrupted" ? "n" : ""} ${name} health read makes the check read config.get, and neither fails nor interrupts it`, () =>
+      Effect.gen(function* () {
+        const { state, client } = fakeClient()
+        const reads = makeConfigReads(client, 10_000)
+        yield* reads.current(target, Effect.succeed(true))
+        const readBack = yield* Effect.fork(health as Effect.Effect<never, string>)
+        const exit = yield* Effect.exit(reads.current(target, answeredBy(readBack)))
+        expect(Exit.isSuccess(exit) && exit.value.fresh).toBe(true)
+        expect(state.gets).toBe(2)
+        // The check was not interrupted with it: it goes on.
+        expect(yield* Fiber.await(readBack).pipe(Effect.map(Exit.isSuccess))).toBe(false)
+      })
+    )
+  }
 })
