@@ -1,13 +1,16 @@
-import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, FiberId, Layer } from "effect"
-import { z } from "zod"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, FiberId, Layer } from "effect"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
-import type { HealthHeartbeat } from "../gateway/protocol.ts"
-import { gatewayCall } from "./programs/gatewayCall.ts"
+import { openRequests, type Batch, type BatchRequest, type Heartbeats, type Outcome } from "./BatchRequest.ts"
 import { CONFIG_READ_MAX_AGE_MS, makeConfigReads } from "./configReads.ts"
+import { DEFAULT_HOLD, makePreparationHold, type HoldLimits } from "./preparationHold.ts"
+import { gatewayCall } from "./programs/gatewayCall.ts"
+import { makeQuickCheck } from "./quickCheck.ts"
 import { makeSharedRead } from "./sharedRead.ts"
-import { unheldEntries, writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
+import { writeConfigBatch, type AgentEntry } from "./writeConfigBatch.ts"
 
+export type { Heartbeats } from "./BatchRequest.ts"
+export type { HoldLimits } from "./preparationHold.ts"
 export type { AgentEntry } from "./writeConfigBatch.ts"
 
 export interface AgentConfigBatcherShape {
@@ -57,9 +60,6 @@ export interface AgentConfigBatcherShape {
   readonly effectiveHeartbeats: (target: GatewayTarget) => Effect.Effect<Heartbeats, GatewayError>
 }
 
-/** The heartbeat each agent of a gateway runs, by gateway agent id (`health {probe:true}`). */
-export type Heartbeats = ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>
-
 /**
  * How long a quick batch (requests whose entry most likely holds: a template sync's updates)
  * stays open, ms. Such a batch only reads (`config.get`, a fleet's config is MBs); a request
@@ -67,12 +67,6 @@ export type Heartbeats = ReadonlyMap<string, z.infer<typeof HealthHeartbeat>>
  * read per agent. The entries that differ go on to the full batch, which patches.
  */
 const QUICK_WINDOW_MS = 40
-
-/** A request's outcome: whether its entry changed, and the read-back sent beside its batch's `config.get`, if any. */
-interface Outcome {
-  readonly changed: boolean
-  readonly early: Fiber.Fiber<Heartbeats, GatewayError> | undefined
-}
 
 /**
  * Coalesces agent config writes per gateway. The gateway serialises config writes and waits for
@@ -82,47 +76,6 @@ interface Outcome {
  * write rides in the same patch (docs/gateway-protocol.md §5 config.patch, agents.update).
  */
 export class AgentConfigBatcher extends Context.Tag("switchyard/AgentConfigBatcher")<AgentConfigBatcher, AgentConfigBatcherShape>() {}
-
-interface Request {
-  readonly gatewayAgentId: string
-  readonly entry: AgentEntry
-  readonly done: Deferred.Deferred<Outcome, GatewayError>
-  /** Order of asking, per batcher: for one agent, the latest request's entry is written. */
-  readonly seq: number
-  /** Its apply has left (interrupted): it is answered already and never passed on or written. */
-  withdrawn: boolean
-  /** Passed on by a quick batch with its entry in the file: its agent exists, so it waits for no preparation (`holdForPreparing`). */
-  prompt: boolean
-}
-
-interface Batch {
-  target: GatewayTarget
-  requests: Request[]
-  scheduled: boolean
-  /** Done when a `prompt` request joins: ends the batch's hold for preparing agents. */
-  release: Deferred.Deferred<void> | undefined
-}
-
-/** The requests still waiting for an answer (a withdrawn one is answered already). */
-const open = (requests: ReadonlyArray<Request>) => requests.filter((request) => !request.withdrawn)
-
-/**
- * How long a batch may wait for agents that are still preparing, after its window closes, ms:
- * at most `maxMs` in all, and no longer than `stallMs` without any preparation finishing. A
- * burst keeps finishing creates (one every 0.3–3.4 s on a real gateway) and so keeps its batch
- * together; an agent whose call hangs stops the progress, and the others' entries go out.
- */
-export interface HoldLimits {
-  readonly stallMs: number
-  readonly maxMs: number
-}
-
-const DEFAULT_HOLD: HoldLimits = { stallMs: 5_000, maxMs: 15_000 }
-/**
- * After the last preparation on a gateway finishes, how long the batch stays open for that
- * agent's own request, which follows its preparation at once, ms.
- */
-const SETTLE_MS = 2
 
 /** A read-back is a check, not the apply: it gets a short call of its own, ms. */
 const READ_BACK_TIMEOUT_MS = 5_000
@@ -143,26 +96,23 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
       const batches = new Map<string, Batch>()
       /** Requests whose entry most likely holds, per gateway: only read, then answered or passed on to `batches` (`check`). */
       const quickBatches = new Map<string, Batch>()
-      const preparingCount = new Map<string, number>()
-      const preparing = (gatewayId: string) => preparingCount.get(gatewayId) ?? 0
+      const held = makePreparationHold(windowMs, hold)
       /** The requests each gateway's full batches are writing now. */
-      const writing = new Map<string, Set<Request>>()
+      const writing = new Map<string, Set<BatchRequest>>()
       let asked = 0
-      /** When a preparation on the gateway last finished (Clock ms). */
-      const lastFinished = new Map<string, number>()
 
       const flush = (gatewayId: string): Effect.Effect<void> =>
         Effect.suspend(() => {
           const batch = batches.get(gatewayId)
           if (batch === undefined) return Effect.void
-          const requests = open(batch.requests)
+          const requests = openRequests(batch.requests)
           batch.requests = []
           batch.scheduled = false
           batch.release = undefined
           if (requests.length === 0) return Effect.void
           // The latest request for an agent (by asking, not by joining: a quick batch passes on late) wins; every request still gets the outcome.
           const wanted = new Map([...requests].sort((a, b) => a.seq - b.seq).map((request) => [request.gatewayAgentId, request.entry]))
-          const inFlight = writing.get(gatewayId) ?? new Set<Request>()
+          const inFlight = writing.get(gatewayId) ?? new Set<BatchRequest>()
           writing.set(gatewayId, inFlight)
           for (const request of requests) inFlight.add(request)
           // A patch's `config.changed` comes before its answer (docs/gateway-protocol.md §6): the kept read is void by then.
@@ -194,107 +144,11 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
 
       /** The agents with a request in the gateway's full batch, waiting or being written: a quick batch never answers for them from its read. */
       const outstanding = (gatewayId: string) =>
-        new Set([...open(batches.get(gatewayId)?.requests ?? []), ...(writing.get(gatewayId) ?? [])].map((request) => request.gatewayAgentId))
+        new Set([...openRequests(batches.get(gatewayId)?.requests ?? []), ...(writing.get(gatewayId) ?? [])].map((request) => request.gatewayAgentId))
 
-      /**
-       * A quick batch: nothing written; the read-back (`health {probe:true}`) is sent first, then
-       * the config is read (`configReads`: the gateway's last read, kept while no `config.changed`
-       * came before the read-back's answer, else one `config.get`), all under the config lock: a
-       * patch still in flight would otherwise make an entry look held while the read predates it.
-       * The requests whose entry holds are answered with that read-back; the others (differing,
-       * or not in the file) join the gateway's full batch, which patches them, as does a request
-       * whose agent has an earlier one there still to write (it would overwrite what the read saw).
-       * A request withdrawn meanwhile is neither answered nor passed on; with none left, nothing is sent.
-       */
-      const check = (gatewayId: string): Effect.Effect<void> =>
-        Effect.suspend(() => {
-          const batch = quickBatches.get(gatewayId)
-          if (batch === undefined) return Effect.void
-          const requests = open(batch.requests)
-          batch.requests = []
-          batch.scheduled = false
-          if (requests.length === 0) return Effect.void
-          const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
-          return Effect.gen(function* () {
-            let readBack: Fiber.Fiber<Heartbeats, GatewayError> | undefined
-            const startReadBack = Effect.map(Effect.forkIn(readHealth(batch.target), scope), (fiber) => void (readBack = fiber))
-            const unheld = Effect.suspend(() => configReads.current(batch.target, readBack === undefined ? Effect.succeed(false) : Effect.map(Fiber.await(readBack), Exit.isSuccess)))
-            const outcome = yield* Effect.either(
-              client.withConfigLock(
-                gatewayId,
-                // Under the lock: a full batch's write is either in the file read or still outstanding.
-                Effect.zipRight(startReadBack, Effect.map(unheld, ({ config }) => ({ ...unheldEntries(config, wanted), outstanding: outstanding(gatewayId) })))
-              )
-            )
-            for (const request of requests) {
-              const agentId = request.gatewayAgentId
-              if (request.withdrawn) continue
-              if (outcome._tag === "Left") yield* Deferred.fail(request.done, outcome.left)
-              else if (outcome.right.missing.has(agentId)) yield* Effect.uninterruptible(join(batch.target, request, false))
-              else if (outcome.right.differing.has(agentId) || outcome.right.outstanding.has(agentId)) {
-                request.prompt = true
-                yield* Effect.uninterruptible(join(batch.target, request, false))
-              } else yield* Deferred.succeed(request.done, { changed: false, early: readBack })
-            }
-          }).pipe(
-            Effect.onExit((exit) =>
-              exit._tag === "Failure" ? Effect.forEach(requests, (request) => Deferred.failCause(request.done, exit.cause), { discard: true }) : Effect.void
-            )
-          )
-        }).pipe(Effect.provideService(GatewayClient, client))
-
-      /** Completes when the next preparation on the gateway finishes (a signal: nothing polls). */
-      const finishing = new Map<string, Deferred.Deferred<void>>()
-      const nextFinish = (gatewayId: string) => {
-        let next = finishing.get(gatewayId)
-        if (next === undefined) {
-          next = Deferred.unsafeMake<void>(FiberId.none)
-          finishing.set(gatewayId, next)
-        }
-        return Deferred.await(next)
-      }
-      const finished = (gatewayId: string) => {
-        const next = finishing.get(gatewayId)
-        finishing.delete(gatewayId)
-        if (next !== undefined) Deferred.unsafeDone(next, Exit.void)
-      }
-      /** Completes once no agent on the gateway is preparing, woken by each preparation that finishes. */
-      const idle = (gatewayId: string): Effect.Effect<void> =>
-        Effect.suspend(() => (preparing(gatewayId) === 0 ? Effect.void : Effect.zipRight(nextFinish(gatewayId), idle(gatewayId))))
-
-      /** After the window, hold while agents on the gateway are still preparing and progressing (see `HoldLimits`). */
-      const holdForPreparing = (gatewayId: string) =>
-        Effect.gen(function* () {
-          const since = yield* Clock.currentTimeMillis
-          for (;;) {
-            const now = yield* Clock.currentTimeMillis
-            const progressed = Math.max(since, lastFinished.get(gatewayId) ?? 0)
-            const quiet = hold.stallMs - (now - progressed)
-            if (preparing(gatewayId) === 0 || quiet <= 0) return
-            // Woken by the next preparation to finish, or when progress has stalled.
-            yield* Effect.raceFirst(nextFinish(gatewayId), Effect.sleep(Duration.millis(quiet)))
-          }
-        }).pipe(Effect.timeout(Duration.millis(hold.maxMs)), Effect.ignore)
-
-      /**
-       * A batch closes after the window, or earlier once the agents that were preparing on the
-       * gateway have all finished (their requests follow at once: nothing else is coming); then it
-       * is held while agents are still preparing (`holdForPreparing`), unless a `prompt` request
-       * has joined (`release`): a sync's other places keep preparing, so an entry passed on by a
-       * quick batch would otherwise wait out `maxMs` (a provisioning wave's requests are not prompt).
-       */
+      /** Sends the gateway's full batch once its window and hold are over (`makePreparationHold`'s `beforeFlush`), in the batcher's scope. */
       const schedule = (gatewayId: string, release: Deferred.Deferred<void>) =>
-        Effect.raceFirst(
-          Effect.sleep(Duration.millis(windowMs)),
-          preparing(gatewayId) === 0 ? Effect.never : Effect.zipRight(idle(gatewayId), Effect.sleep(Duration.millis(Math.min(SETTLE_MS, windowMs))))
-        ).pipe(
-          Effect.zipRight(Effect.suspend(() => (preparing(gatewayId) > 0 ? Effect.raceFirst(holdForPreparing(gatewayId), Deferred.await(release)) : Effect.void))),
-          // `set` schedules from an uninterruptible region: the waits must stay interruptible (a race interrupts its loser).
-          Effect.interruptible,
-          Effect.zipRight(flush(gatewayId)),
-          Effect.forkIn(scope),
-          Effect.asVoid
-        )
+        held.beforeFlush(gatewayId, release).pipe(Effect.zipRight(flush(gatewayId)), Effect.forkIn(scope), Effect.asVoid)
 
       const readHealth = makeSharedRead(
         (target: GatewayTarget) => target.id,
@@ -306,8 +160,11 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         scope
       )
 
+      /** Reads a gateway's quick batch, answers the requests whose entry holds, passes the others on (`makeQuickCheck`). */
+      const check = makeQuickCheck({ client, scope, configReads, quickBatches, readHealth, outstanding, passOn: (target, request) => join(target, request, false) })
+
       /** Puts the request in the gateway's quick or full batch, scheduling that batch if it is not yet. Run uninterruptibly: an interruption between the two would stop batching. */
-      const join = (target: GatewayTarget, request: Request, quick: boolean) =>
+      const join = (target: GatewayTarget, request: BatchRequest, quick: boolean) =>
         Effect.suspend(() => {
           const map = quick ? quickBatches : batches
           const batch = map.get(target.id) ?? { target, requests: [], scheduled: false, release: undefined }
@@ -330,7 +187,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
       const enqueue = (target: GatewayTarget, gatewayAgentId: string, entry: AgentEntry, unchangedLikely: boolean) =>
         Effect.gen(function* () {
           const done = yield* Deferred.make<Outcome, GatewayError>()
-          const request: Request = { gatewayAgentId, entry, done, seq: asked++, withdrawn: false, prompt: false }
+          const request: BatchRequest = { gatewayAgentId, entry, done, seq: asked++, withdrawn: false, prompt: false }
           yield* Effect.uninterruptible(join(target, request, unchangedLikely))
           return yield* Deferred.await(done).pipe(
             // An apply left mid-wait (its agent is being deleted, or a newer apply took over) withdraws its
@@ -356,19 +213,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
             changed: outcome.changed,
             readBack: outcome.early === undefined ? readHealth(target) : Fiber.join(outcome.early)
           })),
-        preparing: (gatewayId, steps) =>
-          Effect.acquireUseRelease(
-            Effect.sync(() => preparingCount.set(gatewayId, preparing(gatewayId) + 1)),
-            () => steps,
-            () =>
-              Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                Effect.sync(() => {
-                  preparingCount.set(gatewayId, preparing(gatewayId) - 1)
-                  lastFinished.set(gatewayId, now)
-                  finished(gatewayId)
-                })
-              )
-          )
+        preparing: held.preparing
       })
     })
   )

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Layer, PubSub, Runtime, Stream, type Redacted } from "effect"
+import { makeConfigRevisions, type TrackedConnection } from "./configRevisions.ts"
 import { countReconnects, measureRpc } from "./gatewayMetrics.ts"
 import { GatewayConnection, type ConnectionStatus } from "./GatewayConnection.ts"
 import { GatewayConnectionError, type GatewayError, type GatewayPairingRequired } from "./GatewayError.ts"
@@ -115,6 +116,8 @@ export interface GatewayClientConfig {
 interface PoolEntry {
   readonly connection: GatewayConnection
   readonly fingerprint: string
+  /** Retired when the connection is disposed: its socket's late frames are dropped, its close moves no revision. */
+  readonly tracking: TrackedConnection
 }
 
 /**
@@ -150,30 +153,16 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
     let retiredSockets = 0
     const calls: Record<string, number> = {}
     const totalMs: Record<string, number> = {}
-    // Config revisions (`configRevision`), and the last event `seq` of each gateway's socket.
-    const revisions = new Map<string, number>()
-    const lastSeq = new Map<string, number>()
-    const bumpRevision = (gatewayId: string) => revisions.set(gatewayId, (revisions.get(gatewayId) ?? 0) + 1)
-    // A PubSub is an Enqueue, so the socket's callback can offer without a fiber.
-    const publish = (gatewayId: string) => (frame: EventFrame) => {
-      if (frame.seq !== undefined) {
-        // Events are numbered per socket from 1; a skipped number is an event the gateway dropped.
-        if (frame.seq > (lastSeq.get(gatewayId) ?? 0) + 1) bumpRevision(gatewayId)
-        lastSeq.set(gatewayId, frame.seq)
-      }
-      if (frame.event === "config.changed") bumpRevision(gatewayId)
-      hub.unsafeOffer({ gatewayId, event: frame.event, payload: frame.payload, seq: frame.seq })
-    }
-
-    // The socket's readiness and losses go out on `events` too (CONNECTION_EVENT).
-    const announceStatus = (gatewayId: string, count: (status: ConnectionStatus) => void) => (status: ConnectionStatus) => {
-      count(status)
-      if (status !== "connecting") {
-        bumpRevision(gatewayId)
-        lastSeq.delete(gatewayId)
-      }
-      if (status !== "connecting") hub.unsafeOffer({ gatewayId, event: CONNECTION_EVENT, payload: { status, at: Date.now(), monotonicAt: performance.now() } })
-    }
+    const revisions = makeConfigRevisions()
+    // A PubSub is an Enqueue, so the socket's callbacks can offer without a fiber; readiness and losses go out on `events` too (CONNECTION_EVENT).
+    const track = (gatewayId: string, count: (status: ConnectionStatus) => void) =>
+      revisions.track(gatewayId, {
+        event: (frame: EventFrame) => hub.unsafeOffer({ gatewayId, event: frame.event, payload: frame.payload, seq: frame.seq }),
+        status: (status) => {
+          count(status)
+          if (status !== "connecting") hub.unsafeOffer({ gatewayId, event: CONNECTION_EVENT, payload: { status, at: Date.now(), monotonicAt: performance.now() } })
+        }
+      })
 
     const connectionFor = (target: GatewayTarget): GatewayConnection => {
       const fingerprint = fingerprintOf(target)
@@ -181,10 +170,11 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       if (existing !== undefined && existing.fingerprint === fingerprint) return existing.connection
       if (existing !== undefined) {
         retiredSockets += existing.connection.opened
+        existing.tracking.retire()
         existing.connection.dispose("replaced")
-        bumpRevision(target.id)
       }
       const device = target.device
+      const tracking = track(target.id, countReconnects(target.id))
       const connection = new GatewayConnection({
         url: target.url,
         token: target.token,
@@ -193,10 +183,10 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         headers: target.headers,
         handshakeTimeoutMs: config.handshakeTimeoutMs,
         clientVersion: config.clientVersion,
-        onEvent: publish(target.id),
-        onStatus: announceStatus(target.id, countReconnects(target.id))
+        onEvent: tracking.onEvent,
+        onStatus: tracking.onStatus
       })
-      pool.set(target.id, { connection, fingerprint })
+      pool.set(target.id, { connection, fingerprint, tracking })
       return connection
     }
 
@@ -208,7 +198,10 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
 
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        for (const entry of pool.values()) entry.connection.dispose()
+        for (const entry of pool.values()) {
+          entry.tracking.retire()
+          entry.connection.dispose()
+        }
         pool.clear()
       })
     )
@@ -270,7 +263,7 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         totalMs: { ...totalMs }
       })),
       connected: Effect.sync(() => [...pool.keys()]),
-      configRevision: (gatewayId) => (pool.has(gatewayId) ? (revisions.get(gatewayId) ?? 0) : undefined),
+      configRevision: (gatewayId) => (pool.has(gatewayId) ? revisions.revision(gatewayId) : undefined),
       generation: (gatewayId) =>
         Effect.sync(() => {
           const generation = generations.get(gatewayId) ?? 0
@@ -285,9 +278,9 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
           if (entry === undefined) return
           retiredSockets += entry.connection.opened
           // Its calls in flight fail as retargeted: their steps are redone on the target read anew.
+          entry.tracking.retire()
           entry.connection.dispose("retargeted")
           pool.delete(gatewayId)
-          bumpRevision(gatewayId)
         })
     })
   })

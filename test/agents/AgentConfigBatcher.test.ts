@@ -264,6 +264,19 @@ describe("AgentConfigBatcher", () => {
       })
     )
 
+    it.scopedLive("a failed health read makes the batch read config.get, not answer from the kept read", () =>
+      Effect.gen(function* () {
+        const { sim, holding, update } = yield* harness(20)
+        holding(ids(2))
+        const gets = yield* kept(sim, update)
+        // Changed with no event (as a dropped one), while the batch's health read fails.
+        ;(sim.state.config["agents"] as { entries: Record<string, { heartbeat: unknown }> }).entries["agent-1"]!.heartbeat = { every: "20m", target: "none" }
+        sim.inject({ method: "health", error: { code: "INVALID_REQUEST", message: "refused", retryable: false } })
+        expect(yield* updates(update, ["agent-1"])).toEqual([true])
+        expect(sim.countOf("config.get")).toBeGreaterThan(gets)
+      })
+    )
+
     it.scopedLive("our own patch voids the kept read (its config.changed comes before its answer)", () =>
       Effect.gen(function* () {
         const { sim, holding, update, set } = yield* harness(20)

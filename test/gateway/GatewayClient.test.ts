@@ -6,7 +6,7 @@ import { it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Redacted, Stream } from "effect"
 import { describe, expect } from "vitest"
 import { WebSocketServer } from "ws"
-import { makeGatewayClient, type GatewayEvent, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
+import { CONNECTION_EVENT, makeGatewayClient, type GatewayEvent, type GatewayTarget } from "../../src/gateway/GatewayClient.ts"
 import {
   GatewayConnectionError,
   GatewayPairingRequired,
@@ -523,6 +523,46 @@ describe("GatewayClient.configRevision", () => {
       expect(client.configRevision("gw-1")).toBe(start + 2)
       for (const ws of wss.clients) ws.terminate()
       yield* poll(() => (client.configRevision("gw-1") ?? 0) > start + 2)
+    })
+  )
+
+  it.scopedLive("a replaced socket's late frames and close move nothing: a gap on the new socket still raises it, no false one does", () =>
+    Effect.gen(function* () {
+      const wss = yield* pushingGateway
+      const client = yield* makeGatewayClient(CLIENT_CONFIG)
+      const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`
+      yield* client.connect({ id: "gw-1", url, token: Redacted.make("t1") })
+      const [old] = [...wss.clients]
+      // The old socket's server side stops reading: it answers the client's close only when resumed, and meanwhile still sends.
+      ;(old as unknown as { _socket: { pause: () => void; resume: () => void } })._socket.pause()
+      const seen: Array<GatewayEvent> = []
+      yield* client.events.pipe(Stream.runForEach((event) => Effect.sync(() => seen.push(event))), Effect.forkScoped)
+      yield* Effect.sleep("20 millis")
+      // New credentials: the old connection is disposed ("replaced"), a new socket opens.
+      yield* client.connect({ id: "gw-1", url, token: Redacted.make("t2") })
+      const current = [...wss.clients].find((ws) => ws !== old)!
+      const push = (ws: typeof old, event: string, seq: number) => ws!.send(JSON.stringify({ type: "event", event, payload: {}, seq }))
+      const arrived = (seq: number) => poll(() => seen.some((event) => event.seq === seq))
+      push(current, "tick", 1)
+      yield* arrived(1)
+      const settled = client.configRevision("gw-1") ?? -1
+      // A late frame of the old socket, numbered far ahead.
+      push(old, "tick", 50)
+      yield* Effect.sleep("100 millis")
+      expect(client.configRevision("gw-1")).toBe(settled)
+      // seq 2 dropped on the new socket (it may have been a config.changed): that gap must show.
+      push(current, "tick", 3)
+      yield* arrived(3)
+      expect(client.configRevision("gw-1")).toBe(settled + 1)
+      // The old socket's close arrives late: it must not clear the new socket's count (a false gap next).
+      const closes = () => seen.filter((event) => event.event === CONNECTION_EVENT && (event.payload as { status?: string }).status === "closed").length
+      const closedBefore = closes()
+      ;(old as unknown as { _socket: { resume: () => void } })._socket.resume()
+      yield* poll(() => closes() > closedBefore)
+      expect(client.configRevision("gw-1")).toBe(settled + 1)
+      push(current, "tick", 4)
+      yield* arrived(4)
+      expect(client.configRevision("gw-1")).toBe(settled + 1)
     })
   )
 })

@@ -46,6 +46,16 @@ export function defineConfigEventCases(conn: () => RawConnection, getTarget: () 
       expect(changes(gw).at(-1)?.payload).toMatchObject({ hash: expect.stringMatching(HASH) })
     })
 
+    it("config.get right after agents.create and agents.files.list readiness shows the agent's entry in the file", async () => {
+      // A provision sets the entry (config.get + config.patch, never re-adding a missing one) at
+      // once after readiness: the create's config write must be in the file by then (§6: it commits ~0.5 s after the answer).
+      const gw = conn()
+      const agentId = await createReadyAgent(gw, `conf-cfg-ready-${run}`, created)
+      const read = await callOk(gw, "config.get", {})
+      const entries = (read.parsed ?? read.config)?.["agents"] as { entries?: Record<string, unknown> } | undefined
+      expect(Object.keys(entries?.entries ?? {})).toContain(agentId)
+    })
+
     it("after an edit of the config file by hand, arrives, and config.get then shows the edit", async () => {
       const edit = getTarget().editConfigFile
       if (edit === undefined) throw new Error("the target cannot edit its config file")
