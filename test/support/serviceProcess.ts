@@ -32,13 +32,28 @@ export interface ServiceProcessOptions {
   readonly nodeFlags?: ReadonlyArray<string>
 }
 
+/** Start-ups on a port another process took between `freePort` and the service's listen, tried again on a new port. */
+const PORT_TAKEN_ATTEMPTS = 3
+
 /**
  * Runs the real service (`src/main.ts`) as a child process with `env` on a free port (or
  * `options.port`), and waits until `/readyz` answers 200 (up to 60 s). Killing it with SIGKILL
- * is a real crash.
+ * is a real crash. A free port is free only a moment: when another process takes it before the
+ * service listens (EADDRINUSE; test files run in parallel, and the service's own cluster port is
+ * an OS-chosen one), the start is tried again on a new port, up to `PORT_TAKEN_ATTEMPTS` times.
  */
 export const startService = async (env: Record<string, string>, options: ServiceProcessOptions = {}): Promise<ServiceProcess> => {
-  const port = options.port ?? (await freePort())
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env, options.port ?? (await freePort()), options)
+    } catch (error) {
+      const portTaken = error instanceof Error && error.message.startsWith("service exited early") && error.message.includes("EADDRINUSE")
+      if (!portTaken || options.port !== undefined || attempt >= PORT_TAKEN_ATTEMPTS) throw error
+    }
+  }
+}
+
+const startOnce = async (env: Record<string, string>, port: number, options: ServiceProcessOptions): Promise<ServiceProcess> => {
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000
   const adminToken = env["SWITCHYARD_ADMIN_TOKEN"] ?? "test-admin-token-0123456789"
   const output: string[] = []
