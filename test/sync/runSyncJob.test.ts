@@ -70,6 +70,39 @@ const runJob = async (
 
 const appliesOf = (fleet: FakeFleet, agentId: string) => fleet.applies.filter((call) => call.agentId === agentId)
 
+/** A job an earlier run planned and left running (a crash or a takeover), to be resumed. */
+const runningJob = (id: string, totalCount: number, updatedCount = 0): SyncJobRow => ({
+  id,
+  gatewayId: GATEWAY_ID,
+  options: DEFAULTS,
+  status: "running",
+  message: null,
+  planned: true,
+  totalCount,
+  updatedCount,
+  skippedCount: 0,
+  failedCount: 0,
+  createdAt: new Date(),
+  startedAt: new Date(),
+  finishedAt: null
+})
+
+/** The job's row of `agent`, pending with nothing sent, as planned. */
+const pendingRow = (jobId: string, agent: FleetAgent, position: number) => ({
+  jobId,
+  agentId: agent.id,
+  position,
+  agentName: agent.name,
+  boardId: agent.boardId,
+  role: agent.role,
+  status: "pending" as const,
+  message: null,
+  tokenSource: null,
+  sentGeneration: null as number | null,
+  attempts: 0,
+  updatedAt: new Date()
+})
+
 describe("runSyncJob (template sync over agent actors)", () => {
   it("sends every agent a forced update without a wake, the job's options, at most syncConcurrency at once", async () => {
     const fleet = fleetOf({ applyMs: 30 })
@@ -298,35 +331,8 @@ describe("runSyncJob (template sync over agent actors)", () => {
     const generation = fleet.snapshot(sent.id)!.context.generation + 1
     fleet.send(sent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false, rotateToken: false, syncJob: jobId } })
     expect(fleet.snapshot(sent.id)?.context.generation).toBe(generation)
-    const job: SyncJobRow = {
-      id: jobId,
-      gatewayId: GATEWAY_ID,
-      options: DEFAULTS,
-      status: "running",
-      message: null,
-      planned: true,
-      totalCount: 3,
-      updatedCount: 1,
-      skippedCount: 0,
-      failedCount: 0,
-      createdAt: new Date(),
-      startedAt: new Date(),
-      finishedAt: null
-    }
-    const row = (agent: FleetAgent, position: number) => ({
-      jobId: job.id,
-      agentId: agent.id,
-      position,
-      agentName: agent.name,
-      boardId: agent.boardId,
-      role: agent.role,
-      status: "pending" as const,
-      message: null,
-      tokenSource: null,
-      sentGeneration: null,
-      attempts: 0,
-      updatedAt: new Date()
-    })
+    const job = runningJob(jobId, 3, 1)
+    const row = (agent: FleetAgent, position: number) => pendingRow(job.id, agent, position)
     memory.seed(job, [
       { ...row(done, 0), status: "updated", tokenSource: "recovered", attempts: 1, sentGeneration: 2 },
       { ...row(sent, 1), sentGeneration: generation, attempts: 1 },
@@ -363,23 +369,9 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // This runner has no local snapshot of the agent (its gateway's agents not restored here);
     // waits reach the actor where it runs.
     const adopting = { ...fleet, layer: Layer.merge(fleet.layer, Layer.succeed(AgentSystem, { ...fleet.system, snapshot: () => undefined })) }
-    const job: SyncJobRow = {
-      id: jobId,
-      gatewayId: GATEWAY_ID,
-      options: DEFAULTS,
-      status: "running",
-      message: null,
-      planned: true,
-      totalCount: 1,
-      updatedCount: 0,
-      skippedCount: 0,
-      failedCount: 0,
-      createdAt: new Date(),
-      startedAt: new Date(),
-      finishedAt: null
-    }
+    const job = runningJob(jobId, 1)
     memory.seed(job, [
-      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+      { ...pendingRow(jobId, agent, 0), sentGeneration: generation, attempts: 1 }
     ])
     const before = fleet.applies.length
     const { byName } = await runJob(adopting, {}, {}, memory, job)
@@ -414,7 +406,7 @@ describe("runSyncJob (template sync over agent actors)", () => {
       finishedAt: null
     }
     memory.seed(job, [
-      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+      { ...pendingRow(jobId, agent, 0), sentGeneration: generation, attempts: 1 }
     ])
     const before = fleet.applies.length
     const { report } = await runJob(fleet, {}, {}, memory, job)
@@ -449,7 +441,7 @@ describe("runSyncJob (template sync over agent actors)", () => {
       finishedAt: null
     }
     memory.seed(job, [
-      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+      { ...pendingRow(jobId, agent, 0), sentGeneration: generation, attempts: 1 }
     ])
     const before = fleet.applies.length
     const { report } = await runJob(fleet, {}, {}, memory, job)
@@ -467,23 +459,9 @@ describe("runSyncJob (template sync over agent actors)", () => {
     const jobId = randomUUID()
     // The crashed run stored g + 1 (attempt 1) ahead of the agent's turn and never sent it.
     const generation = fleet.snapshot(agent.id)!.context.generation + 1
-    const job: SyncJobRow = {
-      id: jobId,
-      gatewayId: GATEWAY_ID,
-      options: DEFAULTS,
-      status: "running",
-      message: null,
-      planned: true,
-      totalCount: 1,
-      updatedCount: 0,
-      skippedCount: 0,
-      failedCount: 0,
-      createdAt: new Date(),
-      startedAt: new Date(),
-      finishedAt: null
-    }
+    const job = runningJob(jobId, 1)
     memory.seed(job, [
-      { jobId, agentId: agent.id, position: 0, agentName: agent.name, boardId: agent.boardId, role: agent.role, status: "pending", message: null, tokenSource: null, sentGeneration: generation, attempts: 1, updatedAt: new Date() }
+      { ...pendingRow(jobId, agent, 0), sentGeneration: generation, attempts: 1 }
     ])
     const before = fleet.applies.length
     const { byName } = await runJob(fleet, {}, {}, memory, job)
