@@ -390,21 +390,7 @@ describe("runSyncJob (template sync over agent actors)", () => {
     // The crashed run stored g + 1 ahead of its turn; an operator's update (no job) reached g + 1 before the crash.
     const generation = fleet.snapshot(agent.id)!.context.generation + 1
     fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: {}, force: true, options: { wake: false } })
-    const job: SyncJobRow = {
-      id: jobId,
-      gatewayId: GATEWAY_ID,
-      options: { ...DEFAULTS, overwrite: true },
-      status: "running",
-      message: null,
-      planned: true,
-      totalCount: 1,
-      updatedCount: 0,
-      skippedCount: 0,
-      failedCount: 0,
-      createdAt: new Date(),
-      startedAt: new Date(),
-      finishedAt: null
-    }
+    const job: SyncJobRow = { ...runningJob(jobId, 1), options: { ...DEFAULTS, overwrite: true } }
     memory.seed(job, [
       { ...pendingRow(jobId, agent, 0), sentGeneration: generation, attempts: 1 }
     ])
@@ -425,21 +411,7 @@ describe("runSyncJob (template sync over agent actors)", () => {
     const generation = fleet.snapshot(agent.id)!.context.generation + 1
     for (const name of ["first", "second"]) fleet.send(agent.id, { type: "agent.update", at: Date.now(), changes: { name }, options: { wake: false } })
     expect(fleet.snapshot(agent.id)?.context.generation).toBe(generation + 1)
-    const job: SyncJobRow = {
-      id: jobId,
-      gatewayId: GATEWAY_ID,
-      options: { ...DEFAULTS, overwrite: true },
-      status: "running",
-      message: null,
-      planned: true,
-      totalCount: 1,
-      updatedCount: 0,
-      skippedCount: 0,
-      failedCount: 0,
-      createdAt: new Date(),
-      startedAt: new Date(),
-      finishedAt: null
-    }
+    const job: SyncJobRow = { ...runningJob(jobId, 1), options: { ...DEFAULTS, overwrite: true } }
     memory.seed(job, [
       { ...pendingRow(jobId, agent, 0), sentGeneration: generation, attempts: 1 }
     ])
