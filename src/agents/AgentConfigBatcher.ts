@@ -1,7 +1,7 @@
 import { Context, Deferred, Duration, Effect, Exit, Fiber, FiberId, Layer } from "effect"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import { isTransient, type GatewayError } from "../gateway/GatewayError.ts"
-import { openRequests, type Batch, type BatchRequest, type Heartbeats, type Outcome } from "./BatchRequest.ts"
+import { openRequests, takeOpen, type Batch, type BatchRequest, type Heartbeats, type Outcome } from "./BatchRequest.ts"
 import { CONFIG_READ_MAX_AGE_MS, makeConfigReads } from "./configReads.ts"
 import { DEFAULT_HOLD, makePreparationHold, type HoldLimits } from "./preparationHold.ts"
 import { gatewayCall } from "./programs/gatewayCall.ts"
@@ -105,10 +105,7 @@ export const AgentConfigBatcherLive = (windowMs: number, hold: HoldLimits = DEFA
         Effect.suspend(() => {
           const batch = batches.get(gatewayId)
           if (batch === undefined) return Effect.void
-          const requests = openRequests(batch.requests)
-          batch.requests = []
-          batch.scheduled = false
-          batch.release = undefined
+          const requests = takeOpen(batch)
           if (requests.length === 0) return Effect.void
           // The latest request for an agent (by asking, not by joining: a quick batch passes on late) wins; every request still gets the outcome.
           const wanted = new Map([...requests].sort((a, b) => a.seq - b.seq).map((request) => [request.gatewayAgentId, request.entry]))

@@ -38,3 +38,15 @@ export interface Batch {
 
 /** The requests still waiting for an answer (a withdrawn one is answered already). */
 export const openRequests = (requests: ReadonlyArray<BatchRequest>) => requests.filter((request) => !request.withdrawn)
+
+/**
+ * Takes a batch's requests to send: the open ones (withdrawn ones dropped), leaving the batch
+ * empty, unscheduled and unheld, so the next request starts a new one (docs/architecture.md §5.6).
+ */
+export const takeOpen = (batch: Batch): ReadonlyArray<BatchRequest> => {
+  const requests = openRequests(batch.requests)
+  batch.requests = []
+  batch.scheduled = false
+  batch.release = undefined
+  return requests
+}

@@ -1,7 +1,7 @@
 import { Deferred, Effect, Fiber, type Scope } from "effect"
 import { GatewayClient, type GatewayTarget } from "../gateway/GatewayClient.ts"
 import type { GatewayError } from "../gateway/GatewayError.ts"
-import { openRequests, type Batch, type BatchRequest, type Heartbeats } from "./BatchRequest.ts"
+import { takeOpen, type Batch, type BatchRequest, type Heartbeats } from "./BatchRequest.ts"
 import { answeredBy, type ConfigReads } from "./configReads.ts"
 import { unheldEntries } from "./writeConfigBatch.ts"
 
@@ -38,9 +38,7 @@ export const makeQuickCheck =
     Effect.suspend(() => {
       const batch = quickBatches.get(gatewayId)
       if (batch === undefined) return Effect.void
-      const requests = openRequests(batch.requests)
-      batch.requests = []
-      batch.scheduled = false
+      const requests = takeOpen(batch)
       if (requests.length === 0) return Effect.void
       const wanted = new Map(requests.map((request) => [request.gatewayAgentId, request.entry]))
       return Effect.gen(function* () {
