@@ -11,14 +11,15 @@ import { GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 type ParentEvent = AgentEvent | { readonly type: "leave" }
 
 /**
- * A parent machine that invokes `effectActor(runtime, lanes, awaitDurable, "apply", program)` in `running`, records
+ * A parent machine that invokes `effectActor(runtime, lanes, awaitDurable, "apply", program, reads)` in `running`, records
  * every event it gets back, and leaves `running` (stopping the invoked actor) on `leave`.
  * The runtime is the test's, so its TestClock drives the program.
  */
-const runBridge = <E>(
-  program: (input: { agentId: string; n: number }) => Effect.Effect<unknown, E>,
+const runBridge = <E, P = never>(
+  program: (input: { agentId: string; n: number }, read?: P) => Effect.Effect<unknown, E>,
   lanes: ProgramLanes = new Map(),
-  awaitDurable: AwaitDurable = () => Effect.void
+  awaitDurable: AwaitDurable = () => Effect.void,
+  reads?: (input: { agentId: string; n: number }) => Effect.Effect<P, E>
 ) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
@@ -26,7 +27,7 @@ const runBridge = <E>(
     const record = ({ event }: { event: ParentEvent }) => void received.push(event)
     const machine = setup({
       types: { events: {} as ParentEvent },
-      actors: { step: effectActor(runtime, lanes, awaitDurable, "apply", program) }
+      actors: { step: effectActor(runtime, lanes, awaitDurable, "apply", program, reads) }
     }).createMachine({
       initial: "running",
       on: { "apply.done": { actions: record }, "apply.failed": { actions: record } },
@@ -193,29 +194,14 @@ describe("effectActor", () => {
 
   it.scoped("runs a program's reads beside the write-ahead wait, and the program, with what they read, only once the snapshot is durable", () =>
     Effect.gen(function* () {
-      const runtime = yield* Effect.runtime<never>()
       const saved = yield* Deferred.make<void>()
       const log: Array<string> = []
-      const received: Array<ParentEvent> = []
-      const machine = setup({
-        types: { events: {} as ParentEvent },
-        actors: {
-          step: effectActor(
-            runtime,
-            new Map(),
-            () => Deferred.await(saved),
-            "apply",
-            (input: { agentId: string }, read?: string) => Effect.sync(() => void log.push(`program with ${read}`)),
-            () => Effect.sync(() => (log.push("read"), "the rows"))
-          )
-        }
-      }).createMachine({
-        initial: "running",
-        on: { "apply.done": { actions: ({ event }) => void received.push(event) } },
-        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
-      })
-      const actor = createActor(machine).start()
-      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      const { received } = yield* runBridge(
+        (input: { agentId: string }, read?: string) => Effect.sync(() => void log.push(`program with ${read}`)),
+        new Map(),
+        () => Deferred.await(saved),
+        () => Effect.sync(() => (log.push("read"), "the rows"))
+      )
       // Read while the snapshot is not yet saved; the program waits for the save.
       expect(yield* settle(() => log.length > 0)).toBe(true)
       expect(yield* settle(() => log.length > 1, 200)).toBe(false)
@@ -227,30 +213,15 @@ describe("effectActor", () => {
   )
   it.scoped("reads that failed during the write-ahead wait (the database away) are made again once the snapshot is durable, not failed with the stale error", () =>
     Effect.gen(function* () {
-      const runtime = yield* Effect.runtime<never>()
       const saved = yield* Deferred.make<void>()
       let reads = 0
-      const received: Array<ParentEvent> = []
-      const machine = setup({
-        types: { events: {} as ParentEvent },
-        actors: {
-          step: effectActor(
-            runtime,
-            new Map(),
-            () => Deferred.await(saved),
-            "apply",
-            (input: { agentId: string }, read?: string) => Effect.succeed({ tokenHash: `with ${read}` }),
-            // The first read fails (its pool could not reach Postgres); the database is back by the save.
-            () => Effect.suspend(() => (++reads === 1 ? Effect.fail(new SqlError({ cause: new Error("timeout acquiring a connection"), message: "Failed to acquire connection" })) : Effect.succeed("the rows")))
-          )
-        }
-      }).createMachine({
-        initial: "running",
-        on: { "apply.done": { actions: ({ event }) => void received.push(event) }, "apply.failed": { actions: ({ event }) => void received.push(event) } },
-        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
-      })
-      const actor = createActor(machine).start()
-      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      // The first read fails (its pool could not reach Postgres); the database is back by the save.
+      const { received } = yield* runBridge(
+        (input: { agentId: string }, read?: string) => Effect.succeed({ tokenHash: `with ${read}` }),
+        new Map(),
+        () => Deferred.await(saved),
+        () => Effect.suspend(() => (++reads === 1 ? Effect.fail(new SqlError({ cause: new Error("timeout acquiring a connection"), message: "Failed to acquire connection" })) : Effect.succeed("the rows")))
+      )
       expect(yield* settle(() => reads > 0)).toBe(true)
       yield* Deferred.succeed(saved, undefined)
       expect(yield* settle(() => received.length > 0)).toBe(true)
@@ -261,31 +232,16 @@ describe("effectActor", () => {
 
   it.scoped("an early read that failed other than on the database (GatewayNotFound) fails the step as it is, with no second read", () =>
     Effect.gen(function* () {
-      const runtime = yield* Effect.runtime<never>()
       const saved = yield* Deferred.make<void>()
       let reads = 0
       let programs = 0
-      const received: Array<ParentEvent> = []
-      const machine = setup({
-        types: { events: {} as ParentEvent },
-        actors: {
-          step: effectActor(
-            runtime,
-            new Map(),
-            () => Deferred.await(saved),
-            "apply",
-            (_input: { agentId: string }, read?: string) => Effect.sync(() => (programs++, { tokenHash: `with ${read}` })),
-            // The gateway row is missing: a second read would find it missing too.
-            () => Effect.suspend(() => (++reads === 1 ? Effect.fail(new GatewayNotFound({ gatewayId: "g1" })) : Effect.succeed("the rows")))
-          )
-        }
-      }).createMachine({
-        initial: "running",
-        on: { "apply.done": { actions: ({ event }) => void received.push(event) }, "apply.failed": { actions: ({ event }) => void received.push(event) } },
-        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
-      })
-      const actor = createActor(machine).start()
-      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      // The gateway row is missing: a second read would find it missing too.
+      const { received } = yield* runBridge(
+        (_input: { agentId: string }, read?: string) => Effect.sync(() => (programs++, { tokenHash: `with ${read}` })),
+        new Map(),
+        () => Deferred.await(saved),
+        () => Effect.suspend(() => (++reads === 1 ? Effect.fail(new GatewayNotFound({ gatewayId: "g1" })) : Effect.succeed("the rows")))
+      )
       expect(yield* settle(() => reads > 0)).toBe(true)
       yield* Deferred.succeed(saved, undefined)
       expect(yield* settle(() => received.length > 0)).toBe(true)
@@ -299,27 +255,12 @@ describe("effectActor", () => {
     const lines: Array<{ message: unknown; agentId: unknown }> = []
     const capture = Logger.make(({ message, annotations }) => void lines.push({ message, agentId: HashMap.get(annotations, "agent_id").pipe((found) => (found._tag === "Some" ? found.value : undefined)) }))
     return Effect.gen(function* () {
-      const runtime = yield* Effect.runtime<never>()
-      const received: Array<ParentEvent> = []
-      const machine = setup({
-        types: { events: {} as ParentEvent },
-        actors: {
-          step: effectActor(
-            runtime,
-            new Map(),
-            () => Effect.void,
-            "apply",
-            () => Effect.as(Effect.logInfo("program"), { tokenHash: "h" }),
-            () => Effect.as(Effect.logInfo("read"), "rows")
-          )
-        }
-      }).createMachine({
-        initial: "running",
-        on: { "apply.done": { actions: ({ event }) => void received.push(event) } },
-        states: { running: { invoke: { src: "step", input: { agentId: "a1" } } } }
-      })
-      const actor = createActor(machine).start()
-      yield* Effect.addFinalizer(() => Effect.sync(() => actor.stop()))
+      const { received } = yield* runBridge(
+        () => Effect.as(Effect.logInfo("program"), { tokenHash: "h" }),
+        new Map(),
+        () => Effect.void,
+        () => Effect.as(Effect.logInfo("read"), "rows")
+      )
       expect(yield* settle(() => received.length > 0)).toBe(true)
       expect(lines).toEqual([
         { message: ["read"], agentId: "a1" },
