@@ -27,7 +27,8 @@ export interface GatewayEvent {
 }
 
 /**
- * The event this client publishes on `events` when a gateway's socket becomes ready or closes:
+ * The event this client publishes on `events` when a gateway's current socket becomes ready or
+ * closes (a replaced or forgotten socket's late close is not published):
  * payload `{status: "ready" | "closed", at, monotonicAt}` (epoch ms; `performance.now()` ms, which
  * never steps back, for ordering against other moments of this process). Not a gateway event: the socket's own
  * news, so a watcher learns of a loss at once and re-subscribes after a reconnect
@@ -116,7 +117,7 @@ export interface GatewayClientConfig {
 interface PoolEntry {
   readonly connection: GatewayConnection
   readonly fingerprint: string
-  /** Retired when the connection is disposed: its socket's late frames are dropped, its close moves no revision. */
+  /** Retired when the connection is disposed: its socket's late frames and close are dropped (no revision moved, nothing on `events`). */
   readonly tracking: TrackedConnection
 }
 

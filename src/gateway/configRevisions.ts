@@ -4,9 +4,9 @@ import type { EventFrame } from "./protocol.ts"
 /** One connection's callbacks, as `track` gives them, and `retire` for when the connection is disposed. */
 export interface TrackedConnection {
   readonly onEvent: (frame: EventFrame) => void
-  /** Passes every status on; only a live connection's `ready` or `closed` raises the revision. */
+  /** Passes a live connection's statuses on (a `ready` or `closed` also raises the revision); a retired one's are dropped. */
   readonly onStatus: (status: ConnectionStatus) => void
-  /** The connection is no longer the gateway's (replaced, forgotten, shut down): its socket's late frames are dropped and its close moves nothing. */
+  /** The connection is no longer the gateway's (replaced, forgotten, shut down): its socket's late frames and statuses (its close) are dropped and move nothing. */
   readonly retire: () => void
 }
 
@@ -16,12 +16,13 @@ export interface TrackedConnection {
  * retired, and every gap in a socket's event `seq`. The `seq` is tracked per connection (events
  * are numbered per socket from 1), never per gateway: a disposed connection's socket may still
  * deliver frames and its close (ws emits them after `close()`), and they must neither hide a gap
- * on the new socket nor reset its count.
+ * on the new socket nor reset its count, nor reach the gateway's events: a replaced socket's late
+ * `closed` would tell the gateway's watcher it was lost while the new socket is open.
  */
 export const makeConfigRevisions = () => {
   const revisions = new Map<string, number>()
   const bump = (gatewayId: string) => void revisions.set(gatewayId, (revisions.get(gatewayId) ?? 0) + 1)
-  /** `forward`: where a live connection's frames, and every status, go on (the client's `events`). */
+  /** `forward`: where a live connection's frames and statuses go on (the client's `events`). */
   const track = (
     gatewayId: string,
     forward: { readonly event: (frame: EventFrame) => void; readonly status: (status: ConnectionStatus) => void }
@@ -41,7 +42,9 @@ export const makeConfigRevisions = () => {
         forward.event(frame)
       },
       onStatus: (status) => {
-        if (status !== "connecting" && live) {
+        // The gateway's status is its current socket's: a retired one's late close is dropped.
+        if (!live) return
+        if (status !== "connecting") {
           bump(gatewayId)
           lastSeq = 0
         }

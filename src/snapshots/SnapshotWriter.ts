@@ -1,11 +1,11 @@
 import { Cause, Deferred, Duration, Effect, Exit, FiberId, Option } from "effect"
 import type { ActivityEntry } from "../store/ActivityRepo.ts"
-import { livenessEventTypes } from "../../machines/agent/livenessTypes.ts"
 import { observeEventToPersist } from "../observability/agentMetrics.ts"
 import type { NewTransition } from "../store/TransitionRepo.ts"
 import type { AgentProjection } from "../agents/agentProjection.ts"
 import { tracesExported } from "../observability/tracing.ts"
 import { GroupCommit, SnapshotWriteRefused, type AgentWrite, type GroupCommitShape } from "./GroupCommit.ts"
+import { isBeat } from "./isBeat.ts"
 import { PersistWaiters, type PersistWaiter } from "./PersistWaiters.ts"
 
 interface Pending {
@@ -16,17 +16,6 @@ interface Pending {
 
 /** Delay before the next attempt of a failed write: 100 ms doubling to 5 s. */
 const retryDelay = (failures: number) => Duration.millis(Math.min(5_000, 100 * 2 ** failures))
-
-/** Liveness events: the agent's own heartbeat and the gateway's signals (docs/operations.md §8). */
-const livenessEvents: ReadonlySet<string> = new Set(["agent.heartbeat", ...livenessEventTypes])
-
-/**
- * Whether a transition is a liveness event (a heartbeat or a gateway signal) that left the
- * agent's state as it was: liveness, not a transition (docs/architecture.md §8.1). It is saved as
- * the agent's newest beat, with its event type, not as a row.
- */
-export const isBeat = (transition: Omit<NewTransition, "version">): boolean =>
-  livenessEvents.has(transition.eventType) && transition.fromState !== null && transition.fromState === transition.toState
 
 type Beat = NonNullable<AgentWrite["beat"]>
 

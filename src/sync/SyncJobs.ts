@@ -3,6 +3,7 @@ import { Sharding } from "@effect/cluster"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Cause, Context, Effect, FiberMap, Layer, Option, Schedule, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
+import { LocalAgents } from "../agents/LocalAgents.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { nudgeOwner } from "../cluster/gatewayOnOwner.ts"
 import { GatewayOwnership } from "../cluster/GatewayOwnership.ts"
@@ -50,7 +51,8 @@ const ADOPT_EVERY = "1 second"
 
 /**
  * Runs the queued or running jobs of the gateways this runner owns: those found at start-up or
- * after a takeover (each waits until the agent actors are restored), and every new one; a job
+ * after a takeover, and every new one, each once its gateway is hosted here with its agent
+ * actors restored (till then it is left for the next adoption pass, docs/architecture.md §9.2); a job
  * created through another runner starts on its gateway's owner within a second (it nudges the
  * owner, `nudgeOwner`; a lost nudge is made good by a read every 30 s). Runs live in the layer's
  * scope: shutdown interrupts them and the next start resumes them.
@@ -60,6 +62,7 @@ export const SyncJobsLive = Layer.scoped(
   Effect.gen(function* () {
     const repo = yield* SyncJobRepo
     const ownership = yield* GatewayOwnership
+    const local = yield* LocalAgents
     const sharding = yield* Sharding.Sharding
     const nudges = yield* OwnerNudges
     const scope = yield* Effect.scope
@@ -121,7 +124,9 @@ export const SyncJobsLive = Layer.scoped(
     // this runner stops the runs of gateways it no longer owns (their new owner resumes them), and,
     // when due (its first pass, a takeover, a nudge, or every 30 s: `makeAdoptionReads`), starts
     // the unfinished jobs of the gateways it owns that it does not run yet. No job runs twice in
-    // the cluster.
+    // the cluster. A job whose gateway is owned but not hosted yet (its agents still being
+    // restored after a start or a takeover) is left, and the next pass reads the jobs again
+    // (docs/architecture.md §9.2).
     const reads = makeAdoptionReads(ownership.ownedShardsKey)
     nudges.on("sync", () => Effect.sync(reads.nudge))
     const adopt = Effect.gen(function* () {
@@ -132,7 +137,9 @@ export const SyncJobsLive = Layer.scoped(
       }
       if (!reads.due()) return
       for (const job of yield* reads.read(repo.unfinished)) {
-        if (ownership.owns(job.gatewayId) && !(yield* FiberMap.has(runs, job.id))) yield* launch(job)
+        if (!ownership.owns(job.gatewayId) || (yield* FiberMap.has(runs, job.id))) continue
+        if (local.hosts(job.gatewayId)) yield* launch(job)
+        else reads.nudge()
       }
     }).pipe(Effect.catchAll((error) => Effect.logWarning("template sync: could not list unfinished jobs", error)))
     yield* Effect.forkScoped(Effect.repeat(adopt, Schedule.spaced(ADOPT_EVERY)))
@@ -158,7 +165,8 @@ export const SyncJobsLive = Layer.scoped(
           const active = yield* repo.active(gatewayId)
           if (Option.isSome(active)) return yield* new SyncJobActive({ gatewayId, jobId: active.value.id })
           const job = yield* insert(gatewayId, options).pipe(Effect.catchTag("SqlError", (error) => activeOrRetry(gatewayId, options, error)))
-          if (ownership.owns(gatewayId)) yield* launch(job)
+          if (ownership.owns(gatewayId) && local.hosts(gatewayId)) yield* launch(job)
+          else if (ownership.owns(gatewayId)) yield* Effect.sync(reads.nudge)
           else yield* nudge(gatewayId)
           return job
         }),
