@@ -34,6 +34,13 @@ export const RestartProgramsRpc = Rpc.make("RestartPrograms")
  */
 export const NudgeRpc = Rpc.make("Nudge", { payload: { topic: Schema.Literal("sync", "deleting") } })
 
+/**
+ * Lets a deleted gateway go on its owner: when its row is gone, ends its per-gateway programs,
+ * stops its actors, closes its socket and forgets its liveness status; the entity stays, hosting
+ * nothing. No-op while the row is stored (docs/architecture.md §11).
+ */
+export const RetireRpc = Rpc.make("Retire")
+
 /** Activates the gateway on its owner (restores its actors, starts its per-gateway work); no-op once active. */
 export const EnsureRpc = Rpc.make("Ensure")
 
@@ -43,4 +50,4 @@ export const EnsureRpc = Rpc.make("Ensure")
  * "Cluster"). Messages are volatile: a `Send` is answered only once its snapshot is in Postgres,
  * so an answered event is never lost without writing it twice.
  */
-export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc, LivenessRpc, RestartProgramsRpc, NudgeRpc])
+export const GatewayEntity = Entity.make("Gateway", [CreateRpc, SendRpc, SnapshotRpc, CallRpc, EnsureRpc, LivenessRpc, RestartProgramsRpc, NudgeRpc, RetireRpc])

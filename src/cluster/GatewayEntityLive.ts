@@ -1,5 +1,5 @@
 import { Entity } from "@effect/cluster"
-import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
+import { Duration, Effect, ExecutionStrategy, Exit, FiberSet, Option, Schedule, Scope } from "effect"
 import type { Method } from "../gateway/protocol.ts"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent } from "../../machines/agent/agentTypes.ts"
@@ -24,8 +24,9 @@ const restoreRetry = Schedule.spaced("1 second")
  * restores the gateway's actors in the entity's scope (`LocalAgents.hostGateway`) and starts the
  * per-gateway programs; when the shard leaves this runner the scope closes: programs stop,
  * actors drain and save their last snapshots, the gateway's socket here closes, and only then
- * is the shard released. Never passivated while hosted; requests run concurrently
- * (docs/architecture.md "Cluster").
+ * is the shard released. `Retire` (the gateway's row deleted) does the same while the entity
+ * stays, hosting nothing. Never passivated while hosted; requests run concurrently
+ * (docs/architecture.md "Cluster", §11).
  */
 export const GatewayEntityLive = GatewayEntity.toLayer(
   Effect.gen(function* () {
@@ -51,10 +52,40 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     )
     // Each program in a scope of its own, so a restart (a new URL or token) ends it cleanly.
     const running = yield* FiberSet.make()
-    const startPrograms = stored ? Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId))), { discard: true }) : Effect.void
+    // The actors in a scope of their own, made after the programs' set (finalizers run in
+    // reverse: the actors drain first, as before), so a retirement stops them while the entity stays.
+    const entityScope = yield* Effect.scope
+    const hosting = yield* Scope.fork(entityScope, ExecutionStrategy.sequential)
     const restarts = yield* Effect.makeSemaphore(1)
+    /** Set once the row is known gone (at activation, or by `retire`): nothing starts here again. */
+    let retired = !stored
+    // A deleted gateway leaves nothing here: programs, actors, socket, status (docs/architecture.md §11).
+    // Uninterruptible, as the entity's own finalizers are: a caller that gives up leaves no half-done retirement.
+    const retire = Effect.uninterruptible(
+      restarts.withPermits(1)(
+        Effect.gen(function* () {
+          if (retired || (yield* repo.exists(gatewayId))) return
+          retired = true
+          yield* FiberSet.clear(running)
+          yield* Scope.close(hosting, Exit.void)
+          yield* gateways.forget(gatewayId)
+          if (Option.isSome(liveness)) yield* liveness.value.forget(gatewayId)
+          yield* Effect.logInfo(`gateway ${gatewayId} was deleted: its programs, actors and socket here ended`)
+        })
+      ).pipe(Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); its programs run on until the next check`)))
+    )
+    // A program that ends by itself (the liveness watcher, finding its row gone) asks for that
+    // check, from outside the set it is leaving.
+    const startPrograms = Effect.suspend(() =>
+      retired
+        ? Effect.void
+        : Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId)).pipe(Effect.zipRight(Effect.forkIn(retire, entityScope)))), {
+            discard: true
+          })
+    )
     if (stored) {
       const restored = yield* local.hostGateway(gatewayId).pipe(
+        Scope.extend(hosting),
         Effect.tapError((error) => Effect.logWarning(`gateway ${gatewayId}: restoring its agents failed (${error.message}); retrying`)),
         Effect.retry(restoreRetry),
         Effect.orDie
@@ -84,6 +115,8 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
       Snapshot: ({ payload }) => durable(payload.agentId).pipe(inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
       Call: ({ payload }) =>
         Effect.gen(function* () {
+          // A forget needs no target: the socket of a gateway just deleted is closed too.
+          if (payload.op === "forget") return yield* gateways.forget(gatewayId)
           const gateway = yield* repo.get(gatewayId)
           if (Option.isNone(gateway)) {
             return yield* new GatewayConnectionError({ reason: "unreachable", message: `gateway ${gatewayId} is not stored`, retryable: false })
@@ -92,8 +125,6 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
           switch (payload.op) {
             case "connect":
               return yield* gateways.connect(target) as Effect.Effect<unknown, GatewayConnectionError>
-            case "forget":
-              return yield* gateways.forget(gatewayId)
             case "call":
               return yield* gateways.call(target, payload.method as Method, payload.params as Record<string, unknown>, payload.timeoutMs === undefined ? {} : { timeoutMs: payload.timeoutMs })
           }
@@ -105,7 +136,8 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
           onSome: (registry) => Effect.map(registry.get(gatewayId), (status) => status ?? null)
         }),
       Nudge: ({ payload }) => nudges.deliver(payload.topic, gatewayId),
-      RestartPrograms: () => restarts.withPermits(1)(Effect.zipRight(FiberSet.clear(running), startPrograms))
+      RestartPrograms: () => restarts.withPermits(1)(Effect.zipRight(FiberSet.clear(running), startPrograms)),
+      Retire: () => retire
     })
   }),
   { maxIdleTime: Duration.infinity, concurrency: "unbounded" }

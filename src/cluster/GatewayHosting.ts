@@ -3,7 +3,9 @@ import { Context, type Effect, Layer, type Scope } from "effect"
 /**
  * A program that runs for one gateway on its owner only, for as long as the owner hosts it
  * (forked in the gateway entity's scope, interrupted when the gateway moves). Later per-gateway
- * work (e.g. gateway-signal watchers) plugs in by adding one to `GatewayHostedPrograms`.
+ * work (e.g. gateway-signal watchers) plugs in by adding one to `GatewayHostedPrograms`. A program
+ * that ends by itself (the liveness watcher, finding its gateway's row gone) makes the entity
+ * check the row and, if it is gone, let the gateway go (docs/architecture.md §11).
  */
 export type GatewayHostedProgram = (gatewayId: string) => Effect.Effect<void, never, Scope.Scope>
 

@@ -57,3 +57,12 @@ export const nudgeOwner = (gatewayId: string, topic: NudgeTopic): Effect.Effect<
  */
 export const ensureOnOwner = (gatewayId: string): Effect.Effect<void, GatewayOwnerUnavailable, Sharding.Sharding> =>
   onOwner(gatewayId, (entity) => entity.Ensure())
+
+/**
+ * Tells a deleted gateway's owner that its row is gone (the entity's `Retire`), whichever runner
+ * removed it: the owner ends the gateway's programs and actors, closes its socket and forgets its
+ * liveness status. No-op while the row is stored. Fails with `GatewayOwnerUnavailable` after
+ * 10 s (docs/architecture.md §11).
+ */
+export const retireOnOwner = (gatewayId: string): Effect.Effect<void, GatewayOwnerUnavailable, Sharding.Sharding> =>
+  onOwner(gatewayId, (entity) => entity.Retire())

@@ -208,7 +208,7 @@ export const GatewayAdminLive = Layer.scoped(
           if (!marked) return yield* new GatewayNotFound({ gatewayId: id })
           sweep.nudge()
           if (!ownership.owns(id)) yield* toOwner(id, "the deletion sweep", nudgeOwner(id, "deleting"))
-          const agentsRemaining = yield* reapGateway(id, { retryFailed: true, force: options.force })
+          const agentsRemaining = yield* reapGateway(id, { retryFailed: true, force: options.force }).pipe(Effect.provideService(Sharding.Sharding, sharding))
           return { deleted: agentsRemaining === 0, agentsRemaining }
         }).pipe(Effect.provide(context))
     })

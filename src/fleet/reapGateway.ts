@@ -1,6 +1,6 @@
 import { Clock, Effect } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
-import { GatewayClient } from "../gateway/GatewayClient.ts"
+import { retireOnOwner } from "../cluster/gatewayOnOwner.ts"
 import { AgentRepo, type AgentKeysetPage, type AgentRow, type LiveCursor } from "../store/AgentRepo.ts"
 import { GatewayRepo } from "../store/GatewayRepo.ts"
 
@@ -33,8 +33,9 @@ export interface ReapOptions {
  * One step of deleting a gateway (marked `deleting_at`): every board agent gets `agent.delete`,
  * so its own actor removes it from the gateway with retries; the gateway-main agent goes last,
  * because board agents' deletes ask it to clean up their workspaces; once no agent is left the
- * row goes and the socket is closed. Mission Control deleted only its rows and left the agents
- * on the gateway (docs/operations.md §6.7). Agents already deleting are left to their actors unless
+ * row goes, and then the gateway's owner, whichever runner that is, lets it go (`retireOnOwner`:
+ * its programs end, its actors stop, its socket closes, docs/architecture.md §11). Mission Control
+ * deleted only its rows and left the agents on the gateway (docs/operations.md §6.7). Agents already deleting are left to their actors unless
  * `retryFailed`. Safe to repeat: the service sweeps deleting gateways until they are gone.
  * Output: the live agents still on the gateway (0 once the row is deleted).
  * Errors: SqlError, AgentsRestoring / AgentNotFound / AgentPersistTimeout from sending.
@@ -53,7 +54,9 @@ export const reapGateway = Effect.fn("Gateways.reap")(function* (gatewayId: stri
   }
   if (agents.length > 0) return agents.length
   yield* Effect.flatMap(GatewayRepo, (repo) => repo.remove(gatewayId))
-  yield* Effect.flatMap(GatewayClient, (client) => client.forget(gatewayId))
+  yield* retireOnOwner(gatewayId).pipe(
+    Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId} deleted; its owner did not take the news (${error.message}): its watcher ends at its next read of the row`))
+  )
   yield* Effect.logInfo(`gateway ${gatewayId} deleted: its agents were removed from it`)
   return 0
 })

@@ -1,4 +1,4 @@
-import { Cause, Clock, Effect, Schedule, Scope, Stream } from "effect"
+import { Cause, Clock, Deferred, Effect, Schedule, Scope, Stream } from "effect"
 import { CONNECTION_EVENT, type GatewayEvent } from "../gateway/GatewayClient.ts"
 import { HealthResult } from "../gateway/protocol.ts"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -36,7 +36,9 @@ const CONFIG_ROUND_SPACING = 10
  * `health` method (docs/operations.md §8: the periodic read says the same, later). A lacking method
  * or event degrades that signal and says so; nothing here fails: errors are logged and the next
  * round tries again. The gateway's target (url, token) is read again on every (re)connect and
- * lost socket, so a PATCH whose watcher restart was missed heals at the next reconnect.
+ * lost socket, so a PATCH whose watcher restart was missed heals at the next reconnect; a read
+ * that finds the row gone ends the watcher (its gateway entity then lets the gateway go,
+ * docs/architecture.md §11).
  * One function per gateway, so a cluster can host it where the gateway lives; its parts are
  * `watcherRoster`, `watcherHealth`, `watcherReachability` and `watcherFeatures`.
  */
@@ -169,8 +171,10 @@ export const watchGateway = (gatewayId: string) =>
     yield* rounds.withPermits(1)(reach.probe).pipe(Effect.repeat(Schedule.spaced(config.livenessProbeMs)), Effect.forkIn(scope))
     // The connect above has just reconciled: the periodic rounds start one period after it.
     yield* Effect.sleep(config.reconcileMs).pipe(Effect.zipRight(rounds.withPermits(1)(reconcile)), Effect.forever, Effect.forkIn(scope))
-    return yield* Effect.never
+    return yield* Deferred.await(context.gone)
   }).pipe(
+    // The gateway's row is gone: the watcher ends, and its owner lets the gateway go (docs/architecture.md §11).
+    Effect.catchTag("GatewayNotFound", () => Effect.void),
     Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(`liveness ${gatewayId}: watcher stopped`, cause))),
     Effect.withSpan("Liveness.watchGateway", { attributes: { gateway_id: gatewayId } })
   ) satisfies Effect.Effect<void, never, unknown>

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import type { LivenessEvent } from "../../machines/agent/livenessTypes.ts"
 import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import { AgentSystem, type AgentSystemShape } from "../agents/AgentSystem.ts"
@@ -32,7 +32,12 @@ export interface WatcherContext {
   target: GatewayTarget
   /** Whether the socket's gateway offers `health` and the one-row reachability read (from the last `hello-ok`). */
   offers: { readonly health: boolean; readonly reach: boolean }
-  /** Reads the target again (a PATCHed url or token); a failure is logged and the last one kept. */
+  /** Completed when a read of the target found the gateway's row gone: the watcher ends (docs/architecture.md §11). */
+  readonly gone: Deferred.Deferred<void>
+  /**
+   * Reads the target again (a PATCHed url or token); a failure is logged and the last one kept,
+   * except a row gone, which completes `gone`.
+   */
   readonly refreshTarget: Effect.Effect<void>
   /** Sends a liveness event to an agent's actor; a refusal (agent gone, restoring) is dropped. */
   readonly send: (agentId: string, event: LivenessEvent) => Effect.Effect<void>
@@ -48,6 +53,7 @@ export const makeWatcherContext = (gatewayId: string) =>
     const registry = yield* GatewayLiveness
     const config = yield* AppConfig
     const load = Effect.provideService(loadGateway(gatewayId), GatewayRepo, yield* GatewayRepo)
+    const gone = yield* Deferred.make<void>()
     const context: WatcherContext = {
       gatewayId,
       labels: { gateway_id: gatewayId },
@@ -58,8 +64,10 @@ export const makeWatcherContext = (gatewayId: string) =>
       roster: new RosterCache(ROSTER_RELOAD_MS),
       target: (yield* load).target,
       offers: { health: true, reach: true },
+      gone,
       refreshTarget: load.pipe(
         Effect.flatMap((loaded) => Effect.sync(() => void (context.target = loaded.target))),
+        Effect.catchTag("GatewayNotFound", () => Deferred.succeed(gone, undefined)),
         Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its target failed; keeping the last one: ${error.message}`))
       ),
       send: (agentId, event) => Effect.ignore(system.send(agentId, event)),

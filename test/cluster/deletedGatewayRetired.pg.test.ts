@@ -1,0 +1,36 @@
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { LocalAgents } from "../../src/agents/LocalAgents.ts"
+import { GatewayClient } from "../../src/gateway/GatewayClient.ts"
+import { GatewayLiveness } from "../../src/liveness/GatewayLiveness.ts"
+import { withSimulatedStack } from "../support/simulatedStack.ts"
+
+const PROBE_MS = 100
+const POLL = { timeout: 20_000, interval: 50 }
+
+// docs/architecture.md §11: a gateway deleted while its owner hosts it leaves nothing running
+// there: no watcher, no socket to its old URL, no liveness status, no actors.
+describe("a gateway deleted while its owner hosts it (one runner, simulator)", () => {
+  it("stops its watcher, closes its socket, forgets its liveness status and hosts none of its actors", async () => {
+    const config = { livenessWatchers: true, livenessProbeMs: PROBE_MS, reconcileMs: 60_000 }
+    await withSimulatedStack({ boardName: "Gone", config }, async ({ service, simulator, gatewayId }) => {
+      await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable, POLL).toBe(true)
+      const local = await service.runtime.runPromise(LocalAgents)
+      expect(local.hosts(gatewayId)).toBe(true)
+      expect((await service.api("DELETE", `/api/v1/gateways/${gatewayId}`)).status).toBe(202)
+      await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}`)).status, POLL).toBe(404)
+
+      await expect.poll(() => simulator.openSockets, POLL).toBe(0)
+      // Twenty probe periods: a watcher still running would probe (and dial its address again) on each.
+      const calls = simulator.calls.length
+      const opened = simulator.connectionsOpened
+      await new Promise((resolve) => setTimeout(resolve, 20 * PROBE_MS))
+      expect(simulator.calls.slice(calls).map((call) => call.method)).toEqual([])
+      expect(simulator.connectionsOpened).toBe(opened)
+      expect(await service.runtime.runPromise(Effect.flatMap(GatewayClient, (client) => client.connected))).not.toContain(gatewayId)
+      expect(await service.runtime.runPromise(Effect.flatMap(GatewayLiveness, (registry) => registry.get(gatewayId)))).toBeUndefined()
+      expect(local.hosts(gatewayId)).toBe(false)
+      expect(local.actorCount()).toBe(0)
+    })
+  }, 60_000)
+})
