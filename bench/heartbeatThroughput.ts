@@ -77,7 +77,7 @@ export const child = (script: string, args: ReadonlyArray<string> = []): ChildPr
 const commitProbe = async (databaseUrl: string, seconds: number): Promise<CommitProbe> =>
   JSON.parse(await lines(child("commitProbe.ts", [databaseUrl, String(seconds)]))()) as CommitProbe
 
-const lines = (process: ChildProcess) => {
+export const lines = (process: ChildProcess) => {
   const queue: string[] = []
   const waiting: Array<(line: string) => void> = []
   let partial = ""

@@ -1,12 +1,15 @@
 /**
  * An agent-stream client in a process of its own (`node bench/sseClient.ts URL TOKEN`): reads
  * `GET /api/v1/agents/stream`, prints "ready" once the stream answered, and when its stdin
- * closes prints the arrival time (epoch ms) of every `agentId:version` it saw, as JSON.
+ * closes prints the arrival time (epoch ms) of every `agentId:version` it saw, as JSON; with
+ * `--ids` (a third argument), a second JSON line gives each key's event id (the change cursor).
  */
 import http from "node:http"
 
 const [url, token] = process.argv.slice(2) as [string, string]
 const arrivals: Record<string, number> = {}
+const ids: Record<string, string> = {}
+const withIds = process.argv.includes("--ids")
 const epoch = () => performance.timeOrigin + performance.now()
 let buffer = ""
 let frames = 0
@@ -34,7 +37,11 @@ const request = http.get(`${url}/api/v1/agents/stream`, { headers: { authorizati
         .join("\n")
       if (data !== "") {
         const event = JSON.parse(data) as { version?: number; agent?: { id: string } }
-        if (event.agent !== undefined && event.version !== undefined) arrivals[`${event.agent.id}:${event.version}`] ??= now
+        if (event.agent !== undefined && event.version !== undefined) {
+          const key = `${event.agent.id}:${event.version}`
+          arrivals[key] ??= now
+          if (withIds) ids[key] ??= frame.split("\n").find((line) => line.startsWith("id:"))?.slice(3).trim() ?? ""
+        }
       }
       end = buffer.indexOf("\n\n")
     }
@@ -47,5 +54,5 @@ process.stdin.on("end", () => {
   process.stderr.write(`  [sseClient] ${frames} frames, ${Object.keys(arrivals).length} agent events\n`)
   request.destroy()
   // Exit only once the pipe took it all: exiting at once would cut a long line short.
-  process.stdout.write(`${JSON.stringify(arrivals)}\n`, () => process.exit(0))
+  process.stdout.write(`${JSON.stringify(arrivals)}\n${withIds ? `${JSON.stringify(ids)}\n` : ""}`, () => process.exit(0))
 })
