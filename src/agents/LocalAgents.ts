@@ -33,6 +33,7 @@ import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
 import { makeActorSupervisor } from "./actorSupervisor.ts"
+import { liveAgentRow } from "../store/liveAgentRow.ts"
 import { observing } from "./slimStartedActor.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
@@ -165,7 +166,7 @@ export const LocalAgentsLive = Layer.scoped(
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     // A failed actor is restarted from its stored row, within a budget (docs/architecture.md §6.8).
-    const supervisor = makeActorSupervisor({ entries, hosting, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
+    const supervisor = makeActorSupervisor({ entries, hosting, creatingFor, readRow: liveAgentRow, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     const starter = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens, onFailed: supervisor.onFailed })
     // An actor that failed under a caller: its event was not applied; retry shortly (or 503 past the budget).
     const failedUnder = (agentId: string) => supervisor.refusal(agentId) ?? new AgentsRestoring({ agentId, reason: "actor-restarting" })

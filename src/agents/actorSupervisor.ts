@@ -1,7 +1,7 @@
 import type { SqlClient } from "@effect/sql"
-import { Effect, Schedule } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, type Option, Schedule } from "effect"
 import type { StoredSnapshot } from "../store/AgentRepo.ts"
-import { liveAgentRow } from "../store/liveAgentRow.ts"
 import { agentActorFailures } from "../observability/metrics.ts"
 import type { WriterServices } from "../snapshots/SnapshotWriter.ts"
 import type { AgentEntry } from "./startAgentActor.ts"
@@ -27,6 +27,8 @@ export interface ActorSupervisorOptions {
   readonly hosting: ReadonlySet<string>
   /** Counts the restart as a create under way, so a leaving gateway waits for it (±1). */
   readonly creatingFor: (gatewayId: string, delta: number) => void
+  /** Reads the agent's live row (`liveAgentRow`); none once it is deleted. */
+  readonly readRow: (agentId: string) => Effect.Effect<Option.Option<StoredSnapshot>, SqlError, SqlClient.SqlClient>
   /** Starts the actor of a stored row (the path of a restore and a stale reload). */
   readonly restoreRow: (gatewayId: string, row: StoredSnapshot) => Effect.Effect<boolean>
   readonly runFork: (effect: Effect.Effect<void, never, SqlClient.SqlClient | WriterServices>) => unknown
@@ -61,7 +63,7 @@ const describe = (error: unknown): string => {
  * `forgetGateway` clears the marks of a gateway hosted afresh.
  */
 export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
-  const { entries, hosting, creatingFor, restoreRow, runFork } = options
+  const { entries, hosting, creatingFor, readRow, restoreRow, runFork } = options
   const budget = options.budget ?? DEFAULT_RESTART_BUDGET
   // A new mark per failure: a restart whose actor failed again at once finds its mark replaced.
   const marks = new Map<string, Mark>()
@@ -76,8 +78,9 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
         Effect.retry({ while: (error) => error === "pending" && hosting.has(gatewayId) }),
         Effect.ignore
       )
-      yield* writer.close()
-      const row = yield* liveAgentRow(agentId).pipe(
+      // A batch under way is bounded by its statements' timeout; a write that lands later meets the stale fence (§11).
+      yield* writer.close().pipe(Effect.timeout("30 seconds"), Effect.ignore)
+      const row = yield* readRow(agentId).pipe(
         Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to restart its actor failed; retrying`, error)),
         Effect.retry({ schedule: restartRead, while: () => hosting.has(gatewayId) })
       )
@@ -113,7 +116,9 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     if (givingUp) {
       marks.set(agentId, { gatewayId, state: "failed", restarts })
       runFork(
-        Effect.logError(`agent ${agentId}: actor failed (${describe(error)}); ${restarts.length} restart(s) in ${budget.windowMs} ms: not restarted`).pipe(
+        Effect.logError(
+          `agent ${agentId}: actor failed (${describe(error)}); not restarted: ${hosting.has(gatewayId) ? `${restarts.length} restart(s) in ${budget.windowMs} ms already` : "its gateway is not hosted here"}`
+        ).pipe(
           Effect.andThen(Effect.ignore(dead.writer.awaitPersisted(dead.writer.version))),
           Effect.andThen(dead.writer.close())
         )
