@@ -68,18 +68,25 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
   // A new mark per failure: a restart whose actor failed again at once finds its mark replaced.
   const marks = new Map<string, Mark>()
 
+  /**
+   * Saves what the dead actor offered (each event it accepted is answered once durable), waiting
+   * while its gateway stays hosted, then closes its writer. A refused write (another runner stored
+   * a newer version) leaves the row to read. A batch under way is bounded by its statements'
+   * timeout; a write that lands later meets the stale fence (docs/architecture.md §11).
+   */
+  const settle = ({ gatewayId, writer }: AgentEntry) =>
+    writer.awaitPersisted(writer.version, { ms: 5_000, onTimeout: () => "pending" as const }).pipe(
+      Effect.retry({ while: (error) => error === "pending" && hosting.has(gatewayId) }),
+      Effect.ignore,
+      Effect.andThen(writer.close().pipe(Effect.timeout("30 seconds"), Effect.ignore))
+    )
+
   const restart = (agentId: string, dead: AgentEntry, mark: Mark, delayMs: number) =>
     Effect.gen(function* () {
-      const { gatewayId, writer } = dead
+      const { gatewayId } = dead
       yield* Effect.sleep(delayMs)
-      // What the dead actor offered is saved before its row is read: each accepted event stays.
-      // A refused write (another runner stored a newer version) leaves the row to read.
-      yield* writer.awaitPersisted(writer.version, { ms: 5_000, onTimeout: () => "pending" as const }).pipe(
-        Effect.retry({ while: (error) => error === "pending" && hosting.has(gatewayId) }),
-        Effect.ignore
-      )
-      // A batch under way is bounded by its statements' timeout; a write that lands later meets the stale fence (§11).
-      yield* writer.close().pipe(Effect.timeout("30 seconds"), Effect.ignore)
+      // The row is read once what the dead actor offered is in it: each accepted event stays.
+      yield* settle(dead)
       const row = yield* readRow(agentId).pipe(
         Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to restart its actor failed; retrying`, error)),
         Effect.retry({ schedule: restartRead, while: () => hosting.has(gatewayId) })
@@ -118,10 +125,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
       runFork(
         Effect.logError(
           `agent ${agentId}: actor failed (${describe(error)}); not restarted: ${hosting.has(gatewayId) ? `${restarts.length} restart(s) in ${budget.windowMs} ms already` : "its gateway is not hosted here"}`
-        ).pipe(
-          Effect.andThen(Effect.ignore(dead.writer.awaitPersisted(dead.writer.version))),
-          Effect.andThen(dead.writer.close())
-        )
+        ).pipe(Effect.andThen(settle(dead)))
       )
       return
     }
