@@ -40,14 +40,17 @@ export interface AgentSystemShape {
   /**
    * Sends an event and completes once the snapshot it produced is persisted. Fails with
    * AgentsRestoring while actors are still being restored, or while the gateway's owner is
-   * unavailable (no live owner yet, or it did not answer within 10 s; docs/operations.md "Cluster"), AgentPersistTimeout when the
+   * unavailable (no live owner yet, or it did not answer within 10 s; docs/operations.md "Cluster"), or
+   * while the agent's actor restarts after a failure, the event that failed it included ("actor-restarting";
+   * "actor-failed" past its restart budget, docs/architecture.md §6.8), AgentPersistTimeout when the
    * database does not take the snapshot within 15 s (the event stands and is saved later).
    */
   readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentsRestoring | AgentPersistTimeout>
   /**
    * Waits until `predicate` holds for the agent's snapshot (then, unless `durable` is false,
    * until it is persisted), or `timeoutMs`. Another runner's agent is read from its persisted
-   * snapshot, so it is durable either way.
+   * snapshot, so it is durable either way. An actor that fails meanwhile answers AgentsRestoring
+   * at once (docs/architecture.md §6.8).
    */
   readonly waitFor: (
     agentId: string,

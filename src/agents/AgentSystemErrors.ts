@@ -15,11 +15,13 @@ export class BoardFull extends Data.TaggedError("BoardFull")<{ readonly boardId:
  * The agent's actor cannot be reached right now; ask again shortly (HTTP 503 with Retry-After).
  * `reason` "restoring": actors are still being restored after a start; "owner-unavailable": the
  * runner that owns the agent's gateway is gone or moving (its shard lock not yet expired) or did
- * not answer in time (docs/operations.md "Cluster").
+ * not answer in time (docs/operations.md "Cluster"); "actor-restarting": the agent's actor failed
+ * and is being restarted from its stored snapshot; "actor-failed": it failed past its restart
+ * budget and stays stopped until its gateway is hosted again (docs/architecture.md §6.8).
  */
 export class AgentsRestoring extends Data.TaggedError("AgentsRestoring")<{
   readonly agentId: string
-  readonly reason?: "restoring" | "owner-unavailable" | undefined
+  readonly reason?: "restoring" | "owner-unavailable" | "actor-restarting" | "actor-failed" | undefined
 }> {}
 
 export class AgentWaitTimeout extends Data.TaggedError("AgentWaitTimeout")<{ readonly agentId: string; readonly timeoutMs: number; readonly statePath: string }> {}

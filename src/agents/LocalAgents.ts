@@ -32,6 +32,8 @@ import { AgentTokenCache } from "./AgentTokenCache.ts"
 import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
+import { makeActorSupervisor } from "./actorSupervisor.ts"
+import { liveAgentRow } from "../store/liveAgentRow.ts"
 import { observing } from "./slimStartedActor.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
 
@@ -163,11 +165,15 @@ export const LocalAgentsLive = Layer.scoped(
     // A stale refusal reloads the actor from the stored snapshot (staleReloader.ts, docs/architecture.md §11).
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
-    const starter = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens })
+    // A failed actor is restarted from its stored row, within a budget (docs/architecture.md §6.8).
+    const supervisor = makeActorSupervisor({ entries, hosting, creatingFor, readRow: liveAgentRow, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
+    const starter = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens, onFailed: supervisor.onFailed })
+    // An actor that failed under a caller: its event was not applied; retry shortly (or 503 past the budget).
+    const failedUnder = (agentId: string) => supervisor.refusal(agentId) ?? new AgentsRestoring({ agentId, reason: "actor-restarting" })
 
     // An agent being reloaded exists: 503, not 404 (docs/operations.md §7.3).
     const missing = (agentId: string): Effect.Effect<never, AgentNotFound | AgentsRestoring> =>
-      reloading.has(agentId) ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" })) : Effect.fail(new AgentNotFound({ agentId }))
+      Effect.fail(supervisor.refusal(agentId) ?? (reloading.has(agentId) ? new AgentsRestoring({ agentId, reason: "owner-unavailable" }) : new AgentNotFound({ agentId })))
     const find = (agentId: string) =>
       Effect.suspend((): Effect.Effect<AgentEntry, AgentNotFound | AgentsRestoring> => {
         const entry = entries.get(agentId)
@@ -226,6 +232,7 @@ export const LocalAgentsLive = Layer.scoped(
           const entry = entries.get(agentId)
           if (entry === undefined) return missing(agentId)
           entry.actor.send(event)
+          if (entry.actor.getSnapshot().status === "error") return Effect.fail(failedUnder(agentId))
           return Effect.map(persisted(agentId, entry), () => entry.actor.getSnapshot())
         }),
       waitFor: (agentId, predicate, timeoutMs, options) =>
@@ -233,7 +240,7 @@ export const LocalAgentsLive = Layer.scoped(
           const entry = yield* find(agentId)
           const snapshot = yield* Effect.tryPromise({
             try: (signal) => observing(entry.actor, () => waitForActor(entry.actor, predicate, { timeout: timeoutMs, signal })),
-            catch: () => new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath })
+            catch: () => (entry.actor.getSnapshot().status === "error" ? failedUnder(agentId) : new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(entry.actor.getSnapshot()).statePath }))
           })
           if (options?.durable !== false) yield* persisted(agentId, entry)
           return snapshot
@@ -260,6 +267,7 @@ export const LocalAgentsLive = Layer.scoped(
               const fresh: GatewayRestoreProgress = { after: undefined, restored: 0 }
               restoring.set(gatewayId, fresh)
               hosting.add(gatewayId)
+              supervisor.forgetGateway(gatewayId)
               return Effect.as(
                 Effect.addFinalizer(() =>
                   Effect.suspend(() => {

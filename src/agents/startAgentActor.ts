@@ -41,6 +41,8 @@ export interface ActorStarterOptions {
   readonly onStale?: ((agentId: string) => void) | undefined
   /** Learns each restored agent's token hash, so its first heartbeat after a restore needs no lookup (docs/operations.md §6.10). */
   readonly tokens?: Pick<AgentTokenCacheShape, "remember"> | undefined
+  /** Called when an agent actor failed (status "error"): the supervisor (`makeActorSupervisor`); else the failure is logged. */
+  readonly onFailed?: ((agentId: string, error: unknown) => void) | undefined
 }
 
 /**
@@ -49,7 +51,7 @@ export interface ActorStarterOptions {
  * `start(agentId, gatewayId, actor, version, stored?)` starts one made by `create`, where
  * `stored` is the snapshot it was restored from (an unchanged one is not written again). Every snapshot is offered to the agent's
  * writer with its transition and activity; a finished (deleted) actor leaves `entries` once its
- * final snapshot is saved; a failed actor is logged. The system holds no timer: it goes with
+ * final snapshot is saved; a failed actor goes to `onFailed` (else it is logged). The system holds no timer: it goes with
  * the starter.
  */
 export const makeActorStarter = (options: ActorStarterOptions) => {
@@ -94,6 +96,7 @@ export const makeActorStarter = (options: ActorStarterOptions) => {
       if (entry !== undefined && entry.actor === actorRef) offerSnapshot(entry, event)
     },
     onError: (agentId, error) => {
+      if (options.onFailed !== undefined) return options.onFailed(agentId, error)
       // XState stopped the failed actor but not its invoked programs: they end now.
       const entry = entries.get(agentId)
       if (entry !== undefined) stopAgentActor(entry.actor)

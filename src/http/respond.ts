@@ -121,7 +121,11 @@ export const handle = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerRes
           return Effect.succeed(
             error.reason === "owner-unavailable"
               ? retryLater("the instance that owns this agent's gateway is unavailable or moving it; retry shortly", 2)
-              : retryLater("agent actors are still being restored after a start; retry shortly", 1)
+              : error.reason === "actor-restarting"
+                ? retryLater("this agent's actor failed and is being restarted from its last saved state; retry shortly", 1)
+                : error.reason === "actor-failed"
+                  ? retryLater("this agent's actor failed repeatedly and was stopped; it restarts when its gateway is hosted again (an operator's restart)", 60)
+                  : retryLater("agent actors are still being restored after a start; retry shortly", 1)
           )
         case "AgentPersistTimeout":
           // The event was accepted and stays in the actor; it is saved once the database is back.

@@ -91,3 +91,9 @@ export const livenessRosterReads = counter(
 )
 
 export const gatewayReachable = gauge("switchyard_gateway_reachable", "1 while the gateway's liveness watcher reaches it, 0 while it does not.", ["gateway_id"])
+
+export const agentActorFailures = counter(
+  "switchyard_agent_actor_failures_total",
+  "Agent actors XState stopped in status error (a throw in an action, guard or invoked actor), by outcome: restarted from the stored snapshot, or given_up past the restart budget (docs/architecture.md §6.8).",
+  ["outcome"]
+)

@@ -1,0 +1,86 @@
+import { Effect, Exit } from "effect"
+import pg from "pg"
+import { describe, expect, it } from "vitest"
+import type { AgentExternalEvent, AgentPolicy } from "../../machines/agent/agentTypes.ts"
+import { agentActorFailures } from "../../src/observability/metrics.ts"
+import { startInProcessService } from "../support/inProcessService.ts"
+import { freshOnlineFleet, LIVENESS_LIMITS } from "./onlineFleet.ts"
+
+const policy = {
+  offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS
+} satisfies AgentPolicy
+
+const failureOf = (exit: Exit.Exit<unknown, unknown>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
+
+/** A conversion without its identity: the machine's `isNewIdentity` guard throws, and XState stops the actor in status "error". */
+const poison = { type: "agent.convert", at: 1 } as unknown as AgentExternalEvent
+
+type Service = Awaited<ReturnType<typeof startInProcessService>>
+type Owner = { service: Service; system: Awaited<ReturnType<Service["agents"]>>; client: pg.Client; id: string }
+
+/** A ready single-runner service owning one online agent `id`, with a database client beside it. */
+const withOwner = async (body: (owner: Owner) => Promise<void>) => {
+  const db = await freshOnlineFleet(1, policy)
+  const client = new pg.Client({ connectionString: db.url })
+  await client.connect()
+  const service = await startInProcessService(db.url, { ...policy, livenessWatchers: false })
+  try {
+    const system = await service.agents()
+    await expect.poll(() => service.runtime.runPromise(system.readiness), { timeout: 60_000, interval: 50 }).toEqual({ state: "ready" })
+    await body({ service, system, client, id: db.firstId })
+  } finally {
+    await service.stop()
+    await client.end()
+    await db.drop()
+  }
+}
+
+const counted = async (outcome: string) => (await agentActorFailures.get()).values.find((value) => value.labels.outcome === outcome)?.value ?? 0
+
+/**
+ * An agent actor that fails (a throw in a guard) is supervised (docs/architecture.md §6.8): the
+ * caller of the event that killed it and every request waiting on it get a retryable 503 at
+ * once, the actor is restarted from its stored snapshot with every event accepted before the
+ * failure, and past the restart budget the agent answers 503 "actor-failed", never a timeout.
+ */
+describe("agent actor supervision", () => {
+  it("answers the failing event and a waiting request with a retryable error, then restarts the actor with what it accepted", () =>
+    withOwner(async ({ service, system, client, id }) => {
+      const restartedBefore = await counted("restarted")
+      const waiting = service.runtime.runPromiseExit(system.waitFor(id, () => false, 30_000))
+      // The heartbeat is accepted (its write may still be under way) right before the failure.
+      const [heartbeat, failed] = await service.runtime.runPromise(
+        Effect.all([Effect.exit(system.send(id, { type: "agent.heartbeat", at: 4242, status: "kept" })), Effect.exit(system.send(id, poison))], { concurrency: "unbounded" })
+      )
+      expect(Exit.isSuccess(heartbeat)).toBe(true)
+      expect(failureOf(failed)).toMatchObject({ _tag: "AgentsRestoring", agentId: id, reason: "actor-restarting" })
+      expect(failureOf(await waiting)).toMatchObject({ _tag: "AgentsRestoring", agentId: id })
+      expect(await counted("restarted")).toBe(restartedBefore + 1)
+      // The agent answers again, restarted from a snapshot that holds the heartbeat.
+      await expect.poll(() => system.snapshot(id)?.status, { timeout: 10_000 }).toBe("active")
+      expect(system.snapshot(id)?.context.reportedStatus).toBe("kept")
+      const answered = await service.runtime.runPromise(system.send(id, { type: "agent.heartbeat", at: 5_000 }))
+      expect(answered.status).toBe("active")
+      expect(answered.context.lastSeenAt).toBe(5_000)
+      const row = (await client.query<{ seen: string }>("select snapshot->'context'->>'lastSeenAt' as seen from agents where id = $1", [id])).rows[0]
+      expect(row?.seen).toBe("5000")
+    }))
+
+  it("marks the agent actor-failed past its restart budget: requests get 503 at once, not a timeout", () =>
+    withOwner(async ({ service, system, id }) => {
+      const givenUpBefore = await counted("given_up")
+      // Three restarts a minute are allowed: each failure waits for the agent to answer again.
+      for (let failure = 0; failure < 3; failure += 1) {
+        const exit = await service.runtime.runPromiseExit(system.send(id, poison))
+        expect(failureOf(exit)).toMatchObject({ _tag: "AgentsRestoring", reason: "actor-restarting" })
+        await expect.poll(() => system.snapshot(id)?.status, { timeout: 10_000 }).toBe("active")
+      }
+      const last = await service.runtime.runPromiseExit(system.send(id, poison))
+      expect(failureOf(last)).toMatchObject({ _tag: "AgentsRestoring", reason: "actor-failed" })
+      expect(await counted("given_up")).toBe(givenUpBefore + 1)
+      const later = await service.runtime.runPromiseExit(system.send(id, { type: "agent.heartbeat", at: 6_000 }))
+      expect(failureOf(later)).toMatchObject({ _tag: "AgentsRestoring", reason: "actor-failed" })
+      const waited = await service.runtime.runPromiseExit(system.waitFor(id, () => true, 30_000))
+      expect(failureOf(waited)).toMatchObject({ _tag: "AgentsRestoring", reason: "actor-failed" })
+    }))
+})
