@@ -3,7 +3,6 @@ import { Redacted } from "effect"
 import WebSocket from "ws"
 import { ConnectChallenge, HelloOk, PROTOCOL_VERSION, type EventFrame, type ResponseFrame } from "./protocol.ts"
 import { readFrame } from "./readFrame.ts"
-import { corkForTick } from "./corkForTick.ts"
 import { connectParams, connectRejected, type ConnectionFailure } from "./connectParams.ts"
 import type { DeviceIdentity } from "./DeviceIdentity.ts"
 import { GatewayConnectionError, isTransientCloseCode } from "./GatewayError.ts"
@@ -93,7 +92,6 @@ export class GatewayConnection {
     }
     return new Promise<ResponseFrame>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, socket })
-      corkForTick(socket)
       socket.send(JSON.stringify({ type: "req", id, method, params }), (error) => {
         if (error !== undefined && error !== null) {
           this.pending.delete(id)

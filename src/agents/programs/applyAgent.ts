@@ -190,12 +190,12 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
     batcher.setThenReadBack(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }, { unchangedLikely: quick })
   const [effectiveHeartbeat, output] = yield* concurrently([
     Effect.flatMap(
-        unchangedLikely
-          ? // Asked before the preparation: were the agent made again meanwhile (deleted outside
-            // Switchyard), its entry was not in the file yet; it is asked again now that it is.
-            Effect.flatMap(setEntry(true), (early) => Effect.flatMap(Deferred.await(prepared), (created) => (created ? setEntry(false) : Effect.succeed(early))))
-          : Effect.zipRight(Deferred.await(prepared), setEntry(false)),
-        ({ readBack }) => readEffectiveHeartbeat(target, input.gatewayAgentId, readBack)
+      unchangedLikely
+        ? // Asked before the preparation: were the agent made again meanwhile (deleted outside
+          // Switchyard), its entry was not in the file yet; it is asked again now that it is.
+          Effect.flatMap(setEntry(true), (early) => Effect.flatMap(Deferred.await(prepared), (created) => (created ? setEntry(false) : Effect.succeed(early))))
+        : Effect.zipRight(Deferred.await(prepared), setEntry(false)),
+      ({ readBack }) => readEffectiveHeartbeat(target, input.gatewayAgentId, readBack)
     ),
     workspaceStep
   ])

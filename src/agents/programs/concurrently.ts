@@ -1,6 +1,9 @@
 import { Cause, Effect, Exit, Fiber } from "effect"
 
 type Results<T extends ReadonlyArray<Effect.Effect<unknown, unknown, unknown>>> = { -readonly [K in keyof T]: Effect.Effect.Success<T[K]> }
+/** The errors and requirements of a union of effects (never for none). */
+type ErrorOf<U> = U extends Effect.Effect<infer _A, infer E, infer _R> ? E : never
+type ContextOf<U> = U extends Effect.Effect<infer _A, infer _E, infer R> ? R : never
 
 /**
  * `Effect.all(effects, { concurrency: "unbounded" })` for a program's few effects, at a fraction of
@@ -14,13 +17,13 @@ type Results<T extends ReadonlyArray<Effect.Effect<unknown, unknown, unknown>>> 
  */
 export const concurrently = <const T extends ReadonlyArray<Effect.Effect<unknown, unknown, unknown>>>(
   effects: T
-): Effect.Effect<Results<T>, Effect.Effect.Error<T[number]>, Effect.Effect.Context<T[number]>> =>
+): Effect.Effect<Results<T>, ErrorOf<T[number]>, ContextOf<T[number]>> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(
       Effect.forEach(effects, (effect) => Effect.fork(restore(effect))),
       (fibers) => restore(awaitAll(fibers))
     )
-  ) as Effect.Effect<Results<T>, Effect.Effect.Error<T[number]>, Effect.Effect.Context<T[number]>>
+  ) as Effect.Effect<Results<T>, ErrorOf<T[number]>, ContextOf<T[number]>>
 
 /** The fibers' results in order, or the first failure once the others are interrupted and ended. */
 const awaitAll = <A, E>(fibers: ReadonlyArray<Fiber.RuntimeFiber<A, E>>): Effect.Effect<ReadonlyArray<A>, E> =>
