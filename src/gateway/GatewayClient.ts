@@ -7,6 +7,7 @@ import { GatewayConnectionError, type GatewayError, type GatewayPairingRequired 
 import { fingerprintOf, type GatewayTarget } from "./GatewayTarget.ts"
 import { Methods, type EventFrame, type Method, type MethodResult } from "./protocol.ts"
 import { asFailure, sendRequest } from "./sendRequest.ts"
+import { withSpanWhenExported } from "../observability/tracing.ts"
 
 export type { GatewayDevice, GatewayTarget } from "./GatewayTarget.ts"
 
@@ -227,9 +228,11 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
         measureRpc(method, (ms) => {
           totalMs[method] = (totalMs[method] ?? 0) + ms
         }),
-        // One span per RPC; a program's spans also carry its `agent_id` (effectActor). No stack
-        // trace: it would always name this line, at the cost of an Error per call.
-        Effect.withSpan(`gateway.${method}`, {
+        // One span per RPC while spans are exported (none under Effect's own tracer: nothing reads
+        // it, and it cost more than the call's bookkeeping, docs/architecture.md §5.6); a program's
+        // spans also carry its `agent_id` (effectActor). No stack trace: it would always name this
+        // line, at the cost of an Error per call.
+        withSpanWhenExported(`gateway.${method}`, {
           kind: "client",
           attributes: { "rpc.system": "openclaw", "rpc.method": method, gateway_id: target.id },
           captureStackTrace: false

@@ -40,5 +40,16 @@ export const continueTrace =
       return Option.isSome(parent) ? Effect.withParentSpan(traced, parent.value) : traced
     })
 
+/**
+ * `Effect.withSpan(name, options)` only while spans are exported; under Effect's own tracer
+ * `effect` runs unchanged. For a span per hot call (one per gateway RPC) that nothing reads when
+ * tracing is off: a span opened under Effect's own tracer costs tens of µs (its context copied),
+ * more than the call's own bookkeeping (docs/architecture.md §5.6).
+ */
+export const withSpanWhenExported =
+  (name: string, options: Tracer.SpanOptions) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Effect.tracer, (tracer) => (tracer === nativeTracer ? effect : Effect.withSpan(effect, name, options)))
+
 /** Whether spans are exported (a tracer other than Effect's own is installed), so a span per write is worth its fiber. */
 export const tracesExported: Effect.Effect<boolean> = Effect.map(Effect.tracer, (tracer) => tracer !== nativeTracer)

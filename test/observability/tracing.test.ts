@@ -3,7 +3,7 @@ import { ConfigProvider, Effect, Exit, Layer, Option, Tracer } from "effect"
 import { describe, expect, it } from "vitest"
 import { appConfig, AppConfigTest } from "../../src/config/AppConfig.ts"
 import { otlpTracesUrl, tracingLayer } from "../../src/observability/otlpTracing.ts"
-import { callerSpan, continueTrace, TracingLive } from "../../src/observability/tracing.ts"
+import { callerSpan, continueTrace, TracingLive, withSpanWhenExported } from "../../src/observability/tracing.ts"
 
 const configFrom = (env: Record<string, string>) => Effect.runPromiseExit(Effect.withConfigProvider(appConfig, ConfigProvider.fromMap(new Map(Object.entries(env)))))
 
@@ -86,5 +86,25 @@ describe("continueTrace", () => {
     expect(byName("gateway.agents.create")?.parentSpanContext?.spanId).toBe(caller.spanId)
     expect(byName("gateway.agents.create")?.attributes["agent_id"]).toBe("a2")
     expect(byName("Agents.orphan")?.parentSpanContext).toBeUndefined()
+  })
+})
+
+describe("withSpanWhenExported", () => {
+  const spanNameInside = Effect.map(Effect.option(Effect.currentSpan), Option.map((span) => span.name))
+
+  it("opens no span under Effect's own tracer: the effect runs under its caller's span", async () => {
+    const inside = await Effect.runPromise(spanNameInside.pipe(withSpanWhenExported("gateway.health", { kind: "client" }), Effect.withSpan("Agents.apply")))
+    expect(inside).toEqual(Option.some("Agents.apply"))
+  })
+
+  it("with a tracer installed, opens the span with its options", async () => {
+    const exporter = new InMemorySpanExporter()
+    const program = Effect.gen(function* () {
+      const inside = yield* spanNameInside.pipe(withSpanWhenExported("gateway.health", { kind: "client", attributes: { "rpc.method": "health" } }))
+      return { inside, spans: [...exporter.getFinishedSpans()] }
+    })
+    const { inside, spans } = await Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(tracingLayer(() => new SimpleSpanProcessor(exporter), "switchyard-test")))))
+    expect(inside).toEqual(Option.some("gateway.health"))
+    expect(spans.find((span) => span.name === "gateway.health")?.attributes["rpc.method"]).toBe("health")
   })
 })

@@ -8,15 +8,13 @@ import { PRESERVED_FILES, renderWorkspaceFiles, shouldIncludeBootstrap } from ".
 import { AgentConfigBatcher } from "../AgentConfigBatcher.ts"
 import { sessionKeyFor, workspacePathFor, gatewayAgentIdFor } from "../naming.ts"
 import { agentToken, wantsRecovery } from "./agentToken.ts"
+import { concurrently } from "./concurrently.ts"
 import { ensureGatewayAgent } from "./ensureGatewayAgent.ts"
 import { gatewayCall } from "./gatewayCall.ts"
 import { readEffectiveHeartbeat } from "./readEffectiveHeartbeat.ts"
 import { loadPinnedGateway } from "./loadGateway.ts"
 import { recordManagedFiles } from "./recordManagedFiles.ts"
 import { removeGatewayAgent } from "./removeGatewayAgent.ts"
-
-/** An agent's workspace file writes in flight at once (it has at most six supported files). */
-const FILE_WRITES_IN_FLIGHT = 6
 
 /**
  * The rows an apply reads before its gateway calls: its gateway (target pinned) and its board,
@@ -25,14 +23,11 @@ const FILE_WRITES_IN_FLIGHT = 6
  * Errors: GatewayNotFound, SqlError.
  */
 export const applyReads = Effect.fn("Agents.applyReads")(function* (input: ApplyInput) {
-  return yield* Effect.all(
-    [
-      // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
-      loadPinnedGateway(input.gatewayId),
-      input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.getShared(input.boardId!))
-    ],
-    { concurrency: 2 }
-  )
+  return yield* concurrently([
+    // Pinned: a PATCH of the gateway's url or token mid-apply redoes the apply on the new target (docs/architecture.md §9.1).
+    loadPinnedGateway(input.gatewayId),
+    input.boardId === null ? Effect.succeed(Option.none()) : Effect.flatMap(BoardRepo, (repo) => repo.getShared(input.boardId!))
+  ])
 })
 
 /** What `applyReads` read. */
@@ -82,27 +77,22 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   const prepared = yield* Deferred.make<boolean>()
   /** The session and the agent (preparation), then the workspace files. */
   const workspaceStep = Effect.gen(function* () {
-    const [{ files: listed, reportedWorkspace, created }, earlyAgentsMd] = yield* Effect.all(
-      [
-        batcher.preparing(
-          target.id,
-          Effect.all(
-            [
-              gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
-              ensureGatewayAgent(target, {
-                gatewayAgentId: input.gatewayAgentId,
-                workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId),
-                create: !adopting,
-                likelyExists: input.workspaceSeeded
-              })
-            ],
-            { concurrency: input.workspaceSeeded ? 2 : 1 }
-          ).pipe(Effect.map(([, agent]) => agent))
-        ),
-        wantsRecovery(input) ? Effect.option(readAgentsMd) : Effect.succeedNone
-      ],
-      { concurrency: 2 }
-    )
+    const preparation = [
+      gatewayCall(target, "sessions.patch", { key: input.sessionKey, label: input.spec.name }),
+      ensureGatewayAgent(target, {
+        gatewayAgentId: input.gatewayAgentId,
+        workspace: workspacePathFor(gateway.workspaceRoot, input.gatewayAgentId),
+        create: !adopting,
+        likelyExists: input.workspaceSeeded
+      })
+    ] as const
+    const [{ files: listed, reportedWorkspace, created }, earlyAgentsMd] = yield* concurrently([
+      batcher.preparing(
+        target.id,
+        (input.workspaceSeeded ? concurrently(preparation) : Effect.all(preparation)).pipe(Effect.map(([, agent]) => agent))
+      ),
+      wantsRecovery(input) ? Effect.option(readAgentsMd) : Effect.succeedNone
+    ])
     yield* Deferred.succeed(prepared, created)
     const existing = new Map(listed.map((file) => [file.name, { missing: file.missing === true }]))
     const agentsMd = existing.get("AGENTS.md")?.missing !== false ? Effect.succeed(undefined) : Option.isSome(earlyAgentsMd) ? Effect.succeed(earlyAgentsMd.value) : readAgentsMd
@@ -162,9 +152,9 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
       // (docs/operations.md §8 "Workspace drift").
       const written: Array<{ readonly name: string; readonly content: string }> = []
       const record = recordManagedFiles(input.agentId, written)
-      const writeAll = Effect.forEach(
-        [...rendered].filter(([name]) => !kept(name)),
-        ([name, content]) =>
+      // Every file's write in flight at once (six at most).
+      const writeAll = concurrently(
+        [...rendered].filter(([name]) => !kept(name)).map(([name, content]) =>
           Effect.uninterruptibleMask((restore) =>
             restore(gatewayCall(target, "agents.files.set", { agentId: input.gatewayAgentId, name, content })).pipe(
               Effect.tap(() => Effect.sync(() => written.push({ name, content })))
@@ -174,8 +164,8 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
               (error) => error._tag === "GatewayRpcError" && error.kind === "unsupported_file",
               () => Effect.logWarning(`gateway refused ${name} for ${input.gatewayAgentId}`)
             )
-          ),
-        { concurrency: FILE_WRITES_IN_FLIGHT, discard: true }
+          )
+        )
       )
       // The recording follows the writes in one uninterruptible step: nothing between them can skip it.
       yield* Effect.uninterruptibleMask((restore) =>
@@ -198,20 +188,17 @@ export const applyAgent = Effect.fn("Agents.apply")(function* (input: ApplyInput
   // take the read-back its quick batch sent beside the config.get.
   const setEntry = (quick: boolean) =>
     batcher.setThenReadBack(target, input.gatewayAgentId, { name: input.spec.name, heartbeat: input.spec.heartbeat }, { unchangedLikely: quick })
-  const [effectiveHeartbeat, output] = yield* Effect.all(
-    [
-      Effect.flatMap(
-        unchangedLikely
-          ? // Asked before the preparation: were the agent made again meanwhile (deleted outside
-            // Switchyard), its entry was not in the file yet; it is asked again now that it is.
-            Effect.flatMap(setEntry(true), (early) => Effect.flatMap(Deferred.await(prepared), (created) => (created ? setEntry(false) : Effect.succeed(early))))
-          : Effect.zipRight(Deferred.await(prepared), setEntry(false)),
-        ({ readBack }) => readEffectiveHeartbeat(target, input.gatewayAgentId, readBack)
-      ),
-      workspaceStep
-    ],
-    { concurrency: "unbounded" }
-  )
+  const [effectiveHeartbeat, output] = yield* concurrently([
+    Effect.flatMap(
+      unchangedLikely
+        ? // Asked before the preparation: were the agent made again meanwhile (deleted outside
+          // Switchyard), its entry was not in the file yet; it is asked again now that it is.
+          Effect.flatMap(setEntry(true), (early) => Effect.flatMap(Deferred.await(prepared), (created) => (created ? setEntry(false) : Effect.succeed(early))))
+        : Effect.zipRight(Deferred.await(prepared), setEntry(false)),
+      ({ readBack }) => readEffectiveHeartbeat(target, input.gatewayAgentId, readBack)
+    ),
+    workspaceStep
+  ])
   if (input.request.resetSession) yield* gatewayCall(target, "sessions.reset", { key: input.sessionKey })
   // After a main⇄board conversion the old gateway agent goes only once the new one is complete.
   if (input.retired !== null) yield* removeGatewayAgent(target, input.retired.gatewayAgentId, input.retired.sessionKey)
