@@ -88,11 +88,15 @@ export const SyncJobsLive = Layer.scoped(
       )
 
     // A job already running here keeps its run and feed: a start and an adoption racing for the
-    // same job launch it once.
+    // same job launch it once. `feeds` decides, checked and set with no yield in between (the
+    // feed's creation may yield): the launch that registers the feed forks the run, the other
+    // leaves, so no feed is registered that no run finishes. A run still in `runs` past its
+    // `ensuring` (its feed gone) has ended its work: a new launch replaces it.
     const launch = (job: SyncJobRow) =>
       Effect.gen(function* () {
-        if (yield* FiberMap.has(runs, job.id)) return
+        if (feeds.has(job.id)) return
         const feed = yield* makeSyncJobFeed(job)
+        if (feeds.has(job.id)) return
         feeds.set(job.id, feed)
         gatewayOf.set(job.id, job.gatewayId)
         const run = runSyncJob(job.id, feed).pipe(
@@ -101,7 +105,7 @@ export const SyncJobsLive = Layer.scoped(
           Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && (feeds.delete(job.id), gatewayOf.delete(job.id)))),
           Effect.provide(services)
         )
-        yield* FiberMap.run(runs, job.id, run, { onlyIfMissing: true })
+        yield* FiberMap.run(runs, job.id, run)
       })
 
     const find = (gatewayId: string, jobId: string) =>
