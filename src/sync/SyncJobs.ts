@@ -20,6 +20,7 @@ import { makeSyncJobFeed, storedEvents, type SyncJobEvent, type SyncJobFeed } fr
 import { syncJobReport, type SyncJobReport } from "./syncJobReport.ts"
 import { syncJobRestart } from "./syncPolicies.ts"
 import { makeAdoptionReads } from "./adoptionReads.ts"
+import { makeSyncJobLaunches } from "./syncJobLaunches.ts"
 
 export { SyncBoardNotFound, SyncGatewayDeleting, SyncJobActive, SyncJobNotFound }
 
@@ -71,11 +72,6 @@ export const SyncJobsLive = Layer.scoped(
     const gateways = yield* GatewayRepo
     const boards = yield* BoardRepo
     const services = yield* Effect.context<SyncJobRepo | GatewayRepo | AgentRepo | AgentSystem | AppConfig>()
-    const runs = yield* FiberMap.make<string>()
-    const feeds = new Map<string, SyncJobFeed>()
-    /** The gateway of each job run here. */
-    const gatewayOf = new Map<string, string>()
-
     // A run that fails on the database restarts (it resumes); after that the job is marked failed.
     const failJob = (jobId: string, feed: SyncJobFeed, cause: Cause.Cause<unknown>) =>
       Effect.gen(function* () {
@@ -87,26 +83,15 @@ export const SyncJobsLive = Layer.scoped(
         Effect.catchAllCause((again) => Effect.logError(`template sync job ${jobId}: could not record its failure; it resumes at the next start`, again))
       )
 
-    // A job already running here keeps its run and feed: a start and an adoption racing for the
-    // same job launch it once. `feeds` decides, checked and set with no yield in between (the
-    // feed's creation may yield): the launch that registers the feed forks the run, the other
-    // leaves, so no feed is registered that no run finishes. A run still in `runs` past its
-    // `ensuring` (its feed gone) has ended its work: a new launch replaces it.
-    const launch = (job: SyncJobRow) =>
-      Effect.gen(function* () {
-        if (feeds.has(job.id)) return
-        const feed = yield* makeSyncJobFeed(job)
-        if (feeds.has(job.id)) return
-        feeds.set(job.id, feed)
-        gatewayOf.set(job.id, job.gatewayId)
-        const run = runSyncJob(job.id, feed).pipe(
+    const { runs, feeds, gatewayOf, launch } = yield* makeSyncJobLaunches({
+      makeFeed: makeSyncJobFeed,
+      run: (jobId, feed) =>
+        runSyncJob(jobId, feed).pipe(
           Effect.retry({ schedule: syncJobRestart }),
-          Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : failJob(job.id, feed, cause))),
-          Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && (feeds.delete(job.id), gatewayOf.delete(job.id)))),
+          Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : failJob(jobId, feed, cause))),
           Effect.provide(services)
         )
-        yield* FiberMap.run(runs, job.id, run)
-      })
+    })
 
     const find = (gatewayId: string, jobId: string) =>
       repo.get(jobId).pipe(
