@@ -29,11 +29,13 @@ export interface GatewayEvent {
 
 /**
  * The event this client publishes on `events` when a gateway's current socket becomes ready or
- * closes (a replaced or forgotten socket's late close is not published):
- * payload `{status: "ready" | "closed", at, monotonicAt}` (epoch ms; `performance.now()` ms, which
- * never steps back, for ordering against other moments of this process). Not a gateway event: the socket's own
- * news, so a watcher learns of a loss at once and re-subscribes after a reconnect
- * (docs/gateway-protocol.md §9).
+ * closes (a replaced or forgotten socket's late close is not published), and when `forget` drops
+ * the gateway (`retargeted`: its url or token changed, it moved or went away; no loss of the
+ * gateway, its target is to be read again): payload `{status: "ready" | "closed" | "retargeted",
+ * at, monotonicAt}` (epoch ms; `performance.now()` ms, which never steps back, for ordering
+ * against other moments of this process). Not a gateway event: the socket's own news, so a
+ * watcher learns of a loss at once, re-subscribes after a reconnect, and follows a retarget
+ * (docs/gateway-protocol.md §9, docs/operations.md §8).
  */
 export const CONNECTION_EVENT = "switchyard.connection"
 
@@ -83,6 +85,8 @@ export interface GatewayClientShape {
    * Drops the socket of a gateway (deleted, moved, or its url or token changed), and raises its
    * generation: calls in flight on that socket, and later calls with a target pinned before, fail
    * as `retargeted` (`GatewayTarget.generation`), never as a final "disposed" (docs/architecture.md §9.1 "Update").
+   * Publishes CONNECTION_EVENT `retargeted` for the gateway, socket or not, so its watcher reads
+   * its target again (docs/operations.md §8).
    */
   readonly forget: (gatewayId: string) => Effect.Effect<void>
   /**
@@ -279,12 +283,15 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
           const generation = generations.get(gatewayId)
           if (generation !== undefined) generations.set(gatewayId, generation + 1)
           const entry = pool.get(gatewayId)
-          if (entry === undefined) return
-          retiredSockets += entry.connection.opened
-          // Its calls in flight fail as retargeted: their steps are redone on the target read anew.
-          entry.tracking.retire()
-          entry.connection.dispose("retargeted")
-          pool.delete(gatewayId)
+          if (entry !== undefined) {
+            retiredSockets += entry.connection.opened
+            // Its calls in flight fail as retargeted: their steps are redone on the target read anew.
+            entry.tracking.retire()
+            entry.connection.dispose("retargeted")
+            pool.delete(gatewayId)
+          }
+          // The retired socket's close is dropped: this tells the watcher, without a loss, to read the target again.
+          hub.unsafeOffer({ gatewayId, event: CONNECTION_EVENT, payload: { status: "retargeted", at: Date.now(), monotonicAt: performance.now() } })
         })
     })
   })

@@ -1,5 +1,6 @@
 import { Cause, Clock, Deferred, Effect, Schedule, Scope, Stream } from "effect"
 import { CONNECTION_EVENT, type GatewayEvent } from "../gateway/GatewayClient.ts"
+import { isRetargeted } from "../gateway/GatewayError.ts"
 import { HealthResult } from "../gateway/protocol.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { heartbeatRuns, heartbeatTurnsPerAgentHour } from "../observability/metrics.ts"
@@ -35,8 +36,10 @@ const CONFIG_ROUND_SPACING = 10
  * updated or deleted, ours or not). A pushed `health` is read only from a gateway that lacks the
  * `health` method (docs/operations.md §8: the periodic read says the same, later). A lacking method
  * or event degrades that signal and says so; nothing here fails: errors are logged and the next
- * round tries again. The gateway's target (url, token) is read again on every (re)connect and
- * lost socket, so a PATCH whose watcher restart was missed heals at the next reconnect; a read
+ * round tries again. The gateway's target (url, token) is read again on every (re)connect, lost
+ * socket and retarget (`GatewayClient.forget`, CONNECTION_EVENT `retargeted`), and is pinned, so a
+ * PATCH whose watcher restart was missed makes the watcher dial the new target, never the old
+ * one, without marking the gateway lost; a read
  * that finds the row gone ends the watcher (its gateway entity then lets the gateway go,
  * docs/architecture.md §11).
  * One function per gateway, so a cluster can host it where the gateway lives; its parts are
@@ -85,8 +88,9 @@ export const watchGateway = (gatewayId: string) =>
      * probe, reconcile. `announcedAt`: when the socket this round is for was announced ready
      * (a ready event's `monotonicAt`); a round already made on that socket or a later one is not
      * made again (the watcher's own first connect announces its socket too). A round not made
-     * (the gateway was marked lost meanwhile, e.g. by the close of a socket this one replaced)
-     * handles nothing, so the socket's own announcement still gets its round.
+     * (the gateway was marked lost meanwhile, e.g. a probe found it unreachable, or the target was
+     * retargeted under the round) handles nothing, so the socket's own announcement still gets its
+     * round. A round failing as `retargeted` reads the target again and marks nothing lost.
      */
     const onReady = (announcedAt: number | undefined) => Effect.gen(function* () {
       if (announcedAt !== undefined && announcedAt <= handledAt) return
@@ -106,7 +110,7 @@ export const watchGateway = (gatewayId: string) =>
       yield* reach.probe
       if (yield* reconcile) handledAt = Math.max(handledAt, connectedAt)
     }).pipe(
-      Effect.catchAll((error) => reach.markLost(error.message)),
+      Effect.catchAll((error) => (isRetargeted(error) ? context.refreshTarget : reach.markLost(error.message))),
       rounds.withPermits(1)
     )
 
@@ -115,6 +119,8 @@ export const watchGateway = (gatewayId: string) =>
         if (event.event === CONNECTION_EVENT) {
           const status = (event.payload as { status?: string } | undefined)?.status
           if (status === "closed") return yield* Effect.zipRight(context.refreshTarget, reach.markLost("socket closed"))
+          // Retargeted (`forget`: a PATCHed url or token): no loss; the next probe dials the target read now.
+          if (status === "retargeted") return yield* context.refreshTarget
           if (status === "ready") yield* Effect.forkIn(onReady((event.payload as { monotonicAt?: number } | undefined)?.monotonicAt), scope)
           return
         }

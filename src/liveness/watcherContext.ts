@@ -28,15 +28,18 @@ export interface WatcherContext {
   /** Options of every call the watcher makes itself (a probe's timeout, ms). */
   readonly probeOptions: { readonly timeoutMs: number }
   readonly roster: RosterCache
-  /** The gateway's url and token as last read. */
+  /**
+   * The gateway's url and token as last read, pinned (`GatewayTarget.generation`): after a
+   * `forget` its calls fail as `retargeted` until `refreshTarget`, never reaching the old address.
+   */
   target: GatewayTarget
   /** Whether the socket's gateway offers `health` and the one-row reachability read (from the last `hello-ok`). */
   offers: { readonly health: boolean; readonly reach: boolean }
   /** Completed when a read of the target found the gateway's row gone: the watcher ends (docs/architecture.md §11). */
   readonly gone: Deferred.Deferred<void>
   /**
-   * Reads the target again (a PATCHed url or token); a failure is logged and the last one kept,
-   * except a row gone, which completes `gone`.
+   * Reads the target again (a PATCHed url or token), pinned anew; a failure is logged and the last
+   * one kept, except a row gone, which completes `gone`.
    */
   readonly refreshTarget: Effect.Effect<void>
   /** Sends a liveness event to an agent's actor; a refusal (agent gone, restoring) is dropped. */
@@ -52,7 +55,12 @@ export const makeWatcherContext = (gatewayId: string) =>
     const system = yield* AgentSystem
     const registry = yield* GatewayLiveness
     const config = yield* AppConfig
-    const load = Effect.provideService(loadGateway(gatewayId), GatewayRepo, yield* GatewayRepo)
+    const repo = yield* GatewayRepo
+    // Pinned (generation read before the row): once `forget` dropped the gateway (a PATCHed url or
+    // token), a call with this target fails as `retargeted` instead of re-dialling the old address.
+    const load = Effect.flatMap(client.generation(gatewayId), (generation) =>
+      Effect.map(Effect.provideService(loadGateway(gatewayId), GatewayRepo, repo), (loaded) => ({ target: { ...loaded.target, generation } }))
+    )
     const gone = yield* Deferred.make<void>()
     const context: WatcherContext = {
       gatewayId,

@@ -1,6 +1,7 @@
 import { Clock, Effect } from "effect"
 import type { LivenessEvent } from "../../machines/agent/livenessTypes.ts"
 import type { z } from "zod"
+import { isRetargeted } from "../gateway/GatewayError.ts"
 import type { HealthResult } from "../gateway/protocol.ts"
 import { gatewayReachable } from "../observability/metrics.ts"
 import type { WatcherContext } from "./watcherContext.ts"
@@ -72,6 +73,8 @@ export const makeWatcherReachability = (context: WatcherContext, applyHealth: (h
           slowProbes = 0
           return Effect.zipRight(markReached, Effect.logWarning(`liveness: probe of gateway ${gatewayId} failed: ${error.message}`))
         }
+        // Retargeted under the probe (`forget`): no loss; the next probe dials the target read now.
+        if (isRetargeted(error)) return context.refreshTarget
         if (error._tag !== "GatewayTimeoutError") return Effect.zipRight(context.refreshTarget, markLost(error.message))
         slowProbes += 1
         return slowProbes >= SLOW_PROBES ? markLost(`probe timed out ${slowProbes} times in a row`) : Effect.void

@@ -20,6 +20,7 @@ import { makeSyncJobFeed, storedEvents, type SyncJobEvent, type SyncJobFeed } fr
 import { syncJobReport, type SyncJobReport } from "./syncJobReport.ts"
 import { syncJobRestart } from "./syncPolicies.ts"
 import { makeAdoptionReads } from "./adoptionReads.ts"
+import { makeSyncJobLaunches } from "./syncJobLaunches.ts"
 
 export { SyncBoardNotFound, SyncGatewayDeleting, SyncJobActive, SyncJobNotFound }
 
@@ -48,11 +49,13 @@ export class SyncJobs extends Context.Tag("switchyard/SyncJobs")<SyncJobs, SyncJ
 
 /** How often the adoption looks at the runs and the ownership (a takeover resumes jobs within this); it reads the jobs only when due (`makeAdoptionReads`). */
 const ADOPT_EVERY = "1 second"
+/** A job waiting this long (ms) for its gateway to be hosted here is logged as a warning, once. */
+const WAIT_WARN_MS = 3 * 60_000
 
 /**
  * Runs the queued or running jobs of the gateways this runner owns: those found at start-up or
  * after a takeover, and every new one, each once its gateway is hosted here with its agent
- * actors restored (till then it is left for the next adoption pass, docs/architecture.md §9.2); a job
+ * actors restored (till then it waits in memory and every adoption pass looks again, docs/architecture.md §9.2); a job
  * created through another runner starts on its gateway's owner within a second (it nudges the
  * owner, `nudgeOwner`; a lost nudge is made good by a read every 30 s). Runs live in the layer's
  * scope: shutdown interrupts them and the next start resumes them.
@@ -69,11 +72,6 @@ export const SyncJobsLive = Layer.scoped(
     const gateways = yield* GatewayRepo
     const boards = yield* BoardRepo
     const services = yield* Effect.context<SyncJobRepo | GatewayRepo | AgentRepo | AgentSystem | AppConfig>()
-    const runs = yield* FiberMap.make<string>()
-    const feeds = new Map<string, SyncJobFeed>()
-    /** The gateway of each job run here. */
-    const gatewayOf = new Map<string, string>()
-
     // A run that fails on the database restarts (it resumes); after that the job is marked failed.
     const failJob = (jobId: string, feed: SyncJobFeed, cause: Cause.Cause<unknown>) =>
       Effect.gen(function* () {
@@ -85,22 +83,15 @@ export const SyncJobsLive = Layer.scoped(
         Effect.catchAllCause((again) => Effect.logError(`template sync job ${jobId}: could not record its failure; it resumes at the next start`, again))
       )
 
-    // A job already running here keeps its run and feed: a start and an adoption racing for the
-    // same job launch it once.
-    const launch = (job: SyncJobRow) =>
-      Effect.gen(function* () {
-        if (yield* FiberMap.has(runs, job.id)) return
-        const feed = yield* makeSyncJobFeed(job)
-        feeds.set(job.id, feed)
-        gatewayOf.set(job.id, job.gatewayId)
-        const run = runSyncJob(job.id, feed).pipe(
+    const { runs, feeds, gatewayOf, launch } = yield* makeSyncJobLaunches({
+      makeFeed: makeSyncJobFeed,
+      run: (jobId, feed) =>
+        runSyncJob(jobId, feed).pipe(
           Effect.retry({ schedule: syncJobRestart }),
-          Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : failJob(job.id, feed, cause))),
-          Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && (feeds.delete(job.id), gatewayOf.delete(job.id)))),
+          Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : failJob(jobId, feed, cause))),
           Effect.provide(services)
         )
-        yield* FiberMap.run(runs, job.id, run, { onlyIfMissing: true })
-      })
+    })
 
     const find = (gatewayId: string, jobId: string) =>
       repo.get(jobId).pipe(
@@ -125,21 +116,45 @@ export const SyncJobsLive = Layer.scoped(
     // when due (its first pass, a takeover, a nudge, or every 30 s: `makeAdoptionReads`), starts
     // the unfinished jobs of the gateways it owns that it does not run yet. No job runs twice in
     // the cluster. A job whose gateway is owned but not hosted yet (its agents still being
-    // restored after a start or a takeover) is left, and the next pass reads the jobs again
-    // (docs/architecture.md §9.2).
+    // restored after a start or a takeover) is kept in `waiting` and looked at again on every
+    // pass, without a read of the jobs (docs/architecture.md §9.2).
     const reads = makeAdoptionReads(ownership.ownedShardsKey)
     nudges.on("sync", () => Effect.sync(reads.nudge))
+    /** Jobs left for their gateway to be hosted here: the row as last read, and since when (ms, `performance.now()`). */
+    const waiting = new Map<string, { readonly job: SyncJobRow; readonly since: number; warned: boolean }>()
     const adopt = Effect.gen(function* () {
       for (const [jobId, gatewayId] of [...gatewayOf]) {
         if (ownership.owns(gatewayId) || !(yield* FiberMap.has(runs, jobId))) continue
         yield* FiberMap.remove(runs, jobId)
         yield* Effect.logInfo(`template sync job ${jobId}: its gateway moved to another runner, which resumes it`)
       }
-      if (!reads.due()) return
-      for (const job of yield* reads.read(repo.unfinished)) {
-        if (!ownership.owns(job.gatewayId) || (yield* FiberMap.has(runs, job.id))) continue
-        if (local.hosts(job.gatewayId)) yield* launch(job)
-        else reads.nudge()
+      if (reads.due()) {
+        const unfinished = yield* reads.read(repo.unfinished)
+        const read = new Set<string>()
+        for (const job of unfinished) {
+          if (!ownership.owns(job.gatewayId) || (yield* FiberMap.has(runs, job.id))) continue
+          read.add(job.id)
+          const left = waiting.get(job.id)
+          waiting.set(job.id, { job, since: left?.since ?? performance.now(), warned: left?.warned ?? false })
+          if (left === undefined && !local.hosts(job.gatewayId)) {
+            yield* Effect.logInfo(`template sync job ${job.id}: waiting for gateway ${job.gatewayId} to be hosted here with its agents restored`)
+          }
+        }
+        // A job finished (or deleted) since it was left is dropped with the read that no longer lists it.
+        for (const jobId of [...waiting.keys()]) if (!read.has(jobId)) waiting.delete(jobId)
+      }
+      for (const [jobId, left] of [...waiting]) {
+        if (!ownership.owns(left.job.gatewayId) || (yield* FiberMap.has(runs, jobId))) {
+          waiting.delete(jobId)
+        } else if (local.hosts(left.job.gatewayId)) {
+          waiting.delete(jobId)
+          yield* launch(left.job)
+        } else if (!left.warned && performance.now() - left.since >= WAIT_WARN_MS) {
+          left.warned = true
+          yield* Effect.logWarning(
+            `template sync job ${jobId}: gateway ${left.job.gatewayId} is still not hosted here after ${Math.round(WAIT_WARN_MS / 60_000)} minutes; the job waits for it`
+          )
+        }
       }
     }).pipe(Effect.catchAll((error) => Effect.logWarning("template sync: could not list unfinished jobs", error)))
     yield* Effect.forkScoped(Effect.repeat(adopt, Schedule.spaced(ADOPT_EVERY)))

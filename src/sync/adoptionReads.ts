@@ -9,8 +9,8 @@ export const ADOPT_READ_EVERY_MS = 30_000
 /**
  * When the template-sync adoption reads the unfinished jobs (docs/architecture.md §9.2): on its
  * first pass, at a takeover (`ownedShardsKey` changed), after `nudge` (a job queued through
- * another runner, or here, or one a pass left because its gateway's agents were not restored
- * here yet), or every ADOPT_READ_EVERY_MS; a settled runner's other passes send
+ * another runner, or here), or every ADOPT_READ_EVERY_MS (a job left because its gateway's agents
+ * were not restored here yet waits in memory, not in a read); a settled runner's other passes send
  * no statement. `read` wraps the read: one that a nudge overtook (or that failed) leaves the
  * next pass due. `now`: monotonic ms (`performance.now()` by default: a step of the wall clock
  * neither delays nor hastens a read).

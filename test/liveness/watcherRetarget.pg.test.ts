@@ -1,5 +1,7 @@
+import { Effect } from "effect"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
+import { GatewayClient } from "../../src/gateway/GatewayClient.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
@@ -35,6 +37,45 @@ describe("the liveness watcher after its gateway's url changed without a restart
       expect(before.openSockets).toBe(0)
       expect(after.openSockets).toBe(1)
       expect((await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable).toBe(true)
+    } finally {
+      await service.stop()
+      await pool.end()
+      await before.stop()
+      await after.stop()
+      await db.drop()
+    }
+  }, 60_000)
+
+  it("follows a forget whose restart was missed to the stored url, without reopening the old address or marking the gateway lost", async () => {
+    const db = await createTestDatabase()
+    const before = await startGatewaySimulator()
+    const after = await startGatewaySimulator({ token: before.token })
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    const service = await startInProcessService(db.url, { livenessWatchers: true, livenessProbeMs: 100, reconcileMs: 200, gatewayLostAfterMs: 60_000, checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 })
+    const liveness = async (gatewayId: string) => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body
+    const probes = async () => (await service.gatewayStats()).calls["sessions.list"] ?? 0
+    try {
+      const created = await service.api("POST", "/api/v1/gateways", { name: "Moving", url: before.url, token: before.token, workspace_root: "/srv/moving" })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      const gatewayId = created.body.id as string
+      await expect.poll(async () => (await liveness(gatewayId))?.reachable, POLL).toBe(true)
+      const reachableSince = (await liveness(gatewayId)).since
+      const openedBefore = before.connectionsOpened
+
+      // A PATCH of the url as the owner sees it when its watcher restart was missed: the row
+      // changed, the socket forgotten (its close dropped), the watcher left running.
+      await pool.query("update gateways set url = $1 where id = $2", [after.url, gatewayId])
+      await service.runtime.runPromise(Effect.flatMap(GatewayClient, (client) => client.forget(gatewayId)))
+
+      await expect.poll(() => after.openSockets, POLL).toBe(1)
+      // Ten more probes (100 ms apart) on the new socket: none reopened the old address.
+      const probed = await probes()
+      await expect.poll(probes, POLL).toBeGreaterThanOrEqual(probed + 10)
+      expect(before.connectionsOpened).toBe(openedBefore)
+      expect(before.openSockets).toBe(0)
+      expect(after.openSockets).toBe(1)
+      // Never marked lost (a loss, then the regain, would have moved `since`): no gateway.connection.lost went out.
+      expect(await liveness(gatewayId)).toMatchObject({ reachable: true, since: reachableSince })
     } finally {
       await service.stop()
       await pool.end()

@@ -10,6 +10,8 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
   const jobs = new Map<string, SyncJobRow>()
   const agents = new Map<string, Array<SyncAgentRow>>()
   const sent: Array<{ agentId: string; generation: number; attempts: number }> = []
+  /** Reads of the unfinished jobs so far. */
+  const reads = { unfinished: 0 }
   const patch = (id: string, changes: Partial<SyncJobRow>) => {
     const job = jobs.get(id)
     if (job !== undefined) jobs.set(id, { ...job, ...changes })
@@ -42,7 +44,7 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
     active: (gatewayId) =>
       Effect.sync(() => Option.fromNullable([...jobs.values()].find((job) => job.gatewayId === gatewayId && (job.status === "queued" || job.status === "running")))),
     recent: (limit) => Effect.sync(() => [...jobs.values()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).slice(0, limit)),
-    unfinished: Effect.sync(() => [...jobs.values()].filter((job) => job.status === "queued" || job.status === "running")),
+    unfinished: Effect.sync(() => (reads.unfinished++, [...jobs.values()].filter((job) => job.status === "queued" || job.status === "running"))),
     candidates: () => Effect.sync(candidates),
     markRunning: (jobId) => Effect.sync(() => patch(jobId, { status: "running", startedAt: jobs.get(jobId)?.startedAt ?? new Date() })),
     plan: (jobId, planned) =>
@@ -81,6 +83,7 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
   return {
     jobs,
     agents,
+    reads,
     /** Every `markSent`, in order. */
     sent,
     /** Stores a job and its rows as a crashed run would have left them. */

@@ -150,4 +150,28 @@ describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
     await expect.poll(() => memory.jobs.get(job.id)!.status, { timeout: 5_000, interval: 50 }).toBe("done")
     expect(memory.jobs.get(job.id)).toMatchObject({ totalCount: agents.length, updatedCount: agents.length, failedCount: 0 })
   })
+
+  it("a job waiting for its gateway to be hosted is not read again every pass; it starts at the first pass after the gateway is hosted", async () => {
+    const { agents, memory, runner, passes, layer } = await runnerOf()
+    const { job, rows } = leftRunning(agents)
+    memory.seed(job, rows)
+    const runtime = ManagedRuntime.make(layer)
+    stops.push(() => runtime.dispose())
+    await runtime.runPromise(Effect.void)
+
+    // The first pass reads the jobs and leaves this one; the next passes look again without a read.
+    await expect.poll(() => passes.count, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(2)
+    const readsThen = memory.reads.unfinished
+    expect(readsThen).toBeGreaterThanOrEqual(1)
+    const passesThen = passes.count
+    await expect.poll(() => passes.count, { timeout: 6_000, interval: 50 }).toBeGreaterThanOrEqual(passesThen + 3)
+    expect(memory.reads.unfinished).toBe(readsThen)
+    expect(memory.jobs.get(job.id)).toMatchObject({ status: "running", updatedCount: 0, failedCount: 0 })
+
+    // Hosted: the next pass (a second) starts it, with no read of the jobs.
+    runner.restore()
+    await expect.poll(() => memory.sent.length, { timeout: 2_500, interval: 20 }).toBeGreaterThan(0)
+    await expect.poll(() => memory.jobs.get(job.id)!.status, { timeout: 5_000, interval: 50 }).toBe("done")
+    expect(memory.reads.unfinished).toBe(readsThen)
+  })
 })

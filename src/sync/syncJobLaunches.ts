@@ -1,0 +1,43 @@
+import { Effect, FiberMap, type Scope } from "effect"
+import type { SyncJobRow } from "../store/SyncJobRepo.ts"
+import type { SyncJobFeed } from "./SyncJobFeed.ts"
+
+/**
+ * The runs of the template-sync jobs on this runner (docs/architecture.md §9.2): `launch` forks a
+ * job's run (`run`, given its feed from `makeFeed`) unless it already runs here, and keeps its feed
+ * in `feeds` and its gateway in `gatewayOf` until the run ends. A start and an adoption racing for
+ * the same job launch it once: `feeds` decides, checked and set with no yield in between (the
+ * feed's creation may yield), so the launch that registers the feed is the one that forks the
+ * run and no feed is registered that no run finishes. A run still in `runs` past its end (its feed
+ * gone) has done its work: a new launch replaces it. Needs the scope the runs live in.
+ */
+export const makeSyncJobLaunches = (options: {
+  readonly makeFeed: (job: SyncJobRow) => Effect.Effect<SyncJobFeed>
+  readonly run: (jobId: string, feed: SyncJobFeed) => Effect.Effect<void>
+}): Effect.Effect<
+  {
+    readonly runs: FiberMap.FiberMap<string>
+    readonly feeds: Map<string, SyncJobFeed>
+    readonly gatewayOf: Map<string, string>
+    readonly launch: (job: SyncJobRow) => Effect.Effect<void>
+  },
+  never,
+  Scope.Scope
+> =>
+  Effect.map(FiberMap.make<string>(), (runs) => {
+    const feeds = new Map<string, SyncJobFeed>()
+    const gatewayOf = new Map<string, string>()
+    const launch = (job: SyncJobRow) =>
+      Effect.gen(function* () {
+        if (feeds.has(job.id)) return
+        const feed = yield* options.makeFeed(job)
+        if (feeds.has(job.id)) return
+        feeds.set(job.id, feed)
+        gatewayOf.set(job.id, job.gatewayId)
+        const run = options.run(job.id, feed).pipe(
+          Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && (feeds.delete(job.id), gatewayOf.delete(job.id))))
+        )
+        yield* FiberMap.run(runs, job.id, run)
+      })
+    return { runs, feeds, gatewayOf, launch }
+  })

@@ -1,0 +1,55 @@
+import { randomUUID } from "node:crypto"
+import { Deferred, Effect, Stream } from "effect"
+import { describe, expect, it } from "vitest"
+import type { SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import { makeSyncJobFeed, type SyncJobFeed } from "../../src/sync/SyncJobFeed.ts"
+import { syncJobReport } from "../../src/sync/syncJobReport.ts"
+import { makeSyncJobLaunches } from "../../src/sync/syncJobLaunches.ts"
+
+const queued = (): SyncJobRow => ({
+  id: randomUUID(),
+  gatewayId: randomUUID(),
+  options: { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null },
+  status: "queued",
+  message: null,
+  planned: false,
+  totalCount: 0,
+  updatedCount: 0,
+  skippedCount: 0,
+  failedCount: 0,
+  createdAt: new Date(),
+  startedAt: null,
+  finishedAt: null
+})
+
+describe("template-sync job launches (docs/architecture.md §9.2)", () => {
+  it("a start and an adoption launching one job at once fork one run, and the feed the events read is the one that run finishes", async () => {
+    const job = queued()
+    const outcome = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const release = yield* Deferred.make<void>()
+          const fed: Array<SyncJobFeed> = []
+          const launches = yield* makeSyncJobLaunches({
+            // The feed's creation yields, as any effect may: both launches are past their first check before either registers.
+            makeFeed: (row) => Effect.zipLeft(makeSyncJobFeed(row), Effect.yieldNow()),
+            run: (_jobId, feed) =>
+              Effect.sync(() => fed.push(feed)).pipe(
+                Effect.zipRight(Deferred.await(release)),
+                Effect.zipRight(feed.finished(syncJobReport({ ...job, status: "done", finishedAt: new Date() }, [])))
+              )
+          })
+          yield* Effect.all([launches.launch(job), launches.launch(job)], { concurrency: "unbounded", discard: true })
+          yield* Effect.yieldNow()
+          const registered = launches.feeds.get(job.id)!
+          const events = yield* Effect.fork(Stream.runCollect(registered.events))
+          yield* Effect.yieldNow()
+          yield* Deferred.succeed(release, undefined)
+          const collected = yield* events.await.pipe(Effect.timeout("2 seconds"), Effect.option)
+          return { runs: fed.length, sameFeed: fed[0] === registered, ended: collected._tag === "Some", left: launches.feeds.size }
+        })
+      )
+    )
+    expect(outcome).toEqual({ runs: 1, sameFeed: true, ended: true, left: 0 })
+  })
+})
