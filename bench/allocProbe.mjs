@@ -40,8 +40,19 @@ const summarise = (profile) => {
   const sites = new Map()
   let sampled = 0
   // A native frame (a builtin: Map.set, Array iterator next) is named with its nearest JS caller.
+  // `ALLOC_PATHS` (comma-separated `file.js:line` ends): the call paths that allocated there, `ALLOC_DEPTH` frames up, default 10.
+  const wanted = (process.env.ALLOC_PATHS ?? "").split(",").filter((end) => end !== "")
+  const paths = new Map()
+  const stack = []
   const walk = (node, caller) => {
     const self = node.selfSize
+    const frame = node.callFrame
+    stack.push(`${frame.functionName || "(anonymous)"}@${frame.url.replace(/^.*\/(node_modules|src|machines)\//, "")}:${frame.lineNumber + 1}`)
+    const site = frame.url !== "" || caller === undefined ? frame : caller
+    if (self > 0 && wanted.some((end) => `${site.url}:${site.lineNumber + 1}`.endsWith(end))) {
+      const key = stack.slice(-Number(process.env.ALLOC_DEPTH ?? 10)).reverse().join(" < ")
+      paths.set(key, (paths.get(key) ?? 0) + self)
+    }
     const own = node.callFrame.url !== "" || caller === undefined ? node.callFrame : caller
     if (self > 0) {
       const { functionName, url, lineNumber } = own
@@ -51,9 +62,10 @@ const summarise = (profile) => {
       sampled += self
     }
     for (const child of node.children) walk(child, own.url === "" ? undefined : own)
+    stack.pop()
   }
   walk(profile.head, undefined)
-  return { sampled, sites: [...sites.entries()].sort((a, b) => b[1] - a[1]).slice(0, 200).map(([key, bytes]) => [...key.split("\t"), bytes]) }
+  return { sampled, paths: [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40), sites: [...sites.entries()].sort((a, b) => b[1] - a[1]).slice(0, 200).map(([key, bytes]) => [...key.split("\t"), bytes]) }
 }
 process.on("SIGUSR2", () => {
   if (!recording) {

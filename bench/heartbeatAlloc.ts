@@ -35,6 +35,7 @@ interface AllocProbe {
   readonly marks: number
   readonly cpuMs: number
   readonly sites: ReadonlyArray<[string, string, string, number]>
+  readonly paths: ReadonlyArray<[string, number]>
 }
 
 interface Run {
@@ -117,6 +118,9 @@ const main = async () => {
           `${median((r) => (r.probe.scavenges * 1000) / r.ok).toFixed(1)} scavenges per 1,000, ${median((r) => r.probe.cpuMs / r.ok).toFixed(3)} CPU ms/heartbeat`
       )
       sites(root, runs, top)
+      const last = runs.at(-1)
+      // With `ALLOC_PATHS` set (bench/allocProbe.mjs): the call paths to those sites in the last run.
+      for (const [where, bytes] of last?.probe.paths ?? []) console.log(`    ${kib(bytes / last!.ok).padStart(7)} KiB  ${where}`)
     }
   } finally {
     for (const step of cleanup.reverse()) await step().catch(() => undefined)
