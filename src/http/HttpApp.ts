@@ -1,7 +1,7 @@
 import { createServer } from "node:http"
 import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Chunk, Context, Effect, FiberRef, Layer, Option, Scope, Tracer } from "effect"
+import { Chunk, Context, Effect, Layer, Option, Tracer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { agentsHttp } from "../agents/http/agentsHttp.ts"
 import { boardsHttp } from "../boards/http/boardsHttp.ts"
@@ -60,34 +60,14 @@ export const app = Effect.withFiberRuntime((fiber): typeof routed => {
 export const AdminTokenLive = Layer.effect(AdminToken, resolveAdminToken)
 
 /**
- * `app` served on the layer's `HttpServer` with a server context of its own (the layer's scope
- * only), the service's context joined to each request's in ONE copy. The platform copies the
- * context it serves with twice per request (the request added, then the request's scope): with
- * the whole service's (about 55 services) that was two Map copies of it per heartbeat, about
- * 9 KiB of garbage (docs/architecture.md §6.5). The request logger and the platform's response
- * writing see the server context; every handler sees the service's, as before.
- */
-const serveJoined = Layer.scopedDiscard(
-  Effect.gen(function* () {
-    const services = yield* Effect.context<Exclude<Effect.Effect.Context<typeof app>, HttpServerRequest.HttpServerRequest>>()
-    const server = yield* HttpServer.HttpServer
-    const scope = yield* Effect.scope
-    const joined = Effect.withFiberRuntime((fiber) => Effect.locally(app, FiberRef.currentContext, Context.merge(services, fiber.currentContext)))
-    yield* server.serve(joined as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>, requestLogger).pipe(
-      Effect.mapInputContext((_: Context.Context<never>) => Context.make(Scope.Scope, scope))
-    )
-  })
-)
-
-/**
- * The HTTP server on `PORT`, serving the router with request logging (`requestLogger`, `serveJoined`). A request is a server span
+ * The HTTP server on `PORT`, serving the router with request logging (`requestLogger`). A request is a server span
  * only while spans are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`, docs/operations.md "Tracing"):
  * otherwise the platform's tracer would still build a span per request (its URL parsed, every
  * header an attribute) that nothing reads.
  */
 export const HttpLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) => {
-    const served = serveJoined
+    const served = HttpServer.serve(app, requestLogger)
     return (Option.isSome(config.otlpEndpoint) ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)).pipe(
       HttpServer.withLogAddress,
       Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: "0.0.0.0" }))
