@@ -5,6 +5,7 @@ import { PgClient, PgMigrator } from "@effect/sql-pg"
 import { Context, Data, Effect, Exit, Layer, Option, Redacted, Schedule, Scope, String } from "effect"
 import pg from "pg"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
+import { cachedRename } from "./cachedRename.ts"
 import { startEmbeddedPostgres } from "./embeddedPostgres.ts"
 import init from "./migrations/0001_init.ts"
 import gatewaySecrets from "./migrations/0002_gateway_secrets.ts"
@@ -27,8 +28,9 @@ import changeFrontier from "./migrations/0022_change_frontier.ts"
 import agentsFillfactor from "./migrations/0023_agents_fillfactor.ts"
 import changeFrontierFloor from "./migrations/0024_change_frontier_floor.ts"
 
-// transformJson off: snapshots and profiles are stored as written, never re-cased.
-const names = { transformResultNames: String.snakeToCamel, transformQueryNames: String.camelToSnake, transformJson: false }
+// transformJson off: snapshots and profiles are stored as written, never re-cased. The renames
+// are cached: every key of every result row is renamed (docs/architecture.md §6.5).
+const names = { transformResultNames: cachedRename(String.snakeToCamel), transformQueryNames: cachedRename(String.camelToSnake), transformJson: false }
 
 /** Ordered migrations; the key's number is the migration id (@effect/sql Migrator). */
 export const migrations = PgMigrator.fromRecord({

@@ -107,7 +107,8 @@ type JoinedRow = AgentRow & {
   readonly tAt: Date
 }
 
-const split = ({ tId, tAgentId, tGatewayId, tBoardId, tVersion, tFromState, tToState, tEventType, tErrorTag, tAt, ...agent }: JoinedRow): TransitionWithAgent => ({
+// One copy of the row per change (its agent part): the frontier column is left out here, not by a copy of its own (docs/architecture.md §6.5).
+const split = ({ frontier: _, tId, tAgentId, tGatewayId, tBoardId, tVersion, tFromState, tToState, tEventType, tErrorTag, tAt, ...agent }: JoinedRow & { readonly frontier?: string }): TransitionWithAgent => ({
   transition: {
     id: tId,
     agentId: tAgentId,
@@ -167,7 +168,7 @@ export const TransitionRepoLive = Layer.effect(
         ) as c on true`.pipe(
         Effect.map((rows) => ({
           frontier: Number(rows[0]?.frontier ?? 0),
-          changes: rows.flatMap(({ frontier: _, ...row }) => (row.tId === null || row.tId === undefined ? [] : [split(row as JoinedRow)]))
+          changes: rows.flatMap((row) => (row.tId === null || row.tId === undefined ? [] : [split(row as JoinedRow)]))
         }))
       )
     }
