@@ -14,7 +14,7 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { TransitionRepo } from "../store/TransitionRepo.ts"
 import { WorkspaceHashes } from "../store/WorkspaceHashes.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
-import { livenessPolicy } from "./livenessPolicy.ts"
+import { agentPolicy } from "./agentPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
@@ -63,6 +63,11 @@ export interface LocalAgentsShape {
     timeoutMs: number,
     options?: { readonly durable?: boolean }
   ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout | AgentsRestoring>
+  /**
+   * Succeeds when the agent's actor runs here; else AgentsRestoring while it is reloaded or
+   * restarted or past its restart budget (docs/architecture.md §6.8), or AgentNotFound.
+   */
+  readonly require: (agentId: string) => Effect.Effect<void, AgentNotFound | AgentsRestoring>
   /** The current snapshot of an actor running here. */
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
   /** The persisted form of an actor's snapshot once it is durable (what another runner rebuilds from). */
@@ -131,14 +136,7 @@ export const LocalAgentsLive = Layer.scoped(
       )
     const failures = new Map<string, MachineVersionUnknown | SnapshotInvalid>()
     const runFork = Runtime.runFork(runtime)
-    const policy = (): AgentPolicy => ({
-      offlineAfterMs: config.offlineAfterMs,
-      checkinTimeoutMs: config.checkinTimeoutMs,
-      maxWakeAttempts: config.maxWakeAttempts,
-      maxAttempts: config.maxAttempts,
-      retryBaseMs: config.retryBaseMs,
-      ...livenessPolicy(config)
-    })
+    const policy = (): AgentPolicy => agentPolicy(config)
     const lanes: ProgramLanes = new Map()
     // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved. A
     // snapshot that will never be saved here (writer ended) starts no program: it ends.
@@ -245,6 +243,7 @@ export const LocalAgentsLive = Layer.scoped(
           if (options?.durable !== false) yield* persisted(agentId, entry)
           return snapshot
         }),
+      require: (agentId) => Effect.asVoid(find(agentId)),
       snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot(),
       durableSnapshot: (agentId) =>
         Effect.gen(function* () {

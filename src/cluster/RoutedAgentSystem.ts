@@ -161,11 +161,8 @@ export const RoutedAgentSystemLive = Layer.scoped(
       snapshot: (agentId) => local.snapshot(agentId),
       requireActor: (agentId) =>
         Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
-          isLocalFor(gatewayId, agentId)
-            ? local.snapshot(agentId) === undefined
-              ? Effect.fail(new AgentNotFound({ agentId }))
-              : Effect.void
-            : Effect.asVoid(remoteSnapshot(agentId, gatewayId))
+          // Through the actors' own answer: one restarting or past its budget is a 503, not a 404 (§6.8).
+          isLocalFor(gatewayId, agentId) ? local.require(agentId) : Effect.asVoid(remoteSnapshot(agentId, gatewayId))
         )
     })
   })

@@ -50,6 +50,9 @@ const harness = (databaseUrl: string) => {
         state.owns = false
         return Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.applying" }))
       }),
+    // An actor restarting or past its restart budget: no snapshot here, the supervisor's 503 (§6.8).
+    snapshot: () => undefined,
+    require: (agentId: string) => Effect.fail(new AgentsRestoring({ agentId, reason: "actor-failed" })),
     failures: () => [],
     actorCount: () => state.restored.size
   } as unknown as LocalAgentsShape
@@ -132,6 +135,13 @@ describe("routing while the owner restores a gateway", () => {
     } finally {
       h.state.owns = true
     }
+  })
+
+  it("a required actor restarting or past its budget here answers the supervisor's 503, not AgentNotFound", async () => {
+    h.state.owns = true
+    h.state.restored.add("down")
+    const exit = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.requireActor("down"))))
+    expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "actor-failed" } } })
   })
 
   it("a remote read that does not answer ends at the wait's deadline, as an unavailable owner", async () => {
