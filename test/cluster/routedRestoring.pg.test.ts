@@ -31,6 +31,8 @@ const harness = (databaseUrl: string) => {
       Effect.suspend(() => {
         calls.push(`entity snapshot ${agentId}`)
         if (agentId === "silent") return Effect.never
+        if (agentId === "given-up") return Effect.fail(new AgentsRestoring({ agentId, reason: "actor-failed" }))
+        if (agentId === "restarting") return Effect.fail(new AgentsRestoring({ agentId, reason: "actor-restarting" }))
         return calls.filter((call) => call.startsWith("entity snapshot")).length === 1
           ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" }))
           : Effect.succeed({ value: { provisioning: "awaiting" }, context: {} })
@@ -142,6 +144,22 @@ describe("routing while the owner restores a gateway", () => {
     h.state.restored.add("down")
     const exit = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.requireActor("down"))))
     expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "actor-failed" } } })
+  })
+
+  it("a remote wait for an actor past its restart budget fails at once with actor-failed; one restarting is asked again until the deadline", async () => {
+    h.state.owns = false
+    try {
+      h.calls.length = 0
+      const failed = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.waitFor("given-up", () => true, 2_000))))
+      expect(failed).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "actor-failed" } } })
+      expect(h.calls).toEqual(["entity snapshot given-up"])
+      h.calls.length = 0
+      const restarting = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.waitFor("restarting", () => true, 400))))
+      expect(restarting).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "actor-restarting" } } })
+      expect(h.calls.length).toBeGreaterThan(1)
+    } finally {
+      h.state.owns = true
+    }
   })
 
   it("a remote read that does not answer ends at the wait's deadline, as an unavailable owner", async () => {
