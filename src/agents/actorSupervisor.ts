@@ -59,7 +59,8 @@ const describe = (error: unknown): string => {
  * leaves `entries` at once, and, within the budget, the agent is restarted after a backoff from
  * its stored row, once every snapshot the dead actor offered is durable (so no accepted event is
  * lost), through `restoreRow`. Past the budget it stays out, `failed`, until its gateway is
- * hosted again or the runner restarts. `refusal(agentId)` is what a request for it gets meanwhile;
+ * hosted again or the runner restarts; so does one whose restart did not start (its row unreadable
+ * or not restorable) while its row may exist. `refusal(agentId)` is what a request for it gets meanwhile;
  * `forgetGateway` clears the marks of a gateway hosted afresh.
  */
 export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
@@ -81,9 +82,11 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
       Effect.andThen(writer.close().pipe(Effect.timeout("30 seconds"), Effect.ignore))
     )
 
-  const restart = (agentId: string, dead: AgentEntry, mark: Mark, delayMs: number) =>
-    Effect.gen(function* () {
-      const { gatewayId } = dead
+  const restart = (agentId: string, dead: AgentEntry, mark: Mark, delayMs: number) => {
+    const { gatewayId } = dead
+    // Known only once a read answered no row: else a restart that did not start stays a 503.
+    let deleted = false
+    return Effect.gen(function* () {
       yield* Effect.sleep(delayMs)
       // The row is read once what the dead actor offered is in it: each accepted event stays.
       yield* settle(dead)
@@ -91,6 +94,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
         Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to restart its actor failed; retrying`, error)),
         Effect.retry({ schedule: restartRead, while: () => hosting.has(gatewayId) })
       )
+      deleted = row._tag === "None"
       if (row._tag === "Some" && hosting.has(gatewayId)) {
         const started = yield* restoreRow(gatewayId, row.value)
         if (started && entries.has(agentId)) yield* Effect.logInfo(`agent ${agentId}: actor restarted from its stored snapshot (version ${row.value.version})`)
@@ -99,15 +103,18 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
       Effect.catchAll((error) => Effect.logError(`agent ${agentId}: restarting its actor failed`, describe(error))),
       Effect.ensuring(
         Effect.sync(() => {
-          // Restarted: its restarts still count. Not (deleted, or its gateway left): no mark.
+          // Restarted: its restarts still count. Deleted, or its gateway left: no mark. Else (its
+          // row unreadable, or not restorable) it stays a 503 actor-failed, never a 404.
           if (marks.get(agentId) === mark) {
             if (entries.has(agentId)) mark.state = "running"
-            else marks.delete(agentId)
+            else if (deleted || !hosting.has(gatewayId)) marks.delete(agentId)
+            else mark.state = "failed"
           }
-          creatingFor(dead.gatewayId, -1)
+          creatingFor(gatewayId, -1)
         })
       )
     )
+  }
 
   const onFailed = (agentId: string, error: unknown): void => {
     const dead = entries.get(agentId)

@@ -53,7 +53,8 @@ const harness = () => {
     for (const entry of entries.values()) stopAgentActor(entry.actor)
   }
   const deleteRow = () => void (stored = Option.none())
-  return { entries, hosting, creating, supervisor, restorer, actorOf, restarted, deleteRow, stop }
+  const storeRow = (row: StoredSnapshot) => void (stored = Option.some(row))
+  return { entries, hosting, creating, supervisor, restorer, actorOf, restarted, deleteRow, storeRow, stop }
 }
 
 describe("supervision of failed agent actors (docs/architecture.md §6.8)", () => {
@@ -107,5 +108,15 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     expect(deleted.actorOf()).toBeUndefined()
     // A deleted agent is not found (404), not restarting.
     expect(deleted.supervisor.refusal(id)).toBeUndefined()
+  })
+
+  it("an agent whose stored row cannot be restarted from stays a 503 actor-failed, never a 404, while its gateway is hosted", async () => {
+    const { supervisor, restorer, actorOf, creating, storeRow } = harness()
+    await Effect.runPromise(restorer.restoreRow("gw", storedRow()))
+    storeRow({ ...storedRow(), machineVersion: 999_999 })
+    actorOf()!.send(poison)
+    await expect.poll(() => creating.count, { timeout: 5_000, interval: 5 }).toBe(0)
+    expect(actorOf()).toBeUndefined()
+    expect(supervisor.refusal(id)).toMatchObject({ _tag: "AgentsRestoring", agentId: id, reason: "actor-failed" })
   })
 })
