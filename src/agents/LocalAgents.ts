@@ -1,6 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Runtime, Schedule, type Scope } from "effect"
+import { Context, Effect, Layer, Runtime, type Scope } from "effect"
 import { waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
@@ -33,6 +33,7 @@ import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
 import { makeActorSupervisor } from "./actorSupervisor.ts"
+import { makeCreateCounter } from "./createCounter.ts"
 import { liveAgentRow } from "../store/liveAgentRow.ts"
 import { observing } from "./slimStartedActor.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
@@ -56,6 +57,8 @@ export interface LocalAgentsShape {
    * gateway left this runner.
    */
   readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
+  /** `send`, answering the persisted form of the snapshot the event made (what the gateway entity returns). */
+  readonly sendDurable: (agentId: string, event: AgentExternalEvent) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
   /** Waits until `predicate` holds for the actor here (then, unless `durable` is false, until persisted), or `timeoutMs`. */
   readonly waitFor: (
     agentId: string,
@@ -120,20 +123,8 @@ export const LocalAgentsLive = Layer.scoped(
     // How far each hosted gateway's restore got, while its scope is open (a retry resumes there).
     const restoring = new Map<string, GatewayRestoreProgress>()
     const reloading = new Set<string>()
-    // Creates under way per gateway: a gateway leaving waits for them, so an agent inserted while
-    // its gateway moves is stopped and saved here before the next owner restores it, never both.
-    const creating = new Map<string, number>()
-    const creatingFor = (gatewayId: string, delta: number) => {
-      const count = (creating.get(gatewayId) ?? 0) + delta
-      if (count === 0) creating.delete(gatewayId)
-      else creating.set(gatewayId, count)
-    }
-    /** Waits (10 ms steps, 5 s at most) until no create of `gatewayId` is under way. */
-    const createsSettled = (gatewayId: string) =>
-      Effect.suspend(() => (creating.has(gatewayId) ? Effect.fail("creating" as const) : Effect.void)).pipe(
-        Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 500 }),
-        Effect.ignore
-      )
+    // Creates under way per gateway: a gateway leaving waits for them (createCounter.ts).
+    const { creatingFor, createsSettled } = makeCreateCounter()
     const failures = new Map<string, MachineVersionUnknown | SnapshotInvalid>()
     const runFork = Runtime.runFork(runtime)
     const policy = (): AgentPolicy => agentPolicy(config)
@@ -178,6 +169,16 @@ export const LocalAgentsLive = Layer.scoped(
         return entry !== undefined ? Effect.succeed(entry) : missing(agentId)
       })
 
+    // Every heartbeat comes through here: the actor is found and sent to without a generator. The
+    // answer is read at once: another event may kill the actor before the snapshot is durable (§6.8).
+    const sendThen = <A>(agentId: string, event: AgentExternalEvent, read: (actor: AgentEntry["actor"]) => A) =>
+      Effect.suspend((): Effect.Effect<A, AgentNotFound | AgentPersistTimeout | AgentsRestoring> => {
+        const entry = entries.get(agentId)
+        if (entry === undefined) return missing(agentId)
+        entry.actor.send(event)
+        if (entry.actor.getSnapshot().status === "error") return Effect.fail(failedUnder(agentId))
+        return Effect.as(persisted(agentId, entry), read(entry.actor))
+      })
     const persisted = (agentId: string, entry: AgentEntry) =>
       // The writer's own timer: a race of fibers per event would cost more than the wait.
       entry.writer.awaitPersisted(entry.writer.version, { ms: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) }).pipe(
@@ -224,15 +225,8 @@ export const LocalAgentsLive = Layer.scoped(
           // The agent is stored; its first snapshot was not saved here (the gateway moved): a 503 as a database failure is.
           Effect.catchTag("AgentsRestoring", () => new SqlError({ cause: "owner unavailable", message: `agent ${request.agentId}: its gateway ${request.gatewayId} moved while it was created` }))
         ),
-      // Every heartbeat comes through here: the actor is found and sent to without a generator.
-      send: (agentId, event) =>
-        Effect.suspend((): Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring> => {
-          const entry = entries.get(agentId)
-          if (entry === undefined) return missing(agentId)
-          entry.actor.send(event)
-          if (entry.actor.getSnapshot().status === "error") return Effect.fail(failedUnder(agentId))
-          return Effect.map(persisted(agentId, entry), () => entry.actor.getSnapshot())
-        }),
+      send: (agentId, event) => sendThen(agentId, event, (actor) => actor.getSnapshot()),
+      sendDurable: (agentId, event) => sendThen(agentId, event, (actor) => actor.getPersistedSnapshot()),
       waitFor: (agentId, predicate, timeoutMs, options) =>
         Effect.gen(function* () {
           const entry = yield* find(agentId)

@@ -53,6 +53,9 @@ describe("agent actor supervision", () => {
         Effect.all([Effect.exit(system.send(id, { type: "agent.heartbeat", at: 4242, status: "kept" })), Effect.exit(system.send(id, poison))], { concurrency: "unbounded" })
       )
       expect(Exit.isSuccess(heartbeat)).toBe(true)
+      // Its answer is the snapshot it made, not the dead actor's (status error) once durable.
+      expect(Exit.isSuccess(heartbeat) && heartbeat.value.status).toBe("active")
+      expect(Exit.isSuccess(heartbeat) && heartbeat.value.context.reportedStatus).toBe("kept")
       expect(failureOf(failed)).toMatchObject({ _tag: "AgentsRestoring", agentId: id, reason: "actor-restarting" })
       expect(failureOf(await waiting)).toMatchObject({ _tag: "AgentsRestoring", agentId: id })
       expect(await counted("restarted")).toBe(restartedBefore + 1)
