@@ -45,11 +45,17 @@ interface Mark {
   readonly restarts: ReadonlyArray<number>
 }
 
-/** The error's tag (or name) and message: never its fields, which may hold a snapshot's values. */
-const describe = (error: unknown): string => {
+/**
+ * The error's tag (or name) and its own message string: never its fields, which may hold a
+ * snapshot's values. A tagged error without a message of its own prints its fields as its
+ * message, so only a message that is an own string property is kept.
+ */
+export const describeFailure = (error: unknown): string => {
   if (typeof error !== "object" || error === null) return String(error)
-  const { _tag, name, message } = error as { readonly _tag?: unknown; readonly name?: unknown; readonly message?: unknown }
-  return `${String(_tag ?? name ?? "Error")}: ${String(message ?? "")}`
+  const { _tag, name } = error as { readonly _tag?: unknown; readonly name?: unknown }
+  const own = Object.getOwnPropertyDescriptor(error, "message")?.value
+  const message = typeof own === "string" ? own : undefined
+  return message === undefined ? String(_tag ?? name ?? "Error") : `${String(_tag ?? name ?? "Error")}: ${message}`
 }
 
 /**
@@ -100,7 +106,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
         if (started && entries.has(agentId)) yield* Effect.logInfo(`agent ${agentId}: actor restarted from its stored snapshot (version ${row.value.version})`)
       }
     }).pipe(
-      Effect.catchAll((error) => Effect.logError(`agent ${agentId}: restarting its actor failed`, describe(error))),
+      Effect.catchAll((error) => Effect.logError(`agent ${agentId}: restarting its actor failed`, describeFailure(error))),
       Effect.ensuring(
         Effect.sync(() => {
           // Restarted: its restarts still count. Deleted, or its gateway left: no mark. Else (its
@@ -131,7 +137,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
       marks.set(agentId, { gatewayId, state: "failed", restarts })
       runFork(
         Effect.logError(
-          `agent ${agentId}: actor failed (${describe(error)}); not restarted: ${hosting.has(gatewayId) ? `${restarts.length} restart(s) in ${budget.windowMs} ms already` : "its gateway is not hosted here"}`
+          `agent ${agentId}: actor failed (${describeFailure(error)}); not restarted: ${hosting.has(gatewayId) ? `${restarts.length} restart(s) in ${budget.windowMs} ms already` : "its gateway is not hosted here"}`
         ).pipe(Effect.andThen(settle(dead)))
       )
       return
@@ -140,7 +146,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     const mark: Mark = { gatewayId, state: "restarting", restarts: [...restarts, now] }
     marks.set(agentId, mark)
     creatingFor(gatewayId, 1)
-    runFork(Effect.andThen(Effect.logError(`agent ${agentId}: actor failed (${describe(error)}); restarting it in ${delayMs} ms`), restart(agentId, dead, mark, delayMs)))
+    runFork(Effect.andThen(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}); restarting it in ${delayMs} ms`), restart(agentId, dead, mark, delayMs)))
   }
 
   return {

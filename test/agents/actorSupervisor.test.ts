@@ -1,8 +1,8 @@
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { AGENT_MACHINE_VERSION, agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentPolicy } from "../../machines/agent/agentTypes.ts"
-import { makeActorSupervisor } from "../../src/agents/actorSupervisor.ts"
+import { describeFailure, makeActorSupervisor } from "../../src/agents/actorSupervisor.ts"
 import { agentDeadlines } from "../../src/agents/agentDeadlines.ts"
 import { stopAgentActor } from "../../src/agents/agentActorSystem.ts"
 import { makeRowRestorer } from "../../src/agents/restoreRows.ts"
@@ -113,10 +113,16 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
   it("an agent whose stored row cannot be restarted from stays a 503 actor-failed, never a 404, while its gateway is hosted", async () => {
     const { supervisor, restorer, actorOf, creating, storeRow } = harness()
     await Effect.runPromise(restorer.restoreRow("gw", storedRow()))
-    storeRow({ ...storedRow(), machineVersion: 999_999 })
+    storeRow({ ...storedRow(), machineVersion: "999999" })
     actorOf()!.send(poison)
     await expect.poll(() => creating.count, { timeout: 5_000, interval: 5 }).toBe(0)
     expect(actorOf()).toBeUndefined()
     expect(supervisor.refusal(id)).toMatchObject({ _tag: "AgentsRestoring", agentId: id, reason: "actor-failed" })
+  })
+
+  it("logs a failure by its tag and its own message, never a tagged error's fields", () => {
+    class Leaky extends Schema.TaggedError<Leaky>()("Leaky", { token: Schema.String }) {}
+    expect(describeFailure(new Leaky({ token: "s3cr3t" }))).toBe("Leaky")
+    expect(describeFailure(new Error("guard threw"))).toBe("Error: guard threw")
   })
 })
