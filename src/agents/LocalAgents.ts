@@ -266,6 +266,7 @@ export const LocalAgentsLive = Layer.scoped(
                   Effect.suspend(() => {
                     hosted.delete(gatewayId)
                     hosting.delete(gatewayId)
+                    supervisor.forgetGateway(gatewayId)
                     restoring.delete(gatewayId)
                     return Effect.andThen(createsSettled(gatewayId), () =>
                       stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))

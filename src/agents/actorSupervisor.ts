@@ -43,6 +43,8 @@ interface Mark {
   readonly gatewayId: string
   state: SupervisedState | "running"
   readonly restarts: ReadonlyArray<number>
+  /** When it was marked failed (ms): a window later, a request gets it one more restart. */
+  failedAt?: number
 }
 
 /**
@@ -64,9 +66,11 @@ export const describeFailure = (error: unknown): string => {
  * once (tag and message) and counted (`switchyard_agent_actor_failures_total`), the dead actor
  * leaves `entries` at once, and, within the budget, the agent is restarted after a backoff from
  * its stored row, once every snapshot the dead actor offered is durable (so no accepted event is
- * lost), through `restoreRow`. Past the budget it stays out, `failed`, until its gateway is
- * hosted again or the runner restarts; so does one whose restart did not start (its row unreadable
- * or not restorable) while its row may exist. `refusal(agentId)` is what a request for it gets meanwhile;
+ * lost), through `restoreRow`. Past the budget it stays out, `failed`, until a request a window
+ * later gets it one more restart, or its gateway is hosted again; so does one whose restart did not
+ * start (its row unreadable or not restorable) while its row may exist. An actor that fails while
+ * its gateway leaves is counted `gateway_left` and not marked. Marks of restarted agents whose
+ * restarts all left the window are dropped. `refusal(agentId)` is what a request for it gets meanwhile;
  * `forgetGateway` clears the marks of a gateway hosted afresh.
  */
 export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
@@ -88,14 +92,14 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
       Effect.andThen(writer.close().pipe(Effect.timeout("30 seconds"), Effect.ignore))
     )
 
-  const restart = (agentId: string, dead: AgentEntry, mark: Mark, delayMs: number) => {
-    const { gatewayId } = dead
+  /** Restarts from the row after `delayMs`, once what `dead` offered is saved (none: saved already). */
+  const restart = (agentId: string, gatewayId: string, dead: AgentEntry | undefined, mark: Mark, delayMs: number) => {
     // Known only once a read answered no row: else a restart that did not start stays a 503.
     let deleted = false
     return Effect.gen(function* () {
       yield* Effect.sleep(delayMs)
       // The row is read once what the dead actor offered is in it: each accepted event stays.
-      yield* settle(dead)
+      if (dead !== undefined) yield* settle(dead)
       const row = yield* readRow(agentId).pipe(
         Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to restart its actor failed; retrying`, error)),
         Effect.retry({ schedule: restartRead, while: () => hosting.has(gatewayId) })
@@ -114,7 +118,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
           if (marks.get(agentId) === mark) {
             if (entries.has(agentId)) mark.state = "running"
             else if (deleted || !hosting.has(gatewayId)) marks.delete(agentId)
-            else mark.state = "failed"
+            else Object.assign(mark, { state: "failed", failedAt: Date.now() })
           }
           creatingFor(gatewayId, -1)
         })
@@ -128,17 +132,26 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     stopAgentActor(dead.actor)
     entries.delete(agentId)
     const now = Date.now()
+    // Restarted agents whose restarts are all past the window have no budget spent: no mark.
+    for (const [id, kept] of marks) if (kept.state === "running" && kept.restarts.every((at) => now - at >= budget.windowMs)) marks.delete(id)
     const previous = marks.get(agentId)
     const restarts = (previous?.restarts ?? []).filter((at) => now - at < budget.windowMs)
     const { gatewayId } = dead
-    const givingUp = restarts.length >= budget.maxRestarts || !hosting.has(gatewayId)
+    if (!hosting.has(gatewayId)) {
+      // Its gateway is leaving: the next owner restores it from its row; nothing to mark here.
+      marks.delete(agentId)
+      agentActorFailures.inc({ outcome: "gateway_left" })
+      runFork(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}) while its gateway left this runner`).pipe(Effect.andThen(settle(dead))))
+      return
+    }
+    const givingUp = restarts.length >= budget.maxRestarts
     agentActorFailures.inc({ outcome: givingUp ? "given_up" : "restarted" })
     if (givingUp) {
-      marks.set(agentId, { gatewayId, state: "failed", restarts })
+      marks.set(agentId, { gatewayId, state: "failed", restarts, failedAt: now })
       runFork(
-        Effect.logError(
-          `agent ${agentId}: actor failed (${describeFailure(error)}); not restarted: ${hosting.has(gatewayId) ? `${restarts.length} restart(s) in ${budget.windowMs} ms already` : "its gateway is not hosted here"}`
-        ).pipe(Effect.andThen(settle(dead)))
+        Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}); not restarted: ${restarts.length} restart(s) in ${budget.windowMs} ms already`).pipe(
+          Effect.andThen(settle(dead))
+        )
       )
       return
     }
@@ -146,7 +159,16 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     const mark: Mark = { gatewayId, state: "restarting", restarts: [...restarts, now] }
     marks.set(agentId, mark)
     creatingFor(gatewayId, 1)
-    runFork(Effect.andThen(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}); restarting it in ${delayMs} ms`), restart(agentId, dead, mark, delayMs)))
+    runFork(Effect.andThen(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}); restarting it in ${delayMs} ms`), restart(agentId, gatewayId, dead, mark, delayMs)))
+  }
+
+  /** A window after it was marked failed, a given-up agent gets one more restart (what Retry-After 60 promises). */
+  const retryFailed = (agentId: string, failed: Mark): Mark => {
+    const mark: Mark = { gatewayId: failed.gatewayId, state: "restarting", restarts: [Date.now()] }
+    marks.set(agentId, mark)
+    creatingFor(failed.gatewayId, 1)
+    runFork(Effect.andThen(Effect.logInfo(`agent ${agentId}: restarting its failed actor once more, ${budget.windowMs} ms on`), restart(agentId, failed.gatewayId, undefined, mark, 0)))
+    return mark
   }
 
   return {
@@ -156,11 +178,12 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
      * "actor-restarting") or is past its budget ("actor-failed"), its gateway hosted here; else undefined.
      */
     refusal: (agentId: string): AgentsRestoring | undefined => {
-      const mark = marks.get(agentId)
-      if (mark === undefined || mark.state === "running" || !hosting.has(mark.gatewayId)) return undefined
+      const kept = marks.get(agentId)
+      if (kept === undefined || kept.state === "running" || !hosting.has(kept.gatewayId)) return undefined
+      const mark = kept.state === "failed" && Date.now() - (kept.failedAt ?? 0) >= budget.windowMs ? retryFailed(agentId, kept) : kept
       return new AgentsRestoring({ agentId, reason: mark.state === "failed" ? "actor-failed" : "actor-restarting" })
     },
-    /** Clears the marks of `gatewayId` (hosted afresh: its agents are restored from their rows). */
+    /** Clears the marks of `gatewayId` (hosted afresh or leaving: its agents are restored from their rows). */
     forgetGateway: (gatewayId: string): void => {
       for (const [agentId, mark] of marks) if (mark.gatewayId === gatewayId) marks.delete(agentId)
     }

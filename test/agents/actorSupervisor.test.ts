@@ -24,7 +24,7 @@ const storedRow = (): StoredSnapshot => {
 const poison = { type: "agent.convert", at: 1 } as unknown as AgentExternalEvent
 
 /** The real starter and row restorer with the supervisor (2 restarts a minute, 1 ms backoff); `stored` is what a read of the row answers. */
-const harness = () => {
+const harness = (windowMs = 60_000) => {
   const entries = new Map<string, AgentEntry>()
   const hosting = new Set(["gw"])
   const creating = { count: 0 }
@@ -38,7 +38,7 @@ const harness = () => {
     readRow: () => Effect.sync(() => stored),
     restoreRow: (gatewayId, row) => restorer.restoreRow(gatewayId, row),
     runFork: runFork as never,
-    budget: { maxRestarts: 2, windowMs: 60_000, backoffMs: 1 }
+    budget: { maxRestarts: 2, windowMs, backoffMs: 1 }
   })
   const starter = makeActorStarter({ entries, persist: () => {}, runFork: runFork as never, transitionsKeepPerAgent: 10, deadlines, onFailed: supervisor.onFailed })
   const restorer = makeRowRestorer({ logic: agentMachine, starter, failures: new Map(), policy: () => policy, readPage: () => Effect.succeed([]) })
@@ -124,5 +124,20 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     class Leaky extends Schema.TaggedError<Leaky>()("Leaky", { token: Schema.String }) {}
     expect(describeFailure(new Leaky({ token: "s3cr3t" }))).toBe("Leaky")
     expect(describeFailure(new Error("guard threw"))).toBe("Error: guard threw")
+  })
+
+  it("a window after giving up, a request gets the agent one more restart (what Retry-After 60 promises)", async () => {
+    const { supervisor, restorer, actorOf, restarted, creating, stop } = harness(300)
+    await Effect.runPromise(restorer.restoreRow("gw", storedRow()))
+    actorOf()!.send(poison)
+    ;(await restarted()).send(poison)
+    ;(await restarted()).send(poison)
+    expect(supervisor.refusal(id)).toMatchObject({ reason: "actor-failed" })
+    await expect.poll(() => supervisor.refusal(id)?.reason, { timeout: 5_000, interval: 20 }).toBe("actor-restarting")
+    expect(creating.count).toBe(1)
+    const again = await restarted()
+    expect(again.getSnapshot().status).toBe("active")
+    expect(supervisor.refusal(id)).toBeUndefined()
+    stop()
   })
 })
