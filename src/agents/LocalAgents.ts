@@ -123,8 +123,11 @@ export const LocalAgentsLive = Layer.scoped(
     // How far each hosted gateway's restore got, while its scope is open (a retry resumes there).
     const restoring = new Map<string, GatewayRestoreProgress>()
     const reloading = new Set<string>()
-    // Creates under way per gateway: a gateway leaving waits for them (createCounter.ts).
-    const { creatingFor, createsSettled } = makeCreateCounter()
+    // A write under way when writers close: its batch's statements, each within the statement timeout.
+    const closeWithinMs = 2 * config.dbStatementTimeoutMs
+    // Creates under way per gateway: a gateway leaving waits for them (createCounter.ts): a restart's
+    // backoff (1 s) and saves (5 s), its writer's close, a read of its row (docs/architecture.md §11).
+    const { creatingFor, createsSettled } = makeCreateCounter(6_000 + closeWithinMs + config.dbStatementTimeoutMs)
     const failures = new Map<string, MachineVersionUnknown | SnapshotInvalid>()
     const runFork = Runtime.runFork(runtime)
     const policy = (): AgentPolicy => agentPolicy(config)
@@ -155,7 +158,7 @@ export const LocalAgentsLive = Layer.scoped(
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     // A failed actor is restarted from its stored row, within a budget (docs/architecture.md §6.8).
-    const supervisor = makeActorSupervisor({ entries, hosting, creatingFor, readRow: liveAgentRow, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
+    const supervisor = makeActorSupervisor({ entries, hosting, creatingFor, closeWithinMs, readRow: liveAgentRow, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     const starter = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens, onFailed: supervisor.onFailed })
     // An actor that failed under a caller: its event was not applied; retry shortly (or 503 past the budget).
     const failedUnder = (agentId: string) => supervisor.refusal(agentId) ?? new AgentsRestoring({ agentId, reason: "actor-restarting" })
@@ -185,8 +188,6 @@ export const LocalAgentsLive = Layer.scoped(
         Effect.mapError((error) => (error._tag === "SnapshotWriteRefused" ? new AgentsRestoring({ agentId, reason: "owner-unavailable" }) : error))
       )
 
-    // A write under way when writers close: its batch's statements, each within the statement timeout.
-    const closeWithinMs = 2 * config.dbStatementTimeoutMs
     const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping, closeWithinMs).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 

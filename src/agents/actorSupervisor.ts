@@ -32,6 +32,8 @@ export interface ActorSupervisorOptions {
   /** Starts the actor of a stored row (the path of a restore and a stale reload). */
   readonly restoreRow: (gatewayId: string, row: StoredSnapshot) => Effect.Effect<boolean>
   readonly runFork: (effect: Effect.Effect<void, never, SqlClient.SqlClient | WriterServices>) => unknown
+  /** Bound of a dead actor's writer close, ms (a write under way: 2 × the statement timeout). */
+  readonly closeWithinMs: number
   readonly budget?: RestartBudget | undefined
 }
 
@@ -89,8 +91,13 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     writer.awaitPersisted(writer.version, { ms: 5_000, onTimeout: () => "pending" as const }).pipe(
       Effect.retry({ while: (error) => error === "pending" && hosting.has(gatewayId) }),
       Effect.ignore,
-      Effect.andThen(writer.close().pipe(Effect.timeout("30 seconds"), Effect.ignore))
+      Effect.andThen(writer.close().pipe(Effect.timeout(options.closeWithinMs), Effect.ignore))
     )
+  /** `settle` of an actor not restarted, counted as a create so a leaving gateway waits for it. */
+  const settleCounted = (dead: AgentEntry) => {
+    creatingFor(dead.gatewayId, 1)
+    return Effect.ensuring(settle(dead), Effect.sync(() => creatingFor(dead.gatewayId, -1)))
+  }
 
   /** Restarts from the row after `delayMs`, once what `dead` offered is saved (none: saved already). */
   const restart = (agentId: string, gatewayId: string, dead: AgentEntry | undefined, mark: Mark, delayMs: number) => {
@@ -141,7 +148,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
       // Its gateway is leaving: the next owner restores it from its row; nothing to mark here.
       marks.delete(agentId)
       agentActorFailures.inc({ outcome: "gateway_left" })
-      runFork(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}) while its gateway left this runner`).pipe(Effect.andThen(settle(dead))))
+      runFork(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}) while its gateway left this runner`).pipe(Effect.andThen(settleCounted(dead))))
       return
     }
     const givingUp = restarts.length >= budget.maxRestarts
@@ -150,7 +157,7 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
       marks.set(agentId, { gatewayId, state: "failed", restarts, failedAt: now })
       runFork(
         Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}); not restarted: ${restarts.length} restart(s) in ${budget.windowMs} ms already`).pipe(
-          Effect.andThen(settle(dead))
+          Effect.andThen(settleCounted(dead))
         )
       )
       return

@@ -35,6 +35,7 @@ const harness = (windowMs = 60_000) => {
     entries,
     hosting,
     creatingFor: (_gatewayId, delta) => void (creating.count += delta),
+    closeWithinMs: 1_000,
     readRow: () => Effect.sync(() => stored),
     restoreRow: (gatewayId, row) => restorer.restoreRow(gatewayId, row),
     runFork: runFork as never,
@@ -82,8 +83,9 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     ;(await restarted()).send(poison)
     ;(await restarted()).send(poison)
     expect(actorOf()).toBeUndefined()
-    // No restart is under way: nothing counts as a create for the gateway.
-    expect(creating.count).toBe(0)
+    // No restart: only the dead actor's save counts as a create for the gateway, until it ends.
+    expect(creating.count).toBe(1)
+    await expect.poll(() => creating.count, { timeout: 5_000, interval: 5 }).toBe(0)
     expect(supervisor.refusal(id)).toMatchObject({ _tag: "AgentsRestoring", reason: "actor-failed" })
     supervisor.forgetGateway("gw")
     expect(supervisor.refusal(id)).toBeUndefined()
@@ -96,7 +98,9 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     left.hosting.delete("gw")
     left.actorOf()!.send(poison)
     expect(left.actorOf()).toBeUndefined()
-    expect(left.creating.count).toBe(0)
+    // Its save counts as a create: the leaving gateway waits for it.
+    expect(left.creating.count).toBe(1)
+    await expect.poll(() => left.creating.count, { timeout: 5_000, interval: 5 }).toBe(0)
     expect(left.supervisor.refusal(id)).toBeUndefined()
 
     const deleted = harness()

@@ -70,7 +70,7 @@ const harness = (answers: ReadonlyArray<GatewayRpcError | GatewayConnectionError
       AgentSystem,
       dieOnUnstubbed<AgentSystemShape>("AgentSystem", {
         waitFor: (agentId, _predicate, timeoutMs) =>
-          Effect.suspend(() => {
+          Effect.suspend((): Effect.Effect<never, AgentWaitTimeout | AgentsRestoring> => {
             waits.count += 1
             if (refusal !== undefined) return Effect.fail(refusal)
             return ready ? Effect.succeed(undefined as never) : Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.retrying" }))
