@@ -51,10 +51,11 @@ export interface LocalAgentsShape {
   /** Inserts the agent with its initial snapshot and starts its actor here. Errors: BoardFull, SqlError, AgentPersistTimeout. */
   readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, BoardFull | SqlError | AgentPersistTimeout>
   /**
-   * Sends an event to the actor running here; completes once its snapshot is persisted (15 s,
-   * else AgentPersistTimeout). AgentsRestoring (owner-unavailable) when the snapshot will never
-   * be saved here: another runner stored a newer version (the actor is reloaded from it) or the
-   * gateway left this runner.
+   * Sends an event to the actor running here; answers the snapshot it made once persisted (15 s,
+   * else AgentPersistTimeout). AgentsRestoring: owner-unavailable when the snapshot will never be
+   * saved here (another runner stored a newer version, or the gateway left this runner);
+   * actor-restarting / actor-failed when the actor failed, this event's transition or an earlier
+   * one (docs/architecture.md §6.8).
    */
   readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
   /** `send`, answering the persisted form of the snapshot the event made (what the gateway entity returns). */
