@@ -22,7 +22,21 @@ export class BoardFull extends Data.TaggedError("BoardFull")<{ readonly boardId:
 export class AgentsRestoring extends Data.TaggedError("AgentsRestoring")<{
   readonly agentId: string
   readonly reason?: "restoring" | "owner-unavailable" | "actor-restarting" | "actor-failed" | undefined
-}> {}
+}> {
+  /** Why the actor cannot be reached, in words for a recorded result (no field values). */
+  get why(): string {
+    switch (this.reason) {
+      case "owner-unavailable":
+        return "the runner that owns the agent's gateway is unavailable"
+      case "actor-restarting":
+        return "the agent's actor failed and is being restarted"
+      case "actor-failed":
+        return "the agent's actor failed past its restart budget and is stopped"
+      default:
+        return "agent actors are still being restored"
+    }
+  }
+}
 
 export class AgentWaitTimeout extends Data.TaggedError("AgentWaitTimeout")<{ readonly agentId: string; readonly timeoutMs: number; readonly statePath: string }> {}
 

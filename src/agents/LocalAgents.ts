@@ -1,6 +1,6 @@
 import type { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Runtime, Schedule, type Scope } from "effect"
+import { Context, Effect, Layer, Runtime, type Scope } from "effect"
 import { waitFor as waitForActor } from "xstate"
 import { AGENT_MACHINE_VERSION, agentMachine, type AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentInput, AgentPolicy } from "../../machines/agent/agentTypes.ts"
@@ -14,7 +14,7 @@ import { GatewayRepo } from "../store/GatewayRepo.ts"
 import { TransitionRepo } from "../store/TransitionRepo.ts"
 import { WorkspaceHashes } from "../store/WorkspaceHashes.ts"
 import { AgentConfigBatcher } from "./AgentConfigBatcher.ts"
-import { livenessPolicy } from "./livenessPolicy.ts"
+import { agentPolicy } from "./agentPolicy.ts"
 import { projectSnapshot } from "./agentProjection.ts"
 import { effectActor, type ProgramLanes } from "./effectActor.ts"
 import { gatewayAgentIdFor, sessionKeyFor } from "./naming.ts"
@@ -33,6 +33,7 @@ import { makeActorStarter, type AgentEntry } from "./startAgentActor.ts"
 import { agentDeadlines } from "./agentDeadlines.ts"
 import { stopActors } from "./stopActors.ts"
 import { makeActorSupervisor } from "./actorSupervisor.ts"
+import { makeCreateCounter } from "./createCounter.ts"
 import { liveAgentRow } from "../store/liveAgentRow.ts"
 import { observing } from "./slimStartedActor.ts"
 import { callerSpan, continueTrace } from "../observability/tracing.ts"
@@ -50,12 +51,15 @@ export interface LocalAgentsShape {
   /** Inserts the agent with its initial snapshot and starts its actor here. Errors: BoardFull, SqlError, AgentPersistTimeout. */
   readonly create: (request: NewAgentRequest) => Effect.Effect<AgentSnapshot, BoardFull | SqlError | AgentPersistTimeout>
   /**
-   * Sends an event to the actor running here; completes once its snapshot is persisted (15 s,
-   * else AgentPersistTimeout). AgentsRestoring (owner-unavailable) when the snapshot will never
-   * be saved here: another runner stored a newer version (the actor is reloaded from it) or the
-   * gateway left this runner.
+   * Sends an event to the actor running here; answers the snapshot it made once persisted (15 s,
+   * else AgentPersistTimeout). AgentsRestoring: owner-unavailable when the snapshot will never be
+   * saved here (another runner stored a newer version, or the gateway left this runner);
+   * actor-restarting / actor-failed when the actor failed, this event's transition or an earlier
+   * one (docs/architecture.md §6.8).
    */
   readonly send: (agentId: string, event: AgentExternalEvent) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
+  /** `send`, answering the persisted form of the snapshot the event made (what the gateway entity returns). */
+  readonly sendDurable: (agentId: string, event: AgentExternalEvent) => Effect.Effect<unknown, AgentNotFound | AgentPersistTimeout | AgentsRestoring>
   /** Waits until `predicate` holds for the actor here (then, unless `durable` is false, until persisted), or `timeoutMs`. */
   readonly waitFor: (
     agentId: string,
@@ -63,6 +67,11 @@ export interface LocalAgentsShape {
     timeoutMs: number,
     options?: { readonly durable?: boolean }
   ) => Effect.Effect<AgentSnapshot, AgentNotFound | AgentWaitTimeout | AgentPersistTimeout | AgentsRestoring>
+  /**
+   * Succeeds when the agent's actor runs here; else AgentsRestoring while it is reloaded or
+   * restarted or past its restart budget (docs/architecture.md §6.8), or AgentNotFound.
+   */
+  readonly require: (agentId: string) => Effect.Effect<void, AgentNotFound | AgentsRestoring>
   /** The current snapshot of an actor running here. */
   readonly snapshot: (agentId: string) => AgentSnapshot | undefined
   /** The persisted form of an actor's snapshot once it is durable (what another runner rebuilds from). */
@@ -115,30 +124,14 @@ export const LocalAgentsLive = Layer.scoped(
     // How far each hosted gateway's restore got, while its scope is open (a retry resumes there).
     const restoring = new Map<string, GatewayRestoreProgress>()
     const reloading = new Set<string>()
-    // Creates under way per gateway: a gateway leaving waits for them, so an agent inserted while
-    // its gateway moves is stopped and saved here before the next owner restores it, never both.
-    const creating = new Map<string, number>()
-    const creatingFor = (gatewayId: string, delta: number) => {
-      const count = (creating.get(gatewayId) ?? 0) + delta
-      if (count === 0) creating.delete(gatewayId)
-      else creating.set(gatewayId, count)
-    }
-    /** Waits (10 ms steps, 5 s at most) until no create of `gatewayId` is under way. */
-    const createsSettled = (gatewayId: string) =>
-      Effect.suspend(() => (creating.has(gatewayId) ? Effect.fail("creating" as const) : Effect.void)).pipe(
-        Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 500 }),
-        Effect.ignore
-      )
+    // A write under way when writers close: its batch's statements, each within the statement timeout.
+    const closeWithinMs = 2 * config.dbStatementTimeoutMs
+    // Creates under way per gateway: a gateway leaving waits for them (createCounter.ts): a restart's
+    // backoff (1 s) and saves (5 s), its writer's close, a read of its row (docs/architecture.md §11).
+    const { creatingFor, createsSettled } = makeCreateCounter(6_000 + closeWithinMs + config.dbStatementTimeoutMs)
     const failures = new Map<string, MachineVersionUnknown | SnapshotInvalid>()
     const runFork = Runtime.runFork(runtime)
-    const policy = (): AgentPolicy => ({
-      offlineAfterMs: config.offlineAfterMs,
-      checkinTimeoutMs: config.checkinTimeoutMs,
-      maxWakeAttempts: config.maxWakeAttempts,
-      maxAttempts: config.maxAttempts,
-      retryBaseMs: config.retryBaseMs,
-      ...livenessPolicy(config)
-    })
+    const policy = (): AgentPolicy => agentPolicy(config)
     const lanes: ProgramLanes = new Map()
     // Write-ahead (effectActor): a program waits until the agent's latest snapshot is saved. A
     // snapshot that will never be saved here (writer ended) starts no program: it ends.
@@ -166,7 +159,7 @@ export const LocalAgentsLive = Layer.scoped(
     // `rows` is made below, with the starter this reloader is part of; a reload runs later.
     const onStale = makeStaleReloader({ entries, hosting, reloading, creatingFor, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     // A failed actor is restarted from its stored row, within a budget (docs/architecture.md §6.8).
-    const supervisor = makeActorSupervisor({ entries, hosting, creatingFor, readRow: liveAgentRow, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
+    const supervisor = makeActorSupervisor({ entries, hosting, creatingFor, closeWithinMs, readRow: liveAgentRow, restoreRow: (gatewayId, row) => rows.restoreRow(gatewayId, row), runFork })
     const starter = makeActorStarter({ entries, persist, runFork, transitionsKeepPerAgent: config.transitionsKeepPerAgent, deadlines, onStale, tokens, onFailed: supervisor.onFailed })
     // An actor that failed under a caller: its event was not applied; retry shortly (or 503 past the budget).
     const failedUnder = (agentId: string) => supervisor.refusal(agentId) ?? new AgentsRestoring({ agentId, reason: "actor-restarting" })
@@ -180,14 +173,22 @@ export const LocalAgentsLive = Layer.scoped(
         return entry !== undefined ? Effect.succeed(entry) : missing(agentId)
       })
 
+    // Every heartbeat comes through here: the actor is found and sent to without a generator. The
+    // answer is read at once: another event may kill the actor before the snapshot is durable (§6.8).
+    const sendThen = <A>(agentId: string, event: AgentExternalEvent, read: (actor: AgentEntry["actor"]) => A) =>
+      Effect.suspend((): Effect.Effect<A, AgentNotFound | AgentPersistTimeout | AgentsRestoring> => {
+        const entry = entries.get(agentId)
+        if (entry === undefined) return missing(agentId)
+        entry.actor.send(event)
+        if (entry.actor.getSnapshot().status === "error") return Effect.fail(failedUnder(agentId))
+        return Effect.as(persisted(agentId, entry), read(entry.actor))
+      })
     const persisted = (agentId: string, entry: AgentEntry) =>
       // The writer's own timer: a race of fibers per event would cost more than the wait.
       entry.writer.awaitPersisted(entry.writer.version, { ms: PERSIST_TIMEOUT_MS, onTimeout: () => new AgentPersistTimeout({ agentId, timeoutMs: PERSIST_TIMEOUT_MS }) }).pipe(
         Effect.mapError((error) => (error._tag === "SnapshotWriteRefused" ? new AgentsRestoring({ agentId, reason: "owner-unavailable" }) : error))
       )
 
-    // A write under way when writers close: its batch's statements, each within the statement timeout.
-    const closeWithinMs = 2 * config.dbStatementTimeoutMs
     const stopAll = (stopping: ReadonlyArray<[string, AgentEntry]>) => stopActors(entries, lanes, stopping, closeWithinMs).pipe(Effect.provide(runtime))
     yield* Effect.addFinalizer(() => Effect.suspend(() => stopAll([...entries.entries()])))
 
@@ -226,15 +227,8 @@ export const LocalAgentsLive = Layer.scoped(
           // The agent is stored; its first snapshot was not saved here (the gateway moved): a 503 as a database failure is.
           Effect.catchTag("AgentsRestoring", () => new SqlError({ cause: "owner unavailable", message: `agent ${request.agentId}: its gateway ${request.gatewayId} moved while it was created` }))
         ),
-      // Every heartbeat comes through here: the actor is found and sent to without a generator.
-      send: (agentId, event) =>
-        Effect.suspend((): Effect.Effect<AgentSnapshot, AgentNotFound | AgentPersistTimeout | AgentsRestoring> => {
-          const entry = entries.get(agentId)
-          if (entry === undefined) return missing(agentId)
-          entry.actor.send(event)
-          if (entry.actor.getSnapshot().status === "error") return Effect.fail(failedUnder(agentId))
-          return Effect.map(persisted(agentId, entry), () => entry.actor.getSnapshot())
-        }),
+      send: (agentId, event) => sendThen(agentId, event, (actor) => actor.getSnapshot()),
+      sendDurable: (agentId, event) => sendThen(agentId, event, (actor) => actor.getPersistedSnapshot()),
       waitFor: (agentId, predicate, timeoutMs, options) =>
         Effect.gen(function* () {
           const entry = yield* find(agentId)
@@ -245,6 +239,7 @@ export const LocalAgentsLive = Layer.scoped(
           if (options?.durable !== false) yield* persisted(agentId, entry)
           return snapshot
         }),
+      require: (agentId) => Effect.asVoid(find(agentId)),
       snapshot: (agentId) => entries.get(agentId)?.actor.getSnapshot(),
       durableSnapshot: (agentId) =>
         Effect.gen(function* () {
@@ -273,6 +268,7 @@ export const LocalAgentsLive = Layer.scoped(
                   Effect.suspend(() => {
                     hosted.delete(gatewayId)
                     hosting.delete(gatewayId)
+                    supervisor.forgetGateway(gatewayId)
                     restoring.delete(gatewayId)
                     return Effect.andThen(createsSettled(gatewayId), () =>
                       stopAll([...entries.entries()].filter(([, entry]) => entry.gatewayId === gatewayId))

@@ -32,6 +32,8 @@ export interface ActorSupervisorOptions {
   /** Starts the actor of a stored row (the path of a restore and a stale reload). */
   readonly restoreRow: (gatewayId: string, row: StoredSnapshot) => Effect.Effect<boolean>
   readonly runFork: (effect: Effect.Effect<void, never, SqlClient.SqlClient | WriterServices>) => unknown
+  /** Bound of a dead actor's writer close, ms (a write under way: 2 × the statement timeout). */
+  readonly closeWithinMs: number
   readonly budget?: RestartBudget | undefined
 }
 
@@ -43,13 +45,21 @@ interface Mark {
   readonly gatewayId: string
   state: SupervisedState | "running"
   readonly restarts: ReadonlyArray<number>
+  /** When it was marked failed (ms): a window later, a request gets it one more restart. */
+  failedAt?: number
 }
 
-/** The error's tag (or name) and message: never its fields, which may hold a snapshot's values. */
-const describe = (error: unknown): string => {
+/**
+ * The error's tag (or name) and its own message string: never its fields, which may hold a
+ * snapshot's values. A tagged error without a message of its own prints its fields as its
+ * message, so only a message that is an own string property is kept.
+ */
+export const describeFailure = (error: unknown): string => {
   if (typeof error !== "object" || error === null) return String(error)
-  const { _tag, name, message } = error as { readonly _tag?: unknown; readonly name?: unknown; readonly message?: unknown }
-  return `${String(_tag ?? name ?? "Error")}: ${String(message ?? "")}`
+  const { _tag, name } = error as { readonly _tag?: unknown; readonly name?: unknown }
+  const own = Object.getOwnPropertyDescriptor(error, "message")?.value
+  const message = typeof own === "string" ? own : undefined
+  return message === undefined ? String(_tag ?? name ?? "Error") : `${String(_tag ?? name ?? "Error")}: ${message}`
 }
 
 /**
@@ -58,8 +68,11 @@ const describe = (error: unknown): string => {
  * once (tag and message) and counted (`switchyard_agent_actor_failures_total`), the dead actor
  * leaves `entries` at once, and, within the budget, the agent is restarted after a backoff from
  * its stored row, once every snapshot the dead actor offered is durable (so no accepted event is
- * lost), through `restoreRow`. Past the budget it stays out, `failed`, until its gateway is
- * hosted again or the runner restarts. `refusal(agentId)` is what a request for it gets meanwhile;
+ * lost), through `restoreRow`. Past the budget it stays out, `failed`, until a request a window
+ * later gets it one more restart, or its gateway is hosted again; so does one whose restart did not
+ * start (its row unreadable or not restorable) while its row may exist. An actor that fails while
+ * its gateway leaves is counted `gateway_left` and not marked. Marks of restarted agents whose
+ * restarts all left the window are dropped. `refusal(agentId)` is what a request for it gets meanwhile;
  * `forgetGateway` clears the marks of a gateway hosted afresh.
  */
 export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
@@ -78,36 +91,47 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     writer.awaitPersisted(writer.version, { ms: 5_000, onTimeout: () => "pending" as const }).pipe(
       Effect.retry({ while: (error) => error === "pending" && hosting.has(gatewayId) }),
       Effect.ignore,
-      Effect.andThen(writer.close().pipe(Effect.timeout("30 seconds"), Effect.ignore))
+      Effect.andThen(writer.close().pipe(Effect.timeout(options.closeWithinMs), Effect.ignore))
     )
+  /** `settle` of an actor not restarted, counted as a create so a leaving gateway waits for it. */
+  const settleCounted = (dead: AgentEntry) => {
+    creatingFor(dead.gatewayId, 1)
+    return Effect.ensuring(settle(dead), Effect.sync(() => creatingFor(dead.gatewayId, -1)))
+  }
 
-  const restart = (agentId: string, dead: AgentEntry, mark: Mark, delayMs: number) =>
-    Effect.gen(function* () {
-      const { gatewayId } = dead
+  /** Restarts from the row after `delayMs`, once what `dead` offered is saved (none: saved already). */
+  const restart = (agentId: string, gatewayId: string, dead: AgentEntry | undefined, mark: Mark, delayMs: number) => {
+    // Known only once a read answered no row: else a restart that did not start stays a 503.
+    let deleted = false
+    return Effect.gen(function* () {
       yield* Effect.sleep(delayMs)
       // The row is read once what the dead actor offered is in it: each accepted event stays.
-      yield* settle(dead)
+      if (dead !== undefined) yield* settle(dead)
       const row = yield* readRow(agentId).pipe(
         Effect.tapError((error) => Effect.logWarning(`agent ${agentId}: reading its row to restart its actor failed; retrying`, error)),
         Effect.retry({ schedule: restartRead, while: () => hosting.has(gatewayId) })
       )
+      deleted = row._tag === "None"
       if (row._tag === "Some" && hosting.has(gatewayId)) {
         const started = yield* restoreRow(gatewayId, row.value)
         if (started && entries.has(agentId)) yield* Effect.logInfo(`agent ${agentId}: actor restarted from its stored snapshot (version ${row.value.version})`)
       }
     }).pipe(
-      Effect.catchAll((error) => Effect.logError(`agent ${agentId}: restarting its actor failed`, describe(error))),
+      Effect.catchAll((error) => Effect.logError(`agent ${agentId}: restarting its actor failed`, describeFailure(error))),
       Effect.ensuring(
         Effect.sync(() => {
-          // Restarted: its restarts still count. Not (deleted, or its gateway left): no mark.
+          // Restarted: its restarts still count. Deleted, or its gateway left: no mark. Else (its
+          // row unreadable, or not restorable) it stays a 503 actor-failed, never a 404.
           if (marks.get(agentId) === mark) {
             if (entries.has(agentId)) mark.state = "running"
-            else marks.delete(agentId)
+            else if (deleted || !hosting.has(gatewayId)) marks.delete(agentId)
+            else Object.assign(mark, { state: "failed", failedAt: Date.now() })
           }
-          creatingFor(dead.gatewayId, -1)
+          creatingFor(gatewayId, -1)
         })
       )
     )
+  }
 
   const onFailed = (agentId: string, error: unknown): void => {
     const dead = entries.get(agentId)
@@ -115,17 +139,26 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     stopAgentActor(dead.actor)
     entries.delete(agentId)
     const now = Date.now()
+    // Restarted agents whose restarts are all past the window have no budget spent: no mark.
+    for (const [id, kept] of marks) if (kept.state === "running" && kept.restarts.every((at) => now - at >= budget.windowMs)) marks.delete(id)
     const previous = marks.get(agentId)
     const restarts = (previous?.restarts ?? []).filter((at) => now - at < budget.windowMs)
     const { gatewayId } = dead
-    const givingUp = restarts.length >= budget.maxRestarts || !hosting.has(gatewayId)
+    if (!hosting.has(gatewayId)) {
+      // Its gateway is leaving: the next owner restores it from its row; nothing to mark here.
+      marks.delete(agentId)
+      agentActorFailures.inc({ outcome: "gateway_left" })
+      runFork(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}) while its gateway left this runner`).pipe(Effect.andThen(settleCounted(dead))))
+      return
+    }
+    const givingUp = restarts.length >= budget.maxRestarts
     agentActorFailures.inc({ outcome: givingUp ? "given_up" : "restarted" })
     if (givingUp) {
-      marks.set(agentId, { gatewayId, state: "failed", restarts })
+      marks.set(agentId, { gatewayId, state: "failed", restarts, failedAt: now })
       runFork(
-        Effect.logError(
-          `agent ${agentId}: actor failed (${describe(error)}); not restarted: ${hosting.has(gatewayId) ? `${restarts.length} restart(s) in ${budget.windowMs} ms already` : "its gateway is not hosted here"}`
-        ).pipe(Effect.andThen(settle(dead)))
+        Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}); not restarted: ${restarts.length} restart(s) in ${budget.windowMs} ms already`).pipe(
+          Effect.andThen(settleCounted(dead))
+        )
       )
       return
     }
@@ -133,7 +166,16 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
     const mark: Mark = { gatewayId, state: "restarting", restarts: [...restarts, now] }
     marks.set(agentId, mark)
     creatingFor(gatewayId, 1)
-    runFork(Effect.andThen(Effect.logError(`agent ${agentId}: actor failed (${describe(error)}); restarting it in ${delayMs} ms`), restart(agentId, dead, mark, delayMs)))
+    runFork(Effect.andThen(Effect.logError(`agent ${agentId}: actor failed (${describeFailure(error)}); restarting it in ${delayMs} ms`), restart(agentId, gatewayId, dead, mark, delayMs)))
+  }
+
+  /** A window after it was marked failed, a given-up agent gets one more restart (what Retry-After 60 promises). */
+  const retryFailed = (agentId: string, failed: Mark): Mark => {
+    const mark: Mark = { gatewayId: failed.gatewayId, state: "restarting", restarts: [Date.now()] }
+    marks.set(agentId, mark)
+    creatingFor(failed.gatewayId, 1)
+    runFork(Effect.andThen(Effect.logInfo(`agent ${agentId}: restarting its failed actor once more, ${budget.windowMs} ms on`), restart(agentId, failed.gatewayId, undefined, mark, 0)))
+    return mark
   }
 
   return {
@@ -143,11 +185,12 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
      * "actor-restarting") or is past its budget ("actor-failed"), its gateway hosted here; else undefined.
      */
     refusal: (agentId: string): AgentsRestoring | undefined => {
-      const mark = marks.get(agentId)
-      if (mark === undefined || mark.state === "running" || !hosting.has(mark.gatewayId)) return undefined
+      const kept = marks.get(agentId)
+      if (kept === undefined || kept.state === "running" || !hosting.has(kept.gatewayId)) return undefined
+      const mark = kept.state === "failed" && Date.now() - (kept.failedAt ?? 0) >= budget.windowMs ? retryFailed(agentId, kept) : kept
       return new AgentsRestoring({ agentId, reason: mark.state === "failed" ? "actor-failed" : "actor-restarting" })
     },
-    /** Clears the marks of `gatewayId` (hosted afresh: its agents are restored from their rows). */
+    /** Clears the marks of `gatewayId` (hosted afresh or leaving: its agents are restored from their rows). */
     forgetGateway: (gatewayId: string): void => {
       for (const [agentId, mark] of marks) if (mark.gatewayId === gatewayId) marks.delete(agentId)
     }

@@ -111,7 +111,8 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
         return local.create(request).pipe(Effect.zipRight(durable(request.agentId)), inTime(request.agentId), Effect.mapError(toRemoteFailure))
       },
       Send: ({ payload }) =>
-        local.send(payload.agentId, payload.event as AgentExternalEvent).pipe(Effect.zipRight(durable(payload.agentId)), inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
+        // The snapshot the event made, not a second look-up (the actor may have failed since: §6.8).
+        local.sendDurable(payload.agentId, payload.event as AgentExternalEvent).pipe(inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
       Snapshot: ({ payload }) => durable(payload.agentId).pipe(inTime(payload.agentId), Effect.mapError(toRemoteFailure)),
       Call: ({ payload }) =>
         Effect.gen(function* () {

@@ -117,6 +117,8 @@ export const RoutedAgentSystemLive = Layer.scoped(
             // The last snapshot read from the owner: at the deadline, a wait that saw one times out
             // with its state (a 202), even if the owner was unavailable for the very last read.
             let seen: AgentSnapshot | undefined
+            // The owner's last refusal: a wait that never read a snapshot ends with it.
+            let refused: AgentsRestoring | undefined
             for (;;) {
               const now = yield* Clock.currentTimeMillis
               if (isLocalFor(gatewayId, agentId)) {
@@ -128,19 +130,23 @@ export const RoutedAgentSystemLive = Layer.scoped(
                 if (!(moved && !isLocalFor(gatewayId, agentId) && (yield* Clock.currentTimeMillis) < deadline)) return yield* waited.left
                 continue
               }
-              // An owner that is unavailable for a moment (a handover) is asked again until the
-              // deadline; no read outlasts the deadline by more than a poll (a short wait still
-              // gets one read its time).
+              // An owner that is unavailable for a moment (a handover), or an actor being restored or
+              // restarted, is asked again until the deadline; an actor past its restart budget
+              // (actor-failed) answers at once (docs/architecture.md §6.8). No read outlasts the
+              // deadline by more than a poll (a short wait still gets one read its time).
               const snapshot = yield* remoteSnapshot(agentId, gatewayId).pipe(
                 Effect.timeoutOption(Math.max(WAIT_POLL_MS, deadline - now)),
-                Effect.catchTag("AgentsRestoring", (error) => (now < deadline ? Effect.succeed(Option.none()) : Effect.fail(error)))
+                Effect.catchTag("AgentsRestoring", (error) => {
+                  refused = error
+                  return now < deadline && error.reason !== "actor-failed" ? Effect.succeed(Option.none()) : Effect.fail(error)
+                })
               )
               if (Option.isSome(snapshot)) {
                 if (predicate(snapshot.value)) return snapshot.value
                 seen = snapshot.value
               }
               if ((yield* Clock.currentTimeMillis) >= deadline) {
-                if (seen === undefined) return yield* new AgentsRestoring({ agentId, reason: "owner-unavailable" })
+                if (seen === undefined) return yield* (refused ?? new AgentsRestoring({ agentId, reason: "owner-unavailable" }))
                 return yield* new AgentWaitTimeout({ agentId, timeoutMs, statePath: projectSnapshot(seen).statePath })
               }
               yield* Effect.sleep(WAIT_POLL_MS)
@@ -161,11 +167,8 @@ export const RoutedAgentSystemLive = Layer.scoped(
       snapshot: (agentId) => local.snapshot(agentId),
       requireActor: (agentId) =>
         Effect.flatMap(gatewayOf(agentId), (gatewayId) =>
-          isLocalFor(gatewayId, agentId)
-            ? local.snapshot(agentId) === undefined
-              ? Effect.fail(new AgentNotFound({ agentId }))
-              : Effect.void
-            : Effect.asVoid(remoteSnapshot(agentId, gatewayId))
+          // Through the actors' own answer: one restarting or past its budget is a 503, not a 404 (§6.8).
+          isLocalFor(gatewayId, agentId) ? local.require(agentId) : Effect.asVoid(remoteSnapshot(agentId, gatewayId))
         )
     })
   })

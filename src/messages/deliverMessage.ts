@@ -26,7 +26,8 @@ export const chatIdempotencyKey = (messageId: string) => `msg-${messageId}`
  */
 const awaitProvisioned = (agent: AgentRow, timeoutMs: number) =>
   Effect.flatMap(AgentSystem, (system) => system.waitFor(agent.id, (snapshot) => snapshot.context.workspaceSeeded, timeoutMs)).pipe(
-    Effect.retry({ schedule: actorsRestoring, while: (error) => error._tag === "AgentsRestoring" }),
+    // An actor past its restart budget stays down (§6.8): no 2 min of asking again.
+    Effect.retry({ schedule: actorsRestoring, while: (error) => error._tag === "AgentsRestoring" && error.reason !== "actor-failed" }),
     Effect.catchTags({
       // The predicate held; only its snapshot is not saved yet. The gateway has the agent.
       AgentPersistTimeout: () => Effect.void,
@@ -39,8 +40,7 @@ const awaitProvisioned = (agent: AgentRow, timeoutMs: number) =>
             message: `agent ${agent.name} was not provisioned on its gateway within ${timeoutMs} ms (it is ${timeout.statePath})`
           })
         ),
-      AgentsRestoring: () =>
-        Effect.fail(new MessageTargetUnavailable({ agentId: agent.id, reason: "not_ready", message: "agent actors were still being restored" }))
+      AgentsRestoring: (restoring) => Effect.fail(new MessageTargetUnavailable({ agentId: agent.id, reason: "not_ready", message: restoring.why }))
     }),
     Effect.asVoid
   )

@@ -94,6 +94,6 @@ export const gatewayReachable = gauge("switchyard_gateway_reachable", "1 while t
 
 export const agentActorFailures = counter(
   "switchyard_agent_actor_failures_total",
-  "Agent actors XState stopped in status error (a throw in an action, guard or invoked actor), by outcome: restarted from the stored snapshot, or given_up past the restart budget (docs/architecture.md §6.8).",
+  "Agent actors XState stopped in status error (a throw in an action, guard or invoked actor), by outcome: restarted from the stored snapshot, given_up past the restart budget, or gateway_left while its gateway left the runner (docs/architecture.md §6.8).",
   ["outcome"]
 )

@@ -145,7 +145,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       case "AgentWaitTimeout":
         return Effect.succeed(error(`timed out after ${seconds(failure.timeoutMs)} in ${failure.statePath}`))
       case "AgentsRestoring":
-        return Effect.succeed(error("agent actors are still being restored"))
+        return Effect.succeed(error(failure.why))
       case "AgentPersistTimeout":
         return Effect.succeed(error("the database did not save the agent's state in time"))
       case "AgentNotFound":

@@ -53,6 +53,9 @@ describe("agent actor supervision", () => {
         Effect.all([Effect.exit(system.send(id, { type: "agent.heartbeat", at: 4242, status: "kept" })), Effect.exit(system.send(id, poison))], { concurrency: "unbounded" })
       )
       expect(Exit.isSuccess(heartbeat)).toBe(true)
+      // Its answer is the snapshot it made, not the dead actor's (status error) once durable.
+      expect(Exit.isSuccess(heartbeat) && heartbeat.value.status).toBe("active")
+      expect(Exit.isSuccess(heartbeat) && heartbeat.value.context.reportedStatus).toBe("kept")
       expect(failureOf(failed)).toMatchObject({ _tag: "AgentsRestoring", agentId: id, reason: "actor-restarting" })
       expect(failureOf(await waiting)).toMatchObject({ _tag: "AgentsRestoring", agentId: id })
       expect(await counted("restarted")).toBe(restartedBefore + 1)
@@ -64,6 +67,24 @@ describe("agent actor supervision", () => {
       expect(answered.context.lastSeenAt).toBe(5_000)
       const row = (await client.query<{ seen: string }>("select snapshot->'context'->>'lastSeenAt' as seen from agents where id = $1", [id])).rows[0]
       expect(row?.seen).toBe("5000")
+    }))
+
+  it("restarts the actor only once what the dead actor accepted is saved: a heartbeat held by a row lock outlasts the backoff", () =>
+    withOwner(async ({ service, system, client, id }) => {
+      // Another session holds the row: the heartbeat's write waits for the lock, past the 200 ms backoff.
+      await client.query("begin")
+      await client.query("select id from agents where id = $1 for update", [id])
+      const heartbeat = service.runtime.runPromiseExit(system.send(id, { type: "agent.heartbeat", at: 4343, status: "held" }))
+      const failed = await service.runtime.runPromiseExit(system.send(id, poison))
+      expect(failureOf(failed)).toMatchObject({ _tag: "AgentsRestoring", reason: "actor-restarting" })
+      // Well past the backoff, the agent is still restarting: its restart waits for the write.
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      expect(system.snapshot(id)).toBeUndefined()
+      await client.query("commit")
+      const answered = await heartbeat
+      expect(Exit.isSuccess(answered) && answered.value.context.reportedStatus).toBe("held")
+      await expect.poll(() => system.snapshot(id)?.status, { timeout: 10_000 }).toBe("active")
+      expect(system.snapshot(id)?.context.reportedStatus).toBe("held")
     }))
 
   it("marks the agent actor-failed past its restart budget: requests get 503 at once, not a timeout", () =>

@@ -1,8 +1,8 @@
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { AGENT_MACHINE_VERSION, agentMachine } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, AgentPolicy } from "../../machines/agent/agentTypes.ts"
-import { makeActorSupervisor } from "../../src/agents/actorSupervisor.ts"
+import { describeFailure, makeActorSupervisor } from "../../src/agents/actorSupervisor.ts"
 import { agentDeadlines } from "../../src/agents/agentDeadlines.ts"
 import { stopAgentActor } from "../../src/agents/agentActorSystem.ts"
 import { makeRowRestorer } from "../../src/agents/restoreRows.ts"
@@ -24,7 +24,7 @@ const storedRow = (): StoredSnapshot => {
 const poison = { type: "agent.convert", at: 1 } as unknown as AgentExternalEvent
 
 /** The real starter and row restorer with the supervisor (2 restarts a minute, 1 ms backoff); `stored` is what a read of the row answers. */
-const harness = () => {
+const harness = (windowMs = 60_000) => {
   const entries = new Map<string, AgentEntry>()
   const hosting = new Set(["gw"])
   const creating = { count: 0 }
@@ -35,10 +35,11 @@ const harness = () => {
     entries,
     hosting,
     creatingFor: (_gatewayId, delta) => void (creating.count += delta),
+    closeWithinMs: 1_000,
     readRow: () => Effect.sync(() => stored),
     restoreRow: (gatewayId, row) => restorer.restoreRow(gatewayId, row),
     runFork: runFork as never,
-    budget: { maxRestarts: 2, windowMs: 60_000, backoffMs: 1 }
+    budget: { maxRestarts: 2, windowMs, backoffMs: 1 }
   })
   const starter = makeActorStarter({ entries, persist: () => {}, runFork: runFork as never, transitionsKeepPerAgent: 10, deadlines, onFailed: supervisor.onFailed })
   const restorer = makeRowRestorer({ logic: agentMachine, starter, failures: new Map(), policy: () => policy, readPage: () => Effect.succeed([]) })
@@ -53,7 +54,8 @@ const harness = () => {
     for (const entry of entries.values()) stopAgentActor(entry.actor)
   }
   const deleteRow = () => void (stored = Option.none())
-  return { entries, hosting, creating, supervisor, restorer, actorOf, restarted, deleteRow, stop }
+  const storeRow = (row: StoredSnapshot) => void (stored = Option.some(row))
+  return { entries, hosting, creating, supervisor, restorer, actorOf, restarted, deleteRow, storeRow, stop }
 }
 
 describe("supervision of failed agent actors (docs/architecture.md §6.8)", () => {
@@ -81,8 +83,9 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     ;(await restarted()).send(poison)
     ;(await restarted()).send(poison)
     expect(actorOf()).toBeUndefined()
-    // No restart is under way: nothing counts as a create for the gateway.
-    expect(creating.count).toBe(0)
+    // No restart: only the dead actor's save counts as a create for the gateway, until it ends.
+    expect(creating.count).toBe(1)
+    await expect.poll(() => creating.count, { timeout: 5_000, interval: 5 }).toBe(0)
     expect(supervisor.refusal(id)).toMatchObject({ _tag: "AgentsRestoring", reason: "actor-failed" })
     supervisor.forgetGateway("gw")
     expect(supervisor.refusal(id)).toBeUndefined()
@@ -95,7 +98,9 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     left.hosting.delete("gw")
     left.actorOf()!.send(poison)
     expect(left.actorOf()).toBeUndefined()
-    expect(left.creating.count).toBe(0)
+    // Its save counts as a create: the leaving gateway waits for it.
+    expect(left.creating.count).toBe(1)
+    await expect.poll(() => left.creating.count, { timeout: 5_000, interval: 5 }).toBe(0)
     expect(left.supervisor.refusal(id)).toBeUndefined()
 
     const deleted = harness()
@@ -107,5 +112,36 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     expect(deleted.actorOf()).toBeUndefined()
     // A deleted agent is not found (404), not restarting.
     expect(deleted.supervisor.refusal(id)).toBeUndefined()
+  })
+
+  it("an agent whose stored row cannot be restarted from stays a 503 actor-failed, never a 404, while its gateway is hosted", async () => {
+    const { supervisor, restorer, actorOf, creating, storeRow } = harness()
+    await Effect.runPromise(restorer.restoreRow("gw", storedRow()))
+    storeRow({ ...storedRow(), machineVersion: "999999" })
+    actorOf()!.send(poison)
+    await expect.poll(() => creating.count, { timeout: 5_000, interval: 5 }).toBe(0)
+    expect(actorOf()).toBeUndefined()
+    expect(supervisor.refusal(id)).toMatchObject({ _tag: "AgentsRestoring", agentId: id, reason: "actor-failed" })
+  })
+
+  it("logs a failure by its tag and its own message, never a tagged error's fields", () => {
+    class Leaky extends Schema.TaggedError<Leaky>()("Leaky", { token: Schema.String }) {}
+    expect(describeFailure(new Leaky({ token: "s3cr3t" }))).toBe("Leaky")
+    expect(describeFailure(new Error("guard threw"))).toBe("Error: guard threw")
+  })
+
+  it("a window after giving up, a request gets the agent one more restart (what Retry-After 60 promises)", async () => {
+    const { supervisor, restorer, actorOf, restarted, creating, stop } = harness(300)
+    await Effect.runPromise(restorer.restoreRow("gw", storedRow()))
+    actorOf()!.send(poison)
+    ;(await restarted()).send(poison)
+    ;(await restarted()).send(poison)
+    expect(supervisor.refusal(id)).toMatchObject({ reason: "actor-failed" })
+    await expect.poll(() => supervisor.refusal(id)?.reason, { timeout: 5_000, interval: 20 }).toBe("actor-restarting")
+    expect(creating.count).toBe(1)
+    const again = await restarted()
+    expect(again.getSnapshot().status).toBe("active")
+    expect(supervisor.refusal(id)).toBeUndefined()
+    stop()
   })
 })

@@ -31,6 +31,8 @@ const harness = (databaseUrl: string) => {
       Effect.suspend(() => {
         calls.push(`entity snapshot ${agentId}`)
         if (agentId === "silent") return Effect.never
+        if (agentId === "given-up") return Effect.fail(new AgentsRestoring({ agentId, reason: "actor-failed" }))
+        if (agentId === "restarting") return Effect.fail(new AgentsRestoring({ agentId, reason: "actor-restarting" }))
         return calls.filter((call) => call.startsWith("entity snapshot")).length === 1
           ? Effect.fail(new AgentsRestoring({ agentId, reason: "owner-unavailable" }))
           : Effect.succeed({ value: { provisioning: "awaiting" }, context: {} })
@@ -50,6 +52,9 @@ const harness = (databaseUrl: string) => {
         state.owns = false
         return Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.applying" }))
       }),
+    // An actor restarting or past its restart budget: no snapshot here, the supervisor's 503 (§6.8).
+    snapshot: () => undefined,
+    require: (agentId: string) => Effect.fail(new AgentsRestoring({ agentId, reason: "actor-failed" })),
     failures: () => [],
     actorCount: () => state.restored.size
   } as unknown as LocalAgentsShape
@@ -129,6 +134,29 @@ describe("routing while the owner restores a gateway", () => {
       const reached = await run(Effect.flatMap(AgentSystem, (system) => system.waitFor("moving", (snapshot) => snapshotIs(snapshot, "provisioning.awaiting"), 5_000)))
       expect(snapshotIs(reached, "provisioning.awaiting")).toBe(true)
       expect(h.calls).toEqual(["local wait moving", "entity snapshot moving", "entity snapshot moving"])
+    } finally {
+      h.state.owns = true
+    }
+  })
+
+  it("a required actor restarting or past its budget here answers the supervisor's 503, not AgentNotFound", async () => {
+    h.state.owns = true
+    h.state.restored.add("down")
+    const exit = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.requireActor("down"))))
+    expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "actor-failed" } } })
+  })
+
+  it("a remote wait for an actor past its restart budget fails at once with actor-failed; one restarting is asked again until the deadline", async () => {
+    h.state.owns = false
+    try {
+      h.calls.length = 0
+      const failed = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.waitFor("given-up", () => true, 2_000))))
+      expect(failed).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "actor-failed" } } })
+      expect(h.calls).toEqual(["entity snapshot given-up"])
+      h.calls.length = 0
+      const restarting = await run(Effect.exit(Effect.flatMap(AgentSystem, (system) => system.waitFor("restarting", () => true, 400))))
+      expect(restarting).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentsRestoring", reason: "actor-restarting" } } })
+      expect(h.calls.length).toBeGreaterThan(1)
     } finally {
       h.state.owns = true
     }

@@ -1,7 +1,7 @@
 import { it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import { describe, expect } from "vitest"
-import { AgentSystem, AgentWaitTimeout, type AgentSystemShape } from "../../src/agents/AgentSystem.ts"
+import { AgentSystem, AgentsRestoring, AgentWaitTimeout, type AgentSystemShape } from "../../src/agents/AgentSystem.ts"
 import { GatewayClient, type GatewayClientShape } from "../../src/gateway/GatewayClient.ts"
 import { GatewayConnectionError, GatewayRpcError } from "../../src/gateway/GatewayError.ts"
 import { deliverMessage } from "../../src/messages/deliverMessage.ts"
@@ -41,8 +41,9 @@ const unavailable = new GatewayRpcError({ method: "chat.send", code: "UNAVAILABL
  * One message over in-memory fakes: `answers` are what successive `chat.send` calls get (the
  * last one repeats); `ready` is whether the target is provisioned. Returns the layer and what it saw.
  */
-const harness = (answers: ReadonlyArray<GatewayRpcError | GatewayConnectionError | "ok">, ready = true) => {
+const harness = (answers: ReadonlyArray<GatewayRpcError | GatewayConnectionError | "ok">, ready = true, refusal?: AgentsRestoring) => {
   let row = pending()
+  const waits = { count: 0 }
   const sends: Array<Record<string, unknown>> = []
   // The gateway's url as each read of its row finds it: a send answered `retargeted` was overtaken by a PATCH to a new url.
   let gatewayUrl = "ws://127.0.0.1:1"
@@ -69,7 +70,11 @@ const harness = (answers: ReadonlyArray<GatewayRpcError | GatewayConnectionError
       AgentSystem,
       dieOnUnstubbed<AgentSystemShape>("AgentSystem", {
         waitFor: (agentId, _predicate, timeoutMs) =>
-          ready ? Effect.succeed(undefined as never) : Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.retrying" }))
+          Effect.suspend((): Effect.Effect<never, AgentWaitTimeout | AgentsRestoring> => {
+            waits.count += 1
+            if (refusal !== undefined) return Effect.fail(refusal)
+            return ready ? Effect.succeed(undefined as never) : Effect.fail(new AgentWaitTimeout({ agentId, timeoutMs, statePath: "provisioning.retrying" }))
+          })
       })
     ),
     Layer.succeed(
@@ -95,7 +100,7 @@ const harness = (answers: ReadonlyArray<GatewayRpcError | GatewayConnectionError
     ),
     Layer.succeed(ActivityRepo, dieOnUnstubbed<ActivityRepoShape>("ActivityRepo", { record: (entry) => Effect.sync(() => void activity.push(entry)) }))
   )
-  return { layer, sends, sentTo, activity, row: () => row }
+  return { layer, sends, sentTo, activity, waits, row: () => row }
 }
 
 /** Runs the delivery while the test clock moves on by `seconds`, a second at a time. */
@@ -165,6 +170,16 @@ describe("deliverMessage (the ledger's gateway delivery)", () => {
       yield* deliverOver(1)
       expect(sends).toEqual([])
       expect(row()).toMatchObject({ status: "failed", attempts: 0, lastError: "agent Ava was not provisioned on its gateway within 60000 ms (it is provisioning.retrying)" })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("fails at once, naming why, for a target whose actor failed past its restart budget (no 2 min of asking again)", () => {
+    const { layer, sends, waits, row } = harness(["ok"], true, new AgentsRestoring({ agentId: AGENT.id, reason: "actor-failed" }))
+    return Effect.gen(function* () {
+      yield* deliverOver(5)
+      expect(sends).toEqual([])
+      expect(waits.count).toBe(1)
+      expect(row()).toMatchObject({ status: "failed", attempts: 0, lastError: "the agent's actor failed past its restart budget and is stopped" })
     }).pipe(Effect.provide(layer))
   })
 })
