@@ -60,20 +60,25 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     /** Set once the row is known gone (at activation, or by `retire`): nothing starts here again. */
     let retired = !stored
     // A deleted gateway leaves nothing here: programs, actors, socket, status (docs/architecture.md §11).
-    // Uninterruptible, as the entity's own finalizers are: a caller that gives up leaves no half-done retirement.
-    const retire = Effect.uninterruptible(
-      restarts.withPermits(1)(
-        Effect.gen(function* () {
-          if (retired || (yield* repo.exists(gatewayId))) return
-          retired = true
-          yield* FiberSet.clear(running)
-          yield* Scope.close(hosting, Exit.void)
-          yield* gateways.forget(gatewayId)
-          if (Option.isSome(liveness)) yield* liveness.value.forget(gatewayId)
-          yield* Effect.logInfo(`gateway ${gatewayId} was deleted: its programs, actors and socket here ended`)
-        })
-      ).pipe(Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); its programs run on until the next check`)))
+    // Only the teardown is uninterruptible, as the entity's own finalizers are: a caller that gives
+    // up leaves no half-done retirement, while the wait for the permit and the read of the row stay
+    // interruptible, so the entity's close (a SIGTERM) never waits for a read on a saturated pool.
+    const teardown = Effect.uninterruptible(
+      Effect.gen(function* () {
+        retired = true
+        yield* FiberSet.clear(running)
+        yield* Scope.close(hosting, Exit.void)
+        yield* gateways.forget(gatewayId)
+        if (Option.isSome(liveness)) yield* liveness.value.forget(gatewayId)
+        yield* Effect.logInfo(`gateway ${gatewayId} was deleted: its programs, actors and socket here ended`)
+      })
     )
+    const retire = restarts.withPermits(1)(
+      Effect.gen(function* () {
+        if (retired || (yield* repo.exists(gatewayId))) return
+        yield* teardown
+      })
+    ).pipe(Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); its programs run on until the next check`)))
     // A program that ends by itself (the liveness watcher, finding its row gone) asks for that
     // check, from outside the set it is leaving.
     const startPrograms = Effect.suspend(() =>

@@ -1,0 +1,65 @@
+import { Entity, ShardingConfig } from "@effect/cluster"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Deferred, Effect, Fiber, Layer } from "effect"
+import { describe, expect, it } from "vitest"
+import { LocalAgents, type LocalAgentsShape } from "../../src/agents/LocalAgents.ts"
+import { GatewayEntity } from "../../src/cluster/GatewayEntity.ts"
+import { GatewayEntityLive } from "../../src/cluster/GatewayEntityLive.ts"
+import { ClusterStats, GatewayHostedPrograms, type GatewayHostedProgram } from "../../src/cluster/GatewayHosting.ts"
+import { LocalGatewayClient } from "../../src/cluster/LocalGatewayClient.ts"
+import { OwnerNudgesLive } from "../../src/cluster/OwnerNudges.ts"
+import type { GatewayClientShape } from "../../src/gateway/GatewayClient.ts"
+import { GatewayRepo, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
+
+const GATEWAY = "00000000-0000-4000-8000-000000000001"
+
+/** A fake that dies on any member a test did not stub. */
+const only = <T extends object>(name: string, stubs: Partial<T>): T =>
+  new Proxy(stubs as T, {
+    get: (target, key) => {
+      if (key in target) return target[key as keyof T]
+      if (key === "then") return undefined
+      throw new Error(`${name}.${String(key)} is not stubbed`)
+    }
+  })
+
+/** The gateway entity with fakes around it: `exists` answers the n-th read of the row (0 = activation's). */
+const entityWith = (options: { readonly exists: (read: number) => Effect.Effect<boolean, SqlError>; readonly programs: ReadonlyArray<GatewayHostedProgram>; readonly forgotten: Deferred.Deferred<void> }) => {
+  let reads = 0
+  const fakes = Layer.mergeAll(
+    Layer.succeed(LocalAgents, only<LocalAgentsShape>("LocalAgents", { hostGateway: () => Effect.succeed(0) })),
+    Layer.succeed(LocalGatewayClient, only<GatewayClientShape>("LocalGatewayClient", { forget: () => Deferred.succeed(options.forgotten, undefined).pipe(Effect.asVoid) })),
+    Layer.succeed(GatewayRepo, only<GatewayRepoShape>("GatewayRepo", { exists: () => Effect.suspend(() => options.exists(reads++)) })),
+    Layer.succeed(GatewayHostedPrograms, options.programs),
+    Layer.succeed(ClusterStats, { activations: 0, takeovers: 0, started: false }),
+    OwnerNudgesLive
+  )
+  return Entity.makeTestClient(GatewayEntity, GatewayEntityLive.pipe(Layer.provide(fakes))).pipe(Effect.flatMap((client) => client(GATEWAY)))
+}
+
+const run = <A, E>(effect: Effect.Effect<A, E, ShardingConfig.ShardingConfig | import("effect").Scope.Scope>) =>
+  Effect.runPromise(effect.pipe(Effect.scoped, Effect.provide(ShardingConfig.layerDefaults)))
+
+// docs/architecture.md §11: a deleted gateway is let go by its entity (`Retire`).
+describe("the gateway entity's retirement", () => {
+  it("leaves the read of the row interruptible: a caller (or the entity's close) that gives up does not wait for it", async () => {
+    await run(
+      Effect.gen(function* () {
+        const reading = yield* Deferred.make<void>()
+        const interrupted = yield* Deferred.make<void>()
+        const forgotten = yield* Deferred.make<void>()
+        const exists = (read: number) =>
+          read === 0
+            ? Effect.succeed(true)
+            : Deferred.succeed(reading, undefined).pipe(Effect.zipRight(Effect.never), Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined)))
+        const entity = yield* entityWith({ exists, programs: [], forgotten })
+        const retire = yield* Effect.fork(entity.Retire())
+        yield* Deferred.await(reading)
+        yield* Fiber.interrupt(retire)
+        // Uninterruptible, the read would hold the request (and the entity's close) for as long as it takes.
+        yield* Deferred.await(interrupted)
+        expect(yield* Deferred.isDone(forgotten)).toBe(false)
+      })
+    )
+  }, 10_000)
+})
