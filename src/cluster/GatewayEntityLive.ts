@@ -1,4 +1,5 @@
 import { Entity } from "@effect/cluster"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, ExecutionStrategy, Exit, FiberSet, Option, Schedule, Scope } from "effect"
 import type { Method } from "../gateway/protocol.ts"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
@@ -18,6 +19,8 @@ import { toRemoteFailure } from "./RemoteFailure.ts"
 
 /** Retry of a gateway's restore while the database is away (an entity cannot fail to start). */
 const restoreRetry = Schedule.spaced("1 second")
+/** Retry of the read of a gateway's row after a program ended by itself: 0.2, 0.4, 0.8, 1.6, 3.2 s (6.2 s in all). */
+const rowReadRetry = Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
 
 /**
  * The gateway entity on its owner. Activation (first message after a start or a takeover)
@@ -73,18 +76,25 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
         yield* Effect.logInfo(`gateway ${gatewayId} was deleted: its programs, actors and socket here ended`)
       })
     )
-    const retire = restarts.withPermits(1)(
+    // A deleted row never comes back: it is read outside the permit, so a slow read holds up no restart.
+    const retireIfGone = (stillStored: Effect.Effect<boolean, SqlError>) =>
       Effect.gen(function* () {
-        if (retired || (yield* repo.exists(gatewayId))) return
-        yield* teardown
-      })
-    ).pipe(Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); its programs run on until the next check`)))
+        if (retired || (yield* stillStored)) return
+        yield* restarts.withPermits(1)(Effect.suspend(() => (retired ? Effect.void : teardown)))
+      }).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); it stays hosted here until this runner's next read of the stored gateways`)
+        )
+      )
+    const retire = retireIfGone(repo.exists(gatewayId))
+    // A program ended by itself: nothing else would ask again soon, so a failed read is retried.
+    const retireAfterProgram = retireIfGone(repo.exists(gatewayId).pipe(Effect.retry(rowReadRetry)))
     // A program that ends by itself (the liveness watcher, finding its row gone) asks for that
     // check, from outside the set it is leaving.
     const startPrograms = Effect.suspend(() =>
       retired
         ? Effect.void
-        : Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId)).pipe(Effect.zipRight(Effect.forkIn(retire, entityScope)))), {
+        : Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId)).pipe(Effect.zipRight(Effect.forkIn(retireAfterProgram, entityScope)))), {
             discard: true
           })
     )

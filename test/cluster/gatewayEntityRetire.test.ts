@@ -1,5 +1,5 @@
 import { Entity, ShardingConfig } from "@effect/cluster"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import { LocalAgents, type LocalAgentsShape } from "../../src/agents/LocalAgents.ts"
@@ -59,6 +59,19 @@ describe("the gateway entity's retirement", () => {
         // Uninterruptible, the read would hold the request (and the entity's close) for as long as it takes.
         yield* Deferred.await(interrupted)
         expect(yield* Deferred.isDone(forgotten)).toBe(false)
+      })
+    )
+  }, 10_000)
+
+  it("reads the row again shortly when a program ends by itself and the read fails, and lets the gateway go", async () => {
+    await run(
+      Effect.gen(function* () {
+        const forgotten = yield* Deferred.make<void>()
+        const failed = new SqlError({ cause: new Error("timeout acquiring a connection"), message: "Failed to acquire connection" })
+        // Activation finds the row; the two reads after the program ended fail; the third finds it gone.
+        const exists = (read: number) => (read === 0 ? Effect.succeed(true) : read <= 2 ? Effect.fail(failed) : Effect.succeed(false))
+        yield* entityWith({ exists, programs: [() => Effect.void], forgotten })
+        yield* Deferred.await(forgotten)
       })
     )
   }, 10_000)
