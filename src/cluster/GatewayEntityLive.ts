@@ -111,7 +111,8 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
         clusterTakeovers.inc()
         yield* Effect.logInfo(`took over gateway ${gatewayId}: ${restored} agent actors restored`)
       }
-      yield* startPrograms
+      // Under the permit, as a restart: a retirement asked by the first program to end waits till every one is in the set.
+      yield* restarts.withPermits(1)(startPrograms)
     } else {
       yield* Effect.logInfo(`gateway ${gatewayId} is not stored: its entity hosts nothing (a deleted gateway is not revived)`)
     }

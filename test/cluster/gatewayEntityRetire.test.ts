@@ -75,4 +75,18 @@ describe("the gateway entity's retirement", () => {
       })
     )
   }, 10_000)
+
+  it("retires every program when the first one ends by itself at activation, the others included", async () => {
+    await run(
+      Effect.gen(function* () {
+        const forgotten = yield* Deferred.make<void>()
+        const stopped = yield* Deferred.make<void>()
+        const exists = (read: number) => Effect.succeed(read === 0)
+        const runsOn: GatewayHostedProgram = () => Effect.never.pipe(Effect.onInterrupt(() => Deferred.succeed(stopped, undefined)))
+        yield* entityWith({ exists, programs: [() => Effect.void, runsOn], forgotten })
+        yield* Deferred.await(forgotten)
+        yield* Deferred.await(stopped)
+      })
+    )
+  }, 10_000)
 })
