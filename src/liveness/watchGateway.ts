@@ -91,6 +91,7 @@ export const watchGateway = (gatewayId: string) =>
     const onReady = (announcedAt: number | undefined) => Effect.gen(function* () {
       if (announcedAt !== undefined && announcedAt <= handledAt) return
       yield* context.refreshTarget
+      if (yield* Deferred.isDone(context.gone)) return
       const socketTarget = context.target
       const hello = yield* client.connect(socketTarget)
       const connectedAt = performance.now()
