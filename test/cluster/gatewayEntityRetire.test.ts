@@ -10,26 +10,17 @@ import { LocalGatewayClient } from "../../src/cluster/LocalGatewayClient.ts"
 import { OwnerNudgesLive } from "../../src/cluster/OwnerNudges.ts"
 import type { GatewayClientShape } from "../../src/gateway/GatewayClient.ts"
 import { GatewayRepo, type GatewayRepoShape } from "../../src/store/GatewayRepo.ts"
+import { dieOnUnstubbed } from "../support/testLayer.ts"
 
 const GATEWAY = "00000000-0000-4000-8000-000000000001"
-
-/** A fake that dies on any member a test did not stub. */
-const only = <T extends object>(name: string, stubs: Partial<T>): T =>
-  new Proxy(stubs as T, {
-    get: (target, key) => {
-      if (key in target) return target[key as keyof T]
-      if (key === "then") return undefined
-      throw new Error(`${name}.${String(key)} is not stubbed`)
-    }
-  })
 
 /** The gateway entity with fakes around it: `exists` answers the n-th read of the row (0 = activation's). */
 const entityWith = (options: { readonly exists: (read: number) => Effect.Effect<boolean, SqlError>; readonly programs: ReadonlyArray<GatewayHostedProgram>; readonly forgotten: Deferred.Deferred<void> }) => {
   let reads = 0
   const fakes = Layer.mergeAll(
-    Layer.succeed(LocalAgents, only<LocalAgentsShape>("LocalAgents", { hostGateway: () => Effect.succeed(0) })),
-    Layer.succeed(LocalGatewayClient, only<GatewayClientShape>("LocalGatewayClient", { forget: () => Deferred.succeed(options.forgotten, undefined).pipe(Effect.asVoid) })),
-    Layer.succeed(GatewayRepo, only<GatewayRepoShape>("GatewayRepo", { exists: () => Effect.suspend(() => options.exists(reads++)) })),
+    Layer.succeed(LocalAgents, dieOnUnstubbed<LocalAgentsShape>("LocalAgents", { hostGateway: () => Effect.succeed(0) })),
+    Layer.succeed(LocalGatewayClient, dieOnUnstubbed<GatewayClientShape>("LocalGatewayClient", { forget: () => Deferred.succeed(options.forgotten, undefined).pipe(Effect.asVoid) })),
+    Layer.succeed(GatewayRepo, dieOnUnstubbed<GatewayRepoShape>("GatewayRepo", { exists: () => Effect.suspend(() => options.exists(reads++)) })),
     Layer.succeed(GatewayHostedPrograms, options.programs),
     Layer.succeed(ClusterStats, { activations: 0, takeovers: 0, started: false }),
     OwnerNudgesLive
