@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { LocalAgents } from "../../src/agents/LocalAgents.ts"
@@ -30,6 +31,21 @@ describe("a gateway deleted while its owner hosts it (one runner, simulator)", (
       expect(await service.runtime.runPromise(Effect.flatMap(GatewayClient, (client) => client.connected))).not.toContain(gatewayId)
       expect(await service.runtime.runPromise(Effect.flatMap(GatewayLiveness, (registry) => registry.get(gatewayId)))).toBeUndefined()
       expect(local.hosts(gatewayId)).toBe(false)
+      expect(local.actorCount()).toBe(0)
+    })
+  }, 60_000)
+
+  // A Retire lost (its sender died, the owner was moving), with no watcher to end by itself:
+  // the owner's own read of the stored gateways lets the gateway go.
+  it("is let go by its owner's read of the stored gateways when no Retire came and no watcher runs", async () => {
+    await withSimulatedStack({ boardName: "Lost", config: { livenessWatchers: false } }, async ({ service, simulator, gatewayId }) => {
+      const local = await service.runtime.runPromise(LocalAgents)
+      await expect.poll(() => local.hosts(gatewayId), POLL).toBe(true)
+      await service.runtime.runPromise(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql`delete from agents where gateway_id = ${gatewayId}`.pipe(Effect.zipRight(sql`delete from gateways where id = ${gatewayId}`)))
+      )
+      await expect.poll(() => local.hosts(gatewayId), POLL).toBe(false)
+      await expect.poll(() => simulator.openSockets, POLL).toBe(0)
       expect(local.actorCount()).toBe(0)
     })
   }, 60_000)
