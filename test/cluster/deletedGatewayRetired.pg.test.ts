@@ -49,4 +49,23 @@ describe("a gateway deleted while its owner hosts it (one runner, simulator)", (
       expect(local.actorCount()).toBe(0)
     })
   }, 60_000)
+
+  // Entity ids are strings: an id spelt in uppercase must reach the same entity as the stored one.
+  it("is found, read on its owner and deleted through an uppercase spelling of its id, with no twin hosted", async () => {
+    const config = { livenessWatchers: true, livenessProbeMs: PROBE_MS, reconcileMs: 60_000 }
+    await withSimulatedStack({ boardName: "Upper", config }, async ({ service, simulator, gatewayId }) => {
+      await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable, POLL).toBe(true)
+      const local = await service.runtime.runPromise(LocalAgents)
+      const upper = gatewayId.toUpperCase()
+      const found = await service.api("GET", `/api/v1/gateways/${upper}`)
+      expect(found.status).toBe(200)
+      expect(found.body.id).toBe(gatewayId)
+      expect((await service.api("GET", `/api/v1/gateways/${upper}/liveness`)).body?.reachable).toBe(true)
+      expect(local.hostedGateways()).toEqual([gatewayId])
+      expect((await service.api("DELETE", `/api/v1/gateways/${upper}`)).status).toBe(202)
+      await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}`)).status, POLL).toBe(404)
+      await expect.poll(() => local.hostedGateways(), POLL).toEqual([])
+      await expect.poll(() => simulator.openSockets, POLL).toBe(0)
+    })
+  }, 60_000)
 })
