@@ -101,6 +101,8 @@ export interface LocalAgentsShape {
   readonly actorCount: () => number
   /** Gateways hosted here. */
   readonly hostedCount: () => number
+  /** The ids of the gateways hosted here (their actors restored). */
+  readonly hostedGateways: () => ReadonlyArray<string>
   /** The gateway of an agent whose actor runs here. */
   readonly gatewayOf: (agentId: string) => string | undefined
 }
@@ -289,6 +291,7 @@ export const LocalAgentsLive = Layer.scoped(
       failures: () => [...failures.values()],
       actorCount: () => entries.size,
       hostedCount: () => hosted.size,
+      hostedGateways: () => [...hosted],
       gatewayOf: (agentId) => entries.get(agentId)?.gatewayId
     })
   })

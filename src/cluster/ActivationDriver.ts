@@ -34,7 +34,8 @@ const ENSURE_TIMEOUT = "2 minutes"
  * Entities start on their first message, so after a start or a takeover this sends `Ensure` to
  * every stored gateway whose shard this runner holds and which is not hosted yet, at start
  * (awaited: readiness) and then every second, reading the stored gateways only when its set of
- * shards changed, every 60 s, or to confirm one to activate (docs/architecture.md §11). Readiness is `ready`
+ * shards changed, every 10 s, or to confirm one to activate; a gateway hosted here that such a read
+ * no longer finds gets `Retire` (docs/architecture.md §11). Readiness is `ready`
  * once this runner has joined and every gateway it owns is hosted. Joined: runners with no
  * database session are marked unhealthy; then a lone runner holds every shard (1.2 s at most),
  * or, with other live runners, its shard set is stable and they were pinged once: an `Ensure` that failed at start is tried again every second,
@@ -72,12 +73,27 @@ export const startActivationDriver = Effect.gen(function* () {
   // GATEWAY_IDS_FOR_MS (docs/architecture.md §11).
   let gatewayIds: { ids: ReadonlyArray<string>; shards: string; at: number } | undefined
   const toActivate = (ids: ReadonlyArray<string>) => ids.filter((id) => ownership.owns(id) && !local.hosts(id) && !inFlight.has(id))
+  // A gateway hosted here whose row the read no longer finds is retired (its entity checks the
+  // row again): this makes good a `Retire` that was lost, or whose program could not ask for it
+  // (docs/architecture.md §11).
+  const retire = (gatewayId: string) =>
+    client(gatewayId).Retire().pipe(
+      Effect.timeout(ENSURE_TIMEOUT),
+      Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: its row is gone; letting it go did not complete (${String(error._tag)}); trying again at the next read`))
+    )
+  const retireUnstored = (ids: ReadonlyArray<string>) =>
+    Effect.suspend(() => {
+      const stored = new Set(ids)
+      const gone = local.hostedGateways().filter((id) => !stored.has(id))
+      return Effect.forEach(gone, (id) => Effect.forkIn(retire(id), scope), { discard: true })
+    })
   const readGatewayIds = Effect.suspend(() => {
     const shards = ownership.ownedShardsKey()
     const at = performance.now()
     return sql<{ id: string }>`select id from gateways`.pipe(
       Effect.map((rows) => rows.map((row) => row.id)),
-      Effect.tap((ids) => Effect.sync(() => void (gatewayIds = { ids, shards, at })))
+      Effect.tap((ids) => Effect.sync(() => void (gatewayIds = { ids, shards, at }))),
+      Effect.tap(retireUnstored)
     )
   })
   const ownedNotHosted = Effect.suspend(() => {

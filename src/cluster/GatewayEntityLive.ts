@@ -1,4 +1,5 @@
 import { Entity } from "@effect/cluster"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, ExecutionStrategy, Exit, FiberSet, Option, Schedule, Scope } from "effect"
 import type { Method } from "../gateway/protocol.ts"
 import { agentMachine } from "../../machines/agent/agentMachine.ts"
@@ -18,6 +19,8 @@ import { toRemoteFailure } from "./RemoteFailure.ts"
 
 /** Retry of a gateway's restore while the database is away (an entity cannot fail to start). */
 const restoreRetry = Schedule.spaced("1 second")
+/** Retry of the read of a gateway's row after a program ended by itself: 0.2, 0.4, 0.8, 1.6, 3.2 s (6.2 s in all). */
+const rowReadRetry = Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
 
 /**
  * The gateway entity on its owner. Activation (first message after a start or a takeover)
@@ -60,26 +63,38 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
     /** Set once the row is known gone (at activation, or by `retire`): nothing starts here again. */
     let retired = !stored
     // A deleted gateway leaves nothing here: programs, actors, socket, status (docs/architecture.md §11).
-    // Uninterruptible, as the entity's own finalizers are: a caller that gives up leaves no half-done retirement.
-    const retire = Effect.uninterruptible(
-      restarts.withPermits(1)(
-        Effect.gen(function* () {
-          if (retired || (yield* repo.exists(gatewayId))) return
-          retired = true
-          yield* FiberSet.clear(running)
-          yield* Scope.close(hosting, Exit.void)
-          yield* gateways.forget(gatewayId)
-          if (Option.isSome(liveness)) yield* liveness.value.forget(gatewayId)
-          yield* Effect.logInfo(`gateway ${gatewayId} was deleted: its programs, actors and socket here ended`)
-        })
-      ).pipe(Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); its programs run on until the next check`)))
+    // Only the teardown is uninterruptible, as the entity's own finalizers are: a caller that gives
+    // up leaves no half-done retirement, while the wait for the permit and the read of the row stay
+    // interruptible, so the entity's close (a SIGTERM) never waits for a read on a saturated pool.
+    const teardown = Effect.uninterruptible(
+      Effect.gen(function* () {
+        retired = true
+        yield* FiberSet.clear(running)
+        yield* Scope.close(hosting, Exit.void)
+        yield* gateways.forget(gatewayId)
+        if (Option.isSome(liveness)) yield* liveness.value.forget(gatewayId)
+        yield* Effect.logInfo(`gateway ${gatewayId} was deleted: its programs, actors and socket here ended`)
+      })
     )
+    // A deleted row never comes back: it is read outside the permit, so a slow read holds up no restart.
+    const retireIfGone = (stillStored: Effect.Effect<boolean, SqlError>) =>
+      Effect.gen(function* () {
+        if (retired || (yield* stillStored)) return
+        yield* restarts.withPermits(1)(Effect.suspend(() => (retired ? Effect.void : teardown)))
+      }).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`gateway ${gatewayId}: reading its row failed (${error.message}); it stays hosted here until this runner's next read of the stored gateways`)
+        )
+      )
+    const retire = retireIfGone(repo.exists(gatewayId))
+    // A program ended by itself: nothing else would ask again soon, so a failed read is retried.
+    const retireAfterProgram = retireIfGone(repo.exists(gatewayId).pipe(Effect.retry(rowReadRetry)))
     // A program that ends by itself (the liveness watcher, finding its row gone) asks for that
     // check, from outside the set it is leaving.
     const startPrograms = Effect.suspend(() =>
       retired
         ? Effect.void
-        : Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId)).pipe(Effect.zipRight(Effect.forkIn(retire, entityScope)))), {
+        : Effect.forEach(programs, (program) => FiberSet.run(running, Effect.scoped(program(gatewayId)).pipe(Effect.zipRight(Effect.forkIn(retireAfterProgram, entityScope)))), {
             discard: true
           })
     )
@@ -96,7 +111,8 @@ export const GatewayEntityLive = GatewayEntity.toLayer(
         clusterTakeovers.inc()
         yield* Effect.logInfo(`took over gateway ${gatewayId}: ${restored} agent actors restored`)
       }
-      yield* startPrograms
+      // Under the permit, as a restart: a retirement asked by the first program to end waits till every one is in the set.
+      yield* restarts.withPermits(1)(startPrograms)
     } else {
       yield* Effect.logInfo(`gateway ${gatewayId} is not stored: its entity hosts nothing (a deleted gateway is not revived)`)
     }

@@ -83,8 +83,10 @@ export interface GatewayAdminShape {
   readonly check: (id: string) => Effect.Effect<RegisteredGateway, GatewayNotFound | GatewayDeleting | GatewayUnreachable | GatewayIncompatible | SqlError | AgentPersistTimeout>
   /**
    * Gateway delete: marks the row deleting and starts removing our agents from the gateway
-   * (`reapGateway`); the row goes once they are gone, also across restarts. Asking again
-   * retries agents whose cleanup failed; `force` removes those locally instead.
+   * (`reapGateway`); the row goes once they are gone, also across restarts, and then the
+   * gateway's owner lets it go (its programs, actors, socket and liveness status end there;
+   * docs/architecture.md §11). Asking again retries agents whose cleanup failed; `force` removes
+   * those locally instead.
    * Output: whether the row is already gone, and the agents left. Errors: GatewayNotFound, SqlError, send errors.
    */
   readonly remove: (id: string, options: { readonly force: boolean }) => Effect.Effect<{ readonly deleted: boolean; readonly agentsRemaining: number }, GatewayNotFound | SqlError | SendError>

@@ -33,8 +33,9 @@ export interface ReapOptions {
  * One step of deleting a gateway (marked `deleting_at`): every board agent gets `agent.delete`,
  * so its own actor removes it from the gateway with retries; the gateway-main agent goes last,
  * because board agents' deletes ask it to clean up their workspaces; once no agent is left the
- * row goes, and then the gateway's owner, whichever runner that is, lets it go (`retireOnOwner`:
- * its programs end, its actors stop, its socket closes, docs/architecture.md §11). Mission Control
+ * row goes, and then the gateway's owner, whichever runner that is, is told to let it go
+ * (`retireOnOwner`, sent without waiting: its programs end, its actors stop, its socket closes,
+ * docs/architecture.md §11). Mission Control
  * deleted only its rows and left the agents on the gateway (docs/operations.md §6.7). Agents already deleting are left to their actors unless
  * `retryFailed`. Safe to repeat: the service sweeps deleting gateways until they are gone.
  * Output: the live agents still on the gateway (0 once the row is deleted).
@@ -54,8 +55,14 @@ export const reapGateway = Effect.fn("Gateways.reap")(function* (gatewayId: stri
   }
   if (agents.length > 0) return agents.length
   yield* Effect.flatMap(GatewayRepo, (repo) => repo.remove(gatewayId))
+  // Sent without waiting (a DELETE must not wait for a down owner); the owner's own read of the
+  // stored gateways makes good a retirement lost or not confirmed (docs/architecture.md §11).
   yield* retireOnOwner(gatewayId).pipe(
-    Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId} deleted; its owner did not take the news (${error.message}): its watcher ends at its next read of the row`))
+    Effect.catchAll((error) =>
+      Effect.logWarning(`gateway ${gatewayId} deleted; its owner's retirement of it was not confirmed (${error.message}): its owner's next read of the stored gateways lets it go`)
+    ),
+    // Bounded by the owner timeout (10 s): the fiber outlives no caller by more.
+    Effect.forkDaemon
   )
   yield* Effect.logInfo(`gateway ${gatewayId} deleted: its agents were removed from it`)
   return 0

@@ -12,7 +12,14 @@ export const name = z
   .max(120)
   .regex(/^[^\r\n\t`|<>*#[\]\\]+$/, "must be one line without the characters ` | < > * # [ ] \\")
 
-export const IdParams = z.object({ id: z.uuid() })
+/**
+ * An id in a request (path, query or body): a UUID in any case, lowercased, as Postgres prints
+ * it. Ids name cluster entities and keys of maps as strings, so an uppercase spelling of a stored
+ * id must not reach them as another id (docs/operations.md §6.12).
+ */
+export const uuid = z.uuid().toLowerCase()
+
+export const IdParams = z.object({ id: uuid })
 
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50).meta({ description: "Page size." }),

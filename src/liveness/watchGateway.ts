@@ -24,6 +24,8 @@ const CONFIG_SETTLE_MS = 1_000
  * included) must not make them back to back.
  */
 const CONFIG_ROUND_SPACING = 10
+/** Restart of a watcher whose start failed: 1 s, doubling, at most 30 s apart, for as long as its gateway is hosted. */
+const watcherRestart = Schedule.exponential("1 second").pipe(Schedule.either(Schedule.spaced("30 seconds")))
 
 /**
  * The liveness watcher of one gateway (docs/operations.md §8), for as long as its scope lives:
@@ -95,6 +97,7 @@ export const watchGateway = (gatewayId: string) =>
     const onReady = (announcedAt: number | undefined) => Effect.gen(function* () {
       if (announcedAt !== undefined && announcedAt <= handledAt) return
       yield* context.refreshTarget
+      if (yield* Deferred.isDone(context.gone)) return
       const socketTarget = context.target
       const hello = yield* client.connect(socketTarget)
       const connectedAt = performance.now()
@@ -179,6 +182,11 @@ export const watchGateway = (gatewayId: string) =>
     yield* Effect.sleep(config.reconcileMs).pipe(Effect.zipRight(rounds.withPermits(1)(reconcile)), Effect.forever, Effect.forkIn(scope))
     return yield* Deferred.await(context.gone)
   }).pipe(
+    // Each start in a scope of its own: a failed one leaves none of its fibers behind.
+    Effect.scoped,
+    // A start that failed (a read of the row or the roster, the database away) is tried again.
+    Effect.tapError((error) => (error._tag === "GatewayNotFound" ? Effect.void : Effect.logWarning(`liveness ${gatewayId}: starting the watcher failed (${error.message}); trying again`))),
+    Effect.retry({ schedule: watcherRestart, while: (error) => error._tag !== "GatewayNotFound" }),
     // The gateway's row is gone: the watcher ends, and its owner lets the gateway go (docs/architecture.md §11).
     Effect.catchTag("GatewayNotFound", () => Effect.void),
     Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(`liveness ${gatewayId}: watcher stopped`, cause))),

@@ -37,8 +37,13 @@ const harness = (databaseUrl: string) => {
       }
       return Effect.sync(() => void hosted.add(gatewayId))
     })
-  const sharding = { makeClient: () => Effect.succeed((gatewayId: string) => ({ Ensure: () => ensure(gatewayId) })) } as unknown as Sharding.Sharding["Type"]
-  const local = { hosts: (id: string) => hosted.has(id), failures: () => [], actorCount: () => hosted.size } as unknown as LocalAgentsShape
+  const retired: Array<string> = []
+  // A Retire lets the gateway go only when its row is gone: the fake is sent none for a stored one.
+  const retire = (gatewayId: string) => Effect.sync(() => void (retired.push(gatewayId), hosted.delete(gatewayId)))
+  const sharding = {
+    makeClient: () => Effect.succeed((gatewayId: string) => ({ Ensure: () => ensure(gatewayId), Retire: () => retire(gatewayId) }))
+  } as unknown as Sharding.Sharding["Type"]
+  const local = { hosts: (id: string) => hosted.has(id), hostedGateways: () => [...hosted], failures: () => [], actorCount: () => hosted.size } as unknown as LocalAgentsShape
   const layer = Layer.mergeAll(
     Layer.succeed(Sharding.Sharding, sharding),
     Layer.succeed(LocalAgents, local),
@@ -64,7 +69,7 @@ const harness = (databaseUrl: string) => {
         return () => Effect.runPromise(driver.readiness)
       })
     )
-  return { hosted, owned, answers, waiting, interrupted, runnerReads, shards, start }
+  return { hosted, owned, answers, waiting, interrupted, runnerReads, shards, retired, start }
 }
 
 describe("activation driver", () => {
@@ -108,6 +113,24 @@ describe("activation driver", () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }
   })
+
+  it("sends Retire to a gateway hosted here whose row its read no longer finds, and to none still stored", async () => {
+    const [kept, deleted] = [await gateway(), await gateway()]
+    const { hosted, owned, retired, start } = harness(db.url)
+    owned.add(kept).add(deleted)
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const read = await start(scope)
+      await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" } satisfies Readiness)
+      expect([...hosted].sort()).toEqual([kept, deleted].sort())
+      // The row goes with no Retire sent by the deletion (lost): the next read (10 s at most) makes it good.
+      await client.query("delete from gateways where id = $1", [deleted])
+      await expect.poll(() => retired, { timeout: 15_000 }).toEqual([deleted])
+      expect(hosted.has(kept)).toBe(true)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }, 30_000)
 
   it("pings and fences other runners while an owned gateway keeps failing to activate", async () => {
     const bad = await gateway()

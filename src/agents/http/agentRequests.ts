@@ -1,12 +1,11 @@
 import { z } from "zod"
-import { name } from "../../http/contract.ts"
+import { name, uuid } from "../../http/contract.ts"
 import { isLiveCursor } from "../../store/AgentRepo.ts"
 import { AGENT_PROBLEMS, DEFAULT_STUCK_AFTER_S } from "../../store/fleetQueries.ts"
 import { DEFAULT_HEARTBEAT } from "../defaultHeartbeat.ts"
 import { knownStatesAndTags } from "../machineVocabulary.ts"
 
 /** Request schemas of `/api/v1/agents` and the heartbeats (docs/operations.md §6.2). Types are inferred. */
-const uuid = z.uuid()
 
 /**
  * A heartbeat cadence such as "10m", "30s" or "1h", or "0m" for no LLM heartbeats: liveness then

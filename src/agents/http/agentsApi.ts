@@ -1,5 +1,5 @@
 import { z } from "zod"
-import { IdParams, PageQuery } from "../../http/contract.ts"
+import { IdParams, PageQuery, uuid } from "../../http/contract.ts"
 import { AgentAdopt, AgentCreate, AgentListQuery, AgentUpdate, AgentUpdateQuery, HeartbeatBody, HeartbeatOrCreateBody, WaitQuery } from "./agentRequests.ts"
 import { adminGet, ALL_AGENTS, answer, endpoints, getById } from "../../http/Endpoint.ts"
 import { pageOf } from "../../http/lists.ts"
@@ -7,8 +7,8 @@ import { ActivityView, AgentView } from "./AgentView.ts"
 
 /** The activity log's filters and page (an agent reads only its own entries). */
 const ActivityQuery = z.object({
-  agent_id: z.uuid().optional(),
-  board_id: z.uuid().optional(),
+  agent_id: uuid.optional(),
+  board_id: uuid.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0)
 })

@@ -1,9 +1,7 @@
 import { z } from "zod"
-import { name } from "../../http/contract.ts"
+import { name, uuid } from "../../http/contract.ts"
 
 /** Request schemas of `/api/v1/boards` and their tasks. Types are inferred. */
-const uuid = z.uuid()
-
 /** The kinds of board (docs/operations.md §6.15). */
 export const BoardType = z.enum(["goal", "general"])
 

@@ -1,12 +1,12 @@
 import { z } from "zod"
 import { BoardGoal } from "../../boards/http/boardRequests.ts"
+import { uuid } from "../../http/contract.ts"
 
 /**
  * The HTTP contract of the coordination API (`/api/v1/agent/*`, board memory, onboarding,
  * the lead messages): the request shapes of docs/operations.md §6.12 (roles §6.2, messages §6.11), kept apart
  * from the handlers. Types are inferred.
  */
-const uuid = z.uuid()
 const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max)
 const tag = z.string().trim().min(1).max(64)
 

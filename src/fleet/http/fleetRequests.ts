@@ -1,6 +1,6 @@
 import { z } from "zod"
 import { stuckAfterS } from "../../agents/http/agentRequests.ts"
-import { IdempotencyKey, name } from "../../http/contract.ts"
+import { IdempotencyKey, name, uuid } from "../../http/contract.ts"
 
 /** Request schemas of `/api/v1/gateways` and the fleet summary (docs/operations.md §6.7). Types are inferred. */
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/
@@ -44,7 +44,7 @@ const sessionKey = z
   .max(512)
   .regex(/^[^\s\p{Cc}]+$/u, "must be a session key such as agent:<agent id>:main, without spaces or control characters")
 
-export const SessionParams = z.object({ id: z.uuid(), key: sessionKey.meta({ description: "The session key, URL-encoded (e.g. `agent%3Amc-gateway-…%3Amain`)." }) })
+export const SessionParams = z.object({ id: uuid, key: sessionKey.meta({ description: "The session key, URL-encoded (e.g. `agent%3Amc-gateway-…%3Amain`)." }) })
 
 /** `chat.history.limit` (docs/gateway-protocol.md §5: 1–1000); the gateway's default when absent. */
 export const HistoryQuery = z.object({ limit: z.coerce.number().int().min(1).max(1_000).optional() })

@@ -1,11 +1,11 @@
 import { z } from "zod"
+import { uuid } from "../../http/contract.ts"
 
 /**
  * The request schemas of the agent inbox (`/api/gateway/*`, docs/operations.md §6.16):
  * request schemas only, kept apart from the handlers. Agents are LLMs, so each message says
  * what is wrong; unknown fields are refused rather than ignored.
  */
-const uuid = z.uuid()
 /** NUL and lone surrogates are refused for every field by the request decoding (`src/http/decode.ts`). */
 const text = (max: number) => z.string().min(1, "must not be empty").max(max)
 

@@ -22,7 +22,7 @@ export const messagesApi = endpoints({
     },
     summary: "A message and its delivery",
     description: "The admin reads any; an agent only the messages it sent.",
-    params: z.object({ id: z.uuid() }),
+    params: IdParams,
     responses: { 200: answer("The message.", LedgerMessage) },
     failures: [404]
   },

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { z } from "zod"
 import type { SyncJobOptions } from "../../store/SyncJobRepo.ts"
 import { invalid } from "../../http/ApiError.ts"
+import { uuid } from "../../http/contract.ts"
 
 /**
  * The template sync contract (`POST /api/v1/gateways/{id}/templates/sync`, docs/operations.md
@@ -17,7 +18,7 @@ export const SyncQuery = z.strictObject({
   rotate_tokens: flag("Mint a new token for every agent."),
   force_bootstrap: flag("Write BOOTSTRAP.md again."),
   overwrite: flag("Overwrite files agents may edit (USER.md, MEMORY.md)."),
-  board_id: z.uuid().optional().meta({ description: "Only this board's agents." })
+  board_id: uuid.optional().meta({ description: "Only this board's agents." })
 })
 
 export const SyncBody = z.strictObject({
@@ -27,10 +28,10 @@ export const SyncBody = z.strictObject({
   rotate_tokens: z.boolean().optional(),
   force_bootstrap: z.boolean().optional(),
   overwrite: z.boolean().optional(),
-  board_id: z.uuid().nullable().optional()
+  board_id: uuid.nullable().optional()
 })
 
-export const SyncJobParams = z.object({ id: z.uuid(), job: z.uuid() })
+export const SyncJobParams = z.object({ id: uuid, job: uuid })
 
 /** `GET /api/v1/templates/sync/jobs`: how many of the newest jobs. */
 export const SyncJobListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: "How many jobs, 1–100 (default 20)." }) })
