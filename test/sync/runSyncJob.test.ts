@@ -235,6 +235,19 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(fleet.applies.slice(before).filter((call) => call.agentId === twice.id)).toHaveLength(2)
   })
 
+  it("an agent whose next attempt's backoff would outlast its limit ends at the limit, timed out", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agent = worker("slow retry")
+    await fleet.addOnline(agent)
+    fleet.script.set(agent.id, [transient])
+
+    // The backoff (retryBaseMs 5 s, jittered) is cut at the agent's 0.4 s limit.
+    const { byName, elapsedMs } = await runJob(fleet, {}, { syncAgentTimeoutMs: 400, retryBaseMs: 5_000 })
+
+    expect(byName("slow retry")).toMatchObject({ status: "error", message: "timed out after 0.4 s in updating.failed" })
+    expect(elapsedMs).toBeLessThan(3_000)
+  })
+
   describe("selection", () => {
     const fleetWithBoards = async () => {
       const fleet = fleetOf({ applyMs: 5 })
