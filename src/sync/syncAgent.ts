@@ -8,6 +8,7 @@ import { retryOnFailure } from "../gateway/retryPolicies.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { SyncAgentResult, SyncJobOptions } from "../store/SyncJobRepo.ts"
 import { outcomeOf, pastSettled, readyForUpdate, settledAt } from "./agentSettled.ts"
+import { withSpanWhenExported } from "../observability/tracing.ts"
 import { SKIP_REASONS } from "./planSync.ts"
 import { SYNC_AGENT_ATTEMPTS, syncAgentRetry } from "./syncPolicies.ts"
 
@@ -51,21 +52,8 @@ export interface SyncAgentSettled {
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
 
-/**
- * Re-applies one agent for a template sync (docs/operations.md §6.8) by sending `agent.update`
- * (force, no wake, the job's options) to its actor and awaiting the
- * generation that update produces. An agent still doing gateway work is awaited first, so a
- * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
- * generation reached by this job's update: `context.syncedBy`) is only awaited, never sent twice;
- * one it stored but never sent goes out with the stored attempt number. A stored update is decided
- * on the agent's snapshot wherever its actor runs (`waitFor` when it is not here), never sent
- * again for want of a local actor. A transient failure is tried again
- * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
- * Output: updated (with the token source; a mismatch or missing token carries a warning),
- * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
- * with the SqlError of `onSend`.
- */
-export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInput) {
+/** `syncAgent` without its span. */
+const syncAgentUntraced = Effect.fnUntraced(function* (input: SyncAgentInput) {
   const system = yield* AgentSystem
   // The agent's limit is a deadline every wait and retry delay is bounded by, not a fiber racing
   // the attempts (docs/architecture.md §9.2): each step in between (a statement, a send) is bounded itself.
@@ -202,3 +190,20 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
     Effect.catchIf(isWaitError, (failure) => Effect.map(waitFailed(failure), final))
   )
 })
+
+/**
+ * Re-applies one agent for a template sync (docs/operations.md §6.8) by sending `agent.update`
+ * (force, no wake, the job's options) to its actor and awaiting the
+ * generation that update produces. An agent still doing gateway work is awaited first, so a
+ * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
+ * generation reached by this job's update: `context.syncedBy`) is only awaited, never sent twice;
+ * one it stored but never sent goes out with the stored attempt number. A stored update is decided
+ * on the agent's snapshot wherever its actor runs (`waitFor` when it is not here), never sent
+ * again for want of a local actor. A transient failure is tried again
+ * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
+ * Output: updated (with the token source; a mismatch or missing token carries a warning),
+ * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
+ * with the SqlError of `onSend`. Its span (`Sync.agent`) only while spans are exported
+ * (docs/architecture.md §9.2).
+ */
+export const syncAgent = (input: SyncAgentInput) => withSpanWhenExported("Sync.agent", {})(syncAgentUntraced(input))
