@@ -1,5 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Array as Arr, Effect, Fiber, Option, Schedule, type Scope, Stream } from "effect"
+import { Array as Arr, Deferred, Effect, Fiber, FiberSet, Option, Schedule, type Scope } from "effect"
+import { concurrently } from "../agents/programs/concurrently.ts"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ensureMainAgent } from "../fleet/ensureMainAgent.ts"
@@ -133,15 +134,33 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
               storedTo = Math.min(rows.length, taken + 1 + window)
               return Effect.forEach(rows.slice(from, storedTo), (row) => storeAhead(row, scope), { discard: true })
             })
-          return Stream.fromIterable(rows).pipe(
-            Stream.zipWithIndex,
-            // The next agents' generations are stored while the places work on the ones before them.
-            Stream.mapEffect(([row, index]) => Effect.zipRight(topUp(index), syncOne(row)), { concurrency, unordered: true }),
-            // Results waiting for their saves do not hold back the next agents' syncs, up to
-            // RECORDS_PER_PLACE per place: past that (saves lagging), the syncs wait for the records.
-            Stream.mapEffect(recordOne, { concurrency: concurrency * RECORDS_PER_PLACE, unordered: true }),
-            Stream.runDrain
-          )
+          // Each place takes the next agent as its last one settles, so a place is one fiber for the
+          // whole job, not one per agent; a settled agent's result is saved and recorded in a fiber
+          // of its own, beside the next agents' syncs, up to RECORDS_PER_PLACE per place: past that
+          // (saves lagging), the places wait for the records.
+          return Effect.gen(function* () {
+            const records = yield* FiberSet.make<void, SqlError>()
+            const recordPermits = yield* Effect.makeSemaphore(concurrency * RECORDS_PER_PLACE)
+            let next = 0
+            type Synced = ReturnType<typeof syncOne>
+            type Recorded = ReturnType<typeof recordOne>
+            const place: Effect.Effect<void, Effect.Effect.Error<Synced | Recorded>, Effect.Effect.Context<Synced | Recorded>> = Effect.suspend(() => {
+              if (next >= rows.length) return Effect.void
+              const index = next++
+              // The next agents' generations are stored while the places work on the ones before them.
+              return Effect.zipRight(topUp(index), syncOne(rows[index]!)).pipe(
+                Effect.flatMap((synced) => Effect.zipRight(recordPermits.take(1), FiberSet.run(records, Effect.ensuring(recordOne(synced), recordPermits.release(1))))),
+                Effect.zipRight(place)
+              )
+            })
+            const work = Effect.zipRight(
+              concurrently(Array.from({ length: Math.min(concurrency, rows.length) }, () => place)),
+              // Every record ended: a failed one completed the set's failure before it left the set.
+              Effect.zipRight(FiberSet.awaitEmpty(records), Effect.flatMap(Deferred.poll(records.deferred), Option.getOrElse(() => Effect.void)))
+            )
+            // A failed record stops the places at once, as a failed place stops the others.
+            yield* Effect.raceFirst(work, Effect.zipRight(FiberSet.join(records), Effect.never))
+          })
         })
       )
     const [board, main] = Arr.partition(

@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Data, Effect, Option } from "effect"
+import { Clock, Data, Duration, Effect, Option, Schedule } from "effect"
 import type { AgentSnapshot } from "../../machines/agent/agentMachine.ts"
 import type { AgentExternalEvent, StepError, TokenSource } from "../../machines/agent/agentTypes.ts"
 import { AgentSystem, type AgentNotFound, type AgentPersistTimeout, type AgentsRestoring, type AgentWaitTimeout } from "../agents/AgentSystem.ts"
@@ -8,6 +8,7 @@ import { retryOnFailure } from "../gateway/retryPolicies.ts"
 import { AgentRepo } from "../store/AgentRepo.ts"
 import type { SyncAgentResult, SyncJobOptions } from "../store/SyncJobRepo.ts"
 import { outcomeOf, pastSettled, readyForUpdate, settledAt } from "./agentSettled.ts"
+import { withSpanWhenExported } from "../observability/tracing.ts"
 import { SKIP_REASONS } from "./planSync.ts"
 import { SYNC_AGENT_ATTEMPTS, syncAgentRetry } from "./syncPolicies.ts"
 
@@ -51,22 +52,20 @@ export interface SyncAgentSettled {
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`
 
-/**
- * Re-applies one agent for a template sync (docs/operations.md §6.8) by sending `agent.update`
- * (force, no wake, the job's options) to its actor and awaiting the
- * generation that update produces. An agent still doing gateway work is awaited first, so a
- * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
- * generation reached by this job's update: `context.syncedBy`) is only awaited, never sent twice;
- * one it stored but never sent goes out with the stored attempt number. A stored update is decided
- * on the agent's snapshot wherever its actor runs (`waitFor` when it is not here), never sent
- * again for want of a local actor. A transient failure is tried again
- * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
- * Output: updated (with the token source; a mismatch or missing token carries a warning),
- * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
- * with the SqlError of `onSend`.
- */
-export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInput) {
+/** `syncAgent` without its span. */
+const syncAgentUntraced = Effect.fnUntraced(function* (input: SyncAgentInput) {
   const system = yield* AgentSystem
+  // The agent's limit is a deadline every wait and retry delay is bounded by, not a fiber racing
+  // the attempts (docs/architecture.md §9.2): each step in between (a statement, a send) is bounded itself.
+  const deadline = (yield* Clock.currentTimeMillis) + input.timeoutMs
+  const timedOut = new SyncAgentTimedOut({ timeoutMs: input.timeoutMs })
+  /** `system.waitFor` for what is left of the agent's limit; its running out is the agent's timeout. */
+  const waitWithin = (predicate: (snapshot: AgentSnapshot) => boolean, options?: { readonly durable?: boolean }) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      now >= deadline
+        ? Effect.fail(timedOut)
+        : Effect.catchTag(system.waitFor(input.agentId, predicate, deadline - now, options), "AgentWaitTimeout", () => Effect.fail(timedOut))
+    )
   let sent = input.sentGeneration
   let attempts = input.attempts
   const update: Omit<Extract<AgentExternalEvent, { type: "agent.update" }>, "at"> = {
@@ -99,14 +98,14 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
     // No actor here is no proof the stored update was never sent: this runner may not hold the
     // agent (yet: a gateway taken over, its agents not restored here). The wait reads the owner's
     // snapshot (or waits for the restore); its failures are recorded as any wait's (`waitFailed`).
-    const current = system.snapshot(input.agentId) ?? (sent === null ? undefined : yield* system.waitFor(input.agentId, () => true, input.timeoutMs, { durable: false }))
+    const current = system.snapshot(input.agentId) ?? (sent === null ? undefined : yield* waitWithin(() => true, { durable: false }))
     const send = sent === null || current === undefined || current.context.generation < sent || reachedByOther(current)
     // An update an earlier run stored but never sent (stored ahead of its turn, §9.2, or a crash
     // between the store and the send): its attempt was never used, so the send reuses its number.
     const storedUnsent = first && send && sent !== null && input.attempts > 0
     first = false
     if (send) {
-      const ready = yield* system.waitFor(input.agentId, readyForUpdate, input.timeoutMs)
+      const ready = yield* waitWithin(readyForUpdate)
       const gone = outcomeOf(ready).kind === "gone"
       if (!gone) {
         const generation = ready.context.generation + 1
@@ -119,7 +118,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
       }
     }
     // Settled in memory frees the agent's place; its durability is awaited by `saved`, beside the next agents.
-    const settled = yield* system.waitFor(input.agentId, settledAt(sent ?? 0), input.timeoutMs, { durable: false })
+    const settled = yield* waitWithin(settledAt(sent ?? 0), { durable: false })
     const outcome = outcomeOf(settled)
     if (outcome.kind === "failed" && outcome.error.transient && attempts < SYNC_AGENT_ATTEMPTS) {
       sent = null
@@ -158,7 +157,7 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
         )
     }
   }
-  const isWaitError = (failure: { readonly _tag: string }): failure is WaitError =>
+  const isWaitError = <E extends { readonly _tag: string }>(failure: E): failure is Extract<E, WaitError> =>
     failure._tag === "AgentWaitTimeout" || failure._tag === "AgentsRestoring" || failure._tag === "AgentPersistTimeout" || failure._tag === "AgentNotFound"
 
   /** The result once the agent's settled state is durable: until then a crash could still redo its apply. */
@@ -167,8 +166,13 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
 
   return yield* attempt.pipe(
     // The schedule is built only once an attempt failed: nearly every agent succeeds at once.
-    retryOnFailure({ schedule: syncAgentRetry(input.retryBaseMs), while: (failure: { readonly _tag: string }) => failure._tag === "SyncAgentRetryable" }),
-    Effect.timeoutFail({ duration: input.timeoutMs, onTimeout: () => new SyncAgentTimedOut({ timeoutMs: input.timeoutMs }) }),
+    // A delay past the deadline is cut at it: the next attempt then ends as the agent's timeout.
+    retryOnFailure({
+      schedule: Schedule.modifyDelayEffect(syncAgentRetry(input.retryBaseMs), (_, delay) =>
+        Effect.map(Clock.currentTimeMillis, (now) => Duration.min(delay, Duration.millis(Math.max(0, deadline - now))))
+      ),
+      while: (failure: { readonly _tag: string }) => failure._tag === "SyncAgentRetryable"
+    }),
     Effect.map((outcome): SyncAgentSettled => {
       switch (outcome.kind) {
         case "gone":
@@ -186,3 +190,20 @@ export const syncAgent = Effect.fn("Sync.agent")(function* (input: SyncAgentInpu
     Effect.catchIf(isWaitError, (failure) => Effect.map(waitFailed(failure), final))
   )
 })
+
+/**
+ * Re-applies one agent for a template sync (docs/operations.md §6.8) by sending `agent.update`
+ * (force, no wake, the job's options) to its actor and awaiting the
+ * generation that update produces. An agent still doing gateway work is awaited first, so a
+ * first provisioning keeps its wake. An update already sent by an earlier run of the job (its
+ * generation reached by this job's update: `context.syncedBy`) is only awaited, never sent twice;
+ * one it stored but never sent goes out with the stored attempt number. A stored update is decided
+ * on the agent's snapshot wherever its actor runs (`waitFor` when it is not here), never sent
+ * again for want of a local actor. A transient failure is tried again
+ * (`SYNC_AGENT_ATTEMPTS`, `syncAgentRetry`); everything is bounded by `timeoutMs`.
+ * Output: updated (with the token source; a mismatch or missing token carries a warning),
+ * skipped (deleted meanwhile) or error (the machine's last error, or the timeout). Fails only
+ * with the SqlError of `onSend`. Its span (`Sync.agent`) only while spans are exported
+ * (docs/architecture.md §9.2).
+ */
+export const syncAgent = (input: SyncAgentInput) => withSpanWhenExported("Sync.agent", {})(syncAgentUntraced(input))

@@ -235,6 +235,19 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(fleet.applies.slice(before).filter((call) => call.agentId === twice.id)).toHaveLength(2)
   })
 
+  it("an agent whose next attempt's backoff would outlast its limit ends at the limit, timed out", async () => {
+    const fleet = fleetOf({ applyMs: 5 })
+    const agent = worker("slow retry")
+    await fleet.addOnline(agent)
+    fleet.script.set(agent.id, [transient])
+
+    // The backoff (retryBaseMs 5 s, jittered) is cut at the agent's 0.4 s limit.
+    const { byName, elapsedMs } = await runJob(fleet, {}, { syncAgentTimeoutMs: 400, retryBaseMs: 5_000 })
+
+    expect(byName("slow retry")).toMatchObject({ status: "error", message: "timed out after 0.4 s in updating.failed" })
+    expect(elapsedMs).toBeLessThan(3_000)
+  })
+
   describe("selection", () => {
     const fleetWithBoards = async () => {
       const fleet = fleetOf({ applyMs: 5 })
@@ -486,6 +499,32 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(report).toMatchObject({ status: "done", progress: { updated: 4 }, errors: [] })
     const stored = memory.sent.find((call) => call.agentId === agents[2]!.id)
     expect(fleet.applies.some((apply) => apply.agentId === agents[2]!.id && apply.generation === stored?.generation)).toBe(true)
+  })
+
+  it("a result that cannot be recorded (the database away) fails the run and stops its places, even the last agent's", async () => {
+    const run = async (failing: number) => {
+      const fleet = fleetOf({ applyMs: 5 })
+      const agents = Array.from({ length: 6 }, (_, i) => worker(`w${i}`))
+      for (const agent of agents) await fleet.addOnline(agent)
+      const memory = makeMemorySyncJobRepo(fleet.candidates)
+      const service = Effect.runSync(Effect.provide(SyncJobRepo, memory.layer))
+      const down = {
+        ...memory,
+        layer: Layer.succeed(SyncJobRepo, {
+          ...service,
+          record: (jobId, agentId, result) =>
+            agentId === agents[failing]!.id ? Effect.fail(new SqlError({ cause: new Error("connection reset"), message: "Failed to execute statement" })) : service.record(jobId, agentId, result)
+        })
+      }
+      const before = fleet.applies.length
+      await expect(runJob(fleet, {}, { syncConcurrency: 1 }, down)).rejects.toThrow("Failed to execute statement")
+      return { synced: fleet.applies.slice(before).map((call) => call.agentId), agents, job: [...memory.jobs.values()].at(-1)! }
+    }
+    const early = await run(1)
+    expect(early.job.status).toBe("running")
+    for (const agent of early.agents.slice(4)) expect(early.synced).not.toContain(agent.id)
+    const last = await run(5)
+    expect(last.job.status).toBe("running")
   })
 
   it("stores at most syncConcurrency × 4 agents' generations ahead of the agents the places have taken", async () => {
