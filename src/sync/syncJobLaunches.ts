@@ -9,7 +9,8 @@ import type { SyncJobFeed } from "./SyncJobFeed.ts"
  * the same job launch it once: `feeds` decides, checked and set with no yield in between (the
  * feed's creation may yield), so the launch that registers the feed is the one that forks the
  * run and no feed is registered that no run finishes. A run still in `runs` past its end (its feed
- * gone) has done its work: a new launch replaces it. Needs the scope the runs live in.
+ * gone) has done its work: a new launch replaces it. A launch interrupted once its feed is made
+ * still registers and forks (the run interruptible). Needs the scope the runs live in.
  */
 export const makeSyncJobLaunches = (options: {
   readonly makeFeed: (job: SyncJobRow) => Effect.Effect<SyncJobFeed>
@@ -31,13 +32,19 @@ export const makeSyncJobLaunches = (options: {
       Effect.gen(function* () {
         if (feeds.has(job.id)) return
         const feed = yield* options.makeFeed(job)
-        if (feeds.has(job.id)) return
-        feeds.set(job.id, feed)
-        gatewayOf.set(job.id, job.gatewayId)
-        const run = options.run(job.id, feed).pipe(
-          Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && (feeds.delete(job.id), gatewayOf.delete(job.id))))
+        // Registered and forked at once: a launch interrupted (a start whose client went away)
+        // never leaves a feed without its run. The run itself stays interruptible.
+        yield* Effect.uninterruptible(
+          Effect.suspend(() => {
+            if (feeds.has(job.id)) return Effect.void
+            feeds.set(job.id, feed)
+            gatewayOf.set(job.id, job.gatewayId)
+            const run = Effect.interruptible(options.run(job.id, feed)).pipe(
+              Effect.ensuring(Effect.sync(() => feeds.get(job.id) === feed && (feeds.delete(job.id), gatewayOf.delete(job.id))))
+            )
+            return FiberMap.run(runs, job.id, run)
+          })
         )
-        yield* FiberMap.run(runs, job.id, run)
       })
     return { runs, feeds, gatewayOf, launch }
   })
