@@ -65,6 +65,8 @@ export interface GatewayClientShape {
    * Opens the socket if needed and returns what the gateway said of itself in `hello-ok`
    * (docs/gateway-protocol.md §2.3). Fails with `GatewayConnectionError` (unreachable, refused, wrong
    * protocol or scopes), or `GatewayPairingRequired` while the target's device awaits approval.
+   * A pinned target that `forget` has overtaken fails as `retargeted` without dialling, so it never
+   * replaces the socket of the gateway's new target (docs/architecture.md §9.1 "Update").
    */
   readonly connect: (target: GatewayTarget) => Effect.Effect<GatewayHello, GatewayConnectionError | GatewayPairingRequired>
   /** Every event pushed by any gateway this client is connected to. */
@@ -244,21 +246,28 @@ export const makeGatewayClient = (config: GatewayClientConfig) =>
       )
     }
 
-    const connect = (target: GatewayTarget) =>
-      Effect.tryPromise({
-        try: () => connectionFor(target).connect(),
-        catch: asFailure
-      }).pipe(
-        Effect.map((): GatewayHello => {
-          const hello = connectionFor(target).hello
-          return {
-            serverVersion: hello?.server.version ?? "unknown",
-            protocol: hello?.protocol ?? 0,
-            methods: hello?.features?.methods ?? [],
-            events: hello?.features?.events ?? []
-          }
-        })
-      )
+    const connect = (target: GatewayTarget) => {
+      // A stale pinned target never dials the old address, nor replaces the socket of the new one.
+      const opened = Effect.suspend(() => {
+        if (isStale(target)) return Effect.fail(retargeted(target))
+        const connection = connectionFor(target)
+        return Effect.tryPromise({ try: () => connection.connect(), catch: asFailure }).pipe(
+          Effect.map((): GatewayHello => {
+            const hello = connection.hello
+            return {
+              serverVersion: hello?.server.version ?? "unknown",
+              protocol: hello?.protocol ?? 0,
+              methods: hello?.features?.methods ?? [],
+              events: hello?.features?.events ?? []
+            }
+          })
+        )
+      })
+      // A pinned connect the gateway's retargeting overtook fails as retargeted, as `call` does.
+      return target.generation === undefined
+        ? opened
+        : Effect.catchAll(opened, (error) => Effect.fail(isStale(target) ? retargeted(target) : error))
+    }
 
     return GatewayClient.of({
       call,

@@ -122,8 +122,9 @@ export const watchGateway = (gatewayId: string) =>
         if (event.event === CONNECTION_EVENT) {
           const status = (event.payload as { status?: string } | undefined)?.status
           if (status === "closed") return yield* Effect.zipRight(context.refreshTarget, reach.markLost("socket closed"))
-          // Retargeted (`forget`: a PATCHed url or token): no loss; the next probe dials the target read now.
-          if (status === "retargeted") return yield* context.refreshTarget
+          // Retargeted (`forget`: a PATCHed url or token): no loss; a round reads the target again
+          // and reconnects and subscribes to it at once, not at the next probe.
+          if (status === "retargeted") return yield* Effect.forkIn(onReady(undefined), scope)
           if (status === "ready") yield* Effect.forkIn(onReady((event.payload as { monotonicAt?: number } | undefined)?.monotonicAt), scope)
           return
         }

@@ -39,9 +39,10 @@ export interface WatcherContext {
   readonly gone: Deferred.Deferred<void>
   /**
    * Reads the target again (a PATCHed url or token), pinned anew; a failure is logged and the last
-   * one kept, except a row gone, which completes `gone`.
+   * one kept, except a row gone, which completes `gone`. Of reads that overlap, one pinned to an
+   * older generation than the target held never replaces it. Output: whether the read failed.
    */
-  readonly refreshTarget: Effect.Effect<void>
+  readonly refreshTarget: Effect.Effect<{ readonly failed: boolean }>
   /** Sends a liveness event to an agent's actor; a refusal (agent gone, restoring) is dropped. */
   readonly send: (agentId: string, event: LivenessEvent) => Effect.Effect<void>
   /** The liveness part of an agent's snapshot, if its actor runs here. */
@@ -74,9 +75,17 @@ export const makeWatcherContext = (gatewayId: string) =>
       offers: { health: true, reach: true },
       gone,
       refreshTarget: load.pipe(
-        Effect.flatMap((loaded) => Effect.sync(() => void (context.target = loaded.target))),
-        Effect.catchTag("GatewayNotFound", () => Deferred.succeed(gone, undefined)),
-        Effect.catchAll((error) => Effect.logWarning(`liveness ${gatewayId}: reading its target failed; keeping the last one: ${error.message}`))
+        Effect.flatMap((loaded) =>
+          Effect.sync(() => {
+            // Overlapping reads may end out of order: the newer generation's row stands.
+            if ((loaded.target.generation ?? 0) >= (context.target.generation ?? 0)) context.target = loaded.target
+            return { failed: false }
+          })
+        ),
+        Effect.catchTag("GatewayNotFound", () => Effect.as(Deferred.succeed(gone, undefined), { failed: false })),
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logWarning(`liveness ${gatewayId}: reading its target failed; keeping the last one: ${error.message}`), { failed: true })
+        )
       ),
       send: (agentId, event) => Effect.ignore(system.send(agentId, event)),
       snapshotLiveness: (agentId) => system.snapshot(agentId)?.context.liveness

@@ -9,6 +9,12 @@ import type { WatcherContext } from "./watcherContext.ts"
 /** Reachability probes timing out in a row before a gateway whose socket is open counts as unreachable. */
 const SLOW_PROBES = 3
 /**
+ * Probes failing as `retargeted` in a row, each with the target's read failing too (the database
+ * away after a `forget`), before the gateway counts as unreachable: nothing dials it, so nothing
+ * can say it lives (docs/operations.md §8).
+ */
+const UNREADABLE_PROBES = 3
+/**
  * The reachability probe: a read whose answer is one row whatever the fleet's size (a `health`
  * answer lists every agent of the gateway, ~300 B each; docs/operations.md §8).
  */
@@ -22,11 +28,14 @@ const REACH_PARAMS = { limit: 1 }
  * one-row read (a gateway without it is probed with `health`, whose sample `applyHealth` then
  * applies). A slow answer on a live socket is a busy gateway, not a lost one: only SLOW_PROBES
  * timeouts in a row count (a dead socket is closed by the connection's own silence watchdog).
+ * A probe failing as `retargeted` is no loss, but UNREADABLE_PROBES of them in a row whose
+ * target read failed too mark the gateway lost ("target unreadable"): the watcher cannot reach it.
  */
 export const makeWatcherReachability = (context: WatcherContext, applyHealth: (health: z.infer<typeof HealthResult>) => Effect.Effect<void>) => {
   const { gatewayId, labels, registry, roster } = context
   let reachable: boolean | null = null
   let slowProbes = 0
+  let unreadableProbes = 0
 
   /** Sends to every agent of the gateway whose snapshot `needs` it (a repeated signal would only cost a write). */
   const sendToAll = (needs: (agentId: string) => boolean, make: (at: number) => LivenessEvent) =>
@@ -71,16 +80,28 @@ export const makeWatcherReachability = (context: WatcherContext, applyHealth: (h
         // An answer, even a refusal or one we cannot decode, comes from a reachable gateway.
         if (error._tag === "GatewayRpcError" || error._tag === "GatewayProtocolError") {
           slowProbes = 0
+          unreadableProbes = 0
           return Effect.zipRight(markReached, Effect.logWarning(`liveness: probe of gateway ${gatewayId} failed: ${error.message}`))
         }
         // Retargeted under the probe (`forget`): no loss; the next probe dials the target read now.
-        if (isRetargeted(error)) return context.refreshTarget
+        // While the target cannot be read, every probe fails so without dialling: after
+        // UNREADABLE_PROBES in a row the gateway counts as lost, until a probe reaches it again.
+        if (isRetargeted(error)) {
+          return Effect.flatMap(context.refreshTarget, ({ failed }) => {
+            unreadableProbes = failed ? unreadableProbes + 1 : 0
+            return unreadableProbes >= UNREADABLE_PROBES
+              ? markLost(`target unreadable: its row could not be read after a retarget, ${unreadableProbes} probes in a row`)
+              : Effect.void
+          })
+        }
+        unreadableProbes = 0
         if (error._tag !== "GatewayTimeoutError") return Effect.zipRight(context.refreshTarget, markLost(error.message))
         slowProbes += 1
         return slowProbes >= SLOW_PROBES ? markLost(`probe timed out ${slowProbes} times in a row`) : Effect.void
       },
       onSuccess: (health) => {
         slowProbes = 0
+        unreadableProbes = 0
         return Effect.zipRight(markReached, health === undefined ? Effect.void : applyHealth(health))
       }
     })

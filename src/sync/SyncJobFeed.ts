@@ -7,6 +7,8 @@ export type SyncJobEvent =
   | { readonly type: "progress"; readonly job_id: string; readonly status: SyncJobStatus; readonly progress: SyncProgress }
   | { readonly type: "agent"; readonly job_id: string; readonly agent: SyncAgentView; readonly progress: SyncProgress }
   | { readonly type: "done"; readonly job_id: string; readonly result: SyncJobReport }
+  /** The job's run stopped here without a result (its gateway moved, the service stopped): the job goes on; read it again. */
+  | { readonly type: "stopped"; readonly job_id: string; readonly reason: string; readonly progress: SyncProgress }
 
 interface FeedState {
   readonly status: SyncJobStatus
@@ -14,6 +16,8 @@ interface FeedState {
   /** The event that produced this state (none for the initial one). */
   readonly change: SyncJobEvent | null
   readonly result: SyncJobReport | null
+  /** Why the run stopped without a result (`stop`), or null. */
+  readonly stopped: string | null
 }
 
 /**
@@ -27,7 +31,9 @@ export interface SyncJobFeed {
   /** One agent's result was recorded. */
   readonly recorded: (row: SyncAgentRow, result: SyncAgentResult) => Effect.Effect<void>
   readonly finished: (result: SyncJobReport) => Effect.Effect<void>
-  /** Current progress first, then each change; ends after `done`. */
+  /** Ends the feed with `stopped` and `reason`, unless it has finished (or stopped) already. */
+  readonly stop: (reason: string) => Effect.Effect<void>
+  /** Current progress first, then each change; ends after `done` or `stopped`. */
   readonly events: Stream.Stream<SyncJobEvent>
 }
 
@@ -35,9 +41,19 @@ const progressEvent = (jobId: string, state: Pick<FeedState, "status" | "progres
 
 const doneEvent = (jobId: string, result: SyncJobReport): SyncJobEvent => ({ type: "done", job_id: jobId, result })
 
-/** What a client joining now gets first: the current progress, then `done` if the job has its result. */
-const openingEvents = (jobId: string, state: Pick<FeedState, "status" | "progress" | "result">): Stream.Stream<SyncJobEvent> =>
-  Stream.fromIterable(state.result === null ? [progressEvent(jobId, state)] : [progressEvent(jobId, state), doneEvent(jobId, state.result)])
+const stoppedEvent = (jobId: string, reason: string, progress: SyncProgress): SyncJobEvent => ({ type: "stopped", job_id: jobId, reason, progress })
+
+/** What a client joining now gets first: the current progress, then `done` if the job has its result (or `stopped` if its run stopped). */
+const openingEvents = (jobId: string, state: Pick<FeedState, "status" | "progress" | "result"> & { readonly stopped?: string | null }): Stream.Stream<SyncJobEvent> =>
+  Stream.fromIterable(
+    state.result !== null
+      ? [progressEvent(jobId, state), doneEvent(jobId, state.result)]
+      : state.stopped != null
+        ? [progressEvent(jobId, state), stoppedEvent(jobId, state.stopped, state.progress)]
+        : [progressEvent(jobId, state)]
+  )
+
+const isLast = (event: SyncJobEvent) => event.type === "done" || event.type === "stopped"
 
 /** The events of a job that has no feed (finished before the client came): its stored state, then done. */
 export const storedEvents = (result: SyncJobReport): Stream.Stream<SyncJobEvent> =>
@@ -58,7 +74,8 @@ export const makeSyncJobFeed = (job: SyncJobRow): Effect.Effect<SyncJobFeed> =>
       status: job.status,
       progress: { total: job.totalCount, done: 0, updated: 0, skipped: 0, failed: 0 },
       change: null,
-      result: null
+      result: null,
+      stopped: null
     }),
     (ref): SyncJobFeed => ({
       started: (rows) =>
@@ -81,13 +98,17 @@ export const makeSyncJobFeed = (job: SyncJobRow): Effect.Effect<SyncJobFeed> =>
           result,
           change: doneEvent(job.id, result)
         })),
+      stop: (reason) =>
+        SubscriptionRef.update(ref, (state) =>
+          state.result !== null || state.stopped !== null ? state : { ...state, stopped: reason, change: stoppedEvent(job.id, reason, state.progress) }
+        ),
       events: ref.changes.pipe(
         Stream.zipWithIndex,
         Stream.flatMap(([state, index]) => {
           if (index > 0) return state.change === null ? Stream.empty : Stream.make(state.change)
           return openingEvents(job.id, state)
         }),
-        Stream.takeUntil((event) => event.type === "done")
+        Stream.takeUntil(isLast)
       )
     })
   )

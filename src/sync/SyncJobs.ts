@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Sharding } from "@effect/cluster"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Cause, Context, Effect, FiberMap, Layer, Option, Schedule, Stream } from "effect"
+import { Cause, Context, Effect, Either, FiberMap, Layer, Option, Schedule, Stream } from "effect"
 import { AgentSystem } from "../agents/AgentSystem.ts"
 import { LocalAgents } from "../agents/LocalAgents.ts"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -122,16 +122,25 @@ export const SyncJobsLive = Layer.scoped(
     nudges.on("sync", () => Effect.sync(reads.nudge))
     /** Jobs left for their gateway to be hosted here: the row as last read, and since when (ms, `performance.now()`). */
     const waiting = new Map<string, { readonly job: SyncJobRow; readonly since: number; warned: boolean }>()
+    /** Whether the last read of the jobs failed (a streak of failures is logged once). */
+    let readFailing = false
     const adopt = Effect.gen(function* () {
       for (const [jobId, gatewayId] of [...gatewayOf]) {
         if (ownership.owns(gatewayId) || !(yield* FiberMap.has(runs, jobId))) continue
         yield* FiberMap.remove(runs, jobId)
         yield* Effect.logInfo(`template sync job ${jobId}: its gateway moved to another runner, which resumes it`)
       }
-      if (reads.due()) {
-        const unfinished = yield* reads.read(repo.unfinished)
+      // A failed read (retried at the next pass) never holds back the jobs already waiting in
+      // memory; it is logged once per streak of failures.
+      const unfinished = reads.due() ? yield* Effect.either(reads.read(repo.unfinished)) : undefined
+      if (unfinished !== undefined && Either.isLeft(unfinished) && !readFailing) {
+        readFailing = true
+        yield* Effect.logWarning("template sync: could not list unfinished jobs; retried every second, jobs already waiting still start", unfinished.left)
+      } else if (unfinished !== undefined && Either.isRight(unfinished)) {
+        if (readFailing) yield* Effect.logInfo("template sync: listing unfinished jobs works again")
+        readFailing = false
         const read = new Set<string>()
-        for (const job of unfinished) {
+        for (const job of unfinished.right) {
           if (!ownership.owns(job.gatewayId) || (yield* FiberMap.has(runs, job.id))) continue
           read.add(job.id)
           const left = waiting.get(job.id)
@@ -156,7 +165,7 @@ export const SyncJobsLive = Layer.scoped(
           )
         }
       }
-    }).pipe(Effect.catchAll((error) => Effect.logWarning("template sync: could not list unfinished jobs", error)))
+    })
     yield* Effect.forkScoped(Effect.repeat(adopt, Schedule.spaced(ADOPT_EVERY)))
 
     // A job queued here for a gateway another runner owns starts there at its nudge.

@@ -57,8 +57,9 @@ export const runSyncJob = Effect.fn("Sync.runJob")(function* (jobId: string, fee
   const config = yield* AppConfig
   yield* actorsRestored
   const job = yield* repo.get(jobId)
-  // Gone with its gateway, or finished by an earlier run.
-  if (Option.isNone(job) || job.value.status === "done" || job.value.status === "failed") return
+  // Gone with its gateway (its feed ends as stopped), or finished by an earlier run: its clients get its result.
+  if (Option.isNone(job)) return
+  if (job.value.status === "done" || job.value.status === "failed") return yield* feed.finished(syncJobReport(job.value, yield* repo.agents(jobId)))
   yield* repo.markRunning(jobId)
   const refusal = job.value.planned ? null : yield* plan(job.value)
   if (refusal !== null) {

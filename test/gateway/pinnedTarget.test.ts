@@ -39,6 +39,30 @@ describe("pinned gateway targets (GatewayTarget.generation)", () => {
     })
   )
 
+  it.scopedLive("connecting a target pinned before the gateway was forgotten fails as retargeted: it neither dials the old address nor replaces the new target's socket", () =>
+    Effect.gen(function* () {
+      const oldSim = yield* simulator
+      const newSim = yield* simulator
+      const client = yield* makeGatewayClient(CLIENT_CONFIG)
+      const pinnedOld = { ...targetFor(oldSim), generation: yield* client.generation("gw-1") }
+      yield* client.connect(pinnedOld)
+      // The url is patched: the gateway is forgotten and its new target connected.
+      yield* client.forget("gw-1")
+      const pinnedNew = { ...targetFor(newSim), generation: yield* client.generation("gw-1") }
+      yield* client.connect(pinnedNew)
+      const oldOpened = oldSim.connectionsOpened
+      const newOpened = newSim.connectionsOpened
+
+      // A round still holding the old target (its re-read failed) connects it.
+      expect(isRetargetedFailure(yield* Effect.either(client.connect(pinnedOld)))).toBe(true)
+      expect(oldSim.connectionsOpened).toBe(oldOpened)
+      // The new target's socket was not replaced: a call on it reuses it.
+      expect(Either.isRight(yield* Effect.either(client.call(pinnedNew, "agents.list", {})))).toBe(true)
+      expect(newSim.connectionsOpened).toBe(newOpened)
+      expect((yield* client.stats).socketsOpened).toBe(2)
+    })
+  )
+
   it.scopedLive("a pinned call in flight when the gateway is forgotten fails as retargeted", () =>
     Effect.gen(function* () {
       const sim = yield* simulator

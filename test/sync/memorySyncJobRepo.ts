@@ -1,3 +1,4 @@
+import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Option } from "effect"
 import { SyncJobRepo, type SyncAgentRow, type SyncCandidate, type SyncJobRow } from "../../src/store/SyncJobRepo.ts"
 
@@ -12,6 +13,8 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
   const sent: Array<{ agentId: string; generation: number; attempts: number }> = []
   /** Reads of the unfinished jobs so far. */
   const reads = { unfinished: 0 }
+  /** While true, `unfinished` fails as the database would when away. */
+  const failing = { unfinished: false }
   const patch = (id: string, changes: Partial<SyncJobRow>) => {
     const job = jobs.get(id)
     if (job !== undefined) jobs.set(id, { ...job, ...changes })
@@ -44,7 +47,11 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
     active: (gatewayId) =>
       Effect.sync(() => Option.fromNullable([...jobs.values()].find((job) => job.gatewayId === gatewayId && (job.status === "queued" || job.status === "running")))),
     recent: (limit) => Effect.sync(() => [...jobs.values()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).slice(0, limit)),
-    unfinished: Effect.sync(() => (reads.unfinished++, [...jobs.values()].filter((job) => job.status === "queued" || job.status === "running"))),
+    unfinished: Effect.suspend(() =>
+      failing.unfinished
+        ? Effect.fail(new SqlError({ cause: new Error("connection refused"), message: "the database is away" }))
+        : Effect.sync(() => (reads.unfinished++, [...jobs.values()].filter((job) => job.status === "queued" || job.status === "running")))
+    ),
     candidates: () => Effect.sync(candidates),
     markRunning: (jobId) => Effect.sync(() => patch(jobId, { status: "running", startedAt: jobs.get(jobId)?.startedAt ?? new Date() })),
     plan: (jobId, planned) =>
@@ -84,6 +91,7 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
     jobs,
     agents,
     reads,
+    failing,
     /** Every `markSent`, in order. */
     sent,
     /** Stores a job and its rows as a crashed run would have left them. */

@@ -542,4 +542,22 @@ describe("runSyncJob (template sync over agent actors)", () => {
     expect(Math.max(...aheadAtApply)).toBeLessThanOrEqual(4)
     expect(Math.max(...aheadAtApply)).toBeGreaterThanOrEqual(2)
   })
+
+  it("a job an earlier run finished (launched from a row read before it ended) gives its followers its stored result and ends their streams", async () => {
+    const fleet = fleetOf()
+    const agent = worker("finished")
+    await fleet.addOnline(agent)
+    const memory = makeMemorySyncJobRepo(fleet.candidates)
+    const jobId = randomUUID()
+    const job: SyncJobRow = { ...runningJob(jobId, 1, 1), status: "done", finishedAt: new Date() }
+    memory.seed(job, [{ ...pendingRow(jobId, agent, 0), status: "updated" as const }])
+    const before = fleet.applies.length
+    // The row as the launch read it, still running: its feed starts from that.
+    const { events } = await Promise.race([
+      runJob(fleet, {}, {}, memory, { ...job, status: "running", finishedAt: null }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the job's event stream never ended")), 5_000))
+    ])
+    expect(fleet.applies.length).toBe(before)
+    expect(events.at(-1)).toMatchObject({ type: "done", result: { status: "done", progress: { updated: 1 } } })
+  })
 })

@@ -81,7 +81,7 @@ const leftRunning = (agents: ReadonlyArray<FleetAgent>) => {
  * (`restore` ends that), with `seeded` jobs left by an earlier owner. `passes` counts adoption
  * passes: each asks for the set of shards first (`makeAdoptionReads.due`).
  */
-const runnerOf = async (seeded?: ReturnType<typeof leftRunning>) => {
+const runnerOf = async (seeded?: ReturnType<typeof leftRunning>, shardsKey: () => string = () => "default:1-300") => {
   const fleet = makeFakeFleet({ applyMs: 5 })
   fleet.boards.set(BOARD, { paused: false })
   stops.push(() => fleet.stop())
@@ -92,7 +92,7 @@ const runnerOf = async (seeded?: ReturnType<typeof leftRunning>) => {
   const passes = { count: 0 }
   const ownership = dieOnUnstubbed<GatewayOwnershipShape>("GatewayOwnership", {
     owns: (gatewayId) => gatewayId === GATEWAY_ID,
-    ownedShardsKey: () => (passes.count++, "default:1-300")
+    ownedShardsKey: () => (passes.count++, shardsKey())
   })
   const layer = SyncJobsLive.pipe(
     Layer.provide(
@@ -173,5 +173,26 @@ describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
     await expect.poll(() => memory.sent.length, { timeout: 2_500, interval: 20 }).toBeGreaterThan(0)
     await expect.poll(() => memory.jobs.get(job.id)!.status, { timeout: 5_000, interval: 50 }).toBe("done")
     expect(memory.reads.unfinished).toBe(readsThen)
+  })
+
+  it("a failing read of the jobs never holds back a job already waiting: it starts once its gateway is hosted", async () => {
+    // The set of shards changes on every pass while `moving`: every pass is due to read the jobs.
+    let moving = false
+    let key = 0
+    const { agents, memory, runner, passes, layer } = await runnerOf(undefined, () => (moving ? `default:${++key}` : "default:1-300"))
+    const { job, rows } = leftRunning(agents)
+    memory.seed(job, rows)
+    const runtime = ManagedRuntime.make(layer)
+    stops.push(() => runtime.dispose())
+    await runtime.runPromise(Effect.void)
+    await expect.poll(() => memory.reads.unfinished, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(1)
+
+    // The database goes away: every pass reads the jobs, and every read fails.
+    memory.failing.unfinished = true
+    moving = true
+    const passesThen = passes.count
+    await expect.poll(() => passes.count, { timeout: 6_000, interval: 50 }).toBeGreaterThanOrEqual(passesThen + 2)
+    runner.restore()
+    await expect.poll(() => memory.jobs.get(job.id)!.status, { timeout: 6_000, interval: 50 }).toBe("done")
   })
 })

@@ -75,7 +75,9 @@ export const SyncJobEventSchema = z
   .discriminatedUnion("type", [
     z.object({ type: z.literal("progress"), job_id: z.uuid(), status, progress: SyncProgress }),
     z.object({ type: z.literal("agent"), job_id: z.uuid(), agent: SyncAgentResult, progress: SyncProgress }),
-    z.object({ type: z.literal("done"), job_id: z.uuid(), result: SyncJobReport })
+    z.object({ type: z.literal("done"), job_id: z.uuid(), result: SyncJobReport }),
+    // The run stopped on this instance without a result (its gateway moved, the service stopped): the job goes on.
+    z.object({ type: z.literal("stopped"), job_id: z.uuid(), reason: z.string(), progress: SyncProgress })
   ])
   .meta({ id: "SyncJobEvent" })
 
