@@ -171,7 +171,8 @@ export const makeActorSupervisor = (options: ActorSupervisorOptions) => {
 
   /** A window after it was marked failed, a given-up agent gets one more restart (what Retry-After 60 promises). */
   const retryFailed = (agentId: string, failed: Mark): Mark => {
-    const mark: Mark = { gatewayId: failed.gatewayId, state: "restarting", restarts: [Date.now()] }
+    // The budget stays spent: if this one restart fails too, the agent gives up again at once.
+    const mark: Mark = { gatewayId: failed.gatewayId, state: "restarting", restarts: Array.from({ length: budget.maxRestarts }, () => Date.now()) }
     marks.set(agentId, mark)
     creatingFor(failed.gatewayId, 1)
     runFork(Effect.andThen(Effect.logInfo(`agent ${agentId}: restarting its failed actor once more, ${budget.windowMs} ms on`), restart(agentId, failed.gatewayId, undefined, mark, 0)))

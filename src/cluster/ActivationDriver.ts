@@ -76,15 +76,19 @@ export const startActivationDriver = Effect.gen(function* () {
   // A gateway hosted here whose row the read no longer finds is retired (its entity checks the
   // row again): this makes good a `Retire` that was lost, or whose program could not ask for it
   // (docs/architecture.md §11).
+  // One retirement in flight per gateway: a read while one is still running asks for no other.
+  const retiring = new Set<string>()
   const retire = (gatewayId: string) =>
     client(gatewayId).Retire().pipe(
       Effect.timeout(ENSURE_TIMEOUT),
-      Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: its row is gone; letting it go did not complete (${String(error._tag)}); trying again at the next read`))
+      Effect.catchAll((error) => Effect.logWarning(`gateway ${gatewayId}: its row is gone; letting it go did not complete (${String(error._tag)}); trying again at the next read`)),
+      Effect.ensuring(Effect.sync(() => retiring.delete(gatewayId)))
     )
   const retireUnstored = (ids: ReadonlyArray<string>) =>
     Effect.suspend(() => {
       const stored = new Set(ids)
-      const gone = local.hostedGateways().filter((id) => !stored.has(id))
+      const gone = local.hostedGateways().filter((id) => !stored.has(id) && !retiring.has(id))
+      for (const id of gone) retiring.add(id)
       return Effect.forEach(gone, (id) => Effect.forkIn(retire(id), scope), { discard: true })
     })
   const readGatewayIds = Effect.suspend(() => {

@@ -190,7 +190,7 @@ export const watchGateway = (gatewayId: string) =>
     Effect.retry({ schedule: watcherRestart, while: (error) => error._tag !== "GatewayNotFound" }),
     // The gateway's row is gone: the watcher ends, and its owner lets the gateway go (docs/architecture.md §11).
     Effect.catchTag("GatewayNotFound", () => Effect.void),
-    Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(`liveness ${gatewayId}: watcher stopped`, cause))),
+    Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(`liveness ${gatewayId}: watcher stopped by a defect; the gateway stays hosted without liveness until its programs restart`, cause))),
     Effect.withSpan("Liveness.watchGateway", { attributes: { gateway_id: gatewayId } })
   ) satisfies Effect.Effect<void, never, unknown>
 

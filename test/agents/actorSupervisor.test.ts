@@ -142,6 +142,10 @@ describe("supervision of failed agent actors (docs/architecture.md §6.8)", () =
     const again = await restarted()
     expect(again.getSnapshot().status).toBe("active")
     expect(supervisor.refusal(id)).toBeUndefined()
+    // That one restart is all: failing again within the window, it gives up at once.
+    again.send(poison)
+    expect(actorOf()).toBeUndefined()
+    expect(supervisor.refusal(id)).toMatchObject({ reason: "actor-failed" })
     stop()
   })
 })

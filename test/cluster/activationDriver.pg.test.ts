@@ -39,7 +39,13 @@ const harness = (databaseUrl: string) => {
     })
   const retired: Array<string> = []
   // A Retire lets the gateway go only when its row is gone: the fake is sent none for a stored one.
-  const retire = (gatewayId: string) => Effect.sync(() => void (retired.push(gatewayId), hosted.delete(gatewayId)))
+  // A gateway in `stuckRetires` takes its Retire and never answers it (an entity busy tearing down).
+  const stuckRetires = new Set<string>()
+  const retire = (gatewayId: string) =>
+    Effect.suspend(() => {
+      retired.push(gatewayId)
+      return stuckRetires.has(gatewayId) ? Effect.never : Effect.sync(() => void hosted.delete(gatewayId))
+    })
   const sharding = {
     makeClient: () => Effect.succeed((gatewayId: string) => ({ Ensure: () => ensure(gatewayId), Retire: () => retire(gatewayId) }))
   } as unknown as Sharding.Sharding["Type"]
@@ -69,7 +75,7 @@ const harness = (databaseUrl: string) => {
         return () => Effect.runPromise(driver.readiness)
       })
     )
-  return { hosted, owned, answers, waiting, interrupted, runnerReads, shards, retired, start }
+  return { hosted, owned, answers, waiting, interrupted, runnerReads, shards, retired, stuckRetires, start }
 }
 
 describe("activation driver", () => {
@@ -131,6 +137,29 @@ describe("activation driver", () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }
   }, 30_000)
+
+  it("asks a gateway whose row is gone for one Retire at a time: reads while it is unanswered send no other", async () => {
+    const [deleted, failing] = [await gateway(), await gateway()]
+    const { hosted, owned, answers, retired, stuckRetires, runnerReads, start } = harness(db.url)
+    owned.add(deleted)
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const read = await start(scope)
+      await expect.poll(read, { timeout: 15_000 }).toEqual({ state: "ready" } satisfies Readiness)
+      stuckRetires.add(deleted)
+      await client.query("delete from gateways where id = $1", [deleted])
+      // A gateway that keeps failing to activate makes the driver read the stored gateways every pass.
+      answers.set(failing, "fail")
+      owned.add(failing)
+      await expect.poll(() => retired, { timeout: 15_000 }).toEqual([deleted])
+      const readsThen = runnerReads.count
+      await expect.poll(() => runnerReads.count, { timeout: 15_000 }).toBeGreaterThan(readsThen + 2)
+      expect(retired).toEqual([deleted])
+      expect(hosted.has(deleted)).toBe(true)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }, 45_000)
 
   it("pings and fences other runners while an owned gateway keeps failing to activate", async () => {
     const bad = await gateway()
