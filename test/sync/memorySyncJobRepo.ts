@@ -1,6 +1,23 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Option } from "effect"
-import { SyncJobRepo, type SyncAgentRow, type SyncCandidate, type SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import { SyncJobRepo, type SyncAgentRow, type SyncCandidate, type SyncJobOptions, type SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+
+/** A job as `insert` stores it: queued, unplanned, no counts, created now. */
+export const queuedJob = ({ id, gatewayId, options }: { id: string; gatewayId: string; options: SyncJobOptions }): SyncJobRow => ({
+  id,
+  gatewayId,
+  options,
+  status: "queued",
+  message: null,
+  planned: false,
+  totalCount: 0,
+  updatedCount: 0,
+  skippedCount: 0,
+  failedCount: 0,
+  createdAt: new Date(),
+  startedAt: null,
+  finishedAt: null
+})
 
 /**
  * `SyncJobRepo` in memory, with the live repository's rules: one active job per gateway, a
@@ -25,21 +42,7 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
         if ([...jobs.values()].some((job) => job.gatewayId === gatewayId && (job.status === "queued" || job.status === "running"))) {
           return yield* Effect.dieMessage("unique violation: the caller checks `active` first in these tests")
         }
-        const job: SyncJobRow = {
-          id,
-          gatewayId,
-          options,
-          status: "queued",
-          message: null,
-          planned: false,
-          totalCount: 0,
-          updatedCount: 0,
-          skippedCount: 0,
-          failedCount: 0,
-          createdAt: new Date(),
-          startedAt: null,
-          finishedAt: null
-        }
+        const job = queuedJob({ id, gatewayId, options })
         jobs.set(id, job)
         return job
       }),
