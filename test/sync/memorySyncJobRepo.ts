@@ -1,6 +1,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Option } from "effect"
 import { SyncJobRepo, type SyncAgentRow, type SyncCandidate, type SyncJobOptions, type SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import { GATEWAY_ID, type FleetAgent } from "./fakeFleet.ts"
 
 /** A job as `insert` stores it: queued, unplanned, no counts, created now. */
 export const queuedJob = ({ id, gatewayId, options }: { id: string; gatewayId: string; options: SyncJobOptions }): SyncJobRow => ({
@@ -17,6 +18,37 @@ export const queuedJob = ({ id, gatewayId, options }: { id: string; gatewayId: s
   createdAt: new Date(),
   startedAt: null,
   finishedAt: null
+})
+
+const DEFAULT_OPTIONS: SyncJobOptions = { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null }
+
+/**
+ * A job an earlier run planned and left running on the fake fleet's gateway (a crash or a
+ * takeover), to be resumed: `totalCount` agents, `updatedCount` of them done, default options.
+ */
+export const runningJob = (id: string, totalCount: number, updatedCount = 0): SyncJobRow => ({
+  ...queuedJob({ id, gatewayId: GATEWAY_ID, options: DEFAULT_OPTIONS }),
+  status: "running",
+  planned: true,
+  totalCount,
+  updatedCount,
+  startedAt: new Date()
+})
+
+/** The job's row of `agent`, pending with nothing sent, as planned. */
+export const pendingRow = (jobId: string, agent: FleetAgent, position: number) => ({
+  jobId,
+  agentId: agent.id,
+  position,
+  agentName: agent.name,
+  boardId: agent.boardId,
+  role: agent.role,
+  status: "pending" as const,
+  message: null,
+  tokenSource: null,
+  sentGeneration: null as number | null,
+  attempts: 0,
+  updatedAt: new Date()
 })
 
 /**

@@ -8,11 +8,11 @@ import { GatewayOwnership, type GatewayOwnershipShape } from "../../src/cluster/
 import { OwnerNudgesLive } from "../../src/cluster/OwnerNudges.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { BoardRepo, type BoardRepoShape } from "../../src/store/BoardRepo.ts"
-import type { SyncJobOptions, SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import type { SyncJobOptions } from "../../src/store/SyncJobRepo.ts"
 import { SyncJobs, SyncJobsLive } from "../../src/sync/SyncJobs.ts"
 import { dieOnUnstubbed } from "../support/testLayer.ts"
 import { GATEWAY_ID, makeFakeFleet, type FakeFleet, type FleetAgent } from "./fakeFleet.ts"
-import { makeMemorySyncJobRepo } from "./memorySyncJobRepo.ts"
+import { makeMemorySyncJobRepo, pendingRow, runningJob } from "./memorySyncJobRepo.ts"
 
 const BOARD = "00000000-0000-4000-8000-0000000000a1"
 const DEFAULTS: SyncJobOptions = { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null }
@@ -44,36 +44,8 @@ const notYetRestored = (fleet: FakeFleet) => {
 
 /** A job an earlier owner planned and left running, with every agent pending and nothing sent. */
 const leftRunning = (agents: ReadonlyArray<FleetAgent>) => {
-  const job: SyncJobRow = {
-    id: randomUUID(),
-    gatewayId: GATEWAY_ID,
-    options: DEFAULTS,
-    status: "running",
-    message: null,
-    planned: true,
-    totalCount: agents.length,
-    updatedCount: 0,
-    skippedCount: 0,
-    failedCount: 0,
-    createdAt: new Date(),
-    startedAt: new Date(),
-    finishedAt: null
-  }
-  const rows = agents.map((agent, position) => ({
-    jobId: job.id,
-    agentId: agent.id,
-    position,
-    agentName: agent.name,
-    boardId: agent.boardId,
-    role: agent.role,
-    status: "pending" as const,
-    message: null,
-    tokenSource: null,
-    sentGeneration: null,
-    attempts: 0,
-    updatedAt: new Date()
-  }))
-  return { job, rows }
+  const job = runningJob(randomUUID(), agents.length)
+  return { job, rows: agents.map((agent, position) => pendingRow(job.id, agent, position)) }
 }
 
 /**
