@@ -84,15 +84,24 @@ const runnerOf = async (seeded?: ReturnType<typeof leftRunning>, shardsKey: () =
   return { fleet, agents, memory, runner, passes, layer }
 }
 
+/**
+ * Seeds a job left running over `agents` (see `leftRunning`) and starts `SyncJobsLive` on
+ * `layer` (its runtime disposed after the test), whose passes then adopt the job; the job.
+ */
+const adoptLeftRunning = async ({ agents, memory, layer }: Pick<Awaited<ReturnType<typeof runnerOf>>, "agents" | "memory" | "layer">) => {
+  const { job, rows } = leftRunning(agents)
+  memory.seed(job, rows)
+  const runtime = ManagedRuntime.make(layer)
+  stops.push(() => runtime.dispose())
+  await runtime.runPromise(Effect.void)
+  return job
+}
+
 describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
   it("a job resumed on a runner whose gateway's agents are not restored yet marks no agent failed; once they are, it resumes and completes", async () => {
     const { fleet, agents, memory, runner, passes, layer } = await runnerOf()
     const before = fleet.applies.length
-    const { job, rows } = leftRunning(agents)
-    memory.seed(job, rows)
-    const runtime = ManagedRuntime.make(layer)
-    stops.push(() => runtime.dispose())
-    await runtime.runPromise(Effect.void)
+    const job = await adoptLeftRunning({ agents, memory, layer })
 
     // Three passes (two seconds) with the agents not restored: the job waits, untouched.
     await expect.poll(() => passes.count, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(3)
@@ -125,11 +134,7 @@ describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
 
   it("a job waiting for its gateway to be hosted is not read again every pass; it starts at the first pass after the gateway is hosted", async () => {
     const { agents, memory, runner, passes, layer } = await runnerOf()
-    const { job, rows } = leftRunning(agents)
-    memory.seed(job, rows)
-    const runtime = ManagedRuntime.make(layer)
-    stops.push(() => runtime.dispose())
-    await runtime.runPromise(Effect.void)
+    const job = await adoptLeftRunning({ agents, memory, layer })
 
     // The first pass reads the jobs and leaves this one; the next passes look again without a read.
     await expect.poll(() => passes.count, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(2)
@@ -152,11 +157,7 @@ describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
     let moving = false
     let key = 0
     const { agents, memory, runner, passes, layer } = await runnerOf(undefined, () => (moving ? `default:${++key}` : "default:1-300"))
-    const { job, rows } = leftRunning(agents)
-    memory.seed(job, rows)
-    const runtime = ManagedRuntime.make(layer)
-    stops.push(() => runtime.dispose())
-    await runtime.runPromise(Effect.void)
+    const job = await adoptLeftRunning({ agents, memory, layer })
     await expect.poll(() => memory.reads.unfinished, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(1)
 
     // The database goes away: every pass reads the jobs, and every read fails.
