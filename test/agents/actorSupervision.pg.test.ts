@@ -1,39 +1,11 @@
 import { Effect, Exit } from "effect"
-import pg from "pg"
 import { describe, expect, it } from "vitest"
-import type { AgentExternalEvent, AgentPolicy } from "../../machines/agent/agentTypes.ts"
+import type { AgentExternalEvent } from "../../machines/agent/agentTypes.ts"
 import { agentActorFailures } from "../../src/observability/metrics.ts"
-import { startInProcessService } from "../support/inProcessService.ts"
-import { freshOnlineFleet, LIVENESS_LIMITS } from "./onlineFleet.ts"
-
-const policy = {
-  offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS
-} satisfies AgentPolicy
-
-const failureOf = (exit: Exit.Exit<unknown, unknown>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
+import { failureOf, withOwner } from "./withOwner.ts"
 
 /** A conversion without its identity: the machine's `isNewIdentity` guard throws, and XState stops the actor in status "error". */
 const poison = { type: "agent.convert", at: 1 } as unknown as AgentExternalEvent
-
-type Service = Awaited<ReturnType<typeof startInProcessService>>
-type Owner = { service: Service; system: Awaited<ReturnType<Service["agents"]>>; client: pg.Client; id: string }
-
-/** A ready single-runner service owning one online agent `id`, with a database client beside it. */
-const withOwner = async (body: (owner: Owner) => Promise<void>) => {
-  const db = await freshOnlineFleet(1, policy)
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  const service = await startInProcessService(db.url, { ...policy, livenessWatchers: false })
-  try {
-    const system = await service.agents()
-    await expect.poll(() => service.runtime.runPromise(system.readiness), { timeout: 60_000, interval: 50 }).toEqual({ state: "ready" })
-    await body({ service, system, client, id: db.firstId })
-  } finally {
-    await service.stop()
-    await client.end()
-    await db.drop()
-  }
-}
 
 const counted = async (outcome: string) => (await agentActorFailures.get()).values.find((value) => value.labels.outcome === outcome)?.value ?? 0
 

@@ -1,34 +1,6 @@
-import { Exit } from "effect"
-import pg from "pg"
+import type pg from "pg"
 import { describe, expect, it } from "vitest"
-import type { AgentPolicy } from "../../machines/agent/agentTypes.ts"
-import { startInProcessService } from "../support/inProcessService.ts"
-import { freshOnlineFleet, LIVENESS_LIMITS } from "./onlineFleet.ts"
-
-const policy = {
-  offlineAfterMs: 3_600_000, checkinTimeoutMs: 30_000, maxWakeAttempts: 3, maxAttempts: 5, retryBaseMs: 2_000, ...LIVENESS_LIMITS
-} satisfies AgentPolicy
-
-const failureOf = (exit: Exit.Exit<unknown, unknown>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
-
-type Owner = { service: Awaited<ReturnType<typeof startInProcessService>>; system: Awaited<ReturnType<Awaited<ReturnType<typeof startInProcessService>>["agents"]>>; client: pg.Client; id: string }
-
-/** A ready single-runner service owning one online agent `id`, with a database client beside it. */
-const withOwner = async (body: (owner: Owner) => Promise<void>) => {
-  const db = await freshOnlineFleet(1, policy)
-  const client = new pg.Client({ connectionString: db.url })
-  await client.connect()
-  const service = await startInProcessService(db.url, { ...policy, livenessWatchers: false })
-  try {
-    const system = await service.agents()
-    await expect.poll(() => service.runtime.runPromise(system.readiness), { timeout: 60_000, interval: 50 }).toEqual({ state: "ready" })
-    await body({ service, system, client, id: db.firstId })
-  } finally {
-    await service.stop()
-    await client.end()
-    await db.drop()
-  }
-}
+import { failureOf, withOwner } from "./withOwner.ts"
 
 /** Another runner stored version 2 (its name is the mark) before this owner's version 2. */
 const writtenElsewhere = (client: pg.Client, id: string) =>

@@ -5,6 +5,7 @@ import { LocalAgents } from "../../src/agents/LocalAgents.ts"
 import { GatewayClient } from "../../src/gateway/GatewayClient.ts"
 import { GatewayLiveness } from "../../src/liveness/GatewayLiveness.ts"
 import { withSimulatedStack } from "../support/simulatedStack.ts"
+import { expectSimulatorLetGo } from "./expectSimulatorLetGo.ts"
 
 const PROBE_MS = 100
 const POLL = { timeout: 20_000, interval: 50 }
@@ -21,13 +22,7 @@ describe("a gateway deleted while its owner hosts it (one runner, simulator)", (
       expect((await service.api("DELETE", `/api/v1/gateways/${gatewayId}`)).status).toBe(202)
       await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}`)).status, POLL).toBe(404)
 
-      await expect.poll(() => simulator.openSockets, POLL).toBe(0)
-      // Twenty probe periods: a watcher still running would probe (and dial its address again) on each.
-      const calls = simulator.calls.length
-      const opened = simulator.connectionsOpened
-      await new Promise((resolve) => setTimeout(resolve, 20 * PROBE_MS))
-      expect(simulator.calls.slice(calls).map((call) => call.method)).toEqual([])
-      expect(simulator.connectionsOpened).toBe(opened)
+      await expectSimulatorLetGo(simulator, PROBE_MS, POLL)
       expect(await service.runtime.runPromise(Effect.flatMap(GatewayClient, (client) => client.connected))).not.toContain(gatewayId)
       expect(await service.runtime.runPromise(Effect.flatMap(GatewayLiveness, (registry) => registry.get(gatewayId)))).toBeUndefined()
       expect(local.hosts(gatewayId)).toBe(false)

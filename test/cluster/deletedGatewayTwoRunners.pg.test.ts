@@ -9,6 +9,7 @@ import { GatewayLiveness } from "../../src/liveness/GatewayLiveness.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService, type InProcessService } from "../support/inProcessService.ts"
 import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { expectSimulatorLetGo } from "./expectSimulatorLetGo.ts"
 
 const PROBE_MS = 100
 const POLL = { timeout: 30_000, interval: 50 }
@@ -65,13 +66,7 @@ describe("a gateway deleted through the runner that does not own it (two in-proc
     const { gatewayId, agentIds, owner, other } = gateway
     await expect.poll(() => actorsOf(owner, agentIds), POLL).toEqual([])
     expect(await actorsOf(other, agentIds)).toEqual([])
-    await expect.poll(() => simulator.openSockets, POLL).toBe(0)
-    // Twenty probe periods: a watcher still running would probe (and dial its address again) on each.
-    const calls = simulator.calls.length
-    const opened = simulator.connectionsOpened
-    await new Promise((resolve) => setTimeout(resolve, 20 * PROBE_MS))
-    expect(simulator.calls.slice(calls).map((call) => call.method)).toEqual([])
-    expect(simulator.connectionsOpened).toBe(opened)
+    await expectSimulatorLetGo(simulator, PROBE_MS, POLL)
     expect(await holdsSocket(owner, gatewayId)).toBe(false)
     expect(await holdsSocket(other, gatewayId)).toBe(false)
     expect(await owner.runtime.runPromise(Effect.map(LocalAgents, (local) => local.hosts(gatewayId)))).toBe(false)

@@ -4,9 +4,41 @@ import { describe, expect, it } from "vitest"
 import { GatewayClient } from "../../src/gateway/GatewayClient.ts"
 import { createTestDatabase } from "../support/database.ts"
 import { startInProcessService } from "../support/inProcessService.ts"
-import { startGatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
+import { startGatewaySimulator, type GatewaySimulator } from "../support/simulator/GatewaySimulator.ts"
 
 const POLL = { timeout: 15_000, interval: 50 }
+
+type Moving = {
+  service: Awaited<ReturnType<typeof startInProcessService>>
+  before: GatewaySimulator
+  after: GatewaySimulator
+  pool: pg.Pool
+  gatewayId: string
+}
+
+/**
+ * Runs `body` against a watching service (probes every 100 ms) with a gateway "Moving" created
+ * on the `before` simulator, an `after` simulator with the same token to move it to, and a pool
+ * to change the stored url behind the service's back; stops and drops all of them after.
+ */
+const withMovingGateway = async (body: (moving: Moving) => Promise<void>) => {
+  const db = await createTestDatabase()
+  const before = await startGatewaySimulator()
+  const after = await startGatewaySimulator({ token: before.token })
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+  const service = await startInProcessService(db.url, { livenessWatchers: true, livenessProbeMs: 100, reconcileMs: 200, gatewayLostAfterMs: 60_000, checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 })
+  try {
+    const created = await service.api("POST", "/api/v1/gateways", { name: "Moving", url: before.url, token: before.token, workspace_root: "/srv/moving" })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    await body({ service, before, after, pool, gatewayId: created.body.id as string })
+  } finally {
+    await service.stop()
+    await pool.end()
+    await before.stop()
+    await after.stop()
+    await db.drop()
+  }
+}
 
 /**
  * docs/operations.md §8: a PATCH of a gateway's url restarts its watcher on the owner; when that
@@ -16,15 +48,7 @@ const POLL = { timeout: 15_000, interval: 50 }
  */
 describe("the liveness watcher after its gateway's url changed without a restart (in-process service, two simulators)", () => {
   it("reconnects to the stored url once the old socket drops, and leaves the old address alone", async () => {
-    const db = await createTestDatabase()
-    const before = await startGatewaySimulator()
-    const after = await startGatewaySimulator({ token: before.token })
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
-    const service = await startInProcessService(db.url, { livenessWatchers: true, livenessProbeMs: 100, reconcileMs: 200, gatewayLostAfterMs: 60_000, checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 })
-    try {
-      const created = await service.api("POST", "/api/v1/gateways", { name: "Moving", url: before.url, token: before.token, workspace_root: "/srv/moving" })
-      expect(created.status, JSON.stringify(created.body)).toBe(201)
-      const gatewayId = created.body.id as string
+    await withMovingGateway(async ({ service, before, after, pool, gatewayId }) => {
       await expect.poll(async () => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable, POLL).toBe(true)
       expect(after.connectionsOpened).toBe(0)
 
@@ -37,27 +61,13 @@ describe("the liveness watcher after its gateway's url changed without a restart
       expect(before.openSockets).toBe(0)
       expect(after.openSockets).toBe(1)
       expect((await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body?.reachable).toBe(true)
-    } finally {
-      await service.stop()
-      await pool.end()
-      await before.stop()
-      await after.stop()
-      await db.drop()
-    }
+    })
   }, 60_000)
 
   it("follows a forget whose restart was missed to the stored url, without reopening the old address or marking the gateway lost", async () => {
-    const db = await createTestDatabase()
-    const before = await startGatewaySimulator()
-    const after = await startGatewaySimulator({ token: before.token })
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
-    const service = await startInProcessService(db.url, { livenessWatchers: true, livenessProbeMs: 100, reconcileMs: 200, gatewayLostAfterMs: 60_000, checkinTimeoutMs: 300_000, offlineAfterMs: 300_000 })
-    const liveness = async (gatewayId: string) => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body
-    const probes = async () => (await service.gatewayStats()).calls["sessions.list"] ?? 0
-    try {
-      const created = await service.api("POST", "/api/v1/gateways", { name: "Moving", url: before.url, token: before.token, workspace_root: "/srv/moving" })
-      expect(created.status, JSON.stringify(created.body)).toBe(201)
-      const gatewayId = created.body.id as string
+    await withMovingGateway(async ({ service, before, after, pool, gatewayId }) => {
+      const liveness = async (gatewayId: string) => (await service.api("GET", `/api/v1/gateways/${gatewayId}/liveness`)).body
+      const probes = async () => (await service.gatewayStats()).calls["sessions.list"] ?? 0
       await expect.poll(async () => (await liveness(gatewayId))?.reachable, POLL).toBe(true)
       const reachableSince = (await liveness(gatewayId)).since
       const openedBefore = before.connectionsOpened
@@ -76,12 +86,6 @@ describe("the liveness watcher after its gateway's url changed without a restart
       expect(after.openSockets).toBe(1)
       // Never marked lost (a loss, then the regain, would have moved `since`): no gateway.connection.lost went out.
       expect(await liveness(gatewayId)).toMatchObject({ reachable: true, since: reachableSince })
-    } finally {
-      await service.stop()
-      await pool.end()
-      await before.stop()
-      await after.stop()
-      await db.drop()
-    }
+    })
   }, 60_000)
 })

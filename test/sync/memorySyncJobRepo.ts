@@ -1,6 +1,55 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Option } from "effect"
-import { SyncJobRepo, type SyncAgentRow, type SyncCandidate, type SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import { SyncJobRepo, type SyncAgentRow, type SyncCandidate, type SyncJobOptions, type SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import { GATEWAY_ID, type FleetAgent } from "./fakeFleet.ts"
+
+/** A job as `insert` stores it: queued, unplanned, no counts, created now. */
+export const queuedJob = ({ id, gatewayId, options }: { id: string; gatewayId: string; options: SyncJobOptions }): SyncJobRow => ({
+  id,
+  gatewayId,
+  options,
+  status: "queued",
+  message: null,
+  planned: false,
+  totalCount: 0,
+  updatedCount: 0,
+  skippedCount: 0,
+  failedCount: 0,
+  createdAt: new Date(),
+  startedAt: null,
+  finishedAt: null
+})
+
+const DEFAULT_OPTIONS: SyncJobOptions = { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null }
+
+/**
+ * A job an earlier run planned and left running on the fake fleet's gateway (a crash or a
+ * takeover), to be resumed: `totalCount` agents, `updatedCount` of them done, default options.
+ */
+export const runningJob = (id: string, totalCount: number, updatedCount = 0): SyncJobRow => ({
+  ...queuedJob({ id, gatewayId: GATEWAY_ID, options: DEFAULT_OPTIONS }),
+  status: "running",
+  planned: true,
+  totalCount,
+  updatedCount,
+  startedAt: new Date()
+})
+
+/** The job's row of `agent`, pending with nothing sent, as planned. */
+export const pendingRow = (jobId: string, agent: FleetAgent, position: number) => ({
+  jobId,
+  agentId: agent.id,
+  position,
+  agentName: agent.name,
+  boardId: agent.boardId,
+  role: agent.role,
+  status: "pending" as const,
+  message: null,
+  tokenSource: null,
+  sentGeneration: null as number | null,
+  attempts: 0,
+  updatedAt: new Date()
+})
 
 /**
  * `SyncJobRepo` in memory, with the live repository's rules: one active job per gateway, a
@@ -25,21 +74,7 @@ export const makeMemorySyncJobRepo = (candidates: () => ReadonlyArray<SyncCandid
         if ([...jobs.values()].some((job) => job.gatewayId === gatewayId && (job.status === "queued" || job.status === "running"))) {
           return yield* Effect.dieMessage("unique violation: the caller checks `active` first in these tests")
         }
-        const job: SyncJobRow = {
-          id,
-          gatewayId,
-          options,
-          status: "queued",
-          message: null,
-          planned: false,
-          totalCount: 0,
-          updatedCount: 0,
-          skippedCount: 0,
-          failedCount: 0,
-          createdAt: new Date(),
-          startedAt: null,
-          finishedAt: null
-        }
+        const job = queuedJob({ id, gatewayId, options })
         jobs.set(id, job)
         return job
       }),

@@ -12,7 +12,7 @@ import { pastSettled, settledAt } from "../../src/sync/agentSettled.ts"
 import { makeSyncJobFeed, type SyncJobEvent } from "../../src/sync/SyncJobFeed.ts"
 import { syncJobReport } from "../../src/sync/syncJobReport.ts"
 import { GATEWAY_ID, makeFakeFleet, type FakeFleet, type FleetAgent } from "./fakeFleet.ts"
-import { makeMemorySyncJobRepo } from "./memorySyncJobRepo.ts"
+import { makeMemorySyncJobRepo, pendingRow, runningJob } from "./memorySyncJobRepo.ts"
 
 const BOARD_A = "00000000-0000-4000-8000-0000000000a1"
 const BOARD_B = "00000000-0000-4000-8000-0000000000b1"
@@ -69,39 +69,6 @@ const runJob = async (
 }
 
 const appliesOf = (fleet: FakeFleet, agentId: string) => fleet.applies.filter((call) => call.agentId === agentId)
-
-/** A job an earlier run planned and left running (a crash or a takeover), to be resumed. */
-const runningJob = (id: string, totalCount: number, updatedCount = 0): SyncJobRow => ({
-  id,
-  gatewayId: GATEWAY_ID,
-  options: DEFAULTS,
-  status: "running",
-  message: null,
-  planned: true,
-  totalCount,
-  updatedCount,
-  skippedCount: 0,
-  failedCount: 0,
-  createdAt: new Date(),
-  startedAt: new Date(),
-  finishedAt: null
-})
-
-/** The job's row of `agent`, pending with nothing sent, as planned. */
-const pendingRow = (jobId: string, agent: FleetAgent, position: number) => ({
-  jobId,
-  agentId: agent.id,
-  position,
-  agentName: agent.name,
-  boardId: agent.boardId,
-  role: agent.role,
-  status: "pending" as const,
-  message: null,
-  tokenSource: null,
-  sentGeneration: null as number | null,
-  attempts: 0,
-  updatedAt: new Date()
-})
 
 describe("runSyncJob (template sync over agent actors)", () => {
   it("sends every agent a forced update without a wake, the job's options, at most syncConcurrency at once", async () => {

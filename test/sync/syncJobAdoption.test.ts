@@ -8,11 +8,11 @@ import { GatewayOwnership, type GatewayOwnershipShape } from "../../src/cluster/
 import { OwnerNudgesLive } from "../../src/cluster/OwnerNudges.ts"
 import { AppConfigTest } from "../../src/config/AppConfig.ts"
 import { BoardRepo, type BoardRepoShape } from "../../src/store/BoardRepo.ts"
-import type { SyncJobOptions, SyncJobRow } from "../../src/store/SyncJobRepo.ts"
+import type { SyncJobOptions } from "../../src/store/SyncJobRepo.ts"
 import { SyncJobs, SyncJobsLive } from "../../src/sync/SyncJobs.ts"
 import { dieOnUnstubbed } from "../support/testLayer.ts"
 import { GATEWAY_ID, makeFakeFleet, type FakeFleet, type FleetAgent } from "./fakeFleet.ts"
-import { makeMemorySyncJobRepo } from "./memorySyncJobRepo.ts"
+import { makeMemorySyncJobRepo, pendingRow, runningJob } from "./memorySyncJobRepo.ts"
 
 const BOARD = "00000000-0000-4000-8000-0000000000a1"
 const DEFAULTS: SyncJobOptions = { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null }
@@ -44,36 +44,8 @@ const notYetRestored = (fleet: FakeFleet) => {
 
 /** A job an earlier owner planned and left running, with every agent pending and nothing sent. */
 const leftRunning = (agents: ReadonlyArray<FleetAgent>) => {
-  const job: SyncJobRow = {
-    id: randomUUID(),
-    gatewayId: GATEWAY_ID,
-    options: DEFAULTS,
-    status: "running",
-    message: null,
-    planned: true,
-    totalCount: agents.length,
-    updatedCount: 0,
-    skippedCount: 0,
-    failedCount: 0,
-    createdAt: new Date(),
-    startedAt: new Date(),
-    finishedAt: null
-  }
-  const rows = agents.map((agent, position) => ({
-    jobId: job.id,
-    agentId: agent.id,
-    position,
-    agentName: agent.name,
-    boardId: agent.boardId,
-    role: agent.role,
-    status: "pending" as const,
-    message: null,
-    tokenSource: null,
-    sentGeneration: null,
-    attempts: 0,
-    updatedAt: new Date()
-  }))
-  return { job, rows }
+  const job = runningJob(randomUUID(), agents.length)
+  return { job, rows: agents.map((agent, position) => pendingRow(job.id, agent, position)) }
 }
 
 /**
@@ -112,15 +84,24 @@ const runnerOf = async (seeded?: ReturnType<typeof leftRunning>, shardsKey: () =
   return { fleet, agents, memory, runner, passes, layer }
 }
 
+/**
+ * Seeds a job left running over `agents` (see `leftRunning`) and starts `SyncJobsLive` on
+ * `layer` (its runtime disposed after the test), whose passes then adopt the job; the job.
+ */
+const adoptLeftRunning = async ({ agents, memory, layer }: Pick<Awaited<ReturnType<typeof runnerOf>>, "agents" | "memory" | "layer">) => {
+  const { job, rows } = leftRunning(agents)
+  memory.seed(job, rows)
+  const runtime = ManagedRuntime.make(layer)
+  stops.push(() => runtime.dispose())
+  await runtime.runPromise(Effect.void)
+  return job
+}
+
 describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
   it("a job resumed on a runner whose gateway's agents are not restored yet marks no agent failed; once they are, it resumes and completes", async () => {
     const { fleet, agents, memory, runner, passes, layer } = await runnerOf()
     const before = fleet.applies.length
-    const { job, rows } = leftRunning(agents)
-    memory.seed(job, rows)
-    const runtime = ManagedRuntime.make(layer)
-    stops.push(() => runtime.dispose())
-    await runtime.runPromise(Effect.void)
+    const job = await adoptLeftRunning({ agents, memory, layer })
 
     // Three passes (two seconds) with the agents not restored: the job waits, untouched.
     await expect.poll(() => passes.count, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(3)
@@ -153,11 +134,7 @@ describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
 
   it("a job waiting for its gateway to be hosted is not read again every pass; it starts at the first pass after the gateway is hosted", async () => {
     const { agents, memory, runner, passes, layer } = await runnerOf()
-    const { job, rows } = leftRunning(agents)
-    memory.seed(job, rows)
-    const runtime = ManagedRuntime.make(layer)
-    stops.push(() => runtime.dispose())
-    await runtime.runPromise(Effect.void)
+    const job = await adoptLeftRunning({ agents, memory, layer })
 
     // The first pass reads the jobs and leaves this one; the next passes look again without a read.
     await expect.poll(() => passes.count, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(2)
@@ -180,11 +157,7 @@ describe("template-sync job adoption (docs/architecture.md §9.2)", () => {
     let moving = false
     let key = 0
     const { agents, memory, runner, passes, layer } = await runnerOf(undefined, () => (moving ? `default:${++key}` : "default:1-300"))
-    const { job, rows } = leftRunning(agents)
-    memory.seed(job, rows)
-    const runtime = ManagedRuntime.make(layer)
-    stops.push(() => runtime.dispose())
-    await runtime.runPromise(Effect.void)
+    const job = await adoptLeftRunning({ agents, memory, layer })
     await expect.poll(() => memory.reads.unfinished, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(1)
 
     // The database goes away: every pass reads the jobs, and every read fails.

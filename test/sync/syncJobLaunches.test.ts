@@ -5,22 +5,14 @@ import type { SyncJobRow } from "../../src/store/SyncJobRepo.ts"
 import { makeSyncJobFeed, type SyncJobEvent, type SyncJobFeed } from "../../src/sync/SyncJobFeed.ts"
 import { syncJobReport } from "../../src/sync/syncJobReport.ts"
 import { makeSyncJobLaunches } from "../../src/sync/syncJobLaunches.ts"
+import { queuedJob } from "./memorySyncJobRepo.ts"
 
-const queued = (): SyncJobRow => ({
-  id: randomUUID(),
-  gatewayId: randomUUID(),
-  options: { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null },
-  status: "queued",
-  message: null,
-  planned: false,
-  totalCount: 0,
-  updatedCount: 0,
-  skippedCount: 0,
-  failedCount: 0,
-  createdAt: new Date(),
-  startedAt: null,
-  finishedAt: null
-})
+const queued = (): SyncJobRow =>
+  queuedJob({
+    id: randomUUID(),
+    gatewayId: randomUUID(),
+    options: { includeMain: false, leadOnly: false, resetSessions: false, rotateTokens: false, forceBootstrap: false, overwrite: false, boardId: null }
+  })
 
 describe("template-sync job launches (docs/architecture.md §9.2)", () => {
   it("a start and an adoption launching one job at once fork one run, and the feed the events read is the one that run finishes", async () => {
