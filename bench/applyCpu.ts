@@ -14,7 +14,7 @@ import { AgentConfigBatcherLive } from "../src/agents/AgentConfigBatcher.ts"
 import { applyAgent } from "../src/agents/programs/applyAgent.ts"
 import { AppConfigTest } from "../src/config/AppConfig.ts"
 import { GatewayClientLive } from "../src/gateway/GatewayClient.ts"
-import { makeFakeRepos, makeGatewayRecord } from "../test/agents/fakeRepos.ts"
+import { makeFakeRepos, makeGatewayRecord, makeGoalBoard } from "../test/agents/fakeRepos.ts"
 import { startGatewaySimulator } from "../test/support/simulator/GatewaySimulator.ts"
 
 const rounds = Number(process.argv[2] ?? 100)
@@ -43,20 +43,7 @@ const main = Effect.gen(function* () {
   const sim = yield* Effect.acquireRelease(Effect.promise(() => startGatewaySimulator({ latencyMs: 5 })), (s) => Effect.promise(() => s.stop()))
   const { store, layer: repos } = makeFakeRepos()
   store.gateways.set("gw-1", makeGatewayRecord({ id: "gw-1", url: sim.url, token: sim.token, workspaceRoot: "/srv/gw/.openclaw" }))
-  store.boards.set("b1", {
-    id: "b1",
-    gatewayId: "gw-1",
-    name: "Launch Board",
-    boardType: "goal",
-    objective: "Ship the launch",
-    successMetrics: null,
-    targetDate: null,
-    goalConfirmed: true,
-    maxAgents: 1000,
-    paused: false,
-    createdAt: new Date(0),
-    updatedAt: new Date(0)
-  })
+  store.boards.set("b1", makeGoalBoard("gw-1", 1000))
   const context = yield* Layer.build(
     AgentConfigBatcherLive(20).pipe(
       Layer.provideMerge(Layer.mergeAll(AppConfigTest({ baseUrl: "http://switchyard.test:8000" }), repos, GatewayClientLive({ callTimeoutMs: 10_000, handshakeTimeoutMs: 5_000, clientVersion: "bench" })))

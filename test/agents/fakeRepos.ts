@@ -34,6 +34,22 @@ export const makeGatewayRecord = (fields: { id: string; url: string; token: stri
   updatedAt: new Date(0)
 })
 
+/** The goal board "Launch Board" (b1) of the gateway `gatewayId`, taking `maxAgents` agents. */
+export const makeGoalBoard = (gatewayId: string, maxAgents: number): BoardRow => ({
+  id: "b1",
+  gatewayId,
+  name: "Launch Board",
+  boardType: "goal",
+  objective: "Ship the launch",
+  successMetrics: null,
+  targetDate: null,
+  goalConfirmed: true,
+  maxAgents,
+  paused: false,
+  createdAt: new Date(0),
+  updatedAt: new Date(0)
+})
+
 /**
  * The four repositories over one `FakeStore`. `stamp` orders a staged token against other
  * observations (e.g. `() => sim.calls.length`); it defaults to `Date.now`.

@@ -18,7 +18,7 @@ import type { TaskRepo } from "../../src/store/TaskRepo.ts"
 import type { BoardRepo } from "../../src/store/BoardRepo.ts"
 import { targetOf, type GatewayRepo } from "../../src/store/GatewayRepo.ts"
 import { startGatewaySimulator, type GatewaySimulator, type SimulatorOptions } from "../support/simulator/GatewaySimulator.ts"
-import { makeFakeRepos, makeGatewayRecord } from "./fakeRepos.ts"
+import { makeFakeRepos, makeGatewayRecord, makeGoalBoard } from "./fakeRepos.ts"
 import { readAuthToken } from "../../src/templates/readAuthToken.ts"
 import type { WorkspaceHashes } from "../../src/store/WorkspaceHashes.ts"
 
@@ -65,20 +65,7 @@ const harness = (options: SimulatorOptions = {}) =>
     const sim = yield* Effect.acquireRelease(Effect.promise(() => startGatewaySimulator(options)), (s) => Effect.promise(() => s.stop()))
     const { store, layer: repos } = makeFakeRepos({ stamp: () => sim.calls.length })
     store.gateways.set("gw-1", makeGatewayRecord({ id: "gw-1", url: sim.url, token: sim.token, workspaceRoot: WORKSPACE_ROOT }))
-    store.boards.set("b1", {
-      id: "b1",
-      gatewayId: "gw-1",
-      name: "Launch Board",
-      boardType: "goal",
-      objective: "Ship the launch",
-      successMetrics: null,
-      targetDate: null,
-      goalConfirmed: true,
-      maxAgents: 1,
-      paused: false,
-      createdAt: new Date(0),
-      updatedAt: new Date(0)
-    })
+    store.boards.set("b1", makeGoalBoard("gw-1", 1))
     const context = yield* Layer.build(
       AgentConfigBatcherLive(20).pipe(
         Layer.provideMerge(
